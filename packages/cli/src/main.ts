@@ -1,0 +1,49 @@
+/**
+ * `npx crucible <command>`: one dispatcher for the admin commands (talk to the platform's database) and the training
+ * core's commands (work on model directories and need no database). Each side is imported lazily so that
+ * `crucible train` runs on a machine without Postgres and `crucible user create` does not load the training core.
+ */
+const HELP = `crucible — self-hosted fine-tuning
+
+Training core (no database needed):
+  crucible train CONFIG.yaml [key=value ...]      fine-tune with a LLaMA-Factory style config
+  crucible chat CONFIG.yaml | --model DIR [--adapter DIR] [--prompt TEXT]
+  crucible export --model DIR [--adapter DIR] (--merge OUT | --gguf OUT.gguf [--type F32|F16|Q8_0] | --gguf-lora OUT.gguf)
+  crucible init-model --arch qwen2|llama --layers N --hidden N [--intermediate N] [--heads N] [--kv-heads N] OUT
+
+Administration (uses DATABASE_URL):
+  crucible user create --email E --password P
+  crucible workspace create --name N --slug S --owner E
+  crucible key create --workspace S [--name N]
+`;
+
+const TRAINER_COMMANDS = new Set(['train', 'chat', 'export', 'init-model']);
+const ADMIN_COMMANDS = new Set(['user', 'workspace', 'key']);
+
+export async function main(argv: string[]): Promise<number> {
+  const [command] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(HELP);
+    return command ? 0 : 1;
+  }
+  try {
+    if (TRAINER_COMMANDS.has(command)) {
+      const { runTrainerCli } = await import('@crucible/trainer/cli/index');
+      return await runTrainerCli(argv);
+    }
+    if (ADMIN_COMMANDS.has(command)) {
+      const { runAdminCommand } = await import('./admin/index');
+      return await runAdminCommand(argv);
+    }
+  } catch (error) {
+    // Errors the commands raise on purpose carry a sentence for the user; anything else is a bug worth a stack.
+    const err = error as Error & { code?: string };
+    if (err?.code) {
+      process.stderr.write(`crucible ${command}: ${err.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  process.stderr.write(`crucible: unknown command "${command}"\n\n${HELP}`);
+  return 1;
+}

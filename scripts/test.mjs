@@ -1,0 +1,75 @@
+// `npm test`: everything from a fresh machine to a verdict. Installs dependencies (which builds the native tensor
+// addon and generates the Prisma client), installs and starts what the machine lacks (Ceph's S3 gateway, Chromium),
+// migrates a fresh test database template, then runs every package's tests and the browser tests against the real
+// Postgres, Redis and S3. Prints one closing line "tests: N passed, N failed, N skipped".
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULTS, ROOT, capture, checkServices, ensureDependencies, fail, log, parseEnv, run } from './lib.mjs';
+
+const started = Date.now();
+const env = { ...DEFAULTS, ...process.env };
+process.env.TURBO_TELEMETRY_DISABLED = '1';
+process.env.NEXT_TELEMETRY_DISABLED = '1';
+
+await checkServices(env);
+ensureDependencies();
+
+// Chromium for the browser tests comes from Debian (a test tool's own browser download cannot work here).
+if (!existsSync('/usr/bin/chromium')) {
+  log('installing Chromium from Debian (apt-get install chromium)');
+  run('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null']);
+}
+
+// The real S3 server: a single-node Ceph RADOS Gateway (MinIO cannot be installed here; see ENVIRONMENT.md).
+let startedS3 = false;
+if (!process.env.S3_ENDPOINT && process.env.CRUCIBLE_TEST_S3 !== '0') {
+  const status = capture('bash', ['scripts/services/s3.sh', 'status']);
+  if (status.status !== 0) {
+    log('starting the S3 server (Ceph RADOS Gateway)');
+    run('bash', ['scripts/services/s3.sh', 'start']);
+    startedS3 = true;
+  }
+  Object.assign(process.env, parseEnv(capture('bash', ['scripts/services/s3.sh', 'env']).stdout));
+}
+if (!process.env.S3_ENDPOINT && process.env.CI) fail('CI must run the S3 contract tests, but no S3 endpoint came up.');
+
+process.env.DATABASE_URL = env.DATABASE_URL;
+process.env.REDIS_URL = env.REDIS_URL;
+
+const results = path.join(ROOT, 'test-results');
+rmSync(results, { recursive: true, force: true });
+mkdirSync(results, { recursive: true });
+
+const suites = [
+  { name: 'unit + integration', args: ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${results}/vitest.json`] },
+  {
+    name: 'browser',
+    args: ['vitest', 'run', '-c', 'apps/console/vitest.e2e.config.ts', '--reporter=default', '--reporter=json', `--outputFile=${results}/e2e.json`],
+  },
+];
+
+let codes = 0;
+for (const suite of suites) {
+  log(`running ${suite.name} tests`);
+  codes |= run('npx', suite.args, { allowFail: true }) === 0 ? 0 : 1;
+}
+
+if (startedS3 && !process.env.CRUCIBLE_KEEP_SERVICES) run('bash', ['scripts/services/s3.sh', 'stop'], { allowFail: true });
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const file of ['vitest.json', 'e2e.json']) {
+  const p = path.join(results, file);
+  if (!existsSync(p)) {
+    failed += 1; // a suite that wrote no report did not run: count it against us rather than hide it
+    continue;
+  }
+  const r = JSON.parse(readFileSync(p, 'utf8'));
+  passed += r.numPassedTests ?? 0;
+  failed += (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+  skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+}
+log(`finished in ${Math.round((Date.now() - started) / 1000)} s`);
+process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exit(codes !== 0 || failed > 0 || passed === 0 ? 1 : 0);
