@@ -1,0 +1,16 @@
+import type { Backend } from './backend';
+import { cpuAvailable, loadCpuBackend } from './cpu';
+import { referenceBackend } from './reference';
+
+export type { AdamWOptions, Backend, F32, MatmulOptions } from './backend';
+export { cpuAvailable, cpuInfo } from './cpu';
+export { referenceBackend } from './reference';
+
+export type TBackendName = 'reference' | 'cpu' | 'auto';
+
+/** 'auto' = the native cpu backend when its addon loaded, else the plain-TS reference (slow but always there). */
+export function createBackend(name: TBackendName = 'auto'): Backend {
+  if (name === 'reference') return referenceBackend;
+  if (name === 'cpu') return loadCpuBackend();
+  return cpuAvailable() ? loadCpuBackend() : referenceBackend;
+}

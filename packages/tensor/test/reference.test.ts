@@ -1,0 +1,411 @@
+/**
+ * The reference backend against (a) central finite differences of its own forward, run in float64 so the check is
+ * tight, and (b) small hand-computed cases or independently written naive formulas (full softmax attention with an
+ * explicit mask, full-logit log-softmax, torch's AdamW as torch writes it).
+ *
+ * Tolerances: the FD checks run on float64 data with h = 1e-5, so truncation error is O(h^2) ~ 1e-10 and round-off
+ * ~ 1e-16 * |L| / h ~ 1e-10; atol 1e-7 + rtol 1e-6 leaves three orders of margin yet still catches any wrong term
+ * (a missing factor is an O(1) error). Forward checks against independent float64 formulas use 1e-12 relative;
+ * checks that go through Float32Array storage use 1e-6 relative (float32 epsilon is 6e-8, a few roundings).
+ */
+import { describe, expect, it } from 'vitest';
+import type { MatmulOptions } from '../src/backend';
+import { createBackend, referenceBackend as ref } from '../src/index';
+import { ropeInvFreq } from '../src/reference';
+import { f32, gradCheck, randArray, rng, type TInputs } from './helpers';
+
+const FD = { atol: 1e-7, rtol: 1e-6 };
+const F64_REL = 1e-12;
+
+const r0 = rng(1234);
+const rand = (n: number, scale = 1): Float64Array => randArray(Float64Array, n, r0, scale);
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rel: number, abs = 0): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const tol = abs + rel * Math.abs(expected[i]);
+    if (!(Math.abs(actual[i] - expected[i]) <= tol)) {
+      throw new Error(`element ${i}: got ${actual[i]}, expected ${expected[i]} (tol ${tol})`);
+    }
+  }
+}
+
+function expectGrad(c: Parameters<typeof gradCheck>[0], seed: number, maxPerInput?: number): void {
+  const rep = gradCheck(c, seed, { ...FD, maxPerInput });
+  expect(rep.checked).toBeGreaterThan(0);
+  expect(rep.worst, rep.where).toBeLessThanOrEqual(1);
+}
+
+describe('backend selection', () => {
+  it('returns the reference backend by name and some backend for auto', () => {
+    expect(createBackend('reference').name).toBe('reference');
+    expect(['reference', 'cpu']).toContain(createBackend('auto').name);
+  });
+});
+
+describe('matmul', () => {
+  it('matches a hand-computed 2x2 product, with alpha and beta', () => {
+    const a = new Float32Array([1, 2, 3, 4]);
+    const b = new Float32Array([5, 6, 7, 8]);
+    const c = new Float32Array([1, 1, 1, 1]);
+    ref.matmul(c, a, b, 2, 2, 2);
+    expect(Array.from(c)).toEqual([19, 22, 43, 50]);
+    c.fill(1);
+    ref.matmul(c, a, b, 2, 2, 2, { alpha: 2, beta: 3 });
+    expect(Array.from(c)).toEqual([41, 47, 89, 103]);
+    // transA: A stored [K,M] = [[1,3],[2,4]] is the same op(A); transB: B stored [N,K] = [[5,7],[6,8]].
+    ref.matmul(c, new Float32Array([1, 3, 2, 4]), new Float32Array([5, 7, 6, 8]), 2, 2, 2, { transA: true, transB: true });
+    expect(Array.from(c)).toEqual([19, 22, 43, 50]);
+  });
+
+  it('beta = 0 ignores NaN already in C', () => {
+    const c = new Float32Array([Number.NaN]);
+    ref.matmul(c, new Float32Array([2]), new Float32Array([3]), 1, 1, 1);
+    expect(c[0]).toBe(6);
+  });
+
+  // The backward of C = alpha op(A) op(B) + beta C0 is itself three matmuls; this is exactly how the trainer must
+  // call them, so the flags used here are checked against finite differences.
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      it(`gradients via matmul flags, transA=${transA} transB=${transB}`, () => {
+        const M = 3, N = 5, K = 4, alpha = 0.7, beta = 0.3;
+        const opts: MatmulOptions = { transA, transB, alpha, beta };
+        expectGrad({
+          inputs: { a: rand(M * K), b: rand(K * N), c0: rand(M * N) },
+          forward: (x) => {
+            const c = Float64Array.from(x.c0);
+            ref.matmul(f32(c), f32(x.a), f32(x.b), M, N, K, opts);
+            return c;
+          },
+          backward: (x, dc) => {
+            const da = new Float64Array(M * K);
+            const db = new Float64Array(K * N);
+            // dop(A)[M,K] = alpha dC op(B)^T; stored A^T when transA, so compute (dA^T)[K,M] = alpha op(B) dC^T.
+            if (!transA) ref.matmul(f32(da), f32(dc), f32(x.b), M, K, N, { transB: !transB, alpha });
+            else ref.matmul(f32(da), f32(x.b), f32(dc), K, M, N, { transA: transB, transB: true, alpha });
+            // dop(B)[K,N] = alpha op(A)^T dC; stored B^T [N,K] when transB: (dB^T) = alpha dC^T op(A).
+            if (!transB) ref.matmul(f32(db), f32(x.a), f32(dc), K, N, M, { transA: !transA, alpha });
+            else ref.matmul(f32(db), f32(dc), f32(x.a), N, K, M, { transA: true, transB: transA, alpha });
+            return { a: da, b: db, c0: dc.map((v) => v * beta) };
+          },
+        }, 11);
+      });
+    }
+  }
+});
+
+describe('rmsnorm', () => {
+  it('matches a hand-computed row', () => {
+    // x = [3, 4], mean(x^2) = 12.5, eps = 0.5 -> rstd = 1/sqrt(13) ; w = [1, 2].
+    const out = new Float32Array(2);
+    const rstd = new Float32Array(1);
+    ref.rmsnormForward(out, rstd, new Float32Array([3, 4]), new Float32Array([1, 2]), 1, 2, 0.5);
+    const r = 1 / Math.sqrt(13);
+    expectClose(rstd, [r], 1e-6);
+    expectClose(out, [3 * r, 8 * r], 1e-6);
+  });
+
+  it('gradients wrt x and w (dw accumulates)', () => {
+    const N = 3, C = 7, eps = 1e-6;
+    expectGrad({
+      inputs: { x: rand(N * C), w: rand(C) },
+      forward: (x) => {
+        const out = new Float64Array(N * C);
+        ref.rmsnormForward(f32(out), f32(new Float64Array(N)), f32(x.x), f32(x.w), N, C, eps);
+        return out;
+      },
+      backward: (x, dout) => {
+        const rstd = new Float64Array(N);
+        ref.rmsnormForward(f32(new Float64Array(N * C)), f32(rstd), f32(x.x), f32(x.w), N, C, eps);
+        const dx = new Float64Array(N * C);
+        const dw = new Float64Array(C).fill(0.25);
+        ref.rmsnormBackward(f32(dx), f32(dw), f32(dout), f32(x.x), f32(x.w), f32(rstd), N, C);
+        return { x: dx, w: dw.map((v) => v - 0.25) };
+      },
+    }, 12);
+  });
+});
+
+describe('rope', () => {
+  // Independent HF-style formula: emb = cat(freqs, freqs), out = x * cos(emb) + rotate_half(x) * sin(emb).
+  function hfRope(x: Float64Array, pos: Int32Array, N: number, H: number, D: number, theta: number): Float64Array {
+    const out = new Float64Array(x.length);
+    const half = D / 2;
+    for (let n = 0; n < N; n++) {
+      const emb: number[] = [];
+      for (let i = 0; i < D; i++) {
+        const invFreq = Math.fround(1 / Math.fround(theta ** Math.fround((2 * (i % half)) / D)));
+        emb.push(Math.fround(invFreq * pos[n]));
+      }
+      for (let h = 0; h < H; h++) {
+        const row = Array.from(x.subarray((n * H + h) * D, (n * H + h + 1) * D));
+        const rot = [...row.slice(half).map((v) => -v), ...row.slice(0, half)];
+        for (let i = 0; i < D; i++) {
+          out[(n * H + h) * D + i] = row[i] * Math.fround(Math.cos(emb[i])) + rot[i] * Math.fround(Math.sin(emb[i]));
+        }
+      }
+    }
+    return out;
+  }
+
+  it('matches the rotate_half formula and is the identity at position 0', () => {
+    const N = 4, H = 3, D = 8, theta = 10000;
+    const pos = new Int32Array([0, 1, 7, 300]);
+    const x = rand(N * H * D);
+    const y = Float64Array.from(x);
+    ref.ropeForward(f32(y), pos, N, H, D, theta);
+    expectClose(y, hfRope(x, pos, N, H, D, theta), F64_REL, 1e-15);
+    expectClose(y.subarray(0, H * D), x.subarray(0, H * D), 0, 0);
+  });
+
+  it('uses float32 inv_freq like HF', () => {
+    expect(ropeInvFreq(4, 10000)[1]).toBe(Math.fround(1 / Math.fround(100)));
+  });
+
+  it('backward is the transpose: gradients of x', () => {
+    const N = 3, H = 2, D = 6, theta = 1e6;
+    const pos = new Int32Array([2, 5, 11]);
+    expectGrad({
+      inputs: { x: rand(N * H * D) },
+      forward: (x) => {
+        const y = Float64Array.from(x.x);
+        ref.ropeForward(f32(y), pos, N, H, D, theta);
+        return y;
+      },
+      backward: (_x, dout) => {
+        const dx = Float64Array.from(dout);
+        ref.ropeBackward(f32(dx), pos, N, H, D, theta);
+        return { x: dx };
+      },
+    }, 13);
+  });
+});
+
+describe('attention', () => {
+  /** Naive: repeat kv heads, materialise S = QK^T/sqrt(D) with -inf for masked keys, softmax, P V. */
+  function naive(
+    q: Float64Array, k: Float64Array, v: Float64Array, B: number, T: number, Hq: number, Hkv: number, D: number,
+    keyLen?: Int32Array,
+  ): { out: Float64Array; lse: Float64Array } {
+    const out = new Float64Array(B * T * Hq * D);
+    const lse = new Float64Array(B * Hq * T);
+    const rep = Hq / Hkv;
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < Hq; h++) {
+        const kvh = Math.floor(h / rep);
+        const S: number[][] = [];
+        for (let i = 0; i < T; i++) {
+          S.push([]);
+          for (let j = 0; j < T; j++) {
+            const masked = j > i || (keyLen !== undefined && j >= keyLen[b]);
+            let dot = 0;
+            for (let d = 0; d < D; d++) dot += q[((b * T + i) * Hq + h) * D + d] * k[((b * T + j) * Hkv + kvh) * D + d];
+            S[i].push(masked ? -Infinity : dot / Math.sqrt(D));
+          }
+        }
+        for (let i = 0; i < T; i++) {
+          const m = Math.max(...S[i]);
+          const e = S[i].map((s) => Math.exp(s - m));
+          const z = e.reduce((a, c) => a + c, 0);
+          lse[(b * Hq + h) * T + i] = m + Math.log(z);
+          for (let d = 0; d < D; d++) {
+            let acc = 0;
+            for (let j = 0; j < T; j++) acc += (e[j] / z) * v[((b * T + j) * Hkv + kvh) * D + d];
+            out[((b * T + i) * Hq + h) * D + d] = acc;
+          }
+        }
+      }
+    }
+    return { out, lse };
+  }
+
+  const B = 2, T = 5, Hq = 4, Hkv = 2, D = 3;
+  const keyLen = new Int32Array([5, 3]);
+
+  for (const kl of [undefined, keyLen]) {
+    it(`forward matches naive softmax(QK^T)V, GQA ${Hq}/${Hkv}, keyLen ${kl ? 'set' : 'unset'}`, () => {
+      const q = rand(B * T * Hq * D), k = rand(B * T * Hkv * D), v = rand(B * T * Hkv * D);
+      const out = new Float64Array(q.length);
+      const lse = new Float64Array(B * Hq * T);
+      ref.attentionForward(f32(out), f32(lse), f32(q), f32(k), f32(v), B, T, Hq, Hkv, D, kl);
+      const n = naive(q, k, v, B, T, Hq, Hkv, D, kl);
+      expectClose(out, n.out, F64_REL, 1e-15);
+      expectClose(lse, n.lse, F64_REL, 1e-15);
+    });
+
+    it(`gradients of q, k, v, keyLen ${kl ? 'set' : 'unset'}`, () => {
+      const fwd = (x: TInputs) => {
+        const out = new Float64Array(B * T * Hq * D);
+        const lse = new Float64Array(B * Hq * T);
+        ref.attentionForward(f32(out), f32(lse), f32(x.q), f32(x.k), f32(x.v), B, T, Hq, Hkv, D, kl);
+        return { out, lse };
+      };
+      expectGrad({
+        inputs: { q: rand(B * T * Hq * D), k: rand(B * T * Hkv * D), v: rand(B * T * Hkv * D) },
+        forward: (x) => fwd(x).out,
+        backward: (x, dout) => {
+          const { out, lse } = fwd(x);
+          const dq = new Float64Array(x.q.length).fill(9), dk = new Float64Array(x.k.length).fill(9);
+          const dv = new Float64Array(x.v.length).fill(9); // written, not accumulated: the 9s must vanish
+          ref.attentionBackward(f32(dq), f32(dk), f32(dv), f32(dout), f32(x.q), f32(x.k), f32(x.v), f32(out), f32(lse),
+            B, T, Hq, Hkv, D, kl);
+          return { q: dq, k: dk, v: dv };
+        },
+      }, 14);
+    });
+  }
+
+  it('a batch with keyLen 0 stays finite', () => {
+    const q = rand(T * Hq * D), k = rand(T * Hkv * D), v = rand(T * Hkv * D);
+    const out = new Float32Array(q.length), lse = new Float32Array(Hq * T);
+    ref.attentionForward(out, lse, new Float32Array(q), new Float32Array(k), new Float32Array(v), 1, T, Hq, Hkv, D,
+      new Int32Array([0]));
+    expect(out.every(Number.isFinite) && lse.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('swiglu', () => {
+  it('matches hand values', () => {
+    const out = new Float32Array(3);
+    ref.swigluForward(out, new Float32Array([0, 1, -2]), new Float32Array([5, 2, 3]), 3);
+    expectClose(out, [0, 2 / (1 + Math.exp(-1)), (3 * -2) / (1 + Math.exp(2))], 1e-6);
+  });
+
+  it('gradients of gate and up', () => {
+    const n = 17;
+    expectGrad({
+      inputs: { gate: rand(n, 4), up: rand(n) },
+      forward: (x) => {
+        const out = new Float64Array(n);
+        ref.swigluForward(f32(out), f32(x.gate), f32(x.up), n);
+        return out;
+      },
+      backward: (x, dout) => {
+        const dg = new Float64Array(n), du = new Float64Array(n);
+        ref.swigluBackward(f32(dg), f32(du), f32(dout), f32(x.gate), f32(x.up), n);
+        return { gate: dg, up: du };
+      },
+    }, 15);
+  });
+});
+
+describe('embedding', () => {
+  it('gathers rows and scatters gradients with repeats', () => {
+    const V = 5, C = 3, N = 4;
+    const ids = new Int32Array([4, 0, 4, 2]);
+    expectGrad({
+      inputs: { table: rand(V * C) },
+      forward: (x) => {
+        const out = new Float64Array(N * C);
+        ref.embeddingForward(f32(out), f32(x.table), ids, N, C);
+        return out;
+      },
+      backward: (_x, dout) => {
+        const dt = new Float64Array(V * C);
+        ref.embeddingBackward(f32(dt), f32(dout), ids, N, C);
+        return { table: dt };
+      },
+    }, 16);
+    const out = new Float32Array(N * C);
+    ref.embeddingForward(out, new Float32Array(V * C).map((_, i) => i), ids, N, C);
+    expect(Array.from(out)).toEqual([12, 13, 14, 0, 1, 2, 12, 13, 14, 6, 7, 8]);
+  });
+});
+
+describe('crossEntropyLmHead', () => {
+  // V > the 1024-row chunk so the online logsumexp crosses a chunk boundary.
+  const N = 4, C = 3, V = 1100;
+  const labels = new Int32Array([5, -100, 1099, 1024]);
+
+  it('matches a naive full-logits log-softmax', () => {
+    const h = rand(N * C), W = rand(V * C, 3);
+    let expected = 0;
+    for (let n = 0; n < N; n++) {
+      if (labels[n] === -100) continue;
+      const z: number[] = [];
+      for (let v = 0; v < V; v++) z.push(h[n * C] * W[v * C] + h[n * C + 1] * W[v * C + 1] + h[n * C + 2] * W[v * C + 2]);
+      const m = Math.max(...z);
+      expected += -(z[labels[n]] - m - Math.log(z.reduce((a, c) => a + Math.exp(c - m), 0)));
+    }
+    const loss = ref.crossEntropyLmHead(null, null, f32(h), f32(W), labels, N, C, V, 1);
+    expect(Math.abs(loss - expected)).toBeLessThanOrEqual(F64_REL * Math.abs(expected));
+  });
+
+  it('gradients of hidden and W (dW accumulates, gradScale applied, ignored rows get zero)', () => {
+    const gradScale = 0.37;
+    expectGrad({
+      inputs: { h: rand(N * C), W: rand(V * C) },
+      forward: (x) => new Float64Array([gradScale * ref.crossEntropyLmHead(null, null, f32(x.h), f32(x.W), labels, N, C, V, 1)]),
+      backward: (x, dout) => {
+        const dh = new Float64Array(N * C).fill(7);
+        const dW = new Float64Array(V * C).fill(0.5);
+        ref.crossEntropyLmHead(f32(dh), f32(dW), f32(x.h), f32(x.W), labels, N, C, V, gradScale * dout[0]);
+        return { h: dh, W: dW.map((v) => v - 0.5) };
+      },
+    }, 17, 300);
+  });
+
+  it('rejects a label outside the vocabulary', () => {
+    expect(() => ref.crossEntropyLmHead(null, null, new Float32Array(3), new Float32Array(6), new Int32Array([2]), 1, 3, 2, 1))
+      .toThrow(RangeError);
+  });
+});
+
+describe('bias', () => {
+  it('addBias gradient via biasBackward (db accumulates)', () => {
+    const N = 3, C = 4;
+    expectGrad({
+      inputs: { x: rand(N * C), b: rand(C) },
+      forward: (x) => {
+        const y = Float64Array.from(x.x);
+        ref.addBias(f32(y), f32(x.b), N, C);
+        return y;
+      },
+      backward: (_x, dout) => {
+        const db = new Float64Array(C).fill(1);
+        ref.biasBackward(f32(db), f32(dout), N, C);
+        return { x: dout, b: db.map((v) => v - 1) };
+      },
+    }, 18);
+  });
+});
+
+describe('adamw', () => {
+  it('matches torch.optim.AdamW written as torch writes it, over 3 steps', () => {
+    const n = 9;
+    const o = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+    const p = rand(n), m = new Float64Array(n), v = new Float64Array(n);
+    const tp = Float64Array.from(p), tm = new Float64Array(n), tv = new Float64Array(n);
+    for (let step = 1; step <= 3; step++) {
+      const g = rand(n);
+      ref.adamw(f32(p), f32(g), f32(m), f32(v), n, { ...o, step });
+      for (let i = 0; i < n; i++) {
+        // torch/optim/adamw.py _single_tensor_adamw: param.mul_(1 - lr*wd); exp_avg.lerp_(grad, 1-beta1);
+        // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1-beta2); denom = sqrt(v)/sqrt(bc2) + eps;
+        // param.addcdiv_(exp_avg, denom, value=-lr/bc1).
+        tp[i] *= 1 - o.lr * o.weightDecay;
+        tm[i] += (g[i] - tm[i]) * (1 - o.beta1);
+        tv[i] = tv[i] * o.beta2 + g[i] * g[i] * (1 - o.beta2);
+        const denom = Math.sqrt(tv[i]) / Math.sqrt(1 - o.beta2 ** step) + o.eps;
+        tp[i] += (-o.lr / (1 - o.beta1 ** step)) * (tm[i] / denom);
+      }
+    }
+    expectClose(p, tp, 1e-12, 1e-15);
+    expectClose(m, tm, 1e-12, 1e-15);
+    expectClose(v, tv, 1e-12, 1e-15);
+  });
+});
+
+describe('reductions and elementwise', () => {
+  it('sumSquares, scale, axpy', () => {
+    const x = new Float32Array([1, -2, 3, 0.5]);
+    expect(ref.sumSquares(x, 4)).toBe(14.25);
+    expect(ref.sumSquares(x, 2)).toBe(5);
+    const y = new Float32Array([1, 1, 1, 1]);
+    ref.axpy(y, 2, x, 4);
+    expect(Array.from(y)).toEqual([3, -3, 7, 2]);
+    ref.scale(y, 0.5, 3);
+    expect(Array.from(y)).toEqual([1.5, -1.5, 3.5, 2]);
+  });
+});
