@@ -1,0 +1,288 @@
+/**
+ * The training loop of the HF Trainer, for one process: per-epoch random order from the seed, micro-batches of
+ * per_device_train_batch_size, gradient accumulation with the loss normalised over ALL labelled tokens of the
+ * accumulated batch (Transformers' num_items_in_batch), global-norm clipping, AdamW, the lr schedule, logging every
+ * logging_steps (mean step loss over the logged steps), eval every eval_steps, checkpoints every save_steps, exact
+ * resume, and cancellation between optimizer steps.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend } from '@crucible/tensor';
+import type { Batch, LossResult, Param } from '../model/types';
+import { collate, type Example, labelledTokens, planSteps, updateBatches } from './batches';
+import {
+  CheckpointError, checkpointDir, loadTrainState, readTrainerState, saveTrainState, type TrainerState,
+} from './checkpoint';
+import { appendLog, createProgress, makeLogRecord, type TrainerLogRecord } from './logging';
+import { createAdamW } from './optimizer';
+import { createRng, epochPermutation } from './rng';
+import { lrAt, type ScheduleOptions, type TScheduleType, warmupStepsFor } from './schedule';
+
+/** What the loop needs from a model (src/model's Model satisfies it). */
+export type TrainableModel = {
+  trainableParams(): Param[];
+  lossAndGrad(batch: Batch, gradScale: number, rng?: () => number): LossResult;
+  loss(batch: Batch): LossResult;
+};
+
+export type TrainArgs = {
+  perDeviceTrainBatchSize: number;
+  perDeviceEvalBatchSize: number;
+  gradientAccumulationSteps: number;
+  numTrainEpochs: number;
+  /** > 0 overrides num_train_epochs. */
+  maxSteps: number;
+  learningRate: number;
+  lrSchedulerType: TScheduleType;
+  warmupRatio: number;
+  warmupSteps: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  adamBeta1: number;
+  adamBeta2: number;
+  adamEpsilon: number;
+  /** Values below 1 are a ratio of the total steps, as in HF. */
+  loggingSteps: number;
+  evalStrategy: 'no' | 'steps' | 'epoch';
+  evalSteps?: number;
+  saveStrategy: 'no' | 'steps' | 'epoch';
+  saveSteps: number;
+  seed: number;
+};
+
+export type TrainEvent =
+  | {
+      type: 'metrics';
+      step: number;
+      totalSteps: number;
+      loss: number;
+      gradNorm: number;
+      lr: number;
+      epoch: number;
+      tokens: number;
+      tokensPerS: number;
+      etaS: number;
+    }
+  | { type: 'eval'; step: number; evalLoss: number; epoch: number }
+  | { type: 'log'; record: TrainerLogRecord }
+  | { type: 'checkpoint'; step: number; dir: string };
+
+export type LoopOptions = {
+  model: TrainableModel;
+  backend: Backend;
+  train: Example[];
+  eval?: Example[];
+  padId: number;
+  args: TrainArgs;
+  outputDir: string;
+  configHash: string;
+  /** A checkpoint-N directory to continue from (already resolved). */
+  resumeFrom?: string | null;
+  /** Writes the user-facing adapter/weights of the current parameters into a directory. */
+  saveArtifacts?: (dir: string) => void | Promise<void>;
+  onEvent?: (e: TrainEvent) => void;
+  signal?: AbortSignal;
+  progress?: boolean;
+  /** Clock for elapsed/throughput (tests pin it to make logs comparable). */
+  now?: () => number;
+};
+
+export type LoopResult = {
+  status: 'completed' | 'cancelled';
+  globalStep: number;
+  totalSteps: number;
+  epoch: number;
+  trainLoss: number;
+  evalLoss?: number;
+  runtimeS: number;
+  tokensSeen: number;
+  samplesSeen: number;
+  lossHistory: { step: number; loss: number }[];
+  evalHistory: { step: number; loss: number }[];
+};
+
+const everyN = (v: number, total: number) => (v < 1 ? Math.max(1, Math.ceil(total * v)) : Math.round(v));
+
+/** HF evaluation_loop: per-batch mean token loss, weighted by the batch's row count, averaged over rows. */
+export function evaluate(model: TrainableModel, rows: Example[], batchSize: number, padId: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const part = rows.slice(i, i + batchSize);
+    const r = model.loss(collate(part, padId));
+    if (r.nTokens === 0) continue;
+    sum += (r.lossSum / r.nTokens) * part.length;
+    n += part.length;
+  }
+  return n > 0 ? sum / n : Number.NaN;
+}
+
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
+  const { model, backend, args, train } = o;
+  if (train.length === 0) throw new Error('the training set is empty: nothing to train on.');
+  const now = o.now ?? (() => performance.now() / 1000);
+  const plan = planSteps(train.length, args.perDeviceTrainBatchSize, args.gradientAccumulationSteps, args.numTrainEpochs, args.maxSteps);
+  const sched: ScheduleOptions = {
+    type: args.lrSchedulerType,
+    baseLr: args.learningRate,
+    totalSteps: plan.totalSteps,
+    warmupSteps: warmupStepsFor(plan.totalSteps, args.warmupRatio, args.warmupSteps),
+  };
+  const logEvery = everyN(args.loggingSteps, plan.totalSteps);
+  const evalEvery = everyN(args.evalSteps ?? args.loggingSteps, plan.totalSteps);
+  const saveEvery = everyN(args.saveSteps, plan.totalSteps);
+  const evalRows = o.eval ?? [];
+  const doEval = args.evalStrategy !== 'no' && evalRows.length > 0;
+
+  const params = model.trainableParams();
+  const opt = createAdamW(backend, params, {
+    beta1: args.adamBeta1, beta2: args.adamBeta2, eps: args.adamEpsilon,
+    weightDecay: args.weightDecay, maxGradNorm: args.maxGradNorm,
+  });
+  opt.zeroGrad();
+  // The dropout stream: one generator for the whole run whose state goes into every checkpoint.
+  const rng = createRng(args.seed ^ 0x5eed);
+  const logPath = join(o.outputDir, 'trainer_log.jsonl');
+
+  let st: TrainerState = {
+    version: 1, configHash: o.configHash, totalSteps: plan.totalSteps, globalStep: 0, epoch: 0, updateInEpoch: 0,
+    order: epochPermutation(train.length, args.seed, 0), optimizerStep: 0, rng: rng.getState(), tokensSeen: 0,
+    elapsedS: 0, logLossSum: 0, logSteps: 0, totalLossSum: 0, lossHistory: [], evalHistory: [],
+    params: params.map((p) => ({ name: p.name, length: p.data.length })),
+  };
+
+  if (o.resumeFrom) {
+    const saved = readTrainerState(o.resumeFrom);
+    if (saved.configHash !== o.configHash) {
+      throw new CheckpointError(
+        'CHECKPOINT_CONFIG_MISMATCH',
+        `${o.resumeFrom} was written by a run with a different training config (hash ${saved.configHash.slice(0, 12)} vs ${o.configHash.slice(0, 12)}); resume it with the config it was started with, or start a new run.`,
+      );
+    }
+    loadTrainState(o.resumeFrom, saved, params, opt.state.m, opt.state.v);
+    opt.state.step = saved.optimizerStep;
+    rng.setState(saved.rng);
+    st = { ...saved, totalSteps: plan.totalSteps };
+    // Keep the log of the steps already done, drop anything a crashed run wrote after the checkpoint.
+    if (existsSync(logPath)) {
+      const kept = readFileSync(logPath, 'utf8').split('\n').filter((l) => l.trim() !== '')
+        .filter((l) => (JSON.parse(l) as TrainerLogRecord).current_steps <= saved.globalStep);
+      writeFileSync(logPath, kept.map((l) => `${l}\n`).join(''));
+    }
+  } else {
+    rmSync(logPath, { force: true });
+  }
+
+  const startClock = now() - st.elapsedS;
+  const elapsed = () => now() - startClock;
+  const progress = createProgress(plan.totalSteps, o.progress ?? false, logEvery);
+  const emitLog = (rec: TrainerLogRecord) => {
+    appendLog(logPath, rec);
+    o.onEvent?.({ type: 'log', record: rec });
+  };
+  const epochFloat = (epoch: number, update: number) =>
+    epoch + Math.min(plan.batchesPerEpoch, (update + 1) * args.gradientAccumulationSteps) / plan.batchesPerEpoch;
+
+  const save = async (epochF: number) => {
+    const dir = checkpointDir(o.outputDir, st.globalStep);
+    st.optimizerStep = opt.state.step;
+    st.rng = rng.getState();
+    st.elapsedS = elapsed();
+    await o.saveArtifacts?.(dir);
+    saveTrainState(dir, st, params, opt.state.m, opt.state.v);
+    o.onEvent?.({ type: 'checkpoint', step: st.globalStep, dir });
+    void epochF;
+  };
+
+  let status: LoopResult['status'] = 'completed';
+  let lastEpoch = st.globalStep > 0 ? st.epoch + st.updateInEpoch / plan.updatesPerEpoch : 0;
+  let lastEval: number | undefined = st.evalHistory.at(-1)?.loss;
+
+  outer: while (st.globalStep < plan.totalSteps && st.epoch < plan.numEpochs) {
+    for (; st.updateInEpoch < plan.updatesPerEpoch; ) {
+      if (st.globalStep >= plan.totalSteps) break outer;
+      if (o.signal?.aborted) {
+        status = 'cancelled';
+        break outer;
+      }
+      const micro = updateBatches(st.order, args.perDeviceTrainBatchSize, args.gradientAccumulationSteps, st.updateInEpoch);
+      let numItems = 0;
+      for (const idx of micro) for (const i of idx) numItems += labelledTokens(train[i]);
+      const scale = 1 / Math.max(1, numItems);
+      let lossSum = 0;
+      for (const idx of micro) {
+        const batch = collate(idx.map((i) => train[i]), o.padId);
+        lossSum += model.lossAndGrad(batch, scale, rng.next).lossSum;
+        for (let b = 0; b < batch.B; b++) st.tokensSeen += batch.keyLen[b];
+      }
+      const stepLoss = lossSum * scale;
+      const lr = lrAt(sched, st.globalStep);
+      const gradNorm = opt.step(lr);
+      st.globalStep += 1;
+      const epochF = epochFloat(st.epoch, st.updateInEpoch);
+      lastEpoch = epochF;
+      st.updateInEpoch += 1;
+      st.logLossSum += stepLoss;
+      st.logSteps += 1;
+      st.totalLossSum += stepLoss;
+      st.lossHistory.push({ step: st.globalStep, loss: stepLoss });
+
+      const el = elapsed();
+      const etaS = (el / st.globalStep) * (plan.totalSteps - st.globalStep);
+      const nextLr = lrAt(sched, st.globalStep); // HF logs the scheduler's lr after its step
+      o.onEvent?.({
+        type: 'metrics', step: st.globalStep, totalSteps: plan.totalSteps, loss: stepLoss, gradNorm, lr: nextLr,
+        epoch: epochF, tokens: st.tokensSeen, tokensPerS: el > 0 ? st.tokensSeen / el : 0, etaS,
+      });
+      progress.update(st.globalStep, stepLoss, el > 0 ? st.tokensSeen / el : 0, etaS);
+
+      if (st.globalStep % logEvery === 0) {
+        emitLog(makeLogRecord({
+          step: st.globalStep, totalSteps: plan.totalSteps, elapsedS: el, tokens: st.tokensSeen,
+          loss: st.logLossSum / st.logSteps, lr: nextLr, epoch: epochF, gradNorm,
+        }));
+        st.logLossSum = 0;
+        st.logSteps = 0;
+      }
+      const endOfEpoch = st.updateInEpoch === plan.updatesPerEpoch;
+      if (doEval && ((args.evalStrategy === 'steps' && st.globalStep % evalEvery === 0) || (args.evalStrategy === 'epoch' && endOfEpoch))) {
+        lastEval = evaluate(model, evalRows, args.perDeviceEvalBatchSize, o.padId);
+        st.evalHistory.push({ step: st.globalStep, loss: lastEval });
+        o.onEvent?.({ type: 'eval', step: st.globalStep, evalLoss: lastEval, epoch: epochF });
+        emitLog(makeLogRecord({ step: st.globalStep, totalSteps: plan.totalSteps, elapsedS: elapsed(), tokens: st.tokensSeen, evalLoss: lastEval, epoch: epochF }));
+      }
+      if (endOfEpoch) {
+        st.epoch += 1;
+        st.updateInEpoch = 0;
+        st.order = epochPermutation(train.length, args.seed, st.epoch);
+      }
+      if ((args.saveStrategy === 'steps' && st.globalStep % saveEvery === 0) || (args.saveStrategy === 'epoch' && endOfEpoch)) {
+        await save(epochF);
+      }
+      await yieldToEventLoop();
+      if (endOfEpoch) continue outer;
+    }
+  }
+  progress.done();
+
+  const runtimeS = elapsed();
+  if (status === 'completed') {
+    // HF logs the train summary at the end; LLaMA-Factory's LogCallback turns it into a last line without a loss.
+    emitLog(makeLogRecord({ step: st.globalStep, totalSteps: plan.totalSteps, elapsedS: runtimeS, tokens: st.tokensSeen, epoch: lastEpoch }));
+  }
+  return {
+    status,
+    globalStep: st.globalStep,
+    totalSteps: plan.totalSteps,
+    epoch: lastEpoch,
+    trainLoss: st.globalStep > 0 ? st.totalLossSum / st.globalStep : Number.NaN,
+    evalLoss: lastEval,
+    runtimeS,
+    tokensSeen: st.tokensSeen,
+    samplesSeen: st.globalStep * args.perDeviceTrainBatchSize * args.gradientAccumulationSteps,
+    lossHistory: st.lossHistory,
+    evalHistory: st.evalHistory,
+  };
+}
