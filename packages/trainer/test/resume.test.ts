@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '@crucible/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CheckpointError, configHash, resolveResume } from '../src/train/checkpoint';
+import { configHash, resolveResume } from '../src/train/checkpoint';
+import { TrainError } from '../src/train/errors';
 import { type TrainArgs, trainLoop } from '../src/train/loop';
 import { createBigram, patternData } from './train-bigram';
 
@@ -72,7 +73,7 @@ describe('checkpoint and resume', () => {
     await expect(
       trainLoop({ model: createBigram(V), backend, train: data, padId: 0, configHash: 'h2', outputDir: dir, args, resumeFrom: join(dir, 'checkpoint-5') }),
     ).rejects.toThrow(/different training config/);
-    expect(() => resolveResume(join(dir, 'nope'), true)).toThrow(CheckpointError);
+    expect(() => resolveResume(join(dir, 'nope'), true)).toThrow(TrainError);
   });
 
   it('the config hash ignores logging/saving keys and sees everything that changes the computation', () => {

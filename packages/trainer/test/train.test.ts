@@ -142,3 +142,37 @@ describe('training loop', () => {
     expect(res.globalStep).toBe(5);
   });
 });
+
+describe('plot_loss PNG', () => {
+  it('writes a valid PNG (signature, chunk CRCs, inflatable RGB rows) with the curve drawn in blue', async () => {
+    const { lossChartPng, smooth } = await import('../src/train/plot');
+    const { inflateSync, crc32 } = await import('node:zlib');
+    const png = lossChartPng([{ points: [1, 2, 3, 4, 5].map((x) => ({ x, y: 3 / x })), color: [31, 119, 180], faint: [174, 199, 232] }], 200, 120);
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    let off = 8;
+    const idat: Buffer[] = [];
+    const types: string[] = [];
+    while (off < png.length) {
+      const len = png.readUInt32BE(off);
+      const type = png.toString('ascii', off + 4, off + 8);
+      types.push(type);
+      expect(png.readUInt32BE(off + 8 + len)).toBe(crc32(png.subarray(off + 4, off + 8 + len)));
+      if (type === 'IDAT') idat.push(png.subarray(off + 8, off + 8 + len));
+      off += 12 + len;
+    }
+    expect(types).toEqual(['IHDR', 'IDAT', 'IEND']);
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([200, 120]);
+    const raw = inflateSync(Buffer.concat(idat));
+    expect(raw.length).toBe((200 * 3 + 1) * 120);
+    let blue = 0;
+    for (let y = 0; y < 120; y++) for (let x = 0; x < 200; x++) {
+      const i = y * 601 + 1 + x * 3;
+      if (raw[i] === 31 && raw[i + 1] === 119 && raw[i + 2] === 180) blue++;
+    }
+    expect(blue).toBeGreaterThan(50);
+    // LLaMA-Factory's smoothing: first value kept, then an EMA towards the data.
+    const s = smooth([4, 2, 2]);
+    expect(s[0]).toBe(4);
+    expect(s[2]).toBeLessThan(s[1]);
+  });
+});

@@ -9,17 +9,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Param } from '../model/types';
+import { TrainError } from './errors';
 import type { RngState } from './rng';
 
-export class CheckpointError extends Error {
-  constructor(
-    readonly code: 'CHECKPOINT_NOT_FOUND' | 'CHECKPOINT_CONFIG_MISMATCH' | 'CHECKPOINT_CORRUPT',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CheckpointError';
-  }
-}
 
 export type LoopPosition = {
   globalStep: number;
@@ -97,7 +89,7 @@ export function saveTrainState(dir: string, state: TrainerState, params: Param[]
 export function readTrainerState(dir: string): TrainerState {
   const p = join(dir, 'trainer_state.json');
   if (!existsSync(p) || !existsSync(join(dir, 'train_state.bin'))) {
-    throw new CheckpointError('CHECKPOINT_NOT_FOUND', `${dir} is not a Crucible checkpoint (no trainer_state.json/train_state.bin).`);
+    throw new TrainError('CHECKPOINT_NOT_FOUND', `${dir} is not a Crucible checkpoint (no trainer_state.json/train_state.bin).`);
   }
   return JSON.parse(readFileSync(p, 'utf8')) as TrainerState;
 }
@@ -107,20 +99,20 @@ export function loadTrainState(dir: string, state: TrainerState, params: Param[]
   const bytes = readFileSync(join(dir, 'train_state.bin'));
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   if (state.params.length !== params.length) {
-    throw new CheckpointError('CHECKPOINT_CORRUPT', `checkpoint has ${state.params.length} trainable tensors, the model ${params.length}.`);
+    throw new TrainError('CHECKPOINT_CORRUPT', `checkpoint has ${state.params.length} trainable tensors, the model ${params.length}.`);
   }
   let off = 0;
   params.forEach((p, i) => {
     const s = state.params[i];
     if (s.name !== p.name || s.length !== p.data.length) {
-      throw new CheckpointError('CHECKPOINT_CORRUPT', `checkpoint tensor ${s.name} (${s.length}) does not match the model's ${p.name} (${p.data.length}).`);
+      throw new TrainError('CHECKPOINT_CORRUPT', `checkpoint tensor ${s.name} (${s.length}) does not match the model's ${p.name} (${p.data.length}).`);
     }
     for (const arr of [p.data, m[i], v[i]]) {
       arr.set(all.subarray(off, off + arr.length));
       off += arr.length;
     }
   });
-  if (off !== all.length) throw new CheckpointError('CHECKPOINT_CORRUPT', `${dir}/train_state.bin has ${all.length - off} extra values.`);
+  if (off !== all.length) throw new TrainError('CHECKPOINT_CORRUPT', `${dir}/train_state.bin has ${all.length - off} extra values.`);
 }
 
 /** `resume_from_checkpoint`: a path, or true/"true"/"latest" for the highest checkpoint-N in output_dir. */
@@ -130,10 +122,10 @@ export function resolveResume(outputDir: string, spec: string | boolean | null |
     const steps = existsSync(outputDir)
       ? readdirSync(outputDir).map((n) => /^checkpoint-(\d+)$/.exec(n)).filter((x) => x !== null).map((x) => Number(x[1]))
       : [];
-    if (steps.length === 0) throw new CheckpointError('CHECKPOINT_NOT_FOUND', `resume_from_checkpoint: no checkpoint-N folder in ${outputDir}.`);
+    if (steps.length === 0) throw new TrainError('CHECKPOINT_NOT_FOUND', `resume_from_checkpoint: no checkpoint-N folder in ${outputDir}.`);
     return checkpointDir(outputDir, Math.max(...steps));
   }
-  if (!existsSync(spec)) throw new CheckpointError('CHECKPOINT_NOT_FOUND', `resume_from_checkpoint: ${spec} does not exist.`);
+  if (!existsSync(spec)) throw new TrainError('CHECKPOINT_NOT_FOUND', `resume_from_checkpoint: ${spec} does not exist.`);
   return spec;
 }
 

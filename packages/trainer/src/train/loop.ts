@@ -11,8 +11,9 @@ import type { Backend } from '@crucible/tensor';
 import type { Batch, LossResult, Param } from '../model/types';
 import { collate, type Example, labelledTokens, planSteps, updateBatches } from './batches';
 import {
-  CheckpointError, checkpointDir, loadTrainState, readTrainerState, saveTrainState, type TrainerState,
+  checkpointDir, loadTrainState, readTrainerState, saveTrainState, type TrainerState,
 } from './checkpoint';
+import { TrainError } from './errors';
 import { appendLog, createProgress, makeLogRecord, type TrainerLogRecord } from './logging';
 import { createAdamW } from './optimizer';
 import { createRng, epochPermutation } from './rng';
@@ -121,7 +122,7 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const { model, backend, args, train } = o;
-  if (train.length === 0) throw new Error('the training set is empty: nothing to train on.');
+  if (train.length === 0) throw new TrainError('TRAIN_SET_EMPTY', 'The training set is empty: check dataset, max_samples and val_size.');
   const now = o.now ?? (() => performance.now() / 1000);
   const plan = planSteps(train.length, args.perDeviceTrainBatchSize, args.gradientAccumulationSteps, args.numTrainEpochs, args.maxSteps);
   const sched: ScheduleOptions = {
@@ -156,7 +157,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   if (o.resumeFrom) {
     const saved = readTrainerState(o.resumeFrom);
     if (saved.configHash !== o.configHash) {
-      throw new CheckpointError(
+      throw new TrainError(
         'CHECKPOINT_CONFIG_MISMATCH',
         `${o.resumeFrom} was written by a run with a different training config (hash ${saved.configHash.slice(0, 12)} vs ${o.configHash.slice(0, 12)}); resume it with the config it was started with, or start a new run.`,
       );

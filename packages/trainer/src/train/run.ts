@@ -1,0 +1,175 @@
+/**
+ * One training run from a LLaMA-Factory config: load the model directory, tokenizer and datasets, build the model
+ * (LoRA or full), run the loop, and write what LLaMA-Factory writes into output_dir: the PEFT adapter (or full
+ * weights with config and tokenizer files), trainer_log.jsonl, all_results.json / train_results.json /
+ * eval_results.json, and training_loss.png when plot_loss is set.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Backend, createBackend, type TBackendName } from '@crucible/tensor';
+import type { TTrainConfig } from '../config';
+import { loadDatasets } from '../data';
+import { readPeftAdapter, writePeftAdapter } from '../export';
+import { loadTokenizer, loadWeights, writeSafetensors } from '../io';
+import { TrainerError } from '../io/errors';
+import { TrainError } from './errors';
+import { createModel, type Model, parseModelConfig } from '../model';
+import { configHash, resolveResume } from './checkpoint';
+import { type LoopResult, type TrainArgs, type TrainEvent, trainLoop } from './loop';
+import { writeLossPlot } from './plot';
+
+export type RunOptions = {
+  backend?: Backend | TBackendName;
+  onEvent?: (e: TrainEvent) => void;
+  signal?: AbortSignal;
+  /** Progress bar on stderr (default: on). */
+  progress?: boolean;
+  /** One-line messages for people (default: stderr). */
+  log?: (msg: string) => void;
+};
+
+export type RunResult = LoopResult & { outputDir: string; metrics: Record<string, number> };
+
+/** Model-directory files copied next to full fine-tuned weights so the output is itself a model directory. */
+const MODEL_DIR_FILES = [
+  'config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json',
+  'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.jinja',
+];
+
+export function trainArgsFromConfig(cfg: TTrainConfig): TrainArgs {
+  return {
+    perDeviceTrainBatchSize: cfg.per_device_train_batch_size,
+    perDeviceEvalBatchSize: cfg.per_device_eval_batch_size,
+    gradientAccumulationSteps: cfg.gradient_accumulation_steps,
+    numTrainEpochs: cfg.num_train_epochs,
+    maxSteps: cfg.max_steps,
+    learningRate: cfg.learning_rate,
+    lrSchedulerType: cfg.lr_scheduler_type,
+    warmupRatio: cfg.warmup_ratio,
+    warmupSteps: cfg.warmup_steps,
+    weightDecay: cfg.weight_decay,
+    maxGradNorm: cfg.max_grad_norm,
+    adamBeta1: cfg.adam_beta1,
+    adamBeta2: cfg.adam_beta2,
+    adamEpsilon: cfg.adam_epsilon,
+    loggingSteps: cfg.logging_steps,
+    evalStrategy: cfg.eval_strategy,
+    evalSteps: cfg.eval_steps,
+    saveStrategy: cfg.save_strategy,
+    saveSteps: cfg.save_steps,
+    seed: cfg.seed,
+  };
+}
+
+function writeModelOutputs(dir: string, model: Model, cfg: TTrainConfig): void {
+  mkdirSync(dir, { recursive: true });
+  if (cfg.finetuning_type === 'lora') {
+    writePeftAdapter(dir, model.loraState(), {
+      baseModelNameOrPath: cfg.model_name_or_path,
+      r: cfg.lora_rank,
+      alpha: cfg.lora_alpha,
+      dropout: cfg.lora_dropout,
+      targets: cfg.lora_target,
+    });
+    return;
+  }
+  writeSafetensors(join(dir, 'model.safetensors'), model.fullState());
+  for (const f of MODEL_DIR_FILES) {
+    const src = join(cfg.model_name_or_path, f);
+    if (existsSync(src)) copyFileSync(src, join(dir, f));
+  }
+}
+
+export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Promise<RunResult> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const backend = typeof opts.backend === 'object' ? opts.backend : createBackend(opts.backend ?? 'auto');
+  const modelDir = cfg.model_name_or_path;
+  const outputDir = cfg.output_dir;
+
+  const resumeFrom = resolveResume(outputDir, cfg.resume_from_checkpoint);
+  if (!resumeFrom && existsSync(outputDir) && readdirSync(outputDir).length > 0 && !cfg.overwrite_output_dir) {
+    throw new TrainError(
+      'OUTPUT_DIR_EXISTS',
+      `Output directory ${outputDir} already exists and is not empty. Set overwrite_output_dir: true, or resume_from_checkpoint: true to continue its last checkpoint.`,
+    );
+  }
+  mkdirSync(outputDir, { recursive: true });
+
+  let configJson: unknown;
+  try {
+    configJson = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+  } catch (e) {
+    throw new TrainerError('MODEL_FILES_MISSING', `${modelDir} has no readable config.json (${(e as Error).message}).`);
+  }
+  const modelConfig = parseModelConfig(configJson);
+  const tokenizer = await loadTokenizer(modelDir);
+  const { train, eval: evalRows } = await loadDatasets(cfg, tokenizer, modelDir);
+  log(`[crucible] ${train.length} training and ${evalRows.length} evaluation examples; backend ${backend.name}`);
+
+  const weights = await loadWeights(modelDir);
+  const model = createModel({
+    config: modelConfig,
+    weights,
+    backend,
+    finetuning: cfg.finetuning_type,
+    lora: { r: cfg.lora_rank, alpha: cfg.lora_alpha, dropout: cfg.lora_dropout, targets: cfg.lora_target },
+    seed: cfg.seed,
+  });
+  if (cfg.adapter_name_or_path && cfg.adapter_name_or_path.length > 0) {
+    if (cfg.finetuning_type !== 'lora') {
+      throw new TrainerError('CONFIG_INVALID_VALUE', 'adapter_name_or_path continues a LoRA adapter; it needs finetuning_type: lora.');
+    }
+    if (cfg.adapter_name_or_path.length > 1) {
+      throw new TrainerError('CONFIG_INVALID_VALUE', 'adapter_name_or_path: training continues exactly one adapter.');
+    }
+    const adapter = readPeftAdapter(cfg.adapter_name_or_path[0]);
+    model.loadLoraState(adapter.state);
+    log(`[crucible] continuing adapter ${cfg.adapter_name_or_path[0]}`);
+  }
+  if (resumeFrom) log(`[crucible] resuming from ${resumeFrom}`);
+
+  const res = await trainLoop({
+    model,
+    backend,
+    train,
+    eval: evalRows,
+    padId: tokenizer.padTokenId,
+    args: trainArgsFromConfig(cfg),
+    outputDir,
+    configHash: configHash(cfg as unknown as Record<string, unknown>),
+    resumeFrom,
+    saveArtifacts: (dir) => writeModelOutputs(dir, model, cfg),
+    onEvent: opts.onEvent,
+    signal: opts.signal,
+    progress: opts.progress ?? true,
+  });
+
+  const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  const trainMetrics: Record<string, number> = {
+    epoch: round(res.epoch),
+    train_loss: res.trainLoss,
+    train_runtime: round(res.runtimeS),
+    train_samples_per_second: round(res.samplesSeen / Math.max(res.runtimeS, 1e-9)),
+    train_steps_per_second: round(res.globalStep / Math.max(res.runtimeS, 1e-9)),
+    num_input_tokens_seen: res.tokensSeen,
+  };
+  const metrics: Record<string, number> = { ...trainMetrics };
+  if (res.status === 'completed') {
+    writeModelOutputs(outputDir, model, cfg);
+    writeFileSync(join(outputDir, 'train_results.json'), `${JSON.stringify(trainMetrics, null, 4)}\n`);
+    if (evalRows.length > 0 && cfg.eval_strategy !== 'no' && res.evalLoss !== undefined) {
+      const evalMetrics = { epoch: round(res.epoch), eval_loss: res.evalLoss };
+      Object.assign(metrics, evalMetrics);
+      writeFileSync(join(outputDir, 'eval_results.json'), `${JSON.stringify(evalMetrics, null, 4)}\n`);
+    }
+    writeFileSync(join(outputDir, 'all_results.json'), `${JSON.stringify(metrics, null, 4)}\n`);
+    if (cfg.plot_loss) {
+      writeLossPlot(join(outputDir, 'training_loss.png'), res.lossHistory);
+      if (res.evalHistory.length > 0) writeLossPlot(join(outputDir, 'training_eval_loss.png'), res.evalHistory);
+    }
+    log(`[crucible] done: ${res.globalStep} steps, train_loss ${res.trainLoss.toFixed(4)}; outputs in ${outputDir}`);
+  } else {
+    log(`[crucible] cancelled after step ${res.globalStep}; the last checkpoint in ${outputDir} can be resumed`);
+  }
+  return { ...res, outputDir, metrics };
+}
