@@ -84,3 +84,45 @@ describe('checkpoint and resume', () => {
     expect(configHash({ a: 1, b: [1, 2] })).toBe(configHash({ b: [1, 2], a: 1 }));
   });
 });
+
+describe('resume with the real Qwen2 model (LoRA with dropout)', async () => {
+  const { createModel } = await import('../src/model');
+  const { randomWeights } = await import('../src/model/random');
+  const config = {
+    arch: 'qwen2' as const, vocabSize: 96, hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4,
+    numKvHeads: 2, headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: true, attentionBias: true,
+    maxPositionEmbeddings: 128,
+  };
+  const weights = randomWeights(config, { seed: 5 });
+  const lora = { r: 4, alpha: 8, dropout: 0.1, targets: ['all'] };
+  const mk = (seed: number) => createModel({ config, weights, backend, finetuning: 'lora', lora, seed });
+  const rows = Array.from({ length: 10 }, (_, i) => {
+    const ids = Array.from({ length: 6 + (i % 5) }, (_, t) => (i * 7 + t * 5) % 96);
+    return { inputIds: ids, labels: ids.map((x, t) => (t < 2 ? -100 : x)) };
+  });
+  const qArgs: TrainArgs = { ...args, learningRate: 5e-3, numTrainEpochs: 2, saveSteps: 3, evalStrategy: 'no' };
+
+  it('checkpoint at step 3, a fresh model resumed from it: identical losses and identical final adapter', async () => {
+    const straight = mk(1);
+    const a = await trainLoop({ model: straight, backend, train: rows, padId: 0, configHash: 'q', outputDir: tmp(), args: qArgs });
+    expect(a.totalSteps).toBe(6); // 5 batches of 2, accumulation 2 -> 3 updates per epoch, 2 epochs
+    const dir = tmp();
+    const ac = new AbortController();
+    await trainLoop({
+      model: mk(1), backend, train: rows, padId: 0, configHash: 'q', outputDir: dir, args: qArgs, signal: ac.signal,
+      onEvent: (e) => e.type === 'metrics' && e.step === 4 && ac.abort(),
+    });
+    // A different LoRA init seed: A matrices differ until the checkpoint overwrites them.
+    const resumed = mk(99);
+    const b = await trainLoop({
+      model: resumed, backend, train: rows, padId: 0, configHash: 'q', outputDir: dir, args: qArgs,
+      resumeFrom: join(dir, 'checkpoint-3'),
+    });
+    expect(b.lossHistory).toEqual(a.lossHistory);
+    const sa = straight.loraState();
+    const sb = resumed.loraState();
+    expect([...sb.keys()]).toEqual([...sa.keys()]);
+    for (const [k, t] of sa) expect(sb.get(k)?.data).toEqual(t.data);
+    expect(a.lossHistory.at(-1)?.loss).toBeLessThan(a.lossHistory[0].loss);
+  });
+});

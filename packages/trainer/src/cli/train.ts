@@ -1,0 +1,35 @@
+/**
+ * `crucible train CONFIG.yaml [key=value ...]`: LLaMA-Factory's `llamafactory-cli train`. Ctrl-C stops after the
+ * current optimizer step (a second Ctrl-C exits at once); CRUCIBLE_BACKEND=cpu|reference|auto picks the engine.
+ */
+import { parseTrainConfig } from '../config';
+import { TrainerError } from '../io/errors';
+import { runTraining } from '../train/run';
+import { applyOverrides, readYamlObject } from './args';
+
+export async function trainCommand(args: string[]): Promise<number> {
+  const [yamlPath, ...rest] = args;
+  if (!yamlPath || yamlPath.startsWith('-')) {
+    throw new TrainerError('CLI_USAGE', 'usage: crucible train CONFIG.yaml [key=value ...]');
+  }
+  const raw = applyOverrides(readYamlObject(yamlPath), rest);
+  const cfg = parseTrainConfig(raw, yamlPath);
+  const backend = (process.env.CRUCIBLE_BACKEND ?? 'auto') as 'auto' | 'cpu' | 'reference';
+  if (!['auto', 'cpu', 'reference'].includes(backend)) {
+    throw new TrainerError('CLI_USAGE', `CRUCIBLE_BACKEND must be auto, cpu or reference, not "${backend}".`);
+  }
+
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (ac.signal.aborted) process.exit(130);
+    process.stderr.write('\n[crucible] stopping after the current step (Ctrl-C again to quit now)\n');
+    ac.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const res = await runTraining(cfg, { backend, signal: ac.signal });
+    return res.status === 'completed' ? 0 : 130;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
