@@ -1,0 +1,360 @@
+import { Template as JinjaTemplate } from '@huggingface/jinja';
+import { TrainerError } from '../io/errors';
+import type { Tokenizer } from '../io/tokenizer';
+
+// LLaMA-Factory's chat templates (src/llamafactory/data/template.py) and its supervised label rule
+// (data/processor/supervised.py): each message is formatted from slots and tokenised on its own; turns are
+// (prompt, response) pairs; response tokens carry labels, prompt tokens are -100.
+
+export const IGNORE_INDEX = -100;
+
+export type TRole = 'system' | 'user' | 'assistant' | 'function' | 'observation';
+export type TChatMessage = { role: TRole; content: string };
+export type TEncoded = { inputIds: number[]; labels: number[] };
+export type TEncodeOptions = {
+  /** Extra system text; `undefined` means the template's default system prompt. */
+  system?: string;
+  /** JSON text of a tool list (sharegpt `tools` column). */
+  tools?: string;
+  cutoffLen?: number;
+  trainOnPrompt?: boolean;
+  maskHistory?: boolean;
+};
+
+export type Template = {
+  name: string;
+  /** Input ids and labels of a whole conversation (system?, then user/assistant pairs). */
+  encodeChat(messages: TChatMessage[], opts?: TEncodeOptions): TEncoded;
+  /** Ids of the prompt for the next assistant reply: ends with the assistant header. */
+  promptForGeneration(messages: TChatMessage[], opts?: { system?: string; tools?: string }): number[];
+  /** (prompt, response) id pairs as LLaMA-Factory's `encode_multiturn`. */
+  encodeMultiturn(messages: TChatMessage[], system?: string, tools?: string): [number[], number[]][];
+  stopTokenIds: number[];
+  /** The EOS text LLaMA-Factory uses for this template (stop_words[0] when it replaces EOS). */
+  eosToken: string;
+  efficientEos: boolean;
+};
+
+type TSlot = string | { bos: true } | { eos: true } | { token: string };
+
+type TTemplateSpec = {
+  user: TSlot[];
+  assistant: TSlot[];
+  system: TSlot[];
+  observation?: TSlot[];
+  function?: TSlot[];
+  prefix?: TSlot[];
+  defaultSystem?: string;
+  stopWords?: string[];
+  replaceEos?: boolean;
+  efficientEos?: boolean;
+  toolFormat?: 'qwen';
+};
+
+const SPECS: Record<string, TTemplateSpec> = {
+  qwen: {
+    user: ['<|im_start|>user\n{{content}}<|im_end|>\n<|im_start|>assistant\n'],
+    assistant: ['{{content}}<|im_end|>\n'],
+    system: ['<|im_start|>system\n{{content}}<|im_end|>\n'],
+    function: ['{{content}}<|im_end|>\n'],
+    observation: ['<|im_start|>user\n<tool_response>\n{{content}}\n</tool_response><|im_end|>\n<|im_start|>assistant\n'],
+    defaultSystem: 'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.',
+    stopWords: ['<|im_end|>'],
+    replaceEos: true,
+    toolFormat: 'qwen',
+  },
+  llama3: {
+    user: ['<|start_header_id|>user<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n'],
+    assistant: ['{{content}}<|eot_id|>'],
+    system: ['<|start_header_id|>system<|end_header_id|>\n\n{{content}}<|eot_id|>'],
+    observation: ['<|start_header_id|>ipython<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n'],
+    prefix: [{ bos: true }],
+    stopWords: ['<|eot_id|>', '<|eom_id|>'],
+    replaceEos: true,
+  },
+  default: {
+    user: ['Human: {{content}}', { eos: true }, '\nAssistant:'],
+    assistant: ['{{content}}', { eos: true }, '\n'],
+    system: ['System: {{content}}', { eos: true }, '\n'],
+  },
+};
+
+export const TEMPLATE_NAMES = [...Object.keys(SPECS), 'auto'];
+
+// Python's json.dumps(obj, ensure_ascii=False): ", " and ": " separators, which LLaMA-Factory's tool texts use.
+export function pyJsonDumps(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return `[${v.map(pyJsonDumps).join(', ')}]`;
+  if (typeof v === 'object') {
+    return `{${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${JSON.stringify(k)}: ${pyJsonDumps(x)}`)
+      .join(', ')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function qwenToolText(tools: string): string {
+  let list: unknown[];
+  try {
+    const parsed = JSON.parse(tools);
+    list = Array.isArray(parsed) ? parsed : [parsed];
+  } catch {
+    return '';
+  }
+  let text = '';
+  for (const t of list) {
+    const wrapped = (t as { type?: string }).type === 'function' ? t : { type: 'function', function: t };
+    text += `\n${pyJsonDumps(wrapped)}`;
+  }
+  return (
+    '\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n' +
+    `You are provided with function signatures within <tools></tools> XML tags:\n<tools>${text}` +
+    '\n</tools>\n\nFor each function call, return a json object with function name and arguments within ' +
+    '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+  );
+}
+
+function qwenFunctionText(content: string): string {
+  let calls: { name: string; arguments: unknown }[];
+  try {
+    const parsed = JSON.parse(content);
+    calls = Array.isArray(parsed) ? parsed : [parsed];
+  } catch {
+    return content; // LLaMA-Factory keeps an unparsable call as plain text
+  }
+  return calls
+    .map((c) => {
+      const args = typeof c.arguments === 'string' ? safeParse(c.arguments) : c.arguments;
+      return `<tool_call>\n${pyJsonDumps({ name: c.name, arguments: args })}\n</tool_call>`;
+    })
+    .join('\n');
+}
+const safeParse = (s: string): unknown => {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+};
+
+/** LLaMA-Factory's `infer_seqlen`: how many source and target tokens of a turn fit in `cutoffLen`. */
+export function inferSeqlen(sourceLen: number, targetLen: number, cutoffLen: number): [number, number] {
+  let maxTargetLen: number;
+  if (targetLen * 2 < cutoffLen) maxTargetLen = cutoffLen;
+  else if (sourceLen * 2 < cutoffLen) maxTargetLen = cutoffLen - sourceLen;
+  else maxTargetLen = Math.trunc(cutoffLen * (targetLen / (sourceLen + targetLen)));
+  const newTargetLen = Math.min(maxTargetLen, targetLen);
+  const maxSourceLen = Math.max(cutoffLen - newTargetLen, 0);
+  const newSourceLen = Math.min(maxSourceLen, sourceLen);
+  return [newSourceLen, newTargetLen];
+}
+
+/** The supervised processor's loop over (prompt, response) pairs, with cutoff and masking. */
+export function encodePairs(pairs: [number[], number[]][], opts: TEncodeOptions, eosTokenId: number, efficientEos: boolean): TEncoded {
+  const cutoffLen = opts.cutoffLen ?? Number.POSITIVE_INFINITY;
+  let inputIds: number[] = [];
+  let labels: number[] = [];
+  let totalLength = efficientEos ? 1 : 0;
+  const ordered = opts.maskHistory ? [...pairs].reverse() : pairs;
+  for (let turn = 0; turn < ordered.length; turn++) {
+    if (totalLength >= cutoffLen) break;
+    let [source, target] = ordered[turn];
+    const [sourceLen, targetLen] = inferSeqlen(source.length, target.length, cutoffLen - totalLength);
+    source = source.slice(0, sourceLen);
+    target = target.slice(0, targetLen);
+    totalLength += sourceLen + targetLen;
+    let sourceLabel: number[];
+    if (opts.trainOnPrompt) sourceLabel = source;
+    else if (efficientEos && turn !== 0) sourceLabel = [eosTokenId, ...new Array(Math.max(sourceLen - 1, 0)).fill(IGNORE_INDEX)];
+    else sourceLabel = new Array(sourceLen).fill(IGNORE_INDEX);
+    const targetLabel = opts.maskHistory && turn !== 0 ? new Array(targetLen).fill(IGNORE_INDEX) : target;
+    if (opts.maskHistory) {
+      inputIds = [...source, ...target, ...inputIds];
+      labels = [...sourceLabel, ...targetLabel, ...labels];
+    } else {
+      inputIds.push(...source, ...target);
+      labels.push(...sourceLabel, ...targetLabel);
+    }
+  }
+  if (efficientEos) {
+    inputIds.push(eosTokenId);
+    labels.push(eosTokenId);
+  }
+  return { inputIds, labels };
+}
+
+/** Splits a leading system message off, as LLaMA-Factory's converters put it in a separate `system` field. */
+function splitSystem(messages: TChatMessage[], system: string | undefined): [TChatMessage[], string | undefined] {
+  if (messages.length > 0 && messages[0].role === 'system') return [messages.slice(1), messages[0].content];
+  return [messages, system];
+}
+
+function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer): Template {
+  const eosToken = spec.replaceEos && spec.stopWords ? spec.stopWords[0] : tokenizer.eosToken;
+  const eosTokenId = tokenizer.tokenToId(eosToken);
+  if (eosTokenId === undefined) {
+    throw new TrainerError('TEMPLATE_UNKNOWN', `Template ${name} needs the token ${eosToken}, which this tokenizer lacks.`);
+  }
+  const stop = new Set<number>([eosTokenId, tokenizer.eosTokenId]);
+  for (const w of spec.stopWords ?? []) {
+    const id = tokenizer.tokenToId(w);
+    if (id !== undefined) stop.add(id);
+  }
+  const efficientEos = spec.efficientEos ?? false;
+
+  const toIds = (slots: TSlot[], content: string): number[] => {
+    const ids: number[] = [];
+    for (const s of slots) {
+      if (typeof s === 'string') {
+        const text = s.replaceAll('{{content}}', content);
+        if (text.length > 0) ids.push(...tokenizer.encode(text));
+      } else if ('bos' in s) {
+        if (tokenizer.bosTokenId !== undefined) ids.push(tokenizer.bosTokenId);
+      } else if ('eos' in s) {
+        ids.push(eosTokenId);
+      } else {
+        const id = tokenizer.tokenToId(s.token);
+        if (id !== undefined) ids.push(id);
+      }
+    }
+    return ids;
+  };
+
+  // LLaMA-Factory's Template._encode: one id list per message; the first also carries prefix and system.
+  const encodeMessages = (messages: TChatMessage[], systemIn: string | undefined, tools: string | undefined): number[][] => {
+    const system = systemIn || spec.defaultSystem || '';
+    return messages.map((m, i) => {
+      const ids: number[] = [];
+      if (i === 0) {
+        if (spec.prefix) ids.push(...toIds(spec.prefix, ''));
+        if (system || tools) {
+          const toolText = tools && spec.toolFormat === 'qwen' ? qwenToolText(tools) : '';
+          ids.push(...toIds(spec.system, system + toolText));
+        }
+      }
+      switch (m.role) {
+        case 'user':
+          ids.push(...toIds(spec.user, m.content));
+          break;
+        case 'assistant':
+          ids.push(...toIds(spec.assistant, m.content));
+          break;
+        case 'observation':
+          ids.push(...toIds(spec.observation ?? spec.user, m.content));
+          break;
+        case 'function':
+          ids.push(...toIds(spec.function ?? spec.assistant, spec.toolFormat === 'qwen' ? qwenFunctionText(m.content) : m.content));
+          break;
+        default:
+          throw new TrainerError('DATASET_INVALID', `Unexpected role ${m.role} inside a conversation.`);
+      }
+      return ids;
+    });
+  };
+
+  const encodeMultiturn = (messages: TChatMessage[], system?: string, tools?: string): [number[], number[]][] => {
+    const [msgs, sys] = splitSystem(messages, system);
+    const enc = encodeMessages(msgs, sys, tools);
+    const pairs: [number[], number[]][] = [];
+    for (let i = 0; i + 1 < enc.length; i += 2) pairs.push([enc[i], enc[i + 1]]);
+    return pairs;
+  };
+
+  return {
+    name,
+    encodeMultiturn,
+    encodeChat: (messages, opts = {}) =>
+      encodePairs(encodeMultiturn(messages, opts.system, opts.tools), opts, eosTokenId, efficientEos),
+    promptForGeneration: (messages, opts = {}) => {
+      const [msgs, sys] = splitSystem(messages, opts.system);
+      // As LLaMA-Factory's chat: encode_oneturn(messages + [assistant ""]) and keep the prompt part.
+      const enc = encodeMessages([...msgs, { role: 'assistant', content: '' }], sys, opts.tools);
+      return enc.slice(0, -1).flat();
+    },
+    stopTokenIds: [...stop],
+    eosToken,
+    efficientEos,
+  };
+}
+
+// `template: auto` — the model's own jinja chat_template. Each assistant turn's text is what rendering the
+// conversation up to and including it adds beyond the generation prompt before it; that text carries labels, like
+// the `{content}<|im_end|>\n` of LLaMA-Factory's qwen template.
+function jinjaTemplate(tokenizer: Tokenizer): Template {
+  const source = tokenizer.chatTemplate;
+  if (!source) throw new TrainerError('TEMPLATE_UNKNOWN', 'template: auto needs a chat_template in tokenizer_config.json.');
+  const jt = new JinjaTemplate(source);
+  const render = (messages: TChatMessage[], addGenerationPrompt: boolean, tools?: unknown[]): string =>
+    jt.render({
+      messages: messages.map((m) => ({ role: m.role === 'observation' ? 'tool' : m.role === 'function' ? 'assistant' : m.role, content: m.content })),
+      add_generation_prompt: addGenerationPrompt,
+      bos_token: tokenizer.bosToken ?? '',
+      eos_token: tokenizer.eosToken,
+      ...(tools ? { tools } : {}),
+    });
+  const withSystem = (messages: TChatMessage[], system?: string): TChatMessage[] =>
+    system && messages[0]?.role !== 'system' ? [{ role: 'system', content: system }, ...messages] : messages;
+  const parseTools = (tools?: string): unknown[] | undefined => {
+    if (!tools) return undefined;
+    const t = safeParse(tools);
+    return Array.isArray(t) && t.length > 0 ? t : undefined;
+  };
+
+  const encodeMultiturn = (messagesIn: TChatMessage[], system?: string, tools?: string): [number[], number[]][] => {
+    const messages = withSystem(messagesIn, system);
+    const toolList = parseTools(tools);
+    // Templates such as Qwen3's render an earlier turn differently once later turns exist (the empty think block
+    // goes only on the last reply), so spans are located in the one rendering of the whole conversation.
+    const full = render(messages, false, toolList);
+    const pairs: [number[], number[]][] = [];
+    let prevEnd = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const role = messages[i].role;
+      if (role !== 'assistant' && role !== 'function') continue;
+      const prompt = render(messages.slice(0, i), true, toolList);
+      let start = 0;
+      while (start < prompt.length && start < full.length && prompt[start] === full[start]) start++;
+      const content = messages[i].content.trim();
+      const cidx = full.indexOf(content, Math.max(start, prevEnd));
+      if (start < prevEnd || cidx < 0) {
+        throw new TrainerError(
+          'TEMPLATE_UNKNOWN',
+          "The model's chat_template renders this conversation in a way whose replies cannot be located; use a named template (qwen, llama3, default).",
+        );
+      }
+      // The end-of-turn text the template puts after a reply (e.g. `<|im_end|>\n`) belongs to the reply.
+      const alone = render(messages.slice(0, i + 1), false, toolList);
+      const suffix = alone.slice(alone.lastIndexOf(content) + content.length);
+      let end = cidx + content.length;
+      if (suffix.length > 0 && full.startsWith(suffix, end)) end += suffix.length;
+      pairs.push([tokenizer.encode(full.slice(prevEnd, start)), tokenizer.encode(full.slice(start, end))]);
+      prevEnd = end;
+    }
+    return pairs;
+  };
+  const eosTokenId = tokenizer.eosTokenId;
+  return {
+    name: 'auto',
+    encodeMultiturn,
+    encodeChat: (messages, opts = {}) => encodePairs(encodeMultiturn(messages, opts.system, opts.tools), opts, eosTokenId, false),
+    promptForGeneration: (messages, opts = {}) =>
+      tokenizer.encode(render(withSystem(messages, opts.system), true, parseTools(opts.tools))),
+    stopTokenIds: [eosTokenId],
+    eosToken: tokenizer.eosToken,
+    efficientEos: false,
+  };
+}
+
+/**
+ * A chat template by LLaMA-Factory name (`qwen`, `llama3`, `default`) or `auto` for the model's own jinja template.
+ * `modelDir` is accepted for callers that pass it; the jinja template comes from the loaded tokenizer config.
+ */
+export function getTemplate(name: string | undefined, tokenizer: Tokenizer, _modelDir?: string): Template {
+  const n = name ?? 'auto';
+  if (n === 'auto') return jinjaTemplate(tokenizer);
+  const spec = SPECS[n];
+  if (!spec) {
+    throw new TrainerError('TEMPLATE_UNKNOWN', `Unknown template "${n}"; available: ${TEMPLATE_NAMES.join(', ')}.`);
+  }
+  return slotTemplate(n, spec, tokenizer);
+}
