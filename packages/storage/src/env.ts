@@ -1,0 +1,94 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { StorageError } from './errors';
+
+const DEV_SECRET = 'crucible-dev-secret-change-me-in-production-0000';
+
+// Empty strings count as unset: `.env` files and compose files often write `S3_ENDPOINT=`.
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export const ZStorageEnv = z
+  .object({
+    STORAGE_DRIVER: optionalString.pipe(z.enum(['s3', 'local']).optional()),
+    STORAGE_DIR: optionalString,
+    S3_ENDPOINT: optionalString.pipe(z.url({ error: 'S3_ENDPOINT must be a URL such as http://127.0.0.1:7480' }).optional()),
+    S3_REGION: optionalString.transform((v) => v ?? 'us-east-1'),
+    S3_ACCESS_KEY: optionalString,
+    S3_SECRET_KEY: optionalString,
+    S3_BUCKET: optionalString.transform((v) => v ?? 'crucible'),
+    BETTER_AUTH_SECRET: optionalString,
+    APP_URL: optionalString.transform((v) => v ?? 'http://localhost:3000'),
+  })
+  .superRefine((env, ctx) => {
+    const driver = env.STORAGE_DRIVER ?? (env.S3_ENDPOINT ? 's3' : 'local');
+    if (driver !== 's3') return;
+    for (const name of ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const) {
+      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is required when STORAGE_DRIVER is s3` });
+    }
+  });
+
+export type TStorageConfig =
+  | { driver: 'local'; root: string; signingSecret: string; publicUrl: string }
+  | {
+      driver: 's3';
+      endpoint: string;
+      region: string;
+      accessKey: string;
+      secretKey: string;
+      bucket: string;
+    };
+
+/** The repository root: the nearest folder upwards whose package.json declares workspaces. */
+export function findRepoRoot(from: string = process.cwd()): string {
+  let dir = resolve(from);
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if (JSON.parse(readFileSync(pkg, 'utf8')).workspaces) return dir;
+      } catch {
+        // an unreadable package.json is not the root; keep climbing
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(from);
+    dir = parent;
+  }
+}
+
+let warnedDevSecret = false;
+
+/** Validates the storage env once; a wrong setting fails with a sentence naming the variable. */
+export function loadStorageConfig(env: Record<string, string | undefined> = process.env): TStorageConfig {
+  const parsed = ZStorageEnv.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`);
+    throw new StorageError('config_invalid', `Invalid storage configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  const driver = e.STORAGE_DRIVER ?? (e.S3_ENDPOINT ? 's3' : 'local');
+  if (driver === 's3') {
+    return {
+      driver,
+      endpoint: e.S3_ENDPOINT as string,
+      region: e.S3_REGION,
+      accessKey: e.S3_ACCESS_KEY as string,
+      secretKey: e.S3_SECRET_KEY as string,
+      bucket: e.S3_BUCKET,
+    };
+  }
+  if (!e.BETTER_AUTH_SECRET && !warnedDevSecret) {
+    warnedDevSecret = true;
+    console.warn('[storage] BETTER_AUTH_SECRET is not set: local upload links are signed with a development secret.');
+  }
+  return {
+    driver,
+    root: resolve(e.STORAGE_DIR ?? join(findRepoRoot(), '.data', 'storage')),
+    signingSecret: e.BETTER_AUTH_SECRET ?? DEV_SECRET,
+    publicUrl: e.APP_URL.replace(/\/+$/, ''),
+  };
+}

@@ -1,0 +1,23 @@
+import { loadStorageConfig, type TStorageConfig } from './env';
+import { createLocalStorage } from './local';
+import { createS3Storage } from './s3';
+import type { Storage } from './types';
+
+export { findRepoRoot, loadStorageConfig, ZStorageEnv, type TStorageConfig } from './env';
+export { isStorageError, StorageError, type TStorageErrorCode } from './errors';
+export { assertValidKey, assertValidPrefix, workspaceKey, workspacePrefix } from './keys';
+export { createLocalStorage, LOCAL_DOWNLOAD_PATH, LOCAL_UPLOAD_PATH } from './local';
+export { acceptLocalUpload, handleLocalDownload, handleLocalUpload } from './local-routes';
+export { uploadToPresigned } from './presigned-client';
+export { createMinioClient, createS3Storage } from './s3';
+export { signStorageToken, verifyStorageToken, ZStorageTokenClaims, type TStorageTokenClaims } from './tokens';
+export type * from './types';
+
+/** The configured storage: S3 when S3_ENDPOINT is set (or STORAGE_DRIVER=s3), else files under STORAGE_DIR. */
+export function createStorage(env: Record<string, string | undefined> = process.env): Storage {
+  return createStorageFromConfig(loadStorageConfig(env));
+}
+
+export function createStorageFromConfig(config: TStorageConfig): Storage {
+  return config.driver === 's3' ? createS3Storage(config) : createLocalStorage(config);
+}

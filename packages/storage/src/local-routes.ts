@@ -1,0 +1,101 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
+import { loadStorageConfig, type TStorageConfig } from './env';
+import { isStorageError, StorageError } from './errors';
+import { createLocalStorage } from './local';
+import { verifyStorageToken } from './tokens';
+
+/**
+ * The local driver's stand-ins for S3's presigned URLs, as web-standard handlers the console mounts:
+ *
+ *   // apps/console/app/api/storage/upload/route.ts
+ *   export { handleLocalUpload as PUT } from '@crucible/storage';
+ *   // apps/console/app/api/storage/download/route.ts
+ *   export { handleLocalDownload as GET } from '@crucible/storage';
+ *
+ * The token in the query string is the whole authorisation (like an S3 signature), so these routes need no
+ * session. They answer 404 when the configured driver is not `local`.
+ */
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+const STATUS: Record<string, number> = {
+  too_large: 413,
+  token_invalid: 403,
+  token_expired: 403,
+  invalid_key: 400,
+  not_found: 404,
+};
+
+function errorResponse(error: unknown): Response {
+  if (isStorageError(error)) {
+    return json(STATUS[error.code] ?? 500, { error: { code: error.code, message: error.message } });
+  }
+  console.error('[storage] local route failed', error);
+  return json(500, { error: { code: 'internal', message: 'The storage request failed.' } });
+}
+
+function localConfig(config?: TStorageConfig) {
+  const c = config ?? loadStorageConfig();
+  return c.driver === 'local' ? c : null;
+}
+
+/** Verifies an upload token and writes the body at the token's key (size limit enforced while streaming). */
+export async function acceptLocalUpload(
+  config: Extract<TStorageConfig, { driver: 'local' }>,
+  input: { token: string | null; body: Readable; contentLength?: number },
+) {
+  const claims = verifyStorageToken(config.signingSecret, input.token, 'put');
+  // Refuse early when the client announced its size; the meter below catches clients that lie or stream.
+  if (claims.maxBytes !== undefined && input.contentLength !== undefined && input.contentLength > claims.maxBytes) {
+    input.body.destroy();
+    throw new StorageError('too_large', `The upload (${input.contentLength} bytes) is larger than its limit of ${claims.maxBytes} bytes.`);
+  }
+  const storage = createLocalStorage(config);
+  return storage.writeStream(claims.key, input.body, { contentType: claims.contentType, maxBytes: claims.maxBytes });
+}
+
+export async function handleLocalUpload(request: Request, config?: TStorageConfig): Promise<Response> {
+  const local = localConfig(config);
+  if (!local) return json(404, { error: { code: 'not_found', message: 'Local storage is not enabled.' } });
+  if (request.method !== 'PUT') return json(405, { error: { code: 'method_not_allowed', message: 'Use PUT.' } });
+  try {
+    const token = new URL(request.url).searchParams.get('token');
+    const lengthHeader = request.headers.get('content-length');
+    const body = request.body
+      ? Readable.fromWeb(request.body as unknown as NodeWebReadableStream<Uint8Array>)
+      : Readable.from([]);
+    const result = await acceptLocalUpload(local, {
+      token,
+      body,
+      contentLength: lengthHeader ? Number(lengthHeader) : undefined,
+    });
+    return json(201, result);
+  } catch (error) {
+    return errorResponse(error);
+  }
+}
+
+export async function handleLocalDownload(request: Request, config?: TStorageConfig): Promise<Response> {
+  const local = localConfig(config);
+  if (!local) return json(404, { error: { code: 'not_found', message: 'Local storage is not enabled.' } });
+  try {
+    const claims = verifyStorageToken(local.signingSecret, new URL(request.url).searchParams.get('token'), 'get');
+    const storage = createLocalStorage(local);
+    const stat = await storage.statObject(claims.key);
+    if (!stat) throw new StorageError('not_found', `No object at "${claims.key}".`);
+    const stream = await storage.getObject(claims.key);
+    return new Response(Readable.toWeb(stream) as unknown as ReadableStream, {
+      status: 200,
+      headers: {
+        'content-type': stat.contentType,
+        'content-length': String(stat.size),
+        etag: `"${stat.etag}"`,
+        'cache-control': 'private, no-store',
+      },
+    });
+  } catch (error) {
+    return errorResponse(error);
+  }
+}

@@ -1,0 +1,170 @@
+import type { Readable } from 'node:stream';
+import * as Minio from 'minio';
+import { StorageError } from './errors';
+import { assertValidKey, assertValidPrefix } from './keys';
+import { clampExpiry } from './local';
+import type { Storage, TObjectInfo, TObjectStat } from './types';
+
+export type TS3StorageOptions = {
+  endpoint: string;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+};
+
+const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
+const isNotFound = (error: unknown) => NOT_FOUND_CODES.has((error as { code?: string })?.code ?? '');
+
+/** Builds a minio client for an endpoint URL; path-style addressing, since RGW and MinIO have no bucket DNS here. */
+export function createMinioClient(o: Pick<TS3StorageOptions, 'endpoint' | 'region' | 'accessKey' | 'secretKey'>) {
+  const url = new URL(o.endpoint);
+  const useSSL = url.protocol === 'https:';
+  return new Minio.Client({
+    endPoint: url.hostname,
+    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+    useSSL,
+    accessKey: o.accessKey,
+    secretKey: o.secretKey,
+    region: o.region,
+    pathStyle: true,
+  });
+}
+
+export function createS3Storage(options: TS3StorageOptions): Storage & { readonly client: Minio.Client; readonly bucket: string } {
+  const client = createMinioClient(options);
+  const { bucket, region } = options;
+
+  // The bucket is created on first use rather than by a setup step, so a fresh S3 server just works.
+  // Memoised as a promise (concurrent first calls share one check); a failure is forgotten so a later call retries.
+  let bucketReady: Promise<void> | null = null;
+  function ensureBucket(): Promise<void> {
+    bucketReady ??= (async () => {
+      if (await client.bucketExists(bucket)) return;
+      try {
+        await client.makeBucket(bucket, region);
+      } catch (error) {
+        // Another process won the race: fine.
+        const code = (error as { code?: string }).code;
+        if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
+      }
+    })().catch((error) => {
+      bucketReady = null;
+      throw new StorageError('unavailable', `S3 at ${options.endpoint} is not reachable: ${(error as Error).message}`, { cause: error });
+    });
+    return bucketReady;
+  }
+
+  async function range(key: string, offset: number, length?: number): Promise<Readable> {
+    assertValidKey(key);
+    await ensureBucket();
+    try {
+      return offset === 0 && length === undefined
+        ? await client.getObject(bucket, key)
+        : await client.getPartialObject(bucket, key, offset, length);
+    } catch (error) {
+      if (isNotFound(error)) throw new StorageError('not_found', `No object at "${key}".`, { cause: error });
+      throw error;
+    }
+  }
+
+  return {
+    driver: 's3',
+    client,
+    bucket,
+
+    async putObject(key, body, opts) {
+      assertValidKey(key);
+      await ensureBucket();
+      const size = Buffer.isBuffer(body) ? body.length : opts?.size;
+      const meta = { 'Content-Type': opts?.contentType || 'application/octet-stream' };
+      const info = await client.putObject(bucket, key, body, size, meta);
+      // A stream of unknown size: ask the server what it stored rather than counting on the way.
+      const stored = size ?? (await client.statObject(bucket, key)).size;
+      return { key, size: stored, etag: info.etag };
+    },
+
+    getObject: (key) => range(key, 0),
+    getObjectRange: (key, offset, length) => range(key, offset, length),
+
+    async statObject(key): Promise<TObjectStat | null> {
+      assertValidKey(key);
+      await ensureBucket();
+      try {
+        const s = await client.statObject(bucket, key);
+        const contentType = (s.metaData?.['content-type'] as string | undefined) ?? 'application/octet-stream';
+        return { key, size: s.size, contentType, etag: s.etag, lastModified: s.lastModified };
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        throw error;
+      }
+    },
+
+    async deleteObject(key) {
+      assertValidKey(key);
+      await ensureBucket();
+      await client.removeObject(bucket, key); // S3 DELETE is idempotent
+    },
+
+    async deleteObjects(keys) {
+      keys.forEach(assertValidKey);
+      if (keys.length === 0) return;
+      await ensureBucket();
+      // Multi-object delete takes at most 1000 keys per request.
+      for (let i = 0; i < keys.length; i += 1000) {
+        const results = await client.removeObjects(bucket, keys.slice(i, i + 1000));
+        const failed = results.filter((r) => (r as { Code?: string }).Code && !isNotFound({ code: (r as { Code?: string }).Code }));
+        if (failed.length > 0) throw new Error(`S3 refused to delete ${failed.length} object(s): ${JSON.stringify(failed.slice(0, 3))}`);
+      }
+    },
+
+    async listObjects(prefix): Promise<TObjectInfo[]> {
+      assertValidPrefix(prefix);
+      await ensureBucket();
+      const out: TObjectInfo[] = [];
+      const stream = client.listObjectsV2(bucket, prefix, true);
+      for await (const item of stream as AsyncIterable<Minio.BucketItem>) {
+        if (item.name) out.push({ key: item.name, size: item.size, lastModified: item.lastModified });
+      }
+      return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+
+    async presignedPut(key, opts) {
+      assertValidKey(key);
+      await ensureBucket();
+      // A POST policy, not a presigned PUT: only a policy can carry content-length-range, so the server itself
+      // refuses an over-size upload (a presigned PUT URL accepts any size).
+      const expiresAt = new Date(Date.now() + clampExpiry(opts.expiresSec) * 1000);
+      const policy = client.newPostPolicy();
+      policy.setBucket(bucket);
+      policy.setKey(key);
+      policy.setExpires(expiresAt);
+      policy.setContentLengthRange(0, opts.maxBytes);
+      if (opts.contentType) policy.setContentType(opts.contentType);
+      const { postURL, formData } = await client.presignedPostPolicy(policy);
+      const fields: Record<string, string> = {};
+      for (const [name, value] of Object.entries(formData)) fields[name] = String(value);
+      return { url: postURL, method: 'POST', fields, expiresAt };
+    },
+
+    async presignedGet(key, expiresSec) {
+      assertValidKey(key);
+      await ensureBucket();
+      return client.presignedGetObject(bucket, key, clampExpiry(expiresSec));
+    },
+
+    async health() {
+      try {
+        // An endpoint that drops packets would hang the health route for minutes without a bound.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer from ${options.endpoint} within 5 s`)), 5000);
+        });
+        await Promise.race([ensureBucket(), timeout]).finally(() => clearTimeout(timer));
+        return { ok: true, driver: 's3', detail: `bucket ${bucket} at ${options.endpoint}` };
+      } catch (error) {
+        return { ok: false, driver: 's3', detail: (error as Error).message };
+      }
+    },
+  };
+}
