@@ -65,10 +65,14 @@ export type BackwardBuffers = {
 };
 
 /**
- * Backward of layerForward. On entry g.dres holds d loss / d(layer output); on return d loss / d(layer input).
+ * Backward of layerForward. On entry g.dres holds d loss / d(layer output); on return d loss / d(layer input),
+ * unless needInputGrad is false (the first layer under a frozen embedding): then the q/k/v input gradient and the
+ * input norm's backward, which nothing would read, are skipped.
  * Weight gradients (where not frozen) and LoRA gradients are accumulated.
  */
-export function layerBackward(be: Backend, d: Dims, layer: Layer, a: LayerActs, s: StepShape, g: BackwardBuffers): void {
+export function layerBackward(
+  be: Backend, d: Dims, layer: Layer, a: LayerActs, s: StepShape, g: BackwardBuffers, needInputGrad = true,
+): void {
   const { N } = s;
   const { C, I, Hq, Hkv, D } = d;
   const L = layer.lin;
@@ -85,9 +89,11 @@ export function layerBackward(be: Backend, d: Dims, layer: Layer, a: LayerActs, 
   be.attentionBackward(g.dq, g.dk, g.dv, g.datt, a.q, a.k, a.v, a.att, a.lse, s.B, s.T, Hq, Hkv, D, s.keyLen);
   be.ropeBackward(g.dq, s.pos, N, Hq, D, d.theta);
   be.ropeBackward(g.dk, s.pos, N, Hkv, D, d.theta);
-  linearBackward(be, L.q_proj, g.dln, g.dq, a.ln1, N, false, sl.q_proj ?? null, g.scratch);
-  linearBackward(be, L.k_proj, g.dln, g.dk, a.ln1, N, true, sl.k_proj ?? null, g.scratch);
-  linearBackward(be, L.v_proj, g.dln, g.dv, a.ln1, N, true, sl.v_proj ?? null, g.scratch);
+  const dln = needInputGrad || layer.inNorm.dw ? g.dln : null;
+  linearBackward(be, L.q_proj, dln, g.dq, a.ln1, N, false, sl.q_proj ?? null, g.scratch);
+  linearBackward(be, L.k_proj, dln, g.dk, a.ln1, N, true, sl.k_proj ?? null, g.scratch);
+  linearBackward(be, L.v_proj, dln, g.dv, a.ln1, N, true, sl.v_proj ?? null, g.scratch);
+  if (!dln) return;
   be.rmsnormBackward(g.dtmp, layer.inNorm.dw, g.dln, a.x, layer.inNorm.w, a.rstd1, N, C);
   be.axpy(g.dres, 1, g.dtmp, N * C);
 }

@@ -37,7 +37,8 @@ export function createModel(opts: {
   const full = opts.finetuning === 'full';
   const ownRng = createRng((opts.seed ^ 0x5bd1e995) >>> 0);
 
-  // Two pools: training keeps backward scratch and dropout buffers; evaluation and logits do not need them.
+  // Two pools: training keeps backward scratch and dropout buffers. Evaluation during training (loss) reuses the
+  // training pool so a run holds one set of activations; logits and generation (chat, tests) use the lean one.
   const trainPool = createActsPool((N, alloc) => buildActs(N, d, layers, true, alloc));
   const evalPool = createActsPool((N, alloc) => buildActs(N, d, layers, false, alloc));
   const keyLenAll = new Map<number, Int32Array>();
@@ -102,7 +103,7 @@ export function createModel(opts: {
     forward(a, batch.inputIds, s, rng ?? ownRng);
     const lossSum = be.crossEntropyLmHead(a.dhN, lmHead.dw, a.hN, lmHead.w, a.labels, N, C, V, gradScale);
     be.rmsnormBackward(a.dres, finalNorm.dw, a.dhN, a.res[layers.length], finalNorm.w, a.rstdF, N, C);
-    for (let l = layers.length - 1; l >= 0; l--) layerBackward(be, d, layers[l], a.layers[l], s, a);
+    for (let l = layers.length - 1; l >= 0; l--) layerBackward(be, d, layers[l], a.layers[l], s, a, l > 0 || embed.dw !== null);
     if (embed.dw) be.embeddingBackward(embed.dw, a.dres, batch.inputIds, N, C);
     return { lossSum, nTokens };
   };
@@ -111,7 +112,7 @@ export function createModel(opts: {
     checkBatch(batch);
     const { B, T } = batch;
     const N = B * T;
-    const a = evalPool(N);
+    const a = trainPool(N);
     const nTokens = prepare(a, B, T, batch.labels);
     forward(a, batch.inputIds, { B, T, N, pos: a.pos, keyLen: batch.keyLen }, null);
     const lossSum = be.crossEntropyLmHead(null, null, a.hN, lmHead.w, a.labels, N, C, V, 1);
