@@ -1,3 +1,342 @@
+// N-API bindings of crucible_tensor. Typed arrays are used in place (zero-copy; views at byte offsets work because
+// napi_get_typedarray_info returns the view's own data pointer). Every shape is checked against the arrays' lengths
+// and every index array against its range before any native code runs, so a wrong call throws instead of writing
+// out of bounds.
 #include <napi.h>
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+#include <cmath>
+#include <string>
+
+#include "ops.h"
+
+using ct::i64;
+
+namespace {
+
+// Collects the first argument error of a call; the binding returns early once it is set.
+struct Args {
+  const Napi::CallbackInfo& info;
+  Napi::Env env;
+  bool failed = false;
+  explicit Args(const Napi::CallbackInfo& i) : info(i), env(i.Env()) {}
+
+  void fail(const std::string& msg, bool range = false) {
+    if (failed) return;
+    failed = true;
+    if (range) Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
+    else Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  }
+  double num(size_t i, const char* name) {
+    if (failed) return 0;
+    if (!info[i].IsNumber()) {
+      fail(std::string(name) + " must be a number");
+      return 0;
+    }
+    return info[i].As<Napi::Number>().DoubleValue();
+  }
+  i64 dim(size_t i, const char* name) {
+    const double v = num(i, name);
+    if (!failed && (!(v >= 0) || v != std::floor(v) || v > 9.0e15)) fail(std::string(name) + " must be an integer >= 0", true);
+    return failed ? 0 : static_cast<i64>(v);
+  }
+  template <class T, napi_typedarray_type kind>
+  T* arr(size_t i, const char* name, i64 need, bool nullable, const char* kindName) {
+    if (failed) return nullptr;
+    Napi::Value v = info[i];
+    if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kind) {
+      fail(std::string(name) + " must be a " + kindName);
+      return nullptr;
+    }
+    auto ta = v.As<Napi::TypedArrayOf<T>>();
+    if (static_cast<i64>(ta.ElementLength()) < need) {
+      fail(std::string(name) + " has " + std::to_string(ta.ElementLength()) + " elements, the shape needs " +
+               std::to_string(need), true);
+      return nullptr;
+    }
+    return ta.Data();
+  }
+  float* f32(size_t i, const char* name, i64 need, bool nullable = false) {
+    return arr<float, napi_float32_array>(i, name, need, nullable, "Float32Array");
+  }
+  int32_t* i32(size_t i, const char* name, i64 need, bool nullable = false) {
+    return arr<int32_t, napi_int32_array>(i, name, need, nullable, "Int32Array");
+  }
+  i64 len(size_t i) {  // element count of a typed array argument already validated
+    return static_cast<i64>(info[i].As<Napi::TypedArray>().ElementLength());
+  }
+};
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("threads", ct::pool_threads());
+  o.Set("kernel", ct::gemm_kernel_name());
+  return o;
+}
+
+Napi::Value SetKernel(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  return Napi::Boolean::New(info.Env(), ct::gemm_set_kernel(name.c_str()));
+}
+
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const double s = a.num(0, "seconds");
+  if (a.failed) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ct::fma_peak_gflops(s));
+}
+
+// matmul(c, a, b, M, N, K, transA, transB, alpha, beta)
+void Matmul(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 M = a.dim(3, "M"), N = a.dim(4, "N"), K = a.dim(5, "K");
+  const bool ta = info[6].ToBoolean(), tb = info[7].ToBoolean();
+  const float alpha = static_cast<float>(a.num(8, "alpha")), beta = static_cast<float>(a.num(9, "beta"));
+  float* C = a.f32(0, "c", M * N);
+  const float* A = a.f32(1, "a", M * K);
+  const float* B = a.f32(2, "b", K * N);
+  if (a.failed) return;
+  ct::gemm_mt(ct::Gemm{ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N});
+}
+
+void RmsnormForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 N = a.dim(4, "N"), C = a.dim(5, "C");
+  const double eps = a.num(6, "eps");
+  float* out = a.f32(0, "out", N * C);
+  float* rstd = a.f32(1, "rstd", N);
+  const float* x = a.f32(2, "x", N * C);
+  const float* w = a.f32(3, "w", C);
+  if (a.failed) return;
+  ct::rmsnorm_forward(out, rstd, x, w, N, C, eps);
+}
+
+void RmsnormBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 N = a.dim(6, "N"), C = a.dim(7, "C");
+  float* dx = a.f32(0, "dx", N * C);
+  float* dw = a.f32(1, "dw", C, true);
+  const float* dout = a.f32(2, "dout", N * C);
+  const float* x = a.f32(3, "x", N * C);
+  const float* w = a.f32(4, "w", C);
+  const float* rstd = a.f32(5, "rstd", N);
+  if (a.failed) return;
+  ct::rmsnorm_backward(dx, dw, dout, x, w, rstd, N, C);
+}
+
+void Rope(const Napi::CallbackInfo& info, bool inverse) {
+  Args a(info);
+  const i64 N = a.dim(2, "N"), H = a.dim(3, "H"), D = a.dim(4, "D");
+  const double theta = a.num(5, "theta");
+  float* x = a.f32(0, "x", N * H * D);
+  const int32_t* pos = a.i32(1, "pos", N);
+  if (!a.failed && D % 2) a.fail("D must be even for rotate_half RoPE", true);
+  if (a.failed) return;
+  ct::rope(x, pos, N, H, D, theta, inverse);
+}
+void RopeForward(const Napi::CallbackInfo& info) { Rope(info, false); }
+void RopeBackward(const Napi::CallbackInfo& info) { Rope(info, true); }
+
+struct AttnDims {
+  i64 B, T, Hq, Hkv, D;
+};
+AttnDims attn_dims(Args& a, size_t first) {
+  AttnDims d{a.dim(first, "B"), a.dim(first + 1, "T"), a.dim(first + 2, "Hq"), a.dim(first + 3, "Hkv"),
+             a.dim(first + 4, "D")};
+  if (!a.failed && (d.Hkv == 0 || d.Hq % d.Hkv != 0)) a.fail("Hq must be a positive multiple of Hkv", true);
+  return d;
+}
+
+void AttentionForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const AttnDims d = attn_dims(a, 5);
+  const i64 nq = d.B * d.T * d.Hq * d.D, nkv = d.B * d.T * d.Hkv * d.D;
+  float* out = a.f32(0, "out", nq);
+  float* lse = a.f32(1, "lse", d.B * d.Hq * d.T);
+  const float* q = a.f32(2, "q", nq);
+  const float* k = a.f32(3, "k", nkv);
+  const float* v = a.f32(4, "v", nkv);
+  const int32_t* keyLen = a.i32(10, "keyLen", d.B, true);
+  if (a.failed) return;
+  ct::attention_forward(out, lse, q, k, v, d.B, d.T, d.Hq, d.Hkv, d.D, keyLen);
+}
+
+void AttentionBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const AttnDims d = attn_dims(a, 9);
+  const i64 nq = d.B * d.T * d.Hq * d.D, nkv = d.B * d.T * d.Hkv * d.D;
+  float* dq = a.f32(0, "dq", nq);
+  float* dk = a.f32(1, "dk", nkv);
+  float* dv = a.f32(2, "dv", nkv);
+  const float* dout = a.f32(3, "dout", nq);
+  const float* q = a.f32(4, "q", nq);
+  const float* k = a.f32(5, "k", nkv);
+  const float* v = a.f32(6, "v", nkv);
+  const float* out = a.f32(7, "out", nq);
+  const float* lse = a.f32(8, "lse", d.B * d.Hq * d.T);
+  const int32_t* keyLen = a.i32(14, "keyLen", d.B, true);
+  if (a.failed) return;
+  ct::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, d.B, d.T, d.Hq, d.Hkv, d.D, keyLen);
+}
+
+void SwigluForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 n = a.dim(3, "n");
+  float* out = a.f32(0, "out", n);
+  const float* g = a.f32(1, "gate", n);
+  const float* u = a.f32(2, "up", n);
+  if (a.failed) return;
+  ct::swiglu_forward(out, g, u, n);
+}
+
+void SwigluBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 n = a.dim(5, "n");
+  float* dg = a.f32(0, "dgate", n);
+  float* du = a.f32(1, "dup", n);
+  const float* dout = a.f32(2, "dout", n);
+  const float* g = a.f32(3, "gate", n);
+  const float* u = a.f32(4, "up", n);
+  if (a.failed) return;
+  ct::swiglu_backward(dg, du, dout, g, u, n);
+}
+
+// ids must index rows of a table with rows = length / C.
+bool check_ids(Args& a, const int32_t* ids, i64 N, i64 rows, const char* name, bool allowIgnore) {
+  if (a.failed) return false;
+  for (i64 n = 0; n < N; n++) {
+    if (allowIgnore && ids[n] == -100) continue;
+    if (ids[n] < 0 || ids[n] >= rows) {
+      a.fail(std::string(name) + "[" + std::to_string(n) + "] = " + std::to_string(ids[n]) + " is outside [0, " +
+                 std::to_string(rows) + ")", true);
+      return false;
+    }
+  }
+  return true;
+}
+
+void EmbeddingForward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 N = a.dim(3, "N"), C = a.dim(4, "C");
+  float* out = a.f32(0, "out", N * C);
+  const float* table = a.f32(1, "table", 0);
+  const int32_t* ids = a.i32(2, "ids", N);
+  if (a.failed || C == 0) return;
+  if (!check_ids(a, ids, N, a.len(1) / C, "ids", false)) return;
+  ct::embedding_forward(out, table, ids, N, C);
+}
+
+void EmbeddingBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 N = a.dim(3, "N"), C = a.dim(4, "C");
+  float* dtable = a.f32(0, "dtable", 0);
+  const float* dout = a.f32(1, "dout", N * C);
+  const int32_t* ids = a.i32(2, "ids", N);
+  if (a.failed || C == 0) return;
+  if (!check_ids(a, ids, N, a.len(0) / C, "ids", false)) return;
+  ct::embedding_backward(dtable, dout, ids, N, C);
+}
+
+Napi::Value CrossEntropyLmHead(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 N = a.dim(5, "N"), C = a.dim(6, "C"), V = a.dim(7, "V");
+  const float gradScale = static_cast<float>(a.num(8, "gradScale"));
+  float* dh = a.f32(0, "dhidden", N * C, true);
+  float* dW = a.f32(1, "dW", V * C, true);
+  const float* h = a.f32(2, "hidden", N * C);
+  const float* W = a.f32(3, "W", V * C);
+  const int32_t* labels = a.i32(4, "labels", N);
+  if (!check_ids(a, labels, N, V, "labels", true)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ct::cross_entropy_lm_head(dh, dW, h, W, labels, N, C, V, gradScale));
+}
+
+void AddBias(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 N = a.dim(2, "N"), C = a.dim(3, "C");
+  float* x = a.f32(0, "x", N * C);
+  const float* b = a.f32(1, "b", C);
+  if (a.failed) return;
+  ct::add_bias(x, b, N, C);
+}
+
+void BiasBackward(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 N = a.dim(2, "N"), C = a.dim(3, "C");
+  float* db = a.f32(0, "db", C);
+  const float* dout = a.f32(1, "dout", N * C);
+  if (a.failed) return;
+  ct::bias_backward(db, dout, N, C);
+}
+
+// adamw(p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step)
+void Adamw(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 n = a.dim(4, "n");
+  const double lr = a.num(5, "lr"), b1 = a.num(6, "beta1"), b2 = a.num(7, "beta2"), eps = a.num(8, "eps"),
+               wd = a.num(9, "weightDecay"), step = a.num(10, "step");
+  float* p = a.f32(0, "p", n);
+  const float* g = a.f32(1, "g", n);
+  float* m = a.f32(2, "m", n);
+  float* v = a.f32(3, "v", n);
+  if (!a.failed && !(step >= 1)) a.fail("step must be >= 1 (1-based, after this update)", true);
+  if (a.failed) return;
+  ct::adamw(p, g, m, v, n, lr, b1, b2, eps, wd, step);
+}
+
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 n = a.dim(1, "n");
+  const float* x = a.f32(0, "x", n);
+  if (a.failed) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ct::sum_squares(x, n));
+}
+
+void Scale(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const float s = static_cast<float>(a.num(1, "s"));
+  const i64 n = a.dim(2, "n");
+  float* x = a.f32(0, "x", n);
+  if (a.failed) return;
+  ct::scale(x, s, n);
+}
+
+void Axpy(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const float alpha = static_cast<float>(a.num(1, "a"));
+  const i64 n = a.dim(3, "n");
+  float* y = a.f32(0, "y", n);
+  const float* x = a.f32(2, "x", n);
+  if (a.failed) return;
+  ct::axpy(y, alpha, x, n);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ct::runtime_init();
+  auto fn = [&](const char* name, Napi::Function f) { exports.Set(name, f); };
+  fn("info", Napi::Function::New(env, Info));
+  fn("setKernel", Napi::Function::New(env, SetKernel));
+  fn("fmaPeak", Napi::Function::New(env, FmaPeak));
+  fn("matmul", Napi::Function::New(env, Matmul));
+  fn("rmsnormForward", Napi::Function::New(env, RmsnormForward));
+  fn("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
+  fn("ropeForward", Napi::Function::New(env, RopeForward));
+  fn("ropeBackward", Napi::Function::New(env, RopeBackward));
+  fn("attentionForward", Napi::Function::New(env, AttentionForward));
+  fn("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  fn("swigluForward", Napi::Function::New(env, SwigluForward));
+  fn("swigluBackward", Napi::Function::New(env, SwigluBackward));
+  fn("embeddingForward", Napi::Function::New(env, EmbeddingForward));
+  fn("embeddingBackward", Napi::Function::New(env, EmbeddingBackward));
+  fn("crossEntropyLmHead", Napi::Function::New(env, CrossEntropyLmHead));
+  fn("addBias", Napi::Function::New(env, AddBias));
+  fn("biasBackward", Napi::Function::New(env, BiasBackward));
+  fn("adamw", Napi::Function::New(env, Adamw));
+  fn("sumSquares", Napi::Function::New(env, SumSquares));
+  fn("scale", Napi::Function::New(env, Scale));
+  fn("axpy", Napi::Function::New(env, Axpy));
+  return exports;
+}
+
+}  // namespace
+
 NODE_API_MODULE(crucible_tensor, Init)

@@ -1,0 +1,74 @@
+// Shared declarations of the crucible_tensor addon: the thread pool, per-thread scratch, the SGEMM and the ops.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace ct {
+
+using i64 = int64_t;
+
+// ---- thread pool (pool.cc) ----------------------------------------------------------------------------------------
+// One persistent pool for every op. The calling (JS main) thread works as thread 0, so a pool of n threads starts
+// n - 1 workers. Jobs never nest: code running inside a job calls only single-threaded helpers.
+int pool_threads();
+// Runs fn(ctx, tid) once on each of nt threads (nt <= pool_threads()) and returns when all finished.
+void pool_run(int nt, void (*fn)(void* ctx, int tid), void* ctx);
+
+template <class F>
+void run_threads(int nt, F& f) {
+  pool_run(nt, [](void* c, int tid) { (*static_cast<F*>(c))(tid); }, &f);
+}
+
+// Static split of [0, n) into contiguous ranges: f(begin, end, tid). Small n (< grain per thread) runs inline.
+template <class F>
+void parallel_for(i64 n, i64 grain, F&& f) {
+  int nt = pool_threads();
+  if (grain < 1) grain = 1;
+  i64 useful = n / grain;
+  if (useful < nt) nt = static_cast<int>(useful < 1 ? 1 : useful);
+  if (nt <= 1) {
+    if (n > 0) f(i64(0), n, 0);
+    return;
+  }
+  auto body = [&](int tid) {
+    i64 b = n * tid / nt, e = n * (tid + 1) / nt;
+    if (b < e) f(b, e, tid);
+  };
+  run_threads(nt, body);
+}
+
+// Dynamic scheduling of ntasks independent tasks: f(task, tid); for uneven work (attention heads).
+void parallel_tasks_impl(i64 ntasks, void (*fn)(void*, i64, int), void* ctx);
+template <class F>
+void parallel_tasks(i64 ntasks, F&& f) {
+  parallel_tasks_impl(ntasks, [](void* c, i64 t, int tid) { (*static_cast<F*>(c))(t, tid); }, &f);
+}
+
+// ---- scratch --------------------------------------------------------------------------------------------------------
+// Grow-only, 64-byte aligned buffers per (thread, slot): no allocation in steady state.
+enum Slot { kPackA = 0, kPackB, kTile, kOp0, kOp1, kOp2, kOp3, kSlots };
+float* scratch(int tid, Slot slot, size_t floats);
+void runtime_init();  // starts the pool and sizes the scratch table; called once at module load
+
+// ---- SGEMM (gemm.cc) ------------------------------------------------------------------------------------------------
+// C[M,N] = alpha op(A) op(B) + beta C with leading dimensions (row strides). op(A) is [M,K]: A[i*lda+k] or, when ta,
+// A[k*lda+i]. op(B) is [K,N]: B[k*ldb+j] or, when tb, B[j*ldb+k]. beta == 0 overwrites C (NaN in C ignored).
+struct Gemm {
+  bool ta, tb;
+  i64 M, N, K;
+  float alpha;
+  const float* A;
+  i64 lda;
+  const float* B;
+  i64 ldb;
+  float beta;
+  float* C;
+  i64 ldc;
+};
+void gemm_st(const Gemm& g, int tid);  // single-threaded on thread tid's scratch (safe inside a pool job)
+void gemm_mt(const Gemm& g);           // splits C over the pool
+const char* gemm_kernel_name();
+bool gemm_set_kernel(const char* name);  // "avx512" | "avx2" | "scalar" | "auto"; false if unsupported here
+double fma_peak_gflops(double seconds);  // all pool threads running an FMA-only loop
+
+}  // namespace ct

@@ -1,0 +1,331 @@
+// SGEMM: BLIS-style packing and cache blocking around register-blocked micro-kernels chosen at run time
+// (AVX-512F 12x32, AVX2+FMA 6x16, portable scalar 4x8). SIMD code is compiled per function with
+// __attribute__((target(...))) and picked with __builtin_cpu_supports, so the binary runs on any x86-64.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include "common.h"
+
+namespace ct {
+namespace {
+
+// Micro-kernel contract: C[MR,NR] (row stride ldc) = alpha * Ap Bp + (beta == 0 ? 0 : beta * C), where Ap is the
+// packed A micro-panel [kc][MR] and Bp the packed B micro-panel [kc][NR] (64-byte aligned).
+using KernelFn = void (*)(i64 kc, const float* a, const float* b, float* c, i64 ldc, float alpha, float beta);
+
+struct Kernel {
+  const char* name;
+  int mr, nr;
+  i64 kc, mc, nc;  // cache blocking: A block mc x kc stays in L2, B micro-panel kc x nr in L1
+  KernelFn fn;
+};
+
+// ---- AVX-512F 12x32: 24 zmm accumulators + 2 B vectors + 1 broadcast ----------------------------------------------
+__attribute__((target("avx512f"))) void kernel_avx512(i64 kc, const float* a, const float* b, float* c, i64 ldc,
+                                                      float alpha, float beta) {
+  __m512 acc[12][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < 12; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (i64 k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++) {
+      const __m512 av = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+    }
+    a += 12;
+    b += 32;
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+  for (int i = 0; i < 12; i++) {
+    float* ci = c + i * ldc;
+    if (beta == 0.0f) {
+      _mm512_storeu_ps(ci, _mm512_mul_ps(va, acc[i][0]));
+      _mm512_storeu_ps(ci + 16, _mm512_mul_ps(va, acc[i][1]));
+    } else {
+      _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc[i][0], _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
+      _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(va, acc[i][1], _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16))));
+    }
+  }
+}
+
+// ---- AVX2+FMA 6x16: 12 ymm accumulators + 2 B vectors + 1 broadcast ------------------------------------------------
+__attribute__((target("avx2,fma"))) void kernel_avx2(i64 kc, const float* a, const float* b, float* c, i64 ldc,
+                                                     float alpha, float beta) {
+  __m256 acc[6][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < 6; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+  for (i64 k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+      const __m256 av = _mm256_broadcast_ss(a + i);
+      acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+    }
+    a += 6;
+    b += 16;
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+  for (int i = 0; i < 6; i++) {
+    float* ci = c + i * ldc;
+    if (beta == 0.0f) {
+      _mm256_storeu_ps(ci, _mm256_mul_ps(va, acc[i][0]));
+      _mm256_storeu_ps(ci + 8, _mm256_mul_ps(va, acc[i][1]));
+    } else {
+      _mm256_storeu_ps(ci, _mm256_fmadd_ps(va, acc[i][0], _mm256_mul_ps(vb, _mm256_loadu_ps(ci))));
+      _mm256_storeu_ps(ci + 8, _mm256_fmadd_ps(va, acc[i][1], _mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8))));
+    }
+  }
+}
+
+// ---- portable 4x8 ---------------------------------------------------------------------------------------------------
+void kernel_scalar(i64 kc, const float* a, const float* b, float* c, i64 ldc, float alpha, float beta) {
+  float acc[4][8] = {};
+  for (i64 k = 0; k < kc; k++) {
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 8; j++) acc[i][j] += a[i] * b[j];
+    a += 4;
+    b += 8;
+  }
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 8; j++)
+      c[i * ldc + j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
+}
+
+const Kernel kAvx512{"avx512", 12, 32, 256, 144, 4096, kernel_avx512};
+const Kernel kAvx2{"avx2", 6, 16, 256, 144, 4096, kernel_avx2};
+const Kernel kScalar{"scalar", 4, 8, 256, 128, 4096, kernel_scalar};
+
+bool has_avx512() { return __builtin_cpu_supports("avx512f"); }
+bool has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+Kernel pick_auto() {
+  __builtin_cpu_init();
+  Kernel k = has_avx512() ? kAvx512 : has_avx2() ? kAvx2 : kScalar;
+  // Tuning knobs for benchmarks only; the defaults are what the bench measured best here.
+  if (const char* e = std::getenv("CRUCIBLE_GEMM_KC")) k.kc = std::max(16, std::atoi(e));
+  if (const char* e = std::getenv("CRUCIBLE_GEMM_MC")) k.mc = std::max(k.mr, std::atoi(e) / k.mr * k.mr);
+  if (const char* e = std::getenv("CRUCIBLE_GEMM_NC")) k.nc = std::max(k.nr, std::atoi(e) / k.nr * k.nr);
+  return k;
+}
+
+Kernel g_kernel = pick_auto();
+
+// Pack op(A)[i0:i0+mc, p0:p0+kc] into micro-panels [mc/MR][kc][MR], zero-padding the last panel's rows.
+void pack_a(const Gemm& g, i64 i0, i64 mc, i64 p0, i64 kc, int MR, float* dst) {
+  for (i64 ir = 0; ir < mc; ir += MR) {
+    const int mr = static_cast<int>(std::min<i64>(MR, mc - ir));
+    float* d = dst + ir * kc;
+    if (g.ta) {  // op(A)[i,k] = A[k*lda + i]: rows of the panel are contiguous per k
+      for (i64 k = 0; k < kc; k++) {
+        const float* s = g.A + (p0 + k) * g.lda + i0 + ir;
+        float* dk = d + k * MR;
+        for (int i = 0; i < mr; i++) dk[i] = s[i];
+        for (int i = mr; i < MR; i++) dk[i] = 0.0f;
+      }
+    } else {  // op(A)[i,k] = A[i*lda + k]
+      for (int i = 0; i < mr; i++) {
+        const float* s = g.A + (i0 + ir + i) * g.lda + p0;
+        for (i64 k = 0; k < kc; k++) d[k * MR + i] = s[k];
+      }
+      for (int i = mr; i < MR; i++)
+        for (i64 k = 0; k < kc; k++) d[k * MR + i] = 0.0f;
+    }
+  }
+}
+
+// Pack op(B)[p0:p0+kc, j0:j0+nc] into micro-panels [nc/NR][kc][NR], zero-padding the last panel's columns.
+void pack_b(const Gemm& g, i64 p0, i64 kc, i64 j0, i64 nc, int NR, float* dst) {
+  for (i64 jr = 0; jr < nc; jr += NR) {
+    const int nr = static_cast<int>(std::min<i64>(NR, nc - jr));
+    float* d = dst + jr * kc;
+    if (!g.tb) {  // op(B)[k,j] = B[k*ldb + j]
+      for (i64 k = 0; k < kc; k++) {
+        const float* s = g.B + (p0 + k) * g.ldb + j0 + jr;
+        float* dk = d + k * NR;
+        for (int j = 0; j < nr; j++) dk[j] = s[j];
+        for (int j = nr; j < NR; j++) dk[j] = 0.0f;
+      }
+    } else {  // op(B)[k,j] = B[j*ldb + k]
+      for (int j = 0; j < nr; j++) {
+        const float* s = g.B + (j0 + jr + j) * g.ldb + p0;
+        for (i64 k = 0; k < kc; k++) d[k * NR + j] = s[k];
+      }
+      for (int j = nr; j < NR; j++)
+        for (i64 k = 0; k < kc; k++) d[k * NR + j] = 0.0f;
+    }
+  }
+}
+
+void scale_c(const Gemm& g) {
+  for (i64 i = 0; i < g.M; i++) {
+    float* c = g.C + i * g.ldc;
+    for (i64 j = 0; j < g.N; j++) c[j] = g.beta == 0.0f ? 0.0f : g.beta * c[j];
+  }
+}
+
+}  // namespace
+
+void gemm_st(const Gemm& g, int tid) {
+  if (g.M <= 0 || g.N <= 0) return;
+  if (g.K <= 0 || g.alpha == 0.0f) {
+    scale_c(g);
+    return;
+  }
+  const Kernel& kn = g_kernel;
+  const int MR = kn.mr, NR = kn.nr;
+  const i64 KC = kn.kc, MC = kn.mc, NC = kn.nc;
+  float* ap = scratch(tid, kPackA, static_cast<size_t>(MC) * KC);
+  float* bp = scratch(tid, kPackB, static_cast<size_t>(std::min(NC, (g.N + NR - 1) / NR * NR)) * KC);
+  float* tile = scratch(tid, kTile, static_cast<size_t>(MR) * NR);
+  for (i64 jc = 0; jc < g.N; jc += NC) {
+    const i64 nc = std::min(NC, g.N - jc);
+    for (i64 pc = 0; pc < g.K; pc += KC) {
+      const i64 kc = std::min(KC, g.K - pc);
+      const float beta = pc == 0 ? g.beta : 1.0f;  // later K blocks accumulate onto the first
+      pack_b(g, pc, kc, jc, nc, NR, bp);
+      for (i64 ic = 0; ic < g.M; ic += MC) {
+        const i64 mc = std::min(MC, g.M - ic);
+        pack_a(g, ic, mc, pc, kc, MR, ap);
+        for (i64 jr = 0; jr < nc; jr += NR) {
+          const i64 nr = std::min<i64>(NR, nc - jr);
+          for (i64 ir = 0; ir < mc; ir += MR) {
+            const i64 mr = std::min<i64>(MR, mc - ir);
+            float* c = g.C + (ic + ir) * g.ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              kn.fn(kc, ap + ir * kc, bp + jr * kc, c, g.ldc, g.alpha, beta);
+            } else {  // edge tile: full tile into scratch, then merge the valid part
+              kn.fn(kc, ap + ir * kc, bp + jr * kc, tile, NR, 1.0f, 0.0f);
+              for (i64 i = 0; i < mr; i++)
+                for (i64 j = 0; j < nr; j++) {
+                  float& d = c[i * g.ldc + j];
+                  d = beta == 0.0f ? g.alpha * tile[i * NR + j] : g.alpha * tile[i * NR + j] + beta * d;
+                }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void gemm_mt(const Gemm& g) {
+  const Kernel& kn = g_kernel;
+  int nt = pool_threads();
+  const double work = static_cast<double>(g.M) * g.N * std::max<i64>(g.K, 1);
+  if (work < 64.0 * 64 * 64) nt = 1;  // below ~0.5 MFLOP a pool wake costs more than it saves
+  const i64 mp = (g.M + kn.mr - 1) / kn.mr, np = (g.N + kn.nr - 1) / kn.nr;  // micro-panels per dimension
+  if (nt > 1 && mp * np < nt) nt = static_cast<int>(std::max<i64>(1, mp * np));
+  if (nt <= 1) {
+    gemm_st(g, 0);
+    return;
+  }
+  // Grid tm x tn = nt: each thread packs its own rows of A and columns of B; minimise that packing (and keep tiles
+  // near square) while every tile keeps at least one micro-panel per dimension.
+  int tm = 1, tn = nt;
+  double best = 1e300;
+  for (int d = 1; d <= nt; d++) {
+    if (nt % d) continue;
+    const int e = nt / d;
+    if (d > mp || e > np) continue;
+    const double cost = static_cast<double>(g.M) / d + static_cast<double>(g.N) / e;
+    if (cost < best) best = cost, tm = d, tn = e;
+  }
+  if (best == 1e300) tm = 1, tn = static_cast<int>(std::min<i64>(np, nt)), nt = tn;
+  const i64 rows = (mp + tm - 1) / tm * kn.mr, cols = (np + tn - 1) / tn * kn.nr;
+  auto body = [&](int tid) {
+    const i64 i0 = (tid / tn) * rows, j0 = (tid % tn) * cols;
+    if (i0 >= g.M || j0 >= g.N) return;
+    Gemm s = g;
+    s.M = std::min(rows, g.M - i0);
+    s.N = std::min(cols, g.N - j0);
+    s.A = g.ta ? g.A + i0 : g.A + i0 * g.lda;
+    s.B = g.tb ? g.B + j0 * g.ldb : g.B + j0;
+    s.C = g.C + i0 * g.ldc + j0;
+    gemm_st(s, tid);
+  };
+  run_threads(nt, body);
+}
+
+const char* gemm_kernel_name() { return g_kernel.name; }
+
+bool gemm_set_kernel(const char* name) {
+  __builtin_cpu_init();
+  if (!std::strcmp(name, "auto")) g_kernel = pick_auto();
+  else if (!std::strcmp(name, "avx512") && has_avx512()) g_kernel = kAvx512;
+  else if (!std::strcmp(name, "avx2") && has_avx2()) g_kernel = kAvx2;
+  else if (!std::strcmp(name, "scalar")) g_kernel = kScalar;
+  else return false;
+  return true;
+}
+
+// ---- FMA peak ------------------------------------------------------------------------------------------------------
+namespace {
+// 16 independent accumulator chains hide the 4-cycle FMA latency on 2 pipes; returns FLOPs done.
+__attribute__((target("avx512f"))) double fma_loop_avx512(i64 iters) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+  for (i64 it = 0; it < iters; it++) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < 16; i++) s = _mm512_add_ps(s, acc[i]);
+  float out[16];
+  _mm512_storeu_ps(out, s);
+  volatile float sink = out[0];
+  (void)sink;
+  return static_cast<double>(iters) * 16 * 16 * 2;
+}
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(i64 iters) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+  for (i64 it = 0; it < iters; it++) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+  }
+  __m256 s = acc[0];
+  for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, acc[i]);
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  volatile float sink = out[0];
+  (void)sink;
+  return static_cast<double>(iters) * 12 * 8 * 2;
+}
+}  // namespace
+
+double fma_peak_gflops(double seconds) {
+  const int nt = pool_threads();
+  const bool avx512 = !std::strcmp(g_kernel.name, "avx512");
+  if (!avx512 && std::strcmp(g_kernel.name, "avx2")) return 0.0;
+  double* rates = static_cast<double*>(std::malloc(sizeof(double) * nt));
+  auto body = [&](int tid) {
+    using clk = std::chrono::steady_clock;
+    const auto t0 = clk::now();
+    double flops = 0, el = 0;
+    do {
+      flops += avx512 ? fma_loop_avx512(1 << 20) : fma_loop_avx2(1 << 20);
+      el = std::chrono::duration<double>(clk::now() - t0).count();
+    } while (el < seconds);
+    rates[tid] = flops / el;
+  };
+  run_threads(nt, body);
+  double total = 0;
+  for (int t = 0; t < nt; t++) total += rates[t];
+  std::free(rates);
+  return total * 1e-9;
+}
+
+}  // namespace ct
