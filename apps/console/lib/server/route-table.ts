@@ -1,0 +1,137 @@
+import type { TRole } from '@crucible/auth';
+import type { THandler } from './http';
+import { createApiKeyRoute, listApiKeys, revokeApiKey } from './routes/api-keys';
+import { getHealth } from './routes/health';
+import { acceptInvitation, createInvitation, getInvitation, listInvitations, revokeInvitation } from './routes/invitations';
+import { getMe, patchMe } from './routes/me';
+import { deleteMember, listMembers, patchMember } from './routes/members';
+import {
+  getDataset,
+  getDatasetVersion,
+  getDeployment,
+  getJob,
+  getModel,
+  listDatasets,
+  listDatasetVersions,
+  listDeployments,
+  listJobs,
+  listModels,
+  listUsage,
+} from './routes/resources';
+import { createWorkspaceRoute, deleteWorkspace, getWorkspace, listWorkspaces, patchWorkspace } from './routes/workspaces';
+
+/**
+ * Every REST route, in one table. The app/api/** route files mount these
+ * handlers, and the tests walk this table: the tenant-isolation suite calls
+ * every `workspace`-scoped route of workspace B as a member of A, so a route
+ * added here is covered the day it is added (and a test fails if an
+ * app/api route file and this table disagree).
+ *
+ * `minRole` documents the least role that gets a 2xx; the handler enforces it.
+ * `body` is a valid request body, used by tests to show that an outsider is
+ * refused even when the request itself is well-formed.
+ */
+export type TMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type TScope = 'public' | 'user' | 'workspace';
+
+export type TRouteDef = {
+  method: TMethod;
+  /** Next.js path under apps/console/app, with [param] segments. */
+  path: string;
+  scope: TScope;
+  minRole?: TRole;
+  handler: THandler;
+  body?: unknown;
+};
+
+const WS = '/api/workspaces/[slug]';
+
+export const ROUTES: readonly TRouteDef[] = [
+  { method: 'GET', path: '/api/health', scope: 'public', handler: getHealth },
+  { method: 'GET', path: '/api/me', scope: 'user', handler: getMe },
+  { method: 'PATCH', path: '/api/me', scope: 'user', handler: patchMe, body: { locale: 'zh-CN' } },
+  { method: 'GET', path: '/api/workspaces', scope: 'user', handler: listWorkspaces },
+  { method: 'POST', path: '/api/workspaces', scope: 'user', handler: createWorkspaceRoute, body: { name: 'New', slug: 'new-ws' } },
+  { method: 'GET', path: '/api/invitations/[invitationId]', scope: 'user', handler: getInvitation },
+  { method: 'POST', path: '/api/invitations/[invitationId]/accept', scope: 'user', handler: acceptInvitation },
+
+  { method: 'GET', path: WS, scope: 'workspace', minRole: 'viewer', handler: getWorkspace },
+  { method: 'PATCH', path: WS, scope: 'workspace', minRole: 'admin', handler: patchWorkspace, body: { name: 'Renamed' } },
+  { method: 'DELETE', path: WS, scope: 'workspace', minRole: 'owner', handler: deleteWorkspace },
+
+  { method: 'GET', path: `${WS}/members`, scope: 'workspace', minRole: 'viewer', handler: listMembers },
+  {
+    method: 'PATCH',
+    path: `${WS}/members/[memberId]`,
+    scope: 'workspace',
+    minRole: 'admin',
+    handler: patchMember,
+    body: { role: 'viewer' },
+  },
+  { method: 'DELETE', path: `${WS}/members/[memberId]`, scope: 'workspace', minRole: 'admin', handler: deleteMember },
+
+  { method: 'GET', path: `${WS}/invitations`, scope: 'workspace', minRole: 'admin', handler: listInvitations },
+  {
+    method: 'POST',
+    path: `${WS}/invitations`,
+    scope: 'workspace',
+    minRole: 'admin',
+    handler: createInvitation,
+    body: { email: 'someone@example.com', role: 'developer' },
+  },
+  {
+    method: 'DELETE',
+    path: `${WS}/invitations/[invitationId]`,
+    scope: 'workspace',
+    minRole: 'admin',
+    handler: revokeInvitation,
+  },
+
+  { method: 'GET', path: `${WS}/api-keys`, scope: 'workspace', minRole: 'admin', handler: listApiKeys },
+  {
+    method: 'POST',
+    path: `${WS}/api-keys`,
+    scope: 'workspace',
+    minRole: 'admin',
+    handler: createApiKeyRoute,
+    body: { name: 'ci' },
+  },
+  { method: 'DELETE', path: `${WS}/api-keys/[keyId]`, scope: 'workspace', minRole: 'admin', handler: revokeApiKey },
+
+  { method: 'GET', path: `${WS}/datasets`, scope: 'workspace', minRole: 'viewer', handler: listDatasets },
+  { method: 'GET', path: `${WS}/datasets/[datasetId]`, scope: 'workspace', minRole: 'viewer', handler: getDataset },
+  {
+    method: 'GET',
+    path: `${WS}/datasets/[datasetId]/versions`,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: listDatasetVersions,
+  },
+  {
+    method: 'GET',
+    path: `${WS}/datasets/[datasetId]/versions/[versionId]`,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: getDatasetVersion,
+  },
+  { method: 'GET', path: `${WS}/fine-tuning/jobs`, scope: 'workspace', minRole: 'viewer', handler: listJobs },
+  { method: 'GET', path: `${WS}/fine-tuning/jobs/[jobId]`, scope: 'workspace', minRole: 'viewer', handler: getJob },
+  { method: 'GET', path: `${WS}/models`, scope: 'workspace', minRole: 'viewer', handler: listModels },
+  { method: 'GET', path: `${WS}/models/[modelId]`, scope: 'workspace', minRole: 'viewer', handler: getModel },
+  { method: 'GET', path: `${WS}/deployments`, scope: 'workspace', minRole: 'viewer', handler: listDeployments },
+  {
+    method: 'GET',
+    path: `${WS}/deployments/[deploymentId]`,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: getDeployment,
+  },
+  { method: 'GET', path: `${WS}/usage`, scope: 'workspace', minRole: 'viewer', handler: listUsage },
+];
+
+/** The handler for a method and path pattern, for the app/api route files. */
+export function handlerFor(method: TMethod, path: string): THandler {
+  const def = ROUTES.find((r) => r.method === method && r.path === path);
+  if (!def) throw new Error(`No route ${method} ${path} in lib/server/route-table.ts`);
+  return def.handler;
+}

@@ -1,0 +1,84 @@
+// @vitest-environment node
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authPost, call, cookieFrom, PASSWORD, signIn, signUp, startTestDatabase, stopTestDatabase, uniqueEmail } from './helpers';
+
+beforeAll(startTestDatabase, 60_000);
+afterAll(stopTestDatabase);
+
+describe('sign up and sign in through better-auth', () => {
+  it('signs up, then /api/me shows the user with the default locale and no workspaces', async () => {
+    const alice = await signUp('alice');
+    const me = await call('GET', '/api/me', { caller: alice });
+    expect(me.status).toBe(200);
+    expect(me.body.user.email).toBe(alice.email);
+    expect(me.body.locale).toBe('en');
+    expect(me.body.workspaces).toEqual([]);
+  });
+
+  it('signs in with the right password and refuses a wrong one', async () => {
+    const bob = await signUp('bob');
+    const ok = await signIn(bob.email, PASSWORD);
+    expect(ok.status).toBe(200);
+    const me = await call('GET', '/api/me', { caller: { cookie: cookieFrom(ok) } });
+    expect(me.body.user.email).toBe(bob.email);
+
+    const bad = await signIn(bob.email, 'wrong password!');
+    expect(bad.status).toBe(401);
+    expect(bad.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('refuses a second account with the same email', async () => {
+    const carol = await signUp('carol');
+    const again = await authPost('/sign-up/email', { email: carol.email, password: PASSWORD, name: 'x' });
+    expect(again.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('answers 401 with the JSON error shape when nobody is signed in', async () => {
+    const res = await call('GET', '/api/me');
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error: { code: 'unauthorized', message: expect.any(String), param: null } });
+  });
+
+  it('PATCH /api/me switches the locale to zh-CN and validates it', async () => {
+    const dan = await signUp('dan');
+    const ok = await call('PATCH', '/api/me', { caller: dan, body: { locale: 'zh-CN' } });
+    expect(ok.status).toBe(200);
+    expect((await call('GET', '/api/me', { caller: dan })).body.locale).toBe('zh-CN');
+
+    const bad = await call('PATCH', '/api/me', { caller: dan, body: { locale: 'fr' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'invalid_request', param: 'locale' });
+  });
+});
+
+describe('session revocation takes effect immediately', () => {
+  it('prevents a signed-out cookie from still working', async () => {
+    const erin = await signUp('erin');
+    expect((await call('GET', '/api/me', { caller: erin })).status).toBe(200);
+    const out = await authPost('/sign-out', {}, erin);
+    expect(out.status).toBe(200);
+    expect((await call('GET', '/api/me', { caller: erin })).status).toBe(401);
+  });
+
+  it('prevents a session revoked from another device from still working', async () => {
+    const frank = await signUp('frank');
+    const laptop = { cookie: cookieFrom(await signIn(frank.email, PASSWORD)) };
+    expect((await call('GET', '/api/me', { caller: laptop })).status).toBe(200);
+    // From the first session, revoke every other session (the laptop's).
+    const res = await authPost('/revoke-other-sessions', {}, frank);
+    expect(res.status).toBe(200);
+    expect((await call('GET', '/api/me', { caller: laptop })).status).toBe(401);
+    expect((await call('GET', '/api/me', { caller: frank })).status).toBe(200);
+  });
+
+  it('prevents a session deleted in the database (admin revoke) from still working', async () => {
+    const gina = await signUp('gina');
+    const { getPrisma } = await import('@crucible/db');
+    await getPrisma().session.deleteMany({ where: { userId: gina.userId } });
+    expect((await call('GET', '/api/me', { caller: gina })).status).toBe(401);
+  });
+});
+
+it('uniqueEmail gives distinct addresses', () => {
+  expect(uniqueEmail('x')).not.toBe(uniqueEmail('x'));
+});

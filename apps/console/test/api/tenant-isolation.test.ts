@@ -1,0 +1,180 @@
+// @vitest-environment node
+/**
+ * Tenant isolation: for EVERY workspace-scoped route in lib/server/route-table.ts,
+ * a member of workspace A (and A's API key) gets 404 on workspace B's
+ * resources — never 403, never data — and B is unchanged afterwards. The
+ * routes come from the table, so a new route is covered the day it is added;
+ * routes.test.ts fails if an app/api route is missing from the table.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../lib/server/route-table';
+import {
+  addMember,
+  call,
+  makeWorkspace,
+  paramNames,
+  signUp,
+  startTestDatabase,
+  stopTestDatabase,
+  type TCaller,
+} from './helpers';
+
+beforeAll(startTestDatabase, 60_000);
+afterAll(stopTestDatabase);
+
+const workspaceRoutes = ROUTES.filter((r) => r.scope === 'workspace');
+const routesWithIds = workspaceRoutes.filter((r) => paramNames(r.path).some((n) => n !== 'slug'));
+
+let aOwner: TCaller;
+let aKey: TCaller;
+let bOwner: TCaller & { email: string };
+let bKey: string;
+/** Real ids of B's rows for every [param] a workspace route can have. */
+let bParams: Record<string, string>;
+let bWorkspaceId: string;
+
+async function seedWorkspaceB() {
+  bOwner = await signUp('b-owner');
+  const bMemberUser = await signUp('b-dev');
+  const ws = await makeWorkspace(bOwner, 'tenant-b');
+  bWorkspaceId = ws.id;
+  await addMember(bOwner, 'tenant-b', bMemberUser, 'developer');
+  const p = { slug: 'tenant-b' };
+  const invitation = await call('POST', '/api/workspaces/[slug]/invitations', {
+    caller: bOwner,
+    params: p,
+    body: { email: 'pending@example.com', role: 'viewer' },
+  });
+  const key = await call('POST', '/api/workspaces/[slug]/api-keys', { caller: bOwner, params: p, body: { name: 'b' } });
+  bKey = key.body.key;
+  const members = await call('GET', '/api/workspaces/[slug]/members', { caller: bOwner, params: p });
+  const devMember = members.body.data.find((m: { email: string }) => m.email === bMemberUser.email);
+
+  const { getPrisma } = await import('@crucible/db');
+  const prisma = getPrisma();
+  const workspaceId = ws.id;
+  const dataset = await prisma.dataset.create({ data: { workspaceId, name: 'secret-data' } });
+  const version = await prisma.datasetVersion.create({
+    data: { workspaceId, datasetId: dataset.id, number: 1, format: 'chatml', objectKey: 'k', sha256: '0'.repeat(64) },
+  });
+  const base = await prisma.baseModel.create({ data: { workspaceId, name: 'tiny', arch: 'qwen2' } });
+  const job = await prisma.trainingJob.create({
+    data: { workspaceId, baseModelId: base.id, trainingFileId: version.id, hyperparameters: { n_epochs: 1 } },
+  });
+  const model = await prisma.fineTunedModel.create({
+    data: { workspaceId, name: 'ft:tiny:b', baseModelId: base.id, jobId: job.id },
+  });
+  const deployment = await prisma.deployment.create({
+    data: { workspaceId, name: 'b-deploy', fineTunedModelId: model.id },
+  });
+  await prisma.usageRecord.create({
+    data: {
+      workspaceId,
+      category: 'training',
+      meter: 'training_tokens',
+      quantity: '1',
+      unit: '1K tokens',
+      amount: '0.01',
+      currency: 'USD',
+      idempotencyKey: `seed-${workspaceId}`,
+    },
+  });
+  bParams = {
+    slug: 'tenant-b',
+    memberId: devMember.id,
+    invitationId: invitation.body.id,
+    keyId: key.body.id,
+    datasetId: dataset.id,
+    versionId: version.id,
+    jobId: job.id,
+    modelId: model.id,
+    deploymentId: deployment.id,
+  };
+}
+
+async function snapshotB() {
+  const { getPrisma } = await import('@crucible/db');
+  const prisma = getPrisma();
+  const where = { workspaceId: bWorkspaceId };
+  return {
+    workspace: await prisma.workspace.findUnique({ where: { id: bWorkspaceId } }),
+    members: await prisma.member.findMany({ where: { organizationId: bWorkspaceId }, orderBy: { id: 'asc' } }),
+    invitations: await prisma.invitation.findMany({ where: { organizationId: bWorkspaceId }, orderBy: { id: 'asc' } }),
+    keys: await prisma.apikey.count({ where: { referenceId: bWorkspaceId } }),
+    datasets: await prisma.dataset.count({ where }),
+    jobs: await prisma.trainingJob.count({ where }),
+    models: await prisma.fineTunedModel.count({ where }),
+    deployments: await prisma.deployment.count({ where }),
+  };
+}
+
+beforeAll(async () => {
+  const a = await signUp('a-owner');
+  aOwner = a;
+  await makeWorkspace(a, 'tenant-a');
+  const key = await call('POST', '/api/workspaces/[slug]/api-keys', {
+    caller: a,
+    params: { slug: 'tenant-a' },
+    body: { name: 'a' },
+  });
+  aKey = { key: key.body.key };
+  await seedWorkspaceB();
+}, 60_000);
+
+describe('tenant isolation', () => {
+  it('has a B fixture for every [param] of every workspace route (so no route is skipped)', () => {
+    expect(workspaceRoutes.length).toBeGreaterThan(20);
+    for (const r of workspaceRoutes) for (const name of paramNames(r.path)) expect(bParams).toHaveProperty(name);
+  });
+
+  it("lets B's owner read every GET route with these ids (the 404s below are not an accident of bad ids)", async () => {
+    for (const r of workspaceRoutes.filter((x) => x.method === 'GET')) {
+      const res = await call(r.method, r.path, { caller: bOwner, params: bParams });
+      expect([r.path, res.status]).toEqual([r.path, 200]);
+    }
+  });
+
+  describe.each([
+    ['a member of A (session)', () => aOwner],
+    ["A's API key", () => aKey],
+  ])('%s', (_label, who) => {
+    it.each(workspaceRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))(
+      "gets 404 on workspace B's %s",
+      async (_name, r) => {
+        const before = await snapshotB();
+        const res = await call(r.method, r.path, { caller: who(), params: bParams, body: r.body });
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual({ error: { code: 'not_found', message: expect.any(String), param: null } });
+        expect(await snapshotB()).toEqual(before);
+      },
+    );
+
+    it.each(routesWithIds.map((r) => [`${r.method} ${r.path}`, r] as const))(
+      "gets 404 on B's ids through A's own slug: %s",
+      async (_name, r) => {
+        const before = await snapshotB();
+        const res = await call(r.method, r.path, {
+          caller: who(),
+          params: { ...bParams, slug: 'tenant-a' },
+          body: r.body,
+        });
+        // A's key is a developer: admin-only routes may answer 403 before the id is looked up — still no data.
+        expect([404, 403]).toContain(res.status);
+        if (res.status === 403) expect(r.minRole === 'admin' || r.minRole === 'owner').toBe(true);
+        expect(await snapshotB()).toEqual(before);
+      },
+    );
+  });
+
+  it("gets 404 on B's invitation link as a member of A", async () => {
+    const params = { invitationId: bParams.invitationId };
+    expect((await call('GET', '/api/invitations/[invitationId]', { caller: aOwner, params })).status).toBe(404);
+    expect((await call('POST', '/api/invitations/[invitationId]/accept', { caller: aOwner, params })).status).toBe(404);
+  });
+
+  it("still works for B afterwards: B's key and members are intact", async () => {
+    const res = await call('GET', '/api/workspaces/[slug]/members', { caller: { key: bKey }, params: { slug: 'tenant-b' } });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toHaveLength(2);
+  });
+});
