@@ -20,7 +20,9 @@ using KernelFn = void (*)(i64 kc, const float* a, const float* b, float* c, i64 
 struct Kernel {
   const char* name;
   int mr, nr;
-  i64 kc, mc, nc;  // cache blocking: A block mc x kc stays in L2, B micro-panel kc x nr in L1
+  // Cache blocking: K in steps of kc; the packed A block (mc x kc) lives in L3/L2, the packed B block (kc x nc) in
+  // L2, the current A micro-panel (mr x kc) in L1.
+  i64 kc, mc, nc;
   KernelFn fn;
 };
 
@@ -102,9 +104,9 @@ void kernel_scalar(i64 kc, const float* a, const float* b, float* c, i64 ldc, fl
       c[i * ldc + j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
 }
 
-const Kernel kAvx512{"avx512", 12, 32, 256, 144, 4096, kernel_avx512};
-const Kernel kAvx2{"avx2", 6, 16, 256, 144, 4096, kernel_avx2};
-const Kernel kScalar{"scalar", 4, 8, 256, 128, 4096, kernel_scalar};
+const Kernel kAvx512{"avx512", 12, 32, 384, 1200, 320, kernel_avx512};
+const Kernel kAvx2{"avx2", 6, 16, 384, 1200, 320, kernel_avx2};
+const Kernel kScalar{"scalar", 4, 8, 256, 1200, 256, kernel_scalar};
 
 bool has_avx512() { return __builtin_cpu_supports("avx512f"); }
 bool has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
@@ -185,22 +187,24 @@ void gemm_st(const Gemm& g, int tid) {
   const Kernel& kn = g_kernel;
   const int MR = kn.mr, NR = kn.nr;
   const i64 KC = kn.kc, MC = kn.mc, NC = kn.nc;
-  float* ap = scratch(tid, kPackA, static_cast<size_t>(MC) * KC);
-  float* bp = scratch(tid, kPackB, static_cast<size_t>(std::min(NC, (g.N + NR - 1) / NR * NR)) * KC);
+  float* ap = scratch(tid, kPackA, static_cast<size_t>(std::min(MC, (g.M + MR - 1) / MR * MR)) * KC);
+  float* bp = scratch(tid, kPackB, static_cast<size_t>(NC) * KC);
   float* tile = scratch(tid, kTile, static_cast<size_t>(MR) * NR);
-  for (i64 jc = 0; jc < g.N; jc += NC) {
-    const i64 nc = std::min(NC, g.N - jc);
+  // Loop order of BLIS's column-major kernels mirrored for row-major C: the A micro-panel (MR x kc) is the one that
+  // stays in L1 while the B micro-panels of the packed B block (kc x NC, sized for L2) stream past it.
+  for (i64 ic = 0; ic < g.M; ic += MC) {
+    const i64 mc = std::min(MC, g.M - ic);
     for (i64 pc = 0; pc < g.K; pc += KC) {
       const i64 kc = std::min(KC, g.K - pc);
       const float beta = pc == 0 ? g.beta : 1.0f;  // later K blocks accumulate onto the first
-      pack_b(g, pc, kc, jc, nc, NR, bp);
-      for (i64 ic = 0; ic < g.M; ic += MC) {
-        const i64 mc = std::min(MC, g.M - ic);
-        pack_a(g, ic, mc, pc, kc, MR, ap);
-        for (i64 jr = 0; jr < nc; jr += NR) {
-          const i64 nr = std::min<i64>(NR, nc - jr);
-          for (i64 ir = 0; ir < mc; ir += MR) {
-            const i64 mr = std::min<i64>(MR, mc - ir);
+      pack_a(g, ic, mc, pc, kc, MR, ap);
+      for (i64 jc = 0; jc < g.N; jc += NC) {
+        const i64 nc = std::min(NC, g.N - jc);
+        pack_b(g, pc, kc, jc, nc, NR, bp);
+        for (i64 ir = 0; ir < mc; ir += MR) {
+          const i64 mr = std::min<i64>(MR, mc - ir);
+          for (i64 jr = 0; jr < nc; jr += NR) {
+            const i64 nr = std::min<i64>(NR, nc - jr);
             float* c = g.C + (ic + ir) * g.ldc + jc + jr;
             if (mr == MR && nr == NR) {
               kn.fn(kc, ap + ir * kc, bp + jr * kc, c, g.ldc, g.alpha, beta);
