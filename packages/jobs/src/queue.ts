@@ -1,0 +1,65 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { getRedisConnection } from './connection';
+import { QUEUE_DEFAULTS, type TQueueName } from './constants';
+import { jobName, type TAnyJobDefinition, type TJobPayload } from './definitions/define';
+import { loadJobsEnv } from './env';
+import { JobError } from './errors';
+
+export type TQueueTarget = {
+  /** Key prefix; default REDIS_PREFIX. Tests pass a unique one. */
+  prefix?: string;
+  /** Default: the shared connection (getRedisConnection). */
+  connection?: Redis;
+};
+
+const queues = new Map<string, Queue>();
+
+/** One Queue object per (prefix, name) in this process, created on first use. */
+export function getQueue(name: TQueueName, target: TQueueTarget = {}): Queue {
+  const prefix = target.prefix ?? loadJobsEnv().REDIS_PREFIX;
+  const cacheKey = `${prefix}\u0000${name}`;
+  let queue = queues.get(cacheKey);
+  if (!queue) {
+    queue = new Queue(name, {
+      connection: target.connection ?? getRedisConnection(),
+      prefix,
+      defaultJobOptions: QUEUE_DEFAULTS.job,
+    });
+    // Without a listener an 'error' event (e.g. Redis restarting) is thrown and crashes the console; log it and
+    // let ioredis reconnect. enqueue() calls still reject, so callers see the failure.
+    queue.on('error', (error) => console.error(`[jobs] queue ${name}: ${error.message}`));
+    queues.set(cacheKey, queue);
+  }
+  return queue;
+}
+
+export function formatIssues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.map(String).join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+/**
+ * Validates the payload against the job's schema and adds it to its queue. Invalid input never reaches Redis:
+ * it throws JobError('invalid_payload') with a sentence naming the fields.
+ */
+export async function enqueue<TDef extends TAnyJobDefinition>(
+  def: TDef,
+  payload: TJobPayload<TDef>,
+  options: TQueueTarget & { job?: Pick<JobsOptions, 'jobId' | 'delay' | 'priority'> } = {},
+): Promise<{ id: string; name: string; queue: TQueueName }> {
+  const parsed = def.schema.safeParse(payload);
+  if (!parsed.success) {
+    throw new JobError('invalid_payload', `Cannot enqueue ${def.id}: ${formatIssues(parsed.error)}.`);
+  }
+  const name = jobName(def);
+  const job = await getQueue(def.queue, options).add(name, parsed.data, options.job);
+  if (!job.id) throw new Error(`BullMQ returned no id for ${name}`);
+  return { id: job.id, name, queue: def.queue };
+}
+
+/** Closes every Queue this process opened (not the shared connection). Idempotent. */
+export async function closeQueues(): Promise<void> {
+  const all = [...queues.values()];
+  queues.clear();
+  await Promise.allSettled(all.map((q) => q.close()));
+}
