@@ -38,7 +38,8 @@ function poolConfig(url: string, database?: string): pg.PoolConfig {
 }
 
 type Adapter = Awaited<ReturnType<PrismaPg['connect']>>;
-type Queryable = { performIO?: (q: unknown) => Promise<{ fields: { dataTypeID: number }[] }> };
+type Result = { fields?: { dataTypeID: number }[] };
+type Queryable = { performIO?: (q: unknown) => Promise<Result | Result[]> };
 
 /**
  * Fix 1: the schema engine introspects pg_catalog columns of type `name` (oid 19) and `"char"` (oid 18); adapter-pg
@@ -48,10 +49,15 @@ type Queryable = { performIO?: (q: unknown) => Promise<{ fields: { dataTypeID: n
 function reportNameAndCharAsText<T extends object>(queryable: T): T {
   const q = queryable as unknown as Queryable;
   const performIO = q.performIO;
-  if (!performIO) throw new Error('adapter-pg internals changed: performIO is gone; revisit packages/db/prisma.config.ts');
+  if (!performIO)
+    throw new Error('adapter-pg internals changed: performIO is gone; revisit packages/db/prisma.config.ts');
   q.performIO = async (query: unknown) => {
     const result = await performIO.call(queryable, query);
-    for (const field of result.fields) if (field.dataTypeID === 19 || field.dataTypeID === 18) field.dataTypeID = 25;
+    // a multi-statement script (a migration) returns one result per statement
+    for (const one of Array.isArray(result) ? result : [result]) {
+      for (const field of one.fields ?? [])
+        if (field.dataTypeID === 19 || field.dataTypeID === 18) field.dataTypeID = 25;
+    }
     return result;
   };
   return queryable;
@@ -94,13 +100,16 @@ async function ensureDatabase(url: string): Promise<void> {
   const database = poolConfig(url).database as string;
   await withAdminClient(url, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (!rowCount) await client.query(`CREATE DATABASE ${quoteIdent(database)}`).catch((e: { code?: string }) => {
-      if (e.code !== '42P04') throw e; // created concurrently: fine
-    });
+    if (!rowCount)
+      await client.query(`CREATE DATABASE ${quoteIdent(database)}`).catch((e: { code?: string }) => {
+        if (e.code !== '42P04') throw e; // created concurrently: fine
+      });
   });
 }
 
-function offlineAdapterFactory(url: string) {
+function offlineAdapterFactory(
+  url: string,
+): Pick<PrismaPg, 'provider' | 'adapterName' | 'connect' | 'connectToShadowDb'> {
   const main = new PrismaPg(poolConfig(url));
   return {
     provider: main.provider,
@@ -132,7 +141,7 @@ function offlineAdapterFactory(url: string) {
  * work is done. Long timers created in this CLI process must not keep it alive.
  */
 const setTimeoutOriginal = globalThis.setTimeout;
-if (!process.env.H4_NOPATCH) globalThis.setTimeout = ((handler: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+globalThis.setTimeout = ((handler: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
   const timer = setTimeoutOriginal(handler, ms, ...args);
   if ((ms ?? 0) >= 5_000) timer.unref?.();
   return timer;

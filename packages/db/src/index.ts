@@ -1,0 +1,21 @@
+/**
+ * @crucible/db — the only package that imports Prisma. Everything else imports the client, the generated types
+ * (models, enums, the Prisma namespace) and the data-access functions from here.
+ */
+export * from '@prisma/client';
+export { recordAudit, type TAuditInput, ZAuditInput } from './audit';
+export { createPrisma, disconnectAll, getPrisma, type TDb } from './client';
+export { DEFAULT_DATABASE_URL, readDbEnv, type TDbEnv, ZDbEnv } from './env';
+export { DbError, isUniqueViolation, type TDbErrorCode } from './errors';
+export { appendUsage, type TAppendUsageResult, type TUsageRecordInput, ZUsageRecordInput } from './usage';
+export {
+  getMembership,
+  getWorkspaceById,
+  getWorkspaceBySlug,
+  listMemberships,
+  parseRoles,
+  type TMembership,
+  type TMembershipWithWorkspace,
+  type TWorkspaceRole,
+  WORKSPACE_ROLES,
+} from './workspaces';
