@@ -43,7 +43,7 @@ type Queryable = { performIO?: (q: unknown) => Promise<Result | Result[]> };
 
 /**
  * Fix 1: the schema engine introspects pg_catalog columns of type `name` (oid 19) and `"char"` (oid 18); adapter-pg
- * refuses them ("Column type 'name' could not be deserialized", https://github.com/prisma/prisma/issues/27403).
+ * refuses them ("Column type 'name' could not be deserialized", prisma/orm#27403).
  * pg already parses both as strings, so we report them as `text` (oid 25), on the adapter and on its transactions.
  */
 function reportNameAndCharAsText<T extends object>(queryable: T): T {
@@ -53,7 +53,8 @@ function reportNameAndCharAsText<T extends object>(queryable: T): T {
     throw new Error('adapter-pg internals changed: performIO is gone; revisit packages/db/prisma.config.ts');
   q.performIO = async (query: unknown) => {
     const result = await performIO.call(queryable, query);
-    // a multi-statement script (a migration) returns one result per statement
+    // A migration applied with executeRaw is a multi-statement script: pg returns one result per statement. Missing
+    // this made the shadow database fail with P3006 "External error id#0".
     for (const one of Array.isArray(result) ? result : [result]) {
       for (const field of one.fields ?? [])
         if (field.dataTypeID === 19 || field.dataTypeID === 18) field.dataTypeID = 25;
@@ -68,8 +69,8 @@ function patchAdapter(adapter: Adapter): Adapter {
   const startTransaction = adapter.startTransaction.bind(adapter);
   adapter.startTransaction = async (isolationLevel) => reportNameAndCharAsText(await startTransaction(isolationLevel));
   /**
-   * Fix 5: adapter-pg's executeScript splits a migration on every ";", which breaks function bodies ($$ ... $$)
-   * such as our immutability triggers. Postgres runs a multi-statement script in one simple query.
+   * Fix 5 (found here): adapter-pg's executeScript splits a script on every ";", which breaks function bodies
+   * ($$ ... $$) such as our ledger triggers. Postgres runs a multi-statement script as one simple query.
    */
   adapter.executeScript = async (script: string) => {
     const pool = adapter.underlyingDriver();
