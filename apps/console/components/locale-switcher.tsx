@@ -13,11 +13,11 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import { isLocale, LOCALES } from '@/lib/i18n/config';
 import { useSetLocale } from '@/lib/use-set-locale';
 
-/** Language picker for signed-out pages (the signed-in one lives in the user menu). */
-export function LocaleSwitcher() {
+/** Language picker for pages outside the workspace shell (inside it, the user menu has one). */
+export function LocaleSwitcher({ signedIn = false }: { signedIn?: boolean }) {
   const t = useT();
   const locale = useLocale();
-  const { setLocale, pending } = useSetLocale({ signedIn: false });
+  const { setLocale, pending } = useSetLocale({ signedIn });
   return (
     <DropdownMenu>
       <DropdownMenuTrigger asChild>

@@ -1,0 +1,26 @@
+import type { Metadata } from 'next';
+import { InviteCard } from '@/components/invite-card';
+import { LocaleSwitcher } from '@/components/locale-switcher';
+import { Logo } from '@/components/logo';
+import { getT } from '@/lib/i18n/server';
+import { getMe } from '@/lib/me';
+
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getT())('invite.title') };
+}
+
+export default async function InvitePage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const me = await getMe();
+  return (
+    <div className="flex min-h-dvh flex-col">
+      <div className="flex items-center justify-between p-4 sm:px-8">
+        <Logo />
+        <LocaleSwitcher signedIn={me !== null} />
+      </div>
+      <main className="flex flex-1 items-center justify-center px-6 pb-20">
+        <InviteCard id={id} signedIn={me !== null} />
+      </main>
+    </div>
+  );
+}

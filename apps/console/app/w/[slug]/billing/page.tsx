@@ -1,0 +1,21 @@
+import type { Metadata } from 'next';
+import { BillingView } from '@/components/pages/billing-view';
+import { PageHeader } from '@/components/ui/page-header';
+import { getT } from '@/lib/i18n/server';
+
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getT())('billing.title') };
+}
+
+export default async function Page() {
+  const t = await getT();
+  return (
+    <>
+      <PageHeader
+        title={t('billing.title')}
+        description={t('billing.description')}
+      />
+      <BillingView />
+    </>
+  );
+}

@@ -1,0 +1,102 @@
+'use client';
+
+import { useRouter } from 'next/navigation';
+import * as React from 'react';
+import { Button } from '@/components/ui/button';
+import { FormField, type TFieldErrors } from '@/components/ui/form-field';
+import { Input } from '@/components/ui/input';
+import { useToast } from '@/components/ui/toast';
+import { ApiError, api } from '@/lib/api-client';
+import { apiPaths } from '@/lib/api-paths';
+import { validate } from '@/lib/forms';
+import { useLocale, useT } from '@/lib/i18n/client';
+import { ZCreateWorkspace } from '@/lib/schemas';
+
+/** "Acme Research Lab" -> "acme-research-lab"; names without Latin letters leave the slug for the user to type. */
+export function slugify(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/, '');
+}
+
+export function CreateWorkspaceForm({ submitLabel, onCancel }: { submitLabel: string; onCancel?: () => void }) {
+  const t = useT();
+  const locale = useLocale();
+  const router = useRouter();
+  const toast = useToast();
+  const [name, setName] = React.useState('');
+  const [slug, setSlug] = React.useState('');
+  const [slugEdited, setSlugEdited] = React.useState(false);
+  const [errors, setErrors] = React.useState<TFieldErrors>({});
+  const [pending, setPending] = React.useState(false);
+
+  async function onSubmit(event: React.FormEvent) {
+    event.preventDefault();
+    const result = validate(ZCreateWorkspace, { name, slug }, locale, {
+      name: t('common.required'),
+      slug: t('workspace.slugHint', { slug: 'my-team' }),
+    });
+    if (!result.ok) return setErrors(result.errors);
+    setErrors({});
+    setPending(true);
+    try {
+      const created = await api<{ slug: string }>(apiPaths.workspaces, { method: 'POST', body: result.data });
+      toast({ title: t('workspace.created') });
+      router.push(`/w/${created.slug ?? result.data.slug}/datasets`);
+      router.refresh();
+    } catch (error) {
+      setPending(false);
+      if (error instanceof ApiError && error.code === 'conflict') return setErrors({ slug: t('workspace.slugTaken') });
+      if (error instanceof ApiError && error.param) {
+        return setErrors({ [error.param]: locale === 'en' ? error.message : t('errors.unknown') });
+      }
+      toast({ title: t('errors.unknown'), variant: 'error' });
+    }
+  }
+
+  return (
+    <form onSubmit={onSubmit} noValidate className="grid gap-5">
+      <FormField label={t('workspace.name')} error={errors.name}>
+        <Input
+          name="name"
+          value={name}
+          autoFocus
+          placeholder={t('workspace.namePlaceholder')}
+          onChange={(e) => {
+            setName(e.target.value);
+            if (!slugEdited) setSlug(slugify(e.target.value));
+          }}
+        />
+      </FormField>
+      <FormField label={t('workspace.slug')} hint={t('workspace.slugHint', { slug: slug || 'my-team' })} error={errors.slug}>
+        <Input
+          name="slug"
+          value={slug}
+          spellCheck={false}
+          autoCapitalize="off"
+          className="font-mono"
+          placeholder="my-team"
+          onChange={(e) => {
+            setSlugEdited(true);
+            setSlug(e.target.value.toLowerCase());
+          }}
+        />
+      </FormField>
+      <div className="flex justify-end gap-2 pt-1">
+        {onCancel ? (
+          <Button type="button" variant="outline" onClick={onCancel}>
+            {t('common.cancel')}
+          </Button>
+        ) : null}
+        <Button type="submit" loading={pending} className={onCancel ? undefined : 'w-full'} size={onCancel ? 'default' : 'lg'}>
+          {pending ? t('common.creating') : submitLabel}
+        </Button>
+      </div>
+    </form>
+  );
+}
