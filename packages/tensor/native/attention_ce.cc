@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "ops.h"
+#include "vmath.h"
 
 namespace ct {
 namespace {
@@ -61,11 +62,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
         }
         float mx = -std::numeric_limits<float>::infinity();
         for (i64 j = 0; j < nk; j++) mx = row[j] > mx ? row[j] : mx;
-        double sum = 0;
-        for (i64 j = 0; j < nk; j++) {
-          row[j] = std::exp(row[j] - mx);
-          sum += row[j];
-        }
+        const double sum = exp_shift_sum(row, nk, mx);
         const float inv = static_cast<float>(1.0 / sum);
         for (i64 j = 0; j < nk; j++) row[j] *= inv;
         for (i64 j = nk; j < nkmax; j++) row[j] = 0.0f;
@@ -118,12 +115,9 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         float* dpr = dP + r * nkmax;
         double delta = 0;
         for (i64 d = 0; d < D; d++) delta += static_cast<double>(dO[i * ldq + d]) * O[i * ldq + d];
-        const float fd = static_cast<float>(delta), li = L[i];
-        for (i64 j = 0; j < nk; j++) {
-          const float p = std::exp(pr[j] - li);
-          pr[j] = p;
-          dpr[j] = p * (dpr[j] - fd);  // dP becomes dS
-        }
+        const float fd = static_cast<float>(delta);
+        exp_shift_scale(pr, nk, L[i], 1.0f);
+        for (i64 j = 0; j < nk; j++) dpr[j] = pr[j] * (dpr[j] - fd);  // dP becomes dS
         for (i64 j = nk; j < nkmax; j++) pr[j] = dpr[j] = 0.0f;
       }
       gemm_st(mk(true, false, nkmax, D, ib, 1.0f, P, nkmax, dO + i0 * ldq, ldq, 1.0f, dV, D), tid);
@@ -198,12 +192,7 @@ double cross_entropy_lm_head(float* dhidden, float* dW, const float* hidden, con
         const double mnew = cm > m[r] ? cm : m[r];
         const double factor = std::exp(m[r] - mnew);  // exp(-inf) = 0 on the first chunk
         const float fm = static_cast<float>(mnew);
-        double sum = 0;
-        for (i64 t = 0; t < vc; t++) {
-          const float ez = std::exp(z[t] - fm);
-          sum += ez;
-          z[t] = ez;
-        }
+        const double sum = exp_shift_sum(z, vc, fm);
         s[r] = s[r] * factor + sum;
         m[r] = mnew;
         if (onePassGrad && factor != 1.0) {
@@ -237,7 +226,7 @@ double cross_entropy_lm_head(float* dhidden, float* dW, const float* hidden, con
         for (i64 r = b; r < e; r++) {
           float* z = Z + r * vc;
           const float l = static_cast<float>(m[r]);
-          for (i64 t = 0; t < vc; t++) z[t] = gradScale * std::exp(z[t] - l);
+          exp_shift_scale(z, vc, l, gradScale);
           const i64 lab = labels[rows[r]];
           if (lab >= v0 && lab < v0 + vc) z[lab - v0] -= gradScale;
         }

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common.h"
+#include "vmath.h"
 
 namespace ct {
 namespace {
@@ -263,6 +264,7 @@ void gemm_mt(const Gemm& g) {
 
 const char* gemm_kernel_name() { return g_kernel.name; }
 
+// Switches the GEMM micro-kernel and the vectorised exp loops together (vmath.cc).
 bool gemm_set_kernel(const char* name) {
   __builtin_cpu_init();
   if (!std::strcmp(name, "auto")) g_kernel = pick_auto();
@@ -270,6 +272,8 @@ bool gemm_set_kernel(const char* name) {
   else if (!std::strcmp(name, "avx2") && has_avx2()) g_kernel = kAvx2;
   else if (!std::strcmp(name, "scalar")) g_kernel = kScalar;
   else return false;
+  const char* k = g_kernel.name;
+  vmath_select(!std::strcmp(k, "avx512") ? 2 : !std::strcmp(k, "avx2") ? 1 : 0);
   return true;
 }
 

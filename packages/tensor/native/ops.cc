@@ -1,6 +1,7 @@
 // Row-wise and element-wise ops, parallelised over rows or contiguous ranges of the one pool. Reductions that the
 // contract asks for in float64 (rmsnorm mean, sumSquares, bias sums) accumulate in double.
 #include "ops.h"
+#include "vmath.h"
 
 #include <cmath>
 #include <cstring>
@@ -94,23 +95,13 @@ void rope(float* x, const int32_t* pos, i64 N, i64 H, i64 D, double theta, bool 
 }
 
 void swiglu_forward(float* out, const float* gate, const float* up, i64 n) {
-  parallel_for(n, kGrain, [&](i64 b, i64 e, int) {
-    for (i64 i = b; i < e; i++) {
-      const float g = gate[i];
-      out[i] = g / (1.0f + std::exp(-g)) * up[i];
-    }
-  });
+  parallel_for(n, kGrain, [&](i64 b, i64 e, int) { swiglu_fwd_range(out + b, gate + b, up + b, e - b); });
 }
 
 // d silu(g)/dg = s (1 + g (1 - s)), s = sigmoid(g).
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, i64 n) {
   parallel_for(n, kGrain, [&](i64 b, i64 e, int) {
-    for (i64 i = b; i < e; i++) {
-      const float g = gate[i], d = dout[i];
-      const float s = 1.0f / (1.0f + std::exp(-g));
-      dgate[i] = d * up[i] * s * (1.0f + g * (1.0f - s));
-      dup[i] = d * g * s;
-    }
+    swiglu_bwd_range(dgate + b, dup + b, dout + b, gate + b, up + b, e - b);
   });
 }
 

@@ -1,8 +1,8 @@
 /**
  * The native cpu backend against the reference backend (itself checked against finite differences and independent
  * formulas in reference.test.ts), every op forward and backward, from one seed. Shapes are odd on purpose: M, N, K
- * off the micro-kernel tiles (12x32, 6x16, 4x8) and across the cache blocks (K > 256, M > 144, N > 4096), attention
- * across the 64-row query block, cross-entropy across the 4096-row vocab chunk. Every array is a view at a non-zero,
+ * off the micro-kernel tiles (12x32, 6x16, 4x8) and across the cache blocks, attention
+ * across the 64-row query block and the cache blocks (K > 384, N > 320), cross-entropy across the 4096-row vocab chunk. Every array is a view at a non-zero,
  * unaligned offset inside a larger buffer whose guard cells must come back untouched (no out-of-bounds writes).
  *
  * Tolerances (|cpu - ref| <= atol + rtol |ref|), in the style of tinygrad's helper_test_op:
@@ -13,7 +13,7 @@
  *   differences of nearly equal terms (P (dP - delta)), which amplifies float32 rounding by ~10x.
  * - scalar float64 results (losses, sumSquares): rtol 1e-5 (the logits themselves are float32 in the cpu backend).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend';
 import { cpuAvailable, cpuInfo, loadCpuAddon } from '../src/cpu';
 import { createBackend, referenceBackend as ref } from '../src/index';
@@ -72,36 +72,41 @@ it('the native addon loads and reports its pool and kernel', () => {
 
 const cpu: Backend = createBackend('cpu');
 const addon = loadCpuAddon();
+// Every op runs on each SIMD level this CPU has (GEMM micro-kernel and vectorised exp loops switch together).
+const kernels = ['avx512', 'avx2', 'scalar'].filter((k) => addon?.setKernel(k));
+addon?.setKernel('auto');
 
-describe('matmul', () => {
-  const kernels = ['avx512', 'avx2', 'scalar'].filter((k) => addon?.setKernel(k));
+describe.each(kernels)('%s kernels', (kernel) => {
+  beforeAll(() => expect(addon?.setKernel(kernel)).toBe(true));
   afterAll(() => addon?.setKernel('auto'));
+  opSuite();
+});
+
+function opSuite(): void {
+describe('matmul', () => {
   const shapes: [number, number, number][] = [
-    [1, 1, 1], [13, 37, 29], [12, 32, 256], [50, 70, 300], [150, 33, 17], [5, 4200, 8], [7, 3, 600],
+    [1, 1, 1], [13, 37, 29], [12, 32, 256], [50, 70, 300], [150, 33, 17], [5, 4200, 8], [7, 3, 600], [30, 700, 400],
   ];
   const coeffs = [{ alpha: 1, beta: 0 }, { alpha: 0.5, beta: 1 }, { alpha: -1.5, beta: 0.25 }];
 
-  for (const kernel of kernels) {
-    it(`matches the reference on odd shapes, transposes, alpha/beta and views (${kernel} kernel)`, () => {
-      expect(addon?.setKernel(kernel)).toBe(true);
-      let i = 0;
-      for (const [M, N, K] of shapes) {
-        for (const transA of [false, true]) {
-          for (const transB of [false, true]) {
-            const { alpha, beta } = coeffs[i++ % coeffs.length];
-            const a = view(M * K), b = view(K * N);
-            // beta = 0 must ignore whatever is in C, NaN included
-            const c = view(M * N, () => (beta === 0 ? Number.NaN : r() * 2 - 1));
-            const want = copy(c.v);
-            ref.matmul(want, a.v, b.v, M, N, K, { transA, transB, alpha, beta });
-            cpu.matmul(c.v, a.v, b.v, M, N, K, { transA, transB, alpha, beta });
-            expectClose(`C ${M}x${N}x${K} tA=${transA} tB=${transB}`, c.v, want, VAL);
-            expect(c.guards() && a.guards() && b.guards()).toBe(true);
-          }
+  it('matches the reference on odd shapes, transposes, alpha/beta and views', () => {
+    let i = 0;
+    for (const [M, N, K] of shapes) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const { alpha, beta } = coeffs[i++ % coeffs.length];
+          const a = view(M * K), b = view(K * N);
+          // beta = 0 must ignore whatever is in C, NaN included
+          const c = view(M * N, () => (beta === 0 ? Number.NaN : r() * 2 - 1));
+          const want = copy(c.v);
+          ref.matmul(want, a.v, b.v, M, N, K, { transA, transB, alpha, beta });
+          cpu.matmul(c.v, a.v, b.v, M, N, K, { transA, transB, alpha, beta });
+          expectClose(`C ${M}x${N}x${K} tA=${transA} tB=${transB}`, c.v, want, VAL);
+          expect(c.guards() && a.guards() && b.guards()).toBe(true);
         }
       }
-    });
-  }
+    }
+  });
 
   it('K = 0 gives beta * C, and a too-short array throws a RangeError', () => {
     const c = new Float32Array([2, 4]);
@@ -292,3 +297,4 @@ describe('bias, adamw, reductions', () => {
     expect(x.guards() && y.guards()).toBe(true);
   });
 });
+}
