@@ -35,10 +35,18 @@ function config(arch: 'qwen2' | 'llama', tied: boolean): ModelConfig {
 
 function loraModel(arch: 'qwen2' | 'llama', tied: boolean, seed: number) {
   const c = config(arch, tied);
-  const m = createModel({ config: c, weights: randomWeights(c, { seed, std: 0.4 }), backend: be, finetuning: 'lora', lora: { r: 2, alpha: 4, dropout: 0.1, targets: ['all'] }, seed });
+  const m = createModel({
+    config: c,
+    weights: randomWeights(c, { seed, std: 0.4 }),
+    backend: be,
+    finetuning: 'lora',
+    lora: { r: 2, alpha: 4, dropout: 0.1, targets: ['all'] },
+    seed,
+  });
   // a trained adapter: B non-zero so the LoRA path is part of what the cache must reproduce
   const rng = createRng(seed + 1);
-  for (const p of m.trainableParams()) if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = rng() - 0.5;
+  for (const p of m.trainableParams())
+    if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = rng() - 0.5;
   return m;
 }
 
@@ -50,7 +58,10 @@ function expectClose(a: Float32Array, b: Float32Array, what: string): void {
 }
 
 describe('KV cache', () => {
-  for (const [arch, tied] of [['qwen2', true], ['llama', false]] as const) {
+  for (const [arch, tied] of [
+    ['qwen2', true],
+    ['llama', false],
+  ] as const) {
     it(`${arch}: cached logits equal the no-cache forward at every position`, () => {
       const m = loraModel(arch, tied, 3);
       const ids = Int32Array.from([5, 17, 3, 60, 0, 22, 9, 41, 41, 8, 13, 2]);
@@ -59,12 +70,14 @@ describe('KV cache', () => {
       const V = m.config.vocabSize;
       // token by token from an empty cache
       const c1 = m.createKvCache(T);
-      for (let t = 0; t < T; t++) expectClose(m.forwardStep([ids[t]], c1), full.subarray(t * V, (t + 1) * V), `step ${t}`);
+      for (let t = 0; t < T; t++)
+        expectClose(m.forwardStep([ids[t]], c1), full.subarray(t * V, (t + 1) * V), `step ${t}`);
       expect(c1.len).toBe(T);
       // batched prefill of 5, then steps
       const c2 = m.createKvCache(T);
       expectClose(m.forwardStep(ids.subarray(0, 5), c2).slice(), full.subarray(4 * V, 5 * V), 'prefill');
-      for (let t = 5; t < T; t++) expectClose(m.forwardStep([ids[t]], c2), full.subarray(t * V, (t + 1) * V), `after prefill ${t}`);
+      for (let t = 5; t < T; t++)
+        expectClose(m.forwardStep([ids[t]], c2), full.subarray(t * V, (t + 1) * V), `after prefill ${t}`);
       expect(() => m.forwardStep([1], c2)).toThrow(/KV cache holds 12/);
     });
   }

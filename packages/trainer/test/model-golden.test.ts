@@ -118,7 +118,9 @@ describe.each(['qwen2_tied_bias', 'llama_untied_gqa4'])('golden %s', (name) => {
         const r = worstRatio(p.grad, ref.data, TOL.grad);
         if (r > worstGrad) [worstGrad, worstName] = [r, p.name];
       }
-      console.log(`${name} ${beName} lora: worst ratio logits ${worstLogits.toFixed(3)}, grads ${worstGrad.toFixed(3)} (${worstName})`);
+      console.log(
+        `${name} ${beName} lora: worst ratio logits ${worstLogits.toFixed(3)}, grads ${worstGrad.toFixed(3)} (${worstName})`,
+      );
       expect(worstLogits).toBeLessThanOrEqual(1);
       expect(worstGrad).toBeLessThanOrEqual(1);
     });
@@ -126,9 +128,19 @@ describe.each(['qwen2_tied_bias', 'llama_untied_gqa4'])('golden %s', (name) => {
     it.skipIf(!be)(`${beName}: full fine-tuning loss and every weight gradient`, () => {
       const { m, group, batch, get } = loadFixture(name);
       const config = parseModelConfig(m.config);
-      const model = createModel({ config, weights: group('weight/'), backend: be as Backend, finetuning: 'full', seed: 0 });
+      const model = createModel({
+        config,
+        weights: group('weight/'),
+        backend: be as Backend,
+        finetuning: 'full',
+        seed: 0,
+      });
       const ids = batch.inputIds.subarray(0, batch.T);
-      const worstLogits = worstRatio(model.logits(ids), get('logits_base').data.subarray(0, batch.T * config.vocabSize), TOL.logits);
+      const worstLogits = worstRatio(
+        model.logits(ids),
+        get('logits_base').data.subarray(0, batch.T * config.vocabSize),
+        TOL.logits,
+      );
       for (const p of model.trainableParams()) p.grad.fill(0);
       const tr = model.lossAndGrad(batch, 1);
       expect(tr.nTokens).toBe(m.nTokens);
@@ -143,7 +155,9 @@ describe.each(['qwen2_tied_bias', 'llama_untied_gqa4'])('golden %s', (name) => {
         const r = worstRatio(p.grad, ref.data, TOL.grad);
         if (r > worstGrad) [worstGrad, worstName] = [r, p.name];
       }
-      console.log(`${name} ${beName} full: worst ratio logits ${worstLogits.toFixed(3)}, grads ${worstGrad.toFixed(3)} (${worstName})`);
+      console.log(
+        `${name} ${beName} full: worst ratio logits ${worstLogits.toFixed(3)}, grads ${worstGrad.toFixed(3)} (${worstName})`,
+      );
       expect(worstLogits).toBeLessThanOrEqual(1);
       expect(worstGrad).toBeLessThanOrEqual(1);
     });

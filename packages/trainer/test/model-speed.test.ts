@@ -20,8 +20,19 @@ try {
 
 // `crucible init-model --arch qwen2 --layers 2 --hidden 64` (intermediate defaults to 192)
 const demo: ModelConfig = {
-  arch: 'qwen2', vocabSize: 151936, hiddenSize: 64, intermediateSize: 192, numLayers: 2, numHeads: 4, numKvHeads: 2,
-  headDim: 16, rmsNormEps: 1e-6, ropeTheta: 1e6, tieWordEmbeddings: true, attentionBias: true, maxPositionEmbeddings: 32768,
+  arch: 'qwen2',
+  vocabSize: 151936,
+  hiddenSize: 64,
+  intermediateSize: 192,
+  numLayers: 2,
+  numHeads: 4,
+  numKvHeads: 2,
+  headDim: 16,
+  rmsNormEps: 1e-6,
+  ropeTheta: 1e6,
+  tieWordEmbeddings: true,
+  attentionBias: true,
+  maxPositionEmbeddings: 32768,
 };
 
 function batch(T: number, seed: number): Batch {
@@ -38,7 +49,8 @@ describe.skipIf(!cpu)('model on the cpu backend', () => {
     const mk = (be: Backend) => {
       const m = createModel({ config: demo, weights, backend: be, finetuning: 'lora', lora, seed: 2 });
       const rng = createRng(3);
-      for (const p of m.trainableParams()) if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = 0.1 * (rng() - 0.5);
+      for (const p of m.trainableParams())
+        if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = 0.1 * (rng() - 0.5);
       return m;
     };
     const b = batch(8, 4);
@@ -52,7 +64,8 @@ describe.skipIf(!cpu)('model on the cpu backend', () => {
       const g = pr[k].grad;
       const scale = g.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
       for (let i = 0; i < g.length; i++) {
-        if (!(Math.abs(p.grad[i] - g[i]) <= 1e-4 * scale + 1e-3 * Math.abs(g[i]))) throw new Error(`${p.name}[${i}]: cpu ${p.grad[i]}, reference ${g[i]}`);
+        if (!(Math.abs(p.grad[i] - g[i]) <= 1e-4 * scale + 1e-3 * Math.abs(g[i])))
+          throw new Error(`${p.name}[${i}]: cpu ${p.grad[i]}, reference ${g[i]}`);
       }
     });
   });

@@ -73,7 +73,10 @@ function checkGradients(m: Model, f: () => number, K = 3): { checked: number; wo
   for (const p of m.trainableParams()) {
     const order = Array.from(p.grad.keys()).sort((a, b) => Math.abs(p.grad[b]) - Math.abs(p.grad[a]));
     // the largest, plus coordinates spread through the top half so one big entry is not all we test
-    const picks = [order[0], ...Array.from({ length: K - 1 }, (_, j) => order[Math.floor(((j + 1) * order.length) / (2 * K))])];
+    const picks = [
+      order[0],
+      ...Array.from({ length: K - 1 }, (_, j) => order[Math.floor(((j + 1) * order.length) / (2 * K))]),
+    ];
     for (const i of picks) {
       const fd = centralDiff(p, i, f);
       const g = p.grad[i];
@@ -111,7 +114,13 @@ describe('model gradients vs finite differences (reference backend)', () => {
 
     it(`full fine-tuning: ${label}`, () => {
       const config = tinyConfig(v.arch, v.tied, v.bias);
-      const m = createModel({ config, weights: randomWeights(config, { seed: 1, std: 0.3, normNoise: 0.2 }), backend: be, finetuning: 'full', seed: 1 });
+      const m = createModel({
+        config,
+        weights: randomWeights(config, { seed: 1, std: 0.3, normNoise: 0.2 }),
+        backend: be,
+        finetuning: 'full',
+        seed: 1,
+      });
       const batch = tinyBatch(7);
       zeroGrads(m);
       const r = m.lossAndGrad(batch, 1);
@@ -135,7 +144,8 @@ describe('model gradients vs finite differences (reference backend)', () => {
       });
       expect(m.trainableParams().length).toBe(2 * 7 * 2);
       const rng = createRng(9);
-      for (const p of m.trainableParams()) if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = 0.3 * (rng() - 0.5);
+      for (const p of m.trainableParams())
+        if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = 0.3 * (rng() - 0.5);
       const batch = tinyBatch(8);
       zeroGrads(m);
       m.lossAndGrad(batch, 1);
@@ -154,7 +164,8 @@ describe('model gradients vs finite differences (reference backend)', () => {
       seed: 5,
     });
     const rng = createRng(1);
-    for (const p of m.trainableParams()) if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = 0.3 * (rng() - 0.5);
+    for (const p of m.trainableParams())
+      if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = 0.3 * (rng() - 0.5);
     const batch = tinyBatch(3);
     zeroGrads(m);
     const a = m.lossAndGrad(batch, 1, createRng(42));
@@ -163,12 +174,21 @@ describe('model gradients vs finite differences (reference backend)', () => {
     const grads = m.trainableParams().map((p) => p.grad.slice());
     // ...and the loss with the same mask is what the gradient differentiates (gradScale 0 leaves grads alone)
     checkGradients(m, () => m.lossAndGrad(batch, 0, createRng(42)).lossSum);
-    m.trainableParams().forEach((p, i) => expect(p.grad).toEqual(grads[i]));
+    m.trainableParams().forEach((p, i) => {
+      expect(p.grad).toEqual(grads[i]);
+    });
   });
 
   it('accumulates gradScale * grad into param.grad', () => {
     const config = tinyConfig('llama', false, false);
-    const m = createModel({ config, weights: randomWeights(config, { seed: 6, std: 0.3 }), backend: be, finetuning: 'lora', lora: { r: 2, alpha: 2, dropout: 0, targets: ['q_proj', 'o_proj'] }, seed: 1 });
+    const m = createModel({
+      config,
+      weights: randomWeights(config, { seed: 6, std: 0.3 }),
+      backend: be,
+      finetuning: 'lora',
+      lora: { r: 2, alpha: 2, dropout: 0, targets: ['q_proj', 'o_proj'] },
+      seed: 1,
+    });
     const batch = tinyBatch(2);
     const rng = createRng(3);
     for (const p of m.trainableParams()) for (let i = 0; i < p.data.length; i++) p.data[i] = rng() - 0.5;
@@ -187,7 +207,14 @@ describe('model gradients vs finite differences (reference backend)', () => {
     const config = tinyConfig('qwen2', true, true);
     const weights = randomWeights(config, { seed: 11, std: 0.3 });
     const base = createModel({ config, weights, backend: be, finetuning: 'full', seed: 0 });
-    const lora = createModel({ config, weights, backend: be, finetuning: 'lora', lora: { r: 8, alpha: 16, dropout: 0, targets: ['all'] }, seed: 0 });
+    const lora = createModel({
+      config,
+      weights,
+      backend: be,
+      finetuning: 'lora',
+      lora: { r: 8, alpha: 16, dropout: 0, targets: ['all'] },
+      seed: 0,
+    });
     const ids = Int32Array.of(1, 5, 9, 2, 44);
     expect(lora.logits(ids)).toEqual(base.logits(ids));
     for (const p of lora.trainableParams()) {
@@ -206,9 +233,21 @@ describe('model gradients vs finite differences (reference backend)', () => {
 
   it('padding does not change the loss of a row; logits of one row equal the batch', () => {
     const config = tinyConfig('llama', false, false);
-    const m = createModel({ config, weights: randomWeights(config, { seed: 12, std: 0.3 }), backend: be, finetuning: 'full', seed: 0 });
+    const m = createModel({
+      config,
+      weights: randomWeights(config, { seed: 12, std: 0.3 }),
+      backend: be,
+      finetuning: 'full',
+      seed: 0,
+    });
     const ids = [3, 8, 1, 40, 2];
-    const alone = m.loss({ B: 1, T: 5, inputIds: Int32Array.from(ids), labels: Int32Array.from(ids), keyLen: Int32Array.of(5) });
+    const alone = m.loss({
+      B: 1,
+      T: 5,
+      inputIds: Int32Array.from(ids),
+      labels: Int32Array.from(ids),
+      keyLen: Int32Array.of(5),
+    });
     const padded = m.loss({
       B: 1,
       T: 8,
@@ -233,7 +272,15 @@ describe('model gradients vs finite differences (reference backend)', () => {
   it('loads a LoRA state and refuses one that does not fit', () => {
     const config = tinyConfig('qwen2', true, true);
     const weights = randomWeights(config, { seed: 13 });
-    const mk = (targets: string[], r = 4) => createModel({ config, weights, backend: be, finetuning: 'lora', lora: { r, alpha: 8, dropout: 0, targets }, seed: 1 });
+    const mk = (targets: string[], r = 4) =>
+      createModel({
+        config,
+        weights,
+        backend: be,
+        finetuning: 'lora',
+        lora: { r, alpha: 8, dropout: 0, targets },
+        seed: 1,
+      });
     const a = mk(['q_proj', 'v_proj']);
     const b = mk(['q_proj', 'v_proj']);
     for (const p of a.trainableParams()) p.data.fill(0.01);
@@ -261,10 +308,14 @@ describe('model gradients vs finite differences (reference backend)', () => {
     const config = tinyConfig('llama', false, false);
     const w = randomWeights(config, { seed: 1 });
     w.set('model.layers.1.mlp.up_proj.weight', { shape: [16, 24], data: new Float32Array(16 * 24) });
-    expect(() => createModel({ config, weights: w, backend: be, finetuning: 'full', seed: 1 })).toThrow(/up_proj.weight.*\[16, 24\].*\[24, 16\]/);
+    expect(() => createModel({ config, weights: w, backend: be, finetuning: 'full', seed: 1 })).toThrow(
+      /up_proj.weight.*\[16, 24\].*\[24, 16\]/,
+    );
     w.delete('lm_head.weight');
     w.set('model.layers.1.mlp.up_proj.weight', { shape: [24, 16], data: new Float32Array(16 * 24) });
-    expect(() => createModel({ config, weights: w, backend: be, finetuning: 'full', seed: 1 })).toThrow(/lm_head.weight/);
+    expect(() => createModel({ config, weights: w, backend: be, finetuning: 'full', seed: 1 })).toThrow(
+      /lm_head.weight/,
+    );
   });
 });
 
@@ -290,27 +341,58 @@ describe('parseModelConfig', () => {
 
   it('reads a Qwen2.5-0.5B config', () => {
     expect(parseModelConfig(qwen)).toEqual({
-      arch: 'qwen2', vocabSize: 151936, hiddenSize: 896, intermediateSize: 4864, numLayers: 24, numHeads: 14,
-      numKvHeads: 2, headDim: 64, rmsNormEps: 1e-6, ropeTheta: 1000000, tieWordEmbeddings: true, attentionBias: true,
-      maxPositionEmbeddings: 32768, bosTokenId: 151643, eosTokenId: 151643,
+      arch: 'qwen2',
+      vocabSize: 151936,
+      hiddenSize: 896,
+      intermediateSize: 4864,
+      numLayers: 24,
+      numHeads: 14,
+      numKvHeads: 2,
+      headDim: 64,
+      rmsNormEps: 1e-6,
+      ropeTheta: 1000000,
+      tieWordEmbeddings: true,
+      attentionBias: true,
+      maxPositionEmbeddings: 32768,
+      bosTokenId: 151643,
+      eosTokenId: 151643,
     });
   });
 
   it('reads a Llama config: attention_bias flag, explicit head_dim, eos list', () => {
     const c = parseModelConfig({
-      architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2,
-      num_attention_heads: 4, num_key_value_heads: 4, head_dim: 32, vocab_size: 1000, rope_theta: 500000,
-      eos_token_id: [1, 2], rope_scaling: null,
+      architectures: ['LlamaForCausalLM'],
+      hidden_size: 64,
+      intermediate_size: 128,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 4,
+      head_dim: 32,
+      vocab_size: 1000,
+      rope_theta: 500000,
+      eos_token_id: [1, 2],
+      rope_scaling: null,
     });
-    expect(c).toMatchObject({ arch: 'llama', attentionBias: false, headDim: 32, numKvHeads: 4, eosTokenId: [1, 2], tieWordEmbeddings: false });
+    expect(c).toMatchObject({
+      arch: 'llama',
+      attentionBias: false,
+      headDim: 32,
+      numKvHeads: 4,
+      eosTokenId: [1, 2],
+      tieWordEmbeddings: false,
+    });
   });
 
   it('names the key that is wrong', () => {
     const { num_attention_heads: _, ...noHeads } = qwen;
     expect(() => parseModelConfig(noHeads)).toThrow(/"num_attention_heads"/);
     expect(() => parseModelConfig({ ...qwen, hidden_size: '896' })).toThrow(/"hidden_size"/);
-    expect(() => parseModelConfig({ ...qwen, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' })).toThrow(/GPT2LMHeadModel/);
+    expect(() => parseModelConfig({ ...qwen, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' })).toThrow(
+      /GPT2LMHeadModel/,
+    );
     expect(() => parseModelConfig({ ...qwen, num_key_value_heads: 3 })).toThrow(/"num_key_value_heads"/);
-    expect(() => parseModelConfig({ ...qwen, rope_scaling: { rope_type: 'llama3', factor: 8 } })).toThrow(/"rope_scaling"/);
+    expect(() => parseModelConfig({ ...qwen, rope_scaling: { rope_type: 'llama3', factor: 8 } })).toThrow(
+      /"rope_scaling"/,
+    );
   });
 });

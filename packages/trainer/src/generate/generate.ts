@@ -20,9 +20,14 @@ export type GenerateOptions = {
  * Yields new token ids one at a time (for streaming chat) from the core's own forward with a KV cache:
  * the prompt is prefilled in one batched pass, then each token is one cached step.
  */
-export function* generateTokens(model: Model, promptIds: number[], opts: GenerateOptions): Generator<number, void, undefined> {
+export function* generateTokens(
+  model: Model,
+  promptIds: number[],
+  opts: GenerateOptions,
+): Generator<number, void, undefined> {
   if (promptIds.length === 0) throw new ModelError('INPUT_INVALID', 'generate needs a non-empty prompt.');
-  if (!(opts.maxNewTokens >= 0)) throw new ModelError('INPUT_INVALID', `maxNewTokens must be >= 0, got ${opts.maxNewTokens}.`);
+  if (!(opts.maxNewTokens >= 0))
+    throw new ModelError('INPUT_INVALID', `maxNewTokens must be >= 0, got ${opts.maxNewTokens}.`);
   if (opts.maxNewTokens === 0) return;
   const rng = createRng(opts.seed);
   const stop = new Set(opts.stopIds);

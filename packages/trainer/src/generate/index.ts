@@ -1,2 +1,2 @@
-export { generate, generateTokens, type GenerateOptions } from './generate';
-export { argmax, nucleus, sampleToken, type SampleOptions } from './sample';
+export { type GenerateOptions, generate, generateTokens } from './generate';
+export { argmax, nucleus, type SampleOptions, sampleToken } from './sample';

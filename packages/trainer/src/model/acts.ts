@@ -1,5 +1,5 @@
-import type { LinearScratch, LoraSlot } from './linear';
 import type { Layer } from './layers';
+import type { LinearScratch, LoraSlot } from './linear';
 import { LORA_TARGETS, type LoraTarget } from './types';
 
 type F32 = Float32Array;
@@ -148,10 +148,14 @@ export function createActsPool(build: (N: number, alloc: Alloc) => Acts): (N: nu
       u = [];
       i32 = [];
       cap = N;
+      const keep = <A>(list: A[], a: A): A => {
+        list.push(a);
+        return a;
+      };
       build(cap, {
-        f32: (p) => (f.push(new Float32Array(cap * p)), f[f.length - 1]),
-        u8: (p) => (u.push(new Uint8Array(cap * p)), u[u.length - 1]),
-        i32: (p) => (i32.push(new Int32Array(cap * p)), i32[i32.length - 1]),
+        f32: (p) => keep(f, new Float32Array(cap * p)),
+        u8: (p) => keep(u, new Uint8Array(cap * p)),
+        i32: (p) => keep(i32, new Int32Array(cap * p)),
       });
     }
     if (last && last.N === N) return last;

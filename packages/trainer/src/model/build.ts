@@ -32,12 +32,18 @@ const MODULE_GROUP: Record<LoraTarget, 'self_attn' | 'mlp'> = {
 
 /** `all` (LLaMA-Factory) expands to every decoder linear; anything else must name one. */
 export function resolveLoraTargets(targets: string[]): LoraTarget[] {
-  const list = targets.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  const list = targets
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
   if (list.includes('all')) return [...LORA_TARGETS];
   const out = new Set<LoraTarget>();
   for (const t of list) {
     if (!(LORA_TARGETS as readonly string[]).includes(t)) {
-      throw new ModelError('LORA_INVALID', `LoRA target "${t}" is not a module of this model; use all or ${LORA_TARGETS.join(', ')}.`);
+      throw new ModelError(
+        'LORA_INVALID',
+        `LoRA target "${t}" is not a module of this model; use all or ${LORA_TARGETS.join(', ')}.`,
+      );
     }
     out.add(t as LoraTarget);
   }
@@ -72,10 +78,17 @@ export function buildModel(opts: {
 
   const need = (name: string, shape: number[], decay: boolean): { w: F32; dw: F32 | null } => {
     const t = src.get(name);
-    if (!t) throw new ModelError('WEIGHT_MISSING', `The model weights have no tensor "${name}" (expected shape ${shapeStr(shape)}).`);
+    if (!t)
+      throw new ModelError(
+        'WEIGHT_MISSING',
+        `The model weights have no tensor "${name}" (expected shape ${shapeStr(shape)}).`,
+      );
     const n = shape.reduce((a, b) => a * b, 1);
     if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i]) || t.data.length !== n) {
-      throw new ModelError('WEIGHT_SHAPE', `Tensor "${name}" has shape ${shapeStr(t.shape)}; the config implies ${shapeStr(shape)}.`);
+      throw new ModelError(
+        'WEIGHT_SHAPE',
+        `Tensor "${name}" has shape ${shapeStr(t.shape)}; the config implies ${shapeStr(shape)}.`,
+      );
     }
     weights.set(name, { shape: [...shape], data: t.data });
     if (!full) return { w: t.data, dw: null };
@@ -90,10 +103,13 @@ export function buildModel(opts: {
   let dropout = 0;
   if (!full) {
     const spec = opts.lora;
-    if (!spec) throw new ModelError('LORA_INVALID', 'finetuning "lora" needs a LoRA spec (r, alpha, dropout, targets).');
-    if (!Number.isInteger(spec.r) || spec.r <= 0) throw new ModelError('LORA_INVALID', `lora_rank must be a positive integer, got ${spec.r}.`);
+    if (!spec)
+      throw new ModelError('LORA_INVALID', 'finetuning "lora" needs a LoRA spec (r, alpha, dropout, targets).');
+    if (!Number.isInteger(spec.r) || spec.r <= 0)
+      throw new ModelError('LORA_INVALID', `lora_rank must be a positive integer, got ${spec.r}.`);
     if (!(spec.alpha > 0)) throw new ModelError('LORA_INVALID', `lora_alpha must be positive, got ${spec.alpha}.`);
-    if (!(spec.dropout >= 0 && spec.dropout < 1)) throw new ModelError('LORA_INVALID', `lora_dropout must be in [0, 1), got ${spec.dropout}.`);
+    if (!(spec.dropout >= 0 && spec.dropout < 1))
+      throw new ModelError('LORA_INVALID', `lora_dropout must be in [0, 1), got ${spec.dropout}.`);
     targets = resolveLoraTargets(spec.targets);
     r = spec.r;
     scale = spec.alpha / spec.r;
@@ -126,7 +142,12 @@ export function buildModel(opts: {
     }
     const inNorm = need(`${p}.input_layernorm.weight`, [C], false);
     const postNorm = need(`${p}.post_attention_layernorm.weight`, [C], false);
-    layers.push({ index: l, inNorm: { w: inNorm.w, dw: inNorm.dw }, postNorm: { w: postNorm.w, dw: postNorm.dw }, lin });
+    layers.push({
+      index: l,
+      inNorm: { w: inNorm.w, dw: inNorm.dw },
+      postNorm: { w: postNorm.w, dw: postNorm.dw },
+      lin,
+    });
   }
   const finalNorm = need('model.norm.weight', [C], false);
   const lmHead = c.tieWordEmbeddings ? embed : need('lm_head.weight', [c.vocabSize, C], true);
@@ -139,7 +160,13 @@ export function buildModel(opts: {
       const bound = 1 / Math.sqrt(lin.inF);
       const A = new Float32Array(r * lin.inF);
       for (let i = 0; i < A.length; i++) A[i] = (2 * rng() - 1) * bound;
-      const pa: Param = { name: peftKey(lin.name, 'A'), shape: [r, lin.inF], data: A, grad: new Float32Array(A.length), decay: true };
+      const pa: Param = {
+        name: peftKey(lin.name, 'A'),
+        shape: [r, lin.inF],
+        data: A,
+        grad: new Float32Array(A.length),
+        decay: true,
+      };
       const pb: Param = {
         name: peftKey(lin.name, 'B'),
         shape: [lin.outF, r],
@@ -174,10 +201,19 @@ function sortHfOrder(params: Param[]): Param[] {
     const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
     if (!m) return [4];
     const order = [
-      'self_attn.q_proj.weight', 'self_attn.q_proj.bias', 'self_attn.k_proj.weight', 'self_attn.k_proj.bias',
-      'self_attn.v_proj.weight', 'self_attn.v_proj.bias', 'self_attn.o_proj.weight', 'self_attn.o_proj.bias',
-      'mlp.gate_proj.weight', 'mlp.up_proj.weight', 'mlp.down_proj.weight',
-      'input_layernorm.weight', 'post_attention_layernorm.weight',
+      'self_attn.q_proj.weight',
+      'self_attn.q_proj.bias',
+      'self_attn.k_proj.weight',
+      'self_attn.k_proj.bias',
+      'self_attn.v_proj.weight',
+      'self_attn.v_proj.bias',
+      'self_attn.o_proj.weight',
+      'self_attn.o_proj.bias',
+      'mlp.gate_proj.weight',
+      'mlp.up_proj.weight',
+      'mlp.down_proj.weight',
+      'input_layernorm.weight',
+      'post_attention_layernorm.weight',
     ];
     return [1, Number(m[1]), order.indexOf(m[2])];
   };

@@ -60,10 +60,16 @@ export function parseModelConfig(configJson: unknown): ModelConfig {
   const arch = detectArch(cfg);
 
   if (cfg.hidden_act !== undefined && cfg.hidden_act !== 'silu') {
-    throw new ModelError('CONFIG_UNSUPPORTED', `config.json key "hidden_act" is "${cfg.hidden_act}"; only "silu" is supported.`);
+    throw new ModelError(
+      'CONFIG_UNSUPPORTED',
+      `config.json key "hidden_act" is "${cfg.hidden_act}"; only "silu" is supported.`,
+    );
   }
   if (cfg.use_sliding_window === true) {
-    throw new ModelError('CONFIG_UNSUPPORTED', 'config.json key "use_sliding_window" is true; sliding-window attention is not supported.');
+    throw new ModelError(
+      'CONFIG_UNSUPPORTED',
+      'config.json key "use_sliding_window" is true; sliding-window attention is not supported.',
+    );
   }
   if (cfg.mlp_bias === true) {
     throw new ModelError('CONFIG_UNSUPPORTED', 'config.json key "mlp_bias" is true; MLP biases are not supported.');
@@ -73,7 +79,10 @@ export function parseModelConfig(configJson: unknown): ModelConfig {
   if (scaling != null) {
     const kind = scaling.rope_type ?? scaling.type;
     if (kind !== 'default') {
-      throw new ModelError('CONFIG_UNSUPPORTED', `config.json key "rope_scaling" (${String(kind)}) is not supported; only plain RoPE.`);
+      throw new ModelError(
+        'CONFIG_UNSUPPORTED',
+        `config.json key "rope_scaling" (${String(kind)}) is not supported; only plain RoPE.`,
+      );
     }
   }
 
@@ -143,5 +152,11 @@ export function toHfConfig(c: ModelConfig): Record<string, unknown> {
   };
   return c.arch === 'qwen2'
     ? { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', use_sliding_window: false, ...common }
-    : { architectures: ['LlamaForCausalLM'], model_type: 'llama', attention_bias: c.attentionBias, mlp_bias: false, ...common };
+    : {
+        architectures: ['LlamaForCausalLM'],
+        model_type: 'llama',
+        attention_bias: c.attentionBias,
+        mlp_bias: false,
+        ...common,
+      };
 }

@@ -1,7 +1,7 @@
-export * from './types';
-export { parseModelConfig, toHfConfig, ZHfConfig, type THfConfig } from './config';
-export { createModel } from './model';
 export { peftKey, resolveLoraTargets } from './build';
+export { parseModelConfig, type THfConfig, toHfConfig, ZHfConfig } from './config';
 export { ModelError, type TModelErrorCode } from './errors';
-export { createRng } from './rng';
+export { createModel } from './model';
 export { randomWeights, weightShapes } from './random';
+export { createRng } from './rng';
+export * from './types';

@@ -39,7 +39,8 @@ export function createDecoder(m: {
   const logits = new Float32Array(V);
 
   const createKvCache = (maxLen: number): KvCache => {
-    if (!(Number.isInteger(maxLen) && maxLen > 0)) throw new ModelError('INPUT_INVALID', `KV cache length must be a positive integer, got ${maxLen}.`);
+    if (!(Number.isInteger(maxLen) && maxLen > 0))
+      throw new ModelError('INPUT_INVALID', `KV cache length must be a positive integer, got ${maxLen}.`);
     return {
       maxLen,
       len: 0,
@@ -103,7 +104,10 @@ export function createDecoder(m: {
   const forwardStep = (ids: ArrayLike<number>, cache: KvCache): F32 => {
     if (ids.length === 0) throw new ModelError('INPUT_INVALID', 'forwardStep needs at least one token.');
     if (cache.len + ids.length > cache.maxLen) {
-      throw new ModelError('INPUT_INVALID', `KV cache holds ${cache.maxLen} positions; ${cache.len} used, ${ids.length} more requested.`);
+      throw new ModelError(
+        'INPUT_INVALID',
+        `KV cache holds ${cache.maxLen} positions; ${cache.len} used, ${ids.length} more requested.`,
+      );
     }
     m.checkIds(ids, 'ids');
     if (cache.len === 0 && ids.length > 1) return prefill(Int32Array.from(ids), cache);

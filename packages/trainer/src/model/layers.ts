@@ -18,7 +18,13 @@ export type StepShape = { B: number; T: number; N: number; pos: Int32Array; keyL
 
 /** input_layernorm, q/k/v projections (+bias, +LoRA), RoPE on q and k. */
 export function attnInputForward(
-  be: Backend, d: Dims, layer: Layer, a: LayerActs, N: number, pos: Int32Array, rng: (() => number) | null,
+  be: Backend,
+  d: Dims,
+  layer: Layer,
+  a: LayerActs,
+  N: number,
+  pos: Int32Array,
+  rng: (() => number) | null,
 ): void {
   be.rmsnormForward(a.ln1, a.rstd1, a.x, layer.inNorm.w, N, d.C, d.eps);
   linearForward(be, layer.lin.q_proj, a.q, a.ln1, N, false, a.slots.q_proj ?? null, rng);
@@ -30,7 +36,12 @@ export function attnInputForward(
 
 /** o_proj + residual, post_attention_layernorm, SwiGLU MLP + residual: a.att -> a.out. */
 export function attnOutputAndMlpForward(
-  be: Backend, d: Dims, layer: Layer, a: LayerActs, N: number, rng: (() => number) | null,
+  be: Backend,
+  d: Dims,
+  layer: Layer,
+  a: LayerActs,
+  N: number,
+  rng: (() => number) | null,
 ): void {
   a.x2.set(a.x);
   linearForward(be, layer.lin.o_proj, a.x2, a.att, N, true, a.slots.o_proj ?? null, rng);
@@ -43,7 +54,12 @@ export function attnOutputAndMlpForward(
 }
 
 export function layerForward(
-  be: Backend, d: Dims, layer: Layer, a: LayerActs, s: StepShape, rng: (() => number) | null,
+  be: Backend,
+  d: Dims,
+  layer: Layer,
+  a: LayerActs,
+  s: StepShape,
+  rng: (() => number) | null,
 ): void {
   attnInputForward(be, d, layer, a, s.N, s.pos, rng);
   be.attentionForward(a.att, a.lse, a.q, a.k, a.v, s.B, s.T, d.Hq, d.Hkv, d.D, s.keyLen);
@@ -71,7 +87,13 @@ export type BackwardBuffers = {
  * Weight gradients (where not frozen) and LoRA gradients are accumulated.
  */
 export function layerBackward(
-  be: Backend, d: Dims, layer: Layer, a: LayerActs, s: StepShape, g: BackwardBuffers, needInputGrad = true,
+  be: Backend,
+  d: Dims,
+  layer: Layer,
+  a: LayerActs,
+  s: StepShape,
+  g: BackwardBuffers,
+  needInputGrad = true,
 ): void {
   const { N } = s;
   const { C, I, Hq, Hkv, D } = d;

@@ -29,7 +29,13 @@ export type LinearScratch = { dh: F32; dxd: F32 };
  * y[N,out] (= or +=) x[N,in] W^T + b + scale * B A dropout(x). rng is non-null only in training (dropout on).
  */
 export function linearForward(
-  be: Backend, lin: Linear, y: F32, x: F32, N: number, accumulate: boolean, slot: LoraSlot | null,
+  be: Backend,
+  lin: Linear,
+  y: F32,
+  x: F32,
+  N: number,
+  accumulate: boolean,
+  slot: LoraSlot | null,
   rng: (() => number) | null,
 ): void {
   be.matmul(y, x, lin.W, N, lin.outF, lin.inF, { transB: true, beta: accumulate ? 1 : 0 });
@@ -67,8 +73,15 @@ export function linearForward(
  * dW, db, lora A/B grads accumulated.
  */
 export function linearBackward(
-  be: Backend, lin: Linear, dx: F32 | null, dy: F32, x: F32, N: number, accumulateDx: boolean,
-  slot: LoraSlot | null, scratch: LinearScratch,
+  be: Backend,
+  lin: Linear,
+  dx: F32 | null,
+  dy: F32,
+  x: F32,
+  N: number,
+  accumulateDx: boolean,
+  slot: LoraSlot | null,
+  scratch: LinearScratch,
 ): void {
   const { inF, outF } = lin;
   if (dx) be.matmul(dx, dy, lin.W, N, inF, outF, { beta: accumulateDx ? 1 : 0 });

@@ -79,7 +79,8 @@ export function createModel(opts: {
         const y = t + 1 < T ? labels[i + 1] : -100;
         a.labels[i] = y;
         if (y !== -100) {
-          if (!(y >= 0 && y < V)) throw new ModelError('INPUT_INVALID', `labels[${i + 1}] = ${y} is neither -100 nor a token id.`);
+          if (!(y >= 0 && y < V))
+            throw new ModelError('INPUT_INVALID', `labels[${i + 1}] = ${y} is neither -100 nor a token id.`);
           n++;
         }
       }
@@ -103,7 +104,8 @@ export function createModel(opts: {
     forward(a, batch.inputIds, s, rng ?? ownRng);
     const lossSum = be.crossEntropyLmHead(a.dhN, lmHead.dw, a.hN, lmHead.w, a.labels, N, C, V, gradScale);
     be.rmsnormBackward(a.dres, finalNorm.dw, a.dhN, a.res[layers.length], finalNorm.w, a.rstdF, N, C);
-    for (let l = layers.length - 1; l >= 0; l--) layerBackward(be, d, layers[l], a.layers[l], s, a, l > 0 || embed.dw !== null);
+    for (let l = layers.length - 1; l >= 0; l--)
+      layerBackward(be, d, layers[l], a.layers[l], s, a, l > 0 || embed.dw !== null);
     if (embed.dw) be.embeddingBackward(embed.dw, a.dres, batch.inputIds, N, C);
     return { lossSum, nTokens };
   };
@@ -143,7 +145,17 @@ export function createModel(opts: {
     return out;
   };
 
-  const decoder = createDecoder({ be, d, V, layers, embed: embed.w, finalNorm: finalNorm.w, lmHead: lmHead.w, forwardSequence, checkIds });
+  const decoder = createDecoder({
+    be,
+    d,
+    V,
+    layers,
+    embed: embed.w,
+    finalNorm: finalNorm.w,
+    lmHead: lmHead.w,
+    forwardSequence,
+    checkIds,
+  });
 
   const loraState = (): Map<string, Tensor> => {
     const out = new Map<string, Tensor>();
@@ -152,17 +164,31 @@ export function createModel(opts: {
   };
 
   const loadLoraState = (state: Map<string, Tensor>): void => {
-    if (full) throw new ModelError('LORA_INVALID', 'This model is set up for full fine-tuning; it has no LoRA parameters to load.');
+    if (full)
+      throw new ModelError(
+        'LORA_INVALID',
+        'This model is set up for full fine-tuning; it has no LoRA parameters to load.',
+      );
     for (const key of state.keys()) {
       if (!built.lora.has(key)) {
-        throw new ModelError('LORA_INVALID', `Adapter tensor "${key}" has no counterpart here (check lora_target against the adapter's target_modules).`);
+        throw new ModelError(
+          'LORA_INVALID',
+          `Adapter tensor "${key}" has no counterpart here (check lora_target against the adapter's target_modules).`,
+        );
       }
     }
     for (const [key, p] of built.lora) {
       const t = state.get(key);
-      if (!t) throw new ModelError('LORA_INVALID', `The adapter lacks "${key}" (check lora_target and lora_rank against the adapter).`);
+      if (!t)
+        throw new ModelError(
+          'LORA_INVALID',
+          `The adapter lacks "${key}" (check lora_target and lora_rank against the adapter).`,
+        );
       if (t.data.length !== p.data.length || t.shape.some((v, i) => v !== p.shape[i])) {
-        throw new ModelError('LORA_INVALID', `Adapter tensor "${key}" has shape [${t.shape.join(', ')}]; expected [${p.shape.join(', ')}].`);
+        throw new ModelError(
+          'LORA_INVALID',
+          `Adapter tensor "${key}" has shape [${t.shape.join(', ')}]; expected [${p.shape.join(', ')}].`,
+        );
       }
     }
     for (const [key, p] of built.lora) p.data.set((state.get(key) as Tensor).data);
