@@ -32,7 +32,8 @@ export async function createUserWithPassword(input: {
   const email = input.email.trim().toLowerCase();
   const existing = await getPrisma().user.findUnique({ where: { email } });
   if (existing) throw new AdminError('conflict', `A user with email ${email} already exists.`, 'email');
-  if (input.password.length < 8) throw new AdminError('invalid', 'The password must have at least 8 characters.', 'password');
+  if (input.password.length < 8)
+    throw new AdminError('invalid', 'The password must have at least 8 characters.', 'password');
   const result = await getAuth().api.signUpEmail({
     body: { email, password: input.password, name: input.name ?? email.split('@')[0] ?? email },
   });

@@ -1,27 +1,3 @@
-export { auth, createAuth, getAuth, type Session, type TAuth } from './auth';
-export { readAuthEnv, ZAuthEnv, type TAuthEnv } from './env';
-export {
-  API_KEY_ROLE,
-  ac,
-  ROLES,
-  roleAtLeast,
-  roleRank,
-  roles,
-  statements,
-  ZRole,
-  type TRole,
-} from './permissions';
-export {
-  API_KEY_PREFIX,
-  createWorkspaceApiKey,
-  hashApiKey,
-  listWorkspaceApiKeys,
-  looksLikeApiKey,
-  revokeWorkspaceApiKey,
-  verifyApiKey,
-  type TApiKeySummary,
-  type TCreatedApiKey,
-} from './api-keys';
 export {
   AdminError,
   createApiKey,
@@ -33,3 +9,27 @@ export {
   type TUser,
   type TWorkspace,
 } from './admin';
+export {
+  API_KEY_PREFIX,
+  createWorkspaceApiKey,
+  hashApiKey,
+  listWorkspaceApiKeys,
+  looksLikeApiKey,
+  revokeWorkspaceApiKey,
+  type TApiKeySummary,
+  type TCreatedApiKey,
+  verifyApiKey,
+} from './api-keys';
+export { auth, createAuth, getAuth, type Session, type TAuth } from './auth';
+export { readAuthEnv, type TAuthEnv, ZAuthEnv } from './env';
+export {
+  API_KEY_ROLE,
+  ac,
+  ROLES,
+  roleAtLeast,
+  roleRank,
+  roles,
+  statements,
+  type TRole,
+  ZRole,
+} from './permissions';

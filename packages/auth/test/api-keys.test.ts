@@ -20,7 +20,10 @@ describe('hashApiKey', () => {
   it("matches better-auth's api-key plugin hashing (SHA-256, base64url, no padding) via WebCrypto", async () => {
     const key = 'crk_example-key-0123456789';
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
-    const b64url = btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const b64url = btoa(String.fromCharCode(...digest))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
     expect(hashApiKey(key)).toBe(b64url);
   });
 });

@@ -1,4 +1,12 @@
-import { API_KEY_ROLE, getAuth, roleAtLeast, roleRank, type TApiKeySummary, type TRole, verifyApiKey } from '@crucible/auth';
+import {
+  API_KEY_ROLE,
+  getAuth,
+  roleAtLeast,
+  roleRank,
+  type TApiKeySummary,
+  type TRole,
+  verifyApiKey,
+} from '@crucible/auth';
 import { getPrisma } from '@crucible/db';
 import { AppError } from './errors';
 

@@ -1,3 +1,4 @@
+import { readWorkerHeartbeats } from '@crucible/jobs';
 import { createStorage, type Storage } from '@crucible/storage';
 import { Redis } from 'ioredis';
 import type { TWorkerStatus } from './routes/health';
@@ -43,8 +44,7 @@ export async function checkStorage(): Promise<void> {
   if (!health.ok) throw new Error(`${health.driver}: ${health.detail}`);
 }
 
+/** Live workers: heartbeats at `${REDIS_PREFIX}:heartbeat:{kind}:{workerId}` (TTL 30 s), newest state each. */
 export async function readHeartbeats(): Promise<TWorkerStatus[]> {
-  const jobs = (await import('@crucible/jobs')) as { readWorkerHeartbeats?: () => Promise<unknown[]> };
-  if (typeof jobs.readWorkerHeartbeats !== 'function') throw new Error('@crucible/jobs has no readWorkerHeartbeats yet');
-  return (await jobs.readWorkerHeartbeats()) as TWorkerStatus[];
+  return readWorkerHeartbeats();
 }

@@ -2,7 +2,13 @@ import type { TRole } from '@crucible/auth';
 import type { THandler } from './http';
 import { createApiKeyRoute, listApiKeys, revokeApiKey } from './routes/api-keys';
 import { getHealth } from './routes/health';
-import { acceptInvitation, createInvitation, getInvitation, listInvitations, revokeInvitation } from './routes/invitations';
+import {
+  acceptInvitation,
+  createInvitation,
+  getInvitation,
+  listInvitations,
+  revokeInvitation,
+} from './routes/invitations';
 import { getMe, patchMe } from './routes/me';
 import { deleteMember, listMembers, patchMember } from './routes/members';
 import {
@@ -18,7 +24,13 @@ import {
   listModels,
   listUsage,
 } from './routes/resources';
-import { createWorkspaceRoute, deleteWorkspace, getWorkspace, listWorkspaces, patchWorkspace } from './routes/workspaces';
+import {
+  createWorkspaceRoute,
+  deleteWorkspace,
+  getWorkspace,
+  listWorkspaces,
+  patchWorkspace,
+} from './routes/workspaces';
 
 /**
  * Every REST route, in one table. The app/api/** route files mount these
@@ -51,12 +63,25 @@ export const ROUTES: readonly TRouteDef[] = [
   { method: 'GET', path: '/api/me', scope: 'user', handler: getMe },
   { method: 'PATCH', path: '/api/me', scope: 'user', handler: patchMe, body: { locale: 'zh-CN' } },
   { method: 'GET', path: '/api/workspaces', scope: 'user', handler: listWorkspaces },
-  { method: 'POST', path: '/api/workspaces', scope: 'user', handler: createWorkspaceRoute, body: { name: 'New', slug: 'new-ws' } },
+  {
+    method: 'POST',
+    path: '/api/workspaces',
+    scope: 'user',
+    handler: createWorkspaceRoute,
+    body: { name: 'New', slug: 'new-ws' },
+  },
   { method: 'GET', path: '/api/invitations/[invitationId]', scope: 'user', handler: getInvitation },
   { method: 'POST', path: '/api/invitations/[invitationId]/accept', scope: 'user', handler: acceptInvitation },
 
   { method: 'GET', path: WS, scope: 'workspace', minRole: 'viewer', handler: getWorkspace },
-  { method: 'PATCH', path: WS, scope: 'workspace', minRole: 'admin', handler: patchWorkspace, body: { name: 'Renamed' } },
+  {
+    method: 'PATCH',
+    path: WS,
+    scope: 'workspace',
+    minRole: 'admin',
+    handler: patchWorkspace,
+    body: { name: 'Renamed' },
+  },
   { method: 'DELETE', path: WS, scope: 'workspace', minRole: 'owner', handler: deleteWorkspace },
 
   { method: 'GET', path: `${WS}/members`, scope: 'workspace', minRole: 'viewer', handler: listMembers },

@@ -1,6 +1,16 @@
 // @vitest-environment node
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authPost, call, cookieFrom, PASSWORD, signIn, signUp, startTestDatabase, stopTestDatabase, uniqueEmail } from './helpers';
+import {
+  authPost,
+  call,
+  cookieFrom,
+  PASSWORD,
+  signIn,
+  signUp,
+  startTestDatabase,
+  stopTestDatabase,
+  uniqueEmail,
+} from './helpers';
 
 beforeAll(startTestDatabase, 60_000);
 afterAll(stopTestDatabase);

@@ -43,7 +43,11 @@ describe('workspace API keys', () => {
     const owner = await signUp('kr-owner');
     await makeWorkspace(owner, 'revoked-keys');
     const p = { slug: 'revoked-keys' };
-    const created = await call('POST', '/api/workspaces/[slug]/api-keys', { caller: owner, params: p, body: { name: 'x' } });
+    const created = await call('POST', '/api/workspaces/[slug]/api-keys', {
+      caller: owner,
+      params: p,
+      body: { name: 'x' },
+    });
     const key = created.body.key;
     expect((await call('GET', '/api/workspaces/[slug]', { caller: { key }, params: p })).status).toBe(200);
     const del = await call('DELETE', '/api/workspaces/[slug]/api-keys/[keyId]', {
@@ -70,11 +74,13 @@ describe('workspace API keys', () => {
     const owner = await signUp('kp-owner');
     await makeWorkspace(owner, 'key-powers');
     const p = { slug: 'key-powers' };
-    const key = (await call('POST', '/api/workspaces/[slug]/api-keys', { caller: owner, params: p, body: { name: 'k' } }))
-      .body.key;
+    const key = (
+      await call('POST', '/api/workspaces/[slug]/api-keys', { caller: owner, params: p, body: { name: 'k' } })
+    ).body.key;
     expect((await call('GET', '/api/workspaces/[slug]/api-keys', { caller: { key }, params: p })).status).toBe(403);
     expect(
-      (await call('POST', '/api/workspaces/[slug]/api-keys', { caller: { key }, params: p, body: { name: 'k2' } })).status,
+      (await call('POST', '/api/workspaces/[slug]/api-keys', { caller: { key }, params: p, body: { name: 'k2' } }))
+        .status,
     ).toBe(403);
     expect((await call('GET', '/api/me', { caller: { key } })).status).toBe(403);
   });
@@ -84,11 +90,16 @@ describe('workspace API keys', () => {
     const b = await signUp('kb');
     await makeWorkspace(a, 'key-a');
     await makeWorkspace(b, 'key-b');
-    const key = (await call('POST', '/api/workspaces/[slug]/api-keys', { caller: a, params: { slug: 'key-a' }, body: { name: 'a' } }))
-      .body.key;
-    expect((await call('GET', '/api/workspaces/[slug]/datasets', { caller: { key }, params: { slug: 'key-b' } })).status).toBe(
-      404,
-    );
+    const key = (
+      await call('POST', '/api/workspaces/[slug]/api-keys', {
+        caller: a,
+        params: { slug: 'key-a' },
+        body: { name: 'a' },
+      })
+    ).body.key;
+    expect(
+      (await call('GET', '/api/workspaces/[slug]/datasets', { caller: { key }, params: { slug: 'key-b' } })).status,
+    ).toBe(404);
   });
 
   it('lets a developer member use the workspace but not create keys', async () => {

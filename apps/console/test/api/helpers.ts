@@ -57,6 +57,7 @@ export function findRoute(method: TMethod, path: string): TRouteDef {
   return def;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies field by field
 export type TResult = { status: number; body: any; headers: Headers };
 
 /** Calls the route handler for `method path` as `caller`, like Next would. */

@@ -173,7 +173,10 @@ describe('tenant isolation', () => {
   });
 
   it("still works for B afterwards: B's key and members are intact", async () => {
-    const res = await call('GET', '/api/workspaces/[slug]/members', { caller: { key: bKey }, params: { slug: 'tenant-b' } });
+    const res = await call('GET', '/api/workspaces/[slug]/members', {
+      caller: { key: bKey },
+      params: { slug: 'tenant-b' },
+    });
     expect(res.status).toBe(200);
     expect(res.body.data).toHaveLength(2);
   });

@@ -42,7 +42,9 @@ describe('workspaces', () => {
     expect(renamed.body.name).toBe('New name');
     const del = await call('DELETE', '/api/workspaces/[slug]', { caller: owner, params: { slug: 'renamable' } });
     expect(del.status).toBe(200);
-    expect((await call('GET', '/api/workspaces/[slug]', { caller: owner, params: { slug: 'renamable' } })).status).toBe(404);
+    expect((await call('GET', '/api/workspaces/[slug]', { caller: owner, params: { slug: 'renamable' } })).status).toBe(
+      404,
+    );
   });
 });
 
@@ -176,13 +178,18 @@ describe('invitations', () => {
     });
     expect(inv.status).toBe(201);
     expect(inv.body.url).toBe(`http://localhost:3000/invite/${inv.body.id}`);
-    const listed = await call('GET', '/api/workspaces/[slug]/invitations', { caller: owner, params: { slug: 'inviting' } });
+    const listed = await call('GET', '/api/workspaces/[slug]/invitations', {
+      caller: owner,
+      params: { slug: 'inviting' },
+    });
     expect(listed.body.data.map((i: { id: string }) => i.id)).toEqual([inv.body.id]);
 
     // Someone else holding the link learns nothing and cannot use it.
     const params = { invitationId: inv.body.id };
     expect((await call('GET', '/api/invitations/[invitationId]', { caller: stranger, params })).status).toBe(404);
-    expect((await call('POST', '/api/invitations/[invitationId]/accept', { caller: stranger, params })).status).toBe(404);
+    expect((await call('POST', '/api/invitations/[invitationId]/accept', { caller: stranger, params })).status).toBe(
+      404,
+    );
 
     const view = await call('GET', '/api/invitations/[invitationId]', { caller: invitee, params });
     expect(view.body).toMatchObject({ role: 'viewer', status: 'pending', workspace: { slug: 'inviting' } });
@@ -215,9 +222,9 @@ describe('invitations', () => {
       params: { invitationId: inv.body.id },
     });
     expect(acc.status).toBe(409);
-    expect((await call('GET', '/api/workspaces/[slug]', { caller: invitee, params: { slug: 'revoking' } })).status).toBe(
-      404,
-    );
+    expect(
+      (await call('GET', '/api/workspaces/[slug]', { caller: invitee, params: { slug: 'revoking' } })).status,
+    ).toBe(404);
   });
 
   it('prevents an admin from inviting an owner', async () => {

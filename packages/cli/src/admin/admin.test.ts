@@ -56,7 +56,9 @@ describe('crucible admin commands', () => {
     expect(verified?.name).toBe('ci');
 
     // The user signs in with the password given on the command line, and owns the workspace.
-    const signIn = await getAuth().api.signInEmail({ body: { email: 'admin@example.com', password: 'a long password' } });
+    const signIn = await getAuth().api.signInEmail({
+      body: { email: 'admin@example.com', password: 'a long password' },
+    });
     expect(signIn.user.email).toBe('admin@example.com');
     const { getPrisma } = await import('@crucible/db');
     const member = await getPrisma().member.findFirst({ where: { userId: signIn.user.id, organizationId: acme?.id } });
@@ -69,7 +71,16 @@ describe('crucible admin commands', () => {
     expect(dup.code).toBe(1);
     expect(dup.stderr).toMatch(/already exists/);
 
-    const noOwner = await run(['workspace', 'create', '--name', 'X', '--slug', 'x-ws', '--owner', 'nobody@example.com']);
+    const noOwner = await run([
+      'workspace',
+      'create',
+      '--name',
+      'X',
+      '--slug',
+      'x-ws',
+      '--owner',
+      'nobody@example.com',
+    ]);
     expect(noOwner.code).toBe(1);
     expect(noOwner.stderr).toMatch(/No user/);
 

@@ -1,10 +1,10 @@
-import { keyCreate } from './key';
 import { UsageError } from './args';
 import { processIo, type TIo } from './io';
+import { keyCreate } from './key';
 import { userCreate } from './user';
 import { workspaceCreate } from './workspace';
 
-export { keyCreate, userCreate, workspaceCreate, UsageError, type TIo };
+export { keyCreate, type TIo, UsageError, userCreate, workspaceCreate };
 
 const USAGE = `usage:
   crucible user create --email E --password P [--name N]

@@ -12,7 +12,11 @@ const ZArgs = z.object({
 /** `crucible user create --email E --password P [--name N]` */
 export async function userCreate(args: string[], io: TIo): Promise<number> {
   const flags = parseFlags(args, ['email', 'password', 'name']);
-  const parsed = ZArgs.safeParse({ email: required(flags, 'email'), password: required(flags, 'password'), name: flags.name });
+  const parsed = ZArgs.safeParse({
+    email: required(flags, 'email'),
+    password: required(flags, 'password'),
+    name: flags.name,
+  });
   if (!parsed.success) throw new UsageError(parsed.error.issues[0]?.message ?? 'invalid arguments');
   const user = await createUserWithPassword(parsed.data);
   io.out(`created user ${user.email} (${user.id})\n`);

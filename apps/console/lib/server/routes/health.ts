@@ -1,4 +1,5 @@
 import { getPrisma } from '@crucible/db';
+import { checkStorage, pingRedis, readHeartbeats } from '../health-deps';
 import { json } from '../http';
 
 /**
@@ -18,7 +19,7 @@ export type THealthChecks = {
   workers: () => Promise<TWorkerStatus[]>;
 };
 
-const TIMEOUT_MS = 2000;
+const TIMEOUT_MS = 3000;
 
 async function timed(fn: () => Promise<unknown>): Promise<TCheck> {
   const started = Date.now();
@@ -42,18 +43,9 @@ export const defaultHealthChecks: THealthChecks = {
   database: async () => {
     await getPrisma().$queryRaw`SELECT 1`;
   },
-  redis: async () => {
-    const { pingRedis } = await import('../health-deps');
-    await pingRedis();
-  },
-  storage: async () => {
-    const { checkStorage } = await import('../health-deps');
-    await checkStorage();
-  },
-  workers: async () => {
-    const { readHeartbeats } = await import('../health-deps');
-    return readHeartbeats();
-  },
+  redis: pingRedis,
+  storage: checkStorage,
+  workers: readHeartbeats,
 };
 
 export function createHealthHandler(checks: THealthChecks = defaultHealthChecks) {

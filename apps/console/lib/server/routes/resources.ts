@@ -43,7 +43,10 @@ export const getDataset = route(async (req, { slug, datasetId }) => {
 export const listDatasetVersions = route(async (req, { slug, datasetId }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer');
   const prisma = getPrisma();
-  found(await prisma.dataset.findFirst({ where: { id: datasetId, workspaceId: workspace.id, deletedAt: null } }), 'dataset');
+  found(
+    await prisma.dataset.findFirst({ where: { id: datasetId, workspaceId: workspace.id, deletedAt: null } }),
+    'dataset',
+  );
   const data = await prisma.datasetVersion.findMany({
     where: { datasetId, workspaceId: workspace.id },
     orderBy: { number: 'desc' },
