@@ -59,6 +59,9 @@ struct Args {
   float* f32(size_t i, const char* name, i64 need, bool nullable = false) {
     return arr<float, napi_float32_array>(i, name, need, nullable, "Float32Array");
   }
+  uint16_t* u16(size_t i, const char* name, i64 need) {
+    return arr<uint16_t, napi_uint16_array>(i, name, need, false, "Uint16Array");
+  }
   int32_t* i32(size_t i, const char* name, i64 need, bool nullable = false) {
     return arr<int32_t, napi_int32_array>(i, name, need, nullable, "Int32Array");
   }
@@ -71,6 +74,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("threads", ct::pool_threads());
   o.Set("kernel", ct::gemm_kernel_name());
+  o.Set("bf16", ct::gemm_bf16_native());
   return o;
 }
 
@@ -97,6 +101,19 @@ void Matmul(const Napi::CallbackInfo& info) {
   const float* B = a.f32(2, "b", K * N);
   if (a.failed) return;
   ct::gemm_mt(ct::Gemm{ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N});
+}
+
+// matmulBf16W(c, a, w, M, N, K, transB, alpha, beta): w holds bf16 bits, [N,K] when transB else [K,N].
+void MatmulBf16W(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 M = a.dim(3, "M"), N = a.dim(4, "N"), K = a.dim(5, "K");
+  const bool tb = info[6].ToBoolean();
+  const float alpha = static_cast<float>(a.num(7, "alpha")), beta = static_cast<float>(a.num(8, "beta"));
+  float* C = a.f32(0, "c", M * N);
+  const float* A = a.f32(1, "a", M * K);
+  const uint16_t* W = a.u16(2, "w", K * N);
+  if (a.failed) return;
+  ct::gemm_bf16w(tb, M, N, K, alpha, A, W, beta, C);
 }
 
 void RmsnormForward(const Napi::CallbackInfo& info) {
@@ -317,6 +334,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("setKernel", Napi::Function::New(env, SetKernel));
   fn("fmaPeak", Napi::Function::New(env, FmaPeak));
   fn("matmul", Napi::Function::New(env, Matmul));
+  fn("matmulBf16W", Napi::Function::New(env, MatmulBf16W));
   fn("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   fn("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
   fn("ropeForward", Napi::Function::New(env, RopeForward));

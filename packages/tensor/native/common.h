@@ -68,6 +68,18 @@ struct Gemm {
 void gemm_st(const Gemm& g, int tid);  // single-threaded on thread tid's scratch (safe inside a pool job)
 void gemm_mt(const Gemm& g);           // splits C over the pool
 const char* gemm_kernel_name();
+// How gemm_mt splits C: nt threads in a tm x tn grid of tiles of rows x cols (multiples of the micro-tile).
+struct GemmGrid {
+  int nt, tm, tn;
+  i64 rows, cols;
+};
+GemmGrid gemm_grid(i64 M, i64 N, i64 K, int mr, int nr);
+
+// C[M,N] = alpha bf16(A)[M,K] op(W) + beta C, W holding bf16 bits, stored [N,K] when tb (x @ W^T) else [K,N].
+// A is rounded to bf16 (nearest even) so every CPU computes the same products; they accumulate in fp32. Uses
+// AVX-512 BF16 (vdpbf16ps) when the CPU has it and the avx512 kernel is selected, else widens to fp32 and runs SGEMM.
+void gemm_bf16w(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, const uint16_t* W, float beta, float* C);
+bool gemm_bf16_native();  // whether gemm_bf16w currently uses vdpbf16ps
 bool gemm_set_kernel(const char* name);  // "avx512" | "avx2" | "scalar" | "auto"; false if unsupported here
 double fma_peak_gflops(double seconds);  // all pool threads running an FMA-only loop
 

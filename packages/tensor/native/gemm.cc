@@ -224,17 +224,14 @@ void gemm_st(const Gemm& g, int tid) {
   }
 }
 
-void gemm_mt(const Gemm& g) {
-  const Kernel& kn = g_kernel;
+GemmGrid gemm_grid(i64 M, i64 N, i64 K, int mr, int nr) {
   int nt = pool_threads();
-  const double work = static_cast<double>(g.M) * g.N * std::max<i64>(g.K, 1);
+  const double work = static_cast<double>(M) * N * std::max<i64>(K, 1);
   if (work < 64.0 * 64 * 64) nt = 1;  // below ~0.5 MFLOP a pool wake costs more than it saves
-  const i64 mp = (g.M + kn.mr - 1) / kn.mr, np = (g.N + kn.nr - 1) / kn.nr;  // micro-panels per dimension
+  const i64 mp = (M + mr - 1) / mr, np = (N + nr - 1) / nr;  // micro-panels per dimension
   if (nt > 1 && mp * np < nt) nt = static_cast<int>(std::max<i64>(1, mp * np));
-  if (nt <= 1) {
-    gemm_st(g, 0);
-    return;
-  }
+  GemmGrid gr{1, 1, 1, M, N};
+  if (nt <= 1) return gr;
   // Grid tm x tn = nt: each thread packs its own rows of A and columns of B; minimise that packing (and keep tiles
   // near square) while every tile keeps at least one micro-panel per dimension.
   int tm = 1, tn = nt;
@@ -243,23 +240,32 @@ void gemm_mt(const Gemm& g) {
     if (nt % d) continue;
     const int e = nt / d;
     if (d > mp || e > np) continue;
-    const double cost = static_cast<double>(g.M) / d + static_cast<double>(g.N) / e;
+    const double cost = static_cast<double>(M) / d + static_cast<double>(N) / e;
     if (cost < best) best = cost, tm = d, tn = e;
   }
   if (best == 1e300) tm = 1, tn = static_cast<int>(std::min<i64>(np, nt)), nt = tn;
-  const i64 rows = (mp + tm - 1) / tm * kn.mr, cols = (np + tn - 1) / tn * kn.nr;
+  return GemmGrid{nt, tm, tn, (mp + tm - 1) / tm * mr, (np + tn - 1) / tn * nr};
+}
+
+void gemm_mt(const Gemm& g) {
+  const Kernel& kn = g_kernel;
+  const GemmGrid gr = gemm_grid(g.M, g.N, g.K, kn.mr, kn.nr);
+  if (gr.nt <= 1) {
+    gemm_st(g, 0);
+    return;
+  }
   auto body = [&](int tid) {
-    const i64 i0 = (tid / tn) * rows, j0 = (tid % tn) * cols;
+    const i64 i0 = (tid / gr.tn) * gr.rows, j0 = (tid % gr.tn) * gr.cols;
     if (i0 >= g.M || j0 >= g.N) return;
     Gemm s = g;
-    s.M = std::min(rows, g.M - i0);
-    s.N = std::min(cols, g.N - j0);
+    s.M = std::min(gr.rows, g.M - i0);
+    s.N = std::min(gr.cols, g.N - j0);
     s.A = g.ta ? g.A + i0 : g.A + i0 * g.lda;
     s.B = g.tb ? g.B + j0 * g.ldb : g.B + j0;
     s.C = g.C + i0 * g.ldc + j0;
     gemm_st(s, tid);
   };
-  run_threads(nt, body);
+  run_threads(gr.nt, body);
 }
 
 const char* gemm_kernel_name() { return g_kernel.name; }

@@ -22,6 +22,13 @@ export type MatmulOptions = {
   beta?: number;
 };
 
+export type MatmulBf16Options = {
+  /** W is stored [N, K] (a torch Linear weight used as x @ W^T) instead of [K, N]. */
+  transB?: boolean;
+  alpha?: number;
+  beta?: number;
+};
+
 export type AdamWOptions = {
   lr: number;
   beta1: number;
@@ -37,6 +44,14 @@ export type Backend = {
 
   /** C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C. */
   matmul(c: F32, a: F32, b: F32, M: number, N: number, K: number, opts?: MatmulOptions): void;
+
+  /**
+   * Optional (added for frozen bf16 base weights): C[M,N] = alpha * bf16(A)[M,K] @ op(W)[K,N] + beta * C, where W
+   * holds bf16 bit patterns (the upper half of float32, see toBf16) and A is rounded to bf16 (nearest even) before
+   * the products, which accumulate in fp32 - the numbers of torch's bf16 matmul with fp32 accumulation.
+   * No transA: the weight is always the right operand (x @ W^T forward, dY @ W for the input gradient).
+   */
+  matmulBf16W?(c: F32, a: F32, w: Uint16Array, M: number, N: number, K: number, opts?: MatmulBf16Options): void;
 
   /** out[N,C] = x * rstd * w; rstd[N] = 1/sqrt(mean(x^2) + eps) saved for backward. */
   rmsnormForward(out: F32, rstd: F32, x: F32, w: F32, N: number, C: number, eps: number): void;

@@ -6,7 +6,8 @@
 import { createRequire } from 'node:module';
 import type { Backend, F32 } from './backend';
 
-export type TCpuInfo = { threads: number; kernel: string };
+/** threads in the pool, the SGEMM micro-kernel in use, whether matmulBf16W runs on AVX-512 BF16 instructions. */
+export type TCpuInfo = { threads: number; kernel: string; bf16: boolean };
 
 /** The addon's raw exports (see native/addon.cc); positional arguments mirror Backend with flattened options. */
 export type TCpuAddon = {
@@ -16,8 +17,9 @@ export type TCpuAddon = {
   /** GFLOPS of an FMA-only loop on every pool thread for `seconds`: this machine's practical fp32 peak. */
   fmaPeak(seconds: number): number;
   matmul(c: F32, a: F32, b: F32, M: number, N: number, K: number, ta: boolean, tb: boolean, alpha: number, beta: number): void;
+  matmulBf16W(c: F32, a: F32, w: Uint16Array, M: number, N: number, K: number, tb: boolean, alpha: number, beta: number): void;
   adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, step: number): void;
-} & Omit<Backend, 'name' | 'matmul' | 'adamw'>;
+} & Omit<Backend, 'name' | 'matmul' | 'matmulBf16W' | 'adamw'>;
 
 let addon: TCpuAddon | null = null;
 let loadError: Error | null = null;
@@ -58,6 +60,7 @@ export function loadCpuBackend(): Backend {
     name: 'cpu',
     matmul: (c, x, y, M, N, K, o) =>
       a.matmul(c, x, y, M, N, K, o?.transA ?? false, o?.transB ?? false, o?.alpha ?? 1, o?.beta ?? 0),
+    matmulBf16W: (c, x, w, M, N, K, o) => a.matmulBf16W(c, x, w, M, N, K, o?.transB ?? false, o?.alpha ?? 1, o?.beta ?? 0),
     rmsnormForward: a.rmsnormForward,
     rmsnormBackward: a.rmsnormBackward,
     ropeForward: a.ropeForward,

@@ -2,7 +2,8 @@ import type { Backend } from './backend';
 import { cpuAvailable, loadCpuBackend } from './cpu';
 import { referenceBackend } from './reference';
 
-export type { AdamWOptions, Backend, F32, MatmulOptions } from './backend';
+export type { AdamWOptions, Backend, F32, MatmulBf16Options, MatmulOptions } from './backend';
+export { bf16Round, bf16ToF32, f32ToBf16, fromBf16, toBf16 } from './bf16';
 export { cpuAvailable, cpuInfo } from './cpu';
 export { referenceBackend } from './reference';
 

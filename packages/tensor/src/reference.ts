@@ -6,7 +6,8 @@
  * The code only indexes its arrays, so the tests also run it on Float64Array (cast to F32) to check gradients by
  * finite differences far more tightly than float32 storage would allow.
  */
-import type { AdamWOptions, Backend, F32, MatmulOptions } from './backend';
+import type { AdamWOptions, Backend, F32, MatmulBf16Options, MatmulOptions } from './backend';
+import { bf16Round, bf16ToF32 } from './bf16';
 
 /** Rows of the LM head computed at once; the cross-entropy never holds more than [1, CE_CHUNK] logits. */
 const CE_CHUNK = 1024;
@@ -63,6 +64,19 @@ function matmul(c: F32, a: F32, b: F32, M: number, N: number, K: number, opts: M
         acc += av * bv;
       }
       // beta = 0 overwrites (like BLAS/torch: old C, even NaN, is ignored).
+      c[i * N + j] = beta === 0 ? alpha * acc : alpha * acc + beta * c[i * N + j];
+    }
+  }
+}
+
+/** C[M,N] = alpha bf16(A)[M,K] op(W)[K,N] + beta C; W holds bf16 bits, [N,K] when transB else [K,N]. */
+function matmulBf16W(c: F32, a: F32, w: Uint16Array, M: number, N: number, K: number, opts: MatmulBf16Options = {}): void {
+  const alpha = opts.alpha ?? 1;
+  const beta = opts.beta ?? 0;
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += bf16Round(a[i * K + k]) * bf16ToF32(opts.transB ? w[j * K + k] : w[k * N + j]);
       c[i * N + j] = beta === 0 ? alpha * acc : alpha * acc + beta * c[i * N + j];
     }
   }
@@ -310,6 +324,7 @@ function axpy(y: F32, a: number, x: F32, n: number): void {
 export const referenceBackend: Backend = {
   name: 'reference',
   matmul,
+  matmulBf16W,
   rmsnormForward,
   rmsnormBackward,
   ropeForward: (x, pos, N, H, D, theta) => rope(x, pos, N, H, D, theta, 1),

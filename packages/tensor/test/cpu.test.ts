@@ -16,7 +16,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend';
 import { cpuAvailable, cpuInfo, loadCpuAddon } from '../src/cpu';
-import { createBackend, referenceBackend as ref } from '../src/index';
+import { createBackend, referenceBackend as ref, toBf16 } from '../src/index';
 import { rng } from './helpers';
 
 const VAL = { atol: 1e-5, rtol: 1e-4 };
@@ -104,6 +104,22 @@ describe('matmul', () => {
           expectClose(`C ${M}x${N}x${K} tA=${transA} tB=${transB}`, c.v, want, VAL);
           expect(c.guards() && a.guards() && b.guards()).toBe(true);
         }
+      }
+    }
+  });
+
+  it('matmulBf16W (bf16 weights) matches the reference', () => {
+    let i = 0;
+    for (const [M, N, K] of [[1, 1, 1], [13, 37, 29], [12, 32, 384], [50, 70, 771], [30, 700, 64]]) {
+      for (const transB of [false, true]) {
+        const { alpha, beta } = coeffs[i++ % coeffs.length];
+        const a = view(M * K), w = toBf16(view(K * N).v);
+        const c = view(M * N, () => (beta === 0 ? Number.NaN : r() * 2 - 1));
+        const want = copy(c.v);
+        ref.matmulBf16W?.(want, a.v, w, M, N, K, { transB, alpha, beta });
+        cpu.matmulBf16W?.(c.v, a.v, w, M, N, K, { transB, alpha, beta });
+        expectClose(`C ${M}x${N}x${K} tB=${transB}`, c.v, want, VAL);
+        expect(c.guards() && a.guards()).toBe(true);
       }
     }
   });

@@ -11,6 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MatmulOptions } from '../src/backend';
 import { createBackend, referenceBackend as ref } from '../src/index';
+import { bf16Round, f32ToBf16, fromBf16, toBf16 } from '../src/bf16';
 import { ropeInvFreq } from '../src/reference';
 import { f32, gradCheck, randArray, rng, type TInputs } from './helpers';
 
@@ -93,6 +94,30 @@ describe('matmul', () => {
       });
     }
   }
+});
+
+describe('bf16', () => {
+  it('rounds to nearest even and keeps NaN', () => {
+    expect(bf16Round(1 + 2 ** -8)).toBe(1); // halfway, 1.0 is even
+    expect(bf16Round(1 + 3 * 2 ** -8)).toBe(1 + 2 ** -6); // halfway, rounds up to the even neighbour
+    expect(bf16Round(1 + 2 ** -8 + 2 ** -20)).toBe(1 + 2 ** -7); // above halfway
+    expect(bf16Round(-3.5)).toBe(-3.5);
+    expect(f32ToBf16(1)).toBe(0x3f80);
+    expect(Number.isNaN(bf16Round(Number.NaN))).toBe(true);
+    expect(bf16Round(Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('matmulBf16W equals matmul on bf16-rounded A and widened W', () => {
+    const M = 3, N = 5, K = 7;
+    for (const transB of [false, true]) {
+      const a = new Float32Array(rand(M * K)), w = toBf16(new Float32Array(rand(K * N)));
+      const c0 = new Float32Array(rand(M * N));
+      const got = Float32Array.from(c0), want = Float32Array.from(c0);
+      ref.matmulBf16W?.(got, a, w, M, N, K, { transB, alpha: 0.5, beta: 2 });
+      ref.matmul(want, a.map(bf16Round), fromBf16(w), M, N, K, { transB, alpha: 0.5, beta: 2 });
+      expect(Array.from(got)).toEqual(Array.from(want));
+    }
+  });
 });
 
 describe('rmsnorm', () => {

@@ -1,0 +1,189 @@
+// fp32 activations x bf16 frozen weights, fp32 accumulation (the LoRA base weights): AVX-512 BF16 vdpbf16ps 12x32
+// micro-kernel over k-pairs, with the same blocking and loop order as the fp32 SGEMM in gemm.cc. A is rounded to bf16
+// (nearest even) while it is packed; on CPUs without AVX-512 BF16 both operands are widened to fp32 (A still rounded
+// through bf16 first) and the fp32 SGEMM runs, so every CPU computes the same products.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common.h"
+
+namespace ct {
+namespace {
+
+constexpr int MR = 12, NR = 32;
+constexpr i64 KC = 384, MC = 1200, NC = 320;  // KC even: k-pairs never straddle a block
+
+inline uint16_t bf16_rne(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // NaN stays a quiet NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+inline float bf16_to_f32(uint16_t h) {
+  const uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// A[i0:i0+mc, p0:p0+kc] (row-major, lda) -> micro-panels [mc/MR][kp][MR] of bf16 pairs (k even low, k odd high).
+void pack_a(const float* A, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, uint32_t* dst) {
+  const i64 kp = (kc + 1) / 2;
+  for (i64 ir = 0; ir < mc; ir += MR) {
+    const int mr = static_cast<int>(std::min<i64>(MR, mc - ir));
+    uint32_t* d = dst + ir * kp;
+    for (int i = 0; i < mr; i++) {
+      const float* row = A + (i0 + ir + i) * lda + p0;
+      for (i64 p = 0; p < kp; p++) {
+        const uint32_t lo = bf16_rne(row[2 * p]);
+        const uint32_t hi = 2 * p + 1 < kc ? bf16_rne(row[2 * p + 1]) : 0u;
+        d[p * MR + i] = lo | (hi << 16);
+      }
+    }
+    for (int i = mr; i < MR; i++)
+      for (i64 p = 0; p < kp; p++) d[p * MR + i] = 0;
+  }
+}
+
+// op(W)[p0:p0+kc, j0:j0+nc] -> micro-panels [nc/NR][kp][NR] of bf16 pairs. tb: W is [N,K] (ldw = K), else [K,N].
+void pack_b(bool tb, const uint16_t* W, i64 ldw, i64 p0, i64 kc, i64 j0, i64 nc, uint32_t* dst) {
+  const i64 kp = (kc + 1) / 2;
+  for (i64 jr = 0; jr < nc; jr += NR) {
+    const int nr = static_cast<int>(std::min<i64>(NR, nc - jr));
+    uint32_t* d = dst + jr * kp;
+    for (int j = 0; j < nr; j++) {
+      const i64 col = j0 + jr + j;
+      for (i64 p = 0; p < kp; p++) {
+        const i64 k = p0 + 2 * p;
+        const uint32_t lo = tb ? W[col * ldw + k] : W[k * ldw + col];
+        const uint32_t hi = 2 * p + 1 < kc ? (tb ? W[col * ldw + k + 1] : W[(k + 1) * ldw + col]) : 0u;
+        d[p * NR + j] = lo | (hi << 16);
+      }
+    }
+    for (int j = nr; j < NR; j++)
+      for (i64 p = 0; p < kp; p++) d[p * NR + j] = 0;
+  }
+}
+
+__attribute__((target("avx512f,avx512bf16"))) void kernel_bf16(i64 kp, const uint32_t* a, const uint32_t* b, float* c,
+                                                                 i64 ldc, float alpha, float beta) {
+  __m512 acc[12][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < 12; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (i64 p = 0; p < kp; p++) {
+    const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[i]));
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
+    }
+    a += 12;
+    b += 32;
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+  for (int i = 0; i < 12; i++) {
+    float* ci = c + i * ldc;
+    if (beta == 0.0f) {
+      _mm512_storeu_ps(ci, _mm512_mul_ps(va, acc[i][0]));
+      _mm512_storeu_ps(ci + 16, _mm512_mul_ps(va, acc[i][1]));
+    } else {
+      _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc[i][0], _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
+      _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(va, acc[i][1], _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16))));
+    }
+  }
+}
+
+struct Sub {
+  bool tb;
+  i64 M, N, K;
+  float alpha;
+  const float* A;  // [M, K] rows of the full A (lda = ldaFull)
+  i64 lda;
+  const uint16_t* W;
+  i64 ldw;
+  float beta;
+  float* C;
+  i64 ldc;
+};
+
+void bf16_st(const Sub& g, int tid) {
+  uint32_t* ap = reinterpret_cast<uint32_t*>(scratch(tid, kPackA, static_cast<size_t>(std::min(MC, (g.M + MR - 1) / MR * MR)) * (KC / 2)));
+  uint32_t* bp = reinterpret_cast<uint32_t*>(scratch(tid, kPackB, static_cast<size_t>(NC) * (KC / 2)));
+  float* tile = scratch(tid, kTile, static_cast<size_t>(MR) * NR);
+  for (i64 ic = 0; ic < g.M; ic += MC) {
+    const i64 mc = std::min(MC, g.M - ic);
+    for (i64 pc = 0; pc < g.K; pc += KC) {
+      const i64 kc = std::min(KC, g.K - pc), kp = (kc + 1) / 2;
+      const float beta = pc == 0 ? g.beta : 1.0f;
+      pack_a(g.A, g.lda, ic, mc, pc, kc, ap);
+      for (i64 jc = 0; jc < g.N; jc += NC) {
+        const i64 nc = std::min(NC, g.N - jc);
+        pack_b(g.tb, g.W, g.ldw, pc, kc, jc, nc, bp);
+        for (i64 ir = 0; ir < mc; ir += MR) {
+          const i64 mr = std::min<i64>(MR, mc - ir);
+          for (i64 jr = 0; jr < nc; jr += NR) {
+            const i64 nr = std::min<i64>(NR, nc - jr);
+            float* c = g.C + (ic + ir) * g.ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              kernel_bf16(kp, ap + ir * kp, bp + jr * kp, c, g.ldc, g.alpha, beta);
+            } else {
+              kernel_bf16(kp, ap + ir * kp, bp + jr * kp, tile, NR, 1.0f, 0.0f);
+              for (i64 i = 0; i < mr; i++)
+                for (i64 j = 0; j < nr; j++) {
+                  float& d = c[i * g.ldc + j];
+                  d = beta == 0.0f ? g.alpha * tile[i * NR + j] : g.alpha * tile[i * NR + j] + beta * d;
+                }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Widen both operands (A through bf16) and run the fp32 SGEMM: the portable path with the same products.
+void bf16_fallback(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, const uint16_t* W, float beta, float* C) {
+  float* a = scratch(0, kOp0, static_cast<size_t>(std::max<i64>(M * K, 1)));
+  float* w = scratch(0, kOp1, static_cast<size_t>(std::max<i64>(N * K, 1)));
+  parallel_for(M * K, 1 << 15, [&](i64 b, i64 e, int) {
+    for (i64 i = b; i < e; i++) a[i] = bf16_to_f32(bf16_rne(A[i]));
+  });
+  parallel_for(N * K, 1 << 15, [&](i64 b, i64 e, int) {
+    for (i64 i = b; i < e; i++) w[i] = bf16_to_f32(W[i]);
+  });
+  gemm_mt(Gemm{false, tb, M, N, K, alpha, a, K, w, tb ? K : N, beta, C, N});
+}
+
+}  // namespace
+
+bool gemm_bf16_native() {
+  __builtin_cpu_init();
+  return !std::strcmp(gemm_kernel_name(), "avx512") && __builtin_cpu_supports("avx512bf16");
+}
+
+void gemm_bf16w(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, const uint16_t* W, float beta, float* C) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.0f || !gemm_bf16_native()) {
+    bf16_fallback(tb, M, N, K, alpha, A, W, beta, C);
+    return;
+  }
+  const i64 ldw = tb ? K : N;
+  const GemmGrid gr = gemm_grid(M, N, K, MR, NR);
+  auto body = [&](int tid) {
+    const i64 i0 = (tid / gr.tn) * gr.rows, j0 = (tid % gr.tn) * gr.cols;
+    if (i0 >= M || j0 >= N) return;
+    const Sub s{tb, std::min(gr.rows, M - i0), std::min(gr.cols, N - j0), K, alpha, A + i0 * K, K,
+                tb ? W + j0 * ldw : W + j0, ldw, beta, C + i0 * N + j0, N};
+    bf16_st(s, tid);
+  };
+  run_threads(gr.nt, body);
+}
+
+}  // namespace ct
