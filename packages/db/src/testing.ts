@@ -112,12 +112,45 @@ export async function ensureTemplateDatabase(baseUrl: string = readDbEnv().DATAB
   });
 }
 
+const TEST_DATABASE_NAME = /^crucible_test_([0-9a-z]+)_[0-9a-f]{10}$/;
+/** A test run that crashed before drop() leaves its database behind; anything this old is no longer in use. */
+export const STALE_TEST_DATABASE_MS = 6 * 60 * 60 * 1000;
+let sweptThisProcess = false;
+
+/** Drops test databases (named by createTestDatabase, with their creation time) older than `olderThanMs`. */
+export async function dropStaleTestDatabases(
+  baseUrl: string = readDbEnv().DATABASE_URL,
+  olderThanMs: number = STALE_TEST_DATABASE_MS,
+): Promise<string[]> {
+  return withAdmin(baseUrl, async (client) => {
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'crucible\\_test\\_%'`,
+    );
+    const dropped: string[] = [];
+    for (const { datname } of rows) {
+      const match = TEST_DATABASE_NAME.exec(datname);
+      if (!match || Date.now() - Number.parseInt(match[1] as string, 36) < olderThanMs) continue;
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+        dropped.push(datname);
+      } catch {
+        // another process is dropping it too: fine
+      }
+    }
+    return dropped;
+  });
+}
+
 /**
  * A fresh, uniquely named, migrated database cloned from the template. Call `drop()` when done (afterAll).
  * `baseUrl` names the server and credentials (default DATABASE_URL); its database part is ignored.
  */
 export async function createTestDatabase(baseUrl: string = readDbEnv().DATABASE_URL): Promise<TTestDatabase> {
   await ensureTemplateDatabase(baseUrl);
+  if (!sweptThisProcess) {
+    sweptThisProcess = true;
+    await dropStaleTestDatabases(baseUrl);
+  }
   const name = `${TEST_DATABASE_PREFIX}${Date.now().toString(36)}_${randomBytes(5).toString('hex')}`;
   await withAdmin(baseUrl, async (client) => {
     // Copying needs no open session on the template; retry briefly if another process is just building it.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDbEnv } from '../src/env';
-import { createTestDatabase, databaseUrl, runPrisma, TEMPLATE_DATABASE } from '../src/testing';
+import { createTestDatabase, databaseUrl, dropStaleTestDatabases, runPrisma, TEMPLATE_DATABASE } from '../src/testing';
 
 const baseUrl = readDbEnv().DATABASE_URL;
 
@@ -139,5 +139,26 @@ describe('test databases cloned from the template', () => {
       ]),
     );
     expect(left.rows).toEqual([]);
+  });
+
+  it('databases left behind by a crashed run are dropped once stale, fresh ones are kept', async () => {
+    const stale = `crucible_test_${(Date.now() - 7 * 3600_000).toString(36)}_${randomBytes(5).toString('hex')}`;
+    const fresh = `crucible_test_${Date.now().toString(36)}_${randomBytes(5).toString('hex')}`;
+    await admin(async (c) => {
+      await c.query(`CREATE DATABASE "${stale}"`);
+      await c.query(`CREATE DATABASE "${fresh}"`);
+    });
+    try {
+      const dropped = await dropStaleTestDatabases();
+      expect(dropped).toContain(stale);
+      expect(dropped).not.toContain(fresh);
+      const left = await admin((c) =>
+        c.query('SELECT datname FROM pg_database WHERE datname = ANY($1)', [[stale, fresh]]),
+      );
+      expect(left.rows.map((r) => r.datname)).toEqual([fresh]);
+    } finally {
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS "${fresh}"`));
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS "${stale}"`));
+    }
   });
 });
