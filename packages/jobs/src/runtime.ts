@@ -27,6 +27,8 @@ export type TWorkerRuntimeOptions = {
   heartbeat?: { ttlSec?: number; intervalMs?: number };
   /** Install SIGTERM/SIGINT handlers that close the runtime and exit 0 (default true; tests pass false). */
   handleSignals?: boolean;
+  /** Runs after the runtime closed on a signal, before the process exits (close the DB pool, ...). */
+  onSignalClosed?: () => Promise<void>;
   log?: TLogger;
 };
 
@@ -119,6 +121,7 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
     try {
       const run = handler(parsed.data, {
         jobId: id,
+        workerId,
         attempt: job.attemptsMade + 1,
         signal: entry.controller.signal,
         log: (message) => {
@@ -229,15 +232,22 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
 
   if (options.handleSignals ?? true) {
     const onSignal = (signal: NodeJS.Signals) => {
-      const again = closing !== null;
-      log('info', again ? `${signal} again: handing running jobs back now` : `${signal}: shutting down gracefully`);
-      closeRuntime(again ? { graceMs: 0 } : {}).then(
-        () => process.exit(0),
-        (error) => {
-          log('error', `shutdown failed: ${(error as Error).message}`);
-          process.exit(1);
-        },
-      );
+      if (closing) {
+        // A second Ctrl-C: do not wait out the grace period; the first signal's chain still exits.
+        log('info', `${signal} again: handing running jobs back now`);
+        void closeRuntime({ graceMs: 0 });
+        return;
+      }
+      log('info', `${signal}: shutting down gracefully`);
+      closeRuntime()
+        .then(() => options.onSignalClosed?.())
+        .then(
+          () => process.exit(0),
+          (error) => {
+            log('error', `shutdown failed: ${(error as Error).message}`);
+            process.exit(1);
+          },
+        );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -5,6 +5,8 @@ import type { TQueueName } from '../constants';
 export type TJobContext = {
   /** BullMQ's id of this entry (not the domain id, which is in the payload). */
   jobId: string;
+  /** The worker running it (as in its heartbeat), to record on the domain row. */
+  workerId: string;
   /** 1 for the first try, 2 for the first retry, ... */
   attempt: number;
   /**
