@@ -1,6 +1,7 @@
 import {
   API_KEY_ROLE,
   getAuth,
+  readAuthEnv,
   roleAtLeast,
   roleRank,
   type TApiKeySummary,
@@ -65,7 +66,27 @@ export async function authenticate(req: Request): Promise<TPrincipal> {
   }
   const session = await getSession(req.headers);
   if (!session) throw new AppError('unauthorized', 'Sign in to continue.');
+  refuseCrossSite(req);
   return { kind: 'user', user: session.user, session: session.session };
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Cookies ride along on requests other sites make a browser send. better-auth
+ * checks the Origin on its own endpoints; this does the same for ours: a
+ * cookie-authenticated change must come from the console's own origin. (API
+ * keys need no such check: a browser never adds them by itself.) Requests
+ * without an Origin header come from programs, not from another site's page.
+ */
+function refuseCrossSite(req: Request): void {
+  if (SAFE_METHODS.has(req.method.toUpperCase())) return;
+  const origin = req.headers.get('origin');
+  const site = req.headers.get('sec-fetch-site');
+  const allowed = new URL(readAuthEnv().APP_URL).origin;
+  if ((origin && origin !== allowed) || site === 'cross-site') {
+    throw new AppError('forbidden', `Cross-site request refused: this API accepts changes from ${allowed} only.`);
+  }
 }
 
 /** Routes about a person (profile, their workspaces, accepting an invitation) need a user, not a key. */

@@ -92,3 +92,22 @@ describe('session revocation takes effect immediately', () => {
 it('uniqueEmail gives distinct addresses', () => {
   expect(uniqueEmail('x')).not.toBe(uniqueEmail('x'));
 });
+
+describe('cross-site request forgery', () => {
+  it("prevents another site's page from changing data with the user's cookie", async () => {
+    const user = await signUp('csrf');
+    const { patchMe } = await import('../../lib/server/routes/me');
+    const forged = await patchMe(
+      new Request('http://localhost:3000/api/me', {
+        method: 'PATCH',
+        headers: { cookie: user.cookie ?? '', origin: 'https://evil.example', 'content-type': 'application/json' },
+        body: JSON.stringify({ locale: 'zh-CN' }),
+      }),
+      {},
+    );
+    expect(forged.status).toBe(403);
+    expect((await call('GET', '/api/me', { caller: user })).body.locale).toBe('en');
+    // The console's own origin (what the helpers send) is accepted.
+    expect((await call('PATCH', '/api/me', { caller: user, body: { locale: 'zh-CN' } })).status).toBe(200);
+  });
+});
