@@ -9,6 +9,8 @@ Object.assign(process.env, env, { TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_
 await checkServices(env);
 ensureDependencies();
 
+// The client is generated at install, but a schema changed since then would leave it stale: 2 s, always run.
+run('npm', ['run', 'db:generate', '-w', '@crucible/db']);
 log('migrating the database');
 run('npm', ['run', 'db:migrate', '-w', '@crucible/db']);
 

@@ -13,6 +13,7 @@ process.env.NEXT_TELEMETRY_DISABLED = '1';
 
 await checkServices(env);
 ensureDependencies();
+run('npm', ['run', 'db:generate', '-w', '@crucible/db']);
 
 // Chromium for the browser tests comes from Debian (a test tool's own browser download cannot work here).
 if (!existsSync('/usr/bin/chromium')) {
