@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <mutex>
 #include <string>
 
 #include "ops.h"
@@ -13,12 +14,16 @@ using ct::i64;
 
 namespace {
 
-// Collects the first argument error of a call; the binding returns early once it is set.
+// The pool and the scratch buffers are process-wide, so calls from several JS threads (worker_threads) take turns.
+std::mutex g_call_mu;
+
+// Collects the first argument error of a call; the binding returns early once it is set. Holds the call lock.
 struct Args {
   const Napi::CallbackInfo& info;
   Napi::Env env;
+  std::lock_guard<std::mutex> lock;
   bool failed = false;
-  explicit Args(const Napi::CallbackInfo& i) : info(i), env(i.Env()) {}
+  explicit Args(const Napi::CallbackInfo& i) : info(i), env(i.Env()), lock(g_call_mu) {}
 
   void fail(const std::string& msg, bool range = false) {
     if (failed) return;
@@ -79,6 +84,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetKernel(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(g_call_mu);
   const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   return Napi::Boolean::New(info.Env(), ct::gemm_set_kernel(name.c_str()));
 }

@@ -69,13 +69,35 @@ export type Backend = {
    * padding); rows of padded queries still produce finite output.
    */
   attentionForward(
-    out: F32, lse: F32, q: F32, k: F32, v: F32,
-    B: number, T: number, Hq: number, Hkv: number, D: number, keyLen?: Int32Array,
+    out: F32,
+    lse: F32,
+    q: F32,
+    k: F32,
+    v: F32,
+    B: number,
+    T: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+    keyLen?: Int32Array,
   ): void;
   /** dq, dk, dv written (not accumulated), same shapes as q, k, v. */
   attentionBackward(
-    dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
-    B: number, T: number, Hq: number, Hkv: number, D: number, keyLen?: Int32Array,
+    dq: F32,
+    dk: F32,
+    dv: F32,
+    dout: F32,
+    q: F32,
+    k: F32,
+    v: F32,
+    out: F32,
+    lse: F32,
+    B: number,
+    T: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+    keyLen?: Int32Array,
   ): void;
 
   /** out[n] = silu(gate) * up. */
@@ -95,8 +117,15 @@ export type Backend = {
    * gradScale * d(sum)/d(hidden); when dW is not null, gradScale * d(sum)/dW is accumulated into it.
    */
   crossEntropyLmHead(
-    dhidden: F32 | null, dW: F32 | null, hidden: F32, W: F32, labels: Int32Array,
-    N: number, C: number, V: number, gradScale: number,
+    dhidden: F32 | null,
+    dW: F32 | null,
+    hidden: F32,
+    W: F32,
+    labels: Int32Array,
+    N: number,
+    C: number,
+    V: number,
+    gradScale: number,
   ): number;
 
   /** x[N,C] += b[C] per row. */

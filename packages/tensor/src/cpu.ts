@@ -16,9 +16,42 @@ export type TCpuAddon = {
   setKernel(name: string): boolean;
   /** GFLOPS of an FMA-only loop on every pool thread for `seconds`: this machine's practical fp32 peak. */
   fmaPeak(seconds: number): number;
-  matmul(c: F32, a: F32, b: F32, M: number, N: number, K: number, ta: boolean, tb: boolean, alpha: number, beta: number): void;
-  matmulBf16W(c: F32, a: F32, w: Uint16Array, M: number, N: number, K: number, tb: boolean, alpha: number, beta: number): void;
-  adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, step: number): void;
+  matmul(
+    c: F32,
+    a: F32,
+    b: F32,
+    M: number,
+    N: number,
+    K: number,
+    ta: boolean,
+    tb: boolean,
+    alpha: number,
+    beta: number,
+  ): void;
+  matmulBf16W(
+    c: F32,
+    a: F32,
+    w: Uint16Array,
+    M: number,
+    N: number,
+    K: number,
+    tb: boolean,
+    alpha: number,
+    beta: number,
+  ): void;
+  adamw(
+    p: F32,
+    g: F32,
+    m: F32,
+    v: F32,
+    n: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    wd: number,
+    step: number,
+  ): void;
 } & Omit<Backend, 'name' | 'matmul' | 'matmulBf16W' | 'adamw'>;
 
 let addon: TCpuAddon | null = null;
@@ -52,7 +85,9 @@ export function loadCpuBackend(): Backend {
   const a = loadCpuAddon();
   if (!a) {
     throw Object.assign(
-      new Error(`The cpu backend's native addon did not load (${loadError?.message}); run npm ci or node-gyp rebuild in packages/tensor.`),
+      new Error(
+        `The cpu backend's native addon did not load (${loadError?.message}); run npm ci or node-gyp rebuild in packages/tensor.`,
+      ),
       { code: 'CPU_BACKEND_UNAVAILABLE' },
     );
   }
@@ -60,7 +95,8 @@ export function loadCpuBackend(): Backend {
     name: 'cpu',
     matmul: (c, x, y, M, N, K, o) =>
       a.matmul(c, x, y, M, N, K, o?.transA ?? false, o?.transB ?? false, o?.alpha ?? 1, o?.beta ?? 0),
-    matmulBf16W: (c, x, w, M, N, K, o) => a.matmulBf16W(c, x, w, M, N, K, o?.transB ?? false, o?.alpha ?? 1, o?.beta ?? 0),
+    matmulBf16W: (c, x, w, M, N, K, o) =>
+      a.matmulBf16W(c, x, w, M, N, K, o?.transB ?? false, o?.alpha ?? 1, o?.beta ?? 0),
     rmsnormForward: a.rmsnormForward,
     rmsnormBackward: a.rmsnormBackward,
     ropeForward: a.ropeForward,

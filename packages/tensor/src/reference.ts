@@ -17,7 +17,7 @@ export function ropeInvFreq(D: number, theta: number): Float64Array {
   const half = D / 2;
   const inv = new Float64Array(half);
   for (let i = 0; i < half; i++) {
-    inv[i] = Math.fround(1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / D))));
+    inv[i] = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / D)));
   }
   return inv;
 }
@@ -70,7 +70,15 @@ function matmul(c: F32, a: F32, b: F32, M: number, N: number, K: number, opts: M
 }
 
 /** C[M,N] = alpha bf16(A)[M,K] op(W)[K,N] + beta C; W holds bf16 bits, [N,K] when transB else [K,N]. */
-function matmulBf16W(c: F32, a: F32, w: Uint16Array, M: number, N: number, K: number, opts: MatmulBf16Options = {}): void {
+function matmulBf16W(
+  c: F32,
+  a: F32,
+  w: Uint16Array,
+  M: number,
+  N: number,
+  K: number,
+  opts: MatmulBf16Options = {},
+): void {
   const alpha = opts.alpha ?? 1;
   const beta = opts.beta ?? 0;
   for (let i = 0; i < M; i++) {
@@ -96,9 +104,7 @@ function rmsnormForward(out: F32, rstd: F32, x: F32, w: F32, N: number, C: numbe
  * y_j = x_j r w_j with r = (mean(x^2) + eps)^-1/2, so dr/dx_k = -r^3 x_k / C and
  * dx_k = r w_k dy_k - (r^3 / C) x_k sum_j(dy_j w_j x_j);  dw_j += dy_j x_j r.
  */
-function rmsnormBackward(
-  dx: F32, dw: F32 | null, dout: F32, x: F32, w: F32, rstd: F32, N: number, C: number,
-): void {
+function rmsnormBackward(dx: F32, dw: F32 | null, dout: F32, x: F32, w: F32, rstd: F32, N: number, C: number): void {
   for (let n = 0; n < N; n++) {
     const r = rstd[n];
     let dot = 0;
@@ -116,8 +122,17 @@ function rmsnormBackward(
  * A row with no visible key (keyLen[b] = 0) gets out = 0, lse = 0 so everything stays finite.
  */
 function attentionForward(
-  out: F32, lse: F32, q: F32, k: F32, v: F32,
-  B: number, T: number, Hq: number, Hkv: number, D: number, keyLen?: Int32Array,
+  out: F32,
+  lse: F32,
+  q: F32,
+  k: F32,
+  v: F32,
+  B: number,
+  T: number,
+  Hq: number,
+  Hkv: number,
+  D: number,
+  keyLen?: Int32Array,
 ): void {
   const scale = 1 / Math.sqrt(D);
   const group = Hq / Hkv;
@@ -156,8 +171,21 @@ function attentionForward(
  * GQA: the Hq/Hkv query heads of a group all add into their shared kv head.
  */
 function attentionBackward(
-  dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
-  B: number, T: number, Hq: number, Hkv: number, D: number, keyLen?: Int32Array,
+  dq: F32,
+  dk: F32,
+  dv: F32,
+  dout: F32,
+  q: F32,
+  k: F32,
+  v: F32,
+  out: F32,
+  lse: F32,
+  B: number,
+  T: number,
+  Hq: number,
+  Hkv: number,
+  D: number,
+  keyLen?: Int32Array,
 ): void {
   const scale = 1 / Math.sqrt(D);
   const group = Hq / Hkv;
@@ -229,8 +257,15 @@ function embeddingBackward(dtable: F32, dout: F32, ids: Int32Array, N: number, C
  * dz = gradScale (softmax(z) - onehot(label)), then dhidden_n = dz W and dW += dz^T hidden_n.
  */
 function crossEntropyLmHead(
-  dhidden: F32 | null, dW: F32 | null, hidden: F32, W: F32, labels: Int32Array,
-  N: number, C: number, V: number, gradScale: number,
+  dhidden: F32 | null,
+  dW: F32 | null,
+  hidden: F32,
+  W: F32,
+  labels: Int32Array,
+  N: number,
+  C: number,
+  V: number,
+  gradScale: number,
 ): number {
   const z = new Float64Array(Math.min(CE_CHUNK, V));
   const logits = (n: number, v0: number, len: number): void => {
@@ -294,8 +329,8 @@ function biasBackward(db: F32, dout: F32, N: number, C: number): void {
 
 /** torch.optim.AdamW, single-tensor path: p *= 1 - lr wd; m, v EMAs; p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). */
 function adamw(p: F32, g: F32, m: F32, v: F32, n: number, o: AdamWOptions): void {
-  const bc1 = 1 - Math.pow(o.beta1, o.step);
-  const bc2 = 1 - Math.pow(o.beta2, o.step);
+  const bc1 = 1 - o.beta1 ** o.step;
+  const bc2 = 1 - o.beta2 ** o.step;
   const stepSize = o.lr / bc1;
   const bc2Sqrt = Math.sqrt(bc2);
   for (let i = 0; i < n; i++) {

@@ -35,7 +35,8 @@ function view(n: number, fill: (i: number) => number = () => r() * 2 - 1): TView
   const buf = new Float32Array(off + n + GUARD).fill(GUARD_VALUE);
   const v = buf.subarray(off, off + n);
   for (let i = 0; i < n; i++) v[i] = fill(i);
-  const guards = () => buf.subarray(0, off).every((x) => x === GUARD_VALUE) && buf.subarray(off + n).every((x) => x === GUARD_VALUE);
+  const guards = () =>
+    buf.subarray(0, off).every((x) => x === GUARD_VALUE) && buf.subarray(off + n).every((x) => x === GUARD_VALUE);
   return { v, guards };
 }
 
@@ -83,234 +84,321 @@ describe.each(kernels)('%s kernels', (kernel) => {
 });
 
 function opSuite(): void {
-describe('matmul', () => {
-  const shapes: [number, number, number][] = [
-    [1, 1, 1], [13, 37, 29], [12, 32, 256], [50, 70, 300], [150, 33, 17], [5, 4200, 8], [7, 3, 600], [30, 700, 400],
-  ];
-  const coeffs = [{ alpha: 1, beta: 0 }, { alpha: 0.5, beta: 1 }, { alpha: -1.5, beta: 0.25 }];
+  describe('matmul', () => {
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [13, 37, 29],
+      [12, 32, 256],
+      [50, 70, 300],
+      [150, 33, 17],
+      [5, 4200, 8],
+      [7, 3, 600],
+      [30, 700, 400],
+    ];
+    const coeffs = [
+      { alpha: 1, beta: 0 },
+      { alpha: 0.5, beta: 1 },
+      { alpha: -1.5, beta: 0.25 },
+    ];
 
-  it('matches the reference on odd shapes, transposes, alpha/beta and views', () => {
-    let i = 0;
-    for (const [M, N, K] of shapes) {
-      for (const transA of [false, true]) {
-        for (const transB of [false, true]) {
-          const { alpha, beta } = coeffs[i++ % coeffs.length];
-          const a = view(M * K), b = view(K * N);
-          // beta = 0 must ignore whatever is in C, NaN included
-          const c = view(M * N, () => (beta === 0 ? Number.NaN : r() * 2 - 1));
-          const want = copy(c.v);
-          ref.matmul(want, a.v, b.v, M, N, K, { transA, transB, alpha, beta });
-          cpu.matmul(c.v, a.v, b.v, M, N, K, { transA, transB, alpha, beta });
-          expectClose(`C ${M}x${N}x${K} tA=${transA} tB=${transB}`, c.v, want, VAL);
-          expect(c.guards() && a.guards() && b.guards()).toBe(true);
+    it('matches the reference on odd shapes, transposes, alpha/beta and views', () => {
+      let i = 0;
+      for (const [M, N, K] of shapes) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const { alpha, beta } = coeffs[i++ % coeffs.length];
+            const a = view(M * K),
+              b = view(K * N);
+            // beta = 0 must ignore whatever is in C, NaN included
+            const c = view(M * N, () => (beta === 0 ? Number.NaN : r() * 2 - 1));
+            const want = copy(c.v);
+            ref.matmul(want, a.v, b.v, M, N, K, { transA, transB, alpha, beta });
+            cpu.matmul(c.v, a.v, b.v, M, N, K, { transA, transB, alpha, beta });
+            expectClose(`C ${M}x${N}x${K} tA=${transA} tB=${transB}`, c.v, want, VAL);
+            expect(c.guards() && a.guards() && b.guards()).toBe(true);
+          }
         }
       }
-    }
-  });
+    });
 
-  it('matmulBf16W (bf16 weights) matches the reference', () => {
-    let i = 0;
-    for (const [M, N, K] of [[1, 1, 1], [13, 37, 29], [12, 32, 384], [50, 70, 771], [30, 700, 64]]) {
-      for (const transB of [false, true]) {
-        const { alpha, beta } = coeffs[i++ % coeffs.length];
-        const a = view(M * K), w = toBf16(view(K * N).v);
-        const c = view(M * N, () => (beta === 0 ? Number.NaN : r() * 2 - 1));
-        const want = copy(c.v);
-        ref.matmulBf16W?.(want, a.v, w, M, N, K, { transB, alpha, beta });
-        cpu.matmulBf16W?.(c.v, a.v, w, M, N, K, { transB, alpha, beta });
-        expectClose(`C ${M}x${N}x${K} tB=${transB}`, c.v, want, VAL);
-        expect(c.guards() && a.guards()).toBe(true);
+    it('matmulBf16W (bf16 weights) matches the reference', () => {
+      let i = 0;
+      for (const [M, N, K] of [
+        [1, 1, 1],
+        [13, 37, 29],
+        [12, 32, 384],
+        [50, 70, 771],
+        [30, 700, 64],
+      ]) {
+        for (const transB of [false, true]) {
+          const { alpha, beta } = coeffs[i++ % coeffs.length];
+          const a = view(M * K),
+            w = toBf16(view(K * N).v);
+          const c = view(M * N, () => (beta === 0 ? Number.NaN : r() * 2 - 1));
+          const want = copy(c.v);
+          ref.matmulBf16W?.(want, a.v, w, M, N, K, { transB, alpha, beta });
+          cpu.matmulBf16W?.(c.v, a.v, w, M, N, K, { transB, alpha, beta });
+          expectClose(`C ${M}x${N}x${K} tB=${transB}`, c.v, want, VAL);
+          expect(c.guards() && a.guards()).toBe(true);
+        }
       }
+    });
+
+    it('K = 0 gives beta * C, and a too-short array throws a RangeError', () => {
+      const c = new Float32Array([2, 4]);
+      cpu.matmul(c, new Float32Array(0), new Float32Array(0), 1, 2, 0, { beta: 0.5 });
+      expect(Array.from(c)).toEqual([1, 2]);
+      expect(() => cpu.matmul(new Float32Array(4), new Float32Array(3), new Float32Array(4), 2, 2, 2)).toThrow(
+        RangeError,
+      );
+    });
+  });
+
+  describe('rmsnorm', () => {
+    for (const withDw of [true, false]) {
+      it(`forward and backward (dw ${withDw ? 'accumulated' : 'null'})`, () => {
+        const N = 7,
+          C = 67,
+          eps = 1e-6;
+        const x = view(N * C),
+          w = view(C),
+          dout = view(N * C);
+        const out = view(N * C),
+          rstd = view(N);
+        const rOut = new Float32Array(N * C),
+          rRstd = new Float32Array(N);
+        cpu.rmsnormForward(out.v, rstd.v, x.v, w.v, N, C, eps);
+        ref.rmsnormForward(rOut, rRstd, x.v, w.v, N, C, eps);
+        expectClose('out', out.v, rOut, VAL);
+        expectClose('rstd', rstd.v, rRstd, VAL);
+        const dx = view(N * C),
+          dw = view(C, () => 0.5);
+        const rDx = new Float32Array(N * C),
+          rDw = new Float32Array(C).fill(0.5);
+        cpu.rmsnormBackward(dx.v, withDw ? dw.v : null, dout.v, x.v, w.v, rRstd, N, C);
+        ref.rmsnormBackward(rDx, withDw ? rDw : null, dout.v, x.v, w.v, rRstd, N, C);
+        expectClose('dx', dx.v, rDx, GRAD);
+        expectClose('dw', dw.v, rDw, GRAD);
+        expect([x, w, dout, out, rstd, dx, dw].every((t) => t.guards())).toBe(true);
+      });
     }
   });
 
-  it('K = 0 gives beta * C, and a too-short array throws a RangeError', () => {
-    const c = new Float32Array([2, 4]);
-    cpu.matmul(c, new Float32Array(0), new Float32Array(0), 1, 2, 0, { beta: 0.5 });
-    expect(Array.from(c)).toEqual([1, 2]);
-    expect(() => cpu.matmul(new Float32Array(4), new Float32Array(3), new Float32Array(4), 2, 2, 2)).toThrow(RangeError);
-  });
-});
-
-describe('rmsnorm', () => {
-  for (const withDw of [true, false]) {
-    it(`forward and backward (dw ${withDw ? 'accumulated' : 'null'})`, () => {
-      const N = 7, C = 67, eps = 1e-6;
-      const x = view(N * C), w = view(C), dout = view(N * C);
-      const out = view(N * C), rstd = view(N);
-      const rOut = new Float32Array(N * C), rRstd = new Float32Array(N);
-      cpu.rmsnormForward(out.v, rstd.v, x.v, w.v, N, C, eps);
-      ref.rmsnormForward(rOut, rRstd, x.v, w.v, N, C, eps);
-      expectClose('out', out.v, rOut, VAL);
-      expectClose('rstd', rstd.v, rRstd, VAL);
-      const dx = view(N * C), dw = view(C, () => 0.5);
-      const rDx = new Float32Array(N * C), rDw = new Float32Array(C).fill(0.5);
-      cpu.rmsnormBackward(dx.v, withDw ? dw.v : null, dout.v, x.v, w.v, rRstd, N, C);
-      ref.rmsnormBackward(rDx, withDw ? rDw : null, dout.v, x.v, w.v, rRstd, N, C);
-      expectClose('dx', dx.v, rDx, GRAD);
-      expectClose('dw', dw.v, rDw, GRAD);
-      expect([x, w, dout, out, rstd, dx, dw].every((t) => t.guards())).toBe(true);
+  describe('rope', () => {
+    it('forward and backward at large positions', () => {
+      const N = 9,
+        H = 3,
+        D = 10,
+        theta = 1e6;
+      const pos = ints([0, 1, 2, 17, 100, 511, 1000, 4000, 32767]);
+      const x = view(N * H * D);
+      const want = copy(x.v);
+      cpu.ropeForward(x.v, pos, N, H, D, theta);
+      ref.ropeForward(want, pos, N, H, D, theta);
+      expectClose('rope', x.v, want, VAL);
+      cpu.ropeBackward(x.v, pos, N, H, D, theta);
+      ref.ropeBackward(want, pos, N, H, D, theta);
+      expectClose('rope^T', x.v, want, GRAD);
+      expect(x.guards()).toBe(true);
     });
-  }
-});
-
-describe('rope', () => {
-  it('forward and backward at large positions', () => {
-    const N = 9, H = 3, D = 10, theta = 1e6;
-    const pos = ints([0, 1, 2, 17, 100, 511, 1000, 4000, 32767]);
-    const x = view(N * H * D);
-    const want = copy(x.v);
-    cpu.ropeForward(x.v, pos, N, H, D, theta);
-    ref.ropeForward(want, pos, N, H, D, theta);
-    expectClose('rope', x.v, want, VAL);
-    cpu.ropeBackward(x.v, pos, N, H, D, theta);
-    ref.ropeBackward(want, pos, N, H, D, theta);
-    expectClose('rope^T', x.v, want, GRAD);
-    expect(x.guards()).toBe(true);
-  });
-});
-
-describe('attention', () => {
-  const cases: { B: number; T: number; Hq: number; Hkv: number; D: number; keyLen?: number[] }[] = [
-    { B: 1, T: 5, Hq: 2, Hkv: 2, D: 8 },
-    { B: 2, T: 70, Hq: 6, Hkv: 2, D: 12, keyLen: [70, 33] },
-    { B: 3, T: 130, Hq: 4, Hkv: 1, D: 64, keyLen: [0, 129, 65] },
-  ];
-  for (const { B, T, Hq, Hkv, D, keyLen } of cases) {
-    it(`forward and backward B=${B} T=${T} Hq=${Hq} Hkv=${Hkv} D=${D} keyLen=${keyLen ?? 'none'}`, () => {
-      const kl = keyLen ? ints(keyLen) : undefined;
-      const nq = B * T * Hq * D, nkv = B * T * Hkv * D;
-      const q = view(nq), k = view(nkv), v = view(nkv), dout = view(nq);
-      const out = view(nq), lse = view(B * Hq * T);
-      const rOut = new Float32Array(nq), rLse = new Float32Array(B * Hq * T);
-      cpu.attentionForward(out.v, lse.v, q.v, k.v, v.v, B, T, Hq, Hkv, D, kl);
-      ref.attentionForward(rOut, rLse, q.v, k.v, v.v, B, T, Hq, Hkv, D, kl);
-      expectClose('out', out.v, rOut, VAL);
-      expectClose('lse', lse.v, rLse, VAL);
-      const dq = view(nq), dk = view(nkv), dv = view(nkv);
-      const rDq = new Float32Array(nq), rDk = new Float32Array(nkv), rDv = new Float32Array(nkv);
-      cpu.attentionBackward(dq.v, dk.v, dv.v, dout.v, q.v, k.v, v.v, rOut, rLse, B, T, Hq, Hkv, D, kl);
-      ref.attentionBackward(rDq, rDk, rDv, dout.v, q.v, k.v, v.v, rOut, rLse, B, T, Hq, Hkv, D, kl);
-      expectClose('dq', dq.v, rDq, GRAD);
-      expectClose('dk', dk.v, rDk, GRAD);
-      expectClose('dv', dv.v, rDv, GRAD);
-      expect([q, k, v, dout, out, lse, dq, dk, dv].every((t) => t.guards())).toBe(true);
-    });
-  }
-});
-
-describe('swiglu', () => {
-  it('forward and backward', () => {
-    const n = 1001;
-    const gate = view(n, () => (r() * 2 - 1) * 8), up = view(n), dout = view(n);
-    const out = view(n), rOut = new Float32Array(n);
-    cpu.swigluForward(out.v, gate.v, up.v, n);
-    ref.swigluForward(rOut, gate.v, up.v, n);
-    expectClose('out', out.v, rOut, VAL);
-    const dg = view(n), du = view(n), rDg = new Float32Array(n), rDu = new Float32Array(n);
-    cpu.swigluBackward(dg.v, du.v, dout.v, gate.v, up.v, n);
-    ref.swigluBackward(rDg, rDu, dout.v, gate.v, up.v, n);
-    expectClose('dgate', dg.v, rDg, GRAD);
-    expectClose('dup', du.v, rDu, GRAD);
-    expect([gate, up, dout, out, dg, du].every((t) => t.guards())).toBe(true);
-  });
-});
-
-describe('embedding', () => {
-  it('forward and backward with repeated ids; ids out of range throw', () => {
-    const V = 11, C = 37, N = 9;
-    const ids = ints([3, 0, 10, 3, 3, 7, 0, 1, 10]);
-    const table = view(V * C), dout = view(N * C), out = view(N * C), rOut = new Float32Array(N * C);
-    cpu.embeddingForward(out.v, table.v, ids, N, C);
-    ref.embeddingForward(rOut, table.v, ids, N, C);
-    expectClose('out', out.v, rOut, { atol: 0, rtol: 0 }); // a gather is exact
-    const dt = view(V * C, () => 0.25), rDt = new Float32Array(V * C).fill(0.25);
-    cpu.embeddingBackward(dt.v, dout.v, ids, N, C);
-    ref.embeddingBackward(rDt, dout.v, ids, N, C);
-    expectClose('dtable', dt.v, rDt, GRAD);
-    expect([table, dout, out, dt].every((t) => t.guards())).toBe(true);
-    expect(() => cpu.embeddingForward(out.v, table.v, ints([0, 11]), 2, C)).toThrow(RangeError);
-  });
-});
-
-describe('crossEntropyLmHead', () => {
-  // V crosses the 4096-row vocab chunk; row 2 and 5 are ignored (-100).
-  const N = 9, C = 24, V = 5000;
-  const labels = ints([4999, 0, -100, 4096, 4095, -100, 17, 2048, 3]);
-  // Rows of W past the first chunk are larger, so the running max grows across chunks (exercises the rescale).
-  const hidden = view(N * C), W = view(V * C, (i) => (r() * 2 - 1) * (i >= 4096 * C ? 2 : 0.5));
-  const gradScale = 0.3;
-  const rDh = new Float32Array(N * C), rDW = new Float32Array(V * C).fill(0.125);
-  const rLoss = ref.crossEntropyLmHead(rDh, rDW, hidden.v, W.v, labels, N, C, V, gradScale);
-
-  for (const [wantDh, wantDW] of [[true, true], [true, false], [false, true], [false, false]]) {
-    it(`loss and gradients (dhidden ${wantDh ? 'on' : 'null'}, dW ${wantDW ? 'on' : 'null'})`, () => {
-      const dh = view(N * C, () => Number.NaN), dW = view(V * C, () => 0.125);
-      const loss = cpu.crossEntropyLmHead(wantDh ? dh.v : null, wantDW ? dW.v : null, hidden.v, W.v, labels, N, C, V, gradScale);
-      expect(Math.abs(loss - rLoss)).toBeLessThanOrEqual(SCALAR_RTOL * rLoss);
-      if (wantDh) expectClose('dhidden', dh.v, rDh, GRAD);
-      if (wantDW) expectClose('dW', dW.v, rDW, GRAD);
-      expect([hidden, W, dh, dW].every((t) => t.guards())).toBe(true);
-    });
-  }
-
-  it('every row labelled, and every row ignored', () => {
-    const all = ints([1, 2, 3]);
-    const h = view(3 * C), dh = view(3 * C), rDh3 = new Float32Array(3 * C);
-    const loss = cpu.crossEntropyLmHead(dh.v, null, h.v, W.v, all, 3, C, V, 1);
-    const want = ref.crossEntropyLmHead(rDh3, null, h.v, W.v, all, 3, C, V, 1);
-    expect(Math.abs(loss - want)).toBeLessThanOrEqual(SCALAR_RTOL * want);
-    expectClose('dhidden', dh.v, rDh3, GRAD);
-    const none = cpu.crossEntropyLmHead(dh.v, null, h.v, W.v, ints([-100, -100, -100]), 3, C, V, 1);
-    expect(none).toBe(0);
-    expect(dh.v.every((x) => x === 0)).toBe(true);
-    expect(() => cpu.crossEntropyLmHead(null, null, h.v, W.v, ints([V, 0, 0]), 3, C, V, 1)).toThrow(RangeError);
-  });
-});
-
-describe('bias, adamw, reductions', () => {
-  it('addBias and biasBackward', () => {
-    const N = 13, C = 29;
-    const x = view(N * C), b = view(C), dout = view(N * C);
-    const want = copy(x.v);
-    cpu.addBias(x.v, b.v, N, C);
-    ref.addBias(want, b.v, N, C);
-    expectClose('x', x.v, want, VAL);
-    const db = view(C, () => 1), rDb = new Float32Array(C).fill(1);
-    cpu.biasBackward(db.v, dout.v, N, C);
-    ref.biasBackward(rDb, dout.v, N, C);
-    expectClose('db', db.v, rDb, GRAD);
-    expect([x, b, dout, db].every((t) => t.guards())).toBe(true);
   });
 
-  it('adamw over 3 steps', () => {
-    const n = 40_001; // above the threading grain
-    const o = { lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
-    const p = view(n), m = view(n, () => 0), v = view(n, () => 0);
-    const rp = copy(p.v), rm = new Float32Array(n), rv = new Float32Array(n);
-    for (let step = 1; step <= 3; step++) {
-      const g = view(n);
-      cpu.adamw(p.v, g.v, m.v, v.v, n, { ...o, step });
-      ref.adamw(rp, g.v, rm, rv, n, { ...o, step });
+  describe('attention', () => {
+    const cases: { B: number; T: number; Hq: number; Hkv: number; D: number; keyLen?: number[] }[] = [
+      { B: 1, T: 5, Hq: 2, Hkv: 2, D: 8 },
+      { B: 2, T: 70, Hq: 6, Hkv: 2, D: 12, keyLen: [70, 33] },
+      { B: 3, T: 130, Hq: 4, Hkv: 1, D: 64, keyLen: [0, 129, 65] },
+    ];
+    for (const { B, T, Hq, Hkv, D, keyLen } of cases) {
+      it(`forward and backward B=${B} T=${T} Hq=${Hq} Hkv=${Hkv} D=${D} keyLen=${keyLen ?? 'none'}`, () => {
+        const kl = keyLen ? ints(keyLen) : undefined;
+        const nq = B * T * Hq * D,
+          nkv = B * T * Hkv * D;
+        const q = view(nq),
+          k = view(nkv),
+          v = view(nkv),
+          dout = view(nq);
+        const out = view(nq),
+          lse = view(B * Hq * T);
+        const rOut = new Float32Array(nq),
+          rLse = new Float32Array(B * Hq * T);
+        cpu.attentionForward(out.v, lse.v, q.v, k.v, v.v, B, T, Hq, Hkv, D, kl);
+        ref.attentionForward(rOut, rLse, q.v, k.v, v.v, B, T, Hq, Hkv, D, kl);
+        expectClose('out', out.v, rOut, VAL);
+        expectClose('lse', lse.v, rLse, VAL);
+        const dq = view(nq),
+          dk = view(nkv),
+          dv = view(nkv);
+        const rDq = new Float32Array(nq),
+          rDk = new Float32Array(nkv),
+          rDv = new Float32Array(nkv);
+        cpu.attentionBackward(dq.v, dk.v, dv.v, dout.v, q.v, k.v, v.v, rOut, rLse, B, T, Hq, Hkv, D, kl);
+        ref.attentionBackward(rDq, rDk, rDv, dout.v, q.v, k.v, v.v, rOut, rLse, B, T, Hq, Hkv, D, kl);
+        expectClose('dq', dq.v, rDq, GRAD);
+        expectClose('dk', dk.v, rDk, GRAD);
+        expectClose('dv', dv.v, rDv, GRAD);
+        expect([q, k, v, dout, out, lse, dq, dk, dv].every((t) => t.guards())).toBe(true);
+      });
     }
-    expectClose('p', p.v, rp, VAL);
-    expectClose('m', m.v, rm, VAL);
-    expectClose('v', v.v, rv, VAL);
-    expect([p, m, v].every((t) => t.guards())).toBe(true);
   });
 
-  it('sumSquares, scale, axpy', () => {
-    const n = 100_003;
-    const x = view(n), y = view(n);
-    expect(Math.abs(cpu.sumSquares(x.v, n) - ref.sumSquares(x.v, n))).toBeLessThanOrEqual(1e-12 * ref.sumSquares(x.v, n));
-    const want = copy(y.v);
-    cpu.axpy(y.v, -0.75, x.v, n);
-    ref.axpy(want, -0.75, x.v, n);
-    expectClose('axpy', y.v, want, VAL);
-    cpu.scale(y.v, 1.5, n - 1);
-    ref.scale(want, 1.5, n - 1);
-    expectClose('scale', y.v, want, VAL);
-    expect(x.guards() && y.guards()).toBe(true);
+  describe('swiglu', () => {
+    it('forward and backward', () => {
+      const n = 1001;
+      const gate = view(n, () => (r() * 2 - 1) * 8),
+        up = view(n),
+        dout = view(n);
+      const out = view(n),
+        rOut = new Float32Array(n);
+      cpu.swigluForward(out.v, gate.v, up.v, n);
+      ref.swigluForward(rOut, gate.v, up.v, n);
+      expectClose('out', out.v, rOut, VAL);
+      const dg = view(n),
+        du = view(n),
+        rDg = new Float32Array(n),
+        rDu = new Float32Array(n);
+      cpu.swigluBackward(dg.v, du.v, dout.v, gate.v, up.v, n);
+      ref.swigluBackward(rDg, rDu, dout.v, gate.v, up.v, n);
+      expectClose('dgate', dg.v, rDg, GRAD);
+      expectClose('dup', du.v, rDu, GRAD);
+      expect([gate, up, dout, out, dg, du].every((t) => t.guards())).toBe(true);
+    });
   });
-});
+
+  describe('embedding', () => {
+    it('forward and backward with repeated ids; ids out of range throw', () => {
+      const V = 11,
+        C = 37,
+        N = 9;
+      const ids = ints([3, 0, 10, 3, 3, 7, 0, 1, 10]);
+      const table = view(V * C),
+        dout = view(N * C),
+        out = view(N * C),
+        rOut = new Float32Array(N * C);
+      cpu.embeddingForward(out.v, table.v, ids, N, C);
+      ref.embeddingForward(rOut, table.v, ids, N, C);
+      expectClose('out', out.v, rOut, { atol: 0, rtol: 0 }); // a gather is exact
+      const dt = view(V * C, () => 0.25),
+        rDt = new Float32Array(V * C).fill(0.25);
+      cpu.embeddingBackward(dt.v, dout.v, ids, N, C);
+      ref.embeddingBackward(rDt, dout.v, ids, N, C);
+      expectClose('dtable', dt.v, rDt, GRAD);
+      expect([table, dout, out, dt].every((t) => t.guards())).toBe(true);
+      expect(() => cpu.embeddingForward(out.v, table.v, ints([0, 11]), 2, C)).toThrow(RangeError);
+    });
+  });
+
+  describe('crossEntropyLmHead', () => {
+    // V crosses the 4096-row vocab chunk; row 2 and 5 are ignored (-100).
+    const N = 9,
+      C = 24,
+      V = 5000;
+    const labels = ints([4999, 0, -100, 4096, 4095, -100, 17, 2048, 3]);
+    // Rows of W past the first chunk are larger, so the running max grows across chunks (exercises the rescale).
+    const hidden = view(N * C),
+      W = view(V * C, (i) => (r() * 2 - 1) * (i >= 4096 * C ? 2 : 0.5));
+    const gradScale = 0.3;
+    const rDh = new Float32Array(N * C),
+      rDW = new Float32Array(V * C).fill(0.125);
+    const rLoss = ref.crossEntropyLmHead(rDh, rDW, hidden.v, W.v, labels, N, C, V, gradScale);
+
+    for (const [wantDh, wantDW] of [
+      [true, true],
+      [true, false],
+      [false, true],
+      [false, false],
+    ]) {
+      it(`loss and gradients (dhidden ${wantDh ? 'on' : 'null'}, dW ${wantDW ? 'on' : 'null'})`, () => {
+        const dh = view(N * C, () => Number.NaN),
+          dW = view(V * C, () => 0.125);
+        const loss = cpu.crossEntropyLmHead(
+          wantDh ? dh.v : null,
+          wantDW ? dW.v : null,
+          hidden.v,
+          W.v,
+          labels,
+          N,
+          C,
+          V,
+          gradScale,
+        );
+        expect(Math.abs(loss - rLoss)).toBeLessThanOrEqual(SCALAR_RTOL * rLoss);
+        if (wantDh) expectClose('dhidden', dh.v, rDh, GRAD);
+        if (wantDW) expectClose('dW', dW.v, rDW, GRAD);
+        expect([hidden, W, dh, dW].every((t) => t.guards())).toBe(true);
+      });
+    }
+
+    it('every row labelled, and every row ignored', () => {
+      const all = ints([1, 2, 3]);
+      const h = view(3 * C),
+        dh = view(3 * C),
+        rDh3 = new Float32Array(3 * C);
+      const loss = cpu.crossEntropyLmHead(dh.v, null, h.v, W.v, all, 3, C, V, 1);
+      const want = ref.crossEntropyLmHead(rDh3, null, h.v, W.v, all, 3, C, V, 1);
+      expect(Math.abs(loss - want)).toBeLessThanOrEqual(SCALAR_RTOL * want);
+      expectClose('dhidden', dh.v, rDh3, GRAD);
+      const none = cpu.crossEntropyLmHead(dh.v, null, h.v, W.v, ints([-100, -100, -100]), 3, C, V, 1);
+      expect(none).toBe(0);
+      expect(dh.v.every((x) => x === 0)).toBe(true);
+      expect(() => cpu.crossEntropyLmHead(null, null, h.v, W.v, ints([V, 0, 0]), 3, C, V, 1)).toThrow(RangeError);
+    });
+  });
+
+  describe('bias, adamw, reductions', () => {
+    it('addBias and biasBackward', () => {
+      const N = 13,
+        C = 29;
+      const x = view(N * C),
+        b = view(C),
+        dout = view(N * C);
+      const want = copy(x.v);
+      cpu.addBias(x.v, b.v, N, C);
+      ref.addBias(want, b.v, N, C);
+      expectClose('x', x.v, want, VAL);
+      const db = view(C, () => 1),
+        rDb = new Float32Array(C).fill(1);
+      cpu.biasBackward(db.v, dout.v, N, C);
+      ref.biasBackward(rDb, dout.v, N, C);
+      expectClose('db', db.v, rDb, GRAD);
+      expect([x, b, dout, db].every((t) => t.guards())).toBe(true);
+    });
+
+    it('adamw over 3 steps', () => {
+      const n = 40_001; // above the threading grain
+      const o = { lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+      const p = view(n),
+        m = view(n, () => 0),
+        v = view(n, () => 0);
+      const rp = copy(p.v),
+        rm = new Float32Array(n),
+        rv = new Float32Array(n);
+      for (let step = 1; step <= 3; step++) {
+        const g = view(n);
+        cpu.adamw(p.v, g.v, m.v, v.v, n, { ...o, step });
+        ref.adamw(rp, g.v, rm, rv, n, { ...o, step });
+      }
+      expectClose('p', p.v, rp, VAL);
+      expectClose('m', m.v, rm, VAL);
+      expectClose('v', v.v, rv, VAL);
+      expect([p, m, v].every((t) => t.guards())).toBe(true);
+    });
+
+    it('sumSquares, scale, axpy', () => {
+      const n = 100_003;
+      const x = view(n),
+        y = view(n);
+      expect(Math.abs(cpu.sumSquares(x.v, n) - ref.sumSquares(x.v, n))).toBeLessThanOrEqual(
+        1e-12 * ref.sumSquares(x.v, n),
+      );
+      const want = copy(y.v);
+      cpu.axpy(y.v, -0.75, x.v, n);
+      ref.axpy(want, -0.75, x.v, n);
+      expectClose('axpy', y.v, want, VAL);
+      cpu.scale(y.v, 1.5, n - 1);
+      ref.scale(want, 1.5, n - 1);
+      expectClose('scale', y.v, want, VAL);
+      expect(x.guards() && y.guards()).toBe(true);
+    });
+  });
 }

@@ -15,7 +15,10 @@ export function rng(seed: number): () => number {
 
 /** Uniform in [-scale, scale). */
 export function randArray<T extends Float32Array | Float64Array>(
-  ctor: { new (n: number): T }, n: number, r: () => number, scale = 1,
+  ctor: { new (n: number): T },
+  n: number,
+  r: () => number,
+  scale = 1,
 ): T {
   const a = new ctor(n);
   for (let i = 0; i < n; i++) a[i] = (r() * 2 - 1) * scale;
@@ -43,7 +46,9 @@ export type TGradReport = { worst: number; where: string; checked: number };
  * At most maxPerInput elements of each input are probed (evenly spaced) to bound the cost.
  */
 export function gradCheck(
-  c: TGradCase, seed: number, opts: { h?: number; atol: number; rtol: number; maxPerInput?: number },
+  c: TGradCase,
+  seed: number,
+  opts: { h?: number; atol: number; rtol: number; maxPerInput?: number },
 ): TGradReport {
   const r = rng(seed);
   const h = opts.h ?? 1e-5;

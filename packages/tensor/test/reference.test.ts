@@ -10,8 +10,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MatmulOptions } from '../src/backend';
-import { createBackend, referenceBackend as ref } from '../src/index';
 import { bf16Round, f32ToBf16, fromBf16, toBf16 } from '../src/bf16';
+import { createBackend, referenceBackend as ref } from '../src/index';
 import { ropeInvFreq } from '../src/reference';
 import { f32, gradCheck, randArray, rng, type TInputs } from './helpers';
 
@@ -55,7 +55,10 @@ describe('matmul', () => {
     ref.matmul(c, a, b, 2, 2, 2, { alpha: 2, beta: 3 });
     expect(Array.from(c)).toEqual([41, 47, 89, 103]);
     // transA: A stored [K,M] = [[1,3],[2,4]] is the same op(A); transB: B stored [N,K] = [[5,7],[6,8]].
-    ref.matmul(c, new Float32Array([1, 3, 2, 4]), new Float32Array([5, 7, 6, 8]), 2, 2, 2, { transA: true, transB: true });
+    ref.matmul(c, new Float32Array([1, 3, 2, 4]), new Float32Array([5, 7, 6, 8]), 2, 2, 2, {
+      transA: true,
+      transB: true,
+    });
     expect(Array.from(c)).toEqual([19, 22, 43, 50]);
   });
 
@@ -70,27 +73,34 @@ describe('matmul', () => {
   for (const transA of [false, true]) {
     for (const transB of [false, true]) {
       it(`gradients via matmul flags, transA=${transA} transB=${transB}`, () => {
-        const M = 3, N = 5, K = 4, alpha = 0.7, beta = 0.3;
+        const M = 3,
+          N = 5,
+          K = 4,
+          alpha = 0.7,
+          beta = 0.3;
         const opts: MatmulOptions = { transA, transB, alpha, beta };
-        expectGrad({
-          inputs: { a: rand(M * K), b: rand(K * N), c0: rand(M * N) },
-          forward: (x) => {
-            const c = Float64Array.from(x.c0);
-            ref.matmul(f32(c), f32(x.a), f32(x.b), M, N, K, opts);
-            return c;
+        expectGrad(
+          {
+            inputs: { a: rand(M * K), b: rand(K * N), c0: rand(M * N) },
+            forward: (x) => {
+              const c = Float64Array.from(x.c0);
+              ref.matmul(f32(c), f32(x.a), f32(x.b), M, N, K, opts);
+              return c;
+            },
+            backward: (x, dc) => {
+              const da = new Float64Array(M * K);
+              const db = new Float64Array(K * N);
+              // dop(A)[M,K] = alpha dC op(B)^T; stored A^T when transA, so compute (dA^T)[K,M] = alpha op(B) dC^T.
+              if (!transA) ref.matmul(f32(da), f32(dc), f32(x.b), M, K, N, { transB: !transB, alpha });
+              else ref.matmul(f32(da), f32(x.b), f32(dc), K, M, N, { transA: transB, transB: true, alpha });
+              // dop(B)[K,N] = alpha op(A)^T dC; stored B^T [N,K] when transB: (dB^T) = alpha dC^T op(A).
+              if (!transB) ref.matmul(f32(db), f32(x.a), f32(dc), K, N, M, { transA: !transA, alpha });
+              else ref.matmul(f32(db), f32(dc), f32(x.a), N, K, M, { transA: true, transB: transA, alpha });
+              return { a: da, b: db, c0: dc.map((v) => v * beta) };
+            },
           },
-          backward: (x, dc) => {
-            const da = new Float64Array(M * K);
-            const db = new Float64Array(K * N);
-            // dop(A)[M,K] = alpha dC op(B)^T; stored A^T when transA, so compute (dA^T)[K,M] = alpha op(B) dC^T.
-            if (!transA) ref.matmul(f32(da), f32(dc), f32(x.b), M, K, N, { transB: !transB, alpha });
-            else ref.matmul(f32(da), f32(x.b), f32(dc), K, M, N, { transA: transB, transB: true, alpha });
-            // dop(B)[K,N] = alpha op(A)^T dC; stored B^T [N,K] when transB: (dB^T) = alpha dC^T op(A).
-            if (!transB) ref.matmul(f32(db), f32(x.a), f32(dc), K, N, M, { transA: !transA, alpha });
-            else ref.matmul(f32(db), f32(dc), f32(x.a), N, K, M, { transA: true, transB: transA, alpha });
-            return { a: da, b: db, c0: dc.map((v) => v * beta) };
-          },
-        }, 11);
+          11,
+        );
       });
     }
   }
@@ -108,11 +118,15 @@ describe('bf16', () => {
   });
 
   it('matmulBf16W equals matmul on bf16-rounded A and widened W', () => {
-    const M = 3, N = 5, K = 7;
+    const M = 3,
+      N = 5,
+      K = 7;
     for (const transB of [false, true]) {
-      const a = new Float32Array(rand(M * K)), w = toBf16(new Float32Array(rand(K * N)));
+      const a = new Float32Array(rand(M * K)),
+        w = toBf16(new Float32Array(rand(K * N)));
       const c0 = new Float32Array(rand(M * N));
-      const got = Float32Array.from(c0), want = Float32Array.from(c0);
+      const got = Float32Array.from(c0),
+        want = Float32Array.from(c0);
       ref.matmulBf16W?.(got, a, w, M, N, K, { transB, alpha: 0.5, beta: 2 });
       ref.matmul(want, a.map(bf16Round), fromBf16(w), M, N, K, { transB, alpha: 0.5, beta: 2 });
       expect(Array.from(got)).toEqual(Array.from(want));
@@ -132,23 +146,28 @@ describe('rmsnorm', () => {
   });
 
   it('gradients wrt x and w (dw accumulates)', () => {
-    const N = 3, C = 7, eps = 1e-6;
-    expectGrad({
-      inputs: { x: rand(N * C), w: rand(C) },
-      forward: (x) => {
-        const out = new Float64Array(N * C);
-        ref.rmsnormForward(f32(out), f32(new Float64Array(N)), f32(x.x), f32(x.w), N, C, eps);
-        return out;
+    const N = 3,
+      C = 7,
+      eps = 1e-6;
+    expectGrad(
+      {
+        inputs: { x: rand(N * C), w: rand(C) },
+        forward: (x) => {
+          const out = new Float64Array(N * C);
+          ref.rmsnormForward(f32(out), f32(new Float64Array(N)), f32(x.x), f32(x.w), N, C, eps);
+          return out;
+        },
+        backward: (x, dout) => {
+          const rstd = new Float64Array(N);
+          ref.rmsnormForward(f32(new Float64Array(N * C)), f32(rstd), f32(x.x), f32(x.w), N, C, eps);
+          const dx = new Float64Array(N * C);
+          const dw = new Float64Array(C).fill(0.25);
+          ref.rmsnormBackward(f32(dx), f32(dw), f32(dout), f32(x.x), f32(x.w), f32(rstd), N, C);
+          return { x: dx, w: dw.map((v) => v - 0.25) };
+        },
       },
-      backward: (x, dout) => {
-        const rstd = new Float64Array(N);
-        ref.rmsnormForward(f32(new Float64Array(N * C)), f32(rstd), f32(x.x), f32(x.w), N, C, eps);
-        const dx = new Float64Array(N * C);
-        const dw = new Float64Array(C).fill(0.25);
-        ref.rmsnormBackward(f32(dx), f32(dw), f32(dout), f32(x.x), f32(x.w), f32(rstd), N, C);
-        return { x: dx, w: dw.map((v) => v - 0.25) };
-      },
-    }, 12);
+      12,
+    );
   });
 });
 
@@ -175,7 +194,10 @@ describe('rope', () => {
   }
 
   it('matches the rotate_half formula and is the identity at position 0', () => {
-    const N = 4, H = 3, D = 8, theta = 10000;
+    const N = 4,
+      H = 3,
+      D = 8,
+      theta = 10000;
     const pos = new Int32Array([0, 1, 7, 300]);
     const x = rand(N * H * D);
     const y = Float64Array.from(x);
@@ -189,28 +211,41 @@ describe('rope', () => {
   });
 
   it('backward is the transpose: gradients of x', () => {
-    const N = 3, H = 2, D = 6, theta = 1e6;
+    const N = 3,
+      H = 2,
+      D = 6,
+      theta = 1e6;
     const pos = new Int32Array([2, 5, 11]);
-    expectGrad({
-      inputs: { x: rand(N * H * D) },
-      forward: (x) => {
-        const y = Float64Array.from(x.x);
-        ref.ropeForward(f32(y), pos, N, H, D, theta);
-        return y;
+    expectGrad(
+      {
+        inputs: { x: rand(N * H * D) },
+        forward: (x) => {
+          const y = Float64Array.from(x.x);
+          ref.ropeForward(f32(y), pos, N, H, D, theta);
+          return y;
+        },
+        backward: (_x, dout) => {
+          const dx = Float64Array.from(dout);
+          ref.ropeBackward(f32(dx), pos, N, H, D, theta);
+          return { x: dx };
+        },
       },
-      backward: (_x, dout) => {
-        const dx = Float64Array.from(dout);
-        ref.ropeBackward(f32(dx), pos, N, H, D, theta);
-        return { x: dx };
-      },
-    }, 13);
+      13,
+    );
   });
 });
 
 describe('attention', () => {
   /** Naive: repeat kv heads, materialise S = QK^T/sqrt(D) with -inf for masked keys, softmax, P V. */
   function naive(
-    q: Float64Array, k: Float64Array, v: Float64Array, B: number, T: number, Hq: number, Hkv: number, D: number,
+    q: Float64Array,
+    k: Float64Array,
+    v: Float64Array,
+    B: number,
+    T: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
     keyLen?: Int32Array,
   ): { out: Float64Array; lse: Float64Array } {
     const out = new Float64Array(B * T * Hq * D);
@@ -245,12 +280,18 @@ describe('attention', () => {
     return { out, lse };
   }
 
-  const B = 2, T = 5, Hq = 4, Hkv = 2, D = 3;
+  const B = 2,
+    T = 5,
+    Hq = 4,
+    Hkv = 2,
+    D = 3;
   const keyLen = new Int32Array([5, 3]);
 
   for (const kl of [undefined, keyLen]) {
     it(`forward matches naive softmax(QK^T)V, GQA ${Hq}/${Hkv}, keyLen ${kl ? 'set' : 'unset'}`, () => {
-      const q = rand(B * T * Hq * D), k = rand(B * T * Hkv * D), v = rand(B * T * Hkv * D);
+      const q = rand(B * T * Hq * D),
+        k = rand(B * T * Hkv * D),
+        v = rand(B * T * Hkv * D);
       const out = new Float64Array(q.length);
       const lse = new Float64Array(B * Hq * T);
       ref.attentionForward(f32(out), f32(lse), f32(q), f32(k), f32(v), B, T, Hq, Hkv, D, kl);
@@ -266,26 +307,59 @@ describe('attention', () => {
         ref.attentionForward(f32(out), f32(lse), f32(x.q), f32(x.k), f32(x.v), B, T, Hq, Hkv, D, kl);
         return { out, lse };
       };
-      expectGrad({
-        inputs: { q: rand(B * T * Hq * D), k: rand(B * T * Hkv * D), v: rand(B * T * Hkv * D) },
-        forward: (x) => fwd(x).out,
-        backward: (x, dout) => {
-          const { out, lse } = fwd(x);
-          const dq = new Float64Array(x.q.length).fill(9), dk = new Float64Array(x.k.length).fill(9);
-          const dv = new Float64Array(x.v.length).fill(9); // written, not accumulated: the 9s must vanish
-          ref.attentionBackward(f32(dq), f32(dk), f32(dv), f32(dout), f32(x.q), f32(x.k), f32(x.v), f32(out), f32(lse),
-            B, T, Hq, Hkv, D, kl);
-          return { q: dq, k: dk, v: dv };
+      expectGrad(
+        {
+          inputs: { q: rand(B * T * Hq * D), k: rand(B * T * Hkv * D), v: rand(B * T * Hkv * D) },
+          forward: (x) => fwd(x).out,
+          backward: (x, dout) => {
+            const { out, lse } = fwd(x);
+            const dq = new Float64Array(x.q.length).fill(9),
+              dk = new Float64Array(x.k.length).fill(9);
+            const dv = new Float64Array(x.v.length).fill(9); // written, not accumulated: the 9s must vanish
+            ref.attentionBackward(
+              f32(dq),
+              f32(dk),
+              f32(dv),
+              f32(dout),
+              f32(x.q),
+              f32(x.k),
+              f32(x.v),
+              f32(out),
+              f32(lse),
+              B,
+              T,
+              Hq,
+              Hkv,
+              D,
+              kl,
+            );
+            return { q: dq, k: dk, v: dv };
+          },
         },
-      }, 14);
+        14,
+      );
     });
   }
 
   it('a batch with keyLen 0 stays finite', () => {
-    const q = rand(T * Hq * D), k = rand(T * Hkv * D), v = rand(T * Hkv * D);
-    const out = new Float32Array(q.length), lse = new Float32Array(Hq * T);
-    ref.attentionForward(out, lse, new Float32Array(q), new Float32Array(k), new Float32Array(v), 1, T, Hq, Hkv, D,
-      new Int32Array([0]));
+    const q = rand(T * Hq * D),
+      k = rand(T * Hkv * D),
+      v = rand(T * Hkv * D);
+    const out = new Float32Array(q.length),
+      lse = new Float32Array(Hq * T);
+    ref.attentionForward(
+      out,
+      lse,
+      new Float32Array(q),
+      new Float32Array(k),
+      new Float32Array(v),
+      1,
+      T,
+      Hq,
+      Hkv,
+      D,
+      new Int32Array([0]),
+    );
     expect(out.every(Number.isFinite) && lse.every(Number.isFinite)).toBe(true);
   });
 });
@@ -299,57 +373,76 @@ describe('swiglu', () => {
 
   it('gradients of gate and up', () => {
     const n = 17;
-    expectGrad({
-      inputs: { gate: rand(n, 4), up: rand(n) },
-      forward: (x) => {
-        const out = new Float64Array(n);
-        ref.swigluForward(f32(out), f32(x.gate), f32(x.up), n);
-        return out;
+    expectGrad(
+      {
+        inputs: { gate: rand(n, 4), up: rand(n) },
+        forward: (x) => {
+          const out = new Float64Array(n);
+          ref.swigluForward(f32(out), f32(x.gate), f32(x.up), n);
+          return out;
+        },
+        backward: (x, dout) => {
+          const dg = new Float64Array(n),
+            du = new Float64Array(n);
+          ref.swigluBackward(f32(dg), f32(du), f32(dout), f32(x.gate), f32(x.up), n);
+          return { gate: dg, up: du };
+        },
       },
-      backward: (x, dout) => {
-        const dg = new Float64Array(n), du = new Float64Array(n);
-        ref.swigluBackward(f32(dg), f32(du), f32(dout), f32(x.gate), f32(x.up), n);
-        return { gate: dg, up: du };
-      },
-    }, 15);
+      15,
+    );
   });
 });
 
 describe('embedding', () => {
   it('gathers rows and scatters gradients with repeats', () => {
-    const V = 5, C = 3, N = 4;
+    const V = 5,
+      C = 3,
+      N = 4;
     const ids = new Int32Array([4, 0, 4, 2]);
-    expectGrad({
-      inputs: { table: rand(V * C) },
-      forward: (x) => {
-        const out = new Float64Array(N * C);
-        ref.embeddingForward(f32(out), f32(x.table), ids, N, C);
-        return out;
+    expectGrad(
+      {
+        inputs: { table: rand(V * C) },
+        forward: (x) => {
+          const out = new Float64Array(N * C);
+          ref.embeddingForward(f32(out), f32(x.table), ids, N, C);
+          return out;
+        },
+        backward: (_x, dout) => {
+          const dt = new Float64Array(V * C);
+          ref.embeddingBackward(f32(dt), f32(dout), ids, N, C);
+          return { table: dt };
+        },
       },
-      backward: (_x, dout) => {
-        const dt = new Float64Array(V * C);
-        ref.embeddingBackward(f32(dt), f32(dout), ids, N, C);
-        return { table: dt };
-      },
-    }, 16);
+      16,
+    );
     const out = new Float32Array(N * C);
-    ref.embeddingForward(out, new Float32Array(V * C).map((_, i) => i), ids, N, C);
+    ref.embeddingForward(
+      out,
+      new Float32Array(V * C).map((_, i) => i),
+      ids,
+      N,
+      C,
+    );
     expect(Array.from(out)).toEqual([12, 13, 14, 0, 1, 2, 12, 13, 14, 6, 7, 8]);
   });
 });
 
 describe('crossEntropyLmHead', () => {
   // V > the 1024-row chunk so the online logsumexp crosses a chunk boundary.
-  const N = 4, C = 3, V = 1100;
+  const N = 4,
+    C = 3,
+    V = 1100;
   const labels = new Int32Array([5, -100, 1099, 1024]);
 
   it('matches a naive full-logits log-softmax', () => {
-    const h = rand(N * C), W = rand(V * C, 3);
+    const h = rand(N * C),
+      W = rand(V * C, 3);
     let expected = 0;
     for (let n = 0; n < N; n++) {
       if (labels[n] === -100) continue;
       const z: number[] = [];
-      for (let v = 0; v < V; v++) z.push(h[n * C] * W[v * C] + h[n * C + 1] * W[v * C + 1] + h[n * C + 2] * W[v * C + 2]);
+      for (let v = 0; v < V; v++)
+        z.push(h[n * C] * W[v * C] + h[n * C + 1] * W[v * C + 1] + h[n * C + 2] * W[v * C + 2]);
       const m = Math.max(...z);
       expected += -(z[labels[n]] - m - Math.log(z.reduce((a, c) => a + Math.exp(c - m), 0)));
     }
@@ -359,40 +452,50 @@ describe('crossEntropyLmHead', () => {
 
   it('gradients of hidden and W (dW accumulates, gradScale applied, ignored rows get zero)', () => {
     const gradScale = 0.37;
-    expectGrad({
-      inputs: { h: rand(N * C), W: rand(V * C) },
-      forward: (x) => new Float64Array([gradScale * ref.crossEntropyLmHead(null, null, f32(x.h), f32(x.W), labels, N, C, V, 1)]),
-      backward: (x, dout) => {
-        const dh = new Float64Array(N * C).fill(7);
-        const dW = new Float64Array(V * C).fill(0.5);
-        ref.crossEntropyLmHead(f32(dh), f32(dW), f32(x.h), f32(x.W), labels, N, C, V, gradScale * dout[0]);
-        return { h: dh, W: dW.map((v) => v - 0.5) };
+    expectGrad(
+      {
+        inputs: { h: rand(N * C), W: rand(V * C) },
+        forward: (x) =>
+          new Float64Array([gradScale * ref.crossEntropyLmHead(null, null, f32(x.h), f32(x.W), labels, N, C, V, 1)]),
+        backward: (x, dout) => {
+          const dh = new Float64Array(N * C).fill(7);
+          const dW = new Float64Array(V * C).fill(0.5);
+          ref.crossEntropyLmHead(f32(dh), f32(dW), f32(x.h), f32(x.W), labels, N, C, V, gradScale * dout[0]);
+          return { h: dh, W: dW.map((v) => v - 0.5) };
+        },
       },
-    }, 17, 300);
+      17,
+      300,
+    );
   });
 
   it('rejects a label outside the vocabulary', () => {
-    expect(() => ref.crossEntropyLmHead(null, null, new Float32Array(3), new Float32Array(6), new Int32Array([2]), 1, 3, 2, 1))
-      .toThrow(RangeError);
+    expect(() =>
+      ref.crossEntropyLmHead(null, null, new Float32Array(3), new Float32Array(6), new Int32Array([2]), 1, 3, 2, 1),
+    ).toThrow(RangeError);
   });
 });
 
 describe('bias', () => {
   it('addBias gradient via biasBackward (db accumulates)', () => {
-    const N = 3, C = 4;
-    expectGrad({
-      inputs: { x: rand(N * C), b: rand(C) },
-      forward: (x) => {
-        const y = Float64Array.from(x.x);
-        ref.addBias(f32(y), f32(x.b), N, C);
-        return y;
+    const N = 3,
+      C = 4;
+    expectGrad(
+      {
+        inputs: { x: rand(N * C), b: rand(C) },
+        forward: (x) => {
+          const y = Float64Array.from(x.x);
+          ref.addBias(f32(y), f32(x.b), N, C);
+          return y;
+        },
+        backward: (_x, dout) => {
+          const db = new Float64Array(C).fill(1);
+          ref.biasBackward(f32(db), f32(dout), N, C);
+          return { x: dout, b: db.map((v) => v - 1) };
+        },
       },
-      backward: (_x, dout) => {
-        const db = new Float64Array(C).fill(1);
-        ref.biasBackward(f32(db), f32(dout), N, C);
-        return { x: dout, b: db.map((v) => v - 1) };
-      },
-    }, 18);
+      18,
+    );
   });
 });
 
@@ -400,8 +503,12 @@ describe('adamw', () => {
   it('matches torch.optim.AdamW written as torch writes it, over 3 steps', () => {
     const n = 9;
     const o = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
-    const p = rand(n), m = new Float64Array(n), v = new Float64Array(n);
-    const tp = Float64Array.from(p), tm = new Float64Array(n), tv = new Float64Array(n);
+    const p = rand(n),
+      m = new Float64Array(n),
+      v = new Float64Array(n);
+    const tp = Float64Array.from(p),
+      tm = new Float64Array(n),
+      tv = new Float64Array(n);
     for (let step = 1; step <= 3; step++) {
       const g = rand(n);
       ref.adamw(f32(p), f32(g), f32(m), f32(v), n, { ...o, step });
