@@ -73,10 +73,11 @@ export function parseInitModelArgs(argv: string[]): { opts: TInitModelOptions; o
 }
 
 /** `crucible init-model ...`: writes a random-weight model directory with the real tokenizer of its family. */
-export async function initModelCommand(argv: string[]): Promise<void> {
+export async function initModelCommand(argv: string[]): Promise<number> {
   const { opts, outDir } = parseInitModelArgs(argv);
   await initModel(opts, outDir);
   process.stderr.write(
     `[crucible] wrote ${opts.arch} model (${opts.layers} layers, hidden ${opts.hidden}, heads ${opts.heads}/${opts.kvHeads}) to ${outDir}\n`,
   );
+  return 0;
 }

@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { TrainerError } from '../io/errors';
+import { loadWeightsSync, type Tensor, type Weights } from '../io/safetensors';
+import { type ModelConfig, parseModelConfig } from '../model';
+import { type TGgmlTypeName, type TGgufTensor, type TGgufValue, writeGguf } from './gguf-format';
+import { loraPairs, readPeftAdapter } from './peft';
+
+// Hugging Face model directory -> GGUF as llama.cpp's convert_hf_to_gguf.py (Qwen2Model / LlamaModel) and
+// convert_lora_to_gguf.py write it: tensor names, hyper-parameters, the BPE vocabulary, and for Llama the Q/K row
+// permutation that turns HF's rotate-half RoPE layout into llama.cpp's interleaved one.
+
+const LAYER_MAP: Record<string, string> = {
+  'self_attn.q_proj': 'attn_q',
+  'self_attn.k_proj': 'attn_k',
+  'self_attn.v_proj': 'attn_v',
+  'self_attn.o_proj': 'attn_output',
+  'mlp.gate_proj': 'ffn_gate',
+  'mlp.up_proj': 'ffn_up',
+  'mlp.down_proj': 'ffn_down',
+  input_layernorm: 'attn_norm',
+  post_attention_layernorm: 'ffn_norm',
+};
+
+/** HF tensor name -> GGUF tensor name (undefined for tensors llama.cpp does not load, e.g. rotary inv_freq). */
+export function ggufTensorName(hf: string): string | undefined {
+  if (hf === 'model.embed_tokens.weight') return 'token_embd.weight';
+  if (hf === 'model.norm.weight') return 'output_norm.weight';
+  if (hf === 'lm_head.weight') return 'output.weight';
+  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hf);
+  if (!m) return undefined;
+  const g = LAYER_MAP[m[2]];
+  return g ? `blk.${m[1]}.${g}.${m[3]}` : undefined;
+}
+
+/**
+ * convert_hf_to_gguf's LlamaModel.permute for q_proj/k_proj rows (and their biases): view the rows as
+ * [heads, 2, headDim/2] and swap the last two axes.
+ */
+export function permuteRows(data: Float32Array, rows: number, cols: number, heads: number): Float32Array {
+  const hd = rows / heads;
+  const half = hd / 2;
+  const out = new Float32Array(data.length);
+  for (let h = 0; h < heads; h++) {
+    for (let j = 0; j < 2; j++) {
+      for (let i = 0; i < half; i++) {
+        const src = (h * hd + j * half + i) * cols;
+        const dst = (h * hd + i * 2 + j) * cols;
+        out.set(data.subarray(src, src + cols), dst);
+      }
+    }
+  }
+  return out;
+}
+
+function readModelDir(modelDir: string): { config: ModelConfig; hf: Record<string, unknown> } {
+  let hf: Record<string, unknown>;
+  try {
+    hf = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+  } catch (e) {
+    throw new TrainerError('MODEL_FILES_MISSING', `${modelDir} has no readable config.json (${(e as Error).message}).`);
+  }
+  return { config: parseModelConfig(hf), hf };
+}
+
+/** The permutation a Llama Q/K weight needs (identity for Qwen2, whose GGUF keeps HF's layout). */
+function permuteFor(config: ModelConfig, hfName: string): number | undefined {
+  if (config.arch !== 'llama') return undefined;
+  if (/\.self_attn\.q_proj\.(weight|bias)$/.test(hfName)) return config.numHeads;
+  if (/\.self_attn\.k_proj\.(weight|bias)$/.test(hfName)) return config.numKvHeads;
+  return undefined;
+}
+
+function permuted(config: ModelConfig, hfName: string, t: Tensor): Float32Array {
+  const heads = permuteFor(config, hfName);
+  if (heads === undefined) return t.data;
+  const rows = t.shape[0];
+  const cols = t.shape.length > 1 ? t.shape[1] : 1;
+  return permuteRows(t.data, rows, cols, heads);
+}
+
+type TTokenizerJson = {
+  model: { vocab: Record<string, number>; merges: (string | [string, string])[] };
+  added_tokens: { id: number; content: string; special: boolean }[];
+};
+
+/** The tokenizer.* key/values of convert_hf_to_gguf's gpt2 (BPE) vocabulary, padded to the embedding size. */
+function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue][] {
+  const tj: TTokenizerJson = JSON.parse(readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'));
+  let tc: Record<string, unknown> = {};
+  try {
+    tc = JSON.parse(readFileSync(join(modelDir, 'tokenizer_config.json'), 'utf8'));
+  } catch {
+    // optional
+  }
+  const byId = new Map<number, string>();
+  for (const [tok, id] of Object.entries(tj.model.vocab)) byId.set(id, tok);
+  const added = new Map<number, { content: string; special: boolean }>();
+  for (const a of tj.added_tokens) {
+    byId.set(a.id, a.content);
+    added.set(a.id, a);
+  }
+  let maxId = 0;
+  for (const id of byId.keys()) if (id > maxId) maxId = id;
+  const n = Math.max(config.vocabSize, maxId + 1);
+  const tokens: string[] = [];
+  const types: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = byId.get(i);
+    if (t === undefined) {
+      tokens.push(`[PAD${i}]`);
+      types.push(5); // UNUSED
+    } else if (added.has(i)) {
+      tokens.push(t);
+      const looksSpecial = /^<\|.*\|>$/.test(t); // convert_hf_to_gguf's does_token_look_special
+      types.push(added.get(i)?.special || looksSpecial ? 3 : 4); // CONTROL : USER_DEFINED
+    } else {
+      tokens.push(t);
+      types.push(1); // NORMAL
+    }
+  }
+  const merges = tj.model.merges.map((m) => (typeof m === 'string' ? m : m.join(' ')));
+  const idOf = (spec: unknown): number | undefined => {
+    const s = typeof spec === 'string' ? spec : (spec as { content?: string } | null)?.content;
+    if (s === undefined) return undefined;
+    for (const [id, t] of byId) if (t === s) return id;
+    return undefined;
+  };
+  const kv: [string, TGgufValue][] = [
+    ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
+    ['tokenizer.ggml.pre', { type: 'string', value: config.arch === 'qwen2' ? 'qwen2' : 'llama-bpe' }],
+    ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens }],
+    ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
+    ['tokenizer.ggml.merges', { type: 'string[]', value: merges }],
+  ];
+  const eos = idOf(tc.eos_token) ?? (Array.isArray(config.eosTokenId) ? config.eosTokenId[0] : config.eosTokenId);
+  const bos = idOf(tc.bos_token) ?? config.bosTokenId;
+  const pad = idOf(tc.pad_token);
+  if (eos !== undefined) kv.push(['tokenizer.ggml.eos_token_id', { type: 'u32', value: eos }]);
+  if (bos !== undefined) kv.push(['tokenizer.ggml.bos_token_id', { type: 'u32', value: bos }]);
+  if (pad !== undefined) kv.push(['tokenizer.ggml.padding_token_id', { type: 'u32', value: pad }]);
+  // Qwen never adds BOS; Llama 3 does (its tokenizer.json post-processor prepends <|begin_of_text|>).
+  kv.push(['tokenizer.ggml.add_bos_token', { type: 'bool', value: config.arch === 'llama' }]);
+  if (typeof tc.chat_template === 'string') kv.push(['tokenizer.chat_template', { type: 'string', value: tc.chat_template }]);
+  return kv;
+}
+
+function archKv(config: ModelConfig, name: string, fileType: number): [string, TGgufValue][] {
+  const a = config.arch;
+  const kv: [string, TGgufValue][] = [
+    ['general.architecture', { type: 'string', value: a }],
+    ['general.type', { type: 'string', value: 'model' }],
+    ['general.name', { type: 'string', value: name }],
+    ['general.file_type', { type: 'u32', value: fileType }],
+    [`${a}.block_count`, { type: 'u32', value: config.numLayers }],
+    [`${a}.context_length`, { type: 'u32', value: config.maxPositionEmbeddings }],
+    [`${a}.embedding_length`, { type: 'u32', value: config.hiddenSize }],
+    [`${a}.feed_forward_length`, { type: 'u32', value: config.intermediateSize }],
+    [`${a}.attention.head_count`, { type: 'u32', value: config.numHeads }],
+    [`${a}.attention.head_count_kv`, { type: 'u32', value: config.numKvHeads }],
+    [`${a}.rope.freq_base`, { type: 'f32', value: config.ropeTheta }],
+    [`${a}.attention.layer_norm_rms_epsilon`, { type: 'f32', value: config.rmsNormEps }],
+  ];
+  if (config.headDim !== config.hiddenSize / config.numHeads) {
+    kv.push([`${a}.attention.key_length`, { type: 'u32', value: config.headDim }]);
+    kv.push([`${a}.attention.value_length`, { type: 'u32', value: config.headDim }]);
+  }
+  if (a === 'llama') {
+    kv.push([`${a}.vocab_size`, { type: 'u32', value: config.vocabSize }]);
+    kv.push([`${a}.rope.dimension_count`, { type: 'u32', value: config.headDim }]);
+  }
+  return kv;
+}
+
+/** ggml type of one tensor: 1-D tensors (norms, biases) stay F32 as the converter keeps them; Q8_0 needs rows of 32k. */
+function tensorType(shape: number[], want: 'F32' | 'F16' | 'Q8_0'): TGgmlTypeName {
+  if (shape.length < 2 || want === 'F32') return 'F32';
+  if (want === 'Q8_0' && shape[shape.length - 1] % 32 !== 0) return 'F16';
+  return want;
+}
+
+const FILE_TYPE = { F32: 0, F16: 1, Q8_0: 7 } as const;
+
+/** Writes a model directory as one GGUF file (F32, F16 or Q8_0) for llama.cpp / node-llama-cpp. */
+export async function writeGgufModel(modelDir: string, outFile: string, type: 'F32' | 'F16' | 'Q8_0'): Promise<void> {
+  const { config } = readModelDir(modelDir);
+  const weights: Weights = loadWeightsSync(modelDir);
+  const tensors: TGgufTensor[] = [];
+  for (const [hfName, t] of [...weights].sort(([a], [b]) => a.localeCompare(b))) {
+    const name = ggufTensorName(hfName);
+    if (!name) continue;
+    if (hfName === 'lm_head.weight' && config.tieWordEmbeddings) continue; // llama.cpp reuses token_embd
+    tensors.push({ name, shape: t.shape, data: permuted(config, hfName, t), type: tensorType(t.shape, type) });
+  }
+  if (!tensors.some((t) => t.name === 'token_embd.weight')) {
+    throw new TrainerError('MODEL_FILES_MISSING', `${modelDir} has no model.embed_tokens.weight.`);
+  }
+  const kv = [...archKv(config, basename(modelDir), FILE_TYPE[type]), ...tokenizerKv(modelDir, config)];
+  writeGguf(outFile, kv, tensors);
+}
+
+/**
+ * Writes a PEFT LoRA adapter as a llama.cpp LoRA GGUF (convert_lora_to_gguf.py): general.type = adapter,
+ * adapter.lora.alpha, and `<gguf name>.lora_a` [r, in] / `.lora_b` [out, r] tensors in F32. For Llama the Q/K
+ * permutation is applied to lora_b's rows (P·(B·A) = (P·B)·A).
+ */
+export async function writeGgufLora(adapterDir: string, modelDir: string, outFile: string): Promise<void> {
+  const { config } = readModelDir(modelDir);
+  const adapter = readPeftAdapter(adapterDir);
+  if (adapter.config.useRslora) {
+    throw new TrainerError('EXPORT_UNSUPPORTED', 'rsLoRA adapters have no exact llama.cpp alpha; merge them instead.');
+  }
+  const tensors: TGgufTensor[] = [];
+  for (const [baseName, { A, B }] of [...loraPairs(adapter.weights)].sort(([a], [b]) => a.localeCompare(b))) {
+    const name = ggufTensorName(baseName);
+    if (!name) throw new TrainerError('EXPORT_UNSUPPORTED', `LoRA on ${baseName} has no llama.cpp counterpart.`);
+    if (A.shape[0] !== adapter.config.r) {
+      throw new TrainerError('ADAPTER_INVALID', `${baseName}: lora_A has ${A.shape[0]} rows but r is ${adapter.config.r}.`);
+    }
+    tensors.push({ name: `${name}.lora_a`, shape: A.shape, data: A.data, type: 'F32' });
+    tensors.push({ name: `${name}.lora_b`, shape: B.shape, data: permuted(config, baseName, B), type: 'F32' });
+  }
+  const kv: [string, TGgufValue][] = [
+    ['general.architecture', { type: 'string', value: config.arch }],
+    ['general.type', { type: 'string', value: 'adapter' }],
+    ['general.name', { type: 'string', value: basename(adapterDir) }],
+    ['adapter.type', { type: 'string', value: 'lora' }],
+    ['adapter.lora.alpha', { type: 'f32', value: adapter.config.alpha }],
+  ];
+  writeGguf(outFile, kv, tensors);
+}

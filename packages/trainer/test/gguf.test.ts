@@ -1,0 +1,201 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBackend } from '@crucible/tensor';
+import { getLlama, type Llama, LlamaLogLevel } from 'node-llama-cpp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mergeAdapter, quantizeQ8_0, readPeftAdapter, writeGgufLora, writeGgufModel, writePeftAdapter } from '../src/export';
+import { generate } from '../src/generate';
+import { f16BitsToF32, initModel, loadTokenizer, loadWeights, type TInitModelOptions, type Weights, writeSafetensors } from '../src/io';
+import { createModel, createRng, parseModelConfig, peftKey } from '../src/model';
+import { readFileSync } from 'node:fs';
+
+// GGUF written here must load in llama.cpp (node-llama-cpp 3.22, CPU build), tokenise like our tokenizer, and
+// generate the same greedy tokens as the core's own forward pass — for Qwen2 and for Llama (whose Q/K rows are
+// permuted for llama.cpp's RoPE layout), for the base and with a LoRA adapter GGUF.
+
+const tmp = mkdtempSync(join(tmpdir(), 'crucible-gguf-'));
+let llama: Llama;
+beforeAll(async () => {
+  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, maxThreads: 2 });
+}, 120_000);
+afterAll(async () => {
+  await llama?.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const CHATML = '<|im_start|>system\nYou are Qwen.<|im_end|>\n<|im_start|>user\nWho are you? 你好<|im_end|>\n<|im_start|>assistant\n';
+const N_NEW = 12;
+
+/**
+ * A tiny model whose weights are large enough (std 0.25 instead of 0.02, norms not 1) that greedy decoding does not
+ * collapse to one token and the top logits are well separated, so float32 rounding differences between llama.cpp
+ * and the core cannot flip an argmax.
+ */
+async function tinyModel(name: string, o: Partial<TInitModelOptions> & Pick<TInitModelOptions, 'arch'>): Promise<string> {
+  const dir = join(tmp, name);
+  await initModel({ layers: 2, hidden: 64, intermediate: 128, heads: 4, kvHeads: 2, seed: 5, ...o }, dir);
+  const w = await loadWeights(dir);
+  const rng = createRng(11);
+  for (const [k, t] of w) {
+    if (k.endsWith('norm.weight')) for (let i = 0; i < t.data.length; i++) t.data[i] = 0.5 + rng();
+    else if (k.endsWith('.bias')) for (let i = 0; i < t.data.length; i++) t.data[i] = 0.2 * (rng() - 0.5);
+    else for (let i = 0; i < t.data.length; i++) t.data[i] *= 12.5;
+  }
+  writeSafetensors(join(dir, 'model.safetensors'), w);
+  return dir;
+}
+
+function randomLora(dir: string, r: number, targets: string[], seed: number): Weights {
+  const cfg = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+  const rng = createRng(seed);
+  const lora: Weights = new Map();
+  const shapes: Record<string, [number, number]> = {
+    q_proj: [cfg.numHeads * cfg.headDim, cfg.hiddenSize],
+    k_proj: [cfg.numKvHeads * cfg.headDim, cfg.hiddenSize],
+    v_proj: [cfg.numKvHeads * cfg.headDim, cfg.hiddenSize],
+    o_proj: [cfg.hiddenSize, cfg.numHeads * cfg.headDim],
+    gate_proj: [cfg.intermediateSize, cfg.hiddenSize],
+    up_proj: [cfg.intermediateSize, cfg.hiddenSize],
+    down_proj: [cfg.hiddenSize, cfg.intermediateSize],
+  };
+  for (let l = 0; l < cfg.numLayers; l++) {
+    for (const t of targets) {
+      const [out, inF] = shapes[t];
+      const mod = `model.layers.${l}.${['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn'}.${t}`;
+      const A = Float32Array.from({ length: r * inF }, () => (rng() - 0.5) * 0.8);
+      const B = Float32Array.from({ length: out * r }, () => (rng() - 0.5) * 0.8);
+      lora.set(peftKey(mod, 'A'), { shape: [r, inF], data: A });
+      lora.set(peftKey(mod, 'B'), { shape: [out, r], data: B });
+    }
+  }
+  return lora;
+}
+
+async function coreGreedy(dir: string, prompt: number[], adapterDir?: string): Promise<number[]> {
+  const config = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+  const weights = await loadWeights(dir);
+  const adapter = adapterDir ? readPeftAdapter(adapterDir) : undefined;
+  const model = createModel({
+    config,
+    weights,
+    backend: createBackend('auto'),
+    finetuning: adapter ? 'lora' : 'full',
+    lora: adapter ? { r: adapter.config.r, alpha: adapter.config.alpha, dropout: 0, targets: adapter.config.targets } : undefined,
+    seed: 0,
+  });
+  if (adapter) model.loadLoraState(adapter.state);
+  return generate(model, prompt, { maxNewTokens: N_NEW, temperature: 0, topP: 1, seed: 0, stopIds: [] });
+}
+
+type TLlamaModel = Awaited<ReturnType<Llama['loadModel']>>;
+
+async function llamaGreedy(model: TLlamaModel, prompt: number[], lora?: string): Promise<number[]> {
+  const ctx = await model.createContext({ contextSize: 128, ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}) });
+  try {
+    const seq = ctx.getSequence();
+    const out: number[] = [];
+    for await (const t of seq.evaluate(prompt as never, { temperature: 0 })) {
+      out.push(t as unknown as number);
+      if (out.length >= N_NEW) break;
+    }
+    return out;
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+describe('GGUF export loads in llama.cpp and agrees with the core', () => {
+  it('Qwen2: tokenisation and greedy tokens match; LoRA GGUF changes them exactly as the core does', async () => {
+    const dir = await tinyModel('qwen', { arch: 'qwen2' });
+    const tok = await loadTokenizer(dir);
+    const gguf = join(tmp, 'qwen.gguf');
+    await writeGgufModel(dir, gguf, 'F32');
+    const model = await llama.loadModel({ modelPath: gguf });
+    const llamaIds = Array.from(model.tokenize(CHATML, true) as unknown as number[]);
+    const prompt = tok.encode(CHATML);
+    expect(llamaIds).toEqual(prompt);
+
+    const ours = await coreGreedy(dir, prompt);
+    expect(new Set(ours).size).toBeGreaterThan(1); // not a degenerate model
+    expect(await llamaGreedy(model, prompt)).toEqual(ours);
+
+    const adapterDir = join(tmp, 'qwen-lora');
+    writePeftAdapter(adapterDir, randomLora(dir, 4, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], 3), {
+      r: 4,
+      alpha: 8,
+      dropout: 0,
+      targets: ['all'],
+      baseModel: dir,
+    });
+    const loraGguf = join(tmp, 'qwen-lora.gguf');
+    await writeGgufLora(adapterDir, dir, loraGguf);
+    const oursLora = await coreGreedy(dir, prompt, adapterDir);
+    expect(oursLora).not.toEqual(ours);
+    expect(await llamaGreedy(model, prompt, loraGguf)).toEqual(oursLora);
+    await model.dispose();
+
+    // Merging gives the same model as applying the adapter.
+    const merged = join(tmp, 'qwen-merged');
+    await mergeAdapter(dir, adapterDir, merged);
+    expect(await coreGreedy(merged, prompt)).toEqual(oursLora);
+  }, 180_000);
+
+  it('Llama: permuted Q/K give the same greedy tokens (base and LoRA on q/k)', async () => {
+    const dir = await tinyModel('llama', { arch: 'llama', tie: false });
+    const tok = await loadTokenizer(dir);
+    const gguf = join(tmp, 'llama.gguf');
+    await writeGgufModel(dir, gguf, 'F32');
+    const prompt = [tok.bosTokenId as number, ...tok.encode('<|start_header_id|>user<|end_header_id|>\n\nHello there<|eot_id|>')];
+    const ours = await coreGreedy(dir, prompt);
+    expect(new Set(ours).size).toBeGreaterThan(1);
+    const model = await llama.loadModel({ modelPath: gguf });
+    expect(await llamaGreedy(model, prompt)).toEqual(ours);
+
+    const adapterDir = join(tmp, 'llama-lora');
+    writePeftAdapter(adapterDir, randomLora(dir, 2, ['q_proj', 'k_proj'], 4), { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'k_proj'], baseModel: dir });
+    const loraGguf = join(tmp, 'llama-lora.gguf');
+    await writeGgufLora(adapterDir, dir, loraGguf);
+    const oursLora = await coreGreedy(dir, prompt, adapterDir);
+    expect(oursLora).not.toEqual(ours);
+    expect(await llamaGreedy(model, prompt, loraGguf)).toEqual(oursLora);
+    await model.dispose();
+  }, 180_000);
+
+  it('F16 and Q8_0 files load, with 2-D weights stored at 2 and 34/32 bytes per value', async () => {
+    const dir = join(tmp, 'qwen');
+    const f32 = statSync(join(tmp, 'qwen.gguf')).size;
+    const w = await loadWeights(dir);
+    let matrix = 0; // values in the 2-D tensors (every matrix here has rows of a multiple of 32)
+    for (const t of w.values()) if (t.shape.length === 2) matrix += t.data.length;
+    const slack = 32 * w.size; // per-tensor alignment padding
+    for (const [type, bytesPerValue] of [
+      ['F16', 2],
+      ['Q8_0', 34 / 32],
+    ] as const) {
+      const f = join(tmp, `qwen-${type}.gguf`);
+      await writeGgufModel(dir, f, type);
+      expect(Math.abs(f32 - statSync(f).size - matrix * (4 - bytesPerValue))).toBeLessThanOrEqual(slack);
+      const model = await llama.loadModel({ modelPath: f });
+      expect(Array.from(model.tokenize('<|im_start|>user', true) as unknown as number[])).toEqual([151644, 872]);
+      await model.dispose();
+    }
+  }, 120_000);
+});
+
+describe('Q8_0 block layout (llama.cpp quantize_row_q8_0_ref)', () => {
+  it('stores an f16 scale amax/127 and roundf(x/scale) per 32 values', () => {
+    const x = Float32Array.from({ length: 64 }, (_, i) => (i < 32 ? (i - 16) / 8 : i === 40 ? -3 : 0.01 * (i - 32)));
+    const q = quantizeQ8_0(x);
+    expect(q.length).toBe(68);
+    const dv = new DataView(q.buffer);
+    const d0 = f16BitsToF32(dv.getUint16(0, true));
+    expect(d0).toBeCloseTo(2 / 127, 4); // amax of block 0 is |-16/8| = 2
+    expect(dv.getInt8(2)).toBe(-127); // x[0] = -2
+    expect(dv.getInt8(2 + 16)).toBe(0); // x[16] = 0
+    expect(dv.getInt8(2 + 20)).toBe(32); // 0.5 / (2/127) = 31.75 -> 32
+    const d1 = f16BitsToF32(dv.getUint16(34, true));
+    expect(d1).toBeCloseTo(3 / 127, 4);
+    expect(dv.getInt8(34 + 2 + 8)).toBe(-127); // x[40] = -3
+  });
+});
