@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { disconnectAll, type PrismaClient } from '@crucible/db';
+import { createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
+import {
+  closeQueues,
+  closeRedisConnection,
+  createRedisConnection,
+  createWorkerRuntime,
+  deploymentActionJob,
+  enqueue,
+  getQueue,
+  type TWorkerRuntime,
+} from '@crucible/jobs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { NOT_SUPPORTED_MESSAGE } from '../src/handlers/deployment-action.handler';
+import { servingJobs } from '../src/jobs';
+
+/** The deployment.action handler through the real queue, against a fresh Postgres database. */
+
+let db: TTestDatabase;
+let prisma: PrismaClient;
+let runtime: TWorkerRuntime;
+const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
+const redis = createRedisConnection();
+const savedUrl = process.env.DATABASE_URL;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  prisma = db.prisma;
+  process.env.DATABASE_URL = db.url; // the handler's getPrisma() reads it
+  runtime = createWorkerRuntime({ kind: 'serving', queue: 'deployments', jobs: servingJobs, prefix, handleSignals: false, log: () => {} });
+  await runtime.ready;
+});
+
+afterAll(async () => {
+  await runtime?.closeRuntime({ graceMs: 0 });
+  await closeQueues();
+  await closeRedisConnection();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+  await disconnectAll();
+  await db?.drop();
+  process.env.DATABASE_URL = savedUrl;
+});
+
+async function settle(id: string) {
+  const queue = getQueue('deployments', { prefix });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const state = await queue.getJobState(id);
+    if (state === 'completed' || state === 'failed') return { state, job: await queue.getJob(id) };
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${state}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function makeDeployment() {
+  const tag = randomUUID().slice(0, 8);
+  const ws = await prisma.workspace.create({ data: { name: `WS ${tag}`, slug: `ws-${tag}` } });
+  const base = await prisma.baseModel.create({ data: { workspaceId: ws.id, name: `tiny-${tag}`, arch: 'qwen2' } });
+  return prisma.deployment.create({ data: { workspaceId: ws.id, name: `dep-${tag}`, baseModelId: base.id, status: 'running', endpoint: 'http://x' } });
+}
+
+it('stop records the deployment as stopped', async () => {
+  const dep = await makeDeployment();
+  const { state } = await settle((await enqueue(deploymentActionJob, { deploymentId: dep.id, action: 'stop' }, { prefix })).id);
+  expect(state).toBe('completed');
+  const after = await prisma.deployment.findUniqueOrThrow({ where: { id: dep.id } });
+  expect(after).toMatchObject({ status: 'stopped', endpoint: null, workerId: null });
+  expect(after.stoppedAt).toBeInstanceOf(Date);
+});
+
+it('start fails with not_supported_yet and says so on the row', async () => {
+  const dep = await makeDeployment();
+  const { state, job } = await settle((await enqueue(deploymentActionJob, { deploymentId: dep.id, action: 'start' }, { prefix })).id);
+  expect(state).toBe('failed');
+  expect(job?.failedReason).toBe(`not_supported_yet: ${NOT_SUPPORTED_MESSAGE}`);
+  expect(job?.attemptsMade).toBe(1);
+  const after = await prisma.deployment.findUniqueOrThrow({ where: { id: dep.id } });
+  expect(after).toMatchObject({ status: 'failed', errorCode: 'not_supported_yet', errorMessage: NOT_SUPPORTED_MESSAGE });
+});
+
+it('a missing deployment fails with not_found; a bad action never reaches the queue', async () => {
+  const { state, job } = await settle((await enqueue(deploymentActionJob, { deploymentId: 'nope', action: 'restart' }, { prefix })).id);
+  expect(state).toBe('failed');
+  expect(job?.failedReason).toMatch(/^not_found: Deployment nope does not exist/);
+  await expect(enqueue(deploymentActionJob, { deploymentId: 'x', action: 'explode' as 'stop' }, { prefix })).rejects.toMatchObject({ code: 'invalid_payload' });
+});
