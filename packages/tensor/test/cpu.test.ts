@@ -13,6 +13,8 @@
  *   differences of nearly equal terms (P (dP - delta)), which amplifies float32 rounding by ~10x.
  * - scalar float64 results (losses, sumSquares): rtol 1e-5 (the logits themselves are float32 in the cpu backend).
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend';
 import { cpuAvailable, cpuInfo, loadCpuAddon } from '../src/cpu';
@@ -69,6 +71,18 @@ it('the native addon loads and reports its pool and kernel', () => {
   expect(info?.threads).toBeGreaterThanOrEqual(1);
   expect(['avx512', 'avx2', 'scalar']).toContain(info?.kernel);
   expect(createBackend('auto').name).toBe('cpu');
+});
+
+it('sizes its one pool from CRUCIBLE_THREADS', () => {
+  const addonPath = fileURLToPath(new URL('../build/Release/crucible_tensor.node', import.meta.url));
+  const out = execFileSync(
+    process.execPath,
+    ['-e', `console.log(require(${JSON.stringify(addonPath)}).info().threads)`],
+    {
+      env: { ...process.env, CRUCIBLE_THREADS: '3' },
+    },
+  );
+  expect(out.toString().trim()).toBe('3');
 });
 
 const cpu: Backend = createBackend('cpu');
