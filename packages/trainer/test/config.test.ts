@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadChatConfig, loadTrainConfig, parseTrainConfig } from '../src/config';
-import { TrainerError } from '../src/io/errors';
+import type { TrainerError } from '../src/io/errors';
 
 const FIXTURES = '/work/shared/fixtures/configs';
 const dir = mkdtempSync(join(tmpdir(), 'crucible-config-'));
@@ -51,7 +51,9 @@ describe('LLaMA-Factory train config', () => {
   it('names an unknown key and the closest known key', () => {
     const p = join(dir, 'typo.yaml');
     writeFileSync(p, 'model_name_or_path: m\noutput_dir: o\nlearning_rat: 1.0e-4\n');
-    expect(() => loadTrainConfig(p, () => {})).toThrowError(/unknown key `learning_rat` \(did you mean `learning_rate`\?\)/);
+    expect(() => loadTrainConfig(p, () => {})).toThrowError(
+      /unknown key `learning_rat` \(did you mean `learning_rate`\?\)/,
+    );
     try {
       loadTrainConfig(p, () => {});
     } catch (e) {
@@ -66,12 +68,21 @@ describe('LLaMA-Factory train config', () => {
     expect(() => parseTrainConfig({ ...base, finetuning_type: 'qlora' }, 'c.yaml', () => {})).toThrowError(
       /`finetuning_type` must be one of "lora", "full"/,
     );
-    expect(() => parseTrainConfig({ output_dir: 'o' }, 'c.yaml', () => {})).toThrowError(/`model_name_or_path` is required/);
+    expect(() => parseTrainConfig({ output_dir: 'o' }, 'c.yaml', () => {})).toThrowError(
+      /`model_name_or_path` is required/,
+    );
   });
 
   it('coerces numbers written as strings and comma lists', () => {
     const c = parseTrainConfig(
-      { ...base, learning_rate: '1.0e-4', lora_rank: '16', lora_target: 'q_proj, v_proj', dataset: 'a,b', bf16: 'false' },
+      {
+        ...base,
+        learning_rate: '1.0e-4',
+        lora_rank: '16',
+        lora_target: 'q_proj, v_proj',
+        dataset: 'a,b',
+        bf16: 'false',
+      },
       'c.yaml',
       () => {},
     );

@@ -69,7 +69,23 @@ describe('qwen template (LLaMA-Factory)', () => {
   it('encodes one turn with the default system prompt; labels only on `{content}<|im_end|>\\n`', () => {
     const t = getTemplate('qwen', qwen);
     const e = t.encodeChat(M([['Hi', 'Hello!']]));
-    const prompt = [IM_START, SYSTEM, NL, ...QWEN_DEFAULT_SYSTEM, IM_END, NL, IM_START, USER, NL, HI, IM_END, NL, IM_START, ASSISTANT, NL];
+    const prompt = [
+      IM_START,
+      SYSTEM,
+      NL,
+      ...QWEN_DEFAULT_SYSTEM,
+      IM_END,
+      NL,
+      IM_START,
+      USER,
+      NL,
+      HI,
+      IM_END,
+      NL,
+      IM_START,
+      ASSISTANT,
+      NL,
+    ];
     const reply = [HELLO, BANG, IM_END, NL];
     expect(e.inputIds).toEqual([...prompt, ...reply]);
     expect(e.labels).toEqual([...X(prompt.length), ...reply]);
@@ -78,14 +94,25 @@ describe('qwen template (LLaMA-Factory)', () => {
 
   it('multi-turn: every assistant turn is labelled; a system message replaces the default', () => {
     const t = getTemplate('qwen', qwen);
-    const e = t.encodeChat([{ role: 'system', content: 'Hi' }, ...M([['Hi', 'Hello!'], ['Hello!', 'Hi']])]);
+    const e = t.encodeChat([
+      { role: 'system', content: 'Hi' },
+      ...M([
+        ['Hi', 'Hello!'],
+        ['Hello!', 'Hi'],
+      ]),
+    ]);
     const p1 = [IM_START, SYSTEM, NL, HI, IM_END, NL, IM_START, USER, NL, HI, IM_END, NL, IM_START, ASSISTANT, NL];
     const r1 = [HELLO, BANG, IM_END, NL];
     const p2 = [IM_START, USER, NL, HELLO, BANG, IM_END, NL, IM_START, ASSISTANT, NL];
     const r2 = [HI, IM_END, NL];
     expect(e.inputIds).toEqual([...p1, ...r1, ...p2, ...r2]);
     expect(e.labels).toEqual([...X(p1.length), ...r1, ...X(p2.length), ...r2]);
-    expect(t.promptForGeneration([{ role: 'system', content: 'Hi' }, { role: 'user', content: 'Hi' }])).toEqual(p1);
+    expect(
+      t.promptForGeneration([
+        { role: 'system', content: 'Hi' },
+        { role: 'user', content: 'Hi' },
+      ]),
+    ).toEqual(p1);
   });
 
   it('truncates to cutoff_len as infer_seqlen does', () => {
@@ -95,7 +122,13 @@ describe('qwen template (LLaMA-Factory)', () => {
     expect(inferSeqlen(100, 1000, 1000)).toEqual([100, 900]); // short source: target truncated
     expect(inferSeqlen(10, 10, 1000)).toEqual([10, 10]);
     const t = getTemplate('qwen', qwen);
-    const msgs = [{ role: 'system' as const, content: 'Hi' }, ...M([['Hi', 'Hello!'], ['Hello!', 'Hi']])];
+    const msgs = [
+      { role: 'system' as const, content: 'Hi' },
+      ...M([
+        ['Hi', 'Hello!'],
+        ['Hello!', 'Hi'],
+      ]),
+    ];
     // turn 1: source 15, target 4 -> 19 of 20; turn 2 gets 1 token: target 3*2 >= 1, source 10*2 >= 1, so
     // max_target = int(1 * 3/13) = 0 and the source gets the 1 token.
     const e = t.encodeChat(msgs, { cutoffLen: 20 });
@@ -108,7 +141,10 @@ describe('qwen template (LLaMA-Factory)', () => {
   });
 
   it('`auto` renders the model jinja template; Llama 3 jinja equals the llama3 template', () => {
-    const msgs = M([['Hi', 'Hello!'], ['Who are you?', 'A model.']]);
+    const msgs = M([
+      ['Hi', 'Hello!'],
+      ['Who are you?', 'A model.'],
+    ]);
     const named = getTemplate('llama3', llama).encodeChat(msgs);
     const auto = getTemplate('auto', llama).encodeChat(msgs);
     expect(auto).toEqual(named);
@@ -129,7 +165,9 @@ describe('qwen template (LLaMA-Factory)', () => {
   });
 
   it('unknown template names are an error listing the known ones', () => {
-    expect(() => getTemplate('vicuna', qwen)).toThrowError(/Unknown template "vicuna"; available: qwen, llama3, default, auto/);
+    expect(() => getTemplate('vicuna', qwen)).toThrowError(
+      /Unknown template "vicuna"; available: qwen, llama3, default, auto/,
+    );
   });
 });
 
@@ -149,7 +187,9 @@ describe('LLaMA-Factory datasets', () => {
     const identity = readConvertedRows(['identity'], cfg, quiet);
     expect(identity.length).toBe(91);
     expect(identity[0].prompt).toEqual([{ role: 'user', content: 'hi' }]);
-    expect(identity[0].response[0].content).toBe('Hello! I am mychat, an AI assistant developed by nwind. How can I assist you today?');
+    expect(identity[0].response[0].content).toBe(
+      'Hello! I am mychat, an AI assistant developed by nwind. How can I assist you today?',
+    );
     const c4 = readConvertedRows(['c4_demo'], { dataset_dir: LF }, quiet);
     expect(c4.length).toBe(300);
     const packed = pretrainExamples(c4.slice(0, 20), qwen, t, { cutoffLen: 256, packing: true });
@@ -161,7 +201,9 @@ describe('LLaMA-Factory datasets', () => {
 
   it('maps OpenAI `messages` rows through tags and drops invalid rows', () => {
     const warnings: string[] = [];
-    const rows = readConvertedRows(['openai_chat'], { dataset_dir: FIX, identity_name: 'Ada' }, (m) => warnings.push(m));
+    const rows = readConvertedRows(['openai_chat'], { dataset_dir: FIX, identity_name: 'Ada' }, (m) =>
+      warnings.push(m),
+    );
     expect(rows.length).toBe(2);
     expect(rows[0].system).toBe('Be brief.');
     expect(rows[1].prompt.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
@@ -204,7 +246,15 @@ describe('LLaMA-Factory datasets', () => {
       `${Array.from({ length: 10 }, (_, i) => JSON.stringify({ instruction: `q${i}`, input: '', output: `a${i}` })).join('\n')}\n`,
     );
     const cfg = parseTrainConfig(
-      { model_name_or_path: QWEN_DIR, output_dir: tmp, dataset: file, template: 'qwen', max_samples: 8, val_size: 0.25, cutoff_len: 64 },
+      {
+        model_name_or_path: QWEN_DIR,
+        output_dir: tmp,
+        dataset: file,
+        template: 'qwen',
+        max_samples: 8,
+        val_size: 0.25,
+        cutoff_len: 64,
+      },
       'test',
       quiet,
     );

@@ -1,14 +1,28 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '@crucible/tensor';
 import { getLlama, type Llama, LlamaLogLevel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mergeAdapter, quantizeQ8_0, readPeftAdapter, writeGgufLora, writeGgufModel, writePeftAdapter } from '../src/export';
+import {
+  mergeAdapter,
+  quantizeQ8_0,
+  readPeftAdapter,
+  writeGgufLora,
+  writeGgufModel,
+  writePeftAdapter,
+} from '../src/export';
 import { generate } from '../src/generate';
-import { f16BitsToF32, initModel, loadTokenizer, loadWeights, type TInitModelOptions, type Weights, writeSafetensors } from '../src/io';
+import {
+  f16BitsToF32,
+  initModel,
+  loadTokenizer,
+  loadWeights,
+  type TInitModelOptions,
+  type Weights,
+  writeSafetensors,
+} from '../src/io';
 import { createModel, createRng, parseModelConfig, peftKey } from '../src/model';
-import { readFileSync } from 'node:fs';
 
 // GGUF written here must load in llama.cpp (node-llama-cpp 3.22, CPU build), tokenise like our tokenizer, and
 // generate the same greedy tokens as the core's own forward pass — for Qwen2 and for Llama (whose Q/K rows are
@@ -24,7 +38,8 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const CHATML = '<|im_start|>system\nYou are Qwen.<|im_end|>\n<|im_start|>user\nWho are you? 你好<|im_end|>\n<|im_start|>assistant\n';
+const CHATML =
+  '<|im_start|>system\nYou are Qwen.<|im_end|>\n<|im_start|>user\nWho are you? 你好<|im_end|>\n<|im_start|>assistant\n';
 const N_NEW = 12;
 
 /**
@@ -32,7 +47,10 @@ const N_NEW = 12;
  * collapse to one token and the top logits are well separated, so float32 rounding differences between llama.cpp
  * and the core cannot flip an argmax.
  */
-async function tinyModel(name: string, o: Partial<TInitModelOptions> & Pick<TInitModelOptions, 'arch'>): Promise<string> {
+async function tinyModel(
+  name: string,
+  o: Partial<TInitModelOptions> & Pick<TInitModelOptions, 'arch'>,
+): Promise<string> {
   const dir = join(tmp, name);
   await initModel({ layers: 2, hidden: 64, intermediate: 128, heads: 4, kvHeads: 2, seed: 5, ...o }, dir);
   const w = await loadWeights(dir);
@@ -81,7 +99,9 @@ async function coreGreedy(dir: string, prompt: number[], adapterDir?: string): P
     weights,
     backend: createBackend('auto'),
     finetuning: adapter ? 'lora' : 'full',
-    lora: adapter ? { r: adapter.config.r, alpha: adapter.config.alpha, dropout: 0, targets: adapter.config.targets } : undefined,
+    lora: adapter
+      ? { r: adapter.config.r, alpha: adapter.config.alpha, dropout: 0, targets: adapter.config.targets }
+      : undefined,
     seed: 0,
   });
   if (adapter) model.loadLoraState(adapter.state);
@@ -91,7 +111,10 @@ async function coreGreedy(dir: string, prompt: number[], adapterDir?: string): P
 type TLlamaModel = Awaited<ReturnType<Llama['loadModel']>>;
 
 async function llamaGreedy(model: TLlamaModel, prompt: number[], lora?: string): Promise<number[]> {
-  const ctx = await model.createContext({ contextSize: 128, ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}) });
+  const ctx = await model.createContext({
+    contextSize: 128,
+    ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}),
+  });
   try {
     const seq = ctx.getSequence();
     const out: number[] = [];
@@ -121,13 +144,17 @@ describe('GGUF export loads in llama.cpp and agrees with the core', () => {
     expect(await llamaGreedy(model, prompt)).toEqual(ours);
 
     const adapterDir = join(tmp, 'qwen-lora');
-    writePeftAdapter(adapterDir, randomLora(dir, 4, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], 3), {
-      r: 4,
-      alpha: 8,
-      dropout: 0,
-      targets: ['all'],
-      baseModel: dir,
-    });
+    writePeftAdapter(
+      adapterDir,
+      randomLora(dir, 4, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], 3),
+      {
+        r: 4,
+        alpha: 8,
+        dropout: 0,
+        targets: ['all'],
+        baseModel: dir,
+      },
+    );
     const loraGguf = join(tmp, 'qwen-lora.gguf');
     await writeGgufLora(adapterDir, dir, loraGguf);
     const oursLora = await coreGreedy(dir, prompt, adapterDir);
@@ -146,14 +173,23 @@ describe('GGUF export loads in llama.cpp and agrees with the core', () => {
     const tok = await loadTokenizer(dir);
     const gguf = join(tmp, 'llama.gguf');
     await writeGgufModel(dir, gguf, 'F32');
-    const prompt = [tok.bosTokenId as number, ...tok.encode('<|start_header_id|>user<|end_header_id|>\n\nHello there<|eot_id|>')];
+    const prompt = [
+      tok.bosTokenId as number,
+      ...tok.encode('<|start_header_id|>user<|end_header_id|>\n\nHello there<|eot_id|>'),
+    ];
     const ours = await coreGreedy(dir, prompt);
     expect(new Set(ours).size).toBeGreaterThan(1);
     const model = await llama.loadModel({ modelPath: gguf });
     expect(await llamaGreedy(model, prompt)).toEqual(ours);
 
     const adapterDir = join(tmp, 'llama-lora');
-    writePeftAdapter(adapterDir, randomLora(dir, 2, ['q_proj', 'k_proj'], 4), { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'k_proj'], baseModel: dir });
+    writePeftAdapter(adapterDir, randomLora(dir, 2, ['q_proj', 'k_proj'], 4), {
+      r: 2,
+      alpha: 4,
+      dropout: 0,
+      targets: ['q_proj', 'k_proj'],
+      baseModel: dir,
+    });
     const loraGguf = join(tmp, 'llama-lora.gguf');
     await writeGgufLora(adapterDir, dir, loraGguf);
     const oursLora = await coreGreedy(dir, prompt, adapterDir);

@@ -71,24 +71,53 @@ describe('safetensors (against files written by numpy: fixtures/safetensors/make
 
 describe('init-model', () => {
   it('parses the CLI flags', () => {
-    const { opts, outDir } = parseInitModelArgs(['--arch', 'llama', '--layers', '2', '--hidden', '64', '--kv-heads', '2', '--seed', '3', 'OUT']);
+    const { opts, outDir } = parseInitModelArgs([
+      '--arch',
+      'llama',
+      '--layers',
+      '2',
+      '--hidden',
+      '64',
+      '--kv-heads',
+      '2',
+      '--seed',
+      '3',
+      'OUT',
+    ]);
     expect(outDir).toBe('OUT');
     expect(opts).toMatchObject({ arch: 'llama', layers: 2, hidden: 64, heads: 4, kvHeads: 2, seed: 3, tie: true });
-    expect(() => parseInitModelArgs(['--arch', 'gpt2', '--layers', '1', '--hidden', '8', 'o'])).toThrowError(/--arch must be qwen2 or llama/);
-    expect(() => parseInitModelArgs(['--arch', 'qwen2', '--layers', '1', '--hiden', '8', 'o'])).toThrowError(/Unknown option --hiden/);
+    expect(() => parseInitModelArgs(['--arch', 'gpt2', '--layers', '1', '--hidden', '8', 'o'])).toThrowError(
+      /--arch must be qwen2 or llama/,
+    );
+    expect(() => parseInitModelArgs(['--arch', 'qwen2', '--layers', '1', '--hiden', '8', 'o'])).toThrowError(
+      /Unknown option --hiden/,
+    );
   });
 
   it('writes a Qwen2 directory that the model config parser, tokenizer and auto template accept', async () => {
     const dir = join(tmp, 'qwen');
     await initModel({ arch: 'qwen2', layers: 2, hidden: 64, intermediate: 128, heads: 4, kvHeads: 2, seed: 1 }, dir);
-    for (const f of ['config.json', 'model.safetensors', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+    for (const f of [
+      'config.json',
+      'model.safetensors',
+      'generation_config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]) {
       expect(existsSync(join(dir, f))).toBe(true);
     }
     const hf = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     expect(hf.architectures).toEqual(['Qwen2ForCausalLM']);
     expect(hf.torch_dtype).toBe('float32');
     const cfg = parseModelConfig(hf);
-    expect(cfg).toMatchObject({ arch: 'qwen2', numLayers: 2, hiddenSize: 64, numKvHeads: 2, tieWordEmbeddings: true, vocabSize: 151936 });
+    expect(cfg).toMatchObject({
+      arch: 'qwen2',
+      numLayers: 2,
+      hiddenSize: 64,
+      numKvHeads: 2,
+      tieWordEmbeddings: true,
+      vocabSize: 151936,
+    });
     const w = await loadWeights(dir);
     expect(w.has('lm_head.weight')).toBe(false);
     expect(w.get('model.layers.0.self_attn.q_proj.bias')?.data.every((x) => x === 0)).toBe(true);
@@ -116,7 +145,17 @@ describe('init-model', () => {
   it('is repeatable by seed and writes BF16 for Llama', async () => {
     const a = join(tmp, 'l1');
     const b = join(tmp, 'l2');
-    const o = { arch: 'llama' as const, layers: 1, hidden: 32, intermediate: 64, heads: 2, kvHeads: 1, seed: 9, dtype: 'BF16' as const, vocab: 128256 };
+    const o = {
+      arch: 'llama' as const,
+      layers: 1,
+      hidden: 32,
+      intermediate: 64,
+      heads: 2,
+      kvHeads: 1,
+      seed: 9,
+      dtype: 'BF16' as const,
+      vocab: 128256,
+    };
     await initModel(o, a);
     await initModel(o, b);
     expect(readFileSync(join(a, 'model.safetensors')).equals(readFileSync(join(b, 'model.safetensors')))).toBe(true);

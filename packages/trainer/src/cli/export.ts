@@ -17,14 +17,17 @@ export type TExportArgs = {
 export function parseExportArgs(argv: string[]): TExportArgs {
   const { flags, positional } = parseFlags(argv);
   const known = ['model', 'adapter', 'merge', 'gguf', 'gguf-lora', 'type'];
-  for (const k of flags.keys()) if (!known.includes(k)) throw new TrainerError('CLI_USAGE', `Unknown option --${k}.\n${USAGE}`);
+  for (const k of flags.keys())
+    if (!known.includes(k)) throw new TrainerError('CLI_USAGE', `Unknown option --${k}.\n${USAGE}`);
   if (positional.length > 0) throw new TrainerError('CLI_USAGE', `Unexpected argument "${positional[0]}".\n${USAGE}`);
   const model = flags.get('model');
   if (!model) throw new TrainerError('CLI_USAGE', `--model is required.\n${USAGE}`);
   const outputs = ['merge', 'gguf', 'gguf-lora'].filter((k) => flags.has(k));
-  if (outputs.length !== 1) throw new TrainerError('CLI_USAGE', `Give exactly one of --merge, --gguf, --gguf-lora.\n${USAGE}`);
+  if (outputs.length !== 1)
+    throw new TrainerError('CLI_USAGE', `Give exactly one of --merge, --gguf, --gguf-lora.\n${USAGE}`);
   const type = (flags.get('type') ?? 'F16').toUpperCase();
-  if (type !== 'F32' && type !== 'F16' && type !== 'Q8_0') throw new TrainerError('CLI_USAGE', `--type must be F32, F16 or Q8_0, not ${type}.`);
+  if (type !== 'F32' && type !== 'F16' && type !== 'Q8_0')
+    throw new TrainerError('CLI_USAGE', `--type must be F32, F16 or Q8_0, not ${type}.`);
   const a: TExportArgs = {
     model,
     adapter: flags.get('adapter'),

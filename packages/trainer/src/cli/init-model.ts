@@ -1,12 +1,15 @@
-import { initModel, type TInitModelOptions } from '../io/init-model';
 import { TrainerError } from '../io/errors';
+import { initModel, type TInitModelOptions } from '../io/init-model';
 
 const USAGE =
   'usage: crucible init-model --arch qwen2|llama --layers N --hidden N [--intermediate N] [--heads N] [--kv-heads N] ' +
   '[--vocab N] [--untied] [--dtype F32|BF16] [--seed N] OUT';
 
 /** Splits `--key value` / `--key=value` flags from positional arguments. */
-export function parseFlags(argv: string[], booleans: string[] = []): { flags: Map<string, string>; positional: string[] } {
+export function parseFlags(
+  argv: string[],
+  booleans: string[] = [],
+): { flags: Map<string, string>; positional: string[] } {
   const flags = new Map<string, string>();
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -35,20 +38,27 @@ function intFlag(flags: Map<string, string>, key: string, fallback?: number): nu
     return fallback;
   }
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new TrainerError('CLI_USAGE', `--${key} must be a positive integer, got "${v}".`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new TrainerError('CLI_USAGE', `--${key} must be a positive integer, got "${v}".`);
   return n;
 }
 
 export function parseInitModelArgs(argv: string[]): { opts: TInitModelOptions; outDir: string } {
   const known = ['arch', 'layers', 'hidden', 'intermediate', 'heads', 'kv-heads', 'vocab', 'untied', 'dtype', 'seed'];
   const { flags, positional } = parseFlags(argv, ['untied']);
-  for (const k of flags.keys()) if (!known.includes(k)) throw new TrainerError('CLI_USAGE', `Unknown option --${k}.\n${USAGE}`);
+  for (const k of flags.keys())
+    if (!known.includes(k)) throw new TrainerError('CLI_USAGE', `Unknown option --${k}.\n${USAGE}`);
   if (positional.length !== 1) throw new TrainerError('CLI_USAGE', USAGE);
   const arch = flags.get('arch');
-  if (arch !== 'qwen2' && arch !== 'llama') throw new TrainerError('CLI_USAGE', `--arch must be qwen2 or llama.\n${USAGE}`);
+  if (arch !== 'qwen2' && arch !== 'llama')
+    throw new TrainerError('CLI_USAGE', `--arch must be qwen2 or llama.\n${USAGE}`);
   const hidden = intFlag(flags, 'hidden');
   // Defaults follow the small real models: 64-wide heads, GQA 4:1 where it divides, SwiGLU width ~ 8/3 * hidden.
-  const heads = intFlag(flags, 'heads', hidden >= 256 && hidden % 64 === 0 ? hidden / 64 : hidden % 16 === 0 ? hidden / 16 : 1);
+  const heads = intFlag(
+    flags,
+    'heads',
+    hidden >= 256 && hidden % 64 === 0 ? hidden / 64 : hidden % 16 === 0 ? hidden / 16 : 1,
+  );
   const kvDefault = heads % 4 === 0 ? heads / 4 : heads % 2 === 0 ? heads / 2 : heads;
   const dtype = flags.get('dtype') ?? 'F32';
   if (dtype !== 'F32' && dtype !== 'BF16') throw new TrainerError('CLI_USAGE', '--dtype must be F32 or BF16.');

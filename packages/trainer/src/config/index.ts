@@ -1,10 +1,17 @@
 export {
-  ZTrainConfig,
+  closestKey,
+  loadChatConfig,
+  loadTrainConfig,
+  parseChatConfig,
+  parseTrainConfig,
+  type TConfigWarning,
+} from './load';
+export {
+  IGNORED_CHAT_KEYS,
+  IGNORED_TRAIN_KEYS,
+  LORA_TARGET_MODULES,
+  type TChatConfig,
   type TTrainConfig,
   ZChatConfig,
-  type TChatConfig,
-  IGNORED_TRAIN_KEYS,
-  IGNORED_CHAT_KEYS,
-  LORA_TARGET_MODULES,
+  ZTrainConfig,
 } from './schema';
-export { loadTrainConfig, loadChatConfig, parseTrainConfig, parseChatConfig, closestKey, type TConfigWarning } from './load';

@@ -88,7 +88,9 @@ function parseWith<S extends z.ZodType>(
   }
   const unused = Object.keys(obj).filter((k) => k in ignored);
   if (unused.length > 0) {
-    warn(`${source}: ignored keys (accepted for LLaMA-Factory compatibility, no effect here): ${unused.map((k) => `${k} (${ignored[k]})`).join('; ')}.`);
+    warn(
+      `${source}: ignored keys (accepted for LLaMA-Factory compatibility, no effect here): ${unused.map((k) => `${k} (${ignored[k]})`).join('; ')}.`,
+    );
   }
   return result.data;
 }
@@ -103,7 +105,9 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
   // bf16/fp16 change LLaMA-Factory's compute dtype; here compute is float32 (bf16 frozen weights are the engine's
   // choice, not the config's), so say so rather than pretend.
   if (config.bf16 || config.fp16) {
-    warn(`${source}: ${config.bf16 ? 'bf16' : 'fp16'}: true is declined; training computes in float32 on this CPU engine.`);
+    warn(
+      `${source}: ${config.bf16 ? 'bf16' : 'fp16'}: true is declined; training computes in float32 on this CPU engine.`,
+    );
   }
   return config;
 }

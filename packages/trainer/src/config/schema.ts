@@ -34,7 +34,15 @@ const list = () =>
   );
 const nullableStr = () => z.union([z.string(), z.null()]);
 
-export const LORA_TARGET_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+export const LORA_TARGET_MODULES = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
 
 export const ZTrainConfig = z
   .object({

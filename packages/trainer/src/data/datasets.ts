@@ -12,7 +12,10 @@ export type TIdentity = { name?: string; author?: string };
  * The values for identity.json's `{{name}}` / `{{author}}` placeholders: config keys `identity_name` /
  * `identity_author`, else the environment variables CRUCIBLE_IDENTITY_NAME / CRUCIBLE_IDENTITY_AUTHOR.
  */
-export function identityFrom(cfg: Pick<TTrainConfig, 'identity_name' | 'identity_author'>, env = process.env): TIdentity {
+export function identityFrom(
+  cfg: Pick<TTrainConfig, 'identity_name' | 'identity_author'>,
+  env = process.env,
+): TIdentity {
   return {
     name: cfg.identity_name ?? env.CRUCIBLE_IDENTITY_NAME,
     author: cfg.identity_author ?? env.CRUCIBLE_IDENTITY_AUTHOR,
@@ -50,7 +53,9 @@ export function readConvertedRows(
     const { rows: converted, dropped } = convertRows(rows, attr);
     if (dropped > 0) warn(`dataset ${name}: dropped ${dropped} invalid rows (as LLaMA-Factory does).`);
     if (converted.some((r) => JSON.stringify(r).includes('{{name}}') || JSON.stringify(r).includes('{{author}}'))) {
-      warn(`dataset ${name} still holds {{name}}/{{author}}: set identity_name/identity_author (or CRUCIBLE_IDENTITY_NAME/AUTHOR).`);
+      warn(
+        `dataset ${name} still holds {{name}}/{{author}}: set identity_name/identity_author (or CRUCIBLE_IDENTITY_NAME/AUTHOR).`,
+      );
     }
     all.push(...converted);
   }
@@ -149,12 +154,16 @@ export function splitValidation<T>(items: T[], valSize: number, seed: number): {
   const evalSet = new Set(idx.slice(0, nEval));
   return {
     train: items.filter((_, i) => !evalSet.has(i)),
-    eval: idx.slice(0, nEval).sort((a, b) => a - b).map((i) => items[i]),
+    eval: idx
+      .slice(0, nEval)
+      .sort((a, b) => a - b)
+      .map((i) => items[i]),
   };
 }
 
 function tokenise(rows: TConvertedRow[], cfg: TTrainConfig, tokenizer: Tokenizer, template: Template): Example[] {
-  if (cfg.stage === 'pt') return pretrainExamples(rows, tokenizer, template, { cutoffLen: cfg.cutoff_len, packing: cfg.packing });
+  if (cfg.stage === 'pt')
+    return pretrainExamples(rows, tokenizer, template, { cutoffLen: cfg.cutoff_len, packing: cfg.packing });
   return supervisedExamples(rows, template, {
     cutoffLen: cfg.cutoff_len,
     trainOnPrompt: cfg.train_on_prompt,
@@ -173,7 +182,8 @@ export async function loadDatasets(
   modelDir: string,
 ): Promise<{ train: Example[]; eval: Example[]; template: Template }> {
   const template = getTemplate(cfg.template ?? 'auto', tokenizer, modelDir);
-  if (!cfg.dataset || cfg.dataset.length === 0) throw new TrainerError('DATASET_NOT_FOUND', 'The config names no `dataset`.');
+  if (!cfg.dataset || cfg.dataset.length === 0)
+    throw new TrainerError('DATASET_NOT_FOUND', 'The config names no `dataset`.');
   const trainRows = readConvertedRows(cfg.dataset, cfg);
   let train = tokenise(trainRows, cfg, tokenizer, template);
   let evalExamples: Example[] = [];
@@ -184,8 +194,10 @@ export async function loadDatasets(
     train = split.train;
     evalExamples = split.eval;
   }
-  if (train.length === 0) throw new TrainerError('DATASET_INVALID', `No usable training rows in ${cfg.dataset.join(', ')}.`);
+  if (train.length === 0)
+    throw new TrainerError('DATASET_INVALID', `No usable training rows in ${cfg.dataset.join(', ')}.`);
   const unlabelled = train.filter((e) => e.labels.every((l) => l === IGNORE_INDEX)).length;
-  if (unlabelled > 0) process.stderr.write(`warning: ${unlabelled} training examples have no labelled tokens after cutoff_len.\n`);
+  if (unlabelled > 0)
+    process.stderr.write(`warning: ${unlabelled} training examples have no labelled tokens after cutoff_len.\n`);
   return { train, eval: evalExamples, template };
 }

@@ -75,7 +75,8 @@ export function resolveDataset(name: string, datasetDir: string, info: Record<st
     return makeAttr(name, file, {});
   }
   if (!entry.file_name) {
-    const remote = entry.hf_hub_url ?? entry.ms_hub_url ?? entry.om_hub_url ?? entry.script_url ?? entry.cloud_file_name;
+    const remote =
+      entry.hf_hub_url ?? entry.ms_hub_url ?? entry.om_hub_url ?? entry.script_url ?? entry.cloud_file_name;
     throw new TrainerError(
       'DATASET_NOT_FOUND',
       `Dataset "${name}" lives at ${remote ?? 'an unknown place'}; Crucible reads local files only — download it and set file_name.`,
@@ -89,7 +90,10 @@ export function resolveDataset(name: string, datasetDir: string, info: Record<st
 function makeAttr(name: string, file: string, e: TInfoEntry): TDatasetAttr {
   const formatting = e.formatting ?? 'alpaca';
   if (formatting !== 'alpaca' && formatting !== 'sharegpt') {
-    throw new TrainerError('DATASET_INVALID', `Dataset "${name}": formatting "${formatting}" is not alpaca or sharegpt.`);
+    throw new TrainerError(
+      'DATASET_INVALID',
+      `Dataset "${name}": formatting "${formatting}" is not alpaca or sharegpt.`,
+    );
   }
   const c = e.columns ?? {};
   const t = e.tags ?? {};
@@ -139,7 +143,8 @@ export function readRows(file: string): Record<string, unknown>[] {
   }
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const str = (v: unknown): string =>
+  typeof v === 'string' ? v : v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
 
 function convertAlpaca(row: Record<string, unknown>, a: TDatasetAttr): TConvertedRow {
   const prompt: TChatMessage[] = [];
@@ -192,17 +197,32 @@ function convertSharegpt(row: Record<string, unknown>, a: TDatasetAttr): TConver
     if (!(i % 2 === 0 ? odd : even).includes(tag)) return { invalid: `turn ${i} has role "${tag}" out of order` };
     aligned.push({ role: roleOf[tag], content: str(m[t.content_tag]) });
   }
-  if (aligned.length % 2 !== 0 || aligned.length === 0) return { invalid: 'the conversation does not end with a reply' };
-  return { prompt: aligned.slice(0, -1), response: aligned.slice(-1), system, tools: a.columns.tools ? str(row[a.columns.tools]) : '' };
+  if (aligned.length % 2 !== 0 || aligned.length === 0)
+    return { invalid: 'the conversation does not end with a reply' };
+  return {
+    prompt: aligned.slice(0, -1),
+    response: aligned.slice(-1),
+    system,
+    tools: a.columns.tools ? str(row[a.columns.tools]) : '',
+  };
 }
 
 /** Converts rows as LLaMA-Factory does; rows it would drop as invalid are dropped and counted. */
-export function convertRows(rows: Record<string, unknown>[], a: TDatasetAttr): { rows: TConvertedRow[]; dropped: number } {
+export function convertRows(
+  rows: Record<string, unknown>[],
+  a: TDatasetAttr,
+): { rows: TConvertedRow[]; dropped: number } {
   if (a.ranking || a.columns.chosen) {
-    throw new TrainerError('DATASET_INVALID', `Dataset "${a.name}" is a preference (ranking) dataset for stage rm/dpo, which Crucible does not train.`);
+    throw new TrainerError(
+      'DATASET_INVALID',
+      `Dataset "${a.name}" is a preference (ranking) dataset for stage rm/dpo, which Crucible does not train.`,
+    );
   }
   if (a.columns.kto_tag) {
-    throw new TrainerError('DATASET_INVALID', `Dataset "${a.name}" is a KTO dataset (kto_tag) for stage kto, which Crucible does not train.`);
+    throw new TrainerError(
+      'DATASET_INVALID',
+      `Dataset "${a.name}" is a KTO dataset (kto_tag) for stage kto, which Crucible does not train.`,
+    );
   }
   const out: TConvertedRow[] = [];
   let dropped = 0;

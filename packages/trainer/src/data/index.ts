@@ -1,25 +1,32 @@
 export {
-  type Template,
+  type Example,
+  identityFrom,
+  loadDatasets,
+  mulberry32,
+  pretrainExamples,
+  readConvertedRows,
+  splitValidation,
+  supervisedExamples,
+  type TIdentity,
+} from './datasets';
+export {
+  convertRows,
+  readDatasetInfo,
+  readRows,
+  resolveDataset,
+  type TConvertedRow,
+  type TDatasetAttr,
+} from './formats';
+export {
+  encodePairs,
+  getTemplate,
+  IGNORE_INDEX,
+  inferSeqlen,
+  pyJsonDumps,
   type TChatMessage,
-  type TRole,
+  TEMPLATE_NAMES,
   type TEncoded,
   type TEncodeOptions,
-  getTemplate,
-  inferSeqlen,
-  encodePairs,
-  pyJsonDumps,
-  IGNORE_INDEX,
-  TEMPLATE_NAMES,
+  type Template,
+  type TRole,
 } from './template';
-export {
-  type Example,
-  type TIdentity,
-  loadDatasets,
-  readConvertedRows,
-  supervisedExamples,
-  pretrainExamples,
-  splitValidation,
-  identityFrom,
-  mulberry32,
-} from './datasets';
-export { type TDatasetAttr, type TConvertedRow, readDatasetInfo, resolveDataset, readRows, convertRows } from './formats';

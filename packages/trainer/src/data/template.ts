@@ -57,17 +57,23 @@ const SPECS: Record<string, TTemplateSpec> = {
     assistant: ['{{content}}<|im_end|>\n'],
     system: ['<|im_start|>system\n{{content}}<|im_end|>\n'],
     function: ['{{content}}<|im_end|>\n'],
-    observation: ['<|im_start|>user\n<tool_response>\n{{content}}\n</tool_response><|im_end|>\n<|im_start|>assistant\n'],
+    observation: [
+      '<|im_start|>user\n<tool_response>\n{{content}}\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+    ],
     defaultSystem: 'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.',
     stopWords: ['<|im_end|>'],
     replaceEos: true,
     toolFormat: 'qwen',
   },
   llama3: {
-    user: ['<|start_header_id|>user<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n'],
+    user: [
+      '<|start_header_id|>user<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
+    ],
     assistant: ['{{content}}<|eot_id|>'],
     system: ['<|start_header_id|>system<|end_header_id|>\n\n{{content}}<|eot_id|>'],
-    observation: ['<|start_header_id|>ipython<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n'],
+    observation: [
+      '<|start_header_id|>ipython<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
+    ],
     prefix: [{ bos: true }],
     stopWords: ['<|eot_id|>', '<|eom_id|>'],
     replaceEos: true,
@@ -150,7 +156,12 @@ export function inferSeqlen(sourceLen: number, targetLen: number, cutoffLen: num
 }
 
 /** The supervised processor's loop over (prompt, response) pairs, with cutoff and masking. */
-export function encodePairs(pairs: [number[], number[]][], opts: TEncodeOptions, eosTokenId: number, efficientEos: boolean): TEncoded {
+export function encodePairs(
+  pairs: [number[], number[]][],
+  opts: TEncodeOptions,
+  eosTokenId: number,
+  efficientEos: boolean,
+): TEncoded {
   const cutoffLen = opts.cutoffLen ?? Number.POSITIVE_INFINITY;
   let inputIds: number[] = [];
   let labels: number[] = [];
@@ -165,7 +176,8 @@ export function encodePairs(pairs: [number[], number[]][], opts: TEncodeOptions,
     totalLength += sourceLen + targetLen;
     let sourceLabel: number[];
     if (opts.trainOnPrompt) sourceLabel = source;
-    else if (efficientEos && turn !== 0) sourceLabel = [eosTokenId, ...new Array(Math.max(sourceLen - 1, 0)).fill(IGNORE_INDEX)];
+    else if (efficientEos && turn !== 0)
+      sourceLabel = [eosTokenId, ...new Array(Math.max(sourceLen - 1, 0)).fill(IGNORE_INDEX)];
     else sourceLabel = new Array(sourceLen).fill(IGNORE_INDEX);
     const targetLabel = opts.maskHistory && turn !== 0 ? new Array(targetLen).fill(IGNORE_INDEX) : target;
     if (opts.maskHistory) {
@@ -193,7 +205,10 @@ function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer): 
   const eosToken = spec.replaceEos && spec.stopWords ? spec.stopWords[0] : tokenizer.eosToken;
   const eosTokenId = tokenizer.tokenToId(eosToken);
   if (eosTokenId === undefined) {
-    throw new TrainerError('TEMPLATE_UNKNOWN', `Template ${name} needs the token ${eosToken}, which this tokenizer lacks.`);
+    throw new TrainerError(
+      'TEMPLATE_UNKNOWN',
+      `Template ${name} needs the token ${eosToken}, which this tokenizer lacks.`,
+    );
   }
   const stop = new Set<number>([eosTokenId, tokenizer.eosTokenId]);
   for (const w of spec.stopWords ?? []) {
@@ -221,7 +236,11 @@ function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer): 
   };
 
   // LLaMA-Factory's Template._encode: one id list per message; the first also carries prefix and system.
-  const encodeMessages = (messages: TChatMessage[], systemIn: string | undefined, tools: string | undefined): number[][] => {
+  const encodeMessages = (
+    messages: TChatMessage[],
+    systemIn: string | undefined,
+    tools: string | undefined,
+  ): number[][] => {
     const system = systemIn || spec.defaultSystem || '';
     return messages.map((m, i) => {
       const ids: number[] = [];
@@ -243,7 +262,12 @@ function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer): 
           ids.push(...toIds(spec.observation ?? spec.user, m.content));
           break;
         case 'function':
-          ids.push(...toIds(spec.function ?? spec.assistant, spec.toolFormat === 'qwen' ? qwenFunctionText(m.content) : m.content));
+          ids.push(
+            ...toIds(
+              spec.function ?? spec.assistant,
+              spec.toolFormat === 'qwen' ? qwenFunctionText(m.content) : m.content,
+            ),
+          );
           break;
         default:
           throw new TrainerError('DATASET_INVALID', `Unexpected role ${m.role} inside a conversation.`);
@@ -282,11 +306,15 @@ function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer): 
 // the `{content}<|im_end|>\n` of LLaMA-Factory's qwen template.
 function jinjaTemplate(tokenizer: Tokenizer): Template {
   const source = tokenizer.chatTemplate;
-  if (!source) throw new TrainerError('TEMPLATE_UNKNOWN', 'template: auto needs a chat_template in tokenizer_config.json.');
+  if (!source)
+    throw new TrainerError('TEMPLATE_UNKNOWN', 'template: auto needs a chat_template in tokenizer_config.json.');
   const jt = new JinjaTemplate(source);
   const render = (messages: TChatMessage[], addGenerationPrompt: boolean, tools?: unknown[]): string =>
     jt.render({
-      messages: messages.map((m) => ({ role: m.role === 'observation' ? 'tool' : m.role === 'function' ? 'assistant' : m.role, content: m.content })),
+      messages: messages.map((m) => ({
+        role: m.role === 'observation' ? 'tool' : m.role === 'function' ? 'assistant' : m.role,
+        content: m.content,
+      })),
       add_generation_prompt: addGenerationPrompt,
       bos_token: tokenizer.bosToken ?? '',
       eos_token: tokenizer.eosToken,
@@ -336,7 +364,8 @@ function jinjaTemplate(tokenizer: Tokenizer): Template {
   return {
     name: 'auto',
     encodeMultiturn,
-    encodeChat: (messages, opts = {}) => encodePairs(encodeMultiturn(messages, opts.system, opts.tools), opts, eosTokenId, false),
+    encodeChat: (messages, opts = {}) =>
+      encodePairs(encodeMultiturn(messages, opts.system, opts.tools), opts, eosTokenId, false),
     promptForGeneration: (messages, opts = {}) =>
       tokenizer.encode(render(withSystem(messages, opts.system), true, parseTools(opts.tools))),
     stopTokenIds: [eosTokenId],

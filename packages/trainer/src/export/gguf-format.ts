@@ -6,7 +6,21 @@ import { f32ToF16Bits } from '../io/dtype';
 
 export const GGUF_ALIGNMENT = 32;
 
-export const GgufType = { UINT8: 0, INT8: 1, UINT16: 2, INT16: 3, UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7, STRING: 8, ARRAY: 9, UINT64: 10, INT64: 11, FLOAT64: 12 } as const;
+export const GgufType = {
+  UINT8: 0,
+  INT8: 1,
+  UINT16: 2,
+  INT16: 3,
+  UINT32: 4,
+  INT32: 5,
+  FLOAT32: 6,
+  BOOL: 7,
+  STRING: 8,
+  ARRAY: 9,
+  UINT64: 10,
+  INT64: 11,
+  FLOAT64: 12,
+} as const;
 export const GgmlType = { F32: 0, F16: 1, Q8_0: 8 } as const;
 export type TGgmlTypeName = keyof typeof GgmlType;
 

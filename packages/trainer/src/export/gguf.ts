@@ -141,7 +141,8 @@ function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue
   if (pad !== undefined) kv.push(['tokenizer.ggml.padding_token_id', { type: 'u32', value: pad }]);
   // Qwen never adds BOS; Llama 3 does (its tokenizer.json post-processor prepends <|begin_of_text|>).
   kv.push(['tokenizer.ggml.add_bos_token', { type: 'bool', value: config.arch === 'llama' }]);
-  if (typeof tc.chat_template === 'string') kv.push(['tokenizer.chat_template', { type: 'string', value: tc.chat_template }]);
+  if (typeof tc.chat_template === 'string')
+    kv.push(['tokenizer.chat_template', { type: 'string', value: tc.chat_template }]);
   return kv;
 }
 
@@ -215,7 +216,10 @@ export async function writeGgufLora(adapterDir: string, modelDir: string, outFil
     const name = ggufTensorName(baseName);
     if (!name) throw new TrainerError('EXPORT_UNSUPPORTED', `LoRA on ${baseName} has no llama.cpp counterpart.`);
     if (A.shape[0] !== adapter.config.r) {
-      throw new TrainerError('ADAPTER_INVALID', `${baseName}: lora_A has ${A.shape[0]} rows but r is ${adapter.config.r}.`);
+      throw new TrainerError(
+        'ADAPTER_INVALID',
+        `${baseName}: lora_A has ${A.shape[0]} rows but r is ${adapter.config.r}.`,
+      );
     }
     tensors.push({ name: `${name}.lora_a`, shape: A.shape, data: A.data, type: 'F32' });
     tensors.push({ name: `${name}.lora_b`, shape: B.shape, data: permuted(config, baseName, B), type: 'F32' });

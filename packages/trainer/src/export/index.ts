@@ -1,16 +1,16 @@
+export { ggufTensorName, permuteRows, writeGgufLora, writeGgufModel } from './gguf';
+export { GgmlType, GgufType, quantizeQ8_0, type TGgufTensor, type TGgufValue, writeGguf } from './gguf-format';
 export {
-  type TPeftMeta,
-  type TPeftAdapterConfig,
   ALL_LORA_TARGETS,
+  baseKeyOf,
   expandTargets,
-  peftAdapterConfig,
-  writePeftAdapter,
-  readPeftAdapter,
-  mergeAdapter,
-  mergeLoraInto,
   loraPairs,
   loraScale,
-  baseKeyOf,
+  mergeAdapter,
+  mergeLoraInto,
+  peftAdapterConfig,
+  readPeftAdapter,
+  type TPeftAdapterConfig,
+  type TPeftMeta,
+  writePeftAdapter,
 } from './peft';
-export { writeGgufModel, writeGgufLora, ggufTensorName, permuteRows } from './gguf';
-export { writeGguf, quantizeQ8_0, GgmlType, GgufType, type TGgufTensor, type TGgufValue } from './gguf-format';

@@ -74,7 +74,10 @@ export function peftAdapterConfig(meta: TPeftMeta): Record<string, unknown> {
 export function writePeftAdapter(dir: string, lora: Weights, meta: TPeftMeta): void {
   for (const k of lora.keys()) {
     if (!/^base_model\.model\..+\.lora_[AB]\.weight$/.test(k)) {
-      throw new TrainerError('ADAPTER_INVALID', `LoRA tensor "${k}" is not a PEFT key (base_model.model.<module>.lora_A.weight).`);
+      throw new TrainerError(
+        'ADAPTER_INVALID',
+        `LoRA tensor "${k}" is not a PEFT key (base_model.model.<module>.lora_A.weight).`,
+      );
     }
   }
   mkdirSync(dir, { recursive: true });
@@ -91,11 +94,13 @@ export function readPeftAdapter(dir: string): { config: TPeftAdapterConfig; weig
   } catch (e) {
     throw new TrainerError('ADAPTER_INVALID', `${dir} has no readable adapter_config.json (${(e as Error).message}).`);
   }
-  if (raw.peft_type !== 'LORA') throw new TrainerError('ADAPTER_INVALID', `${cfgPath}: peft_type ${String(raw.peft_type)} is not LORA.`);
+  if (raw.peft_type !== 'LORA')
+    throw new TrainerError('ADAPTER_INVALID', `${cfgPath}: peft_type ${String(raw.peft_type)} is not LORA.`);
   if (raw.use_dora === true) throw new TrainerError('ADAPTER_INVALID', `${cfgPath}: DoRA adapters are not supported.`);
   const r = Number(raw.r);
   const alpha = Number(raw.lora_alpha);
-  if (!(r > 0) || !(alpha > 0)) throw new TrainerError('ADAPTER_INVALID', `${cfgPath}: r and lora_alpha must be positive.`);
+  if (!(r > 0) || !(alpha > 0))
+    throw new TrainerError('ADAPTER_INVALID', `${cfgPath}: r and lora_alpha must be positive.`);
   const targets = Array.isArray(raw.target_modules)
     ? (raw.target_modules as string[])
     : typeof raw.target_modules === 'string'
@@ -184,7 +189,15 @@ export function mergeLoraInto(weights: Weights, adapter: Weights, scale: number)
   }
 }
 
-const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt'];
+const MODEL_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.json',
+  'merges.txt',
+];
 
 /** Merges a PEFT LoRA adapter into its base model and writes a full model directory (F32 safetensors). */
 export async function mergeAdapter(modelDir: string, adapterDir: string, outDir: string): Promise<void> {

@@ -1,16 +1,22 @@
+export { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './dtype';
 export { TrainerError, type TTrainerErrorCode } from './errors';
 export {
-  type Tensor,
-  type Weights,
-  type TLoadedWeights,
-  type TSafetensorsDtype,
-  readSafetensors,
-  readSafetensorsSync,
-  writeSafetensors,
-  writeShardedSafetensors,
+  bundledTokenizerDir,
+  initModel,
+  initModelConfig,
+  QWEN25_CHAT_TEMPLATE,
+  type TInitModelOptions,
+} from './init-model';
+export {
   loadWeights,
   loadWeightsSync,
+  readSafetensors,
+  readSafetensorsSync,
+  type Tensor,
+  type TLoadedWeights,
+  type TSafetensorsDtype,
+  type Weights,
+  writeSafetensors,
+  writeShardedSafetensors,
 } from './safetensors';
-export { type Tokenizer, loadTokenizer, tokenizerFromJson } from './tokenizer';
-export { type TInitModelOptions, initModel, initModelConfig, bundledTokenizerDir, QWEN25_CHAT_TEMPLATE } from './init-model';
-export { f32ToBf16Bits, bf16BitsToF32, f32ToF16Bits, f16BitsToF32 } from './dtype';
+export { loadTokenizer, type Tokenizer, tokenizerFromJson } from './tokenizer';

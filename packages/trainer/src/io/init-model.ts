@@ -41,12 +41,20 @@ export const QWEN25_CHAT_TEMPLATE =
   "{%- if tools %}\n    {{- '<|im_start|>system\\n' }}\n    {%- if messages[0]['role'] == 'system' %}\n        {{- messages[0]['content'] }}\n    {%- else %}\n        {{- 'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.' }}\n    {%- endif %}\n    {{- \"\\n\\n# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>\" }}\n    {%- for tool in tools %}\n        {{- \"\\n\" }}\n        {{- tool | tojson }}\n    {%- endfor %}\n    {{- \"\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\\"name\\\": <function-name>, \\\"arguments\\\": <args-json-object>}\\n</tool_call><|im_end|>\\n\" }}\n{%- else %}\n    {%- if messages[0]['role'] == 'system' %}\n        {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}\n    {%- else %}\n        {{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\\n' }}\n    {%- endif %}\n{%- endif %}\n{%- for message in messages %}\n    {%- if (message.role == \"user\") or (message.role == \"system\" and not loop.first) or (message.role == \"assistant\") %}\n        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}\n    {%- elif message.role == \"tool\" %}\n        {%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != \"tool\") %}\n            {{- '<|im_start|>user' }}\n        {%- endif %}\n        {{- '\\n<tool_response>\\n' }}\n        {{- message.content }}\n        {{- '\\n</tool_response>' }}\n        {%- if loop.last or (messages[loop.index0 + 1].role != \"tool\") %}\n            {{- '<|im_end|>\\n' }}\n        {%- endif %}\n    {%- endif %}\n{%- endfor %}\n{%- if add_generation_prompt %}\n    {{- '<|im_start|>assistant\\n' }}\n{%- endif %}\n";
 
 export function initModelConfig(o: TInitModelOptions): ModelConfig {
-  const bad = (k: string, v: number) => !Number.isInteger(v) || v <= 0;
-  for (const [k, v] of Object.entries({ layers: o.layers, hidden: o.hidden, intermediate: o.intermediate, heads: o.heads, kvHeads: o.kvHeads })) {
-    if (bad(k, v)) throw new TrainerError('CLI_USAGE', `--${k} must be a positive integer, got ${v}.`);
+  const bad = (v: number) => !Number.isInteger(v) || v <= 0;
+  for (const [k, v] of Object.entries({
+    layers: o.layers,
+    hidden: o.hidden,
+    intermediate: o.intermediate,
+    heads: o.heads,
+    kvHeads: o.kvHeads,
+  })) {
+    if (bad(v)) throw new TrainerError('CLI_USAGE', `--${k} must be a positive integer, got ${v}.`);
   }
-  if (o.hidden % o.heads !== 0) throw new TrainerError('CLI_USAGE', `--hidden ${o.hidden} is not divisible by --heads ${o.heads}.`);
-  if (o.heads % o.kvHeads !== 0) throw new TrainerError('CLI_USAGE', `--heads ${o.heads} is not divisible by --kv-heads ${o.kvHeads}.`);
+  if (o.hidden % o.heads !== 0)
+    throw new TrainerError('CLI_USAGE', `--hidden ${o.hidden} is not divisible by --heads ${o.heads}.`);
+  if (o.heads % o.kvHeads !== 0)
+    throw new TrainerError('CLI_USAGE', `--heads ${o.heads} is not divisible by --kv-heads ${o.kvHeads}.`);
   const qwen = o.arch === 'qwen2';
   return {
     arch: o.arch,
@@ -79,7 +87,10 @@ export async function initModel(opts: TInitModelOptions, outDir: string): Promis
   // The embedding must cover every token the tokenizer can produce.
   const maxId = Math.max(...Object.keys(tokenizerConfig.added_tokens_decoder ?? { 0: 0 }).map(Number));
   if (config.vocabSize <= maxId) {
-    throw new TrainerError('CLI_USAGE', `--vocab ${config.vocabSize} is smaller than the tokenizer's ${maxId + 1} tokens.`);
+    throw new TrainerError(
+      'CLI_USAGE',
+      `--vocab ${config.vocabSize} is smaller than the tokenizer's ${maxId + 1} tokens.`,
+    );
   }
   const weights = randomWeights(config, { seed: opts.seed, std: 0.02 });
   // Transformers' _init_weights zeroes Linear biases.

@@ -17,9 +17,11 @@ type THeaderEntry = { dtype: string; shape: number[]; data_offsets: [number, num
 
 function readHeader(fd: number, file: string): { header: Record<string, THeaderEntry>; dataStart: number } {
   const lenBuf = Buffer.alloc(8);
-  if (readSync(fd, lenBuf, 0, 8, 0) !== 8) throw new TrainerError('SAFETENSORS_INVALID', `${file} is too short to be safetensors.`);
+  if (readSync(fd, lenBuf, 0, 8, 0) !== 8)
+    throw new TrainerError('SAFETENSORS_INVALID', `${file} is too short to be safetensors.`);
   const n = Number(lenBuf.readBigUInt64LE(0));
-  if (n <= 0 || n > MAX_HEADER) throw new TrainerError('SAFETENSORS_INVALID', `${file}: header length ${n} is not plausible.`);
+  if (n <= 0 || n > MAX_HEADER)
+    throw new TrainerError('SAFETENSORS_INVALID', `${file}: header length ${n} is not plausible.`);
   const hb = Buffer.alloc(n);
   readSync(fd, hb, 0, n, 8);
   try {
@@ -49,12 +51,18 @@ export function readSafetensorsSync(file: string): TLoadedWeights {
       }
       const dtype = entry.dtype as TSafetensorsDtype;
       if (!(dtype in BYTES)) {
-        throw new TrainerError('SAFETENSORS_INVALID', `${file}: tensor ${name} has dtype ${entry.dtype}; only F32, BF16 and F16 are read.`);
+        throw new TrainerError(
+          'SAFETENSORS_INVALID',
+          `${file}: tensor ${name} has dtype ${entry.dtype}; only F32, BF16 and F16 are read.`,
+        );
       }
       const count = entry.shape.reduce((a, b) => a * b, 1);
       const [begin, end] = entry.data_offsets;
       if (end - begin !== count * BYTES[dtype]) {
-        throw new TrainerError('SAFETENSORS_INVALID', `${file}: tensor ${name} has ${end - begin} bytes for shape [${entry.shape}] ${dtype}.`);
+        throw new TrainerError(
+          'SAFETENSORS_INVALID',
+          `${file}: tensor ${name} has ${end - begin} bytes for shape [${entry.shape}] ${dtype}.`,
+        );
       }
       const data = new Float32Array(count);
       if (dtype === 'F32') {
@@ -105,7 +113,10 @@ export function writeSafetensors(
     const t = tensors.get(name) as Tensor;
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
-      throw new TrainerError('SAFETENSORS_INVALID', `Tensor ${name}: shape [${t.shape}] does not match ${t.data.length} values.`);
+      throw new TrainerError(
+        'SAFETENSORS_INVALID',
+        `Tensor ${name}: shape [${t.shape}] does not match ${t.data.length} values.`,
+      );
     }
     const bytes = count * BYTES[dtype];
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
@@ -159,12 +170,16 @@ export function loadWeightsSync(modelDir: string): TLoadedWeights {
       }
     }
     const missing = Object.keys(weightMap).filter((k) => !out.has(k));
-    if (missing.length > 0) throw new TrainerError('SAFETENSORS_INVALID', `${index} lists ${missing[0]} but no shard holds it.`);
+    if (missing.length > 0)
+      throw new TrainerError('SAFETENSORS_INVALID', `${index} lists ${missing[0]} but no shard holds it.`);
     return out;
   }
   const single = join(modelDir, 'model.safetensors');
   if (!existsSync(single)) {
-    throw new TrainerError('MODEL_FILES_MISSING', `${modelDir} has neither model.safetensors nor model.safetensors.index.json.`);
+    throw new TrainerError(
+      'MODEL_FILES_MISSING',
+      `${modelDir} has neither model.safetensors nor model.safetensors.index.json.`,
+    );
   }
   return readSafetensorsSync(single);
 }

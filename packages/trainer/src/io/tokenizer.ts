@@ -25,7 +25,8 @@ export type Tokenizer = {
 };
 
 type TTokenSpec = string | { content: string } | null | undefined;
-const tokenText = (t: TTokenSpec): string | undefined => (t == null ? undefined : typeof t === 'string' ? t : t.content);
+const tokenText = (t: TTokenSpec): string | undefined =>
+  t == null ? undefined : typeof t === 'string' ? t : t.content;
 
 export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
   let json: Record<string, unknown>;
@@ -33,7 +34,10 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
   try {
     json = JSON.parse(await readFile(join(modelDir, 'tokenizer.json'), 'utf8'));
   } catch (e) {
-    throw new TrainerError('TOKENIZER_MISSING', `${modelDir} has no readable tokenizer.json (${(e as Error).message}).`);
+    throw new TrainerError(
+      'TOKENIZER_MISSING',
+      `${modelDir} has no readable tokenizer.json (${(e as Error).message}).`,
+    );
   }
   try {
     config = JSON.parse(await readFile(join(modelDir, 'tokenizer_config.json'), 'utf8'));
@@ -51,7 +55,8 @@ export function tokenizerFromJson(json: Record<string, unknown>, config: Record<
 
   const eosToken = tokenText(config.eos_token as TTokenSpec) ?? '<|endoftext|>';
   const eosTokenId = tok.token_to_id(eosToken);
-  if (eosTokenId === undefined) throw new TrainerError('TOKENIZER_MISSING', `EOS token ${eosToken} is not in the vocabulary.`);
+  if (eosTokenId === undefined)
+    throw new TrainerError('TOKENIZER_MISSING', `EOS token ${eosToken} is not in the vocabulary.`);
   const padToken = tokenText(config.pad_token as TTokenSpec);
   const bosToken = tokenText(config.bos_token as TTokenSpec);
   const padTokenId = (padToken !== undefined ? tok.token_to_id(padToken) : undefined) ?? eosTokenId;
