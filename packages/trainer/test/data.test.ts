@@ -199,6 +199,26 @@ describe('LLaMA-Factory datasets', () => {
     expect(() => readConvertedRows(['dpo_en_demo'], { dataset_dir: LF }, quiet)).toThrowError(/preference/);
   });
 
+  it('converts every row of every SFT/PT fixture', () => {
+    const counts = Object.fromEntries(
+      ['identity', 'alpaca_en_demo', 'alpaca_zh_demo', 'glaive_toolcall_en_demo', 'c4_demo'].map((n) => [
+        n,
+        readConvertedRows([n], { dataset_dir: LF, identity_name: 'a', identity_author: 'b' }, quiet).length,
+      ]),
+    );
+    expect(counts).toEqual({ identity: 91, alpaca_en_demo: 999, alpaca_zh_demo: 1000, glaive_toolcall_en_demo: 300, c4_demo: 300 });
+    // glaive: function calls are replies (labelled), observations are prompts (not labelled)
+    const t = getTemplate('qwen', qwen);
+    const rows = readConvertedRows(['glaive_toolcall_en_demo'], { dataset_dir: LF, max_samples: 10 }, quiet);
+    const withCall = rows.find((r) => r.prompt.some((m) => m.role === 'function'));
+    expect(withCall).toBeDefined();
+    const e = supervisedExamples([withCall as (typeof rows)[number]], t, { cutoffLen: 4096 })[0];
+    const labelled = qwen.decode(e.labels.filter((l) => l >= 0));
+    expect(labelled).toContain('<tool_call>\n{"name": ');
+    expect(labelled).not.toContain('<tool_response>');
+    expect(qwen.decode(e.inputIds)).toContain('# Tools');
+  });
+
   it('maps OpenAI `messages` rows through tags and drops invalid rows', () => {
     const warnings: string[] = [];
     const rows = readConvertedRows(['openai_chat'], { dataset_dir: FIX, identity_name: 'Ada' }, (m) =>

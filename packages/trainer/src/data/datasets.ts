@@ -181,7 +181,10 @@ export async function loadDatasets(
   tokenizer: Tokenizer,
   modelDir: string,
 ): Promise<{ train: Example[]; eval: Example[]; template: Template }> {
-  const template = getTemplate(cfg.template ?? 'auto', tokenizer, modelDir);
+  // Pre-training only needs the template's EOS; a tokenizer without a chat template falls back to `default`
+  // (plain EOS), as LLaMA-Factory's `empty` template does.
+  const name = cfg.template ?? (cfg.stage === 'pt' && !tokenizer.chatTemplate ? 'default' : 'auto');
+  const template = getTemplate(name, tokenizer, modelDir);
   if (!cfg.dataset || cfg.dataset.length === 0)
     throw new TrainerError('DATASET_NOT_FOUND', 'The config names no `dataset`.');
   const trainRows = readConvertedRows(cfg.dataset, cfg);
