@@ -1,6 +1,6 @@
 import type { Backend } from '@crucible/tensor';
 import { type Acts, buildActs, createActsPool } from './acts';
-import { buildModel, peftKey } from './build';
+import { buildModel } from './build';
 import { ModelError } from './errors';
 import { createDecoder } from './kvcache';
 import { type Dims, layerBackward, layerForward, type StepShape } from './layers';
@@ -41,7 +41,7 @@ export function createModel(opts: {
   // training pool so a run holds one set of activations; logits and generation (chat, tests) use the lean one.
   const trainPool = createActsPool((N, alloc) => buildActs(N, d, layers, true, alloc));
   const evalPool = createActsPool((N, alloc) => buildActs(N, d, layers, false, alloc));
-  const keyLenAll = new Map<number, Int32Array>();
+  const keyLenOne = new Int32Array(1);
 
   const checkIds = (ids: ArrayLike<number>, what: string): void => {
     for (let i = 0; i < ids.length; i++) {
@@ -128,12 +128,8 @@ export function createModel(opts: {
     checkIds(ids, 'ids');
     const a = evalPool(T);
     prepare(a, 1, T, null);
-    let kl = keyLenAll.get(T);
-    if (!kl) {
-      kl = Int32Array.of(T);
-      keyLenAll.set(T, kl);
-    }
-    forward(a, ids, { B: 1, T, N: T, pos: a.pos, keyLen: kl }, null);
+    keyLenOne[0] = T;
+    forward(a, ids, { B: 1, T, N: T, pos: a.pos, keyLen: keyLenOne }, null);
     return a;
   };
 
@@ -208,4 +204,3 @@ export function createModel(opts: {
   };
 }
 
-export { peftKey };
