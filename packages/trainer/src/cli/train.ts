@@ -13,6 +13,12 @@ export async function trainCommand(args: string[]): Promise<number> {
     throw new TrainerError('CLI_USAGE', 'usage: crucible train CONFIG.yaml [key=value ...]');
   }
   const raw = applyOverrides(readYamlObject(yamlPath), rest);
+  // LLaMA-Factory passes `resume_from_checkpoint: true` through to Trainer.train(), where True means "the latest
+  // checkpoint in output_dir"; the config schema types the key as a path, so spell the boolean as a string.
+  if (typeof raw.resume_from_checkpoint === 'boolean') {
+    if (raw.resume_from_checkpoint) raw.resume_from_checkpoint = 'true';
+    else delete raw.resume_from_checkpoint;
+  }
   const cfg = parseTrainConfig(raw, yamlPath);
   const backend = (process.env.CRUCIBLE_BACKEND ?? 'auto') as 'auto' | 'cpu' | 'reference';
   if (!['auto', 'cpu', 'reference'].includes(backend)) {
