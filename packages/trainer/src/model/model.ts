@@ -203,4 +203,3 @@ export function createModel(opts: {
     forwardStep: decoder.forwardStep,
   };
 }
-
