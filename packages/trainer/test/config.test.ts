@@ -107,3 +107,22 @@ describe('LLaMA-Factory train config', () => {
     expect(parseTrainConfig({ ...base, evaluation_strategy: 'epoch' }, 'c', () => {}).eval_strategy).toBe('epoch');
   });
 });
+
+describe('LLaMA-Factory features Crucible lacks', () => {
+  it('accepts them at their default and refuses them otherwise, saying why', () => {
+    expect(
+      parseTrainConfig({ ...base, quantization_bit: null, use_dora: false, streaming: false }, 'c', () => {}).use_dora,
+    ).toBe(false);
+    expect(() => parseTrainConfig({ ...base, quantization_bit: 4 }, 'c.yaml', () => {})).toThrowError(
+      /`quantization_bit` is not supported \(QLoRA .*\), got number 4/,
+    );
+    expect(() => parseTrainConfig({ ...base, use_dora: true }, 'c.yaml', () => {})).toThrowError(
+      /`use_dora` is not supported/,
+    );
+  });
+  it('lists no-op keys in the ignored warning', () => {
+    const { warnings, warn } = collect();
+    parseTrainConfig({ ...base, deepspeed: 'ds_z3.json', report_to: 'none', do_eval: true }, 'c.yaml', warn);
+    expect(warnings[0]).toMatch(/ignored keys.*deepspeed.*report_to.*do_eval/);
+  });
+});

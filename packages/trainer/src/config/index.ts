@@ -12,6 +12,7 @@ export {
   LORA_TARGET_MODULES,
   type TChatConfig,
   type TTrainConfig,
+  UNSUPPORTED_TRAIN_KEYS,
   ZChatConfig,
   ZTrainConfig,
 } from './schema';

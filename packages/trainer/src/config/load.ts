@@ -7,6 +7,7 @@ import {
   IGNORED_TRAIN_KEYS,
   type TChatConfig,
   type TTrainConfig,
+  UNSUPPORTED_TRAIN_KEYS,
   ZChatConfig,
   ZTrainConfig,
 } from './schema';
@@ -48,9 +49,14 @@ function describe(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)?.slice(0, 60)}`;
 }
 
-function issueSentence(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
+function issueSentence(
+  issue: z.core.$ZodIssue,
+  raw: Record<string, unknown>,
+  unsupported: Record<string, string>,
+): string {
   const key = String(issue.path[0] ?? '');
   const got = describe(raw[key]);
+  if (unsupported[key]) return `\`${key}\` is not supported (${unsupported[key]}), got ${got}.`;
   if (issue.code === 'invalid_type') {
     if (raw[key] === undefined) return `\`${key}\` is required (expected ${issue.expected}).`;
     return `\`${key}\` must be ${issue.expected === 'array' ? 'a list of strings' : `a ${issue.expected}`}, got ${got}.`;
@@ -65,6 +71,7 @@ function parseWith<S extends z.ZodType>(
   schema: S,
   known: string[],
   ignored: Record<string, string>,
+  unsupported: Record<string, string>,
   raw: unknown,
   source: string,
   warn: TConfigWarning,
@@ -83,7 +90,7 @@ function parseWith<S extends z.ZodType>(
   }
   const result = schema.safeParse(obj);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => issueSentence(i, obj));
+    const lines = result.error.issues.map((i) => issueSentence(i, obj, unsupported));
     throw new TrainerError('CONFIG_INVALID_VALUE', `${source}: ${lines.join(' ')}`);
   }
   const unused = Object.keys(obj).filter((k) => k in ignored);
@@ -101,7 +108,7 @@ function trainKeys(): string[] {
 }
 
 export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigWarning = stderrWarning): TTrainConfig {
-  const config = parseWith(ZTrainConfig, trainKeys(), IGNORED_TRAIN_KEYS, raw, source, warn);
+  const config = parseWith(ZTrainConfig, trainKeys(), IGNORED_TRAIN_KEYS, UNSUPPORTED_TRAIN_KEYS, raw, source, warn);
   // bf16/fp16 change LLaMA-Factory's compute dtype; here compute is float32 (bf16 frozen weights are the engine's
   // choice, not the config's), so say so rather than pretend.
   if (config.bf16 || config.fp16) {
@@ -113,7 +120,7 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
 }
 
 export function parseChatConfig(raw: unknown, source = 'config', warn: TConfigWarning = stderrWarning): TChatConfig {
-  return parseWith(ZChatConfig, Object.keys(ZChatConfig.shape), IGNORED_CHAT_KEYS, raw, source, warn);
+  return parseWith(ZChatConfig, Object.keys(ZChatConfig.shape), IGNORED_CHAT_KEYS, {}, raw, source, warn);
 }
 
 function readYaml(yamlPath: string): unknown {
