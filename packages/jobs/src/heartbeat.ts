@@ -31,8 +31,23 @@ const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
 /** Every live worker's last heartbeat, with its age, sorted by kind then id. For GET /api/health. */
 export async function readWorkerHeartbeats(
-  options: { prefix?: string; redis?: Redis; kind?: string } = {},
+  options: { prefix?: string; redis?: Redis; kind?: string; timeoutMs?: number } = {},
 ): Promise<(TWorkerHeartbeat & { ageMs: number })[]> {
+  // The shared connection retries forever while Redis is away (BullMQ needs that); a health probe must not
+  // hang with it, so the read is bounded.
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([readBeats(options), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readBeats(options: { prefix?: string; redis?: Redis; kind?: string }) {
   const redis = options.redis ?? getRedisConnection();
   const prefix = options.prefix ?? loadJobsEnv().REDIS_PREFIX;
   const match = `${escapeGlob(prefix)}:heartbeat:${options.kind ? `${escapeGlob(options.kind)}:` : ''}*`;

@@ -251,6 +251,16 @@ describe('heartbeats', () => {
     expect(await readWorkerHeartbeats({ prefix, redis })).toEqual([]);
   });
 
+  it('reading them fails within its time limit when Redis does not answer, instead of hanging', async () => {
+    const dead = createRedisConnection('redis://127.0.0.1:1', { lazyConnect: true });
+    dead.removeAllListeners('error');
+    dead.on('error', () => {}); // the refused connection is the point of this test
+    const t0 = Date.now();
+    await expect(readWorkerHeartbeats({ prefix: fresh(), redis: dead, timeoutMs: 500 })).rejects.toThrow(/did not answer within 500 ms/);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    dead.disconnect();
+  });
+
   it('of a killed worker process expire, while a live one keeps refreshing past its TTL', async () => {
     const prefix = fresh();
     const script = fileURLToPath(new URL('./fixtures/heartbeat-worker.ts', import.meta.url));

@@ -18,6 +18,14 @@ export function createStorage(env: Record<string, string | undefined> = process.
   return createStorageFromConfig(loadStorageConfig(env));
 }
 
+let shared: Storage | undefined;
+
+/** The process-wide storage for process.env, created on first use (route handlers, workers). */
+export function getStorage(): Storage {
+  shared ??= createStorage();
+  return shared;
+}
+
 export function createStorageFromConfig(config: TStorageConfig): Storage {
   return config.driver === 's3' ? createS3Storage(config) : createLocalStorage(config);
 }
