@@ -159,10 +159,14 @@ void pack_b(const Gemm& g, i64 p0, i64 kc, i64 j0, i64 nc, int NR, float* dst) {
         for (int j = 0; j < nr; j++) dk[j] = s[j];
         for (int j = nr; j < NR; j++) dk[j] = 0.0f;
       }
-    } else {  // op(B)[k,j] = B[j*ldb + k]
-      for (int j = 0; j < nr; j++) {
-        const float* s = g.B + (j0 + jr + j) * g.ldb + p0;
-        for (i64 k = 0; k < kc; k++) d[k * NR + j] = s[k];
+    } else {  // op(B)[k,j] = B[j*ldb + k]: a transpose, done in 16-deep k tiles so source and panel stay in L1
+      const float* src = g.B + (j0 + jr) * g.ldb + p0;
+      for (i64 k0 = 0; k0 < kc; k0 += 16) {
+        const i64 k1 = std::min<i64>(kc, k0 + 16);
+        for (int j = 0; j < nr; j++) {
+          const float* s = src + j * g.ldb;
+          for (i64 k = k0; k < k1; k++) d[k * NR + j] = s[k];
+        }
       }
       for (int j = nr; j < NR; j++)
         for (i64 k = 0; k < kc; k++) d[k * NR + j] = 0.0f;
