@@ -34,7 +34,8 @@ import {
 
 /**
  * Every REST route, in one table. The app/api/** route files mount these
- * handlers, and the tests walk this table: the tenant-isolation suite calls
+ * handlers (test/api/routes.test.ts checks each file mounts exactly the
+ * handler listed here), and the tests walk this table: the tenant-isolation suite calls
  * every `workspace`-scoped route of workspace B as a member of A, so a route
  * added here is covered the day it is added (and a test fails if an
  * app/api route file and this table disagree).
@@ -153,10 +154,3 @@ export const ROUTES: readonly TRouteDef[] = [
   },
   { method: 'GET', path: `${WS}/usage`, scope: 'workspace', minRole: 'viewer', handler: listUsage },
 ];
-
-/** The handler for a method and path pattern, for the app/api route files. */
-export function handlerFor(method: TMethod, path: string): THandler {
-  const def = ROUTES.find((r) => r.method === method && r.path === path);
-  if (!def) throw new Error(`No route ${method} ${path} in lib/server/route-table.ts`);
-  return def.handler;
-}

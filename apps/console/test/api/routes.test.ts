@@ -28,7 +28,14 @@ describe('route table and app/api agree', () => {
       const urlPath = `/${path.relative(appDir, path.dirname(file)).split(path.sep).join('/')}`;
       if (urlPath.startsWith('/api/auth/')) continue; // better-auth's own endpoints
       const mod = (await import(file)) as Record<string, unknown>;
-      for (const m of METHODS) if (typeof mod[m] === 'function') mounted.push(`${m} ${urlPath}`);
+      for (const m of METHODS) {
+        const exported = mod[m] as ((...args: unknown[]) => unknown) & { handler?: unknown };
+        if (typeof exported !== 'function') continue;
+        const def = ROUTES.find((r) => r.method === m && r.path === urlPath);
+        // The file must mount the very handler the table lists, or the table would test a different route.
+        expect(exported.handler, `${m} ${urlPath}`).toBe(def?.handler);
+        mounted.push(`${m} ${urlPath}`);
+      }
     }
     const table = ROUTES.map((r) => `${r.method} ${r.path}`);
     expect(mounted.sort()).toEqual([...table].sort());

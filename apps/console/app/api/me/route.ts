@@ -1,8 +1,8 @@
-// Mounts lib/server handlers (see lib/server/route-table.ts); the logic and its tests live there.
+// /api/me: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../lib/server/next';
+import { getMe, patchMe } from '../../../lib/server/routes/me';
 
 export const dynamic = 'force-dynamic';
 
-const PATH = '/api/me';
-export const GET = mount('GET', PATH);
-export const PATCH = mount('PATCH', PATH);
+export const GET = mount(getMe);
+export const PATCH = mount(patchMe);

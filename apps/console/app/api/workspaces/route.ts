@@ -1,8 +1,8 @@
-// Mounts lib/server handlers (see lib/server/route-table.ts); the logic and its tests live there.
+// /api/workspaces: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../lib/server/next';
+import { createWorkspaceRoute, listWorkspaces } from '../../../lib/server/routes/workspaces';
 
 export const dynamic = 'force-dynamic';
 
-const PATH = '/api/workspaces';
-export const GET = mount('GET', PATH);
-export const POST = mount('POST', PATH);
+export const GET = mount(listWorkspaces);
+export const POST = mount(createWorkspaceRoute);

@@ -1,9 +1,9 @@
-// Mounts lib/server handlers (see lib/server/route-table.ts); the logic and its tests live there.
+// /api/workspaces/[slug]: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../lib/server/next';
+import { deleteWorkspace, getWorkspace, patchWorkspace } from '../../../../lib/server/routes/workspaces';
 
 export const dynamic = 'force-dynamic';
 
-const PATH = '/api/workspaces/[slug]';
-export const GET = mount('GET', PATH);
-export const PATCH = mount('PATCH', PATH);
-export const DELETE = mount('DELETE', PATH);
+export const GET = mount(getWorkspace);
+export const PATCH = mount(patchWorkspace);
+export const DELETE = mount(deleteWorkspace);

@@ -1,7 +1,7 @@
-// Mounts lib/server handlers (see lib/server/route-table.ts); the logic and its tests live there.
+// /api/invitations/[invitationId]/accept: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../../lib/server/next';
+import { acceptInvitation } from '../../../../../lib/server/routes/invitations';
 
 export const dynamic = 'force-dynamic';
 
-const PATH = '/api/invitations/[invitationId]/accept';
-export const POST = mount('POST', PATH);
+export const POST = mount(acceptInvitation);

@@ -1,7 +1,7 @@
-// Mounts lib/server handlers (see lib/server/route-table.ts); the logic and its tests live there.
+// /api/workspaces/[slug]/datasets: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../../lib/server/next';
+import { listDatasets } from '../../../../../lib/server/routes/resources';
 
 export const dynamic = 'force-dynamic';
 
-const PATH = '/api/workspaces/[slug]/datasets';
-export const GET = mount('GET', PATH);
+export const GET = mount(listDatasets);

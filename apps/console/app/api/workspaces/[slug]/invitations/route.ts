@@ -1,8 +1,8 @@
-// Mounts lib/server handlers (see lib/server/route-table.ts); the logic and its tests live there.
+// /api/workspaces/[slug]/invitations: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../../lib/server/next';
+import { createInvitation, listInvitations } from '../../../../../lib/server/routes/invitations';
 
 export const dynamic = 'force-dynamic';
 
-const PATH = '/api/workspaces/[slug]/invitations';
-export const GET = mount('GET', PATH);
-export const POST = mount('POST', PATH);
+export const GET = mount(listInvitations);
+export const POST = mount(createInvitation);

@@ -1,7 +1,7 @@
-// Mounts lib/server handlers (see lib/server/route-table.ts); the logic and its tests live there.
+// /api/workspaces/[slug]/invitations/[invitationId]: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../../../lib/server/next';
+import { revokeInvitation } from '../../../../../../lib/server/routes/invitations';
 
 export const dynamic = 'force-dynamic';
 
-const PATH = '/api/workspaces/[slug]/invitations/[invitationId]';
-export const DELETE = mount('DELETE', PATH);
+export const DELETE = mount(revokeInvitation);

@@ -1,8 +1,8 @@
-// Mounts lib/server handlers (see lib/server/route-table.ts); the logic and its tests live there.
+// /api/workspaces/[slug]/members/[memberId]: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../../../lib/server/next';
+import { deleteMember, patchMember } from '../../../../../../lib/server/routes/members';
 
 export const dynamic = 'force-dynamic';
 
-const PATH = '/api/workspaces/[slug]/members/[memberId]';
-export const PATCH = mount('PATCH', PATH);
-export const DELETE = mount('DELETE', PATH);
+export const PATCH = mount(patchMember);
+export const DELETE = mount(deleteMember);
