@@ -273,6 +273,17 @@ describe('model gradients vs finite differences (reference backend)', () => {
     expect(alone.lossSum).toBeCloseTo(sum, 4);
   });
 
+  it("finetuning 'none' is the frozen base: no parameters, same logits, no adapter to load", () => {
+    const config = tinyConfig('qwen2', true, true);
+    const weights = randomWeights(config, { seed: 15, std: 0.3 });
+    const frozen = createModel({ config, weights, backend: be, finetuning: 'none', seed: 0 });
+    const full = createModel({ config, weights, backend: be, finetuning: 'full', seed: 0 });
+    expect(frozen.trainableParams()).toEqual([]);
+    const ids = Int32Array.of(4, 8, 15, 16, 23, 42);
+    expect(frozen.logits(ids)).toEqual(full.logits(ids));
+    expect(() => frozen.loadLoraState(new Map())).toThrow(/finetuning "none"/);
+  });
+
   it('loads a LoRA state and refuses one that does not fit', () => {
     const config = tinyConfig('qwen2', true, true);
     const weights = randomWeights(config, { seed: 13 });

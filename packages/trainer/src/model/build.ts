@@ -2,7 +2,15 @@ import { ModelError } from './errors';
 import type { Layer, Norm } from './layers';
 import type { Linear } from './linear';
 import { createRng } from './rng';
-import { LORA_TARGETS, type LoraSpec, type LoraTarget, type ModelConfig, type Param, type Weights } from './types';
+import {
+  type Finetuning,
+  LORA_TARGETS,
+  type LoraSpec,
+  type LoraTarget,
+  type ModelConfig,
+  type Param,
+  type Weights,
+} from './types';
 
 type F32 = Float32Array;
 
@@ -62,7 +70,7 @@ function shapeStr(s: number[]): string {
 export function buildModel(opts: {
   config: ModelConfig;
   weights: Weights;
-  finetuning: 'lora' | 'full';
+  finetuning: Finetuning;
   lora?: LoraSpec;
   seed: number;
 }): Built {
@@ -101,7 +109,7 @@ export function buildModel(opts: {
   let r = 0;
   let scale = 0;
   let dropout = 0;
-  if (!full) {
+  if (finetuning === 'lora') {
     const spec = opts.lora;
     if (!spec)
       throw new ModelError('LORA_INVALID', 'finetuning "lora" needs a LoRA spec (r, alpha, dropout, targets).');

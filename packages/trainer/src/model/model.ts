@@ -5,7 +5,7 @@ import { ModelError } from './errors';
 import { createDecoder } from './kvcache';
 import { type Dims, layerBackward, layerForward, type StepShape } from './layers';
 import { createRng } from './rng';
-import type { Batch, LoraSpec, LossResult, Model, ModelConfig, Tensor, Weights } from './types';
+import type { Batch, Finetuning, LoraSpec, LossResult, Model, ModelConfig, Tensor, Weights } from './types';
 
 /**
  * A Qwen2/Llama causal LM on a compute backend, for LoRA or full fine-tuning. Every bit of arithmetic goes through
@@ -16,7 +16,8 @@ export function createModel(opts: {
   config: ModelConfig;
   weights: Weights;
   backend: Backend;
-  finetuning: 'lora' | 'full';
+  /** 'none': a frozen model for inference (chat, export checks): no trainable parameters, no gradient buffers. */
+  finetuning: Finetuning;
   lora?: LoraSpec;
   seed: number;
 }): Model {
@@ -34,7 +35,6 @@ export function createModel(opts: {
   };
   const V = c.vocabSize;
   const { C } = d;
-  const full = opts.finetuning === 'full';
   const ownRng = createRng((opts.seed ^ 0x5bd1e995) >>> 0);
 
   // Two pools: training keeps backward scratch and dropout buffers. Evaluation during training (loss) reuses the
@@ -160,11 +160,12 @@ export function createModel(opts: {
   };
 
   const loadLoraState = (state: Map<string, Tensor>): void => {
-    if (full)
+    if (opts.finetuning !== 'lora') {
       throw new ModelError(
         'LORA_INVALID',
-        'This model is set up for full fine-tuning; it has no LoRA parameters to load.',
+        `This model is set up for finetuning "${opts.finetuning}"; it has no LoRA parameters to load.`,
       );
+    }
     for (const key of state.keys()) {
       if (!built.lora.has(key)) {
         throw new ModelError(

@@ -38,6 +38,9 @@ export type LoraSpec = {
   targets: string[];
 };
 
+/** 'lora' (PEFT adapters on a frozen base), 'full' (every weight), 'none' (frozen, inference only). */
+export type Finetuning = 'lora' | 'full' | 'none';
+
 export type Param = { name: string; shape: number[]; data: Float32Array; grad: Float32Array; decay: boolean };
 
 /**
