@@ -172,4 +172,25 @@ describe('crucible export', () => {
     expect(names).not.toContain('output.weight'); // tied: llama.cpp reuses token_embd
     expect(h.tensors.find((t) => t.name === 'token_embd.weight')?.ne).toEqual([32, 151936]);
   });
+
+  it('--gguf with --adapter merges first; Q8_0 keeps 1-D tensors in F32', async () => {
+    const out = join(tmp, 'c.gguf');
+    const args = [
+      '--model',
+      join(tmp, 'base'),
+      '--adapter',
+      join(tmp, 'merge-adapter'),
+      '--gguf',
+      out,
+      '--type',
+      'Q8_0',
+    ];
+    expect(await exportCommand(args)).toBe(0);
+    const h = readGgufHeader(out);
+    expect(h.kv['general.file_type']).toBe(7);
+    const type = (n: string) => h.tensors.find((t) => t.name === n)?.type;
+    expect(type('blk.0.attn_q.weight')).toBe(8); // GGML_TYPE_Q8_0
+    expect(type('blk.0.attn_q.bias')).toBe(0); // F32
+    expect(type('blk.0.attn_norm.weight')).toBe(0);
+  });
 });

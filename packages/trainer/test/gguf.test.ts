@@ -180,6 +180,8 @@ describe('GGUF export loads in llama.cpp and agrees with the core', () => {
     const ours = await coreGreedy(dir, prompt);
     expect(new Set(ours).size).toBeGreaterThan(1);
     const model = await llama.loadModel({ modelPath: gguf });
+    const text = '<|start_header_id|>user<|end_header_id|>\n\nHello there, 世界! 12345<|eot_id|>';
+    expect(Array.from(model.tokenize(text, true) as unknown as number[])).toEqual(tok.encode(text));
     expect(await llamaGreedy(model, prompt)).toEqual(ours);
 
     const adapterDir = join(tmp, 'llama-lora');
