@@ -130,8 +130,8 @@ function qwenFunctionText(content: string): string {
   }
   return calls
     .map((c) => {
-      const args = typeof c.arguments === 'string' ? safeParse(c.arguments) : c.arguments;
-      return `<tool_call>\n${pyJsonDumps({ name: c.name, arguments: args })}\n</tool_call>`;
+      // As LLaMA-Factory: json.loads(json.dumps(arguments)) — a string stays a string.
+      return `<tool_call>\n${pyJsonDumps({ name: c.name, arguments: c.arguments })}\n</tool_call>`;
     })
     .join('\n');
 }
