@@ -4,6 +4,11 @@ import type { NextConfig } from 'next';
 process.env.NEXT_TELEMETRY_DISABLED = '1';
 
 const nextConfig: NextConfig = {
+  // The browser tests build and serve their own copy (.next-e2e, see e2e/global-setup.ts) so that `npm test` never
+  // rebuilds the .next folder a running `npm start` serves from.
+  distDir: process.env.CRUCIBLE_NEXT_DIST_DIR || '.next',
+  // tsc runs in `npm run typecheck`; the browser-test build skips it to save ~30 s on 2 cores.
+  typescript: { ignoreBuildErrors: process.env.CRUCIBLE_SKIP_TYPECHECK === '1' },
   // Internal packages export TypeScript source directly (no dist build), so Next must compile them.
   transpilePackages: ['@crucible/auth', '@crucible/db', '@crucible/jobs', '@crucible/storage'],
   // Native / engine-carrying packages must be required at run time, not bundled.

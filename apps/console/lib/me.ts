@@ -1,7 +1,8 @@
 import 'server-only';
-import { cookies, headers } from 'next/headers';
+import { headers } from 'next/headers';
 import { cache } from 'react';
 import { isLocale, type TLocale } from './i18n/config';
+import { getMe as getMeRoute } from './server/routes/me';
 
 export type TRole = 'owner' | 'admin' | 'developer' | 'viewer';
 export type TMyWorkspace = { id: string; name: string; slug: string; role: TRole };
@@ -12,25 +13,17 @@ export type TMe = {
 };
 
 /**
- * The signed-in user, their saved locale and their workspaces, from `GET /api/me` — the same route the browser
- * and API clients use, so pages and the REST API cannot disagree about who is signed in. Memoised per request
- * (layouts, pages and getLocale() all call it). Returns null when not signed in.
+ * The signed-in user, their saved locale and their workspaces: the answer of `GET /api/me`, produced by calling that
+ * route's handler in-process with this request's headers, so pages and the REST API cannot disagree about who is
+ * signed in (and no loopback HTTP). Memoised per request: layouts, pages and getLocale() all call it.
+ * Returns null when not signed in.
  */
 export const getMe = cache(async (): Promise<TMe | null> => {
-  const [cookieStore, headerList] = await Promise.all([cookies(), headers()]);
-  if (cookieStore.getAll().length === 0) return null;
-  const host = headerList.get('host') ?? `127.0.0.1:${process.env.PORT ?? 3000}`;
-  let response: Response;
-  try {
-    response = await fetch(`http://${host}/api/me`, {
-      headers: { cookie: headerList.get('cookie') ?? '', accept: 'application/json' },
-      cache: 'no-store',
-    });
-  } catch (error) {
-    throw new Error(`GET /api/me failed: ${(error as Error).message}`);
-  }
+  const headerList = await headers();
+  if (!headerList.get('cookie')) return null;
+  const response = await getMeRoute(new Request('http://console.internal/api/me', { headers: headerList }), {});
   if (response.status === 401 || response.status === 404) return null;
-  if (!response.ok) throw new Error(`GET /api/me answered ${response.status}`);
+  if (!response.ok) throw new Error(`GET /api/me answered ${response.status}: ${await response.text()}`);
   return parseMe(await response.json());
 });
 

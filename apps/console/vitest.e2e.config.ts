@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Browser tests: a real console (`next start`) on a fresh test database, driven by Debian's Chromium through
+// playwright-core. Kept apart from the unit/API suite (`vitest.config.ts`) because it needs a production build.
+export default defineConfig({
+  test: {
+    include: ['e2e/**/*.test.ts'],
+    globalSetup: ['e2e/global-setup.ts'],
+    // One browser, one server: test files run one after another.
+    fileParallelism: false,
+    testTimeout: 90_000,
+    // The setup may have to run `next build` (about 1–4 min on a busy 2-core machine).
+    hookTimeout: 600_000,
+  },
+});
