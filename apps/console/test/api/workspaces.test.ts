@@ -40,11 +40,26 @@ describe('workspaces', () => {
       body: { name: 'New name' },
     });
     expect(renamed.body.name).toBe('New name');
+    // The usage ledger is append-only (a trigger refuses deletes) except when its whole workspace goes.
+    const { getPrisma } = await import('@crucible/db');
+    await getPrisma().usageRecord.create({
+      data: {
+        workspaceId: renamed.body.id,
+        category: 'inference',
+        meter: 'input_tokens',
+        quantity: '2',
+        unit: '1K tokens',
+        amount: '0.002',
+        currency: 'USD',
+        idempotencyKey: `del-${renamed.body.id}`,
+      },
+    });
     const del = await call('DELETE', '/api/workspaces/[slug]', { caller: owner, params: { slug: 'renamable' } });
     expect(del.status).toBe(200);
     expect((await call('GET', '/api/workspaces/[slug]', { caller: owner, params: { slug: 'renamable' } })).status).toBe(
       404,
     );
+    expect(await getPrisma().usageRecord.count({ where: { workspaceId: renamed.body.id } })).toBe(0);
   });
 });
 
