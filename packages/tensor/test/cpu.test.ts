@@ -158,13 +158,19 @@ function opSuite(): void {
       }
     });
 
-    it('K = 0 gives beta * C, and a too-short array throws a RangeError', () => {
+    it('K = 0 gives beta * C; short arrays, wrong array types and bad sizes throw', () => {
       const c = new Float32Array([2, 4]);
       cpu.matmul(c, new Float32Array(0), new Float32Array(0), 1, 2, 0, { beta: 0.5 });
       expect(Array.from(c)).toEqual([1, 2]);
       expect(() => cpu.matmul(new Float32Array(4), new Float32Array(3), new Float32Array(4), 2, 2, 2)).toThrow(
         RangeError,
       );
+      const f64 = new Float64Array(4) as unknown as Float32Array;
+      const z = () => new Float32Array(4);
+      expect(() => cpu.matmul(z(), f64, z(), 2, 2, 2)).toThrow(TypeError);
+      expect(() => cpu.axpy(z(), 1, z(), -1)).toThrow(RangeError);
+      expect(() => cpu.axpy(z(), 1, z(), 1.5)).toThrow(RangeError);
+      expect(() => cpu.rmsnormBackward(z(), f64, z(), z(), z(), z(), 1, 2)).toThrow(TypeError);
     });
   });
 
