@@ -1,0 +1,345 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { convertRow, detectRowFormat } from './formats/detect';
+import { isObj, type TIssue } from './formats/issues';
+import type { TDatasetAttr } from './formats/llamafactory';
+import { csvRecords, xlsxRecords } from './parse/table';
+import { jsonRecords, openSource, type TRecord, type TSource } from './parse/records';
+import { findPlaceholders, replacePlaceholders } from './placeholders';
+import { PROBLEMS, type TProblem, type TProblemCode, type TProblemGroup, severityOf } from './problems';
+import { renderChatML } from './render';
+import { canonicalKind, type TCanonicalKind, type TCanonicalRow, type TContainer, type TSourceFormat } from './types';
+
+// Streaming validation: reads an upload once, with memory bounded by the limits below (one row at a time, a
+// bounded set of row hashes, the first few examples per problem code), converts every readable row to the
+// canonical form, and never throws on bad input: every problem is a code with a line, a field and a sentence.
+
+export type TValidationLimits = {
+  /** Bytes read at most; the rest of the file is not read and `file_too_large` is reported. */
+  maxBytes: number;
+  /** Rows read at most; then `too_many_rows`. */
+  maxRows: number;
+  /** One row's bytes at most (a JSONL line, a JSON array element, a CSV record); then `row_too_large`. */
+  maxRowBytes: number;
+  /** Tokens of one row (ChatML-rendered, see renderChatML) at most; checked only when a tokenizer is given. */
+  maxTokensPerRow: number;
+  /** Examples kept per problem code in the report. */
+  maxExamplesPerCode: number;
+  /** Row hashes kept for duplicate_row; past it duplicates are no longer looked for (report says so). */
+  maxDuplicateHashes: number;
+};
+
+export const VALIDATION_DEFAULTS: Readonly<TValidationLimits> = Object.freeze({
+  maxBytes: 1024 * 1024 * 1024,
+  maxRows: 5_000_000,
+  maxRowBytes: 8 * 1024 * 1024,
+  maxTokensPerRow: 32_768,
+  maxExamplesPerCode: 5,
+  maxDuplicateHashes: 2_000_000,
+} satisfies TValidationLimits);
+
+export type TRowInfo = { line: number; index: number };
+
+export type TValidateOptions = Partial<TValidationLimits> & {
+  /** The upload's file name: its extension helps tell CSV from JSONL. */
+  fileName?: string;
+  /** Skip sniffing and read the bytes as this container. */
+  container?: TContainer;
+  /** Read every row as this format instead of detecting it. */
+  format?: Exclude<TSourceFormat, 'llamafactory'>;
+  /** Read rows as LLaMA-Factory does through this dataset_info.json entry (see parseDatasetInfo). */
+  datasetAttr?: TDatasetAttr;
+  /** `{{key}}` placeholders to replace in every row before it is converted (identity.json's name/author). */
+  placeholders?: Readonly<Record<string, string>>;
+  /** Token ids of a text, for too_many_tokens (e.g. a Hugging Face tokenizer's encode). */
+  tokenize?: (text: string) => ArrayLike<number>;
+  /** Called with each valid canonical row, in file order; awaited (backpressure for a writer). */
+  onRow?: (row: TCanonicalRow, info: TRowInfo) => void | Promise<void>;
+  /** Called about every 1000 rows and at the end. */
+  onProgress?: (p: { bytes: number; rows: number }) => void;
+};
+
+export type TValidationReport = {
+  /** No error-severity problems: the file can be published as is (warnings allowed). */
+  ok: boolean;
+  container: TContainer;
+  /** The source format (the first clearly recognised row's), or null when no row was recognised. */
+  format: TSourceFormat | null;
+  /** What the canonical rows are: chat (SFT/KTO), preference (DPO) or text (pre-training). */
+  kind: TCanonicalKind | null;
+  bytes: number;
+  /** Rows read: parsed values plus rows that could not be parsed. */
+  rows: number;
+  /** Rows converted without error (these are the rows emitted). */
+  validRows: number;
+  errorCount: number;
+  warningCount: number;
+  /** Grouped by code, errors first, then by count. */
+  problems: TProblemGroup[];
+  /** Placeholders found in the file before replacement, with counts (offer these for replacement). */
+  placeholders: Record<string, number>;
+  /** Placeholders still in the converted rows (no value given). */
+  unreplacedPlaceholders: Record<string, number>;
+  /** Reading stopped at a limit (file_too_large, too_many_rows). */
+  truncated: boolean;
+  /** False when there were more distinct rows than maxDuplicateHashes, so later duplicates went unnoticed. */
+  duplicateCheckComplete: boolean;
+  limits: TValidationLimits;
+};
+
+/** A 52-bit row hash as a number: a Set of numbers costs far less than one of strings (collision odds ~n²/2^53). */
+function rowHash(json: string): number {
+  const h = createHash('sha1').update(json).digest();
+  return h.readUIntBE(0, 6) * 16 + (h[6] >> 4);
+}
+
+class ProblemLog {
+  groups = new Map<TProblemCode, TProblemGroup>();
+  constructor(private maxExamples: number) {}
+  add(p: TProblem) {
+    let g = this.groups.get(p.code);
+    if (!g) {
+      g = { code: p.code, severity: severityOf(p.code), count: 0, message: PROBLEMS[p.code].message, examples: [] };
+      this.groups.set(p.code, g);
+    }
+    g.count++;
+    if (g.examples.length < this.maxExamples) g.examples.push(p);
+  }
+  count(sev: 'error' | 'warning') {
+    let n = 0;
+    for (const g of this.groups.values()) if (g.severity === sev) n += g.count;
+    return n;
+  }
+  list(): TProblemGroup[] {
+    return [...this.groups.values()].sort(
+      (a, b) => (a.severity === b.severity ? b.count - a.count : a.severity === 'error' ? -1 : 1),
+    );
+  }
+}
+
+/** Problems about the file as a whole rather than one row (they do not count as rows). */
+const FILE_DETAILS = ['the file ends', 'text after the closing', 'a comma before', 'an empty element', 'must be a list'];
+const isFileLevel = (r: Extract<TRecord, { kind: 'problem' }>) =>
+  r.code === 'invalid_json' && FILE_DETAILS.some((d) => r.detail?.includes(d));
+
+/**
+ * Validates (and converts) an upload. Never throws for anything in the bytes; a throwing `onRow` or a failing
+ * source stream does propagate (those are the caller's).
+ */
+export async function validateStream(source: TSource, opts: TValidateOptions = {}): Promise<TValidationReport> {
+  const limits: TValidationLimits = {
+    maxBytes: opts.maxBytes ?? VALIDATION_DEFAULTS.maxBytes,
+    maxRows: opts.maxRows ?? VALIDATION_DEFAULTS.maxRows,
+    maxRowBytes: opts.maxRowBytes ?? VALIDATION_DEFAULTS.maxRowBytes,
+    maxTokensPerRow: opts.maxTokensPerRow ?? VALIDATION_DEFAULTS.maxTokensPerRow,
+    maxExamplesPerCode: opts.maxExamplesPerCode ?? VALIDATION_DEFAULTS.maxExamplesPerCode,
+    maxDuplicateHashes: opts.maxDuplicateHashes ?? VALIDATION_DEFAULTS.maxDuplicateHashes,
+  };
+  const log = new ProblemLog(limits.maxExamplesPerCode);
+  const { container, chunks, state } = await openSource(source, limits, opts);
+  const records: AsyncIterable<TRecord> =
+    container === 'csv'
+      ? csvRecords(chunks, limits.maxRowBytes)
+      : container === 'xlsx'
+        ? xlsxRecords(chunks, limits.maxBytes)
+        : jsonRecords(container, chunks, limits.maxRowBytes);
+
+  const placeholders = new Map<string, number>();
+  const unreplaced = new Map<string, number>();
+  const hashes = new Set<number>();
+  let duplicateCheckComplete = true;
+  let fileFormat: TSourceFormat | null = opts.datasetAttr ? 'llamafactory' : (opts.format ?? null);
+  let kind: TCanonicalKind | null = null;
+  let rows = 0;
+  let validRows = 0;
+  let truncated = false;
+  let lastLine = 1;
+
+  for await (const rec of records) {
+    lastLine = rec.line;
+    if (rec.kind === 'problem' && isFileLevel(rec)) {
+      log.add({ code: rec.code, line: rec.line, detail: rec.detail });
+      continue;
+    }
+    if (rows >= limits.maxRows) {
+      truncated = true;
+      log.add({ code: 'too_many_rows', line: rec.line, detail: `more than ${limits.maxRows} rows` });
+      break;
+    }
+    const index = rows++;
+    if (rows % 1000 === 0) opts.onProgress?.({ bytes: state.bytes, rows });
+    if (rec.kind === 'problem') {
+      log.add({ code: rec.code, line: rec.line, row: index, detail: rec.detail });
+      continue;
+    }
+    const problem = (i: TIssue) => log.add({ ...i, line: rec.line, row: index });
+    const raw = rec.value;
+    if (!isObj(raw)) {
+      problem({ code: 'data_type', detail: `a row must be a JSON object, got ${Array.isArray(raw) ? 'a list' : raw === null ? 'null' : typeof raw}` });
+      continue;
+    }
+    findPlaceholders(raw, placeholders);
+    const value = opts.placeholders ? replacePlaceholders(raw, opts.placeholders) : raw;
+
+    // Which format: fixed by the caller, else detected; the first clear row fixes the file's format.
+    let format: TSourceFormat;
+    if (opts.datasetAttr) format = 'llamafactory';
+    else if (opts.format) format = opts.format;
+    else {
+      const d = detectRowFormat(value);
+      if (d.formats.length > 1) {
+        problem({ code: 'ambiguous_format', detail: d.reason });
+        continue;
+      }
+      if (d.formats.length === 0) {
+        if (!fileFormat) {
+          problem({ code: 'unknown_format', detail: d.reason });
+          continue;
+        }
+        format = fileFormat; // read it as the file's format, to name what is missing
+      } else format = d.formats[0];
+      if (!fileFormat) fileFormat = format;
+      else if (format !== fileFormat) {
+        problem({ code: 'mixed_formats', detail: `this row is ${format}, the file is ${fileFormat}` });
+        continue;
+      }
+    }
+
+    const converted = convertRow(value, format, opts.datasetAttr);
+    for (const i of converted.issues) problem(i);
+    const row = converted.row;
+    if (!row || converted.issues.some((i) => severityOf(i.code) === 'error')) continue;
+
+    const k = canonicalKind(row);
+    if (!kind) kind = k;
+    else if (k !== kind) {
+      problem({ code: 'mixed_formats', detail: `this row converts to a ${k} row, the file's rows are ${kind} rows` });
+      continue;
+    }
+    if (opts.tokenize) {
+      const n = opts.tokenize(renderChatML(row)).length;
+      if (n > limits.maxTokensPerRow) {
+        problem({ code: 'too_many_tokens', detail: `${n} tokens, limit ${limits.maxTokensPerRow}` });
+        continue;
+      }
+    }
+    const json = JSON.stringify(row);
+    const h = rowHash(json);
+    if (hashes.has(h)) problem({ code: 'duplicate_row' });
+    else if (hashes.size < limits.maxDuplicateHashes) hashes.add(h);
+    else duplicateCheckComplete = false;
+    if (json.includes('{{')) {
+      const left = findPlaceholders(row);
+      if (left.size > 0) {
+        for (const [n, c] of left) unreplaced.set(n, (unreplaced.get(n) ?? 0) + c);
+        problem({ code: 'unreplaced_placeholder', detail: [...left.keys()].map((n) => `{{${n}}}`).join(', ') });
+      }
+    }
+    validRows++;
+    if (opts.onRow) await opts.onRow(row, { line: rec.line, index });
+  }
+
+  if (state.tooLarge) {
+    truncated = true;
+    log.add({ code: 'file_too_large', line: lastLine, detail: `more than ${limits.maxBytes} bytes` });
+  }
+  if (rows === 0 && !state.tooLarge && !log.groups.has('not_utf8') && !log.groups.has('unreadable_file')) {
+    log.add({ code: 'empty_file', line: 1 });
+  }
+  opts.onProgress?.({ bytes: state.bytes, rows });
+  const errorCount = log.count('error');
+  return {
+    ok: errorCount === 0,
+    container,
+    format: fileFormat,
+    kind,
+    bytes: state.bytes,
+    rows,
+    validRows,
+    errorCount,
+    warningCount: log.count('warning'),
+    problems: log.list(),
+    placeholders: Object.fromEntries(placeholders),
+    unreplacedPlaceholders: Object.fromEntries(unreplaced),
+    truncated,
+    duplicateCheckComplete,
+    limits,
+  };
+}
+
+/**
+ * Validates and converts in one pass, as a stream of canonical JSONL (one valid row per line) to store, with the
+ * report once the stream has been read to its end. Reading the stream drives the validation (backpressure), so
+ * the caller must consume it; `report` rejects if the stream is destroyed early.
+ */
+export function toCanonicalJsonl(
+  source: TSource,
+  opts: Omit<TValidateOptions, 'onRow'> = {},
+): { stream: Readable; report: Promise<TValidationReport> } {
+  let resolve!: (r: TValidationReport) => void;
+  let reject!: (e: unknown) => void;
+  const report = new Promise<TValidationReport>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A caller that awaits only the stream must not see an unhandled rejection from the report.
+  report.catch(() => {});
+  async function* lines() {
+    const queue: string[] = [];
+    let wake: (() => void) | undefined;
+    let pull: (() => void) | undefined;
+    let done = false;
+    let failure: unknown;
+    let closed = false;
+    // The validator pushes rows; a row is released only when the consumer asked for more (bounded queue).
+    const run = validateStream(source, {
+      ...opts,
+      onRow: async (row) => {
+        if (closed) throw new Error('the canonical stream was closed before the end');
+        queue.push(`${JSON.stringify(row)}\n`);
+        wake?.();
+        if (queue.length >= 64) await new Promise<void>((r) => (pull = r));
+      },
+    }).then(
+      (r) => {
+        done = true;
+        wake?.();
+        return r;
+      },
+      (e) => {
+        done = true;
+        failure = e;
+        wake?.();
+        return undefined;
+      },
+    );
+    try {
+      while (true) {
+        if (queue.length > 0) {
+          const batch = queue.splice(0, queue.length).join('');
+          const p = pull;
+          pull = undefined;
+          p?.();
+          yield batch;
+          continue;
+        }
+        if (done) break;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+      const r = await run;
+      if (failure !== undefined || !r) throw failure;
+      resolve(r);
+    } catch (e) {
+      reject(e);
+      throw e;
+    } finally {
+      if (!done) {
+        closed = true;
+        reject(new Error('the canonical stream was closed before the end'));
+      }
+      pull?.();
+    }
+  }
+  return { stream: Readable.from(lines(), { objectMode: false }), report };
+}
