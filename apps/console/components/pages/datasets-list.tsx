@@ -1,6 +1,6 @@
 'use client';
 
-import { DatabaseIcon, UploadIcon } from 'lucide-react';
+import { CheckCircle2Icon, DatabaseIcon, FileUpIcon, FlaskConicalIcon, UploadIcon } from 'lucide-react';
 import { ResourceTable } from '@/components/resource-table';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
@@ -34,6 +34,39 @@ export function UploadDatasetButton() {
         {t('common.comingSoon')}
       </Badge>
     </Button>
+  );
+}
+
+/** The path from an empty workspace to a first model, shown while there is no data yet. */
+function GettingStarted() {
+  const t = useT();
+  const steps = [
+    { icon: FileUpIcon, title: t('datasets.steps.upload'), hint: t('datasets.steps.uploadHint') },
+    { icon: CheckCircle2Icon, title: t('datasets.steps.publish'), hint: t('datasets.steps.publishHint') },
+    { icon: FlaskConicalIcon, title: t('datasets.steps.train'), hint: t('datasets.steps.trainHint') },
+  ];
+  return (
+    <section className="mt-10 w-full max-w-3xl border-t pt-8 text-left">
+      <h3 className="mb-4 text-center text-xs font-semibold tracking-wider text-muted-foreground uppercase">
+        {t('datasets.steps.title')}
+      </h3>
+      <ol className="grid gap-3 sm:grid-cols-3">
+        {steps.map((step, index) => (
+          <li key={step.title} className="flex gap-3 rounded-lg border bg-background/60 p-4">
+            <span className="flex size-7 shrink-0 items-center justify-center rounded-full bg-primary/10 text-xs font-semibold text-primary">
+              {index + 1}
+            </span>
+            <div className="min-w-0">
+              <p className="flex items-center gap-1.5 text-sm font-medium">
+                <step.icon className="size-3.5 text-muted-foreground" aria-hidden />
+                {step.title}
+              </p>
+              <p className="mt-1 text-xs text-muted-foreground">{step.hint}</p>
+            </div>
+          </li>
+        ))}
+      </ol>
+    </section>
   );
 }
 
@@ -71,7 +104,9 @@ export function DatasetsList() {
           title={t('datasets.emptyTitle')}
           description={t('datasets.emptyDescription')}
           action={<UploadDatasetButton />}
-        />
+        >
+          <GettingStarted />
+        </EmptyState>
       }
     />
   );

@@ -8,12 +8,15 @@ export function EmptyState({
   description,
   action,
   className,
+  children,
 }: {
   icon: LucideIcon;
   title: string;
   description: string;
   action?: React.ReactNode;
   className?: string;
+  /** Extra guidance under the call to action (e.g. a getting-started checklist). */
+  children?: React.ReactNode;
 }) {
   return (
     <div
@@ -29,6 +32,7 @@ export function EmptyState({
       <h2 className="text-base font-semibold">{title}</h2>
       <p className="mt-1.5 max-w-md text-sm text-balance text-muted-foreground">{description}</p>
       {action ? <div className="mt-6 flex gap-2">{action}</div> : null}
+      {children}
     </div>
   );
 }

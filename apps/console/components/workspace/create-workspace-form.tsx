@@ -39,7 +39,7 @@ export function CreateWorkspaceForm({ submitLabel, onCancel }: { submitLabel: st
     event.preventDefault();
     const result = validate(ZCreateWorkspace, { name, slug }, locale, {
       name: t('common.required'),
-      slug: t('workspace.slugHint', { slug: 'my-team' }),
+      slug: t('workspace.slugHint'),
     });
     if (!result.ok) return setErrors(result.errors);
     setErrors({});
@@ -73,17 +73,12 @@ export function CreateWorkspaceForm({ submitLabel, onCancel }: { submitLabel: st
           }}
         />
       </FormField>
-      <FormField label={t('workspace.slug')} hint={t('workspace.slugHint', { slug: slug || 'my-team' })} error={errors.slug}>
-        <Input
-          name="slug"
+      <FormField label={t('workspace.slug')} hint={t('workspace.slugHint')} error={errors.slug}>
+        <SlugInput
           value={slug}
-          spellCheck={false}
-          autoCapitalize="off"
-          className="font-mono"
-          placeholder="my-team"
-          onChange={(e) => {
+          onChange={(value) => {
             setSlugEdited(true);
-            setSlug(e.target.value.toLowerCase());
+            setSlug(value.toLowerCase());
           }}
         />
       </FormField>
@@ -98,5 +93,31 @@ export function CreateWorkspaceForm({ submitLabel, onCancel }: { submitLabel: st
         </Button>
       </div>
     </form>
+  );
+}
+
+/** The slug input with its fixed `/w/` prefix shown inside the field, as it appears in the address bar. */
+function SlugInput({
+  value,
+  onChange,
+  ...aria
+}: { value: string; onChange: (value: string) => void } & Record<string, unknown>) {
+  return (
+    <div className="flex h-9 w-full items-center overflow-hidden rounded-md border border-input bg-card shadow-xs focus-within:border-ring focus-within:ring-[3px] focus-within:ring-ring/30 has-[[aria-invalid=true]]:border-destructive">
+      <span className="flex h-full items-center border-r bg-muted/60 px-3 font-mono text-xs text-muted-foreground select-none">
+        /w/
+      </span>
+      <input
+        {...aria}
+        name="slug"
+        value={value}
+        spellCheck={false}
+        autoCapitalize="off"
+        autoComplete="off"
+        placeholder="my-team"
+        onChange={(e) => onChange(e.target.value)}
+        className="h-full min-w-0 flex-1 bg-transparent px-3 font-mono text-sm outline-none placeholder:text-muted-foreground/70"
+      />
+    </div>
   );
 }

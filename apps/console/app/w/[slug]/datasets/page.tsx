@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { DatasetsList, UploadDatasetButton } from '@/components/pages/datasets-list';
+import { DatasetsList } from '@/components/pages/datasets-list';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
 
@@ -14,7 +14,6 @@ export default async function Page() {
       <PageHeader
         title={t('datasets.title')}
         description={t('datasets.description')}
-        actions={<UploadDatasetButton />}
       />
       <DatasetsList />
     </>

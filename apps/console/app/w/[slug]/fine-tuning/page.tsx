@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { JobsList, NewJobButton } from '@/components/pages/jobs-list';
+import { JobsList } from '@/components/pages/jobs-list';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
 
@@ -14,7 +14,6 @@ export default async function Page() {
       <PageHeader
         title={t('fineTuning.title')}
         description={t('fineTuning.description')}
-        actions={<NewJobButton />}
       />
       <JobsList />
     </>
