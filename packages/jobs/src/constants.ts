@@ -31,7 +31,8 @@ export const QUEUE_DEFAULTS = Object.freeze({
     stalledInterval: 30_000,
     maxStalledCount: 2,
   } satisfies Partial<WorkerOptions>),
-  // On SIGTERM a running job gets this long to finish before it is handed back to the queue.
-  shutdownGraceMs: 25_000,
+  // On SIGTERM a running job gets this long to finish before it is handed back to the queue. Below docker's
+  // default stop timeout (10 s, then SIGKILL) and `npm start`'s 15 s, so the hand-back happens before any kill.
+  shutdownGraceMs: 8_000,
   heartbeat: Object.freeze({ ttlSec: 30, intervalMs: 10_000 }),
 });

@@ -21,9 +21,15 @@ export const ZWorkerHeartbeat = z.object({
 });
 export type TWorkerHeartbeat = z.infer<typeof ZWorkerHeartbeat>;
 
-export const heartbeatKey = (prefix: string, kind: string, workerId: string) => `${prefix}:heartbeat:${kind}:${workerId}`;
+export const heartbeatKey = (prefix: string, kind: string, workerId: string) =>
+  `${prefix}:heartbeat:${kind}:${workerId}`;
 
-export async function writeHeartbeat(redis: Redis, prefix: string, beat: TWorkerHeartbeat, ttlSec: number): Promise<void> {
+export async function writeHeartbeat(
+  redis: Redis,
+  prefix: string,
+  beat: TWorkerHeartbeat,
+  ttlSec: number,
+): Promise<void> {
   await redis.set(heartbeatKey(prefix, beat.kind, beat.workerId), JSON.stringify(beat), 'EX', ttlSec);
 }
 

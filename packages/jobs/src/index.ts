@@ -3,6 +3,12 @@ export { QUEUE_DEFAULTS, QUEUE_NAMES, type TQueueName } from './constants';
 export * from './definitions/index';
 export { loadJobsEnv, type TJobsEnv, ZJobsEnv } from './env';
 export { isJobError, JobError, type TJobErrorCode } from './errors';
-export { heartbeatKey, readWorkerHeartbeats, type TWorkerHeartbeat, writeHeartbeat, ZWorkerHeartbeat } from './heartbeat';
+export {
+  heartbeatKey,
+  readWorkerHeartbeats,
+  type TWorkerHeartbeat,
+  writeHeartbeat,
+  ZWorkerHeartbeat,
+} from './heartbeat';
 export { closeQueues, enqueue, formatIssues, getQueue, type TQueueTarget } from './queue';
 export { createWorkerRuntime, type TLogger, type TWorkerRuntime, type TWorkerRuntimeOptions } from './runtime';

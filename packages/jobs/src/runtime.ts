@@ -84,10 +84,12 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
   const intervalMs = options.heartbeat?.intervalMs ?? QUEUE_DEFAULTS.heartbeat.intervalMs;
   const log = options.log ?? defaultLogger(kind);
 
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be an integer >= 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`concurrency must be an integer >= 1, got ${concurrency}`);
   const byName = new Map<string, TAnyJobDefinition>();
   for (const def of options.jobs) {
-    if (def.queue !== options.queue) throw new Error(`job ${def.id} belongs to queue ${def.queue}, not ${options.queue}`);
+    if (def.queue !== options.queue)
+      throw new Error(`job ${def.id} belongs to queue ${def.queue}, not ${options.queue}`);
     if (!def.handler) throw new Error(`job ${def.id} has no handler in the ${kind} worker`);
     byName.set(jobName(def), def);
   }
@@ -100,13 +102,17 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
   async function processJob(job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> {
     const def = byName.get(job.name);
     if (!def?.handler) {
-      throw new UnrecoverableError(`unknown_job: the ${kind} worker has no declaration for "${job.name}" (known: ${[...byName.keys()].join(', ')})`);
+      throw new UnrecoverableError(
+        `unknown_job: the ${kind} worker has no declaration for "${job.name}" (known: ${[...byName.keys()].join(', ')})`,
+      );
     }
     // Validated again here: the producer may be an older or newer console, or something that wrote to Redis
     // directly. A bad payload fails at once with a sentence instead of retrying.
     const parsed = def.schema.safeParse(job.data);
     if (!parsed.success) {
-      throw new UnrecoverableError(`invalid_payload: ${def.id} payload rejected by the worker: ${formatIssues(parsed.error)}`);
+      throw new UnrecoverableError(
+        `invalid_payload: ${def.id} payload rejected by the worker: ${formatIssues(parsed.error)}`,
+      );
     }
     const handler = (await def.handler()).default as unknown as TJobHandler<unknown>;
 
@@ -114,7 +120,14 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
     const handedBackSignal = new Promise<void>((resolve) => {
       resolveHandedBack = resolve;
     });
-    const entry: TActive = { job, token, controller: new AbortController(), handedBack: false, resolveHandedBack, handedBackSignal };
+    const entry: TActive = {
+      job,
+      token,
+      controller: new AbortController(),
+      handedBack: false,
+      resolveHandedBack,
+      handedBackSignal,
+    };
     const id = job.id ?? '';
     active.set(id, entry);
     bullSignal?.addEventListener('abort', () => entry.controller.abort(bullSignal.reason), { once: true });
@@ -154,7 +167,9 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
   // An 'error' event without a listener is thrown by Node and kills the worker mid-job (BullMQ emits them for
   // Redis reconnects and lock renewals); logging keeps the process alive while ioredis reconnects.
   worker.on('error', (error) => log('error', `worker error: ${error.message}`));
-  worker.on('failed', (job, error) => log('warn', `job ${job?.id ?? '?'} (${job?.name ?? '?'}) failed: ${error.message}`));
+  worker.on('failed', (job, error) =>
+    log('warn', `job ${job?.id ?? '?'} (${job?.name ?? '?'}) failed: ${error.message}`),
+  );
   worker.on('completed', (job) => log('info', `job ${job.id} (${job.name}) completed`));
 
   const beat = () =>
@@ -183,7 +198,10 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
   const ready = (async () => {
     await worker.waitUntilReady();
     await beat();
-    log('info', `worker ${workerId} taking jobs from "${options.queue}" (concurrency ${concurrency}, prefix ${prefix})`);
+    log(
+      'info',
+      `worker ${workerId} taking jobs from "${options.queue}" (concurrency ${concurrency}, prefix ${prefix})`,
+    );
   })();
   ready.catch(() => {}); // surfaced to whoever awaits it; never an unhandled rejection
 
@@ -195,7 +213,10 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
       log('warn', `job ${entry.job.id} handed back to the queue (shutdown grace period over)`);
     } catch (error) {
       // The lock will expire and another worker's stalled check moves it back: late, but not lost.
-      log('error', `could not hand back job ${entry.job.id}: ${(error as Error).message}; it returns to the queue after ${QUEUE_DEFAULTS.worker.lockDuration} ms`);
+      log(
+        'error',
+        `could not hand back job ${entry.job.id}: ${(error as Error).message}; it returns to the queue after ${QUEUE_DEFAULTS.worker.lockDuration} ms`,
+      );
     }
     entry.controller.abort(new Error('worker shutting down'));
     entry.resolveHandedBack();

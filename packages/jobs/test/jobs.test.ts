@@ -90,9 +90,14 @@ describe('enqueue', () => {
     const prefix = fresh();
     const attempt = enqueue(trainingRunJob, { jobId: '' }, { prefix });
     await expect(attempt).rejects.toBeInstanceOf(JobError);
-    await expect(attempt).rejects.toMatchObject({ code: 'invalid_payload', message: expect.stringMatching(/training\.run.*jobId/) });
+    await expect(attempt).rejects.toMatchObject({
+      code: 'invalid_payload',
+      message: expect.stringMatching(/training\.run.*jobId/),
+    });
     // Extra fields are refused too: the Redis entry carries ids only, never data.
-    await expect(enqueue(trainingRunJob, { jobId: 'j1', dataset: 'x' } as never, { prefix })).rejects.toMatchObject({ code: 'invalid_payload' });
+    await expect(enqueue(trainingRunJob, { jobId: 'j1', dataset: 'x' } as never, { prefix })).rejects.toMatchObject({
+      code: 'invalid_payload',
+    });
     const counts = await getQueue('training', { prefix }).getJobCounts();
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
   });
@@ -107,7 +112,11 @@ describe('enqueue', () => {
     expect(job?.opts.attempts).toBe(QUEUE_DEFAULTS.job.attempts);
     expect(job?.opts.backoff).toEqual({ type: 'exponential', delay: 10_000 });
     expect(await redis.exists(`${prefix}:training:${id}`)).toBe(1);
-    expect(Object.isFrozen(QUEUE_DEFAULTS) && Object.isFrozen(QUEUE_DEFAULTS.job) && Object.isFrozen(QUEUE_DEFAULTS.job.backoff)).toBe(true);
+    expect(
+      Object.isFrozen(QUEUE_DEFAULTS) &&
+        Object.isFrozen(QUEUE_DEFAULTS.job) &&
+        Object.isFrozen(QUEUE_DEFAULTS.job.backoff),
+    ).toBe(true);
   });
 });
 
@@ -157,7 +166,11 @@ describe('worker runtime', () => {
       throw new JobError('not_found', `No training job ${p.jobId}.`);
     });
     await runtime.ready;
-    const { id } = await enqueue(testJob(async () => null), { jobId: 'gone' }, { prefix });
+    const { id } = await enqueue(
+      testJob(async () => null),
+      { jobId: 'gone' },
+      { prefix },
+    );
     const job = await waitForState(prefix, id, 'failed');
     expect(job.failedReason).toBe('not_found: No training job gone.');
     expect(job.attemptsMade).toBe(1);
@@ -165,12 +178,20 @@ describe('worker runtime', () => {
 
   it('on shutdown lets a running job finish within the grace period', async () => {
     const prefix = fresh();
-    const runtime = start(prefix, async () => {
-      await sleep(400);
-      return 'finished';
-    }, { graceMs: 5_000 });
+    const runtime = start(
+      prefix,
+      async () => {
+        await sleep(400);
+        return 'finished';
+      },
+      { graceMs: 5_000 },
+    );
     await runtime.ready;
-    const { id } = await enqueue(testJob(async () => null), { jobId: 'short' }, { prefix });
+    const { id } = await enqueue(
+      testJob(async () => null),
+      { jobId: 'short' },
+      { prefix },
+    );
     await waitForState(prefix, id, 'active');
     await runtime.closeRuntime();
     const s = await stateOf(prefix, id);
@@ -181,15 +202,24 @@ describe('worker runtime', () => {
   it('on shutdown hands an unfinished job back, and another worker finishes it', async () => {
     const prefix = fresh();
     let abortedWith: unknown;
-    const first = start(prefix, (_p, ctx) => new Promise((resolve) => {
-      // A long job that honours its signal, as training does at a step boundary.
-      ctx.signal.addEventListener('abort', () => {
-        abortedWith = ctx.signal.reason;
-        resolve('stopped early');
-      });
-    }), { graceMs: 300 });
+    const first = start(
+      prefix,
+      (_p, ctx) =>
+        new Promise((resolve) => {
+          // A long job that honours its signal, as training does at a step boundary.
+          ctx.signal.addEventListener('abort', () => {
+            abortedWith = ctx.signal.reason;
+            resolve('stopped early');
+          });
+        }),
+      { graceMs: 300 },
+    );
     await first.ready;
-    const { id } = await enqueue(testJob(async () => null), { jobId: 'long' }, { prefix });
+    const { id } = await enqueue(
+      testJob(async () => null),
+      { jobId: 'long' },
+      { prefix },
+    );
     await waitForState(prefix, id, 'active');
     expect(first.activeJobIds()).toEqual([id]);
 
@@ -215,7 +245,11 @@ describe('worker runtime', () => {
     const prefix = fresh();
     const runtime = start(prefix, () => new Promise(() => {}), { graceMs: 200 });
     await runtime.ready;
-    const { id } = await enqueue(testJob(async () => null), { jobId: 'stubborn' }, { prefix });
+    const { id } = await enqueue(
+      testJob(async () => null),
+      { jobId: 'stubborn' },
+      { prefix },
+    );
     await waitForState(prefix, id, 'active');
     await runtime.closeRuntime();
     expect((await stateOf(prefix, id))?.state).toBe('waiting');
@@ -240,7 +274,14 @@ describe('heartbeats', () => {
     await runtime.ready;
     const beats = await readWorkerHeartbeats({ prefix, redis });
     expect(beats).toHaveLength(1);
-    expect(beats[0]).toMatchObject({ kind: 'test', workerId: runtime.workerId, queue: 'training', status: 'running', pid: process.pid, activeJobs: [] });
+    expect(beats[0]).toMatchObject({
+      kind: 'test',
+      workerId: runtime.workerId,
+      queue: 'training',
+      status: 'running',
+      pid: process.pid,
+      activeJobs: [],
+    });
     expect(beats[0].ageMs).toBeLessThan(5_000);
     const ttl = await redis.pttl(heartbeatKey(prefix, 'test', runtime.workerId));
     expect(ttl).toBeGreaterThan(20_000);
@@ -256,7 +297,9 @@ describe('heartbeats', () => {
     dead.removeAllListeners('error');
     dead.on('error', () => {}); // the refused connection is the point of this test
     const t0 = Date.now();
-    await expect(readWorkerHeartbeats({ prefix: fresh(), redis: dead, timeoutMs: 500 })).rejects.toThrow(/did not answer within 500 ms/);
+    await expect(readWorkerHeartbeats({ prefix: fresh(), redis: dead, timeoutMs: 500 })).rejects.toThrow(
+      /did not answer within 500 ms/,
+    );
     expect(Date.now() - t0).toBeLessThan(2_000);
     dead.disconnect();
   });
@@ -269,17 +312,25 @@ describe('heartbeats', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
-      await waitFor('the child worker to be ready', async () => {
-        const beats = await readWorkerHeartbeats({ prefix, redis });
-        return beats.length === 1 ? beats : null;
-      }, 20_000);
+      await waitFor(
+        'the child worker to be ready',
+        async () => {
+          const beats = await readWorkerHeartbeats({ prefix, redis });
+          return beats.length === 1 ? beats : null;
+        },
+        20_000,
+      );
       await sleep(2_500); // 2.5 TTLs: only refreshing keeps it there
       const alive = await readWorkerHeartbeats({ prefix, redis });
       expect(alive).toHaveLength(1);
       expect(alive[0]).toMatchObject({ kind: 'test-crash', pid: child.pid });
       expect(alive[0].ageMs).toBeLessThan(1_000);
       child.kill('SIGKILL');
-      await waitFor('the dead worker\'s heartbeat to expire', async () => (await readWorkerHeartbeats({ prefix, redis })).length === 0, 3_000);
+      await waitFor(
+        "the dead worker's heartbeat to expire",
+        async () => (await readWorkerHeartbeats({ prefix, redis })).length === 0,
+        3_000,
+      );
     } finally {
       child.kill('SIGKILL');
     }

@@ -15,7 +15,9 @@ export const ZStorageEnv = z
   .object({
     STORAGE_DRIVER: optionalString.pipe(z.enum(['s3', 'local']).optional()),
     STORAGE_DIR: optionalString,
-    S3_ENDPOINT: optionalString.pipe(z.url({ error: 'S3_ENDPOINT must be a URL such as http://127.0.0.1:7480' }).optional()),
+    S3_ENDPOINT: optionalString.pipe(
+      z.url({ error: 'S3_ENDPOINT must be a URL such as http://127.0.0.1:7480' }).optional(),
+    ),
     S3_REGION: optionalString.transform((v) => v ?? 'us-east-1'),
     S3_ACCESS_KEY: optionalString,
     S3_SECRET_KEY: optionalString,
@@ -27,7 +29,8 @@ export const ZStorageEnv = z
     const driver = env.STORAGE_DRIVER ?? (env.S3_ENDPOINT ? 's3' : 'local');
     if (driver !== 's3') return;
     for (const name of ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const) {
-      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is required when STORAGE_DRIVER is s3` });
+      if (!env[name])
+        ctx.addIssue({ code: 'custom', path: [name], message: `${name} is required when STORAGE_DRIVER is s3` });
     }
   });
 

@@ -3,14 +3,14 @@ import { createLocalStorage } from './local';
 import { createS3Storage } from './s3';
 import type { Storage } from './types';
 
-export { findRepoRoot, loadStorageConfig, ZStorageEnv, type TStorageConfig } from './env';
+export { findRepoRoot, loadStorageConfig, type TStorageConfig, ZStorageEnv } from './env';
 export { isStorageError, StorageError, type TStorageErrorCode } from './errors';
 export { assertValidKey, assertValidPrefix, workspaceKey, workspacePrefix } from './keys';
 export { createLocalStorage, LOCAL_DOWNLOAD_PATH, LOCAL_UPLOAD_PATH } from './local';
 export { acceptLocalUpload, handleLocalDownload, handleLocalUpload } from './local-routes';
 export { uploadToPresigned } from './presigned-client';
 export { createMinioClient, createS3Storage } from './s3';
-export { signStorageToken, verifyStorageToken, ZStorageTokenClaims, type TStorageTokenClaims } from './tokens';
+export { signStorageToken, type TStorageTokenClaims, verifyStorageToken, ZStorageTokenClaims } from './tokens';
 export type * from './types';
 
 /** The configured storage: S3 when S3_ENDPOINT is set (or STORAGE_DRIVER=s3), else files under STORAGE_DIR. */

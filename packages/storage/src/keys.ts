@@ -12,7 +12,10 @@ const MAX_KEY_BYTES = 1024; // S3's own limit
 // A segment may not be empty (no `a//b`, no leading or trailing slash), may not start with a dot (no `.`, `..`,
 // and room for the local driver's own `.tmp`/`.meta` folders), and may not contain a backslash or control
 // characters (Windows separators, NUL bytes, header injection through presigned URLs).
-const BAD_SEGMENT = /^\.|[\\\u0000-\u001f\u007f]/;
+const isBadSegment = (segment: string) =>
+  segment.startsWith('.') ||
+  segment.includes('\\') ||
+  [...segment].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 
 export function assertValidKey(key: string): string {
   if (typeof key !== 'string' || key.length === 0) {
@@ -22,7 +25,7 @@ export function assertValidKey(key: string): string {
     throw new StorageError('invalid_key', `The object key is longer than ${MAX_KEY_BYTES} bytes.`);
   }
   for (const segment of key.split('/')) {
-    if (segment.length === 0 || BAD_SEGMENT.test(segment)) {
+    if (segment.length === 0 || isBadSegment(segment)) {
       throw new StorageError(
         'invalid_key',
         `The object key "${key.slice(0, 200)}" is not allowed: segments must be non-empty, must not start with "." and must not contain "\\" or control characters.`,

@@ -50,7 +50,10 @@ export async function acceptLocalUpload(
   // Refuse early when the client announced its size; the meter below catches clients that lie or stream.
   if (claims.maxBytes !== undefined && input.contentLength !== undefined && input.contentLength > claims.maxBytes) {
     input.body.destroy();
-    throw new StorageError('too_large', `The upload (${input.contentLength} bytes) is larger than its limit of ${claims.maxBytes} bytes.`);
+    throw new StorageError(
+      'too_large',
+      `The upload (${input.contentLength} bytes) is larger than its limit of ${claims.maxBytes} bytes.`,
+    );
   }
   const storage = createLocalStorage(config);
   return storage.writeStream(claims.key, input.body, { contentType: claims.contentType, maxBytes: claims.maxBytes });

@@ -47,7 +47,9 @@ export function resolveLocalPath(root: string, key: string): string {
 }
 
 const isNotFound = (error: unknown) =>
-  typeof error === 'object' && error !== null && ['ENOENT', 'ENOTDIR'].includes((error as { code?: string }).code ?? '');
+  typeof error === 'object' &&
+  error !== null &&
+  ['ENOENT', 'ENOTDIR'].includes((error as { code?: string }).code ?? '');
 
 /** Counts and hashes bytes on their way through; errors once more than `maxBytes` went by. */
 function meter(maxBytes: number | undefined) {
@@ -122,11 +124,16 @@ export function createLocalStorage(options: TLocalStorageOptions): Storage & {
       if (isNotFound(error)) throw new StorageError('not_found', `No object at "${key}".`);
       throw error;
     }
-    if (!Number.isInteger(offset) || offset < 0 || (length !== undefined && (!Number.isInteger(length) || length < 1))) {
+    if (
+      !Number.isInteger(offset) ||
+      offset < 0 ||
+      (length !== undefined && (!Number.isInteger(length) || length < 1))
+    ) {
       throw new RangeError('offset must be an integer >= 0 and length an integer >= 1');
     }
     if (offset === 0 && length === undefined) return createReadStream(path);
-    if (offset >= size && size > 0) throw new RangeError(`offset ${offset} is past the end of "${key}" (${size} bytes)`);
+    if (offset >= size && size > 0)
+      throw new RangeError(`offset ${offset} is past the end of "${key}" (${size} bytes)`);
     const end = length === undefined ? size - 1 : Math.min(size - 1, offset + length - 1);
     return createReadStream(path, { start: offset, end });
   }

@@ -31,7 +31,9 @@ export function createMinioClient(o: Pick<TS3StorageOptions, 'endpoint' | 'regio
   });
 }
 
-export function createS3Storage(options: TS3StorageOptions): Storage & { readonly client: Minio.Client; readonly bucket: string } {
+export function createS3Storage(
+  options: TS3StorageOptions,
+): Storage & { readonly client: Minio.Client; readonly bucket: string } {
   const client = createMinioClient(options);
   const { bucket, region } = options;
 
@@ -50,7 +52,9 @@ export function createS3Storage(options: TS3StorageOptions): Storage & { readonl
       }
     })().catch((error) => {
       bucketReady = null;
-      throw new StorageError('unavailable', `S3 at ${options.endpoint} is not reachable: ${(error as Error).message}`, { cause: error });
+      throw new StorageError('unavailable', `S3 at ${options.endpoint} is not reachable: ${(error as Error).message}`, {
+        cause: error,
+      });
     });
     return bucketReady;
   }
@@ -113,8 +117,11 @@ export function createS3Storage(options: TS3StorageOptions): Storage & { readonl
       // Multi-object delete takes at most 1000 keys per request.
       for (let i = 0; i < keys.length; i += 1000) {
         const results = await client.removeObjects(bucket, keys.slice(i, i + 1000));
-        const failed = results.filter((r) => (r as { Code?: string }).Code && !isNotFound({ code: (r as { Code?: string }).Code }));
-        if (failed.length > 0) throw new Error(`S3 refused to delete ${failed.length} object(s): ${JSON.stringify(failed.slice(0, 3))}`);
+        const failed = results.filter(
+          (r) => (r as { Code?: string }).Code && !isNotFound({ code: (r as { Code?: string }).Code }),
+        );
+        if (failed.length > 0)
+          throw new Error(`S3 refused to delete ${failed.length} object(s): ${JSON.stringify(failed.slice(0, 3))}`);
       }
     },
 

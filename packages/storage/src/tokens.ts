@@ -56,7 +56,11 @@ export function verifyStorageToken(
   } catch {
     throw invalid();
   }
-  if (claims.op !== op) throw new StorageError('token_invalid', `The storage link is not valid for ${op === 'put' ? 'uploads' : 'downloads'}.`);
+  if (claims.op !== op)
+    throw new StorageError(
+      'token_invalid',
+      `The storage link is not valid for ${op === 'put' ? 'uploads' : 'downloads'}.`,
+    );
   if (claims.exp * 1000 < now) throw new StorageError('token_expired', 'The storage link has expired.');
   assertValidKey(claims.key);
   return claims;

@@ -96,7 +96,10 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
 
     it('stores a stream of unknown size', async () => {
       const body = randomBytes(300_000);
-      const put = await storage.putObject(k('unsized.bin'), Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]));
+      const put = await storage.putObject(
+        k('unsized.bin'),
+        Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]),
+      );
       expect(put.size).toBe(body.length);
       expect(sha256(await readAll(await storage.getObject(k('unsized.bin'))))).toBe(sha256(body));
     });
@@ -104,7 +107,9 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
     it('reads byte ranges', async () => {
       const body = randomBytes(100_000);
       await storage.putObject(k('range.bin'), body);
-      expect(await readAll(await storage.getObjectRange(k('range.bin'), 1000, 5000))).toEqual(body.subarray(1000, 6000));
+      expect(await readAll(await storage.getObjectRange(k('range.bin'), 1000, 5000))).toEqual(
+        body.subarray(1000, 6000),
+      );
       expect(await readAll(await storage.getObjectRange(k('range.bin'), 0, 1))).toEqual(body.subarray(0, 1));
       expect(await readAll(await storage.getObjectRange(k('range.bin'), 99_000))).toEqual(body.subarray(99_000));
     });
@@ -134,7 +139,10 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
       expect(a.map((o) => o.key)).toEqual([k('list', 'a', 'sub', 'y'), k('list', 'a', 'x1'), k('list', 'a', 'x2')]);
       expect(a[1].size).toBe(Buffer.byteLength(k('list', 'a', 'x1')));
       // A prefix that ends mid-segment filters by string, as S3 does.
-      expect((await storage.listObjects(k('list', 'a', 'x'))).map((o) => o.key)).toEqual([k('list', 'a', 'x1'), k('list', 'a', 'x2')]);
+      expect((await storage.listObjects(k('list', 'a', 'x'))).map((o) => o.key)).toEqual([
+        k('list', 'a', 'x1'),
+        k('list', 'a', 'x2'),
+      ]);
       expect(await storage.listObjects(k('list', 'nothing-here/'))).toEqual([]);
     });
 
@@ -151,7 +159,17 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
     });
 
     it('refuses keys that climb out or are malformed, on every operation', async () => {
-      const bad = ['../escape', 'a/../../escape', '/absolute', 'a//b', 'a/./b', 'a\\..\\b', '', 'trailing/', 'nul\u0000byte'];
+      const bad = [
+        '../escape',
+        'a/../../escape',
+        '/absolute',
+        'a//b',
+        'a/./b',
+        'a\\..\\b',
+        '',
+        'trailing/',
+        'nul\u0000byte',
+      ];
       for (const key of bad) {
         await expectCode(storage.putObject(key, Buffer.from('x')), 'invalid_key');
         await expectCode(storage.getObject(key), 'invalid_key');
@@ -167,7 +185,11 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
     });
 
     it('accepts a presigned upload within its size limit', async () => {
-      const target = await storage.presignedPut(k('upload', 'ok.jsonl'), { maxBytes: 1024, expiresSec: 120, contentType: 'application/jsonl' });
+      const target = await storage.presignedPut(k('upload', 'ok.jsonl'), {
+        maxBytes: 1024,
+        expiresSec: 120,
+        contentType: 'application/jsonl',
+      });
       expect(target.expiresAt.getTime()).toBeGreaterThan(Date.now());
       const body = randomBytes(1000);
       const res = await uploadToPresigned(target, new Blob([body], { type: 'application/jsonl' }));
@@ -179,7 +201,10 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
     });
 
     it('refuses a presigned upload over its size limit, storing nothing', async () => {
-      const target = await storage.presignedPut(k('upload', 'big.jsonl'), { maxBytes: 1024, contentType: 'application/jsonl' });
+      const target = await storage.presignedPut(k('upload', 'big.jsonl'), {
+        maxBytes: 1024,
+        contentType: 'application/jsonl',
+      });
       const res = await uploadToPresigned(target, new Blob([randomBytes(1025)], { type: 'application/jsonl' }));
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);

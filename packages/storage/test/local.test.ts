@@ -30,7 +30,11 @@ function serve(getConfig: () => TLocalConfig): Promise<Server> {
     try {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const handler =
-        url.pathname === LOCAL_UPLOAD_PATH ? handleLocalUpload : url.pathname === LOCAL_DOWNLOAD_PATH ? handleLocalDownload : null;
+        url.pathname === LOCAL_UPLOAD_PATH
+          ? handleLocalUpload
+          : url.pathname === LOCAL_DOWNLOAD_PATH
+            ? handleLocalDownload
+            : null;
       if (!handler) {
         res.writeHead(404).end();
         return;
@@ -69,7 +73,12 @@ storageContract('local', async () => {
   }) as TLocalConfig;
   expect(config.driver).toBe('local');
   return {
-    storage: createStorage({ STORAGE_DRIVER: 'local', STORAGE_DIR: root, APP_URL: config.publicUrl, BETTER_AUTH_SECRET: config.signingSecret }),
+    storage: createStorage({
+      STORAGE_DRIVER: 'local',
+      STORAGE_DIR: root,
+      APP_URL: config.publicUrl,
+      BETTER_AUTH_SECRET: config.signingSecret,
+    }),
     cleanup: async () => {
       // Nothing may be left behind in the temp folder after the contract deleted its objects.
       const leftovers = (await readdir(join(root, '.tmp')).catch(() => [])).length;
@@ -96,9 +105,11 @@ describe('local driver specifics', () => {
     const storage = createStorage({ STORAGE_DRIVER: 'local', STORAGE_DIR: cfg.root, BETTER_AUTH_SECRET: 's' });
     const target = await storage.presignedPut('ws/a.bin', { maxBytes: 100_000 });
     const token = new URL(target.url).searchParams.get('token');
-    const body = Readable.from((function* () {
-      for (let i = 0; i < 50; i++) yield Buffer.alloc(10_000, i);
-    })());
+    const body = Readable.from(
+      (function* () {
+        for (let i = 0; i < 50; i++) yield Buffer.alloc(10_000, i);
+      })(),
+    );
     await expect(acceptLocalUpload(cfg, { token, body })).rejects.toMatchObject({ code: 'too_large' });
     expect(await storage.statObject('ws/a.bin')).toBeNull();
     expect(await readdir(join(cfg.root, '.tmp'))).toEqual([]);
@@ -110,10 +121,14 @@ describe('local driver specifics', () => {
     const expiring = await storage.presignedPut('ws/b.bin', { maxBytes: 10, expiresSec: 1 });
     await new Promise((r) => setTimeout(r, 2100));
     const t1 = new URL(expiring.url).searchParams.get('token');
-    await expect(acceptLocalUpload(cfg, { token: t1, body: Readable.from([Buffer.from('x')]) })).rejects.toMatchObject({ code: 'token_expired' });
+    await expect(acceptLocalUpload(cfg, { token: t1, body: Readable.from([Buffer.from('x')]) })).rejects.toMatchObject({
+      code: 'token_expired',
+    });
     const get = await storage.presignedGet('ws/b.bin');
     const t2 = new URL(get).searchParams.get('token');
-    await expect(acceptLocalUpload(cfg, { token: t2, body: Readable.from([Buffer.from('x')]) })).rejects.toMatchObject({ code: 'token_invalid' });
+    await expect(acceptLocalUpload(cfg, { token: t2, body: Readable.from([Buffer.from('x')]) })).rejects.toMatchObject({
+      code: 'token_invalid',
+    });
   });
 
   it('refuses a token signed with another secret', async () => {
@@ -121,21 +136,33 @@ describe('local driver specifics', () => {
     const other = createStorage({ STORAGE_DRIVER: 'local', STORAGE_DIR: cfg.root, BETTER_AUTH_SECRET: 'another' });
     const target = await other.presignedPut('ws/c.bin', { maxBytes: 10 });
     const token = new URL(target.url).searchParams.get('token');
-    await expect(acceptLocalUpload(cfg, { token, body: Readable.from([Buffer.from('x')]) })).rejects.toMatchObject({ code: 'token_invalid' });
+    await expect(acceptLocalUpload(cfg, { token, body: Readable.from([Buffer.from('x')]) })).rejects.toMatchObject({
+      code: 'token_invalid',
+    });
   });
 
   it('answers 404 from its routes when the driver is s3', async () => {
     const s3 = loadStorageConfig({ S3_ENDPOINT: 'http://127.0.0.1:1', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' });
-    const res = await handleLocalUpload(new Request('http://x/api/storage/upload?token=t', { method: 'PUT', body: 'x' }), s3);
+    const res = await handleLocalUpload(
+      new Request('http://x/api/storage/upload?token=t', { method: 'PUT', body: 'x' }),
+      s3,
+    );
     expect(res.status).toBe(404);
   });
 
   it('chooses the driver from the env and explains a wrong setting', () => {
     expect(loadStorageConfig({}).driver).toBe('local');
-    expect(loadStorageConfig({ S3_ENDPOINT: 'http://127.0.0.1:7480', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' }).driver).toBe('s3');
-    expect(loadStorageConfig({ S3_ENDPOINT: '', STORAGE_DIR: '/tmp/x' })).toMatchObject({ driver: 'local', root: '/tmp/x' });
+    expect(
+      loadStorageConfig({ S3_ENDPOINT: 'http://127.0.0.1:7480', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' }).driver,
+    ).toBe('s3');
+    expect(loadStorageConfig({ S3_ENDPOINT: '', STORAGE_DIR: '/tmp/x' })).toMatchObject({
+      driver: 'local',
+      root: '/tmp/x',
+    });
     expect(() => loadStorageConfig({ STORAGE_DRIVER: 's3' })).toThrow(/S3_ENDPOINT is required/);
     expect(() => loadStorageConfig({ STORAGE_DRIVER: 'ftp' })).toThrow(/STORAGE_DRIVER/);
-    expect(() => loadStorageConfig({ S3_ENDPOINT: 'not a url', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' })).toThrow(/S3_ENDPOINT must be a URL/);
+    expect(() => loadStorageConfig({ S3_ENDPOINT: 'not a url', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' })).toThrow(
+      /S3_ENDPOINT must be a URL/,
+    );
   });
 });

@@ -15,7 +15,9 @@ if (!endpoint) {
     // In CI the real server is part of the suite: a missing endpoint is a broken pipeline, not a reason to skip.
     describe('storage contract: s3', () => {
       it('has an S3 server', () => {
-        throw new Error('S3_ENDPOINT is not set in CI; the root test script must run `bash scripts/services/s3.sh start` first.');
+        throw new Error(
+          'S3_ENDPOINT is not set in CI; the root test script must run `bash scripts/services/s3.sh start` first.',
+        );
       });
     });
   } else {

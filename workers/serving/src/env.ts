@@ -1,5 +1,5 @@
 import { readDbEnv } from '@crucible/db';
-import { loadJobsEnv } from '@crucible/jobs';
+import { loadJobsEnv, QUEUE_DEFAULTS } from '@crucible/jobs';
 import { loadStorageConfig } from '@crucible/storage';
 import { z } from 'zod';
 
@@ -15,7 +15,7 @@ export const ZServingEnv = z.object({
   /** Deployment actions this process handles at once (short control jobs: start, stop, restart). */
   SERVING_CONCURRENCY: int(4, 1, 64),
   /** How long a running job may keep going after SIGTERM before it is handed back to the queue. */
-  SERVING_SHUTDOWN_GRACE_MS: int(25_000, 0, 600_000),
+  SERVING_SHUTDOWN_GRACE_MS: int(QUEUE_DEFAULTS.shutdownGraceMs, 0, 600_000),
 });
 export type TServingEnv = z.infer<typeof ZServingEnv>;
 

@@ -28,7 +28,14 @@ beforeAll(async () => {
   db = await createTestDatabase();
   prisma = db.prisma;
   process.env.DATABASE_URL = db.url; // the handler's getPrisma() reads it
-  runtime = createWorkerRuntime({ kind: 'serving', queue: 'deployments', jobs: servingJobs, prefix, handleSignals: false, log: () => {} });
+  runtime = createWorkerRuntime({
+    kind: 'serving',
+    queue: 'deployments',
+    jobs: servingJobs,
+    prefix,
+    handleSignals: false,
+    log: () => {},
+  });
   await runtime.ready;
 });
 
@@ -63,12 +70,16 @@ async function makeDeployment() {
   const tag = randomUUID().slice(0, 8);
   const ws = await prisma.workspace.create({ data: { name: `WS ${tag}`, slug: `ws-${tag}` } });
   const base = await prisma.baseModel.create({ data: { workspaceId: ws.id, name: `tiny-${tag}`, arch: 'qwen2' } });
-  return prisma.deployment.create({ data: { workspaceId: ws.id, name: `dep-${tag}`, baseModelId: base.id, status: 'running', endpoint: 'http://x' } });
+  return prisma.deployment.create({
+    data: { workspaceId: ws.id, name: `dep-${tag}`, baseModelId: base.id, status: 'running', endpoint: 'http://x' },
+  });
 }
 
 it('stop records the deployment as stopped', async () => {
   const dep = await makeDeployment();
-  const { state } = await settle((await enqueue(deploymentActionJob, { deploymentId: dep.id, action: 'stop' }, { prefix })).id);
+  const { state } = await settle(
+    (await enqueue(deploymentActionJob, { deploymentId: dep.id, action: 'stop' }, { prefix })).id,
+  );
   expect(state).toBe('completed');
   const after = await prisma.deployment.findUniqueOrThrow({ where: { id: dep.id } });
   expect(after).toMatchObject({ status: 'stopped', endpoint: null, workerId: null });
@@ -77,17 +88,27 @@ it('stop records the deployment as stopped', async () => {
 
 it('start fails with not_supported_yet and says so on the row', async () => {
   const dep = await makeDeployment();
-  const { state, job } = await settle((await enqueue(deploymentActionJob, { deploymentId: dep.id, action: 'start' }, { prefix })).id);
+  const { state, job } = await settle(
+    (await enqueue(deploymentActionJob, { deploymentId: dep.id, action: 'start' }, { prefix })).id,
+  );
   expect(state).toBe('failed');
   expect(job?.failedReason).toBe(`not_supported_yet: ${NOT_SUPPORTED_MESSAGE}`);
   expect(job?.attemptsMade).toBe(1);
   const after = await prisma.deployment.findUniqueOrThrow({ where: { id: dep.id } });
-  expect(after).toMatchObject({ status: 'failed', errorCode: 'not_supported_yet', errorMessage: NOT_SUPPORTED_MESSAGE });
+  expect(after).toMatchObject({
+    status: 'failed',
+    errorCode: 'not_supported_yet',
+    errorMessage: NOT_SUPPORTED_MESSAGE,
+  });
 });
 
 it('a missing deployment fails with not_found; a bad action never reaches the queue', async () => {
-  const { state, job } = await settle((await enqueue(deploymentActionJob, { deploymentId: 'nope', action: 'restart' }, { prefix })).id);
+  const { state, job } = await settle(
+    (await enqueue(deploymentActionJob, { deploymentId: 'nope', action: 'restart' }, { prefix })).id,
+  );
   expect(state).toBe('failed');
   expect(job?.failedReason).toMatch(/^not_found: Deployment nope does not exist/);
-  await expect(enqueue(deploymentActionJob, { deploymentId: 'x', action: 'explode' as 'stop' }, { prefix })).rejects.toMatchObject({ code: 'invalid_payload' });
+  await expect(
+    enqueue(deploymentActionJob, { deploymentId: 'x', action: 'explode' as 'stop' }, { prefix }),
+  ).rejects.toMatchObject({ code: 'invalid_payload' });
 });

@@ -13,7 +13,11 @@ afterAll(async () => {
   await redis.quit();
 });
 
-async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -37,12 +41,22 @@ it('boots, heartbeats, and exits 0 within the grace period on SIGTERM', async ()
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
   try {
-    const beats = await waitFor('the serving heartbeat', async () => {
-      const b = await readWorkerHeartbeats({ prefix, redis, kind: 'serving' });
-      return b.length ? b : null;
-    }, 30_000);
+    const beats = await waitFor(
+      'the serving heartbeat',
+      async () => {
+        const b = await readWorkerHeartbeats({ prefix, redis, kind: 'serving' });
+        return b.length ? b : null;
+      },
+      30_000,
+    );
     expect(beats).toHaveLength(1);
-    expect(beats[0]).toMatchObject({ kind: 'serving', queue: 'deployments', pid: child.pid, status: 'running', concurrency: 2 });
+    expect(beats[0]).toMatchObject({
+      kind: 'serving',
+      queue: 'deployments',
+      pid: child.pid,
+      status: 'running',
+      concurrency: 2,
+    });
     expect(output).toMatch(/^\[serving\] /m); // log lines are prefixed
 
     const t0 = Date.now();

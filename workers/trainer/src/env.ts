@@ -1,5 +1,5 @@
 import { readDbEnv } from '@crucible/db';
-import { loadJobsEnv } from '@crucible/jobs';
+import { loadJobsEnv, QUEUE_DEFAULTS } from '@crucible/jobs';
 import { loadStorageConfig } from '@crucible/storage';
 import { z } from 'zod';
 
@@ -15,7 +15,7 @@ export const ZTrainerEnv = z.object({
   /** Jobs this process runs at once. Training uses every core: 1 unless the machine has room for more. */
   TRAINER_CONCURRENCY: int(1, 1, 64),
   /** How long a running job may keep going after SIGTERM before it is handed back to the queue. */
-  TRAINER_SHUTDOWN_GRACE_MS: int(25_000, 0, 600_000),
+  TRAINER_SHUTDOWN_GRACE_MS: int(QUEUE_DEFAULTS.shutdownGraceMs, 0, 600_000),
 });
 export type TTrainerEnv = z.infer<typeof ZTrainerEnv>;
 

@@ -104,7 +104,14 @@ describe('training.run', () => {
     expect(job?.attemptsMade).toBe(1); // a typed, non-retryable failure: no retries
 
     const after = await prisma.trainingJob.findUniqueOrThrow({ where: { id: row.id } });
-    expect(after).toMatchObject({ status: 'failed', errorCode: 'not_supported_yet', errorMessage: NOT_SUPPORTED_MESSAGE, attempt: 1, workerId: runtime.workerId, queueJobId: id });
+    expect(after).toMatchObject({
+      status: 'failed',
+      errorCode: 'not_supported_yet',
+      errorMessage: NOT_SUPPORTED_MESSAGE,
+      attempt: 1,
+      workerId: runtime.workerId,
+      queueJobId: id,
+    });
     expect(after.startedAt).toBeInstanceOf(Date);
     expect(after.finishedAt).toBeInstanceOf(Date);
     const events = await prisma.jobEvent.findMany({ where: { jobId: row.id }, orderBy: { createdAt: 'asc' } });

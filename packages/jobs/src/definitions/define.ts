@@ -47,7 +47,8 @@ const ID = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/;
 
 export function defineJob<TSchema extends z.ZodType>(def: TJobDefinition<TSchema>): Readonly<TJobDefinition<TSchema>> {
   if (!ID.test(def.id)) throw new Error(`job id "${def.id}" must be dotted lower-case words, e.g. "training.run"`);
-  if (!Number.isInteger(def.version) || def.version < 1) throw new Error(`job "${def.id}": version must be an integer >= 1`);
+  if (!Number.isInteger(def.version) || def.version < 1)
+    throw new Error(`job "${def.id}": version must be an integer >= 1`);
   return Object.freeze({ ...def });
 }
 

@@ -15,8 +15,15 @@ export const NOT_SUPPORTED_MESSAGE =
 
 export default async function runDeploymentAction(payload: TDeploymentJobPayload, ctx: TJobContext) {
   const db = getPrisma();
-  const row = await db.deployment.findUnique({ where: { id: payload.deploymentId }, select: { id: true, status: true } });
-  if (!row) throw new JobError('not_found', `Deployment ${payload.deploymentId} does not exist (deleted before a worker took it).`);
+  const row = await db.deployment.findUnique({
+    where: { id: payload.deploymentId },
+    select: { id: true, status: true },
+  });
+  if (!row)
+    throw new JobError(
+      'not_found',
+      `Deployment ${payload.deploymentId} does not exist (deleted before a worker took it).`,
+    );
 
   if (payload.action === 'stop') {
     await db.deployment.update({

@@ -22,7 +22,8 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
     where: { id: payload.jobId },
     select: { id: true, workspaceId: true, status: true, cancelRequestedAt: true, startedAt: true },
   });
-  if (!row) throw new JobError('not_found', `Training job ${payload.jobId} does not exist (deleted before a worker took it).`);
+  if (!row)
+    throw new JobError('not_found', `Training job ${payload.jobId} does not exist (deleted before a worker took it).`);
 
   if (!(OPEN_STATES as readonly string[]).includes(row.status)) {
     ctx.log(`training job ${row.id} is already ${row.status}; nothing to do`);
@@ -65,7 +66,12 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
   await db.$transaction([
     db.trainingJob.update({
       where: { id: row.id },
-      data: { status: 'failed', errorCode: 'not_supported_yet', errorMessage: NOT_SUPPORTED_MESSAGE, finishedAt: new Date() },
+      data: {
+        status: 'failed',
+        errorCode: 'not_supported_yet',
+        errorMessage: NOT_SUPPORTED_MESSAGE,
+        finishedAt: new Date(),
+      },
     }),
     event('error', NOT_SUPPORTED_MESSAGE),
   ]);
