@@ -58,6 +58,17 @@ describe('workspace API keys', () => {
     const res = await call('GET', '/api/workspaces/[slug]', { caller: { key }, params: p });
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('unauthorized');
+
+    // Both changes are in the audit log, attributed to the owner.
+    const { getPrisma } = await import('@crucible/db');
+    const lines = await getPrisma().auditLog.findMany({
+      where: { targetId: created.body.id },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(lines.map((l) => [l.action, l.actorUserId])).toEqual([
+      ['api_key.create', owner.userId],
+      ['api_key.revoke', owner.userId],
+    ]);
   });
 
   it('prevents a bad bearer token from falling back to the session cookie', async () => {

@@ -1,5 +1,6 @@
 import { createWorkspaceApiKey, listWorkspaceApiKeys, revokeWorkspaceApiKey } from '@crucible/auth';
 import { ZCreateApiKey } from '../../schemas';
+import { actorOf, audit } from '../audit';
 import { requireWorkspace } from '../context';
 import { AppError } from '../errors';
 import { json, readBody, route } from '../http';
@@ -19,6 +20,7 @@ export const createApiKeyRoute = route(async (req, { slug }) => {
     name: body.name,
     createdBy: ctx.user?.id ?? null,
   });
+  await audit(req, actorOf(ctx), 'api_key.create', { type: 'api_key', id: created.id }, { name: created.name });
   return json(created, { status: 201, headers: { 'cache-control': 'no-store' } });
 });
 
@@ -26,5 +28,6 @@ export const createApiKeyRoute = route(async (req, { slug }) => {
 export const revokeApiKey = route(async (req, { slug, keyId }) => {
   const ctx = await requireWorkspace(req, slug, 'admin');
   if (!(await revokeWorkspaceApiKey(ctx.workspace.id, keyId))) throw new AppError('not_found', 'No such API key.');
+  await audit(req, actorOf(ctx), 'api_key.revoke', { type: 'api_key', id: keyId });
   return json({ id: keyId, deleted: true });
 });

@@ -1,6 +1,7 @@
 import { readAuthEnv } from '@crucible/auth';
 import { getPrisma } from '@crucible/db';
 import { ZCreateInvitation } from '../../schemas';
+import { actorOf, audit } from '../audit';
 import { requireUser, requireWorkspace } from '../context';
 import { AppError } from '../errors';
 import { json, readBody, route } from '../http';
@@ -78,6 +79,13 @@ export const createInvitation = route(async (req, { slug }) => {
       inviterId: ctx.user.id,
     },
   });
+  await audit(
+    req,
+    actorOf(ctx),
+    'invitation.create',
+    { type: 'invitation', id: row.id },
+    { email: row.email, role: row.role },
+  );
   return json(toInvitation(row), { status: 201 });
 });
 
@@ -89,6 +97,7 @@ export const revokeInvitation = route(async (req, { slug, invitationId }) => {
     data: { status: 'canceled' },
   });
   if (result.count === 0) throw new AppError('not_found', 'No such pending invitation.');
+  await audit(req, actorOf(ctx), 'invitation.revoke', { type: 'invitation', id: invitationId });
   return json({ id: invitationId, status: 'canceled' });
 });
 
@@ -133,5 +142,14 @@ export const acceptInvitation = route(async (req, { invitationId }) => {
     }),
     prisma.invitation.update({ where: { id: row.id }, data: { status: 'accepted' } }),
   ]);
+  await audit(
+    req,
+    { user, workspaceId: row.organizationId },
+    'invitation.accept',
+    { type: 'invitation', id: row.id },
+    {
+      role: view.role,
+    },
+  );
   return json({ workspace: row.workspace, role: view.role });
 });

@@ -1,5 +1,6 @@
 import { getPrisma } from '@crucible/db';
 import { ZUpdateMemberRole } from '../../schemas';
+import { actorOf, audit } from '../audit';
 import { effectiveRole, requireWorkspace, type TWorkspaceContext } from '../context';
 import { AppError } from '../errors';
 import { json, readBody, route } from '../http';
@@ -68,6 +69,7 @@ export const patchMember = route(async (req, { slug, memberId }) => {
     throw new AppError('conflict', 'The last owner cannot be demoted; make someone else owner first.', 'role');
   }
   const updated = await getPrisma().member.update({ where: { id: member.id }, data: { role }, include: memberInclude });
+  await audit(req, actorOf(ctx), 'member.role_change', { type: 'member', id: member.id }, { from: current, to: role });
   return json(toMember(updated));
 });
 
@@ -91,5 +93,15 @@ export const deleteMember = route(async (req, { slug, memberId }) => {
     throw new AppError('conflict', 'The last owner cannot be removed; make someone else owner first.');
   }
   await getPrisma().member.delete({ where: { id: member.id } });
+  await audit(
+    req,
+    actorOf(ctx),
+    leaving ? 'member.leave' : 'member.remove',
+    { type: 'member', id: member.id },
+    {
+      userId: member.userId,
+      role: target,
+    },
+  );
   return json({ id: member.id, deleted: true });
 });

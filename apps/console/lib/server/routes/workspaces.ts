@@ -1,6 +1,7 @@
 import { createWorkspace } from '@crucible/auth';
 import { getPrisma } from '@crucible/db';
 import { ZCreateWorkspace, ZUpdateWorkspace } from '../../schemas';
+import { actorOf, audit } from '../audit';
 import { authenticate, requireWorkspace } from '../context';
 import { json, readBody, route } from '../http';
 import { myWorkspaces } from './me';
@@ -29,6 +30,15 @@ export const createWorkspaceRoute = route(async (req) => {
   }
   const body = await readBody(req, ZCreateWorkspace);
   const ws = await createWorkspace({ name: body.name, slug: body.slug, ownerId: principal.user.id });
+  await audit(
+    req,
+    { user: principal.user, workspaceId: ws.id },
+    'workspace.create',
+    { type: 'workspace', id: ws.id },
+    {
+      slug: ws.slug,
+    },
+  );
   return json({ ...ws, role: 'owner' }, { status: 201 });
 });
 
@@ -47,6 +57,7 @@ export const patchWorkspace = route(async (req, { slug }) => {
     data: { name: body.name },
     select: { id: true, name: true, slug: true, createdAt: true },
   });
+  await audit(req, actorOf(ctx), 'workspace.update', { type: 'workspace', id: ws.id }, { name: ws.name });
   return json({ ...ws, role: ctx.role });
 });
 
@@ -57,5 +68,16 @@ export const deleteWorkspace = route(async (req, { slug }) => {
   // API keys reference the workspace by id without a foreign key (better-auth's layout): delete them explicitly.
   await prisma.apikey.deleteMany({ where: { referenceId: ctx.workspace.id } });
   await prisma.workspace.delete({ where: { id: ctx.workspace.id } });
+  // Recorded at instance level: the workspace's own audit lines go with it.
+  await audit(
+    req,
+    { ...actorOf(ctx), workspaceId: null },
+    'workspace.delete',
+    { type: 'workspace', id: ctx.workspace.id },
+    {
+      slug: ctx.workspace.slug,
+      name: ctx.workspace.name,
+    },
+  );
   return json({ id: ctx.workspace.id, deleted: true });
 });
