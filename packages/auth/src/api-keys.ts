@@ -22,6 +22,7 @@ import { getPrisma } from '@crucible/db';
 export const API_KEY_PREFIX = 'crk_';
 /** Characters kept in clear (`start`) so people can tell their keys apart. */
 const START_CHARS = 12;
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 export type TApiKeySummary = {
   id: string;
@@ -144,7 +145,11 @@ export async function verifyApiKey(key: string): Promise<TApiKeySummary | null> 
   const row = (await prisma.apikey.findFirst({ where: { key: hashApiKey(key) } })) as TApiKeyRow | null;
   if (!row || row.enabled === false) return null;
   if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return null;
+  // "Last used" to the minute is enough; not writing on every request keeps a busy key (the chat gateway) cheap.
   const now = new Date();
-  await prisma.apikey.update({ where: { id: row.id }, data: { lastRequest: now } });
-  return toSummary({ ...row, lastRequest: now });
+  if (!row.lastRequest || now.getTime() - row.lastRequest.getTime() >= LAST_USED_RESOLUTION_MS) {
+    await prisma.apikey.update({ where: { id: row.id }, data: { lastRequest: now } });
+    return toSummary({ ...row, lastRequest: now });
+  }
+  return toSummary(row);
 }
