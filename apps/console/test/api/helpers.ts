@@ -5,7 +5,11 @@
  * real endpoints and call route handlers with real Requests — no Next server,
  * nothing mocked.
  */
+import { vi } from 'vitest';
 import { ROUTES, type TMethod, type TRouteDef } from '../../lib/server/route-table';
+
+// Sign-ups hash passwords with scrypt (~0.3 s each, more on a busy 2-core machine): the 5 s default is too tight.
+vi.setConfig({ testTimeout: 30_000, hookTimeout: 60_000 });
 
 export const APP_URL = 'http://localhost:3000';
 

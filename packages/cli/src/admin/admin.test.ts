@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAdminCommand, type TIo } from './index';
 
 /**
  * The admin commands against a real, fresh database; the key the last command
  * prints is then used to authenticate, as a script would.
  */
+
+// Password hashing and a fresh database: slower than the 5 s default allows on a busy machine.
+vi.setConfig({ testTimeout: 30_000, hookTimeout: 60_000 });
 
 let drop: (() => Promise<void>) | undefined;
 
