@@ -106,7 +106,6 @@ osd data = $DIR/osd/0
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:$PORT
 rgw data = $DIR/rgw
-rgw dns name = 127.0.0.1
 EOF
 }
 

@@ -18,6 +18,11 @@ export const ZStorageEnv = z
     S3_ENDPOINT: optionalString.pipe(
       z.url({ error: 'S3_ENDPOINT must be a URL such as http://127.0.0.1:7480' }).optional(),
     ),
+    // Optional: where browsers reach the same server when S3_ENDPOINT is an internal name (docker-compose:
+    // http://minio:9000 inside, http://localhost:9000 outside). Presigned URLs are signed for this host.
+    S3_PUBLIC_ENDPOINT: optionalString.pipe(
+      z.url({ error: 'S3_PUBLIC_ENDPOINT must be a URL such as http://localhost:9000' }).optional(),
+    ),
     S3_REGION: optionalString.transform((v) => v ?? 'us-east-1'),
     S3_ACCESS_KEY: optionalString,
     S3_SECRET_KEY: optionalString,
@@ -39,6 +44,8 @@ export type TStorageConfig =
   | {
       driver: 's3';
       endpoint: string;
+      /** Host that presigned URLs are signed for (browsers); default: endpoint. */
+      publicEndpoint?: string;
       region: string;
       accessKey: string;
       secretKey: string;
@@ -78,6 +85,7 @@ export function loadStorageConfig(env: Record<string, string | undefined> = proc
     return {
       driver,
       endpoint: e.S3_ENDPOINT as string,
+      publicEndpoint: e.S3_PUBLIC_ENDPOINT,
       region: e.S3_REGION,
       accessKey: e.S3_ACCESS_KEY as string,
       secretKey: e.S3_SECRET_KEY as string,

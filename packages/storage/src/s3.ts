@@ -7,6 +7,8 @@ import type { Storage, TObjectInfo, TObjectStat } from './types';
 
 export type TS3StorageOptions = {
   endpoint: string;
+  /** Host that presigned URLs are signed for, when browsers reach the server by another name. */
+  publicEndpoint?: string;
   region: string;
   accessKey: string;
   secretKey: string;
@@ -35,6 +37,13 @@ export function createS3Storage(
   options: TS3StorageOptions,
 ): Storage & { readonly client: Minio.Client; readonly bucket: string } {
   const client = createMinioClient(options);
+  // A presigned signature covers the Host header, so URLs for browsers must be signed for the public name.
+  // Signing is local (the region is configured, so minio asks the server nothing), so this client never
+  // needs to reach the public endpoint itself.
+  const signer =
+    options.publicEndpoint && options.publicEndpoint !== options.endpoint
+      ? createMinioClient({ ...options, endpoint: options.publicEndpoint })
+      : client;
   const { bucket, region } = options;
 
   // The bucket is created on first use rather than by a setup step, so a fresh S3 server just works.
@@ -142,13 +151,13 @@ export function createS3Storage(
       // A POST policy, not a presigned PUT: only a policy can carry content-length-range, so the server itself
       // refuses an over-size upload (a presigned PUT URL accepts any size).
       const expiresAt = new Date(Date.now() + clampExpiry(opts.expiresSec) * 1000);
-      const policy = client.newPostPolicy();
+      const policy = signer.newPostPolicy();
       policy.setBucket(bucket);
       policy.setKey(key);
       policy.setExpires(expiresAt);
       policy.setContentLengthRange(0, opts.maxBytes);
       if (opts.contentType) policy.setContentType(opts.contentType);
-      const { postURL, formData } = await client.presignedPostPolicy(policy);
+      const { postURL, formData } = await signer.presignedPostPolicy(policy);
       const fields: Record<string, string> = {};
       for (const [name, value] of Object.entries(formData)) fields[name] = String(value);
       return { url: postURL, method: 'POST', fields, expiresAt };
@@ -157,7 +166,7 @@ export function createS3Storage(
     async presignedGet(key, expiresSec) {
       assertValidKey(key);
       await ensureBucket();
-      return client.presignedGetObject(bucket, key, clampExpiry(expiresSec));
+      return signer.presignedGetObject(bucket, key, clampExpiry(expiresSec));
     },
 
     async health() {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { describe, it } from 'vitest';
-import { createS3Storage } from '../src/index';
+import { describe, expect, it } from 'vitest';
+import { createS3Storage, uploadToPresigned } from '../src/index';
 import { storageContract } from './contract';
 
 /**
@@ -43,5 +43,34 @@ if (!endpoint) {
       // The contract already deleted its objects; an empty bucket can go.
       cleanup: () => storage.client.removeBucket(storage.bucket),
     };
+  });
+
+  describe('s3 driver specifics', () => {
+    it('signs presigned URLs for S3_PUBLIC_ENDPOINT when browsers reach the server by another name', async () => {
+      // The same server under another host name stands in for docker-compose's minio:9000 vs localhost:9000.
+      const inside = new URL(endpoint);
+      const outside = new URL(endpoint);
+      outside.hostname = inside.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+      const storage = createS3Storage({
+        endpoint,
+        publicEndpoint: outside.origin,
+        region: process.env.S3_REGION || 'us-east-1',
+        accessKey: process.env.S3_ACCESS_KEY ?? '',
+        secretKey: process.env.S3_SECRET_KEY ?? '',
+        bucket: `crucible-test-${randomUUID().slice(0, 8)}`,
+      });
+      try {
+        const target = await storage.presignedPut('public/a.txt', { maxBytes: 100, contentType: 'text/plain' });
+        expect(new URL(target.url).host).toBe(outside.host);
+        const res = await uploadToPresigned(target, new Blob(['hello'], { type: 'text/plain' }));
+        expect(res.ok, `${res.status} ${await res.clone().text()}`).toBe(true);
+        const url = await storage.presignedGet('public/a.txt', 60);
+        expect(new URL(url).host).toBe(outside.host);
+        expect(await (await fetch(url)).text()).toBe('hello');
+      } finally {
+        await storage.deleteObjects(['public/a.txt']);
+        await storage.client.removeBucket(storage.bucket);
+      }
+    });
   });
 }
