@@ -118,6 +118,24 @@ describe('merge', () => {
 });
 
 describe('crucible export', () => {
+  it('--merge --type BF16 writes a bfloat16 model directory', async () => {
+    const out = join(tmp, 'merged-bf16');
+    const args = [
+      '--model',
+      join(tmp, 'base'),
+      '--adapter',
+      join(tmp, 'merge-adapter'),
+      '--merge',
+      out,
+      '--type',
+      'BF16',
+    ];
+    expect(await exportCommand(args)).toBe(0);
+    const w = await readSafetensors(join(out, 'model.safetensors'));
+    expect(w.dtypes.get('model.layers.0.self_attn.q_proj.weight')).toBe('BF16');
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).torch_dtype).toBe('bfloat16');
+  });
+
   it('parses its arguments', () => {
     expect(parseExportArgs(['--model', 'm', '--gguf', 'o.gguf', '--type', 'q8_0'])).toMatchObject({
       model: 'm',
@@ -130,6 +148,10 @@ describe('crucible export', () => {
       /exactly one/,
     );
     expect(() => parseExportArgs(['--gguf', 'a'])).toThrowError(/--model is required/);
+    expect(parseExportArgs(['--model', 'm', '--adapter', 'a', '--merge', 'o']).type).toBe('F32');
+    expect(() => parseExportArgs(['--model', 'm', '--adapter', 'a', '--merge', 'o', '--type', 'Q8_0'])).toThrowError(
+      /--type must be one of F32, BF16, F16/,
+    );
   });
 
   it('writes a LoRA GGUF with the adapter keys llama.cpp reads', async () => {

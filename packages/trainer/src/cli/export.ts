@@ -3,7 +3,7 @@ import { TrainerError } from '../io/errors';
 import { parseFlags } from './init-model';
 
 const USAGE =
-  'usage: crucible export --model DIR [--adapter DIR] (--merge OUT_DIR | --gguf OUT.gguf [--type F32|F16|Q8_0] | --gguf-lora OUT.gguf)';
+  'usage: crucible export --model DIR [--adapter DIR] (--merge OUT_DIR [--type F32|BF16|F16] | --gguf OUT.gguf [--type F32|F16|Q8_0] | --gguf-lora OUT.gguf)';
 
 export type TExportArgs = {
   model: string;
@@ -11,7 +11,7 @@ export type TExportArgs = {
   merge?: string;
   gguf?: string;
   ggufLora?: string;
-  type: 'F32' | 'F16' | 'Q8_0';
+  type: 'F32' | 'F16' | 'Q8_0' | 'BF16';
 };
 
 export function parseExportArgs(argv: string[]): TExportArgs {
@@ -25,16 +25,19 @@ export function parseExportArgs(argv: string[]): TExportArgs {
   const outputs = ['merge', 'gguf', 'gguf-lora'].filter((k) => flags.has(k));
   if (outputs.length !== 1)
     throw new TrainerError('CLI_USAGE', `Give exactly one of --merge, --gguf, --gguf-lora.\n${USAGE}`);
-  const type = (flags.get('type') ?? 'F16').toUpperCase();
-  if (type !== 'F32' && type !== 'F16' && type !== 'Q8_0')
-    throw new TrainerError('CLI_USAGE', `--type must be F32, F16 or Q8_0, not ${type}.`);
+  // --type: the GGUF type (default F16, as llama.cpp's converter), or with --merge the safetensors dtype (default F32).
+  const type = (flags.get('type') ?? (flags.has('merge') ? 'F32' : 'F16')).toUpperCase();
+  const allowed = flags.has('merge') ? ['F32', 'BF16', 'F16'] : ['F32', 'F16', 'Q8_0'];
+  if (!allowed.includes(type)) {
+    throw new TrainerError('CLI_USAGE', `--type must be one of ${allowed.join(', ')}, not ${type}.`);
+  }
   const a: TExportArgs = {
     model,
     adapter: flags.get('adapter'),
     merge: flags.get('merge'),
     gguf: flags.get('gguf'),
     ggufLora: flags.get('gguf-lora'),
-    type,
+    type: type as TExportArgs['type'],
   };
   if ((a.merge || a.ggufLora) && !a.adapter) {
     throw new TrainerError('CLI_USAGE', `--${a.merge ? 'merge' : 'gguf-lora'} needs --adapter DIR.`);
@@ -50,7 +53,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const a = parseExportArgs(argv);
   const say = (m: string) => process.stderr.write(`[crucible] ${m}\n`);
   if (a.merge && a.adapter) {
-    await mergeAdapter(a.model, a.adapter, a.merge);
+    await mergeAdapter(a.model, a.adapter, a.merge, { dtype: a.type === 'Q8_0' ? 'F32' : a.type });
     say(`merged ${a.adapter} into ${a.model} -> ${a.merge}`);
   } else if (a.gguf) {
     let dir = a.model;
@@ -64,7 +67,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
       dir = tmp;
     }
     try {
-      await writeGgufModel(dir, a.gguf, a.type);
+      await writeGgufModel(dir, a.gguf, a.type === 'BF16' ? 'F16' : a.type);
     } finally {
       if (tmp) (await import('node:fs')).rmSync(tmp, { recursive: true, force: true });
     }

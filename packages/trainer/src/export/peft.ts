@@ -199,13 +199,19 @@ const MODEL_FILES = [
   'merges.txt',
 ];
 
-/** Merges a PEFT LoRA adapter into its base model and writes a full model directory (F32 safetensors). */
-export async function mergeAdapter(modelDir: string, adapterDir: string, outDir: string): Promise<void> {
+/** Merges a PEFT LoRA adapter into its base model and writes a full model directory (F32 safetensors unless asked). */
+export async function mergeAdapter(
+  modelDir: string,
+  adapterDir: string,
+  outDir: string,
+  opts: { dtype?: 'F32' | 'BF16' | 'F16' } = {},
+): Promise<void> {
   const adapter = readPeftAdapter(adapterDir);
   const weights = loadWeightsSync(modelDir);
   mergeLoraInto(weights, adapter.weights, loraScale(adapter.config));
   mkdirSync(outDir, { recursive: true });
-  writeSafetensors(join(outDir, 'model.safetensors'), weights, { dtype: 'F32' });
+  const dtype = opts.dtype ?? 'F32';
+  writeSafetensors(join(outDir, 'model.safetensors'), weights, { dtype });
   for (const f of MODEL_FILES) {
     const src = join(modelDir, f);
     if (existsSync(src)) copyFileSync(src, join(outDir, f));
@@ -213,7 +219,7 @@ export async function mergeAdapter(modelDir: string, adapterDir: string, outDir:
   const cfgPath = join(outDir, 'config.json');
   if (existsSync(cfgPath)) {
     const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
-    cfg.torch_dtype = 'float32';
+    cfg.torch_dtype = { F32: 'float32', BF16: 'bfloat16', F16: 'float16' }[dtype];
     writeFileSync(cfgPath, `${JSON.stringify(cfg, null, 2)}\n`);
   }
 }

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './dtype';
+import { f16BitsToF32, f32ToF16Bits } from './dtype';
 import { TrainerError } from './errors';
 
 export type Tensor = { shape: number[]; data: Float32Array };
@@ -70,8 +70,13 @@ export function readSafetensorsSync(file: string): TLoadedWeights {
       } else {
         const half = new Uint16Array(count);
         readFully(fd, new Uint8Array(half.buffer), dataStart + begin, file);
-        const conv = dtype === 'BF16' ? bf16BitsToF32 : f16BitsToF32;
-        for (let i = 0; i < count; i++) data[i] = conv(half[i]);
+        if (dtype === 'BF16') {
+          // bf16 is the top half of a float32: shift the bits straight into the output's storage.
+          const bits = new Uint32Array(data.buffer);
+          for (let i = 0; i < count; i++) bits[i] = half[i] << 16;
+        } else {
+          for (let i = 0; i < count; i++) data[i] = f16BitsToF32(half[i]);
+        }
       }
       out.set(name, { shape: [...entry.shape], data });
       out.dtypes.set(name, dtype);
@@ -137,8 +142,16 @@ export function writeSafetensors(
       if (dtype === 'F32') bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
       else {
         const half = new Uint16Array(t.data.length);
-        const conv = dtype === 'BF16' ? f32ToBf16Bits : f32ToF16Bits;
-        for (let i = 0; i < half.length; i++) half[i] = conv(t.data[i]);
+        if (dtype === 'BF16') {
+          const bits = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+          for (let i = 0; i < half.length; i++) {
+            const b = bits[i];
+            // round to nearest even on the dropped 16 bits; NaN keeps a quiet-NaN payload
+            half[i] = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+          }
+        } else {
+          for (let i = 0; i < half.length; i++) half[i] = f32ToF16Bits(t.data[i]);
+        }
         bytes = new Uint8Array(half.buffer);
       }
       let done = 0;
