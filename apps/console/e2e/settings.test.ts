@@ -1,0 +1,107 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { newPage, openBrowser, screenshot } from './browser';
+import { signUpWithWorkspace } from './flows';
+
+// Workspace administration through the UI: an API key is shown once and works against the real API, an invite
+// link lets a second person join with the chosen role, and the owner sees them in the members list.
+describe('settings: API keys and invitations', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await openBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('creates an API key that is shown once and authenticates the REST API', async () => {
+    const { context, page } = await newPage(browser);
+    onTestFailed(async () => {
+      await screenshot(page, 'failure-api-key').catch(() => undefined);
+    });
+    const stamp = Date.now();
+    await signUpWithWorkspace(
+      page,
+      { name: 'Grace Hopper', email: `grace+${stamp}@example.com`, password: 'cobol-forever-1959' },
+      { name: 'Compilers', slug: `compilers-${stamp}` },
+    );
+
+    await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'API keys' }).click();
+    await page.getByText('No API keys').waitFor();
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('CI pipeline');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByText('Save your API key').waitFor();
+    const key = await dialog.getByLabel('Key').inputValue();
+    expect(key).toMatch(/^crk_/);
+    await screenshot(page, 'api-key-created');
+    await dialog.getByRole('button', { name: "I've saved it" }).click();
+
+    // Listed by its visible start only; the full key is nowhere on the page any more.
+    const row = page.getByRole('row', { name: /CI pipeline/ });
+    await row.waitFor();
+    expect(await page.content()).not.toContain(key);
+
+    // The key is real: it lists this workspace's datasets over plain HTTP.
+    const response = await fetch(`${inject('baseURL')}/api/workspaces/compilers-${stamp}/datasets`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: [] });
+
+    // Revoke -> the same key is refused.
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+    await page.getByText('No API keys').waitFor();
+    const after = await fetch(`${inject('baseURL')}/api/workspaces/compilers-${stamp}/datasets`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(after.status).toBe(401);
+    await context.close();
+  });
+
+  it('invites by link; the invitee signs up, accepts, and appears in the members list', async () => {
+    const owner = await newPage(browser);
+    const invitee = await newPage(browser);
+    onTestFailed(async () => {
+      await screenshot(owner.page, 'failure-invite-owner').catch(() => undefined);
+      await screenshot(invitee.page, 'failure-invite-invitee').catch(() => undefined);
+    });
+    const stamp = Date.now();
+    const slug = `lab-${stamp}`;
+    const inviteeEmail = `katherine+${stamp}@example.com`;
+    await signUpWithWorkspace(
+      owner.page,
+      { name: 'Dorothy Vaughan', email: `dorothy+${stamp}@example.com`, password: 'fortran-for-all-1961' },
+      { name: 'Flight Research', slug },
+    );
+    await owner.page.goto(`/w/${slug}/settings?tab=members`);
+    await owner.page.getByLabel('Email address').fill(inviteeEmail);
+    await owner.page.getByRole('combobox', { name: 'Role' }).click();
+    await owner.page.getByRole('option', { name: 'Viewer' }).click();
+    await owner.page.getByRole('button', { name: 'Create invite link' }).click();
+    const link = await owner.page.getByLabel('Invite link').first().inputValue();
+    expect(link).toMatch(/\/invite\/[\w-]+$/);
+    await screenshot(owner.page, 'members-invite');
+
+    // The invitee follows the link signed out, is sent through sign-up, and comes back to accept.
+    await invitee.page.goto(new URL(link).pathname);
+    await invitee.page.getByRole('link', { name: 'Sign up' }).click();
+    await invitee.page.getByLabel('Full name').fill('Katherine Johnson');
+    await invitee.page.getByLabel('Email').fill(inviteeEmail);
+    await invitee.page.getByLabel('Password').fill('trajectory-1962-ok');
+    await invitee.page.getByRole('button', { name: 'Create account' }).click();
+    await invitee.page.waitForURL('**/invite/**');
+    await invitee.page.getByText('Join the workspace Flight Research as Viewer.').waitFor();
+    await invitee.page.getByRole('button', { name: 'Accept invitation' }).click();
+    await invitee.page.waitForURL(`**/w/${slug}/datasets`);
+
+    await owner.page.reload();
+    await owner.page.getByRole('row', { name: /Katherine Johnson/ }).waitFor();
+    await screenshot(owner.page, 'members-list');
+    await owner.context.close();
+    await invitee.context.close();
+  });
+});
