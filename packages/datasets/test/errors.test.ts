@@ -46,7 +46,7 @@ const CASES: Record<TProblemCode, TCase> = {
   too_many_tokens: {
     source: jsonl(ok, { messages: [user, { role: 'assistant', content: 'word '.repeat(50) }] }),
     // A whitespace tokenizer: enough to test the limit; the real tokenizer is used in stats.test.ts.
-    opts: { tokenize: (t) => t.split(/\s+/).filter(Boolean), maxTokensPerRow: 20 },
+    opts: { tokenize: (t) => t.split(/\s+/).filter(Boolean).map((w) => w.length), maxTokensPerRow: 20 },
     line: 2,
   },
   duplicate_row: { source: jsonl(ok, { messages: [user, { ...bot, content: 'x' }] }, ok), line: 3 },

@@ -61,21 +61,12 @@ export async function* csvRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes
   const feed = function* (text: string): Generator<TRecord> {
     for (let i = 0; i < text.length; i++) {
       const ch = text[i];
-      if (sep === '') {
-        // The delimiter is decided by the first line.
-        const nl = text.indexOf('\n');
-        const first = nl === -1 ? text : text.slice(0, nl);
-        sep = first.includes('\t') && !first.includes(',') ? '\t' : ',';
-      }
       if (quoted) {
+        // A quote ends the quoted part; if the next character is a quote too, it was an escaped "" (decided then,
+        // so a pair split across two chunks reads the same).
         if (ch === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i++;
-          } else {
-            quoted = false;
-            afterQuote = true;
-          }
+          quoted = false;
+          afterQuote = true;
         } else {
           if (ch === '\n') line++;
           if (++recSize > maxRowBytes) overflow = true;
@@ -83,7 +74,11 @@ export async function* csvRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes
         }
         continue;
       }
-      if (ch === '"' && field === '' && !afterQuote) quoted = true;
+      if (ch === '"' && afterQuote) {
+        field += '"';
+        quoted = true;
+        afterQuote = false;
+      } else if (ch === '"' && field === '') quoted = true;
       else if (ch === sep) {
         cells.push(field);
         field = '';
@@ -99,19 +94,27 @@ export async function* csvRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes
     }
   };
 
-  // A quote pair split across chunks ("" at a boundary) is rare; holding back a trailing quote handles it.
-  let carry = '';
+  // The delimiter is decided by the whole first line, so the text is held until that line is complete.
+  let head = '';
+  const decide = (text: string) => {
+    const nl = text.indexOf('\n');
+    const first = nl === -1 ? text : text.slice(0, nl);
+    sep = first.includes('\t') && !first.includes(',') ? '\t' : ',';
+  };
   try {
     for await (const chunk of chunks) {
-      let text = carry + decoder.decode(chunk, { stream: true });
-      carry = '';
-      if (text.endsWith('"')) {
-        carry = '"';
-        text = text.slice(0, -1);
-      }
-      yield* feed(text);
+      const text = decoder.decode(chunk, { stream: true });
+      if (sep === '') {
+        head += text;
+        if (!head.includes('\n') && head.length <= maxRowBytes) continue;
+        decide(head);
+        yield* feed(head);
+        head = '';
+      } else yield* feed(text);
     }
-    yield* feed(carry + decoder.decode());
+    const rest = head + decoder.decode();
+    if (sep === '') decide(rest);
+    yield* feed(rest);
   } catch {
     yield { kind: 'problem', code: 'not_utf8', line, detail: 'reading stopped at this line' };
     return;
