@@ -206,7 +206,13 @@ describe('LLaMA-Factory datasets', () => {
         readConvertedRows([n], { dataset_dir: LF, identity_name: 'a', identity_author: 'b' }, quiet).length,
       ]),
     );
-    expect(counts).toEqual({ identity: 91, alpaca_en_demo: 999, alpaca_zh_demo: 1000, glaive_toolcall_en_demo: 300, c4_demo: 300 });
+    expect(counts).toEqual({
+      identity: 91,
+      alpaca_en_demo: 999,
+      alpaca_zh_demo: 1000,
+      glaive_toolcall_en_demo: 300,
+      c4_demo: 300,
+    });
     // glaive: function calls are replies (labelled), observations are prompts (not labelled)
     const t = getTemplate('qwen', qwen);
     const rows = readConvertedRows(['glaive_toolcall_en_demo'], { dataset_dir: LF, max_samples: 10 }, quiet);
@@ -246,6 +252,13 @@ describe('LLaMA-Factory datasets', () => {
     });
     expect(() => readConvertedRows(['remote_only'], { dataset_dir: FIX }, quiet)).toThrowError(/local files only/);
     expect(() => readConvertedRows(['nope'], { dataset_dir: FIX }, quiet)).toThrowError(/neither in/);
+  });
+
+  it('reads a folder of .txt/.jsonl files as pre-training text', () => {
+    const rows = readConvertedRows(['text_folder'], { dataset_dir: FIX }, quiet);
+    expect(rows.map((r) => r.prompt[0].content)).toEqual(['first line of raw text', 'second line', 'from jsonl']);
+    const ex = pretrainExamples(rows, qwen, getTemplate('qwen', qwen), { cutoffLen: 1024, packing: false });
+    expect(qwen.decode(ex[1].inputIds)).toBe('second line<|im_end|>');
   });
 
   it('splits val_size deterministically by seed', () => {

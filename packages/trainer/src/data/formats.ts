@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { TrainerError } from '../io/errors';
 import type { TChatMessage } from './template';
@@ -65,11 +65,11 @@ export function resolveDataset(name: string, datasetDir: string, info: Record<st
   const entry = info[name];
   if (!entry) {
     const candidates = [isAbsolute(name) ? name : join(datasetDir, name), resolve(name)];
-    const file = candidates.find((p) => /\.jsonl?$/.test(p) && existsSync(p) && statSync(p).isFile());
+    const file = candidates.find((p) => DATA_FILE.test(p) && existsSync(p) && statSync(p).isFile());
     if (!file) {
       throw new TrainerError(
         'DATASET_NOT_FOUND',
-        `Dataset "${name}" is neither in ${join(datasetDir, 'dataset_info.json')} nor a .json/.jsonl file.`,
+        `Dataset "${name}" is neither in ${join(datasetDir, 'dataset_info.json')} nor a .json/.jsonl/.txt file.`,
       );
     }
     return makeAttr(name, file, {});
@@ -126,9 +126,28 @@ function makeAttr(name: string, file: string, e: TInfoEntry): TDatasetAttr {
   };
 }
 
+const DATA_FILE = /\.(json|jsonl|txt)$/;
+
+/**
+ * Rows of a data file as LLaMA-Factory's `datasets` loaders give them: .json (a list), .jsonl (one object a line),
+ * .txt (one `{ text }` row a line); a folder is all its data files in name order.
+ */
 export function readRows(file: string): Record<string, unknown>[] {
+  if (statSync(file).isDirectory()) {
+    const files = readdirSync(file)
+      .filter((f) => DATA_FILE.test(f))
+      .sort();
+    if (files.length === 0) throw new TrainerError('DATASET_INVALID', `${file} holds no .json, .jsonl or .txt files.`);
+    return files.flatMap((f) => readRows(join(file, f)));
+  }
   const text = readFileSync(file, 'utf8');
   try {
+    if (file.endsWith('.txt')) {
+      return text
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => ({ text: l }));
+    }
     if (file.endsWith('.jsonl')) {
       return text
         .split('\n')
