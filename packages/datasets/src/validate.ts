@@ -331,7 +331,8 @@ export function toCanonicalJsonl(
       if (failure !== undefined || !r) throw failure;
       resolve(r);
     } catch (e) {
-      reject(e);
+      // Readable.from throws an AbortError into the generator when the stream is destroyed early.
+      reject(done ? e : new Error('the canonical stream was closed before the end'));
       throw e;
     } finally {
       if (!done) {
