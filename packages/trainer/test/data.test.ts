@@ -164,9 +164,16 @@ describe('qwen template (LLaMA-Factory)', () => {
     expect(llama.decode(e.labels.filter((l) => l >= 0))).toBe('Hello!<|eot_id|>\n');
   });
 
+  it('chatml: no default system, stops at <|im_end|> and <|im_start|>', () => {
+    const t = getTemplate('chatml', qwen);
+    const e = t.encodeChat(M([['Hi', 'Hello!']]));
+    expect(e.inputIds).toEqual([IM_START, USER, NL, HI, IM_END, NL, IM_START, ASSISTANT, NL, HELLO, BANG, IM_END, NL]);
+    expect(t.stopTokenIds.sort()).toEqual([IM_START, IM_END].sort());
+  });
+
   it('unknown template names are an error listing the known ones', () => {
     expect(() => getTemplate('vicuna', qwen)).toThrowError(
-      /Unknown template "vicuna"; available: qwen, llama3, default, auto/,
+      /Unknown template "vicuna"; available: qwen, llama3, chatml, empty, default, auto/,
     );
   });
 });

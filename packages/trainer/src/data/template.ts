@@ -78,6 +78,19 @@ const SPECS: Record<string, TTemplateSpec> = {
     stopWords: ['<|eot_id|>', '<|eom_id|>'],
     replaceEos: true,
   },
+  chatml: {
+    user: ['<|im_start|>user\n{{content}}<|im_end|>\n<|im_start|>assistant\n'],
+    assistant: ['{{content}}<|im_end|>\n'],
+    system: ['<|im_start|>system\n{{content}}<|im_end|>\n'],
+    observation: ['<|im_start|>tool\n{{content}}<|im_end|>\n<|im_start|>assistant\n'],
+    stopWords: ['<|im_end|>', '<|im_start|>'],
+    replaceEos: true,
+  },
+  empty: {
+    user: ['{{content}}'],
+    assistant: ['{{content}}'],
+    system: ['{{content}}'],
+  },
   default: {
     user: ['Human: {{content}}', { eos: true }, '\nAssistant:'],
     assistant: ['{{content}}', { eos: true }, '\n'],
