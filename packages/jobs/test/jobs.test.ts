@@ -320,17 +320,48 @@ describe('heartbeats', () => {
         },
         20_000,
       );
-      await sleep(2_500); // 2.5 TTLs: only refreshing keeps it there
+      await sleep(3_000); // 1.5 TTLs: only refreshing keeps it there
       const alive = await readWorkerHeartbeats({ prefix, redis });
       expect(alive).toHaveLength(1);
-      expect(alive[0]).toMatchObject({ kind: 'test-crash', pid: child.pid });
-      expect(alive[0].ageMs).toBeLessThan(1_000);
+      expect(alive[0]).toMatchObject({ kind: 'test-process', pid: child.pid });
+      expect(alive[0].ageMs).toBeLessThan(2_000);
       child.kill('SIGKILL');
       await waitFor(
         "the dead worker's heartbeat to expire",
         async () => (await readWorkerHeartbeats({ prefix, redis })).length === 0,
-        3_000,
+        5_000,
       );
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('a worker process on SIGTERM hands its running job back and exits 0', async () => {
+    const prefix = fresh();
+    const script = fileURLToPath(new URL('./fixtures/heartbeat-worker.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, TEST_PREFIX: prefix, TEST_GRACE_MS: '500' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout?.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the child worker to be ready', async () => output.includes('ready'), 20_000);
+      const hang = defineJob({
+        id: 'test.hang',
+        version: 1,
+        queue: 'training',
+        schema: z.object({ jobId: z.string() }),
+      });
+      const { id } = await enqueue(hang, { jobId: 'in-flight' }, { prefix });
+      await waitForState(prefix, id, 'active');
+      child.kill('SIGTERM');
+      expect(await exited, output).toBe(0);
+      expect(output).toMatch(/SIGTERM: shutting down gracefully/);
+      expect(output).toMatch(new RegExp(`job ${id} handed back`));
+      expect(await getQueue('training', { prefix }).getJobState(id)).toBe('waiting');
+      expect(await readWorkerHeartbeats({ prefix, redis })).toEqual([]);
     } finally {
       child.kill('SIGKILL');
     }

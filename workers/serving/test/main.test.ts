@@ -29,7 +29,7 @@ async function waitFor<T>(
 
 it('boots, heartbeats, and exits 0 within the grace period on SIGTERM', async () => {
   const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
-  const graceMs = 3_000;
+  const graceMs = 5_000;
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: { ...process.env, REDIS_PREFIX: prefix, SERVING_SHUTDOWN_GRACE_MS: String(graceMs), SERVING_CONCURRENCY: '2' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,7 +64,7 @@ it('boots, heartbeats, and exits 0 within the grace period on SIGTERM', async ()
     const { code, signal } = await exited;
     const took = Date.now() - t0;
     expect({ code, signal }, output).toEqual({ code: 0, signal: null });
-    expect(took).toBeLessThan(graceMs + 2_000);
+    expect(took).toBeLessThan(graceMs); // nothing was running: it stops well inside the grace period
     expect(output).toMatch(/\[serving\] SIGTERM: shutting down gracefully/);
     // A clean stop removes its heartbeat at once instead of leaving it to expire.
     expect(await readWorkerHeartbeats({ prefix, redis })).toEqual([]);
