@@ -101,6 +101,15 @@ describe('report shape', () => {
     expect(inv.examples[1].detail).toContain('closing ]');
   });
 
+  it('an unbalanced quote in a .json array: the rest is one runaway element, reported and capped, never buffered', async () => {
+    const good = JSON.stringify(ok);
+    const src = `[${good},\n{"text": "cut short},\n${Array.from({ length: 50 }, () => good).join(',\n')}]`;
+    const { report, rows } = await run(src, { maxRowBytes: 1000 });
+    expect(rows).toHaveLength(1);
+    expect(codes(report)).toEqual({ row_too_large: 1, invalid_json: 1 });
+    expect(report.problems.find((p) => p.code === 'row_too_large')!.examples[0].line).toBe(2);
+  });
+
   it('a file that matches two formats names both in the reason', async () => {
     const { report } = await run(jsonl({ messages: [user, bot], conversations: [] }));
     const ex = report.problems[0].examples[0];
