@@ -1,9 +1,33 @@
 import { getPrisma } from '@crucible/db';
 import { betterAuth } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
+import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { organization } from 'better-auth/plugins/organization';
 import { readAuthEnv } from './env';
 import { ac, roles } from './permissions';
+
+/**
+ * better-auth's organization endpoints that browsers may call directly: reads
+ * and the session's active workspace. Every change to workspaces, members,
+ * invitations and roles goes through the console's /api/workspaces routes
+ * instead, so there is one place that enforces Crucible's rules (slug format,
+ * the last owner, owner-only grants, 404 for outsiders) and writes the audit
+ * log. Server-side calls (`auth.api.*` without a request, as in ./admin.ts)
+ * are not affected.
+ */
+export const ORGANIZATION_HTTP_ALLOWED = new Set([
+  '/organization/set-active',
+  '/organization/list',
+  '/organization/get-full-organization',
+  '/organization/get-organization',
+  '/organization/get-active-member',
+  '/organization/get-active-member-role',
+  '/organization/list-members',
+  '/organization/check-slug',
+  '/organization/get-invitation',
+  '/organization/list-invitations',
+  '/organization/list-user-invitations',
+]);
 
 export type TCreateAuthOptions = {
   /** A Prisma client from @crucible/db; defaults to the shared one. */
@@ -48,6 +72,13 @@ export function createAuth(options: TCreateAuthOptions = {}) {
       },
     },
     telemetry: { enabled: false },
+    hooks: {
+      before: createAuthMiddleware(async (ctx) => {
+        if (ctx.request && ctx.path.startsWith('/organization/') && !ORGANIZATION_HTTP_ALLOWED.has(ctx.path)) {
+          throw new APIError('NOT_FOUND', { message: 'Manage workspaces through /api/workspaces.' });
+        }
+      }),
+    },
     plugins: [
       organization({
         ac,

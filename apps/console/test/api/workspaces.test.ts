@@ -1,6 +1,16 @@
 // @vitest-environment node
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type TCaller } from './helpers';
+import {
+  APP_URL,
+  addMember,
+  authPost,
+  call,
+  makeWorkspace,
+  signUp,
+  startTestDatabase,
+  stopTestDatabase,
+  type TCaller,
+} from './helpers';
 
 beforeAll(startTestDatabase, 60_000);
 afterAll(stopTestDatabase);
@@ -253,5 +263,40 @@ describe('invitations', () => {
       body: { email: 'boss@example.com', role: 'owner' },
     });
     expect(res.status).toBe(403);
+  });
+});
+
+describe("better-auth's organization endpoints", () => {
+  it('prevents bypassing the workspace rules by changing workspaces through /api/auth/organization/*', async () => {
+    const owner = await signUp('ba-owner');
+    const admin = await signUp('ba-admin');
+    const ws = await makeWorkspace(owner, 'bypass');
+    await addMember(owner, 'bypass', admin, 'admin');
+    const members = await call('GET', '/api/workspaces/[slug]/members', { caller: owner, params: { slug: 'bypass' } });
+    const ownerMember = members.body.data.find((m: { email: string }) => m.email === owner.email);
+
+    const attempts: [string, unknown][] = [
+      ['/organization/update-member-role', { memberId: ownerMember.id, role: 'viewer', organizationId: ws.id }],
+      ['/organization/remove-member', { memberIdOrEmail: owner.email, organizationId: ws.id }],
+      ['/organization/update', { data: { slug: 'Not A Slug' }, organizationId: ws.id }],
+      ['/organization/create', { name: 'x', slug: 'Not A Slug' }],
+      ['/organization/invite-member', { email: 'x@example.com', role: 'owner', organizationId: ws.id }],
+    ];
+    for (const [path, body] of attempts) {
+      const res = await authPost(path, body, admin);
+      expect([path, res.status]).toEqual([path, 404]);
+    }
+    const after = await call('GET', '/api/workspaces/[slug]/members', { caller: owner, params: { slug: 'bypass' } });
+    expect(after.body.data).toEqual(members.body.data);
+
+    // Reads and the active workspace still work for the console's auth client.
+    const { authHandler } = await import('../../lib/server/routes/auth');
+    const list = await authHandler(
+      new Request(`${APP_URL}/api/auth/organization/list`, {
+        headers: { cookie: admin.cookie ?? '', origin: APP_URL },
+      }),
+    );
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as { slug: string }[]).map((o) => o.slug)).toEqual(['bypass']);
   });
 });
