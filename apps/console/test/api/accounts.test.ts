@@ -37,6 +37,16 @@ describe('sign up and sign in through better-auth', () => {
     expect(bad.headers.getSetCookie()).toEqual([]);
   });
 
+  it('prevents sign-up from setting the instance role or other server-owned fields', async () => {
+    const email = uniqueEmail('escalate');
+    const res = await authPost('/sign-up/email', { email, password: PASSWORD, name: 'e', role: 'admin', locale: 'xx' });
+    const { getPrisma } = await import('@crucible/db');
+    const user = await getPrisma().user.findUnique({ where: { email } });
+    // Either refused outright or created without the extra fields; never an admin.
+    if (res.status === 200) expect(user).toMatchObject({ role: 'user', locale: 'en' });
+    else expect(user).toBeNull();
+  });
+
   it('refuses a second account with the same email', async () => {
     const carol = await signUp('carol');
     const again = await authPost('/sign-up/email', { email: carol.email, password: PASSWORD, name: 'x' });
