@@ -1,29 +1,20 @@
 // @crucible/datasets: uploaded files -> canonical rows (OpenAI chat / DPO / text), streaming validation with
 // coded problems, statistics, version diffs and search. The console's upload API and pages build on this.
 
-export * from './types';
-export { PROBLEMS, type TProblem, type TProblemCode, type TProblemGroup, type TSeverity, severityOf } from './problems';
-export { detectRowFormat, convertRow, type TDetection } from './formats/detect';
+export { convertRow, detectRowFormat, type TDetection } from './formats/detect';
 export type { TConverted, TIssue } from './formats/issues';
 export {
-  parseDatasetInfo,
-  findDatasetAttr,
   datasetAttrFromEntry,
+  findDatasetAttr,
+  parseDatasetInfo,
   type TDatasetAttr,
   type TDatasetInfoError,
 } from './formats/llamafactory';
-export { findPlaceholders, replacePlaceholders } from './placeholders';
+export { validateLlamaFactory } from './llamafactory-import';
 export { containerFromName, type TSource } from './parse/records';
 export { readXlsxRows } from './parse/table';
-export {
-  validateStream,
-  toCanonicalJsonl,
-  VALIDATION_DEFAULTS,
-  type TValidateOptions,
-  type TValidationLimits,
-  type TValidationReport,
-  type TRowInfo,
-} from './validate';
+export { findPlaceholders, replacePlaceholders } from './placeholders';
+export { PROBLEMS, severityOf, type TProblem, type TProblemCode, type TProblemGroup, type TSeverity } from './problems';
 export { renderChatML, rowTurns } from './render';
 export {
   computeStats,
@@ -32,21 +23,30 @@ export {
   histogram,
   percentile,
   STATS_DEFAULTS,
-  type TStatsOptions,
   type TDatasetStats,
   type TDistribution,
   type THistogramBin,
+  type TStatsOptions,
   type TTokenStats,
 } from './stats';
+export * from './types';
 export {
-  readCanonicalJsonl,
-  diffVersions,
+  type TRowInfo,
+  type TValidateOptions,
+  type TValidationLimits,
+  type TValidationReport,
+  toCanonicalJsonl,
+  VALIDATION_DEFAULTS,
+  validateStream,
+} from './validate';
+export {
   defaultRowKey,
+  diffVersions,
+  readCanonicalJsonl,
   searchRows,
-  type TVersionDiff,
-  type TRowRef,
   type TRowChange,
-  type TSearchResult,
+  type TRowRef,
   type TSearchHit,
+  type TSearchResult,
+  type TVersionDiff,
 } from './versions';
-export { validateLlamaFactory } from './llamafactory-import';

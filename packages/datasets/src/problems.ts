@@ -43,7 +43,10 @@ export const PROBLEMS = Object.freeze({
     message: 'The row is in a different format from the first row of the file. Keep one format per file.',
   },
   // row shape (OpenAI's vocabulary)
-  data_type: { severity: 'error', message: 'The row is not a JSON object. Each row must be an object such as {"messages": [...]}.' },
+  data_type: {
+    severity: 'error',
+    message: 'The row is not a JSON object. Each row must be an object such as {"messages": [...]}.',
+  },
   missing_messages_list: {
     severity: 'error',
     message: 'The row has no list of messages. Add a "messages" (or "conversations") list of turns.',
@@ -54,11 +57,12 @@ export const PROBLEMS = Object.freeze({
   },
   message_unrecognized_key: {
     severity: 'warning',
-    message: 'A message has a key that is not used for training; it is dropped. Remove it if it was meant to be content.',
+    message:
+      'A message has a key that is not used for training; it is dropped. Remove it if it was meant to be content.',
   },
   unrecognized_role: {
     severity: 'error',
-    message: 'A message has a role that is not system, user, assistant or tool (or the dataset\'s tags). Fix the role.',
+    message: "A message has a role that is not system, user, assistant or tool (or the dataset's tags). Fix the role.",
   },
   missing_content: {
     severity: 'error',
@@ -68,7 +72,10 @@ export const PROBLEMS = Object.freeze({
     severity: 'error',
     message: 'The example has no assistant reply to learn from. Add an assistant message at the end.',
   },
-  invalid_weight: { severity: 'error', message: 'A "weight" is not 0 or 1, or is set on a non-assistant turn. Use 0 or 1 on assistant turns.' },
+  invalid_weight: {
+    severity: 'error',
+    message: 'A "weight" is not 0 or 1, or is set on a non-assistant turn. Use 0 or 1 on assistant turns.',
+  },
   invalid_role_order: {
     severity: 'error',
     message:
@@ -83,14 +90,18 @@ export const PROBLEMS = Object.freeze({
     message: 'The "tools" value is not a JSON list of function definitions with a "name". Fix or remove it.',
   },
   missing_field: { severity: 'error', message: 'A required field is missing. Add it.' },
-  invalid_field_type: { severity: 'error', message: 'A field has the wrong type (for example a number where text is expected). Fix its type.' },
+  invalid_field_type: {
+    severity: 'error',
+    message: 'A field has the wrong type (for example a number where text is expected). Fix its type.',
+  },
   too_many_tokens: {
     severity: 'error',
     message: 'The row has more tokens than the per-row token limit. Shorten it, split it, or raise maxTokensPerRow.',
   },
   duplicate_row: {
     severity: 'warning',
-    message: 'The row is an exact duplicate of an earlier row. Duplicates over-weight one example; remove them unless meant.',
+    message:
+      'The row is an exact duplicate of an earlier row. Duplicates over-weight one example; remove them unless meant.',
   },
   unreplaced_placeholder: {
     severity: 'warning',

@@ -4,7 +4,9 @@ import { canonicalKind, type TCanonicalRow, type TMessage } from './types';
 
 function messageText(m: TMessage): string {
   if (m.tool_calls) {
-    return m.tool_calls.map((c) => JSON.stringify({ name: c.function.name, arguments: c.function.arguments })).join('\n');
+    return m.tool_calls
+      .map((c) => JSON.stringify({ name: c.function.name, arguments: c.function.arguments }))
+      .join('\n');
   }
   return m.content ?? '';
 }
@@ -37,8 +39,11 @@ export function rowTurns(row: TCanonicalRow): { path: string; role: string; text
   const kind = canonicalKind(row);
   if (kind === 'text') return [{ path: 'text', role: 'text', text: (row as { text: string }).text }];
   const out: { path: string; role: string; text: string }[] = [];
-  const add = (ms: TMessage[], base: string) =>
-    ms.forEach((m, i) => out.push({ path: `${base}[${i}]`, role: m.role, text: messageText(m) }));
+  const add = (ms: TMessage[], base: string) => {
+    ms.forEach((m, i) => {
+      out.push({ path: `${base}[${i}]`, role: m.role, text: messageText(m) });
+    });
+  };
   if (kind === 'preference') {
     const p = row as Extract<TCanonicalRow, { input: unknown }>;
     add(p.input.messages, 'input.messages');

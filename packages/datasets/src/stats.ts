@@ -76,7 +76,14 @@ export function distribution(values: Float64Array): TDistribution {
   const s = Float64Array.from(values).sort();
   let total = 0;
   for (const v of s) total += v;
-  return { min: s[0], max: s[s.length - 1], mean: total / s.length, total, p50: percentile(s, 50), p95: percentile(s, 95) };
+  return {
+    min: s[0],
+    max: s[s.length - 1],
+    mean: total / s.length,
+    total,
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+  };
 }
 
 /** `bins` equal integer-width bins from 0 covering the max. */
@@ -86,7 +93,11 @@ export function histogram(values: ArrayLike<number>, bins: number): THistogramBi
   const width = Math.max(1, Math.ceil((max + 1) / bins));
   const counts = new Array<number>(bins).fill(0);
   for (let i = 0; i < values.length; i++) counts[Math.min(bins - 1, Math.floor(values[i] / width))]++;
-  return counts.map((count, i) => ({ from: i * width, to: i === bins - 1 ? Math.max(max, i * width) : (i + 1) * width, count }));
+  return counts.map((count, i) => ({
+    from: i * width,
+    to: i === bins - 1 ? Math.max(max, i * width) : (i + 1) * width,
+    count,
+  }));
 }
 
 /** The text a model learns from in a row: the assistant replies (preferred for DPO), or the text. */
@@ -148,7 +159,13 @@ export function createStatsCollector(opts: TStatsOptions = {}) {
         turns: distribution(turns.values()),
         characters: distribution(chars.values()),
         tokens: opts.tokenize
-          ? { ...distribution(tv), histogram: histogram(tv, o.bins), cutoffLen: o.cutoffLen, overCutoff, overCutoffRows }
+          ? {
+              ...distribution(tv),
+              histogram: histogram(tv, o.bins),
+              cutoffLen: o.cutoffLen,
+              overCutoff,
+              overCutoffRows,
+            }
           : null,
         duplicates,
         nearEmpty,

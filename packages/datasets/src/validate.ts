@@ -3,10 +3,10 @@ import { Readable } from 'node:stream';
 import { convertRow, detectRowFormat } from './formats/detect';
 import { isObj, type TIssue } from './formats/issues';
 import type { TDatasetAttr } from './formats/llamafactory';
-import { csvRecords, xlsxRecords } from './parse/table';
 import { jsonRecords, openSource, type TRecord, type TSource } from './parse/records';
+import { csvRecords, xlsxRecords } from './parse/table';
 import { findPlaceholders, replacePlaceholders } from './placeholders';
-import { PROBLEMS, type TProblem, type TProblemCode, type TProblemGroup, severityOf } from './problems';
+import { PROBLEMS, severityOf, type TProblem, type TProblemCode, type TProblemGroup } from './problems';
 import { renderChatML } from './render';
 import { canonicalKind, type TCanonicalKind, type TCanonicalRow, type TContainer, type TSourceFormat } from './types';
 
@@ -93,34 +93,32 @@ function rowHash(json: string): number {
   return h.readUIntBE(0, 6) * 16 + (h[6] >> 4);
 }
 
-class ProblemLog {
-  groups = new Map<TProblemCode, TProblemGroup>();
-  constructor(private maxExamples: number) {}
-  add(p: TProblem) {
-    let g = this.groups.get(p.code);
-    if (!g) {
-      g = { code: p.code, severity: severityOf(p.code), count: 0, message: PROBLEMS[p.code].message, examples: [] };
-      this.groups.set(p.code, g);
-    }
-    g.count++;
-    if (g.examples.length < this.maxExamples) g.examples.push(p);
-  }
-  count(sev: 'error' | 'warning') {
-    let n = 0;
-    for (const g of this.groups.values()) if (g.severity === sev) n += g.count;
-    return n;
-  }
-  list(): TProblemGroup[] {
-    return [...this.groups.values()].sort(
-      (a, b) => (a.severity === b.severity ? b.count - a.count : a.severity === 'error' ? -1 : 1),
-    );
-  }
+/** Problems grouped by code: counts, and the first `maxExamples` of each in file order. */
+function problemLog(maxExamples: number) {
+  const groups = new Map<TProblemCode, TProblemGroup>();
+  return {
+    has: (code: TProblemCode) => groups.has(code),
+    add(p: TProblem) {
+      let g = groups.get(p.code);
+      if (!g) {
+        g = { code: p.code, severity: severityOf(p.code), count: 0, message: PROBLEMS[p.code].message, examples: [] };
+        groups.set(p.code, g);
+      }
+      g.count++;
+      if (g.examples.length < maxExamples) g.examples.push(p);
+    },
+    count(sev: 'error' | 'warning') {
+      let n = 0;
+      for (const g of groups.values()) if (g.severity === sev) n += g.count;
+      return n;
+    },
+    /** Errors first, then by count. */
+    list: (): TProblemGroup[] =>
+      [...groups.values()].sort((a, b) =>
+        a.severity === b.severity ? b.count - a.count : a.severity === 'error' ? -1 : 1,
+      ),
+  };
 }
-
-/** Problems about the file as a whole rather than one row (they do not count as rows). */
-const FILE_DETAILS = ['the file ends', 'text after the closing', 'a comma before', 'an empty element', 'must be a list'];
-const isFileLevel = (r: Extract<TRecord, { kind: 'problem' }>) =>
-  r.code === 'invalid_json' && FILE_DETAILS.some((d) => r.detail?.includes(d));
 
 /**
  * Validates (and converts) an upload. Never throws for anything in the bytes; a throwing `onRow` or a failing
@@ -135,7 +133,7 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     maxExamplesPerCode: opts.maxExamplesPerCode ?? VALIDATION_DEFAULTS.maxExamplesPerCode,
     maxDuplicateHashes: opts.maxDuplicateHashes ?? VALIDATION_DEFAULTS.maxDuplicateHashes,
   };
-  const log = new ProblemLog(limits.maxExamplesPerCode);
+  const log = problemLog(limits.maxExamplesPerCode);
   const { container, chunks, state } = await openSource(source, limits, opts);
   const records: AsyncIterable<TRecord> =
     container === 'csv'
@@ -157,7 +155,7 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
 
   for await (const rec of records) {
     lastLine = rec.line;
-    if (rec.kind === 'problem' && isFileLevel(rec)) {
+    if (rec.kind === 'problem' && rec.fileLevel) {
       log.add({ code: rec.code, line: rec.line, detail: rec.detail });
       continue;
     }
@@ -175,7 +173,10 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     const problem = (i: TIssue) => log.add({ ...i, line: rec.line, row: index });
     const raw = rec.value;
     if (!isObj(raw)) {
-      problem({ code: 'data_type', detail: `a row must be a JSON object, got ${Array.isArray(raw) ? 'a list' : raw === null ? 'null' : typeof raw}` });
+      problem({
+        code: 'data_type',
+        detail: `a row must be a JSON object, got ${Array.isArray(raw) ? 'a list' : raw === null ? 'null' : typeof raw}`,
+      });
       continue;
     }
     findPlaceholders(raw, placeholders);
@@ -243,7 +244,7 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     truncated = true;
     log.add({ code: 'file_too_large', line: lastLine, detail: `more than ${limits.maxBytes} bytes` });
   }
-  if (rows === 0 && !state.tooLarge && !log.groups.has('not_utf8') && !log.groups.has('unreadable_file')) {
+  if (rows === 0 && !state.tooLarge && !log.has('not_utf8') && !log.has('unreadable_file')) {
     log.add({ code: 'empty_file', line: 1 });
   }
   opts.onProgress?.({ bytes: state.bytes, rows });

@@ -6,7 +6,11 @@ import { canonicalKind, type TCanonicalRow, type TMessage } from './types';
 
 /** Reads a canonical JSONL file (as written by toCanonicalJsonl). Throws on a line that is not JSON: ours only. */
 export async function* readCanonicalJsonl(source: TSource): AsyncGenerator<TCanonicalRow> {
-  const { chunks } = await openSource(source, { maxBytes: Number.MAX_SAFE_INTEGER, maxRowBytes: Number.MAX_SAFE_INTEGER }, { container: 'jsonl' });
+  const { chunks } = await openSource(
+    source,
+    { maxBytes: Number.MAX_SAFE_INTEGER, maxRowBytes: Number.MAX_SAFE_INTEGER },
+    { container: 'jsonl' },
+  );
   for await (const r of jsonRecords('jsonl', chunks, Number.MAX_SAFE_INTEGER)) {
     if (r.kind === 'problem') throw new Error(`canonical JSONL line ${r.line}: ${r.code} ${r.detail ?? ''}`);
     yield r.value as TCanonicalRow;
@@ -61,7 +65,13 @@ export async function diffVersions(
   let i = 0;
   for await (const row of a) inA.set(nthKey(row), { index: i++, row, json: JSON.stringify(row) });
   occurrences.clear();
-  const diff: TVersionDiff = { added: [], removed: [], changed: [], unchanged: 0, counts: { added: 0, removed: 0, changed: 0 } };
+  const diff: TVersionDiff = {
+    added: [],
+    removed: [],
+    changed: [],
+    unchanged: 0,
+    counts: { added: 0, removed: 0, changed: 0 },
+  };
   const shown = (k: string) => k.split('\u0000')[0];
   let j = 0;
   for await (const row of b) {
@@ -77,7 +87,8 @@ export async function diffVersions(
     if (old.json === JSON.stringify(row)) diff.unchanged++;
     else {
       diff.counts.changed++;
-      if (diff.changed.length < max) diff.changed.push({ key: shown(key), indexA: old.index, indexB: index, before: old.row, after: row });
+      if (diff.changed.length < max)
+        diff.changed.push({ key: shown(key), indexA: old.index, indexB: index, before: old.row, after: row });
     }
   }
   for (const [key, old] of inA) {
@@ -117,7 +128,11 @@ export async function searchRows(
       if (at < 0) continue;
       const from = Math.max(0, at - around);
       const to = Math.min(t.text.length, at + query.length + around);
-      hits.push({ path: t.path, role: t.role, snippet: (from > 0 ? '…' : '') + t.text.slice(from, to) + (to < t.text.length ? '…' : '') });
+      hits.push({
+        path: t.path,
+        role: t.role,
+        snippet: (from > 0 ? '…' : '') + t.text.slice(from, to) + (to < t.text.length ? '…' : ''),
+      });
     }
     if (hits.length === 0) continue;
     if (result.total >= offset && result.matches.length < limit) result.matches.push({ index: i, row, hits });

@@ -13,10 +13,26 @@ type TCase = { source: TSource; opts?: TValidateOptions; line: number; field?: s
 // with it (for example the partial last row of a file cut at maxBytes).
 const CASES: Record<TProblemCode, TCase> = {
   empty_file: { source: '\n  \n', line: 1 },
-  file_too_large: { source: jsonl(ok, ok, ok), opts: { maxBytes: JSON.stringify(ok).length + 10 }, line: 2, also: ['invalid_json'] },
-  too_many_rows: { source: jsonl(ok, { messages: [user, { ...bot, content: 'x' }] }, ok), opts: { maxRows: 2 }, line: 3 },
+  file_too_large: {
+    source: jsonl(ok, ok, ok),
+    opts: { maxBytes: JSON.stringify(ok).length + 10 },
+    line: 2,
+    also: ['invalid_json'],
+  },
+  too_many_rows: {
+    source: jsonl(ok, { messages: [user, { ...bot, content: 'x' }] }, ok),
+    opts: { maxRows: 2 },
+    line: 3,
+  },
   unreadable_file: { source: Buffer.from('PK\u0003\u0004 not really a zip'), line: 1 },
-  not_utf8: { source: Buffer.concat([Buffer.from(`${JSON.stringify(ok)}\n{"text": "`), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]), line: 2 },
+  not_utf8: {
+    source: Buffer.concat([
+      Buffer.from(`${JSON.stringify(ok)}\n{"text": "`),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}\n'),
+    ]),
+    line: 2,
+  },
   invalid_json: { source: `${JSON.stringify(ok)}\n{"messages": [}\n`, line: 2 },
   row_too_large: { source: jsonl(ok, { text: 'x'.repeat(200) }), opts: { maxRowBytes: 100 }, line: 2 },
   unknown_format: { source: jsonl({ foo: 1 }), line: 1 },
@@ -25,18 +41,44 @@ const CASES: Record<TProblemCode, TCase> = {
   data_type: { source: `${JSON.stringify(ok)}\n[1, 2]\n`, line: 2 },
   missing_messages_list: { source: jsonl(ok, { messages: 'Hi' }), line: 2, field: 'messages' },
   message_missing_key: { source: jsonl({ messages: [{ content: 'Hi' }, bot] }), line: 1, field: 'messages[0].role' },
-  message_unrecognized_key: { source: jsonl({ messages: [{ ...user, mood: 'happy' }, bot] }), line: 1, field: 'messages[0].mood' },
-  unrecognized_role: { source: jsonl({ messages: [{ role: 'narrator', content: 'x' }, bot] }), line: 1, field: 'messages[0].role' },
-  missing_content: { source: jsonl({ messages: [user, { role: 'assistant', content: '' }] }), line: 1, field: 'messages[1].content' },
+  message_unrecognized_key: {
+    source: jsonl({ messages: [{ ...user, mood: 'happy' }, bot] }),
+    line: 1,
+    field: 'messages[0].mood',
+  },
+  unrecognized_role: {
+    source: jsonl({ messages: [{ role: 'narrator', content: 'x' }, bot] }),
+    line: 1,
+    field: 'messages[0].role',
+  },
+  missing_content: {
+    source: jsonl({ messages: [user, { role: 'assistant', content: '' }] }),
+    line: 1,
+    field: 'messages[1].content',
+  },
   example_missing_assistant_message: { source: jsonl({ messages: [user] }), line: 1, field: 'messages' },
-  invalid_weight: { source: jsonl({ messages: [user, { ...bot, weight: 0.5 }] }), line: 1, field: 'messages[1].weight' },
+  invalid_weight: {
+    source: jsonl({ messages: [user, { ...bot, weight: 0.5 }] }),
+    line: 1,
+    field: 'messages[1].weight',
+  },
   invalid_role_order: {
-    source: jsonl({ conversations: [{ from: 'human', value: 'a' }, { from: 'human', value: 'b' }] }),
+    source: jsonl({
+      conversations: [
+        { from: 'human', value: 'a' },
+        { from: 'human', value: 'b' },
+      ],
+    }),
     line: 1,
     field: 'conversations[1].from',
   },
   invalid_tool_call: {
-    source: jsonl({ conversations: [{ from: 'human', value: 'a' }, { from: 'function_call', value: 'weather(Paris)' }] }),
+    source: jsonl({
+      conversations: [
+        { from: 'human', value: 'a' },
+        { from: 'function_call', value: 'weather(Paris)' },
+      ],
+    }),
     line: 1,
     field: 'conversations[1].value',
   },
@@ -46,7 +88,14 @@ const CASES: Record<TProblemCode, TCase> = {
   too_many_tokens: {
     source: jsonl(ok, { messages: [user, { role: 'assistant', content: 'word '.repeat(50) }] }),
     // A whitespace tokenizer: enough to test the limit; the real tokenizer is used in stats.test.ts.
-    opts: { tokenize: (t) => t.split(/\s+/).filter(Boolean).map((w) => w.length), maxTokensPerRow: 20 },
+    opts: {
+      tokenize: (t) =>
+        t
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((w) => w.length),
+      maxTokensPerRow: 20,
+    },
     line: 2,
   },
   duplicate_row: { source: jsonl(ok, { messages: [user, { ...bot, content: 'x' }] }, ok), line: 3 },

@@ -1,7 +1,7 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type TCanonicalRow, type TMessage, validateLlamaFactory, type TValidationReport } from '../src/index';
+import { type TCanonicalRow, type TMessage, type TValidationReport, validateLlamaFactory } from '../src/index';
 import { codes, run } from './helpers';
 
 // The LLaMA-Factory demo files people already use must import as they are. Expected counts are computed here
@@ -12,14 +12,26 @@ const INFO = readFileSync(join(DIR, 'dataset_info.json'), 'utf8');
 
 function parsed(file: string): Record<string, unknown>[] {
   const text = readFileSync(join(DIR, file), 'utf8');
-  if (file.endsWith('.jsonl')) return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
+  if (file.endsWith('.jsonl'))
+    return text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l));
   return JSON.parse(text);
 }
 
 /** Exact duplicate rows by value (keys sorted), the first occurrence not counted. */
 function duplicates(rows: unknown[]): number {
   const sorted = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort().map(([k, x]) => [k, sorted(x)])) : v;
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort()
+              .map(([k, x]) => [k, sorted(x)]),
+          )
+        : v;
   const seen = new Set<string>();
   let n = 0;
   for (const r of rows) {
@@ -61,9 +73,13 @@ describe.each(FILES)('$file', ({ file, format, kind }) => {
 
   it('imports through dataset_info.json as LLaMA-Factory reads it, to the same rows', async () => {
     const rows: TCanonicalRow[] = [];
-    const report = await validateLlamaFactory({ datasetInfo: INFO, fileName: file }, createReadStream(join(DIR, file)), {
-      onRow: (r) => void rows.push(r),
-    });
+    const report = await validateLlamaFactory(
+      { datasetInfo: INFO, fileName: file },
+      createReadStream(join(DIR, file)),
+      {
+        onRow: (r) => void rows.push(r),
+      },
+    );
     if ('error' in report) throw new Error(report.error.message);
     expect(report.format).toBe('llamafactory');
     check(report, rows);
@@ -86,7 +102,10 @@ describe('content of the converted fixtures', () => {
     expect(rows[0]).toEqual({
       messages: [
         { role: 'user', content: 'hi' },
-        { role: 'assistant', content: 'Hello! I am Crux, an AI assistant developed by the Crucible team. How can I assist you today?' },
+        {
+          role: 'assistant',
+          content: 'Hello! I am Crux, an AI assistant developed by the Crucible team. How can I assist you today?',
+        },
       ],
     });
   });
@@ -102,7 +121,10 @@ describe('content of the converted fixtures', () => {
   });
 
   it('glaive: every function_call is a tool call, every observation a tool turn, every row has tools', async () => {
-    const src = parsed('glaive_toolcall_en_demo.json') as { conversations: { from: string; value: string }[]; tools: string }[];
+    const src = parsed('glaive_toolcall_en_demo.json') as {
+      conversations: { from: string; value: string }[];
+      tools: string;
+    }[];
     const { rows } = await run(createReadStream(join(DIR, 'glaive_toolcall_en_demo.json')));
     const calls = src.flatMap((r) => r.conversations.filter((m) => m.from === 'function_call'));
     const obs = src.flatMap((r) => r.conversations.filter((m) => m.from === 'observation'));
@@ -114,7 +136,9 @@ describe('content of the converted fixtures', () => {
     );
     rows.forEach((r, i) => {
       const names = JSON.parse(src[i].tools).map((t: { name: string }) => t.name);
-      expect((r as { tools?: { function: { name: string } }[] }).tools?.map((t) => t.function.name) ?? []).toEqual(names);
+      expect((r as { tools?: { function: { name: string } }[] }).tools?.map((t) => t.function.name) ?? []).toEqual(
+        names,
+      );
     });
   });
 
@@ -127,7 +151,9 @@ describe('content of the converted fixtures', () => {
   it('dpo: the system turn of 80 rows is kept as a system message', async () => {
     const src = parsed('dpo_en_demo.json') as { conversations: { from: string }[] }[];
     const { rows } = await run(createReadStream(join(DIR, 'dpo_en_demo.json')));
-    const withSystem = rows.filter((r) => (r as { input: { messages: TMessage[] } }).input.messages[0].role === 'system');
+    const withSystem = rows.filter(
+      (r) => (r as { input: { messages: TMessage[] } }).input.messages[0].role === 'system',
+    );
     expect(withSystem.length).toBe(src.filter((r) => r.conversations[0].from === 'system').length);
   });
 });

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectRowFormat, findPlaceholders, readXlsxRows, replacePlaceholders, validateLlamaFactory } from '../src/index';
+import {
+  detectRowFormat,
+  findPlaceholders,
+  readXlsxRows,
+  replacePlaceholders,
+  validateLlamaFactory,
+} from '../src/index';
 import { codes, jsonl, run } from './helpers';
 
 const sys = { role: 'system', content: 'Be brief.' };
@@ -14,27 +20,54 @@ describe('OpenAI chat JSONL', () => {
     const { report, rows } = await run(
       jsonl(
         { messages: [sys, user, { ...bot, weight: 0 }, user, bot], tools },
-        { messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }, bot] },
+        {
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'a' },
+                { type: 'text', text: 'b' },
+              ],
+            },
+            bot,
+          ],
+        },
         {
           messages: [
             user,
-            { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_time', arguments: '{}' } }] },
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [{ id: 'c1', type: 'function', function: { name: 'get_time', arguments: '{}' } }],
+            },
             { role: 'tool', tool_call_id: 'c1', content: '12:00' },
             bot,
           ],
         },
       ),
     );
-    expect(report).toMatchObject({ ok: true, format: 'openai_chat', kind: 'chat', container: 'jsonl', rows: 3, validRows: 3 });
+    expect(report).toMatchObject({
+      ok: true,
+      format: 'openai_chat',
+      kind: 'chat',
+      container: 'jsonl',
+      rows: 3,
+      validRows: 3,
+    });
     expect(rows[0]).toEqual({ messages: [sys, user, { ...bot, weight: 0 }, user, bot], tools });
     expect(rows[1]).toEqual({ messages: [{ role: 'user', content: 'ab' }, bot] });
-    expect(rows[2]).toMatchObject({ messages: [user, { role: 'assistant', content: null }, { role: 'tool', tool_call_id: 'c1' }, bot] });
+    expect(rows[2]).toMatchObject({
+      messages: [user, { role: 'assistant', content: null }, { role: 'tool', tool_call_id: 'c1' }, bot],
+    });
   });
 
   it('reads a .json array of the same rows', async () => {
-    const { report, rows } = await run(JSON.stringify([{ messages: [user, bot] }, { messages: [sys, user, bot] }], null, 2), {
-      fileName: 'x.json',
-    });
+    const { report, rows } = await run(
+      JSON.stringify([{ messages: [user, bot] }, { messages: [sys, user, bot] }], null, 2),
+      {
+        fileName: 'x.json',
+      },
+    );
     expect(report).toMatchObject({ ok: true, container: 'json', rows: 2, validRows: 2 });
     expect(rows[1]).toEqual({ messages: [sys, user, bot] });
   });
@@ -49,7 +82,11 @@ describe('OpenAI chat JSONL', () => {
 
 describe('preference pairs', () => {
   it('OpenAI DPO rows pass through', async () => {
-    const row = { input: { messages: [user] }, preferred_output: [bot], non_preferred_output: [{ role: 'assistant', content: 'Go away.' }] };
+    const row = {
+      input: { messages: [user] },
+      preferred_output: [bot],
+      non_preferred_output: [{ role: 'assistant', content: 'Go away.' }],
+    };
     const { report, rows } = await run(jsonl(row));
     expect(report).toMatchObject({ ok: true, format: 'openai_preference', kind: 'preference' });
     expect(rows[0]).toEqual(row);
@@ -58,14 +95,22 @@ describe('preference pairs', () => {
   it('LLaMA-Factory sharegpt chosen/rejected become OpenAI DPO rows', async () => {
     const { report, rows } = await run(
       jsonl({
-        conversations: [{ from: 'system', value: 'S' }, { from: 'human', value: 'Q' }],
+        conversations: [
+          { from: 'system', value: 'S' },
+          { from: 'human', value: 'Q' },
+        ],
         chosen: { from: 'gpt', value: 'good' },
         rejected: { from: 'gpt', value: 'bad' },
       }),
     );
     expect(report).toMatchObject({ ok: true, format: 'sharegpt_preference', kind: 'preference' });
     expect(rows[0]).toEqual({
-      input: { messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }] },
+      input: {
+        messages: [
+          { role: 'system', content: 'S' },
+          { role: 'user', content: 'Q' },
+        ],
+      },
       preferred_output: [{ role: 'assistant', content: 'good' }],
       non_preferred_output: [{ role: 'assistant', content: 'bad' }],
     });
@@ -85,7 +130,13 @@ describe('preference pairs', () => {
 describe('alpaca', () => {
   it('instruction + input join with a newline; system and history become turns', async () => {
     const { report, rows } = await run(
-      jsonl({ instruction: 'Translate', input: 'chat', output: 'gato? no: chat', system: 'S', history: [['q1', 'a1']] }),
+      jsonl({
+        instruction: 'Translate',
+        input: 'chat',
+        output: 'gato? no: chat',
+        system: 'S',
+        history: [['q1', 'a1']],
+      }),
     );
     expect(report).toMatchObject({ ok: true, format: 'alpaca', kind: 'chat' });
     expect(rows[0]).toEqual({
@@ -120,12 +171,16 @@ describe('sharegpt', () => {
         {
           role: 'assistant',
           content: null,
-          tool_calls: [{ id: 'call_1_0', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }],
+          tool_calls: [
+            { id: 'call_1_0', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } },
+          ],
         },
         { role: 'tool', content: '{"temp": 21}', tool_call_id: 'call_1_0' },
         { role: 'assistant', content: 'It is 21 degrees.' },
       ],
-      tools: [{ type: 'function', function: { name: 'weather', description: 'Weather now', parameters: { type: 'object' } } }],
+      tools: [
+        { type: 'function', function: { name: 'weather', description: 'Weather now', parameters: { type: 'object' } } },
+      ],
     });
   });
 
@@ -152,7 +207,14 @@ describe('text, CSV, XLSX', () => {
   it('legacy prompt/completion JSONL', async () => {
     const { rows, report } = await run(jsonl({ prompt: 'Q', completion: 'A' }));
     expect(report.format).toBe('openai_prompt_completion');
-    expect(rows).toEqual([{ messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] }]);
+    expect(rows).toEqual([
+      {
+        messages: [
+          { role: 'user', content: 'Q' },
+          { role: 'assistant', content: 'A' },
+        ],
+      },
+    ]);
   });
 
   it('CSV with prompt/response columns, quoted commas, quotes and newlines, line numbers of records', async () => {
@@ -160,8 +222,19 @@ describe('text, CSV, XLSX', () => {
     const { report, rows } = await run(csv, { fileName: 'data.csv' });
     expect(report).toMatchObject({ ok: true, container: 'csv', format: 'openai_prompt_completion', rows: 2 });
     expect(rows).toEqual([
-      { messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'Hi, there' }, { role: 'assistant', content: 'He said "yo"\nthen left' }] },
-      { messages: [{ role: 'user', content: 'Q2' }, { role: 'assistant', content: 'A2' }] },
+      {
+        messages: [
+          { role: 'system', content: 'S' },
+          { role: 'user', content: 'Hi, there' },
+          { role: 'assistant', content: 'He said "yo"\nthen left' },
+        ],
+      },
+      {
+        messages: [
+          { role: 'user', content: 'Q2' },
+          { role: 'assistant', content: 'A2' },
+        ],
+      },
     ]);
     const bad = await run('prompt,response\nQ,\n', { fileName: 'x.csv' });
     expect(bad.report.problems[0].examples[0]).toMatchObject({ code: 'missing_content', line: 2, field: 'response' });
@@ -169,7 +242,14 @@ describe('text, CSV, XLSX', () => {
 
   it('TSV and question/answer headers', async () => {
     const { rows } = await run('question\tanswer\nQ\tA\n', { fileName: 'x.tsv' });
-    expect(rows).toEqual([{ messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] }]);
+    expect(rows).toEqual([
+      {
+        messages: [
+          { role: 'user', content: 'Q' },
+          { role: 'assistant', content: 'A' },
+        ],
+      },
+    ]);
   });
 
   it('XLSX written by another zip implementation (Python zipfile): shared, rich and inline strings', async () => {
@@ -182,7 +262,12 @@ describe('text, CSV, XLSX', () => {
     ]);
     const { report, rows } = await run(buf, { fileName: 'prompts.xlsx' });
     expect(report).toMatchObject({ ok: true, container: 'xlsx', rows: 3, validRows: 3 });
-    expect(rows[0]).toEqual({ messages: [{ role: 'user', content: 'What is 2 & 2?' }, { role: 'assistant', content: 'It is 4 <four>.' }] });
+    expect(rows[0]).toEqual({
+      messages: [
+        { role: 'user', content: 'What is 2 & 2?' },
+        { role: 'assistant', content: 'It is 4 <four>.' },
+      ],
+    });
   });
 });
 
@@ -227,20 +312,40 @@ describe('dataset_info.json + data file', () => {
         tags: { role_tag: 'who', content_tag: 'text', user_tag: 'me', assistant_tag: 'ai' },
       },
     };
-    const data = JSON.stringify([{ dialog: [{ who: 'me', text: 'Q' }, { who: 'ai', text: 'A' }], sys: 'S', ok: true }]);
+    const data = JSON.stringify([
+      {
+        dialog: [
+          { who: 'me', text: 'Q' },
+          { who: 'ai', text: 'A' },
+        ],
+        sys: 'S',
+        ok: true,
+      },
+    ]);
     const r = await validateLlamaFactory({ datasetInfo: JSON.stringify(info), fileName: 'uploads/mine.json' }, data);
     expect(r).toMatchObject({ ok: true, format: 'llamafactory', validRows: 1 });
     const rows: unknown[] = [];
-    await validateLlamaFactory({ datasetInfo: info, fileName: 'x', name: 'mine' }, data, { onRow: (row) => void rows.push(row) });
+    await validateLlamaFactory({ datasetInfo: info, fileName: 'x', name: 'mine' }, data, {
+      onRow: (row) => void rows.push(row),
+    });
     expect(rows).toEqual([
-      { messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }], label: true },
+      {
+        messages: [
+          { role: 'system', content: 'S' },
+          { role: 'user', content: 'Q' },
+          { role: 'assistant', content: 'A' },
+        ],
+        label: true,
+      },
     ]);
   });
 
   it('alpaca with a renamed prompt column and no response reads as pre-training text (c4_demo)', async () => {
     const info = { c4: { file_name: 'c4.jsonl', columns: { prompt: 'body' } } };
     const rows: unknown[] = [];
-    const r = await validateLlamaFactory({ datasetInfo: info, fileName: 'c4.jsonl' }, jsonl({ body: 'x' }), { onRow: (row) => void rows.push(row) });
+    const r = await validateLlamaFactory({ datasetInfo: info, fileName: 'c4.jsonl' }, jsonl({ body: 'x' }), {
+      onRow: (row) => void rows.push(row),
+    });
     expect(r).toMatchObject({ ok: true, kind: 'text' });
     expect(rows).toEqual([{ text: 'x' }]);
   });
@@ -248,8 +353,13 @@ describe('dataset_info.json + data file', () => {
   it('a dataset_info that does not describe the file is an error, as is a hub-only entry', async () => {
     const r = await validateLlamaFactory({ datasetInfo: { a: { file_name: 'a.json' } }, fileName: 'b.json' }, '[]');
     expect(r).toMatchObject({ error: { code: 'dataset_not_in_info' } });
-    const hub = await validateLlamaFactory({ datasetInfo: { h: { hf_hub_url: 'x/y' } }, fileName: 'h', name: 'h' }, '[]');
+    const hub = await validateLlamaFactory(
+      { datasetInfo: { h: { hf_hub_url: 'x/y' } }, fileName: 'h', name: 'h' },
+      '[]',
+    );
     expect(hub).toMatchObject({ error: { code: 'invalid_dataset_info' } });
-    expect(await validateLlamaFactory({ datasetInfo: '{not json', fileName: 'a' }, '[]')).toMatchObject({ error: { code: 'invalid_dataset_info' } });
+    expect(await validateLlamaFactory({ datasetInfo: '{not json', fileName: 'a' }, '[]')).toMatchObject({
+      error: { code: 'invalid_dataset_info' },
+    });
   });
 });

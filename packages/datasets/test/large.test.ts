@@ -27,7 +27,8 @@ async function writeFile(path: string, size: number, asArray: boolean): Promise<
   let bytes = 0;
   let rows = 0;
   let broken = 0;
-  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  const write = (s: string) =>
+    out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r()));
   if (asArray) await write('[\n');
   while (bytes < size) {
     const row =
@@ -35,7 +36,12 @@ async function writeFile(path: string, size: number, asArray: boolean): Promise<
         ? asArray
           ? '{"messages": oops}'
           : '{"messages": [{"role": "user", "content": "cut short'
-        : JSON.stringify({ messages: [{ role: 'user', content: `Question ${rows}: ${filler}` }, { role: 'assistant', content: `Answer ${rows}.` }] });
+        : JSON.stringify({
+            messages: [
+              { role: 'user', content: `Question ${rows}: ${filler}` },
+              { role: 'assistant', content: `Answer ${rows}.` },
+            ],
+          });
     if (rows % 1000 === 999) broken++;
     const line = (asArray && rows > 0 ? ',\n' : '') + row + (asArray ? '' : '\n');
     await write(line);
@@ -49,12 +55,18 @@ async function writeFile(path: string, size: number, asArray: boolean): Promise<
 
 function measure(file: string) {
   const script = join(import.meta.dirname, 'fixtures/measure-memory.ts');
-  const stdout = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=96', '--import', 'tsx', script, file], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const stdout = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--max-old-space-size=96', '--import', 'tsx', script, file],
+    {
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
-  console.info(`${file}: ${(r.bytes / MB).toFixed(1)} MB, ${r.rows} rows in ${r.ms} ms; live memory grew ${(r.peakGrowth / MB).toFixed(2)} MB`);
+  console.info(
+    `${file}: ${(r.bytes / MB).toFixed(1)} MB, ${r.rows} rows in ${r.ms} ms; live memory grew ${(r.peakGrowth / MB).toFixed(2)} MB`,
+  );
   return r;
 }
 
@@ -64,7 +76,12 @@ describe('50 MB uploads in bounded memory', () => {
     const { rows, broken } = await writeFile(file, 50 * MB, false);
     const r = measure(file);
     expect(r.bytes).toBeGreaterThanOrEqual(50 * MB);
-    expect(r).toMatchObject({ rows, validRows: rows - broken, emitted: rows - broken, codes: { invalid_json: broken } });
+    expect(r).toMatchObject({
+      rows,
+      validRows: rows - broken,
+      emitted: rows - broken,
+      codes: { invalid_json: broken },
+    });
     expect(r.peakGrowth).toBeLessThan(BOUND);
   });
 
@@ -73,7 +90,12 @@ describe('50 MB uploads in bounded memory', () => {
     const { rows, broken } = await writeFile(file, 50 * MB, true);
     const r = measure(file);
     expect(r.bytes).toBeGreaterThanOrEqual(50 * MB);
-    expect(r).toMatchObject({ rows, validRows: rows - broken, emitted: rows - broken, codes: { invalid_json: broken } });
+    expect(r).toMatchObject({
+      rows,
+      validRows: rows - broken,
+      emitted: rows - broken,
+      codes: { invalid_json: broken },
+    });
     expect(r.peakGrowth).toBeLessThan(BOUND);
   });
 });

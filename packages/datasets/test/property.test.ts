@@ -39,7 +39,12 @@ const chatRow = fc.oneof(
   fc.record({ messages: fc.array(message, { maxLength: 4 }) }),
   fc.record({ instruction: fc.string(), input: fc.string(), output: fc.oneof(fc.string(), fc.constant(null)) }),
   fc.record({ text: fc.oneof(fc.string(), fc.integer()) }),
-  fc.record({ conversations: fc.array(fc.record({ from: fc.constantFrom('human', 'gpt', 'function_call', 'observation', 'x'), value: fc.string() }), { maxLength: 4 }) }),
+  fc.record({
+    conversations: fc.array(
+      fc.record({ from: fc.constantFrom('human', 'gpt', 'function_call', 'observation', 'x'), value: fc.string() }),
+      { maxLength: 4 },
+    ),
+  }),
   fc.jsonValue(),
 );
 
@@ -57,17 +62,26 @@ describe('never an exception', () => {
   });
 
   it('broken JSON: valid-looking rows with characters deleted, inserted or the file cut short', async () => {
-    const edit = fc.record({ at: fc.nat(), del: fc.nat({ max: 5 }), ins: fc.constantFrom('', '{', '}', '[', ']', '"', ',', '\\', '\n', '\u00e9', ':') });
+    const edit = fc.record({
+      at: fc.nat(),
+      del: fc.nat({ max: 5 }),
+      ins: fc.constantFrom('', '{', '}', '[', ']', '"', ',', '\\', '\n', '\u00e9', ':'),
+    });
     await fc.assert(
-      fc.asyncProperty(fc.array(chatRow, { maxLength: 6 }), fc.boolean(), fc.array(edit, { maxLength: 4 }), async (rows, asArray, edits) => {
-        let text = asArray ? JSON.stringify(rows, null, 1) : rows.map((r) => JSON.stringify(r)).join('\n');
-        for (const e of edits) {
-          const at = e.at % (text.length + 1);
-          text = text.slice(0, at) + e.ins + text.slice(at + e.del);
-        }
-        const { report } = await run(text);
-        invariants(report);
-      }),
+      fc.asyncProperty(
+        fc.array(chatRow, { maxLength: 6 }),
+        fc.boolean(),
+        fc.array(edit, { maxLength: 4 }),
+        async (rows, asArray, edits) => {
+          let text = asArray ? JSON.stringify(rows, null, 1) : rows.map((r) => JSON.stringify(r)).join('\n');
+          for (const e of edits) {
+            const at = e.at % (text.length + 1);
+            text = text.slice(0, at) + e.ins + text.slice(at + e.del);
+          }
+          const { report } = await run(text);
+          invariants(report);
+        },
+      ),
       RUNS,
     );
   });
@@ -76,7 +90,11 @@ describe('never an exception', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(chatRow, { maxLength: 5 }),
-        fc.record({ maxBytes: fc.integer({ min: 1, max: 300 }), maxRows: fc.integer({ min: 1, max: 4 }), maxRowBytes: fc.integer({ min: 1, max: 100 }) }),
+        fc.record({
+          maxBytes: fc.integer({ min: 1, max: 300 }),
+          maxRows: fc.integer({ min: 1, max: 4 }),
+          maxRowBytes: fc.integer({ min: 1, max: 100 }),
+        }),
         async (rows, limits) => {
           const { report } = await run(rows.map((r) => JSON.stringify(r)).join('\n'), limits);
           invariants(report);
@@ -116,17 +134,26 @@ describe('streaming does not depend on chunk boundaries', () => {
 
   it('the JSON array scanner yields exactly what JSON.parse sees, whatever the whitespace and chunking', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.jsonValue(), { maxLength: 8 }), fc.nat({ max: 3 }), fc.array(fc.nat(), { maxLength: 8 }), async (values, indent, cuts) => {
-        const text = JSON.stringify(values, null, indent);
-        const bytes = new TextEncoder().encode(text);
-        const { chunks } = await openSource(chunked(bytes, cuts), { maxBytes: 1 << 30, maxRowBytes: 1 << 30 }, { container: 'json' });
-        const got: unknown[] = [];
-        for await (const r of jsonRecords('json', chunks, 1 << 30)) {
-          expect(r.kind).toBe('value');
-          if (r.kind === 'value') got.push(r.value);
-        }
-        expect(got).toEqual(JSON.parse(text));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.jsonValue(), { maxLength: 8 }),
+        fc.nat({ max: 3 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        async (values, indent, cuts) => {
+          const text = JSON.stringify(values, null, indent);
+          const bytes = new TextEncoder().encode(text);
+          const { chunks } = await openSource(
+            chunked(bytes, cuts),
+            { maxBytes: 1 << 30, maxRowBytes: 1 << 30 },
+            { container: 'json' },
+          );
+          const got: unknown[] = [];
+          for await (const r of jsonRecords('json', chunks, 1 << 30)) {
+            expect(r.kind).toBe('value');
+            if (r.kind === 'value') got.push(r.value);
+          }
+          expect(got).toEqual(JSON.parse(text));
+        },
+      ),
       RUNS,
     );
   });
@@ -135,25 +162,32 @@ describe('streaming does not depend on chunk boundaries', () => {
 describe('valid rows round-trip', () => {
   const text = fc.string({ minLength: 1 }).filter((s) => s.trim() !== '' && !s.includes('{{'));
   const validChat = fc.record({
-    messages: fc
-      .array(fc.tuple(text, text), { minLength: 1, maxLength: 3 })
-      .map((pairs) => pairs.flatMap(([u, a]) => [{ role: 'user', content: u }, { role: 'assistant', content: a }])),
+    messages: fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 3 }).map((pairs) =>
+      pairs.flatMap(([u, a]) => [
+        { role: 'user', content: u },
+        { role: 'assistant', content: a },
+      ]),
+    ),
   });
   it('OpenAI chat rows come back unchanged, from JSONL and from a .json array', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(validChat, { maxLength: 6, selector: (r) => JSON.stringify(r) }), fc.boolean(), async (rows, asArray) => {
-        const src = asArray ? JSON.stringify(rows) : rows.map((r) => JSON.stringify(r)).join('\n');
-        const out = await run(src);
-        expect(out.rows).toEqual(rows);
-        expect(out.report.ok).toBe(rows.length > 0);
-        expect(out.report.problems.map((p) => p.code)).toEqual(rows.length > 0 ? [] : ['empty_file']);
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(validChat, { maxLength: 6, selector: (r) => JSON.stringify(r) }),
+        fc.boolean(),
+        async (rows, asArray) => {
+          const src = asArray ? JSON.stringify(rows) : rows.map((r) => JSON.stringify(r)).join('\n');
+          const out = await run(src);
+          expect(out.rows).toEqual(rows);
+          expect(out.report.ok).toBe(rows.length > 0);
+          expect(out.report.problems.map((p) => p.code)).toEqual(rows.length > 0 ? [] : ['empty_file']);
+        },
+      ),
       RUNS,
     );
   });
 });
 
-it('a source stream that fails is the caller\'s error and propagates', async () => {
+it("a source stream that fails is the caller's error and propagates", async () => {
   async function* failing() {
     yield new TextEncoder().encode('{"text": "a"}\n');
     throw new Error('network gone');

@@ -56,7 +56,9 @@ describe('computeStats with the Qwen tokenizer', () => {
   });
 
   it('identity.json: rows, turns, characters, tokens (ChatML), p50/p95/max, over cutoff', async () => {
-    const { rows } = await run(createReadStream(join(DIR, 'identity.json')), { placeholders: { name: 'Crux', author: 'ACME' } });
+    const { rows } = await run(createReadStream(join(DIR, 'identity.json')), {
+      placeholders: { name: 'Crux', author: 'ACME' },
+    });
     const cutoffLen = 40;
     const stats = await computeStats(rows, { tokenize: encode, cutoffLen, bins: 10 });
     const ms = rows.map((r) => (r as { messages: TMessage[] }).messages);
@@ -77,14 +79,21 @@ describe('computeStats with the Qwen tokenizer', () => {
     });
     expect(stats.tokens!.histogram.reduce((n, b) => n + b.count, 0)).toBe(91);
     for (const [i, n] of lens.entries()) {
-      const bin = stats.tokens!.histogram.findIndex((b, k, all) => n >= b.from && (n < b.to || (k === all.length - 1 && n <= b.to)));
+      const bin = stats.tokens!.histogram.findIndex(
+        (b, k, all) => n >= b.from && (n < b.to || (k === all.length - 1 && n <= b.to)),
+      );
       expect(bin, `row ${i}`).toBeGreaterThanOrEqual(0);
     }
     expect(stats.tokens!.overCutoffRows).toEqual(lens.flatMap((n, i) => (n > cutoffLen ? [i] : [])).slice(0, 100));
   });
 
   it('duplicates and near-empty rows; no tokenizer means no token stats', async () => {
-    const rows = [chat(u('q'), a('long answer')), chat(u('q'), a(' ok ')), chat(u('q'), a('long answer')), { text: ' ' } as TCanonicalRow];
+    const rows = [
+      chat(u('q'), a('long answer')),
+      chat(u('q'), a(' ok ')),
+      chat(u('q'), a('long answer')),
+      { text: ' ' } as TCanonicalRow,
+    ];
     const stats = await computeStats(rows);
     expect(stats.duplicates).toEqual({ count: 1, rows: [2] });
     expect(stats.nearEmpty).toEqual({ count: 2, rows: [1, 3] });
@@ -119,7 +128,13 @@ describe('canonical JSONL stream', () => {
 });
 
 describe('diffVersions', () => {
-  const v1 = [chat(u('a'), a('1')), chat(u('b'), a('2')), chat(u('c'), a('3')), chat(u('d'), a('4')), chat(u('d'), a('4'))];
+  const v1 = [
+    chat(u('a'), a('1')),
+    chat(u('b'), a('2')),
+    chat(u('c'), a('3')),
+    chat(u('d'), a('4')),
+    chat(u('d'), a('4')),
+  ];
   it('added, removed and changed rows by the prompt key', async () => {
     const v2 = [chat(u('a'), a('1')), chat(u('c'), a('three')), chat(u('d'), a('4')), chat(u('e'), a('5'))];
     const d = await diffVersions(v1, v2);
@@ -132,17 +147,25 @@ describe('diffVersions', () => {
 
   it('identical versions differ in nothing; a custom key works', async () => {
     expect((await diffVersions(v1, [...v1])).counts).toEqual({ added: 0, removed: 0, changed: 0 });
-    const byReply = await diffVersions(v1, [chat(u('z'), a('1'))], { key: (r) => (r as { messages: TMessage[] }).messages[1].content! });
+    const byReply = await diffVersions(v1, [chat(u('z'), a('1'))], {
+      key: (r) => (r as { messages: TMessage[] }).messages[1].content!,
+    });
     expect(byReply.counts).toEqual({ added: 0, removed: 4, changed: 1 });
   });
 });
 
 describe('searchRows', () => {
-  const rows = [chat(u('Paris weather'), a('Sunny in paris')), chat(u('Berlin'), a('Rain')), chat(u('PARIS?'), a('Yes'))];
+  const rows = [
+    chat(u('Paris weather'), a('Sunny in paris')),
+    chat(u('Berlin'), a('Rain')),
+    chat(u('PARIS?'), a('Yes')),
+  ];
   it('case-insensitive by default, with snippets, paths and pagination', async () => {
     const r = await searchRows(rows, 'paris', { limit: 1, offset: 1 });
     expect(r.total).toBe(2);
-    expect(r.matches).toEqual([{ index: 2, row: rows[2], hits: [{ path: 'messages[0]', role: 'user', snippet: 'PARIS?' }] }]);
+    expect(r.matches).toEqual([
+      { index: 2, row: rows[2], hits: [{ path: 'messages[0]', role: 'user', snippet: 'PARIS?' }] },
+    ]);
     const all = await searchRows(rows, 'paris');
     expect(all.matches[0].hits.map((h) => h.path)).toEqual(['messages[0]', 'messages[1]']);
   });

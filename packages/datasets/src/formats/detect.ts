@@ -42,7 +42,12 @@ export function detectRowFormat(row: unknown): TDetection {
   }
   if (formats.length > 1) {
     const why = formats
-      .map((f) => `${f} (${RULES.find((r) => r.format === f)!.keys.map((g) => g.filter((k) => k in row).join('/')).join(' + ')})`)
+      .map(
+        (f) =>
+          `${f} (${RULES.find((r) => r.format === f)!
+            .keys.map((g) => g.filter((k) => k in row).join('/'))
+            .join(' + ')})`,
+      )
       .join(' and ');
     return { formats, reason: `the row matches ${why}` };
   }
@@ -79,7 +84,9 @@ export function convertRow(row: TObj, format: TSourceFormat, attr?: TDatasetAttr
         const r = convertOpenAIChat(row);
         if (!r.row) return r;
         if (typeof row.label !== 'boolean') {
-          return { issues: [...r.issues, { code: 'invalid_field_type', field: 'label', detail: 'expected true or false' }] };
+          return {
+            issues: [...r.issues, { code: 'invalid_field_type', field: 'label', detail: 'expected true or false' }],
+          };
         }
         return { row: { ...r.row, label: row.label }, issues: r.issues };
       }

@@ -69,7 +69,10 @@ export function datasetAttrFromEntry(name: string, e: TObj): TDatasetAttr | TDat
   }
   const formatting = e.formatting ?? 'alpaca';
   if (formatting !== 'alpaca' && formatting !== 'sharegpt') {
-    return { code: 'invalid_dataset_info', message: `Dataset "${name}": formatting "${String(formatting)}" is not alpaca or sharegpt.` };
+    return {
+      code: 'invalid_dataset_info',
+      message: `Dataset "${name}": formatting "${String(formatting)}" is not alpaca or sharegpt.`,
+    };
   }
   const c = (isObj(e.columns) ? e.columns : {}) as Record<string, string | undefined>;
   const t = (isObj(e.tags) ? e.tags : {}) as Record<string, string | undefined>;
@@ -115,11 +118,19 @@ export function parseDatasetInfo(json: string | unknown): {
     try {
       info = JSON.parse(json);
     } catch (e) {
-      return { attrs: {}, errors: [{ code: 'invalid_dataset_info', message: `dataset_info.json is not valid JSON: ${(e as Error).message}` }] };
+      return {
+        attrs: {},
+        errors: [
+          { code: 'invalid_dataset_info', message: `dataset_info.json is not valid JSON: ${(e as Error).message}` },
+        ],
+      };
     }
   }
   if (!isObj(info)) {
-    return { attrs: {}, errors: [{ code: 'invalid_dataset_info', message: 'dataset_info.json must be an object of named datasets.' }] };
+    return {
+      attrs: {},
+      errors: [{ code: 'invalid_dataset_info', message: 'dataset_info.json must be an object of named datasets.' }],
+    };
   }
   const attrs: Record<string, TDatasetAttr> = {};
   const errors: TDatasetInfoError[] = [];
@@ -178,7 +189,11 @@ function alignSharegpt(row: TObj, a: TDatasetAttr, issues: TIssue[]): TAligned |
   const field = a.columns.messages;
   let list = row[field];
   if (!Array.isArray(list)) {
-    issues.push({ code: 'missing_messages_list', field, detail: list === undefined ? 'absent' : `got ${preview(list)}` });
+    issues.push({
+      code: 'missing_messages_list',
+      field,
+      detail: list === undefined ? 'absent' : `got ${preview(list)}`,
+    });
     return undefined;
   }
   let system = a.columns.system ? str(row[a.columns.system]) : '';
@@ -248,12 +263,20 @@ const withSystem = (system: string, ms: TMessage[]): TMessage[] =>
 function replyMessage(v: unknown, a: TDatasetAttr, field: string, issues: TIssue[]): TMessage | undefined {
   const t = a.tags;
   if (!isObj(v)) {
-    issues.push({ code: 'missing_field', field, detail: `expected {"${t.role_tag}", "${t.content_tag}"}, got ${preview(v)}` });
+    issues.push({
+      code: 'missing_field',
+      field,
+      detail: `expected {"${t.role_tag}", "${t.content_tag}"}, got ${preview(v)}`,
+    });
     return undefined;
   }
   const tag = v[t.role_tag];
   if (tag !== t.assistant_tag && tag !== t.function_tag) {
-    issues.push({ code: 'invalid_role_order', field: `${field}.${t.role_tag}`, detail: `a reply must be ${t.assistant_tag} or ${t.function_tag}` });
+    issues.push({
+      code: 'invalid_role_order',
+      field: `${field}.${t.role_tag}`,
+      detail: `a reply must be ${t.assistant_tag} or ${t.function_tag}`,
+    });
     return undefined;
   }
   const content = v[t.content_tag];
@@ -278,25 +301,41 @@ export function convertSharegpt(row: TObj, a: TDatasetAttr): TConverted {
   if (a.ranking) {
     // Preference: the prompt ends with a user/observation turn; chosen and rejected are the two replies.
     if (n % 2 === 0) {
-      issues.push({ code: 'invalid_role_order', field: a.columns.messages, detail: 'a preference prompt must end with a user turn' });
+      issues.push({
+        code: 'invalid_role_order',
+        field: a.columns.messages,
+        detail: 'a preference prompt must end with a user turn',
+      });
       return { issues };
     }
     const chosen = replyMessage(row[a.columns.chosen ?? 'chosen'], a, a.columns.chosen ?? 'chosen', issues);
     const rejected = replyMessage(row[a.columns.rejected ?? 'rejected'], a, a.columns.rejected ?? 'rejected', issues);
     if (!chosen || !rejected) return { issues };
-    const input = tools ? { messages: withSystem(system, messages), tools } : { messages: withSystem(system, messages) };
+    const input = tools
+      ? { messages: withSystem(system, messages), tools }
+      : { messages: withSystem(system, messages) };
     return { row: { input, preferred_output: [chosen], non_preferred_output: [rejected] }, issues };
   }
   if (n === 0 || n % 2 !== 0) {
-    issues.push({ code: 'example_missing_assistant_message', field: a.columns.messages, detail: `${n} turns; the last must be a reply` });
+    issues.push({
+      code: 'example_missing_assistant_message',
+      field: a.columns.messages,
+      detail: `${n} turns; the last must be a reply`,
+    });
     return { issues };
   }
-  const out: { messages: TMessage[]; tools?: typeof tools; label?: boolean } = { messages: withSystem(system, messages) };
+  const out: { messages: TMessage[]; tools?: typeof tools; label?: boolean } = {
+    messages: withSystem(system, messages),
+  };
   if (tools) out.tools = tools;
   if (a.columns.kto_tag) {
     const label = row[a.columns.kto_tag];
     if (typeof label !== 'boolean') {
-      issues.push({ code: 'invalid_field_type', field: a.columns.kto_tag, detail: `expected true or false, got ${preview(label)}` });
+      issues.push({
+        code: 'invalid_field_type',
+        field: a.columns.kto_tag,
+        detail: `expected true or false, got ${preview(label)}`,
+      });
       return { issues };
     }
     out.label = label;
@@ -310,17 +349,23 @@ export function convertAlpaca(row: TObj, a: TDatasetAttr): TConverted {
   const messages: TMessage[] = [];
   const system = c.system ? row[c.system] : undefined;
   if (system !== undefined && system !== null && system !== '') {
-    if (typeof system !== 'string') issues.push({ code: 'invalid_field_type', field: c.system, detail: preview(system) });
+    if (typeof system !== 'string')
+      issues.push({ code: 'invalid_field_type', field: c.system, detail: preview(system) });
     else messages.push({ role: 'system', content: system });
   }
   const history = c.history ? row[c.history] : undefined;
   if (history !== undefined && history !== null) {
-    if (!Array.isArray(history)) issues.push({ code: 'invalid_field_type', field: c.history, detail: 'expected a list of [query, reply] pairs' });
+    if (!Array.isArray(history))
+      issues.push({ code: 'invalid_field_type', field: c.history, detail: 'expected a list of [query, reply] pairs' });
     else {
       history.forEach((turn, i) => {
         // LLaMA-Factory skips history items that are not pairs; we report them.
         if (!Array.isArray(turn) || turn.length !== 2 || typeof turn[0] !== 'string' || typeof turn[1] !== 'string') {
-          issues.push({ code: 'invalid_field_type', field: `${c.history}[${i}]`, detail: `expected ["query", "reply"], got ${preview(turn)}` });
+          issues.push({
+            code: 'invalid_field_type',
+            field: `${c.history}[${i}]`,
+            detail: `expected ["query", "reply"], got ${preview(turn)}`,
+          });
         } else messages.push({ role: 'user', content: turn[0] }, { role: 'assistant', content: turn[1] });
       });
     }
@@ -329,7 +374,8 @@ export function convertAlpaca(row: TObj, a: TDatasetAttr): TConverted {
   for (const key of [c.prompt, c.query]) {
     const v = row[key];
     if (v === undefined || v === null || v === '') continue;
-    if (typeof v !== 'string') issues.push({ code: 'invalid_field_type', field: key, detail: `expected text, got ${preview(v)}` });
+    if (typeof v !== 'string')
+      issues.push({ code: 'invalid_field_type', field: key, detail: `expected text, got ${preview(v)}` });
     else query.push(v);
   }
   const tools = c.tools ? parseTools(row[c.tools], c.tools, issues) : undefined;
@@ -338,7 +384,10 @@ export function convertAlpaca(row: TObj, a: TDatasetAttr): TConverted {
   if (a.ranking) {
     const chosen = row[c.chosen ?? 'chosen'];
     const rejected = row[c.rejected ?? 'rejected'];
-    for (const [k, v] of [[c.chosen ?? 'chosen', chosen], [c.rejected ?? 'rejected', rejected]] as const) {
+    for (const [k, v] of [
+      [c.chosen ?? 'chosen', chosen],
+      [c.rejected ?? 'rejected', rejected],
+    ] as const) {
       if (typeof v !== 'string' || v === '') issues.push({ code: 'missing_content', field: k, detail: preview(v) });
     }
     if (user === '') issues.push({ code: 'missing_content', field: c.prompt });
@@ -360,7 +409,11 @@ export function convertAlpaca(row: TObj, a: TDatasetAttr): TConverted {
   }
   if (user === '') issues.push({ code: 'missing_content', field: c.prompt });
   if (typeof output !== 'string' || output === '') {
-    issues.push({ code: output === undefined ? 'missing_field' : 'missing_content', field: c.response, detail: preview(output) });
+    issues.push({
+      code: output === undefined ? 'missing_field' : 'missing_content',
+      field: c.response,
+      detail: preview(output),
+    });
   }
   if (issues.length > 0) return { issues };
   messages.push({ role: 'user', content: user }, { role: 'assistant', content: output as string });
@@ -369,7 +422,11 @@ export function convertAlpaca(row: TObj, a: TDatasetAttr): TConverted {
   if (c.kto_tag) {
     const label = row[c.kto_tag];
     if (typeof label !== 'boolean') {
-      issues.push({ code: 'invalid_field_type', field: c.kto_tag, detail: `expected true or false, got ${preview(label)}` });
+      issues.push({
+        code: 'invalid_field_type',
+        field: c.kto_tag,
+        detail: `expected true or false, got ${preview(label)}`,
+      });
       return { issues };
     }
     out.label = label;

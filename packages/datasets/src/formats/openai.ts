@@ -146,7 +146,8 @@ export function convertOpenAIChat(row: TObj): TConverted {
   const issues: TIssue[] = [];
   const messages = parseMessages(row.messages, 'messages', issues);
   const tools = parseTools(row.tools, 'tools', issues);
-  if (messages && !hasAssistant(messages)) issues.push({ code: 'example_missing_assistant_message', field: 'messages' });
+  if (messages && !hasAssistant(messages))
+    issues.push({ code: 'example_missing_assistant_message', field: 'messages' });
   if (!messages || issues.some((i) => i.code !== 'message_unrecognized_key')) return { issues };
   const out: TChatRow = { messages };
   if (tools) out.tools = tools;
@@ -163,7 +164,8 @@ export function convertOpenAIPreference(row: TObj): TConverted {
   const tools = parseTools(row.input.tools, 'input.tools', issues);
   const pref = parseMessages(row.preferred_output, 'preferred_output', issues);
   const nonPref = parseMessages(row.non_preferred_output, 'non_preferred_output', issues);
-  if (pref && !hasAssistant(pref)) issues.push({ code: 'example_missing_assistant_message', field: 'preferred_output' });
+  if (pref && !hasAssistant(pref))
+    issues.push({ code: 'example_missing_assistant_message', field: 'preferred_output' });
   if (nonPref && !hasAssistant(nonPref)) {
     issues.push({ code: 'example_missing_assistant_message', field: 'non_preferred_output' });
   }

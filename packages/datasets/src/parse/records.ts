@@ -10,7 +10,8 @@ export type TSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array |
 
 export type TRecord =
   | { kind: 'value'; value: unknown; line: number }
-  | { kind: 'problem'; code: TProblemCode; line: number; detail?: string };
+  /** `fileLevel`: about the file's structure (e.g. a missing closing `]`), not one row; it does not count as a row. */
+  | { kind: 'problem'; code: TProblemCode; line: number; detail?: string; fileLevel?: true };
 
 export type TReadLimits = { maxBytes: number; maxRowBytes: number };
 
@@ -31,7 +32,11 @@ export async function* chunksOf(source: TSource): AsyncGenerator<Uint8Array> {
 }
 
 /** Cuts the byte stream at maxBytes; `state.tooLarge` tells the caller it happened. */
-async function* capped(chunks: AsyncIterable<Uint8Array>, maxBytes: number, state: { bytes: number; tooLarge: boolean }) {
+async function* capped(
+  chunks: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  state: { bytes: number; tooLarge: boolean },
+) {
   for await (const c of chunks) {
     const room = maxBytes - state.bytes;
     if (c.length > room) {
@@ -132,7 +137,7 @@ async function* jsonArrayRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes:
   let elLine = 1;
   let depth = 0;
   let inString = false;
-  let escape = false;
+  let escaped = false;
   let parts: Uint8Array[] = [];
   let size = 0;
   let overflow = false;
@@ -165,8 +170,8 @@ async function* jsonArrayRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes:
       const c = chunk[i];
       if (state === 'element') {
         if (inString) {
-          if (escape) escape = false;
-          else if (c === 0x5c) escape = true;
+          if (escaped) escaped = false;
+          else if (c === 0x5c) escaped = true;
           else if (c === 0x22) inString = false;
           else if (c === 0x0a) line++;
           continue;
@@ -191,37 +196,73 @@ async function* jsonArrayRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes:
       if (state === 'start') {
         if (c === 0x5b) state = 'between';
         else {
-          yield { kind: 'problem', code: 'invalid_json', line, detail: 'a .json file must be a list of rows: [ {...}, {...} ]' };
+          yield {
+            kind: 'problem',
+            code: 'invalid_json',
+            line,
+            detail: 'a .json file must be a list of rows: [ {...}, {...} ]',
+          };
           return;
         }
       } else if (state === 'between') {
         if (c === 0x5d) {
-          if (sawComma) yield { kind: 'problem', code: 'invalid_json', line, detail: 'a comma before the closing ]' };
+          if (sawComma)
+            yield {
+              kind: 'problem',
+              code: 'invalid_json',
+              line,
+              detail: 'a comma before the closing ]',
+              fileLevel: true,
+            };
           state = 'after';
         } else if (c === 0x2c) {
-          yield { kind: 'problem', code: 'invalid_json', line, detail: 'an empty element (two commas)' };
+          yield {
+            kind: 'problem',
+            code: 'invalid_json',
+            line,
+            detail: 'an empty element (two commas)',
+            fileLevel: true,
+          };
         } else {
           state = 'element';
           elLine = line;
           depth = 0;
           inString = false;
-          escape = false;
+          escaped = false;
           segStart = i;
           // Re-read this byte as part of the element.
           i--;
         }
       } else if (state === 'after' && !trailing) {
         trailing = true;
-        yield { kind: 'problem', code: 'invalid_json', line, detail: 'text after the closing ] of the list' };
+        yield {
+          kind: 'problem',
+          code: 'invalid_json',
+          line,
+          detail: 'text after the closing ] of the list',
+          fileLevel: true,
+        };
       }
     }
     if (state === 'element') take(chunk, segStart, chunk.length);
   }
   if (state === 'element') {
     yield endElement();
-    yield { kind: 'problem', code: 'invalid_json', line, detail: 'the file ends before the closing ] of the list' };
+    yield {
+      kind: 'problem',
+      code: 'invalid_json',
+      line,
+      detail: 'the file ends before the closing ] of the list',
+      fileLevel: true,
+    };
   } else if (state === 'between') {
-    yield { kind: 'problem', code: 'invalid_json', line, detail: 'the file ends before the closing ] of the list' };
+    yield {
+      kind: 'problem',
+      code: 'invalid_json',
+      line,
+      detail: 'the file ends before the closing ] of the list',
+      fileLevel: true,
+    };
   }
 }
 

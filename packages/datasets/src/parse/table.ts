@@ -21,7 +21,12 @@ function* tableRows(header: string[] | undefined, cells: string[], line: number)
   if (cells.every((c) => c.trim() === '')) return;
   if (!header) return;
   if (cells.length > header.length && cells.slice(header.length).some((c) => c !== '')) {
-    yield { kind: 'problem', code: 'invalid_field_type', line, detail: `${cells.length} cells, but the header has ${header.length} columns` };
+    yield {
+      kind: 'problem',
+      code: 'invalid_field_type',
+      line,
+      detail: `${cells.length} cells, but the header has ${header.length} columns`,
+    };
     return;
   }
   const row: Record<string, string> = {};
@@ -47,7 +52,8 @@ export async function* csvRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes
 
   const endRecord = function* (): Generator<TRecord> {
     cells.push(field);
-    if (overflow) yield { kind: 'problem', code: 'row_too_large', line: recLine, detail: `over ${maxRowBytes} characters` };
+    if (overflow)
+      yield { kind: 'problem', code: 'row_too_large', line: recLine, detail: `over ${maxRowBytes} characters` };
     else if (!header) {
       header = normaliseHeader(cells);
     } else yield* tableRows(header, cells, recLine);
@@ -190,8 +196,9 @@ export function readXlsxRows(buf: Buffer, maxOut: number): { row: number; cells:
   const rels = read('xl/_rels/workbook.xml.rels');
   const rid = wb?.match(/<sheet\b[^>]*\br:id="([^"]+)"/)?.[1];
   if (rid && rels) {
-    const target = rels.match(new RegExp(`<Relationship\\b[^>]*Id="${rid}"[^>]*Target="([^"]+)"`))?.[1]
-      ?? rels.match(new RegExp(`<Relationship\\b[^>]*Target="([^"]+)"[^>]*Id="${rid}"`))?.[1];
+    const target =
+      rels.match(new RegExp(`<Relationship\\b[^>]*Id="${rid}"[^>]*Target="([^"]+)"`))?.[1] ??
+      rels.match(new RegExp(`<Relationship\\b[^>]*Target="([^"]+)"[^>]*Id="${rid}"`))?.[1];
     if (target) sheetPath = target.startsWith('/') ? target.slice(1) : `xl/${target}`;
   }
   const sheet = read(sheetPath);
@@ -230,7 +237,12 @@ export async function* xlsxRecords(chunks: AsyncIterable<Uint8Array>, maxBytes: 
   try {
     rows = readXlsxRows(Buffer.concat(parts), maxBytes);
   } catch (e) {
-    yield { kind: 'problem', code: 'unreadable_file', line: 1, detail: `not a readable XLSX workbook: ${(e as Error).message}` };
+    yield {
+      kind: 'problem',
+      code: 'unreadable_file',
+      line: 1,
+      detail: `not a readable XLSX workbook: ${(e as Error).message}`,
+    };
     return;
   }
   let header: string[] | undefined;
