@@ -15,3 +15,7 @@ export { runTrainerCli } from './cli/index';
 export { openChat, type ChatSettings, type ChatSession } from './cli/chat';
 export { loadTrainConfig, parseTrainConfig, loadChatConfig, type TTrainConfig, type TChatConfig } from './config';
 export { createModel, parseModelConfig, type Model, type ModelConfig, type Batch, type Param } from './model';
+export { loadWeights, loadTokenizer, writeSafetensors, initModel, TrainerError, type Tokenizer } from './io';
+export { loadDatasets, getTemplate, type Template, type TChatMessage, type Example } from './data';
+export { writePeftAdapter, readPeftAdapter, writeGgufLora, writeGgufModel } from './export';
+export { generate, generateTokens, type GenerateOptions } from './generate';
