@@ -7,7 +7,8 @@ import { codes, run } from './helpers';
 // The LLaMA-Factory demo files people already use must import as they are. Expected counts are computed here
 // from the files with JSON.parse, independently of the streaming parser under test.
 
-const DIR = '/work/shared/fixtures/llamafactory';
+// The shared LLaMA-Factory fixtures (see their README); CRUCIBLE_LF_FIXTURES points elsewhere if they live elsewhere.
+const DIR = process.env.CRUCIBLE_LF_FIXTURES ?? '/work/shared/fixtures/llamafactory';
 const INFO = readFileSync(join(DIR, 'dataset_info.json'), 'utf8');
 
 function parsed(file: string): Record<string, unknown>[] {

