@@ -65,6 +65,10 @@ struct Gemm {
   float* C;
   i64 ldc;
 };
+// 8x8 block of 32-bit elements, row-major with row stride ld, written transposed with out rows NR apart (AVX2;
+// only call when gemm_simd_transpose() is true).
+__attribute__((target("avx2"))) void transpose8x8(const float* src, i64 ld, float* out, int NR);
+bool gemm_simd_transpose();
 void gemm_st(const Gemm& g, int tid);  // single-threaded on thread tid's scratch (safe inside a pool job)
 void gemm_mt(const Gemm& g);           // splits C over the pool
 const char* gemm_kernel_name();

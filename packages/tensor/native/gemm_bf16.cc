@@ -32,36 +32,68 @@ inline float bf16_to_f32(uint16_t h) {
 
 // A[i0:i0+mc, p0:p0+kc] (row-major, lda) -> micro-panels [mc/MR][kp][MR] of bf16 pairs (k even low, k odd high).
 void pack_a(const float* A, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, uint32_t* dst) {
-  const i64 kp = (kc + 1) / 2;
+  const i64 kp = (kc + 1) / 2, full = kc / 2;
   for (i64 ir = 0; ir < mc; ir += MR) {
     const int mr = static_cast<int>(std::min<i64>(MR, mc - ir));
     uint32_t* d = dst + ir * kp;
     for (int i = 0; i < mr; i++) {
       const float* row = A + (i0 + ir + i) * lda + p0;
-      for (i64 p = 0; p < kp; p++) {
-        const uint32_t lo = bf16_rne(row[2 * p]);
-        const uint32_t hi = 2 * p + 1 < kc ? bf16_rne(row[2 * p + 1]) : 0u;
-        d[p * MR + i] = lo | (hi << 16);
-      }
+      for (i64 p = 0; p < full; p++)
+        d[p * MR + i] = static_cast<uint32_t>(bf16_rne(row[2 * p])) | (static_cast<uint32_t>(bf16_rne(row[2 * p + 1])) << 16);
+      if (kp > full) d[full * MR + i] = bf16_rne(row[2 * full]);
     }
     for (int i = mr; i < MR; i++)
       for (i64 p = 0; p < kp; p++) d[p * MR + i] = 0;
   }
 }
 
+// Pairs of rows (k, k+1) of W [K,N] interleaved into 16 uint32 (lo = row k) per step.
+__attribute__((target("avx2"))) void interleave16(const uint16_t* r0, const uint16_t* r1, uint32_t* out) {
+  const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0));
+  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1));
+  const __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);  // per 128-bit lane
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permute2x128_si256(lo, hi, 0x20));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
 // op(W)[p0:p0+kc, j0:j0+nc] -> micro-panels [nc/NR][kp][NR] of bf16 pairs. tb: W is [N,K] (ldw = K), else [K,N].
+// Only ever called on a CPU with AVX-512 BF16, so the AVX2 helpers are always available here.
 void pack_b(bool tb, const uint16_t* W, i64 ldw, i64 p0, i64 kc, i64 j0, i64 nc, uint32_t* dst) {
-  const i64 kp = (kc + 1) / 2;
+  const i64 kp = (kc + 1) / 2, full = kc / 2;
   for (i64 jr = 0; jr < nc; jr += NR) {
     const int nr = static_cast<int>(std::min<i64>(NR, nc - jr));
     uint32_t* d = dst + jr * kp;
-    for (int j = 0; j < nr; j++) {
-      const i64 col = j0 + jr + j;
+    if (tb) {
+      // A row of W holds the k-pairs of one output column contiguously: a 32-bit transpose when rows hold whole
+      // pairs (ldw even), by 8x8 blocks.
+      int jdone = 0;
+      i64 pdone = 0;
+      if (ldw % 2 == 0) {
+        jdone = nr / 8 * 8;
+        pdone = full / 8 * 8;
+        for (i64 q = 0; q < pdone; q += 8)
+          for (int jj = 0; jj < jdone; jj += 8)
+            transpose8x8(reinterpret_cast<const float*>(W + (j0 + jr + jj) * ldw + p0 + 2 * q), ldw / 2,
+                         reinterpret_cast<float*>(d + q * NR + jj), NR);
+      }
+      for (int j = 0; j < nr; j++) {
+        const uint16_t* row = W + (j0 + jr + j) * ldw + p0;
+        for (i64 p = j < jdone ? pdone : 0; p < full; p++)
+          d[p * NR + j] = static_cast<uint32_t>(row[2 * p]) | (static_cast<uint32_t>(row[2 * p + 1]) << 16);
+        if (kp > full) d[full * NR + j] = row[2 * full];
+      }
+    } else {
+      const int jdone = nr / 16 * 16;
       for (i64 p = 0; p < kp; p++) {
-        const i64 k = p0 + 2 * p;
-        const uint32_t lo = tb ? W[col * ldw + k] : W[k * ldw + col];
-        const uint32_t hi = 2 * p + 1 < kc ? (tb ? W[col * ldw + k + 1] : W[(k + 1) * ldw + col]) : 0u;
-        d[p * NR + j] = lo | (hi << 16);
+        const uint16_t* r0 = W + (p0 + 2 * p) * ldw + j0 + jr;
+        uint32_t* dp = d + p * NR;
+        if (p < full) {
+          const uint16_t* r1 = r0 + ldw;
+          for (int jj = 0; jj < jdone; jj += 16) interleave16(r0 + jj, r1 + jj, dp + jj);
+          for (int j = jdone; j < nr; j++) dp[j] = static_cast<uint32_t>(r0[j]) | (static_cast<uint32_t>(r1[j]) << 16);
+        } else {
+          for (int j = 0; j < nr; j++) dp[j] = r0[j];  // odd K: the last pair's high half is zero
+        }
       }
     }
     for (int j = nr; j < NR; j++)
