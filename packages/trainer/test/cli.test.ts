@@ -91,6 +91,31 @@ describe('crucible train / chat', () => {
     expect(c.out.startsWith(c2.out.trimEnd().replace(/\uFFFD+$/, ''))).toBe(true);
   });
 
+  it('adapter_name_or_path continues an existing adapter (a step with lr ~0 leaves it unchanged)', async () => {
+    const { readPeftAdapter } = await import('../src/export');
+    const first = join(root, 'cont1');
+    expect((await cli(['train', writeConfig('cont1')])).code).toBe(0);
+    const yaml = writeConfig('cont2', { adapter_name_or_path: first, learning_rate: 1e-12, max_steps: 1, warmup_ratio: 0 });
+    const r = await cli(['train', yaml]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/continuing adapter/);
+    const a = readPeftAdapter(first).state;
+    const b = readPeftAdapter(join(root, 'cont2')).state;
+    let maxDiff = 0;
+    let maxAbs = 0;
+    for (const [k, t] of a) {
+      const u = b.get(k)?.data ?? new Float32Array(0);
+      expect(u.length).toBe(t.data.length);
+      for (let i = 0; i < u.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(u[i] - t.data[i]));
+        maxAbs = Math.max(maxAbs, Math.abs(t.data[i]));
+      }
+    }
+    // AdamW moves each weight by at most ~lr; B of the trained adapter is far from its zero init.
+    expect(maxDiff).toBeLessThan(1e-9);
+    expect(maxAbs).toBeGreaterThan(1e-4);
+  });
+
   it('refuses a non-empty output_dir without overwrite_output_dir, and resumes the latest checkpoint when asked', async () => {
     const yaml = writeConfig('run2');
     expect((await cli(['train', yaml])).code).toBe(0);
