@@ -5,6 +5,7 @@ export type TJobErrorCode =
   | 'not_found' // the row the job refers to does not exist
   | 'not_supported_yet' // the job type is declared but its real work is not built yet
   | 'config_invalid' // the queue env does not validate
+  | 'queue_unavailable' // Redis did not take the job in time
   | 'handler_failed'; // anything else a handler reports
 
 export class JobError extends Error {

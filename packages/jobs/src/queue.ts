@@ -47,14 +47,38 @@ export function formatIssues(error: { issues: { path: PropertyKey[]; message: st
 export async function enqueue<TDef extends TAnyJobDefinition>(
   def: TDef,
   payload: TJobPayload<TDef>,
-  options: TQueueTarget & { job?: Pick<JobsOptions, 'jobId' | 'delay' | 'priority'> } = {},
+  options: TQueueTarget & { job?: Pick<JobsOptions, 'jobId' | 'delay' | 'priority'>; timeoutMs?: number } = {},
 ): Promise<{ id: string; name: string; queue: TQueueName }> {
   const parsed = def.schema.safeParse(payload);
   if (!parsed.success) {
     throw new JobError('invalid_payload', `Cannot enqueue ${def.id}: ${formatIssues(parsed.error)}.`);
   }
   const name = jobName(def);
-  const job = await getQueue(def.queue, options).add(name, parsed.data, options.job);
+  // The connection retries forever while Redis is away (what BullMQ needs); a request handler must not hang
+  // with it, so the add is bounded. The caller gets a sentence; the add may still land once Redis is back,
+  // which is why the Postgres row, not the Redis entry, is the record of the job.
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new JobError('queue_unavailable', `Redis did not accept the ${def.id} job within ${timeoutMs} ms.`, {
+            retryable: true,
+          }),
+        ),
+      timeoutMs,
+    );
+  });
+  const add = getQueue(def.queue, options)
+    .add(name, parsed.data, options.job)
+    .catch((error: unknown) => {
+      throw new JobError('queue_unavailable', `Redis did not accept the ${def.id} job: ${(error as Error).message}.`, {
+        retryable: true,
+        cause: error,
+      });
+    });
+  const job = await Promise.race([add, timeout]).finally(() => clearTimeout(timer));
   if (!job.id) throw new Error(`BullMQ returned no id for ${name}`);
   return { id: job.id, name, queue: def.queue };
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Job } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -120,7 +121,77 @@ describe('enqueue', () => {
   });
 });
 
+describe('enqueue when Redis is away', () => {
+  it('fails within its time limit with queue_unavailable instead of hanging the request', async () => {
+    const dead = createRedisConnection('redis://127.0.0.1:1', { lazyConnect: true });
+    dead.removeAllListeners('error');
+    dead.on('error', () => {}); // the refused connection is the point of this test
+    const t0 = Date.now();
+    await expect(
+      enqueue(trainingRunJob, { jobId: 'j' }, { prefix: fresh(), connection: dead, timeoutMs: 500 }),
+    ).rejects.toMatchObject({ code: 'queue_unavailable' });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    await closeQueues();
+    dead.disconnect();
+  });
+});
+
+describe('enqueue when Redis hangs', () => {
+  it('gives up after its time limit with queue_unavailable', async () => {
+    // A real socket that accepts and never answers: a Redis stuck behind a dead network path.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const stuck = createRedisConnection(`redis://127.0.0.1:${port}`);
+    stuck.removeAllListeners('error');
+    stuck.on('error', () => {});
+    try {
+      const t0 = Date.now();
+      await expect(
+        enqueue(trainingRunJob, { jobId: 'j' }, { prefix: fresh(), connection: stuck, timeoutMs: 400 }),
+      ).rejects.toMatchObject({ code: 'queue_unavailable', message: expect.stringMatching(/within 400 ms/) });
+      expect(Date.now() - t0).toBeLessThan(2_000);
+    } finally {
+      stuck.disconnect();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+      await closeQueues();
+    }
+  });
+});
+
 describe('worker runtime', () => {
+  it('runs up to `concurrency` jobs at once', async () => {
+    const prefix = fresh();
+    let running = 0;
+    let peak = 0;
+    const runtime = start(
+      prefix,
+      async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await sleep(300);
+        running -= 1;
+      },
+      { concurrency: 2 },
+    );
+    await runtime.ready;
+    const ids = [];
+    for (let i = 0; i < 4; i++)
+      ids.push(
+        (
+          await enqueue(
+            testJob(async () => null),
+            { jobId: `c${i}` },
+            { prefix },
+          )
+        ).id,
+      );
+    for (const id of ids) await waitForState(prefix, id, 'completed');
+    expect(peak).toBe(2);
+  });
+
   it('processes a job with its validated payload', async () => {
     const prefix = fresh();
     const seen: unknown[] = [];
