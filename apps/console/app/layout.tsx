@@ -8,7 +8,10 @@ import './globals.css';
 
 export async function generateMetadata(): Promise<Metadata> {
   const t = await getT();
-  return { title: { default: t('meta.title'), template: `%s · ${t('meta.title')}` }, description: t('meta.description') };
+  return {
+    title: { default: t('meta.title'), template: `%s · ${t('meta.title')}` },
+    description: t('meta.description'),
+  };
 }
 
 // Runs before first paint so a dark-mode OS never sees a white flash.

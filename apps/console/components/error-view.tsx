@@ -17,7 +17,9 @@ export function ErrorView({ error, reset }: { error: Error & { digest?: string }
       icon={AlertTriangleIcon}
       title={t('errors.title')}
       description={
-        error.digest ? `${t('errors.description')} ${t('errors.reference', { digest: error.digest })}` : t('errors.description')
+        error.digest
+          ? `${t('errors.description')} ${t('errors.reference', { digest: error.digest })}`
+          : t('errors.description')
       }
       action={<Button onClick={reset}>{t('common.retry')}</Button>}
     />

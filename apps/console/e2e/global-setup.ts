@@ -96,7 +96,8 @@ async function buildKeepingTypeFiles(env: NodeJS.ProcessEnv): Promise<void> {
   } finally {
     files.forEach((file, i) => {
       const content = saved[i];
-      if (content !== null && content !== undefined && readFileSync(file, 'utf8') !== content) writeFileSync(file, content);
+      if (content !== null && content !== undefined && readFileSync(file, 'utf8') !== content)
+        writeFileSync(file, content);
     });
   }
 }
@@ -108,7 +109,9 @@ function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

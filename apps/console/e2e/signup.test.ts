@@ -35,6 +35,7 @@ describe('sign up -> workspace -> datasets -> 中文', () => {
     await page.getByText('The password must have at least 8 characters.').waitFor();
 
     await page.getByLabel('Password').fill('correct horse battery staple');
+    await screenshot(page, 'sign-up');
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.waitForURL('**/onboarding');
 
@@ -82,6 +83,14 @@ describe('sign up -> workspace -> datasets -> 中文', () => {
     } finally {
       await prisma.$disconnect();
     }
+
+    // Small screens: the sidebar becomes a drawer behind a menu button.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('button', { name: '打开导航' }).click();
+    await page.getByRole('dialog').getByRole('link', { name: '模型部署' }).click();
+    await page.waitForURL('**/w/acme-research/deployments');
+    await page.getByRole('heading', { level: 1, name: '模型部署' }).waitFor();
+    await screenshot(page, 'mobile-deployments-zh');
     await context.close();
   });
 });

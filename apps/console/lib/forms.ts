@@ -23,8 +23,3 @@ export function validate<S extends z.ZodType>(
   }
   return { ok: false, errors };
 }
-
-/** Only same-site paths are followed after sign-in ("//evil.example" is a protocol-relative URL, not a path). */
-export function safeNext(next: string | null | undefined, fallback = '/'): string {
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : fallback;
-}

@@ -17,6 +17,9 @@ export function formatNumber(value: number | null | undefined, locale: string): 
 }
 
 export function initials(nameOrEmail: string): string {
-  const parts = nameOrEmail.replace(/@.*/, '').split(/[\s._-]+/).filter(Boolean);
+  const parts = nameOrEmail
+    .replace(/@.*/, '')
+    .split(/[\s._-]+/)
+    .filter(Boolean);
   return (parts.length > 1 ? `${parts[0]?.[0]}${parts[1]?.[0]}` : (parts[0] ?? '?').slice(0, 2)).toUpperCase();
 }

@@ -7,8 +7,9 @@ import { Button } from '@/components/ui/button';
 import { FormField, type TFieldErrors } from '@/components/ui/form-field';
 import { Input } from '@/components/ui/input';
 import { authClient } from '@/lib/auth-client';
-import { safeNext, validate } from '@/lib/forms';
+import { validate } from '@/lib/forms';
 import { useLocale, useT } from '@/lib/i18n/client';
+import { safeNext } from '@/lib/safe-next';
 import { ZSignIn } from '@/lib/schemas';
 
 export function SignInForm({ next }: { next?: string }) {
@@ -16,6 +17,8 @@ export function SignInForm({ next }: { next?: string }) {
   const locale = useLocale();
   const router = useRouter();
   const [errors, setErrors] = React.useState<TFieldErrors>({});
+  // A field's error goes away as soon as the user edits that field.
+  const clearError = (field: string) => setErrors((prev) => (prev[field] ? { ...prev, [field]: undefined } : prev));
   const [formError, setFormError] = React.useState<string | null>(null);
   const [pending, setPending] = React.useState(false);
 
@@ -43,7 +46,12 @@ export function SignInForm({ next }: { next?: string }) {
     <div>
       <h1 className="text-2xl font-semibold tracking-tight">{t('auth.signInTitle')}</h1>
       <p className="mt-2 text-sm text-muted-foreground">{t('auth.signInSubtitle')}</p>
-      <form onSubmit={onSubmit} noValidate className="mt-8 grid gap-5">
+      <form
+        onSubmit={onSubmit}
+        noValidate
+        onChange={(e) => clearError((e.target as Element).getAttribute('name') ?? '')}
+        className="mt-8 grid gap-5"
+      >
         <FormField label={t('auth.email')} error={errors.email}>
           <Input name="email" type="email" autoComplete="email" placeholder={t('auth.emailPlaceholder')} autoFocus />
         </FormField>

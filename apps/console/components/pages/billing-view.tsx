@@ -55,21 +55,43 @@ export function BillingView() {
   const thisMonth = items.filter((u) => new Date(u.occurredAt) >= monthStart);
   const sum = (rows: TUsage[], pick: (u: TUsage) => string | number) => rows.reduce((s, u) => s + Number(pick(u)), 0);
   const currency = items[0]?.currency ?? 'USD';
-  const byMeter = (meters: string[]) => sum(thisMonth.filter((u) => meters.includes(u.meter)), (u) => u.quantity);
+  const byMeter = (meters: string[]) =>
+    sum(
+      thisMonth.filter((u) => meters.includes(u.meter)),
+      (u) => u.quantity,
+    );
   const loading = state.status === 'loading';
   const stat = (value: string) => (loading ? <Skeleton className="h-8 w-24" /> : value);
 
   return (
     <div className="grid gap-8">
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
-        <StatCard icon={CoinsIcon} label={t('billing.monthToDate')} value={stat(money(sum(thisMonth, (u) => u.amount), currency, locale))} />
-        <StatCard icon={CpuIcon} label={t('billing.trainingTokens')} value={stat(formatNumber(byMeter(['training_tokens']), locale))} />
+        <StatCard
+          icon={CoinsIcon}
+          label={t('billing.monthToDate')}
+          value={stat(
+            money(
+              sum(thisMonth, (u) => u.amount),
+              currency,
+              locale,
+            ),
+          )}
+        />
+        <StatCard
+          icon={CpuIcon}
+          label={t('billing.trainingTokens')}
+          value={stat(formatNumber(byMeter(['training_tokens']), locale))}
+        />
         <StatCard
           icon={MessageSquareTextIcon}
           label={t('billing.inferenceTokens')}
           value={stat(formatNumber(byMeter(['input_tokens', 'output_tokens']), locale))}
         />
-        <StatCard icon={ServerIcon} label={t('billing.deploymentHours')} value={stat(formatNumber(byMeter(['deployment_hours']), locale))} />
+        <StatCard
+          icon={ServerIcon}
+          label={t('billing.deploymentHours')}
+          value={stat(formatNumber(byMeter(['deployment_hours']), locale))}
+        />
       </div>
       <section>
         <h2 className="mb-4 text-base font-semibold">{t('billing.usageTitle')}</h2>
@@ -84,9 +106,19 @@ export function BillingView() {
               cell: (u) => <Badge variant="secondary">{t(`billing.category.${u.category}` as TMessageKey)}</Badge>,
             },
             { header: t('billing.colQuantity'), cell: (u) => `${formatNumber(Number(u.quantity), locale)} ${u.unit}` },
-            { header: t('billing.colCost'), cell: (u) => money(Number(u.amount), u.currency, locale), className: 'text-right' },
+            {
+              header: t('billing.colCost'),
+              cell: (u) => money(Number(u.amount), u.currency, locale),
+              className: 'text-right',
+            },
           ]}
-          empty={<EmptyState icon={ReceiptIcon} title={t('billing.emptyTitle')} description={t('billing.emptyDescription')} />}
+          empty={
+            <EmptyState
+              icon={ReceiptIcon}
+              title={t('billing.emptyTitle')}
+              description={t('billing.emptyDescription')}
+            />
+          }
         />
       </section>
     </div>

@@ -48,7 +48,12 @@ export function JobsList() {
       columns={[
         {
           header: t('fineTuning.colJob'),
-          cell: (j) => <span className="font-mono text-xs">{j.suffix ? `${j.suffix} · ` : ''}{j.id}</span>,
+          cell: (j) => (
+            <span className="font-mono text-xs">
+              {j.suffix ? `${j.suffix} · ` : ''}
+              {j.id}
+            </span>
+          ),
         },
         {
           header: t('fineTuning.colBaseModel'),

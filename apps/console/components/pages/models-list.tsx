@@ -40,7 +40,10 @@ export function ModelsList() {
             </div>
           ),
         },
-        { header: t('models.colBase'), cell: (m) => m.baseModel?.displayName ?? m.baseModel?.name ?? m.baseModelId ?? '—' },
+        {
+          header: t('models.colBase'),
+          cell: (m) => m.baseModel?.displayName ?? m.baseModel?.name ?? m.baseModelId ?? '—',
+        },
         { header: t('models.colCreated'), cell: (m) => formatDate(m.createdAt, locale) },
       ]}
       empty={

@@ -32,7 +32,15 @@ import { canManage } from './general-settings';
 type TApiKey = { id: string; name: string | null; start: string | null; createdAt: string; lastUsedAt: string | null };
 
 /** Create -> the key is shown exactly once, with a copy button, in the same dialog. */
-function CreateKeyDialog({ open, onOpenChange, onCreated }: { open: boolean; onOpenChange: (o: boolean) => void; onCreated: () => void }) {
+function CreateKeyDialog({
+  open,
+  onOpenChange,
+  onCreated,
+}: {
+  open: boolean;
+  onOpenChange: (o: boolean) => void;
+  onCreated: () => void;
+}) {
   const t = useT();
   const locale = useLocale();
   const { workspace } = useWorkspace();
@@ -58,7 +66,10 @@ function CreateKeyDialog({ open, onOpenChange, onCreated }: { open: boolean; onO
     setErrors({});
     setPending(true);
     try {
-      const created = await api<{ key: string }>(apiPaths.apiKeys(workspace.slug), { method: 'POST', body: result.data });
+      const created = await api<{ key: string }>(apiPaths.apiKeys(workspace.slug), {
+        method: 'POST',
+        body: result.data,
+      });
       setSecret(created.key);
       onCreated();
     } catch (error) {
@@ -89,7 +100,12 @@ function CreateKeyDialog({ open, onOpenChange, onCreated }: { open: boolean; onO
               <DialogDescription>{t('settings.apiKeys.createDescription')}</DialogDescription>
             </DialogHeader>
             <FormField label={t('common.name')} error={errors.name}>
-              <Input value={name} autoFocus onChange={(e) => setName(e.target.value)} placeholder={t('settings.apiKeys.namePlaceholder')} />
+              <Input
+                value={name}
+                autoFocus
+                onChange={(e) => setName(e.target.value)}
+                placeholder={t('settings.apiKeys.namePlaceholder')}
+              />
             </FormField>
             <DialogFooter>
               <Button type="button" variant="outline" onClick={() => close(false)}>
@@ -152,15 +168,25 @@ export function ApiKeysSettings() {
           { header: t('settings.apiKeys.colName'), cell: (k) => <span className="font-medium">{k.name ?? '—'}</span> },
           {
             header: t('settings.apiKeys.colKey'),
-            cell: (k) => <code className="rounded bg-muted px-1.5 py-0.5 font-mono text-xs">{k.start ? `${k.start}…` : '—'}</code>,
+            cell: (k) => (
+              <code className="rounded bg-muted px-1.5 py-0.5 font-mono text-xs">{k.start ? `${k.start}…` : '—'}</code>
+            ),
           },
-          { header: t('settings.apiKeys.colLastUsed'), cell: (k) => (k.lastUsedAt ? formatDate(k.lastUsedAt, locale) : t('common.never')) },
+          {
+            header: t('settings.apiKeys.colLastUsed'),
+            cell: (k) => (k.lastUsedAt ? formatDate(k.lastUsedAt, locale) : t('common.never')),
+          },
           { header: t('settings.apiKeys.colCreated'), cell: (k) => formatDate(k.createdAt, locale) },
           {
             header: t('common.actions'),
             className: 'text-right',
             cell: (k) => (
-              <Button size="sm" variant="ghost" className="text-destructive hover:text-destructive" onClick={() => setRevoking(k)}>
+              <Button
+                size="sm"
+                variant="ghost"
+                className="text-destructive hover:text-destructive"
+                onClick={() => setRevoking(k)}
+              >
                 {t('settings.apiKeys.revoke')}
               </Button>
             ),

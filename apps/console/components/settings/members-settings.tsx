@@ -105,11 +105,21 @@ function InviteCard({ onInvited }: { onInvited: () => void }) {
       <CardContent className="grid gap-4">
         <form onSubmit={onSubmit} noValidate className="grid items-start gap-3 sm:grid-cols-[1fr_auto_auto]">
           <FormField label={t('settings.members.inviteEmail')} error={errors.email}>
-            <Input type="email" value={email} onChange={(e) => setEmail(e.target.value)} placeholder={t('auth.emailPlaceholder')} />
+            <Input
+              type="email"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+              placeholder={t('auth.emailPlaceholder')}
+            />
           </FormField>
           <div className="grid gap-2">
             <span className="text-sm font-medium">{t('settings.members.inviteRole')}</span>
-            <RoleSelect value={role} onChange={setRole} label={t('settings.members.inviteRole')} allowOwner={workspace.role === 'owner'} />
+            <RoleSelect
+              value={role}
+              onChange={setRole}
+              label={t('settings.members.inviteRole')}
+              allowOwner={workspace.role === 'owner'}
+            />
           </div>
           <Button type="submit" loading={pending} className="sm:mt-[1.375rem]">
             {t('settings.members.inviteSubmit')}
@@ -143,7 +153,10 @@ function PendingInvitations() {
         empty={null}
         columns={[
           { header: t('settings.members.inviteEmail'), cell: (i) => i.email },
-          { header: t('settings.members.colRole'), cell: (i) => <Badge variant="secondary">{t(`roles.${i.role}`)}</Badge> },
+          {
+            header: t('settings.members.colRole'),
+            cell: (i) => <Badge variant="secondary">{t(`roles.${i.role}`)}</Badge>,
+          },
           { header: t('common.created'), cell: (i) => formatDate(i.createdAt, locale) },
           {
             header: t('common.actions'),
@@ -153,7 +166,9 @@ function PendingInvitations() {
                 <Button
                   size="sm"
                   variant="ghost"
-                  onClick={() => navigator.clipboard?.writeText(i.url).then(() => toast({ title: t('common.copiedToClipboard') }))}
+                  onClick={() =>
+                    navigator.clipboard?.writeText(i.url).then(() => toast({ title: t('common.copiedToClipboard') }))
+                  }
                 >
                   {t('common.copy')}
                 </Button>
@@ -215,7 +230,13 @@ export function MembersSettings() {
           label={t('settings.members.title')}
           state={state}
           onRetry={reload}
-          empty={<EmptyState icon={UsersIcon} title={t('settings.members.emptyTitle')} description={t('settings.members.emptyDescription')} />}
+          empty={
+            <EmptyState
+              icon={UsersIcon}
+              title={t('settings.members.emptyTitle')}
+              description={t('settings.members.emptyDescription')}
+            />
+          }
           columns={[
             {
               header: t('settings.members.colMember'),
@@ -228,7 +249,9 @@ export function MembersSettings() {
                     <p className="font-medium">
                       {m.name}
                       {m.userId === me.user.id ? (
-                        <span className="ml-2 text-xs font-normal text-muted-foreground">({t('settings.members.you')})</span>
+                        <span className="ml-2 text-xs font-normal text-muted-foreground">
+                          ({t('settings.members.you')})
+                        </span>
                       ) : null}
                     </p>
                     <p className="text-xs text-muted-foreground">{m.email}</p>

@@ -9,7 +9,6 @@ import { GeneralSettings } from './general-settings';
 import { MembersSettings } from './members-settings';
 import type { TSettingsTab } from './tabs';
 
-
 /** Tabs keep their place in the URL (?tab=members) so a link or a reload lands on the same tab. */
 export function SettingsTabs({ initial }: { initial: TSettingsTab }) {
   const t = useT();
@@ -18,7 +17,9 @@ export function SettingsTabs({ initial }: { initial: TSettingsTab }) {
   return (
     <Tabs
       defaultValue={initial}
-      onValueChange={(tab) => router.replace(tab === 'general' ? pathname : `${pathname}?tab=${tab}`, { scroll: false })}
+      onValueChange={(tab) =>
+        router.replace(tab === 'general' ? pathname : `${pathname}?tab=${tab}`, { scroll: false })
+      }
     >
       <TabsList>
         <TabsTrigger value="general">

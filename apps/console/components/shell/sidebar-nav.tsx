@@ -33,7 +33,10 @@ export function SidebarNav({ slug, onNavigate }: { slug: string; onNavigate?: ()
                       active && 'bg-sidebar-accent text-foreground shadow-xs',
                     )}
                   >
-                    <Icon className={cn('size-4 shrink-0', active ? 'text-primary' : 'text-muted-foreground')} aria-hidden />
+                    <Icon
+                      className={cn('size-4 shrink-0', active ? 'text-primary' : 'text-muted-foreground')}
+                      aria-hidden
+                    />
                     {t(item.label)}
                   </Link>
                 </li>

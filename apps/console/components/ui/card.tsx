@@ -29,9 +29,6 @@ export function CardContent({ className, ...props }: React.ComponentProps<'div'>
 
 export function CardFooter({ className, ...props }: React.ComponentProps<'div'>) {
   return (
-    <div
-      className={cn('flex items-center gap-2 rounded-b-xl border-t bg-muted/40 px-6 py-3', className)}
-      {...props}
-    />
+    <div className={cn('flex items-center gap-2 rounded-b-xl border-t bg-muted/40 px-6 py-3', className)} {...props} />
   );
 }

@@ -33,6 +33,8 @@ export function CreateWorkspaceForm({ submitLabel, onCancel }: { submitLabel: st
   const [slug, setSlug] = React.useState('');
   const [slugEdited, setSlugEdited] = React.useState(false);
   const [errors, setErrors] = React.useState<TFieldErrors>({});
+  // A field's error goes away as soon as the user edits that field.
+  const clearError = (field: string) => setErrors((prev) => (prev[field] ? { ...prev, [field]: undefined } : prev));
   const [pending, setPending] = React.useState(false);
 
   async function onSubmit(event: React.FormEvent) {
@@ -60,7 +62,12 @@ export function CreateWorkspaceForm({ submitLabel, onCancel }: { submitLabel: st
   }
 
   return (
-    <form onSubmit={onSubmit} noValidate className="grid gap-5">
+    <form
+      onSubmit={onSubmit}
+      noValidate
+      onChange={(e) => clearError((e.target as Element).getAttribute('name') ?? '')}
+      className="grid gap-5"
+    >
       <FormField label={t('workspace.name')} error={errors.name}>
         <Input
           name="name"
@@ -88,7 +95,12 @@ export function CreateWorkspaceForm({ submitLabel, onCancel }: { submitLabel: st
             {t('common.cancel')}
           </Button>
         ) : null}
-        <Button type="submit" loading={pending} className={onCancel ? undefined : 'w-full'} size={onCancel ? 'default' : 'lg'}>
+        <Button
+          type="submit"
+          loading={pending}
+          className={onCancel ? undefined : 'w-full'}
+          size={onCancel ? 'default' : 'lg'}
+        >
           {pending ? t('common.creating') : submitLabel}
         </Button>
       </div>

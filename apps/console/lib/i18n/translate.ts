@@ -27,8 +27,6 @@ export function createTranslator(messages: unknown, fallback?: unknown): TTransl
   return (key, vars) => {
     const template = lookup(messages, key) ?? (fallback ? lookup(fallback, key) : undefined) ?? key;
     if (!vars) return template;
-    return template.replace(/\{(\w+)\}/g, (match, name: string) =>
-      name in vars ? String(vars[name]) : match,
-    );
+    return template.replace(/\{(\w+)\}/g, (match, name: string) => (name in vars ? String(vars[name]) : match));
   };
 }

@@ -1,6 +1,9 @@
 import type { Metadata } from 'next';
+import { redirect } from 'next/navigation';
 import { SignInForm } from '@/components/auth/sign-in-form';
 import { getT } from '@/lib/i18n/server';
+import { getMe } from '@/lib/me';
+import { safeNext } from '@/lib/safe-next';
 
 export async function generateMetadata(): Promise<Metadata> {
   return { title: (await getT())('auth.signIn') };
@@ -8,5 +11,7 @@ export async function generateMetadata(): Promise<Metadata> {
 
 export default async function SignInPage({ searchParams }: { searchParams: Promise<{ next?: string }> }) {
   const { next } = await searchParams;
+  // Already signed in: go where the link was heading (an invitation) or home.
+  if (await getMe()) redirect(safeNext(next));
   return <SignInForm next={next} />;
 }

@@ -11,10 +11,7 @@ export default async function Page() {
   const t = await getT();
   return (
     <>
-      <PageHeader
-        title={t('billing.title')}
-        description={t('billing.description')}
-      />
+      <PageHeader title={t('billing.title')} description={t('billing.description')} />
       <BillingView />
     </>
   );

@@ -11,10 +11,7 @@ export default async function Page() {
   const t = await getT();
   return (
     <>
-      <PageHeader
-        title={t('datasets.title')}
-        description={t('datasets.description')}
-      />
+      <PageHeader title={t('datasets.title')} description={t('datasets.description')} />
       <DatasetsList />
     </>
   );

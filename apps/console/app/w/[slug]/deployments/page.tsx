@@ -11,10 +11,7 @@ export default async function Page() {
   const t = await getT();
   return (
     <>
-      <PageHeader
-        title={t('deployments.title')}
-        description={t('deployments.description')}
-      />
+      <PageHeader title={t('deployments.title')} description={t('deployments.description')} />
       <DeploymentsList />
     </>
   );

@@ -11,10 +11,7 @@ export default async function Page() {
   const t = await getT();
   return (
     <>
-      <PageHeader
-        title={t('fineTuning.title')}
-        description={t('fineTuning.description')}
-      />
+      <PageHeader title={t('fineTuning.title')} description={t('fineTuning.description')} />
       <JobsList />
     </>
   );

@@ -11,10 +11,7 @@ export default async function Page() {
   const t = await getT();
   return (
     <>
-      <PageHeader
-        title={t('models.title')}
-        description={t('models.description')}
-      />
+      <PageHeader title={t('models.title')} description={t('models.description')} />
       <ModelsList />
     </>
   );

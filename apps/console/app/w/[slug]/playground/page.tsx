@@ -11,10 +11,7 @@ export default async function Page() {
   const t = await getT();
   return (
     <>
-      <PageHeader
-        title={t('playground.title')}
-        description={t('playground.description')}
-      />
+      <PageHeader title={t('playground.title')} description={t('playground.description')} />
       <PlaygroundView />
     </>
   );
