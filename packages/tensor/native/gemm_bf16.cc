@@ -30,7 +30,14 @@ inline float bf16_to_f32(uint16_t h) {
   return f;
 }
 
+// 32 floats -> 16 bf16 pairs (element 2q in the low half of pair q). Hardware RNE; denormal inputs become zero.
+__attribute__((target("avx512f,avx512bf16"))) void cvt32(const float* src, uint32_t* out) {
+  const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src));
+  _mm512_store_si512(out, (__m512i)v);
+}
+
 // A[i0:i0+mc, p0:p0+kc] (row-major, lda) -> micro-panels [mc/MR][kp][MR] of bf16 pairs (k even low, k odd high).
+// Only called on CPUs with AVX-512 BF16 (the native path).
 void pack_a(const float* A, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, uint32_t* dst) {
   const i64 kp = (kc + 1) / 2, full = kc / 2;
   for (i64 ir = 0; ir < mc; ir += MR) {
@@ -38,7 +45,13 @@ void pack_a(const float* A, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, uint32_t* d
     uint32_t* d = dst + ir * kp;
     for (int i = 0; i < mr; i++) {
       const float* row = A + (i0 + ir + i) * lda + p0;
-      for (i64 p = 0; p < full; p++)
+      const i64 vdone = full / 16 * 16;  // 32 floats -> 16 pairs per vcvtne2ps2bf16 (round to nearest even)
+      for (i64 p = 0; p < vdone; p += 16) {
+        alignas(64) uint32_t t[16];
+        cvt32(row + 2 * p, t);
+        for (int q = 0; q < 16; q++) d[(p + q) * MR + i] = t[q];
+      }
+      for (i64 p = vdone; p < full; p++)
         d[p * MR + i] = static_cast<uint32_t>(bf16_rne(row[2 * p])) | (static_cast<uint32_t>(bf16_rne(row[2 * p + 1])) << 16);
       if (kp > full) d[full * MR + i] = bf16_rne(row[2 * full]);
     }
