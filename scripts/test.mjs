@@ -4,7 +4,7 @@
 // Postgres, Redis and S3. Prints one closing line "tests: N passed, N failed, N skipped".
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULTS, ROOT, capture, checkServices, ensureDependencies, fail, log, parseEnv, run } from './lib.mjs';
+import { capture, checkServices, DEFAULTS, ensureDependencies, fail, log, parseEnv, ROOT, run } from './lib.mjs';
 
 const started = Date.now();
 const env = { ...DEFAULTS, ...process.env };
@@ -42,10 +42,21 @@ rmSync(results, { recursive: true, force: true });
 mkdirSync(results, { recursive: true });
 
 const suites = [
-  { name: 'unit + integration', args: ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${results}/vitest.json`] },
+  {
+    name: 'unit + integration',
+    args: ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${results}/vitest.json`],
+  },
   {
     name: 'browser',
-    args: ['vitest', 'run', '-c', 'apps/console/vitest.e2e.config.ts', '--reporter=default', '--reporter=json', `--outputFile=${results}/e2e.json`],
+    args: [
+      'vitest',
+      'run',
+      '-c',
+      'apps/console/vitest.e2e.config.ts',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile=${results}/e2e.json`,
+    ],
   },
 ];
 
@@ -55,7 +66,8 @@ for (const suite of suites) {
   codes |= run('npx', suite.args, { allowFail: true }) === 0 ? 0 : 1;
 }
 
-if (startedS3 && !process.env.CRUCIBLE_KEEP_SERVICES) run('bash', ['scripts/services/s3.sh', 'stop'], { allowFail: true });
+if (startedS3 && !process.env.CRUCIBLE_KEEP_SERVICES)
+  run('bash', ['scripts/services/s3.sh', 'stop'], { allowFail: true });
 
 let passed = 0;
 let failed = 0;
