@@ -1,8 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Browser tests: a real console (`next start`) on a fresh test database, driven by Debian's Chromium through
 // playwright-core. Kept apart from the unit/API suite (`vitest.config.ts`) because it needs a production build.
 export default defineConfig({
+  // The root test script runs this config from the repository root: resolve paths from this folder.
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  resolve: { alias: { '@': fileURLToPath(new URL('.', import.meta.url)) } },
   test: {
     include: ['e2e/**/*.test.ts'],
     globalSetup: ['e2e/global-setup.ts'],
