@@ -15,7 +15,7 @@ export { containerFromName, type TSource } from './parse/records';
 export { readXlsxRows } from './parse/table';
 export { findPlaceholders, replacePlaceholders } from './placeholders';
 export { PROBLEMS, severityOf, type TProblem, type TProblemCode, type TProblemGroup, type TSeverity } from './problems';
-export { renderChatML, rowTurns } from './render';
+export { lossSegments, renderChatML, rowTurns, type TSegment } from './render';
 export {
   computeStats,
   createStatsCollector,

@@ -52,3 +52,62 @@ export function rowTurns(row: TCanonicalRow): { path: string; role: string; text
   } else add((row as { messages: TMessage[] }).messages, 'messages');
   return out;
 }
+
+const jsonOrText = (s: string): unknown => {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+};
+
+export type TSegment = {
+  text: string;
+  role: string /** true where the trainer computes loss (labels set). */;
+  loss: boolean;
+};
+
+/**
+ * A row laid out as LLaMA-Factory's `qwen` template lays it out, cut into segments marked with whether they carry
+ * loss, for the preview that highlights what the model learns. Assistant turns carry loss (`{content}<|im_end|>\n`)
+ * unless `weight: 0`; the `<|im_start|>assistant\n` header belongs to the prompt, as in LLaMA-Factory. Tool calls
+ * and results use Qwen's `<tool_call>` / `<tool_response>` wrappers; `tools` definitions are not shown. Text rows
+ * are all loss (pre-training); a preference row shows its prompt and the preferred reply.
+ */
+export function lossSegments(row: TCanonicalRow, opts: { defaultSystem?: string } = {}): TSegment[] {
+  const kind = canonicalKind(row);
+  if (kind === 'text') return [{ text: (row as { text: string }).text, role: 'text', loss: true }];
+  const messages =
+    kind === 'preference'
+      ? [
+          ...(row as Extract<TCanonicalRow, { input: unknown }>).input.messages,
+          ...(row as Extract<TCanonicalRow, { input: unknown }>).preferred_output,
+        ]
+      : (row as { messages: TMessage[] }).messages;
+  const out: TSegment[] = [];
+  const push = (text: string, role: string, loss: boolean) => {
+    const last = out.at(-1);
+    if (last && last.loss === loss && last.role === role) last.text += text;
+    else out.push({ text, role, loss });
+  };
+  const system = messages[0]?.role === 'system' ? messages[0].content : opts.defaultSystem;
+  if (system) push(`<|im_start|>system\n${system}<|im_end|>\n`, 'system', false);
+  for (const m of messages) {
+    if (m.role === 'system') continue;
+    if (m.role === 'assistant') {
+      const body = m.tool_calls
+        ? m.tool_calls
+            .map(
+              (c) =>
+                `<tool_call>\n${JSON.stringify({ name: c.function.name, arguments: jsonOrText(c.function.arguments) })}\n</tool_call>`,
+            )
+            .join('\n')
+        : (m.content ?? '');
+      push(`${body}<|im_end|>\n`, 'assistant', m.weight !== 0);
+      continue;
+    }
+    const body = m.role === 'tool' ? `<tool_response>\n${m.content ?? ''}\n</tool_response>` : (m.content ?? '');
+    push(`<|im_start|>user\n${body}<|im_end|>\n<|im_start|>assistant\n`, m.role, false);
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHashSet, rowHash } from './hashset';
 import { renderChatML, rowTurns } from './render';
 import { canonicalKind, type TCanonicalKind, type TCanonicalRow } from './types';
 
@@ -117,7 +117,7 @@ export function createStatsCollector(opts: TStatsOptions = {}) {
   const chars = numbers();
   const tokens = numbers();
   const kinds: Record<TCanonicalKind, number> = { chat: 0, preference: 0, text: 0 };
-  const seen = new Set<string>();
+  const seen = createHashSet();
   const duplicates = { count: 0, rows: [] as number[] };
   const nearEmpty = { count: 0, rows: [] as number[] };
   const overCutoffRows: number[] = [];
@@ -141,11 +141,10 @@ export function createStatsCollector(opts: TStatsOptions = {}) {
           if (overCutoffRows.length < o.maxListed) overCutoffRows.push(index);
         }
       }
-      const h = createHash('sha1').update(JSON.stringify(row)).digest('base64');
-      if (seen.has(h)) {
+      if (!seen.add(rowHash(JSON.stringify(row)))) {
         duplicates.count++;
         if (duplicates.rows.length < o.maxListed) duplicates.rows.push(index);
-      } else seen.add(h);
+      }
       if (learnedText(row).replace(/\s+/g, '').length < o.nearEmptyChars) {
         nearEmpty.count++;
         if (nearEmpty.rows.length < o.maxListed) nearEmpty.rows.push(index);

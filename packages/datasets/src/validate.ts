@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { convertRow, detectRowFormat } from './formats/detect';
 import { isObj, type TIssue } from './formats/issues';
 import type { TDatasetAttr } from './formats/llamafactory';
+import { createHashSet, rowHash } from './hashset';
 import { jsonRecords, openSource, type TRecord, type TSource } from './parse/records';
 import { csvRecords, xlsxRecords } from './parse/table';
 import { findPlaceholders, replacePlaceholders } from './placeholders';
@@ -25,8 +25,13 @@ export type TValidationLimits = {
   maxTokensPerRow: number;
   /** Examples kept per problem code in the report. */
   maxExamplesPerCode: number;
-  /** Row hashes kept for duplicate_row; past it duplicates are no longer looked for (report says so). */
+  /**
+   * Distinct rows remembered for duplicate_row (8-16 bytes each: the default costs at most 16 MB); past it,
+   * duplicates are no longer looked for and the report says so.
+   */
   maxDuplicateHashes: number;
+  /** XLSX files are read whole (a zip's directory is at its end), so they have their own, smaller size limit. */
+  maxXlsxBytes: number;
 };
 
 export const VALIDATION_DEFAULTS: Readonly<TValidationLimits> = Object.freeze({
@@ -35,7 +40,8 @@ export const VALIDATION_DEFAULTS: Readonly<TValidationLimits> = Object.freeze({
   maxRowBytes: 8 * 1024 * 1024,
   maxTokensPerRow: 32_768,
   maxExamplesPerCode: 5,
-  maxDuplicateHashes: 2_000_000,
+  maxDuplicateHashes: 1_000_000,
+  maxXlsxBytes: 32 * 1024 * 1024,
 } satisfies TValidationLimits);
 
 export type TRowInfo = { line: number; index: number };
@@ -57,6 +63,8 @@ export type TValidateOptions = Partial<TValidationLimits> & {
   onRow?: (row: TCanonicalRow, info: TRowInfo) => void | Promise<void>;
   /** Called about every 1000 rows and at the end. */
   onProgress?: (p: { bytes: number; rows: number }) => void;
+  /** Stops reading: validateStream rejects with the signal's reason (a cancelled upload is not a bad file). */
+  signal?: AbortSignal;
 };
 
 export type TValidationReport = {
@@ -86,12 +94,6 @@ export type TValidationReport = {
   duplicateCheckComplete: boolean;
   limits: TValidationLimits;
 };
-
-/** A 52-bit row hash as a number: a Set of numbers costs far less than one of strings (collision odds ~n²/2^53). */
-function rowHash(json: string): number {
-  const h = createHash('sha1').update(json).digest();
-  return h.readUIntBE(0, 6) * 16 + (h[6] >> 4);
-}
 
 /** Problems grouped by code: counts, and the first `maxExamples` of each in file order. */
 function problemLog(maxExamples: number) {
@@ -132,19 +134,21 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     maxTokensPerRow: opts.maxTokensPerRow ?? VALIDATION_DEFAULTS.maxTokensPerRow,
     maxExamplesPerCode: opts.maxExamplesPerCode ?? VALIDATION_DEFAULTS.maxExamplesPerCode,
     maxDuplicateHashes: opts.maxDuplicateHashes ?? VALIDATION_DEFAULTS.maxDuplicateHashes,
+    maxXlsxBytes: opts.maxXlsxBytes ?? VALIDATION_DEFAULTS.maxXlsxBytes,
   };
   const log = problemLog(limits.maxExamplesPerCode);
   const { container, chunks, state } = await openSource(source, limits, opts);
+
   const records: AsyncIterable<TRecord> =
     container === 'csv'
       ? csvRecords(chunks, limits.maxRowBytes)
       : container === 'xlsx'
-        ? xlsxRecords(chunks, limits.maxBytes)
+        ? xlsxRecords(chunks, Math.min(limits.maxXlsxBytes, limits.maxBytes), state)
         : jsonRecords(container, chunks, limits.maxRowBytes);
 
   const placeholders = new Map<string, number>();
   const unreplaced = new Map<string, number>();
-  const hashes = new Set<number>();
+  const hashes = createHashSet();
   let duplicateCheckComplete = true;
   let fileFormat: TSourceFormat | null = opts.datasetAttr ? 'llamafactory' : (opts.format ?? null);
   let kind: TCanonicalKind | null = null;
@@ -154,6 +158,7 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
   let lastLine = 1;
 
   for await (const rec of records) {
+    opts.signal?.throwIfAborted();
     lastLine = rec.line;
     if (rec.kind === 'problem' && rec.fileLevel) {
       log.add({ code: rec.code, line: rec.line, detail: rec.detail });
@@ -242,7 +247,11 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
 
   if (state.tooLarge) {
     truncated = true;
-    log.add({ code: 'file_too_large', line: lastLine, detail: `more than ${limits.maxBytes} bytes` });
+    log.add({
+      code: 'file_too_large',
+      line: lastLine,
+      detail: `more than ${container === 'xlsx' ? Math.min(limits.maxXlsxBytes, limits.maxBytes) : limits.maxBytes} bytes`,
+    });
   }
   if (rows === 0 && !state.tooLarge && !log.has('not_utf8') && !log.has('unreadable_file')) {
     log.add({ code: 'empty_file', line: 1 });

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROBLEMS, type TProblemCode, type TValidateOptions, VALIDATION_DEFAULTS } from '../src/index';
+import { createHashSet, rowHash } from '../src/hashset';
+import { PROBLEMS, type TProblemCode, type TValidateOptions, VALIDATION_DEFAULTS, validateStream } from '../src/index';
 import type { TSource } from '../src/parse/records';
 import { codes, jsonl, run } from './helpers';
 
@@ -171,5 +174,59 @@ describe('report shape', () => {
   it('a row with no keys of any format, after the format is known, is read as that format', async () => {
     const { report } = await run(jsonl(ok, { id: 7 }));
     expect(codes(report)).toEqual({ missing_messages_list: 1 });
+  });
+});
+
+describe('limits and cancellation', () => {
+  it('an XLSX over maxXlsxBytes is file_too_large without being parsed', async () => {
+    const buf = readFileSync(join(import.meta.dirname, 'fixtures/prompts.xlsx'));
+    const { report } = await run(buf, { maxXlsxBytes: 1000 });
+    expect(codes(report)).toEqual({ file_too_large: 1 });
+    expect(report.rows).toBe(0);
+    expect((await run(buf, { maxXlsxBytes: buf.length })).report.ok).toBe(true);
+  });
+
+  it('past maxDuplicateHashes duplicates are no longer looked for, and the report says so', async () => {
+    const rows = ['a', 'b', 'c', 'a', 'c'].map((t) => ({ text: t }));
+    const full = await run(jsonl(...rows));
+    expect(codes(full.report)).toEqual({ duplicate_row: 2 });
+    expect(full.report.duplicateCheckComplete).toBe(true);
+    const capped = await run(jsonl(...rows), { maxDuplicateHashes: 2 });
+    expect(codes(capped.report)).toEqual({ duplicate_row: 1 });
+    expect(capped.report.duplicateCheckComplete).toBe(false);
+  });
+
+  it('an aborted signal stops reading and rejects with its reason', async () => {
+    const ctl = new AbortController();
+    let seen = 0;
+    const src = Array.from({ length: 100 }, (_, i) => JSON.stringify({ text: `r${i}` })).join('\n');
+    const p = validateStream(src, {
+      signal: ctl.signal,
+      onRow: () => {
+        if (++seen === 10) ctl.abort(new Error('upload cancelled'));
+      },
+    });
+    await expect(p).rejects.toThrow('upload cancelled');
+    expect(seen).toBe(10);
+  });
+});
+
+describe('the row-hash set', () => {
+  it('agrees with a JS Set over many hashes, through growth', () => {
+    const set = createHashSet();
+    const ref = new Set<number>();
+    let x = 12345;
+    for (let i = 0; i < 50_000; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      const h = (x % 20_000) * 2 ** 21 + (x % 7); // repeats on purpose; large values like real 52-bit hashes
+      expect(set.add(h)).toBe(!ref.has(h));
+      ref.add(h);
+    }
+    expect(set.size).toBe(ref.size);
+    for (const h of ref) expect(set.has(h)).toBe(true);
+    expect(set.has(2 ** 52 - 1)).toBe(ref.has(2 ** 52 - 1));
+    expect(rowHash('x')).toBe(rowHash('x'));
+    expect(rowHash('x')).not.toBe(rowHash('y'));
+    expect(Number.isSafeInteger(rowHash('x'))).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import {
   computeStats,
   diffVersions,
   histogram,
+  lossSegments,
   percentile,
   readCanonicalJsonl,
   searchRows,
@@ -174,5 +175,51 @@ describe('searchRows', () => {
     expect((await searchRows(rows, 'paris', { role: 'assistant' })).total).toBe(1);
     expect((await searchRows(rows, 'PARIS', { caseSensitive: true })).total).toBe(1);
     expect((await searchRows(rows, '')).total).toBe(0);
+  });
+});
+
+describe('lossSegments (preview of what the model learns, qwen template)', () => {
+  it('identity row: default system, user turn with the assistant header, the reply + <|im_end|> carries loss', () => {
+    const system = 'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.';
+    const segs = lossSegments(chat(u('hi'), a('Hello!')), { defaultSystem: system });
+    expect(segs).toEqual([
+      { text: `<|im_start|>system\n${system}<|im_end|>\n`, role: 'system', loss: false },
+      { text: '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n', role: 'user', loss: false },
+      { text: 'Hello!<|im_end|>\n', role: 'assistant', loss: true },
+    ]);
+    // The same text as the README's qwen template, token for token with the real tokenizer.
+    const text = segs.map((s) => s.text).join('');
+    expect(encode(text)).toEqual(
+      encode(
+        `<|im_start|>system\n${system}<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n`,
+      ),
+    );
+  });
+
+  it('weight 0 turns carry no loss; tool calls and results use the Qwen wrappers; text rows are all loss', () => {
+    const row: TCanonicalRow = {
+      messages: [
+        u('q'),
+        { role: 'assistant', content: 'skip me', weight: 0 },
+        u('weather?'),
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c', type: 'function', function: { name: 'w', arguments: '{"city":"Paris"}' } }],
+        },
+        { role: 'tool', content: '21C', tool_call_id: 'c' },
+        a('21 degrees'),
+      ],
+    };
+    const segs = lossSegments(row);
+    expect(segs.filter((s) => s.loss).map((s) => s.text)).toEqual([
+      '<tool_call>\n{"name":"w","arguments":{"city":"Paris"}}\n</tool_call><|im_end|>\n',
+      '21 degrees<|im_end|>\n',
+    ]);
+    expect(segs.find((s) => s.text.startsWith('skip me'))!.loss).toBe(false);
+    expect(segs.find((s) => s.role === 'tool')!.text).toBe(
+      '<|im_start|>user\n<tool_response>\n21C\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+    );
+    expect(lossSegments({ text: 'abc' })).toEqual([{ text: 'abc', role: 'text', loss: true }]);
   });
 });

@@ -31,14 +31,12 @@ export async function* chunksOf(source: TSource): AsyncGenerator<Uint8Array> {
   }
 }
 
-/** Cuts the byte stream at maxBytes; `state.tooLarge` tells the caller it happened. */
-async function* capped(
-  chunks: AsyncIterable<Uint8Array>,
-  maxBytes: number,
-  state: { bytes: number; tooLarge: boolean },
-) {
+export type TReadState = { bytes: number; tooLarge: boolean; limit: number };
+
+/** Cuts the byte stream at `state.limit` (which may be lowered while reading); `state.tooLarge` says it happened. */
+async function* capped(chunks: AsyncIterable<Uint8Array>, state: TReadState) {
   for await (const c of chunks) {
-    const room = maxBytes - state.bytes;
+    const room = state.limit - state.bytes;
     if (c.length > room) {
       state.tooLarge = true;
       if (room > 0) {
@@ -300,9 +298,9 @@ export async function openSource(
   source: TSource,
   limits: TReadLimits,
   hint?: { fileName?: string; container?: TContainer },
-): Promise<{ container: TContainer; chunks: AsyncIterable<Uint8Array>; state: { bytes: number; tooLarge: boolean } }> {
-  const state = { bytes: 0, tooLarge: false };
-  const it = capped(chunksOf(source), limits.maxBytes, state)[Symbol.asyncIterator]();
+): Promise<{ container: TContainer; chunks: AsyncIterable<Uint8Array>; state: TReadState }> {
+  const state: TReadState = { bytes: 0, tooLarge: false, limit: limits.maxBytes };
+  const it = capped(chunksOf(source), state)[Symbol.asyncIterator]();
   const { head, first } = await sniff(it);
   // A UTF-8 byte order mark is not content.
   if (head.length > 0 && head[0][0] === 0xef && head[0][1] === 0xbb && head[0][2] === 0xbf) {

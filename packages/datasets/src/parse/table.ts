@@ -230,12 +230,27 @@ export function readXlsxRows(buf: Buffer, maxOut: number): { row: number; cells:
   return out;
 }
 
-export async function* xlsxRecords(chunks: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<TRecord> {
+/** Reads the whole XLSX (at most `maxInput` bytes, else `state.tooLarge`) and yields its first sheet's rows. */
+export async function* xlsxRecords(
+  chunks: AsyncIterable<Uint8Array>,
+  maxInput: number,
+  state: { tooLarge: boolean },
+): AsyncGenerator<TRecord> {
   const parts: Uint8Array[] = [];
-  for await (const c of chunks) parts.push(c);
+  let total = 0;
+  for await (const c of chunks) {
+    total += c.length;
+    if (total > maxInput) {
+      state.tooLarge = true;
+      return;
+    }
+    parts.push(c);
+  }
+  // Decompressed XML may be larger than the zip, but not without bound (a zip bomb stops here).
+  const maxOut = 4 * maxInput;
   let rows: { row: number; cells: string[] }[];
   try {
-    rows = readXlsxRows(Buffer.concat(parts), maxBytes);
+    rows = readXlsxRows(Buffer.concat(parts), maxOut);
   } catch (e) {
     yield {
       kind: 'problem',
