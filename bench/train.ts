@@ -27,13 +27,35 @@ const backendName = opt('backend', 'auto') as TBackendName;
 const withDemo = !argv.includes('--no-demo');
 
 const qwen05b = (numLayers: number): ModelConfig => ({
-  arch: 'qwen2', vocabSize: 151936, hiddenSize: 896, intermediateSize: 4864, numLayers, numHeads: 14, numKvHeads: 2,
-  headDim: 64, rmsNormEps: 1e-6, ropeTheta: 1e6, tieWordEmbeddings: true, attentionBias: true, maxPositionEmbeddings: 32768,
+  arch: 'qwen2',
+  vocabSize: 151936,
+  hiddenSize: 896,
+  intermediateSize: 4864,
+  numLayers,
+  numHeads: 14,
+  numKvHeads: 2,
+  headDim: 64,
+  rmsNormEps: 1e-6,
+  ropeTheta: 1e6,
+  tieWordEmbeddings: true,
+  attentionBias: true,
+  maxPositionEmbeddings: 32768,
 });
 // The demo model that `crucible init-model` writes for the identity demo (2 layers, hidden 64, real Qwen vocabulary).
 const demo: ModelConfig = {
-  arch: 'qwen2', vocabSize: 151936, hiddenSize: 64, intermediateSize: 256, numLayers: 2, numHeads: 4, numKvHeads: 2,
-  headDim: 16, rmsNormEps: 1e-6, ropeTheta: 1e6, tieWordEmbeddings: true, attentionBias: true, maxPositionEmbeddings: 32768,
+  arch: 'qwen2',
+  vocabSize: 151936,
+  hiddenSize: 64,
+  intermediateSize: 256,
+  numLayers: 2,
+  numHeads: 4,
+  numKvHeads: 2,
+  headDim: 16,
+  rmsNormEps: 1e-6,
+  ropeTheta: 1e6,
+  tieWordEmbeddings: true,
+  attentionBias: true,
+  maxPositionEmbeddings: 32768,
 };
 
 /**
@@ -45,7 +67,15 @@ export function loraFlopsPerToken(c: ModelConfig, seq: number, r: number): numbe
   const C = c.hiddenSize;
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
-  const shapes: [number, number][] = [[C, q], [C, kv], [C, kv], [q, C], [C, c.intermediateSize], [C, c.intermediateSize], [c.intermediateSize, C]];
+  const shapes: [number, number][] = [
+    [C, q],
+    [C, kv],
+    [C, kv],
+    [q, C],
+    [C, c.intermediateSize],
+    [C, c.intermediateSize],
+    [c.intermediateSize, C],
+  ];
   const linear = shapes.reduce((a, [i, o]) => a + i * o, 0);
   const loraParams = shapes.reduce((a, [i, o]) => a + r * (i + o), 0);
   const perLayer = 2 * linear * 2 + 2 * loraParams * 3 + 2 * 2 * seq * q * 3;
@@ -60,7 +90,9 @@ function measurePeak(backend: Backend): { gflops: number; how: string } {
     for (let i = 0; i < 3; i++) best = Math.max(best, addon.fmaPeak(0.5));
     return { gflops: best, how: `the tensor addon's FMA loop on ${addon.info().threads} threads (best of 3 x 0.5 s)` };
   }
-  const M = 512, N = 4864, K = 896;
+  const M = 512,
+    N = 4864,
+    K = 896;
   const a = new Float32Array(M * K).fill(0.5);
   const b = new Float32Array(N * K).fill(0.25);
   const c = new Float32Array(M * N);
@@ -87,7 +119,14 @@ function randomBatch(seq: number, vocab: number, seed: number): Batch {
 function benchModel(label: string, config: ModelConfig, backend: Backend, nSteps: number) {
   const t0 = performance.now();
   const weights = randomWeights(config, { seed: 1 });
-  const model = createModel({ config, weights, backend, finetuning: 'lora', lora: { r: rank, alpha: 2 * rank, dropout: 0, targets: ['all'] }, seed: 1 });
+  const model = createModel({
+    config,
+    weights,
+    backend,
+    finetuning: 'lora',
+    lora: { r: rank, alpha: 2 * rank, dropout: 0, targets: ['all'] },
+    seed: 1,
+  });
   const params = model.trainableParams();
   const adamw = createAdamW(backend, params, { maxGradNorm: 1 });
   const initS = (performance.now() - t0) / 1000;
@@ -108,13 +147,25 @@ function benchModel(label: string, config: ModelConfig, backend: Backend, nSteps
   const med = times[Math.floor(times.length / 2)];
   const tps = T / med;
   const gflopPerToken = loraFlopsPerToken(config, T, rank) / 1e9;
-  return { label, initS, stepS: med, tokensPerS: tps, gflopPerToken, gflops: tps * gflopPerToken, loss, trainable: params.reduce((a, p) => a + p.data.length, 0) };
+  return {
+    label,
+    initS,
+    stepS: med,
+    tokensPerS: tps,
+    gflopPerToken,
+    gflops: tps * gflopPerToken,
+    loss,
+    trainable: params.reduce((a, p) => a + p.data.length, 0),
+  };
 }
 
 const backend = createBackend(backendName);
 const peak = measurePeak(backend);
-const results = [benchModel(`Qwen2.5-0.5B-shaped, ${layers} layers, LoRA r=${rank}, T=${T}`, qwen05b(layers), backend, steps)];
-if (withDemo) results.push(benchModel(`demo 2-layer (hidden 64), LoRA r=${rank}, T=${T}`, demo, backend, Math.max(steps, 5)));
+const results = [
+  benchModel(`Qwen2.5-0.5B-shaped, ${layers} layers, LoRA r=${rank}, T=${T}`, qwen05b(layers), backend, steps),
+];
+if (withDemo)
+  results.push(benchModel(`demo 2-layer (hidden 64), LoRA r=${rank}, T=${T}`, demo, backend, Math.max(steps, 5)));
 const rssMiB = process.resourceUsage().maxRSS / 1024;
 
 process.stdout.write(`backend ${backend.name}; fp32 peak ${peak.gflops.toFixed(1)} GFLOPS via ${peak.how}\n`);

@@ -2,20 +2,27 @@
  * @crucible/trainer: the TypeScript training core. The trainer worker and the CLI use these entry points; the parts
  * (model, data, io, export) are importable on their own as `@crucible/trainer/<folder>/index`.
  */
-export { runTraining, trainArgsFromConfig, type RunOptions, type RunResult } from './train/run';
-export {
-  trainLoop, evaluate, type TrainArgs, type TrainEvent, type LoopOptions, type LoopResult, type TrainableModel,
-} from './train/loop';
-export { lrAt, lrFactor, warmupStepsFor, type ScheduleOptions, type TScheduleType } from './train/schedule';
-export { createAdamW, decaysByName, ADAMW_DEFAULTS, type Optimizer, type AdamWConfig } from './train/optimizer';
-export { configHash, resolveResume, checkpointDir } from './train/checkpoint';
+
+export { type ChatSession, type ChatSettings, openChat } from './cli/chat';
+export { runTrainerCli } from './cli/index';
+export { loadChatConfig, loadTrainConfig, parseTrainConfig, type TChatConfig, type TTrainConfig } from './config';
+export { type Example, getTemplate, loadDatasets, type TChatMessage, type Template } from './data';
+export { readPeftAdapter, writeGgufLora, writeGgufModel, writePeftAdapter } from './export';
+export { type GenerateOptions, generate, generateTokens } from './generate';
+export { initModel, loadTokenizer, loadWeights, type Tokenizer, TrainerError, writeSafetensors } from './io';
+export { type Batch, createModel, type Model, type ModelConfig, type Param, parseModelConfig } from './model';
+export { checkpointDir, configHash, resolveResume } from './train/checkpoint';
 export { TrainError, type TTrainErrorCode } from './train/errors';
 export type { TrainerLogRecord } from './train/logging';
-export { runTrainerCli } from './cli/index';
-export { openChat, type ChatSettings, type ChatSession } from './cli/chat';
-export { loadTrainConfig, parseTrainConfig, loadChatConfig, type TTrainConfig, type TChatConfig } from './config';
-export { createModel, parseModelConfig, type Model, type ModelConfig, type Batch, type Param } from './model';
-export { loadWeights, loadTokenizer, writeSafetensors, initModel, TrainerError, type Tokenizer } from './io';
-export { loadDatasets, getTemplate, type Template, type TChatMessage, type Example } from './data';
-export { writePeftAdapter, readPeftAdapter, writeGgufLora, writeGgufModel } from './export';
-export { generate, generateTokens, type GenerateOptions } from './generate';
+export {
+  evaluate,
+  type LoopOptions,
+  type LoopResult,
+  type TrainArgs,
+  type TrainableModel,
+  type TrainEvent,
+  trainLoop,
+} from './train/loop';
+export { ADAMW_DEFAULTS, type AdamWConfig, createAdamW, decaysByName, type Optimizer } from './train/optimizer';
+export { type RunOptions, type RunResult, runTraining, trainArgsFromConfig } from './train/run';
+export { lrAt, lrFactor, type ScheduleOptions, type TScheduleType, warmupStepsFor } from './train/schedule';

@@ -34,29 +34,72 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 
 function writeConfig(name: string, extra: Record<string, unknown> = {}): string {
   const cfg: Record<string, unknown> = {
-    model_name_or_path: modelDir, stage: 'sft', finetuning_type: 'lora', lora_target: 'all', lora_rank: 4,
-    dataset: 'tiny', dataset_dir: dataDir, template: 'qwen', cutoff_len: 64, output_dir: join(root, name),
-    logging_steps: 1, save_steps: 2, per_device_train_batch_size: 2, gradient_accumulation_steps: 1,
-    learning_rate: 1e-3, max_steps: 3, lr_scheduler_type: 'cosine', warmup_ratio: 0.1, ...extra,
+    model_name_or_path: modelDir,
+    stage: 'sft',
+    finetuning_type: 'lora',
+    lora_target: 'all',
+    lora_rank: 4,
+    dataset: 'tiny',
+    dataset_dir: dataDir,
+    template: 'qwen',
+    cutoff_len: 64,
+    output_dir: join(root, name),
+    logging_steps: 1,
+    save_steps: 2,
+    per_device_train_batch_size: 2,
+    gradient_accumulation_steps: 1,
+    learning_rate: 1e-3,
+    max_steps: 3,
+    lr_scheduler_type: 'cosine',
+    warmup_ratio: 0.1,
+    ...extra,
   };
   const path = join(root, `${name}.yaml`);
-  writeFileSync(path, Object.entries(cfg).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n'));
+  writeFileSync(
+    path,
+    Object.entries(cfg)
+      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+      .join('\n'),
+  );
   return path;
 }
 
 beforeAll(async () => {
-  const r = await cli(['init-model', '--arch', 'qwen2', '--layers', '1', '--hidden', '32', '--heads', '2', '--kv-heads', '1', modelDir]);
+  const r = await cli([
+    'init-model',
+    '--arch',
+    'qwen2',
+    '--layers',
+    '1',
+    '--hidden',
+    '32',
+    '--heads',
+    '2',
+    '--kv-heads',
+    '1',
+    modelDir,
+  ]);
   expect(r.code).toBe(0);
   mkdirSync(dataDir);
   writeFileSync(join(dataDir, 'dataset_info.json'), JSON.stringify({ tiny: { file_name: 'tiny.json' } }));
-  const rows = ['red', 'green', 'blue', 'cyan', 'pink', 'gold'].map((c) => ({ instruction: `Name a colour like ${c}.`, input: '', output: `${c} is a colour.` }));
+  const rows = ['red', 'green', 'blue', 'cyan', 'pink', 'gold'].map((c) => ({
+    instruction: `Name a colour like ${c}.`,
+    input: '',
+    output: `${c} is a colour.`,
+  }));
   writeFileSync(join(dataDir, 'tiny.json'), JSON.stringify(rows));
 });
 
 describe('key=value overrides', () => {
   it('parses values as YAML scalars and rejects arguments that are not overrides', () => {
-    expect(applyOverrides({ a: 1 }, ['learning_rate=2e-4', 'plot_loss=false', 'output_dir=x', 'lora_target=q_proj,v_proj'])).toEqual({
-      a: 1, learning_rate: 2e-4, plot_loss: false, output_dir: 'x', lora_target: 'q_proj,v_proj',
+    expect(
+      applyOverrides({ a: 1 }, ['learning_rate=2e-4', 'plot_loss=false', 'output_dir=x', 'lora_target=q_proj,v_proj']),
+    ).toEqual({
+      a: 1,
+      learning_rate: 2e-4,
+      plot_loss: false,
+      output_dir: 'x',
+      lora_target: 'q_proj,v_proj',
     });
     expect(() => applyOverrides({}, ['oops'])).toThrow(/key=value/);
   });
@@ -69,16 +112,40 @@ describe('crucible train / chat', () => {
     expect(r.err).not.toMatch(/Error/);
     expect(r.code).toBe(0);
     const out = join(root, 'run1');
-    for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'trainer_log.jsonl', 'all_results.json', 'training_loss.png', 'checkpoint-2/train_state.bin', 'checkpoint-4/adapter_model.safetensors']) {
+    for (const f of [
+      'adapter_config.json',
+      'adapter_model.safetensors',
+      'trainer_log.jsonl',
+      'all_results.json',
+      'training_loss.png',
+      'checkpoint-2/train_state.bin',
+      'checkpoint-4/adapter_model.safetensors',
+    ]) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
-    const log = readFileSync(join(out, 'trainer_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(join(out, 'trainer_log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(log.filter((l) => 'loss' in l).map((l) => l.current_steps)).toEqual([1, 2, 3, 4]); // max_steps=4 override won
     const adapterCfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
     expect(adapterCfg.r).toBe(4);
     expect(JSON.parse(readFileSync(join(out, 'all_results.json'), 'utf8'))).toHaveProperty('train_loss');
 
-    const c = await cli(['chat', '--model', modelDir, '--adapter', out, '--template', 'qwen', '--greedy', '--max-new-tokens', '5', '--prompt', 'hi']);
+    const c = await cli([
+      'chat',
+      '--model',
+      modelDir,
+      '--adapter',
+      out,
+      '--template',
+      'qwen',
+      '--greedy',
+      '--max-new-tokens',
+      '5',
+      '--prompt',
+      'hi',
+    ]);
     expect(c.code).toBe(0);
     expect(c.out.endsWith('\n')).toBe(true);
 
@@ -95,7 +162,12 @@ describe('crucible train / chat', () => {
     const { readPeftAdapter } = await import('../src/export');
     const first = join(root, 'cont1');
     expect((await cli(['train', writeConfig('cont1')])).code).toBe(0);
-    const yaml = writeConfig('cont2', { adapter_name_or_path: first, learning_rate: 1e-12, max_steps: 1, warmup_ratio: 0 });
+    const yaml = writeConfig('cont2', {
+      adapter_name_or_path: first,
+      learning_rate: 1e-12,
+      max_steps: 1,
+      warmup_ratio: 0,
+    });
     const r = await cli(['train', yaml]);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/continuing adapter/);

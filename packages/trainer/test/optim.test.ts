@@ -1,4 +1,4 @@
-import { type Backend, createBackend, cpuAvailable } from '@crucible/tensor';
+import { type Backend, cpuAvailable, createBackend } from '@crucible/tensor';
 import { describe, expect, it } from 'vitest';
 import { createAdamW, decaysByName, type Param } from '../src/train/optimizer';
 import { createRng } from '../src/train/rng';
@@ -6,8 +6,16 @@ import { createRng } from '../src/train/rng';
 // torch.optim.AdamW (single tensor, foreach=False) and clip_grad_norm_, written out in float64 from the torch docs,
 // independently of src/train/optimizer.ts and of the backend kernels.
 function torchAdamW(
-  p: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, step: number,
-  lr: number, b1: number, b2: number, eps: number, wd: number,
+  p: Float64Array,
+  g: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  step: number,
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  wd: number,
 ) {
   for (let i = 0; i < p.length; i++) {
     p[i] *= 1 - lr * wd;
@@ -48,25 +56,44 @@ for (const [bname, mk] of backends) {
     const run = (maxGradNorm: number, gradScale: number) => {
       const backend = mk();
       const rng = createRng(7);
-      const shapes: [string, number][] = [['a.weight', 37], ['a.bias', 5], ['model.norm.weight', 11], ['b.lora_A.weight', 64]];
+      const shapes: [string, number][] = [
+        ['a.weight', 37],
+        ['a.bias', 5],
+        ['model.norm.weight', 11],
+        ['b.lora_A.weight', 64],
+      ];
       const params: Param[] = shapes.map(([name, n]) => ({
-        name, shape: [n],
+        name,
+        shape: [n],
         data: Float32Array.from({ length: n }, () => rng.next() * 2 - 1),
         grad: new Float32Array(n),
       }));
-      const ref = params.map((p) => ({ p: Float64Array.from(p.data), m: new Float64Array(p.data.length), v: new Float64Array(p.data.length) }));
+      const ref = params.map((p) => ({
+        p: Float64Array.from(p.data),
+        m: new Float64Array(p.data.length),
+        v: new Float64Array(p.data.length),
+      }));
       const opt = createAdamW(backend, params, { weightDecay: 0.1, maxGradNorm });
       const lrs = [1e-3, 5e-4, 2e-3, 0, 1e-2];
       for (let s = 0; s < lrs.length; s++) {
-        const g64 = params.map((p) => Float64Array.from({ length: p.data.length }, () => (rng.next() * 2 - 1) * gradScale));
-        params.forEach((p, i) => p.grad.set(g64[i]));
+        const g64 = params.map((p) =>
+          Float64Array.from({ length: p.data.length }, () => (rng.next() * 2 - 1) * gradScale),
+        );
+        params.forEach((p, i) => {
+          p.grad.set(g64[i]);
+        });
         // The reference sees the float32-rounded grads, as the optimizer does.
         const gr = params.map((p) => Float64Array.from(p.grad));
-        const refNorm = maxGradNorm > 0 ? clipGradNorm(gr, maxGradNorm) : Math.sqrt(gr.reduce((a, g) => a + g.reduce((x, y) => x + y * y, 0), 0));
+        const refNorm =
+          maxGradNorm > 0
+            ? clipGradNorm(gr, maxGradNorm)
+            : Math.sqrt(gr.reduce((a, g) => a + g.reduce((x, y) => x + y * y, 0), 0));
         const norm = opt.step(lrs[s]);
         expect(norm).toBeCloseTo(refNorm, 5);
-        ref.forEach((r, i) => torchAdamW(r.p, gr[i], r.m, r.v, s + 1, lrs[s], 0.9, 0.999, 1e-8, decaysByName(params[i].name) ? 0.1 : 0));
-        params.forEach((p) => expect(p.grad.every((x) => x === 0)).toBe(true));
+        ref.forEach((r, i) => {
+          torchAdamW(r.p, gr[i], r.m, r.v, s + 1, lrs[s], 0.9, 0.999, 1e-8, decaysByName(params[i].name) ? 0.1 : 0);
+        });
+        for (const p of params) expect(p.grad.every((x) => x === 0)).toBe(true);
       }
       // Tolerance: float32 storage of p, m, v vs float64: |diff| <= 1e-5 + 1e-5 |ref| after 5 steps.
       params.forEach((p, i) => {

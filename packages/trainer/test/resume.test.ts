@@ -21,40 +21,83 @@ afterAll(() => {
 });
 
 const args: TrainArgs = {
-  perDeviceTrainBatchSize: 2, perDeviceEvalBatchSize: 2, gradientAccumulationSteps: 2, numTrainEpochs: 3,
-  maxSteps: -1, learningRate: 0.05, lrSchedulerType: 'cosine', warmupRatio: 0.1, warmupSteps: 0, weightDecay: 0.01,
-  maxGradNorm: 1, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, loggingSteps: 2, evalStrategy: 'steps',
-  evalSteps: 4, saveStrategy: 'steps', saveSteps: 5, seed: 42,
+  perDeviceTrainBatchSize: 2,
+  perDeviceEvalBatchSize: 2,
+  gradientAccumulationSteps: 2,
+  numTrainEpochs: 3,
+  maxSteps: -1,
+  learningRate: 0.05,
+  lrSchedulerType: 'cosine',
+  warmupRatio: 0.1,
+  warmupSteps: 0,
+  weightDecay: 0.01,
+  maxGradNorm: 1,
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEpsilon: 1e-8,
+  loggingSteps: 2,
+  evalStrategy: 'steps',
+  evalSteps: 4,
+  saveStrategy: 'steps',
+  saveSteps: 5,
+  seed: 42,
 };
 const data = patternData(26, V); // 13 batches -> 7 updates per epoch (last one partial), 21 steps
 const evalRows = patternData(4, V, 99);
 const dropout = 0.1; // the model draws from the loop's RNG, so the RNG state must survive the checkpoint
 const lines = (dir: string) =>
-  readFileSync(join(dir, 'trainer_log.jsonl'), 'utf8').trim().split('\n').map((l) => {
-    const { elapsed_time, remaining_time, throughput, ...rest } = JSON.parse(l);
-    return rest;
-  });
+  readFileSync(join(dir, 'trainer_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const { elapsed_time, remaining_time, throughput, ...rest } = JSON.parse(l);
+      return rest;
+    });
 
 describe('checkpoint and resume', () => {
   it('a run resumed from checkpoint-10 in a fresh model reproduces the uninterrupted run bit for bit', async () => {
     const straightDir = tmp();
     const straight = createBigram(V, 1, dropout);
-    const a = await trainLoop({ model: straight, backend, train: data, eval: evalRows, padId: 0, configHash: 'h', outputDir: straightDir, args });
+    const a = await trainLoop({
+      model: straight,
+      backend,
+      train: data,
+      eval: evalRows,
+      padId: 0,
+      configHash: 'h',
+      outputDir: straightDir,
+      args,
+    });
     expect(a.totalSteps).toBe(21);
 
     // The interrupted run: cancelled after step 12 (past checkpoint-10), then resumed from checkpoint-10.
     const dir = tmp();
     const ac = new AbortController();
     const first = await trainLoop({
-      model: createBigram(V, 1, dropout), backend, train: data, eval: evalRows, padId: 0, configHash: 'h', outputDir: dir, args,
-      signal: ac.signal, onEvent: (e) => e.type === 'metrics' && e.step === 12 && ac.abort(),
+      model: createBigram(V, 1, dropout),
+      backend,
+      train: data,
+      eval: evalRows,
+      padId: 0,
+      configHash: 'h',
+      outputDir: dir,
+      args,
+      signal: ac.signal,
+      onEvent: (e) => e.type === 'metrics' && e.step === 12 && ac.abort(),
     });
     expect(first.status).toBe('cancelled');
     expect(existsSync(join(dir, 'checkpoint-10', 'train_state.bin'))).toBe(true);
     // A fresh model with a different initialisation: everything must come from the checkpoint.
     const resumed = createBigram(V, 777, dropout);
     const b = await trainLoop({
-      model: resumed, backend, train: data, eval: evalRows, padId: 0, configHash: 'h', outputDir: dir, args,
+      model: resumed,
+      backend,
+      train: data,
+      eval: evalRows,
+      padId: 0,
+      configHash: 'h',
+      outputDir: dir,
+      args,
       resumeFrom: resolveResume(dir, true),
     });
     expect(resolveResume(dir, 'true')).toBe(join(dir, 'checkpoint-20'));
@@ -63,15 +106,34 @@ describe('checkpoint and resume', () => {
     expect(b.lossHistory).toEqual(a.lossHistory);
     expect(b.evalHistory).toEqual(a.evalHistory);
     expect(b.trainLoss).toBe(a.trainLoss);
-    straight.trainableParams().forEach((p, i) => expect(resumed.trainableParams()[i].data).toEqual(p.data));
+    straight.trainableParams().forEach((p, i) => {
+      expect(resumed.trainableParams()[i].data).toEqual(p.data);
+    });
     expect(lines(dir)).toEqual(lines(straightDir));
   });
 
   it('refuses a checkpoint written with a different training config', async () => {
     const dir = tmp();
-    await trainLoop({ model: createBigram(V), backend, train: data, padId: 0, configHash: 'h1', outputDir: dir, args: { ...args, maxSteps: 5 } });
+    await trainLoop({
+      model: createBigram(V),
+      backend,
+      train: data,
+      padId: 0,
+      configHash: 'h1',
+      outputDir: dir,
+      args: { ...args, maxSteps: 5 },
+    });
     await expect(
-      trainLoop({ model: createBigram(V), backend, train: data, padId: 0, configHash: 'h2', outputDir: dir, args, resumeFrom: join(dir, 'checkpoint-5') }),
+      trainLoop({
+        model: createBigram(V),
+        backend,
+        train: data,
+        padId: 0,
+        configHash: 'h2',
+        outputDir: dir,
+        args,
+        resumeFrom: join(dir, 'checkpoint-5'),
+      }),
     ).rejects.toThrow(/different training config/);
     expect(() => resolveResume(join(dir, 'nope'), true)).toThrow(TrainError);
   });
@@ -89,8 +151,18 @@ describe('resume with the real Qwen2 model (LoRA with dropout)', async () => {
   const { createModel } = await import('../src/model');
   const { randomWeights } = await import('../src/model/random');
   const config = {
-    arch: 'qwen2' as const, vocabSize: 96, hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4,
-    numKvHeads: 2, headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: true, attentionBias: true,
+    arch: 'qwen2' as const,
+    vocabSize: 96,
+    hiddenSize: 32,
+    intermediateSize: 64,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 8,
+    rmsNormEps: 1e-6,
+    ropeTheta: 10000,
+    tieWordEmbeddings: true,
+    attentionBias: true,
     maxPositionEmbeddings: 128,
   };
   const weights = randomWeights(config, { seed: 5 });
@@ -104,18 +176,39 @@ describe('resume with the real Qwen2 model (LoRA with dropout)', async () => {
 
   it('checkpoint at step 3, a fresh model resumed from it: identical losses and identical final adapter', async () => {
     const straight = mk(1);
-    const a = await trainLoop({ model: straight, backend, train: rows, padId: 0, configHash: 'q', outputDir: tmp(), args: qArgs });
+    const a = await trainLoop({
+      model: straight,
+      backend,
+      train: rows,
+      padId: 0,
+      configHash: 'q',
+      outputDir: tmp(),
+      args: qArgs,
+    });
     expect(a.totalSteps).toBe(6); // 5 batches of 2, accumulation 2 -> 3 updates per epoch, 2 epochs
     const dir = tmp();
     const ac = new AbortController();
     await trainLoop({
-      model: mk(1), backend, train: rows, padId: 0, configHash: 'q', outputDir: dir, args: qArgs, signal: ac.signal,
+      model: mk(1),
+      backend,
+      train: rows,
+      padId: 0,
+      configHash: 'q',
+      outputDir: dir,
+      args: qArgs,
+      signal: ac.signal,
       onEvent: (e) => e.type === 'metrics' && e.step === 4 && ac.abort(),
     });
     // A different LoRA init seed: A matrices differ until the checkpoint overwrites them.
     const resumed = mk(99);
     const b = await trainLoop({
-      model: resumed, backend, train: rows, padId: 0, configHash: 'q', outputDir: dir, args: qArgs,
+      model: resumed,
+      backend,
+      train: rows,
+      padId: 0,
+      configHash: 'q',
+      outputDir: dir,
+      args: qArgs,
       resumeFrom: join(dir, 'checkpoint-3'),
     });
     expect(b.lossHistory).toEqual(a.lossHistory);

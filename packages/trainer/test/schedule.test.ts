@@ -29,7 +29,12 @@ describe('learning-rate schedules (HF get_scheduler)', () => {
   });
 
   for (const name of ['constant', 'constant_with_warmup', 'linear', 'cosine'] as const) {
-    for (const [total, warm] of [[75, 8], [10, 0], [5, 5], [1, 1]]) {
+    for (const [total, warm] of [
+      [75, 8],
+      [10, 0],
+      [5, 5],
+      [1, 1],
+    ]) {
       it(`${name} total=${total} warmup=${warm} matches the HF lambdas at every step`, () => {
         for (let s = 0; s <= total; s++) {
           const got = lrAt({ type: name, baseLr: 1e-4, totalSteps: total, warmupSteps: warm }, s);

@@ -9,11 +9,19 @@ export function createBigram(V: number, seed = 1, dropout = 0) {
     return s / 4294967296;
   };
   const W: Param = {
-    name: 'bigram.weight', shape: [V, V],
+    name: 'bigram.weight',
+    shape: [V, V],
     data: Float32Array.from({ length: V * V }, () => (rand() - 0.5) * 0.2),
-    grad: new Float32Array(V * V), decay: true,
+    grad: new Float32Array(V * V),
+    decay: true,
   };
-  const b: Param = { name: 'bigram.bias', shape: [V], data: new Float32Array(V), grad: new Float32Array(V), decay: false };
+  const b: Param = {
+    name: 'bigram.bias',
+    shape: [V],
+    data: new Float32Array(V),
+    grad: new Float32Array(V),
+    decay: false,
+  };
   const run = (batch: Batch, gradScale: number, train: boolean, rng?: () => number): LossResult => {
     let lossSum = 0;
     let nTokens = 0;

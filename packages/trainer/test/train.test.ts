@@ -22,17 +22,42 @@ afterAll(() => {
 });
 
 const baseArgs: TrainArgs = {
-  perDeviceTrainBatchSize: 1, perDeviceEvalBatchSize: 1, gradientAccumulationSteps: 1, numTrainEpochs: 3,
-  maxSteps: -1, learningRate: 0.05, lrSchedulerType: 'cosine', warmupRatio: 0.1, warmupSteps: 0, weightDecay: 0,
-  maxGradNorm: 1, adamBeta1: 0.9, adamBeta2: 0.999, adamEpsilon: 1e-8, loggingSteps: 2, evalStrategy: 'no',
-  saveStrategy: 'no', saveSteps: 500, seed: 42,
+  perDeviceTrainBatchSize: 1,
+  perDeviceEvalBatchSize: 1,
+  gradientAccumulationSteps: 1,
+  numTrainEpochs: 3,
+  maxSteps: -1,
+  learningRate: 0.05,
+  lrSchedulerType: 'cosine',
+  warmupRatio: 0.1,
+  warmupSteps: 0,
+  weightDecay: 0,
+  maxGradNorm: 1,
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEpsilon: 1e-8,
+  loggingSteps: 2,
+  evalStrategy: 'no',
+  saveStrategy: 'no',
+  saveSteps: 500,
+  seed: 42,
 };
 
 describe('step plan (Trainer.set_initial_training_values)', () => {
   it('counts updates per epoch with a partial last accumulation, and epochs from max_steps', () => {
     // 91 identity rows (LLaMA-Factory's identity.json), batch 1, accumulation 4: 23 updates per epoch.
-    expect(planSteps(91, 1, 4, 3, -1)).toEqual({ batchesPerEpoch: 91, updatesPerEpoch: 23, totalSteps: 69, numEpochs: 3 });
-    expect(planSteps(10, 3, 2, 2.5, -1)).toEqual({ batchesPerEpoch: 4, updatesPerEpoch: 2, totalSteps: 5, numEpochs: 3 });
+    expect(planSteps(91, 1, 4, 3, -1)).toEqual({
+      batchesPerEpoch: 91,
+      updatesPerEpoch: 23,
+      totalSteps: 69,
+      numEpochs: 3,
+    });
+    expect(planSteps(10, 3, 2, 2.5, -1)).toEqual({
+      batchesPerEpoch: 4,
+      updatesPerEpoch: 2,
+      totalSteps: 5,
+      numEpochs: 3,
+    });
     expect(planSteps(10, 3, 2, 3, 5)).toEqual({ batchesPerEpoch: 4, updatesPerEpoch: 2, totalSteps: 5, numEpochs: 3 });
     expect(planSteps(3, 8, 8, 1, -1).totalSteps).toBe(1);
   });
@@ -46,7 +71,13 @@ describe('step plan (Trainer.set_initial_training_values)', () => {
   });
 
   it('collate right-pads ids with the pad id and labels with -100', () => {
-    const b = collate([{ inputIds: [1, 2, 3], labels: [-100, 2, 3] }, { inputIds: [4], labels: [4] }], 9);
+    const b = collate(
+      [
+        { inputIds: [1, 2, 3], labels: [-100, 2, 3] },
+        { inputIds: [4], labels: [4] },
+      ],
+      9,
+    );
     expect([b.B, b.T]).toEqual([2, 3]);
     expect([...b.inputIds]).toEqual([1, 2, 3, 4, 9, 9]);
     expect([...b.labels]).toEqual([-100, 2, 3, 4, -100, -100]);
@@ -65,12 +96,24 @@ describe('training loop', () => {
     const a = createBigram(V);
     const b = createBigram(V);
     const common = { backend, train: data, padId: 0, configHash: 'x' };
-    const ra = await trainLoop({ ...common, model: a, outputDir: tmp(), args: { ...baseArgs, perDeviceTrainBatchSize: 1, gradientAccumulationSteps: 4 } });
-    const rb = await trainLoop({ ...common, model: b, outputDir: tmp(), args: { ...baseArgs, perDeviceTrainBatchSize: 4, gradientAccumulationSteps: 1 } });
+    const ra = await trainLoop({
+      ...common,
+      model: a,
+      outputDir: tmp(),
+      args: { ...baseArgs, perDeviceTrainBatchSize: 1, gradientAccumulationSteps: 4 },
+    });
+    const rb = await trainLoop({
+      ...common,
+      model: b,
+      outputDir: tmp(),
+      args: { ...baseArgs, perDeviceTrainBatchSize: 4, gradientAccumulationSteps: 1 },
+    });
     expect(ra.totalSteps).toBe(12);
     expect(rb.totalSteps).toBe(12);
     // Tolerance: float32 grads summed in a different order (4 calls vs 1); the updates agree to 1e-5.
-    ra.lossHistory.forEach((h, i) => expect(h.loss).toBeCloseTo(rb.lossHistory[i].loss, 5));
+    ra.lossHistory.forEach((h, i) => {
+      expect(h.loss).toBeCloseTo(rb.lossHistory[i].loss, 5);
+    });
     const pa = a.trainableParams()[0].data;
     const pb = b.trainableParams()[0].data;
     for (let i = 0; i < pa.length; i++) expect(Math.abs(pa[i] - pb[i])).toBeLessThan(1e-5);
@@ -89,7 +132,12 @@ describe('training loop', () => {
       n += r.nTokens;
     }
     const res = await trainLoop({
-      model, backend, train: data, padId: 0, configHash: 'x', outputDir: tmp(),
+      model,
+      backend,
+      train: data,
+      padId: 0,
+      configHash: 'x',
+      outputDir: tmp(),
       args: { ...baseArgs, gradientAccumulationSteps: 3, maxSteps: 1 },
     });
     expect(res.lossHistory[0].loss).toBeCloseTo(sum / n, 10);
@@ -100,18 +148,45 @@ describe('training loop', () => {
     const out = tmp();
     const events: string[] = [];
     const res = await trainLoop({
-      model: createBigram(V), backend, train: data.slice(0, 36), eval: data.slice(36), padId: 0, configHash: 'x',
-      outputDir: out, onEvent: (e) => events.push(e.type),
-      args: { ...baseArgs, perDeviceTrainBatchSize: 2, gradientAccumulationSteps: 2, loggingSteps: 3, evalStrategy: 'steps', evalSteps: 9 },
+      model: createBigram(V),
+      backend,
+      train: data.slice(0, 36),
+      eval: data.slice(36),
+      padId: 0,
+      configHash: 'x',
+      outputDir: out,
+      onEvent: (e) => events.push(e.type),
+      args: {
+        ...baseArgs,
+        perDeviceTrainBatchSize: 2,
+        gradientAccumulationSteps: 2,
+        loggingSteps: 3,
+        evalStrategy: 'steps',
+        evalSteps: 9,
+      },
     });
     expect(res.totalSteps).toBe(27);
-    const lines = readFileSync(join(out, 'trainer_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(out, 'trainer_log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const trainLines = lines.filter((l) => 'loss' in l);
     const evalLines = lines.filter((l) => 'eval_loss' in l);
     expect(trainLines.map((l) => l.current_steps)).toEqual([3, 6, 9, 12, 15, 18, 21, 24, 27]);
     expect(evalLines.map((l) => l.current_steps)).toEqual([9, 18, 27]);
     for (const l of trainLines) {
-      for (const k of ['current_steps', 'total_steps', 'loss', 'lr', 'epoch', 'percentage', 'elapsed_time', 'remaining_time', 'throughput', 'total_tokens']) {
+      for (const k of [
+        'current_steps',
+        'total_steps',
+        'loss',
+        'lr',
+        'epoch',
+        'percentage',
+        'elapsed_time',
+        'remaining_time',
+        'throughput',
+        'total_tokens',
+      ]) {
         expect(l).toHaveProperty(k);
       }
       // The logged loss is the mean of the step losses since the previous log.
@@ -132,8 +207,14 @@ describe('training loop', () => {
     const ac = new AbortController();
     let seen = 0;
     const res = await trainLoop({
-      model: createBigram(V), backend, train: patternData(20, V), padId: 0, configHash: 'x', outputDir: tmp(),
-      signal: ac.signal, args: baseArgs,
+      model: createBigram(V),
+      backend,
+      train: patternData(20, V),
+      padId: 0,
+      configHash: 'x',
+      outputDir: tmp(),
+      signal: ac.signal,
+      args: baseArgs,
       onEvent: (e) => {
         if (e.type === 'metrics' && ++seen === 5) ac.abort();
       },
@@ -147,7 +228,11 @@ describe('plot_loss PNG', () => {
   it('writes a valid PNG (signature, chunk CRCs, inflatable RGB rows) with the curve drawn in blue', async () => {
     const { lossChartPng, smooth } = await import('../src/train/plot');
     const { inflateSync, crc32 } = await import('node:zlib');
-    const png = lossChartPng([{ points: [1, 2, 3, 4, 5].map((x) => ({ x, y: 3 / x })), color: [31, 119, 180], faint: [174, 199, 232] }], 200, 120);
+    const png = lossChartPng(
+      [{ points: [1, 2, 3, 4, 5].map((x) => ({ x, y: 3 / x })), color: [31, 119, 180], faint: [174, 199, 232] }],
+      200,
+      120,
+    );
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     let off = 8;
     const idat: Buffer[] = [];
@@ -165,10 +250,11 @@ describe('plot_loss PNG', () => {
     const raw = inflateSync(Buffer.concat(idat));
     expect(raw.length).toBe((200 * 3 + 1) * 120);
     let blue = 0;
-    for (let y = 0; y < 120; y++) for (let x = 0; x < 200; x++) {
-      const i = y * 601 + 1 + x * 3;
-      if (raw[i] === 31 && raw[i + 1] === 119 && raw[i + 2] === 180) blue++;
-    }
+    for (let y = 0; y < 120; y++)
+      for (let x = 0; x < 200; x++) {
+        const i = y * 601 + 1 + x * 3;
+        if (raw[i] === 31 && raw[i + 1] === 119 && raw[i + 2] === 180) blue++;
+      }
     expect(blue).toBeGreaterThan(50);
     // LLaMA-Factory's smoothing: first value kept, then an EMA towards the data.
     const s = smooth([4, 2, 2]);

@@ -43,7 +43,10 @@ export async function openChat(s: ChatSettings, backend: Backend = createBackend
   try {
     configJson = JSON.parse(readFileSync(join(s.modelDir, 'config.json'), 'utf8'));
   } catch (e) {
-    throw new TrainerError('MODEL_FILES_MISSING', `${s.modelDir} has no readable config.json (${(e as Error).message}).`);
+    throw new TrainerError(
+      'MODEL_FILES_MISSING',
+      `${s.modelDir} has no readable config.json (${(e as Error).message}).`,
+    );
   }
   const config = parseModelConfig(configJson);
   const tokenizer = await loadTokenizer(s.modelDir);
@@ -70,7 +73,9 @@ export async function openChat(s: ChatSettings, backend: Backend = createBackend
         seed: s.seed + turn++,
         stopIds: template.stopTokenIds,
       });
-      const ids = (Array.isArray(out) ? out : (out as { ids: number[] }).ids).filter((t) => !template.stopTokenIds.includes(t));
+      const ids = (Array.isArray(out) ? out : (out as { ids: number[] }).ids).filter(
+        (t) => !template.stopTokenIds.includes(t),
+      );
       return tokenizer.decode(ids, { skipSpecialTokens: true });
     },
   };
@@ -110,7 +115,10 @@ function settingsFromArgs(args: string[]): { settings: ChatSettings; prompt?: st
   }
   const modelDir = str('model');
   if (!modelDir) {
-    throw new TrainerError('CLI_USAGE', 'usage: crucible chat CONFIG.yaml | crucible chat --model DIR [--adapter DIR] [--prompt TEXT]');
+    throw new TrainerError(
+      'CLI_USAGE',
+      'usage: crucible chat CONFIG.yaml | crucible chat --model DIR [--adapter DIR] [--prompt TEXT]',
+    );
   }
   return {
     prompt,
@@ -136,7 +144,9 @@ export async function chatCommand(args: string[]): Promise<number> {
     return 0;
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: Boolean(process.stdin.isTTY) });
-  process.stdout.write('Welcome to the CLI application, use `clear` to remove the history, use `exit` to exit the application.\n');
+  process.stdout.write(
+    'Welcome to the CLI application, use `clear` to remove the history, use `exit` to exit the application.\n',
+  );
   const history: TChatMessage[] = [];
   try {
     for (;;) {

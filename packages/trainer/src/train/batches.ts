@@ -39,7 +39,13 @@ export type StepPlan = {
 };
 
 /** Trainer.set_initial_training_values: total optimizer steps from num_train_epochs, or max_steps when > 0. */
-export function planSteps(nTrain: number, batchSize: number, accum: number, numTrainEpochs: number, maxSteps: number): StepPlan {
+export function planSteps(
+  nTrain: number,
+  batchSize: number,
+  accum: number,
+  numTrainEpochs: number,
+  maxSteps: number,
+): StepPlan {
   const batchesPerEpoch = Math.ceil(nTrain / batchSize);
   const updatesPerEpoch = Math.max(Math.floor(batchesPerEpoch / accum) + (batchesPerEpoch % accum > 0 ? 1 : 0), 1);
   if (maxSteps > 0) {

@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import type { Backend } from '@crucible/tensor';
 import type { Batch, LossResult, Param } from '../model/types';
 import { collate, type Example, labelledTokens, planSteps, updateBatches } from './batches';
-import {
-  checkpointDir, loadTrainState, readTrainerState, saveTrainState, type TrainerState,
-} from './checkpoint';
+import { checkpointDir, loadTrainState, readTrainerState, saveTrainState, type TrainerState } from './checkpoint';
 import { TrainError } from './errors';
 import { appendLog, createProgress, makeLogRecord, type TrainerLogRecord } from './logging';
 import { createAdamW } from './optimizer';
@@ -122,9 +120,16 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const { model, backend, args, train } = o;
-  if (train.length === 0) throw new TrainError('TRAIN_SET_EMPTY', 'The training set is empty: check dataset, max_samples and val_size.');
+  if (train.length === 0)
+    throw new TrainError('TRAIN_SET_EMPTY', 'The training set is empty: check dataset, max_samples and val_size.');
   const now = o.now ?? (() => performance.now() / 1000);
-  const plan = planSteps(train.length, args.perDeviceTrainBatchSize, args.gradientAccumulationSteps, args.numTrainEpochs, args.maxSteps);
+  const plan = planSteps(
+    train.length,
+    args.perDeviceTrainBatchSize,
+    args.gradientAccumulationSteps,
+    args.numTrainEpochs,
+    args.maxSteps,
+  );
   const sched: ScheduleOptions = {
     type: args.lrSchedulerType,
     baseLr: args.learningRate,
@@ -139,8 +144,11 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
 
   const params = model.trainableParams();
   const opt = createAdamW(backend, params, {
-    beta1: args.adamBeta1, beta2: args.adamBeta2, eps: args.adamEpsilon,
-    weightDecay: args.weightDecay, maxGradNorm: args.maxGradNorm,
+    beta1: args.adamBeta1,
+    beta2: args.adamBeta2,
+    eps: args.adamEpsilon,
+    weightDecay: args.weightDecay,
+    maxGradNorm: args.maxGradNorm,
   });
   opt.zeroGrad();
   // The dropout stream: one generator for the whole run whose state goes into every checkpoint.
@@ -148,9 +156,22 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const logPath = join(o.outputDir, 'trainer_log.jsonl');
 
   let st: TrainerState = {
-    version: 1, configHash: o.configHash, totalSteps: plan.totalSteps, globalStep: 0, epoch: 0, updateInEpoch: 0,
-    order: epochPermutation(train.length, args.seed, 0), optimizerStep: 0, rng: rng.getState(), tokensSeen: 0,
-    elapsedS: 0, logLossSum: 0, logSteps: 0, totalLossSum: 0, lossHistory: [], evalHistory: [],
+    version: 1,
+    configHash: o.configHash,
+    totalSteps: plan.totalSteps,
+    globalStep: 0,
+    epoch: 0,
+    updateInEpoch: 0,
+    order: epochPermutation(train.length, args.seed, 0),
+    optimizerStep: 0,
+    rng: rng.getState(),
+    tokensSeen: 0,
+    elapsedS: 0,
+    logLossSum: 0,
+    logSteps: 0,
+    totalLossSum: 0,
+    lossHistory: [],
+    evalHistory: [],
     params: params.map((p) => ({ name: p.name, length: p.data.length })),
   };
 
@@ -168,7 +189,9 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     st = { ...saved, totalSteps: plan.totalSteps };
     // Keep the log of the steps already done, drop anything a crashed run wrote after the checkpoint.
     if (existsSync(logPath)) {
-      const kept = readFileSync(logPath, 'utf8').split('\n').filter((l) => l.trim() !== '')
+      const kept = readFileSync(logPath, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
         .filter((l) => (JSON.parse(l) as TrainerLogRecord).current_steps <= saved.globalStep);
       writeFileSync(logPath, kept.map((l) => `${l}\n`).join(''));
     }
@@ -186,7 +209,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const epochFloat = (epoch: number, update: number) =>
     epoch + Math.min(plan.batchesPerEpoch, (update + 1) * args.gradientAccumulationSteps) / plan.batchesPerEpoch;
 
-  const save = async (epochF: number) => {
+  const save = async () => {
     const dir = checkpointDir(o.outputDir, st.globalStep);
     st.optimizerStep = opt.state.step;
     st.rng = rng.getState();
@@ -194,7 +217,6 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     await o.saveArtifacts?.(dir);
     saveTrainState(dir, st, params, opt.state.m, opt.state.v);
     o.onEvent?.({ type: 'checkpoint', step: st.globalStep, dir });
-    void epochF;
   };
 
   let status: LoopResult['status'] = 'completed';
@@ -208,13 +230,21 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         status = 'cancelled';
         break outer;
       }
-      const micro = updateBatches(st.order, args.perDeviceTrainBatchSize, args.gradientAccumulationSteps, st.updateInEpoch);
+      const micro = updateBatches(
+        st.order,
+        args.perDeviceTrainBatchSize,
+        args.gradientAccumulationSteps,
+        st.updateInEpoch,
+      );
       let numItems = 0;
       for (const idx of micro) for (const i of idx) numItems += labelledTokens(train[i]);
       const scale = 1 / Math.max(1, numItems);
       let lossSum = 0;
       for (const idx of micro) {
-        const batch = collate(idx.map((i) => train[i]), o.padId);
+        const batch = collate(
+          idx.map((i) => train[i]),
+          o.padId,
+        );
         lossSum += model.lossAndGrad(batch, scale, rng.next).lossSum;
         for (let b = 0; b < batch.B; b++) st.tokensSeen += batch.keyLen[b];
       }
@@ -234,33 +264,65 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       const etaS = (el / st.globalStep) * (plan.totalSteps - st.globalStep);
       const nextLr = lrAt(sched, st.globalStep); // HF logs the scheduler's lr after its step
       o.onEvent?.({
-        type: 'metrics', step: st.globalStep, totalSteps: plan.totalSteps, loss: stepLoss, gradNorm, lr: nextLr,
-        epoch: epochF, tokens: st.tokensSeen, tokensPerS: el > 0 ? st.tokensSeen / el : 0, etaS,
+        type: 'metrics',
+        step: st.globalStep,
+        totalSteps: plan.totalSteps,
+        loss: stepLoss,
+        gradNorm,
+        lr: nextLr,
+        epoch: epochF,
+        tokens: st.tokensSeen,
+        tokensPerS: el > 0 ? st.tokensSeen / el : 0,
+        etaS,
       });
       progress.update(st.globalStep, stepLoss, el > 0 ? st.tokensSeen / el : 0, etaS);
 
       if (st.globalStep % logEvery === 0) {
-        emitLog(makeLogRecord({
-          step: st.globalStep, totalSteps: plan.totalSteps, elapsedS: el, tokens: st.tokensSeen,
-          loss: st.logLossSum / st.logSteps, lr: nextLr, epoch: epochF, gradNorm,
-        }));
+        emitLog(
+          makeLogRecord({
+            step: st.globalStep,
+            totalSteps: plan.totalSteps,
+            elapsedS: el,
+            tokens: st.tokensSeen,
+            loss: st.logLossSum / st.logSteps,
+            lr: nextLr,
+            epoch: epochF,
+            gradNorm,
+          }),
+        );
         st.logLossSum = 0;
         st.logSteps = 0;
       }
       const endOfEpoch = st.updateInEpoch === plan.updatesPerEpoch;
-      if (doEval && ((args.evalStrategy === 'steps' && st.globalStep % evalEvery === 0) || (args.evalStrategy === 'epoch' && endOfEpoch))) {
+      if (
+        doEval &&
+        ((args.evalStrategy === 'steps' && st.globalStep % evalEvery === 0) ||
+          (args.evalStrategy === 'epoch' && endOfEpoch))
+      ) {
         lastEval = evaluate(model, evalRows, args.perDeviceEvalBatchSize, o.padId);
         st.evalHistory.push({ step: st.globalStep, loss: lastEval });
         o.onEvent?.({ type: 'eval', step: st.globalStep, evalLoss: lastEval, epoch: epochF });
-        emitLog(makeLogRecord({ step: st.globalStep, totalSteps: plan.totalSteps, elapsedS: elapsed(), tokens: st.tokensSeen, evalLoss: lastEval, epoch: epochF }));
+        emitLog(
+          makeLogRecord({
+            step: st.globalStep,
+            totalSteps: plan.totalSteps,
+            elapsedS: elapsed(),
+            tokens: st.tokensSeen,
+            evalLoss: lastEval,
+            epoch: epochF,
+          }),
+        );
       }
       if (endOfEpoch) {
         st.epoch += 1;
         st.updateInEpoch = 0;
         st.order = epochPermutation(train.length, args.seed, st.epoch);
       }
-      if ((args.saveStrategy === 'steps' && st.globalStep % saveEvery === 0) || (args.saveStrategy === 'epoch' && endOfEpoch)) {
-        await save(epochF);
+      if (
+        (args.saveStrategy === 'steps' && st.globalStep % saveEvery === 0) ||
+        (args.saveStrategy === 'epoch' && endOfEpoch)
+      ) {
+        await save();
       }
       await yieldToEventLoop();
       if (endOfEpoch) continue outer;
@@ -271,7 +333,15 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const runtimeS = elapsed();
   if (status === 'completed') {
     // HF logs the train summary at the end; LLaMA-Factory's LogCallback turns it into a last line without a loss.
-    emitLog(makeLogRecord({ step: st.globalStep, totalSteps: plan.totalSteps, elapsedS: runtimeS, tokens: st.tokensSeen, epoch: lastEpoch }));
+    emitLog(
+      makeLogRecord({
+        step: st.globalStep,
+        totalSteps: plan.totalSteps,
+        elapsedS: runtimeS,
+        tokens: st.tokensSeen,
+        epoch: lastEpoch,
+      }),
+    );
   }
   return {
     status,

@@ -62,14 +62,28 @@ export function encodePng(width: number, height: number, rgb: Uint8Array): Buffe
 
 // 3x5 glyphs, rows top to bottom, 3 bits each (MSB = left).
 const GLYPHS: Record<string, number[]> = {
-  '0': [7, 5, 5, 5, 7], '1': [2, 6, 2, 2, 7], '2': [7, 1, 7, 4, 7], '3': [7, 1, 7, 1, 7], '4': [5, 5, 7, 1, 1],
-  '5': [7, 4, 7, 1, 7], '6': [7, 4, 7, 5, 7], '7': [7, 1, 1, 1, 1], '8': [7, 5, 7, 5, 7], '9': [7, 5, 7, 1, 7],
-  '.': [0, 0, 0, 0, 2], '-': [0, 0, 7, 0, 0], e: [0, 7, 7, 4, 7],
+  '0': [7, 5, 5, 5, 7],
+  '1': [2, 6, 2, 2, 7],
+  '2': [7, 1, 7, 4, 7],
+  '3': [7, 1, 7, 1, 7],
+  '4': [5, 5, 7, 1, 1],
+  '5': [7, 4, 7, 1, 7],
+  '6': [7, 4, 7, 5, 7],
+  '7': [7, 1, 1, 1, 1],
+  '8': [7, 5, 7, 5, 7],
+  '9': [7, 5, 7, 1, 7],
+  '.': [0, 0, 0, 0, 2],
+  '-': [0, 0, 7, 0, 0],
+  e: [0, 7, 7, 4, 7],
 };
 
 type Color = [number, number, number];
 
-export function lossChartPng(series: { points: { x: number; y: number }[]; color: Color; faint?: Color }[], width = 640, height = 400): Buffer {
+export function lossChartPng(
+  series: { points: { x: number; y: number }[]; color: Color; faint?: Color }[],
+  width = 640,
+  height = 400,
+): Buffer {
   const img = new Uint8Array(width * height * 3).fill(255);
   const set = (x: number, y: number, c: Color) => {
     if (x < 0 || y < 0 || x >= width || y >= height) return;
@@ -86,13 +100,20 @@ export function lossChartPng(series: { points: { x: number; y: number }[]; color
     let cx = x;
     for (const ch of s) {
       const g = GLYPHS[ch];
-      if (g) for (let r = 0; r < 5; r++) for (let col = 0; col < 3; col++) {
-        if ((g[r] >> (2 - col)) & 1) for (let a = 0; a < scale; a++) for (let b = 0; b < scale; b++) set(cx + col * scale + a, y + r * scale + b, [40, 40, 40]);
-      }
+      if (g)
+        for (let r = 0; r < 5; r++)
+          for (let col = 0; col < 3; col++) {
+            if ((g[r] >> (2 - col)) & 1)
+              for (let a = 0; a < scale; a++)
+                for (let b = 0; b < scale; b++) set(cx + col * scale + a, y + r * scale + b, [40, 40, 40]);
+          }
       cx += 4 * scale;
     }
   };
-  const L = 70, R = width - 20, T = 20, B = height - 40;
+  const L = 70,
+    R = width - 20,
+    T = 20,
+    B = height - 40;
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
   if (all.length > 0) {
     let [x0, x1] = [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))];
@@ -118,7 +139,11 @@ export function lossChartPng(series: { points: { x: number; y: number }[]; color
         for (let i = 1; i < pts.length; i++) line(px(pts[i - 1].x), py(ys[i - 1]), px(pts[i].x), py(ys[i]), c);
         if (pts.length === 1) set(px(pts[0].x), py(ys[0]), c);
       };
-      if (s.faint) draw(pts.map((p) => p.y), s.faint);
+      if (s.faint)
+        draw(
+          pts.map((p) => p.y),
+          s.faint,
+        );
       draw(s.faint ? smooth(pts.map((p) => p.y)) : pts.map((p) => p.y), s.color);
     }
   }

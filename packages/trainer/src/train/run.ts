@@ -12,9 +12,9 @@ import { loadDatasets } from '../data';
 import { readPeftAdapter, writePeftAdapter } from '../export';
 import { loadTokenizer, loadWeights, writeSafetensors } from '../io';
 import { TrainerError } from '../io/errors';
-import { TrainError } from './errors';
 import { createModel, type Model, parseModelConfig } from '../model';
 import { configHash, resolveResume } from './checkpoint';
+import { TrainError } from './errors';
 import { type LoopResult, type TrainArgs, type TrainEvent, trainLoop } from './loop';
 import { writeLossPlot } from './plot';
 
@@ -32,8 +32,15 @@ export type RunResult = LoopResult & { outputDir: string; metrics: Record<string
 
 /** Model-directory files copied next to full fine-tuned weights so the output is itself a model directory. */
 const MODEL_DIR_FILES = [
-  'config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json',
-  'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.jinja',
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.json',
+  'merges.txt',
+  'added_tokens.json',
+  'chat_template.jinja',
 ];
 
 export function trainArgsFromConfig(cfg: TTrainConfig): TrainArgs {
@@ -117,7 +124,10 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
   });
   if (cfg.adapter_name_or_path && cfg.adapter_name_or_path.length > 0) {
     if (cfg.finetuning_type !== 'lora') {
-      throw new TrainerError('CONFIG_INVALID_VALUE', 'adapter_name_or_path continues a LoRA adapter; it needs finetuning_type: lora.');
+      throw new TrainerError(
+        'CONFIG_INVALID_VALUE',
+        'adapter_name_or_path continues a LoRA adapter; it needs finetuning_type: lora.',
+      );
     }
     if (cfg.adapter_name_or_path.length > 1) {
       throw new TrainerError('CONFIG_INVALID_VALUE', 'adapter_name_or_path: training continues exactly one adapter.');
