@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError, Worker, type WorkerOptions } from 'bullmq';
 import { createRedisConnection } from './connection';
 import { QUEUE_DEFAULTS, type TQueueName } from './constants';
 import { jobName, type TAnyJobDefinition, type TJobHandler } from './definitions/define';
@@ -25,6 +25,8 @@ export type TWorkerRuntimeOptions = {
   workerId?: string;
   shutdownGraceMs?: number;
   heartbeat?: { ttlSec?: number; intervalMs?: number };
+  /** Lock and stall timing; default QUEUE_DEFAULTS.worker (tests shorten them to see crash recovery quickly). */
+  lockTiming?: Partial<Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'>>;
   /** Install SIGTERM/SIGINT handlers that close the runtime and exit 0 (default true; tests pass false). */
   handleSignals?: boolean;
   /** Runs after the runtime closed on a signal, before the process exits (close the DB pool, ...). */
@@ -132,20 +134,25 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
     active.set(id, entry);
     bullSignal?.addEventListener('abort', () => entry.controller.abort(bullSignal.reason), { once: true });
     try {
-      const run = handler(parsed.data, {
-        jobId: id,
-        workerId,
-        attempt: job.attemptsMade + 1,
-        signal: entry.controller.signal,
-        log: (message) => {
-          log('info', `job ${id} (${def.id}): ${message}`);
-          job.log(message).catch(() => {});
-        },
-        updateProgress: (progress) => job.updateProgress(progress),
-      }).then(
-        (value) => ({ ok: true as const, value }),
-        (error: unknown) => ({ ok: false as const, error }),
-      );
+      // Promise.resolve().then: a handler that throws synchronously is reported like one that rejects.
+      const run = Promise.resolve()
+        .then(() =>
+          handler(parsed.data, {
+            jobId: id,
+            workerId,
+            attempt: job.attemptsMade + 1,
+            signal: entry.controller.signal,
+            log: (message) => {
+              log('info', `job ${id} (${def.id}): ${message}`);
+              job.log(message).catch(() => {});
+            },
+            updateProgress: (progress) => job.updateProgress(progress),
+          }),
+        )
+        .then(
+          (value) => ({ ok: true as const, value }),
+          (error: unknown) => ({ ok: false as const, error }),
+        );
       // The race lets a hand-back end this processor even if the handler ignores its abort signal.
       const outcome = await Promise.race([run, handedBackSignal.then(() => null)]);
       // Already moved back to wait by closeRuntime: tell BullMQ not to complete or fail it.
@@ -163,6 +170,7 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
     concurrency,
     name: workerId,
     ...QUEUE_DEFAULTS.worker,
+    ...options.lockTiming,
   });
   // An 'error' event without a listener is thrown by Node and kills the worker mid-job (BullMQ emits them for
   // Redis reconnects and lock renewals); logging keeps the process alive while ioredis reconnects.

@@ -437,4 +437,58 @@ describe('heartbeats', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('a job whose worker process was killed outright goes back to the queue and another worker finishes it', async () => {
+    const prefix = fresh();
+    const script = fileURLToPath(new URL('./fixtures/heartbeat-worker.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, TEST_PREFIX: prefix },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout?.on('data', (d) => (output += d));
+    let id = '';
+    try {
+      await waitFor('the child worker to be ready', async () => output.includes('ready'), 20_000);
+      const hang = defineJob({
+        id: 'test.hang',
+        version: 1,
+        queue: 'training',
+        schema: z.object({ jobId: z.string() }),
+      });
+      id = (await enqueue(hang, { jobId: 'crash' }, { prefix })).id;
+      await waitForState(prefix, id, 'active');
+      child.kill('SIGKILL'); // no shutdown code runs: only the expiring lock tells the others
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const finished: string[] = [];
+    const rescuer = createWorkerRuntime({
+      kind: 'test',
+      queue: 'training',
+      jobs: [
+        defineJob({
+          id: 'test.hang',
+          version: 1,
+          queue: 'training',
+          schema: z.object({ jobId: z.string() }),
+          handler: async () => ({
+            default: async (p: { jobId: string }) => {
+              finished.push(p.jobId);
+              return 'rescued';
+            },
+          }),
+        }),
+      ],
+      prefix,
+      handleSignals: false,
+      lockTiming: { lockDuration: 1_000, stalledInterval: 500 },
+      log: () => {},
+    });
+    runtimes.push(rescuer);
+    await rescuer.ready;
+    const job = await waitForState(prefix, id, 'completed', 15_000);
+    expect(job.returnvalue).toBe('rescued');
+    expect(finished).toEqual(['crash']);
+  });
 });
