@@ -46,7 +46,7 @@ void parallel_tasks(i64 ntasks, F&& f) {
 
 // ---- scratch --------------------------------------------------------------------------------------------------------
 // Grow-only, 64-byte aligned buffers per (thread, slot): no allocation in steady state.
-enum Slot { kPackA = 0, kPackB, kTile, kOp0, kOp1, kOp2, kOp3, kSlots };
+enum Slot { kPackA = 0, kPackB, kTile, kSmall, kOp0, kOp1, kOp2, kOp3, kSlots };
 float* scratch(int tid, Slot slot, size_t floats);
 void runtime_init();  // starts the pool and sizes the scratch table; called once at module load
 

@@ -299,7 +299,91 @@ GemmGrid gemm_grid(i64 M, i64 N, i64 K, int mr, int nr) {
   return GemmGrid{nt, tm, tn, (mp + tm - 1) / tm * mr, (np + tn - 1) / tn * nr};
 }
 
+// ---- small M (token-by-token decoding: logits = h W^T with M = 1) ---------------------------------------------------
+// The packed GEMM would use 1 of 12 tile rows and copy all of B first; instead read B once, straight from its
+// layout: dot products along contiguous rows of B (tb) or axpy over its rows (not tb). Memory-bound, as it must be.
+namespace {
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, i64 n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+  i64 k = 0;
+  for (; k + 32 <= n; k += 32) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8), s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 16), _mm256_loadu_ps(b + k + 16), s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 24), _mm256_loadu_ps(b + k + 24), s3);
+  }
+  for (; k + 8 <= n; k += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), s0);
+  float t[8];
+  _mm256_storeu_ps(t, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  float s = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+  for (; k < n; k++) s += a[k] * b[k];
+  return s;
+}
+float dot_scalar(const float* a, const float* b, i64 n) {
+  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  i64 k = 0;
+  for (; k + 4 <= n; k += 4) s0 += a[k] * b[k], s1 += a[k + 1] * b[k + 1], s2 += a[k + 2] * b[k + 2], s3 += a[k + 3] * b[k + 3];
+  for (; k < n; k++) s0 += a[k] * b[k];
+  return (s0 + s1) + (s2 + s3);
+}
+__attribute__((target("avx2,fma"))) void axpy_avx2(float* y, float a, const float* x, i64 n) {
+  const __m256 va = _mm256_set1_ps(a);
+  i64 j = 0;
+  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
+  for (; j < n; j++) y[j] += a * x[j];
+}
+void axpy_scalar(float* y, float a, const float* x, i64 n) {
+  for (i64 j = 0; j < n; j++) y[j] += a * x[j];
+}
+
+constexpr i64 kSmallM = 4;
+
+void gemm_small_m(const Gemm& g) {
+  const bool simd = g_avx_transpose;
+  // Rows of op(A), contiguous (gathered when A is stored transposed).
+  const float* arows[kSmallM];
+  float* gathered = g.ta ? scratch(0, kSmall, static_cast<size_t>(g.M * g.K)) : nullptr;
+  for (i64 i = 0; i < g.M; i++) {
+    if (g.ta) {
+      for (i64 k = 0; k < g.K; k++) gathered[i * g.K + k] = g.A[k * g.lda + i];
+      arows[i] = gathered + i * g.K;
+    } else {
+      arows[i] = g.A + i * g.lda;
+    }
+  }
+  auto finish = [&](float* c, float acc) { *c = g.beta == 0.0f ? g.alpha * acc : g.alpha * acc + g.beta * *c; };
+  const i64 grain = std::max<i64>(8, (1 << 16) / std::max<i64>(g.K, 1));
+  if (g.tb) {  // op(B)[k,j] = B[j*ldb + k]: C[i,j] = alpha a_i . B_j
+    parallel_for(g.N, grain, [&](i64 j0, i64 j1, int) {
+      for (i64 j = j0; j < j1; j++) {
+        const float* bj = g.B + j * g.ldb;
+        for (i64 i = 0; i < g.M; i++) finish(g.C + i * g.ldc + j, simd ? dot_avx2(arows[i], bj, g.K) : dot_scalar(arows[i], bj, g.K));
+      }
+    });
+  } else {  // op(B)[k,j] = B[k*ldb + j]: C[i, j0:j1] = beta C + alpha sum_k a_i[k] B[k, j0:j1]
+    parallel_for(g.N, std::max<i64>(grain, 64), [&](i64 j0, i64 j1, int) {
+      for (i64 i = 0; i < g.M; i++) {
+        float* ci = g.C + i * g.ldc;
+        for (i64 j = j0; j < j1; j++) ci[j] = g.beta == 0.0f ? 0.0f : g.beta * ci[j];
+      }
+      for (i64 k = 0; k < g.K; k++) {
+        const float* bk = g.B + k * g.ldb + j0;
+        for (i64 i = 0; i < g.M; i++) {
+          const float a = g.alpha * arows[i][k];
+          if (simd) axpy_avx2(g.C + i * g.ldc + j0, a, bk, j1 - j0);
+          else axpy_scalar(g.C + i * g.ldc + j0, a, bk, j1 - j0);
+        }
+      }
+    });
+  }
+}
+}  // namespace
+
 void gemm_mt(const Gemm& g) {
+  if (g.M >= 1 && g.M <= kSmallM && g.N > 0 && g.K > 0 && g.alpha != 0.0f) {
+    gemm_small_m(g);
+    return;
+  }
   const Kernel& kn = g_kernel;
   const GemmGrid gr = gemm_grid(g.M, g.N, g.K, kn.mr, kn.nr);
   if (gr.nt <= 1) {

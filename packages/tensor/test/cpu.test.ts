@@ -101,6 +101,9 @@ function opSuite(): void {
   describe('matmul', () => {
     const shapes: [number, number, number][] = [
       [1, 1, 1],
+      [1, 300, 70], // M <= 4: the small-M (decoding) path
+      [3, 45, 1000],
+      [4, 33, 7],
       [13, 37, 29],
       [12, 32, 256],
       [50, 70, 300],
