@@ -28,6 +28,15 @@ export const PROBLEMS = Object.freeze({
     severity: 'error',
     message: 'The row is larger than the per-row byte limit. Shorten it, or raise maxRowBytes.',
   },
+  too_deeply_nested: {
+    severity: 'error',
+    message: 'The row nests lists or objects deeper than the nesting limit. Flatten it, or raise maxNesting.',
+  },
+  unreadable_row: {
+    severity: 'error',
+    message:
+      'The row could not be checked (the detail says why). Simplify the row; if it looks valid, report it as a bug.',
+  },
   unknown_format: {
     severity: 'error',
     message:

@@ -30,6 +30,8 @@ export type TValidationLimits = {
    * duplicates are no longer looked for and the report says so.
    */
   maxDuplicateHashes: number;
+  /** Lists/objects nested inside one row at most (real rows need a handful; JSON schemas of tools a few more). */
+  maxNesting: number;
   /** XLSX files are read whole (a zip's directory is at its end), so they have their own, smaller size limit. */
   maxXlsxBytes: number;
 };
@@ -41,6 +43,7 @@ export const VALIDATION_DEFAULTS: Readonly<TValidationLimits> = Object.freeze({
   maxTokensPerRow: 32_768,
   maxExamplesPerCode: 5,
   maxDuplicateHashes: 1_000_000,
+  maxNesting: 64,
   maxXlsxBytes: 32 * 1024 * 1024,
 } satisfies TValidationLimits);
 
@@ -95,6 +98,19 @@ export type TValidationReport = {
   limits: TValidationLimits;
 };
 
+/** Whether a JSON value nests lists/objects deeper than `max` (iterative: the check itself must not overflow). */
+function nestedDeeper(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d > max) return true;
+    for (const y of Array.isArray(x) ? x : Object.values(x))
+      if (y !== null && typeof y === 'object') stack.push([y, d + 1]);
+  }
+  return false;
+}
+
 /** Problems grouped by code: counts, and the first `maxExamples` of each in file order. */
 function problemLog(maxExamples: number) {
   const groups = new Map<TProblemCode, TProblemGroup>();
@@ -134,6 +150,7 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     maxTokensPerRow: opts.maxTokensPerRow ?? VALIDATION_DEFAULTS.maxTokensPerRow,
     maxExamplesPerCode: opts.maxExamplesPerCode ?? VALIDATION_DEFAULTS.maxExamplesPerCode,
     maxDuplicateHashes: opts.maxDuplicateHashes ?? VALIDATION_DEFAULTS.maxDuplicateHashes,
+    maxNesting: opts.maxNesting ?? VALIDATION_DEFAULTS.maxNesting,
     maxXlsxBytes: opts.maxXlsxBytes ?? VALIDATION_DEFAULTS.maxXlsxBytes,
   };
   const log = problemLog(limits.maxExamplesPerCode);
@@ -157,6 +174,80 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
   let truncated = false;
   let lastLine = 1;
 
+  /** Checks and converts one parsed row; problems go to `problem`, the canonical row comes back if valid. */
+  const checkRow = (raw: unknown, problem: (i: TIssue) => void): TCanonicalRow | undefined => {
+    if (!isObj(raw)) {
+      problem({
+        code: 'data_type',
+        detail: `a row must be a JSON object, got ${Array.isArray(raw) ? 'a list' : raw === null ? 'null' : typeof raw}`,
+      });
+      return undefined;
+    }
+    // Everything below walks rows recursively: a bound on nesting keeps a hostile row from overflowing the stack.
+    if (nestedDeeper(raw, limits.maxNesting)) {
+      problem({ code: 'too_deeply_nested', detail: `more than ${limits.maxNesting} levels` });
+      return undefined;
+    }
+    findPlaceholders(raw, placeholders);
+    const value = opts.placeholders ? replacePlaceholders(raw, opts.placeholders) : raw;
+
+    // Which format: fixed by the caller, else detected; the first clear row fixes the file's format.
+    let format: TSourceFormat;
+    if (opts.datasetAttr) format = 'llamafactory';
+    else if (opts.format) format = opts.format;
+    else {
+      const d = detectRowFormat(value);
+      if (d.formats.length > 1) {
+        problem({ code: 'ambiguous_format', detail: d.reason });
+        return undefined;
+      }
+      if (d.formats.length === 0) {
+        if (!fileFormat) {
+          problem({ code: 'unknown_format', detail: d.reason });
+          return undefined;
+        }
+        format = fileFormat; // read it as the file's format, to name what is missing
+      } else format = d.formats[0];
+      if (!fileFormat) fileFormat = format;
+      else if (format !== fileFormat) {
+        problem({ code: 'mixed_formats', detail: `this row is ${format}, the file is ${fileFormat}` });
+        return undefined;
+      }
+    }
+
+    const converted = convertRow(value, format, opts.datasetAttr);
+    for (const i of converted.issues) problem(i);
+    const row = converted.row;
+    if (!row || converted.issues.some((i) => severityOf(i.code) === 'error')) return undefined;
+
+    const k = canonicalKind(row);
+    if (!kind) kind = k;
+    else if (k !== kind) {
+      problem({ code: 'mixed_formats', detail: `this row converts to a ${k} row, the file's rows are ${kind} rows` });
+      return undefined;
+    }
+    if (opts.tokenize) {
+      const n = opts.tokenize(renderChatML(row)).length;
+      if (n > limits.maxTokensPerRow) {
+        problem({ code: 'too_many_tokens', detail: `${n} tokens, limit ${limits.maxTokensPerRow}` });
+        return undefined;
+      }
+    }
+    const json = JSON.stringify(row);
+    const h = rowHash(json);
+    if (hashes.has(h)) problem({ code: 'duplicate_row' });
+    else if (hashes.size < limits.maxDuplicateHashes) hashes.add(h);
+    else duplicateCheckComplete = false;
+    if (json.includes('{{')) {
+      const left = findPlaceholders(row);
+      if (left.size > 0) {
+        for (const [n, c] of left) unreplaced.set(n, (unreplaced.get(n) ?? 0) + c);
+        problem({ code: 'unreplaced_placeholder', detail: [...left.keys()].map((n) => `{{${n}}}`).join(', ') });
+      }
+    }
+    return row;
+  };
+
   for await (const rec of records) {
     opts.signal?.throwIfAborted();
     lastLine = rec.line;
@@ -176,71 +267,16 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
       continue;
     }
     const problem = (i: TIssue) => log.add({ ...i, line: rec.line, row: index });
-    const raw = rec.value;
-    if (!isObj(raw)) {
-      problem({
-        code: 'data_type',
-        detail: `a row must be a JSON object, got ${Array.isArray(raw) ? 'a list' : raw === null ? 'null' : typeof raw}`,
-      });
+    let row: TCanonicalRow | undefined;
+    try {
+      row = checkRow(rec.value, problem);
+    } catch (e) {
+      // A safety net: nothing in a row may crash the upload. Known causes are checked above; anything else is
+      // reported with its message so it can be fixed (and becomes a regression test).
+      problem({ code: 'unreadable_row', detail: (e as Error)?.message?.slice(0, 200) });
       continue;
     }
-    findPlaceholders(raw, placeholders);
-    const value = opts.placeholders ? replacePlaceholders(raw, opts.placeholders) : raw;
-
-    // Which format: fixed by the caller, else detected; the first clear row fixes the file's format.
-    let format: TSourceFormat;
-    if (opts.datasetAttr) format = 'llamafactory';
-    else if (opts.format) format = opts.format;
-    else {
-      const d = detectRowFormat(value);
-      if (d.formats.length > 1) {
-        problem({ code: 'ambiguous_format', detail: d.reason });
-        continue;
-      }
-      if (d.formats.length === 0) {
-        if (!fileFormat) {
-          problem({ code: 'unknown_format', detail: d.reason });
-          continue;
-        }
-        format = fileFormat; // read it as the file's format, to name what is missing
-      } else format = d.formats[0];
-      if (!fileFormat) fileFormat = format;
-      else if (format !== fileFormat) {
-        problem({ code: 'mixed_formats', detail: `this row is ${format}, the file is ${fileFormat}` });
-        continue;
-      }
-    }
-
-    const converted = convertRow(value, format, opts.datasetAttr);
-    for (const i of converted.issues) problem(i);
-    const row = converted.row;
-    if (!row || converted.issues.some((i) => severityOf(i.code) === 'error')) continue;
-
-    const k = canonicalKind(row);
-    if (!kind) kind = k;
-    else if (k !== kind) {
-      problem({ code: 'mixed_formats', detail: `this row converts to a ${k} row, the file's rows are ${kind} rows` });
-      continue;
-    }
-    if (opts.tokenize) {
-      const n = opts.tokenize(renderChatML(row)).length;
-      if (n > limits.maxTokensPerRow) {
-        problem({ code: 'too_many_tokens', detail: `${n} tokens, limit ${limits.maxTokensPerRow}` });
-        continue;
-      }
-    }
-    const json = JSON.stringify(row);
-    const h = rowHash(json);
-    if (hashes.has(h)) problem({ code: 'duplicate_row' });
-    else if (hashes.size < limits.maxDuplicateHashes) hashes.add(h);
-    else duplicateCheckComplete = false;
-    if (json.includes('{{')) {
-      const left = findPlaceholders(row);
-      if (left.size > 0) {
-        for (const [n, c] of left) unreplaced.set(n, (unreplaced.get(n) ?? 0) + c);
-        problem({ code: 'unreplaced_placeholder', detail: [...left.keys()].map((n) => `{{${n}}}`).join(', ') });
-      }
-    }
+    if (!row) continue;
     validRows++;
     if (opts.onRow) await opts.onRow(row, { line: rec.line, index });
   }

@@ -39,6 +39,20 @@ const CASES: Record<TProblemCode, TCase> = {
   invalid_json: { source: `${JSON.stringify(ok)}\n{"messages": [}\n`, line: 2 },
   row_too_large: { source: jsonl(ok, { text: 'x'.repeat(200) }), opts: { maxRowBytes: 100 }, line: 2 },
   unknown_format: { source: jsonl({ foo: 1 }), line: 1 },
+  too_deeply_nested: {
+    source: `${JSON.stringify(ok)}\n{"text": ${'['.repeat(100_000)}${']'.repeat(100_000)}}\n`,
+    line: 2,
+  },
+  unreadable_row: {
+    source: jsonl(ok),
+    // A tokenizer that fails on a row must not end the upload; it becomes that row's problem.
+    opts: {
+      tokenize: () => {
+        throw new Error('tokenizer failed');
+      },
+    },
+    line: 1,
+  },
   ambiguous_format: { source: jsonl({ text: 'a', instruction: 'b', output: 'c' }), line: 1 },
   mixed_formats: { source: jsonl(ok, { text: 'plain' }), line: 2 },
   data_type: { source: `${JSON.stringify(ok)}\n[1, 2]\n`, line: 2 },

@@ -363,3 +363,51 @@ describe('dataset_info.json + data file', () => {
     });
   });
 });
+
+/** A zip of stored (uncompressed) entries, enough for the XLSX reader (which does not check CRCs). */
+function storedZip(files: Record<string, string>): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const n = Buffer.from(name);
+    const data = Buffer.from(text);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(n.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(n.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, n, data);
+    centrals.push(central, n);
+    offset += 30 + n.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+describe('hostile XLSX', () => {
+  it('a column past XFD is cut, an unclosed row ends the sheet, and neither hangs nor allocates without bound', async () => {
+    const sheet = `<worksheet><sheetData>
+      <row r="1"><c r="A1" t="inlineStr"><is><t>prompt</t></is></c><c r="B1" t="inlineStr"><is><t>response</t></is></c></row>
+      <row r="2"><c r="A2" t="inlineStr"><is><t>Q</t></is></c><c r="B2" t="inlineStr"><is><t>A</t></is></c><c r="ZZZZZZZ2"><v>1</v></c></row>
+      ${'<row r="3"><c r="A3"><v>x</v></c>'.repeat(20_000)}
+    </sheetData></worksheet>`;
+    const t = performance.now();
+    const { report, rows } = await run(storedZip({ 'xl/worksheets/sheet1.xml': sheet }), { fileName: 'h.xlsx' });
+    expect(performance.now() - t).toBeLessThan(5_000);
+    expect(rows).toEqual([{ messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] }]);
+    expect(report).toMatchObject({ container: 'xlsx', rows: 1, ok: true });
+  });
+});

@@ -175,8 +175,42 @@ const unescapeXml = (s: string): string =>
   });
 
 /** The text of every <t> run inside an XML fragment (rich text has several). */
-const runsText = (xml: string): string =>
-  [...xml.matchAll(/<t(?:\s[^>]*)?>([\s\S]*?)<\/t>/g)].map((m) => unescapeXml(m[1])).join('');
+const runsText = (xml: string): string => [...elements(xml, 't')].map((e) => unescapeXml(e.body)).join('');
+
+/**
+ * The `<tag ...>body</tag>` (or `<tag .../>`) elements of an XML string, in order, by indexOf: linear even on a
+ * hostile file (a lazy regex over a missing closing tag rescans to the end for every opening one). Not nested
+ * within the same tag, which SpreadsheetML's row/c/v/si/t never are.
+ */
+function* elements(xml: string, tag: string): Generator<{ attrs: string; body: string }> {
+  const open = `<${tag}`;
+  const close = `</${tag}>`;
+  let at = 0;
+  while (true) {
+    const i = xml.indexOf(open, at);
+    if (i < 0) return;
+    const next = xml[i + open.length];
+    if (next !== '>' && next !== '/' && next !== ' ' && next !== '\t' && next !== '\n' && next !== '\r') {
+      at = i + open.length; // a longer tag name (<rowBreaks>, <cols>)
+      continue;
+    }
+    const gt = xml.indexOf('>', i);
+    if (gt < 0) return;
+    const attrs = xml.slice(i + open.length, gt);
+    if (attrs.endsWith('/')) {
+      yield { attrs: attrs.slice(0, -1), body: '' };
+      at = gt + 1;
+      continue;
+    }
+    const end = xml.indexOf(close, gt);
+    if (end < 0) return;
+    yield { attrs, body: xml.slice(gt + 1, end) };
+    at = end + close.length;
+  }
+}
+
+/** Excel's last column is XFD (16,384 columns); a larger reference is a broken or hostile file. */
+const MAX_COLUMNS = 16_384;
 
 function colIndex(ref: string): number {
   let n = 0;
@@ -203,23 +237,23 @@ export function readXlsxRows(buf: Buffer, maxOut: number): { row: number; cells:
   }
   const sheet = read(sheetPath);
   if (sheet === undefined) throw new Error('the workbook has no worksheet');
-  const shared = [...(read('xl/sharedStrings.xml') ?? '').matchAll(/<si>([\s\S]*?)<\/si>/g)].map((m) => runsText(m[1]));
+  const shared = [...elements(read('xl/sharedStrings.xml') ?? '', 'si')].map((e) => runsText(e.body));
   const out: { row: number; cells: string[] }[] = [];
   let next = 1;
-  for (const r of sheet.matchAll(/<row\b([^>]*?)(?:\/>|>([\s\S]*?)<\/row>)/g)) {
-    const rowNo = Number(r[1].match(/\br="(\d+)"/)?.[1] ?? next);
+  for (const r of elements(sheet, 'row')) {
+    const rowNo = Number(r.attrs.match(/\br="(\d+)"/)?.[1] ?? next);
     next = rowNo + 1;
     const cells: string[] = [];
     let col = 0;
-    for (const c of (r[2] ?? '').matchAll(/<c\b([^>]*?)(?:\/>|>([\s\S]*?)<\/c>)/g)) {
-      const ref = c[1].match(/\br="([A-Z]+)\d*"/)?.[1];
+    for (const c of elements(r.body, 'c')) {
+      const ref = c.attrs.match(/\br="([A-Z]+)\d*"/)?.[1];
       if (ref) col = colIndex(ref);
-      const type = c[1].match(/\bt="([^"]+)"/)?.[1];
-      const body = c[2] ?? '';
-      const v = body.match(/<v>([\s\S]*?)<\/v>/)?.[1];
+      if (col >= MAX_COLUMNS) break;
+      const type = c.attrs.match(/\bt="([^"]+)"/)?.[1];
+      const v = elements(c.body, 'v').next().value?.body;
       let text = '';
       if (type === 's') text = shared[Number(v)] ?? '';
-      else if (type === 'inlineStr') text = runsText(body);
+      else if (type === 'inlineStr') text = runsText(c.body);
       else if (v !== undefined) text = unescapeXml(v);
       while (cells.length < col) cells.push('');
       cells[col] = text;
