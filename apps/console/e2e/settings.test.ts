@@ -98,6 +98,14 @@ describe('settings: API keys and invitations', () => {
     await invitee.page.getByRole('button', { name: 'Accept invitation' }).click();
     await invitee.page.waitForURL(`**/w/${slug}/datasets`);
 
+    // A viewer sees the members but none of the management controls.
+    await invitee.page.goto(`/w/${slug}/settings?tab=members`);
+    await invitee.page.getByRole('row', { name: /Dorothy Vaughan/ }).waitFor();
+    expect(await invitee.page.getByRole('button', { name: 'Create invite link' }).count()).toBe(0);
+    expect(await invitee.page.getByRole('combobox').count()).toBe(0);
+    await invitee.page.getByRole('tab', { name: 'API keys' }).click();
+    await invitee.page.getByText('Your role in this workspace does not allow this action.').waitFor();
+
     await owner.page.reload();
     await owner.page.getByRole('row', { name: /Katherine Johnson/ }).waitFor();
     await screenshot(owner.page, 'members-list');

@@ -1,0 +1,77 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { newPage, openBrowser, screenshot } from './browser';
+import { signUpWithWorkspace } from './flows';
+
+// The console must work from the keyboard alone (issue 2, "accessible by keyboard"): skip link, menus and dialogs
+// (Radix semantics: Enter/Arrow keys/Escape), and signing out and back in lands on the last workspace.
+describe('keyboard only', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await openBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('skips to content, creates and switches workspaces with the keyboard, signs out and back in', async () => {
+    const { context, page } = await newPage(browser);
+    onTestFailed(async () => {
+      await screenshot(page, 'failure-keyboard').catch(() => undefined);
+    });
+    const stamp = Date.now();
+    const user = { name: 'Alan Turing', email: `alan+${stamp}@example.com`, password: 'enigma-bombe-1940' };
+    await signUpWithWorkspace(page, user, { name: 'Bletchley', slug: `bletchley-${stamp}` });
+
+    // First Tab from the top of the page reaches the skip link; Enter moves focus to the main region.
+    await page.reload();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+
+    // Workspace switcher -> "New workspace" -> dialog form, all by keyboard.
+    await page.getByRole('button', { name: 'Switch workspace' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('menuitem', { name: 'New workspace' }).waitFor();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Workspace name').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('name');
+    await page.keyboard.type('Hut Eight');
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/w/hut-eight/datasets');
+
+    // Escape closes a menu without acting.
+    await page.getByRole('button', { name: 'Switch workspace' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('menu').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('menu').waitFor({ state: 'detached' });
+
+    // Back to the first workspace: first item in the menu.
+    await page.keyboard.press('Enter');
+    await page.getByRole('menuitem', { name: 'Bletchley' }).waitFor();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**/w/bletchley-${stamp}/datasets`);
+
+    // Sign out from the account menu.
+    await page.getByRole('button', { name: 'Account menu' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('menuitem', { name: 'Sign out' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/sign-in');
+
+    // A wrong password is refused with a message; the right one signs in and "/" returns to the last workspace.
+    await page.getByLabel('Email').fill(user.email);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.keyboard.press('Enter');
+    await page.getByText('The email or password is incorrect.').waitFor();
+    await page.getByLabel('Password').fill(user.password);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**/w/bletchley-${stamp}/datasets`);
+    await context.close();
+  });
+});
