@@ -70,6 +70,10 @@ it('boots, heartbeats, and exits 0 within the grace period on SIGTERM', async ()
     expect(await readWorkerHeartbeats({ prefix, redis })).toEqual([]);
   } finally {
     child.kill('SIGKILL');
+    await exited;
+    // The worker's queue keys (meta, ...) under the test's own prefix.
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
   }
 });
 
