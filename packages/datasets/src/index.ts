@@ -16,6 +16,7 @@ export { readXlsxRows } from './parse/table';
 export { findPlaceholders, replacePlaceholders } from './placeholders';
 export { PROBLEMS, severityOf, type TProblem, type TProblemCode, type TProblemGroup, type TSeverity } from './problems';
 export { lossSegments, renderChatML, rowTurns, type TSegment } from './render';
+export { SAMPLE_JSONL } from './sample';
 export {
   computeStats,
   createStatsCollector,

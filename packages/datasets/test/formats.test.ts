@@ -6,6 +6,7 @@ import {
   findPlaceholders,
   readXlsxRows,
   replacePlaceholders,
+  SAMPLE_JSONL,
   validateLlamaFactory,
 } from '../src/index';
 import { codes, jsonl, run } from './helpers';
@@ -69,6 +70,13 @@ describe('OpenAI chat JSONL', () => {
       },
     );
     expect(report).toMatchObject({ ok: true, container: 'json', rows: 2, validRows: 2 });
+    expect(rows[1]).toEqual({ messages: [sys, user, bot] });
+  });
+
+  it('reads a web ReadableStream (a Request body in the console)', async () => {
+    const body = new Blob([jsonl({ messages: [user, bot] }, { messages: [sys, user, bot] })]).stream();
+    const { report, rows } = await run(body);
+    expect(report).toMatchObject({ ok: true, rows: 2 });
     expect(rows[1]).toEqual({ messages: [sys, user, bot] });
   });
 
@@ -407,7 +415,29 @@ describe('hostile XLSX', () => {
     const t = performance.now();
     const { report, rows } = await run(storedZip({ 'xl/worksheets/sheet1.xml': sheet }), { fileName: 'h.xlsx' });
     expect(performance.now() - t).toBeLessThan(5_000);
-    expect(rows).toEqual([{ messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] }]);
+    expect(rows).toEqual([
+      {
+        messages: [
+          { role: 'user', content: 'Q' },
+          { role: 'assistant', content: 'A' },
+        ],
+      },
+    ]);
     expect(report).toMatchObject({ container: 'xlsx', rows: 1, ok: true });
+  });
+});
+
+describe('SAMPLE_JSONL', () => {
+  it('is valid, problem-free, and round-trips unchanged', async () => {
+    const { report, rows } = await run(SAMPLE_JSONL);
+    expect(report).toMatchObject({
+      ok: true,
+      rows: 3,
+      validRows: 3,
+      errorCount: 0,
+      warningCount: 0,
+      format: 'openai_chat',
+    });
+    expect(rows.map((r) => JSON.stringify(r)).join('\n') + '\n').toBe(SAMPLE_JSONL);
   });
 });
