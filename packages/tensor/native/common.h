@@ -3,6 +3,16 @@
 #include <cstddef>
 #include <cstdint>
 
+// SIMD code is x86-only (AVX2/AVX-512 intrinsics behind per-function target attributes). Elsewhere, or with
+// -DCT_NO_SIMD (used to test the portable build on x86), only the scalar paths are compiled.
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(CT_NO_SIMD)
+#define CT_X86 1
+// AVX-512 BF16 intrinsics need GCC >= 10 or clang >= 11.
+#if defined(__clang__) ? (__clang_major__ >= 11) : (__GNUC__ >= 10)
+#define CT_BF16 1
+#endif
+#endif
+
 namespace ct {
 
 using i64 = int64_t;
@@ -67,7 +77,9 @@ struct Gemm {
 };
 // 8x8 block of 32-bit elements, row-major with row stride ld, written transposed with out rows NR apart (AVX2;
 // only call when gemm_simd_transpose() is true).
+#ifdef CT_X86
 __attribute__((target("avx2"))) void transpose8x8(const float* src, i64 ld, float* out, int NR);
+#endif
 bool gemm_simd_transpose();
 void gemm_st(const Gemm& g, int tid);  // single-threaded on thread tid's scratch (safe inside a pool job)
 void gemm_mt(const Gemm& g);           // splits C over the pool

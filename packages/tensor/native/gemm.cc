@@ -1,8 +1,6 @@
 // SGEMM: BLIS-style packing and cache blocking around register-blocked micro-kernels chosen at run time
 // (AVX-512F 12x32, AVX2+FMA 6x16, portable scalar 4x8). SIMD code is compiled per function with
 // __attribute__((target(...))) and picked with __builtin_cpu_supports, so the binary runs on any x86-64.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -10,6 +8,10 @@
 
 #include "common.h"
 #include "vmath.h"
+
+#ifdef CT_X86
+#include <immintrin.h>
+#endif
 
 namespace ct {
 namespace {
@@ -27,6 +29,7 @@ struct Kernel {
   KernelFn fn;
 };
 
+#ifdef CT_X86
 // ---- AVX-512F 12x32: 24 zmm accumulators + 2 B vectors + 1 broadcast ----------------------------------------------
 __attribute__((target("avx512f"))) void kernel_avx512(i64 kc, const float* a, const float* b, float* c, i64 ldc,
                                                       float alpha, float beta) {
@@ -91,6 +94,8 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(i64 kc, const float* a, con
   }
 }
 
+#endif  // CT_X86
+
 // ---- portable 4x8 ---------------------------------------------------------------------------------------------------
 void kernel_scalar(i64 kc, const float* a, const float* b, float* c, i64 ldc, float alpha, float beta) {
   float acc[4][8] = {};
@@ -105,15 +110,22 @@ void kernel_scalar(i64 kc, const float* a, const float* b, float* c, i64 ldc, fl
       c[i * ldc + j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
 }
 
+const Kernel kScalar{"scalar", 4, 8, 256, 1200, 256, kernel_scalar};
+#ifdef CT_X86
 const Kernel kAvx512{"avx512", 12, 32, 384, 1200, 320, kernel_avx512};
 const Kernel kAvx2{"avx2", 6, 16, 384, 1200, 320, kernel_avx2};
-const Kernel kScalar{"scalar", 4, 8, 256, 1200, 256, kernel_scalar};
-
 bool has_avx512() { return __builtin_cpu_supports("avx512f"); }
 bool has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#else
+const Kernel kAvx512 = kScalar, kAvx2 = kScalar;
+bool has_avx512() { return false; }
+bool has_avx2() { return false; }
+#endif
 
 Kernel pick_auto() {
+#ifdef CT_X86
   __builtin_cpu_init();
+#endif
   Kernel k = has_avx512() ? kAvx512 : has_avx2() ? kAvx2 : kScalar;
   // Tuning knobs for benchmarks only; the defaults are what the bench measured best here.
   if (const char* e = std::getenv("CRUCIBLE_GEMM_KC")) k.kc = std::max(16, std::atoi(e));
@@ -179,12 +191,14 @@ void pack_b(const Gemm& g, i64 p0, i64 kc, i64 j0, i64 nc, int NR, float* dst) {
     const float* src = g.B + (j0 + jr) * g.ldb + p0;
     int jdone = 0;
     i64 kdone = 0;
+#ifdef CT_X86
     if (g_avx_transpose) {
       jdone = nr / 8 * 8;
       kdone = kc / 8 * 8;
       for (i64 k0 = 0; k0 < kdone; k0 += 8)
         for (int jj = 0; jj < jdone; jj += 8) transpose8x8(src + jj * g.ldb + k0, g.ldb, d + k0 * NR + jj, NR);
     }
+#endif
     for (int j = 0; j < nr; j++) {  // the remainders: columns past jdone for all k, rows past kdone for the rest
       const float* s = src + j * g.ldb;
       for (i64 k = j < jdone ? kdone : 0; k < kc; k++) d[k * NR + j] = s[k];
@@ -203,8 +217,9 @@ void scale_c(const Gemm& g) {
 
 }  // namespace
 
-// (declared in common.h) 8 rows x 8 columns of a row-major source (row stride ld) written transposed: out row c = source column c, rows of
-// out NR floats apart.
+#ifdef CT_X86
+// (declared in common.h) 8 rows x 8 columns of a row-major source (row stride ld) written transposed: out row c =
+// source column c, rows of out NR floats apart.
 __attribute__((target("avx2"))) void transpose8x8(const float* src, i64 ld, float* out, int NR) {
   const __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld), r2 = _mm256_loadu_ps(src + 2 * ld),
                r3 = _mm256_loadu_ps(src + 3 * ld), r4 = _mm256_loadu_ps(src + 4 * ld),
@@ -230,6 +245,7 @@ __attribute__((target("avx2"))) void transpose8x8(const float* src, i64 ld, floa
   _mm256_storeu_ps(out + 6 * NR, _mm256_permute2f128_ps(s2, s6, 0x31));
   _mm256_storeu_ps(out + 7 * NR, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
+#endif  // CT_X86
 
 void gemm_st(const Gemm& g, int tid) {
   if (g.M <= 0 || g.N <= 0) return;
@@ -303,6 +319,7 @@ GemmGrid gemm_grid(i64 M, i64 N, i64 K, int mr, int nr) {
 // The packed GEMM would use 1 of 12 tile rows and copy all of B first; instead read B once, straight from its
 // layout: dot products along contiguous rows of B (tb) or axpy over its rows (not tb). Memory-bound, as it must be.
 namespace {
+#ifdef CT_X86
 __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, i64 n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
   i64 k = 0;
@@ -319,6 +336,7 @@ __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* 
   for (; k < n; k++) s += a[k] * b[k];
   return s;
 }
+#endif  // CT_X86
 float dot_scalar(const float* a, const float* b, i64 n) {
   float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   i64 k = 0;
@@ -326,15 +344,22 @@ float dot_scalar(const float* a, const float* b, i64 n) {
   for (; k < n; k++) s0 += a[k] * b[k];
   return (s0 + s1) + (s2 + s3);
 }
+#ifdef CT_X86
 __attribute__((target("avx2,fma"))) void axpy_avx2(float* y, float a, const float* x, i64 n) {
   const __m256 va = _mm256_set1_ps(a);
   i64 j = 0;
   for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
   for (; j < n; j++) y[j] += a * x[j];
 }
+#endif  // CT_X86
 void axpy_scalar(float* y, float a, const float* x, i64 n) {
   for (i64 j = 0; j < n; j++) y[j] += a * x[j];
 }
+#ifndef CT_X86
+// Never called (g_avx_transpose stays false without x86 SIMD); keeps the call sites free of #ifdefs.
+float dot_avx2(const float* a, const float* b, i64 n) { return dot_scalar(a, b, n); }
+void axpy_avx2(float* y, float a, const float* x, i64 n) { axpy_scalar(y, a, x, n); }
+#endif
 
 constexpr i64 kSmallM = 4;
 
@@ -410,11 +435,14 @@ bool gemm_simd_transpose() { return g_avx_transpose; }
 namespace {
 // Runs at load (static init, after g_kernel) so the transposing packer matches the initial kernel.
 const bool g_transpose_init = (g_avx_transpose = std::strcmp(g_kernel.name, "scalar") != 0, true);
+[[maybe_unused]] const bool g_transpose_init_used = g_transpose_init;
 }  // namespace
 
 // Switches the GEMM micro-kernel and the vectorised exp loops together (vmath.cc).
 bool gemm_set_kernel(const char* name) {
+#ifdef CT_X86
   __builtin_cpu_init();
+#endif
   if (!std::strcmp(name, "auto")) g_kernel = pick_auto();
   else if (!std::strcmp(name, "avx512") && has_avx512()) g_kernel = kAvx512;
   else if (!std::strcmp(name, "avx2") && has_avx2()) g_kernel = kAvx2;
@@ -428,6 +456,7 @@ bool gemm_set_kernel(const char* name) {
 
 // ---- FMA peak ------------------------------------------------------------------------------------------------------
 namespace {
+#ifdef CT_X86
 // 16 independent accumulator chains hide the 4-cycle FMA latency on 2 pipes; returns FLOPs done.
 __attribute__((target("avx512f"))) double fma_loop_avx512(i64 iters) {
   __m512 acc[16];
@@ -461,19 +490,34 @@ __attribute__((target("avx2,fma"))) double fma_loop_avx2(i64 iters) {
   (void)sink;
   return static_cast<double>(iters) * 12 * 8 * 2;
 }
+#else
+double fma_loop_avx512(i64) { return 0; }
+double fma_loop_avx2(i64) { return 0; }
+#endif
+// Portable: 16 independent scalar chains (what the scalar kernel can reach at best).
+double fma_loop_scalar(i64 iters) {
+  float acc[16];
+  for (int i = 0; i < 16; i++) acc[i] = static_cast<float>(i) * 1e-3f;
+  for (i64 it = 0; it < iters; it++)
+    for (int i = 0; i < 16; i++) acc[i] = acc[i] * 0.999999f + 1e-7f;
+  float s = 0;
+  for (int i = 0; i < 16; i++) s += acc[i];
+  volatile float sink = s;
+  (void)sink;
+  return static_cast<double>(iters) * 16 * 2;
+}
 }  // namespace
 
 double fma_peak_gflops(double seconds) {
   const int nt = pool_threads();
-  const bool avx512 = !std::strcmp(g_kernel.name, "avx512");
-  if (!avx512 && std::strcmp(g_kernel.name, "avx2")) return 0.0;
+  const int level = !std::strcmp(g_kernel.name, "avx512") ? 2 : !std::strcmp(g_kernel.name, "avx2") ? 1 : 0;
   double* rates = static_cast<double*>(std::malloc(sizeof(double) * nt));
   auto body = [&](int tid) {
     using clk = std::chrono::steady_clock;
     const auto t0 = clk::now();
     double flops = 0, el = 0;
     do {
-      flops += avx512 ? fma_loop_avx512(1 << 20) : fma_loop_avx2(1 << 20);
+      flops += level == 2 ? fma_loop_avx512(1 << 20) : level == 1 ? fma_loop_avx2(1 << 20) : fma_loop_scalar(1 << 18);
       el = std::chrono::duration<double>(clk::now() - t0).count();
     } while (el < seconds);
     rates[tid] = flops / el;

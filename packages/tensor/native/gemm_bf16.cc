@@ -2,12 +2,14 @@
 // micro-kernel over k-pairs, with the same blocking and loop order as the fp32 SGEMM in gemm.cc. A is rounded to bf16
 // (nearest even) while it is packed; on CPUs without AVX-512 BF16 both operands are widened to fp32 (A still rounded
 // through bf16 first) and the fp32 SGEMM runs, so every CPU computes the same products.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "common.h"
+
+#ifdef CT_BF16
+#include <immintrin.h>
+#endif
 
 namespace ct {
 namespace {
@@ -30,6 +32,7 @@ inline float bf16_to_f32(uint16_t h) {
   return f;
 }
 
+#ifdef CT_BF16
 // 32 floats -> 16 bf16 pairs (element 2q in the low half of pair q). Hardware RNE; denormal inputs become zero.
 __attribute__((target("avx512f,avx512bf16"))) void cvt32(const float* src, uint32_t* out) {
   const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src));
@@ -193,6 +196,8 @@ void bf16_st(const Sub& g, int tid) {
   }
 }
 
+#endif  // CT_BF16
+
 // Widen both operands (A through bf16) and run the fp32 SGEMM: the portable path with the same products.
 void bf16_fallback(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, const uint16_t* W, float beta, float* C) {
   float* a = scratch(0, kOp0, static_cast<size_t>(std::max<i64>(M * K, 1)));
@@ -209,8 +214,12 @@ void bf16_fallback(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, co
 }  // namespace
 
 bool gemm_bf16_native() {
+#ifdef CT_BF16
   __builtin_cpu_init();
   return !std::strcmp(gemm_kernel_name(), "avx512") && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
 }
 
 void gemm_bf16w(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, const uint16_t* W, float beta, float* C) {
@@ -219,6 +228,7 @@ void gemm_bf16w(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, const
     bf16_fallback(tb, M, N, K, alpha, A, W, beta, C);
     return;
   }
+#ifdef CT_BF16
   const i64 ldw = tb ? K : N;
   const GemmGrid gr = gemm_grid(M, N, K, MR, NR);
   auto body = [&](int tid) {
@@ -229,6 +239,7 @@ void gemm_bf16w(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, const
     bf16_st(s, tid);
   };
   run_threads(gr.nt, body);
+#endif
 }
 
 }  // namespace ct

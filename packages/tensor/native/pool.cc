@@ -1,8 +1,6 @@
 // The one thread pool: persistent std::thread workers woken per job. Workers spin briefly before sleeping on a
 // condition variable, so back-to-back ops (a training step issues thousands) do not pay a futex wake each time, while
 // an idle process burns no CPU on this shared machine.
-#include <immintrin.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -11,6 +9,13 @@
 #include <vector>
 
 #include "common.h"
+
+#ifdef CT_X86
+#include <immintrin.h>
+#define CT_PAUSE() _mm_pause()
+#else
+#define CT_PAUSE() std::this_thread::yield()
+#endif
 
 namespace ct {
 namespace {
@@ -37,7 +42,7 @@ void worker(Pool* p, int tid) {
   for (;;) {
     uint64_t g = p->gen.load(std::memory_order_acquire);
     for (int s = 0; g == seen && s < kSpin; s++) {
-      _mm_pause();
+      CT_PAUSE();
       g = p->gen.load(std::memory_order_acquire);
     }
     if (g == seen) {
@@ -97,7 +102,7 @@ void pool_run(int nt, void (*fn)(void*, int), void* ctx) {
   }
   p->wake.notify_all();
   fn(ctx, 0);
-  for (int s = 0; s < kSpin && p->remaining.load(std::memory_order_acquire) != 0; s++) _mm_pause();
+  for (int s = 0; s < kSpin && p->remaining.load(std::memory_order_acquire) != 0; s++) CT_PAUSE();
   if (p->remaining.load(std::memory_order_acquire) != 0) {
     std::unique_lock<std::mutex> lk(p->mu);
     p->done.wait(lk, [&] { return p->remaining.load(std::memory_order_acquire) == 0; });

@@ -3,9 +3,11 @@
 // p a degree-6 polynomial; max error ~2 ulp over the clamped range [-88.38, 88.38] (below: 0, above: FLT_MAX-ish).
 #include "vmath.h"
 
-#include <immintrin.h>
-
 #include <cmath>
+
+#ifdef CT_X86
+#include <immintrin.h>
+#endif
 
 namespace ct {
 namespace {
@@ -15,6 +17,7 @@ constexpr float kC1 = 0.693359375f, kC2 = -2.12194440e-4f;
 constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f, kP3 = 4.1665795894e-2f,
                 kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
 
+#ifdef CT_X86
 // ---- AVX-512 --------------------------------------------------------------------------------------------------------
 __attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
   x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(kLo)), _mm512_set1_ps(kHi));
@@ -164,6 +167,8 @@ __attribute__((target("avx2,fma"))) void swiglu_bwd_256(float* dgate, float* dup
   }
 }
 
+#endif  // CT_X86
+
 // ---- scalar ---------------------------------------------------------------------------------------------------------
 double exp_shift_sum_1(float* z, i64 n, float m) {
   double sum = 0;
@@ -194,14 +199,20 @@ struct VMath {
   void (*swiglu_bwd)(float*, float*, const float*, const float*, const float*, i64);
 };
 
+const VMath kVm1{exp_shift_sum_1, exp_shift_scale_1, swiglu_fwd_1, swiglu_bwd_1};
+#ifdef CT_X86
 const VMath kVm512{exp_shift_sum_512, exp_shift_scale_512, swiglu_fwd_512, swiglu_bwd_512};
 const VMath kVm256{exp_shift_sum_256, exp_shift_scale_256, swiglu_fwd_256, swiglu_bwd_256};
-const VMath kVm1{exp_shift_sum_1, exp_shift_scale_1, swiglu_fwd_1, swiglu_bwd_1};
+#else
+const VMath kVm512 = kVm1, kVm256 = kVm1;
+#endif
 
 VMath pick() {
+#ifdef CT_X86
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) return kVm512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kVm256;
+#endif
   return kVm1;
 }
 
