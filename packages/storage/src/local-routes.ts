@@ -88,17 +88,54 @@ export async function handleLocalDownload(request: Request, config?: TStorageCon
     const storage = createLocalStorage(local);
     const stat = await storage.statObject(claims.key);
     if (!stat) throw new StorageError('not_found', `No object at "${claims.key}".`);
+    const headers: Record<string, string> = {
+      'content-type': stat.contentType,
+      etag: `"${stat.etag}"`,
+      'cache-control': 'private, no-store',
+      'accept-ranges': 'bytes',
+    };
+    // One byte range, as S3 serves it, so large downloads (model weights) can resume.
+    const range = parseRange(request.headers.get('range'), stat.size);
+    if (range === 'unsatisfiable') {
+      return new Response(null, { status: 416, headers: { 'content-range': `bytes */${stat.size}` } });
+    }
+    if (range) {
+      const stream = await storage.getObjectRange(claims.key, range.start, range.end - range.start + 1);
+      return new Response(Readable.toWeb(stream) as unknown as ReadableStream, {
+        status: 206,
+        headers: {
+          ...headers,
+          'content-length': String(range.end - range.start + 1),
+          'content-range': `bytes ${range.start}-${range.end}/${stat.size}`,
+        },
+      });
+    }
     const stream = await storage.getObject(claims.key);
     return new Response(Readable.toWeb(stream) as unknown as ReadableStream, {
       status: 200,
-      headers: {
-        'content-type': stat.contentType,
-        'content-length': String(stat.size),
-        etag: `"${stat.etag}"`,
-        'cache-control': 'private, no-store',
-      },
+      headers: { ...headers, 'content-length': String(stat.size) },
     });
   } catch (error) {
     return errorResponse(error);
   }
+}
+
+/** `bytes=a-b`, `bytes=a-`, `bytes=-n` -> inclusive [start, end]; null when absent or not a single range. */
+export function parseRange(
+  header: string | null,
+  size: number,
+): { start: number; end: number } | null | 'unsatisfiable' {
+  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!m || (m[1] === '' && m[2] === '')) return null; // absent or several ranges: serve the whole object
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
 }

@@ -231,6 +231,15 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
       expect(res.status).toBe(200);
       expect(Buffer.from(await res.arrayBuffer())).toEqual(body);
 
+      // Resumable downloads: a Range request gets 206 and exactly those bytes, as from S3.
+      const part = await fetch(url, { headers: { range: 'bytes=100-299' } });
+      expect(part.status).toBe(206);
+      expect(part.headers.get('content-range')).toBe('bytes 100-299/4096');
+      expect(Buffer.from(await part.arrayBuffer())).toEqual(body.subarray(100, 300));
+      const tail = await fetch(url, { headers: { range: 'bytes=4000-' } });
+      expect(tail.status).toBe(206);
+      expect(Buffer.from(await tail.arrayBuffer())).toEqual(body.subarray(4000));
+
       // Both URLs end with their signature (S3: X-Amz-Signature; local: the token's MAC).
       for (const bad of [flipLastChar(url)]) {
         const r = await fetch(bad);

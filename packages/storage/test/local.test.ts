@@ -16,6 +16,7 @@ import {
   loadStorageConfig,
   type TStorageConfig,
 } from '../src/index';
+import { parseRange } from '../src/local-routes';
 import { storageContract } from './contract';
 
 /**
@@ -148,6 +149,16 @@ describe('local driver specifics', () => {
       s3,
     );
     expect(res.status).toBe(404);
+  });
+
+  it('parses download ranges as S3 does', () => {
+    expect(parseRange(null, 100)).toBeNull();
+    expect(parseRange('bytes=0-9', 100)).toEqual({ start: 0, end: 9 });
+    expect(parseRange('bytes=90-', 100)).toEqual({ start: 90, end: 99 });
+    expect(parseRange('bytes=-10', 100)).toEqual({ start: 90, end: 99 });
+    expect(parseRange('bytes=50-500', 100)).toEqual({ start: 50, end: 99 });
+    expect(parseRange('bytes=100-', 100)).toBe('unsatisfiable');
+    expect(parseRange('bytes=0-1,5-6', 100)).toBeNull(); // several ranges: the whole object
   });
 
   it('chooses the driver from the env and explains a wrong setting', () => {
