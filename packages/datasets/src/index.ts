@@ -10,7 +10,7 @@ export {
   type TDatasetAttr,
   type TDatasetInfoError,
 } from './formats/llamafactory';
-export { validateLlamaFactory } from './llamafactory-import';
+export { type TLlamaFactoryImportError, validateLlamaFactory } from './llamafactory-import';
 export { containerFromName, type TSource } from './parse/records';
 export { readXlsxRows } from './parse/table';
 export { findPlaceholders, replacePlaceholders } from './placeholders';
