@@ -93,4 +93,22 @@ describe('sign up -> workspace -> datasets -> 中文', () => {
     await screenshot(page, 'mobile-deployments-zh');
     await context.close();
   });
+
+  it('greets a Chinese browser in Chinese and keeps that language through sign-up', async () => {
+    const { context, page } = await newPage(browser, { locale: 'zh-CN' });
+    await page.goto('/sign-up');
+    await page.getByRole('heading', { level: 1, name: '创建账号' }).waitFor();
+    expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
+    await page.getByLabel('姓名').fill('李白');
+    await page.getByLabel('邮箱').fill(`libai+${Date.now()}@example.com`);
+    await page.getByLabel('密码').fill('jiang-jin-jiu-701');
+    await page.getByRole('button', { name: '创建账号' }).click();
+    await page.waitForURL('**/onboarding');
+    await page.getByText('创建你的第一个工作空间').waitFor();
+    // Validation messages follow the language too.
+    await page.getByRole('button', { name: '创建工作空间' }).click();
+    await page.getByText('此项为必填项。').waitFor();
+    await screenshot(page, 'onboarding-zh');
+    await context.close();
+  });
 });
