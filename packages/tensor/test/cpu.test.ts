@@ -15,6 +15,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend';
 import { cpuAvailable, cpuInfo, loadCpuAddon } from '../src/cpu';
@@ -83,6 +84,29 @@ it('sizes its one pool from CRUCIBLE_THREADS', () => {
     },
   );
   expect(out.toString().trim()).toBe('3');
+});
+
+it('is safe to call from several JS threads at once (worker_threads take turns)', async () => {
+  const addonPath = fileURLToPath(new URL('../build/Release/crucible_tensor.node', import.meta.url));
+  // Each worker runs GEMMs big enough to use the pool and checks them against a naive product of its own data.
+  const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const a = require(workerData.addonPath);
+    const n = 96, A = new Float32Array(n * n), B = new Float32Array(n * n), C = new Float32Array(n * n);
+    for (let i = 0; i < n * n; i++) { A[i] = ((i * 7 + workerData.seed) % 13) - 6; B[i] = ((i * 5 + workerData.seed) % 11) - 5; }
+    const want = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = 0; for (let k = 0; k < n; k++) s += A[i * n + k] * B[k * n + j]; want[i * n + j] = s; }
+    let ok = true;
+    for (let r = 0; r < 30; r++) { a.matmul(C, A, B, n, n, n, false, false, 1, 0); for (let i = 0; i < n * n; i++) if (C[i] !== want[i]) ok = false; }
+    parentPort.postMessage(ok);`;
+  const runOne = (seed: number) =>
+    new Promise<boolean>((resolve, reject) => {
+      const w = new Worker(src, { eval: true, workerData: { addonPath, seed } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+  // small integers: every product and partial sum is exact in float32, so any race shows as a mismatch
+  expect(await Promise.all([runOne(1), runOne(2), runOne(3)])).toEqual([true, true, true]);
 });
 
 const cpu: Backend = createBackend('cpu');
