@@ -48,15 +48,26 @@ function stop(signal) {
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
 
-let exited = 0;
+// npm exits before its grandchildren (next, tsx workers) finish closing: wait for each whole process group.
+function groupAlive(pid) {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 for (const child of children) {
   child.on('exit', (code) => {
-    exited += 1;
     if (!stopping) {
       log(`a process exited (code ${code}); stopping the others`);
       stop('child exit');
     }
-    if (exited === children.length) process.exit(0);
   });
 }
-void ROOT;
+const poll = setInterval(() => {
+  if (stopping && children.every((c) => !groupAlive(c.pid))) {
+    clearInterval(poll);
+    process.exit(0);
+  }
+}, 250);
