@@ -198,17 +198,30 @@ void bf16_st(const Sub& g, int tid) {
 
 #endif  // CT_BF16
 
-// Widen both operands (A through bf16) and run the fp32 SGEMM: the portable path with the same products.
+// Widen both operands (A through bf16) and run the fp32 SGEMM: the portable path with the same products. W is
+// widened in blocks of output columns so the scratch stays small even for an LM-head-sized weight.
 void bf16_fallback(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, const uint16_t* W, float beta, float* C) {
   float* a = scratch(0, kOp0, static_cast<size_t>(std::max<i64>(M * K, 1)));
-  float* w = scratch(0, kOp1, static_cast<size_t>(std::max<i64>(N * K, 1)));
   parallel_for(M * K, 1 << 15, [&](i64 b, i64 e, int) {
     for (i64 i = b; i < e; i++) a[i] = bf16_to_f32(bf16_rne(A[i]));
   });
-  parallel_for(N * K, 1 << 15, [&](i64 b, i64 e, int) {
-    for (i64 i = b; i < e; i++) w[i] = bf16_to_f32(W[i]);
-  });
-  gemm_mt(Gemm{false, tb, M, N, K, alpha, a, K, w, tb ? K : N, beta, C, N});
+  const i64 block = std::max<i64>(64, (i64(1) << 22) / std::max<i64>(K, 1));  // ~16 MB of widened weight
+  float* w = scratch(0, kOp1, static_cast<size_t>(std::max<i64>(std::min(block, N) * K, 1)));
+  for (i64 n0 = 0; n0 < N; n0 += block) {
+    const i64 nc = std::min(block, N - n0);
+    if (tb) {  // rows n0..n0+nc of W [N,K] are contiguous
+      const uint16_t* src = W + n0 * K;
+      parallel_for(nc * K, 1 << 15, [&](i64 b, i64 e, int) {
+        for (i64 i = b; i < e; i++) w[i] = bf16_to_f32(src[i]);
+      });
+    } else {  // columns n0..n0+nc of W [K,N] into a [K, nc] block
+      parallel_for(K, 64, [&](i64 b, i64 e, int) {
+        for (i64 k = b; k < e; k++)
+          for (i64 j = 0; j < nc; j++) w[k * nc + j] = bf16_to_f32(W[k * N + n0 + j]);
+      });
+    }
+    gemm_mt(Gemm{false, tb, M, nc, K, alpha, a, K, w, tb ? K : nc, beta, C + n0, N});
+  }
 }
 
 }  // namespace
