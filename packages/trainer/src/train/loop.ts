@@ -81,6 +81,10 @@ export type LoopOptions = {
   saveArtifacts?: (dir: string) => void | Promise<void>;
   onEvent?: (e: TrainEvent) => void;
   signal?: AbortSignal;
+  /** Also checkpoint at every epoch end when saving by steps (the platform keeps both; LLaMA-Factory picks one). */
+  saveAtEpochEnd?: boolean;
+  /** Checkpoint the current step before returning `cancelled` (a worker handing its job back resumes there). */
+  checkpointOnAbort?: boolean;
   progress?: boolean;
   /** Clock for elapsed/throughput (tests pin it to make logs comparable). */
   now?: () => number;
@@ -228,6 +232,8 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       if (st.globalStep >= plan.totalSteps) break outer;
       if (o.signal?.aborted) {
         status = 'cancelled';
+        if (o.checkpointOnAbort && st.globalStep > 0 && !existsSync(checkpointDir(o.outputDir, st.globalStep)))
+          await save();
         break outer;
       }
       const micro = updateBatches(
@@ -320,7 +326,8 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       }
       if (
         (args.saveStrategy === 'steps' && st.globalStep % saveEvery === 0) ||
-        (args.saveStrategy === 'epoch' && endOfEpoch)
+        (args.saveStrategy === 'epoch' && endOfEpoch) ||
+        (o.saveAtEpochEnd && args.saveStrategy !== 'no' && endOfEpoch)
       ) {
         await save();
       }

@@ -22,6 +22,9 @@ export type RunOptions = {
   backend?: Backend | TBackendName;
   onEvent?: (e: TrainEvent) => void;
   signal?: AbortSignal;
+  /** See LoopOptions: extra checkpoints at epoch ends, and one on abort (used by workers/trainer). */
+  saveAtEpochEnd?: boolean;
+  checkpointOnAbort?: boolean;
   /** Progress bar on stderr (default: on). */
   progress?: boolean;
   /** One-line messages for people (default: stderr). */
@@ -151,6 +154,8 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
     saveArtifacts: (dir) => writeModelOutputs(dir, model, cfg),
     onEvent: opts.onEvent,
     signal: opts.signal,
+    saveAtEpochEnd: opts.saveAtEpochEnd,
+    checkpointOnAbort: opts.checkpointOnAbort,
     progress: opts.progress ?? true,
   });
 
