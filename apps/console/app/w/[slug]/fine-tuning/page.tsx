@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { JobsList } from '@/components/pages/jobs-list';
+import { JobsList, NewJobButton } from '@/components/fine-tuning/jobs-list';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
 
@@ -11,7 +11,7 @@ export default async function Page() {
   const t = await getT();
   return (
     <>
-      <PageHeader title={t('fineTuning.title')} description={t('fineTuning.description')} />
+      <PageHeader title={t('fineTuning.title')} description={t('fineTuning.description')} actions={<NewJobButton />} />
       <JobsList />
     </>
   );
