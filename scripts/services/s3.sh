@@ -152,6 +152,7 @@ start() {
   local t0=$SECONDS
   # A half-started or crashed cluster (memstore lost its objects anyway): start from nothing.
   [[ -d "$DIR" ]] && { stop_daemons; rm -rf "$DIR"; }
+  port_taken "$MON_PORT" && die "port $MON_PORT (Ceph monitor) is taken by another process; stop it or set CRUCIBLE_CEPH_MON_PORT"
   mkdir -p "$DIR"/{run,log,mon/a,osd/0,rgw}
   : >"$DIR/keyring"
   local fsid osd_uuid
@@ -189,11 +190,21 @@ start() {
   print_env
 }
 
+# start and stop take one lock: two concurrent starts (two test runs at once) would each build a cluster in the same
+# folder and on the same monitor port, and the OSD of one would register with the monitor of the other ("wrong fsid").
+with_lock() {
+  exec 9>"${DIR%/}.lock"
+  flock -w 300 9 || die "another start/stop of $DIR is still running"
+  "$@"
+}
+
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 cmd="${1:-}"
 case "$cmd" in
-  start) start ;;
+  start) with_lock start ;;
   stop)
-    if [[ -d "$DIR" ]]; then stop_daemons; rm -rf "$DIR"; log "stopped"; else log "not running"; fi
+    if [[ -d "$DIR" ]]; then with_lock stop_daemons; rm -rf "$DIR"; log "stopped"; else log "not running"; fi
     ;;
   status)
     if gateway_answers && all_daemons_alive; then log "running at $ENDPOINT"; else log "not running"; exit 1; fi
