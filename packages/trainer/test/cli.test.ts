@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,6 +187,34 @@ describe('crucible train / chat', () => {
     // AdamW moves each weight by at most ~lr; B of the trained adapter is far from its zero init.
     expect(maxDiff).toBeLessThan(1e-9);
     expect(maxAbs).toBeGreaterThan(1e-4);
+  });
+
+  it('chat without --prompt is a REPL on stdin/stdout: clear forgets the history, exit quits', () => {
+    const entry = join(__dirname, '..', 'src', 'cli', 'index.ts');
+    const argv = JSON.stringify([
+      'chat',
+      '--model',
+      modelDir,
+      '--template',
+      'qwen',
+      '--greedy',
+      '--max-new-tokens',
+      '3',
+    ]);
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import(${JSON.stringify(entry)}).then((m) => m.runTrainerCli(${argv})).then((c) => process.exit(c))`,
+      ],
+      { input: 'hi\nclear\nhello again\nexit\n', encoding: 'utf8', timeout: 120_000, cwd: join(__dirname, '..') },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('use `clear` to remove the history');
+    expect(r.stdout.match(/Assistant: /g)).toHaveLength(2);
+    expect(r.stdout).toContain('History has been removed.');
   });
 
   it('refuses a non-empty output_dir without overwrite_output_dir, and resumes the latest checkpoint when asked', async () => {

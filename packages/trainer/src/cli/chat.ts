@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { type Backend, createBackend } from '@crucible/tensor';
 import { parseChatConfig } from '../config';
 import { getTemplate, type TChatMessage, type Template } from '../data';
@@ -143,31 +143,28 @@ export async function chatCommand(args: string[]): Promise<number> {
     process.stdout.write(`${session.reply([{ role: 'user', content: prompt }])}\n`);
     return 0;
   }
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: Boolean(process.stdin.isTTY) });
+  // Lines are read through the async iterator, which buffers them: with piped stdin, question() would drop the
+  // lines that arrive while a reply is being generated.
+  const rl = createInterface({ input: process.stdin, terminal: false });
   process.stdout.write(
     'Welcome to the CLI application, use `clear` to remove the history, use `exit` to exit the application.\n',
   );
   const history: TChatMessage[] = [];
+  process.stdout.write('\nUser: ');
   try {
-    for (;;) {
-      let query: string;
-      try {
-        query = await rl.question('\nUser: ');
-      } catch {
-        break; // stdin closed
-      }
+    for await (const query of rl) {
       const q = query.trim();
       if (q === 'exit') break;
       if (q === 'clear') {
         history.length = 0;
         process.stdout.write('History has been removed.\n');
-        continue;
+      } else if (q !== '') {
+        history.push({ role: 'user', content: query });
+        const answer = session.reply(history);
+        history.push({ role: 'assistant', content: answer });
+        process.stdout.write(`Assistant: ${answer}\n`);
       }
-      if (q === '') continue;
-      history.push({ role: 'user', content: query });
-      const answer = session.reply(history);
-      history.push({ role: 'assistant', content: answer });
-      process.stdout.write(`Assistant: ${answer}\n`);
+      process.stdout.write('\nUser: ');
     }
   } finally {
     rl.close();
