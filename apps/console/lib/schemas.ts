@@ -67,3 +67,58 @@ export const ZCreateApiKey = z.object({
   name: z.string().trim().min(1, 'Enter a name.').max(64, 'Use at most 64 characters.'),
 });
 export type TCreateApiKey = z.infer<typeof ZCreateApiKey>;
+
+// --- Datasets (issue 4) ---
+
+export const ZDatasetName = z.string().trim().min(1, 'Enter a name.').max(128, 'Use at most 128 characters.');
+
+export const ZCreateDataset = z.object({
+  name: ZDatasetName,
+  description: z.string().trim().max(2000).optional(),
+});
+export type TCreateDataset = z.infer<typeof ZCreateDataset>;
+
+/** A file name as uploaded: no folders, no control characters. */
+export const ZUploadFileName = z
+  .string()
+  .trim()
+  .min(1, 'Enter a file name.')
+  .max(200, 'Use at most 200 characters.')
+  .regex(/^[^/\\\u0000-\u001f]+$/, 'A file name cannot contain slashes or control characters.')
+  .refine((s) => s !== '.' && s !== '..', 'Not a file name.');
+
+export const ZStartUpload = z.object({
+  fileName: ZUploadFileName,
+  size: z.number().int().positive('The file is empty.'),
+  contentType: z.string().max(200).optional(),
+});
+export type TStartUpload = z.infer<typeof ZStartUpload>;
+
+/** `{{name}}` placeholder values: names as the placeholder scanner finds them. */
+export const ZPlaceholderValues = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(10_000));
+
+export const ZCompleteUpload = z.object({
+  uploadId: z.string().regex(/^up_[A-Za-z0-9_-]{16,64}$/, 'Not an upload id.'),
+  placeholders: ZPlaceholderValues.optional(),
+  /** LLaMA-Factory dataset_info.json (its text or parsed JSON), imported with the data file as LLaMA-Factory reads it. */
+  datasetInfo: z.union([z.string().max(1_000_000), z.record(z.string(), z.unknown())]).optional(),
+  /** The dataset_info.json entry to use; default: the entry whose file_name is the uploaded file. */
+  datasetInfoName: z.string().max(200).optional(),
+  /** Answer when the import has finished instead of at once. */
+  wait: z.boolean().optional(),
+});
+export type TCompleteUpload = z.infer<typeof ZCompleteUpload>;
+
+export const ZReplacePlaceholders = z.object({ values: ZPlaceholderValues });
+export type TReplacePlaceholders = z.infer<typeof ZReplacePlaceholders>;
+
+/** Row edits that make a new version: replace rows by index, delete rows by index, append rows. */
+export const ZEditRows = z.object({
+  update: z
+    .array(z.object({ index: z.number().int().min(0), row: z.record(z.string(), z.unknown()) }))
+    .max(10_000)
+    .default([]),
+  delete: z.array(z.number().int().min(0)).max(100_000).default([]),
+  add: z.array(z.record(z.string(), z.unknown())).max(10_000).default([]),
+});
+export type TEditRows = z.infer<typeof ZEditRows>;

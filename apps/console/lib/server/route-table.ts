@@ -1,4 +1,5 @@
 import type { TRole } from '@crucible/auth';
+import type { z } from 'zod';
 import type { THandler } from './http';
 import { createApiKeyRoute, listApiKeys, revokeApiKey } from './routes/api-keys';
 import { getHealth } from './routes/health';
@@ -11,19 +12,9 @@ import {
 } from './routes/invitations';
 import { getMe, patchMe } from './routes/me';
 import { deleteMember, listMembers, patchMember } from './routes/members';
-import {
-  getDataset,
-  getDatasetVersion,
-  getDeployment,
-  getJob,
-  getModel,
-  listDatasets,
-  listDatasetVersions,
-  listDeployments,
-  listJobs,
-  listModels,
-  listUsage,
-} from './routes/resources';
+import { DATASET_ROUTES } from './routes/datasets-table';
+import { getOpenApi } from './routes/openapi';
+import { getDeployment, getJob, getModel, listDeployments, listJobs, listModels, listUsage } from './routes/resources';
 import {
   createWorkspaceRoute,
   deleteWorkspace,
@@ -44,7 +35,7 @@ import {
  * `body` is a valid request body, used by tests to show that an outsider is
  * refused even when the request itself is well-formed.
  */
-export type TMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type TMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type TScope = 'public' | 'user' | 'workspace';
 
 export type TRouteDef = {
@@ -55,12 +46,17 @@ export type TRouteDef = {
   minRole?: TRole;
   handler: THandler;
   body?: unknown;
+  /** For the OpenAPI document (GET /api/openapi.json): one line on what the route does. */
+  summary?: string;
+  /** For the OpenAPI document: the zod schema of the JSON request body. */
+  requestSchema?: z.ZodType;
 };
 
 const WS = '/api/workspaces/[slug]';
 
 export const ROUTES: readonly TRouteDef[] = [
   { method: 'GET', path: '/api/health', scope: 'public', handler: getHealth },
+  { method: 'GET', path: '/api/openapi.json', scope: 'public', handler: getOpenApi },
   { method: 'GET', path: '/api/me', scope: 'user', handler: getMe },
   { method: 'PATCH', path: '/api/me', scope: 'user', handler: patchMe, body: { locale: 'zh-CN' } },
   { method: 'GET', path: '/api/workspaces', scope: 'user', handler: listWorkspaces },
@@ -124,22 +120,7 @@ export const ROUTES: readonly TRouteDef[] = [
   },
   { method: 'DELETE', path: `${WS}/api-keys/[keyId]`, scope: 'workspace', minRole: 'admin', handler: revokeApiKey },
 
-  { method: 'GET', path: `${WS}/datasets`, scope: 'workspace', minRole: 'viewer', handler: listDatasets },
-  { method: 'GET', path: `${WS}/datasets/[datasetId]`, scope: 'workspace', minRole: 'viewer', handler: getDataset },
-  {
-    method: 'GET',
-    path: `${WS}/datasets/[datasetId]/versions`,
-    scope: 'workspace',
-    minRole: 'viewer',
-    handler: listDatasetVersions,
-  },
-  {
-    method: 'GET',
-    path: `${WS}/datasets/[datasetId]/versions/[versionId]`,
-    scope: 'workspace',
-    minRole: 'viewer',
-    handler: getDatasetVersion,
-  },
+  ...DATASET_ROUTES,
   { method: 'GET', path: `${WS}/fine-tuning/jobs`, scope: 'workspace', minRole: 'viewer', handler: listJobs },
   { method: 'GET', path: `${WS}/fine-tuning/jobs/[jobId]`, scope: 'workspace', minRole: 'viewer', handler: getJob },
   { method: 'GET', path: `${WS}/models`, scope: 'workspace', minRole: 'viewer', handler: listModels },

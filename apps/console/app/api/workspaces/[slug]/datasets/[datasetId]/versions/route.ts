@@ -1,6 +1,6 @@
 // /api/workspaces/[slug]/datasets/[datasetId]/versions: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../../../../lib/server/next';
-import { listDatasetVersions } from '../../../../../../../lib/server/routes/resources';
+import { listDatasetVersions } from '../../../../../../../lib/server/routes/datasets-versions';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,7 +1,8 @@
 // /api/workspaces/[slug]/datasets/[datasetId]/versions/[versionId]: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../../../../../lib/server/next';
-import { getDatasetVersion } from '../../../../../../../../lib/server/routes/resources';
+import { deleteDatasetVersion, getDatasetVersion } from '../../../../../../../../lib/server/routes/datasets-versions';
 
 export const dynamic = 'force-dynamic';
 
 export const GET = mount(getDatasetVersion);
+export const DELETE = mount(deleteDatasetVersion);

@@ -1,0 +1,7 @@
+// /api/storage/upload: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
+import { mount } from '../../../../lib/server/next';
+import { storageUpload } from '../../../../lib/server/routes/datasets-storage';
+
+export const dynamic = 'force-dynamic';
+
+export const PUT = mount(storageUpload);

@@ -1,0 +1,7 @@
+// /api/workspaces/[slug]/datasets/[datasetId]/uploads: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
+import { mount } from '../../../../../../../lib/server/next';
+import { startDatasetUpload } from '../../../../../../../lib/server/routes/datasets';
+
+export const dynamic = 'force-dynamic';
+
+export const POST = mount(startDatasetUpload);
