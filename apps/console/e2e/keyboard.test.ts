@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { newPage, openBrowser, screenshot } from './browser';
-import { signUpWithWorkspace } from './flows';
+import { signUpWithWorkspace, submitAuthForm } from './flows';
 
 // The console must work from the keyboard alone (issue 2, "accessible by keyboard"): skip link, menus and dialogs
 // (Radix semantics: Enter/Arrow keys/Escape), and signing out and back in lands on the last workspace.
@@ -67,11 +67,17 @@ describe('keyboard only', () => {
     // A wrong password is refused with a message; the right one signs in and "/" returns to the last workspace.
     await page.getByLabel('Email').fill(user.email);
     await page.getByLabel('Password').fill('not-the-password');
-    await page.keyboard.press('Enter');
-    await page.getByText('The email or password is incorrect.').waitFor();
+    await submitAuthForm(
+      page,
+      () => page.keyboard.press('Enter'),
+      () => page.getByText('The email or password is incorrect.').waitFor(),
+    );
     await page.getByLabel('Password').fill(user.password);
-    await page.keyboard.press('Enter');
-    await page.waitForURL(`**/w/bletchley-${stamp}/datasets`);
+    await submitAuthForm(
+      page,
+      () => page.keyboard.press('Enter'),
+      () => page.waitForURL(`**/w/bletchley-${stamp}/datasets`),
+    );
     await context.close();
   });
 });

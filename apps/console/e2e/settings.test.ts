@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { newPage, openBrowser, screenshot } from './browser';
-import { signUpWithWorkspace } from './flows';
+import { signUp, signUpWithWorkspace } from './flows';
 
 // Workspace administration through the UI: an API key is shown once and works against the real API, an invite
 // link lets a second person join with the chosen role, and the owner sees them in the members list.
@@ -89,11 +89,11 @@ describe('settings: API keys and invitations', () => {
     // The invitee follows the link signed out, is sent through sign-up, and comes back to accept.
     await invitee.page.goto(new URL(link).pathname);
     await invitee.page.getByRole('link', { name: 'Sign up' }).click();
-    await invitee.page.getByLabel('Full name').fill('Katherine Johnson');
-    await invitee.page.getByLabel('Email').fill(inviteeEmail);
-    await invitee.page.getByLabel('Password').fill('trajectory-1962-ok');
-    await invitee.page.getByRole('button', { name: 'Create account' }).click();
-    await invitee.page.waitForURL('**/invite/**');
+    await signUp(
+      invitee.page,
+      { name: 'Katherine Johnson', email: inviteeEmail, password: 'trajectory-1962-ok' },
+      '**/invite/**',
+    );
     await invitee.page.getByText('Join the workspace Flight Research as Viewer.').waitFor();
     await invitee.page.getByRole('button', { name: 'Accept invitation' }).click();
     await invitee.page.waitForURL(`**/w/${slug}/datasets`);

@@ -2,6 +2,7 @@ import { createPrisma } from '@crucible/db';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { newPage, openBrowser, screenshot } from './browser';
+import { submitAuthForm } from './flows';
 
 // The first thing a new user does: sign up, create a workspace, land on the (empty) Datasets page, and switch the
 // console to Chinese. Every step goes through the real UI, the real API routes, better-auth and Postgres.
@@ -36,8 +37,11 @@ describe('sign up -> workspace -> datasets -> 中文', () => {
 
     await page.getByLabel('Password').fill('correct horse battery staple');
     await screenshot(page, 'sign-up');
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL('**/onboarding');
+    await submitAuthForm(
+      page,
+      () => page.getByRole('button', { name: 'Create account' }).click(),
+      () => page.waitForURL('**/onboarding'),
+    );
 
     // The slug follows the name until edited.
     await page.getByLabel('Workspace name').fill('Acme Research');
@@ -102,8 +106,11 @@ describe('sign up -> workspace -> datasets -> 中文', () => {
     await page.getByLabel('姓名').fill('李白');
     await page.getByLabel('邮箱').fill(`libai+${Date.now()}@example.com`);
     await page.getByLabel('密码').fill('jiang-jin-jiu-701');
-    await page.getByRole('button', { name: '创建账号' }).click();
-    await page.waitForURL('**/onboarding');
+    await submitAuthForm(
+      page,
+      () => page.getByRole('button', { name: '创建账号' }).click(),
+      () => page.waitForURL('**/onboarding'),
+    );
     await page.getByText('创建你的第一个工作空间').waitFor();
     // Validation messages follow the language too.
     await page.getByRole('button', { name: '创建工作空间' }).click();

@@ -36,6 +36,8 @@ export function SignInForm({ next }: { next?: string }) {
     const { error } = await authClient.signIn.email(result.data);
     if (error) {
       setPending(false);
+      // better-auth limits sign-in attempts per client (3 per 10 s) and answers 429.
+      if (error.status === 429) return setFormError(t('auth.rateLimited'));
       return setFormError(error.status === 401 ? t('auth.invalidCredentials') : t('errors.unknown'));
     }
     router.replace(safeNext(next));

@@ -38,6 +38,8 @@ export function SignUpForm({ next }: { next?: string }) {
     const { error } = await authClient.signUp.email(result.data);
     if (error) {
       setPending(false);
+      // better-auth limits sign-up attempts per client (3 per 10 s) and answers 429.
+      if (error.status === 429) return setFormError(t('auth.rateLimited'));
       const taken = /ALREADY_EXISTS/i.test(error.code ?? '') || error.status === 422;
       if (taken) return setErrors({ email: t('auth.emailTaken') });
       return setFormError(t('errors.unknown'));
