@@ -1,0 +1,298 @@
+'use client';
+
+import { AlertTriangleIcon, PlayIcon } from 'lucide-react';
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import * as React from 'react';
+import { Badge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card';
+import { EmptyState } from '@/components/ui/empty-state';
+import { FormField } from '@/components/ui/form-field';
+import { Input } from '@/components/ui/input';
+import { Skeleton } from '@/components/ui/skeleton';
+import { useWorkspace } from '@/components/workspace-context';
+import { ApiError, api } from '@/lib/api-client';
+import { useLocale, useT } from '@/lib/i18n/client';
+import { cn, formatNumber } from '@/lib/utils';
+import { EstimateCard } from './estimate-card';
+import { HyperparameterFields } from './hyperparameter-fields';
+import { Picker } from './picker';
+import { EMPTY_FORM, fieldOf, fromJob, type TFormValues, validateBody } from './schema';
+import { ftPaths, type TEstimate, type TJob } from './types';
+import { type TVersionOption, useEstimate, useFormData } from './use-form-data';
+
+/** `/w/[slug]/fine-tuning/new` (and `?from=JOBID` for clone and edit): pick, tune, see the estimate, Start. */
+export function CreateJobForm({ fromJobId }: { fromJobId: string | null }) {
+  const t = useT();
+  const { workspace } = useWorkspace();
+  const { state, retry } = useFormData(workspace.slug, fromJobId);
+  if (state.status === 'loading') {
+    return (
+      <div role="status" aria-label={t('common.loading')} className="grid gap-4 lg:grid-cols-[1fr_320px]">
+        <Skeleton className="h-96" />
+        <Skeleton className="h-64" />
+      </div>
+    );
+  }
+  if (state.status === 'error') {
+    return (
+      <EmptyState
+        icon={AlertTriangleIcon}
+        title={t('errors.title')}
+        description={state.error.code === 'network' ? t('errors.network') : state.error.message}
+        action={
+          <Button variant="outline" onClick={retry}>
+            {t('common.retry')}
+          </Button>
+        }
+      />
+    );
+  }
+  return (
+    <FormBody
+      baseModels={state.baseModels}
+      versions={state.versions}
+      initial={state.source ? fromJob(state.source) : null}
+    />
+  );
+}
+
+function versionLabel(v: TVersionOption, locale: string, t: ReturnType<typeof useT>) {
+  const rows = v.rowCount == null ? '' : ` · ${t('fineTuning.form.rows', { count: formatNumber(v.rowCount, locale) })}`;
+  return `${v.datasetName} · v${v.number}${rows}`;
+}
+
+function FormBody({
+  baseModels,
+  versions,
+  initial,
+}: {
+  baseModels: Array<{ id: string; name: string; arch?: string | null }>;
+  versions: TVersionOption[];
+  initial: TFormValues | null;
+}) {
+  const t = useT();
+  const locale = useLocale();
+  const router = useRouter();
+  const { workspace } = useWorkspace();
+  const [values, setValues] = React.useState<TFormValues>(() => ({
+    ...EMPTY_FORM,
+    // One choice is no choice: preselect it.
+    baseModelId: baseModels.length === 1 ? (baseModels[0]?.id ?? '') : '',
+    trainingVersionId: versions.length === 1 ? (versions[0]?.id ?? '') : '',
+    ...initial,
+  }));
+  const [errors, setErrors] = React.useState<Record<string, string | undefined>>({});
+  const [formError, setFormError] = React.useState<string | null>(null);
+  const [submitting, setSubmitting] = React.useState(false);
+
+  const set = React.useCallback(<K extends keyof TFormValues>(field: K, value: TFormValues[K]) => {
+    setValues((v) => ({ ...v, [field]: value }));
+    setErrors((e) => (e[field] ? { ...e, [field]: undefined } : e));
+  }, []);
+
+  const checked = React.useMemo(() => validateBody(values), [values]);
+  const estimate = useEstimate<TEstimate>(workspace.slug, checked.ok ? checked.body : null);
+
+  if (baseModels.length === 0 || versions.length === 0) {
+    return <MissingPrerequisites noModels={baseModels.length === 0} noData={versions.length === 0} />;
+  }
+
+  const submit = async (event: React.FormEvent) => {
+    event.preventDefault();
+    setFormError(null);
+    if (!checked.ok) {
+      setErrors(checked.errors);
+      return;
+    }
+    setSubmitting(true);
+    try {
+      const job = await api<TJob>(ftPaths.jobs(workspace.slug), { method: 'POST', body: checked.body });
+      router.push(`/w/${workspace.slug}/fine-tuning/${job.id}`);
+    } catch (error) {
+      setSubmitting(false);
+      if (error instanceof ApiError && error.param) setErrors({ [fieldOf(error.param)]: error.message });
+      else setFormError(error instanceof ApiError && error.code !== 'network' ? error.message : t('errors.network'));
+    }
+  };
+
+  const modelOptions = baseModels.map((m) => ({ value: m.id, label: m.arch ? `${m.name} (${m.arch})` : m.name }));
+  const versionOptions = versions.map((v) => ({ value: v.id, label: versionLabel(v, locale, t) }));
+
+  return (
+    <form onSubmit={submit} noValidate className="grid items-start gap-6 lg:grid-cols-[minmax(0,1fr)_320px]">
+      <div className="grid gap-6">
+        <Card>
+          <CardHeader>
+            <CardTitle>{t('fineTuning.form.dataTitle')}</CardTitle>
+            <CardDescription>{t('fineTuning.form.dataDescription')}</CardDescription>
+          </CardHeader>
+          <CardContent className="grid gap-5">
+            <FormField label={t('fineTuning.form.baseModel')} error={errors.baseModelId}>
+              <Picker
+                value={values.baseModelId}
+                onChange={(v) => set('baseModelId', v)}
+                options={modelOptions}
+                placeholder={t('fineTuning.form.pickModel')}
+              />
+            </FormField>
+            <FormField
+              label={t('fineTuning.form.trainingVersion')}
+              hint={t('fineTuning.form.trainingVersionHelp')}
+              error={errors.trainingVersionId}
+            >
+              <Picker
+                value={values.trainingVersionId}
+                onChange={(v) => set('trainingVersionId', v)}
+                options={versionOptions}
+                placeholder={t('fineTuning.form.pickVersion')}
+              />
+            </FormField>
+            <fieldset className="grid gap-3">
+              <legend className="mb-2 text-sm font-medium">{t('fineTuning.form.validation')}</legend>
+              <div className="flex flex-wrap gap-4 text-sm">
+                {(['none', 'split', 'version'] as const).map((mode) => (
+                  <label key={mode} className="flex items-center gap-2">
+                    <input
+                      type="radio"
+                      name="validation"
+                      value={mode}
+                      checked={values.validation === mode}
+                      onChange={() => set('validation', mode)}
+                      className="accent-primary"
+                    />
+                    {t(`fineTuning.form.validationMode.${mode}`)}
+                  </label>
+                ))}
+              </div>
+              {values.validation === 'split' ? (
+                <FormField
+                  label={t('fineTuning.form.valSplit')}
+                  hint={t('fineTuning.form.valSplitHelp')}
+                  error={errors.valSplit}
+                >
+                  <Input
+                    inputMode="decimal"
+                    value={values.valSplit}
+                    onChange={(e) => set('valSplit', e.target.value)}
+                  />
+                </FormField>
+              ) : null}
+              {values.validation === 'version' ? (
+                <FormField label={t('fineTuning.form.validationVersion')} error={errors.validationVersionId}>
+                  <Picker
+                    value={values.validationVersionId}
+                    onChange={(v) => set('validationVersionId', v)}
+                    options={versionOptions.filter((o) => o.value !== values.trainingVersionId)}
+                    placeholder={t('fineTuning.form.pickVersion')}
+                  />
+                </FormField>
+              ) : null}
+            </fieldset>
+          </CardContent>
+        </Card>
+
+        <Card>
+          <CardHeader>
+            <CardTitle>{t('fineTuning.form.methodTitle')}</CardTitle>
+          </CardHeader>
+          <CardContent>
+            <fieldset>
+              <legend className="sr-only">{t('fineTuning.form.methodTitle')}</legend>
+              <div className="grid gap-3 sm:grid-cols-3">
+                {(['sft_lora', 'sft_full', 'dpo'] as const).map((method) => {
+                  const disabled = method === 'dpo';
+                  return (
+                    <label
+                      key={method}
+                      className={cn(
+                        'flex cursor-pointer flex-col gap-1 rounded-lg border p-4 text-sm has-[:checked]:border-primary has-[:checked]:bg-primary/5',
+                        disabled && 'cursor-not-allowed opacity-60',
+                      )}
+                    >
+                      <span className="flex items-center gap-2 font-medium">
+                        <input
+                          type="radio"
+                          name="method"
+                          value={method}
+                          disabled={disabled}
+                          checked={values.method === method}
+                          onChange={() => method !== 'dpo' && set('method', method)}
+                          className="accent-primary"
+                        />
+                        {t(`fineTuning.method.${method}`)}
+                        {disabled ? <Badge variant="secondary">{t('common.comingSoon')}</Badge> : null}
+                      </span>
+                      <span className="text-xs text-muted-foreground">{t(`fineTuning.method.${method}Help`)}</span>
+                    </label>
+                  );
+                })}
+              </div>
+            </fieldset>
+          </CardContent>
+        </Card>
+
+        <Card>
+          <CardHeader>
+            <CardTitle>{t('fineTuning.form.hyperparametersTitle')}</CardTitle>
+            <CardDescription>{t('fineTuning.form.hyperparametersDescription')}</CardDescription>
+          </CardHeader>
+          <CardContent>
+            <HyperparameterFields values={values} errors={errors} set={set} />
+            <FormField
+              className="mt-6"
+              label={t('fineTuning.form.suffix')}
+              hint={t('fineTuning.form.suffixHelp')}
+              error={errors.suffix}
+            >
+              <Input value={values.suffix} autoComplete="off" onChange={(e) => set('suffix', e.target.value)} />
+            </FormField>
+          </CardContent>
+        </Card>
+      </div>
+
+      <div className="grid gap-4 lg:sticky lg:top-6">
+        <EstimateCard estimate={estimate.value} error={estimate.error} loading={estimate.loading} ready={checked.ok}>
+          {formError || errors._form ? (
+            <p className="text-sm text-destructive" role="alert">
+              {formError ?? errors._form}
+            </p>
+          ) : null}
+          <Button type="submit" loading={submitting} className="w-full">
+            <PlayIcon aria-hidden />
+            {t('fineTuning.form.start')}
+          </Button>
+        </EstimateCard>
+      </div>
+    </form>
+  );
+}
+
+function MissingPrerequisites({ noModels, noData }: { noModels: boolean; noData: boolean }) {
+  const t = useT();
+  const { workspace } = useWorkspace();
+  return (
+    <EmptyState
+      icon={AlertTriangleIcon}
+      title={t('fineTuning.form.missingTitle')}
+      description={[noModels ? t('fineTuning.form.noModels') : '', noData ? t('fineTuning.form.noData') : '']
+        .filter(Boolean)
+        .join(' ')}
+      action={
+        <>
+          {noModels ? (
+            <Button asChild variant="outline">
+              <Link href={`/w/${workspace.slug}/models`}>{t('fineTuning.form.goModels')}</Link>
+            </Button>
+          ) : null}
+          {noData ? (
+            <Button asChild variant="outline">
+              <Link href={`/w/${workspace.slug}/datasets`}>{t('fineTuning.form.goDatasets')}</Link>
+            </Button>
+          ) : null}
+        </>
+      }
+    />
+  );
+}

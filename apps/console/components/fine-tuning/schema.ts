@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import type { TJob } from './types';
+
+// The create-job body (POST /fine-tuning/jobs and /fine-tuning/estimate). The form keeps every input as the string
+// the user typed; `toBody` turns the filled ones into numbers and leaves the rest out, so the API applies its own
+// defaults (LLaMA-Factory's) instead of a second copy of them living in the browser. zod's messages follow the UI
+// language (lib/i18n/client.tsx loads zod's locale).
+
+export const ZHyperparameters = z.object({
+  epochs: z.union([z.literal('auto'), z.number().int().min(1).max(100)]).optional(),
+  learningRate: z.number().gt(0).max(1).optional(),
+  batchSize: z.number().int().min(1).max(1024).optional(),
+  gradientAccumulationSteps: z.number().int().min(1).max(1024).optional(),
+  loraRank: z.number().int().min(1).max(1024).optional(),
+  loraAlpha: z.number().gt(0).max(4096).optional(),
+  loraDropout: z.number().min(0).lt(1).optional(),
+  loraTargets: z.union([z.literal('all'), z.array(z.string().regex(/^[A-Za-z_][\w.]*$/)).min(1)]).optional(),
+  cutoffLen: z.number().int().min(16).max(131072).optional(),
+  warmupRatio: z.number().min(0).max(1).optional(),
+  lrScheduler: z.enum(['cosine', 'linear', 'constant']).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
+  saveSteps: z.number().int().min(1).optional(),
+  evalSteps: z.number().int().min(1).optional(),
+  loggingSteps: z.number().int().min(1).optional(),
+});
+
+export const ZCreateJobBody = z.object({
+  baseModelId: z.string().min(1),
+  trainingVersionId: z.string().min(1),
+  validationVersionId: z.string().min(1).optional(),
+  valSplit: z.number().gt(0).max(0.5).optional(),
+  method: z.enum(['sft_lora', 'sft_full']),
+  suffix: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,39}$/)
+    .optional(),
+  hyperparameters: ZHyperparameters,
+});
+export type TCreateJobBody = z.infer<typeof ZCreateJobBody>;
+
+export const NUMERIC_FIELDS = [
+  'learningRate',
+  'batchSize',
+  'gradientAccumulationSteps',
+  'loraRank',
+  'loraAlpha',
+  'loraDropout',
+  'cutoffLen',
+  'warmupRatio',
+  'seed',
+  'saveSteps',
+  'evalSteps',
+  'loggingSteps',
+] as const;
+export type TNumericField = (typeof NUMERIC_FIELDS)[number];
+export const LORA_FIELDS: readonly string[] = ['loraRank', 'loraAlpha', 'loraDropout', 'loraTargets'];
+
+export type TFormValues = {
+  baseModelId: string;
+  trainingVersionId: string;
+  validation: 'none' | 'version' | 'split';
+  validationVersionId: string;
+  valSplit: string;
+  method: 'sft_lora' | 'sft_full';
+  suffix: string;
+  epochs: string;
+  loraTargets: string;
+  lrScheduler: '' | 'cosine' | 'linear' | 'constant';
+} & Record<TNumericField, string>;
+
+export const EMPTY_FORM: TFormValues = {
+  baseModelId: '',
+  trainingVersionId: '',
+  validation: 'none',
+  validationVersionId: '',
+  valSplit: '0.1',
+  method: 'sft_lora',
+  suffix: '',
+  epochs: 'auto',
+  loraTargets: '',
+  lrScheduler: '',
+  ...(Object.fromEntries(NUMERIC_FIELDS.map((f) => [f, ''])) as Record<TNumericField, string>),
+};
+
+/** "" → left out; anything else → a number (NaN when it is not one, which the schema then rejects). */
+function num(text: string): number | undefined {
+  const trimmed = text.trim();
+  return trimmed === '' ? undefined : Number(trimmed);
+}
+
+/** The request body for the current form values, before validation. */
+export function toBody(values: TFormValues): unknown {
+  const hyperparameters: Record<string, unknown> = {};
+  for (const field of NUMERIC_FIELDS) {
+    if (values.method === 'sft_full' && LORA_FIELDS.includes(field)) continue;
+    const n = num(values[field]);
+    if (n !== undefined) hyperparameters[field] = n;
+  }
+  const epochs = values.epochs.trim().toLowerCase();
+  if (epochs !== '') hyperparameters.epochs = epochs === 'auto' ? 'auto' : Number(epochs);
+  const targets = values.loraTargets.trim();
+  if (targets !== '' && values.method === 'sft_lora') {
+    hyperparameters.loraTargets =
+      targets.toLowerCase() === 'all'
+        ? 'all'
+        : targets
+            .split(/[\s,]+/)
+            .map((s) => s.trim())
+            .filter(Boolean);
+  }
+  if (values.lrScheduler) hyperparameters.lrScheduler = values.lrScheduler;
+  return {
+    baseModelId: values.baseModelId,
+    trainingVersionId: values.trainingVersionId,
+    ...(values.validation === 'version' ? { validationVersionId: values.validationVersionId } : {}),
+    ...(values.validation === 'split' ? { valSplit: num(values.valSplit) ?? Number.NaN } : {}),
+    method: values.method,
+    ...(values.suffix.trim() ? { suffix: values.suffix.trim() } : {}),
+    hyperparameters,
+  };
+}
+
+/** Maps a zod issue path or an API error `param` ("hyperparameters.loraRank") to the form field it belongs to. */
+export function fieldOf(path: ReadonlyArray<PropertyKey> | string): string {
+  const parts = typeof path === 'string' ? path.split('.') : path.map(String);
+  const last = parts.filter((p) => !/^\d+$/.test(p)).at(-1) ?? '_form';
+  if (last === 'hyperparameters') return '_form';
+  return last;
+}
+
+export function validateBody(
+  values: TFormValues,
+): { ok: true; body: TCreateJobBody } | { ok: false; errors: Record<string, string> } {
+  const parsed = ZCreateJobBody.safeParse(toBody(values));
+  if (parsed.success) return { ok: true, body: parsed.data };
+  const errors: Record<string, string> = {};
+  for (const issue of parsed.error.issues) errors[fieldOf(issue.path)] ??= issue.message;
+  return { ok: false, errors };
+}
+
+/** Form values for "clone and edit": the source job's settings as the API reports them. */
+export function fromJob(job: TJob): TFormValues {
+  const hp = (job.hyperparameters ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  const valSplit = (job as { valSplit?: number | null }).valSplit ?? (hp.valSplit as number | undefined);
+  const validationId =
+    job.validationVersion?.id ?? (job as { validationVersionId?: string | null }).validationVersionId;
+  const scheduler = text(hp.lrScheduler);
+  return {
+    ...EMPTY_FORM,
+    baseModelId: job.baseModel?.id ?? '',
+    trainingVersionId: job.datasetVersion?.id ?? '',
+    validation: validationId ? 'version' : valSplit ? 'split' : 'none',
+    validationVersionId: validationId ?? '',
+    valSplit: valSplit ? String(valSplit) : EMPTY_FORM.valSplit,
+    method: job.method === 'sft_full' ? 'sft_full' : 'sft_lora',
+    suffix: job.suffix ?? '',
+    epochs: hp.epochs === undefined ? 'auto' : text(hp.epochs),
+    loraTargets: Array.isArray(hp.loraTargets) ? hp.loraTargets.join(', ') : text(hp.loraTargets),
+    lrScheduler: scheduler === 'cosine' || scheduler === 'linear' || scheduler === 'constant' ? scheduler : '',
+    ...(Object.fromEntries(NUMERIC_FIELDS.map((f) => [f, text(hp[f])])) as Record<TNumericField, string>),
+  };
+}
