@@ -40,6 +40,11 @@ export function uploadPrefix(workspaceId: string, datasetId: string, uploadId: s
   return `${workspaceKey(workspaceId, 'datasets', datasetId, 'uploads', uploadId)}/`;
 }
 
+/** Where the file of upload `uploadId` is stored (one object under the upload's prefix). */
+export function newUploadKey(workspaceId: string, datasetId: string, uploadId: string, fileName: string): string {
+  return uploadPrefix(workspaceId, datasetId, uploadId) + safeFileName(fileName);
+}
+
 /** A storage-safe file name that still reads like the original. */
 export function safeFileName(name: string): string {
   const cleaned = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
@@ -57,7 +62,7 @@ export async function startUpload(
     throw new AppError('invalid_request', `The file is ${file.size} bytes; the limit is ${maxBytes} bytes.`, 'size');
   }
   const uploadId = newId('up_');
-  const key = uploadPrefix(ws.id, datasetId, uploadId) + safeFileName(file.fileName);
+  const key = newUploadKey(ws.id, datasetId, uploadId, file.fileName);
   const upload = await getStorage().presignedPut(key, { maxBytes, contentType: file.contentType });
   return { uploadId, key, fileName: file.fileName, maxBytes, upload, limits };
 }

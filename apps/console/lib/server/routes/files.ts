@@ -1,0 +1,226 @@
+import { Readable } from 'node:stream';
+import { getPrisma } from '@crucible/db';
+import { getStorage } from '@crucible/storage';
+import { authenticate } from '../context';
+import { completeUpload, newUploadKey } from '../datasets/imports';
+import { readDatasetLimits } from '../datasets/limits';
+import { newId } from '../datasets/store';
+import { deleteVersion } from '../datasets/versions';
+import { AppError } from '../errors';
+import type { THandler } from '../http';
+
+// OpenAI's Files API shape (POST/GET /v1/files, GET/DELETE /v1/files/{id}, GET /v1/files/{id}/content), so the
+// official SDKs can upload training files with a workspace API key. A file is a dataset version: `file-<versionId>`.
+// Errors use OpenAI's shape `{error: {message, type, param, code}}`.
+
+type TOpenAiErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'server_error';
+
+const TYPE_OF: Record<string, TOpenAiErrorType> = {
+  invalid_request: 'invalid_request_error',
+  unauthorized: 'authentication_error',
+  forbidden: 'permission_error',
+  not_found: 'not_found_error',
+  conflict: 'invalid_request_error',
+};
+
+function openAiError(
+  status: number,
+  type: TOpenAiErrorType,
+  message: string,
+  param: string | null,
+  code: string | null,
+) {
+  return Response.json({ error: { message, type, param, code } }, { status });
+}
+
+function files(handler: THandler): THandler {
+  return async (req, params) => {
+    try {
+      return await handler(req, params);
+    } catch (error) {
+      if (error instanceof AppError) {
+        return openAiError(error.status, TYPE_OF[error.code] ?? 'server_error', error.message, error.param, error.code);
+      }
+      console.error('[v1/files] unexpected error', error);
+      return openAiError(500, 'server_error', 'Something went wrong on our side.', null, null);
+    }
+  };
+}
+
+/** The workspace of the Bearer API key; sessions are not accepted here (this is the programmatic API). */
+async function keyWorkspace(req: Request): Promise<string> {
+  if (!req.headers.get('authorization')) {
+    throw new AppError('unauthorized', 'You didn’t provide an API key: send Authorization: Bearer crk_...');
+  }
+  const principal = await authenticate(req);
+  if (principal.kind !== 'apiKey') throw new AppError('unauthorized', 'This API takes a workspace API key.');
+  return principal.apiKey.workspaceId;
+}
+
+const fileId = (versionId: string) => `file-${versionId}`;
+
+function versionIdOf(id: string): string {
+  if (!id.startsWith('file-') || id.length < 6) throw new AppError('not_found', `No such File object: ${id}`, 'id');
+  return id.slice(5);
+}
+
+type TVersionWithDataset = {
+  id: string;
+  number: number;
+  createdAt: Date;
+  originalFilename: string | null;
+  sizeBytes: bigint | null;
+  errorCount: number;
+  validationReport: unknown;
+  dataset: { name: string; purpose: string };
+};
+
+function fileObject(v: TVersionWithDataset) {
+  const report = v.validationReport as {
+    bytes?: number;
+    problems?: { code: string; count: number; severity: string }[];
+  } | null;
+  const errors = (report?.problems ?? []).filter((p) => p.severity === 'error');
+  return {
+    id: fileId(v.id),
+    object: 'file' as const,
+    bytes: report?.bytes ?? Number(v.sizeBytes ?? 0),
+    created_at: Math.floor(v.createdAt.getTime() / 1000),
+    filename: v.originalFilename ?? `${v.dataset.name}-v${v.number}.jsonl`,
+    purpose: v.dataset.purpose,
+    status: v.errorCount > 0 ? ('error' as const) : ('processed' as const),
+    status_details:
+      v.errorCount > 0
+        ? `Validation found ${v.errorCount} error(s): ${errors.map((p) => `${p.code} (${p.count})`).join(', ')}.`
+        : null,
+    expires_at: null,
+  };
+}
+
+async function findFile(workspaceId: string, id: string) {
+  const row = await getPrisma().datasetVersion.findFirst({
+    where: { id: versionIdOf(id), workspaceId, dataset: { deletedAt: null } },
+    include: { dataset: { select: { name: true, purpose: true } } },
+  });
+  if (!row) throw new AppError('not_found', `No such File object: ${id}`, 'id');
+  return row;
+}
+
+const PURPOSES = ['fine-tune'] as const;
+
+export const createFile = files(async (req) => {
+  const workspaceId = await keyWorkspace(req);
+  const limits = readDatasetLimits();
+  const declared = Number(req.headers.get('content-length') ?? 0);
+  if (declared > limits.maxBytes + 1024 * 1024) {
+    throw new AppError('invalid_request', `The file is larger than the limit of ${limits.maxBytes} bytes.`, 'file');
+  }
+  let form: FormData;
+  try {
+    form = await req.formData();
+  } catch {
+    throw new AppError('invalid_request', 'Send multipart/form-data with a `file` and a `purpose`.', 'file');
+  }
+  const purpose = form.get('purpose');
+  if (typeof purpose !== 'string' || !(PURPOSES as readonly string[]).includes(purpose)) {
+    throw new AppError('invalid_request', `'purpose' must be one of: ${PURPOSES.join(', ')}.`, 'purpose');
+  }
+  const file = form.get('file');
+  if (!file || typeof file === 'string') throw new AppError('invalid_request', "'file' must be a file.", 'file');
+  if (file.size === 0) throw new AppError('invalid_request', 'The file is empty.', 'file');
+  if (file.size > limits.maxBytes) {
+    throw new AppError('invalid_request', `The file is larger than the limit of ${limits.maxBytes} bytes.`, 'file');
+  }
+  const fileName = (file.name || 'upload.jsonl').replace(/[/\\]/g, '_').slice(0, 200);
+  const prisma = getPrisma();
+  const dataset = await prisma.dataset.create({ data: { workspaceId, name: fileName, purpose } });
+  const uploadId = newId('up_');
+  const key = newUploadKey(workspaceId, dataset.id, uploadId, fileName);
+  await getStorage().putObject(key, Readable.fromWeb(file.stream() as import('node:stream/web').ReadableStream), {
+    size: file.size,
+    contentType: file.type || 'application/octet-stream',
+  });
+  const { done } = await completeUpload({ workspaceId, userId: null }, dataset.id, { uploadId, fileName });
+  const finished = await done;
+  if (!finished.versionId) {
+    await prisma.dataset.update({ where: { id: dataset.id }, data: { deletedAt: new Date() } });
+    await getStorage().deleteObject(key);
+    throw new AppError('invalid_request', finished.error?.message ?? 'The file could not be imported.', 'file');
+  }
+  return Response.json(fileObject(await findFile(workspaceId, fileId(finished.versionId))));
+});
+
+export const listFiles = files(async (req) => {
+  const workspaceId = await keyWorkspace(req);
+  const url = new URL(req.url);
+  const limit = Math.min(10_000, Math.max(1, Number(url.searchParams.get('limit') ?? 10_000) || 10_000));
+  const order = url.searchParams.get('order') === 'asc' ? 'asc' : 'desc';
+  const purpose = url.searchParams.get('purpose');
+  const after = url.searchParams.get('after');
+  const prisma = getPrisma();
+  let cursor: { createdAt: Date; id: string } | null = null;
+  if (after) {
+    const a = await prisma.datasetVersion.findFirst({ where: { id: versionIdOf(after), workspaceId } });
+    if (!a) throw new AppError('invalid_request', `No such File object: ${after}`, 'after');
+    cursor = { createdAt: a.createdAt, id: a.id };
+  }
+  const cmp = order === 'asc' ? 'gt' : 'lt';
+  const rows = await prisma.datasetVersion.findMany({
+    where: {
+      workspaceId,
+      dataset: { deletedAt: null, ...(purpose ? { purpose } : {}) },
+      ...(cursor
+        ? {
+            OR: [{ createdAt: { [cmp]: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { [cmp]: cursor.id } }],
+          }
+        : {}),
+    },
+    orderBy: [{ createdAt: order }, { id: order }],
+    take: limit + 1,
+    include: { dataset: { select: { name: true, purpose: true } } },
+  });
+  const data = rows.slice(0, limit).map(fileObject);
+  return Response.json({
+    object: 'list',
+    data,
+    has_more: rows.length > limit,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+  });
+});
+
+export const retrieveFile = files(async (req, { fileId: id }) => {
+  const workspaceId = await keyWorkspace(req);
+  return Response.json(fileObject(await findFile(workspaceId, id)));
+});
+
+export const deleteFile = files(async (req, { fileId: id }) => {
+  const workspaceId = await keyWorkspace(req);
+  const v = await findFile(workspaceId, id);
+  await deleteVersion(v);
+  // A dataset made by POST /v1/files holds that one file: when its last version goes, the dataset goes too.
+  const left = await getPrisma().datasetVersion.count({ where: { datasetId: v.datasetId } });
+  if (left === 0) await getPrisma().dataset.update({ where: { id: v.datasetId }, data: { deletedAt: new Date() } });
+  return Response.json({ id, object: 'file', deleted: true });
+});
+
+/** The file as uploaded (or the canonical JSONL for versions made by edits). */
+export const fileContent = files(async (req, { fileId: id }) => {
+  const workspaceId = await keyWorkspace(req);
+  const v = await findFile(workspaceId, id);
+  const key = v.originalObjectKey ?? v.objectKey;
+  if (!key.startsWith(`workspaces/${workspaceId}/`)) throw new AppError('not_found', 'The file content is not stored.');
+  const body = await getStorage()
+    .getObject(key)
+    .catch(() => {
+      throw new AppError('not_found', 'The file content is not stored.');
+    });
+  return new Response(Readable.toWeb(body) as ReadableStream, {
+    headers: { 'content-type': 'application/octet-stream' },
+  });
+});
