@@ -1,0 +1,157 @@
+'use client';
+
+import { AlertOctagonIcon } from 'lucide-react';
+import * as React from 'react';
+import { Badge } from '@/components/ui/badge';
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card';
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
+import { useLocale, useT } from '@/lib/i18n/client';
+import { cn, formatDate } from '@/lib/utils';
+import { formatHyperparameter, formatMetric } from './format';
+import type { TCheckpoint, TJob, TJobEvent } from './types';
+
+/** What went wrong, in the words the worker chose: code, sentence, and the setting or row it is about. */
+export function ErrorPanel({ error }: { error: NonNullable<TJob['error']> }) {
+  const t = useT();
+  return (
+    <div role="alert" className="flex gap-3 rounded-xl border border-destructive/30 bg-destructive/5 p-4 text-sm">
+      <AlertOctagonIcon className="mt-0.5 size-5 shrink-0 text-destructive" aria-hidden />
+      <div className="grid gap-1">
+        <p className="font-semibold text-destructive">{t('fineTuning.detail.errorTitle')}</p>
+        <p>{error.message}</p>
+        <p className="text-xs text-muted-foreground">
+          {t('fineTuning.detail.errorCode')} <code className="font-mono">{error.code}</code>
+          {error.param ? (
+            <>
+              {' · '}
+              {t('fineTuning.detail.errorParam')} <code className="font-mono">{error.param}</code>
+            </>
+          ) : null}
+        </p>
+      </div>
+    </div>
+  );
+}
+
+const LEVEL_VARIANT: Record<string, 'secondary' | 'warning' | 'destructive'> = {
+  info: 'secondary',
+  warn: 'warning',
+  error: 'destructive',
+};
+
+/** The job's log, newest at the bottom, following along while the user has not scrolled up. */
+export function EventsLog({ events }: { events: TJobEvent[] }) {
+  const t = useT();
+  const locale = useLocale();
+  const ref = React.useRef<HTMLOListElement>(null);
+  const pinned = React.useRef(true);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: scroll whenever a line arrives
+  React.useEffect(() => {
+    const list = ref.current;
+    if (list && pinned.current) list.scrollTop = list.scrollHeight;
+  }, [events.length]);
+  const time = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
+  return (
+    <Card>
+      <CardHeader className="pb-2">
+        <CardTitle className="text-sm">{t('fineTuning.detail.events')}</CardTitle>
+      </CardHeader>
+      <CardContent>
+        {events.length === 0 ? (
+          <p className="text-sm text-muted-foreground">{t('fineTuning.detail.noEvents')}</p>
+        ) : (
+          <ol
+            ref={ref}
+            aria-label={t('fineTuning.detail.events')}
+            onScroll={(e) => {
+              const el = e.currentTarget;
+              pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+            }}
+            className="max-h-72 overflow-y-auto rounded-lg bg-muted/40 p-3 font-mono text-xs leading-relaxed"
+          >
+            {events.map((e) => (
+              <li key={e.id} className="flex gap-2">
+                <span className="shrink-0 text-muted-foreground tabular-nums">
+                  {time.format(new Date(e.createdAt))}
+                </span>
+                {e.level !== 'info' ? (
+                  <Badge variant={LEVEL_VARIANT[e.level] ?? 'secondary'} className="h-4 px-1.5">
+                    {e.level}
+                  </Badge>
+                ) : null}
+                <span className={cn('break-words', e.level === 'error' && 'text-destructive')}>{e.message}</span>
+              </li>
+            ))}
+          </ol>
+        )}
+      </CardContent>
+    </Card>
+  );
+}
+
+export function CheckpointsTable({ checkpoints }: { checkpoints: TCheckpoint[] }) {
+  const t = useT();
+  const locale = useLocale();
+  return (
+    <Card>
+      <CardHeader className="pb-2">
+        <CardTitle className="text-sm">{t('fineTuning.detail.checkpoints')}</CardTitle>
+        <CardDescription>{t('fineTuning.detail.checkpointsHelp')}</CardDescription>
+      </CardHeader>
+      <CardContent>
+        {checkpoints.length === 0 ? (
+          <p className="text-sm text-muted-foreground">{t('fineTuning.detail.noCheckpoints')}</p>
+        ) : (
+          <Table aria-label={t('fineTuning.detail.checkpoints')}>
+            <TableHeader>
+              <TableRow className="hover:bg-transparent">
+                <TableHead>{t('fineTuning.detail.step')}</TableHead>
+                <TableHead>{t('fineTuning.detail.loss')}</TableHead>
+                <TableHead>{t('fineTuning.detail.evalLoss')}</TableHead>
+                <TableHead>{t('fineTuning.colCreated')}</TableHead>
+              </TableRow>
+            </TableHeader>
+            <TableBody>
+              {[...checkpoints]
+                .sort((a, b) => a.step - b.step)
+                .map((c) => {
+                  const m = (c.metrics ?? {}) as Record<string, unknown>;
+                  const num = (v: unknown) => (typeof v === 'number' ? formatMetric(v) : '—');
+                  return (
+                    <TableRow key={c.id}>
+                      <TableCell className="tabular-nums">{c.step}</TableCell>
+                      <TableCell className="tabular-nums">{num(m.loss ?? m.trainLoss)}</TableCell>
+                      <TableCell className="tabular-nums">{num(m.evalLoss)}</TableCell>
+                      <TableCell>{formatDate(c.createdAt, locale)}</TableCell>
+                    </TableRow>
+                  );
+                })}
+            </TableBody>
+          </Table>
+        )}
+      </CardContent>
+    </Card>
+  );
+}
+
+/** A definition list of settings (hyper-parameters, lineage), keys in their API spelling. */
+export function SettingsList({ title, values }: { title: string; values: Record<string, unknown> }) {
+  const entries = Object.entries(values);
+  return (
+    <Card>
+      <CardHeader className="pb-2">
+        <CardTitle className="text-sm">{title}</CardTitle>
+      </CardHeader>
+      <CardContent>
+        <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-sm">
+          {entries.map(([key, value]) => (
+            <React.Fragment key={key}>
+              <dt className="font-mono text-xs leading-5 text-muted-foreground">{key}</dt>
+              <dd className="font-medium break-all tabular-nums">{formatHyperparameter(value)}</dd>
+            </React.Fragment>
+          ))}
+        </dl>
+      </CardContent>
+    </Card>
+  );
+}
