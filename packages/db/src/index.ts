@@ -7,6 +7,14 @@ export { recordAudit, type TAuditInput, ZAuditInput } from './audit';
 export { createPrisma, disconnectAll, getPrisma, type TDb } from './client';
 export { DEFAULT_DATABASE_URL, readDbEnv, type TDbEnv, ZDbEnv } from './env';
 export { DbError, isUniqueViolation, type TDbErrorCode } from './errors';
+export {
+  DEFAULT_TRAINING_PRICE,
+  getTrainingPrice,
+  type TTrainingMetricInput,
+  type TTrainingPrice,
+  trainingAmount,
+  upsertTrainingMetric,
+} from './fine-tuning';
 export { appendUsage, type TAppendUsageResult, type TUsageRecordInput, ZUsageRecordInput } from './usage';
 export {
   getMembership,

@@ -4,6 +4,20 @@ export * from './definitions/index';
 export { loadJobsEnv, type TJobsEnv, ZJobsEnv } from './env';
 export { isJobError, JobError, type TJobErrorCode } from './errors';
 export {
+  autoEpochs,
+  defaultHyperparameters,
+  epochsFor,
+  FINE_TUNING_METHODS,
+  jobChannel,
+  jobControlChannel,
+  resolveHyperparameters,
+  type TFineTuningMethod,
+  type THyperparameters,
+  type TJobChannelMessage,
+  type TResolvedHyperparameters,
+  ZHyperparameters,
+} from './fine-tuning';
+export {
   heartbeatKey,
   readWorkerHeartbeats,
   type TWorkerHeartbeat,

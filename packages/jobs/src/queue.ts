@@ -47,7 +47,10 @@ export function formatIssues(error: { issues: { path: PropertyKey[]; message: st
 export async function enqueue<TDef extends TAnyJobDefinition>(
   def: TDef,
   payload: TJobPayload<TDef>,
-  options: TQueueTarget & { job?: Pick<JobsOptions, 'jobId' | 'delay' | 'priority'>; timeoutMs?: number } = {},
+  options: TQueueTarget & {
+    job?: Pick<JobsOptions, 'jobId' | 'delay' | 'priority' | 'backoff'>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<{ id: string; name: string; queue: TQueueName }> {
   const parsed = def.schema.safeParse(payload);
   if (!parsed.success) {

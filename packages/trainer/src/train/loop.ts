@@ -84,7 +84,7 @@ export type LoopOptions = {
   /** Also checkpoint at every epoch end when saving by steps (the platform keeps both; LLaMA-Factory picks one). */
   saveAtEpochEnd?: boolean;
   /** Checkpoint the current step before returning `cancelled` (a worker handing its job back resumes there). */
-  checkpointOnAbort?: boolean;
+  checkpointOnAbort?: boolean | (() => boolean);
   progress?: boolean;
   /** Clock for elapsed/throughput (tests pin it to make logs comparable). */
   now?: () => number;
@@ -232,8 +232,8 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       if (st.globalStep >= plan.totalSteps) break outer;
       if (o.signal?.aborted) {
         status = 'cancelled';
-        if (o.checkpointOnAbort && st.globalStep > 0 && !existsSync(checkpointDir(o.outputDir, st.globalStep)))
-          await save();
+        const wanted = typeof o.checkpointOnAbort === 'function' ? o.checkpointOnAbort() : o.checkpointOnAbort;
+        if (wanted && st.globalStep > 0 && !existsSync(checkpointDir(o.outputDir, st.globalStep))) await save();
         break outer;
       }
       const micro = updateBatches(

@@ -24,7 +24,7 @@ export type RunOptions = {
   signal?: AbortSignal;
   /** See LoopOptions: extra checkpoints at epoch ends, and one on abort (used by workers/trainer). */
   saveAtEpochEnd?: boolean;
-  checkpointOnAbort?: boolean;
+  checkpointOnAbort?: boolean | (() => boolean);
   /** Progress bar on stderr (default: on). */
   progress?: boolean;
   /** One-line messages for people (default: stderr). */

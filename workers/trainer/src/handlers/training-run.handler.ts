@@ -1,79 +1,484 @@
-import { getPrisma } from '@crucible/db';
-import { JobError, type TJobContext, type TTrainingJobPayload } from '@crucible/jobs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { appendUsage, getTrainingPrice, trainingAmount, upsertTrainingMetric } from '@crucible/db';
+import {
+  createRedisConnection,
+  epochsFor,
+  JobError,
+  jobControlChannel,
+  QUEUE_DEFAULTS,
+  resolveHyperparameters,
+  type TFineTuningMethod,
+  type TJobContext,
+  type TTrainingJobPayload,
+} from '@crucible/jobs';
+import { workspaceKey } from '@crucible/storage';
+import type { TrainEvent } from '@crucible/trainer';
+import { startTrainingChild } from '../training/child-process';
+import { buildTrainConfig, datasetInfo } from '../training/config';
+import { jobServices, type TJobServices } from '../training/context';
+import { type TUserError, userErrorFrom } from '../training/errors';
+import { CHILD_FILES, type TChildMessage } from '../training/protocol';
+import { downloadObject, downloadPrefix, uploadDir } from '../training/storage-sync';
 
 /**
- * `training.run`: takes a TrainingJob row from queued to its end state.
+ * `training.run`: takes a TrainingJob row (the truth; the queue entry holds only its id) to its end state.
  *
- * What it does today: loads the row by id, skips rows already finished, honours a cancel request, claims the row
- * (status running, workerId, attempt, startedAt, an event), and then FAILS the job with the typed code
- * `not_supported_yet`, because running the training core from the queue (dataset from storage -> trainer child
- * process -> metrics, checkpoints, adapter upload, FineTunedModel row) is a later issue. The row ends `failed`
- * with that code and a sentence, so the console shows why instead of a job stuck in `queued`.
+ * validating_files -> queued -> running -> succeeded | failed | cancelled. The worker downloads the base model
+ * and dataset versions into a job folder, resumes from the newest checkpoint in storage when an earlier attempt
+ * left one, and runs the training core in a child process (a long native step never blocks this event loop, so
+ * BullMQ keeps renewing its lock; a cancel or crash kills only the child). Metrics, events and checkpoints come
+ * back over IPC and are written as they happen.
  */
 
 const OPEN_STATES = ['validating_files', 'queued', 'running'] as const;
+/** Training tokens are charged per window of this many optimizer steps (idempotency key per window). */
+export const USAGE_WINDOW_STEPS = 10;
+const CANCEL_POLL_MS = 1_000;
 
-export const NOT_SUPPORTED_MESSAGE =
-  'Running fine-tuning jobs on the worker is not supported yet in this version of Crucible; the job was received and recorded, but no training was done.';
+const scratchRoot = () => process.env.TRAINER_SCRATCH_DIR || join(tmpdir(), 'crucible-trainer');
+
+async function loadJob(id: string, svc: Pick<TJobServices, 'db'>) {
+  return svc.db.trainingJob.findUnique({
+    where: { id },
+    include: { baseModel: true, trainingFile: true, validationFile: true, workspace: true },
+  });
+}
+type TJobRow = NonNullable<Awaited<ReturnType<typeof loadJob>>>;
+
+async function fail(job: TJobRow, svc: TJobServices, err: TUserError): Promise<never> {
+  await svc.db.trainingJob.update({
+    where: { id: job.id },
+    data: {
+      status: 'failed',
+      errorCode: err.code,
+      errorMessage: err.message,
+      errorParam: err.param,
+      finishedAt: new Date(),
+    },
+  });
+  await svc.event('error', err.message, { code: err.code, param: err.param });
+  await svc.status('failed');
+  throw new JobError('handler_failed', `${err.code}: ${err.message}`);
+}
+
+/** Downloads model and data into the job folder; a missing object is the user's error, not a crash. */
+async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, CHILD_FILES.data), { recursive: true });
+  const modelDir = join(dir, CHILD_FILES.model);
+  const base = job.baseModel;
+  let found = 0;
+  if (base.objectKey) found = await downloadPrefix(svc.storage, base.objectKey, modelDir);
+  else if (base.path && existsSync(base.path)) {
+    const { cpSync } = await import('node:fs');
+    cpSync(base.path, modelDir, { recursive: true });
+    found = readdirSync(modelDir).length;
+  }
+  if (found === 0 || !existsSync(join(modelDir, 'config.json'))) {
+    await fail(job, svc, {
+      code: 'model_not_found',
+      message: `The files of base model "${base.name}" are not in storage (${base.objectKey ?? base.path ?? 'no location recorded'}); import the model again.`,
+      param: 'model',
+    });
+  }
+  const files: { train: string; validation?: string } = { train: 'train.jsonl' };
+  for (const [name, version, param] of [
+    ['train.jsonl', job.trainingFile, 'training_file'],
+    ['validation.jsonl', job.validationFile, 'validation_file'],
+  ] as const) {
+    if (!version) continue;
+    if (version.status !== 'published') {
+      await fail(job, svc, {
+        code: 'invalid_file',
+        message: `Dataset version ${version.number} is a draft; publish it before training on it.`,
+        param,
+      });
+    }
+    try {
+      await downloadObject(svc.storage, version.objectKey, join(dir, CHILD_FILES.data, name));
+    } catch (e) {
+      await fail(job, svc, {
+        code: 'file_not_found',
+        message: `The file of dataset version ${version.number} could not be read from storage (${(e as Error).message}).`,
+        param,
+      });
+    }
+    if (name === 'validation.jsonl') files.validation = name;
+  }
+  writeFileSync(join(dir, CHILD_FILES.data, 'dataset_info.json'), JSON.stringify(datasetInfo(files), null, 2));
+}
+
+/** Brings the newest uploaded checkpoint back into output/; returns its path relative to the job folder. */
+async function restoreCheckpoint(job: TJobRow, svc: TJobServices, dir: string): Promise<string | undefined> {
+  const last = await svc.db.checkpoint.findFirst({ where: { jobId: job.id }, orderBy: { step: 'desc' } });
+  if (!last) return undefined;
+  const rel = join(CHILD_FILES.output, `checkpoint-${last.step}`);
+  const n = await downloadPrefix(svc.storage, last.objectKey, join(dir, rel));
+  if (n === 0) return undefined;
+  // The trainer log of the steps before the checkpoint travels with it (the loop keeps lines up to its step).
+  const log = join(dir, rel, 'trainer_log.jsonl');
+  if (existsSync(log)) {
+    const { renameSync } = await import('node:fs');
+    renameSync(log, join(dir, CHILD_FILES.output, 'trainer_log.jsonl'));
+  }
+  await svc.event('info', `Resuming from the checkpoint at step ${last.step}.`);
+  return rel;
+}
 
 export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: TJobContext) {
-  const db = getPrisma();
-  const row = await db.trainingJob.findUnique({
+  const probe = await jobServices('', payload.jobId).db.trainingJob.findUnique({
     where: { id: payload.jobId },
-    select: { id: true, workspaceId: true, status: true, cancelRequestedAt: true, startedAt: true },
+    select: { workspaceId: true },
   });
-  if (!row)
+  if (!probe)
     throw new JobError('not_found', `Training job ${payload.jobId} does not exist (deleted before a worker took it).`);
+  const svc = jobServices(probe.workspaceId, payload.jobId);
+  const { db } = svc;
+  const job = await loadJob(payload.jobId, svc);
+  if (!job) throw new JobError('not_found', `Training job ${payload.jobId} does not exist.`);
 
-  if (!(OPEN_STATES as readonly string[]).includes(row.status)) {
-    ctx.log(`training job ${row.id} is already ${row.status}; nothing to do`);
-    return { skipped: row.status };
+  if (!(OPEN_STATES as readonly string[]).includes(job.status)) {
+    ctx.log(`training job ${job.id} is already ${job.status}; nothing to do`);
+    return { skipped: job.status };
   }
-
-  const event = (level: 'info' | 'warn' | 'error', message: string) =>
-    db.jobEvent.create({ data: { workspaceId: row.workspaceId, jobId: row.id, level, message } });
-
-  if (row.cancelRequestedAt) {
-    await db.$transaction([
-      db.trainingJob.updateMany({
-        where: { id: row.id, status: { in: [...OPEN_STATES] } },
-        data: { status: 'cancelled', finishedAt: new Date() },
-      }),
-      event('info', 'Cancelled before training started.'),
-    ]);
+  if (job.cancelRequestedAt) {
+    await db.trainingJob.updateMany({
+      where: { id: job.id, status: { in: [...OPEN_STATES] } },
+      data: { status: 'cancelled', finishedAt: new Date() },
+    });
+    await svc.event('info', 'Cancelled before training started.');
+    await svc.status('cancelled');
     return { cancelled: true };
   }
 
   // Claim only while still open: a cancel or a second delivery that finished it first wins.
-  const [claimed] = await db.$transaction([
-    db.trainingJob.updateMany({
-      where: { id: row.id, status: { in: [...OPEN_STATES] }, cancelRequestedAt: null },
-      data: {
-        status: 'running',
-        workerId: ctx.workerId,
-        queueJobId: ctx.jobId,
-        attempt: { increment: 1 },
-        startedAt: row.startedAt ?? new Date(),
-      },
-    }),
-    event('info', `Worker ${ctx.workerId} started attempt ${ctx.attempt}.`),
-  ]);
-  if (claimed.count === 0) {
-    ctx.log(`training job ${row.id} changed state before it could be claimed; leaving it`);
-    return { skipped: 'changed' };
-  }
+  const claimed = await db.trainingJob.updateMany({
+    where: { id: job.id, status: { in: [...OPEN_STATES] }, cancelRequestedAt: null },
+    data: {
+      status: job.status === 'validating_files' ? 'validating_files' : 'queued',
+      workerId: ctx.workerId,
+      queueJobId: ctx.jobId,
+      attempt: { increment: 1 },
+    },
+  });
+  if (claimed.count === 0) return { skipped: 'changed' };
+  await svc.event('info', `Worker ${ctx.workerId} took the job (attempt ${ctx.attempt}).`);
 
-  await db.$transaction([
-    db.trainingJob.update({
-      where: { id: row.id },
-      data: {
-        status: 'failed',
-        errorCode: 'not_supported_yet',
-        errorMessage: NOT_SUPPORTED_MESSAGE,
-        finishedAt: new Date(),
+  const dir = join(scratchRoot(), job.id);
+  await prepareFolder(job, svc, dir);
+  if (job.status === 'validating_files') {
+    await db.trainingJob.update({ where: { id: job.id }, data: { status: 'queued' } });
+    await svc.status('queued');
+  }
+  const resumeFrom = await restoreCheckpoint(job, svc, dir);
+
+  const method = (job.method === 'sft_full' ? 'sft_full' : 'sft_lora') as TFineTuningMethod;
+  const hp = resolveHyperparameters(method, job.hyperparameters);
+  const epochs = epochsFor(hp, job.trainingFile.rowCount);
+  const config = buildTrainConfig({
+    method,
+    hp,
+    epochs,
+    arch: job.baseModel.arch,
+    hasValidation: Boolean(job.validationFile),
+    valSplit: hp.valSplit,
+    resumeFrom,
+  });
+  writeFileSync(join(dir, CHILD_FILES.config), JSON.stringify(config, null, 2));
+
+  await db.trainingJob.update({
+    where: { id: job.id },
+    data: { status: 'running', startedAt: job.startedAt ?? new Date() },
+  });
+  await svc.status('running');
+
+  const run = await superviseChild(job, svc, ctx, dir, method);
+  try {
+    return await finish(job, svc, ctx, dir, run);
+  } finally {
+    // A handed-back or retried job starts from storage on whichever worker takes it next.
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+type TRun = Awaited<ReturnType<typeof superviseChild>>;
+
+/** Runs the child, writing what it reports in order; resolves when it has exited and every write is done. */
+async function superviseChild(job: TJobRow, svc: TJobServices, ctx: TJobContext, dir: string, method: string) {
+  const { db } = svc;
+  const price = await getTrainingPrice(job.workspaceId, method, db);
+  const tokensAt = new Map<number, number>([[0, 0]]);
+  let writeError: unknown = null;
+  let chain: Promise<unknown> = Promise.resolve();
+  const later = (fn: () => Promise<unknown>) => {
+    chain = chain.then(fn).catch((e) => {
+      writeError ??= e;
+    });
+  };
+  let lastStep = 0;
+  let stopReason: 'cancel' | 'handback' | null = null;
+
+  const tokensBefore = async (step: number) => {
+    const known = tokensAt.get(step);
+    if (known !== undefined) return known;
+    const row = await db.trainingMetric.findUnique({ where: { jobId_step: { jobId: job.id, step } } });
+    return Number(row?.tokensSeen ?? 0);
+  };
+  /** Charges the training tokens of steps (from, to]; the window index names it, so a replay charges nothing. */
+  const charge = async (window: number, from: number, to: number) => {
+    const tokens = (await tokensBefore(to)) - (await tokensBefore(from));
+    if (tokens <= 0) return;
+    const { quantity, amount } = trainingAmount(tokens, price);
+    await appendUsage(
+      {
+        workspaceId: job.workspaceId,
+        category: 'training',
+        meter: 'training_tokens',
+        quantity: quantity.toString(),
+        unit: price.unit,
+        unitPrice: price.unitPrice,
+        amount: amount.toString(),
+        currency: price.currency,
+        idempotencyKey: `training:${job.id}:tokens:${window}`,
+        priceItemId: price.priceItemId,
+        jobId: job.id,
+        userId: job.createdById ?? undefined,
+        description: `Training tokens, steps ${from + 1}-${to}`,
+        metadata: { tokens, fromStep: from + 1, toStep: to },
       },
-    }),
-    event('error', NOT_SUPPORTED_MESSAGE),
-  ]);
-  throw new JobError('not_supported_yet', NOT_SUPPORTED_MESSAGE);
+      db,
+    );
+  };
+
+  const onEvent = (e: TrainEvent) => {
+    if (e.type === 'metrics') {
+      lastStep = e.step;
+      tokensAt.set(e.step, e.tokens);
+      later(async () => {
+        const row = await upsertTrainingMetric(
+          {
+            workspaceId: job.workspaceId,
+            jobId: job.id,
+            step: e.step,
+            epoch: e.epoch,
+            loss: e.loss,
+            learningRate: e.lr,
+            gradNorm: e.gradNorm,
+            tokensPerSecond: e.tokensPerS,
+            tokensSeen: e.tokens,
+          },
+          db,
+        );
+        await db.trainingJob.update({
+          where: { id: job.id },
+          data: {
+            currentStep: e.step,
+            totalSteps: e.totalSteps,
+            trainedTokens: BigInt(e.tokens),
+            estimatedFinishAt: new Date(Date.now() + e.etaS * 1000),
+          },
+        });
+        await svc.publish({ type: 'metric', data: metricJson(row) });
+        if (e.step % USAGE_WINDOW_STEPS === 0)
+          await charge(e.step / USAGE_WINDOW_STEPS - 1, e.step - USAGE_WINDOW_STEPS, e.step);
+      });
+    } else if (e.type === 'eval') {
+      later(async () => {
+        const row = await upsertTrainingMetric(
+          { workspaceId: job.workspaceId, jobId: job.id, step: e.step, epoch: e.epoch, evalLoss: e.evalLoss },
+          db,
+        );
+        await svc.publish({ type: 'metric', data: metricJson(row) });
+      });
+    } else if (e.type === 'log') {
+      const r = e.record as Record<string, unknown>;
+      const parts = [`Step ${r.current_steps}/${r.total_steps}`];
+      if (typeof r.loss === 'number') parts.push(`loss ${r.loss.toFixed(4)}`);
+      if (typeof r.eval_loss === 'number') parts.push(`eval loss ${r.eval_loss.toFixed(4)}`);
+      if (typeof r.lr === 'number') parts.push(`lr ${r.lr.toExponential(2)}`);
+      later(() => svc.event('info', parts.join(', '), { type: 'metrics', record: r }));
+    } else if (e.type === 'checkpoint') {
+      // Read the folder now: the child does not touch a written checkpoint again.
+      later(async () => {
+        const key = workspaceKey(job.workspaceId, 'jobs', job.id, 'checkpoints', `checkpoint-${e.step}`);
+        await uploadDir(svc.storage, e.dir.startsWith('/') ? e.dir : join(dir, e.dir), key);
+        const log = join(dir, CHILD_FILES.output, 'trainer_log.jsonl');
+        if (existsSync(log) && statSync(log).isFile()) {
+          const { readFileSync } = await import('node:fs');
+          await svc.storage.putObject(`${key}/trainer_log.jsonl`, readFileSync(log));
+        }
+        const m = await db.trainingMetric.findUnique({ where: { jobId_step: { jobId: job.id, step: e.step } } });
+        await db.checkpoint.upsert({
+          where: { jobId_step: { jobId: job.id, step: e.step } },
+          create: {
+            workspaceId: job.workspaceId,
+            jobId: job.id,
+            step: e.step,
+            epoch: m?.epoch ?? null,
+            objectKey: key,
+            metrics: m ? { loss: m.loss, evalLoss: m.evalLoss, epoch: m.epoch } : undefined,
+          },
+          update: { objectKey: key },
+        });
+        await svc.event('info', `Checkpoint saved at step ${e.step}.`);
+      });
+    }
+  };
+
+  const child = startTrainingChild(job.id, dir, (m: TChildMessage) => {
+    if (m.type === 'event') onEvent(m.event);
+    else if (m.type === 'log' && !m.message.startsWith('[crucible] done'))
+      later(() =>
+        svc.event(m.message.startsWith('warning') ? 'warn' : 'info', m.message.replace(/^\[crucible\] /, '')),
+      );
+  });
+
+  // Cancel: a Redis message reaches the child within one optimizer step; polling the row covers a lost message.
+  const sub = createRedisConnection();
+  const stop = (reason: 'cancel' | 'handback') => {
+    if (stopReason) return;
+    stopReason = reason;
+    child.stop(reason);
+  };
+  await sub.subscribe(jobControlChannel(svc.prefix, job.id)).catch(() => {});
+  sub.on('message', (_channel, message) => {
+    if (message.includes('cancel')) stop('cancel');
+  });
+  const poll = setInterval(() => {
+    db.trainingJob
+      .findUnique({ where: { id: job.id }, select: { cancelRequestedAt: true } })
+      .then((r) => r?.cancelRequestedAt && stop('cancel'))
+      .catch(() => {});
+  }, CANCEL_POLL_MS);
+  const onAbort = () => stop('handback');
+  if (ctx.signal.aborted) onAbort();
+  ctx.signal.addEventListener('abort', onAbort);
+
+  const exit = await child.exited;
+  clearInterval(poll);
+  ctx.signal.removeEventListener('abort', onAbort);
+  await sub.quit().catch(() => sub.disconnect());
+  await chain;
+  return { exit, lastStep, stopReason, writeError, charge, tokensBefore };
+}
+
+function metricJson(m: Awaited<ReturnType<typeof upsertTrainingMetric>>) {
+  return {
+    step: m.step,
+    epoch: m.epoch,
+    loss: m.loss,
+    evalLoss: m.evalLoss,
+    lr: m.learningRate,
+    gradNorm: m.gradNorm,
+    tokensPerSec: m.tokensPerSecond,
+    tokensSeen: m.tokensSeen === null ? null : Number(m.tokensSeen),
+    createdAt: m.createdAt.toISOString(),
+  };
+}
+
+/** Charges the last, partial usage window (only at an end state: a resumed run would recompute it otherwise). */
+async function chargeTail(run: TRun, lastStep: number) {
+  if (lastStep % USAGE_WINDOW_STEPS === 0) return;
+  const w = Math.floor(lastStep / USAGE_WINDOW_STEPS);
+  await run.charge(w, w * USAGE_WINDOW_STEPS, lastStep);
+}
+
+async function finish(job: TJobRow, svc: TJobServices, ctx: TJobContext, dir: string, run: TRun) {
+  const { db } = svc;
+  const { exit } = run;
+  if (run.writeError) throw run.writeError;
+
+  if (exit.result?.status === 'completed') return succeed(job, svc, dir, run);
+
+  if (run.stopReason === 'cancel') {
+    const step = exit.result?.globalStep ?? run.lastStep;
+    await chargeTail(run, step);
+    await db.trainingJob.update({ where: { id: job.id }, data: { status: 'cancelled', finishedAt: new Date() } });
+    await svc.event('info', `Cancelled at step ${step}; the tokens trained so far are charged.`);
+    await svc.status('cancelled');
+    return { cancelled: true, step };
+  }
+  if (run.stopReason === 'handback' || ctx.signal.aborted) {
+    await db.trainingJob.updateMany({ where: { id: job.id, status: 'running' }, data: { status: 'queued' } });
+    await svc.event(
+      'info',
+      `Worker ${ctx.workerId} is shutting down; the job goes back to the queue and resumes from its last checkpoint.`,
+    );
+    await svc.status('queued');
+    return { handedBack: true };
+  }
+  if (exit.error) return fail(job, svc, userErrorFrom(exit.error.code, exit.error.message));
+
+  // The child died without a word (killed, out of memory): retry from the last checkpoint while attempts remain.
+  const how = exit.signal ? `was killed (${exit.signal})` : `exited with code ${exit.exitCode}`;
+  const lastTry = ctx.attempt >= QUEUE_DEFAULTS.job.attempts;
+  if (lastTry) {
+    return fail(
+      job,
+      svc,
+      userErrorFrom('CHILD_DIED', `The training process ${how} on every attempt. ${exit.stderrTail.slice(-500)}`),
+    );
+  }
+  await db.trainingJob.update({ where: { id: job.id }, data: { status: 'queued' } });
+  await svc.event('warn', `The training process ${how}; the job will resume from its last checkpoint.`);
+  await svc.status('queued');
+  throw new JobError('handler_failed', `training process ${how}`, { retryable: true });
+}
+
+async function succeed(job: TJobRow, svc: TJobServices, dir: string, run: TRun) {
+  const { db } = svc;
+  const result = run.exit.result!;
+  const out = join(dir, CHILD_FILES.output);
+  const prefix = workspaceKey(job.workspaceId, 'jobs', job.id, 'output');
+  // Top-level outputs only: the checkpoints are already in storage.
+  const tmpOut = join(dir, 'upload');
+  mkdirSync(tmpOut, { recursive: true });
+  const { copyFileSync } = await import('node:fs');
+  for (const name of readdirSync(out)) {
+    if (statSync(join(out, name)).isFile()) copyFileSync(join(out, name), join(tmpOut, name));
+  }
+  await uploadDir(svc.storage, tmpOut, prefix);
+  await chargeTail(run, result.globalStep);
+
+  const lora = job.method !== 'sft_full';
+  const suffix = job.suffix ?? '';
+  const name = `ft:${job.baseModel.name}:${job.workspace.slug}:${suffix}:${job.id.slice(-8)}`;
+  const fields = {
+    workspaceId: job.workspaceId,
+    name,
+    baseModelId: job.baseModelId,
+    datasetVersionId: job.trainingFileId,
+    method: job.method,
+    hyperparameters: job.hyperparameters as object,
+    trainLoss: Number.isFinite(result.trainLoss) ? result.trainLoss : null,
+    evalLoss: result.evalLoss,
+    adapterObjectKey: lora ? prefix : null,
+    mergedObjectKey: lora ? null : prefix,
+    ggufAdapterObjectKey:
+      lora && existsSync(join(out, CHILD_FILES.ggufAdapter)) ? `${prefix}/${CHILD_FILES.ggufAdapter}` : null,
+    createdById: job.createdById,
+  };
+  const model = await db.fineTunedModel.upsert({
+    where: { jobId: job.id },
+    create: { ...fields, jobId: job.id },
+    update: fields,
+  });
+  await db.trainingJob.update({
+    where: { id: job.id },
+    data: {
+      status: 'succeeded',
+      finishedAt: new Date(),
+      trainedTokens: BigInt(result.tokensSeen),
+      currentStep: result.globalStep,
+      totalSteps: result.totalSteps,
+    },
+  });
+  await svc.event(
+    'info',
+    `Training finished: ${result.globalStep} steps, train loss ${result.trainLoss.toFixed(4)}. Model ${name} is ready.`,
+  );
+  await svc.status('succeeded');
+  return { succeeded: true, modelId: model.id, steps: result.globalStep };
 }

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/**
+ * Fine-tuning hyper-parameters: the contract between the console (which stores them on the TrainingJob row) and
+ * the trainer worker (which turns them into a LLaMA-Factory config). Every field is optional; defaults are
+ * LLaMA-Factory's (LoRA r 8 / alpha 16 / dropout 0, lr 5e-5 for LoRA, cosine, warmup 0) and OpenAI's "auto"
+ * epochs from the dataset size.
+ */
+export const FINE_TUNING_METHODS = ['sft_lora', 'sft_full'] as const;
+export type TFineTuningMethod = (typeof FINE_TUNING_METHODS)[number];
+
+export const ZHyperparameters = z.strictObject({
+  epochs: z.union([z.literal('auto'), z.number().int().min(1).max(50)]).optional(),
+  learningRate: z.number().positive().max(1).optional(),
+  batchSize: z.number().int().min(1).max(256).optional(),
+  gradientAccumulationSteps: z.number().int().min(1).max(256).optional(),
+  loraRank: z.number().int().min(1).max(256).optional(),
+  loraAlpha: z.number().positive().max(1024).optional(),
+  loraDropout: z.number().min(0).max(0.9).optional(),
+  loraTargets: z.union([z.literal('all'), z.array(z.string().min(1).max(64)).min(1).max(32)]).optional(),
+  cutoffLen: z.number().int().min(16).max(131072).optional(),
+  warmupRatio: z.number().min(0).max(1).optional(),
+  lrScheduler: z.enum(['cosine', 'linear', 'constant']).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
+  saveSteps: z.number().int().min(1).max(1_000_000).optional(),
+  evalSteps: z.number().int().min(1).max(1_000_000).optional(),
+  loggingSteps: z.number().int().min(1).max(1_000_000).optional(),
+  /** Share of the training file held out for evaluation when no validation file is given (0 = none). */
+  valSplit: z.number().min(0).max(0.5).optional(),
+});
+export type THyperparameters = z.infer<typeof ZHyperparameters>;
+export type TResolvedHyperparameters = Required<Omit<THyperparameters, 'epochs'>> & { epochs: number | 'auto' };
+
+export function defaultHyperparameters(method: TFineTuningMethod): TResolvedHyperparameters {
+  return {
+    epochs: 'auto',
+    learningRate: method === 'sft_lora' ? 5e-5 : 1e-5,
+    batchSize: 1,
+    gradientAccumulationSteps: 8,
+    loraRank: 8,
+    loraAlpha: 16,
+    loraDropout: 0,
+    loraTargets: 'all',
+    cutoffLen: 2048,
+    warmupRatio: 0,
+    lrScheduler: 'cosine',
+    seed: 42,
+    saveSteps: 500,
+    evalSteps: 500,
+    loggingSteps: 10,
+    valSplit: 0,
+  };
+}
+
+/** Fills in the defaults; unknown keys are ignored (rows written by older versions keep working). */
+export function resolveHyperparameters(method: TFineTuningMethod, raw: unknown): TResolvedHyperparameters {
+  const base = defaultHyperparameters(method);
+  const parsed = ZHyperparameters.partial().safeParse(
+    raw && typeof raw === 'object'
+      ? Object.fromEntries(Object.entries(raw).filter(([k]) => k in ZHyperparameters.shape))
+      : {},
+  );
+  const given = parsed.success ? parsed.data : {};
+  return { ...base, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+}
+
+/**
+ * OpenAI's "auto" epochs: 3, raised so a small file is seen at least ~100 times in total (at most 25 epochs), and
+ * lowered so a huge one is not trained on more than ~25,000 examples (at least 1 epoch).
+ */
+export function autoEpochs(rows: number): number {
+  const n = Math.max(1, rows);
+  if (n * 3 < 100) return Math.min(25, Math.ceil(100 / n));
+  if (n * 3 > 25_000) return Math.max(1, Math.floor(25_000 / n));
+  return 3;
+}
+
+export function epochsFor(h: TResolvedHyperparameters, rows: number): number {
+  return h.epochs === 'auto' ? autoEpochs(rows) : h.epochs;
+}
+
+/** Redis pub/sub channel of one training job (SSE of the job page); control messages use `:control`. */
+export const jobChannel = (prefix: string, jobId: string) => `${prefix}:job:${jobId}`;
+export const jobControlChannel = (prefix: string, jobId: string) => `${prefix}:job:${jobId}:control`;
+
+/** What the worker publishes on jobChannel. `status` carries the row's status; readers re-read the row. */
+export type TJobChannelMessage =
+  | { type: 'metric'; data: Record<string, unknown> }
+  | { type: 'event'; data: { id: string; level: string; message: string; createdAt: string } }
+  | { type: 'status'; data: { id: string; status: string } };

@@ -1,0 +1,84 @@
+import type { TFineTuningMethod, TResolvedHyperparameters } from '@crucible/jobs';
+import { CHILD_FILES } from './protocol';
+
+/** LLaMA-Factory's template for a base model architecture (the bundled tokenizers are Qwen's and Llama 3's). */
+export function templateFor(arch: string): string | undefined {
+  if (arch === 'qwen2' || arch === 'qwen3') return 'qwen';
+  if (arch === 'llama') return 'llama3';
+  return undefined;
+}
+
+/** dataset_info.json for the job folder: the canonical chat JSONL of dataset versions is sharegpt/OpenAI style. */
+export function datasetInfo(files: { train: string; validation?: string }) {
+  const entry = (file: string) => ({
+    file_name: file,
+    formatting: 'sharegpt',
+    columns: { messages: 'messages', tools: 'tools' },
+    tags: {
+      role_tag: 'role',
+      content_tag: 'content',
+      user_tag: 'user',
+      assistant_tag: 'assistant',
+      observation_tag: 'tool',
+      function_tag: 'function_call',
+      system_tag: 'system',
+    },
+  });
+  return {
+    train: entry(files.train),
+    ...(files.validation ? { validation: entry(files.validation) } : {}),
+  };
+}
+
+export type TBuildConfigInput = {
+  method: TFineTuningMethod;
+  hp: TResolvedHyperparameters;
+  epochs: number;
+  arch: string;
+  hasValidation: boolean;
+  valSplit: number;
+  resumeFrom?: string;
+};
+
+/**
+ * The LLaMA-Factory config of a job. Paths are relative to the job folder (the child's cwd), so the config hash
+ * that guards resume is the same on every worker. Checkpoints every saveSteps (and at epoch ends, see child.ts).
+ */
+export function buildTrainConfig(i: TBuildConfigInput): Record<string, unknown> {
+  const evaluate = i.hasValidation || i.valSplit > 0;
+  const template = templateFor(i.arch);
+  return {
+    stage: 'sft',
+    do_train: true,
+    model_name_or_path: CHILD_FILES.model,
+    finetuning_type: i.method === 'sft_lora' ? 'lora' : 'full',
+    ...(i.method === 'sft_lora'
+      ? {
+          lora_rank: i.hp.loraRank,
+          lora_alpha: i.hp.loraAlpha,
+          lora_dropout: i.hp.loraDropout,
+          lora_target: i.hp.loraTargets === 'all' ? 'all' : i.hp.loraTargets.join(','),
+        }
+      : {}),
+    dataset: 'train',
+    dataset_dir: CHILD_FILES.data,
+    ...(i.hasValidation ? { eval_dataset: 'validation' } : i.valSplit > 0 ? { val_size: i.valSplit } : {}),
+    ...(template ? { template } : {}),
+    cutoff_len: i.hp.cutoffLen,
+    output_dir: CHILD_FILES.output,
+    overwrite_output_dir: true,
+    logging_steps: i.hp.loggingSteps,
+    save_strategy: 'steps',
+    save_steps: i.hp.saveSteps,
+    eval_strategy: evaluate ? 'steps' : 'no',
+    ...(evaluate ? { eval_steps: i.hp.evalSteps, per_device_eval_batch_size: i.hp.batchSize } : {}),
+    per_device_train_batch_size: i.hp.batchSize,
+    gradient_accumulation_steps: i.hp.gradientAccumulationSteps,
+    learning_rate: i.hp.learningRate,
+    num_train_epochs: i.epochs,
+    lr_scheduler_type: i.hp.lrScheduler === 'constant' ? 'constant_with_warmup' : i.hp.lrScheduler,
+    warmup_ratio: i.hp.warmupRatio,
+    seed: i.hp.seed,
+    ...(i.resumeFrom ? { resume_from_checkpoint: i.resumeFrom } : {}),
+  };
+}

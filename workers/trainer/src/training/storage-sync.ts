@@ -1,0 +1,42 @@
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Storage } from '@crucible/storage';
+
+/** Copies every object under `prefix` into `dir`, keeping the key's path below the prefix. Returns the count. */
+export async function downloadPrefix(storage: Storage, prefix: string, dir: string): Promise<number> {
+  const p = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const objects = await storage.listObjects(p);
+  for (const o of objects) {
+    const target = join(dir, o.key.slice(p.length));
+    mkdirSync(dirname(target), { recursive: true });
+    await pipeline(await storage.getObject(o.key), createWriteStream(target));
+  }
+  return objects.length;
+}
+
+export async function downloadObject(storage: Storage, key: string, file: string): Promise<void> {
+  mkdirSync(dirname(file), { recursive: true });
+  await pipeline(await storage.getObject(key), createWriteStream(file));
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...listFiles(path));
+    else out.push(path);
+  }
+  return out.sort();
+}
+
+/** Uploads every file under `dir` to `prefix/<relative path>`; returns the keys. */
+export async function uploadDir(storage: Storage, dir: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const file of listFiles(dir)) {
+    const key = `${prefix}/${relative(dir, file).split('\\').join('/')}`;
+    await storage.putObject(key, readFileSync(file));
+    keys.push(key);
+  }
+  return keys;
+}
