@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { ModelsList } from '@/components/pages/models-list';
+import { ModelsView } from '@/components/models/models-view';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
 
@@ -12,7 +12,7 @@ export default async function Page() {
   return (
     <>
       <PageHeader title={t('models.title')} description={t('models.description')} />
-      <ModelsList />
+      <ModelsView />
     </>
   );
 }

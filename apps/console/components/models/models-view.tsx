@@ -1,0 +1,167 @@
+'use client';
+
+import { BoxesIcon, FlaskConicalIcon, TerminalIcon } from 'lucide-react';
+import Link from 'next/link';
+import { CopyField } from '@/components/copy-field';
+import { formatCompact, formatHyperparameter, formatMetric } from '@/components/fine-tuning/format';
+import { ftPaths, type TBaseModel, type TFineTunedModel } from '@/components/fine-tuning/types';
+import { ResourceTable } from '@/components/resource-table';
+import { Badge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { EmptyState } from '@/components/ui/empty-state';
+import { useWorkspace } from '@/components/workspace-context';
+import { useLocale, useT } from '@/lib/i18n/client';
+import { useList } from '@/lib/use-list';
+import { formatDate } from '@/lib/utils';
+
+/** The hyper-parameters worth a glance in a table row; the job page has all of them. */
+const SUMMARY_KEYS = ['epochs', 'learningRate', 'loraRank', 'loraAlpha', 'batchSize'];
+
+export function ImportCommand() {
+  const t = useT();
+  const { workspace } = useWorkspace();
+  return (
+    <div className="mt-8 w-full max-w-xl text-left">
+      <p className="mb-2 flex items-center gap-2 text-sm font-medium">
+        <TerminalIcon className="size-4 text-muted-foreground" aria-hidden />
+        {t('models.importTitle')}
+      </p>
+      <CopyField
+        label={t('models.importCommand')}
+        value={`npx crucible models import DIR --workspace ${workspace.slug} --name NAME`}
+      />
+      <p className="mt-2 text-xs text-muted-foreground">{t('models.importHelp')}</p>
+    </div>
+  );
+}
+
+export function BaseModelsTable() {
+  const t = useT();
+  const locale = useLocale();
+  const { workspace } = useWorkspace();
+  const { state, reload } = useList<TBaseModel>(ftPaths.baseModels(workspace.slug));
+  return (
+    <ResourceTable
+      label={t('models.baseTitle')}
+      state={state}
+      onRetry={reload}
+      columns={[
+        {
+          header: t('models.colName'),
+          cell: (m) => (
+            <span id={m.id} className="font-medium">
+              {m.name}
+            </span>
+          ),
+        },
+        { header: t('models.colArch'), cell: (m) => (m.arch ? <Badge variant="outline">{m.arch}</Badge> : '—') },
+        { header: t('models.colParams'), cell: (m) => formatCompact(m.params, locale) },
+        { header: t('models.colSource'), cell: (m) => m.source ?? '—' },
+        { header: t('models.colCreated'), cell: (m) => formatDate(m.createdAt, locale) },
+      ]}
+      empty={
+        <EmptyState icon={BoxesIcon} title={t('models.baseEmptyTitle')} description={t('models.baseEmptyDescription')}>
+          <ImportCommand />
+        </EmptyState>
+      }
+    />
+  );
+}
+
+export function FineTunedModelsTable() {
+  const t = useT();
+  const locale = useLocale();
+  const { workspace } = useWorkspace();
+  const { state, reload } = useList<TFineTunedModel>(ftPaths.fineTunedModels(workspace.slug));
+  return (
+    <ResourceTable
+      label={t('models.fineTunedTitle')}
+      state={state}
+      onRetry={reload}
+      columns={[
+        {
+          header: t('models.colName'),
+          cell: (m) => (
+            <span id={m.id} className="font-mono text-xs font-medium">
+              {m.name}
+            </span>
+          ),
+        },
+        { header: t('models.colBase'), cell: (m) => m.baseModel?.name ?? '—' },
+        {
+          header: t('models.colDataset'),
+          cell: (m) =>
+            m.datasetVersion
+              ? `${m.datasetVersion.datasetName ?? m.datasetVersion.datasetId} · v${m.datasetVersion.number}`
+              : '—',
+        },
+        {
+          header: t('models.colJob'),
+          cell: (m) =>
+            m.job ? (
+              <Link
+                href={`/w/${workspace.slug}/fine-tuning/${m.job.id}`}
+                className="font-mono text-xs text-primary underline-offset-4 hover:underline"
+              >
+                {m.job.id}
+              </Link>
+            ) : (
+              '—'
+            ),
+        },
+        {
+          header: t('models.colHyperparameters'),
+          cell: (m) => {
+            const hp = (m.hyperparameters ?? {}) as Record<string, unknown>;
+            const shown = SUMMARY_KEYS.filter((k) => hp[k] !== undefined && hp[k] !== null);
+            if (shown.length === 0) return '—';
+            return (
+              <span className="font-mono text-xs text-muted-foreground">
+                {shown.map((k) => `${k}=${formatHyperparameter(hp[k])}`).join(' ')}
+              </span>
+            );
+          },
+        },
+        { header: t('models.colFinalLoss'), cell: (m) => formatMetric(m.finalLoss ?? null) },
+        { header: t('models.colFinalEvalLoss'), cell: (m) => formatMetric(m.finalEvalLoss ?? null) },
+        { header: t('models.colCreated'), cell: (m) => formatDate(m.createdAt, locale) },
+      ]}
+      empty={
+        <EmptyState
+          icon={FlaskConicalIcon}
+          title={t('models.emptyTitle')}
+          description={t('models.emptyDescription')}
+          action={
+            <Button asChild>
+              <Link href={`/w/${workspace.slug}/fine-tuning`}>
+                <FlaskConicalIcon aria-hidden />
+                {t('models.emptyAction')}
+              </Link>
+            </Button>
+          }
+        />
+      }
+    />
+  );
+}
+
+export function ModelsView() {
+  const t = useT();
+  return (
+    <div className="grid gap-10">
+      <section aria-labelledby="fine-tuned-models" className="grid gap-3">
+        <h2 id="fine-tuned-models" className="text-lg font-semibold">
+          {t('models.fineTunedTitle')}
+        </h2>
+        <FineTunedModelsTable />
+      </section>
+      <section aria-labelledby="base-models" className="grid gap-3">
+        <h2 id="base-models" className="text-lg font-semibold">
+          {t('models.baseTitle')}
+        </h2>
+        <p className="-mt-1 text-sm text-muted-foreground">{t('models.baseDescription')}</p>
+        <BaseModelsTable />
+      </section>
+    </div>
+  );
+}
