@@ -5,30 +5,24 @@ import { FormField } from '@/components/ui/form-field';
 import { Input } from '@/components/ui/input';
 import { useT } from '@/lib/i18n/client';
 import type { TMessageKey } from '@/lib/i18n/translate';
+import { formatMetric } from './format';
 import { Picker } from './picker';
-import type { TFormValues } from './schema';
+import { defaultHyperparameters, type TFormValues } from './schema';
 
 /**
- * LLaMA-Factory's defaults, shown as placeholders only: an empty field is left out of the request and the API
- * applies its own default, so these never override the server. A cloned job shows the values it really ran with.
+ * The API's defaults (LLaMA-Factory's, from the shared contract in @crucible/jobs/fine-tuning), shown as
+ * placeholders only: an empty field is left out of the request and the server applies the same default. A cloned
+ * job shows the values it really ran with.
  */
-const DEFAULTS: Record<string, string> = {
-  epochs: 'auto',
-  learningRate_lora: '5e-5',
-  learningRate_full: '1e-5',
-  batchSize: '1',
-  gradientAccumulationSteps: '4',
-  loraRank: '8',
-  loraAlpha: '16',
-  loraDropout: '0',
-  loraTargets: 'all',
-  cutoffLen: '2048',
-  warmupRatio: '0.1',
-  seed: '42',
-  saveSteps: '500',
-  evalSteps: '500',
-  loggingSteps: '5',
-};
+function defaultsFor(method: TFormValues['method']): Record<string, string> {
+  const d = defaultHyperparameters(method);
+  return Object.fromEntries(
+    Object.entries(d).map(([k, v]) => [
+      k,
+      Array.isArray(v) ? v.join(', ') : typeof v === 'number' ? formatMetric(v) : String(v),
+    ]),
+  );
+}
 
 type TTextField = Exclude<keyof TFormValues, 'validation' | 'method' | 'lrScheduler'>;
 
@@ -43,8 +37,9 @@ export function HyperparameterFields({
 }) {
   const t = useT();
   const lora = values.method === 'sft_lora';
-  const field = (name: TTextField, opts: { mode?: 'decimal' | 'numeric' | 'text'; defaultKey?: string } = {}) => {
-    const fallback = DEFAULTS[opts.defaultKey ?? name];
+  const defaults = defaultsFor(values.method);
+  const field = (name: TTextField, opts: { mode?: 'decimal' | 'numeric' | 'text' } = {}) => {
+    const fallback = defaults[name];
     return (
       <FormField
         key={name}
@@ -67,7 +62,7 @@ export function HyperparameterFields({
     <>
       <div className="grid gap-5 sm:grid-cols-2">
         {field('epochs', { mode: 'text' })}
-        {field('learningRate', { defaultKey: lora ? 'learningRate_lora' : 'learningRate_full' })}
+        {field('learningRate')}
         {field('batchSize', { mode: 'numeric' })}
         {field('gradientAccumulationSteps', { mode: 'numeric' })}
         {lora ? field('loraRank', { mode: 'numeric' }) : null}
@@ -91,7 +86,7 @@ export function HyperparameterFields({
             <Picker
               value={values.lrScheduler}
               onChange={(v) => set('lrScheduler', v as TFormValues['lrScheduler'])}
-              placeholder={t('fineTuning.form.defaultValue', { value: 'cosine' })}
+              placeholder={t('fineTuning.form.defaultValue', { value: defaults.lrScheduler ?? '' })}
               options={(['cosine', 'linear', 'constant'] as const).map((s) => ({
                 value: s,
                 label: t(`fineTuning.hp.scheduler.${s}`),

@@ -1,3 +1,4 @@
+import { FINE_TUNING_METHODS, ZHyperparameters } from '@crucible/jobs/fine-tuning';
 import { z } from 'zod';
 import type { TJob } from './types';
 
@@ -6,40 +7,20 @@ import type { TJob } from './types';
 // defaults (LLaMA-Factory's) instead of a second copy of them living in the browser. zod's messages follow the UI
 // language (lib/i18n/client.tsx loads zod's locale).
 
-export const ZHyperparameters = z.object({
-  epochs: z.union([z.literal('auto'), z.number().int().min(1).max(100)]).optional(),
-  learningRate: z.number().gt(0).max(1).optional(),
-  batchSize: z.number().int().min(1).max(1024).optional(),
-  gradientAccumulationSteps: z.number().int().min(1).max(1024).optional(),
-  loraRank: z.number().int().min(1).max(1024).optional(),
-  loraAlpha: z.number().gt(0).max(4096).optional(),
-  loraDropout: z.number().min(0).lt(1).optional(),
-  loraTargets: z.union([z.literal('all'), z.array(z.string().regex(/^[A-Za-z_][\w.]*$/)).min(1)]).optional(),
-  cutoffLen: z.number().int().min(16).max(131072).optional(),
-  warmupRatio: z.number().min(0).max(1).optional(),
-  lrScheduler: z.enum(['cosine', 'linear', 'constant']).optional(),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .optional(),
-  saveSteps: z.number().int().min(1).optional(),
-  evalSteps: z.number().int().min(1).optional(),
-  loggingSteps: z.number().int().min(1).optional(),
-});
+// The hyper-parameter contract is shared with the API and the trainer worker (browser-safe: zod only).
+export { defaultHyperparameters } from '@crucible/jobs/fine-tuning';
 
 export const ZCreateJobBody = z.object({
   baseModelId: z.string().min(1),
   trainingVersionId: z.string().min(1),
   validationVersionId: z.string().min(1).optional(),
   valSplit: z.number().gt(0).max(0.5).optional(),
-  method: z.enum(['sft_lora', 'sft_full']),
+  method: z.enum(FINE_TUNING_METHODS),
   suffix: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,39}$/)
+    .regex(/^[a-zA-Z0-9-_]{1,40}$/)
     .optional(),
-  hyperparameters: ZHyperparameters,
+  hyperparameters: ZHyperparameters.omit({ valSplit: true }),
 });
 export type TCreateJobBody = z.infer<typeof ZCreateJobBody>;
 
@@ -147,7 +128,7 @@ export function validateBody(
 export function fromJob(job: TJob): TFormValues {
   const hp = (job.hyperparameters ?? {}) as Record<string, unknown>;
   const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
-  const valSplit = (job as { valSplit?: number | null }).valSplit ?? (hp.valSplit as number | undefined);
+  const valSplit = (job as { valSplit?: number | null }).valSplit ?? (hp.valSplit as number | undefined) ?? 0;
   const validationId =
     job.validationVersion?.id ?? (job as { validationVersionId?: string | null }).validationVersionId;
   const scheduler = text(hp.lrScheduler);
