@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { DatasetsList } from '@/components/pages/datasets-list';
+import { DatasetsTable, UploadLink } from '@/components/datasets/list';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
 
@@ -11,8 +11,8 @@ export default async function Page() {
   const t = await getT();
   return (
     <>
-      <PageHeader title={t('datasets.title')} description={t('datasets.description')} />
-      <DatasetsList />
+      <PageHeader title={t('datasets.title')} description={t('datasets.description')} actions={<UploadLink />} />
+      <DatasetsTable />
     </>
   );
 }
