@@ -86,7 +86,10 @@ export type TBaseModel = {
   id: string;
   name: string;
   arch?: string | null;
+  /** The brief's name is `params`; the registry route sends `parameterCount`: both are read. */
   params?: number | string | null;
+  parameterCount?: number | string | null;
+  displayName?: string | null;
   source?: string | null;
   createdAt?: string;
 };
@@ -100,6 +103,9 @@ export type TFineTunedModel = {
   hyperparameters?: THyperparameters | null;
   finalLoss?: number | null;
   finalEvalLoss?: number | null;
+  /** The registry route's names for the final losses. */
+  trainLoss?: number | null;
+  evalLoss?: number | null;
   createdAt?: string;
 };
 

@@ -55,7 +55,7 @@ export function BaseModelsTable() {
           ),
         },
         { header: t('models.colArch'), cell: (m) => (m.arch ? <Badge variant="outline">{m.arch}</Badge> : '—') },
-        { header: t('models.colParams'), cell: (m) => formatCompact(m.params, locale) },
+        { header: t('models.colParams'), cell: (m) => formatCompact(m.params ?? m.parameterCount, locale) },
         { header: t('models.colSource'), cell: (m) => m.source ?? '—' },
         { header: t('models.colCreated'), cell: (m) => formatDate(m.createdAt, locale) },
       ]}
@@ -122,8 +122,8 @@ export function FineTunedModelsTable() {
             );
           },
         },
-        { header: t('models.colFinalLoss'), cell: (m) => formatMetric(m.finalLoss ?? null) },
-        { header: t('models.colFinalEvalLoss'), cell: (m) => formatMetric(m.finalEvalLoss ?? null) },
+        { header: t('models.colFinalLoss'), cell: (m) => formatMetric(m.finalLoss ?? m.trainLoss ?? null) },
+        { header: t('models.colFinalEvalLoss'), cell: (m) => formatMetric(m.finalEvalLoss ?? m.evalLoss ?? null) },
         { header: t('models.colCreated'), cell: (m) => formatDate(m.createdAt, locale) },
       ]}
       empty={

@@ -1,0 +1,221 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPrisma } from '@crucible/db';
+import { getStorage } from '@crucible/storage';
+import { initModel } from '@crucible/trainer';
+import { uploadDir } from '@crucible/worker-trainer/training/storage-sync';
+import type { APIRequestContext, Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { newPage, openBrowser, screenshot } from './browser';
+import { signUpWithWorkspace } from './flows';
+
+// Issue 5, "Tests": a browser starts a fine-tuning job from the form and sees the loss chart grow. Real pieces
+// only: the console (global-setup), a trainer worker process on the same database, Redis and storage, a tiny
+// random Qwen2 (2 layers, hidden 32) registered as the workspace's base model, and a dataset published through
+// the REST API the datasets page uses.
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Arithmetic chats: short, distinct and learnable by a tiny model, so the loss visibly moves. */
+function chatRows(n: number): string {
+  const rows: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = (i * 7) % 10;
+    const b = (i * 3 + 1) % 10;
+    rows.push(
+      JSON.stringify({
+        messages: [
+          { role: 'user', content: `What is ${a} plus ${b}?` },
+          { role: 'assistant', content: `${a} plus ${b} is ${a + b}.` },
+        ],
+      }),
+    );
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+/** Starts `workers/trainer` against the test database and resolves once it listens on the queue. */
+function startTrainer(env: NodeJS.ProcessEnv, log: string[]): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'workers/trainer/src/main.ts'],
+      { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const timer = setTimeout(() => reject(new Error(`trainer did not start:\n${log.join('')}`)), 60_000);
+    const keep = (chunk: Buffer) => {
+      log.push(chunk.toString());
+      if (log.length > 400) log.shift();
+      if (chunk.toString().includes('[trainer] ready')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`trainer exited with ${code}:\n${log.join('')}`));
+    });
+  });
+}
+
+function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Creates a dataset, uploads the rows through the presigned target, imports (waiting) and publishes v1. */
+async function publishDataset(request: APIRequestContext, slug: string, name: string, jsonl: string) {
+  const base = `/api/workspaces/${slug}/datasets`;
+  const ok = async (response: Awaited<ReturnType<APIRequestContext['post']>>, what: string) => {
+    if (!response.ok()) throw new Error(`${what}: ${response.status()} ${await response.text()}`);
+    return response.json();
+  };
+  const dataset = await ok(await request.post(base, { data: { name } }), 'create dataset');
+  const start = await ok(
+    await request.post(`${base}/${dataset.id}/uploads`, {
+      data: { fileName: `${name}.jsonl`, size: Buffer.byteLength(jsonl) },
+    }),
+    'start upload',
+  );
+  const target = start.upload as { url: string; method: string; headers?: Record<string, string> };
+  const sent = await request.fetch(target.url, {
+    method: target.method,
+    headers: target.headers,
+    data: Buffer.from(jsonl),
+  });
+  if (sent.status() >= 300) throw new Error(`upload: ${sent.status()} ${await sent.text()}`);
+  const imported = await ok(
+    await request.post(`${base}/${dataset.id}/imports`, { data: { uploadId: start.uploadId, wait: true } }),
+    'import',
+  );
+  const versionId = imported.version.id as string;
+  await ok(await request.post(`${base}/${dataset.id}/versions/${versionId}/publish`), 'publish');
+  return { datasetId: dataset.id as string, versionId };
+}
+
+const chartPoints = async (page: Page) =>
+  Number((await page.getByTestId('loss-chart').getAttribute('data-points')) ?? 0);
+
+describe('fine-tuning: start a job from the form and watch it train', () => {
+  let browser: Browser;
+  let trainer: ChildProcess | undefined;
+  let scratch: string;
+  const trainerLog: string[] = [];
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(path.join(tmpdir(), 'crucible-ft-e2e-'));
+    browser = await openBrowser();
+    trainer = await startTrainer(
+      { ...process.env, DATABASE_URL: inject('databaseUrl'), TRAINER_SCRATCH_DIR: path.join(scratch, 'work') },
+      trainerLog,
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await stop(trainer);
+    await browser?.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('creates a job from the form; the loss chart grows live and survives a reload', { timeout: 540_000 }, async () => {
+    const { context, page } = await newPage(browser);
+    onTestFailed(async () => {
+      await screenshot(page, 'failure-fine-tuning').catch(() => undefined);
+      console.error(`--- trainer output ---\n${trainerLog.join('')}`);
+    });
+    const stamp = Date.now();
+    const slug = `ft-${stamp}`;
+    await signUpWithWorkspace(
+      page,
+      { name: 'Ada Lovelace', email: `ada+${stamp}@example.com`, password: 'analytical-engine-1843' },
+      { name: 'Engines', slug },
+    );
+
+    // The base model: `crucible init-model`'s tiny Qwen2, stored under the workspace's models prefix the way an
+    // import registers it.
+    const prisma = createPrisma(inject('databaseUrl'));
+    try {
+      const workspace = await prisma.workspace.findUniqueOrThrow({ where: { slug } });
+      const modelDir = path.join(scratch, 'tiny-qwen');
+      await initModel(
+        { arch: 'qwen2', layers: 2, hidden: 32, intermediate: 64, heads: 2, kvHeads: 1, seed: 7 },
+        modelDir,
+      );
+      const model = await prisma.baseModel.create({
+        data: { workspaceId: workspace.id, name: 'tiny-qwen', arch: 'qwen2', source: 'local' },
+      });
+      const objectKey = `workspaces/${workspace.id}/models/${model.id}`;
+      await uploadDir(getStorage(), modelDir, objectKey);
+      await prisma.baseModel.update({ where: { id: model.id }, data: { objectKey } });
+    } finally {
+      await prisma.$disconnect();
+    }
+    await publishDataset(page.request, slug, 'sums', chatRows(24));
+
+    // The form: one model and one published version are preselected; the estimate appears before Start.
+    await page.goto(`/w/${slug}/fine-tuning`);
+    await page.getByText('No fine-tuning jobs yet').waitFor();
+    await page.getByRole('link', { name: 'New fine-tuning job' }).first().click();
+    await page.waitForURL(`**/w/${slug}/fine-tuning/new`);
+    await page.getByLabel('Base model').getByText('tiny-qwen').waitFor();
+    await page
+      .getByLabel('Training data')
+      .getByText(/sums · v1/)
+      .waitFor();
+    await page.getByLabel('Epochs', { exact: true }).fill('3');
+    await page.getByLabel('Gradient accumulation', { exact: true }).fill('1');
+    await page.getByLabel('Learning rate', { exact: true }).fill('0.001');
+    await page.getByText('Advanced').click();
+    await page.getByLabel('Log every', { exact: true }).fill('1');
+    // A bad value is caught in the browser, beside its field, before anything is sent.
+    await page.getByLabel('LoRA rank', { exact: true }).fill('0');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect.poll(() => page.getByLabel('LoRA rank', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(page.url()).toContain('/fine-tuning/new');
+    await page.getByLabel('LoRA rank', { exact: true }).fill('8');
+    await page.getByTestId('estimate-time').waitFor();
+    expect(await page.getByTestId('estimate').textContent()).toMatch(/Trained tokens/);
+    await screenshot(page, 'fine-tuning-form');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForURL(new RegExp(`/w/${slug}/fine-tuning/(?!new)[\\w-]+$`));
+    const jobUrl = page.url();
+
+    // The loss chart fills from the stream while the worker trains.
+    await expect.poll(() => chartPoints(page), { timeout: 180_000, interval: 500 }).toBeGreaterThanOrEqual(2);
+    const first = await chartPoints(page);
+    await expect.poll(() => chartPoints(page), { timeout: 120_000, interval: 500 }).toBeGreaterThan(first);
+    expect(await page.getByTestId('loss-chart').locator('.recharts-line-curve').count()).toBeGreaterThan(0);
+    await screenshot(page, 'fine-tuning-live');
+
+    // A reload shows the same history first, then keeps streaming.
+    const beforeReload = await chartPoints(page);
+    await page.reload();
+    await expect.poll(() => chartPoints(page), { timeout: 30_000 }).toBeGreaterThanOrEqual(beforeReload);
+
+    // It finishes: the status says so and the page links the registered model.
+    await page.getByText('Succeeded').first().waitFor({ timeout: 240_000 });
+    await page.getByRole('link', { name: 'View model' }).waitFor();
+    expect(await chartPoints(page)).toBeGreaterThan(beforeReload - 1);
+    await screenshot(page, 'fine-tuning-succeeded');
+
+    // The jobs list shows it, and the models page lists the model with its lineage.
+    await page.goto(`/w/${slug}/fine-tuning`);
+    await page.getByRole('link', { name: new RegExp(jobUrl.split('/').at(-1) ?? '') }).waitFor();
+    await page.goto(`/w/${slug}/models`);
+    await page.getByRole('table', { name: 'Fine-tuned models' }).getByText('tiny-qwen').waitFor();
+    await screenshot(page, 'models-lineage');
+    await context.close();
+  });
+});
