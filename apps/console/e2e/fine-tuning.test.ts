@@ -80,29 +80,29 @@ async function publishDataset(request: APIRequestContext, slug: string, name: st
   const base = `/api/workspaces/${slug}/datasets`;
   const ok = async (response: Awaited<ReturnType<APIRequestContext['post']>>, what: string) => {
     if (!response.ok()) throw new Error(`${what}: ${response.status()} ${await response.text()}`);
-    return response.json();
+    return (await response.json()) as unknown;
   };
-  const dataset = await ok(await request.post(base, { data: { name } }), 'create dataset');
-  const start = await ok(
+  const dataset = (await ok(await request.post(base, { data: { name } }), 'create dataset')) as { id: string };
+  const start = (await ok(
     await request.post(`${base}/${dataset.id}/uploads`, {
       data: { fileName: `${name}.jsonl`, size: Buffer.byteLength(jsonl) },
     }),
     'start upload',
-  );
-  const target = start.upload as { url: string; method: string; headers?: Record<string, string> };
+  )) as { uploadId: string; upload: { url: string; method: string; headers?: Record<string, string> } };
+  const target = start.upload;
   const sent = await request.fetch(target.url, {
     method: target.method,
     headers: target.headers,
     data: Buffer.from(jsonl),
   });
   if (sent.status() >= 300) throw new Error(`upload: ${sent.status()} ${await sent.text()}`);
-  const imported = await ok(
+  const imported = (await ok(
     await request.post(`${base}/${dataset.id}/imports`, { data: { uploadId: start.uploadId, wait: true } }),
     'import',
-  );
-  const versionId = imported.version.id as string;
+  )) as { version: { id: string } };
+  const versionId = imported.version.id;
   await ok(await request.post(`${base}/${dataset.id}/versions/${versionId}/publish`), 'publish');
-  return { datasetId: dataset.id as string, versionId };
+  return { datasetId: dataset.id, versionId };
 }
 
 const chartPoints = async (page: Page) =>
