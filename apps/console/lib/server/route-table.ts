@@ -2,6 +2,8 @@ import type { TRole } from '@crucible/auth';
 import type { z } from 'zod';
 import type { THandler } from './http';
 import { createApiKeyRoute, listApiKeys, revokeApiKey } from './routes/api-keys';
+import { DATASET_ROUTES } from './routes/datasets-table';
+import { FINE_TUNING_ROUTES } from './routes/fine-tuning-table';
 import { getHealth } from './routes/health';
 import {
   acceptInvitation,
@@ -12,9 +14,8 @@ import {
 } from './routes/invitations';
 import { getMe, patchMe } from './routes/me';
 import { deleteMember, listMembers, patchMember } from './routes/members';
-import { DATASET_ROUTES } from './routes/datasets-table';
 import { getOpenApi } from './routes/openapi';
-import { getDeployment, getJob, getModel, listDeployments, listJobs, listModels, listUsage } from './routes/resources';
+import { getDeployment, getModel, listDeployments, listModels, listUsage } from './routes/resources';
 import {
   createWorkspaceRoute,
   deleteWorkspace,
@@ -121,8 +122,7 @@ export const ROUTES: readonly TRouteDef[] = [
   { method: 'DELETE', path: `${WS}/api-keys/[keyId]`, scope: 'workspace', minRole: 'admin', handler: revokeApiKey },
 
   ...DATASET_ROUTES,
-  { method: 'GET', path: `${WS}/fine-tuning/jobs`, scope: 'workspace', minRole: 'viewer', handler: listJobs },
-  { method: 'GET', path: `${WS}/fine-tuning/jobs/[jobId]`, scope: 'workspace', minRole: 'viewer', handler: getJob },
+  ...FINE_TUNING_ROUTES,
   { method: 'GET', path: `${WS}/models`, scope: 'workspace', minRole: 'viewer', handler: listModels },
   { method: 'GET', path: `${WS}/models/[modelId]`, scope: 'workspace', minRole: 'viewer', handler: getModel },
   { method: 'GET', path: `${WS}/deployments`, scope: 'workspace', minRole: 'viewer', handler: listDeployments },

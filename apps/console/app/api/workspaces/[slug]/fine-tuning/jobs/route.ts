@@ -1,7 +1,8 @@
 // /api/workspaces/[slug]/fine-tuning/jobs: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../../../lib/server/next';
-import { listJobs } from '../../../../../../lib/server/routes/resources';
+import { createJobRoute, listJobsRoute } from '../../../../../../lib/server/routes/fine-tuning';
 
 export const dynamic = 'force-dynamic';
 
-export const GET = mount(listJobs);
+export const GET = mount(listJobsRoute);
+export const POST = mount(createJobRoute);

@@ -1,7 +1,7 @@
 // /api/workspaces/[slug]/fine-tuning/jobs/[jobId]: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../../../../lib/server/next';
-import { getJob } from '../../../../../../../lib/server/routes/resources';
+import { getJobRoute } from '../../../../../../../lib/server/routes/fine-tuning';
 
 export const dynamic = 'force-dynamic';
 
-export const GET = mount(getJob);
+export const GET = mount(getJobRoute);

@@ -1,0 +1,7 @@
+// /api/workspaces/[slug]/fine-tuned-models: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
+import { mount } from '../../../../../lib/server/next';
+import { listFineTunedModels } from '../../../../../lib/server/routes/models-registry';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = mount(listFineTunedModels);

@@ -1,0 +1,7 @@
+// /api/workspaces/[slug]/fine-tuning/jobs/[jobId]/metrics: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
+import { mount } from '../../../../../../../../lib/server/next';
+import { listJobMetrics } from '../../../../../../../../lib/server/routes/fine-tuning';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = mount(listJobMetrics);

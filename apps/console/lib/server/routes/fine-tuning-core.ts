@@ -1,0 +1,261 @@
+import { getPrisma, getTrainingPrice, type Prisma, trainingAmount } from '@crucible/db';
+import {
+  enqueue,
+  epochsFor,
+  getRedisConnection,
+  jobChannel,
+  jobControlChannel,
+  loadJobsEnv,
+  resolveHyperparameters,
+  trainingRunJob,
+} from '@crucible/jobs';
+import type { TCreateFineTuningJob } from '../../schemas/fine-tuning';
+import { AppError } from '../errors';
+
+/**
+ * Fine-tuning jobs, shared by the console REST routes and OpenAI's /v1/fine_tuning API: validation of a create
+ * request (base model and published dataset versions of the same workspace), the estimate, creation + enqueue,
+ * cancel, and the job object. Every query carries workspaceId.
+ */
+
+export const JOB_INCLUDE = {
+  baseModel: { select: { id: true, name: true } },
+  trainingFile: { select: { id: true, datasetId: true, number: true, dataset: { select: { name: true } } } },
+  validationFile: { select: { id: true, datasetId: true, number: true } },
+  createdBy: { select: { id: true, name: true, email: true } },
+  fineTunedModel: { select: { id: true, name: true } },
+} satisfies Prisma.TrainingJobInclude;
+
+export type TJobRow = Prisma.TrainingJobGetPayload<{ include: typeof JOB_INCLUDE }>;
+
+const OPEN = ['validating_files', 'queued', 'running'];
+
+/** Default throughput (tokens/s) when no job of this base model has run yet: ~200 GFLOPS at 6 FLOP per param. */
+function fallbackThroughput(params: bigint | null): number {
+  const p = params ? Number(params) : 5e8;
+  return Math.max(1, 200e9 / (6 * p));
+}
+
+/** Mean of the last measured tokens/s of recent finished jobs on this base model (the worker class we have). */
+async function measuredThroughput(workspaceId: string, baseModelId: string): Promise<number | null> {
+  const prisma = getPrisma();
+  const jobs = await prisma.trainingJob.findMany({
+    where: { workspaceId, baseModelId, status: 'succeeded' },
+    orderBy: { finishedAt: 'desc' },
+    take: 5,
+    select: { id: true },
+  });
+  const rates: number[] = [];
+  for (const j of jobs) {
+    const m = await prisma.trainingMetric.findFirst({
+      where: { jobId: j.id, tokensPerSecond: { not: null } },
+      orderBy: { step: 'desc' },
+    });
+    if (m?.tokensPerSecond) rates.push(m.tokensPerSecond);
+  }
+  return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : null;
+}
+
+/** Checks every id of a create request against the workspace and computes the estimate. */
+export async function planJob(workspaceId: string, input: TCreateFineTuningJob) {
+  const prisma = getPrisma();
+  const base = await prisma.baseModel.findFirst({
+    where: { id: input.baseModelId, OR: [{ workspaceId }, { workspaceId: null }] },
+  });
+  if (!base)
+    throw new AppError('invalid_request', `No base model ${input.baseModelId} in this workspace.`, 'baseModelId');
+  if (base.status !== 'ready') {
+    throw new AppError('invalid_request', `Base model ${base.name} is ${base.status}, not ready.`, 'baseModelId');
+  }
+  const version = async (id: string, param: string) => {
+    const v = await prisma.datasetVersion.findFirst({
+      where: { id, workspaceId, dataset: { deletedAt: null } },
+      include: { dataset: { select: { name: true } } },
+    });
+    if (!v) throw new AppError('invalid_request', `No dataset version ${id} in this workspace.`, param);
+    if (v.status !== 'published') {
+      throw new AppError(
+        'invalid_request',
+        `Version ${v.number} of dataset "${v.dataset.name}" is a draft: publish it before training on it.`,
+        param,
+      );
+    }
+    return v;
+  };
+  const training = await version(input.trainingVersionId, 'trainingVersionId');
+  const validation = input.validationVersionId ? await version(input.validationVersionId, 'validationVersionId') : null;
+
+  const hp = resolveHyperparameters(input.method, { ...input.hyperparameters, valSplit: input.valSplit ?? 0 });
+  const epochs = epochsFor(hp, training.rowCount);
+  const datasetTokens = Number(training.tokenCount ?? (training.sizeBytes ? training.sizeBytes / 4n : 0n));
+  const trainedTokens = Math.round(datasetTokens * (1 - hp.valSplit) * epochs);
+  const measured = await measuredThroughput(workspaceId, base.id);
+  const throughputTokensPerSec = measured ?? fallbackThroughput(base.parameterCount);
+  const price = await getTrainingPrice(workspaceId, input.method);
+  const { amount } = trainingAmount(trainedTokens, price);
+  return {
+    base,
+    training,
+    validation,
+    hyperparameters: { ...hp, epochs },
+    estimate: {
+      trainedTokens,
+      datasetTokens,
+      epochs,
+      estimatedSeconds: Math.ceil(trainedTokens / throughputTokensPerSec),
+      cost: { amount: amount.toDecimalPlaces(6).toString(), currency: price.currency },
+      throughputTokensPerSec: Math.round(throughputTokensPerSec * 10) / 10,
+      throughputMeasured: measured !== null,
+      workerClass: 'cpu',
+    },
+  };
+}
+
+export async function createJob(
+  workspaceId: string,
+  input: TCreateFineTuningJob,
+  by: { userId?: string | null },
+): Promise<TJobRow> {
+  const plan = await planJob(workspaceId, input);
+  const prisma = getPrisma();
+  const row = await prisma.trainingJob.create({
+    data: {
+      workspaceId,
+      baseModelId: plan.base.id,
+      trainingFileId: plan.training.id,
+      validationFileId: plan.validation?.id ?? null,
+      method: input.method,
+      hyperparameters: { ...plan.hyperparameters, requestedEpochs: input.hyperparameters.epochs ?? 'auto' },
+      status: 'validating_files',
+      suffix: input.suffix ?? null,
+      seed: plan.hyperparameters.seed,
+      estimatedCost: plan.estimate.cost.amount,
+      estimatedCurrency: plan.estimate.cost.currency,
+      createdById: by.userId ?? null,
+    },
+  });
+  await prisma.jobEvent.create({
+    data: { workspaceId, jobId: row.id, message: 'Job created; waiting for a trainer worker.' },
+  });
+  try {
+    const { id } = await enqueue(trainingRunJob, { jobId: row.id });
+    await prisma.trainingJob.update({ where: { id: row.id }, data: { queueJobId: id } });
+  } catch (error) {
+    await prisma.trainingJob.update({
+      where: { id: row.id },
+      data: {
+        status: 'failed',
+        errorCode: 'queue_unavailable',
+        errorMessage: 'The job queue (Redis) did not take the job; try again in a minute.',
+        finishedAt: new Date(),
+      },
+    });
+    throw new AppError('unavailable', `The job queue did not take the job: ${(error as Error).message}`);
+  }
+  return prisma.trainingJob.findUniqueOrThrow({ where: { id: row.id }, include: JOB_INCLUDE });
+}
+
+export async function findJob(workspaceId: string, jobId: string): Promise<TJobRow> {
+  const row = await getPrisma().trainingJob.findFirst({ where: { id: jobId, workspaceId }, include: JOB_INCLUDE });
+  if (!row) throw new AppError('not_found', `No such fine-tuning job: ${jobId}`, 'id');
+  return row;
+}
+
+export async function listJobRows(workspaceId: string, take: number, afterId?: string): Promise<TJobRow[]> {
+  return getPrisma().trainingJob.findMany({
+    where: { workspaceId },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take,
+    ...(afterId ? { cursor: { id: afterId }, skip: 1 } : {}),
+    include: JOB_INCLUDE,
+  });
+}
+
+async function publish(channel: string, message: unknown) {
+  await getRedisConnection()
+    .publish(channel, JSON.stringify(message))
+    .catch(() => 0);
+}
+
+/**
+ * Cancel: a job no worker has started ends at once; a running one gets the flag (the worker polls it) and a Redis
+ * message (its child stops within one optimizer step). Finished jobs are left as they are (409).
+ */
+export async function cancelJob(workspaceId: string, jobId: string): Promise<TJobRow> {
+  const prisma = getPrisma();
+  const job = await findJob(workspaceId, jobId);
+  if (!OPEN.includes(job.status)) {
+    throw new AppError(
+      'conflict',
+      `The job is already ${job.status}; only a job that has not finished can be cancelled.`,
+    );
+  }
+  const now = new Date();
+  const prefix = loadJobsEnv().REDIS_PREFIX;
+  const notStarted = await prisma.trainingJob.updateMany({
+    where: { id: job.id, workspaceId, status: { in: ['validating_files', 'queued'] }, workerId: null },
+    data: { status: 'cancelled', cancelRequestedAt: now, finishedAt: now },
+  });
+  if (notStarted.count === 0) {
+    await prisma.trainingJob.updateMany({
+      where: { id: job.id, workspaceId, cancelRequestedAt: null },
+      data: { cancelRequestedAt: now },
+    });
+    await publish(jobControlChannel(prefix, job.id), { type: 'cancel' });
+  } else {
+    await publish(jobChannel(prefix, job.id), { type: 'status', data: { id: job.id, status: 'cancelled' } });
+  }
+  await prisma.jobEvent.create({ data: { workspaceId, jobId: job.id, message: 'Cancel requested.' } });
+  return findJob(workspaceId, job.id);
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The REST job object (the console's pages read exactly these fields). */
+export function jobJson(j: TJobRow) {
+  const totalSteps = j.totalSteps ?? null;
+  const percentage = totalSteps ? Math.round((j.currentStep / totalSteps) * 1000) / 10 : 0;
+  const hp = (j.hyperparameters ?? {}) as Record<string, unknown>;
+  const epochs = typeof hp.epochs === 'number' ? hp.epochs : null;
+  const running = j.status === 'running';
+  return {
+    id: j.id,
+    status: j.status,
+    method: j.method,
+    baseModel: { id: j.baseModel.id, name: j.baseModel.name },
+    datasetVersion: {
+      id: j.trainingFile.id,
+      datasetId: j.trainingFile.datasetId,
+      datasetName: j.trainingFile.dataset.name,
+      number: j.trainingFile.number,
+    },
+    validationVersion: j.validationFile
+      ? { id: j.validationFile.id, datasetId: j.validationFile.datasetId, number: j.validationFile.number }
+      : null,
+    hyperparameters: hp,
+    suffix: j.suffix,
+    progress: {
+      step: j.currentStep,
+      totalSteps,
+      epoch: totalSteps && epochs ? Math.round((j.currentStep / totalSteps) * epochs * 100) / 100 : 0,
+      percentage,
+      etaSeconds:
+        running && j.estimatedFinishAt
+          ? Math.max(0, Math.round((j.estimatedFinishAt.getTime() - Date.now()) / 1000))
+          : null,
+    },
+    trainedTokens: j.trainedTokens === null ? null : Number(j.trainedTokens),
+    error: j.errorCode ? { code: j.errorCode, message: j.errorMessage ?? '', param: j.errorParam } : null,
+    createdBy: j.createdBy ? { id: j.createdBy.id, name: j.createdBy.name, email: j.createdBy.email } : null,
+    createdAt: j.createdAt.toISOString(),
+    startedAt: iso(j.startedAt),
+    finishedAt: iso(j.finishedAt),
+    workerId: j.workerId,
+    attempt: j.attempt,
+    cancelRequested: j.cancelRequestedAt !== null,
+    fineTunedModel: j.fineTunedModel ? { id: j.fineTunedModel.id, name: j.fineTunedModel.name } : null,
+    cost: j.estimatedCost
+      ? { amount: j.estimatedCost.toString(), currency: j.estimatedCurrency ?? 'USD', estimated: true }
+      : null,
+  };
+}

@@ -1,0 +1,70 @@
+import { getPrisma } from '@crucible/db';
+import { requireWorkspace } from '../context';
+import { json, route } from '../http';
+
+/**
+ * The model registry of a workspace: base models (the workspace's own plus the instance's built-in ones, which
+ * have no workspace) and fine-tuned models with their lineage (base model, dataset version, job, final losses).
+ */
+
+export const listBaseModels = route(async (req, { slug }) => {
+  const { workspace } = await requireWorkspace(req, slug, 'viewer');
+  const rows = await getPrisma().baseModel.findMany({
+    where: { OR: [{ workspaceId: workspace.id }, { workspaceId: null }] },
+    orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+    take: 200,
+  });
+  return json({
+    data: rows.map((b) => ({
+      id: b.id,
+      name: b.name,
+      displayName: b.displayName,
+      arch: b.arch,
+      parameterCount: b.parameterCount === null ? null : Number(b.parameterCount),
+      source: b.source,
+      sourceRef: b.sourceRef,
+      status: b.status,
+      contextLength: b.contextLength,
+      sizeBytes: b.sizeBytes === null ? null : Number(b.sizeBytes),
+      builtin: b.workspaceId === null,
+      createdAt: b.createdAt.toISOString(),
+    })),
+  });
+});
+
+export const listFineTunedModels = route(async (req, { slug }) => {
+  const { workspace } = await requireWorkspace(req, slug, 'viewer');
+  const rows = await getPrisma().fineTunedModel.findMany({
+    where: { workspaceId: workspace.id, deletedAt: null },
+    orderBy: { createdAt: 'desc' },
+    take: 200,
+    include: {
+      baseModel: { select: { id: true, name: true, arch: true } },
+      datasetVersion: { select: { id: true, datasetId: true, number: true, dataset: { select: { name: true } } } },
+      job: { select: { id: true, status: true, finishedAt: true } },
+    },
+  });
+  return json({
+    data: rows.map((m) => ({
+      id: m.id,
+      name: m.name,
+      displayName: m.displayName,
+      method: m.method,
+      baseModel: m.baseModel,
+      datasetVersion: m.datasetVersion
+        ? {
+            id: m.datasetVersion.id,
+            datasetId: m.datasetVersion.datasetId,
+            datasetName: m.datasetVersion.dataset.name,
+            number: m.datasetVersion.number,
+          }
+        : null,
+      job: m.job ? { id: m.job.id, status: m.job.status, finishedAt: m.job.finishedAt?.toISOString() ?? null } : null,
+      hyperparameters: m.hyperparameters,
+      trainLoss: m.trainLoss,
+      evalLoss: m.evalLoss,
+      hasGgufAdapter: m.ggufAdapterObjectKey !== null,
+      createdAt: m.createdAt.toISOString(),
+    })),
+  });
+});
