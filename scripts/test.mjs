@@ -81,6 +81,8 @@ for (const file of ['vitest.json', 'e2e.json']) {
   const r = JSON.parse(readFileSync(p, 'utf8'));
   passed += r.numPassedTests ?? 0;
   failed += (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+  // A run that errored outside any test (a global setup that threw) still wrote a report: count it as a failure.
+  if (r.success === false && !r.numFailedTests && !r.numFailedTestSuites) failed += 1;
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 }
 log(`finished in ${Math.round((Date.now() - started) / 1000)} s`);
