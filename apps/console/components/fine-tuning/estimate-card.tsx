@@ -15,6 +15,7 @@ export function EstimateCard({
   error,
   loading,
   ready,
+  notReadyHint,
   children,
 }: {
   estimate: TEstimate | null;
@@ -22,6 +23,8 @@ export function EstimateCard({
   loading: boolean;
   /** false until a model and a dataset version are picked and the form validates. */
   ready: boolean;
+  /** Why there is no estimate yet (nothing picked, or a field to fix). */
+  notReadyHint: string;
   children?: React.ReactNode;
 }) {
   const t = useT();
@@ -50,7 +53,7 @@ export function EstimateCard({
       </CardHeader>
       <CardContent className="grid gap-4">
         {!ready ? (
-          <p className="text-sm text-muted-foreground">{t('fineTuning.estimate.pickFirst')}</p>
+          <p className="text-sm text-muted-foreground">{notReadyHint}</p>
         ) : error ? (
           <p className="text-sm text-destructive" role="alert">
             {t('fineTuning.estimate.failed', { message: error.message })}

@@ -112,7 +112,9 @@ function FormBody({
       router.push(`/w/${workspace.slug}/fine-tuning/${job.id}`);
     } catch (error) {
       setSubmitting(false);
-      if (error instanceof ApiError && error.param) setErrors({ [fieldOf(error.param)]: error.message });
+      const field = error instanceof ApiError && error.param ? fieldOf(error.param) : null;
+      // A field the form shows gets the message beside it; anything else (a setting not on screen) goes above Start.
+      if (field && field in values && error instanceof ApiError) setErrors({ [field]: error.message });
       else setFormError(error instanceof ApiError && error.code !== 'network' ? error.message : t('errors.network'));
     }
   };
