@@ -143,12 +143,16 @@ function benchModel(label: string, config: ModelConfig, backend: Backend, nSteps
   const nLabels = T - 1;
   const times: number[] = [];
   let loss = 0;
+  let cpuS = 0;
   // One warm-up step (buffer pools, page faults), then the timed steps.
   for (let s = 0; s <= nSteps; s++) {
     const t1 = performance.now();
+    const c1 = process.cpuUsage();
     const r = model.lossAndGrad(batch, 1 / nLabels);
     adamw.step(1e-4);
     const dt = (performance.now() - t1) / 1000;
+    const c2 = process.cpuUsage(c1);
+    if (s > 0) cpuS += (c2.user + c2.system) / 1e6;
     if (s > 0) times.push(dt);
     // The machine is shared: sample the peak between steps too and keep the best, so the fraction is not
     // inflated by a peak measured in a busier moment than the steps.
@@ -159,7 +163,10 @@ function benchModel(label: string, config: ModelConfig, backend: Backend, nSteps
   const med = times[Math.floor(times.length / 2)];
   const tps = T / med;
   const gflopPerToken = loraFlopsPerToken(config, T, rank) / 1e9;
+  // CPU seconds per wall second over the timed steps: below the thread count means other processes took the cores.
+  const cpuPerWall = cpuS / times.reduce((x, y) => x + y, 0);
   return {
+    cpuPerWall,
     label,
     initS,
     stepS: med,
@@ -186,7 +193,7 @@ for (const r of results) {
   process.stdout.write(
     `${r.label}: ${r.tokensPerS.toFixed(1)} tokens/s (step ${r.stepS.toFixed(2)} s, median of ${steps}), ` +
       `${r.gflopPerToken.toFixed(3)} GFLOP/token, ${r.gflops.toFixed(1)} GFLOPS = ${((100 * r.gflops) / peak.gflops).toFixed(1)}% of peak; ` +
-      `init ${r.initS.toFixed(1)} s, ${r.trainable} trainable params, loss ${r.loss.toFixed(3)}\n`,
+      `${r.cpuPerWall.toFixed(2)} CPU s per wall s, init ${r.initS.toFixed(1)} s, ${r.trainable} trainable params, loss ${r.loss.toFixed(3)}\n`,
   );
 }
 process.stdout.write(`peak RSS ${rssMiB.toFixed(0)} MiB\n`);
