@@ -15,10 +15,15 @@ Administration (uses DATABASE_URL):
   crucible user create --email E --password P
   crucible workspace create --name N --slug S --owner E
   crucible key create --workspace S [--name N]
+
+Fine-tuning (uses DATABASE_URL, REDIS_URL and the storage settings):
+  crucible models import DIR --workspace S --name N
+  crucible jobs list|get|create|cancel|events --workspace S ...   (crucible jobs help)
 `;
 
 const TRAINER_COMMANDS = new Set(['train', 'chat', 'export', 'init-model']);
 const ADMIN_COMMANDS = new Set(['user', 'workspace', 'key']);
+const JOBS_COMMANDS = new Set(['jobs', 'models']);
 
 export async function main(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -34,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
     if (ADMIN_COMMANDS.has(command)) {
       const { runAdminCommand } = await import('./admin/index');
       return await runAdminCommand(argv);
+    }
+    if (JOBS_COMMANDS.has(command)) {
+      const { runJobsCommand } = await import('./jobs/index');
+      return await runJobsCommand(argv);
     }
   } catch (error) {
     // Errors the commands raise on purpose carry a sentence for the user; anything else is a bug worth a stack.
