@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { DeploymentsList } from '@/components/pages/deployments-list';
+import { DeploymentsList } from '@/components/deployments/deployments-list';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
 

@@ -1,0 +1,25 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { openAiBaseUrl } from '@/components/deployments/api-base';
+import { DeploymentDetail } from '@/components/deployments/deployment-detail';
+import { getT } from '@/lib/i18n/server';
+
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getT())('deployments.detail.title') };
+}
+
+export default async function Page({ params }: { params: Promise<{ slug: string; deploymentId: string }> }) {
+  const t = await getT();
+  const { slug, deploymentId } = await params;
+  return (
+    <>
+      <Link
+        href={`/w/${slug}/deployments`}
+        className="mb-4 inline-block text-sm text-muted-foreground underline-offset-4 hover:underline"
+      >
+        {t('deployments.detail.back')}
+      </Link>
+      <DeploymentDetail id={deploymentId} apiBase={openAiBaseUrl()} />
+    </>
+  );
+}
