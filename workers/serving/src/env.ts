@@ -16,6 +16,24 @@ export const ZServingEnv = z.object({
   SERVING_CONCURRENCY: int(4, 1, 64),
   /** How long a running job may keep going after SIGTERM before it is handed back to the queue. */
   SERVING_SHUTDOWN_GRACE_MS: int(QUEUE_DEFAULTS.shutdownGraceMs, 0, 600_000),
+  /** The internal HTTP API the console calls (0 = any free port). */
+  SERVING_PORT: int(3101, 0, 65_535),
+  /** Bind address; 127.0.0.1 keeps the unauthenticated internal API off the network. */
+  SERVING_HOST: z.string().optional().default('127.0.0.1'),
+  /** The URL the console should use to reach this worker (default: http://SERVING_HOST:port). */
+  SERVING_PUBLIC_URL: z.string().url().optional(),
+  /** Where converted GGUF bases and downloaded adapters are cached (default .data/serving-cache under the repo). */
+  SERVING_CACHE_DIR: z.string().optional(),
+  /** Fine-tuned adapters kept loaded at once; the least recently used idle one beyond this is evicted. */
+  SERVING_MAX_ADAPTERS: int(8, 1, 1024),
+  /** Context size of a served model (capped by the model's own). */
+  SERVING_CONTEXT_SIZE: int(2048, 64, 1_048_576),
+  /** GGUF type a base is converted to. */
+  SERVING_GGUF_TYPE: z.enum(['F32', 'F16', 'Q8_0']).optional().default('F16'),
+  /** auto: CUDA/Vulkan/Metal when present, else CPU; cpu: always CPU. */
+  SERVING_GPU: z.enum(['auto', 'cpu']).optional().default('auto'),
+  /** llama.cpp threads (0 = node-llama-cpp's default). */
+  SERVING_THREADS: int(0, 0, 1024),
 });
 export type TServingEnv = z.infer<typeof ZServingEnv>;
 

@@ -1,9 +1,17 @@
-// The serving worker: takes `deployments` jobs (start, stop, restart) from Redis. Started by `npm start` (root) or
-// `npm start -w @crucible/worker-serving`; stops gracefully on SIGTERM/SIGINT (exit 0).
+// The serving worker: hosts GGUF models with llama.cpp behind an internal HTTP API (src/server.ts), registers itself
+// in Redis for the console's gateway, and takes `deployments` jobs (start, stop, restart). Started by `npm start`
+// (root) or `npm start -w @crucible/worker-serving`; stops gracefully on SIGTERM/SIGINT (exit 0).
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { disconnectAll } from '@crucible/db';
-import { createWorkerRuntime, QUEUE_NAMES } from '@crucible/jobs';
+import { createRedisConnection, createWorkerRuntime, QUEUE_NAMES } from '@crucible/jobs';
+import { createStorageFromConfig, findRepoRoot } from '@crucible/storage';
+import { createEngine } from './engine';
 import { loadServingEnv } from './env';
+import { createServingHost, setServingHost } from './host';
 import { servingJobs } from './jobs';
+import { startServingServer } from './server';
 
 const log = (message: string) => console.log(`[serving] ${message}`);
 
@@ -20,20 +28,63 @@ process.on('unhandledRejection', (reason) => {
   console.error('[serving] unhandled rejection:', reason);
 });
 
+const workerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+const engine = createEngine({
+  storage: createStorageFromConfig(env.storage),
+  cacheDir: env.SERVING_CACHE_DIR ?? join(findRepoRoot(), '.data', 'serving-cache'),
+  maxAdapters: env.SERVING_MAX_ADAPTERS,
+  contextSize: env.SERVING_CONTEXT_SIZE,
+  gpu: env.SERVING_GPU === 'cpu' ? false : 'auto',
+  ggufType: env.SERVING_GGUF_TYPE,
+  threads: env.SERVING_THREADS || undefined,
+  log,
+});
+const redis = createRedisConnection(env.jobs.REDIS_URL);
+let host: ReturnType<typeof createServingHost> | null = null;
+let httpServer: import('node:http').Server | null = null;
+
 const runtime = createWorkerRuntime({
   kind: 'serving',
   queue: QUEUE_NAMES.deployments,
   jobs: servingJobs,
+  workerId,
   concurrency: env.SERVING_CONCURRENCY,
   shutdownGraceMs: env.SERVING_SHUTDOWN_GRACE_MS,
-  onSignalClosed: () => disconnectAll(),
+  onSignalClosed: async () => {
+    await host?.close();
+    httpServer?.close();
+    httpServer?.closeAllConnections();
+    await engine.dispose().catch(() => {});
+    await redis.quit().catch(() => {});
+    await disconnectAll();
+  },
 });
 
-runtime.ready.then(
-  () => log(`ready (storage: ${env.storage.driver}, redis prefix: ${env.jobs.REDIS_PREFIX})`),
-  async (error) => {
-    console.error(`[serving] cannot start: ${(error as Error).message} (is Redis running at ${env.jobs.REDIS_URL}?)`);
-    await runtime.closeRuntime({ graceMs: 0 }).catch(() => {});
-    process.exit(1);
-  },
-);
+async function boot() {
+  const started = await startServingServer(engine, { port: env.SERVING_PORT, host: env.SERVING_HOST, log });
+  httpServer = started.server;
+  host = createServingHost({
+    engine,
+    redis,
+    prefix: env.jobs.REDIS_PREFIX,
+    workerId,
+    url: env.SERVING_PUBLIC_URL ?? started.url,
+    log,
+  });
+  setServingHost(host);
+  host.beginHeartbeat();
+  log(`serving API at ${host.url}`);
+  await runtime.ready;
+  log(`ready (storage: ${env.storage.driver}, redis prefix: ${env.jobs.REDIS_PREFIX})`);
+  // Not fatal: a worker without its database still answers on-demand requests once the database is back.
+  await host.reload().then(
+    (n) => n && log(`reloaded ${n} deployment(s) from the database`),
+    (e) => console.error(`[serving] could not reload deployments: ${(e as Error).message.trim().split('\n').pop()}`),
+  );
+}
+
+boot().catch(async (error) => {
+  console.error(`[serving] cannot start: ${(error as Error).message} (is Redis running at ${env.jobs.REDIS_URL}?)`);
+  await runtime.closeRuntime({ graceMs: 0 }).catch(() => {});
+  process.exit(1);
+});

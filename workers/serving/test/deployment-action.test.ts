@@ -12,7 +12,12 @@ import {
   type TWorkerRuntime,
 } from '@crucible/jobs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { NOT_SUPPORTED_MESSAGE } from '../src/handlers/deployment-action.handler';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLocalStorage } from '@crucible/storage';
+import { createEngine } from '../src/engine';
+import { createServingHost, registryKey, setServingHost } from '../src/host';
 import { servingJobs } from '../src/jobs';
 
 /** The deployment.action handler through the real queue, against a fresh Postgres database. */
@@ -86,20 +91,53 @@ it('stop records the deployment as stopped', async () => {
   expect(after.stoppedAt).toBeInstanceOf(Date);
 });
 
-it('start fails with not_supported_yet and says so on the row', async () => {
+it('start without a model host in this process fails with no_host and says so on the row', async () => {
+  setServingHost(null);
   const dep = await makeDeployment();
   const { state, job } = await settle(
     (await enqueue(deploymentActionJob, { deploymentId: dep.id, action: 'start' }, { prefix })).id,
   );
   expect(state).toBe('failed');
-  expect(job?.failedReason).toBe(`not_supported_yet: ${NOT_SUPPORTED_MESSAGE}`);
-  expect(job?.attemptsMade).toBe(1);
+  expect(job?.failedReason).toMatch(/^handler_failed: no_host: /);
   const after = await prisma.deployment.findUniqueOrThrow({ where: { id: dep.id } });
-  expect(after).toMatchObject({
-    status: 'failed',
-    errorCode: 'not_supported_yet',
-    errorMessage: NOT_SUPPORTED_MESSAGE,
+  expect(after).toMatchObject({ status: 'failed', errorCode: 'no_host' });
+});
+
+it('start of a model whose files are missing ends failed (model_unavailable), registered in Redis', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'crucible-serving-'));
+  const engine = createEngine({
+    storage: createLocalStorage({ root: join(dir, 'storage'), signingSecret: 'x'.repeat(32), publicUrl: 'http://127.0.0.1:1' }),
+    cacheDir: join(dir, 'cache'),
+    maxAdapters: 2,
+    contextSize: 128,
+    gpu: false,
+    ggufType: 'F32',
   });
+  const host = createServingHost({ engine, redis, prefix, workerId: 'w1', url: 'http://127.0.0.1:1' });
+  setServingHost(host);
+  try {
+    await host.publish();
+    expect(JSON.parse((await redis.get(registryKey(prefix, 'w1'))) ?? '{}')).toMatchObject({
+      workerId: 'w1',
+      url: 'http://127.0.0.1:1',
+      bases: [],
+      adapters: [],
+    });
+    const dep = await makeDeployment();
+    const { state, job } = await settle(
+      (await enqueue(deploymentActionJob, { deploymentId: dep.id, action: 'start' }, { prefix })).id,
+    );
+    expect(state).toBe('failed');
+    expect(job?.failedReason).toMatch(/^handler_failed: model_unavailable: /);
+    const after = await prisma.deployment.findUniqueOrThrow({ where: { id: dep.id } });
+    expect(after).toMatchObject({ status: 'failed', errorCode: 'model_unavailable', workerId: null });
+    expect(after.errorMessage).toMatch(/not in storage/);
+  } finally {
+    setServingHost(null);
+    await host.close();
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('a missing deployment fails with not_found; a bad action never reaches the queue', async () => {

@@ -1,18 +1,15 @@
 import { getPrisma } from '@crucible/db';
 import { JobError, type TDeploymentJobPayload, type TJobContext } from '@crucible/jobs';
+import { getServingHost } from '../host';
 
 /**
  * `deployment.action`: start, stop or restart a Deployment row.
  *
- * What it does today: `stop` is real (nothing is hosted yet, so stopping means recording it: status stopped,
- * stoppedAt, endpoint and worker cleared). `start` and `restart` load the row, claim it for this worker, and then
- * FAIL with the typed code `not_supported_yet`, because hosting a model (GGUF base + LoRA through node-llama-cpp
- * behind /v1/chat/completions) is a later issue. The row ends `failed` with that code and a sentence.
+ * start/restart: the serving host of this process loads the model (GGUF base + LoRA adapter), pins it so the LRU
+ * never evicts it, health-checks it with a one-token generation, and records deploying → running (or failed, with
+ * a code and a sentence). stop: status stopped; the worker holding it lets go (here at once, elsewhere within one
+ * registry tick, because every worker reconciles its pins with the database).
  */
-
-export const NOT_SUPPORTED_MESSAGE =
-  'Serving models is not supported yet in this version of Crucible; the deployment was received and recorded, but nothing was started.';
-
 export default async function runDeploymentAction(payload: TDeploymentJobPayload, ctx: TJobContext) {
   const db = getPrisma();
   const row = await db.deployment.findUnique({
@@ -24,23 +21,34 @@ export default async function runDeploymentAction(payload: TDeploymentJobPayload
       'not_found',
       `Deployment ${payload.deploymentId} does not exist (deleted before a worker took it).`,
     );
+  const host = getServingHost();
 
-  if (payload.action === 'stop') {
-    await db.deployment.update({
-      where: { id: row.id },
-      data: { status: 'stopped', stoppedAt: new Date(), endpoint: null, workerId: null },
-    });
-    ctx.log(`deployment ${row.id} stopped`);
-    return { status: 'stopped' };
+  if (payload.action === 'stop' || payload.action === 'restart') {
+    await host?.release(row.id);
+    if (payload.action === 'stop') {
+      await db.deployment.update({
+        where: { id: row.id },
+        data: { status: 'stopped', stoppedAt: new Date(), endpoint: null, workerId: null },
+      });
+      ctx.log(`deployment ${row.id} stopped`);
+      return { status: 'stopped' };
+    }
   }
 
-  await db.deployment.update({
-    where: { id: row.id },
-    data: { status: 'deploying', workerId: ctx.workerId, errorCode: null, errorMessage: null, stoppedAt: null },
-  });
-  await db.deployment.update({
-    where: { id: row.id },
-    data: { status: 'failed', errorCode: 'not_supported_yet', errorMessage: NOT_SUPPORTED_MESSAGE, workerId: null },
-  });
-  throw new JobError('not_supported_yet', NOT_SUPPORTED_MESSAGE);
+  if (!host) {
+    const message = 'This process hosts no models (a serving worker started without its HTTP host).';
+    await db.deployment.update({
+      where: { id: row.id },
+      data: { status: 'failed', errorCode: 'no_host', errorMessage: message, workerId: null },
+    });
+    throw new JobError('handler_failed', `no_host: ${message}`);
+  }
+  try {
+    const status = await host.start(row.id);
+    ctx.log(`deployment ${row.id} ${status}`);
+    return { status };
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'load_failed';
+    throw new JobError('handler_failed', `${code}: ${(error as Error).message}`);
+  }
 }
