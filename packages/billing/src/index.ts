@@ -1,0 +1,45 @@
+/** @crucible/billing — price resolution, charging, ledger reports and budgets. See README.md. */
+export { assertWithinBudget, budgetStatus, checkBudgetAlerts, type TBudgetInput, ZBudgetInput } from './budgets';
+export {
+  accrueDeploymentHours,
+  chargeInference,
+  chargeStorageMonth,
+  chargeTraining,
+  estimateTrainingCost,
+  startedHours,
+} from './charges';
+export { BillingError, isBillingError, type TBillingErrorCode } from './errors';
+export {
+  AMOUNT_DECIMALS,
+  amountFor,
+  CURRENCIES,
+  DEFAULT_PRICE_LIST,
+  dec,
+  ensureDefaultPrices,
+  METERS,
+  resolvePrice,
+  type TCurrency,
+  type TMeter,
+  type TPriceQuery,
+  type TResolvedPrice,
+  unitSize,
+} from './prices';
+export {
+  breakdowns,
+  CATEGORIES,
+  dailySeries,
+  dayOf,
+  dayRange,
+  forecastOf,
+  ledgerCsv,
+  lineOut,
+  monthlyStatement,
+  monthStart,
+  parseDay,
+  statementCsv,
+  type TCategory,
+  type TLineOut,
+  totalsOf,
+  usageReport,
+  workspaceSummary,
+} from './reports';

@@ -1,0 +1,156 @@
+/**
+ * THE price code: the job estimate, the trainer's per-step charges, serving's per-request charges and the hourly
+ * deployment accrual all resolve prices and compute amounts here, so an estimate and the ledger never disagree.
+ * Amounts are Prisma.Decimal throughout: a binary float never touches money.
+ */
+import { findPriceCandidates, instanceMetersPriced, createPriceList } from '@crucible/db/billing';
+import { getPrisma, Prisma, type TDb, type UsageCategory } from '@crucible/db';
+import { BillingError } from './errors';
+
+export type TMeter = 'training_tokens' | 'input_tokens' | 'output_tokens' | 'deployment_hours' | 'storage_gb_months';
+
+/** Each meter's category and the unit its price is quoted in. */
+export const METERS: Record<TMeter, { category: UsageCategory; unit: string }> = {
+  training_tokens: { category: 'training', unit: '1K tokens' },
+  input_tokens: { category: 'inference', unit: '1K tokens' },
+  output_tokens: { category: 'inference', unit: '1K tokens' },
+  deployment_hours: { category: 'deployment', unit: 'hour' },
+  storage_gb_months: { category: 'storage', unit: 'GB-month' },
+};
+
+export const CURRENCIES = ['USD', 'CNY'] as const;
+export type TCurrency = (typeof CURRENCIES)[number];
+
+/**
+ * The instance's seeded default list (USD). The training price matches @crucible/db's DEFAULT_TRAINING_PRICE so an
+ * instance seeded by either path charges the same.
+ */
+export const DEFAULT_PRICE_LIST = {
+  name: 'Default',
+  currency: 'USD' as TCurrency,
+  effectiveFrom: new Date(0),
+  items: [
+    { category: 'training', meter: 'training_tokens', unit: '1K tokens', unitPrice: '0.003' },
+    { category: 'inference', meter: 'input_tokens', unit: '1K tokens', unitPrice: '0.0005' },
+    { category: 'inference', meter: 'output_tokens', unit: '1K tokens', unitPrice: '0.0015' },
+    { category: 'deployment', meter: 'deployment_hours', unit: 'hour', unitPrice: '0.5' },
+    { category: 'storage', meter: 'storage_gb_months', unit: 'GB-month', unitPrice: '0.02' },
+  ] as { category: UsageCategory; meter: TMeter; unit: string; unitPrice: string }[],
+};
+
+/**
+ * Seeds the default instance prices for every meter the instance has no price for (a fresh install, or one where
+ * only the trainer's training price was seeded). Idempotent; returns true when it created a list.
+ */
+export async function ensureDefaultPrices(db: TDb = getPrisma()): Promise<boolean> {
+  const priced = await instanceMetersPriced(db);
+  const missing = DEFAULT_PRICE_LIST.items.filter((i) => !priced.has(i.meter));
+  if (missing.length === 0) return false;
+  await createPriceList(
+    {
+      workspaceId: null,
+      name: DEFAULT_PRICE_LIST.name,
+      currency: DEFAULT_PRICE_LIST.currency,
+      effectiveFrom: DEFAULT_PRICE_LIST.effectiveFrom,
+      items: missing,
+    },
+    db,
+  );
+  return true;
+}
+
+/** How many raw units (tokens, hours, GB-months) one priced unit holds. */
+export function unitSize(unit: string): number {
+  if (unit === '1K tokens') return 1000;
+  if (unit === '1M tokens') return 1_000_000;
+  return 1;
+}
+
+export type TDecimalLike = string | number | bigint | Prisma.Decimal;
+export const dec = (v: TDecimalLike): Prisma.Decimal => {
+  if (typeof v === 'number' && !Number.isInteger(v)) {
+    throw new BillingError('invalid_input', `A fractional number (${v}) lost exactness; pass a decimal string.`);
+  }
+  return new Prisma.Decimal(typeof v === 'bigint' ? v.toString() : v);
+};
+
+/** The ledger stores amounts with 10 decimals: round half up there, once, so a line's amount is exactly its sum. */
+export const AMOUNT_DECIMALS = 10;
+
+/**
+ * The charge for `raw` raw units (tokens, hours, GB-months) at `unitPrice` per `unit`:
+ * quantity = raw / unitSize(unit) (8 decimals, as stored), amount = quantity × unitPrice (10 decimals).
+ */
+export function amountFor(raw: TDecimalLike, price: { unit: string; unitPrice: TDecimalLike }) {
+  const r = dec(raw);
+  if (r.isNegative()) throw new BillingError('invalid_input', 'A usage quantity cannot be negative.');
+  const quantity = r.div(unitSize(price.unit));
+  const amount = quantity.mul(dec(price.unitPrice)).toDecimalPlaces(AMOUNT_DECIMALS, Prisma.Decimal.ROUND_HALF_UP);
+  return { quantity, amount };
+}
+
+export type TPriceQuery = {
+  workspaceId: string | null;
+  meter: TMeter;
+  /** base model name (training) or served model (inference); null = any */
+  modelRef?: string | null;
+  method?: string | null;
+  workerClass?: string | null;
+  /** the moment the usage happened: the price in force then applies */
+  at?: Date;
+};
+
+export type TResolvedPrice = {
+  priceItemId: string;
+  priceListId: string;
+  scope: 'workspace' | 'instance';
+  currency: string;
+  unit: string;
+  unitPrice: Prisma.Decimal;
+  effectiveFrom: Date;
+};
+
+/**
+ * The price in force for (workspace, meter, model/method/worker class) at time `at`:
+ *  1. a workspace override list beats the instance list;
+ *  2. among those, the list with the latest effectiveFrom <= at (a newer list supersedes an older one entirely);
+ *  3. within it, the item matching the most qualifiers (a "qwen2.5-7b + sft_lora" price beats a generic one).
+ * An item whose qualifier is set and differs never applies. Seeds the default instance list when nothing matches.
+ */
+export async function resolvePrice(q: TPriceQuery, db: TDb = getPrisma()): Promise<TResolvedPrice> {
+  const { category } = METERS[q.meter];
+  const at = q.at ?? new Date();
+  const find = () => findPriceCandidates({ workspaceId: q.workspaceId, category, meter: q.meter, at }, db);
+  let candidates = await find();
+  if (candidates.length === 0 && (await ensureDefaultPrices(db))) candidates = await find();
+  const matches = (want: string | null | undefined, have: string | null) => have === null || have === want;
+  const usable = candidates.filter(
+    (i) => matches(q.modelRef, i.modelRef) && matches(q.method, i.method) && matches(q.workerClass, i.workerClass),
+  );
+  const specificity = (i: (typeof usable)[number]) =>
+    (i.modelRef ? 1 : 0) + (i.method ? 1 : 0) + (i.workerClass ? 1 : 0);
+  usable.sort(
+    (a, b) =>
+      (b.priceList.workspaceId ? 1 : 0) - (a.priceList.workspaceId ? 1 : 0) ||
+      b.priceList.effectiveFrom.getTime() - a.priceList.effectiveFrom.getTime() ||
+      b.priceList.createdAt.getTime() - a.priceList.createdAt.getTime() ||
+      specificity(b) - specificity(a),
+  );
+  const best = usable[0];
+  if (!best) {
+    throw new BillingError(
+      'no_price',
+      `No price list has a ${q.meter} price${q.modelRef ? ` for ${q.modelRef}` : ''}${q.workerClass ? ` (${q.workerClass})` : ''} on ${at.toISOString()}; add one under Billing → Prices.`,
+      { meter: q.meter },
+    );
+  }
+  return {
+    priceItemId: best.id,
+    priceListId: best.priceListId,
+    scope: best.priceList.workspaceId ? 'workspace' : 'instance',
+    currency: best.priceList.currency,
+    unit: best.unit,
+    unitPrice: best.unitPrice,
+    effectiveFrom: best.priceList.effectiveFrom,
+  };
+}

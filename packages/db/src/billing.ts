@@ -1,0 +1,187 @@
+/**
+ * Billing data access (price lists, ledger reads, budgets) for @crucible/billing, which holds the rules (which price
+ * applies, how an amount is computed). Ledger writes go through appendUsage (usage.ts) only.
+ */
+import type { Prisma, UsageCategory } from '@prisma/client';
+import { getPrisma, type TDb } from './client';
+
+/** Every price item for one meter in force at `at`: the workspace's lists and the instance's, all versions. */
+export function findPriceCandidates(
+  q: { workspaceId: string | null; category: UsageCategory; meter: string; at: Date },
+  db: TDb = getPrisma(),
+) {
+  const owners: Prisma.PriceListWhereInput[] = [{ workspaceId: null }];
+  if (q.workspaceId) owners.push({ workspaceId: q.workspaceId });
+  return db.priceItem.findMany({
+    where: { category: q.category, meter: q.meter, priceList: { effectiveFrom: { lte: q.at }, OR: owners } },
+    include: { priceList: true },
+  });
+}
+
+/** The meters the instance (workspaceId null) has any price for: a fresh install has none. */
+export async function instanceMetersPriced(db: TDb = getPrisma()): Promise<Set<string>> {
+  const rows = await db.priceItem.findMany({
+    where: { priceList: { workspaceId: null } },
+    select: { meter: true },
+    distinct: ['meter'],
+  });
+  return new Set(rows.map((r) => r.meter));
+}
+
+export type TPriceItemData = {
+  category: UsageCategory;
+  meter: string;
+  unit: string;
+  unitPrice: string;
+  modelRef?: string | null;
+  method?: string | null;
+  workerClass?: string | null;
+};
+
+/** A new price list with its items. Lists are never edited in place: a price change is a new list from a date. */
+export function createPriceList(
+  data: {
+    workspaceId: string | null;
+    name: string;
+    currency: string;
+    effectiveFrom: Date;
+    createdById?: string | null;
+    items: TPriceItemData[];
+  },
+  db: TDb = getPrisma(),
+) {
+  return db.priceList.create({
+    data: {
+      workspaceId: data.workspaceId,
+      name: data.name,
+      currency: data.currency,
+      effectiveFrom: data.effectiveFrom,
+      createdById: data.createdById ?? null,
+      items: { create: data.items.map((i) => ({ ...i, workspaceId: data.workspaceId })) },
+    },
+    include: { items: true },
+  });
+}
+
+/** Price lists of the instance (workspaceId null) or of one workspace, newest first. */
+export function listPriceLists(workspaceId: string | null, db: TDb = getPrisma()) {
+  return db.priceList.findMany({
+    where: { workspaceId },
+    orderBy: [{ effectiveFrom: 'desc' }, { createdAt: 'desc' }],
+    include: { items: { orderBy: [{ category: 'asc' }, { meter: 'asc' }] } },
+  });
+}
+
+export type TLedgerFilter = {
+  workspaceId?: string;
+  workspaceIds?: string[];
+  from: Date;
+  /** exclusive */
+  to: Date;
+  category?: UsageCategory;
+  jobId?: string;
+  deploymentId?: string;
+  modelId?: string;
+  apiKeyId?: string;
+  userId?: string;
+};
+
+function ledgerWhere(f: TLedgerFilter): Prisma.UsageRecordWhereInput {
+  return {
+    ...(f.workspaceId ? { workspaceId: f.workspaceId } : {}),
+    ...(f.workspaceIds ? { workspaceId: { in: f.workspaceIds } } : {}),
+    occurredAt: { gte: f.from, lt: f.to },
+    ...(f.category ? { category: f.category } : {}),
+    ...(f.jobId ? { jobId: f.jobId } : {}),
+    ...(f.deploymentId ? { deploymentId: f.deploymentId } : {}),
+    ...(f.modelId ? { modelId: f.modelId } : {}),
+    ...(f.apiKeyId ? { apiKeyId: f.apiKeyId } : {}),
+    ...(f.userId ? { userId: f.userId } : {}),
+  };
+}
+
+/** Ledger lines in [from, to), oldest first (a statement reads in time order). */
+export function findLedgerLines(f: TLedgerFilter, opts: { take?: number } = {}, db: TDb = getPrisma()) {
+  return db.usageRecord.findMany({
+    where: ledgerWhere(f),
+    orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }],
+    ...(opts.take ? { take: opts.take } : {}),
+  });
+}
+
+/** Sum of amounts per currency in [from, to): what a budget compares against. */
+export async function sumLedger(f: TLedgerFilter, db: TDb = getPrisma()) {
+  const rows = await db.usageRecord.groupBy({ by: ['currency'], where: ledgerWhere(f), _sum: { amount: true } });
+  return rows.map((r) => ({ currency: r.currency, amount: r._sum.amount }));
+}
+
+export function getBudgetRow(workspaceId: string, db: TDb = getPrisma()) {
+  return db.budget.findUnique({ where: { workspaceId_period: { workspaceId, period: 'monthly' } } });
+}
+
+export function upsertBudgetRow(
+  workspaceId: string,
+  data: { amount: string; currency: string; thresholds: number[]; hardLimit: boolean },
+  db: TDb = getPrisma(),
+) {
+  return db.budget.upsert({
+    where: { workspaceId_period: { workspaceId, period: 'monthly' } },
+    create: { workspaceId, period: 'monthly', ...data },
+    update: data,
+  });
+}
+
+export async function deleteBudgetRow(workspaceId: string, db: TDb = getPrisma()): Promise<boolean> {
+  const { count } = await db.budget.deleteMany({ where: { workspaceId, period: 'monthly' } });
+  return count > 0;
+}
+
+/** Records alerts once per (budget, threshold, period); returns only the ones this call created. */
+export async function recordBudgetAlerts(
+  rows: { workspaceId: string; budgetId: string; threshold: number; periodStart: Date; spent: string }[],
+  db: TDb = getPrisma(),
+) {
+  if (rows.length === 0) return [];
+  const before = await db.budgetAlert.findMany({
+    where: { budgetId: rows[0].budgetId, periodStart: rows[0].periodStart },
+    select: { threshold: true },
+  });
+  const had = new Set(before.map((b) => b.threshold));
+  await db.budgetAlert.createMany({ data: rows, skipDuplicates: true });
+  return rows.filter((r) => !had.has(r.threshold));
+}
+
+export function listBudgetAlerts(budgetId: string, periodStart: Date, db: TDb = getPrisma()) {
+  return db.budgetAlert.findMany({ where: { budgetId, periodStart }, orderBy: { threshold: 'asc' } });
+}
+
+/** Deployments that may owe hours: running, or stopped after `since` (their last started hours). */
+export function findAccruingDeployments(since: Date, db: TDb = getPrisma()) {
+  return db.deployment.findMany({
+    where: {
+      startedAt: { not: null },
+      OR: [{ status: 'running' }, { stoppedAt: { gte: since } }],
+    },
+    select: {
+      id: true,
+      workspaceId: true,
+      workerClass: true,
+      replicas: true,
+      startedAt: true,
+      stoppedAt: true,
+      status: true,
+      createdById: true,
+      fineTunedModelId: true,
+      baseModelId: true,
+    },
+  });
+}
+
+/** Idempotency keys already charged for a deployment's hours. */
+export async function chargedDeploymentKeys(deploymentId: string, db: TDb = getPrisma()): Promise<Set<string>> {
+  const rows = await db.usageRecord.findMany({
+    where: { deploymentId, category: 'deployment' },
+    select: { idempotencyKey: true },
+  });
+  return new Set(rows.map((r) => r.idempotencyKey));
+}
