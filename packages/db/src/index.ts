@@ -15,6 +15,15 @@ export {
   trainingAmount,
   upsertTrainingMetric,
 } from './fine-tuning';
+export {
+  DEFAULT_INFERENCE_CURRENCY,
+  deploymentMetrics,
+  deploymentStats,
+  recordInference,
+  type TDeploymentStats,
+  type TInferenceRecord,
+  type TMetricBucket,
+} from './inference';
 export { appendUsage, type TAppendUsageResult, type TUsageRecordInput, ZUsageRecordInput } from './usage';
 export {
   getMembership,
