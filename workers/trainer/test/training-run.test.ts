@@ -231,16 +231,19 @@ describe('training.run', () => {
       { jobId: row.id },
       { prefix, job: { backoff: { type: 'fixed', delay: 200 } } },
     );
-    // Kill the child as soon as a checkpoint is recorded and a later step has been written.
+    // Kill the child the moment it reports step 5 (past the checkpoint at step 3), from its own IPC message, so
+    // a fast machine cannot finish the run before the kill lands.
     const child = await waitFor('the training child', async () => liveChildren.get(row.id));
-    await waitFor('a checkpoint and a later step', async () => {
-      const cp = await prisma.checkpoint.findFirst({ where: { jobId: row.id }, orderBy: { step: 'desc' } });
-      if (!cp) return false;
-      return prisma.trainingMetric.findFirst({ where: { jobId: row.id, step: { gt: cp.step } } });
+    let killedAt = 0;
+    child.process.on('message', (m: { type: string; event?: { type: string; step: number } }) => {
+      if (killedAt === 0 && m.type === 'event' && m.event?.type === 'metrics' && m.event.step >= 5) {
+        killedAt = m.event.step;
+        child.process.kill('SIGKILL');
+      }
     });
-    const killedAt = (await steps(row.id)).at(-1)!;
+    await child.exited;
+    expect(killedAt).toBeGreaterThanOrEqual(5);
     expect(killedAt).toBeLessThan(STEPS); // still mid-run
-    child.process.kill('SIGKILL');
 
     const { state, job } = await settle(id);
     expect(state, job?.failedReason).toBe('completed');
@@ -274,6 +277,60 @@ describe('training.run', () => {
     const usage = await prisma.usageRecord.findMany({ where: { jobId: row.id } });
     const tokens = usage.reduce((s, u) => s + Number(u.quantity) * 1000, 0);
     expect(tokens).toBeCloseTo(Number(after.trainedTokens), 6);
+  });
+
+  it('a worker shutting down checkpoints the current step and hands the job back; another worker finishes it', async () => {
+    const f = await makeFixture(prisma, storage, modelDir, ROWS);
+    const row = await createJob(f);
+    const { id } = await enqueue(trainingRunJob, { jobId: row.id }, { prefix });
+    const first = runtime.workerId;
+    const old = runtime;
+    // Shut the worker down when the child reports step 4 (what SIGTERM does once the grace period is over).
+    const child = await waitFor('the training child', async () => liveChildren.get(row.id));
+    const closed = new Promise<void>((resolve) => {
+      child.process.on('message', (m: { type: string; event?: { type: string; step: number } }) => {
+        if (m.type === 'event' && m.event?.type === 'metrics' && m.event.step === 4)
+          resolve(old.closeRuntime({ graceMs: 0 }));
+      });
+    });
+    await closed;
+    const handedBack = await waitFor('the hand-back', async () => {
+      const r = await prisma.trainingJob.findUniqueOrThrow({ where: { id: row.id } });
+      return r.status === 'queued' && r;
+    });
+    expect(handedBack.workerId).toBe(first);
+    // The checkpoint is of the step the child stopped at, not only the last save_steps one.
+    const lastStep = (await steps(row.id)).at(-1)!;
+    const cp = await waitFor('the hand-back checkpoint', () =>
+      prisma.checkpoint.findFirst({ where: { jobId: row.id, step: lastStep } }),
+    );
+    expect(cp.step).toBeLessThan(STEPS);
+
+    runtime = createWorkerRuntime({
+      kind: 'trainer',
+      queue: 'training',
+      jobs: trainerJobs,
+      prefix,
+      handleSignals: false,
+      log: () => {},
+    });
+    await runtime.ready;
+    const { state, job } = await settle(id);
+    expect(state, job?.failedReason).toBe('completed');
+    const after = await prisma.trainingJob.findUniqueOrThrow({ where: { id: row.id } });
+    expect(after).toMatchObject({ status: 'succeeded', workerId: runtime.workerId });
+    const events = await prisma.jobEvent.findMany({ where: { jobId: row.id } });
+    expect(events.some((e) => e.message === `Resuming from the checkpoint at step ${lastStep}.`)).toBe(true);
+    expect(await steps(row.id)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+    // Same tolerance as the kill -9 case.
+    const wa = await adapterOf(straightJobId, 'straight-2');
+    const wb = await adapterOf(row.id, 'handed-back');
+    let maxDiff = 0;
+    for (const [k, t] of wa) {
+      const u = wb.get(k)!;
+      for (let i = 0; i < t.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(t.data[i] - u.data[i]));
+    }
+    expect(maxDiff).toBeLessThanOrEqual(1e-6);
   });
 
   it('cancel reaches the child within a step; the job ends cancelled with partial usage and no retry', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,7 +167,8 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
   if (claimed.count === 0) return { skipped: 'changed' };
   await svc.event('info', `Worker ${ctx.workerId} took the job (attempt ${ctx.attempt}).`);
 
-  const dir = join(scratchRoot(), job.id);
+  // A folder per attempt: a handed-back attempt still uploading must not share files with the next one.
+  const dir = join(scratchRoot(), `${job.id}.${randomUUID().slice(0, 8)}`);
   await prepareFolder(job, svc, dir);
   if (job.status === 'validating_files') {
     await db.trainingJob.update({ where: { id: job.id }, data: { status: 'queued' } });
@@ -401,7 +403,11 @@ async function finish(job: TJobRow, svc: TJobServices, ctx: TJobContext, dir: st
     return { cancelled: true, step };
   }
   if (run.stopReason === 'handback' || ctx.signal.aborted) {
-    await db.trainingJob.updateMany({ where: { id: job.id, status: 'running' }, data: { status: 'queued' } });
+    // Only while this worker still holds it: the next worker may already have claimed the job.
+    await db.trainingJob.updateMany({
+      where: { id: job.id, status: 'running', workerId: ctx.workerId },
+      data: { status: 'queued' },
+    });
     await svc.event(
       'info',
       `Worker ${ctx.workerId} is shutting down; the job goes back to the queue and resumes from its last checkpoint.`,
