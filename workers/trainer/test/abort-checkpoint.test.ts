@@ -81,6 +81,8 @@ describe('checkpointOnAbort / saveAtEpochEnd', () => {
       resumeFrom: checkpointDir(dir, stopAt),
     });
     expect(b.lossHistory).toEqual(a.lossHistory);
-    straight.trainableParams().forEach((p, i) => expect(resumed.trainableParams()[i].data).toEqual(p.data));
+    straight.trainableParams().forEach((p, i) => {
+      expect(resumed.trainableParams()[i].data).toEqual(p.data);
+    });
   });
 });
