@@ -155,7 +155,8 @@ export function DeployDialog({
       const param = apiError?.param;
       if (param && ['name', 'replicas', 'contextSize'].includes(param)) setErrors({ [param]: apiError.message });
       else if (param === 'modelId' || param === 'modelKind') setErrors({ model: apiError?.message });
-      else setFormError(apiError?.code === 'network' ? t('errors.network') : (apiError?.message ?? t('errors.unknown')));
+      else
+        setFormError(apiError?.code === 'network' ? t('errors.network') : (apiError?.message ?? t('errors.unknown')));
     } finally {
       setPending(false);
     }

@@ -219,7 +219,11 @@ function Stats({ deployment }: { deployment: TDeployment }) {
   return (
     <div className="grid grid-cols-2 gap-4 md:grid-cols-3 xl:grid-cols-6">
       <Stat label={t('deployments.colUptime')} value={formatDuration(uptimeSeconds(deployment, now), locale)} />
-      <Stat label={t('deployments.colRequests')} value={formatNumber(s?.requests ?? 0, locale)} testId="stat-requests" />
+      <Stat
+        label={t('deployments.colRequests')}
+        value={formatNumber(s?.requests ?? 0, locale)}
+        testId="stat-requests"
+      />
       <Stat label={t('deployments.detail.promptTokens')} value={formatNumber(s?.promptTokens ?? 0, locale)} />
       <Stat label={t('deployments.detail.completionTokens')} value={formatNumber(s?.completionTokens ?? 0, locale)} />
       <Stat

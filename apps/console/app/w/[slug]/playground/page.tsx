@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
-import { PlaygroundView } from '@/components/pages/playground-view';
+import { openAiBaseUrl } from '@/components/deployments/api-base';
+import { Playground } from '@/components/playground/playground';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
 
@@ -7,12 +8,13 @@ export async function generateMetadata(): Promise<Metadata> {
   return { title: (await getT())('playground.title') };
 }
 
-export default async function Page() {
+export default async function Page({ searchParams }: { searchParams: Promise<{ model?: string | string[] }> }) {
   const t = await getT();
+  const { model } = await searchParams;
   return (
     <>
       <PageHeader title={t('playground.title')} description={t('playground.description')} />
-      <PlaygroundView />
+      <Playground apiBase={openAiBaseUrl()} initialModel={typeof model === 'string' ? model : undefined} />
     </>
   );
 }
