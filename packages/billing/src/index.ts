@@ -43,3 +43,4 @@ export {
   usageReport,
   workspaceSummary,
 } from './reports';
+export { priceItemsOf, type TPriceListInput, ZPriceItemInput, ZPriceListInput } from './schemas';

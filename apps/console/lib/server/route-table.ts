@@ -2,7 +2,9 @@ import type { TRole } from '@crucible/auth';
 import type { z } from 'zod';
 import type { THandler } from './http';
 import { createApiKeyRoute, listApiKeys, revokeApiKey } from './routes/api-keys';
+import { BILLING_ROUTES } from './routes/billing-table';
 import { DATASET_ROUTES } from './routes/datasets-table';
+import { DEPLOYMENT_ROUTES } from './routes/deployments-table';
 import { FINE_TUNING_ROUTES } from './routes/fine-tuning-table';
 import { getHealth } from './routes/health';
 import {
@@ -15,7 +17,7 @@ import {
 import { getMe, patchMe } from './routes/me';
 import { deleteMember, listMembers, patchMember } from './routes/members';
 import { getOpenApi } from './routes/openapi';
-import { getDeployment, getModel, listDeployments, listModels, listUsage } from './routes/resources';
+import { getModel, listModels, listUsage } from './routes/resources';
 import {
   createWorkspaceRoute,
   deleteWorkspace,
@@ -123,15 +125,9 @@ export const ROUTES: readonly TRouteDef[] = [
 
   ...DATASET_ROUTES,
   ...FINE_TUNING_ROUTES,
+  ...BILLING_ROUTES,
   { method: 'GET', path: `${WS}/models`, scope: 'workspace', minRole: 'viewer', handler: listModels },
   { method: 'GET', path: `${WS}/models/[modelId]`, scope: 'workspace', minRole: 'viewer', handler: getModel },
-  { method: 'GET', path: `${WS}/deployments`, scope: 'workspace', minRole: 'viewer', handler: listDeployments },
-  {
-    method: 'GET',
-    path: `${WS}/deployments/[deploymentId]`,
-    scope: 'workspace',
-    minRole: 'viewer',
-    handler: getDeployment,
-  },
+  ...DEPLOYMENT_ROUTES,
   { method: 'GET', path: `${WS}/usage`, scope: 'workspace', minRole: 'viewer', handler: listUsage },
 ];

@@ -1,0 +1,8 @@
+// /api/workspaces/[slug]/billing/price-lists: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
+import { mount } from '../../../../../../lib/server/next';
+import { createWorkspacePriceList, listWorkspacePriceLists } from '../../../../../../lib/server/routes/billing';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = mount(listWorkspacePriceLists);
+export const POST = mount(createWorkspacePriceList);
