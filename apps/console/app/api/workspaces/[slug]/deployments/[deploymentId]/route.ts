@@ -1,7 +1,8 @@
 // /api/workspaces/[slug]/deployments/[deploymentId]: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
 import { mount } from '../../../../../../lib/server/next';
-import { getDeployment } from '../../../../../../lib/server/routes/resources';
+import { deleteDeployment, getDeployment } from '../../../../../../lib/server/routes/deployments';
 
 export const dynamic = 'force-dynamic';
 
 export const GET = mount(getDeployment);
+export const DELETE = mount(deleteDeployment);

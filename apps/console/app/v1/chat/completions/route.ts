@@ -1,0 +1,7 @@
+// /v1/chat/completions: the OpenAI-compatible gateway (lib/server/gateway), workspace API keys or session + X-Crucible-Workspace.
+import { chatCompletions } from '../../../../lib/server/gateway/handlers';
+import { mount } from '../../../../lib/server/next';
+
+export const dynamic = 'force-dynamic';
+
+export const POST = mount(chatCompletions);

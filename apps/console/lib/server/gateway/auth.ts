@@ -1,0 +1,45 @@
+import { AppError } from '../errors';
+import { authenticate, requireWorkspace } from '../context';
+
+export type TGatewayCaller = {
+  workspaceId: string;
+  workspaceSlug: string | null;
+  apiKeyId: string | null;
+  userId: string | null;
+  /** Whose rate limit the request counts against. */
+  rateKey: string;
+};
+
+/**
+ * A workspace API key (`Authorization: Bearer crk_...`), or — for the console's playground in the browser — the
+ * session cookie plus `X-Crucible-Workspace: <slug>` (the caller must be a developer or above in that workspace;
+ * cookie-authenticated POSTs must come from the console's own origin).
+ */
+export async function gatewayCaller(req: Request): Promise<TGatewayCaller> {
+  if (req.headers.get('authorization')) {
+    const principal = await authenticate(req);
+    if (principal.kind !== 'apiKey') throw new AppError('unauthorized', 'This API takes a workspace API key.');
+    return {
+      workspaceId: principal.apiKey.workspaceId,
+      workspaceSlug: null,
+      apiKeyId: principal.apiKey.id,
+      userId: null,
+      rateKey: `key:${principal.apiKey.id}`,
+    };
+  }
+  const slug = req.headers.get('x-crucible-workspace');
+  if (!slug) {
+    throw new AppError(
+      'unauthorized',
+      'You didn’t provide an API key: send Authorization: Bearer crk_... (or sign in and send X-Crucible-Workspace).',
+    );
+  }
+  const ctx = await requireWorkspace(req, slug, 'developer');
+  return {
+    workspaceId: ctx.workspace.id,
+    workspaceSlug: ctx.workspace.slug,
+    apiKeyId: ctx.apiKey?.id ?? null,
+    userId: ctx.user?.id ?? null,
+    rateKey: ctx.apiKey ? `key:${ctx.apiKey.id}` : `user:${ctx.user?.id}:${ctx.workspace.id}`,
+  };
+}
