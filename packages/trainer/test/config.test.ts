@@ -74,6 +74,17 @@ describe('LLaMA-Factory train config', () => {
     );
   });
 
+  it('accepts resume_from_checkpoint: true as LLaMA-Factory does (latest checkpoint) and a path as is', () => {
+    const base = { model_name_or_path: 'm', dataset: 'd', output_dir: 'o' };
+    expect(parseTrainConfig({ ...base, resume_from_checkpoint: true }, 'c.yaml', () => {}).resume_from_checkpoint).toBe(
+      'true',
+    );
+    expect(
+      parseTrainConfig({ ...base, resume_from_checkpoint: 'o/checkpoint-5' }, 'c.yaml', () => {})
+        .resume_from_checkpoint,
+    ).toBe('o/checkpoint-5');
+  });
+
   it('coerces numbers written as strings and comma lists', () => {
     const c = parseTrainConfig(
       {

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cpuAvailable } from '@crucible/tensor';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runTrainerCli } from '../src/cli/index';
@@ -8,7 +9,7 @@ import { runTrainerCli } from '../src/cli/index';
 // The issue's "done when": `crucible init-model` writes a small random Qwen2 with the real Qwen tokenizer,
 // `crucible train` teaches it LLaMA-Factory's identity.json ({{name}} -> Crucible, {{author}} -> Acme) with a
 // LLaMA-Factory style config, and `crucible chat` then answers "Who are you?" with the trained name and author.
-const fixtures = '/work/shared/fixtures/llamafactory';
+const fixtures = fileURLToPath(new URL('../../../fixtures/llamafactory', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'crucible-e2e-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -119,7 +119,11 @@ export const ZTrainConfig = z
     seed: int().default(42),
     data_seed: int().optional(),
     ddp_timeout: num().optional(),
-    resume_from_checkpoint: nullableStr().optional(),
+    // LLaMA-Factory/HF accept `true` (resume from the latest checkpoint in output_dir) as well as a path.
+    resume_from_checkpoint: z
+      .union([z.string(), z.boolean(), z.null()])
+      .transform((v) => (v === true ? 'true' : v === false ? null : v))
+      .optional(),
     // Accepted with no effect (see IGNORED_TRAIN_KEYS)
     deepspeed: z.string().optional(),
     ddp_find_unused_parameters: bool().optional(),
