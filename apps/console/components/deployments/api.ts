@@ -29,7 +29,8 @@ export type TDeployment = {
   id: string;
   name: string;
   status: TDeploymentStatus;
-  model: { id: string; kind: TModelKind; name: string; openaiId: string };
+  /** null only when the model row is gone (deleted under a stopped deployment). */
+  model: { id: string; kind: TModelKind; name: string; openaiId: string } | null;
   replicas: number;
   contextSize: number;
   startedAt: string | null;

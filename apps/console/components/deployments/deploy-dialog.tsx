@@ -75,10 +75,11 @@ const ZDeployForm = z.object({
     .string()
     .trim()
     .min(1)
-    .max(63)
-    .regex(/^[a-z0-9][a-z0-9-]*$/),
+    .max(64)
+    // The API's rule (lib/server/routes/deployments.ts ZCreateDeployment), checked here to answer before sending.
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/),
   replicas: z.coerce.number().int().min(1).max(16),
-  contextSize: z.coerce.number().int().min(256).max(131072),
+  contextSize: z.coerce.number().int().min(128).max(131072),
 });
 
 const modelValue = (m: { kind: TModelKind; id: string }) => `${m.kind}:${m.id}`;
@@ -243,8 +244,8 @@ export function DeployDialog({
             >
               <Input
                 type="number"
-                min={256}
-                step={256}
+                min={128}
+                step={128}
                 value={contextSize}
                 onChange={(e) => setContextSize(e.target.value)}
               />

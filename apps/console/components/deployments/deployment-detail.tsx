@@ -122,17 +122,22 @@ function Header({ deployment, onChanged }: { deployment: TDeployment; onChanged:
             <DeploymentStatusBadge status={status} />
           </span>
         </div>
-        <p className="text-sm text-muted-foreground">
-          {t(`deployments.kind.${deployment.model.kind}`)} · <span className="font-mono">{deployment.model.name}</span>
-        </p>
+        {deployment.model ? (
+          <p className="text-sm text-muted-foreground">
+            {t(`deployments.kind.${deployment.model.kind}`)} ·{' '}
+            <span className="font-mono">{deployment.model.name}</span>
+          </p>
+        ) : null}
       </div>
       <div className="flex flex-wrap gap-2">
-        <Button asChild variant={status === 'running' ? 'default' : 'outline'}>
-          <Link href={`/w/${workspace.slug}/playground?model=${encodeURIComponent(deployment.model.openaiId)}`}>
-            <MessagesSquareIcon aria-hidden />
-            {t('deployments.detail.openPlayground')}
-          </Link>
-        </Button>
+        {deployment.model ? (
+          <Button asChild variant={status === 'running' ? 'default' : 'outline'}>
+            <Link href={`/w/${workspace.slug}/playground?model=${encodeURIComponent(deployment.model.openaiId)}`}>
+              <MessagesSquareIcon aria-hidden />
+              {t('deployments.detail.openPlayground')}
+            </Link>
+          </Button>
+        ) : null}
         {canManage && (status === 'running' || status === 'deploying') ? (
           <Button variant="outline" onClick={() => setConfirm('stop')}>
             <SquareIcon aria-hidden />
@@ -256,7 +261,7 @@ function Endpoint({ deployment, apiBase }: { deployment: TDeployment; apiBase: s
         </div>
         <div className="grid gap-1.5">
           <p className="text-xs text-muted-foreground">{t('deployments.detail.modelId')}</p>
-          <CopyField value={deployment.model.openaiId} label={t('deployments.detail.modelId')} />
+          <CopyField value={deployment.model?.openaiId ?? '—'} label={t('deployments.detail.modelId')} />
         </div>
         <p className="text-xs text-muted-foreground sm:col-span-2">
           {t('deployments.detail.created', { date: formatDate(deployment.createdAt, locale) })}
