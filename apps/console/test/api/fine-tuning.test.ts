@@ -291,6 +291,15 @@ describe('fine-tuning REST', () => {
     });
     const id = created.body.id as string;
     const params = { slug: 'ft-a', jobId: id };
+    // A live SSE stream opened before the worker starts: it must carry every step and end on the final status.
+    const sse = (accept: string) =>
+      streamJob(
+        new Request(`${APP_URL}/api/workspaces/ft-a/fine-tuning/jobs/${id}/stream`, {
+          headers: { cookie: viewer.cookie ?? '', accept },
+        }),
+        params,
+      );
+    const liveText = sse('text/event-stream').then((r) => r.text());
 
     const done = await until('succeeded', async () => {
       const r = await call('GET', `${P}/fine-tuning/jobs/[jobId]`, { caller: viewer, params });
@@ -326,12 +335,14 @@ describe('fine-tuning REST', () => {
     expect(models.body.data[0].trainLoss).toBeGreaterThan(0);
 
     // The SSE stream: history (8 metrics, the events), then the status; it ends because the job has ended.
-    const res = await streamJob(
-      new Request(`${APP_URL}/api/workspaces/ft-a/fine-tuning/jobs/${id}/stream`, {
-        headers: { cookie: viewer.cookie ?? '', accept: 'text/event-stream' },
-      }),
-      params,
-    );
+    const live = await liveText;
+    const liveSteps = [...live.matchAll(/^event: metric\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]).step as number);
+    expect([...new Set(liveSteps)].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const statuses = [...live.matchAll(/^event: status\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]).status as string);
+    expect(statuses.at(-1)).toBe('succeeded');
+    expect(statuses).toContain('running');
+
+    const res = await sse('text/event-stream');
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const text = await res.text();
     expect(text.match(/^event: metric$/gm)).toHaveLength(8);
