@@ -354,6 +354,21 @@ describe('training.run', () => {
     expect(usage.reduce((s, u) => s + Number(u.quantity) * 1000, 0)).toBeCloseTo(Number(last.tokensSeen), 6);
   });
 
+  it('a validation split reports eval loss per evalSteps and on the fine-tuned model', async () => {
+    const f = await makeFixture(prisma, storage, modelDir, ROWS);
+    // 16 rows, 25% held out: 12 train rows, batch 2 -> 6 steps per epoch, 12 steps; eval every 4 steps.
+    const row = await createJob(f, { ...HP, valSplit: 0.25, evalSteps: 4 });
+    const { state, job } = await settle((await enqueue(trainingRunJob, { jobId: row.id }, { prefix })).id);
+    expect(state, job?.failedReason).toBe('completed');
+    const metrics = await prisma.trainingMetric.findMany({ where: { jobId: row.id }, orderBy: { step: 'asc' } });
+    expect(metrics.map((m) => m.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(metrics.filter((m) => m.evalLoss !== null).map((m) => m.step)).toEqual([4, 8, 12]);
+    // The eval row is the same row as the step's training metrics (one row per step).
+    expect(metrics.find((m) => m.step === 8)!.loss).not.toBeNull();
+    const model = await prisma.fineTunedModel.findUniqueOrThrow({ where: { jobId: row.id } });
+    expect(model.evalLoss).toBeCloseTo(metrics.find((m) => m.step === 12)!.evalLoss!, 6);
+  });
+
   it('fails with a typed, actionable error when the dataset version is a draft', async () => {
     const f = await makeFixture(prisma, storage, modelDir, 4, 'draft');
     const row = await createJob(f);
