@@ -380,6 +380,20 @@ describe('training.run', () => {
     expect(after.errorMessage).toMatch(/publish it/);
   });
 
+  it('a training file with no usable example fails as invalid_training_file, without retries', async () => {
+    const f = await makeFixture(prisma, storage, modelDir, 4);
+    // Every row lacks the assistant reply: LLaMA-Factory drops them all, leaving nothing to train on.
+    const bad = `${JSON.stringify({ messages: [{ role: 'user', content: 'hello' }] })}\n`.repeat(4);
+    await storage.putObject(f.version.objectKey, Buffer.from(bad));
+    const row = await createJob(f);
+    const { state, job } = await settle((await enqueue(trainingRunJob, { jobId: row.id }, { prefix })).id);
+    expect(state).toBe('failed');
+    expect(job?.attemptsMade).toBe(1);
+    const after = await prisma.trainingJob.findUniqueOrThrow({ where: { id: row.id } });
+    expect(after).toMatchObject({ status: 'failed', errorCode: 'invalid_training_file', errorParam: 'training_file' });
+    expect(after.errorMessage).not.toMatch(/\n\s+at /); // a sentence, not a stack trace
+  });
+
   it('fails a job whose row does not exist with not_found', async () => {
     const { id } = await enqueue(trainingRunJob, { jobId: 'does-not-exist' }, { prefix });
     const { state, job } = await settle(id);
