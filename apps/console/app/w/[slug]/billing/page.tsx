@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { BillingView } from '@/components/pages/billing-view';
+import { BillingDashboard } from '@/components/billing/dashboard';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
 
@@ -12,7 +12,7 @@ export default async function Page() {
   return (
     <>
       <PageHeader title={t('billing.title')} description={t('billing.description')} />
-      <BillingView />
+      <BillingDashboard />
     </>
   );
 }

@@ -1,0 +1,125 @@
+'use client';
+
+import * as React from 'react';
+import { Badge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
+import { Input } from '@/components/ui/input';
+import { Label } from '@/components/ui/label';
+import { useWorkspace } from '@/components/workspace-context';
+import { ApiError, api } from '@/lib/api-client';
+import { useLocale, useT } from '@/lib/i18n/client';
+import { formatMoney, type TBudgetStatus } from './types';
+
+/** The monthly budget with its alert state; workspace admins set the amount, currency and hard limit. */
+export function BudgetCard({ status, onChange }: { status: TBudgetStatus; onChange: () => void }) {
+  const t = useT();
+  const locale = useLocale();
+  const { workspace } = useWorkspace();
+  const isAdmin = workspace.role === 'admin' || workspace.role === 'owner';
+  const [amount, setAmount] = React.useState(status?.budget.amount ?? '');
+  const [currency, setCurrency] = React.useState(status?.budget.currency ?? 'USD');
+  const [hardLimit, setHardLimit] = React.useState(status?.budget.hardLimit ?? false);
+  const [error, setError] = React.useState<string | null>(null);
+  const [busy, setBusy] = React.useState(false);
+  const path = `/api/workspaces/${workspace.slug}/billing/budget`;
+
+  const save = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api(path, { method: 'PUT', body: { amount: amount.trim(), currency, hardLimit, thresholds: [50, 80, 100] } });
+      onChange();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    setBusy(true);
+    try {
+      await api(path, { method: 'DELETE' });
+      onChange();
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Card data-testid="billing-budget" data-exceeded={status?.exceeded ? 'true' : 'false'}>
+      <CardHeader className="pb-2">
+        <CardTitle className="text-sm">{t('billing.budget.title')}</CardTitle>
+      </CardHeader>
+      <CardContent className="grid gap-3 text-sm">
+        {status ? (
+          <>
+            <div className="flex flex-wrap items-center gap-2">
+              <span>
+                {t('billing.budget.spent', {
+                  spent: formatMoney(status.spent, status.budget.currency, locale),
+                  amount: formatMoney(status.budget.amount, status.budget.currency, locale),
+                  percent: status.percent,
+                })}
+              </span>
+              {status.exceeded ? <Badge variant="destructive">{t('billing.budget.exceeded')}</Badge> : null}
+            </div>
+            <div className="h-2 w-full overflow-hidden rounded bg-muted">
+              <div
+                className={status.exceeded ? 'h-full bg-destructive' : 'h-full bg-primary'}
+                style={{ width: `${Math.min(status.percent, 100)}%` }}
+              />
+            </div>
+            {status.alerts.map((a) => (
+              <div key={a.threshold} data-testid="billing-alert" className="text-amber-600 dark:text-amber-400">
+                {t('billing.budget.alert', { threshold: a.threshold })}
+              </div>
+            ))}
+            {status.budget.hardLimit ? <div className="text-muted-foreground">{t('billing.budget.hardLimit')}</div> : null}
+          </>
+        ) : (
+          <div className="text-muted-foreground">{t('billing.budget.none')}</div>
+        )}
+        {isAdmin ? (
+          <form onSubmit={save} className="grid gap-2 sm:grid-cols-[1fr_auto_auto] sm:items-end">
+            <div className="grid gap-1">
+              <Label htmlFor="budget-amount">{t('billing.budget.amount')}</Label>
+              <Input id="budget-amount" inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} required />
+            </div>
+            <div className="grid gap-1">
+              <Label htmlFor="budget-currency">{t('billing.budget.currency')}</Label>
+              <select
+                id="budget-currency"
+                className="h-9 rounded-md border bg-background px-2"
+                value={currency}
+                onChange={(e) => setCurrency(e.target.value)}
+              >
+                {['USD', 'CNY'].map((c) => (
+                  <option key={c} value={c}>
+                    {c}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <Button type="submit" loading={busy}>
+              {t('billing.budget.save')}
+            </Button>
+            <label className="flex items-center gap-2 sm:col-span-3">
+              <input type="checkbox" checked={hardLimit} onChange={(e) => setHardLimit(e.target.checked)} />
+              {t('billing.budget.hardLimit')}
+            </label>
+            {error ? <div className="text-destructive sm:col-span-3">{error}</div> : null}
+            {status ? (
+              <Button type="button" variant="ghost" className="justify-self-start" onClick={remove} disabled={busy}>
+                {t('billing.budget.remove')}
+              </Button>
+            ) : null}
+          </form>
+        ) : (
+          <div className="text-muted-foreground">{t('billing.budget.adminOnly')}</div>
+        )}
+      </CardContent>
+    </Card>
+  );
+}
