@@ -120,7 +120,7 @@ export async function deploymentStats(
       percentile_cont(0.5) WITHIN GROUP (ORDER BY "latencyMs") AS p50,
       percentile_cont(0.95) WITHIN GROUP (ORDER BY "latencyMs") AS p95
     FROM request_log WHERE "deploymentId" IN (${Prisma.join(deploymentIds)})
-      AND "createdAt" >= ${range.from ?? new Date(0)} AND "createdAt" < ${range.to ?? new Date(8.64e15)}
+      AND "createdAt" >= ${range.from ?? new Date(0)} AND "createdAt" < ${range.to ?? new Date('9999-01-01T00:00:00Z')}
     GROUP BY "deploymentId"`;
   for (const r of rows) {
     out.set(r.id, {
