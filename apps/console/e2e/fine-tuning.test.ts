@@ -214,7 +214,9 @@ describe('fine-tuning: start a job from the form and watch it train', () => {
     await page.goto(`/w/${slug}/fine-tuning`);
     await page.getByRole('link', { name: new RegExp(jobUrl.split('/').at(-1) ?? '') }).waitFor();
     await page.goto(`/w/${slug}/models`);
-    await page.getByRole('table', { name: 'Fine-tuned models' }).getByText('tiny-qwen').waitFor();
+    const models = page.getByRole('table', { name: 'Fine-tuned models' });
+    await models.getByRole('cell', { name: 'tiny-qwen', exact: true }).waitFor();
+    await models.getByRole('link', { name: jobUrl.split('/').at(-1) ?? '' }).waitFor();
     await screenshot(page, 'models-lineage');
     await context.close();
   });

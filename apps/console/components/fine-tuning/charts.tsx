@@ -25,6 +25,8 @@ function MetricChart({
 }) {
   const t = useT();
   const points = metrics.filter((m) => series.some((s) => typeof m[s.key] === 'number'));
+  // A series without a single value (eval loss when there is no validation data) gets no line and no legend entry.
+  const shown = series.filter((s) => points.some((m) => typeof m[s.key] === 'number'));
   return (
     <Card data-testid={testId} data-points={points.length}>
       <CardHeader className="pb-2">
@@ -50,8 +52,8 @@ function MetricChart({
                 formatter={(value) => formatMetric(typeof value === 'number' ? value : Number(value))}
                 labelFormatter={(step) => t('fineTuning.detail.stepLabel', { step: String(step) })}
               />
-              {series.length > 1 ? <Legend verticalAlign="top" height={24} iconSize={10} /> : null}
-              {series.map((s) => (
+              {shown.length > 1 ? <Legend verticalAlign="top" height={24} iconSize={10} /> : null}
+              {shown.map((s) => (
                 <Line
                   key={String(s.key)}
                   type="monotone"

@@ -72,7 +72,12 @@ export function JobDetail({ jobId }: { jobId: string }) {
         </div>
         <div className="grid content-start gap-6">
           <Lineage job={job} />
-          <SettingsList title={t('fineTuning.detail.hyperparameters')} values={job.hyperparameters ?? {}} />
+          <SettingsList
+            title={t('fineTuning.detail.hyperparameters')}
+            values={Object.fromEntries(
+              Object.entries(job.hyperparameters ?? {}).sort(([a], [b]) => a.localeCompare(b)),
+            )}
+          />
         </div>
       </div>
     </div>
