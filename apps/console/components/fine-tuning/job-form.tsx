@@ -255,7 +255,17 @@ function FormBody({
       </div>
 
       <div className="grid gap-4 lg:sticky lg:top-6">
-        <EstimateCard estimate={estimate.value} error={estimate.error} loading={estimate.loading} ready={checked.ok}>
+        <EstimateCard
+          estimate={estimate.value}
+          error={estimate.error}
+          loading={estimate.loading}
+          ready={checked.ok}
+          notReadyHint={
+            values.baseModelId && values.trainingVersionId
+              ? t('fineTuning.estimate.fixErrors')
+              : t('fineTuning.estimate.pickFirst')
+          }
+        >
           {formError || errors._form ? (
             <p className="text-sm text-destructive" role="alert">
               {formError ?? errors._form}
