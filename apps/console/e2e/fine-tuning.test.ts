@@ -105,6 +105,39 @@ async function publishDataset(request: APIRequestContext, slug: string, name: st
   return { datasetId: dataset.id, versionId };
 }
 
+/**
+ * Signs a new person up with a workspace holding the tiny base model (`crucible init-model`'s 2-layer Qwen2,
+ * stored under the workspace's models prefix the way an import registers it) and a published dataset.
+ */
+async function seedWorkspace(page: Page, scratch: string, name: string): Promise<string> {
+  const stamp = Date.now();
+  const slug = `ft-${stamp}`;
+  await signUpWithWorkspace(
+    page,
+    { name, email: `ft+${stamp}@example.com`, password: 'analytical-engine-1843' },
+    { name: 'Engines', slug },
+  );
+  const prisma = createPrisma(inject('databaseUrl'));
+  try {
+    const workspace = await prisma.workspace.findUniqueOrThrow({ where: { slug } });
+    const modelDir = path.join(scratch, `tiny-qwen-${stamp}`);
+    await initModel(
+      { arch: 'qwen2', layers: 2, hidden: 32, intermediate: 64, heads: 2, kvHeads: 1, seed: 7 },
+      modelDir,
+    );
+    const model = await prisma.baseModel.create({
+      data: { workspaceId: workspace.id, name: 'tiny-qwen', arch: 'qwen2', source: 'local' },
+    });
+    const objectKey = `workspaces/${workspace.id}/models/${model.id}`;
+    await uploadDir(getStorage(), modelDir, objectKey);
+    await prisma.baseModel.update({ where: { id: model.id }, data: { objectKey } });
+  } finally {
+    await prisma.$disconnect();
+  }
+  await publishDataset(page.request, slug, 'sums', chatRows(24));
+  return slug;
+}
+
 const chartPoints = async (page: Page) =>
   Number((await page.getByTestId('loss-chart').getAttribute('data-points')) ?? 0);
 
@@ -135,34 +168,7 @@ describe('fine-tuning: start a job from the form and watch it train', () => {
       await screenshot(page, 'failure-fine-tuning').catch(() => undefined);
       console.error(`--- trainer output ---\n${trainerLog.join('')}`);
     });
-    const stamp = Date.now();
-    const slug = `ft-${stamp}`;
-    await signUpWithWorkspace(
-      page,
-      { name: 'Ada Lovelace', email: `ada+${stamp}@example.com`, password: 'analytical-engine-1843' },
-      { name: 'Engines', slug },
-    );
-
-    // The base model: `crucible init-model`'s tiny Qwen2, stored under the workspace's models prefix the way an
-    // import registers it.
-    const prisma = createPrisma(inject('databaseUrl'));
-    try {
-      const workspace = await prisma.workspace.findUniqueOrThrow({ where: { slug } });
-      const modelDir = path.join(scratch, 'tiny-qwen');
-      await initModel(
-        { arch: 'qwen2', layers: 2, hidden: 32, intermediate: 64, heads: 2, kvHeads: 1, seed: 7 },
-        modelDir,
-      );
-      const model = await prisma.baseModel.create({
-        data: { workspaceId: workspace.id, name: 'tiny-qwen', arch: 'qwen2', source: 'local' },
-      });
-      const objectKey = `workspaces/${workspace.id}/models/${model.id}`;
-      await uploadDir(getStorage(), modelDir, objectKey);
-      await prisma.baseModel.update({ where: { id: model.id }, data: { objectKey } });
-    } finally {
-      await prisma.$disconnect();
-    }
-    await publishDataset(page.request, slug, 'sums', chatRows(24));
+    const slug = await seedWorkspace(page, scratch, 'Ada Lovelace');
 
     // The form: one model and one published version are preselected; the estimate appears before Start.
     await page.goto(`/w/${slug}/fine-tuning`);
@@ -218,6 +224,52 @@ describe('fine-tuning: start a job from the form and watch it train', () => {
     await models.getByRole('cell', { name: 'tiny-qwen', exact: true }).waitFor();
     await models.getByRole('link', { name: jobUrl.split('/').at(-1) ?? '' }).waitFor();
     await screenshot(page, 'models-lineage');
+    await context.close();
+  });
+  it('cancels a running job after a confirmation; clone and edit opens the form with its settings', {
+    timeout: 300_000,
+  }, async () => {
+    const { context, page } = await newPage(browser);
+    onTestFailed(async () => {
+      await screenshot(page, 'failure-fine-tuning-cancel').catch(() => undefined);
+      console.error(`--- trainer output ---\n${trainerLog.join('')}`);
+    });
+    const slug = await seedWorkspace(page, scratch, 'Grace Hopper');
+    await page.goto(`/w/${slug}/fine-tuning/new`);
+    await page.getByLabel('Base model').getByText('tiny-qwen').waitFor();
+    // Long enough to still be running when Cancel is pressed (24 rows x 40 epochs = 960 steps).
+    await page.getByLabel('Epochs', { exact: true }).fill('40');
+    await page.getByLabel('Gradient accumulation', { exact: true }).fill('1');
+    await page.getByText('Advanced').click();
+    await page.getByLabel('Log every', { exact: true }).fill('1');
+    await page.getByLabel('Model name suffix', { exact: true }).fill('long-run');
+    await page.getByTestId('estimate-time').waitFor();
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.waitForURL(new RegExp(`/w/${slug}/fine-tuning/(?!new)[\\w-]+$`));
+    await expect.poll(() => chartPoints(page), { timeout: 180_000, interval: 500 }).toBeGreaterThanOrEqual(2);
+
+    // Cancel asks first; dismissing the dialog leaves the job running.
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel job' }).click();
+    await page.getByText('Cancelled', { exact: true }).first().waitFor({ timeout: 60_000 });
+    await expect.poll(() => page.getByRole('button', { name: 'Cancel job' }).count()).toBe(0);
+    const stoppedAt = await chartPoints(page);
+    expect(stoppedAt).toBeLessThan(960);
+    await screenshot(page, 'fine-tuning-cancelled');
+
+    // Clone and edit: the form opens with the cancelled job's settings.
+    await page.getByRole('link', { name: 'Clone and edit' }).click();
+    await page.waitForURL(/\/fine-tuning\/new\?from=/);
+    await expect.poll(() => page.getByLabel('Epochs', { exact: true }).inputValue()).toBe('40');
+    expect(await page.getByLabel('Model name suffix', { exact: true }).inputValue()).toBe('long-run');
+    expect(await page.getByLabel('Gradient accumulation', { exact: true }).inputValue()).toBe('1');
+    await page
+      .getByLabel('Training data')
+      .getByText(/sums · v1/)
+      .waitFor();
     await context.close();
   });
 });
