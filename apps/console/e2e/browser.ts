@@ -27,3 +27,8 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** Waits until the workspace shell is hydrated (keys pressed before that reach no handler). */
+export async function waitForShell(page: Page): Promise<void> {
+  await page.locator('[data-hydrated]').waitFor();
+}

@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { waitForShell } from './browser';
 
 // better-auth allows 3 sign-in/sign-up requests per 10 s per client, and every test browser is the same client
 // (127.0.0.1). The UI then says so (auth.rateLimited); a person would wait and try again, and so do the tests.
@@ -56,4 +57,5 @@ export async function signUpWithWorkspace(
   await page.getByLabel('URL').fill(workspace.slug);
   await page.getByRole('button', { name: 'Create workspace' }).click();
   await page.waitForURL(`**/w/${workspace.slug}/datasets`);
+  await waitForShell(page);
 }

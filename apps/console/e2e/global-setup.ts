@@ -143,12 +143,45 @@ function stop(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
+/**
+ * One browser-test session per checkout at a time: a second run would rebuild .next-e2e under the first one's
+ * server. `flock -F` (util-linux) takes the lock and execs `cat`, which holds it until our end of its stdin closes —
+ * at teardown, or when this process dies in any way — so a killed run can never leave the lock held.
+ */
+async function holdSessionLock(): Promise<ChildProcess> {
+  const lockFile = path.join(consoleDir, '.e2e-session.lock');
+  const holder = spawn('flock', ['-x', '-F', lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const waiting = setTimeout(() => console.log('[e2e] waiting for another browser-test run to finish…'), 2000);
+    holder.on('error', reject);
+    holder.on('exit', (code) => reject(new Error(`flock exited with ${code}`)));
+    holder.stdout?.once('data', () => {
+      clearTimeout(waiting);
+      resolve();
+    });
+  });
+  holder.removeAllListeners('exit');
+  return holder;
+}
+
+function release(holder: ChildProcess): Promise<void> {
+  if (holder.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    holder.once('exit', () => resolve());
+    holder.stdin?.end();
+  });
+}
+
 export default async function setup(project: TestProject) {
   const cleanups: Array<() => Promise<unknown>> = [];
   const teardown = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error('[e2e] cleanup', error));
   };
   try {
+    const lock = await holdSessionLock();
+    cleanups.push(() => release(lock));
     const env = {
       ...process.env,
       NEXT_TELEMETRY_DISABLED: '1',

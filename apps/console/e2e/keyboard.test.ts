@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { newPage, openBrowser, screenshot } from './browser';
+import { newPage, openBrowser, screenshot, waitForShell } from './browser';
 import { signUpWithWorkspace, submitAuthForm } from './flows';
 
 // The console must work from the keyboard alone (issue 2, "accessible by keyboard"): skip link, menus and dialogs
@@ -25,6 +25,7 @@ describe('keyboard only', () => {
 
     // First Tab from the top of the page reaches the skip link; Enter moves focus to the main region.
     await page.reload();
+    await waitForShell(page);
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.keyboard.press('Enter');
@@ -42,6 +43,7 @@ describe('keyboard only', () => {
     await page.keyboard.type('Hut Eight');
     await page.keyboard.press('Enter');
     await page.waitForURL('**/w/hut-eight/datasets');
+    await waitForShell(page);
 
     // Escape closes a menu without acting.
     await page.getByRole('button', { name: 'Switch workspace' }).focus();
@@ -56,6 +58,7 @@ describe('keyboard only', () => {
     await page.keyboard.press('Home');
     await page.keyboard.press('Enter');
     await page.waitForURL(`**/w/bletchley-${stamp}/datasets`);
+    await waitForShell(page);
 
     // Sign out from the account menu.
     await page.getByRole('button', { name: 'Account menu' }).focus();

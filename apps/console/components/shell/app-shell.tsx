@@ -36,6 +36,11 @@ export function AppShell({ me, workspace, children }: { me: TMe; workspace: TMyW
   const [drawerOpen, setDrawerOpen] = React.useState(false);
   const value = React.useMemo(() => ({ me, workspace }), [me, workspace]);
 
+  // Set once React has taken over the server HTML; browser tests wait for it before using keyboard shortcuts
+  // (a key pressed on server-rendered markup before hydration does nothing).
+  const [hydrated, setHydrated] = React.useState(false);
+  React.useEffect(() => setHydrated(true), []);
+
   React.useEffect(() => {
     // biome-ignore lint/suspicious/noDocumentCookie: a plain preference cookie read by "/" on the server
     document.cookie = `${LAST_WORKSPACE_COOKIE}=${encodeURIComponent(workspace.slug)}; path=/; max-age=31536000; samesite=lax`;
@@ -49,7 +54,7 @@ export function AppShell({ me, workspace, children }: { me: TMe; workspace: TMyW
       >
         {t('nav.skipToContent')}
       </a>
-      <div className="min-h-dvh lg:grid lg:grid-cols-[16rem_1fr]">
+      <div className="min-h-dvh lg:grid lg:grid-cols-[16rem_1fr]" data-hydrated={hydrated || undefined}>
         <aside className="sticky top-0 hidden h-dvh border-r border-sidebar-border bg-sidebar lg:block">
           <SidebarBody slug={workspace.slug} />
         </aside>
