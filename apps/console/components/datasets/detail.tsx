@@ -219,6 +219,7 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
             />
           ) : null}
           <PreviewPanel
+            key={version.id}
             slug={slug}
             datasetId={datasetId}
             version={version}

@@ -58,7 +58,7 @@ export function StatsPanel({ stats, tokenizer }: { stats: TStats; tokenizer: str
                 <XAxis dataKey="range" tick={{ fontSize: 10 }} />
                 <YAxis allowDecimals={false} tick={{ fontSize: 10 }} />
                 <Tooltip />
-                <Bar dataKey="count" name={t('datasets.statRows')} fill="var(--color-primary)" />
+                <Bar dataKey="count" name={t('datasets.statRows')} fill="#4f46e5" isAnimationActive={false} />
               </BarChart>
             </ResponsiveContainer>
           </figure>
