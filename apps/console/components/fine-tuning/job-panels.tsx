@@ -45,10 +45,16 @@ export function EventsLog({ events }: { events: TJobEvent[] }) {
   const locale = useLocale();
   const ref = React.useRef<HTMLOListElement>(null);
   const pinned = React.useRef(true);
+  // Where we last scrolled to ourselves: the scroll event of that programmatic scroll arrives later, often after more
+  // lines came in, and must not read as the user scrolling up.
+  const autoTop = React.useRef(0);
   // biome-ignore lint/correctness/useExhaustiveDependencies: scroll whenever a line arrives
   React.useEffect(() => {
     const list = ref.current;
-    if (list && pinned.current) list.scrollTop = list.scrollHeight;
+    if (list && pinned.current) {
+      list.scrollTop = list.scrollHeight;
+      autoTop.current = list.scrollTop;
+    }
   }, [events.length]);
   const time = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
   return (
@@ -65,7 +71,8 @@ export function EventsLog({ events }: { events: TJobEvent[] }) {
             aria-label={t('fineTuning.detail.events')}
             onScroll={(e) => {
               const el = e.currentTarget;
-              pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+              pinned.current =
+                el.scrollTop >= autoTop.current - 4 || el.scrollHeight - el.scrollTop - el.clientHeight < 24;
             }}
             className="max-h-72 overflow-y-auto rounded-lg bg-muted/40 p-3 font-mono text-xs leading-relaxed"
           >
@@ -102,32 +109,34 @@ export function CheckpointsTable({ checkpoints }: { checkpoints: TCheckpoint[] }
         {checkpoints.length === 0 ? (
           <p className="text-sm text-muted-foreground">{t('fineTuning.detail.noCheckpoints')}</p>
         ) : (
-          <Table aria-label={t('fineTuning.detail.checkpoints')}>
-            <TableHeader>
-              <TableRow className="hover:bg-transparent">
-                <TableHead>{t('fineTuning.detail.step')}</TableHead>
-                <TableHead>{t('fineTuning.detail.loss')}</TableHead>
-                <TableHead>{t('fineTuning.detail.evalLoss')}</TableHead>
-                <TableHead>{t('fineTuning.colCreated')}</TableHead>
-              </TableRow>
-            </TableHeader>
-            <TableBody>
-              {[...checkpoints]
-                .sort((a, b) => a.step - b.step)
-                .map((c) => {
-                  const m = (c.metrics ?? {}) as Record<string, unknown>;
-                  const num = (v: unknown) => (typeof v === 'number' ? formatMetric(v) : '—');
-                  return (
-                    <TableRow key={c.id}>
-                      <TableCell className="tabular-nums">{c.step}</TableCell>
-                      <TableCell className="tabular-nums">{num(m.loss ?? m.trainLoss)}</TableCell>
-                      <TableCell className="tabular-nums">{num(m.evalLoss)}</TableCell>
-                      <TableCell>{formatDate(c.createdAt, locale)}</TableCell>
-                    </TableRow>
-                  );
-                })}
-            </TableBody>
-          </Table>
+          <div className="max-h-96 overflow-y-auto">
+            <Table aria-label={t('fineTuning.detail.checkpoints')}>
+              <TableHeader>
+                <TableRow className="hover:bg-transparent">
+                  <TableHead>{t('fineTuning.detail.step')}</TableHead>
+                  <TableHead>{t('fineTuning.detail.loss')}</TableHead>
+                  <TableHead>{t('fineTuning.detail.evalLoss')}</TableHead>
+                  <TableHead>{t('fineTuning.colCreated')}</TableHead>
+                </TableRow>
+              </TableHeader>
+              <TableBody>
+                {[...checkpoints]
+                  .sort((a, b) => a.step - b.step)
+                  .map((c) => {
+                    const m = (c.metrics ?? {}) as Record<string, unknown>;
+                    const num = (v: unknown) => (typeof v === 'number' ? formatMetric(v) : '—');
+                    return (
+                      <TableRow key={c.id}>
+                        <TableCell className="tabular-nums">{c.step}</TableCell>
+                        <TableCell className="tabular-nums">{num(m.loss ?? m.trainLoss)}</TableCell>
+                        <TableCell className="tabular-nums">{num(m.evalLoss)}</TableCell>
+                        <TableCell>{formatDate(c.createdAt, locale)}</TableCell>
+                      </TableRow>
+                    );
+                  })}
+              </TableBody>
+            </Table>
+          </div>
         )}
       </CardContent>
     </Card>
