@@ -3,7 +3,7 @@
  * deployment accrual all resolve prices and compute amounts here, so an estimate and the ledger never disagree.
  * Amounts are Prisma.Decimal throughout: a binary float never touches money.
  */
-import { findPriceCandidates, instanceMetersPriced, createPriceList } from '@crucible/db/billing';
+import { createPriceList, findPriceCandidates, instanceMetersPriced, pickPriceItem } from '@crucible/db/billing';
 import { getPrisma, Prisma, type TDb, type UsageCategory } from '@crucible/db';
 import { BillingError } from './errors';
 
@@ -123,20 +123,7 @@ export async function resolvePrice(q: TPriceQuery, db: TDb = getPrisma()): Promi
   const find = () => findPriceCandidates({ workspaceId: q.workspaceId, category, meter: q.meter, at }, db);
   let candidates = await find();
   if (candidates.length === 0 && (await ensureDefaultPrices(db))) candidates = await find();
-  const matches = (want: string | null | undefined, have: string | null) => have === null || have === want;
-  const usable = candidates.filter(
-    (i) => matches(q.modelRef, i.modelRef) && matches(q.method, i.method) && matches(q.workerClass, i.workerClass),
-  );
-  const specificity = (i: (typeof usable)[number]) =>
-    (i.modelRef ? 1 : 0) + (i.method ? 1 : 0) + (i.workerClass ? 1 : 0);
-  usable.sort(
-    (a, b) =>
-      (b.priceList.workspaceId ? 1 : 0) - (a.priceList.workspaceId ? 1 : 0) ||
-      b.priceList.effectiveFrom.getTime() - a.priceList.effectiveFrom.getTime() ||
-      b.priceList.createdAt.getTime() - a.priceList.createdAt.getTime() ||
-      specificity(b) - specificity(a),
-  );
-  const best = usable[0];
+  const best = pickPriceItem(candidates, q);
   if (!best) {
     throw new BillingError(
       'no_price',

@@ -185,3 +185,32 @@ export async function chargedDeploymentKeys(deploymentId: string, db: TDb = getP
   });
   return new Set(rows.map((r) => r.idempotencyKey));
 }
+
+export type TPriceCandidate = Awaited<ReturnType<typeof findPriceCandidates>>[number];
+
+/**
+ * The one ranking rule for prices (used by @crucible/billing's resolvePrice and by getTrainingPrice):
+ *  1. a workspace override list beats the instance list;
+ *  2. among those, the list with the latest effectiveFrom (a newer list supersedes an older one entirely);
+ *  3. within it, the item matching the most qualifiers (a "qwen2.5-7b + sft_lora" price beats a generic one).
+ * An item whose qualifier is set and differs from the query never applies. Candidates must already be limited to
+ * lists in effect at the time (findPriceCandidates). Returns null when none applies.
+ */
+export function pickPriceItem(
+  candidates: TPriceCandidate[],
+  q: { modelRef?: string | null; method?: string | null; workerClass?: string | null },
+): TPriceCandidate | null {
+  const matches = (want: string | null | undefined, have: string | null) => have === null || have === want;
+  const usable = candidates.filter(
+    (i) => matches(q.modelRef, i.modelRef) && matches(q.method, i.method) && matches(q.workerClass, i.workerClass),
+  );
+  const specificity = (i: TPriceCandidate) => (i.modelRef ? 1 : 0) + (i.method ? 1 : 0) + (i.workerClass ? 1 : 0);
+  usable.sort(
+    (a, b) =>
+      (b.priceList.workspaceId ? 1 : 0) - (a.priceList.workspaceId ? 1 : 0) ||
+      b.priceList.effectiveFrom.getTime() - a.priceList.effectiveFrom.getTime() ||
+      b.priceList.createdAt.getTime() - a.priceList.createdAt.getTime() ||
+      specificity(b) - specificity(a),
+  );
+  return usable[0] ?? null;
+}
