@@ -1,3 +1,4 @@
+import { toBf16 } from '@crucible/tensor';
 import { ModelError } from './errors';
 import type { Layer, Norm } from './layers';
 import type { Linear } from './linear';
@@ -24,9 +25,17 @@ export type Built = {
   params: Param[];
   /** PEFT key -> LoRA parameter. */
   lora: Map<string, Param>;
-  /** The base weights by HF name, sharing storage with the layers (updated in place by full fine-tuning). */
+  /**
+   * The base weights by HF name, sharing storage with the layers (updated in place by full fine-tuning). A weight
+   * held as bf16 (see frozenBf16) appears here with an empty data array, keeping the HF order.
+   */
   weights: Weights;
+  /** Frozen projection weights held only as bf16 bits (frozenDtype 'bf16'), by HF name. */
+  frozenBf16: Map<string, { shape: number[]; bits: Uint16Array }>;
 };
+
+/** How frozen projection weights are stored: 'bf16' only applies to a frozen base (LoRA or inference). */
+export type FrozenDtype = 'f32' | 'bf16';
 
 const MODULE_GROUP: Record<LoraTarget, 'self_attn' | 'mlp'> = {
   q_proj: 'self_attn',
@@ -73,9 +82,12 @@ export function buildModel(opts: {
   finetuning: Finetuning;
   lora?: LoraSpec;
   seed: number;
+  frozenDtype?: FrozenDtype;
 }): Built {
   const { config: c, weights: src, finetuning } = opts;
   const full = finetuning === 'full';
+  const bf16 = !full && opts.frozenDtype === 'bf16';
+  const frozenBf16: Built['frozenBf16'] = new Map();
   const C = c.hiddenSize;
   const I = c.intermediateSize;
   const qOut = c.numHeads * c.headDim;
@@ -146,7 +158,16 @@ export function buildModel(opts: {
       const name = `${p}.${MODULE_GROUP[t]}.${t}`;
       const W = need(`${name}.weight`, [outF, inF], true);
       const b = hasBias ? need(`${name}.bias`, [outF], false) : null;
-      lin[t] = { name, inF, outF, W: W.w, dW: W.dw, b: b?.w ?? null, db: b?.dw ?? null, lora: null };
+      let Wf = W.w;
+      let Wbf16: Uint16Array | null = null;
+      if (bf16) {
+        // Converted once; the model keeps no fp32 copy (the caller's map may, until it lets it go).
+        Wbf16 = toBf16(W.w);
+        Wf = new Float32Array(0);
+        frozenBf16.set(`${name}.weight`, { shape: [outF, inF], bits: Wbf16 });
+        weights.set(`${name}.weight`, { shape: [outF, inF], data: Wf });
+      }
+      lin[t] = { name, inF, outF, W: Wf, Wbf16, dW: W.dw, b: b?.w ?? null, db: b?.dw ?? null, lora: null };
     }
     const inNorm = need(`${p}.input_layernorm.weight`, [C], false);
     const postNorm = need(`${p}.post_attention_layernorm.weight`, [C], false);
@@ -197,6 +218,7 @@ export function buildModel(opts: {
     params: full ? sortHfOrder(params) : params,
     lora,
     weights,
+    frozenBf16,
   };
 }
 

@@ -1,4 +1,4 @@
-export { peftKey, resolveLoraTargets } from './build';
+export { type FrozenDtype, peftKey, resolveLoraTargets } from './build';
 export { parseModelConfig, type THfConfig, toHfConfig, ZHfConfig } from './config';
 export { ModelError, type TModelErrorCode } from './errors';
 export { createModel } from './model';

@@ -6,13 +6,23 @@ type F32 = Float32Array;
 /** PEFT LoRA on one linear: y += scale * B A dropout(x), scale = alpha / r. */
 export type LoraAdapter = { A: Param; B: Param; r: number; scale: number; dropout: number };
 
-/** A torch nn.Linear (weight [out, in]) with optional bias and LoRA. dW/db are null when the base is frozen. */
+/**
+ * A torch nn.Linear (weight [out, in]) with optional bias and LoRA. dW/db are null when the base is frozen.
+ *
+ * Wbf16 (frozenDtype 'bf16', LoRA only): the frozen weight is held once as bf16 bits and W is empty. Both uses of
+ * the frozen weight - the forward x W^T and the input gradient dY W - then run through the backend's matmulBf16W:
+ * the activation (x or dY) is rounded to bf16 and the products accumulate in fp32, as torch's bf16 matmul does when
+ * a PEFT model is loaded in bf16. Everything trainable stays fp32: the LoRA path reads the unrounded x, A/B, their
+ * gradients and AdamW state are fp32, and so are biases and norms. There is no dW for a frozen weight, so the bf16
+ * copy is never written.
+ */
 export type Linear = {
   /** HF module path, e.g. model.layers.0.self_attn.q_proj */
   name: string;
   inF: number;
   outF: number;
   W: F32;
+  Wbf16: Uint16Array | null;
   b: F32 | null;
   dW: F32 | null;
   db: F32 | null;
@@ -24,6 +34,13 @@ export type LoraSlot = { h: F32; xd: F32 | null; mask: Uint8Array | null; droppe
 
 /** Backward scratch shared by every linear of a step: dh [N, rMax], dxd [N, maxIn]. */
 export type LinearScratch = { dh: F32; dxd: F32 };
+
+/** The backend's bf16-weight matmul; the model only sets Wbf16 after checking that the backend has one. */
+function bf16W(be: Backend): NonNullable<Backend['matmulBf16W']> {
+  const f = be.matmulBf16W;
+  if (!f) throw new Error(`backend ${be.name} has no matmulBf16W but a linear holds bf16 weights`);
+  return f.bind(be);
+}
 
 /**
  * y[N,out] (= or +=) x[N,in] W^T + b + scale * B A dropout(x). rng is non-null only in training (dropout on).
@@ -38,7 +55,8 @@ export function linearForward(
   slot: LoraSlot | null,
   rng: (() => number) | null,
 ): void {
-  be.matmul(y, x, lin.W, N, lin.outF, lin.inF, { transB: true, beta: accumulate ? 1 : 0 });
+  if (lin.Wbf16) bf16W(be)(y, x, lin.Wbf16, N, lin.outF, lin.inF, { transB: true, beta: accumulate ? 1 : 0 });
+  else be.matmul(y, x, lin.W, N, lin.outF, lin.inF, { transB: true, beta: accumulate ? 1 : 0 });
   if (lin.b) be.addBias(y, lin.b, N, lin.outF);
   const L = lin.lora;
   if (!L || !slot) return;
@@ -84,7 +102,9 @@ export function linearBackward(
   scratch: LinearScratch,
 ): void {
   const { inF, outF } = lin;
-  if (dx) be.matmul(dx, dy, lin.W, N, inF, outF, { beta: accumulateDx ? 1 : 0 });
+  // W [out, in] is the [K, N] right operand of dX[N, in] = dY[N, out] W, so no transpose here.
+  if (dx && lin.Wbf16) bf16W(be)(dx, dy, lin.Wbf16, N, inF, outF, { beta: accumulateDx ? 1 : 0 });
+  else if (dx) be.matmul(dx, dy, lin.W, N, inF, outF, { beta: accumulateDx ? 1 : 0 });
   if (lin.dW) be.matmul(lin.dW, dy, x, outF, inF, N, { transA: true, beta: 1 });
   if (lin.db) be.biasBackward(lin.db, dy, N, outF);
   const L = lin.lora;

@@ -1,6 +1,7 @@
 import type { Backend } from '@crucible/tensor';
 import { type Acts, buildActs, createActsPool } from './acts';
-import { buildModel } from './build';
+import { fromBf16 } from '@crucible/tensor';
+import { buildModel, type FrozenDtype } from './build';
 import { ModelError } from './errors';
 import { createDecoder } from './kvcache';
 import { type Dims, layerBackward, layerForward, type StepShape } from './layers';
@@ -20,9 +21,28 @@ export function createModel(opts: {
   finetuning: Finetuning;
   lora?: LoraSpec;
   seed: number;
+  /**
+   * 'bf16' ("bf16 frozen weights, fp32 LoRA", the mixed precision of PEFT training on a bf16 base): the frozen
+   * q/k/v/o/gate/up/down weights of a LoRA (or 'none') model are stored once as bf16 and multiplied through the
+   * backend's matmulBf16W (activations rounded to bf16, fp32 accumulation) in the forward pass and the input
+   * gradient; LoRA A/B, biases, norms, the embedding / LM head, gradients and optimizer state stay fp32. Halves the
+   * frozen weights' memory and runs those matmuls on AVX-512 BF16 where the CPU has it. Default 'f32'.
+   */
+  frozenDtype?: FrozenDtype;
+  /** One-line notes for people (a requested bf16 that cannot apply). Default: stderr. */
+  warn?: (message: string) => void;
 }): Model {
   const { config: c, backend: be } = opts;
-  const built = buildModel(opts);
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+  let frozenDtype: FrozenDtype = opts.frozenDtype ?? 'f32';
+  if (frozenDtype === 'bf16' && opts.finetuning === 'full') {
+    warn('bf16 frozen weights apply to a frozen base (LoRA); full fine-tuning trains every weight in float32.');
+    frozenDtype = 'f32';
+  } else if (frozenDtype === 'bf16' && !be.matmulBf16W) {
+    warn(`backend ${be.name} has no bf16-weight matmul; the frozen weights stay float32.`);
+    frozenDtype = 'f32';
+  }
+  const built = buildModel({ ...opts, frozenDtype });
   const { layers, embed, lmHead, finalNorm } = built;
   const d: Dims = {
     C: c.hiddenSize,
@@ -199,7 +219,14 @@ export function createModel(opts: {
     logits,
     loraState,
     loadLoraState,
-    fullState: () => new Map(built.weights),
+    // bf16-held weights are widened on request (exactly: bf16 -> fp32 is lossless), in HF order.
+    fullState: () =>
+      new Map(
+        [...built.weights].map(([k, t]): [string, Tensor] => {
+          const h = built.frozenBf16.get(k);
+          return h ? [k, { shape: [...h.shape], data: fromBf16(h.bits) }] : [k, t];
+        }),
+      ),
     createKvCache: decoder.createKvCache,
     forwardStep: decoder.forwardStep,
   };
