@@ -50,19 +50,34 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
 
   React.useEffect(() => {
     void reload;
-    api<TDataset>(datasetPaths.dataset(slug, datasetId)).then(setDataset, () => setFailure(t('errors.unknown')));
-    api<TList<TVersion>>(datasetPaths.versions(slug, datasetId)).then(
-      (l) => setVersions(l.data),
-      () => setVersions([]),
+    let live = true;
+    api<TDataset>(datasetPaths.dataset(slug, datasetId)).then(
+      (d) => live && setDataset(d),
+      () => live && setFailure(t('errors.unknown')),
     );
+    api<TList<TVersion>>(datasetPaths.versions(slug, datasetId)).then(
+      (l) => live && setVersions(l.data),
+      () => live && setVersions([]),
+    );
+    return () => {
+      live = false;
+    };
   }, [slug, datasetId, reload, t]);
 
   const versionId = selected ?? versions?.[0]?.id ?? null;
   React.useEffect(() => {
     void reload;
     if (!versionId) return;
+    // Answers of an earlier selection (or reload) that arrive late must not replace the current version.
+    let live = true;
     setPublishProblems(null);
-    api<TVersion>(datasetPaths.version(slug, datasetId, versionId)).then(setVersion, () => setVersion(null));
+    api<TVersion>(datasetPaths.version(slug, datasetId, versionId)).then(
+      (v) => live && setVersion(v),
+      () => live && setVersion(null),
+    );
+    return () => {
+      live = false;
+    };
   }, [slug, datasetId, versionId, reload]);
 
   const select = (id: string) => router.push(`${pathname}?version=${encodeURIComponent(id)}`);
