@@ -1,5 +1,6 @@
 export {
   closestKey,
+  frozenDtypeOf,
   loadChatConfig,
   loadTrainConfig,
   parseChatConfig,

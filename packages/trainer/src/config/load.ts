@@ -109,14 +109,25 @@ function trainKeys(): string[] {
 
 export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigWarning = stderrWarning): TTrainConfig {
   const config = parseWith(ZTrainConfig, trainKeys(), IGNORED_TRAIN_KEYS, UNSUPPORTED_TRAIN_KEYS, raw, source, warn);
-  // bf16/fp16 change LLaMA-Factory's compute dtype; here compute is float32 (bf16 frozen weights are the engine's
-  // choice, not the config's), so say so rather than pretend.
-  if (config.bf16 || config.fp16) {
+  // bf16/fp16 change LLaMA-Factory's compute dtype. With LoRA, bf16 maps to what it means for a frozen base here:
+  // the frozen weights are held in bf16 and multiplied with bf16-rounded activations (fp32 accumulation) while the
+  // adapters, gradients and optimizer state stay fp32 (see frozenDtypeOf). Full fine-tuning and fp16 compute in
+  // float32; say so rather than pretend.
+  if (config.bf16 && config.finetuning_type === 'lora') {
     warn(
-      `${source}: ${config.bf16 ? 'bf16' : 'fp16'}: true is declined; training computes in float32 on this CPU engine.`,
+      `${source}: bf16: true keeps the frozen base weights in bf16 (bf16 x bf16 products, fp32 accumulation); LoRA adapters, gradients and optimizer state stay float32.`,
+    );
+  } else if (config.bf16 || config.fp16) {
+    warn(
+      `${source}: ${config.bf16 ? 'bf16' : 'fp16'}: true is declined; training computes in float32 on this CPU engine${config.bf16 ? ' (bf16 applies to the frozen base of finetuning_type: lora)' : ''}.`,
     );
   }
   return config;
+}
+
+/** The model's frozenDtype for a training config: bf16 frozen weights for `bf16: true` with LoRA, else f32. */
+export function frozenDtypeOf(cfg: Pick<TTrainConfig, 'bf16' | 'finetuning_type'>): 'f32' | 'bf16' {
+  return cfg.bf16 && cfg.finetuning_type === 'lora' ? 'bf16' : 'f32';
 }
 
 export function parseChatConfig(raw: unknown, source = 'config', warn: TConfigWarning = stderrWarning): TChatConfig {

@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Backend, createBackend, type TBackendName } from '@crucible/tensor';
-import type { TTrainConfig } from '../config';
+import { frozenDtypeOf, type TTrainConfig } from '../config';
 import { loadDatasets } from '../data';
 import { readPeftAdapter, writePeftAdapter } from '../export';
 import { loadTokenizer, loadWeights, writeSafetensors } from '../io';
@@ -116,14 +116,17 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
   const { train, eval: evalRows } = await loadDatasets(cfg, tokenizer, modelDir);
   log(`[crucible] ${train.length} training and ${evalRows.length} evaluation examples; backend ${backend.name}`);
 
-  const weights = await loadWeights(modelDir);
   const model = createModel({
     config: modelConfig,
-    weights,
+    // Not kept in a local: with bf16 frozen weights the model holds only bf16 copies, and the fp32 ones loaded here
+    // can then be collected.
+    weights: await loadWeights(modelDir),
     backend,
     finetuning: cfg.finetuning_type,
     lora: { r: cfg.lora_rank, alpha: cfg.lora_alpha, dropout: cfg.lora_dropout, targets: cfg.lora_target },
     seed: cfg.seed,
+    frozenDtype: frozenDtypeOf(cfg),
+    warn: (m) => log(`warning: ${m}`),
   });
   if (cfg.adapter_name_or_path && cfg.adapter_name_or_path.length > 0) {
     if (cfg.finetuning_type !== 'lora') {
