@@ -81,8 +81,9 @@ export function FineTunedModelsTable() {
       columns={[
         {
           header: t('models.colName'),
+          className: 'max-w-64 whitespace-normal',
           cell: (m) => (
-            <span id={m.id} className="font-mono text-xs font-medium">
+            <span id={m.id} className="font-mono text-xs font-medium break-all whitespace-normal">
               {m.name}
             </span>
           ),
@@ -102,8 +103,10 @@ export function FineTunedModelsTable() {
               <Link
                 href={`/w/${workspace.slug}/fine-tuning/${m.job.id}`}
                 className="font-mono text-xs text-primary underline-offset-4 hover:underline"
+                title={m.job.id}
+                aria-label={m.job.id}
               >
-                {m.job.id}
+                {m.job.id.slice(0, 10)}…
               </Link>
             ) : (
               '—'
@@ -111,19 +114,36 @@ export function FineTunedModelsTable() {
         },
         {
           header: t('models.colHyperparameters'),
+          className: 'min-w-44 whitespace-normal',
           cell: (m) => {
             const hp = (m.hyperparameters ?? {}) as Record<string, unknown>;
             const shown = SUMMARY_KEYS.filter((k) => hp[k] !== undefined && hp[k] !== null);
             if (shown.length === 0) return '—';
             return (
-              <span className="font-mono text-xs text-muted-foreground">
-                {shown.map((k) => `${k}=${formatHyperparameter(hp[k])}`).join(' ')}
+              <span className="flex flex-wrap gap-x-2 font-mono text-xs text-muted-foreground">
+                {shown.map((k) => (
+                  <span key={k}>{`${k}=${formatHyperparameter(hp[k])}`}</span>
+                ))}
               </span>
             );
           },
         },
-        { header: t('models.colFinalLoss'), cell: (m) => formatMetric(m.finalLoss ?? m.trainLoss ?? null) },
-        { header: t('models.colFinalEvalLoss'), cell: (m) => formatMetric(m.finalEvalLoss ?? m.evalLoss ?? null) },
+        {
+          header: t('models.colFinalLoss'),
+          cell: (m) => {
+            const evalLoss = m.finalEvalLoss ?? m.evalLoss ?? null;
+            return (
+              <div className="tabular-nums">
+                <p>{formatMetric(m.finalLoss ?? m.trainLoss ?? null)}</p>
+                {evalLoss === null ? null : (
+                  <p className="text-xs text-muted-foreground">
+                    {t('models.colFinalEvalLoss')} {formatMetric(evalLoss)}
+                  </p>
+                )}
+              </div>
+            );
+          },
+        },
         { header: t('models.colCreated'), cell: (m) => formatDate(m.createdAt, locale) },
       ]}
       empty={
