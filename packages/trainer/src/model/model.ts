@@ -1,6 +1,6 @@
 import type { Backend } from '@crucible/tensor';
-import { type Acts, buildActs, createActsPool } from './acts';
 import { fromBf16 } from '@crucible/tensor';
+import { type Acts, buildActs, createActsPool } from './acts';
 import { buildModel, type FrozenDtype } from './build';
 import { ModelError } from './errors';
 import { createDecoder } from './kvcache';
