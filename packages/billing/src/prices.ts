@@ -3,7 +3,7 @@
  * deployment accrual all resolve prices and compute amounts here, so an estimate and the ledger never disagree.
  * Amounts are Prisma.Decimal throughout: a binary float never touches money.
  */
-import { createPriceList, findPriceCandidates, instanceMetersPriced, pickPriceItem } from '@crucible/db/billing';
+import { DEFAULT_PRICE_CURRENCY, DEFAULT_PRICE_ITEMS, ensureDefaultPrices, findPriceItem } from '@crucible/db/billing';
 import { getPrisma, Prisma, type TDb, type UsageCategory } from '@crucible/db';
 import { BillingError } from './errors';
 
@@ -21,43 +21,14 @@ export const METERS: Record<TMeter, { category: UsageCategory; unit: string }> =
 export const CURRENCIES = ['USD', 'CNY'] as const;
 export type TCurrency = (typeof CURRENCIES)[number];
 
-/**
- * The instance's seeded default list (USD). The training price matches @crucible/db's DEFAULT_TRAINING_PRICE so an
- * instance seeded by either path charges the same.
- */
+/** The instance's seeded default list (USD); seeded by ensureDefaultPrices (@crucible/db/billing). */
 export const DEFAULT_PRICE_LIST = {
   name: 'Default',
-  currency: 'USD' as TCurrency,
+  currency: DEFAULT_PRICE_CURRENCY as TCurrency,
   effectiveFrom: new Date(0),
-  items: [
-    { category: 'training', meter: 'training_tokens', unit: '1K tokens', unitPrice: '0.003' },
-    { category: 'inference', meter: 'input_tokens', unit: '1K tokens', unitPrice: '0.0005' },
-    { category: 'inference', meter: 'output_tokens', unit: '1K tokens', unitPrice: '0.0015' },
-    { category: 'deployment', meter: 'deployment_hours', unit: 'hour', unitPrice: '0.5' },
-    { category: 'storage', meter: 'storage_gb_months', unit: 'GB-month', unitPrice: '0.02' },
-  ] as { category: UsageCategory; meter: TMeter; unit: string; unitPrice: string }[],
+  items: DEFAULT_PRICE_ITEMS as { category: UsageCategory; meter: TMeter; unit: string; unitPrice: string }[],
 };
-
-/**
- * Seeds the default instance prices for every meter the instance has no price for (a fresh install, or one where
- * only the trainer's training price was seeded). Idempotent; returns true when it created a list.
- */
-export async function ensureDefaultPrices(db: TDb = getPrisma()): Promise<boolean> {
-  const priced = await instanceMetersPriced(db);
-  const missing = DEFAULT_PRICE_LIST.items.filter((i) => !priced.has(i.meter));
-  if (missing.length === 0) return false;
-  await createPriceList(
-    {
-      workspaceId: null,
-      name: DEFAULT_PRICE_LIST.name,
-      currency: DEFAULT_PRICE_LIST.currency,
-      effectiveFrom: DEFAULT_PRICE_LIST.effectiveFrom,
-      items: missing,
-    },
-    db,
-  );
-  return true;
-}
+export { ensureDefaultPrices };
 
 /** How many raw units (tokens, hours, GB-months) one priced unit holds. */
 export function unitSize(unit: string): number {
@@ -120,10 +91,7 @@ export type TResolvedPrice = {
 export async function resolvePrice(q: TPriceQuery, db: TDb = getPrisma()): Promise<TResolvedPrice> {
   const { category } = METERS[q.meter];
   const at = q.at ?? new Date();
-  const find = () => findPriceCandidates({ workspaceId: q.workspaceId, category, meter: q.meter, at }, db);
-  let candidates = await find();
-  if (candidates.length === 0 && (await ensureDefaultPrices(db))) candidates = await find();
-  const best = pickPriceItem(candidates, q);
+  const best = await findPriceItem({ ...q, category, at }, db);
   if (!best) {
     throw new BillingError(
       'no_price',

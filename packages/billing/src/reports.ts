@@ -147,13 +147,13 @@ export function breakdowns(lines: UsageRecord[], currency: string) {
 
 /**
  * Month-to-date and a linear forecast to month end: spend so far ÷ elapsed time × the month's length. Amounts are
- * rounded to 2 decimals for the forecast only (it is a projection, not a charge).
+ * rounded to 4 decimals for the forecast only (it is a projection, not a charge).
  */
 export function forecastOf(mtd: Prisma.Decimal, now: Date) {
   const start = monthStart(now).getTime();
   const end = nextMonthStart(now).getTime();
   const elapsed = Math.max(now.getTime() - start, 1);
-  return mtd.mul(end - start).div(elapsed).toDecimalPlaces(2, Prisma.Decimal.ROUND_HALF_UP);
+  return mtd.mul(end - start).div(elapsed).toDecimalPlaces(4, Prisma.Decimal.ROUND_HALF_UP);
 }
 
 /** GET /api/usage and the dashboard: totals and lines for one workspace (or several, for an instance admin). */

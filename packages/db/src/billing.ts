@@ -214,3 +214,54 @@ export function pickPriceItem(
   );
   return usable[0] ?? null;
 }
+
+/**
+ * The instance's seeded default prices (USD). Training matches DEFAULT_TRAINING_PRICE (fine-tuning.ts), so an
+ * instance seeded by either path charges the same.
+ */
+export const DEFAULT_PRICE_CURRENCY = 'USD';
+export const DEFAULT_PRICE_ITEMS: TPriceItemData[] = [
+  { category: 'training', meter: 'training_tokens', unit: '1K tokens', unitPrice: '0.003' },
+  { category: 'inference', meter: 'input_tokens', unit: '1K tokens', unitPrice: '0.0005' },
+  { category: 'inference', meter: 'output_tokens', unit: '1K tokens', unitPrice: '0.0015' },
+  { category: 'deployment', meter: 'deployment_hours', unit: 'hour', unitPrice: '0.5' },
+  { category: 'storage', meter: 'storage_gb_months', unit: 'GB-month', unitPrice: '0.02' },
+];
+
+/**
+ * Seeds the default instance prices for every meter the instance has no price for (a fresh install, or one where
+ * only the training price was seeded). Idempotent; returns true when it created a list.
+ */
+export async function ensureDefaultPrices(db: TDb = getPrisma()): Promise<boolean> {
+  const priced = await instanceMetersPriced(db);
+  const missing = DEFAULT_PRICE_ITEMS.filter((i) => !priced.has(i.meter));
+  if (missing.length === 0) return false;
+  await createPriceList(
+    { workspaceId: null, name: 'Default', currency: DEFAULT_PRICE_CURRENCY, effectiveFrom: new Date(0), items: missing },
+    db,
+  );
+  return true;
+}
+
+/**
+ * THE price lookup (every charge and estimate goes through it, via @crucible/billing's resolvePrice or directly
+ * from data-access code that cannot depend on @crucible/billing): the lists in effect at `at`, ranked by
+ * pickPriceItem; seeds the defaults when nothing at all is priced for the meter. Null when nothing applies.
+ */
+export async function findPriceItem(
+  q: {
+    workspaceId: string | null;
+    category: UsageCategory;
+    meter: string;
+    at?: Date;
+    modelRef?: string | null;
+    method?: string | null;
+    workerClass?: string | null;
+  },
+  db: TDb = getPrisma(),
+): Promise<TPriceCandidate | null> {
+  const where = { workspaceId: q.workspaceId, category: q.category, meter: q.meter, at: q.at ?? new Date() };
+  let candidates = await findPriceCandidates(where, db);
+  if (candidates.length === 0 && (await ensureDefaultPrices(db))) candidates = await findPriceCandidates(where, db);
+  return pickPriceItem(candidates, q);
+}
