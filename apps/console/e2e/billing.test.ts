@@ -60,8 +60,8 @@ describe('billing dashboard', () => {
     expect(await page.locator('[data-testid="billing-total-training"]').getAttribute('data-amount')).toBe('0.03');
     expect(await page.locator('[data-testid="billing-total-inference"]').getAttribute('data-amount')).toBe('0.0025');
     // what a person reads: the formatted totals
-    expect(await page.getByTestId('billing-total-training').innerText()).toContain('0.03');
-    expect(await page.getByTestId('billing-mtd').innerText()).toContain('0.0325');
+    expect(await page.getByTestId('billing-total-training').textContent()).toContain('0.03');
+    expect(await page.getByTestId('billing-mtd').textContent()).toContain('0.0325');
     // all lines of the month: 2 training + 2 inference
     await page.locator('[data-testid="billing-lines"][data-count="4"]').waitFor();
     await screenshot(page, 'billing-dashboard');

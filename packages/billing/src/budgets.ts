@@ -27,7 +27,14 @@ export async function budgetStatus(workspaceId: string, now = new Date(), db: TD
   const percent = budget.amount.isZero() ? (spent.isZero() ? 0 : 100) : spent.div(budget.amount).mul(100).toNumber();
   const alerts = await listBudgetAlerts(budget.id, periodStart, db);
   return {
-    budget: { id: budget.id, amount: budget.amount.toFixed(), currency: budget.currency, thresholds: budget.thresholds, hardLimit: budget.hardLimit, period: budget.period },
+    budget: {
+      id: budget.id,
+      amount: budget.amount.toFixed(),
+      currency: budget.currency,
+      thresholds: budget.thresholds,
+      hardLimit: budget.hardLimit,
+      period: budget.period,
+    },
     periodStart: periodStart.toISOString(),
     spent: spent.toFixed(),
     percent: Math.round(percent * 100) / 100,
@@ -47,7 +54,13 @@ export async function checkBudgetAlerts(workspaceId: string, now = new Date(), d
   const amount = new Prisma.Decimal(status.budget.amount);
   const reached = status.budget.thresholds.filter((t) => spent.gte(amount.mul(t).div(100)));
   return recordBudgetAlerts(
-    reached.map((threshold) => ({ workspaceId, budgetId: status.budget.id, threshold, periodStart: new Date(status.periodStart), spent: status.spent })),
+    reached.map((threshold) => ({
+      workspaceId,
+      budgetId: status.budget.id,
+      threshold,
+      periodStart: new Date(status.periodStart),
+      spent: status.spent,
+    })),
     db,
   );
 }

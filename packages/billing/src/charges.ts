@@ -5,7 +5,7 @@
  */
 import { appendUsage, getPrisma, type Prisma, type TDb } from '@crucible/db';
 import { chargedDeploymentKeys, findAccruingDeployments } from '@crucible/db/billing';
-import { amountFor, resolvePrice, type TDecimalLike, dec } from './prices';
+import { amountFor, dec, resolvePrice, type TDecimalLike } from './prices';
 
 /** The estimate of a training job: tokens × epochs at the price in force now (the same code charges the steps). */
 export async function estimateTrainingCost(
@@ -18,7 +18,15 @@ export async function estimateTrainingCost(
   );
   const trainedTokens = dec(q.tokens).mul(q.epochs);
   const { quantity, amount } = amountFor(trainedTokens, price);
-  return { trainedTokens, quantity, amount, currency: price.currency, unit: price.unit, unitPrice: price.unitPrice, priceItemId: price.priceItemId };
+  return {
+    trainedTokens,
+    quantity,
+    amount,
+    currency: price.currency,
+    unit: price.unit,
+    unitPrice: price.unitPrice,
+    priceItemId: price.priceItemId,
+  };
 }
 
 /**

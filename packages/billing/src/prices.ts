@@ -3,8 +3,9 @@
  * deployment accrual all resolve prices and compute amounts here, so an estimate and the ledger never disagree.
  * Amounts are Prisma.Decimal throughout: a binary float never touches money.
  */
-import { DEFAULT_PRICE_CURRENCY, DEFAULT_PRICE_ITEMS, ensureDefaultPrices, findPriceItem } from '@crucible/db/billing';
+
 import { getPrisma, Prisma, type TDb, type UsageCategory } from '@crucible/db';
+import { DEFAULT_PRICE_CURRENCY, DEFAULT_PRICE_ITEMS, ensureDefaultPrices, findPriceItem } from '@crucible/db/billing';
 import { BillingError } from './errors';
 
 export type TMeter = 'training_tokens' | 'input_tokens' | 'output_tokens' | 'deployment_hours' | 'storage_gb_months';

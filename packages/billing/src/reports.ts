@@ -3,7 +3,7 @@
  * sum of ledger lines (Decimal), so the dashboard, GET /api/usage and the CSV always agree with the ledger.
  * Days are UTC days.
  */
-import { Prisma, type TDb, getPrisma, type UsageRecord } from '@crucible/db';
+import { getPrisma, Prisma, type TDb, type UsageRecord } from '@crucible/db';
 import { findLedgerLines, type TLedgerFilter } from '@crucible/db/billing';
 import { BillingError } from './errors';
 
@@ -17,7 +17,8 @@ export const dayOf = (d: Date) => d.toISOString().slice(0, 10);
 export function parseDay(s: string, name = 'date'): Date {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) throw new BillingError('invalid_input', `${name} must be a date as YYYY-MM-DD.`);
   const d = new Date(`${s}T00:00:00.000Z`);
-  if (Number.isNaN(d.getTime()) || dayOf(d) !== s) throw new BillingError('invalid_input', `${name} is not a real date.`);
+  if (Number.isNaN(d.getTime()) || dayOf(d) !== s)
+    throw new BillingError('invalid_input', `${name} is not a real date.`);
   return d;
 }
 
@@ -26,7 +27,8 @@ export function dayRange(from: string | null | undefined, to: string | null | un
   const f = from ? parseDay(from, 'from') : monthStart(now);
   const t = to ? parseDay(to, 'to') : parseDay(dayOf(now));
   if (t < f) throw new BillingError('invalid_input', '"to" must be on or after "from".');
-  if (t.getTime() - f.getTime() > 366 * DAY_MS) throw new BillingError('invalid_input', 'A range can span at most 366 days.');
+  if (t.getTime() - f.getTime() > 366 * DAY_MS)
+    throw new BillingError('invalid_input', 'A range can span at most 366 days.');
   return { from: dayOf(f), to: dayOf(t), fromDate: f, toExclusive: new Date(t.getTime() + DAY_MS) };
 }
 
@@ -108,7 +110,12 @@ function mainCurrency(byCurrency: Map<string, Prisma.Decimal>): string {
 export function dailySeries(lines: UsageRecord[], fromDate: Date, toExclusive: Date, currency: string) {
   const days = new Map<string, Record<TCategory, Prisma.Decimal>>();
   for (let t = fromDate.getTime(); t < toExclusive.getTime(); t += DAY_MS) {
-    days.set(dayOf(new Date(t)), { training: new Prisma.Decimal(0), inference: new Prisma.Decimal(0), deployment: new Prisma.Decimal(0), storage: new Prisma.Decimal(0) });
+    days.set(dayOf(new Date(t)), {
+      training: new Prisma.Decimal(0),
+      inference: new Prisma.Decimal(0),
+      deployment: new Prisma.Decimal(0),
+      storage: new Prisma.Decimal(0),
+    });
   }
   for (const l of lines) {
     if (l.currency !== currency) continue;
@@ -125,7 +132,13 @@ export function dailySeries(lines: UsageRecord[], fromDate: Date, toExclusive: D
   }));
 }
 
-const BREAKDOWNS = { model: 'modelId', job: 'jobId', deployment: 'deploymentId', apiKey: 'apiKeyId', member: 'userId' } as const;
+const BREAKDOWNS = {
+  model: 'modelId',
+  job: 'jobId',
+  deployment: 'deploymentId',
+  apiKey: 'apiKeyId',
+  member: 'userId',
+} as const;
 
 /** Spend grouped by model, job, deployment, API key and member (main currency), largest first. */
 export function breakdowns(lines: UsageRecord[], currency: string) {
@@ -153,7 +166,10 @@ export function forecastOf(mtd: Prisma.Decimal, now: Date) {
   const start = monthStart(now).getTime();
   const end = nextMonthStart(now).getTime();
   const elapsed = Math.max(now.getTime() - start, 1);
-  return mtd.mul(end - start).div(elapsed).toDecimalPlaces(4, Prisma.Decimal.ROUND_HALF_UP);
+  return mtd
+    .mul(end - start)
+    .div(elapsed)
+    .toDecimalPlaces(4, Prisma.Decimal.ROUND_HALF_UP);
 }
 
 /** GET /api/usage and the dashboard: totals and lines for one workspace (or several, for an instance admin). */
@@ -163,7 +179,13 @@ export async function usageReport(
   db: TDb = getPrisma(),
 ) {
   const range = dayRange(f.from, f.to, opts.now);
-  const filter: TLedgerFilter = { workspaceId: f.workspaceId, workspaceIds: f.workspaceIds, from: range.fromDate, to: range.toExclusive, category: f.category };
+  const filter: TLedgerFilter = {
+    workspaceId: f.workspaceId,
+    workspaceIds: f.workspaceIds,
+    from: range.fromDate,
+    to: range.toExclusive,
+    category: f.category,
+  };
   const lines = await findLedgerLines(filter, {}, db);
   const totals = totalsOf(lines);
   return { range, lines, totals };
@@ -185,14 +207,34 @@ export async function workspaceSummary(
     to: range.to,
     currency: totals.currency,
     totals: { byCategory: totals.byCategory, byCurrency: totals.byCurrency, lines: lines.length },
-    monthToDate: { currency: mtd.currency, amount: mtdMain.toFixed(), byCategory: mtd.byCategory, forecast: forecastOf(mtdMain, now).toFixed() },
+    monthToDate: {
+      currency: mtd.currency,
+      amount: mtdMain.toFixed(),
+      byCategory: mtd.byCategory,
+      forecast: forecastOf(mtdMain, now).toFixed(),
+    },
     daily: dailySeries(lines, range.fromDate, range.toExclusive, totals.currency),
     breakdowns: breakdowns(lines, totals.currency),
   };
 }
 
 const CSV_COLUMNS: (keyof TLineOut)[] = [
-  'occurredAt', 'category', 'meter', 'quantity', 'unit', 'unitPrice', 'amount', 'currency', 'jobId', 'deploymentId', 'modelId', 'apiKeyId', 'userId', 'description', 'idempotencyKey', 'id',
+  'occurredAt',
+  'category',
+  'meter',
+  'quantity',
+  'unit',
+  'unitPrice',
+  'amount',
+  'currency',
+  'jobId',
+  'deploymentId',
+  'modelId',
+  'apiKeyId',
+  'userId',
+  'description',
+  'idempotencyKey',
+  'id',
 ];
 
 /** RFC 4180: quote fields with commas, quotes or newlines; a leading =+-@ is prefixed with ' (spreadsheet formulas). */
@@ -213,17 +255,43 @@ export function ledgerCsv(lines: UsageRecord[]): string {
 }
 
 /** A monthly statement: one row per (category, meter, unit price, currency) with quantities and amounts summed. */
-export async function monthlyStatement(workspaceId: string, month: string | null | undefined, now = new Date(), db: TDb = getPrisma()) {
+export async function monthlyStatement(
+  workspaceId: string,
+  month: string | null | undefined,
+  now = new Date(),
+  db: TDb = getPrisma(),
+) {
   const m = month ?? dayOf(now).slice(0, 7);
   if (!/^\d{4}-\d{2}$/.test(m)) throw new BillingError('invalid_input', 'month must be YYYY-MM.');
   const start = parseDay(`${m}-01`, 'month');
   const end = nextMonthStart(start);
   const lines = await findLedgerLines({ workspaceId, from: start, to: end }, {}, db);
-  const groups = new Map<string, { category: string; meter: string; unit: string; unitPrice: string; currency: string; quantity: Prisma.Decimal; amount: Prisma.Decimal; lines: number }>();
+  const groups = new Map<
+    string,
+    {
+      category: string;
+      meter: string;
+      unit: string;
+      unitPrice: string;
+      currency: string;
+      quantity: Prisma.Decimal;
+      amount: Prisma.Decimal;
+      lines: number;
+    }
+  >();
   for (const l of lines) {
     const unitPrice = l.unitPrice?.toFixed() ?? '';
     const key = [l.category, l.meter, l.unit, unitPrice, l.currency].join('|');
-    const g = groups.get(key) ?? { category: l.category, meter: l.meter, unit: l.unit, unitPrice, currency: l.currency, quantity: new Prisma.Decimal(0), amount: new Prisma.Decimal(0), lines: 0 };
+    const g = groups.get(key) ?? {
+      category: l.category,
+      meter: l.meter,
+      unit: l.unit,
+      unitPrice,
+      currency: l.currency,
+      quantity: new Prisma.Decimal(0),
+      amount: new Prisma.Decimal(0),
+      lines: 0,
+    };
     g.quantity = g.quantity.add(l.quantity);
     g.amount = g.amount.add(l.amount);
     g.lines += 1;
@@ -237,6 +305,7 @@ export function statementCsv(s: Awaited<ReturnType<typeof monthlyStatement>>): s
   const cols = ['category', 'meter', 'unit', 'unitPrice', 'quantity', 'amount', 'currency', 'lines'] as const;
   const rows = [cols.join(',')];
   for (const i of s.items) rows.push(cols.map((c) => csvField(String(i[c]))).join(','));
-  for (const [currency, amount] of Object.entries(s.totals.byCurrency)) rows.push(['total', '', '', '', '', amount, currency, ''].join(','));
+  for (const [currency, amount] of Object.entries(s.totals.byCurrency))
+    rows.push(['total', '', '', '', '', amount, currency, ''].join(','));
   return `${rows.join('\r\n')}\r\n`;
 }

@@ -25,7 +25,11 @@ export const ZPriceListInput = z.object({
   name: z.string().trim().min(1).max(100),
   currency: z.enum(CURRENCIES),
   /** ISO date or datetime; defaults to now. A price change applies from here on, never to past lines. */
-  effectiveFrom: z.string().datetime({ offset: true }).or(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)).optional(),
+  effectiveFrom: z
+    .string()
+    .datetime({ offset: true })
+    .or(z.string().regex(/^\d{4}-\d{2}-\d{2}$/))
+    .optional(),
   items: z.array(ZPriceItemInput).min(1).max(200),
 });
 export type TPriceListInput = z.infer<typeof ZPriceListInput>;
@@ -35,6 +39,14 @@ export function priceItemsOf(input: TPriceListInput) {
   return input.items.map((i) => {
     const m = METERS[i.meter];
     const unit = m.unit === '1K tokens' ? (i.unit === '1M tokens' ? '1M tokens' : '1K tokens') : m.unit;
-    return { category: m.category, meter: i.meter, unit, unitPrice: i.unitPrice, modelRef: i.modelRef, method: i.method, workerClass: i.workerClass };
+    return {
+      category: m.category,
+      meter: i.meter,
+      unit,
+      unitPrice: i.unitPrice,
+      modelRef: i.modelRef,
+      method: i.method,
+      workerClass: i.workerClass,
+    };
   });
 }

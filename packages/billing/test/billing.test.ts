@@ -2,16 +2,16 @@
  * The ledger adds up. Expected charges are computed here by hand from the prices the test sets (integer arithmetic
  * on scaled values, not the package's Decimal code), then compared with the ledger lines and the report totals.
  */
-import { createPriceList } from '@crucible/db/billing';
+import { createPriceList, upsertBudgetRow } from '@crucible/db/billing';
 import { createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   accrueDeploymentHours,
   assertWithinBudget,
   BillingError,
-  checkBudgetAlerts,
   chargeInference,
   chargeTraining,
+  checkBudgetAlerts,
   estimateTrainingCost,
   ledgerCsv,
   monthlyStatement,
@@ -19,7 +19,6 @@ import {
   usageReport,
   workspaceSummary,
 } from '../src/index';
-import { upsertBudgetRow } from '@crucible/db/billing';
 
 let db: TTestDatabase;
 let ws: string;
@@ -54,7 +53,14 @@ beforeAll(async () => {
       effectiveFrom: new Date('2026-01-01T00:00:00Z'),
       items: [
         { category: 'training', meter: 'training_tokens', unit: '1K tokens', unitPrice: '0.004' },
-        { category: 'training', meter: 'training_tokens', unit: '1K tokens', unitPrice: '0.008', modelRef: 'qwen-7b', method: 'sft_full' },
+        {
+          category: 'training',
+          meter: 'training_tokens',
+          unit: '1K tokens',
+          unitPrice: '0.008',
+          modelRef: 'qwen-7b',
+          method: 'sft_full',
+        },
         { category: 'inference', meter: 'input_tokens', unit: '1K tokens', unitPrice: '0.0006' },
         { category: 'inference', meter: 'output_tokens', unit: '1K tokens', unitPrice: '0.0018' },
         { category: 'deployment', meter: 'deployment_hours', unit: 'hour', unitPrice: '0.75' },
@@ -70,7 +76,15 @@ beforeAll(async () => {
       name: 'W discount',
       currency: 'USD',
       effectiveFrom: new Date('2026-03-01T00:00:00Z'),
-      items: [{ category: 'inference', meter: 'output_tokens', unit: '1K tokens', unitPrice: '0.0012', modelRef: 'ft:w-chat' }],
+      items: [
+        {
+          category: 'inference',
+          meter: 'output_tokens',
+          unit: '1K tokens',
+          unitPrice: '0.0012',
+          modelRef: 'ft:w-chat',
+        },
+      ],
     },
     db.prisma,
   );
@@ -80,23 +94,65 @@ afterAll(() => db?.drop());
 describe('resolvePrice', () => {
   it('prefers the workspace override, then the most specific item of the newest list', async () => {
     const at = T0;
-    expect((await resolvePrice({ workspaceId: ws, meter: 'output_tokens', modelRef: 'ft:w-chat', at }, db.prisma)).unitPrice.toFixed()).toBe('0.0012');
+    expect(
+      (
+        await resolvePrice({ workspaceId: ws, meter: 'output_tokens', modelRef: 'ft:w-chat', at }, db.prisma)
+      ).unitPrice.toFixed(),
+    ).toBe('0.0012');
     // another model, or another workspace: the instance price
-    expect((await resolvePrice({ workspaceId: ws, meter: 'output_tokens', modelRef: 'x', at }, db.prisma)).unitPrice.toFixed()).toBe('0.0018');
-    expect((await resolvePrice({ workspaceId: other, meter: 'output_tokens', modelRef: 'ft:w-chat', at }, db.prisma)).unitPrice.toFixed()).toBe('0.0018');
+    expect(
+      (
+        await resolvePrice({ workspaceId: ws, meter: 'output_tokens', modelRef: 'x', at }, db.prisma)
+      ).unitPrice.toFixed(),
+    ).toBe('0.0018');
+    expect(
+      (
+        await resolvePrice({ workspaceId: other, meter: 'output_tokens', modelRef: 'ft:w-chat', at }, db.prisma)
+      ).unitPrice.toFixed(),
+    ).toBe('0.0018');
     // before the override's effective date
-    expect((await resolvePrice({ workspaceId: ws, meter: 'output_tokens', modelRef: 'ft:w-chat', at: new Date('2026-02-27T00:00:00Z') }, db.prisma)).unitPrice.toFixed()).toBe('0.0018');
-    expect((await resolvePrice({ workspaceId: ws, meter: 'training_tokens', modelRef: 'qwen-7b', method: 'sft_full', at }, db.prisma)).unitPrice.toFixed()).toBe('0.008');
-    expect((await resolvePrice({ workspaceId: ws, meter: 'training_tokens', modelRef: 'qwen-7b', method: 'sft_lora', at }, db.prisma)).unitPrice.toFixed()).toBe('0.004');
-    expect((await resolvePrice({ workspaceId: ws, meter: 'deployment_hours', workerClass: 'gpu-small', at }, db.prisma)).unitPrice.toFixed()).toBe('2.5');
+    expect(
+      (
+        await resolvePrice(
+          { workspaceId: ws, meter: 'output_tokens', modelRef: 'ft:w-chat', at: new Date('2026-02-27T00:00:00Z') },
+          db.prisma,
+        )
+      ).unitPrice.toFixed(),
+    ).toBe('0.0018');
+    expect(
+      (
+        await resolvePrice(
+          { workspaceId: ws, meter: 'training_tokens', modelRef: 'qwen-7b', method: 'sft_full', at },
+          db.prisma,
+        )
+      ).unitPrice.toFixed(),
+    ).toBe('0.008');
+    expect(
+      (
+        await resolvePrice(
+          { workspaceId: ws, meter: 'training_tokens', modelRef: 'qwen-7b', method: 'sft_lora', at },
+          db.prisma,
+        )
+      ).unitPrice.toFixed(),
+    ).toBe('0.004');
+    expect(
+      (
+        await resolvePrice({ workspaceId: ws, meter: 'deployment_hours', workerClass: 'gpu-small', at }, db.prisma)
+      ).unitPrice.toFixed(),
+    ).toBe('2.5');
   });
 
   it('refuses a time before any list when the instance already has prices (no silent default)', async () => {
-    await expect(resolvePrice({ workspaceId: ws, meter: 'input_tokens', at: new Date('2025-06-01T00:00:00Z') }, db.prisma)).rejects.toMatchObject({ code: 'no_price' });
+    await expect(
+      resolvePrice({ workspaceId: ws, meter: 'input_tokens', at: new Date('2025-06-01T00:00:00Z') }, db.prisma),
+    ).rejects.toMatchObject({ code: 'no_price' });
   });
 
   it('the estimate is tokens × epochs at the same price the ledger uses', async () => {
-    const est = await estimateTrainingCost({ workspaceId: ws, baseModel: 'qwen-7b', method: 'sft_full', tokens: 125_000, epochs: 3 }, db.prisma);
+    const est = await estimateTrainingCost(
+      { workspaceId: ws, baseModel: 'qwen-7b', method: 'sft_full', tokens: 125_000, epochs: 3 },
+      db.prisma,
+    );
     expect(est.amount.toFixed()).toBe(fromScaled(expectCharge(375_000, '0.008', 1000)));
     expect(est.amount.toFixed()).toBe('3');
   });
@@ -110,7 +166,15 @@ describe('a scripted month: the ledger adds up', () => {
     // a job of 4 step windows of 12_345 trained tokens each (sft_full on qwen-7b: 0.008 / 1K)
     for (let step = 1; step <= 4; step++) {
       const r = await chargeTraining(
-        { workspaceId: ws, jobId: 'job1', baseModel: 'qwen-7b', method: 'sft_full', tokens: 12_345, idempotencyKey: `training:job1:step:${step}`, occurredAt: new Date(T0.getTime() + step * 60_000) },
+        {
+          workspaceId: ws,
+          jobId: 'job1',
+          baseModel: 'qwen-7b',
+          method: 'sft_full',
+          tokens: 12_345,
+          idempotencyKey: `training:job1:step:${step}`,
+          occurredAt: new Date(T0.getTime() + step * 60_000),
+        },
         db.prisma,
       );
       expect(r.created).toBe(true);
@@ -119,35 +183,83 @@ describe('a scripted month: the ledger adds up', () => {
 
     // 5 requests to ft:w-chat (override output price) and 2 to base-chat, with an API key
     for (let i = 0; i < 5; i++) {
-      await chargeInference({ workspaceId: ws, requestId: `r${i}`, model: 'ft:w-chat', inputTokens: 1000 + i, outputTokens: 250 * (i + 1), apiKeyId: 'key1', occurredAt: new Date(T0.getTime() + H + i * 1000) }, db.prisma);
-      expectedByCategory.inference += expectCharge(1000 + i, '0.0006', 1000) + expectCharge(250 * (i + 1), '0.0012', 1000);
+      await chargeInference(
+        {
+          workspaceId: ws,
+          requestId: `r${i}`,
+          model: 'ft:w-chat',
+          inputTokens: 1000 + i,
+          outputTokens: 250 * (i + 1),
+          apiKeyId: 'key1',
+          occurredAt: new Date(T0.getTime() + H + i * 1000),
+        },
+        db.prisma,
+      );
+      expectedByCategory.inference +=
+        expectCharge(1000 + i, '0.0006', 1000) + expectCharge(250 * (i + 1), '0.0012', 1000);
     }
     for (let i = 0; i < 2; i++) {
-      await chargeInference({ workspaceId: ws, requestId: `b${i}`, model: 'base-chat', inputTokens: 777, outputTokens: 333, userId: 'u1', occurredAt: new Date(T0.getTime() + 26 * H) }, db.prisma);
+      await chargeInference(
+        {
+          workspaceId: ws,
+          requestId: `b${i}`,
+          model: 'base-chat',
+          inputTokens: 777,
+          outputTokens: 333,
+          userId: 'u1',
+          occurredAt: new Date(T0.getTime() + 26 * H),
+        },
+        db.prisma,
+      );
       expectedByCategory.inference += expectCharge(777, '0.0006', 1000) + expectCharge(333, '0.0018', 1000);
     }
 
     // a gpu-small deployment, 2 replicas, up 5 h 10 min then stopped: 6 started hours × 2 replicas × 2.5
     const dep = await db.prisma.deployment.create({
-      data: { workspaceId: ws, name: 'd', workerClass: 'gpu-small', replicas: 2, status: 'running', startedAt: new Date(T0.getTime() + 2 * H) },
+      data: {
+        workspaceId: ws,
+        name: 'd',
+        workerClass: 'gpu-small',
+        replicas: 2,
+        status: 'running',
+        startedAt: new Date(T0.getTime() + 2 * H),
+      },
     });
     const mid = await accrueDeploymentHours(new Date(T0.getTime() + 4.5 * H), db.prisma); // 2.5 h in: 3 started hours
     expect(mid.linesCreated).toBe(3);
-    await db.prisma.deployment.update({ where: { id: dep.id }, data: { status: 'stopped', stoppedAt: new Date(T0.getTime() + 7 * H + 10 * 60_000) } });
+    await db.prisma.deployment.update({
+      where: { id: dep.id },
+      data: { status: 'stopped', stoppedAt: new Date(T0.getTime() + 7 * H + 10 * 60_000) },
+    });
     const end = await accrueDeploymentHours(new Date(T0.getTime() + 30 * H), db.prisma);
     expect(end.linesCreated).toBe(3);
     expect((await accrueDeploymentHours(new Date(T0.getTime() + 31 * H), db.prisma)).linesCreated).toBe(0);
     expectedByCategory.deployment += 6n * expectCharge(2, '2.5', 1);
-    expect(await db.prisma.usageRecord.count({ where: { idempotencyKey: { startsWith: `deployment:${dep.id}:` } } })).toBe(6);
+    expect(
+      await db.prisma.usageRecord.count({ where: { idempotencyKey: { startsWith: `deployment:${dep.id}:` } } }),
+    ).toBe(6);
 
     expected = Object.values(expectedByCategory).reduce((a, b) => a + b, 0n);
   });
 
   it('duplicate events charge once', async () => {
     const before = await db.prisma.usageRecord.count();
-    const again = await chargeTraining({ workspaceId: ws, jobId: 'job1', baseModel: 'qwen-7b', method: 'sft_full', tokens: 99_999, idempotencyKey: 'training:job1:step:2' }, db.prisma);
+    const again = await chargeTraining(
+      {
+        workspaceId: ws,
+        jobId: 'job1',
+        baseModel: 'qwen-7b',
+        method: 'sft_full',
+        tokens: 99_999,
+        idempotencyKey: 'training:job1:step:2',
+      },
+      db.prisma,
+    );
     expect(again.created).toBe(false);
-    await chargeInference({ workspaceId: ws, requestId: 'r0', model: 'ft:w-chat', inputTokens: 5, outputTokens: 5 }, db.prisma);
+    await chargeInference(
+      { workspaceId: ws, requestId: 'r0', model: 'ft:w-chat', inputTokens: 5, outputTokens: 5 },
+      db.prisma,
+    );
     expect(await db.prisma.usageRecord.count()).toBe(before);
   });
 
@@ -164,7 +276,9 @@ describe('a scripted month: the ledger adds up', () => {
     // the daily series adds up to the same total, and the two days carry what happened on them
     const dailyTotal = s.daily.reduce((a, d) => a + toScaled(d.total), 0n);
     expect(dailyTotal).toBe(expected);
-    expect(s.daily.find((d) => d.day === '2026-03-03')?.inference).toBe(fromScaled(2n * (expectCharge(777, '0.0006', 1000) + expectCharge(333, '0.0018', 1000))));
+    expect(s.daily.find((d) => d.day === '2026-03-03')?.inference).toBe(
+      fromScaled(2n * (expectCharge(777, '0.0006', 1000) + expectCharge(333, '0.0018', 1000))),
+    );
     expect(s.breakdowns.job).toEqual([{ key: 'job1', amount: fromScaled(expectedByCategory.training), lines: 4 }]);
     expect(s.breakdowns.apiKey[0]).toMatchObject({ key: 'key1', lines: 10 });
     // month to date on the 16th (half of March's 31 days gone): forecast = mtd × 31 / 15
@@ -183,16 +297,35 @@ describe('a scripted month: the ledger adds up', () => {
   it('a price change takes effect from its date and never touches past lines', async () => {
     const before = await db.prisma.usageRecord.findMany({ where: { workspaceId: ws }, orderBy: { id: 'asc' } });
     await createPriceList(
-      { workspaceId: null, name: 'April', currency: 'USD', effectiveFrom: new Date('2026-04-01T00:00:00Z'), items: [{ category: 'training', meter: 'training_tokens', unit: '1K tokens', unitPrice: '0.01' }] },
+      {
+        workspaceId: null,
+        name: 'April',
+        currency: 'USD',
+        effectiveFrom: new Date('2026-04-01T00:00:00Z'),
+        items: [{ category: 'training', meter: 'training_tokens', unit: '1K tokens', unitPrice: '0.01' }],
+      },
       db.prisma,
     );
     const after = await db.prisma.usageRecord.findMany({ where: { workspaceId: ws }, orderBy: { id: 'asc' } });
     expect(after).toEqual(before);
-    const april = await chargeTraining({ workspaceId: ws, jobId: 'job2', baseModel: 'qwen-7b', method: 'sft_full', tokens: 2000, idempotencyKey: 'training:job2:step:1', occurredAt: new Date('2026-04-02T00:00:00Z') }, db.prisma);
+    const april = await chargeTraining(
+      {
+        workspaceId: ws,
+        jobId: 'job2',
+        baseModel: 'qwen-7b',
+        method: 'sft_full',
+        tokens: 2000,
+        idempotencyKey: 'training:job2:step:1',
+        occurredAt: new Date('2026-04-02T00:00:00Z'),
+      },
+      db.prisma,
+    );
     // the April list has no qwen-7b item, and a newer list supersedes the March one entirely
     expect(april.record.amount.toFixed()).toBe('0.02');
     // the ledger refuses rewrites at the database too
-    await expect(db.prisma.usageRecord.update({ where: { id: before[0].id }, data: { amount: '0' } })).rejects.toThrow();
+    await expect(
+      db.prisma.usageRecord.update({ where: { id: before[0].id }, data: { amount: '0' } }),
+    ).rejects.toThrow();
   });
 });
 
@@ -202,15 +335,31 @@ describe('budgets', () => {
     // march spend so far (scripted month): set a budget the spend is between 80% and 100% of, then exceed it
     const s = await workspaceSummary(ws, {}, now, db.prisma);
     const spent = Number(s.monthToDate.amount);
-    await upsertBudgetRow(ws, { amount: (spent / 0.9).toFixed(2), currency: 'USD', thresholds: [50, 80, 100], hardLimit: true }, db.prisma);
+    await upsertBudgetRow(
+      ws,
+      { amount: (spent / 0.9).toFixed(2), currency: 'USD', thresholds: [50, 80, 100], hardLimit: true },
+      db.prisma,
+    );
     expect((await checkBudgetAlerts(ws, now, db.prisma)).map((a) => a.threshold)).toEqual([50, 80]);
     expect(await checkBudgetAlerts(ws, now, db.prisma)).toEqual([]);
     await expect(assertWithinBudget(ws, now, db.prisma)).resolves.toBeUndefined();
-    await chargeInference({ workspaceId: ws, requestId: 'big', model: 'base-chat', inputTokens: 0, outputTokens: 50_000_000, occurredAt: new Date('2026-03-19T00:00:00Z') }, db.prisma);
+    await chargeInference(
+      {
+        workspaceId: ws,
+        requestId: 'big',
+        model: 'base-chat',
+        inputTokens: 0,
+        outputTokens: 50_000_000,
+        occurredAt: new Date('2026-03-19T00:00:00Z'),
+      },
+      db.prisma,
+    );
     const err = await assertWithinBudget(ws, now, db.prisma).catch((e) => e);
     expect(err).toBeInstanceOf(BillingError);
     expect(err.code).toBe('budget_exceeded');
-    expect((await db.prisma.budgetAlert.findMany({ where: { workspaceId: ws } })).map((a) => a.threshold).sort()).toEqual([100, 50, 80]);
+    expect(
+      (await db.prisma.budgetAlert.findMany({ where: { workspaceId: ws } })).map((a) => a.threshold).sort(),
+    ).toEqual([100, 50, 80]);
     // without the hard limit the same spend only alerts
     await upsertBudgetRow(ws, { amount: '1', currency: 'USD', thresholds: [50, 80, 100], hardLimit: false }, db.prisma);
     await expect(assertWithinBudget(ws, now, db.prisma)).resolves.toBeUndefined();
@@ -224,7 +373,13 @@ describe('default prices', () => {
     const fresh = await createTestDatabase();
     try {
       const w = (await fresh.prisma.workspace.create({ data: { name: 'F', slug: 'f' } })).id;
-      for (const meter of ['training_tokens', 'input_tokens', 'output_tokens', 'deployment_hours', 'storage_gb_months'] as const) {
+      for (const meter of [
+        'training_tokens',
+        'input_tokens',
+        'output_tokens',
+        'deployment_hours',
+        'storage_gb_months',
+      ] as const) {
         const p = await resolvePrice({ workspaceId: w, meter }, fresh.prisma);
         expect(p.scope).toBe('instance');
       }

@@ -237,7 +237,13 @@ export async function ensureDefaultPrices(db: TDb = getPrisma()): Promise<boolea
   const missing = DEFAULT_PRICE_ITEMS.filter((i) => !priced.has(i.meter));
   if (missing.length === 0) return false;
   await createPriceList(
-    { workspaceId: null, name: 'Default', currency: DEFAULT_PRICE_CURRENCY, effectiveFrom: new Date(0), items: missing },
+    {
+      workspaceId: null,
+      name: 'Default',
+      currency: DEFAULT_PRICE_CURRENCY,
+      effectiveFrom: new Date(0),
+      items: missing,
+    },
     db,
   );
   return true;

@@ -29,7 +29,10 @@ export function BudgetCard({ status, onChange }: { status: TBudgetStatus; onChan
     setBusy(true);
     setError(null);
     try {
-      await api(path, { method: 'PUT', body: { amount: amount.trim(), currency, hardLimit, thresholds: [50, 80, 100] } });
+      await api(path, {
+        method: 'PUT',
+        body: { amount: amount.trim(), currency, hardLimit, thresholds: [50, 80, 100] },
+      });
       onChange();
     } catch (err) {
       setError(err instanceof ApiError ? err.message : String(err));
@@ -76,7 +79,9 @@ export function BudgetCard({ status, onChange }: { status: TBudgetStatus; onChan
                 {t('billing.budget.alert', { threshold: a.threshold })}
               </div>
             ))}
-            {status.budget.hardLimit ? <div className="text-muted-foreground">{t('billing.budget.hardLimit')}</div> : null}
+            {status.budget.hardLimit ? (
+              <div className="text-muted-foreground">{t('billing.budget.hardLimit')}</div>
+            ) : null}
           </>
         ) : (
           <div className="text-muted-foreground">{t('billing.budget.none')}</div>
@@ -85,7 +90,13 @@ export function BudgetCard({ status, onChange }: { status: TBudgetStatus; onChan
           <form onSubmit={save} className="grid gap-2 sm:grid-cols-[1fr_auto_auto] sm:items-end">
             <div className="grid gap-1">
               <Label htmlFor="budget-amount">{t('billing.budget.amount')}</Label>
-              <Input id="budget-amount" inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} required />
+              <Input
+                id="budget-amount"
+                inputMode="decimal"
+                value={amount}
+                onChange={(e) => setAmount(e.target.value)}
+                required
+              />
             </div>
             <div className="grid gap-1">
               <Label htmlFor="budget-currency">{t('billing.budget.currency')}</Label>

@@ -12,7 +12,15 @@ const COLORS: Record<TCategory, string> = {
 };
 
 /** Daily spend stacked by category; clicking a bar segment selects that day and category. */
-export function DailyChart({ days, currency, onSelect }: { days: TDay[]; currency: string; onSelect: (day: string, category: TCategory) => void }) {
+export function DailyChart({
+  days,
+  currency,
+  onSelect,
+}: {
+  days: TDay[];
+  currency: string;
+  onSelect: (day: string, category: TCategory) => void;
+}) {
   const t = useT();
   const locale = useLocale();
   const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 4 });
@@ -23,8 +31,18 @@ export function DailyChart({ days, currency, onSelect }: { days: TDay[]; currenc
         <CartesianGrid strokeDasharray="3 3" className="stroke-border" />
         <XAxis dataKey="day" fontSize={11} tickFormatter={(d: string) => d.slice(5)} />
         <YAxis fontSize={11} width={64} tickFormatter={(v: number) => number.format(v)} />
-        <Tooltip formatter={(value, name) => [`${number.format(Number(value))} ${currency}`, t(`billing.category.${name as TCategory}`)]} />
-        <Legend verticalAlign="top" height={24} iconSize={10} formatter={(name) => t(`billing.category.${name as TCategory}`)} />
+        <Tooltip
+          formatter={(value, name) => [
+            `${number.format(Number(value))} ${currency}`,
+            t(`billing.category.${name as TCategory}`),
+          ]}
+        />
+        <Legend
+          verticalAlign="top"
+          height={24}
+          iconSize={10}
+          formatter={(name) => t(`billing.category.${name as TCategory}`)}
+        />
         {CATEGORIES.map((c) => (
           <Bar
             key={c}

@@ -17,7 +17,7 @@ import { formatDate } from '@/lib/utils';
 import { BudgetCard } from './budget-card';
 import { DailyChart } from './daily-chart';
 import { PriceLists } from './price-lists';
-import { CATEGORIES, type TCategory, type TLine, type TPriceList, type TSummary, formatMoney } from './types';
+import { CATEGORIES, formatMoney, type TCategory, type TLine, type TPriceList, type TSummary } from './types';
 
 const today = () => new Date().toISOString().slice(0, 10);
 const monthStart = () => `${today().slice(0, 8)}01`;
@@ -69,7 +69,10 @@ export function BillingDashboard() {
   }, [base, from, to, selection]);
 
   const loadPrices = () => {
-    if (prices === null) api<{ data: TPriceList[] }>(`${base}/price-lists`).then((r) => setPrices(r.data)).catch(() => setPrices([]));
+    if (prices === null)
+      api<{ data: TPriceList[] }>(`${base}/price-lists`)
+        .then((r) => setPrices(r.data))
+        .catch(() => setPrices([]));
   };
 
   const currency = summary?.currency ?? 'USD';
@@ -94,13 +97,25 @@ export function BillingDashboard() {
           testId="billing-mtd"
           raw={summary?.monthToDate.amount}
           label={t('billing.monthToDate')}
-          value={summary ? money(summary.monthToDate.amount, summary.monthToDate.currency) : <Skeleton className="h-8 w-24" />}
+          value={
+            summary ? (
+              money(summary.monthToDate.amount, summary.monthToDate.currency)
+            ) : (
+              <Skeleton className="h-8 w-24" />
+            )
+          }
         />
         <Stat
           testId="billing-forecast"
           raw={summary?.monthToDate.forecast}
           label={t('billing.forecast')}
-          value={summary ? money(summary.monthToDate.forecast, summary.monthToDate.currency) : <Skeleton className="h-8 w-24" />}
+          value={
+            summary ? (
+              money(summary.monthToDate.forecast, summary.monthToDate.currency)
+            ) : (
+              <Skeleton className="h-8 w-24" />
+            )
+          }
         />
         <Stat
           testId="billing-range-total"
@@ -113,11 +128,23 @@ export function BillingDashboard() {
       <div className="flex flex-wrap items-end gap-3">
         <div className="grid gap-1">
           <Label htmlFor="billing-from">{t('billing.from')}</Label>
-          <Input id="billing-from" type="date" value={from} max={to} onChange={(e) => e.target.value && setFrom(e.target.value)} />
+          <Input
+            id="billing-from"
+            type="date"
+            value={from}
+            max={to}
+            onChange={(e) => e.target.value && setFrom(e.target.value)}
+          />
         </div>
         <div className="grid gap-1">
           <Label htmlFor="billing-to">{t('billing.to')}</Label>
-          <Input id="billing-to" type="date" value={to} min={from} onChange={(e) => e.target.value && setTo(e.target.value)} />
+          <Input
+            id="billing-to"
+            type="date"
+            value={to}
+            min={from}
+            onChange={(e) => e.target.value && setTo(e.target.value)}
+          />
         </div>
         <Button asChild variant="outline">
           <a href={`${base}/ledger?from=${from}&to=${to}&format=csv`} download>
@@ -157,16 +184,26 @@ export function BillingDashboard() {
             </CardHeader>
             <CardContent className="h-64 px-2 pb-4">
               {summary ? (
-                <DailyChart days={summary.daily} currency={currency} onSelect={(day, category) => setSelection({ day, category })} />
+                <DailyChart
+                  days={summary.daily}
+                  currency={currency}
+                  onSelect={(day, category) => setSelection({ day, category })}
+                />
               ) : (
                 <Skeleton className="h-full w-full" />
               )}
             </CardContent>
           </Card>
-          {summary ? <BudgetCard key={JSON.stringify(summary.budget)} status={summary.budget} onChange={() => void load()} /> : null}
+          {summary ? (
+            <BudgetCard key={JSON.stringify(summary.budget)} status={summary.budget} onChange={() => void load()} />
+          ) : null}
           <LedgerTable
             lines={lines}
-            title={selection ? t('billing.linesFor', { day: selection.day, category: t(`billing.category.${selection.category}`) }) : t('billing.linesAll')}
+            title={
+              selection
+                ? t('billing.linesFor', { day: selection.day, category: t(`billing.category.${selection.category}`) })
+                : t('billing.linesAll')
+            }
             onShowAll={selection ? () => setSelection(null) : undefined}
           />
           {summary ? <Breakdowns summary={summary} /> : null}
@@ -255,7 +292,9 @@ function Breakdowns({ summary }: { summary: TSummary }) {
                       <TableRow key={r.key}>
                         <TableCell className="max-w-48 truncate font-mono text-xs">{r.key}</TableCell>
                         <TableCell className="text-right tabular-nums">{r.lines}</TableCell>
-                        <TableCell className="text-right tabular-nums">{formatMoney(r.amount, summary.currency, locale)}</TableCell>
+                        <TableCell className="text-right tabular-nums">
+                          {formatMoney(r.amount, summary.currency, locale)}
+                        </TableCell>
                       </TableRow>
                     ))}
                   </TableBody>

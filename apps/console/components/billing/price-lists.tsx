@@ -17,8 +17,12 @@ export function PriceLists({ lists }: { lists: TPriceList[] }) {
         <div key={l.id} className="grid gap-2">
           <div className="flex flex-wrap items-center gap-2 text-sm">
             <span className="font-medium">{l.name}</span>
-            <Badge variant="secondary">{t(l.scope === 'workspace' ? 'billing.prices.workspace' : 'billing.prices.instance')}</Badge>
-            <span className="text-muted-foreground">{t('billing.prices.effective', { date: formatDate(l.effectiveFrom, locale) })}</span>
+            <Badge variant="secondary">
+              {t(l.scope === 'workspace' ? 'billing.prices.workspace' : 'billing.prices.instance')}
+            </Badge>
+            <span className="text-muted-foreground">
+              {t('billing.prices.effective', { date: formatDate(l.effectiveFrom, locale) })}
+            </span>
           </div>
           <Table>
             <TableHeader>

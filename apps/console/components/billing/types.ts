@@ -41,14 +41,26 @@ export type TPriceList = {
   scope: 'workspace' | 'instance';
   currency: string;
   effectiveFrom: string;
-  items: { id: string; meter: string; unit: string; unitPrice: string; modelRef: string | null; method: string | null; workerClass: string | null }[];
+  items: {
+    id: string;
+    meter: string;
+    unit: string;
+    unitPrice: string;
+    modelRef: string | null;
+    method: string | null;
+    workerClass: string | null;
+  }[];
 };
 
 /** Display only: the decimal string is what the API and CSV carry. */
 export function formatMoney(amount: string, currency: string, locale: string): string {
   const n = Number(amount);
   try {
-    return new Intl.NumberFormat(locale, { style: 'currency', currency, maximumFractionDigits: n !== 0 && Math.abs(n) < 1 ? 4 : 2 }).format(n);
+    return new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency,
+      maximumFractionDigits: n !== 0 && Math.abs(n) < 1 ? 4 : 2,
+    }).format(n);
   } catch {
     return `${amount} ${currency}`;
   }

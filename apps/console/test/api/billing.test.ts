@@ -38,12 +38,33 @@ beforeAll(async () => {
   const now = Date.now();
   // all usage happens "now" (today): the default list (effective since 1970) applies
   for (let s = 1; s <= 3; s++) {
-    await chargeTraining({ workspaceId, jobId: 'job-a', baseModel: 'tiny', method: 'sft_lora', tokens: 4000 * s, idempotencyKey: `training:job-a:${s}` });
+    await chargeTraining({
+      workspaceId,
+      jobId: 'job-a',
+      baseModel: 'tiny',
+      method: 'sft_lora',
+      tokens: 4000 * s,
+      idempotencyKey: `training:job-a:${s}`,
+    });
     expected += priceTimes(4000 * s, '0.003', 1000);
   }
-  await chargeTraining({ workspaceId, jobId: 'job-a', baseModel: 'tiny', method: 'sft_lora', tokens: 4000, idempotencyKey: 'training:job-a:1' }); // duplicate
+  await chargeTraining({
+    workspaceId,
+    jobId: 'job-a',
+    baseModel: 'tiny',
+    method: 'sft_lora',
+    tokens: 4000,
+    idempotencyKey: 'training:job-a:1',
+  }); // duplicate
   for (let i = 0; i < 3; i++) {
-    await chargeInference({ workspaceId, requestId: `q${i}`, model: 'tiny', inputTokens: 2000, outputTokens: 1000 + i * 1000, apiKeyId: keyId });
+    await chargeInference({
+      workspaceId,
+      requestId: `q${i}`,
+      model: 'tiny',
+      inputTokens: 2000,
+      outputTokens: 1000 + i * 1000,
+      apiKeyId: keyId,
+    });
     expected += priceTimes(2000, '0.0005', 1000) + priceTimes(1000 + i * 1000, '0.0015', 1000);
   }
   // a deployment started 2 h 30 min ago (or at midnight if that is later, so every hour is today): started hours
@@ -70,11 +91,15 @@ describe('billing API', () => {
     expect(res.body.monthToDate.amount).toBe(fromScaled(expected));
     expect(res.body.breakdowns.apiKey).toEqual([expect.objectContaining({ key: keyId, lines: 6 })]);
     const ledger = await call('GET', '/api/workspaces/[slug]/billing/ledger', { caller: owner, params: p });
-    expect(fromScaled(ledger.body.data.reduce((a: bigint, l: { amount: string }) => a + scaled(l.amount), 0n))).toBe(fromScaled(expected));
+    expect(fromScaled(ledger.body.data.reduce((a: bigint, l: { amount: string }) => a + scaled(l.amount), 0n))).toBe(
+      fromScaled(expected),
+    );
     // drill-down from a bar: one day and one category
     const { getBillingLedger } = await import('../../lib/server/routes/billing');
     const url = `http://localhost:3000/x?day=${today}&category=inference`;
-    const day = await (await getBillingLedger(new Request(url, { headers: { authorization: `Bearer ${key}` } }), p)).json();
+    const day = await (
+      await getBillingLedger(new Request(url, { headers: { authorization: `Bearer ${key}` } }), p)
+    ).json();
     expect(day.data).toHaveLength(6);
     const inference = day.data.reduce((a: bigint, l: { amount: string }) => a + scaled(l.amount), 0n);
     expect(fromScaled(inference)).toBe(res.body.totals.byCategory.inference);
@@ -92,7 +117,9 @@ describe('billing API', () => {
     const byKey = await get(`from=${today}&to=${today}`, { key });
     expect(byKey.status).toBe(200);
     expect(byKey.body.totals.byCurrency.USD).toBe(fromScaled(expected));
-    expect(byKey.body.lines).toHaveLength(3 + 6 + byKey.body.lines.filter((l: { category: string }) => l.category === 'deployment').length);
+    expect(byKey.body.lines).toHaveLength(
+      3 + 6 + byKey.body.lines.filter((l: { category: string }) => l.category === 'deployment').length,
+    );
     const bySession = await get(`from=${today}&to=${today}&workspace=bill`, owner);
     expect(bySession.body.totals).toEqual(byKey.body.totals);
     expect((await get('from=2026-13-01', { key })).status).toBe(400);
@@ -104,12 +131,20 @@ describe('billing API', () => {
 
   it('CSV export of the ledger and the monthly statement', async () => {
     const { getBillingLedger, getBillingStatement } = await import('../../lib/server/routes/billing');
-    const res = await getBillingLedger(new Request('http://localhost:3000/x?format=csv', { headers: { authorization: `Bearer ${key}` } }), p);
+    const res = await getBillingLedger(
+      new Request('http://localhost:3000/x?format=csv', { headers: { authorization: `Bearer ${key}` } }),
+      p,
+    );
     expect(res.headers.get('content-type')).toContain('text/csv');
     const rows = (await res.text()).trim().split('\r\n');
     const amountCol = rows[0].split(',').indexOf('amount');
-    expect(fromScaled(rows.slice(1).reduce((a, r) => a + scaled(r.split(',')[amountCol]), 0n))).toBe(fromScaled(expected));
-    const st = await getBillingStatement(new Request('http://localhost:3000/x', { headers: { authorization: `Bearer ${key}` } }), p);
+    expect(fromScaled(rows.slice(1).reduce((a, r) => a + scaled(r.split(',')[amountCol]), 0n))).toBe(
+      fromScaled(expected),
+    );
+    const st = await getBillingStatement(
+      new Request('http://localhost:3000/x', { headers: { authorization: `Bearer ${key}` } }),
+      p,
+    );
     const body = await st.json();
     expect(body.totals.byCurrency.USD).toBe(fromScaled(expected));
   });
@@ -133,8 +168,18 @@ describe('billing API', () => {
     expect(res.status).toBe(402);
     expect((await res.json()).error.code).toBe('budget_exceeded');
     // the API key (developer role) may read but not change the budget
-    expect((await call('PUT', '/api/workspaces/[slug]/billing/budget', { caller: { key }, params: p, body: { amount: '5', currency: 'USD' } })).status).toBe(403);
-    expect((await call('DELETE', '/api/workspaces/[slug]/billing/budget', { caller: owner, params: p })).status).toBe(204);
+    expect(
+      (
+        await call('PUT', '/api/workspaces/[slug]/billing/budget', {
+          caller: { key },
+          params: p,
+          body: { amount: '5', currency: 'USD' },
+        })
+      ).status,
+    ).toBe(403);
+    expect((await call('DELETE', '/api/workspaces/[slug]/billing/budget', { caller: owner, params: p })).status).toBe(
+      204,
+    );
     await expect(requireWithinBudget(workspaceId)).resolves.toBeUndefined();
   });
 
@@ -143,14 +188,23 @@ describe('billing API', () => {
     const created = await call('POST', '/api/workspaces/[slug]/billing/price-lists', {
       caller: owner,
       params: p,
-      body: { name: 'Cheaper output', currency: 'USD', items: [{ meter: 'output_tokens', unitPrice: '0.001', modelRef: 'tiny' }] },
+      body: {
+        name: 'Cheaper output',
+        currency: 'USD',
+        items: [{ meter: 'output_tokens', unitPrice: '0.001', modelRef: 'tiny' }],
+      },
     });
     expect(created.status).toBe(201);
     expect(created.body.items[0]).toMatchObject({ category: 'inference', unit: '1K tokens', unitPrice: '0.001' });
     const past = await call('POST', '/api/workspaces/[slug]/billing/price-lists', {
       caller: owner,
       params: p,
-      body: { name: 'Backdated', currency: 'USD', effectiveFrom: '2020-01-01', items: [{ meter: 'output_tokens', unitPrice: '0' }] },
+      body: {
+        name: 'Backdated',
+        currency: 'USD',
+        effectiveFrom: '2020-01-01',
+        items: [{ meter: 'output_tokens', unitPrice: '0' }],
+      },
     });
     expect(past.status).toBe(400);
     const after = await call('GET', '/api/workspaces/[slug]/billing/ledger', { caller: owner, params: p });
@@ -161,7 +215,19 @@ describe('billing API', () => {
     const { getPrisma } = await import('@crucible/db');
     await getPrisma().user.update({ where: { id: owner.userId }, data: { role: 'admin' } });
     expect((await call('GET', '/api/admin/price-lists', { caller: owner })).status).toBe(200);
-    const inst = await call('POST', '/api/admin/price-lists', { caller: owner, body: { name: 'Next', currency: 'CNY', items: [{ meter: 'deployment_hours', unitPrice: '3.5', workerClass: 'gpu' }] } });
+    // an instance admin may read every workspace's usage at once
+    const all = await call('GET', '/api/usage', { caller: owner });
+    expect(all.status).toBe(200);
+    expect(all.body.workspace).toBeNull();
+    expect(all.body.totals.byCurrency.USD).toBe(fromScaled(expected));
+    const inst = await call('POST', '/api/admin/price-lists', {
+      caller: owner,
+      body: {
+        name: 'Next',
+        currency: 'CNY',
+        items: [{ meter: 'deployment_hours', unitPrice: '3.5', workerClass: 'gpu' }],
+      },
+    });
     expect(inst.status).toBe(201);
   });
 });

@@ -8,7 +8,8 @@ import { billingRoute, effectiveFromOf, isInstanceAdmin } from './billing';
 
 async function requireInstanceAdmin(req: Request) {
   const { user } = await requireUser(req);
-  if (!(await isInstanceAdmin(user.id))) throw new AppError('forbidden', 'Only instance admins manage instance prices.');
+  if (!(await isInstanceAdmin(user.id)))
+    throw new AppError('forbidden', 'Only instance admins manage instance prices.');
   return user;
 }
 

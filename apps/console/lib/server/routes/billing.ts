@@ -19,7 +19,13 @@ import {
   ZPriceListInput,
 } from '@crucible/billing';
 import { getPrisma } from '@crucible/db';
-import { createPriceList, deleteBudgetRow, findLedgerLines, listPriceLists, upsertBudgetRow } from '@crucible/db/billing';
+import {
+  createPriceList,
+  deleteBudgetRow,
+  findLedgerLines,
+  listPriceLists,
+  upsertBudgetRow,
+} from '@crucible/db/billing';
 import { requireWorkspace } from '../context';
 import { AppError } from '../errors';
 import { json, readBody, route, type THandler } from '../http';
@@ -86,7 +92,12 @@ export const getBillingLedger = billingRoute(async (req, { slug }) => {
     return csvResponse(ledgerCsv(lines), `ledger-${workspace.slug}-${range.from}-${range.to}.csv`);
   }
   const { range, lines } = await ledgerOf(req, workspace.id, limit + 1);
-  return json({ from: range.from, to: range.to, data: lines.slice(0, limit).map(lineOut), hasMore: lines.length > limit });
+  return json({
+    from: range.from,
+    to: range.to,
+    data: lines.slice(0, limit).map(lineOut),
+    hasMore: lines.length > limit,
+  });
 });
 
 /** CSV as a download (?format=csv on the ledger and statement routes). */
@@ -157,7 +168,11 @@ export function effectiveFromOf(v: string | undefined): Date {
   if (!v) return now;
   const d = new Date(v.length === 10 ? `${v}T00:00:00.000Z` : v);
   if (d.getTime() < now.getTime() - 60_000) {
-    throw new AppError('invalid_request', 'A price list takes effect now or later, never in the past.', 'effectiveFrom');
+    throw new AppError(
+      'invalid_request',
+      'A price list takes effect now or later, never in the past.',
+      'effectiveFrom',
+    );
   }
   return d;
 }
@@ -179,5 +194,8 @@ export const createWorkspacePriceList = billingRoute(async (req, { slug }) => {
 /** Instance admins (user.role "admin") manage the instance price lists and see every workspace's usage. */
 export async function isInstanceAdmin(userId: string): Promise<boolean> {
   const user = await getPrisma().user.findUnique({ where: { id: userId }, select: { role: true } });
-  return (user?.role ?? '').split(',').map((r) => r.trim()).includes('admin');
+  return (user?.role ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .includes('admin');
 }

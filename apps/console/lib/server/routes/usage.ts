@@ -4,11 +4,10 @@
  * instance admin may leave it out to read every workspace.
  */
 import { lineOut, usageReport } from '@crucible/billing';
-import { authenticate } from '../context';
+import { authenticate, requireWorkspace } from '../context';
 import { AppError } from '../errors';
 import { json } from '../http';
 import { billingRoute, isInstanceAdmin } from './billing';
-import { requireWorkspace } from '../context';
 
 export const getUsage = billingRoute(async (req) => {
   const q = new URL(req.url).searchParams;
@@ -20,7 +19,11 @@ export const getUsage = billingRoute(async (req) => {
     const slug = q.get('workspace');
     if (slug) workspaceId = (await requireWorkspace(req, slug, 'viewer')).workspace.id;
     else if (!(await isInstanceAdmin(principal.user.id))) {
-      throw new AppError('invalid_request', 'Name the workspace: ?workspace=slug (only instance admins may omit it).', 'workspace');
+      throw new AppError(
+        'invalid_request',
+        'Name the workspace: ?workspace=slug (only instance admins may omit it).',
+        'workspace',
+      );
     }
   }
   const { range, lines, totals } = await usageReport({ workspaceId, from: q.get('from'), to: q.get('to') });
