@@ -72,6 +72,28 @@ function readWire(body: string) {
   return { payloads: data, chunks, text, usage };
 }
 
+type TTapWindow = { __sse: string[] };
+
+/**
+ * Runs in the page before its scripts: keeps a copy of every /v1/chat/completions response body. `clone()` tees
+ * the stream, so the app still reads it chunk by chunk while the copy fills.
+ */
+function tapChatStreams() {
+  const w = window as unknown as TTapWindow;
+  w.__sse = [];
+  const original = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    const response = await original(input, init);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (url.endsWith('/v1/chat/completions'))
+      void response
+        .clone()
+        .text()
+        .then((body) => w.__sse.push(body));
+    return response;
+  };
+}
+
 describe('playground: deploy a model and chat with it', () => {
   let browser: Browser;
   let serving: ChildProcess | undefined;
@@ -101,9 +123,10 @@ describe('playground: deploy a model and chat with it', () => {
   });
 
   it('deploys from the deployments page, then chats with streamed answers, alone and side by side', {
-    timeout: 300_000,
+    timeout: 600_000,
   }, async () => {
     const { context, page } = await newPage(browser);
+    await context.addInitScript(tapChatStreams);
     onTestFailed(async () => {
       await screenshot(page, 'failure-playground').catch(() => undefined);
       console.error(`--- serving worker output ---\n${servingLog.join('')}`);
@@ -195,13 +218,18 @@ describe('playground: deploy a model and chat with it', () => {
       max_tokens: 24,
       messages: [{ role: 'user', content: 'Say hello\nin one line' }],
     });
-    const wire = readWire(await response.text());
+    // Chromium keeps no body for a streamed response (Network.getResponseBody fails), so the page's own tee of it
+    // (installed below, before the page loaded) is what we compare against.
+    await page.waitForFunction(() => (window as unknown as TTapWindow).__sse.length >= 1, undefined, {
+      timeout: 120_000,
+    });
+    const wire = readWire(await page.evaluate(() => (window as unknown as TTapWindow).__sse[0] ?? ''));
     expect(wire.payloads.at(-1)).toBe('[DONE]');
     expect(wire.chunks.length).toBeGreaterThan(2);
     expect(wire.text.length).toBeGreaterThan(0);
     expect(wire.usage?.completion_tokens).toBeGreaterThan(0);
     const answer = page.getByTestId('assistant-message').first();
-    await expect.poll(() => answer.getAttribute('data-streaming')).toBe('false');
+    await expect.poll(() => answer.getAttribute('data-streaming'), { timeout: 30_000 }).toBe('false');
     expect(await answer.textContent()).toBe(wire.text);
     expect(await message.inputValue()).toBe('');
     const stats = page.getByTestId('answer-stats').first();
@@ -229,6 +257,7 @@ describe('playground: deploy a model and chat with it', () => {
     // Side by side: the same prompt goes to both panes; the first keeps its history, the second starts fresh.
     await page.getByRole('button', { name: 'Compare side by side' }).click();
     expect(await page.getByTestId('chat-pane').count()).toBe(2);
+    await page.getByLabel('Max tokens').fill('6');
     await message.fill('And again');
     await message.press('Enter');
     const panes = page.getByTestId('chat-pane');
@@ -236,7 +265,7 @@ describe('playground: deploy a model and chat with it', () => {
       [0, 2],
       [1, 1],
     ] as const) {
-      await expect.poll(() => panes.nth(i).getByTestId('answer-stats').count(), { timeout: 60_000 }).toBe(expected);
+      await expect.poll(() => panes.nth(i).getByTestId('answer-stats').count(), { timeout: 240_000 }).toBe(expected);
     }
     await screenshot(page, 'playground-side-by-side');
 

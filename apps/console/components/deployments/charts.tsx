@@ -53,7 +53,9 @@ function TimeChart({
                 formatter={(value) => `${number.format(Number(value))}${unit ? ` ${unit}` : ''}`}
                 labelFormatter={(v) => full.format(Number(v))}
               />
-              {series.length > 1 ? <Legend verticalAlign="top" height={24} iconSize={10} /> : null}
+              {series.length > 1 ? (
+                <Legend verticalAlign="top" height={24} iconSize={10} wrapperStyle={{ fontSize: 12 }} />
+              ) : null}
               {series.map((s) => (
                 <Line
                   key={String(s.key)}

@@ -37,9 +37,15 @@ type TRange = keyof typeof RANGES;
 export function DeploymentDetail({ id, apiBase }: { id: string; apiBase: string }) {
   const t = useT();
   const { workspace } = useWorkspace();
+  // A stop is not a status of its own: poll fast for a while after any action, so its effect shows promptly.
+  const actedAt = React.useRef(0);
   const { state, reload } = usePoll<TDeployment>(deploymentPaths.one(workspace.slug, id), (d) =>
-    isMoving(d.status) ? 1500 : 15_000,
+    isMoving(d.status) || Date.now() - actedAt.current < 30_000 ? 1500 : 15_000,
   );
+  const onChanged = React.useCallback(() => {
+    actedAt.current = Date.now();
+    reload();
+  }, [reload]);
   if (state.status === 'loading') {
     return (
       <div role="status" aria-label={t('common.loading')} className="grid gap-4">
@@ -73,7 +79,7 @@ export function DeploymentDetail({ id, apiBase }: { id: string; apiBase: string 
   const deployment = state.data;
   return (
     <div className="grid gap-6">
-      <Header deployment={deployment} onChanged={reload} />
+      <Header deployment={deployment} onChanged={onChanged} />
       {deployment.status === 'failed' && errorText(deployment.error) ? (
         <div role="alert" className="rounded-xl border border-destructive/40 bg-destructive/5 p-4 text-sm">
           <p className="font-medium text-destructive">{t('deployments.detail.failed')}</p>

@@ -100,7 +100,7 @@ function UserTurn({ content }: { content: string }) {
     <div className="flex justify-end">
       <div
         data-testid="user-message"
-        className="max-w-[85%] rounded-xl bg-primary px-3 py-2 text-sm whitespace-pre-wrap text-primary-foreground"
+        className="max-w-[85%] rounded-xl bg-primary px-3 py-2 text-sm whitespace-pre-wrap [overflow-wrap:anywhere] text-primary-foreground"
       >
         {content}
       </div>
@@ -116,7 +116,7 @@ function AssistantTurn({ turn }: { turn: Extract<TTurn, { role: 'assistant' }> }
       <div
         data-testid="assistant-message"
         data-streaming={turn.streaming ? 'true' : 'false'}
-        className="max-w-[95%] rounded-xl bg-muted px-3 py-2 text-sm whitespace-pre-wrap"
+        className="max-w-[95%] rounded-xl bg-muted px-3 py-2 text-sm whitespace-pre-wrap [overflow-wrap:anywhere]"
       >
         {turn.content}
         {turn.streaming ? (
