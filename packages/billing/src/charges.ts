@@ -4,7 +4,7 @@
  * its unit price and amount: a later price change never rewrites it.
  */
 import { appendUsage, getPrisma, type Prisma, type TDb } from '@crucible/db';
-import { chargedDeploymentKeys, findAccruingDeployments } from '@crucible/db/billing';
+import { chargedDeploymentKeys, findAccruingDeployments, storageBytesByWorkspace } from '@crucible/db/billing';
 import { amountFor, dec, resolvePrice, type TDecimalLike } from './prices';
 
 /** The estimate of a training job: tokens × epochs at the price in force now (the same code charges the steps). */
@@ -189,28 +189,42 @@ export async function accrueDeploymentHours(now: Date = new Date(), db: TDb = ge
   return { deployments: deployments.length, linesCreated: charged, amount };
 }
 
-/** Charges `gbMonths` of storage for a month (key `storage:{workspaceId}:{YYYY-MM}`): once per workspace and month. */
-export async function chargeStorageMonth(
-  e: { workspaceId: string; month: string; gbMonths: TDecimalLike; occurredAt?: Date },
-  db: TDb = getPrisma(),
-) {
-  const at = e.occurredAt ?? new Date();
-  const price = await resolvePrice({ workspaceId: e.workspaceId, meter: 'storage_gb_months', at }, db);
-  const { quantity, amount } = amountFor(e.gbMonths, price);
-  return appendUsage(
-    {
-      workspaceId: e.workspaceId,
-      category: 'storage',
-      meter: 'storage_gb_months',
-      quantity,
-      unit: price.unit,
-      unitPrice: price.unitPrice,
-      amount,
-      currency: price.currency,
-      idempotencyKey: `storage:${e.workspaceId}:${e.month}`,
-      priceItemId: price.priceItemId,
-      occurredAt: at,
-    },
-    db,
-  );
+const GB = 1_000_000_000n;
+
+/**
+ * Storage per GB-month, accrued per UTC day: each workspace's stored bytes (dataset versions, its base models) at
+ * the first run of a day are charged as GB × 1/(days in that month) GB-months, key `storage:{workspaceId}:{day}`.
+ * Run it daily or more often (same repeatable job as the deployment hours); a day is charged once.
+ */
+export async function accrueStorage(now: Date = new Date(), db: TDb = getPrisma()) {
+  const day = now.toISOString().slice(0, 10);
+  const dayStart = new Date(`${day}T00:00:00.000Z`);
+  const daysInMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0)).getUTCDate();
+  const bytes = await storageBytesByWorkspace(db);
+  let linesCreated = 0;
+  for (const [workspaceId, b] of bytes) {
+    if (b <= 0n) continue;
+    const gbMonths = dec(b).div(GB.toString()).div(daysInMonth);
+    const price = await resolvePrice({ workspaceId, meter: 'storage_gb_months', at: dayStart }, db);
+    const { quantity, amount } = amountFor(gbMonths, price);
+    const { created } = await appendUsage(
+      {
+        workspaceId,
+        category: 'storage',
+        meter: 'storage_gb_months',
+        quantity,
+        unit: price.unit,
+        unitPrice: price.unitPrice,
+        amount,
+        currency: price.currency,
+        idempotencyKey: `storage:${workspaceId}:${day}`,
+        priceItemId: price.priceItemId,
+        metadata: { bytes: b.toString(), day, daysInMonth },
+        occurredAt: dayStart,
+      },
+      db,
+    );
+    if (created) linesCreated += 1;
+  }
+  return { workspaces: bytes.size, linesCreated };
 }

@@ -2,8 +2,8 @@
 export { assertWithinBudget, budgetStatus, checkBudgetAlerts, type TBudgetInput, ZBudgetInput } from './budgets';
 export {
   accrueDeploymentHours,
+  accrueStorage,
   chargeInference,
-  chargeStorageMonth,
   chargeTraining,
   estimateTrainingCost,
   startedHours,
@@ -17,6 +17,7 @@ export {
   dec,
   ensureDefaultPrices,
   METERS,
+  QUANTITY_DECIMALS,
   resolvePrice,
   type TCurrency,
   type TMeter,

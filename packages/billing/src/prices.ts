@@ -48,6 +48,7 @@ export const dec = (v: TDecimalLike): Prisma.Decimal => {
 
 /** The ledger stores amounts with 10 decimals: round half up there, once, so a line's amount is exactly its sum. */
 export const AMOUNT_DECIMALS = 10;
+export const QUANTITY_DECIMALS = 8;
 
 /**
  * The charge for `raw` raw units (tokens, hours, GB-months) at `unitPrice` per `unit`:
@@ -56,7 +57,8 @@ export const AMOUNT_DECIMALS = 10;
 export function amountFor(raw: TDecimalLike, price: { unit: string; unitPrice: TDecimalLike }) {
   const r = dec(raw);
   if (r.isNegative()) throw new BillingError('invalid_input', 'A usage quantity cannot be negative.');
-  const quantity = r.div(unitSize(price.unit));
+  // the ledger keeps 8 decimals of quantity: round it first, so every line's amount is exactly quantity × price
+  const quantity = r.div(unitSize(price.unit)).toDecimalPlaces(QUANTITY_DECIMALS, Prisma.Decimal.ROUND_HALF_UP);
   const amount = quantity.mul(dec(price.unitPrice)).toDecimalPlaces(AMOUNT_DECIMALS, Prisma.Decimal.ROUND_HALF_UP);
   return { quantity, amount };
 }

@@ -7,6 +7,7 @@ import { createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   accrueDeploymentHours,
+  accrueStorage,
   assertWithinBudget,
   BillingError,
   chargeInference,
@@ -365,6 +366,36 @@ describe('budgets', () => {
     await expect(assertWithinBudget(ws, now, db.prisma)).resolves.toBeUndefined();
     // another workspace is untouched
     await expect(assertWithinBudget(other, now, db.prisma)).resolves.toBeUndefined();
+  });
+});
+
+describe('storage', () => {
+  it('accrues GB-months per day from stored bytes, once per day', async () => {
+    // 3 GB of dataset versions in workspace "other": each March day is 3/31 GB-months at 0.02 per GB-month
+    const ds = await db.prisma.dataset.create({ data: { workspaceId: other, name: 'big' } });
+    await db.prisma.datasetVersion.create({
+      data: {
+        workspaceId: other,
+        datasetId: ds.id,
+        number: 1,
+        format: 'chatml',
+        objectKey: 'k',
+        sha256: '0'.repeat(64),
+        sizeBytes: 3_000_000_000n,
+      },
+    });
+    const at = new Date('2026-03-10T12:00:00Z');
+    const first = await accrueStorage(at, db.prisma);
+    expect(first.linesCreated).toBe(1);
+    expect((await accrueStorage(new Date('2026-03-10T18:00:00Z'), db.prisma)).linesCreated).toBe(0);
+    const line = await db.prisma.usageRecord.findUniqueOrThrow({
+      where: { idempotencyKey: `storage:${other}:2026-03-10` },
+    });
+    // quantity: 3/31 rounded half-up to 8 decimals, computed here in integers of 1e-8
+    const q8 = (3n * 10n ** 8n * 2n + 31n) / (31n * 2n);
+    expect(line.quantity.toFixed()).toBe(`0.${q8.toString().padStart(8, '0')}`);
+    expect(toScaled(line.amount.toFixed())).toBe((q8 * 10n ** 4n * toScaled('0.02')) / 10n ** 12n);
+    expect(line.occurredAt.toISOString()).toBe('2026-03-10T00:00:00.000Z');
   });
 });
 

@@ -271,3 +271,24 @@ export async function findPriceItem(
   if (candidates.length === 0 && (await ensureDefaultPrices(db))) candidates = await findPriceCandidates(where, db);
   return pickPriceItem(candidates, q);
 }
+
+/** Bytes each workspace keeps in storage: dataset versions (of datasets not deleted) and its own base models. */
+export async function storageBytesByWorkspace(db: TDb = getPrisma()): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  const add = (ws: string | null, v: bigint | null) => {
+    if (ws && v) out.set(ws, (out.get(ws) ?? 0n) + v);
+  };
+  const versions = await db.datasetVersion.groupBy({
+    by: ['workspaceId'],
+    where: { dataset: { deletedAt: null } },
+    _sum: { sizeBytes: true },
+  });
+  for (const v of versions) add(v.workspaceId, v._sum.sizeBytes);
+  const models = await db.baseModel.groupBy({
+    by: ['workspaceId'],
+    where: { workspaceId: { not: null } },
+    _sum: { sizeBytes: true },
+  });
+  for (const m of models) add(m.workspaceId, m._sum.sizeBytes);
+  return out;
+}
