@@ -219,6 +219,8 @@ describe('fine-tuning: start a job from the form and watch it train', () => {
     // The jobs list shows it, and the models page lists the model with its lineage.
     await page.goto(`/w/${slug}/fine-tuning`);
     await page.getByRole('link', { name: new RegExp(jobUrl.split('/').at(-1) ?? '') }).waitFor();
+    await page.getByRole('table', { name: 'Fine-tuning' }).getByText('Succeeded').waitFor();
+    await screenshot(page, 'fine-tuning-jobs');
     await page.goto(`/w/${slug}/models`);
     const models = page.getByRole('table', { name: 'Fine-tuned models' });
     await models.getByRole('cell', { name: 'tiny-qwen', exact: true }).waitFor();
@@ -246,6 +248,7 @@ describe('fine-tuning: start a job from the form and watch it train', () => {
     await page.getByTestId('estimate-time').waitFor();
     await page.getByRole('button', { name: 'Start training' }).click();
     await page.waitForURL(new RegExp(`/w/${slug}/fine-tuning/(?!new)[\\w-]+$`));
+    const jobUrl = page.url();
     await expect.poll(() => chartPoints(page), { timeout: 180_000, interval: 500 }).toBeGreaterThanOrEqual(2);
 
     // Cancel asks first; dismissing the dialog leaves the job running.
@@ -270,6 +273,20 @@ describe('fine-tuning: start a job from the form and watch it train', () => {
       .getByLabel('Training data')
       .getByText(/sums · v1/)
       .waitFor();
+
+    // In Chinese: the job page and the form speak the user's language, validation messages included.
+    const saved = await page.request.patch('/api/me', { data: { locale: 'zh-CN' } });
+    expect(saved.ok()).toBe(true);
+    await page.goto(jobUrl);
+    await page.getByRole('heading', { level: 1, name: '微调任务' }).waitFor();
+    await page.getByText('已取消', { exact: true }).first().waitFor();
+    await page.getByTestId('loss-chart').getByText('损失', { exact: true }).waitFor();
+    await page.getByRole('link', { name: '克隆并编辑' }).click();
+    await page.getByLabel('LoRA 秩', { exact: true }).fill('0');
+    await page.getByRole('button', { name: '开始训练' }).click();
+    await expect.poll(() => page.getByLabel('LoRA 秩', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('p[role="alert"]').first().textContent()).toMatch(/[\u4e00-\u9fff]/);
+    await screenshot(page, 'fine-tuning-form-zh');
     await context.close();
   });
 });
