@@ -128,7 +128,7 @@ export function Playground({ apiBase, initialModel }: { apiBase: string; initial
 
   function send() {
     const prompt = input.trim();
-    if (!prompt || streaming > 0 || panes.some((p) => !p.model)) return;
+    if (!prompt || streaming > 0 || workspace.role === 'viewer' || panes.some((p) => !p.model)) return;
     const settings = clampSampling(sampling);
     setSampling(settings);
     setInput('');
@@ -200,6 +200,8 @@ export function Playground({ apiBase, initialModel }: { apiBase: string; initial
     { role: 'user', content: input.trim() || lastPrompt || t('playground.code.samplePrompt') },
   ];
   const hasTurns = panes.some((p) => p.turns.length > 0);
+  // The gateway lets developers and above chat (a viewer's request would be refused with 403): say so up front.
+  const canChat = workspace.role !== 'viewer';
 
   return (
     <div className="grid gap-6 xl:grid-cols-[minmax(0,1fr)_300px]">
@@ -262,14 +264,16 @@ export function Playground({ apiBase, initialModel }: { apiBase: string; initial
             }}
           />
           <div className="flex items-center justify-between gap-2">
-            <p className="text-xs text-muted-foreground">{t('playground.keyboardHint')}</p>
+            <p className="text-xs text-muted-foreground">
+              {canChat ? t('playground.keyboardHint') : t('playground.viewerHint')}
+            </p>
             {streaming > 0 ? (
               <Button type="button" variant="outline" onClick={stop}>
                 <SquareIcon aria-hidden />
                 {t('playground.stop')}
               </Button>
             ) : (
-              <Button type="submit" disabled={!input.trim() || panes.some((p) => !p.model)}>
+              <Button type="submit" disabled={!canChat || !input.trim() || panes.some((p) => !p.model)}>
                 <SendIcon aria-hidden />
                 {t('playground.send')}
               </Button>
