@@ -301,7 +301,7 @@ describe('LLaMA-Factory dataset_info.json + data file', () => {
     expect(res.status).toBe(201);
     expect(res.body.version.rowCount).toBe(data.length);
     expect(res.body.version.sourceFormat).toBe('llamafactory');
-  });
+  }, 120_000); // ~1000 rows through the Qwen tokenizer: seconds alone, much more on a busy 2-core machine
 
   it('refuses a dataset_info.json that does not describe the file', async () => {
     const res = await uploadAndImport(owner, SLUG, 'mine.json', '[{"instruction":"a","output":"b"}]', {
