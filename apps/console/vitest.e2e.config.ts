@@ -3,6 +3,11 @@ import { defineConfig } from 'vitest/config';
 
 // Browser tests: a real console (`next start`) on a fresh test database, driven by Debian's Chromium through
 // playwright-core. Kept apart from the unit/API suite (`vitest.config.ts`) because it needs a production build.
+// One Redis prefix per browser-test run, set before the global setup starts the console and before test workers
+// fork (both inherit it): a trainer or serving worker of another run or of `npm start` on the default prefix must
+// never take this run's jobs.
+process.env.REDIS_PREFIX ??= `crucible-e2e-${process.pid}`;
+
 export default defineConfig({
   // The root test script runs this config from the repository root: resolve paths from this folder.
   root: fileURLToPath(new URL('.', import.meta.url)),
