@@ -1,0 +1,225 @@
+/**
+ * The gateway's overhead (not a test): time-to-first-token and tokens/s of a chat completion streamed through the
+ * console's /v1/chat/completions (API key check, rate limit, model resolution, Redis routing, HTTP to a real
+ * serving worker process, SSE, RequestLog + usage ledger) against node-llama-cpp called directly in this process on
+ * the same GGUF (the one the worker converted), same prompt, greedy, same run, alternating.
+ *
+ *   npx tsx bench/gateway.ts [--runs 5] [--max-tokens 64] [--layers 4] [--hidden 256] [--model-dir DIR] [--gpu auto|cpu]
+ *                            [--threads 2]
+ *
+ * Needs Postgres and Redis (DATABASE_URL / REDIS_URL as everywhere); creates and drops its own database.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
+};
+const runs = Number(opt('runs', '5'));
+const maxTokens = Number(opt('max-tokens', '64'));
+const gpu = opt('gpu', 'cpu') as 'auto' | 'cpu';
+// llama.cpp threads for both paths (its default, every core the OS reports, thrashes a shared machine).
+const threads = Number(opt('threads', '2'));
+const scratch = mkdtempSync(path.join(tmpdir(), 'crucible-bench-gw-'));
+const prefix = `crucible-bench-${process.pid}`;
+
+const MESSAGES = [
+  { role: 'system' as const, content: 'You are a helpful assistant.' },
+  { role: 'user' as const, content: 'Write a short story about a lighthouse keeper and a storm.' },
+];
+
+type TSample = { ttftMs: number; tokens: number; totalMs: number; decodeTps: number };
+
+function summary(name: string, s: TSample[]) {
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return {
+    path: name,
+    runs: s.length,
+    tokens: med(s.map((x) => x.tokens)),
+    ttftMsMedian: Math.round(med(s.map((x) => x.ttftMs)) * 10) / 10,
+    totalMsMedian: Math.round(med(s.map((x) => x.totalMs))),
+    decodeTokensPerSecMedian: Math.round(med(s.map((x) => x.decodeTps)) * 10) / 10,
+    endToEndTokensPerSecMedian: Math.round(med(s.map((x) => (x.tokens / x.totalMs) * 1000)) * 10) / 10,
+  };
+}
+
+function findGguf(dir: string): string {
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) {
+      const f = findGguf(p);
+      if (f) return f;
+    } else if (name.endsWith('.gguf')) return p;
+  }
+  return '';
+}
+
+const say = (m: string) => console.error(`[bench] ${m}`);
+
+async function main() {
+  say('creating the database');
+  const { createTestDatabase } = await import('@crucible/db/testing');
+  const db = await createTestDatabase();
+  Object.assign(process.env, {
+    DATABASE_URL: db.url,
+    REDIS_PREFIX: prefix,
+    STORAGE_DRIVER: 'local',
+    STORAGE_DIR: path.join(scratch, 'storage'),
+    GATEWAY_RATE_LIMIT: '0',
+  });
+  const { spawnServingWorker, nodeHandler, tinyBase } = await import('../apps/console/test/api/gateway-fixtures');
+  let modelDir = opt('model-dir', '');
+  if (!modelDir) {
+    modelDir = path.join(scratch, 'model');
+    const layers = Number(opt('layers', '4'));
+    const hidden = Number(opt('hidden', '256'));
+    if (layers === 2 && hidden === 64) await tinyBase(modelDir);
+    else {
+      const { initModel } = await import('@crucible/trainer');
+      await initModel({ arch: 'qwen2', layers, hidden, intermediate: hidden * 4, heads: hidden / 64, kvHeads: 1, seed: 7 }, modelDir);
+    }
+  }
+  const { getPrisma, disconnectAll } = await import('@crucible/db');
+  const { createWorkspaceApiKey } = await import('@crucible/auth');
+  const prisma = getPrisma();
+  const ws = await prisma.workspace.create({ data: { name: 'Bench', slug: 'bench' } });
+  await prisma.baseModel.create({ data: { workspaceId: ws.id, name: 'bench-model', arch: 'qwen2', path: modelDir } });
+  const { key } = await createWorkspaceApiKey({ workspaceId: ws.id, name: 'bench' });
+
+  say('starting the serving worker');
+  const worker = spawnServingWorker({
+    DATABASE_URL: db.url,
+    REDIS_PREFIX: prefix,
+    STORAGE_DRIVER: 'local',
+    STORAGE_DIR: path.join(scratch, 'storage'),
+    SERVING_PORT: '0',
+    SERVING_CACHE_DIR: path.join(scratch, 'cache'),
+    SERVING_GPU: gpu,
+    SERVING_GGUF_TYPE: 'F16',
+    SERVING_CONTEXT_SIZE: '1024',
+    SERVING_THREADS: String(threads),
+  });
+  const { chatCompletions } = await import('../apps/console/lib/server/gateway/handlers');
+  const server = createServer((req, res) => {
+    nodeHandler({ '/v1/chat/completions': { POST: chatCompletions } })(req, res).catch((e) =>
+      res.writeHead(500).end(String(e)),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  const { default: OpenAI } = await import('openai');
+  const client = new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });
+
+  const { getRedisConnection, closeRedisConnection } = await import('@crucible/jobs');
+  const redis = getRedisConnection();
+  for (let i = 0; ; i++) {
+    if ((await redis.keys(`${prefix}:serving:*`)).length) break;
+    if (i > 600) throw new Error(`the serving worker did not register:\n${worker.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  async function viaGateway(): Promise<TSample> {
+    const t0 = performance.now();
+    let first = 0;
+    let last = 0;
+    let tokens = 0;
+    const stream = await client.chat.completions.create({
+      model: 'bench-model',
+      messages: MESSAGES,
+      max_tokens: maxTokens,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    for await (const c of stream) {
+      if (c.choices[0]?.delta?.content) {
+        first ||= performance.now();
+        last = performance.now();
+      }
+      if (c.usage) tokens = c.usage.completion_tokens;
+    }
+    const end = performance.now();
+    return { ttftMs: first - t0, tokens, totalMs: end - t0, decodeTps: tokens > 1 ? ((tokens - 1) / (last - first)) * 1000 : 0 };
+  }
+
+  say('warm-up through the gateway (the worker converts and loads the model)');
+  // Warm-up through the gateway: converts and loads the model in the worker; the GGUF it wrote is what we load here.
+  await viaGateway();
+  const gguf = findGguf(path.join(scratch, 'cache'));
+  const { getLlama, LlamaLogLevel, resolveChatWrapper } = await import('node-llama-cpp');
+  const llama = await getLlama({ gpu: gpu === 'cpu' ? false : 'auto', logLevel: LlamaLogLevel.error, maxThreads: threads });
+  const model = await llama.loadModel({ modelPath: gguf });
+  const context = await model.createContext({ contextSize: 1024, sequences: 1 });
+  const sequence = context.getSequence();
+  const wrapper = resolveChatWrapper(model);
+
+  async function direct(): Promise<TSample> {
+    const t0 = performance.now();
+    const history = [
+      { type: 'system' as const, text: MESSAGES[0].content },
+      { type: 'user' as const, text: MESSAGES[1].content },
+      { type: 'model' as const, response: [] },
+    ];
+    const tokensIn = wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer);
+    if (process.env.BENCH_DEBUG) say(`direct: ${tokensIn.length} prompt tokens`);
+    await sequence.clearHistory();
+    if (process.env.BENCH_DEBUG) say('cleared');
+    let first = 0;
+    let last = 0;
+    let tokens = 0;
+    for await (const t of sequence.evaluate(tokensIn, { temperature: 0 })) {
+      if (model.isEogToken(t)) break;
+      first ||= performance.now();
+      last = performance.now();
+      tokens += 1;
+      if (tokens >= maxTokens) break;
+    }
+    const end = performance.now();
+    return { ttftMs: first - t0, tokens, totalMs: end - t0, decodeTps: tokens > 1 ? ((tokens - 1) / (last - first)) * 1000 : 0 };
+  }
+
+  say(`loaded ${gguf} here; measuring`);
+  await direct(); // warm-up
+  const g: TSample[] = [];
+  const d: TSample[] = [];
+  for (let i = 0; i < runs; i++) {
+    g.push(await viaGateway());
+    d.push(await direct());
+  }
+  const rows = [summary('gateway (HTTP + worker process)', g), summary('node-llama-cpp direct', d)];
+  console.table(rows);
+  const overheadMs = rows[0].ttftMsMedian - rows[1].ttftMsMedian;
+  console.log(
+    JSON.stringify(
+      { gguf: path.basename(gguf), modelDir, maxTokens, gpu, threads, ttftOverheadMs: Math.round(overheadMs * 10) / 10, rows },
+      null,
+      2,
+    ),
+  );
+
+  await context.dispose();
+  await model.dispose();
+  await llama.dispose();
+  worker.child.kill('SIGTERM');
+  await worker.exited;
+  server.close();
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  await closeRedisConnection();
+  await disconnectAll();
+  await db.drop();
+  rmSync(scratch, { recursive: true, force: true });
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  rmSync(scratch, { recursive: true, force: true });
+  process.exit(1);
+});
