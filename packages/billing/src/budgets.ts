@@ -2,7 +2,7 @@
  * Monthly budgets: spend this month (in the budget's currency) against the amount; alerts recorded once per
  * threshold and month (BudgetAlert); an optional hard limit that refuses new jobs (assertWithinBudget).
  */
-import { getPrisma, Prisma, type TDb } from '@crucible/db';
+import { getPrisma, Prisma, recordAudit, type TDb } from '@crucible/db';
 import { getBudgetRow, listBudgetAlerts, recordBudgetAlerts, sumLedger } from '@crucible/db/billing';
 import { z } from 'zod';
 import { BillingError } from './errors';
@@ -53,7 +53,7 @@ export async function checkBudgetAlerts(workspaceId: string, now = new Date(), d
   const spent = new Prisma.Decimal(status.spent);
   const amount = new Prisma.Decimal(status.budget.amount);
   const reached = status.budget.thresholds.filter((t) => spent.gte(amount.mul(t).div(100)));
-  return recordBudgetAlerts(
+  const created = await recordBudgetAlerts(
     reached.map((threshold) => ({
       workspaceId,
       budgetId: status.budget.id,
@@ -63,6 +63,27 @@ export async function checkBudgetAlerts(workspaceId: string, now = new Date(), d
     })),
     db,
   );
+  // the workspace's audit log is where admins read what happened; a mail/notification sender can follow the same
+  // rows (one per threshold and month, never repeated)
+  for (const a of created) {
+    await recordAudit(
+      {
+        workspaceId,
+        action: 'budget.alert',
+        targetType: 'budget',
+        targetId: a.budgetId,
+        data: {
+          threshold: a.threshold,
+          spent: a.spent,
+          amount: status.budget.amount,
+          currency: status.budget.currency,
+          periodStart: status.periodStart,
+        },
+      },
+      db,
+    );
+  }
+  return created;
 }
 
 /**

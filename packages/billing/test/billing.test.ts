@@ -361,6 +361,9 @@ describe('budgets', () => {
     expect(
       (await db.prisma.budgetAlert.findMany({ where: { workspaceId: ws } })).map((a) => a.threshold).sort(),
     ).toEqual([100, 50, 80]);
+    // each alert is in the workspace's audit log once
+    const audit = await db.prisma.auditLog.findMany({ where: { workspaceId: ws, action: 'budget.alert' } });
+    expect(audit.map((a) => (a.data as { threshold: number }).threshold).sort()).toEqual([100, 50, 80]);
     // without the hard limit the same spend only alerts
     await upsertBudgetRow(ws, { amount: '1', currency: 'USD', thresholds: [50, 80, 100], hardLimit: false }, db.prisma);
     await expect(assertWithinBudget(ws, now, db.prisma)).resolves.toBeUndefined();
