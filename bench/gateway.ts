@@ -82,7 +82,10 @@ async function main() {
     if (layers === 2 && hidden === 64) await tinyBase(modelDir);
     else {
       const { initModel } = await import('@crucible/trainer');
-      await initModel({ arch: 'qwen2', layers, hidden, intermediate: hidden * 4, heads: hidden / 64, kvHeads: 1, seed: 7 }, modelDir);
+      await initModel(
+        { arch: 'qwen2', layers, hidden, intermediate: hidden * 4, heads: hidden / 64, kvHeads: 1, seed: 7 },
+        modelDir,
+      );
     }
   }
   const { getPrisma, disconnectAll } = await import('@crucible/db');
@@ -145,7 +148,12 @@ async function main() {
       if (c.usage) tokens = c.usage.completion_tokens;
     }
     const end = performance.now();
-    return { ttftMs: first - t0, tokens, totalMs: end - t0, decodeTps: tokens > 1 ? ((tokens - 1) / (last - first)) * 1000 : 0 };
+    return {
+      ttftMs: first - t0,
+      tokens,
+      totalMs: end - t0,
+      decodeTps: tokens > 1 ? ((tokens - 1) / (last - first)) * 1000 : 0,
+    };
   }
 
   say('warm-up through the gateway (the worker converts and loads the model)');
@@ -153,7 +161,11 @@ async function main() {
   await viaGateway();
   const gguf = findGguf(path.join(scratch, 'cache'));
   const { getLlama, LlamaLogLevel, resolveChatWrapper } = await import('node-llama-cpp');
-  const llama = await getLlama({ gpu: gpu === 'cpu' ? false : 'auto', logLevel: LlamaLogLevel.error, maxThreads: threads });
+  const llama = await getLlama({
+    gpu: gpu === 'cpu' ? false : 'auto',
+    logLevel: LlamaLogLevel.error,
+    maxThreads: threads,
+  });
   const model = await llama.loadModel({ modelPath: gguf });
   const context = await model.createContext({ contextSize: 1024, sequences: 1 });
   const sequence = context.getSequence();
@@ -181,7 +193,12 @@ async function main() {
       if (tokens >= maxTokens) break;
     }
     const end = performance.now();
-    return { ttftMs: first - t0, tokens, totalMs: end - t0, decodeTps: tokens > 1 ? ((tokens - 1) / (last - first)) * 1000 : 0 };
+    return {
+      ttftMs: first - t0,
+      tokens,
+      totalMs: end - t0,
+      decodeTps: tokens > 1 ? ((tokens - 1) / (last - first)) * 1000 : 0,
+    };
   }
 
   say(`loaded ${gguf} here; measuring`);
@@ -197,7 +214,15 @@ async function main() {
   const overheadMs = rows[0].ttftMsMedian - rows[1].ttftMsMedian;
   console.log(
     JSON.stringify(
-      { gguf: path.basename(gguf), modelDir, maxTokens, gpu, threads, ttftOverheadMs: Math.round(overheadMs * 10) / 10, rows },
+      {
+        gguf: path.basename(gguf),
+        modelDir,
+        maxTokens,
+        gpu,
+        threads,
+        ttftOverheadMs: Math.round(overheadMs * 10) / 10,
+        rows,
+      },
       null,
       2,
     ),

@@ -104,7 +104,13 @@ export async function recordInference(r: TInferenceRecord, db: TDb = getPrisma()
   }
 }
 
-export type TDeploymentStats = { requests: number; promptTokens: number; completionTokens: number; p50Ms: number | null; p95Ms: number | null };
+export type TDeploymentStats = {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+};
 
 /** Requests, tokens and latency percentiles of deployments (whole history, or since `from`). */
 export async function deploymentStats(
@@ -115,7 +121,14 @@ export async function deploymentStats(
   const out = new Map<string, TDeploymentStats>();
   if (deploymentIds.length === 0) return out;
   const rows = await db.$queryRaw<
-    { id: string; requests: bigint; prompt: bigint | null; completion: bigint | null; p50: number | null; p95: number | null }[]
+    {
+      id: string;
+      requests: bigint;
+      prompt: bigint | null;
+      completion: bigint | null;
+      p50: number | null;
+      p95: number | null;
+    }[]
   >`SELECT "deploymentId" AS id, count(*) AS requests, sum("promptTokens") AS prompt, sum("completionTokens") AS completion,
       percentile_cont(0.5) WITHIN GROUP (ORDER BY "latencyMs") AS p50,
       percentile_cont(0.95) WITHIN GROUP (ORDER BY "latencyMs") AS p95
@@ -134,7 +147,14 @@ export async function deploymentStats(
   return out;
 }
 
-export type TMetricBucket = { bucket: string; requests: number; promptTokens: number; completionTokens: number; p50Ms: number | null; p95Ms: number | null };
+export type TMetricBucket = {
+  bucket: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+};
 
 /** Per-minute or per-hour series of one deployment's requests in [from, to). */
 export async function deploymentMetrics(
@@ -143,7 +163,14 @@ export async function deploymentMetrics(
   db: TDb = getPrisma(),
 ): Promise<TMetricBucket[]> {
   const rows = await db.$queryRaw<
-    { bucket: Date; requests: bigint; prompt: bigint | null; completion: bigint | null; p50: number | null; p95: number | null }[]
+    {
+      bucket: Date;
+      requests: bigint;
+      prompt: bigint | null;
+      completion: bigint | null;
+      p50: number | null;
+      p95: number | null;
+    }[]
   >`SELECT date_trunc(${range.unit}, "createdAt") AS bucket, count(*) AS requests, sum("promptTokens") AS prompt,
       sum("completionTokens") AS completion,
       percentile_cont(0.5) WITHIN GROUP (ORDER BY "latencyMs") AS p50,

@@ -10,8 +10,8 @@ import {
   type LlamaContext,
   type LlamaContextSequence,
   LlamaGrammarEvaluationState,
-  type LlamaModel,
   LlamaLogLevel,
+  type LlamaModel,
   resolveChatWrapper,
   type Token,
 } from 'node-llama-cpp';
@@ -121,7 +121,9 @@ export function createEngine(options: TEngineOptions) {
     let hfDir: string;
     let checksum: string;
     if (row.objectKey) {
-      const listed = await options.storage.listObjects(row.objectKey.endsWith('/') ? row.objectKey : `${row.objectKey}/`);
+      const listed = await options.storage.listObjects(
+        row.objectKey.endsWith('/') ? row.objectKey : `${row.objectKey}/`,
+      );
       checksum = createHash('sha256')
         .update(listed.map((o) => `${o.key}:${o.size}`).join('\n'))
         .digest('hex')
@@ -331,7 +333,9 @@ export function createEngine(options: TEngineOptions) {
         }
         out.push(token);
         text = model.detokenize(out);
-        const at = stops.length ? Math.min(...stops.map((s) => text.indexOf(s, Math.max(0, sent - hold))).filter((i) => i >= 0)) : Infinity;
+        const at = stops.length
+          ? Math.min(...stops.map((s) => text.indexOf(s, Math.max(0, sent - hold))).filter((i) => i >= 0))
+          : Infinity;
         if (Number.isFinite(at)) {
           text = text.slice(0, at);
           finishReason = 'stop';
@@ -350,7 +354,12 @@ export function createEngine(options: TEngineOptions) {
 
   return {
     /** Loads (or finds) what `target` needs and generates; requests on one slot queue behind each other. */
-    async generate(target: TTarget, input: TGenerateInput, onText: (t: string) => void = () => {}, signal?: AbortSignal) {
+    async generate(
+      target: TTarget,
+      input: TGenerateInput,
+      onText: (t: string) => void = () => {},
+      signal?: AbortSignal,
+    ) {
       const slot = await getSlot(target);
       slot.busy += 1;
       slot.lastUsed = Date.now();

@@ -54,7 +54,8 @@ export function createServingHost(o: {
       include: { fineTunedModel: { select: { baseModelId: true, id: true } } },
     });
     if (!row) return null;
-    if (row.fineTunedModel) return { baseModelId: row.fineTunedModel.baseModelId, fineTunedModelId: row.fineTunedModel.id };
+    if (row.fineTunedModel)
+      return { baseModelId: row.fineTunedModel.baseModelId, fineTunedModelId: row.fineTunedModel.id };
     return row.baseModelId ? { baseModelId: row.baseModelId } : null;
   }
 

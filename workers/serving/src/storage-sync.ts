@@ -19,4 +19,3 @@ export async function downloadObject(storage: Storage, key: string, file: string
   mkdirSync(dirname(file), { recursive: true });
   await pipeline(await storage.getObject(key), createWriteStream(file));
 }
-

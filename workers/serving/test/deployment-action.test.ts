@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { disconnectAll, type PrismaClient } from '@crucible/db';
 import { createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
 import {
@@ -11,11 +14,8 @@ import {
   getQueue,
   type TWorkerRuntime,
 } from '@crucible/jobs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createLocalStorage } from '@crucible/storage';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEngine } from '../src/engine';
 import { createServingHost, registryKey, setServingHost } from '../src/host';
 import { servingJobs } from '../src/jobs';
@@ -106,7 +106,11 @@ it('start without a model host in this process fails with no_host and says so on
 it('start of a model whose files are missing ends failed (model_unavailable), registered in Redis', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'crucible-serving-'));
   const engine = createEngine({
-    storage: createLocalStorage({ root: join(dir, 'storage'), signingSecret: 'x'.repeat(32), publicUrl: 'http://127.0.0.1:1' }),
+    storage: createLocalStorage({
+      root: join(dir, 'storage'),
+      signingSecret: 'x'.repeat(32),
+      publicUrl: 'http://127.0.0.1:1',
+    }),
     cacheDir: join(dir, 'cache'),
     maxAdapters: 2,
     contextSize: 128,

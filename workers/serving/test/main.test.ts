@@ -31,7 +31,13 @@ it('boots, heartbeats, and exits 0 within the grace period on SIGTERM', async ()
   const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
   const graceMs = 5_000;
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, REDIS_PREFIX: prefix, SERVING_SHUTDOWN_GRACE_MS: String(graceMs), SERVING_CONCURRENCY: '2', SERVING_PORT: '0' },
+    env: {
+      ...process.env,
+      REDIS_PREFIX: prefix,
+      SERVING_SHUTDOWN_GRACE_MS: String(graceMs),
+      SERVING_CONCURRENCY: '2',
+      SERVING_PORT: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -51,11 +51,21 @@ export async function tinyAdapter(baseDir: string, dir: string, seed: number): P
   for (let l = 0; l < cfg.num_hidden_layers; l++) {
     for (const [t, [out, inF, block]] of Object.entries(shapes)) {
       const mod = `base_model.model.model.layers.${l}.${block}.${t}`;
-      lora.set(`${mod}.lora_A.weight`, { shape: [r, inF], data: Float32Array.from({ length: r * inF }, () => (rng() - 0.5) * 0.8) });
-      lora.set(`${mod}.lora_B.weight`, { shape: [out, r], data: Float32Array.from({ length: out * r }, () => (rng() - 0.5) * 0.8) });
+      lora.set(`${mod}.lora_A.weight`, {
+        shape: [r, inF],
+        data: Float32Array.from({ length: r * inF }, () => (rng() - 0.5) * 0.8),
+      });
+      lora.set(`${mod}.lora_B.weight`, {
+        shape: [out, r],
+        data: Float32Array.from({ length: out * r }, () => (rng() - 0.5) * 0.8),
+      });
     }
   }
-  writePeftAdapter(dir, lora as never, { r, alpha: 8, dropout: 0, targets: Object.keys(shapes), baseModel: baseDir } as never);
+  writePeftAdapter(
+    dir,
+    lora as never,
+    { r, alpha: 8, dropout: 0, targets: Object.keys(shapes), baseModel: baseDir } as never,
+  );
   const out = path.join(dir, 'adapter.gguf');
   await writeGgufLora(dir, baseDir, out);
   return out;
@@ -64,7 +74,11 @@ export async function tinyAdapter(baseDir: string, dir: string, seed: number): P
 const MAIN = fileURLToPath(new URL('../../../../workers/serving/src/main.ts', import.meta.url));
 
 /** The serving worker as `npm start` runs it: a real process. */
-export function spawnServingWorker(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<unknown> } {
+export function spawnServingWorker(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<unknown>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

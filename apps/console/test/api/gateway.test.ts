@@ -172,7 +172,10 @@ async function ledger(requestId: string) {
   const prisma = getPrisma();
   const [logs, usage] = await Promise.all([
     prisma.requestLog.findMany({ where: { id: requestId } }),
-    prisma.usageRecord.findMany({ where: { idempotencyKey: { startsWith: `inference:${requestId}:` } }, orderBy: { meter: 'asc' } }),
+    prisma.usageRecord.findMany({
+      where: { idempotencyKey: { startsWith: `inference:${requestId}:` } },
+      orderBy: { meter: 'asc' },
+    }),
   ]);
   return { logs, usage };
 }
@@ -181,7 +184,12 @@ describe('/v1 gateway with the openai client', () => {
   let nonStreamText = '';
 
   it('answers a fine-tuned model (non-stream), with usage recorded exactly once', async () => {
-    const r = await client.chat.completions.create({ model: ft[0].name, messages: ASK, max_tokens: 12, temperature: 0 });
+    const r = await client.chat.completions.create({
+      model: ft[0].name,
+      messages: ASK,
+      max_tokens: 12,
+      temperature: 0,
+    });
     expect(r.object).toBe('chat.completion');
     expect(r.model).toBe(ft[0].name);
     expect(r.choices[0].message.role).toBe('assistant');
@@ -252,13 +260,24 @@ describe('/v1 gateway with the openai client', () => {
   });
 
   it('completions, stop sequences and json_schema through llama.cpp grammars', async () => {
-    const c = await client.completions.create({ model: baseName, prompt: 'Once upon a time', max_tokens: 8, temperature: 0 });
+    const c = await client.completions.create({
+      model: baseName,
+      prompt: 'Once upon a time',
+      max_tokens: 8,
+      temperature: 0,
+    });
     expect(c.object).toBe('text_completion');
     expect(c.usage?.completion_tokens).toBeGreaterThan(0);
     const full = c.choices[0].text;
     const cut = full.slice(2, 4);
     if (cut.trim()) {
-      const s = await client.completions.create({ model: baseName, prompt: 'Once upon a time', max_tokens: 8, temperature: 0, stop: [cut] });
+      const s = await client.completions.create({
+        model: baseName,
+        prompt: 'Once upon a time',
+        max_tokens: 8,
+        temperature: 0,
+        stop: [cut],
+      });
       expect(s.choices[0].text).toBe(full.slice(0, full.indexOf(cut)));
       expect(s.choices[0].finish_reason).toBe('stop');
     }
@@ -285,7 +304,12 @@ describe('/v1 gateway with the openai client', () => {
     const held = (await workerHealth()).holdings.adapters;
     expect(held.sort()).toEqual([ft[1].id, ft[2].id].sort());
     // The evicted one still answers: loaded again on first use.
-    const again = await client.chat.completions.create({ model: ft[0].name, messages: ASK, max_tokens: 12, temperature: 0 });
+    const again = await client.chat.completions.create({
+      model: ft[0].name,
+      messages: ASK,
+      max_tokens: 12,
+      temperature: 0,
+    });
     expect(again.choices[0].message.content).toBe(nonStreamText);
     expect((await workerHealth()).holdings.adapters).toContain(ft[0].id);
   });
@@ -311,7 +335,12 @@ describe('/v1 gateway with the openai client', () => {
   it('accepts the session cookie + X-Crucible-Workspace (the playground)', async () => {
     const res = await fetch(`${baseURL}/chat/completions`, {
       method: 'POST',
-      headers: { cookie: owner.cookie ?? '', 'x-crucible-workspace': 'gw-a', origin: APP_URL, 'content-type': 'application/json' },
+      headers: {
+        cookie: owner.cookie ?? '',
+        'x-crucible-workspace': 'gw-a',
+        origin: APP_URL,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ model: ft[0].name, messages: ASK, max_tokens: 3, temperature: 0 }),
     });
     expect(res.status).toBe(200);
@@ -324,7 +353,11 @@ describe('/v1 gateway with the openai client', () => {
     process.env.GATEWAY_RATE_LIMIT = '3';
     try {
       const key = (
-        await call('POST', '/api/workspaces/[slug]/api-keys', { caller: owner, params: { slug: 'gw-a' }, body: { name: 'rl' } })
+        await call('POST', '/api/workspaces/[slug]/api-keys', {
+          caller: owner,
+          params: { slug: 'gw-a' },
+          body: { name: 'rl' },
+        })
       ).body.key as string;
       const hit = () =>
         fetch(`${baseURL}/chat/completions`, {
@@ -342,7 +375,9 @@ describe('/v1 gateway with the openai client', () => {
       // Another key is not affected.
       expect((await client.models.list()).data.length).toBeGreaterThan(0);
       const sdk = new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });
-      await expect(sdk.chat.completions.create({ model: baseName, messages: ASK })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+      await expect(sdk.chat.completions.create({ model: baseName, messages: ASK })).rejects.toBeInstanceOf(
+        OpenAI.RateLimitError,
+      );
     } finally {
       process.env.GATEWAY_RATE_LIMIT = '1000';
     }
@@ -369,7 +404,10 @@ describe('deployments', () => {
     });
     depId = created.body.id;
     const running = await until('the deployment running', async () => {
-      const r = await call('GET', `${P}/[deploymentId]`, { caller: owner, params: { slug: 'gw-a', deploymentId: depId } });
+      const r = await call('GET', `${P}/[deploymentId]`, {
+        caller: owner,
+        params: { slug: 'gw-a', deploymentId: depId },
+      });
       if (r.body.status === 'failed') throw new Error(JSON.stringify(r.body.error));
       return r.body.status === 'running' ? r.body : null;
     });
@@ -378,15 +416,24 @@ describe('deployments', () => {
 
     const models = await call('GET', '/api/workspaces/[slug]/chat-models', { caller: owner, params: { slug: 'gw-a' } });
     expect(models.body.data).toEqual(
-      expect.arrayContaining([{ id: ft[1].name, modelId: ft[1].id, name: ft[1].name, kind: 'fine_tuned', deployed: true }]),
+      expect.arrayContaining([
+        { id: ft[1].name, modelId: ft[1].id, name: ft[1].name, kind: 'fine_tuned', deployed: true },
+      ]),
     );
 
     const r = await client.chat.completions.create({ model: ft[1].name, messages: ASK, max_tokens: 4, temperature: 0 });
     const list = await call('GET', P, { caller: owner, params: { slug: 'gw-a' } });
     const row = list.body.data.find((d: { id: string }) => d.id === depId);
-    expect(row.stats).toMatchObject({ requests: 1, promptTokens: r.usage?.prompt_tokens, completionTokens: r.usage?.completion_tokens });
+    expect(row.stats).toMatchObject({
+      requests: 1,
+      promptTokens: r.usage?.prompt_tokens,
+      completionTokens: r.usage?.completion_tokens,
+    });
     expect(row.stats.p50Ms).toBeGreaterThan(0);
-    const metrics = await call('GET', `${P}/[deploymentId]/metrics`, { caller: owner, params: { slug: 'gw-a', deploymentId: depId } });
+    const metrics = await call('GET', `${P}/[deploymentId]/metrics`, {
+      caller: owner,
+      params: { slug: 'gw-a', deploymentId: depId },
+    });
     expect(metrics.status).toBe(200);
     expect(metrics.body.data).toHaveLength(1);
     expect(metrics.body.data[0]).toMatchObject({ requests: 1, completionTokens: r.usage?.completion_tokens });
@@ -398,7 +445,10 @@ describe('deployments', () => {
     const w = await startWorker();
     await until('the reloaded deployment', async () => (await registry())[0]?.deployments.includes(depId));
     expect(w.workerId).toBeTruthy();
-    const row = await call('GET', `${P}/[deploymentId]`, { caller: owner, params: { slug: 'gw-a', deploymentId: depId } });
+    const row = await call('GET', `${P}/[deploymentId]`, {
+      caller: owner,
+      params: { slug: 'gw-a', deploymentId: depId },
+    });
     expect(row.body.status).toBe('running');
     const r = await client.chat.completions.create({ model: ft[1].name, messages: ASK, max_tokens: 2, temperature: 0 });
     expect(r.usage?.completion_tokens).toBeGreaterThan(0);
@@ -408,7 +458,10 @@ describe('deployments', () => {
     const params = { slug: 'gw-a', deploymentId: depId };
     expect((await call('DELETE', `${P}/[deploymentId]`, { caller: owner, params })).status).toBe(409);
     expect((await call('POST', `${P}/[deploymentId]/stop`, { caller: owner, params })).status).toBe(202);
-    await until('stopped', async () => (await call('GET', `${P}/[deploymentId]`, { caller: owner, params })).body.status === 'stopped');
+    await until(
+      'stopped',
+      async () => (await call('GET', `${P}/[deploymentId]`, { caller: owner, params })).body.status === 'stopped',
+    );
     await until('the registry dropping it', async () => !(await registry())[0]?.deployments.includes(depId), 20_000);
     expect((await call('DELETE', `${P}/[deploymentId]`, { caller: owner, params })).status).toBe(204);
     expect((await call('GET', `${P}/[deploymentId]`, { caller: owner, params })).status).toBe(404);

@@ -1,5 +1,5 @@
-import { AppError } from '../errors';
 import { authenticate, requireWorkspace } from '../context';
+import { AppError } from '../errors';
 
 export type TGatewayCaller = {
   workspaceId: string;

@@ -24,7 +24,10 @@ export type TWorkerInput = {
 
 export type TDone = { text: string; promptTokens: number; completionTokens: number; finishReason: 'stop' | 'length' };
 
-export type TEvent = { type: 'delta'; text: string } | ({ type: 'done' } & TDone) | { type: 'error'; code: string; message: string };
+export type TEvent =
+  | { type: 'delta'; text: string }
+  | ({ type: 'done' } & TDone)
+  | { type: 'error'; code: string; message: string };
 
 const newRequestId = () => randomUUID().replace(/-/g, '').slice(0, 24);
 

@@ -52,7 +52,11 @@ export const ZChatRequest = z.object({
       z.object({ type: z.literal('text') }),
       z.object({
         type: z.literal('json_schema'),
-        json_schema: z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()), strict: z.boolean().nullish() }),
+        json_schema: z.object({
+          name: z.string().optional(),
+          schema: z.record(z.string(), z.unknown()),
+          strict: z.boolean().nullish(),
+        }),
       }),
     ])
     .nullish(),
@@ -60,7 +64,13 @@ export const ZChatRequest = z.object({
 
 export const ZCompletionRequest = z.object({
   ...ZCommon,
-  prompt: z.union([z.string(), z.array(z.string()).length(1).transform((a) => a[0])]),
+  prompt: z.union([
+    z.string(),
+    z
+      .array(z.string())
+      .length(1)
+      .transform((a) => a[0]),
+  ]),
 });
 
 async function parse<S extends z.ZodType>(req: Request, schema: S): Promise<z.infer<S>> {
@@ -123,7 +133,9 @@ function sse(run: TRun, chunk: (text: string) => unknown, final: (done: TDone) =
       } catch (error) {
         // Headers are gone: report the error the way OpenAI's stream does, as an event with an error object.
         const e = error as GatewayError;
-        send(controller, { error: { message: e.message, type: e.type ?? 'server_error', param: null, code: e.code ?? null } });
+        send(controller, {
+          error: { message: e.message, type: e.type ?? 'server_error', param: null, code: e.code ?? null },
+        });
         controller.close();
       }
     },
@@ -183,7 +195,12 @@ export const chatCompletions = openaiRoute(async (req) => {
   }
   const includeUsage = body.stream_options?.include_usage === true;
   let first = true;
-  const chunk = (choices: unknown[], extra: object = {}) => ({ ...head, object: 'chat.completion.chunk', choices, ...extra });
+  const chunk = (choices: unknown[], extra: object = {}) => ({
+    ...head,
+    object: 'chat.completion.chunk',
+    choices,
+    ...extra,
+  });
   return sse(
     run,
     (text) => {
@@ -192,7 +209,14 @@ export const chatCompletions = openaiRoute(async (req) => {
       return chunk([{ index: 0, delta, logprobs: null, finish_reason: null }]);
     },
     (done) => [
-      chunk([{ index: 0, delta: first ? { role: 'assistant', content: '' } : {}, logprobs: null, finish_reason: done.finishReason }]),
+      chunk([
+        {
+          index: 0,
+          delta: first ? { role: 'assistant', content: '' } : {},
+          logprobs: null,
+          finish_reason: done.finishReason,
+        },
+      ]),
       ...(includeUsage ? [chunk([], { usage: usageOf(done) })] : []),
     ],
     run.requestId,
@@ -217,7 +241,11 @@ export const completions = openaiRoute(async (req) => {
   if (!stream) {
     const done = await collect(run);
     return Response.json(
-      { ...head, choices: [{ text: done.text, index: 0, logprobs: null, finish_reason: done.finishReason }], usage: usageOf(done) },
+      {
+        ...head,
+        choices: [{ text: done.text, index: 0, logprobs: null, finish_reason: done.finishReason }],
+        usage: usageOf(done),
+      },
       { headers: { 'x-request-id': run.requestId } },
     );
   }

@@ -27,7 +27,13 @@ export async function resolveModel(workspaceId: string, model: string): Promise<
   });
   let resolved: Omit<TResolvedModel, 'deploymentId'>;
   if (ft) {
-    resolved = { openaiId: ft.name, kind: 'fine_tuned', modelId: ft.id, baseModelId: ft.baseModelId, fineTunedModelId: ft.id };
+    resolved = {
+      openaiId: ft.name,
+      kind: 'fine_tuned',
+      modelId: ft.id,
+      baseModelId: ft.baseModelId,
+      fineTunedModelId: ft.id,
+    };
   } else {
     const bases = await db.baseModel.findMany({
       where: { name: model, OR: [{ workspaceId }, { workspaceId: null }] },

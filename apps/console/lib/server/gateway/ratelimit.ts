@@ -24,14 +24,20 @@ export function readGatewayEnv(env: Record<string, string | undefined> = process
  * Fixed-window counter in Redis (`${REDIS_PREFIX}:ratelimit:{who}:{window}`): one INCR per request, the key expires
  * with its window. Over the limit → 429 with Retry-After = seconds until the window ends.
  */
-export async function checkRateLimit(who: string): Promise<{ limit: number; remaining: number; resetS: number } | null> {
+export async function checkRateLimit(
+  who: string,
+): Promise<{ limit: number; remaining: number; resetS: number } | null> {
   const { limit, windowS } = readGatewayEnv();
   if (limit === 0) return null;
   const now = Date.now();
   const window = Math.floor(now / (windowS * 1000));
   const key = `${loadJobsEnv().REDIS_PREFIX}:ratelimit:${who}:${window}`;
   const redis = getRedisConnection();
-  const [[, count]] = (await redis.multi().incr(key).expire(key, windowS + 1).exec()) as [[null, number], unknown];
+  const [[, count]] = (await redis
+    .multi()
+    .incr(key)
+    .expire(key, windowS + 1)
+    .exec()) as [[null, number], unknown];
   const resetS = Math.max(1, Math.ceil(((window + 1) * windowS * 1000 - now) / 1000));
   if (count > limit) {
     throw new GatewayError(

@@ -44,9 +44,19 @@ const EMPTY: TDeploymentStats = { requests: 0, promptTokens: 0, completionTokens
 
 function shape(d: TRow, stats: TDeploymentStats | undefined) {
   const model = d.fineTunedModel
-    ? { id: d.fineTunedModel.id, kind: 'fine_tuned' as const, name: d.fineTunedModel.displayName ?? d.fineTunedModel.name, openaiId: d.fineTunedModel.name }
+    ? {
+        id: d.fineTunedModel.id,
+        kind: 'fine_tuned' as const,
+        name: d.fineTunedModel.displayName ?? d.fineTunedModel.name,
+        openaiId: d.fineTunedModel.name,
+      }
     : d.baseModel
-      ? { id: d.baseModel.id, kind: 'base' as const, name: d.baseModel.displayName ?? d.baseModel.name, openaiId: d.baseModel.name }
+      ? {
+          id: d.baseModel.id,
+          kind: 'base' as const,
+          name: d.baseModel.displayName ?? d.baseModel.name,
+          openaiId: d.baseModel.name,
+        }
       : null;
   return {
     id: d.id,
@@ -93,10 +103,16 @@ export const createDeployment = route(async (req, { slug }) => {
     const m = await db.fineTunedModel.findFirst({ where: { id: body.modelId, workspaceId: ws, deletedAt: null } });
     if (!m) throw new AppError('not_found', 'No such fine-tuned model.', 'modelId');
     if (!m.ggufAdapterObjectKey && !m.adapterObjectKey) {
-      throw new AppError('invalid_request', 'This model has no LoRA adapter to serve (full fine-tunes are not served yet).', 'modelId');
+      throw new AppError(
+        'invalid_request',
+        'This model has no LoRA adapter to serve (full fine-tunes are not served yet).',
+        'modelId',
+      );
     }
   } else {
-    const b = await db.baseModel.findFirst({ where: { id: body.modelId, OR: [{ workspaceId: ws }, { workspaceId: null }] } });
+    const b = await db.baseModel.findFirst({
+      where: { id: body.modelId, OR: [{ workspaceId: ws }, { workspaceId: null }] },
+    });
     if (!b) throw new AppError('not_found', 'No such base model.', 'modelId');
   }
   let row: { id: string };
@@ -115,7 +131,8 @@ export const createDeployment = route(async (req, { slug }) => {
       },
     });
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError('conflict', `A deployment named "${body.name}" already exists.`, 'name');
+    if (isUniqueViolation(error))
+      throw new AppError('conflict', `A deployment named "${body.name}" already exists.`, 'name');
     throw error;
   }
   await enqueue(deploymentActionJob, { deploymentId: row.id, action: 'start' });
@@ -171,7 +188,12 @@ export const getDeploymentMetrics = route(async (req, { slug, deploymentId }) =>
   if (from >= to) throw new AppError('invalid_request', 'from must be before to.', 'from');
   // Minutes for up to 6 hours, hours beyond (a chart of at most a few hundred points).
   const unit = q.data.unit ?? (to.getTime() - from.getTime() <= 6 * 3600_000 ? 'minute' : 'hour');
-  return json({ data: await deploymentMetrics(row.id, { from, to, unit }), unit, from: from.toISOString(), to: to.toISOString() });
+  return json({
+    data: await deploymentMetrics(row.id, { from, to, unit }),
+    unit,
+    from: from.toISOString(),
+    to: to.toISOString(),
+  });
 });
 
 /** The playground's model picker: every model the workspace can chat with, by its OpenAI id. */
