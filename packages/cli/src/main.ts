@@ -18,6 +18,7 @@ Administration (uses DATABASE_URL):
 
 Fine-tuning (uses DATABASE_URL, REDIS_URL and the storage settings):
   crucible models import DIR --workspace S --name N
+  crucible models download REPO [--source huggingface|modelscope] [--revision R] [--out DIR] [--workspace S --name N]
   crucible jobs list|get|create|cancel|events --workspace S ...   (crucible jobs help)
 `;
 
@@ -40,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
       const { runAdminCommand } = await import('./admin/index');
       return await runAdminCommand(argv);
     }
+    if (command === 'models' && argv[1] === 'download')
+      return await (await import('./models/download')).modelsDownload(argv.slice(2));
     if (JOBS_COMMANDS.has(command)) {
       const { runJobsCommand } = await import('./jobs/index');
       return await runJobsCommand(argv);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -495,5 +496,85 @@ describe('allow patterns', () => {
     expect(globToRegExp('model-0000[!2]-*.safetensors').test('model-00002-of-00002.safetensors')).toBe(false);
     expect(globToRegExp('onnx/').test('onnx/model.onnx')).toBe(true);
     expect(globToRegExp('config.json').test('configXjson')).toBe(false);
+  });
+});
+
+/** `npx crucible models download`, run as a user runs it: the real bin in a child process, HF_ENDPOINT at our hub. */
+function crucible(args: string[], env: Record<string, string>) {
+  const bin = join(__dirname, '../../cli/bin/crucible.mjs');
+  return new Promise<{ code: number; out: string; err: string }>((res) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, cwd: tmp });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('close', (code) => res({ code: code ?? -1, out, err }));
+  });
+}
+
+describe('crucible models download', () => {
+  it('downloads into --out with progress on stderr and the folder on stdout; a gated repo exits 1 naming HF_TOKEN', async () => {
+    reset();
+    const out = join(tmp, 'cli-1');
+    const r = await crucible(['models', 'download', 'acme/tiny', '--out', out], { HF_ENDPOINT: hubUrl, HF_TOKEN: '' });
+    expect(r.err).toMatch(/\[\d+\/5\] model\.safetensors: [\d.]+ MB done/);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.trim()).toBe(out);
+    await expectSameModel(plain, out);
+    const gated = await crucible(['models', 'download', 'acme/gated', '--out', join(tmp, 'cli-g')], {
+      HF_ENDPOINT: hubUrl,
+      HF_TOKEN: '',
+    });
+    expect(gated.code).toBe(1);
+    expect(gated.err).toMatch(/gated.*HF_TOKEN.*\[AUTH_REQUIRED\]/);
+    const usage = await crucible(['models', 'download', 'acme/tiny', '--source', 'civitai'], {});
+    expect(usage.code).toBe(2);
+  });
+
+  it('with --workspace registers the download as a base model (ModelScope source, real Postgres, local storage)', async () => {
+    reset();
+    const { createTestDatabase } = await import('../../db/src/testing');
+    const db = await createTestDatabase();
+    try {
+      const ws = await db.prisma.workspace.create({ data: { name: 'Acme', slug: 'acme-hub' } });
+      const out = join(tmp, 'cli-ws');
+      const r = await crucible(
+        [
+          'models',
+          'download',
+          'acme/tiny-sharded',
+          '--source',
+          'modelscope',
+          '--out',
+          out,
+          '--workspace',
+          'acme-hub',
+          '--name',
+          'tiny',
+        ],
+        {
+          MODELSCOPE_ENDPOINT: hubUrl,
+          DATABASE_URL: db.url,
+          STORAGE_DRIVER: 'local',
+          STORAGE_DIR: join(tmp, 'storage'),
+          REDIS_PREFIX: `crucible-test-hub-${process.pid}`,
+        },
+      );
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/imported tiny \(qwen2, \d+ files\) into workspace acme-hub/);
+      const base = await db.prisma.baseModel.findFirst({ where: { workspaceId: ws.id, name: 'tiny' } });
+      expect(base?.status).toBe('ready');
+      expect(base?.arch).toBe('qwen2');
+      // The registered copy in storage is the downloaded shard, byte for byte.
+      const shard = readdirSync(sharded).find((f) => f.endsWith('.safetensors')) as string;
+      const stored = join(tmp, 'storage', `${base?.objectKey}/${shard}`);
+      expect(readFileSync(stored).equals(readFileSync(join(sharded, shard)))).toBe(true);
+    } finally {
+      await db.drop();
+    }
   });
 });

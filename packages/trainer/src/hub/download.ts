@@ -51,7 +51,8 @@ export const DEFAULT_ALLOW_PATTERNS = Object.freeze([
   'tokenizer.model',
 ]);
 
-export const MANIFEST_FILE = '.crucible-download.json';
+// No leading dot: storage keys refuse dot segments, and `crucible models import` uploads the folder as it is.
+export const MANIFEST_FILE = 'crucible-download.json';
 
 export type TDownloadProgress = {
   file: string;
@@ -263,7 +264,7 @@ async function downloadFile(
 /**
  * Downloads a model repo from Hugging Face or ModelScope into `outDir`: lists the repo at a revision, selects the
  * files a base model needs (or `allowPatterns`), downloads each resumably, verifies it, and writes
- * `.crucible-download.json` (repo, revision, commit, files). Files already present from the same commit are kept.
+ * `crucible-download.json` (repo, revision, commit, files). Files already present from the same commit are kept.
  */
 export async function downloadModel(opts: TDownloadOptions): Promise<TDownloadResult> {
   const { repo, source, signal } = opts;

@@ -214,7 +214,7 @@ export function modelScopeHub(repo: string, revision: string, endpoint: string, 
       }
       const entries = (body.Data?.Files ?? []).filter((f) => f.Type !== 'tree');
       // The listing names the last commit of each file, not of the revision; the newest of them is the commit the
-      // listed tree was last changed in, which is what a reader of .crucible-download.json needs to reproduce it.
+      // listed tree was last changed in, which is what a reader of crucible-download.json needs to reproduce it.
       const newest = [...entries].sort((a, b) => (b.CommittedDate ?? 0) - (a.CommittedDate ?? 0))[0];
       return {
         commit: newest?.Revision ?? null,
