@@ -358,6 +358,13 @@ describe('Hugging Face downloads', () => {
       code: 'REVISION_NOT_FOUND',
     });
     await expect(downloadModel({ ...base, repo: '../etc' })).rejects.toMatchObject({ code: 'BAD_REPO_ID' });
+    // A hub that does not answer: retried, then NETWORK naming the socket error.
+    const closed = createServer();
+    const deadUrl = await listen(closed);
+    await new Promise((r) => closed.close(r));
+    const dead = await downloadModel({ ...base, repo: 'acme/tiny', endpoint: deadUrl }).catch((e) => e);
+    expect(dead.code).toBe('NETWORK');
+    expect(dead.message).toMatch(/ECONNREFUSED/);
     await expect(downloadModel({ ...base, repo: 'acme/tiny', allowPatterns: ['*.gguf'] })).rejects.toMatchObject({
       code: 'NO_MATCHING_FILES',
     });

@@ -18,6 +18,7 @@ import {
   getFollowing,
   isNetworkError,
   isTransientStatus,
+  networkReason,
   sleep,
   type TRetryOptions,
 } from './http';
@@ -254,7 +255,7 @@ async function downloadFile(
         continue;
       }
       if (isNetworkError(error)) {
-        throw new HubError('NETWORK', `${file.path}: ${(error as Error).message} (after ${retry.attempts} tries).`);
+        throw new HubError('NETWORK', `${file.path}: ${networkReason(error)} (after ${retry.attempts} tries).`);
       }
       throw error;
     }

@@ -74,3 +74,9 @@ export function isNetworkError(error: unknown): boolean {
   if (e?.name === 'AbortError') return false;
   return e instanceof TypeError || /^(ECONN|EPIPE|ETIMEDOUT|EAI_AGAIN|UND_ERR)/.test(e?.cause?.code ?? e?.code ?? '');
 }
+
+/** "fetch failed" says nothing: name the socket error under it (ENOTFOUND, ECONNREFUSED, UND_ERR_SOCKET...). */
+export function networkReason(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  return e.cause ? `${e.message} (${e.cause.code ?? e.cause.message})` : e.message;
+}

@@ -1,5 +1,5 @@
 import { HubError } from './errors';
-import { backoffMs, isNetworkError, isTransientStatus, sleep, type TRetryOptions } from './http';
+import { backoffMs, isNetworkError, isTransientStatus, networkReason, sleep, type TRetryOptions } from './http';
 
 export type THubSource = 'huggingface' | 'modelscope';
 
@@ -71,7 +71,7 @@ async function getJson(
         continue;
       }
       if (isNetworkError(error)) {
-        throw new HubError('NETWORK', `cannot reach ${new URL(url).origin}: ${(error as Error).message}.`);
+        throw new HubError('NETWORK', `cannot reach ${new URL(url).origin}: ${networkReason(error)}.`);
       }
       throw error;
     }
