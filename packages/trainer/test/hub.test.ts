@@ -430,6 +430,29 @@ describe('Hugging Face downloads', () => {
     expect(err.message).toMatch(/no space left/);
   });
 
+  it('cancelling mid-file keeps the .part, and the next run resumes it with a Range request', async () => {
+    reset();
+    const out = join(tmp, 'hf-cancel');
+    const ac = new AbortController();
+    const err = await downloadModel({
+      repo: 'acme/tiny',
+      source: 'huggingface',
+      endpoint: hubUrl,
+      outDir: out,
+      retry: fast,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.file === 'model.safetensors' && p.phase === 'progress' && p.fileBytes > 0) ac.abort();
+      },
+    }).catch((e) => e);
+    expect(err.code).toBe('ABORTED');
+    expect(existsSync(join(out, 'model.safetensors.part'))).toBe(true);
+    log.length = 0;
+    await downloadModel({ repo: 'acme/tiny', source: 'huggingface', endpoint: hubUrl, outDir: out, retry: fast });
+    expect(log.find((l) => l.host === 'cdn')?.range).toMatch(/^bytes=[1-9]\d*-$/);
+    await expectSameModel(plain, out);
+  });
+
   it('an abort signal stops the download with ABORTED', async () => {
     reset();
     const ac = new AbortController();
