@@ -46,10 +46,12 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
   const [publishProblems, setPublishProblems] = React.useState<TProblemGroup[] | null>(null);
   const [busy, setBusy] = React.useState(false);
   const [reload, setReload] = React.useState(0);
+  const [listReload, setListReload] = React.useState(0);
   const selected = params.get('version');
 
   React.useEffect(() => {
     void reload;
+    void listReload;
     let live = true;
     api<TDataset>(datasetPaths.dataset(slug, datasetId)).then(
       (d) => live && setDataset(d),
@@ -62,7 +64,7 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
     return () => {
       live = false;
     };
-  }, [slug, datasetId, reload, t]);
+  }, [slug, datasetId, reload, listReload, t]);
 
   const versionId = selected ?? versions?.[0]?.id ?? null;
   React.useEffect(() => {
@@ -81,8 +83,9 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
   }, [slug, datasetId, versionId, reload]);
 
   const select = (id: string) => router.push(`${pathname}?version=${encodeURIComponent(id)}`);
+  // A new version: the list is reloaded, and the new version is fetched because the selection changes.
   const created = (id: string) => {
-    setReload((n) => n + 1);
+    setListReload((n) => n + 1);
     select(id);
   };
 

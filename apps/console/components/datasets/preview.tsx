@@ -62,7 +62,9 @@ export function PreviewPanel({
   const [offset, setOffset] = React.useState(0);
   const [query, setQuery] = React.useState('');
   const [q, setQ] = React.useState('');
-  const [page, setPage] = React.useState<TPreview | null>(null);
+  // The page remembers which version it belongs to, so rows of another version are never shown under this one.
+  const [loaded, setLoaded] = React.useState<{ versionId: string; page: TPreview | null } | null>(null);
+  const page = loaded?.versionId === version.id ? loaded.page : null;
   const [edit, setEdit] = React.useState<TEdit | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [saving, setSaving] = React.useState(false);
@@ -70,8 +72,8 @@ export function PreviewPanel({
   React.useEffect(() => {
     let live = true;
     api<TPreview>(datasetPaths.rows(slug, datasetId, version.id, { offset, limit: PAGE, q })).then(
-      (p) => live && setPage(p),
-      () => live && setPage(null),
+      (p) => live && setLoaded({ versionId: version.id, page: p }),
+      () => live && setLoaded({ versionId: version.id, page: null }),
     );
     return () => {
       live = false;
