@@ -117,7 +117,7 @@ function run(weights: Weights, backend: Backend, frozenDtype: 'f32' | 'bf16', st
   const warnings: string[] = [];
   const m = createModel({
     config,
-    weights,
+    weights: new Map(weights), // a bf16 model takes its projections out of the map it is given
     backend,
     finetuning: 'lora',
     lora,
@@ -201,15 +201,18 @@ describe('bf16 frozen weights (LoRA)', () => {
   });
 
   it('keeps only bf16 copies of the frozen projections; fullState widens them exactly; the rest stays fp32', () => {
+    const given = new Map(w);
     const m = createModel({
       config,
-      weights: w,
+      weights: given,
       backend: ref,
       finetuning: 'lora',
       lora,
       seed: 3,
       frozenDtype: 'bf16',
     });
+    // The fp32 projections were taken out of the given map (so they can be freed); the rest stays.
+    expect([...given.keys()]).toEqual([...w.keys()].filter((k) => !PROJ.test(k)));
     const full = m.fullState();
     expect([...full.keys()]).toEqual([...w.keys()]);
     for (const [k, t] of full) {
@@ -261,7 +264,15 @@ describe('bf16 frozen weights (LoRA)', () => {
   it('trains: the loss falls with bf16 frozen weights and tracks the fp32 run', () => {
     const be = cpuAvailable ? createBackend('cpu') : ref;
     const losses = (frozenDtype: 'f32' | 'bf16'): number[] => {
-      const m = createModel({ config, weights: w, backend: be, finetuning: 'lora', lora, seed: 3, frozenDtype });
+      const m = createModel({
+        config,
+        weights: new Map(w),
+        backend: be,
+        finetuning: 'lora',
+        lora,
+        seed: 3,
+        frozenDtype,
+      });
       const opt = createAdamW(be, m.trainableParams(), { maxGradNorm: 1 });
       const b = batch(21);
       const out: number[] = [];

@@ -161,8 +161,9 @@ export function buildModel(opts: {
       let Wf = W.w;
       let Wbf16: Uint16Array | null = null;
       if (bf16) {
-        // Converted once; the model keeps no fp32 copy (the caller's map may, until it lets it go).
+        // Converted once; neither the model nor the source map keeps the fp32 copy (see createModel frozenDtype).
         Wbf16 = toBf16(W.w);
+        src.delete(`${name}.weight`);
         Wf = new Float32Array(0);
         frozenBf16.set(`${name}.weight`, { shape: [outF, inF], bits: Wbf16 });
         weights.set(`${name}.weight`, { shape: [outF, inF], data: Wf });

@@ -27,12 +27,15 @@ export function createModel(opts: {
    * backend's matmulBf16W (activations rounded to bf16, fp32 accumulation) in the forward pass and the input
    * gradient; LoRA A/B, biases, norms, the embedding / LM head, gradients and optimizer state stay fp32. Halves the
    * frozen weights' memory and runs those matmuls on AVX-512 BF16 where the CPU has it. Default 'f32'.
+   * With 'bf16' the model takes the converted tensors out of `weights` (each fp32 projection is deleted from the
+   * map once its bf16 copy exists), so that they can be freed during the conversion; pass a copy to keep them.
    */
   frozenDtype?: FrozenDtype;
   /** One-line notes for people (a requested bf16 that cannot apply). Default: stderr. */
   warn?: (message: string) => void;
 }): Model {
-  const { config: c, backend: be } = opts;
+  // No closure below may capture opts: it holds the caller's fp32 weights, which a bf16 model must not keep alive.
+  const { config: c, backend: be, finetuning } = opts;
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
   let frozenDtype: FrozenDtype = opts.frozenDtype ?? 'f32';
   if (frozenDtype === 'bf16' && opts.finetuning === 'full') {
@@ -180,10 +183,10 @@ export function createModel(opts: {
   };
 
   const loadLoraState = (state: Map<string, Tensor>): void => {
-    if (opts.finetuning !== 'lora') {
+    if (finetuning !== 'lora') {
       throw new ModelError(
         'LORA_INVALID',
-        `This model is set up for finetuning "${opts.finetuning}"; it has no LoRA parameters to load.`,
+        `This model is set up for finetuning "${finetuning}"; it has no LoRA parameters to load.`,
       );
     }
     for (const key of state.keys()) {
