@@ -4,6 +4,7 @@ import { AlertTriangleIcon, BoxIcon, CopyPlusIcon, RadioIcon, SquareIcon } from 
 import Link from 'next/link';
 import * as React from 'react';
 import { ConfirmDialog } from '@/components/confirm-dialog';
+import { DeployButton } from '@/components/deployments/deploy-button';
 import { JobStatusBadge } from '@/components/status-badge';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent } from '@/components/ui/card';
@@ -194,11 +195,14 @@ function ModelReady({ model }: { model: { id: string; name: string } }) {
         {t('fineTuning.detail.modelReady')}
         <span className="font-mono text-xs">{model.name}</span>
       </p>
-      <Button asChild size="sm" variant="outline">
-        <Link href={`/w/${workspace.slug}/models#${encodeURIComponent(model.id)}`}>
-          {t('fineTuning.detail.viewModel')}
-        </Link>
-      </Button>
+      <div className="flex gap-2">
+        <Button asChild size="sm" variant="outline">
+          <Link href={`/w/${workspace.slug}/models#${encodeURIComponent(model.id)}`}>
+            {t('fineTuning.detail.viewModel')}
+          </Link>
+        </Button>
+        <DeployButton size="sm" model={{ id: model.id, kind: 'fine_tuned', name: model.name }} />
+      </div>
     </div>
   );
 }

@@ -3,6 +3,7 @@
 import { BoxesIcon, FlaskConicalIcon, TerminalIcon } from 'lucide-react';
 import Link from 'next/link';
 import { CopyField } from '@/components/copy-field';
+import { DeployButton } from '@/components/deployments/deploy-button';
 import { formatCompact, formatHyperparameter, formatMetric } from '@/components/fine-tuning/format';
 import { ftPaths, type TBaseModel, type TFineTunedModel } from '@/components/fine-tuning/types';
 import { ResourceTable } from '@/components/resource-table';
@@ -58,6 +59,16 @@ export function BaseModelsTable() {
         { header: t('models.colParams'), cell: (m) => formatCompact(m.params ?? m.parameterCount, locale) },
         { header: t('models.colSource'), cell: (m) => m.source ?? '—' },
         { header: t('models.colCreated'), cell: (m) => formatDate(m.createdAt, locale) },
+        {
+          header: t('common.actions'),
+          cell: (m) => (
+            <DeployButton
+              size="sm"
+              variant="outline"
+              model={{ id: m.id, kind: 'base', name: m.displayName ?? m.name }}
+            />
+          ),
+        },
       ]}
       empty={
         <EmptyState icon={BoxesIcon} title={t('models.baseEmptyTitle')} description={t('models.baseEmptyDescription')}>
@@ -145,6 +156,12 @@ export function FineTunedModelsTable() {
           },
         },
         { header: t('models.colCreated'), cell: (m) => formatDate(m.createdAt, locale) },
+        {
+          header: t('common.actions'),
+          cell: (m) => (
+            <DeployButton size="sm" variant="outline" model={{ id: m.id, kind: 'fine_tuned', name: m.name }} />
+          ),
+        },
       ]}
       empty={
         <EmptyState
