@@ -158,6 +158,16 @@ describe('playground: deploy a model and chat with it', () => {
       await prisma.$disconnect();
     }
 
+    // The models page offers Deploy on the model's row, with that model chosen in the dialog.
+    await page.goto(`/w/${slug}/models`);
+    await page
+      .getByRole('table', { name: 'Base models' })
+      .getByRole('row', { name: /tiny-qwen/ })
+      .getByRole('button', { name: 'Deploy' })
+      .click();
+    await expect.poll(() => page.getByRole('dialog').getByLabel('Deployment name').inputValue()).toBe('tiny-qwen');
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
     // Empty list, then the Deploy dialog: the model is preselected and names the deployment.
     await page.goto(`/w/${slug}/deployments`);
     await page.getByText('No deployments yet').waitFor();
