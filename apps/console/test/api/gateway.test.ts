@@ -26,7 +26,7 @@ let server: Server;
 let baseURL = '';
 let client: OpenAI;
 let other: OpenAI;
-let owner: TCaller & { email: string };
+let owner: TCaller & { email: string; userId: string };
 let keyA = '';
 let wsA = '';
 let worker: ReturnType<typeof spawnServingWorker> | null = null;
