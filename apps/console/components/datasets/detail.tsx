@@ -2,7 +2,7 @@
 
 import { CheckCircle2Icon, DownloadIcon, UploadIcon } from 'lucide-react';
 import Link from 'next/link';
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { usePathname, useSearchParams } from 'next/navigation';
 import * as React from 'react';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
@@ -33,7 +33,6 @@ const WRITERS = new Set(['developer', 'admin', 'owner']);
 export function DatasetDetail({ datasetId }: { datasetId: string }) {
   const t = useT();
   const locale = useLocale();
-  const router = useRouter();
   const pathname = usePathname();
   const params = useSearchParams();
   const { workspace } = useWorkspace();
@@ -47,7 +46,10 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
   const [busy, setBusy] = React.useState(false);
   const [reload, setReload] = React.useState(0);
   const [listReload, setListReload] = React.useState(0);
-  const selected = params.get('version');
+  // The selection lives here and is mirrored into the URL without a navigation (a router.push would re-render the
+  // server page and keep the previous copy around while it loads).
+  const [picked, setPicked] = React.useState<string | null>(null);
+  const selected = picked ?? params.get('version');
 
   React.useEffect(() => {
     void reload;
@@ -82,7 +84,10 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
     };
   }, [slug, datasetId, versionId, reload]);
 
-  const select = (id: string) => router.push(`${pathname}?version=${encodeURIComponent(id)}`);
+  const select = (id: string) => {
+    setPicked(id);
+    window.history.replaceState(null, '', `${pathname}?version=${encodeURIComponent(id)}`);
+  };
   // A new version: the list is reloaded, and the new version is fetched because the selection changes.
   const created = (id: string) => {
     setListReload((n) => n + 1);
