@@ -10,7 +10,14 @@ const nextConfig: NextConfig = {
   // tsc runs in `npm run typecheck`; the browser-test build skips it to save ~30 s on 2 cores.
   typescript: { ignoreBuildErrors: process.env.CRUCIBLE_SKIP_TYPECHECK === '1' },
   // Internal packages export TypeScript source directly (no dist build), so Next must compile them.
-  transpilePackages: ['@crucible/auth', '@crucible/db', '@crucible/jobs', '@crucible/storage'],
+  transpilePackages: [
+    '@crucible/auth',
+    '@crucible/billing',
+    '@crucible/datasets',
+    '@crucible/db',
+    '@crucible/jobs',
+    '@crucible/storage',
+  ],
   // Native / engine-carrying packages must be required at run time, not bundled.
   serverExternalPackages: [
     'pg',

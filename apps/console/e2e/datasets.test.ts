@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { newPage, openBrowser, screenshot } from './browser';
@@ -8,7 +9,8 @@ import { signUpWithWorkspace } from './flows';
 // Datasets in the browser: identity.json dropped on the upload page goes straight to storage (presigned), is
 // validated on the server, its {{name}}/{{author}} placeholders are filled in (a new version), the version is
 // published, and its statistics show the row count and token figures.
-const FIXTURES = process.env.CRUCIBLE_LF_FIXTURES ?? '/work/shared/fixtures/llamafactory';
+const FIXTURES =
+  process.env.CRUCIBLE_LF_FIXTURES ?? fileURLToPath(new URL('../../../fixtures/llamafactory', import.meta.url));
 const identityText = readFileSync(path.join(FIXTURES, 'identity.json'), 'utf8');
 const identity = JSON.parse(identityText) as { output: string }[];
 

