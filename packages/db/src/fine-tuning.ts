@@ -4,6 +4,7 @@
  * fresh install can charge and estimate).
  */
 import { Prisma } from '@prisma/client';
+import { pickPriceItem } from './billing';
 import { getPrisma, type TDb } from './client';
 
 export type TTrainingMetricInput = {
@@ -85,11 +86,8 @@ export async function getTrainingPrice(
     });
     items = await find();
   }
-  const rank = (i: (typeof items)[number]) =>
-    (i.priceList.workspaceId ? 2 : 0) + (i.method && i.method === method ? 1 : 0);
-  const usable = items.filter((i) => !i.method || i.method === method);
-  usable.sort((a, b) => rank(b) - rank(a) || b.priceList.effectiveFrom.getTime() - a.priceList.effectiveFrom.getTime());
-  const best = usable[0] ?? items[0];
+  // the one ranking rule shared with @crucible/billing (workspace over instance, newest list, most specific item)
+  const best = pickPriceItem(items, { method }) ?? items[0];
   return { priceItemId: best.id, unit: best.unit, unitPrice: best.unitPrice, currency: best.priceList.currency };
 }
 

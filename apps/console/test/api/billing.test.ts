@@ -167,6 +167,15 @@ describe('billing API', () => {
     const res = toResponse(err);
     expect(res.status).toBe(402);
     expect((await res.json()).error.code).toBe('budget_exceeded');
+    // the fine-tuning create routes (REST and OpenAI-style) refuse a new job before anything else is looked at
+    const job = { baseModelId: 'x', trainingVersionId: 'y', method: 'sft_lora', hyperparameters: {} };
+    const refused = await call('POST', '/api/workspaces/[slug]/fine-tuning/jobs', {
+      caller: owner,
+      params: p,
+      body: job,
+    });
+    expect(refused.status).toBe(402);
+    expect(refused.body.error.code).toBe('budget_exceeded');
     // the API key (developer role) may read but not change the budget
     expect(
       (
@@ -181,6 +190,14 @@ describe('billing API', () => {
       204,
     );
     await expect(requireWithinBudget(workspaceId)).resolves.toBeUndefined();
+    // without the budget the same request gets past the guard (and fails on its made-up ids instead)
+    const after = await call('POST', '/api/workspaces/[slug]/fine-tuning/jobs', {
+      caller: owner,
+      params: p,
+      body: job,
+    });
+    expect(after.status).not.toBe(402);
+    expect([400, 404]).toContain(after.status);
   });
 
   it('price lists: workspace override from now on; instance lists need an instance admin', async () => {

@@ -11,6 +11,7 @@ import {
 } from '@crucible/jobs';
 import type { TCreateFineTuningJob } from '../../schemas/fine-tuning';
 import { AppError } from '../errors';
+import { requireWithinBudget } from './billing-guard';
 
 /**
  * Fine-tuning jobs, shared by the console REST routes and OpenAI's /v1/fine_tuning API: validation of a create
@@ -116,6 +117,7 @@ export async function createJob(
   input: TCreateFineTuningJob,
   by: { userId?: string | null },
 ): Promise<TJobRow> {
+  await requireWithinBudget(workspaceId);
   const plan = await planJob(workspaceId, input);
   const prisma = getPrisma();
   const row = await prisma.trainingJob.create({
