@@ -1,4 +1,5 @@
 import { Prisma } from '@prisma/client';
+import { findPriceItem } from './billing';
 import { getPrisma, type TDb } from './client';
 import { appendUsage } from './usage';
 
@@ -29,19 +30,10 @@ export type TInferenceRecord = {
   timeToFirstTokenMs?: number | null;
 };
 
-async function priceFor(workspaceId: string, meter: string, model: string, db: TDb) {
-  const items = await db.priceItem.findMany({
-    where: {
-      category: 'inference',
-      meter,
-      priceList: { effectiveFrom: { lte: new Date() }, OR: [{ workspaceId }, { workspaceId: null }] },
-      OR: [{ modelRef: null }, { modelRef: model }],
-    },
-    include: { priceList: true },
-  });
-  const rank = (i: (typeof items)[number]) => (i.priceList.workspaceId ? 2 : 0) + (i.modelRef ? 1 : 0);
-  items.sort((a, b) => rank(b) - rank(a) || b.priceList.effectiveFrom.getTime() - a.priceList.effectiveFrom.getTime());
-  return items[0] ?? null;
+// The one price rule (workspace override over instance list, latest effectiveFrom, most specific item; defaults
+// seeded on a fresh instance) lives in ./billing, shared with training and @crucible/billing: never a second copy.
+function priceFor(workspaceId: string, meter: string, model: string, db: TDb) {
+  return findPriceItem({ workspaceId, category: 'inference', meter, modelRef: model }, db);
 }
 
 function amountOf(tokens: number, unit: string, unitPrice: Prisma.Decimal) {
