@@ -34,6 +34,8 @@ export const ZServingEnv = z.object({
   SERVING_GPU: z.enum(['auto', 'cpu']).optional().default('auto'),
   /** llama.cpp threads (0 = node-llama-cpp's default). */
   SERVING_THREADS: int(0, 0, 1024),
+  /** How often the shared repeatable job charges deployment hours and storage (idempotent, so often is cheap). */
+  BILLING_ACCRUE_EVERY_MS: int(300_000, 10_000, 86_400_000),
 });
 export type TServingEnv = z.infer<typeof ZServingEnv>;
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { disconnectAll } from '@crucible/db';
 import { createRedisConnection, createWorkerRuntime, QUEUE_NAMES } from '@crucible/jobs';
 import { createStorageFromConfig, findRepoRoot } from '@crucible/storage';
+import { startBillingAccrual } from './billing-accrual';
 import { createEngine } from './engine';
 import { loadServingEnv } from './env';
 import { createServingHost, setServingHost } from './host';
@@ -42,6 +43,7 @@ const engine = createEngine({
 const redis = createRedisConnection(env.jobs.REDIS_URL);
 let host: ReturnType<typeof createServingHost> | null = null;
 let httpServer: import('node:http').Server | null = null;
+let billing: Awaited<ReturnType<typeof startBillingAccrual>> | null = null;
 
 const runtime = createWorkerRuntime({
   kind: 'serving',
@@ -51,6 +53,7 @@ const runtime = createWorkerRuntime({
   concurrency: env.SERVING_CONCURRENCY,
   shutdownGraceMs: env.SERVING_SHUTDOWN_GRACE_MS,
   onSignalClosed: async () => {
+    await billing?.close();
     await host?.close();
     httpServer?.close();
     httpServer?.closeAllConnections();
@@ -75,6 +78,15 @@ async function boot() {
   host.beginHeartbeat();
   log(`serving API at ${host.url}`);
   await runtime.ready;
+  billing = await startBillingAccrual({
+    connection: redis,
+    prefix: env.jobs.REDIS_PREFIX,
+    everyMs: env.BILLING_ACCRUE_EVERY_MS,
+    log,
+  }).catch((e) => {
+    console.error(`[serving] billing accrual not started: ${(e as Error).message}`);
+    return null;
+  });
   log(`ready (storage: ${env.storage.driver}, redis prefix: ${env.jobs.REDIS_PREFIX})`);
   // Not fatal: a worker without its database still answers on-demand requests once the database is back.
   await host.reload().then(
