@@ -2,6 +2,7 @@ import { deploymentMetrics, deploymentStats, getPrisma, isUniqueViolation, type 
 import { deploymentActionJob, enqueue } from '@crucible/jobs';
 import { z } from 'zod';
 import { actorOf, audit } from '../audit';
+import { requireWithinBudget } from './billing-guard';
 import { requireWorkspace } from '../context';
 import { AppError } from '../errors';
 import { listWorkspaceModels } from '../gateway/models';
@@ -96,6 +97,8 @@ export const getDeployment = route(async (req, { slug, deploymentId }) => {
 
 export const createDeployment = route(async (req, { slug }) => {
   const ctx = await requireWorkspace(req, slug, 'developer');
+  // A deployment is billed per started hour: none starts once a hard budget limit is reached.
+  await requireWithinBudget(ctx.workspace.id);
   const body = await readBody(req, ZCreateDeployment);
   const db = getPrisma();
   const ws = ctx.workspace.id;
@@ -142,6 +145,8 @@ export const createDeployment = route(async (req, { slug }) => {
 
 async function act(req: Request, slug: string, deploymentId: string, action: 'stop' | 'restart') {
   const { workspace } = await requireWorkspace(req, slug, 'developer');
+  // Stopping always works (it ends the charges); restarting starts billing again, so it is refused over budget.
+  if (action === 'restart') await requireWithinBudget(workspace.id);
   const db = getPrisma();
   const row = await db.deployment.findFirst({ where: { id: deploymentId, workspaceId: workspace.id } });
   if (!row) throw new AppError('not_found', 'No such deployment.');
