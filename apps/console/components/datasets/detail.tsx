@@ -241,15 +241,17 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
               }
             />
           ) : null}
+          {/* Keys differ per panel: two siblings with one key (both `version.id`) make React keep stale copies of a
+              panel when the version changes — v1's rows stayed on screen under the v2 title. */}
           <PreviewPanel
-            key={version.id}
+            key={`preview-${version.id}`}
             slug={slug}
             datasetId={datasetId}
             version={version}
             canWrite={canWrite}
             onNewVersion={created}
           />
-          <DiffPanel key={version.id} slug={slug} datasetId={datasetId} version={version} versions={versions} />
+          <DiffPanel key={`diff-${version.id}`} slug={slug} datasetId={datasetId} version={version} versions={versions} />
         </>
       ) : null}
     </div>
