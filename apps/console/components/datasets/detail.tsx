@@ -251,7 +251,13 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
             canWrite={canWrite}
             onNewVersion={created}
           />
-          <DiffPanel key={`diff-${version.id}`} slug={slug} datasetId={datasetId} version={version} versions={versions} />
+          <DiffPanel
+            key={`diff-${version.id}`}
+            slug={slug}
+            datasetId={datasetId}
+            version={version}
+            versions={versions}
+          />
         </>
       ) : null}
     </div>
