@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -7,6 +10,12 @@ import { defineConfig } from 'vitest/config';
 // fork (both inherit it): a trainer or serving worker of another run or of `npm start` on the default prefix must
 // never take this run's jobs.
 process.env.REDIS_PREFIX ??= `crucible-e2e-${process.pid}`;
+// The browser tests run the console and the workers they start on the local storage driver, in a folder of their
+// own: the browser uploads straight to presigned URLs, and the Ceph gateway the test script starts has no CORS rule
+// for the console's origin (MinIO in docker-compose allows any origin). The S3 driver itself is covered by the
+// storage contract suite and the API integration tests, which run against Ceph.
+process.env.STORAGE_DRIVER = 'local';
+process.env.STORAGE_DIR ??= mkdtempSync(path.join(tmpdir(), 'crucible-e2e-storage-'));
 
 export default defineConfig({
   // The root test script runs this config from the repository root: resolve paths from this folder.

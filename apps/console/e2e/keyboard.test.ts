@@ -35,7 +35,11 @@ describe('keyboard only', () => {
     await page.getByRole('button', { name: 'Switch workspace' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('menuitem', { name: 'New workspace' }).waitFor();
+    // Radix moves focus into the menu a frame after it renders: on a busy machine a key pressed before that lands on
+    // the trigger, not the menu. Wait for focus to be inside the menu, then for End to reach the last item.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('role'))).toMatch(/menu/);
     await page.keyboard.press('End');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('New workspace');
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Workspace name').waitFor();
