@@ -80,9 +80,11 @@ for (const file of ['vitest.json', 'e2e.json']) {
   }
   const r = JSON.parse(readFileSync(p, 'utf8'));
   passed += r.numPassedTests ?? 0;
-  failed += (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
-  // A run that errored outside any test (a global setup that threw) still wrote a report: count it as a failure.
-  if (r.success === false && !r.numFailedTests && !r.numFailedTestSuites) failed += 1;
+  // Failed tests are counted once (a failed test also marks its file failed); a file that failed with no failed
+  // test in it (an import error) or a run that errored outside any test (a global setup that threw) counts as one.
+  failed += r.numFailedTests ?? 0;
+  if (!r.numFailedTests && (r.numFailedTestSuites || r.success === false))
+    failed += Math.max(1, r.numFailedTestSuites ?? 0);
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 }
 log(`finished in ${Math.round((Date.now() - started) / 1000)} s`);

@@ -111,7 +111,8 @@ describe('sign up -> workspace -> datasets -> 中文', () => {
       () => page.getByRole('button', { name: '创建账号' }).click(),
       () => page.waitForURL('**/onboarding'),
     );
-    await page.getByText('创建你的第一个工作空间').waitFor();
+    // By role: Next's route announcer repeats the page title ("… · Crucible"), so plain text would match twice.
+    await page.getByRole('heading', { name: '创建你的第一个工作空间' }).waitFor();
     // Validation messages follow the language too.
     await page.getByRole('button', { name: '创建工作空间' }).click();
     await page.getByText('此项为必填项。').waitFor();

@@ -62,6 +62,7 @@ export function useJobStream(slug: string, jobId: string) {
     let live = true;
     let source: EventSource | null = null;
     let poll: ReturnType<typeof setInterval> | null = null;
+    let watchdog: ReturnType<typeof setInterval> | null = null;
     void attempt;
 
     const loadHistory = async () => {
@@ -127,6 +128,17 @@ export function useJobStream(slug: string, jobId: string) {
           setView((v) => ({ ...v, connection: 'closed' }));
         }
       });
+      // A status change can be missed (published while the stream reconnects, or the stream closed as the job
+      // ended): re-read the row now and then while streaming, so the page always reaches the job's final state.
+      watchdog = setInterval(async () => {
+        const job = await loadHistory().catch(() => null);
+        if (job && !isActive(job.status) && live) {
+          if (watchdog) clearInterval(watchdog);
+          watchdog = null;
+          source?.close();
+          setView((v) => ({ ...v, connection: 'closed' }));
+        }
+      }, POLL_MS * 2);
       source.onerror = () => {
         // EventSource retries by itself after a dropped connection; only a refused one (CLOSED) needs the fallback.
         if (source?.readyState === EventSource.CLOSED && live) startPolling();
@@ -143,6 +155,7 @@ export function useJobStream(slug: string, jobId: string) {
 
     return () => {
       live = false;
+      if (watchdog) clearInterval(watchdog);
       source?.close();
       stopPolling();
     };
