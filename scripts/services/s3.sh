@@ -163,7 +163,7 @@ start() {
   log "creating monitor"
   monmaptool --create --clobber --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$fsid" "$DIR/monmap" >/dev/null
   ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" >&2
-  ceph-mon -c "$CONF" -i a
+  ceph-mon -c "$CONF" -i a 9>&-
   wait_for "the monitor" 30 cephc mon stat
 
   log "creating OSD (memstore)"
@@ -172,11 +172,11 @@ start() {
   [[ "$osd_id" == "0" ]] || die "expected osd id 0, got '$osd_id'"
   ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$osd_uuid" >"$DIR/log/osd-mkfs.out" 2>&1 \
     || { cat "$DIR/log/osd-mkfs.out" >&2; die "ceph-osd --mkfs failed"; }
-  ceph-osd -c "$CONF" -i 0 2>>"$DIR/log/osd-start.out"
+  ceph-osd -c "$CONF" -i 0 2>>"$DIR/log/osd-start.out" 9>&-
   wait_for "the OSD to come up" 60 bash -c "timeout 10 ceph -c '$CONF' osd dump 2>/dev/null | grep -q '^osd.0 up'"
 
   log "starting RADOS Gateway on $ENDPOINT"
-  radosgw -c "$CONF" -n client.rgw.a
+  radosgw -c "$CONF" -n client.rgw.a 9>&-
   wait_for "the gateway" 90 gateway_answers
 
   # The user is created after the gateway made its pools; `create` on an existing uid would fail, so look first.
@@ -192,6 +192,7 @@ start() {
 
 # start and stop take one lock: two concurrent starts (two test runs at once) would each build a cluster in the same
 # folder and on the same monitor port, and the OSD of one would register with the monitor of the other ("wrong fsid").
+# The daemons are started with fd 9 closed (`9>&-`): they outlive this script and would otherwise hold the lock forever.
 with_lock() {
   exec 9>"${DIR%/}.lock"
   flock -w 300 9 || die "another start/stop of $DIR is still running"
