@@ -3,7 +3,6 @@ export type TJobErrorCode =
   | 'invalid_payload' // the payload does not match the job's schema (at enqueue or in the worker)
   | 'unknown_job' // a worker got a job name/version it has no declaration for
   | 'not_found' // the row the job refers to does not exist
-  | 'not_supported_yet' // the job type is declared but its real work is not built yet
   | 'config_invalid' // the queue env does not validate
   | 'queue_unavailable' // Redis did not take the job in time
   | 'handler_failed'; // anything else a handler reports
