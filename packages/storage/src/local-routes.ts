@@ -4,6 +4,7 @@ import { loadStorageConfig, type TStorageConfig } from './env';
 import { isStorageError, StorageError } from './errors';
 import { createLocalStorage } from './local';
 import { verifyStorageToken } from './tokens';
+import { contentDisposition } from './types';
 
 /**
  * The local driver's stand-ins for S3's presigned URLs, as web-standard handlers the console mounts:
@@ -93,6 +94,7 @@ export async function handleLocalDownload(request: Request, config?: TStorageCon
       etag: `"${stat.etag}"`,
       'cache-control': 'private, no-store',
       'accept-ranges': 'bytes',
+      ...(claims.filename ? { 'content-disposition': contentDisposition(claims.filename) } : {}),
     };
     // One byte range, as S3 serves it, so large downloads (model weights) can resume.
     const range = parseRange(request.headers.get('range'), stat.size);

@@ -257,10 +257,16 @@ export function createLocalStorage(options: TLocalStorageOptions): Storage & {
       };
     },
 
-    async presignedGet(key, expiresSec) {
+    async presignedGet(key, expiresSec, opts) {
       assertValidKey(key);
       const exp = Math.floor(Date.now() / 1000) + clampExpiry(expiresSec);
-      const token = signStorageToken(options.signingSecret, { v: 1, op: 'get', key, exp });
+      const token = signStorageToken(options.signingSecret, {
+        v: 1,
+        op: 'get',
+        key,
+        exp,
+        ...(opts?.filename ? { filename: opts.filename } : {}),
+      });
       return `${options.publicUrl}${LOCAL_DOWNLOAD_PATH}?token=${encodeURIComponent(token)}`;
     },
 

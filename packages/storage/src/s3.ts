@@ -3,7 +3,7 @@ import * as Minio from 'minio';
 import { StorageError } from './errors';
 import { assertValidKey, assertValidPrefix } from './keys';
 import { clampExpiry } from './local';
-import type { Storage, TObjectInfo, TObjectStat } from './types';
+import { contentDisposition, type Storage, type TObjectInfo, type TObjectStat } from './types';
 
 export type TS3StorageOptions = {
   endpoint: string;
@@ -163,10 +163,14 @@ export function createS3Storage(
       return { url: postURL, method: 'POST', fields, expiresAt };
     },
 
-    async presignedGet(key, expiresSec) {
+    async presignedGet(key, expiresSec, opts) {
       assertValidKey(key);
       await ensureBucket();
-      return signer.presignedGetObject(bucket, key, clampExpiry(expiresSec));
+      // S3 sets response headers named in the signed query (response-content-disposition), so no proxy is needed.
+      const headers: Record<string, string> = opts?.filename
+        ? { 'response-content-disposition': contentDisposition(opts.filename) }
+        : {};
+      return signer.presignedGetObject(bucket, key, clampExpiry(expiresSec), headers);
     },
 
     async health() {

@@ -17,6 +17,8 @@ export const ZStorageTokenClaims = z.object({
   exp: z.number().int(),
   maxBytes: z.number().int().nonnegative().optional(),
   contentType: z.string().optional(),
+  /** get: serve as an attachment with this file name */
+  filename: z.string().max(255).optional(),
 });
 export type TStorageTokenClaims = z.infer<typeof ZStorageTokenClaims>;
 

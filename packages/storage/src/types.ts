@@ -38,6 +38,14 @@ export type TPresignedUpload = {
   expiresAt: Date;
 };
 
+export type TPresignedGetOptions = { filename?: string };
+
+/** `attachment; filename="..."; filename*=UTF-8''...` (RFC 6266: an ASCII fallback plus the exact UTF-8 name). */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
 export type TStorageHealth = { ok: boolean; driver: 'local' | 's3'; detail: string };
 
 export type Storage = {
@@ -55,7 +63,8 @@ export type Storage = {
   /** Every object whose key starts with `prefix` (recursive), sorted by key. */
   listObjects(prefix: string): Promise<TObjectInfo[]>;
   presignedPut(key: string, opts: TPresignedPutOptions): Promise<TPresignedUpload>;
-  presignedGet(key: string, expiresSec?: number): Promise<string>;
+  /** `filename`: the response says `Content-Disposition: attachment` with that name (browsers save it so). */
+  presignedGet(key: string, expiresSec?: number, opts?: TPresignedGetOptions): Promise<string>;
   health(): Promise<TStorageHealth>;
 };
 

@@ -239,6 +239,15 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
       const tail = await fetch(url, { headers: { range: 'bytes=4000-' } });
       expect(tail.status).toBe(206);
       expect(Buffer.from(await tail.arrayBuffer())).toEqual(body.subarray(4000));
+      expect(res.headers.get('content-disposition')).toBeNull();
+
+      // A download name: the browser saves the file so (RFC 6266, with the exact UTF-8 name as filename*).
+      const named = await fetch(await storage.presignedGet(k('get', 'file.bin'), 60, { filename: '模型 "a".gguf' }));
+      expect(named.status).toBe(200);
+      expect(named.headers.get('content-disposition')).toBe(
+        `attachment; filename="__ _a_.gguf"; filename*=UTF-8''${encodeURIComponent('模型 "a".gguf')}`,
+      );
+      expect(Buffer.from(await named.arrayBuffer())).toEqual(body);
 
       // Both URLs end with their signature (S3: X-Amz-Signature; local: the token's MAC).
       for (const bad of [flipLastChar(url)]) {
