@@ -10,10 +10,10 @@ export { createLocalStorage, LOCAL_DOWNLOAD_PATH, LOCAL_UPLOAD_PATH } from './lo
 export { acceptLocalUpload, handleLocalDownload, handleLocalUpload } from './local-routes';
 export { uploadToPresigned } from './presigned-client';
 export { createMinioClient, createS3Storage } from './s3';
+export { type TTarEntry, tarHeader, tarObjects, tarSize } from './tar';
 export { signStorageToken, type TStorageTokenClaims, verifyStorageToken, ZStorageTokenClaims } from './tokens';
 export type * from './types';
 export { contentDisposition } from './types';
-export { tarHeader, tarObjects, tarSize, type TTarEntry } from './tar';
 
 /** The configured storage: S3 when S3_ENDPOINT is set (or STORAGE_DRIVER=s3), else files under STORAGE_DIR. */
 export function createStorage(env: Record<string, string | undefined> = process.env): Storage {

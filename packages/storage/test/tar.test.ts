@@ -71,7 +71,10 @@ describe('tarObjects', () => {
     // Python's tarfile parses the header alone (it does not need the body to report the size)
     const py = execFileSync(
       'python3',
-      ['-c', 'import sys,tarfile; t=tarfile.TarInfo.frombuf(sys.stdin.buffer.read(512),"utf-8","strict"); print(t.size, t.name)'],
+      [
+        '-c',
+        'import sys,tarfile; t=tarfile.TarInfo.frombuf(sys.stdin.buffer.read(512),"utf-8","strict"); print(t.size, t.name)',
+      ],
       { input: header },
     ).toString();
     expect(py.trim()).toBe(`${size} model.safetensors`);
