@@ -3,9 +3,16 @@
  * threshold and month (BudgetAlert); an optional hard limit that refuses new jobs (assertWithinBudget).
  */
 import { getPrisma, Prisma, recordAudit, type TDb } from '@crucible/db';
-import { getBudgetRow, listBudgetAlerts, recordBudgetAlerts, sumLedger } from '@crucible/db/billing';
+import {
+  getBudgetRow,
+  listBudgetAlerts,
+  listBudgetedWorkspaceIds,
+  recordBudgetAlerts,
+  sumLedger,
+} from '@crucible/db/billing';
 import { z } from 'zod';
 import { BillingError } from './errors';
+import { notificationOf } from './notify';
 import { CURRENCIES } from './prices';
 import { monthStart, nextMonthStart } from './reports';
 
@@ -17,6 +24,12 @@ export const ZBudgetInput = z.object({
 });
 export type TBudgetInput = z.input<typeof ZBudgetInput>;
 
+/** Spend as a percentage of the budget, 2 decimals (a zero budget is 100% used as soon as anything is spent). */
+export function percentOf(spent: Prisma.Decimal, amount: Prisma.Decimal): number {
+  const percent = amount.isZero() ? (spent.isZero() ? 0 : 100) : spent.div(amount).mul(100).toNumber();
+  return Math.round(percent * 100) / 100;
+}
+
 /** The budget, this month's spend in its currency, the percentage, the alerts raised and whether it is exceeded. */
 export async function budgetStatus(workspaceId: string, now = new Date(), db: TDb = getPrisma()) {
   const budget = await getBudgetRow(workspaceId, db);
@@ -24,7 +37,7 @@ export async function budgetStatus(workspaceId: string, now = new Date(), db: TD
   const periodStart = monthStart(now);
   const sums = await sumLedger({ workspaceId, from: periodStart, to: nextMonthStart(now) }, db);
   const spent = sums.find((s) => s.currency === budget.currency)?.amount ?? new Prisma.Decimal(0);
-  const percent = budget.amount.isZero() ? (spent.isZero() ? 0 : 100) : spent.div(budget.amount).mul(100).toNumber();
+  const percent = percentOf(spent, budget.amount);
   const alerts = await listBudgetAlerts(budget.id, periodStart, db);
   return {
     budget: {
@@ -37,9 +50,14 @@ export async function budgetStatus(workspaceId: string, now = new Date(), db: TD
     },
     periodStart: periodStart.toISOString(),
     spent: spent.toFixed(),
-    percent: Math.round(percent * 100) / 100,
+    percent,
     exceeded: spent.gte(budget.amount),
-    alerts: alerts.map((a) => ({ threshold: a.threshold, spent: a.spent.toFixed(), at: a.createdAt.toISOString() })),
+    alerts: alerts.map((a) => ({
+      threshold: a.threshold,
+      spent: a.spent.toFixed(),
+      at: a.createdAt.toISOString(),
+      notification: notificationOf(a),
+    })),
   };
 }
 
@@ -63,8 +81,8 @@ export async function checkBudgetAlerts(workspaceId: string, now = new Date(), d
     })),
     db,
   );
-  // the workspace's audit log is where admins read what happened; a mail/notification sender can follow the same
-  // rows (one per threshold and month, never repeated)
+  // the workspace's audit log is where admins read what happened; the rows themselves are the e-mail outbox
+  // (notify.ts: one mail per owner/admin and row, never repeated)
   for (const a of created) {
     await recordAudit(
       {
@@ -84,6 +102,24 @@ export async function checkBudgetAlerts(workspaceId: string, now = new Date(), d
     );
   }
   return created;
+}
+
+/**
+ * Checks every workspace that has a budget (the billing.accrue job, after charging), so an alert is recorded even
+ * when nobody opens the console. One workspace's failure does not stop the others; it is returned.
+ */
+export async function checkAllBudgetAlerts(now = new Date(), db: TDb = getPrisma()) {
+  const workspaceIds = await listBudgetedWorkspaceIds(db);
+  const created: Awaited<ReturnType<typeof checkBudgetAlerts>> = [];
+  const errors: { workspaceId: string; message: string }[] = [];
+  for (const workspaceId of workspaceIds) {
+    try {
+      created.push(...(await checkBudgetAlerts(workspaceId, now, db)));
+    } catch (error) {
+      errors.push({ workspaceId, message: (error as Error).message });
+    }
+  }
+  return { checked: workspaceIds.length, created, errors };
 }
 
 /**

@@ -1,5 +1,13 @@
 /** @crucible/billing — price resolution, charging, ledger reports and budgets. See README.md. */
-export { assertWithinBudget, budgetStatus, checkBudgetAlerts, type TBudgetInput, ZBudgetInput } from './budgets';
+export {
+  assertWithinBudget,
+  budgetStatus,
+  checkAllBudgetAlerts,
+  checkBudgetAlerts,
+  percentOf,
+  type TBudgetInput,
+  ZBudgetInput,
+} from './budgets';
 export {
   accrueDeploymentHours,
   accrueStorage,
@@ -9,6 +17,26 @@ export {
   startedHours,
 } from './charges';
 export { BillingError, isBillingError, type TBillingErrorCode } from './errors';
+export {
+  createSmtpMailer,
+  DEFAULT_MAIL_FROM,
+  describeSmtpUrl,
+  loadMailEnv,
+  type TMail,
+  type TMailEnv,
+  type TMailer,
+  ZMailEnv,
+} from './mail';
+export {
+  budgetAlertMail,
+  deliverBudgetAlerts,
+  NO_RECIPIENTS_REASON,
+  NO_SMTP_REASON,
+  NOTIFY_MAX_ATTEMPTS,
+  notificationOf,
+  type TDeliveryResult,
+} from './notify';
+export { instanceBillingOverview } from './overview';
 export {
   AMOUNT_DECIMALS,
   amountFor,

@@ -81,8 +81,11 @@ export const lineOut = (r: UsageRecord): TLineOut => ({
   idempotencyKey: r.idempotencyKey,
 });
 
-/** Totals: per category (all currencies added only within a currency: byCategory is per the main currency). */
-export function totalsOf(lines: UsageRecord[]) {
+/**
+ * Totals: per category (all currencies added only within a currency: byCategory is per the main currency). Takes
+ * ledger lines or per-category sums of them (the instance overview), which add up the same.
+ */
+export function totalsOf(lines: Pick<UsageRecord, 'category' | 'currency' | 'amount'>[]) {
   const byCurrency = new Map<string, Prisma.Decimal>();
   const byCategoryCurrency = new Map<string, Map<string, Prisma.Decimal>>();
   for (const l of lines) {

@@ -4,6 +4,7 @@
  */
 import type { Prisma, UsageCategory } from '@prisma/client';
 import { getPrisma, type TDb } from './client';
+import { parseRoles } from './workspaces';
 
 /** Every price item for one meter in force at `at`: the workspace's lists and the instance's, all versions. */
 export function findPriceCandidates(
@@ -153,6 +154,115 @@ export async function recordBudgetAlerts(
 
 export function listBudgetAlerts(budgetId: string, periodStart: Date, db: TDb = getPrisma()) {
   return db.budgetAlert.findMany({ where: { budgetId, periodStart }, orderBy: { threshold: 'asc' } });
+}
+
+/** Workspaces that have a budget: the billing job checks their alerts on every run. */
+export async function listBudgetedWorkspaceIds(db: TDb = getPrisma()): Promise<string[]> {
+  const rows = await db.budget.findMany({ select: { workspaceId: true }, distinct: ['workspaceId'] });
+  return rows.map((r) => r.workspaceId);
+}
+
+/** Every budget row (the instance admin's overview). */
+export function listBudgetRows(db: TDb = getPrisma()) {
+  return db.budget.findMany({ where: { period: 'monthly' } });
+}
+
+/**
+ * Alerts whose e-mail is due: pending and not held by another sender (notifyLockedUntil in the past or unset), oldest
+ * first, with the workspace and budget the mail talks about.
+ */
+export function findDueBudgetAlerts(now: Date, take = 100, db: TDb = getPrisma()) {
+  return db.budgetAlert.findMany({
+    where: {
+      notifyStatus: 'pending',
+      OR: [{ notifyLockedUntil: null }, { notifyLockedUntil: { lt: now } }],
+    },
+    orderBy: { createdAt: 'asc' },
+    take,
+    include: {
+      workspace: { select: { id: true, name: true, slug: true } },
+      budget: { select: { amount: true, currency: true, hardLimit: true } },
+    },
+  });
+}
+
+/**
+ * Takes one alert for sending until `until`: true only for the one caller whose conditional UPDATE matched, so two
+ * serving workers (or two overlapping runs) never send the same alert at once.
+ */
+export async function claimBudgetAlert(id: string, now: Date, until: Date, db: TDb = getPrisma()): Promise<boolean> {
+  const { count } = await db.budgetAlert.updateMany({
+    where: {
+      id,
+      notifyStatus: 'pending',
+      OR: [{ notifyLockedUntil: null }, { notifyLockedUntil: { lt: now } }],
+    },
+    data: { notifyLockedUntil: until },
+  });
+  return count === 1;
+}
+
+/** Records one delivered address at once (before the next send), so a crash mid-way never mails it twice. */
+export function addBudgetAlertRecipient(id: string, email: string, db: TDb = getPrisma()) {
+  return db.budgetAlert.update({ where: { id }, data: { recipients: { push: email } } });
+}
+
+/** The outcome of one sending attempt; releases the claim. */
+export function finishBudgetAlertNotification(
+  id: string,
+  data: {
+    notifyStatus: 'pending' | 'sent' | 'failed' | 'skipped';
+    notifyError: string | null;
+    notifiedAt?: Date | null;
+    attempted: boolean;
+  },
+  db: TDb = getPrisma(),
+) {
+  return db.budgetAlert.update({
+    where: { id },
+    data: {
+      notifyStatus: data.notifyStatus,
+      notifyError: data.notifyError,
+      notifiedAt: data.notifiedAt ?? null,
+      notifyLockedUntil: null,
+      ...(data.attempted ? { notifyAttempts: { increment: 1 } } : {}),
+    },
+  });
+}
+
+/** Owners and admins of a workspace with their e-mail address and UI language: who budget alerts are mailed to. */
+export async function listWorkspaceAdminRecipients(workspaceId: string, db: TDb = getPrisma()) {
+  const rows = await db.member.findMany({
+    where: { organizationId: workspaceId },
+    include: { user: { select: { id: true, email: true, name: true, locale: true } } },
+    orderBy: { createdAt: 'asc' },
+  });
+  return rows
+    .map((r) => ({ ...r.user, role: parseRoles(r.role)[0] }))
+    .filter((r) => r.role === 'owner' || r.role === 'admin');
+}
+
+/** Every workspace, by name, with its member count (the instance admin's overview). */
+export function listWorkspacesForBilling(db: TDb = getPrisma()) {
+  return db.workspace.findMany({
+    select: { id: true, name: true, slug: true, createdAt: true, _count: { select: { members: true } } },
+    orderBy: [{ name: 'asc' }, { slug: 'asc' }],
+  });
+}
+
+/** Sums per workspace, category and currency in [from, to): one query for the whole instance. */
+export async function sumLedgerByWorkspace(f: { from: Date; to: Date }, db: TDb = getPrisma()) {
+  const rows = await db.usageRecord.groupBy({
+    by: ['workspaceId', 'category', 'currency'],
+    where: { occurredAt: { gte: f.from, lt: f.to } },
+    _sum: { amount: true },
+  });
+  return rows.map((r) => ({
+    workspaceId: r.workspaceId,
+    category: r.category,
+    currency: r.currency,
+    amount: r._sum.amount,
+  }));
 }
 
 /** Deployments that may owe hours: running, or stopped after `since` (their last started hours). */
