@@ -42,6 +42,7 @@ const EXPECTED_TABLES = [
   'invitation',
   'job_event',
   'member',
+  'model_export',
   'price_item',
   'price_list',
   'request_log',

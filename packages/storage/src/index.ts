@@ -10,6 +10,7 @@ export { createLocalStorage, LOCAL_DOWNLOAD_PATH, LOCAL_UPLOAD_PATH } from './lo
 export { acceptLocalUpload, handleLocalDownload, handleLocalUpload } from './local-routes';
 export { uploadToPresigned } from './presigned-client';
 export { createMinioClient, createS3Storage } from './s3';
+export { downloadObject, downloadPrefix, uploadDir } from './sync';
 export { type TTarEntry, tarHeader, tarObjects, tarSize } from './tar';
 export { signStorageToken, type TStorageTokenClaims, verifyStorageToken, ZStorageTokenClaims } from './tokens';
 export type * from './types';

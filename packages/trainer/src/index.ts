@@ -7,7 +7,7 @@ export { type ChatSession, type ChatSettings, openChat } from './cli/chat';
 export { runTrainerCli } from './cli/index';
 export { loadChatConfig, loadTrainConfig, parseTrainConfig, type TChatConfig, type TTrainConfig } from './config';
 export { type Example, getTemplate, loadDatasets, type TChatMessage, type Template } from './data';
-export { readPeftAdapter, writeGgufLora, writeGgufModel, writePeftAdapter } from './export';
+export { mergeAdapter, readPeftAdapter, writeGgufLora, writeGgufModel, writePeftAdapter } from './export';
 export { type GenerateOptions, generate, generateTokens } from './generate';
 export { initModel, loadTokenizer, loadWeights, type Tokenizer, TrainerError, writeSafetensors } from './io';
 export { type Batch, createModel, type Model, type ModelConfig, type Param, parseModelConfig } from './model';

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { getPrisma } from '@crucible/db';
-import type { Storage } from '@crucible/storage';
+import { downloadObject, downloadPrefix, type Storage } from '@crucible/storage';
 import { writeGgufLora, writeGgufModel } from '@crucible/trainer';
 import {
   getLlama,
@@ -15,7 +14,7 @@ import {
   resolveChatWrapper,
   type Token,
 } from 'node-llama-cpp';
-import { downloadObject, downloadPrefix } from './storage-sync';
+import { ModelFilesError, modelDir } from './model-files';
 
 /**
  * The model host: llama.cpp through node-llama-cpp. Each base model is converted to GGUF once (cached on disk,
@@ -69,6 +68,9 @@ export class EngineError extends Error {
   }
 }
 
+type TWeightsRef = { kind: 'base' | 'fine-tuned'; id: string };
+const weightsKey = (ref: TWeightsRef) => (ref.kind === 'base' ? ref.id : `ft:${ref.id}`);
+
 type TBase = { id: string; hfDir: string; model: LlamaModel };
 type TSlot = {
   key: string;
@@ -100,71 +102,52 @@ export function createEngine(options: TEngineOptions) {
     return llamaP;
   };
 
-  /** A checksum of a directory's file names, sizes and modification times (cheap, changes when files do). */
-  function dirChecksum(dir: string): string {
-    const h = createHash('sha256');
-    const walk = (d: string) => {
-      for (const name of readdirSync(d).sort()) {
-        const p = join(d, name);
-        const s = statSync(p);
-        if (s.isDirectory()) walk(p);
-        else h.update(`${p.slice(dir.length)}:${s.size}:${s.mtimeMs}\n`);
-      }
-    };
-    walk(dir);
-    return h.digest('hex').slice(0, 16);
-  }
-
-  async function prepareBase(id: string): Promise<TBase> {
-    const row = await getPrisma().baseModel.findUnique({ where: { id } });
-    if (!row) throw new EngineError('model_not_found', `Base model ${id} does not exist.`);
-    let hfDir: string;
-    let checksum: string;
-    if (row.objectKey) {
-      const listed = await options.storage.listObjects(
-        row.objectKey.endsWith('/') ? row.objectKey : `${row.objectKey}/`,
-      );
-      checksum = createHash('sha256')
-        .update(listed.map((o) => `${o.key}:${o.size}`).join('\n'))
-        .digest('hex')
-        .slice(0, 16);
-      hfDir = join(options.cacheDir, 'bases', `${id}-${checksum}`, 'hf');
-      if (!existsSync(join(hfDir, 'config.json'))) {
-        const tmp = `${hfDir}.tmp-${process.pid}`;
-        rmSync(tmp, { recursive: true, force: true });
-        await downloadPrefix(options.storage, row.objectKey, tmp);
-        rmSync(hfDir, { recursive: true, force: true });
-        renameSync(tmp, hfDir);
-      }
-    } else if (row.path && existsSync(row.path)) {
-      hfDir = row.path;
-      checksum = dirChecksum(row.path);
+  /**
+   * Weights to load: a base model, or a full fine-tune (its own complete weights, served like a base). Converted to
+   * GGUF once per checksum of the files (or taken from the stored GGUF a base may have), then loaded once.
+   */
+  async function prepareWeights(ref: TWeightsRef): Promise<TBase> {
+    const db = getPrisma();
+    let files: Parameters<typeof modelDir>[2];
+    let ggufObjectKey: string | null = null;
+    if (ref.kind === 'base') {
+      const row = await db.baseModel.findUnique({ where: { id: ref.id } });
+      if (!row) throw new EngineError('model_not_found', `Base model ${ref.id} does not exist.`);
+      files = { kind: 'bases', id: row.id, name: row.name, objectKey: row.objectKey, path: row.path };
+      ggufObjectKey = row.ggufObjectKey;
     } else {
-      throw new EngineError(
-        'model_unavailable',
-        `The files of base model "${row.name}" are not in storage (${row.objectKey ?? row.path ?? 'no location recorded'}).`,
-      );
+      const row = await db.fineTunedModel.findUnique({ where: { id: ref.id } });
+      if (!row || row.deletedAt) throw new EngineError('model_not_found', `Fine-tuned model ${ref.id} does not exist.`);
+      files = { kind: 'fine-tuned', id: row.id, name: row.name, objectKey: row.mergedObjectKey };
     }
-    const dir = join(options.cacheDir, 'bases', `${id}-${checksum}`);
+    let hf: { dir: string; checksum: string };
+    try {
+      hf = await modelDir(options.storage, options.cacheDir, files);
+    } catch (e) {
+      if (e instanceof ModelFilesError) throw new EngineError('model_unavailable', e.message);
+      throw e;
+    }
+    const dir = join(options.cacheDir, files.kind, `${ref.id}-${hf.checksum}`);
     mkdirSync(dir, { recursive: true });
     const gguf = join(dir, `model-${options.ggufType}.gguf`);
     if (!existsSync(gguf)) {
-      if (row.ggufObjectKey) await downloadObject(options.storage, row.ggufObjectKey, `${gguf}.tmp`);
-      else await writeGgufModel(hfDir, `${gguf}.tmp`, options.ggufType);
+      if (ggufObjectKey) await downloadObject(options.storage, ggufObjectKey, `${gguf}.tmp`);
+      else await writeGgufModel(hf.dir, `${gguf}.tmp`, options.ggufType);
       renameSync(`${gguf}.tmp`, gguf);
-      log(`converted base ${row.name} to ${gguf}`);
+      log(`converted ${files.name} to ${gguf}`);
     }
     const model = await (await llama()).loadModel({ modelPath: gguf });
-    log(`loaded base ${row.name} (${id})`);
-    return { id, hfDir, model };
+    log(`loaded ${files.name} (${ref.kind} ${ref.id})`);
+    return { id: weightsKey(ref), hfDir: hf.dir, model };
   }
 
-  function getBase(id: string): Promise<TBase> {
-    let p = bases.get(id);
+  function getWeights(ref: TWeightsRef): Promise<TBase> {
+    const key = weightsKey(ref);
+    let p = bases.get(key);
     if (!p) {
-      p = prepareBase(id);
-      bases.set(id, p);
-      p.catch(() => bases.delete(id));
+      p = prepareWeights(ref);
+      bases.set(key, p);
+      p.catch(() => bases.delete(key));
     }
     return p;
   }
@@ -190,11 +173,27 @@ export function createEngine(options: TEngineOptions) {
     return file;
   }
 
+  /** A LoRA fine-tune runs on its base with its adapter; a full fine-tune is its own weights. */
+  async function planOf(target: TTarget): Promise<{ weights: TWeightsRef; adapterId: string | null }> {
+    if (!target.fineTunedModelId) return { weights: { kind: 'base', id: target.baseModelId }, adapterId: null };
+    const row = await getPrisma().fineTunedModel.findUnique({
+      where: { id: target.fineTunedModelId },
+      select: { id: true, deletedAt: true, adapterObjectKey: true, ggufAdapterObjectKey: true, mergedObjectKey: true },
+    });
+    if (!row || row.deletedAt)
+      throw new EngineError('model_not_found', `Fine-tuned model ${target.fineTunedModelId} does not exist.`);
+    if (row.adapterObjectKey || row.ggufAdapterObjectKey)
+      return { weights: { kind: 'base', id: target.baseModelId }, adapterId: row.id };
+    if (row.mergedObjectKey) return { weights: { kind: 'fine-tuned', id: row.id }, adapterId: null };
+    throw new EngineError('model_unavailable', `Fine-tuned model ${row.id} has neither an adapter nor weights stored.`);
+  }
+
   async function openSlot(target: TTarget, key: string): Promise<TSlot> {
-    const base = await getBase(target.baseModelId);
+    const plan = await planOf(target);
+    const base = await getWeights(plan.weights);
     let lora: { adapters: { filePath: string; scale: number }[] } | undefined;
-    if (target.fineTunedModelId) {
-      const id = target.fineTunedModelId;
+    if (plan.adapterId) {
+      const id = plan.adapterId;
       let f = adapterFiles.get(id);
       if (!f) {
         f = prepareAdapterFile(id, base);
@@ -213,7 +212,7 @@ export function createEngine(options: TEngineOptions) {
     return {
       key,
       baseId: base.id,
-      adapterId: target.fineTunedModelId ?? null,
+      adapterId: plan.adapterId,
       context,
       sequence: context.getSequence(),
       queue: Promise.resolve(),
@@ -353,6 +352,9 @@ export function createEngine(options: TEngineOptions) {
   }
 
   return {
+    /** Where model files come from and are cached (exports use the same cache). */
+    storage: options.storage,
+    cacheDir: options.cacheDir,
     /** Loads (or finds) what `target` needs and generates; requests on one slot queue behind each other. */
     async generate(
       target: TTarget,

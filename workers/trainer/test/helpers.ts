@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PrismaClient } from '@crucible/db';
 import type { Storage } from '@crucible/storage';
+import { uploadDir } from '@crucible/storage';
 import { initModel } from '@crucible/trainer';
-import { uploadDir } from '../src/training/storage-sync';
 
 /** A 2-layer Qwen2 with hidden 32 and the real Qwen tokenizer, written once per test file. */
 export async function tinyModelDir(root: string): Promise<string> {

@@ -14,12 +14,11 @@ import {
   type TWorkerRuntime,
   trainingRunJob,
 } from '@crucible/jobs';
-import { getStorage, type Storage } from '@crucible/storage';
+import { downloadPrefix, getStorage, type Storage } from '@crucible/storage';
 import { readPeftAdapter } from '@crucible/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainerJobs } from '../src/jobs';
 import { liveChildren } from '../src/training/child-process';
-import { downloadPrefix } from '../src/training/storage-sync';
 import { makeFixture, type TFixture, tempRoot, tinyModelDir } from './helpers';
 
 /**

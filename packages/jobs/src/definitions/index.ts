@@ -1,3 +1,4 @@
 export * from './define';
 export * from './deployment';
+export * from './model-export';
 export * from './training';

@@ -14,14 +14,13 @@ import {
   type TJobContext,
   type TTrainingJobPayload,
 } from '@crucible/jobs';
-import { workspaceKey } from '@crucible/storage';
+import { downloadObject, downloadPrefix, uploadDir, workspaceKey } from '@crucible/storage';
 import type { TrainEvent } from '@crucible/trainer';
 import { startTrainingChild } from '../training/child-process';
 import { buildTrainConfig, datasetInfo } from '../training/config';
 import { jobServices, type TJobServices } from '../training/context';
 import { type TUserError, userErrorFrom } from '../training/errors';
 import { CHILD_FILES, type TChildMessage } from '../training/protocol';
-import { downloadObject, downloadPrefix, uploadDir } from '../training/storage-sync';
 
 /**
  * `training.run`: takes a TrainingJob row (the truth; the queue entry holds only its id) to its end state.
