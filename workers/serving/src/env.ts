@@ -1,3 +1,4 @@
+import { loadMailEnv } from '@crucible/billing';
 import { readDbEnv } from '@crucible/db';
 import { loadJobsEnv, QUEUE_DEFAULTS } from '@crucible/jobs';
 import { loadStorageConfig } from '@crucible/storage';
@@ -54,5 +55,7 @@ export function loadServingEnv(env: Record<string, string | undefined> = process
     jobs: loadJobsEnv(env),
     db: readDbEnv(env as NodeJS.ProcessEnv),
     storage: loadStorageConfig(env),
+    /** SMTP_URL / MAIL_FROM for budget alert e-mails (billing-accrual.ts); no SMTP_URL = alerts are not mailed. */
+    mail: loadMailEnv(env),
   };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { loadMailEnv, type TMail, type TMailer } from '@crucible/billing';
 import { disconnectAll } from '@crucible/db';
 import { createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
 import { createRedisConnection } from '@crucible/jobs';
@@ -7,8 +8,21 @@ import { runBillingAccrual, startBillingAccrual } from '../src/billing-accrual';
 
 /** The repeatable billing job through real Redis and a fresh Postgres database. */
 
+type TWorkerLike = { on(event: 'completed', fn: () => void): unknown };
+/** The scheduler's first job runs at once; resolves when one of the workers has finished it. */
+const firstCompletion = (workers: TWorkerLike[], logs: string[]) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no billing job completed; logs: ${logs.join(' | ')}`)), 15_000);
+    const done = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    for (const w of workers) w.on('completed', done);
+  });
+
 let db: TTestDatabase;
 const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
+const prefix2 = `crucible-test-${randomUUID().slice(0, 12)}`;
 const redis = createRedisConnection();
 const savedUrl = process.env.DATABASE_URL;
 
@@ -18,8 +32,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
+  for (const p of [prefix, prefix2]) {
+    const keys = await redis.keys(`${p}:*`);
+    if (keys.length) await redis.del(...keys);
+  }
   await redis.quit();
   await disconnectAll();
   await db?.drop();
@@ -45,15 +61,7 @@ it('charges a deployment up 2 h 10 min for exactly 3 started hours, once, from o
   try {
     expect(await a.queue.getJobSchedulersCount()).toBe(1);
     // the scheduler's first job runs at once; wait for one of the workers to finish it
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no billing job completed; logs: ${logs.join(' | ')}`)), 15_000);
-      const done = () => {
-        clearTimeout(t);
-        resolve();
-      };
-      a.worker.on('completed', done);
-      b.worker.on('completed', done);
-    });
+    await firstCompletion([a.worker, b.worker], logs);
     await runBillingAccrual(new Date()); // a second run charges nothing again
     const lines = await db.prisma.usageRecord.findMany({
       where: { idempotencyKey: { startsWith: `deployment:${dep.id}:` } },
@@ -68,3 +76,77 @@ it('charges a deployment up 2 h 10 min for exactly 3 started hours, once, from o
     await b.close();
   }
 }, 60_000);
+
+it('checks every budget after charging and e-mails the new alerts to owners and admins once, console unopened', async () => {
+  const ws = await db.prisma.workspace.create({ data: { name: 'Budgeted', slug: 'budgeted' } });
+  for (const [email, role, locale] of [
+    ['owner@budgeted.test', 'owner', 'en'],
+    ['admin@budgeted.test', 'admin', 'zh-CN'],
+    ['dev@budgeted.test', 'developer', 'en'],
+  ]) {
+    const user = await db.prisma.user.create({ data: { email, name: email.split('@')[0], locale } });
+    await db.prisma.member.create({ data: { organizationId: ws.id, userId: user.id, role } });
+  }
+  await db.prisma.budget.create({ data: { workspaceId: ws.id, amount: '1', currency: 'USD', thresholds: [50, 100] } });
+  // three started hours at 0.5 USD: 1.5 USD against a 1 USD budget, charged by the job itself
+  await db.prisma.deployment.create({
+    data: { workspaceId: ws.id, name: 'd', status: 'running', startedAt: new Date(Date.now() - 150 * 60_000) },
+  });
+  const sent: TMail[] = [];
+  const mailer: TMailer = { send: async (m) => void sent.push(m), close: () => {} };
+  const logs: string[] = [];
+  const a = await startBillingAccrual({
+    connection: redis,
+    prefix: prefix2,
+    everyMs: 600_000,
+    log: (m) => logs.push(m),
+    mail: loadMailEnv({ APP_URL: 'http://console.test' }),
+    mailer,
+  });
+  try {
+    await firstCompletion([a.worker], logs);
+  } finally {
+    await a.close();
+  }
+  const alerts = await db.prisma.budgetAlert.findMany({ where: { workspaceId: ws.id }, orderBy: { threshold: 'asc' } });
+  expect(alerts.map((x) => [x.threshold, x.notifyStatus, [...x.recipients].sort()])).toEqual([
+    [50, 'sent', ['admin@budgeted.test', 'owner@budgeted.test']],
+    [100, 'sent', ['admin@budgeted.test', 'owner@budgeted.test']],
+  ]);
+  expect(sent.map((m) => m.to).sort()).toEqual([
+    'admin@budgeted.test',
+    'admin@budgeted.test',
+    'owner@budgeted.test',
+    'owner@budgeted.test',
+  ]);
+  expect(sent.map((m) => m.subject)).toContain('[Crucible] Budgeted has used 100% of its monthly budget');
+  expect(sent.every((m) => m.text.includes('http://console.test/w/budgeted/billing'))).toBe(true);
+  expect(logs).toContain('billing: 4 budget alert mail(s) sent, 0 alert(s) to retry, 0 given up');
+  // the next run finds nothing new to send
+  const again = await runBillingAccrual(new Date(), { mailer, appUrl: 'http://console.test' });
+  expect(again.budgets.created).toEqual([]);
+  expect(again.mail.messages).toBe(0);
+  expect(sent).toHaveLength(4);
+}, 60_000);
+
+it('without SMTP_URL records the alert and marks its e-mail skipped with the reason', async () => {
+  const ws = await db.prisma.workspace.create({ data: { name: 'Unmailed', slug: 'unmailed' } });
+  await db.prisma.budget.create({ data: { workspaceId: ws.id, amount: '0', currency: 'USD', thresholds: [100] } });
+  await db.prisma.usageRecord.create({
+    data: {
+      workspaceId: ws.id,
+      category: 'training',
+      meter: 'training_tokens',
+      quantity: '1',
+      unit: '1K tokens',
+      amount: '0.01',
+      currency: 'USD',
+      idempotencyKey: `seed-${ws.id}`,
+    },
+  });
+  const r = await runBillingAccrual(new Date(), { mailer: null, appUrl: 'http://console.test' });
+  expect(r.budgets.created.map((x) => x.workspaceId)).toEqual([ws.id]);
+  const [alert] = await db.prisma.budgetAlert.findMany({ where: { workspaceId: ws.id } });
+  expect(alert.notifyStatus).toBe('skipped');
+  expect(alert.notifyError).toMatch(/SMTP_URL is not set/);
+});
