@@ -1,4 +1,4 @@
-import { getPrisma } from '@crucible/db';
+import { getPrisma, recordAudit } from '@crucible/db';
 import { createWorkspaceApiKey, type TCreatedApiKey } from './api-keys';
 import { getAuth } from './auth';
 
@@ -38,6 +38,27 @@ export async function createUserWithPassword(input: {
     body: { email, password: input.password, name: input.name ?? email.split('@')[0] ?? email },
   });
   return { id: result.user.id, email: result.user.email, name: result.user.name };
+}
+
+/** Instance roles (user.role, the better-auth admin plugin's field): "admin" sees and prices every workspace. */
+export type TInstanceRole = 'user' | 'admin';
+
+/**
+ * Makes a user an instance admin (or a plain user again); an instance-level audit line records it. Only the admin
+ * CLI calls this: no HTTP route changes user.role, and sign-up cannot set it (not an input field of better-auth).
+ */
+export async function setInstanceRole(email: string, role: TInstanceRole): Promise<TUser & { role: TInstanceRole }> {
+  const prisma = getPrisma();
+  const found = await prisma.user.findUnique({ where: { email: email.trim().toLowerCase() } });
+  if (!found) throw new AdminError('not_found', `No user with email ${email.trim().toLowerCase()}.`, 'email');
+  const user = await prisma.user.update({ where: { id: found.id }, data: { role } });
+  await recordAudit({
+    action: 'user.role_change',
+    targetType: 'user',
+    targetId: user.id,
+    data: { from: found.role ?? 'user', to: role, via: 'cli' },
+  });
+  return { id: user.id, email: user.email, name: user.name, role };
 }
 
 export async function findUserByEmail(email: string): Promise<TUser | null> {

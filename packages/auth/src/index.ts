@@ -5,7 +5,9 @@ export {
   createWorkspace,
   findUserByEmail,
   findWorkspaceBySlug,
+  setInstanceRole,
   type TAdminErrorCode,
+  type TInstanceRole,
   type TUser,
   type TWorkspace,
 } from './admin';

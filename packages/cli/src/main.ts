@@ -12,7 +12,8 @@ Training core (no database needed):
   crucible init-model --arch qwen2|llama --layers N --hidden N [--intermediate N] [--heads N] [--kv-heads N] OUT
 
 Administration (uses DATABASE_URL):
-  crucible user create --email E --password P
+  crucible user create --email E --password P [--admin]   (--admin: an instance admin)
+  crucible user promote|demote --email E                 instance admin: every workspace's billing, instance prices
   crucible workspace create --name N --slug S --owner E
   crucible key create --workspace S [--name N]
 

@@ -92,6 +92,41 @@ describe('crucible admin commands', () => {
     expect(noWs.stdout).toBe('');
   });
 
+  it('makes instance admins: user create --admin, user promote and demote (audited); others stay plain users', async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const role = async (email: string) => (await getPrisma().user.findUnique({ where: { email } }))?.role;
+    const made = await run([
+      'user',
+      'create',
+      '--email',
+      'root@example.com',
+      '--password',
+      'a long password',
+      '--admin',
+    ]);
+    expect(made).toMatchObject({ code: 0, stderr: '' });
+    expect(made.stdout).toContain('root@example.com is an instance admin');
+    expect(await role('root@example.com')).toBe('admin');
+
+    await run(['user', 'create', '--email', 'plain@example.com', '--password', 'a long password']);
+    expect(await role('plain@example.com')).toBe('user');
+    expect(await run(['user', 'promote', '--email', 'Plain@Example.com'])).toMatchObject({ code: 0, stderr: '' });
+    expect(await role('plain@example.com')).toBe('admin');
+    expect(await run(['user', 'demote', '--email', 'plain@example.com'])).toMatchObject({ code: 0 });
+    expect(await role('plain@example.com')).toBe('user');
+    const audit = await getPrisma().auditLog.findMany({
+      where: { action: 'user.role_change', workspaceId: null },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(audit.map((a) => (a.data as { to: string }).to)).toEqual(['admin', 'admin', 'user']);
+
+    expect((await run(['user', 'promote', '--email', 'ghost@example.com'])).code).toBe(1);
+    expect((await run(['user', 'promote'])).code).toBe(2);
+    expect(
+      (await run(['user', 'create', '--email', 'x@example.com', '--password', 'a long password', '--admin=yes'])).code,
+    ).toBe(2);
+  });
+
   it('answers usage errors with exit 2', async () => {
     expect((await run(['user', 'create', '--email', 'x@example.com'])).code).toBe(2);
     expect((await run(['workspace', 'create', '--name', 'N', '--slug', 'Bad Slug', '--owner', 'a@b.co'])).code).toBe(2);

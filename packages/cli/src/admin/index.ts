@@ -1,19 +1,23 @@
 import { UsageError } from './args';
 import { processIo, type TIo } from './io';
 import { keyCreate } from './key';
-import { userCreate } from './user';
+import { userCreate, userDemote, userPromote } from './user';
 import { workspaceCreate } from './workspace';
 
-export { keyCreate, type TIo, UsageError, userCreate, workspaceCreate };
+export { keyCreate, type TIo, UsageError, userCreate, userDemote, userPromote, workspaceCreate };
 
 const USAGE = `usage:
-  crucible user create --email E --password P [--name N]
+  crucible user create --email E --password P [--name N] [--admin]
+  crucible user promote --email E      (instance admin: every workspace's billing, instance prices)
+  crucible user demote --email E
   crucible workspace create --name N --slug S --owner E
   crucible key create --workspace S [--name N]
 `;
 
 const COMMANDS: Record<string, (args: string[], io: TIo) => Promise<number>> = {
   'user create': userCreate,
+  'user promote': userPromote,
+  'user demote': userDemote,
   'workspace create': workspaceCreate,
   'key create': keyCreate,
 };
