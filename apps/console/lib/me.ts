@@ -10,6 +10,8 @@ export type TMe = {
   user: { id: string; name: string; email: string; image?: string | null };
   locale: TLocale | null;
   workspaces: TMyWorkspace[];
+  /** user.role "admin": may open /admin/billing (every workspace's spend, read-only). */
+  instanceAdmin: boolean;
 };
 
 /**
@@ -48,5 +50,6 @@ function parseMe(body: unknown): TMe | null {
       slug: String(w.slug),
       role: (w.role ?? 'viewer') as TRole,
     })),
+    instanceAdmin: root.instanceAdmin === true,
   };
 }

@@ -29,6 +29,8 @@ export type TWorkspaceContext = {
   apiKey?: TApiKeySummary;
   workspace: { id: string; name: string; slug: string; createdAt: Date };
   role: TRole;
+  /** Set when an instance admin who is not a member reads the workspace (only routes that allow it, read-only). */
+  instanceAdmin?: true;
 };
 
 /**
@@ -106,14 +108,33 @@ export function effectiveRole(stored: string): TRole | null {
   return best;
 }
 
+/** Instance admins (user.role "admin", set by `crucible user create --admin` / `user promote`). */
+export async function isInstanceAdmin(userId: string): Promise<boolean> {
+  const user = await getPrisma().user.findUnique({ where: { id: userId }, select: { role: true } });
+  return (user?.role ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .includes('admin');
+}
+
 /**
  * The caller's standing in workspace `slug`, or an AppError:
  * - `not_found` when the workspace does not exist OR the caller is not in it
  *   (a member of A asking for B's anything gets 404, never 403: we do not
  *   confirm that B exists);
  * - `forbidden` when the caller is in it but their role is below `minRole`.
+ *
+ * `instanceAdminRead` (billing reads only; such routes are marked in the route
+ * table and the tenant-isolation test holds every other route to 404) lets an
+ * instance admin who is not a member in as a viewer. It applies to sessions
+ * only (never an API key) and only to viewer routes, so it never grants a change.
  */
-export async function requireWorkspace(req: Request, slug: string, minRole: TRole): Promise<TWorkspaceContext> {
+export async function requireWorkspace(
+  req: Request,
+  slug: string,
+  minRole: TRole,
+  opts: { instanceAdminRead?: boolean } = {},
+): Promise<TWorkspaceContext> {
   const principal = await authenticate(req);
   const prisma = getPrisma();
   const workspace = await prisma.workspace.findUnique({
@@ -131,6 +152,9 @@ export async function requireWorkspace(req: Request, slug: string, minRole: TRol
       select: { role: true },
     });
     role = member ? effectiveRole(member.role) : null;
+    if (!role && opts.instanceAdminRead && minRole === 'viewer' && (await isInstanceAdmin(principal.user.id))) {
+      return { user: principal.user, workspace, role: 'viewer', instanceAdmin: true };
+    }
   }
   if (!role) throw new AppError('not_found', 'No such workspace.');
   if (!roleAtLeast(role, minRole)) {

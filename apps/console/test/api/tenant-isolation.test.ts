@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../lib/server/route-table';
+import { INSTANCE_ADMIN_READS } from '../../lib/server/routes/billing-table';
 import {
   addMember,
   call,
@@ -88,6 +89,9 @@ async function seedWorkspaceB() {
     versionId: version.id,
     jobId: job.id,
     modelId: model.id,
+    baseModelId: base.id,
+    // the model card is the download every model has (its other files are not in this fixture's storage)
+    artifact: 'card',
     deploymentId: deployment.id,
   };
 }
@@ -161,6 +165,38 @@ describe('tenant isolation', () => {
         // A's key is a developer: admin-only routes may answer 403 before the id is looked up — still no data.
         expect([404, 403]).toContain(res.status);
         if (res.status === 403) expect(r.minRole === 'admin' || r.minRole === 'owner').toBe(true);
+        expect(await snapshotB()).toEqual(before);
+      },
+    );
+  });
+
+  describe('an instance admin who is not a member of B', () => {
+    let instanceAdmin: TCaller;
+    beforeAll(async () => {
+      const user = await signUp('instance-admin');
+      const { setInstanceRole } = await import('@crucible/auth');
+      await setInstanceRole(user.email, 'admin');
+      instanceAdmin = user;
+    });
+
+    it('may read only billing, only with GET and the viewer role', () => {
+      const reads = workspaceRoutes.filter((r) => INSTANCE_ADMIN_READS.has(r.handler));
+      expect(reads.map((r) => r.path).sort()).toEqual(
+        ['budget', 'ledger', 'price-lists', 'statement', 'summary'].map((x) => `/api/workspaces/[slug]/billing/${x}`),
+      );
+      for (const r of reads) expect([r.method, r.minRole]).toEqual(['GET', 'viewer']);
+    });
+
+    it.each(workspaceRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))(
+      "reads B's billing and gets 404 on everything else: %s",
+      async (_name, r) => {
+        const before = await snapshotB();
+        const res = await call(r.method, r.path, { caller: instanceAdmin, params: bParams, body: r.body });
+        if (INSTANCE_ADMIN_READS.has(r.handler)) expect(res.status).toBe(200);
+        else {
+          expect(res.status).toBe(404);
+          expect(res.body).toEqual({ error: { code: 'not_found', message: expect.any(String), param: null } });
+        }
         expect(await snapshotB()).toEqual(before);
       },
     );

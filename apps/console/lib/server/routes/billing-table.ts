@@ -1,4 +1,5 @@
 import { ZBudgetInput, ZPriceListInput } from '@crucible/billing';
+import type { THandler } from '../http';
 import type { TRouteDef } from '../route-table';
 import {
   createWorkspacePriceList,
@@ -10,8 +11,21 @@ import {
   listWorkspacePriceLists,
   putBudget,
 } from './billing';
-import { createInstancePriceList, listInstancePriceLists } from './billing-admin';
+import { createInstancePriceList, listInstancePriceLists, listWorkspacesBilling } from './billing-admin';
 import { getUsage } from './usage';
+
+/**
+ * The workspace routes an instance admin who is not a member may call: billing reads only (they pass
+ * `instanceAdminRead` to requireWorkspace). tenant-isolation.test.ts checks that exactly these answer such an admin
+ * and every other workspace route still says 404.
+ */
+export const INSTANCE_ADMIN_READS: ReadonlySet<THandler> = new Set([
+  getBillingSummary,
+  getBillingLedger,
+  getBillingStatement,
+  getBudget,
+  listWorkspacePriceLists,
+]);
 
 /** Billing routes, spread into ROUTES (route-table.ts) so the tenant-isolation suite walks them. */
 const B = '/api/workspaces/[slug]/billing';
@@ -40,6 +54,13 @@ export const BILLING_ROUTES: readonly TRouteDef[] = [
     body: PRICE_BODY,
     requestSchema: ZPriceListInput,
     summary: 'A new instance price list from a date (instance admins).',
+  },
+  {
+    method: 'GET',
+    path: '/api/admin/billing/workspaces',
+    scope: 'user',
+    handler: listWorkspacesBilling,
+    summary: 'Every workspace: spend by category (?from=&to=), month-to-date, forecast, budget (instance admins).',
   },
   {
     method: 'GET',

@@ -18,7 +18,6 @@ import {
   ZBudgetInput,
   ZPriceListInput,
 } from '@crucible/billing';
-import { getPrisma } from '@crucible/db';
 import {
   createPriceList,
   deleteBudgetRow,
@@ -26,7 +25,7 @@ import {
   listPriceLists,
   upsertBudgetRow,
 } from '@crucible/db/billing';
-import { requireWorkspace } from '../context';
+import { isInstanceAdmin, requireWorkspace } from '../context';
 import { AppError } from '../errors';
 import { json, readBody, route, type THandler } from '../http';
 import { billingToAppError } from './billing-guard';
@@ -42,6 +41,8 @@ export const billingRoute = (handler: THandler): THandler =>
   });
 
 const query = (req: Request) => new URL(req.url).searchParams;
+/** The billing reads an instance admin may make in any workspace (instanceAdminRead in billing-table.ts). */
+const READ = { instanceAdminRead: true };
 
 function categoryOf(v: string | null): TCategory | undefined {
   if (!v) return undefined;
@@ -52,7 +53,7 @@ function categoryOf(v: string | null): TCategory | undefined {
 }
 
 export const getBillingSummary = billingRoute(async (req, { slug }) => {
-  const { workspace } = await requireWorkspace(req, slug, 'viewer');
+  const { workspace } = await requireWorkspace(req, slug, 'viewer', READ);
   const q = query(req);
   await checkBudgetAlerts(workspace.id);
   const summary = await workspaceSummary(workspace.id, { from: q.get('from'), to: q.get('to') });
@@ -84,7 +85,7 @@ async function ledgerOf(req: Request, workspaceId: string, take?: number) {
 }
 
 export const getBillingLedger = billingRoute(async (req, { slug }) => {
-  const { workspace } = await requireWorkspace(req, slug, 'viewer');
+  const { workspace } = await requireWorkspace(req, slug, 'viewer', READ);
   const raw = Number(query(req).get('limit') ?? MAX_LINES);
   const limit = Number.isInteger(raw) && raw > 0 ? Math.min(raw, MAX_LINES) : MAX_LINES;
   if (query(req).get('format') === 'csv') {
@@ -107,7 +108,7 @@ const csvResponse = (body: string, filename: string) =>
   });
 
 export const getBillingStatement = billingRoute(async (req, { slug }) => {
-  const { workspace } = await requireWorkspace(req, slug, 'viewer');
+  const { workspace } = await requireWorkspace(req, slug, 'viewer', READ);
   const statement = await monthlyStatement(workspace.id, query(req).get('month'));
   if (query(req).get('format') === 'csv') {
     return csvResponse(statementCsv(statement), `statement-${workspace.slug}-${statement.month}.csv`);
@@ -116,7 +117,7 @@ export const getBillingStatement = billingRoute(async (req, { slug }) => {
 });
 
 export const getBudget = billingRoute(async (req, { slug }) => {
-  const { workspace } = await requireWorkspace(req, slug, 'viewer');
+  const { workspace } = await requireWorkspace(req, slug, 'viewer', READ);
   return json({ data: await budgetStatus(workspace.id) });
 });
 
@@ -155,7 +156,7 @@ const listOut = (l: Awaited<ReturnType<typeof listPriceLists>>[number]) => ({
 
 /** The workspace's override lists and the instance lists, newest first (what the Prices tab shows). */
 export const listWorkspacePriceLists = billingRoute(async (req, { slug }) => {
-  const { workspace } = await requireWorkspace(req, slug, 'viewer');
+  const { workspace } = await requireWorkspace(req, slug, 'viewer', READ);
   // resolving one price seeds the default instance list on a fresh install, so the tab never starts empty
   await resolvePrice({ workspaceId: workspace.id, meter: 'training_tokens' }).catch(() => undefined);
   const [own, instance] = await Promise.all([listPriceLists(workspace.id), listPriceLists(null)]);
@@ -192,10 +193,4 @@ export const createWorkspacePriceList = billingRoute(async (req, { slug }) => {
 });
 
 /** Instance admins (user.role "admin") manage the instance price lists and see every workspace's usage. */
-export async function isInstanceAdmin(userId: string): Promise<boolean> {
-  const user = await getPrisma().user.findUnique({ where: { id: userId }, select: { role: true } });
-  return (user?.role ?? '')
-    .split(',')
-    .map((r) => r.trim())
-    .includes('admin');
-}
+export { isInstanceAdmin };

@@ -1,6 +1,6 @@
 import { getPrisma } from '@crucible/db';
 import { ZUpdateMe } from '../../schemas';
-import { effectiveRole, requireUser } from '../context';
+import { effectiveRole, isInstanceAdmin, requireUser } from '../context';
 import { json, readBody, route } from '../http';
 
 async function myWorkspaces(userId: string) {
@@ -12,10 +12,15 @@ async function myWorkspaces(userId: string) {
   return members.map((m) => ({ ...m.workspace, role: effectiveRole(m.role) }));
 }
 
-/** GET /api/me: the signed-in user, their language and their workspaces. */
+/** GET /api/me: the signed-in user, their language, their workspaces, and whether they are an instance admin. */
 export const getMe = route(async (req) => {
   const { user } = await requireUser(req);
-  return json({ user, locale: user.locale, workspaces: await myWorkspaces(user.id) });
+  return json({
+    user,
+    locale: user.locale,
+    workspaces: await myWorkspaces(user.id),
+    instanceAdmin: await isInstanceAdmin(user.id),
+  });
 });
 
 /** PATCH /api/me: change the console language (en | zh-CN). */
@@ -24,7 +29,12 @@ export const patchMe = route(async (req) => {
   const body = await readBody(req, ZUpdateMe);
   await getPrisma().user.update({ where: { id: user.id }, data: { locale: body.locale } });
   const updated = { ...user, locale: body.locale };
-  return json({ user: updated, locale: body.locale, workspaces: await myWorkspaces(user.id) });
+  return json({
+    user: updated,
+    locale: body.locale,
+    workspaces: await myWorkspaces(user.id),
+    instanceAdmin: await isInstanceAdmin(user.id),
+  });
 });
 
 export { myWorkspaces };

@@ -4,10 +4,10 @@
  * instance admin may leave it out to read every workspace.
  */
 import { lineOut, usageReport } from '@crucible/billing';
-import { authenticate, requireWorkspace } from '../context';
+import { authenticate, isInstanceAdmin, requireWorkspace } from '../context';
 import { AppError } from '../errors';
 import { json } from '../http';
-import { billingRoute, isInstanceAdmin } from './billing';
+import { billingRoute } from './billing';
 
 export const getUsage = billingRoute(async (req) => {
   const q = new URL(req.url).searchParams;
@@ -17,7 +17,7 @@ export const getUsage = billingRoute(async (req) => {
     workspaceId = principal.apiKey.workspaceId;
   } else {
     const slug = q.get('workspace');
-    if (slug) workspaceId = (await requireWorkspace(req, slug, 'viewer')).workspace.id;
+    if (slug) workspaceId = (await requireWorkspace(req, slug, 'viewer', { instanceAdminRead: true })).workspace.id;
     else if (!(await isInstanceAdmin(principal.user.id))) {
       throw new AppError(
         'invalid_request',
