@@ -15,10 +15,9 @@ import type { Storage } from './types';
 export type TTarEntry = {
   /** Path inside the archive (`adapter/adapter_config.json`). At most 255 bytes, split at a "/" when over 100. */
   name: string;
-  key: string;
   size: number;
   mtime?: Date;
-};
+} & ({ key: string; body?: undefined } | { body: Buffer; key?: undefined });
 
 const BLOCK = 512;
 const OCTAL_MAX = 0o77777777777; // 11 octal digits
@@ -92,13 +91,16 @@ export function tarObjects(storage: Storage, entries: readonly TTarEntry[]): Rea
     for (const entry of entries) {
       yield tarHeader(entry);
       let seen = 0;
-      for await (const chunk of await storage.getObject(entry.key)) {
+      // a generated file (a model card) rides along with the stored ones
+      const source = entry.body ? [entry.body] : await storage.getObject(entry.key);
+      for await (const chunk of source) {
         const b = chunk as Buffer;
         seen += b.length;
-        if (seen > entry.size) throw new Error(`tar: ${entry.key} grew while it was being archived`);
+        if (seen > entry.size) throw new Error(`tar: ${entry.key ?? entry.name} grew while it was being archived`);
         yield b;
       }
-      if (seen !== entry.size) throw new Error(`tar: ${entry.key} is ${seen} bytes, its listing said ${entry.size}`);
+      if (seen !== entry.size)
+        throw new Error(`tar: ${entry.key ?? entry.name} is ${seen} bytes, its listing said ${entry.size}`);
       const pad = (BLOCK - (entry.size % BLOCK)) % BLOCK;
       if (pad) yield Buffer.alloc(pad);
     }

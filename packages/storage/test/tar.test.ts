@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalStorage } from '../src/index';
-import { tarHeader, tarObjects, tarSize } from '../src/tar';
+import { type TTarEntry, tarHeader, tarObjects, tarSize } from '../src/tar';
 
 /**
  * The archive writer is checked by independent readers: GNU tar (Debian's /usr/bin/tar) extracts it and Python's
@@ -34,12 +34,14 @@ describe('tarObjects', () => {
     };
     // a name past ustar's 100-byte name field goes into the prefix field
     const long = `${'deep/'.repeat(30)}tokenizer.json`;
-    const entries = [];
+    const entries: TTarEntry[] = [];
     for (const [name, body] of [...Object.entries(files), [long, randomBytes(999)] as const]) {
       const key = `workspaces/w/models/m/${name}`;
       await storage.putObject(key, body);
       entries.push({ name: `ft-model/${name}`, key, size: body.length, mtime: new Date('2026-01-02T03:04:05Z') });
     }
+    const card = Buffer.from('# 模型卡\n');
+    entries.push({ name: 'ft-model/CARD.md', body: card, size: card.length });
     const tar = await readAll(tarObjects(storage, entries));
     expect(tar.length).toBe(tarSize(entries));
     expect(tar.length % 512).toBe(0);
@@ -52,6 +54,7 @@ describe('tarObjects', () => {
       expect(readFileSync(path.join(out, 'ft-model', name)).equals(body), name).toBe(true);
     }
     expect(readFileSync(path.join(out, 'ft-model', long)).length).toBe(999);
+    expect(readFileSync(path.join(out, 'ft-model', 'CARD.md')).equals(card)).toBe(true);
     const listing = execFileSync('tar', ['-tvf', file], { env: { ...process.env, TZ: 'UTC' } }).toString();
     expect(listing).toContain('2026-01-02 03:04');
     expect(listing).toContain('crucible/crucible');

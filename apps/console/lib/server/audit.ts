@@ -8,7 +8,7 @@ import type { TWorkspaceContext } from './context';
  */
 export async function audit(
   req: Request,
-  actor: Pick<TWorkspaceContext, 'user' | 'apiKey'> & { workspaceId: string | null },
+  actor: { workspaceId: string | null; user?: { id: string }; apiKey?: { id: string } },
   action: string,
   target?: { type: string; id: string },
   data?: Record<string, unknown>,

@@ -16,6 +16,7 @@ import {
 } from './routes/invitations';
 import { getMe, patchMe } from './routes/me';
 import { deleteMember, listMembers, patchMember } from './routes/members';
+import { MODEL_ROUTES } from './routes/models-table';
 import { getOpenApi } from './routes/openapi';
 import { getModel, listModels, listUsage } from './routes/resources';
 import {
@@ -125,6 +126,7 @@ export const ROUTES: readonly TRouteDef[] = [
 
   ...DATASET_ROUTES,
   ...FINE_TUNING_ROUTES,
+  ...MODEL_ROUTES,
   ...BILLING_ROUTES,
   { method: 'GET', path: `${WS}/models`, scope: 'workspace', minRole: 'viewer', handler: listModels },
   { method: 'GET', path: `${WS}/models/[modelId]`, scope: 'workspace', minRole: 'viewer', handler: getModel },

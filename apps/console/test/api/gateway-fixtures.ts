@@ -31,7 +31,23 @@ export function spawnServingWorker(env: Record<string, string>): {
 export function nodeHandler(routes: Record<string, Partial<Record<string, THandler>>>) {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const handler = routes[url.pathname]?.[req.method ?? ''];
+    // exact paths, or patterns with [param] segments as Next names them
+    let params: Record<string, string> = {};
+    let handler = routes[url.pathname]?.[req.method ?? ''];
+    for (const [pattern, methods] of Object.entries(routes)) {
+      if (handler || !pattern.includes('[')) continue;
+      const names: string[] = [];
+      const re = new RegExp(
+        `^${pattern.replace(/\[([^\]]+)\]/g, (_, n: string) => {
+          names.push(n);
+          return '([^/]+)';
+        })}$`,
+      );
+      const m = re.exec(url.pathname);
+      if (!m || !methods[req.method ?? '']) continue;
+      handler = methods[req.method ?? ''];
+      params = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
+    }
     if (!handler) {
       res.writeHead(404).end();
       return;
@@ -45,7 +61,7 @@ export function nodeHandler(routes: Record<string, Partial<Record<string, THandl
       body: hasBody ? (Readable.toWeb(req) as ReadableStream) : undefined,
       duplex: 'half',
     } as RequestInit);
-    const response = await handler(request, {});
+    const response = await handler(request, params);
     res.writeHead(response.status, Object.fromEntries(response.headers));
     if (!response.body) {
       res.end();

@@ -13,7 +13,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatCompletions, completions, listModelsV1 } from '../../lib/server/gateway/handlers';
+import {
+  chatCompletions,
+  completions,
+  deleteModelV1,
+  listModelsV1,
+  retrieveModelV1,
+} from '../../lib/server/gateway/handlers';
 import { dropTestStorage, useTestStorage } from './datasets-helpers';
 import { nodeHandler, spawnServingWorker, tinyAdapter, tinyBase } from './gateway-fixtures';
 import { APP_URL, call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type TCaller } from './helpers';
@@ -31,6 +37,7 @@ let keyA = '';
 let wsA = '';
 let worker: ReturnType<typeof spawnServingWorker> | null = null;
 const ft: { id: string; name: string }[] = [];
+let full: { id: string; name: string };
 let baseName = '';
 
 type TRegistry = { workerId: string; url: string; bases: string[]; adapters: string[]; deployments: string[] };
@@ -132,12 +139,24 @@ beforeAll(async () => {
     ft.push({ id, name });
   }
 
+  // A full fine-tune: complete weights (here the base's own files), served as a model of its own, not as an adapter.
+  const fullKey = `workspaces/${a.id}/jobs/jobfull/output`;
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+    await storage.putObject(`${fullKey}/${f}`, readFileSync(path.join(baseDir, f)));
+  }
+  await storage.putObject(`${fullKey}/trainer_log.jsonl`, Buffer.from('{"loss": 1}\n'));
+  full = { id: 'ftmodelfull', name: `ft:${baseName}:gw-a:full:odelfull` };
+  await prisma.fineTunedModel.create({
+    data: { ...full, workspaceId: a.id, baseModelId: base.id, method: 'sft_full', mergedObjectKey: fullKey },
+  });
+
   await startWorker();
   server = createServer((req, res) => {
     nodeHandler({
       '/v1/chat/completions': { POST: chatCompletions },
       '/v1/completions': { POST: completions },
       '/v1/models': { GET: listModelsV1 },
+      '/v1/models/[model]': { GET: retrieveModelV1, DELETE: deleteModelV1 },
     })(req, res).catch((e) => res.writeHead(500).end(String(e)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -330,6 +349,31 @@ describe('/v1 gateway with the openai client', () => {
     const noKey = await fetch(`${baseURL}/chat/completions`, { method: 'POST', body: '{}' });
     expect(noKey.status).toBe(401);
     expect((await noKey.json()).error.type).toBe('authentication_error');
+  });
+
+  it('serves a full fine-tune from its own weights (the same weights as the base here: the same greedy answer)', async () => {
+    const ask = { messages: ASK, max_tokens: 10, temperature: 0 };
+    const fromFull = await client.chat.completions.create({ model: full.name, ...ask });
+    const fromBase = await client.chat.completions.create({ model: baseName, ...ask });
+    expect(fromFull.choices[0].message.content?.length).toBeGreaterThan(0);
+    expect(fromFull.choices[0].message.content).toBe(fromBase.choices[0].message.content);
+    expect((await workerHealth()).holdings.bases).toContain(`ft:${full.id}`);
+  });
+
+  it('retrieves and deletes models as OpenAI does (fine-tuned only; a deleted one is gone)', async () => {
+    const got = await client.models.retrieve(ft[2].name);
+    expect(got).toMatchObject({ id: ft[2].name, object: 'model', owned_by: 'workspace' });
+    await expect(other.models.retrieve(ft[2].name)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(client.models.delete(baseName)).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+    await expect(other.models.delete(full.name)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const deleted = await client.models.delete(full.name);
+    expect(deleted).toEqual({ id: full.name, object: 'model', deleted: true });
+    await expect(client.models.retrieve(full.name)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(
+      client.chat.completions.create({ model: full.name, messages: ASK, max_tokens: 2 }),
+    ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const { getStorage } = await import('@crucible/storage');
+    expect(await getStorage().listObjects(`workspaces/${wsA}/jobs/jobfull/output/`)).toEqual([]);
   });
 
   it('accepts the session cookie + X-Crucible-Workspace (the playground)', async () => {

@@ -81,7 +81,9 @@ export async function call(
   });
   const res = await def.handler(req, params);
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+  // JSON unless the route says otherwise (a download: a model card, a CSV)
+  const isJson = (res.headers.get('content-type') ?? 'application/json').includes('json');
+  return { status: res.status, body: text ? (isJson ? JSON.parse(text) : text) : null, headers: res.headers };
 }
 
 /** POST to better-auth through our /api/auth/[...all] handler. */

@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { fromZodError } from '../errors';
+import { deleteFineTunedModelOf } from '../routes/models';
 import { gatewayCaller } from './auth';
-import { GatewayError, openaiRoute } from './errors';
+import { GatewayError, modelNotFound, openaiRoute } from './errors';
 import { runGeneration, type TDone, type TRun, type TWorkerInput } from './generate';
-import { listWorkspaceModels, resolveModel } from './models';
+import { listWorkspaceModels, resolveModel, type TGatewayModel } from './models';
 import { checkRateLimit } from './ratelimit';
 
 /**
- * The OpenAI-compatible gateway: POST /v1/chat/completions, POST /v1/completions, GET /v1/models. The console never
+ * The OpenAI-compatible gateway: POST /v1/chat/completions, POST /v1/completions, GET /v1/models (list, retrieve),
+ * DELETE /v1/models/{model}. The console never
  * runs inference: each request goes to a serving worker over HTTP (./generate.ts) and the answer is streamed back
  * as OpenAI's SSE chunks (`data: {...}\n\n`, a usage chunk when `stream_options.include_usage`, then
  * `data: [DONE]`).
@@ -261,17 +263,52 @@ export const completions = openaiRoute(async (req) => {
   );
 });
 
+const modelObject = (m: TGatewayModel) => ({
+  id: m.openaiId,
+  object: 'model',
+  created: Math.floor(m.createdAt.getTime() / 1000),
+  owned_by: m.ownedBy,
+  crucible: { id: m.id, kind: m.kind, name: m.name, deployed: m.deployed },
+});
+
 export const listModelsV1 = openaiRoute(async (req) => {
   const caller = await gatewayCaller(req);
   const models = await listWorkspaceModels(caller.workspaceId);
-  return Response.json({
-    object: 'list',
-    data: models.map((m) => ({
-      id: m.openaiId,
-      object: 'model',
-      created: Math.floor(m.createdAt.getTime() / 1000),
-      owned_by: m.ownedBy,
-      crucible: { id: m.id, kind: m.kind, name: m.name, deployed: m.deployed },
-    })),
-  });
+  return Response.json({ object: 'list', data: models.map(modelObject) });
+});
+
+/** GET /v1/models/{model}: one model by its id (or its Crucible id), as OpenAI's retrieve answers. */
+export const retrieveModelV1 = openaiRoute(async (req, { model }) => {
+  const caller = await gatewayCaller(req);
+  const m = (await listWorkspaceModels(caller.workspaceId)).find((x) => x.openaiId === model || x.id === model);
+  if (!m) throw modelNotFound(model);
+  return Response.json(modelObject(m));
+});
+
+/**
+ * DELETE /v1/models/{model}: deletes a fine-tuned model, as OpenAI's does (`{id, object: "model", deleted: true}`);
+ * base models are not the caller's to delete (403), and a model a running deployment serves is refused (409).
+ */
+export const deleteModelV1 = openaiRoute(async (req, { model }) => {
+  const caller = await gatewayCaller(req);
+  const resolved = await resolveModel(caller.workspaceId, model);
+  if (resolved.kind !== 'fine_tuned') {
+    throw new GatewayError(
+      403,
+      'invalid_request_error',
+      'model_not_deletable',
+      `\`${resolved.openaiId}\` is a base model; only fine-tuned models can be deleted through this API.`,
+      'model',
+    );
+  }
+  await deleteFineTunedModelOf(
+    req,
+    {
+      workspaceId: caller.workspaceId,
+      ...(caller.apiKeyId ? { apiKey: { id: caller.apiKeyId } } : {}),
+      ...(caller.userId ? { user: { id: caller.userId } } : {}),
+    },
+    resolved.modelId,
+  );
+  return Response.json({ id: resolved.openaiId, object: 'model', deleted: true });
 });

@@ -2,11 +2,11 @@ import { deploymentMetrics, deploymentStats, getPrisma, isUniqueViolation, type 
 import { deploymentActionJob, enqueue } from '@crucible/jobs';
 import { z } from 'zod';
 import { actorOf, audit } from '../audit';
-import { requireWithinBudget } from './billing-guard';
 import { requireWorkspace } from '../context';
 import { AppError } from '../errors';
 import { listWorkspaceModels } from '../gateway/models';
 import { json, readBody, route } from '../http';
+import { requireWithinBudget } from './billing-guard';
 
 /**
  * Dedicated deployments (REST for the deployments page): list with stats, create (enqueues `deployment.action`
@@ -105,12 +105,9 @@ export const createDeployment = route(async (req, { slug }) => {
   if (body.modelKind === 'fine_tuned') {
     const m = await db.fineTunedModel.findFirst({ where: { id: body.modelId, workspaceId: ws, deletedAt: null } });
     if (!m) throw new AppError('not_found', 'No such fine-tuned model.', 'modelId');
-    if (!m.ggufAdapterObjectKey && !m.adapterObjectKey) {
-      throw new AppError(
-        'invalid_request',
-        'This model has no LoRA adapter to serve (full fine-tunes are not served yet).',
-        'modelId',
-      );
+    // A LoRA fine-tune is served as its adapter on its base; a full fine-tune as its own weights.
+    if (!m.ggufAdapterObjectKey && !m.adapterObjectKey && !m.mergedObjectKey) {
+      throw new AppError('invalid_request', 'This model has neither an adapter nor weights stored.', 'modelId');
     }
   } else {
     const b = await db.baseModel.findFirst({

@@ -1,0 +1,8 @@
+// /api/workspaces/[slug]/base-models/[baseModelId]: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
+import { mount } from '../../../../../../lib/server/next';
+import { deleteBaseModel, getBaseModel } from '../../../../../../lib/server/routes/models';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = mount(getBaseModel);
+export const DELETE = mount(deleteBaseModel);

@@ -1,0 +1,101 @@
+import type { TRouteDef } from '../route-table';
+import {
+  createBaseExport,
+  createFineTunedExport,
+  deleteBaseModel,
+  deleteFineTunedModel,
+  downloadBaseModel,
+  downloadFineTunedModel,
+  getBaseModel,
+  getFineTunedModel,
+  patchFineTunedModel,
+  ZCreateExport,
+  ZPatchFineTunedModel,
+} from './models';
+
+/** The model pages: detail, edit, exports, downloads, delete. Spliced into ROUTES (route-table.ts). */
+const WS = '/api/workspaces/[slug]';
+const FT = `${WS}/fine-tuned-models/[modelId]`;
+const BASE = `${WS}/base-models/[baseModelId]`;
+const EXPORT_BODY = { format: 'gguf', dtype: 'F16' };
+
+export const MODEL_ROUTES: readonly TRouteDef[] = [
+  {
+    method: 'GET',
+    path: FT,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: getFineTunedModel,
+    summary: 'A fine-tuned model: lineage, model card, downloads and how to load them.',
+  },
+  {
+    method: 'PATCH',
+    path: FT,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: patchFineTunedModel,
+    body: { displayName: 'x' },
+    requestSchema: ZPatchFineTunedModel,
+    summary: 'Rename a fine-tuned model or edit its description (the model card).',
+  },
+  {
+    method: 'DELETE',
+    path: FT,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: deleteFineTunedModel,
+    summary: 'Delete a fine-tuned model and its files (409 while a deployment serves it).',
+  },
+  {
+    method: 'POST',
+    path: `${FT}/exports`,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: createFineTunedExport,
+    body: EXPORT_BODY,
+    requestSchema: ZCreateExport,
+    summary: 'Build a download: merged safetensors, a GGUF of the model, or (of: base) of its base.',
+  },
+  {
+    method: 'GET',
+    path: `${FT}/files/[artifact]`,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: downloadFineTunedModel,
+    summary: 'Download: card, adapter, gguf-adapter, weights, merged, gguf, gguf-base or logs (?dtype=, ?file=).',
+  },
+  {
+    method: 'GET',
+    path: BASE,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: getBaseModel,
+    summary: 'A base model: configuration, what was built on it, downloads.',
+  },
+  {
+    method: 'DELETE',
+    path: BASE,
+    scope: 'workspace',
+    minRole: 'admin',
+    handler: deleteBaseModel,
+    summary: 'Delete a base model of this workspace (409 while anything was made from it).',
+  },
+  {
+    method: 'POST',
+    path: `${BASE}/exports`,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: createBaseExport,
+    body: EXPORT_BODY,
+    requestSchema: ZCreateExport,
+    summary: 'Build a GGUF of a base model.',
+  },
+  {
+    method: 'GET',
+    path: `${BASE}/files/[artifact]`,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: downloadBaseModel,
+    summary: 'Download: card, weights or gguf (?dtype=).',
+  },
+];
