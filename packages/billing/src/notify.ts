@@ -192,10 +192,19 @@ async function deliverOne(
   return givingUp ? 'failed' : 'retrying';
 }
 
+/** Why a notification was skipped, as a code the console translates (the sentence stays in `error`). */
+function skipCode(a: BudgetAlert): 'no_smtp' | 'no_recipients' | 'other' | null {
+  if (a.notifyStatus !== 'skipped') return null;
+  if (a.notifyError === NO_SMTP_REASON) return 'no_smtp';
+  if (a.notifyError === NO_RECIPIENTS_REASON) return 'no_recipients';
+  return 'other';
+}
+
 /** What the console shows under an alert: whether, when and to whom it was e-mailed, or why not. */
 export function notificationOf(a: BudgetAlert) {
   return {
     status: a.notifyStatus as 'pending' | 'sent' | 'failed' | 'skipped',
+    skipped: skipCode(a),
     recipients: a.recipients,
     attempts: a.notifyAttempts,
     notifiedAt: a.notifiedAt?.toISOString() ?? null,

@@ -177,8 +177,22 @@ describe('budget alert e-mails over SMTP', () => {
   it('shows the delivery on the budget status the console reads', async () => {
     const status = await budgetStatus(ws.id, NOW, db.prisma);
     expect(status?.alerts.map((a) => a.notification)).toEqual([
-      { status: 'sent', recipients: expect.any(Array), attempts: 2, notifiedAt: NOW.toISOString(), error: null },
-      { status: 'sent', recipients: expect.any(Array), attempts: 2, notifiedAt: NOW.toISOString(), error: null },
+      {
+        status: 'sent',
+        skipped: null,
+        recipients: expect.arrayContaining(ADMINS),
+        attempts: 2,
+        notifiedAt: NOW.toISOString(),
+        error: null,
+      },
+      {
+        status: 'sent',
+        skipped: null,
+        recipients: expect.arrayContaining(ADMINS),
+        attempts: 2,
+        notifiedAt: NOW.toISOString(),
+        error: null,
+      },
     ]);
   });
 
@@ -237,7 +251,10 @@ describe('budget alert e-mails over SMTP', () => {
     expect(await deliver(mailer)).toMatchObject({ skipped: 0, messages: 0 });
     expect(smtp.received).toHaveLength(before);
     // the alert itself is still there for the console and the audit log
-    expect((await budgetStatus(w.id, NOW, db.prisma))?.alerts[0].notification.status).toBe('skipped');
+    expect((await budgetStatus(w.id, NOW, db.prisma))?.alerts[0].notification).toMatchObject({
+      status: 'skipped',
+      skipped: 'no_smtp',
+    });
     expect(await db.prisma.auditLog.count({ where: { workspaceId: w.id, action: 'budget.alert' } })).toBe(1);
   });
 });

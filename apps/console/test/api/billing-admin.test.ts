@@ -162,7 +162,7 @@ describe('instance admin billing', () => {
     expect(res.body.data.alerts).toEqual([
       expect.objectContaining({
         threshold: 50,
-        notification: { status: 'pending', recipients: [], attempts: 0, notifiedAt: null, error: null },
+        notification: { status: 'pending', skipped: null, recipients: [], attempts: 0, notifiedAt: null, error: null },
       }),
     ]);
     const { deliverBudgetAlerts } = await import('@crucible/billing');
@@ -170,6 +170,7 @@ describe('instance admin billing', () => {
     const after = await call('GET', '/api/workspaces/[slug]/billing/budget', { caller: bob, params: { slug: 'shop' } });
     expect(after.body.data.alerts[0].notification).toMatchObject({
       status: 'skipped',
+      skipped: 'no_smtp',
       error: expect.stringMatching(/SMTP_URL is not set/),
     });
   });
