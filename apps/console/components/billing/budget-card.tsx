@@ -9,7 +9,8 @@ import { Label } from '@/components/ui/label';
 import { useWorkspace } from '@/components/workspace-context';
 import { ApiError, api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
-import { formatMoney, type TBudgetStatus } from './types';
+import { formatDate } from '@/lib/utils';
+import { formatMoney, type TAlertNotification, type TBudgetStatus } from './types';
 
 /** The monthly budget with its alert state; workspace admins set the amount, currency and hard limit. */
 export function BudgetCard({ status, onChange }: { status: TBudgetStatus; onChange: () => void }) {
@@ -75,8 +76,11 @@ export function BudgetCard({ status, onChange }: { status: TBudgetStatus; onChan
               />
             </div>
             {status.alerts.map((a) => (
-              <div key={a.threshold} data-testid="billing-alert" className="text-amber-600 dark:text-amber-400">
-                {t('billing.budget.alert', { threshold: a.threshold })}
+              <div key={a.threshold} className="grid gap-0.5">
+                <div data-testid="billing-alert" className="text-amber-600 dark:text-amber-400">
+                  {t('billing.budget.alert', { threshold: a.threshold })}
+                </div>
+                <AlertMail n={a.notification} />
               </div>
             ))}
             {status.budget.hardLimit ? (
@@ -132,5 +136,32 @@ export function BudgetCard({ status, onChange }: { status: TBudgetStatus; onChan
         )}
       </CardContent>
     </Card>
+  );
+}
+
+/** One line under an alert: e-mailed to whom and when, queued, retrying, given up, or why it was not sent. */
+function AlertMail({ n }: { n: TAlertNotification }) {
+  const t = useT();
+  const locale = useLocale();
+  const recipients = n.recipients.join(', ');
+  let text: string;
+  if (n.status === 'sent') text = t('billing.alertMail.sent', { recipients, date: formatDate(n.notifiedAt, locale) });
+  else if (n.status === 'failed') text = t('billing.alertMail.failed', { attempts: n.attempts, error: n.error ?? '' });
+  else if (n.status === 'skipped')
+    text =
+      n.skipped === 'no_smtp'
+        ? t('billing.alertMail.noSmtp')
+        : n.skipped === 'no_recipients'
+          ? t('billing.alertMail.noRecipients')
+          : t('billing.alertMail.skipped', { reason: n.error ?? '' });
+  else if (n.error)
+    text = n.recipients.length
+      ? t('billing.alertMail.partial', { recipients, error: n.error })
+      : t('billing.alertMail.retrying', { error: n.error });
+  else text = t('billing.alertMail.pending');
+  return (
+    <div data-testid="billing-alert-mail" data-status={n.status} className="text-xs break-words text-muted-foreground">
+      {text}
+    </div>
   );
 }

@@ -9,8 +9,18 @@ export type TBudgetStatus = {
   spent: string;
   percent: number;
   exceeded: boolean;
-  alerts: { threshold: number; spent: string; at: string }[];
+  alerts: { threshold: number; spent: string; at: string; notification: TAlertNotification }[];
 } | null;
+
+/** Whether a budget alert was e-mailed to the workspace's owners and admins (@crucible/billing notify.ts). */
+export type TAlertNotification = {
+  status: 'pending' | 'sent' | 'failed' | 'skipped';
+  skipped: 'no_smtp' | 'no_recipients' | 'other' | null;
+  recipients: string[];
+  attempts: number;
+  notifiedAt: string | null;
+  error: string | null;
+};
 
 export type TSummary = {
   from: string;

@@ -1,6 +1,7 @@
 'use client';
 
-import { LanguagesIcon, LogOutIcon } from 'lucide-react';
+import { LandmarkIcon, LanguagesIcon, LogOutIcon } from 'lucide-react';
+import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import {
   DropdownMenu,
@@ -69,6 +70,17 @@ export function UserMenu() {
             </DropdownMenuRadioGroup>
           </DropdownMenuSubContent>
         </DropdownMenuSub>
+        {me.instanceAdmin ? (
+          <>
+            <DropdownMenuSeparator />
+            <DropdownMenuItem asChild>
+              <Link href="/admin/billing">
+                <LandmarkIcon aria-hidden />
+                {t('adminBilling.menuLink')}
+              </Link>
+            </DropdownMenuItem>
+          </>
+        ) : null}
         <DropdownMenuSeparator />
         <DropdownMenuItem onSelect={signOut}>
           <LogOutIcon aria-hidden />
