@@ -23,3 +23,16 @@ export function initials(nameOrEmail: string): string {
     .filter(Boolean);
   return (parts.length > 1 ? `${parts[0]?.[0]}${parts[1]?.[0]}` : (parts[0] ?? '?').slice(0, 2)).toUpperCase();
 }
+
+/** 1536 -> "1.5 KB", binary units as file managers show them (KB = 1024 bytes). */
+export function formatBytes(value: number | null | undefined, locale: string): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = value;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: i === 0 ? 0 : 1 }).format(v)} ${units[i]}`;
+}

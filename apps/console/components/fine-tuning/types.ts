@@ -97,6 +97,7 @@ export type TBaseModel = {
 export type TFineTunedModel = {
   id: string;
   name: string;
+  displayName?: string | null;
   baseModel?: { id: string; name: string } | null;
   job?: { id: string; status?: string } | null;
   datasetVersion?: { id: string; datasetId: string; datasetName?: string; number: number } | null;

@@ -14,6 +14,7 @@ import { useWorkspace } from '@/components/workspace-context';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { useList } from '@/lib/use-list';
 import { formatDate } from '@/lib/utils';
+import { modelPaths } from './types';
 
 /** The hyper-parameters worth a glance in a table row; the job page has all of them. */
 const SUMMARY_KEYS = ['epochs', 'learningRate', 'loraRank', 'loraAlpha', 'batchSize'];
@@ -50,9 +51,13 @@ export function BaseModelsTable() {
         {
           header: t('models.colName'),
           cell: (m) => (
-            <span id={m.id} className="font-medium">
-              {m.name}
-            </span>
+            <Link
+              id={m.id}
+              href={modelPaths.basePage(workspace.slug, m.id)}
+              className="font-medium text-primary underline-offset-4 hover:underline"
+            >
+              {m.displayName ?? m.name}
+            </Link>
           ),
         },
         { header: t('models.colArch'), cell: (m) => (m.arch ? <Badge variant="outline">{m.arch}</Badge> : '—') },
@@ -94,9 +99,14 @@ export function FineTunedModelsTable() {
           header: t('models.colName'),
           className: 'max-w-64 whitespace-normal',
           cell: (m) => (
-            <span id={m.id} className="font-mono text-xs font-medium break-all whitespace-normal">
+            <Link
+              id={m.id}
+              href={modelPaths.page(workspace.slug, m.id)}
+              className="grid font-mono text-xs font-medium break-all whitespace-normal text-primary underline-offset-4 hover:underline"
+            >
+              {m.displayName ? <span className="font-sans text-sm">{m.displayName}</span> : null}
               {m.name}
-            </span>
+            </Link>
           ),
         },
         { header: t('models.colBase'), cell: (m) => m.baseModel?.name ?? '—' },

@@ -16,7 +16,8 @@ const LANGUAGES = [
   { id: 'javascript', make: jsSnippet },
 ] as const;
 
-function CodeBlock({ code, testId }: { code: string; testId: string }) {
+/** A code sample with a copy button (also the model page's snippets and card). */
+export function CodeBlock({ code, testId }: { code: string; testId: string }) {
   const t = useT();
   const [copied, setCopied] = React.useState(false);
   return (

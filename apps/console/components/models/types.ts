@@ -1,0 +1,76 @@
+// Shapes and paths of the model pages' API (apps/console/lib/server/routes/models.ts), as the pages read them.
+
+const ws = (slug: string) => `/api/workspaces/${encodeURIComponent(slug)}`;
+
+export const modelPaths = {
+  fineTuned: (slug: string, id: string) => `${ws(slug)}/fine-tuned-models/${encodeURIComponent(id)}`,
+  base: (slug: string, id: string) => `${ws(slug)}/base-models/${encodeURIComponent(id)}`,
+  page: (slug: string, id: string) => `/w/${encodeURIComponent(slug)}/models/${encodeURIComponent(id)}`,
+  basePage: (slug: string, id: string) => `/w/${encodeURIComponent(slug)}/models/base/${encodeURIComponent(id)}`,
+} as const;
+
+export type TArtifactId = 'card' | 'adapter' | 'gguf-adapter' | 'weights' | 'merged' | 'gguf' | 'gguf-base' | 'logs';
+export type TArtifactState = 'ready' | 'missing' | 'queued' | 'running' | 'failed';
+
+export type TArtifact = {
+  id: TArtifactId;
+  dtype: string | null;
+  state: TArtifactState;
+  files: { name: string; size: number }[];
+  sizeBytes: number;
+  downloadPath: string;
+  export: {
+    format: 'safetensors' | 'gguf';
+    of: 'model' | 'base';
+    id: string | null;
+    error: string | null;
+    finishedAt: string | null;
+  } | null;
+};
+
+export type TSnippets = { transformers: string; llamacpp: string; ollama: string; curl: string; openai: string };
+
+type TCommon = {
+  id: string;
+  name: string;
+  openaiId: string;
+  displayName: string | null;
+  createdAt: string;
+  artifacts: TArtifact[];
+  card: string;
+  snippets: TSnippets;
+  deployments: { id: string; name: string; status: string }[];
+};
+
+export type TFineTunedModelDetail = TCommon & {
+  kind: 'fine_tuned';
+  description: string | null;
+  method: string;
+  lora: boolean;
+  baseModel: { id: string; name: string; displayName: string | null; arch: string | null; sourceRef: string | null };
+  datasetVersion: { id: string; datasetId: string; datasetName: string; number: number } | null;
+  job: { id: string; status: string; finishedAt: string | null } | null;
+  hyperparameters: Record<string, unknown> | null;
+  trainLoss: number | null;
+  evalLoss: number | null;
+};
+
+export type TBaseModelDetail = TCommon & {
+  kind: 'base';
+  arch: string | null;
+  source: string | null;
+  sourceRef: string | null;
+  revision: string | null;
+  parameterCount: number | null;
+  contextLength: number | null;
+  sizeBytes: number | null;
+  builtin: boolean;
+  usage: { fineTunedModels: number; jobs: number };
+};
+
+export type TModelDetail = TFineTunedModelDetail | TBaseModelDetail;
+
+/** Dtypes each export can be built in (the server checks the same list). */
+export const EXPORT_DTYPES = { safetensors: ['BF16', 'F16', 'F32'], gguf: ['F16', 'Q8_0', 'F32'] } as const;
+
+export const isBuilding = (m: TModelDetail) => m.artifacts.some((a) => a.state === 'queued' || a.state === 'running');
