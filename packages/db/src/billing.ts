@@ -382,7 +382,8 @@ export async function findPriceItem(
   return pickPriceItem(candidates, q);
 }
 
-/** Bytes each workspace keeps in storage: dataset versions (of datasets not deleted) and its own base models. */
+/** Bytes each workspace keeps in storage: dataset versions (of datasets not deleted), its own base models and the
+ * downloads built for its models (ModelExport). */
 export async function storageBytesByWorkspace(db: TDb = getPrisma()): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>();
   const add = (ws: string | null, v: bigint | null) => {
@@ -400,5 +401,12 @@ export async function storageBytesByWorkspace(db: TDb = getPrisma()): Promise<Ma
     _sum: { sizeBytes: true },
   });
   for (const m of models) add(m.workspaceId, m._sum.sizeBytes);
+  // downloads built on request (merged weights, GGUFs) stay in storage until their model is deleted
+  const exports = await db.modelExport.groupBy({
+    by: ['workspaceId'],
+    where: { status: 'succeeded' },
+    _sum: { sizeBytes: true },
+  });
+  for (const e of exports) add(e.workspaceId, e._sum.sizeBytes);
   return out;
 }
