@@ -135,7 +135,8 @@ export function startedHours(startedAt: Date, end: Date): number {
 
 /**
  * Charges every running deployment (and every one stopped in the last 2 days, for its last hours) per started hour:
- * hour n (from startedAt + n h) is one line with key `deployment:{id}:{n}` at the price in force when that hour began,
+ * hour n of a run (from startedAt + n h) is one line with key `deployment:{id}:{run start, unix s}:{n}` at the price in
+ * force when that hour began,
  * quantity = replicas hours. Safe to run as often as you like; meant for a repeatable BullMQ job in the serving
  * worker, e.g. every 5 minutes:
  *   queue.add('billing.accrue-deployments', {}, { repeat: { every: 300_000 }, jobId: 'billing-accrue' })
@@ -152,7 +153,9 @@ export async function accrueDeploymentHours(now: Date = new Date(), db: TDb = ge
     if (hours === 0) continue;
     const done = await chargedDeploymentKeys(d.id, db);
     for (let n = 0; n < hours; n++) {
-      const idempotencyKey = `deployment:${d.id}:${n}`;
+      // Keyed by the run (its start) as well as the hour: a restarted deployment's hour 0 is a new hour, not the
+      // first run's hour 0 again.
+      const idempotencyKey = `deployment:${d.id}:${Math.floor(d.startedAt.getTime() / 1000)}:${n}`;
       if (done.has(idempotencyKey)) continue;
       const at = new Date(d.startedAt.getTime() + n * HOUR_MS);
       const price = await resolvePrice(

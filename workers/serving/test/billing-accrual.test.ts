@@ -66,7 +66,8 @@ it('charges a deployment up 2 h 10 min for exactly 3 started hours, once, from o
     const lines = await db.prisma.usageRecord.findMany({
       where: { idempotencyKey: { startsWith: `deployment:${dep.id}:` } },
     });
-    expect(lines.map((l) => l.idempotencyKey).sort()).toEqual([0, 1, 2].map((n) => `deployment:${dep.id}:${n}`));
+    const run = Math.floor(dep.startedAt!.getTime() / 1000);
+    expect(lines.map((l) => l.idempotencyKey).sort()).toEqual([0, 1, 2].map((n) => `deployment:${dep.id}:${run}:${n}`));
     // default instance list (packages/billing README): deployment 0.5 USD / hour, per replica
     const expected = 3 * replicas * 0.5;
     const sum = lines.reduce((s, l) => s + Number(l.amount), 0);
@@ -76,6 +77,30 @@ it('charges a deployment up 2 h 10 min for exactly 3 started hours, once, from o
     await b.close();
   }
 }, 60_000);
+
+it("charges a restarted deployment for its new run too (its hours are not the first run's again)", async () => {
+  const ws = await db.prisma.workspace.create({ data: { name: 'R', slug: 'restarted' } });
+  const firstStart = new Date(Date.now() - 5 * 3600_000);
+  const dep = await db.prisma.deployment.create({
+    data: { workspaceId: ws.id, name: 'r', replicas: 1, status: 'running', startedAt: firstStart },
+  });
+  // The first run: up 1 h 30 min, then stopped: 2 started hours.
+  await db.prisma.deployment.update({
+    where: { id: dep.id },
+    data: { status: 'stopped', stoppedAt: new Date(firstStart.getTime() + 90 * 60_000) },
+  });
+  await runBillingAccrual(new Date());
+  // Restarted 2 h ago and running since: 2 more started hours.
+  await db.prisma.deployment.update({
+    where: { id: dep.id },
+    data: { status: 'running', stoppedAt: null, startedAt: new Date(Date.now() - 2 * 3600_000 + 60_000) },
+  });
+  await runBillingAccrual(new Date());
+  await runBillingAccrual(new Date());
+  const lines = await db.prisma.usageRecord.findMany({ where: { deploymentId: dep.id } });
+  expect(lines.map((l) => Number(l.quantity))).toEqual([1, 1, 1, 1]);
+  expect(new Set(lines.map((l) => l.idempotencyKey)).size).toBe(4);
+});
 
 it('checks every budget after charging and e-mails the new alerts to owners and admins once, console unopened', async () => {
   const ws = await db.prisma.workspace.create({ data: { name: 'Budgeted', slug: 'budgeted' } });
