@@ -191,6 +191,9 @@ describe('playground: deploy a model and chat with it', () => {
         interval: 500,
       })
       .toBe('running');
+    // Its replica, on the serving worker, health-checked.
+    await expect.poll(() => page.getByTestId('replicas-ready').textContent()).toBe('Replicas: 1 of 1 ready');
+    expect(await page.getByTestId('replica-0').getAttribute('data-status')).toBe('ready');
     await screenshot(page, 'deployment-running');
 
     // The list shows it running.

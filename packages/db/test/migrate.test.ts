@@ -38,6 +38,7 @@ const EXPECTED_TABLES = [
   'dataset',
   'dataset_version',
   'deployment',
+  'deployment_replica',
   'fine_tuned_model',
   'invitation',
   'job_event',

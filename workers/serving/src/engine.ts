@@ -3,28 +3,22 @@ import { join } from 'node:path';
 import { getPrisma } from '@crucible/db';
 import { downloadObject, downloadPrefix, type Storage } from '@crucible/storage';
 import { writeGgufLora, writeGgufModel } from '@crucible/trainer';
-import {
-  getLlama,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  LlamaGrammarEvaluationState,
-  LlamaLogLevel,
-  type LlamaModel,
-  resolveChatWrapper,
-  type Token,
-} from 'node-llama-cpp';
+import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from 'node-llama-cpp';
+import { EngineError, type TGenerateInput, type TTarget } from './engine-types';
+import { generateOn } from './generation';
 import { ModelFilesError, modelDir } from './model-files';
+import { createSequencePool, type TPoolSize, type TSequencePool } from './sequence-pool';
 
 /**
  * The model host: llama.cpp through node-llama-cpp. Each base model is converted to GGUF once (cached on disk,
  * keyed by model id + a checksum of its files) and loaded once; every fine-tuned model on it is its LoRA GGUF
  * applied to a context of that one loaded base, so many fine-tuned models share the base's weights in memory.
  *
- * A "slot" is one context (with one sequence) for one served thing: a base as is, or base + adapter. Adapter slots
- * are created on first use and kept in an LRU; when more than `maxAdapters` are idle, the least recently used idle,
- * unpinned one is disposed. Deployments pin their slot so it is never evicted. Requests on one slot run one after
- * another (a sequence holds one conversation at a time).
+ * A "slot" is what serves one thing — a base as is, base + adapter, or a full fine-tune — as a pool of sequences of
+ * one context (sequence-pool.ts): one sequence for a model called on demand, one per replica for a deployment.
+ * Adapter slots are created on first use and kept in an LRU; when more than `maxAdapters` are idle, the least
+ * recently used idle, unpinned one is disposed. Deployments pin their slot (with their replica count and context
+ * size) so it is never evicted.
  */
 
 export type TEngineOptions = {
@@ -38,50 +32,24 @@ export type TEngineOptions = {
   log?: (message: string) => void;
 };
 
-export type TTarget = { baseModelId: string; fineTunedModelId?: string | null };
-
-export type TGenerateInput = {
-  kind: 'chat' | 'completion';
-  messages?: { role: string; content: string }[];
-  prompt?: string;
-  temperature?: number;
-  topP?: number;
-  maxTokens?: number;
-  stop?: string[];
-  seed?: number;
-  jsonSchema?: unknown;
-};
-
-export type TGenerateResult = {
-  text: string;
-  promptTokens: number;
-  completionTokens: number;
-  finishReason: 'stop' | 'length';
-};
-
-export class EngineError extends Error {
-  constructor(
-    readonly code: 'model_not_found' | 'model_unavailable' | 'context_length_exceeded' | 'invalid_request',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { EngineError, type TGenerateInput, type TGenerateResult, type TTarget } from './engine-types';
 
 type TWeightsRef = { kind: 'base' | 'fine-tuned'; id: string };
 const weightsKey = (ref: TWeightsRef) => (ref.kind === 'base' ? ref.id : `ft:${ref.id}`);
 
 type TBase = { id: string; hfDir: string; model: LlamaModel };
+/** What a deployment asks of a slot: replicas (sequences) and context size per sequence. */
+export type TPin = { sequences: number; contextSize: number };
+
 type TSlot = {
   key: string;
   baseId: string;
   adapterId: string | null;
-  context: LlamaContext;
-  sequence: LlamaContextSequence;
-  queue: Promise<unknown>;
-  busy: number;
+  /** the model's own context limit, which no request can exceed */
+  trainContextSize: number;
+  pool: TSequencePool;
   lastUsed: number;
-  pins: Set<string>;
+  pins: Map<string, TPin>;
 };
 
 export type TEngine = ReturnType<typeof createEngine>;
@@ -91,6 +59,9 @@ export function createEngine(options: TEngineOptions) {
   let llamaP: Promise<Llama> | null = null;
   const bases = new Map<string, Promise<TBase>>();
   const slots = new Map<string, Promise<TSlot>>();
+  /** The slots that have finished opening: what eviction, unpinning and the registry look at (never waiting on a
+   * model that is still loading). */
+  const opened = new Map<string, TSlot>();
   const adapterFiles = new Map<string, Promise<string>>();
 
   const llama = () => {
@@ -202,40 +173,51 @@ export function createEngine(options: TEngineOptions) {
       }
       lora = { adapters: [{ filePath: await f, scale: 1 }] };
     }
-    const trainCtx = base.model.trainContextSize || options.contextSize;
-    const context = await base.model.createContext({
-      contextSize: Math.min(options.contextSize, trainCtx),
+    const trainContextSize = base.model.trainContextSize || options.contextSize;
+    const open = (size: TPoolSize) =>
+      base.model.createContext({
+        contextSize: size.contextSize,
+        sequences: size.sequences,
+        ...(lora ? { lora } : {}),
+      });
+    const pool = await createSequencePool(open, {
       sequences: 1,
-      ...(lora ? { lora } : {}),
+      contextSize: Math.min(options.contextSize, trainContextSize),
     });
     log(`opened ${key}${lora ? ' (adapter loaded)' : ''}`);
     return {
       key,
       baseId: base.id,
       adapterId: plan.adapterId,
-      context,
-      sequence: context.getSequence(),
-      queue: Promise.resolve(),
-      busy: 0,
+      trainContextSize,
+      pool,
       lastUsed: Date.now(),
-      pins: new Set(),
+      pins: new Map(),
     };
   }
+
+  /** One sequence per pinned replica (at least one), the largest context any pin asks for, capped by the model's. */
+  const sizeFor = (slot: TSlot): TPoolSize => {
+    const pins = [...slot.pins.values()];
+    const sequences = Math.max(
+      1,
+      pins.reduce((n, p) => n + p.sequences, 0),
+    );
+    const contextSize = pins.length ? Math.max(...pins.map((p) => p.contextSize)) : options.contextSize;
+    return { sequences, contextSize: Math.min(contextSize, slot.trainContextSize) };
+  };
 
   const keyOf = (t: TTarget) => (t.fineTunedModelId ? `ft:${t.fineTunedModelId}` : `base:${t.baseModelId}`);
 
   async function evictIdle(): Promise<void> {
-    const ready: TSlot[] = [];
-    for (const p of slots.values()) {
-      const s = await p.catch(() => null);
-      if (s?.adapterId) ready.push(s);
-    }
+    const ready = [...opened.values()].filter((s) => s.adapterId);
     let excess = ready.length - options.maxAdapters;
-    const idle = ready.filter((s) => s.busy === 0 && s.pins.size === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    const idle = ready.filter((s) => s.pool.busy === 0 && s.pins.size === 0).sort((a, b) => a.lastUsed - b.lastUsed);
     for (const s of idle) {
       if (excess <= 0) break;
       slots.delete(s.key);
-      await s.context.dispose().catch(() => {});
+      opened.delete(s.key);
+      await s.pool.dispose();
       log(`evicted ${s.key} (least recently used)`);
       excess -= 1;
     }
@@ -249,113 +231,22 @@ export function createEngine(options: TEngineOptions) {
       slots.set(key, p);
       p.catch(() => slots.delete(key));
       const slot = await p;
-      slot.busy += 1; // keep the new slot from being the one evicted to make room for itself
+      opened.set(key, slot);
+      slot.lastUsed = Number.POSITIVE_INFINITY; // keep the new slot from being the one evicted to make room for itself
       try {
         await evictIdle();
       } finally {
-        slot.busy -= 1;
+        slot.lastUsed = Date.now();
       }
     }
     return p;
-  }
-
-  async function tokensFor(slot: TSlot, input: TGenerateInput): Promise<Token[]> {
-    const model = slot.context.model;
-    if (input.kind === 'completion') return model.tokenize(input.prompt ?? '', false) as Token[];
-    const wrapper = resolveChatWrapper(model);
-    const history = (input.messages ?? []).map((m) =>
-      m.role === 'assistant'
-        ? { type: 'model' as const, response: [m.content] }
-        : m.role === 'system' || m.role === 'developer'
-          ? { type: 'system' as const, text: m.content }
-          : { type: 'user' as const, text: m.content },
-    );
-    const state = wrapper.generateContextState({ chatHistory: [...history, { type: 'model', response: [] }] });
-    return state.contextText.tokenize(model.tokenizer) as Token[];
-  }
-
-  async function run(
-    slot: TSlot,
-    input: TGenerateInput,
-    onText: (text: string) => void,
-    signal?: AbortSignal,
-  ): Promise<TGenerateResult> {
-    const model = slot.context.model;
-    const prompt = await tokensFor(slot, input);
-    const room = slot.context.contextSize - prompt.length;
-    if (room <= 0) {
-      throw new EngineError(
-        'context_length_exceeded',
-        `The prompt is ${prompt.length} tokens; this model's context holds ${slot.context.contextSize}.`,
-      );
-    }
-    const maxTokens = Math.min(input.maxTokens ?? 256, room);
-    const stops = (input.stop ?? []).filter((s) => s.length > 0);
-    const hold = stops.reduce((m, s) => Math.max(m, s.length - 1), 0);
-    let grammarState: LlamaGrammarEvaluationState | undefined;
-    if (input.jsonSchema) {
-      try {
-        const grammar = await (await llama()).createGrammarForJsonSchema(input.jsonSchema as never);
-        grammarState = new LlamaGrammarEvaluationState({ model, grammar });
-      } catch (e) {
-        throw new EngineError('invalid_request', `response_format.json_schema is not usable: ${(e as Error).message}`);
-      }
-    }
-    await slot.sequence.clearHistory();
-    const out: Token[] = [];
-    let text = '';
-    let sent = 0;
-    let finishReason: 'stop' | 'length' = 'length';
-    const flush = (upTo: number) => {
-      // Hold back a trailing replacement char (a multi-byte character split across tokens).
-      let end = upTo;
-      while (end > sent && text.charCodeAt(end - 1) === 0xfffd) end -= 1;
-      if (end > sent) {
-        onText(text.slice(sent, end));
-        sent = end;
-      }
-    };
-    if (maxTokens > 0) {
-      for await (const token of slot.sequence.evaluate(prompt, {
-        temperature: input.temperature ?? 1,
-        topP: input.topP,
-        seed: input.seed,
-        grammarEvaluationState: grammarState,
-      })) {
-        if (signal?.aborted) {
-          finishReason = 'stop';
-          break;
-        }
-        if (model.isEogToken(token)) {
-          finishReason = 'stop';
-          break;
-        }
-        out.push(token);
-        text = model.detokenize(out);
-        const at = stops.length
-          ? Math.min(...stops.map((s) => text.indexOf(s, Math.max(0, sent - hold))).filter((i) => i >= 0))
-          : Infinity;
-        if (Number.isFinite(at)) {
-          text = text.slice(0, at);
-          finishReason = 'stop';
-          break;
-        }
-        flush(text.length - hold);
-        if (out.length >= maxTokens) break;
-      }
-    }
-    if (sent < text.length) {
-      onText(text.slice(sent));
-      sent = text.length;
-    }
-    return { text, promptTokens: prompt.length, completionTokens: out.length, finishReason };
   }
 
   return {
     /** Where model files come from and are cached (exports use the same cache). */
     storage: options.storage,
     cacheDir: options.cacheDir,
-    /** Loads (or finds) what `target` needs and generates; requests on one slot queue behind each other. */
+    /** Loads (or finds) what `target` needs and generates on a free sequence (or the next one to free up). */
     async generate(
       target: TTarget,
       input: TGenerateInput,
@@ -363,46 +254,95 @@ export function createEngine(options: TEngineOptions) {
       signal?: AbortSignal,
     ) {
       const slot = await getSlot(target);
-      slot.busy += 1;
       slot.lastUsed = Date.now();
-      const job = slot.queue.then(() => run(slot, input, onText, signal));
-      slot.queue = job.catch(() => {});
+      const lease = await slot.pool.acquire(signal);
       try {
-        return await job;
+        return await generateOn(await llama(), lease.sequence, input, onText, signal);
       } finally {
-        slot.busy -= 1;
+        lease.release();
         slot.lastUsed = Date.now();
         // Other adapters may have been kept past the limit while this one was busy.
         void evictIdle();
       }
     },
-    /** Loads `target` and keeps it loaded (a deployment) until unpinned. */
-    async pin(target: TTarget, by: string) {
+    /**
+     * Loads `target` and keeps it loaded (a deployment) until unpinned, with room for `pin.sequences` requests at once
+     * (its replicas on this worker). Pinning again under the same name changes the size.
+     */
+    async pin(target: TTarget, by: string, pin: TPin = { sequences: 1, contextSize: options.contextSize }) {
       const slot = await getSlot(target);
-      slot.pins.add(by);
-      return slot;
+      const before = slot.pins.get(by);
+      slot.pins.set(by, pin);
+      try {
+        await slot.pool.resize(sizeFor(slot));
+      } catch (error) {
+        if (before) slot.pins.set(by, before);
+        else slot.pins.delete(by);
+        throw error;
+      }
+      return { sequences: slot.pool.size.sequences, contextSize: slot.pool.size.contextSize };
     },
     async unpin(by: string) {
-      for (const p of slots.values()) {
-        const s = await p.catch(() => null);
-        s?.pins.delete(by);
+      for (const s of opened.values()) {
+        if (s.pins.delete(by)) await s.pool.resize(sizeFor(s)).catch(() => {});
       }
       await evictIdle();
     },
+    /**
+     * A health check of a loaded target: one token within `timeoutMs`, waiting in line like any request (a replica
+     * too busy to answer within the timeout is not healthy either). Throws when it fails or the target is not loaded.
+     */
+    async probe(target: TTarget, timeoutMs: number) {
+      const slot = await slots.get(keyOf(target));
+      if (!slot) throw new EngineError('model_unavailable', `${keyOf(target)} is not loaded on this worker.`);
+      const signal = AbortSignal.timeout(timeoutMs);
+      const lease = await slot.pool.acquire(signal).catch(() => {
+        throw new Error(`no sequence became free within ${timeoutMs} ms`);
+      });
+      try {
+        const r = await generateOn(
+          await llama(),
+          lease.sequence,
+          { kind: 'completion', prompt: 'Hi', maxTokens: 1, temperature: 0 },
+          () => {},
+          signal,
+        );
+        if (signal.aborted) throw new Error(`no answer within ${timeoutMs} ms`);
+        if (r.promptTokens < 1) throw new Error('the health check produced no tokens');
+      } finally {
+        lease.release();
+      }
+    },
+    /** Opens a fresh context for a loaded target (a replica that kept failing its health checks). */
+    async reopen(target: TTarget) {
+      const slot = await slots.get(keyOf(target));
+      if (!slot) throw new EngineError('model_unavailable', `${keyOf(target)} is not loaded on this worker.`);
+      await slot.pool.resize(sizeFor(slot), true);
+      log(`reopened ${slot.key}`);
+    },
     /** What this worker holds now (for the Redis registry). */
     async holdings() {
-      const held = { bases: [...bases.keys()], adapters: [] as string[], pinned: [] as string[] };
-      for (const p of slots.values()) {
-        const s = await p.catch(() => null);
-        if (!s) continue;
+      const held = {
+        bases: [...bases.keys()],
+        adapters: [] as string[],
+        pinned: [] as string[],
+        /** requests running or waiting, over all slots */
+        busy: 0,
+        /** sequences per slot key (`ft:<id>` / `base:<id>`) */
+        sequences: {} as Record<string, number>,
+      };
+      for (const s of opened.values()) {
         if (s.adapterId) held.adapters.push(s.adapterId);
-        held.pinned.push(...s.pins);
+        held.pinned.push(...s.pins.keys());
+        held.busy += s.pool.busy;
+        held.sequences[s.key] = s.pool.size.sequences;
       }
       return held;
     },
     async dispose() {
-      for (const p of slots.values()) await (await p.catch(() => null))?.context.dispose().catch(() => {});
+      for (const p of slots.values()) await (await p.catch(() => null))?.pool.dispose();
       slots.clear();
+      opened.clear();
       for (const p of bases.values()) await (await p.catch(() => null))?.model.dispose().catch(() => {});
       bases.clear();
       if (llamaP) await (await llamaP).dispose().catch(() => {});

@@ -35,6 +35,14 @@ export const ZServingEnv = z.object({
   SERVING_GPU: z.enum(['auto', 'cpu']).optional().default('auto'),
   /** llama.cpp threads (0 = node-llama-cpp's default). */
   SERVING_THREADS: int(0, 0, 1024),
+  /** How often this worker refreshes its registry entry and reconciles its deployment replicas with the database. */
+  SERVING_HEARTBEAT_MS: int(5_000, 100, 600_000),
+  /** A worker whose registry entry is this old is gone: others adopt its replicas (fail-over after a crash or hang). */
+  SERVING_REGISTRY_TTL_S: int(30, 1, 3_600),
+  /** How often a deployment's replicas are health-checked (a one-token generation). */
+  SERVING_HEALTH_EVERY_MS: int(30_000, 100, 3_600_000),
+  /** A health check that has no token within this long fails (a hung or overloaded replica). */
+  SERVING_HEALTH_TIMEOUT_MS: int(30_000, 10, 600_000),
   /** How often the shared repeatable job charges deployment hours and storage (idempotent, so often is cheap). */
   BILLING_ACCRUE_EVERY_MS: int(300_000, 10_000, 86_400_000),
 });

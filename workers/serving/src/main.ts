@@ -73,9 +73,14 @@ async function boot() {
     workerId,
     url: env.SERVING_PUBLIC_URL ?? started.url,
     log,
+    heartbeatMs: env.SERVING_HEARTBEAT_MS,
+    registryTtlS: env.SERVING_REGISTRY_TTL_S,
+    healthEveryMs: env.SERVING_HEALTH_EVERY_MS,
+    healthTimeoutMs: env.SERVING_HEALTH_TIMEOUT_MS,
   });
   setServingHost(host);
-  host.beginHeartbeat();
+  // The first reconcile adopts the replicas a previous run of this worker held: a restart loses no deployment.
+  await host.beginHeartbeat();
   log(`serving API at ${host.url}`);
   await runtime.ready;
   billing = await startBillingAccrual({
@@ -88,11 +93,6 @@ async function boot() {
     return null;
   });
   log(`ready (storage: ${env.storage.driver}, redis prefix: ${env.jobs.REDIS_PREFIX})`);
-  // Not fatal: a worker without its database still answers on-demand requests once the database is back.
-  await host.reload().then(
-    (n) => n && log(`reloaded ${n} deployment(s) from the database`),
-    (e) => console.error(`[serving] could not reload deployments: ${(e as Error).message.trim().split('\n').pop()}`),
-  );
 }
 
 boot().catch(async (error) => {

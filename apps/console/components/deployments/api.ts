@@ -32,12 +32,28 @@ export type TDeployment = {
   /** null only when the model row is gone (deleted under a stopped deployment). */
   model: { id: string; kind: TModelKind; name: string; openaiId: string } | null;
   replicas: number;
+  /** replicas ready to serve; fewer than `replicas` while deploying or degraded */
+  readyReplicas?: number;
+  replicaList?: TReplica[];
   contextSize: number;
   startedAt: string | null;
   stoppedAt: string | null;
   error: { code?: string; message?: string } | string | null;
   createdAt: string;
   stats?: TDeploymentStats | null;
+};
+
+export type TReplicaStatus = 'pending' | 'loading' | 'ready' | 'unhealthy' | 'failed';
+
+/** One replica: which serving worker holds it and how its last health check went. */
+export type TReplica = {
+  index: number;
+  workerId: string | null;
+  status: TReplicaStatus;
+  startedAt: string | null;
+  lastHealthAt: string | null;
+  healthFailures: number;
+  error: { code?: string; message?: string | null } | null;
 };
 
 export type TMetricBucket = {

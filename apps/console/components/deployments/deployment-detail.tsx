@@ -7,11 +7,13 @@ import * as React from 'react';
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { CopyField } from '@/components/copy-field';
 import { DeploymentStatusBadge } from '@/components/status-badge';
+import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
 import { EmptyState } from '@/components/ui/empty-state';
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from '@/components/ui/select';
 import { Skeleton } from '@/components/ui/skeleton';
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
 import { ApiError, api, type TList } from '@/lib/api-client';
@@ -25,6 +27,7 @@ import {
   isMoving,
   type TDeployment,
   type TMetricBucket,
+  type TReplicaStatus,
   uptimeSeconds,
 } from './api';
 import { DeploymentCharts } from './charts';
@@ -87,6 +90,7 @@ export function DeploymentDetail({ id, apiBase }: { id: string; apiBase: string 
         </div>
       ) : null}
       <Stats deployment={deployment} />
+      <Replicas deployment={deployment} />
       <Endpoint deployment={deployment} apiBase={apiBase} />
       <Traffic deployment={deployment} />
     </div>
@@ -249,6 +253,63 @@ function Stats({ deployment }: { deployment: TDeployment }) {
         })}
       />
     </div>
+  );
+}
+
+const REPLICA_BADGE: Record<TReplicaStatus, 'success' | 'warning' | 'destructive' | 'secondary'> = {
+  ready: 'success',
+  unhealthy: 'warning',
+  failed: 'destructive',
+  pending: 'secondary',
+  loading: 'secondary',
+};
+
+/** Where each replica runs and how its last health check went (issue 6: replicas, health-checked). */
+function Replicas({ deployment }: { deployment: TDeployment }) {
+  const t = useT();
+  const locale = useLocale();
+  const list = deployment.replicaList ?? [];
+  if (!list.length) return null;
+  return (
+    <Card>
+      <CardHeader className="pb-3">
+        <CardTitle className="text-sm" data-testid="replicas-ready">
+          {t('deployments.detail.replicasReady', {
+            ready: formatNumber(deployment.readyReplicas ?? 0, locale),
+            total: formatNumber(deployment.replicas, locale),
+          })}
+        </CardTitle>
+      </CardHeader>
+      <CardContent>
+        <Table aria-label={t('deployments.detail.replicas')}>
+          <TableHeader>
+            <TableRow>
+              <TableHead>{t('deployments.detail.replica')}</TableHead>
+              <TableHead>{t('deployments.detail.worker')}</TableHead>
+              <TableHead>{t('common.status')}</TableHead>
+              <TableHead>{t('deployments.detail.lastHealth')}</TableHead>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {list.map((r) => (
+              <TableRow key={r.index} data-testid={`replica-${r.index}`} data-status={r.status}>
+                <TableCell className="tabular-nums">{r.index + 1}</TableCell>
+                <TableCell className="font-mono text-xs">{r.workerId ?? '—'}</TableCell>
+                <TableCell className="whitespace-normal">
+                  <Badge variant={REPLICA_BADGE[r.status]}>{t(`deployments.replicaStatus.${r.status}`)}</Badge>
+                  {r.error?.message && r.status !== 'ready' ? (
+                    <p className="mt-1 max-w-md text-xs text-muted-foreground">{r.error.message}</p>
+                  ) : null}
+                </TableCell>
+                <TableCell className="text-xs text-muted-foreground">
+                  {r.lastHealthAt ? formatDate(r.lastHealthAt, locale) : '—'}
+                </TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+      </CardContent>
+    </Card>
   );
 }
 

@@ -10,6 +10,7 @@ import { useWorkspace } from '@/components/workspace-context';
 import type { TList } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import type { TListState } from '@/lib/use-list';
+import { formatNumber } from '@/lib/utils';
 import { formatCompact, formatDuration } from '../fine-tuning/format';
 import { deploymentPaths, formatMs, isMoving, type TDeployment, uptimeSeconds } from './api';
 import { DeployButton } from './deploy-button';
@@ -63,6 +64,13 @@ export function DeploymentsList() {
             ),
           },
           { header: t('deployments.colStatus'), cell: (d) => <DeploymentStatusBadge status={d.status} /> },
+          {
+            header: t('deployments.colReplicas'),
+            cell: (d) =>
+              d.status === 'stopped'
+                ? '—'
+                : `${formatNumber(d.readyReplicas ?? 0, locale)} / ${formatNumber(d.replicas, locale)}`,
+          },
           { header: t('deployments.colUptime'), cell: (d) => formatDuration(uptimeSeconds(d, now), locale) },
           {
             header: t('deployments.colRequests'),

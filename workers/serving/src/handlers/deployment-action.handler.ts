@@ -5,10 +5,11 @@ import { getServingHost } from '../host';
 /**
  * `deployment.action`: start, stop or restart a Deployment row.
  *
- * start/restart: the serving host of this process loads the model (GGUF base + LoRA adapter), pins it so the LRU
- * never evicts it, health-checks it with a one-token generation, and records deploying → running (or failed, with
- * a code and a sentence). stop: status stopped; the worker holding it lets go (here at once, elsewhere within one
- * registry tick, because every worker reconciles its pins with the database).
+ * start/restart: the serving host of this process places the deployment's replicas on the live serving workers
+ * (this one included), loads its own share (GGUF base + LoRA adapter, pinned so the LRU never evicts it, ready after
+ * a one-token health check), and waits for the others; the deployment is deploying → running (or failed, with a code
+ * and a sentence). stop: status stopped and the replica rows removed; every worker lets go of its share (this one at
+ * once, the others on their next reconcile or when nudged).
  */
 export default async function runDeploymentAction(payload: TDeploymentJobPayload, ctx: TJobContext) {
   const db = getPrisma();
@@ -23,16 +24,15 @@ export default async function runDeploymentAction(payload: TDeploymentJobPayload
     );
   const host = getServingHost();
 
-  if (payload.action === 'stop' || payload.action === 'restart') {
-    await host?.release(row.id);
-    if (payload.action === 'stop') {
-      await db.deployment.update({
-        where: { id: row.id },
-        data: { status: 'stopped', stoppedAt: new Date(), endpoint: null, workerId: null },
-      });
-      ctx.log(`deployment ${row.id} stopped`);
-      return { status: 'stopped' };
-    }
+  if (payload.action === 'stop') {
+    await db.deployment.update({
+      where: { id: row.id },
+      data: { status: 'stopped', stoppedAt: new Date(), endpoint: null, workerId: null },
+    });
+    await host?.stop(row.id);
+    if (!host) await db.deploymentReplica.deleteMany({ where: { deploymentId: row.id } });
+    ctx.log(`deployment ${row.id} stopped`);
+    return { status: 'stopped' };
   }
 
   if (!host) {

@@ -3,7 +3,7 @@ import { recordInference } from '@crucible/db';
 import type { TGatewayCaller } from './auth';
 import { GatewayError } from './errors';
 import type { TResolvedModel } from './models';
-import { workersFor } from './workers';
+import { rankWorkers, runningWorkers, type TServingWorker, trackRequest } from './workers';
 
 /**
  * One request through a serving worker: POST {worker}/generate, read its NDJSON answer, and record the request
@@ -32,11 +32,20 @@ export type TEvent =
 const newRequestId = () => randomUUID().replace(/-/g, '').slice(0, 24);
 
 /** Opens the worker's answer stream, trying the next worker when one does not answer (a stale registry entry). */
-async function openWorker(model: TResolvedModel, input: TWorkerInput, signal: AbortSignal): Promise<Response> {
-  const workers = await workersFor(model);
+async function openWorker(
+  model: TResolvedModel,
+  input: TWorkerInput,
+  signal: AbortSignal,
+): Promise<{ res: Response; worker: TServingWorker; untrack: () => void }> {
+  const listed = await runningWorkers();
+  // no await between ranking and counting the first choice (see rankWorkers)
+  const workers = rankWorkers(model, listed);
   let lastError: unknown;
   for (const w of workers) {
     let res: Response;
+    // Counted against the worker from the moment it is chosen to the answer's last byte, so requests arriving
+    // together spread over the replicas instead of all seeing the same (idle) figures.
+    const untrack = trackRequest(w.workerId);
     try {
       res = await fetch(`${w.url}/generate`, {
         method: 'POST',
@@ -48,11 +57,13 @@ async function openWorker(model: TResolvedModel, input: TWorkerInput, signal: Ab
         signal,
       });
     } catch (error) {
+      untrack();
       if (signal.aborted) throw error;
       lastError = error;
       continue;
     }
-    if (res.ok && res.body) return res;
+    if (res.ok && res.body) return { res, worker: w, untrack };
+    untrack();
     const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
     const code = body.error?.code ?? 'server_error';
     const message = body.error?.message ?? `The serving worker answered ${res.status}.`;
@@ -90,6 +101,8 @@ async function* events(res: Response): AsyncGenerator<TEvent> {
 export type TRun = {
   requestId: string;
   created: number;
+  /** The serving worker answering it (the x-crucible-served-by response header). */
+  servedBy: string;
   /** Deltas as they come; ends with the final result (or throws a GatewayError). */
   stream: AsyncGenerator<{ text: string } | { done: TDone }>;
   abort: () => void;
@@ -131,8 +144,10 @@ export async function runGeneration(o: {
   };
 
   let res: Response;
+  let worker: TServingWorker;
+  let untrack: () => void;
   try {
-    res = await openWorker(o.model, o.input, controller.signal);
+    ({ res, worker, untrack } = await openWorker(o.model, o.input, controller.signal));
   } catch (error) {
     await record(error instanceof GatewayError ? error.status : 500, null);
     throw error;
@@ -161,6 +176,7 @@ export async function runGeneration(o: {
       await record(controller.signal.aborted ? 499 : error instanceof GatewayError ? error.status : 500, done);
       throw error;
     } finally {
+      untrack();
       if (!recorded) {
         // The consumer stopped reading (client went away): stop the worker and log the request.
         controller.abort();
@@ -169,5 +185,14 @@ export async function runGeneration(o: {
     }
   }
 
-  return { requestId, created: Math.floor(t0 / 1000), stream: stream(), abort: () => controller.abort() };
+  return {
+    requestId,
+    created: Math.floor(t0 / 1000),
+    servedBy: worker.workerId,
+    stream: stream(),
+    abort: () => {
+      untrack();
+      controller.abort();
+    },
+  };
 }

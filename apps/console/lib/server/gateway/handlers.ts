@@ -145,7 +145,9 @@ function sse(run: TRun, chunk: (text: string) => unknown, final: (done: TDone) =
       await run.stream.return(undefined);
     },
   });
-  return new Response(body, { headers: { ...SSE_HEADERS, 'x-request-id': requestId } });
+  return new Response(body, {
+    headers: { ...SSE_HEADERS, 'x-request-id': requestId, 'x-crucible-served-by': run.servedBy },
+  });
 }
 
 async function collect(run: TRun): Promise<TDone> {
@@ -192,7 +194,7 @@ export const chatCompletions = openaiRoute(async (req) => {
         ],
         usage: usageOf(done),
       },
-      { headers: { 'x-request-id': run.requestId, ...rateHeaders } },
+      { headers: { 'x-request-id': run.requestId, 'x-crucible-served-by': run.servedBy, ...rateHeaders } },
     );
   }
   const includeUsage = body.stream_options?.include_usage === true;
@@ -248,7 +250,7 @@ export const completions = openaiRoute(async (req) => {
         choices: [{ text: done.text, index: 0, logprobs: null, finish_reason: done.finishReason }],
         usage: usageOf(done),
       },
-      { headers: { 'x-request-id': run.requestId } },
+      { headers: { 'x-request-id': run.requestId, 'x-crucible-served-by': run.servedBy } },
     );
   }
   const includeUsage = body.stream_options?.include_usage === true;

@@ -30,6 +30,19 @@ export const ZCreateDeployment = z.object({
 const INCLUDE = {
   fineTunedModel: { select: { id: true, name: true, displayName: true } },
   baseModel: { select: { id: true, name: true, displayName: true } },
+  replicaRows: {
+    orderBy: { index: 'asc' },
+    select: {
+      index: true,
+      workerId: true,
+      status: true,
+      startedAt: true,
+      lastHealthAt: true,
+      healthFailures: true,
+      errorCode: true,
+      errorMessage: true,
+    },
+  },
 } as const;
 
 type TRow = Awaited<ReturnType<typeof findRows>>[number];
@@ -65,6 +78,17 @@ function shape(d: TRow, stats: TDeploymentStats | undefined) {
     status: d.status,
     model,
     replicas: d.replicas,
+    /** replicas ready to serve (fewer than `replicas` = degraded: it serves, on fewer sequences) */
+    readyReplicas: d.replicaRows.filter((r) => r.status === 'ready').length,
+    replicaList: d.replicaRows.map((r) => ({
+      index: r.index,
+      workerId: r.workerId,
+      status: r.status,
+      startedAt: r.startedAt?.toISOString() ?? null,
+      lastHealthAt: r.lastHealthAt?.toISOString() ?? null,
+      healthFailures: r.healthFailures,
+      error: r.errorCode ? { code: r.errorCode, message: r.errorMessage } : null,
+    })),
     contextSize: d.contextSize,
     workerId: d.workerId,
     startedAt: d.startedAt?.toISOString() ?? null,

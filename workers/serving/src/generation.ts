@@ -1,0 +1,106 @@
+import {
+  type Llama,
+  type LlamaContextSequence,
+  LlamaGrammarEvaluationState,
+  type LlamaModel,
+  resolveChatWrapper,
+  type Token,
+} from 'node-llama-cpp';
+import { EngineError, type TGenerateInput, type TGenerateResult } from './engine-types';
+
+async function tokensFor(model: LlamaModel, input: TGenerateInput): Promise<Token[]> {
+  if (input.kind === 'completion') return model.tokenize(input.prompt ?? '', false) as Token[];
+  const wrapper = resolveChatWrapper(model);
+  const history = (input.messages ?? []).map((m) =>
+    m.role === 'assistant'
+      ? { type: 'model' as const, response: [m.content] }
+      : m.role === 'system' || m.role === 'developer'
+        ? { type: 'system' as const, text: m.content }
+        : { type: 'user' as const, text: m.content },
+  );
+  const state = wrapper.generateContextState({ chatHistory: [...history, { type: 'model', response: [] }] });
+  return state.contextText.tokenize(model.tokenizer) as Token[];
+}
+
+/**
+ * One request on one sequence: the prompt (chat messages through the model's own chat template, or raw text), then
+ * tokens until end of generation, max_tokens, a stop sequence or the caller going away. Text is handed to `onText`
+ * as it forms, holding back what could still turn into a stop sequence or half a UTF-8 character.
+ */
+export async function generateOn(
+  llama: Llama,
+  sequence: LlamaContextSequence,
+  input: TGenerateInput,
+  onText: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<TGenerateResult> {
+  const model = sequence.model;
+  const prompt = await tokensFor(model, input);
+  const room = sequence.contextSize - prompt.length;
+  if (room <= 0) {
+    throw new EngineError(
+      'context_length_exceeded',
+      `The prompt is ${prompt.length} tokens; this model's context holds ${sequence.contextSize}.`,
+    );
+  }
+  const maxTokens = Math.min(input.maxTokens ?? 256, room);
+  const stops = (input.stop ?? []).filter((s) => s.length > 0);
+  const hold = stops.reduce((m, s) => Math.max(m, s.length - 1), 0);
+  let grammarState: LlamaGrammarEvaluationState | undefined;
+  if (input.jsonSchema) {
+    try {
+      const grammar = await llama.createGrammarForJsonSchema(input.jsonSchema as never);
+      grammarState = new LlamaGrammarEvaluationState({ model, grammar });
+    } catch (e) {
+      throw new EngineError('invalid_request', `response_format.json_schema is not usable: ${(e as Error).message}`);
+    }
+  }
+  await sequence.clearHistory();
+  const out: Token[] = [];
+  let text = '';
+  let sent = 0;
+  let finishReason: 'stop' | 'length' = 'length';
+  const flush = (upTo: number) => {
+    // Hold back a trailing replacement char (a multi-byte character split across tokens).
+    let end = upTo;
+    while (end > sent && text.charCodeAt(end - 1) === 0xfffd) end -= 1;
+    if (end > sent) {
+      onText(text.slice(sent, end));
+      sent = end;
+    }
+  };
+  if (maxTokens > 0) {
+    for await (const token of sequence.evaluate(prompt, {
+      temperature: input.temperature ?? 1,
+      topP: input.topP,
+      seed: input.seed,
+      grammarEvaluationState: grammarState,
+    })) {
+      if (signal?.aborted) {
+        finishReason = 'stop';
+        break;
+      }
+      if (model.isEogToken(token)) {
+        finishReason = 'stop';
+        break;
+      }
+      out.push(token);
+      text = model.detokenize(out);
+      const at = stops.length
+        ? Math.min(...stops.map((s) => text.indexOf(s, Math.max(0, sent - hold))).filter((i) => i >= 0))
+        : Infinity;
+      if (Number.isFinite(at)) {
+        text = text.slice(0, at);
+        finishReason = 'stop';
+        break;
+      }
+      flush(text.length - hold);
+      if (out.length >= maxTokens) break;
+    }
+  }
+  if (sent < text.length) {
+    onText(text.slice(sent));
+    sent = text.length;
+  }
+  return { text, promptTokens: prompt.length, completionTokens: out.length, finishReason };
+}
