@@ -8,9 +8,20 @@ import {
 } from 'node-llama-cpp';
 import { EngineError, type TGenerateInput, type TGenerateResult } from './engine-types';
 
+/**
+ * The chat wrapper of each loaded model. Resolving one renders the model's Jinja chat template against sample
+ * conversations to recognise it — about 400 ms here, which was the whole of a request's time to first token before
+ * it was done once per model instead of once per request (bench/gateway.ts).
+ */
+const wrappers = new WeakMap<LlamaModel, ReturnType<typeof resolveChatWrapper>>();
+
 async function tokensFor(model: LlamaModel, input: TGenerateInput): Promise<Token[]> {
   if (input.kind === 'completion') return model.tokenize(input.prompt ?? '', false) as Token[];
-  const wrapper = resolveChatWrapper(model);
+  let wrapper = wrappers.get(model);
+  if (!wrapper) {
+    wrapper = resolveChatWrapper(model);
+    wrappers.set(model, wrapper);
+  }
   const history = (input.messages ?? []).map((m) =>
     m.role === 'assistant'
       ? { type: 'model' as const, response: [m.content] }
