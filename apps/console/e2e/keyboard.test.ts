@@ -55,6 +55,11 @@ describe('keyboard only', () => {
     await page.getByRole('menu').waitFor();
     await page.keyboard.press('Escape');
     await page.getByRole('menu').waitFor({ state: 'detached' });
+    // Radix hands focus back to the trigger after the menu is gone; on a busy machine an Enter pressed before that
+    // lands nowhere (seen in CI: the menu never reopened).
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label')))
+      .toBe('Switch workspace');
 
     // Back to the first workspace: first item in the menu.
     await page.keyboard.press('Enter');
