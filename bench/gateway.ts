@@ -9,25 +9,18 @@
  *
  * Needs Postgres and Redis (DATABASE_URL / REDIS_URL as everywhere); creates and drops its own database.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { median, option, say, setUpServing } from './serving-setup';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
-};
+const opt = (name: string, dflt: string) => option(argv, name, dflt);
 const runs = Number(opt('runs', '5'));
 const maxTokens = Number(opt('max-tokens', '64'));
 const gpu = opt('gpu', 'cpu') as 'auto' | 'cpu';
 // llama.cpp threads for both paths (its default, every core the OS reports, thrashes a shared machine).
 const threads = Number(opt('threads', '2'));
-const scratch = mkdtempSync(path.join(tmpdir(), 'crucible-bench-gw-'));
-const prefix = `crucible-bench-${process.pid}`;
 
 const MESSAGES = [
   { role: 'system' as const, content: 'You are a helpful assistant.' },
@@ -37,7 +30,7 @@ const MESSAGES = [
 type TSample = { ttftMs: number; tokens: number; totalMs: number; decodeTps: number };
 
 function summary(name: string, s: TSample[]) {
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const med = median;
   return {
     path: name,
     runs: s.length,
@@ -60,72 +53,15 @@ function findGguf(dir: string): string {
   return '';
 }
 
-const say = (m: string) => console.error(`[bench] ${m}`);
-
 async function main() {
-  say('creating the database');
-  const { createTestDatabase } = await import('@crucible/db/testing');
-  const db = await createTestDatabase();
-  Object.assign(process.env, {
-    DATABASE_URL: db.url,
-    REDIS_PREFIX: prefix,
-    STORAGE_DRIVER: 'local',
-    STORAGE_DIR: path.join(scratch, 'storage'),
-    GATEWAY_RATE_LIMIT: '0',
+  const s = await setUpServing({
+    layers: Number(opt('layers', '4')),
+    hidden: Number(opt('hidden', '256')),
+    modelDir: opt('model-dir', '') || undefined,
+    gpu,
+    threads,
   });
-  const { spawnServingWorker, nodeHandler, tinyBase } = await import('../apps/console/test/api/gateway-fixtures');
-  let modelDir = opt('model-dir', '');
-  if (!modelDir) {
-    modelDir = path.join(scratch, 'model');
-    const layers = Number(opt('layers', '4'));
-    const hidden = Number(opt('hidden', '256'));
-    if (layers === 2 && hidden === 64) await tinyBase(modelDir);
-    else {
-      const { initModel } = await import('@crucible/trainer');
-      await initModel(
-        { arch: 'qwen2', layers, hidden, intermediate: hidden * 4, heads: hidden / 64, kvHeads: 1, seed: 7 },
-        modelDir,
-      );
-    }
-  }
-  const { getPrisma, disconnectAll } = await import('@crucible/db');
-  const { createWorkspaceApiKey } = await import('@crucible/auth');
-  const prisma = getPrisma();
-  const ws = await prisma.workspace.create({ data: { name: 'Bench', slug: 'bench' } });
-  await prisma.baseModel.create({ data: { workspaceId: ws.id, name: 'bench-model', arch: 'qwen2', path: modelDir } });
-  const { key } = await createWorkspaceApiKey({ workspaceId: ws.id, name: 'bench' });
-
-  say('starting the serving worker');
-  const worker = spawnServingWorker({
-    DATABASE_URL: db.url,
-    REDIS_PREFIX: prefix,
-    STORAGE_DRIVER: 'local',
-    STORAGE_DIR: path.join(scratch, 'storage'),
-    SERVING_PORT: '0',
-    SERVING_CACHE_DIR: path.join(scratch, 'cache'),
-    SERVING_GPU: gpu,
-    SERVING_GGUF_TYPE: 'F16',
-    SERVING_CONTEXT_SIZE: '1024',
-    SERVING_THREADS: String(threads),
-  });
-  const { chatCompletions } = await import('../apps/console/lib/server/gateway/handlers');
-  const server = createServer((req, res) => {
-    nodeHandler({ '/v1/chat/completions': { POST: chatCompletions } })(req, res).catch((e) =>
-      res.writeHead(500).end(String(e)),
-    );
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-  const { default: OpenAI } = await import('openai');
-  const client = new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });
-
-  const { getRedisConnection, closeRedisConnection } = await import('@crucible/jobs');
-  const redis = getRedisConnection();
-  for (let i = 0; ; i++) {
-    if ((await redis.keys(`${prefix}:serving:*`)).length) break;
-    if (i > 600) throw new Error(`the serving worker did not register:\n${worker.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { client, modelDir } = s;
 
   async function viaGateway(): Promise<TSample> {
     const t0 = performance.now();
@@ -159,7 +95,7 @@ async function main() {
   say('warm-up through the gateway (the worker converts and loads the model)');
   // Warm-up through the gateway: converts and loads the model in the worker; the GGUF it wrote is what we load here.
   await viaGateway();
-  const gguf = findGguf(path.join(scratch, 'cache'));
+  const gguf = findGguf(path.join(s.scratch, 'cache'));
   const { getLlama, LlamaLogLevel, resolveChatWrapper } = await import('node-llama-cpp');
   const llama = await getLlama({
     gpu: gpu === 'cpu' ? false : 'auto',
@@ -236,20 +172,11 @@ async function main() {
   await context.dispose();
   await model.dispose();
   await llama.dispose();
-  worker.child.kill('SIGTERM');
-  await worker.exited;
-  server.close();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await closeRedisConnection();
-  await disconnectAll();
-  await db.drop();
-  rmSync(scratch, { recursive: true, force: true });
+  await s.close();
   process.exit(0);
 }
 
 main().catch((e) => {
   console.error(e);
-  rmSync(scratch, { recursive: true, force: true });
   process.exit(1);
 });

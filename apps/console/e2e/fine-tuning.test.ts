@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPrisma } from '@crucible/db';
 import { getStorage, uploadDir } from '@crucible/storage';
 import { initModel } from '@crucible/trainer';
@@ -10,13 +9,12 @@ import type { APIRequestContext, Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { newPage, openBrowser, screenshot } from './browser';
 import { signUpWithWorkspace } from './flows';
+import { startWorker, stopWorker } from './workers';
 
 // Issue 5, "Tests": a browser starts a fine-tuning job from the form and sees the loss chart grow. Real pieces
 // only: the console (global-setup), a trainer worker process on the same database, Redis and storage, a tiny
 // random Qwen2 (2 layers, hidden 32) registered as the workspace's base model, and a dataset published through
 // the REST API the datasets page uses.
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Arithmetic chats: short, distinct and learnable by a tiny model, so the loss visibly moves. */
 function chatRows(n: number): string {
@@ -34,44 +32,6 @@ function chatRows(n: number): string {
     );
   }
   return `${rows.join('\n')}\n`;
-}
-
-/** Starts `workers/trainer` against the test database and resolves once it listens on the queue. */
-function startTrainer(env: NodeJS.ProcessEnv, log: string[]): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'workers/trainer/src/main.ts'],
-      { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const timer = setTimeout(() => reject(new Error(`trainer did not start:\n${log.join('')}`)), 60_000);
-    const keep = (chunk: Buffer) => {
-      log.push(chunk.toString());
-      if (log.length > 400) log.shift();
-      if (chunk.toString().includes('[trainer] ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`trainer exited with ${code}:\n${log.join('')}`));
-    });
-  });
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 /** Creates a dataset, uploads the rows through the presigned target, imports (waiting) and publishes v1. */
@@ -149,14 +109,15 @@ describe('fine-tuning: start a job from the form and watch it train', () => {
   beforeAll(async () => {
     scratch = mkdtempSync(path.join(tmpdir(), 'crucible-ft-e2e-'));
     browser = await openBrowser();
-    trainer = await startTrainer(
+    trainer = await startWorker(
+      'trainer',
       { ...process.env, DATABASE_URL: inject('databaseUrl'), TRAINER_SCRATCH_DIR: path.join(scratch, 'work') },
       trainerLog,
     );
   }, 120_000);
 
   afterAll(async () => {
-    await stop(trainer);
+    await stopWorker(trainer);
     await browser?.close();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });

@@ -1,88 +1,29 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPrisma } from '@crucible/db';
 import { getStorage, uploadDir } from '@crucible/storage';
 import { tinyAdapter, tinyBase } from '@crucible/trainer/testing';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { newPage, openBrowser, screenshot } from './browser';
+import { describe, expect, inject, it, onTestFailed } from 'vitest';
+import { newPage, screenshot } from './browser';
 import { signUpWithWorkspace } from './flows';
+import { useBrowserAndServing } from './workers';
 
 // Issue 6, "Models": a user opens a fine-tuned model from the models page, reads its lineage, downloads its PEFT
 // adapter (a tar GNU tar lists), builds merged weights on a real serving worker and downloads them, renames the
 // model, follows the lineage to the base model, and deletes the fine-tuned model. Real console, Postgres, Redis,
 // storage and serving worker; the model is a tiny random Qwen2 with a hand-made LoRA adapter.
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
-function startServing(env: NodeJS.ProcessEnv, log: string[]): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'workers/serving/src/main.ts'],
-      { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const timer = setTimeout(() => reject(new Error(`serving worker did not start:\n${log.join('')}`)), 60_000);
-    const keep = (chunk: Buffer) => {
-      log.push(chunk.toString());
-      if (log.length > 400) log.shift();
-      if (/\[serving\] ready/.test(chunk.toString())) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serving worker exited with ${code}:\n${log.join('')}`));
-    });
-  });
-}
-
 describe('models: lineage, downloads, exports, edit and delete', () => {
-  let browser: Browser;
-  let serving: ChildProcess | undefined;
-  let scratch: string;
-  const servingLog: string[] = [];
-
-  beforeAll(async () => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'crucible-models-e2e-'));
-    browser = await openBrowser();
-    serving = await startServing(
-      {
-        ...process.env,
-        DATABASE_URL: inject('databaseUrl'),
-        SERVING_PORT: '0',
-        SERVING_GPU: 'cpu',
-        SERVING_GGUF_TYPE: 'F32',
-        SERVING_CACHE_DIR: path.join(scratch, 'cache'),
-      },
-      servingLog,
-    );
-  }, 120_000);
-
-  afterAll(async () => {
-    if (serving && serving.exitCode === null) {
-      const exited = new Promise((r) => serving?.once('exit', r));
-      serving.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      serving.kill('SIGKILL');
-    }
-    await browser?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+  const env = useBrowserAndServing('models');
 
   it('shows a model, downloads its adapter, builds merged weights, renames and deletes it', {
     timeout: 600_000,
   }, async () => {
-    const { context, page } = await newPage(browser);
+    const { context, page } = await newPage(env.browser);
     onTestFailed(async () => {
       await screenshot(page, 'failure-models').catch(() => undefined);
-      console.error(`--- serving worker output ---\n${servingLog.join('')}`);
+      console.error(`--- serving worker output ---\n${env.log.join('')}`);
     });
     const stamp = Date.now();
     const slug = `models-${stamp}`;
@@ -93,8 +34,8 @@ describe('models: lineage, downloads, exports, edit and delete', () => {
     );
 
     // A base model and a fine-tuned LoRA model on it, stored as a training job leaves them.
-    const baseDir = path.join(scratch, 'base');
-    const adapterDir = path.join(scratch, 'adapter');
+    const baseDir = path.join(env.scratch, 'base');
+    const adapterDir = path.join(env.scratch, 'adapter');
     await tinyBase(baseDir);
     await tinyAdapter(baseDir, adapterDir, 21);
     writeFileSync(path.join(adapterDir, 'trainer_log.jsonl'), '{"current_steps": 1, "loss": 1.25}\n');
@@ -169,7 +110,7 @@ describe('models: lineage, downloads, exports, edit and delete', () => {
       page.waitForEvent('download'),
       adapterRow.getByRole('link', { name: 'Download PEFT adapter' }).click(),
     ]);
-    const adapterTar = path.join(scratch, 'adapter.tar');
+    const adapterTar = path.join(env.scratch, 'adapter.tar');
     await adapterDownload.saveAs(adapterTar);
     expect(adapterDownload.suggestedFilename()).toMatch(/-adapter\.tar$/);
     const listing = execFileSync('tar', ['-tf', adapterTar]).toString().split('\n').filter(Boolean).sort();
@@ -183,7 +124,7 @@ describe('models: lineage, downloads, exports, edit and delete', () => {
         .getByRole('link', { name: /^Download/ })
         .click(),
     ]);
-    const ggufFile = path.join(scratch, 'adapter.gguf');
+    const ggufFile = path.join(env.scratch, 'adapter.gguf');
     await ggufDownload.saveAs(ggufFile);
     expect(readFileSync(ggufFile).equals(readFileSync(path.join(adapterDir, 'adapter.gguf')))).toBe(true);
 
@@ -196,7 +137,7 @@ describe('models: lineage, downloads, exports, edit and delete', () => {
       page.waitForEvent('download'),
       merged.getByRole('link', { name: /^Download/ }).click(),
     ]);
-    const mergedTar = path.join(scratch, 'merged.tar');
+    const mergedTar = path.join(env.scratch, 'merged.tar');
     await mergedDownload.saveAs(mergedTar);
     const mergedFiles = execFileSync('tar', ['-tf', mergedTar]).toString();
     expect(mergedFiles).toContain('model.safetensors');

@@ -1,61 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPrisma } from '@crucible/db';
 import { getStorage, uploadDir } from '@crucible/storage';
 import { initModel } from '@crucible/trainer';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { describe, expect, inject, it, onTestFailed } from 'vitest';
 import { parseSse } from '../components/playground/stream';
-import { newPage, openBrowser, screenshot } from './browser';
+import { newPage, screenshot } from './browser';
 import { signUpWithWorkspace } from './flows';
+import { useBrowserAndServing } from './workers';
 
 // Issue 6, "Tests": a browser deploys a model and chats with it in the playground, seeing streamed text. Real
 // pieces only: the console (global-setup), a serving worker process (llama.cpp through node-llama-cpp, CPU) on the
 // same database, Redis and storage, and a tiny random Qwen2 registered as the workspace's base model. Random
 // weights answer gibberish, so the test checks the wire and the page against each other, not the words.
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
-/** Starts `workers/serving` against the test database and resolves once it takes jobs. */
-function startServing(env: NodeJS.ProcessEnv, log: string[]): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'workers/serving/src/main.ts'],
-      { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const timer = setTimeout(() => reject(new Error(`serving worker did not start:\n${log.join('')}`)), 60_000);
-    const keep = (chunk: Buffer) => {
-      log.push(chunk.toString());
-      if (log.length > 400) log.shift();
-      if (/\[serving\] ready/.test(chunk.toString())) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serving worker exited with ${code}:\n${log.join('')}`));
-    });
-  });
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 type TWireChunk = {
   choices?: Array<{ delta?: { content?: string | null } }>;
@@ -94,41 +50,16 @@ function tapChatStreams() {
 }
 
 describe('playground: deploy a model and chat with it', () => {
-  let browser: Browser;
-  let serving: ChildProcess | undefined;
-  let scratch: string;
-  const servingLog: string[] = [];
-
-  beforeAll(async () => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'crucible-playground-e2e-'));
-    browser = await openBrowser();
-    serving = await startServing(
-      {
-        ...process.env,
-        DATABASE_URL: inject('databaseUrl'),
-        SERVING_PORT: '0',
-        SERVING_GPU: 'cpu',
-        SERVING_GGUF_TYPE: 'F32',
-        SERVING_CACHE_DIR: path.join(scratch, 'cache'),
-      },
-      servingLog,
-    );
-  }, 120_000);
-
-  afterAll(async () => {
-    await stop(serving);
-    await browser?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+  const env = useBrowserAndServing('playground');
 
   it('deploys from the deployments page, then chats with streamed answers, alone and side by side', {
     timeout: 600_000,
   }, async () => {
-    const { context, page } = await newPage(browser);
+    const { context, page } = await newPage(env.browser);
     await context.addInitScript(tapChatStreams);
     onTestFailed(async () => {
       await screenshot(page, 'failure-playground').catch(() => undefined);
-      console.error(`--- serving worker output ---\n${servingLog.join('')}`);
+      console.error(`--- serving worker output ---\n${env.log.join('')}`);
     });
     const stamp = Date.now();
     const slug = `pg-${stamp}`;
@@ -142,7 +73,7 @@ describe('playground: deploy a model and chat with it', () => {
     const prisma = createPrisma(inject('databaseUrl'));
     try {
       const workspace = await prisma.workspace.findUniqueOrThrow({ where: { slug } });
-      const modelDir = path.join(scratch, 'tiny-qwen');
+      const modelDir = path.join(env.scratch, 'tiny-qwen');
       await initModel(
         { arch: 'qwen2', layers: 2, hidden: 32, intermediate: 64, heads: 2, kvHeads: 1, seed: 11 },
         modelDir,

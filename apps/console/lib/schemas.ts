@@ -84,6 +84,7 @@ export const ZUploadFileName = z
   .trim()
   .min(1, 'Enter a file name.')
   .max(200, 'Use at most 200 characters.')
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this refuses
   .regex(/^[^/\\\u0000-\u001f]+$/, 'A file name cannot contain slashes or control characters.')
   .refine((s) => s !== '.' && s !== '..', 'Not a file name.');
 

@@ -26,3 +26,4 @@ export {
 } from './heartbeat';
 export { closeQueues, enqueue, formatIssues, getQueue, type TQueueTarget } from './queue';
 export { createWorkerRuntime, type TLogger, type TWorkerRuntime, type TWorkerRuntimeOptions } from './runtime';
+export * from './serving';

@@ -1,18 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-
-/** A key prefix nobody else uses: every test gets its own queues and heartbeats. */
-export const uniquePrefix = () => `crucible-test-${randomUUID().slice(0, 12)}`;
-
-/** Deletes every key under the prefix. */
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-}
+export { dropPrefix, uniquePrefix } from '../src/testing';
 
 export async function waitFor<T>(
   what: string,

@@ -1,25 +1,6 @@
 /** What the engine serves and how a request and its answer look (shared by the engine, the server and tests). */
 
-export type TTarget = { baseModelId: string; fineTunedModelId?: string | null };
-
-export type TGenerateInput = {
-  kind: 'chat' | 'completion';
-  messages?: { role: string; content: string }[];
-  prompt?: string;
-  temperature?: number;
-  topP?: number;
-  maxTokens?: number;
-  stop?: string[];
-  seed?: number;
-  jsonSchema?: unknown;
-};
-
-export type TGenerateResult = {
-  text: string;
-  promptTokens: number;
-  completionTokens: number;
-  finishReason: 'stop' | 'length';
-};
+export type { TGenerateInput, TGenerateResult, TServingTarget as TTarget } from '@crucible/jobs';
 
 export class EngineError extends Error {
   constructor(

@@ -204,6 +204,9 @@ export function createServingHost(o: TServingHostOptions) {
     log(`deployment ${deploymentId} released here`);
   }
 
+  const HEALTHY = () =>
+    ({ status: 'ready', lastHealthAt: new Date(), healthFailures: 0, errorCode: null, errorMessage: null }) as const;
+
   /** Health check of one deployment held here: all its replicas share one context, so one probe tests them all. */
   async function check(deploymentId: string, rows: TReplicaRow[]) {
     const held = local.get(deploymentId);
@@ -214,13 +217,7 @@ export function createServingHost(o: TServingHostOptions) {
     const ids = serving.map((r) => r.id);
     try {
       await o.engine.probe(held.target, healthTimeoutMs);
-      await setReplicas(ids, {
-        status: 'ready',
-        lastHealthAt: new Date(),
-        healthFailures: 0,
-        errorCode: null,
-        errorMessage: null,
-      });
+      await setReplicas(ids, HEALTHY());
       return;
     } catch (error) {
       const failures = Math.max(...serving.map((r) => r.healthFailures)) + 1;
@@ -240,13 +237,7 @@ export function createServingHost(o: TServingHostOptions) {
     try {
       await o.engine.reopen(held.target);
       await o.engine.probe(held.target, healthTimeoutMs);
-      await setReplicas(ids, {
-        status: 'ready',
-        lastHealthAt: new Date(),
-        healthFailures: 0,
-        errorCode: null,
-        errorMessage: null,
-      });
+      await setReplicas(ids, HEALTHY());
       log(`deployment ${deploymentId}: reopened after failed health checks`);
     } catch (error) {
       await release(deploymentId);

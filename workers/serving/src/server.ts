@@ -1,31 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import { type TGenerateRequest, ZGenerateRequest } from '@crucible/jobs';
 import { EngineError, type TEngine } from './engine';
 
 /**
- * The worker's internal HTTP API (bound to 127.0.0.1 unless told otherwise; the console is its only client):
- * - `GET /health` → `{ ok, holdings }`
- * - `POST /generate` with `{ target: {baseModelId, fineTunedModelId?}, input }` → NDJSON lines:
- *   `{"type":"delta","text":"..."}` while generating, then one `{"type":"done", ...TGenerateResult}` or
- *   `{"type":"error","code","message"}`. An error before the first byte is a JSON body with a 4xx/5xx status.
+ * The worker's internal HTTP API (bound to 127.0.0.1 unless told otherwise; the console is its only client). The
+ * request and answer shapes are the contract in @crucible/jobs (serving.ts).
  */
-
-export const ZGenerateRequest = z.object({
-  target: z.object({ baseModelId: z.string().min(1), fineTunedModelId: z.string().min(1).nullish() }),
-  input: z.object({
-    kind: z.enum(['chat', 'completion']),
-    messages: z.array(z.object({ role: z.string(), content: z.string() })).optional(),
-    prompt: z.string().optional(),
-    temperature: z.number().min(0).max(2).optional(),
-    topP: z.number().min(0).max(1).optional(),
-    maxTokens: z.number().int().min(0).max(32_768).optional(),
-    stop: z.array(z.string()).max(4).optional(),
-    seed: z.number().int().optional(),
-    jsonSchema: z.unknown().optional(),
-  }),
-});
-export type TGenerateRequest = z.infer<typeof ZGenerateRequest>;
 
 const STATUS: Record<EngineError['code'], number> = {
   model_not_found: 404,

@@ -14,6 +14,7 @@ import {
   getQueue,
   type TWorkerRuntime,
 } from '@crucible/jobs';
+import { dropPrefix } from '@crucible/jobs/testing';
 import { createLocalStorage } from '@crucible/storage';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEngine } from '../src/engine';
@@ -48,12 +49,7 @@ afterAll(async () => {
   await runtime?.closeRuntime({ graceMs: 0 });
   await closeQueues();
   await closeRedisConnection();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await dropPrefix(redis, prefix);
   await redis.quit();
   await disconnectAll();
   await db?.drop();

@@ -14,6 +14,7 @@ import {
   modelExportJob,
   type TWorkerRuntime,
 } from '@crucible/jobs';
+import { dropPrefix } from '@crucible/jobs/testing';
 import { createLocalStorage, downloadPrefix, uploadDir } from '@crucible/storage';
 import { loadWeights, readPeftAdapter } from '@crucible/trainer';
 import { tinyAdapter, tinyBase } from '@crucible/trainer/testing';
@@ -101,12 +102,7 @@ afterAll(async () => {
   await engine?.dispose();
   await closeQueues();
   await closeRedisConnection();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await dropPrefix(redis, prefix);
   await redis.quit();
   await disconnectAll();
   await db?.drop();

@@ -14,6 +14,7 @@ import {
   type TWorkerRuntime,
   trainingRunJob,
 } from '@crucible/jobs';
+import { dropPrefix } from '@crucible/jobs/testing';
 import { downloadPrefix, getStorage, type Storage } from '@crucible/storage';
 import { readPeftAdapter } from '@crucible/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,12 +82,7 @@ afterAll(async () => {
   await runtime?.closeRuntime({ graceMs: 0 });
   await closeQueues();
   await closeRedisConnection();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await dropPrefix(redis, prefix);
   await redis.quit();
   await disconnectAll();
   await db?.drop();

@@ -2,12 +2,11 @@
 
 import Link from 'next/link';
 import * as React from 'react';
+import { DateRange } from '@/components/billing/date-range';
 import { CATEGORIES, formatMoney, type TCategory } from '@/components/billing/types';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { Card } from '@/components/ui/card';
-import { Input } from '@/components/ui/input';
-import { Label } from '@/components/ui/label';
 import { Skeleton } from '@/components/ui/skeleton';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { ApiError, api } from '@/lib/api-client';
@@ -79,26 +78,7 @@ export function InstanceBilling() {
   return (
     <div className="grid gap-8">
       <div className="flex flex-wrap items-end gap-3">
-        <div className="grid gap-1">
-          <Label htmlFor="admin-billing-from">{t('billing.from')}</Label>
-          <Input
-            id="admin-billing-from"
-            type="date"
-            value={from}
-            max={to}
-            onChange={(e) => e.target.value && setFrom(e.target.value)}
-          />
-        </div>
-        <div className="grid gap-1">
-          <Label htmlFor="admin-billing-to">{t('billing.to')}</Label>
-          <Input
-            id="admin-billing-to"
-            type="date"
-            value={to}
-            min={from}
-            onChange={(e) => e.target.value && setTo(e.target.value)}
-          />
-        </div>
+        <DateRange idPrefix="admin-billing" from={from} to={to} onFrom={setFrom} onTo={setTo} />
       </div>
 
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">

@@ -2,10 +2,9 @@
 
 import { DownloadIcon } from 'lucide-react';
 import * as React from 'react';
+import { DateRange } from '@/components/billing/date-range';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
-import { Input } from '@/components/ui/input';
-import { Label } from '@/components/ui/label';
 import { Skeleton } from '@/components/ui/skeleton';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { Tabs, TabsContent, TabsList, TabsTrigger } from '@/components/ui/tabs';
@@ -126,26 +125,7 @@ export function BillingDashboard() {
       </div>
 
       <div className="flex flex-wrap items-end gap-3">
-        <div className="grid gap-1">
-          <Label htmlFor="billing-from">{t('billing.from')}</Label>
-          <Input
-            id="billing-from"
-            type="date"
-            value={from}
-            max={to}
-            onChange={(e) => e.target.value && setFrom(e.target.value)}
-          />
-        </div>
-        <div className="grid gap-1">
-          <Label htmlFor="billing-to">{t('billing.to')}</Label>
-          <Input
-            id="billing-to"
-            type="date"
-            value={to}
-            min={from}
-            onChange={(e) => e.target.value && setTo(e.target.value)}
-          />
-        </div>
+        <DateRange idPrefix="billing" from={from} to={to} onFrom={setFrom} onTo={setTo} />
         <Button asChild variant="outline">
           <a href={`${base}/ledger?from=${from}&to=${to}&format=csv`} download>
             <DownloadIcon className="size-4" aria-hidden />

@@ -46,7 +46,9 @@ it('refuses a deployment with 402 budget_exceeded once a hard budget limit is re
   expect(restart.status).toBe(402);
   expect(restart.body.error.code).toBe('budget_exceeded');
 
-  expect((await call('DELETE', '/api/workspaces/[slug]/billing/budget', { caller: owner, params: p })).status).toBe(204);
+  expect((await call('DELETE', '/api/workspaces/[slug]/billing/budget', { caller: owner, params: p })).status).toBe(
+    204,
+  );
   const after = await call('POST', '/api/workspaces/[slug]/deployments', { caller: owner, params: p, body });
   expect(after.status).not.toBe(402);
   expect([400, 404]).toContain(after.status);

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { dropPrefix } from '@crucible/jobs/testing';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFile } from '../../lib/server/routes/files';
@@ -181,12 +182,7 @@ afterAll(async () => {
   const jobs = await import('@crucible/jobs');
   await jobs.closeQueues();
   const redis = jobs.createRedisConnection();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await dropPrefix(redis, prefix);
   await redis.quit();
   await jobs.closeRedisConnection();
   await stopTestDatabase();

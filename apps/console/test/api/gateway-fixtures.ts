@@ -27,6 +27,44 @@ export function spawnServingWorker(env: Record<string, string>): {
   return { child, output: () => out, exited };
 }
 
+/** SIGTERM (waking a stopped one first), then SIGKILL if it has not exited within 15 s. */
+export async function stopServingWorker(worker: ReturnType<typeof spawnServingWorker> | null | undefined) {
+  if (!worker) return;
+  worker.child.kill('SIGCONT');
+  worker.child.kill('SIGTERM');
+  await Promise.race([worker.exited, new Promise((r) => setTimeout(r, 15_000))]);
+  worker.child.kill('SIGKILL');
+}
+
+/**
+ * The end of a test file that ran serving workers: stops them and the HTTP server, removes the file's Redis keys,
+ * closes the queues and Redis, drops the test database and storage, deletes the scratch folder, restores the env.
+ */
+export async function tearDownServing(o: {
+  prefix: string;
+  scratch: string;
+  env: NodeJS.ProcessEnv;
+  workers: (ReturnType<typeof spawnServingWorker> | null | undefined)[];
+  server?: import('node:http').Server;
+}) {
+  await Promise.all(o.workers.map(stopServingWorker));
+  await new Promise((resolve) => (o.server ? o.server.close(resolve) : resolve(undefined)));
+  const jobs = await import('@crucible/jobs');
+  await jobs.closeQueues();
+  const redis = jobs.createRedisConnection();
+  const keys = await redis.keys(`${o.prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+  await jobs.closeRedisConnection();
+  const { stopTestDatabase } = await import('./helpers');
+  await stopTestDatabase();
+  const { dropTestStorage } = await import('./datasets-helpers');
+  dropTestStorage();
+  const { rmSync } = await import('node:fs');
+  rmSync(o.scratch, { recursive: true, force: true });
+  process.env = o.env;
+}
+
 /** Serves handlers on node:http like Next would: a standard Request in, the Response streamed out. */
 export function nodeHandler(routes: Record<string, Partial<Record<string, THandler>>>) {
   return async (req: IncomingMessage, res: ServerResponse) => {

@@ -6,7 +6,7 @@
  * starts slowly); it is restarted once to show that deployments come back.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,9 +20,16 @@ import {
   listModelsV1,
   retrieveModelV1,
 } from '../../lib/server/gateway/handlers';
-import { dropTestStorage, useTestStorage } from './datasets-helpers';
-import { nodeHandler, spawnServingWorker, tinyAdapter, tinyBase } from './gateway-fixtures';
-import { APP_URL, call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type TCaller } from './helpers';
+import { useTestStorage } from './datasets-helpers';
+import {
+  nodeHandler,
+  spawnServingWorker,
+  stopServingWorker,
+  tearDownServing,
+  tinyAdapter,
+  tinyBase,
+} from './gateway-fixtures';
+import { APP_URL, call, makeWorkspace, signUp, startTestDatabase, type TCaller } from './helpers';
 
 const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
 const scratch = mkdtempSync(path.join(tmpdir(), 'crucible-gw-'));
@@ -78,10 +85,7 @@ async function startWorker() {
 }
 
 async function stopWorker() {
-  if (!worker) return;
-  worker.child.kill('SIGTERM');
-  await Promise.race([worker.exited, new Promise((r) => setTimeout(r, 15_000))]);
-  worker.child.kill('SIGKILL');
+  await stopServingWorker(worker);
   worker = null;
 }
 
@@ -166,19 +170,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await stopWorker();
-  await new Promise((resolve) => server?.close(resolve));
-  const jobs = await import('@crucible/jobs');
-  await jobs.closeQueues();
-  const redis = jobs.createRedisConnection();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await jobs.closeRedisConnection();
-  await stopTestDatabase();
-  dropTestStorage();
-  rmSync(scratch, { recursive: true, force: true });
-  process.env = saved;
+  await tearDownServing({ prefix, scratch, env: saved, workers: [worker], server });
+  worker = null;
 }, 60_000);
 
 const ASK = [

@@ -7,12 +7,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropTestStorage, useTestStorage } from './datasets-helpers';
-import { spawnServingWorker, tinyAdapter, tinyBase } from './gateway-fixtures';
+import { useTestStorage } from './datasets-helpers';
+import { spawnServingWorker, tearDownServing, tinyAdapter, tinyBase } from './gateway-fixtures';
 import {
   APP_URL,
   addMember,
@@ -20,7 +20,6 @@ import {
   makeWorkspace,
   signUp,
   startTestDatabase,
-  stopTestDatabase,
   type TCaller,
   type TResult,
 } from './helpers';
@@ -140,22 +139,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (worker) {
-    worker.child.kill('SIGTERM');
-    await Promise.race([worker.exited, new Promise((r) => setTimeout(r, 15_000))]);
-    worker.child.kill('SIGKILL');
-  }
-  const jobs = await import('@crucible/jobs');
-  await jobs.closeQueues();
-  const redis = jobs.createRedisConnection();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await jobs.closeRedisConnection();
-  await stopTestDatabase();
-  dropTestStorage();
-  rmSync(scratch, { recursive: true, force: true });
-  process.env = saved;
+  await tearDownServing({ prefix, scratch, env: saved, workers: [worker] });
 }, 60_000);
 
 const artifact = (res: TResult, id: string, dtype?: string) =>

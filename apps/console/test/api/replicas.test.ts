@@ -7,16 +7,16 @@
  * and llama.cpp; the registry TTL, heartbeat and health interval are shortened so it all happens in seconds.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatCompletions } from '../../lib/server/gateway/handlers';
-import { dropTestStorage, useTestStorage } from './datasets-helpers';
-import { nodeHandler, spawnServingWorker, tinyBase } from './gateway-fixtures';
-import { call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type TCaller } from './helpers';
+import { useTestStorage } from './datasets-helpers';
+import { nodeHandler, spawnServingWorker, tearDownServing, tinyBase } from './gateway-fixtures';
+import { call, makeWorkspace, signUp, startTestDatabase, type TCaller } from './helpers';
 
 const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
 const scratch = mkdtempSync(path.join(tmpdir(), 'crucible-replicas-'));
@@ -140,24 +140,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const w of workers) {
-    w.child.kill('SIGCONT');
-    w.child.kill('SIGTERM');
-  }
-  await Promise.race([Promise.all(workers.map((w) => w.exited)), new Promise((r) => setTimeout(r, 15_000))]);
-  for (const w of workers) w.child.kill('SIGKILL');
-  await new Promise((resolve) => server?.close(resolve));
-  const jobs = await import('@crucible/jobs');
-  await jobs.closeQueues();
-  const redis = jobs.createRedisConnection();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await jobs.closeRedisConnection();
-  await stopTestDatabase();
-  dropTestStorage();
-  rmSync(scratch, { recursive: true, force: true });
-  process.env = saved;
+  await tearDownServing({ prefix, scratch, env: saved, workers, server });
 }, 60_000);
 
 describe('a deployment with 3 replicas on 2 workers', () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dropPrefix } from '@crucible/jobs/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TIo } from '../admin/io';
 import { runJobsCommand } from './index';
@@ -63,12 +64,7 @@ afterAll(async () => {
   await disconnectAll();
   await jobs.closeQueues();
   const redis = jobs.createRedisConnection();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await dropPrefix(redis, prefix);
   await redis.quit();
   await jobs.closeRedisConnection();
   await drop?.();

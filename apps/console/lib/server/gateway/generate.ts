@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { recordInference } from '@crucible/db';
+import type { TGenerateEvent, TGenerateInput, TGenerateResult } from '@crucible/jobs';
 import type { TGatewayCaller } from './auth';
 import { GatewayError } from './errors';
 import type { TResolvedModel } from './models';
@@ -10,24 +11,8 @@ import { rankWorkers, runningWorkers, type TServingWorker, trackRequest } from '
  * (RequestLog + usage ledger, keyed by the request id, so exactly once) when it ends — however it ends.
  */
 
-export type TWorkerInput = {
-  kind: 'chat' | 'completion';
-  messages?: { role: string; content: string }[];
-  prompt?: string;
-  temperature?: number;
-  topP?: number;
-  maxTokens?: number;
-  stop?: string[];
-  seed?: number;
-  jsonSchema?: unknown;
-};
-
-export type TDone = { text: string; promptTokens: number; completionTokens: number; finishReason: 'stop' | 'length' };
-
-export type TEvent =
-  | { type: 'delta'; text: string }
-  | ({ type: 'done' } & TDone)
-  | { type: 'error'; code: string; message: string };
+export type TWorkerInput = TGenerateInput;
+export type TDone = TGenerateResult;
 
 const newRequestId = () => randomUUID().replace(/-/g, '').slice(0, 24);
 
@@ -79,7 +64,7 @@ async function openWorker(
   );
 }
 
-async function* events(res: Response): AsyncGenerator<TEvent> {
+async function* events(res: Response): AsyncGenerator<TGenerateEvent> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buf = '';
@@ -91,11 +76,11 @@ async function* events(res: Response): AsyncGenerator<TEvent> {
     while (nl >= 0) {
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
-      if (line) yield JSON.parse(line) as TEvent;
+      if (line) yield JSON.parse(line) as TGenerateEvent;
       nl = buf.indexOf('\n');
     }
   }
-  if (buf.trim()) yield JSON.parse(buf) as TEvent;
+  if (buf.trim()) yield JSON.parse(buf) as TGenerateEvent;
 }
 
 export type TRun = {

@@ -32,6 +32,29 @@ export const listBaseModels = route(async (req, { slug }) => {
   });
 });
 
+/** The lineage a fine-tuned model shows wherever it is listed: its dataset version and its job. */
+export const LINEAGE_SELECT = {
+  datasetVersion: { id: true, datasetId: true, number: true, dataset: { select: { name: true } } },
+  job: { id: true, status: true, finishedAt: true },
+} as const;
+
+export function lineageOut(m: {
+  datasetVersion: { id: string; datasetId: string; number: number; dataset: { name: string } } | null;
+  job: { id: string; status: string; finishedAt: Date | null } | null;
+}) {
+  return {
+    datasetVersion: m.datasetVersion
+      ? {
+          id: m.datasetVersion.id,
+          datasetId: m.datasetVersion.datasetId,
+          datasetName: m.datasetVersion.dataset.name,
+          number: m.datasetVersion.number,
+        }
+      : null,
+    job: m.job ? { id: m.job.id, status: m.job.status, finishedAt: m.job.finishedAt?.toISOString() ?? null } : null,
+  };
+}
+
 export const listFineTunedModels = route(async (req, { slug }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer');
   const rows = await getPrisma().fineTunedModel.findMany({
@@ -40,8 +63,8 @@ export const listFineTunedModels = route(async (req, { slug }) => {
     take: 200,
     include: {
       baseModel: { select: { id: true, name: true, arch: true } },
-      datasetVersion: { select: { id: true, datasetId: true, number: true, dataset: { select: { name: true } } } },
-      job: { select: { id: true, status: true, finishedAt: true } },
+      datasetVersion: { select: LINEAGE_SELECT.datasetVersion },
+      job: { select: LINEAGE_SELECT.job },
     },
   });
   return json({
@@ -51,15 +74,7 @@ export const listFineTunedModels = route(async (req, { slug }) => {
       displayName: m.displayName,
       method: m.method,
       baseModel: m.baseModel,
-      datasetVersion: m.datasetVersion
-        ? {
-            id: m.datasetVersion.id,
-            datasetId: m.datasetVersion.datasetId,
-            datasetName: m.datasetVersion.dataset.name,
-            number: m.datasetVersion.number,
-          }
-        : null,
-      job: m.job ? { id: m.job.id, status: m.job.status, finishedAt: m.job.finishedAt?.toISOString() ?? null } : null,
+      ...lineageOut(m),
       hyperparameters: m.hyperparameters,
       trainLoss: m.trainLoss,
       evalLoss: m.evalLoss,

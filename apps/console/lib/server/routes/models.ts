@@ -23,6 +23,7 @@ import {
   type TStoredFile,
 } from '../models/artifacts';
 import { modelCard, snippets, type TCardInput } from '../models/card';
+import { LINEAGE_SELECT, lineageOut } from './models-registry';
 
 /**
  * The model pages' API (issue 6, "Models"): a fine-tuned or base model with its lineage, model card, downloads and
@@ -61,8 +62,8 @@ export const ZCreateExport = z
 
 const ftInclude = {
   baseModel: { select: { id: true, name: true, displayName: true, arch: true, sourceRef: true } },
-  datasetVersion: { select: { id: true, datasetId: true, number: true, dataset: { select: { name: true } } } },
-  job: { select: { id: true, status: true, finishedAt: true } },
+  datasetVersion: { select: LINEAGE_SELECT.datasetVersion },
+  job: { select: LINEAGE_SELECT.job },
   deployments: { select: { id: true, name: true, status: true }, orderBy: { createdAt: 'desc' as const } },
 } as const;
 
@@ -168,15 +169,7 @@ export const getFineTunedModel = route(async (req, { slug, modelId }) => {
     method: lora ? (m.method ?? 'sft_lora') : 'sft_full',
     lora,
     baseModel: m.baseModel,
-    datasetVersion: m.datasetVersion
-      ? {
-          id: m.datasetVersion.id,
-          datasetId: m.datasetVersion.datasetId,
-          datasetName: m.datasetVersion.dataset.name,
-          number: m.datasetVersion.number,
-        }
-      : null,
-    job: m.job ? { id: m.job.id, status: m.job.status, finishedAt: m.job.finishedAt?.toISOString() ?? null } : null,
+    ...lineageOut(m),
     hyperparameters: m.hyperparameters,
     trainLoss: m.trainLoss,
     evalLoss: m.evalLoss,

@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { openBrowser } from './browser';
+
+/** The browser tests' workers: `workers/trainer` or `workers/serving` as `npm start` runs them, real processes. */
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Starts a worker against the test database; resolves once it logs "[kind] ready". `log` keeps its last output. */
+export function startWorker(kind: 'trainer' | 'serving', env: NodeJS.ProcessEnv, log: string[]): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), `workers/${kind}/src/main.ts`],
+      { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const timer = setTimeout(() => reject(new Error(`${kind} worker did not start:\n${log.join('')}`)), 60_000);
+    const keep = (chunk: Buffer) => {
+      log.push(chunk.toString());
+      if (log.length > 400) log.shift();
+      if (chunk.toString().includes(`[${kind}] ready`)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${kind} worker exited with ${code}:\n${log.join('')}`));
+    });
+  });
+}
+
+/** SIGTERM (a graceful stop), SIGKILL after 10 s. */
+export function stopWorker(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * For a describe block that drives the browser against a real serving worker: before all, a scratch folder, the
+ * browser and `workers/serving` (CPU, F32 GGUFs, a cache in the scratch folder); after all, each undone. The
+ * returned object is filled in by then; `log` keeps the worker's output for a failing test to print.
+ */
+export function useBrowserAndServing(name: string) {
+  const ctx = { browser: undefined as unknown as Browser, scratch: '', log: [] as string[] };
+  let serving: ChildProcess | undefined;
+  beforeAll(async () => {
+    ctx.scratch = mkdtempSync(path.join(tmpdir(), `crucible-${name}-e2e-`));
+    ctx.browser = await openBrowser();
+    serving = await startWorker(
+      'serving',
+      {
+        ...process.env,
+        DATABASE_URL: inject('databaseUrl'),
+        SERVING_PORT: '0',
+        SERVING_GPU: 'cpu',
+        SERVING_GGUF_TYPE: 'F32',
+        SERVING_CACHE_DIR: path.join(ctx.scratch, 'cache'),
+      },
+      ctx.log,
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await stopWorker(serving);
+    await ctx.browser?.close();
+    if (ctx.scratch) rmSync(ctx.scratch, { recursive: true, force: true });
+  });
+  return ctx;
+}

@@ -1,0 +1,127 @@
+/**
+ * What bench/gateway.ts and bench/replicas.ts both stand on: a database of their own, a workspace with an API key and
+ * one base model (a random Qwen2 written here, or --model-dir), a real serving worker process, and the console's
+ * /v1/chat/completions on a local HTTP server with the openai client pointed at it. `close()` undoes all of it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const say = (m: string) => console.error(`[bench] ${m}`);
+
+export function option(argv: string[], name: string, dflt: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function setUpServing(o: {
+  layers: number;
+  hidden: number;
+  modelDir?: string;
+  gpu: 'auto' | 'cpu';
+  threads: number;
+  workerEnv?: Record<string, string>;
+}) {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'crucible-bench-'));
+  const prefix = `crucible-bench-${process.pid}`;
+  const { createTestDatabase } = await import('@crucible/db/testing');
+  const db = await createTestDatabase();
+  const storage = { STORAGE_DRIVER: 'local', STORAGE_DIR: path.join(scratch, 'storage') };
+  Object.assign(process.env, { DATABASE_URL: db.url, REDIS_PREFIX: prefix, GATEWAY_RATE_LIMIT: '0', ...storage });
+  const { spawnServingWorker, nodeHandler, tinyBase } = await import('../apps/console/test/api/gateway-fixtures');
+  let modelDir = o.modelDir ?? '';
+  if (!modelDir) {
+    modelDir = path.join(scratch, 'model');
+    if (o.layers === 2 && o.hidden === 64) await tinyBase(modelDir);
+    else {
+      const { initModel } = await import('@crucible/trainer');
+      await initModel(
+        {
+          arch: 'qwen2',
+          layers: o.layers,
+          hidden: o.hidden,
+          intermediate: o.hidden * 4,
+          heads: o.hidden / 64,
+          kvHeads: 1,
+          seed: 7,
+        },
+        modelDir,
+      );
+    }
+  }
+  const { getPrisma, disconnectAll } = await import('@crucible/db');
+  const { createWorkspaceApiKey } = await import('@crucible/auth');
+  const prisma = getPrisma();
+  const workspace = await prisma.workspace.create({ data: { name: 'Bench', slug: 'bench' } });
+  const base = await prisma.baseModel.create({
+    data: { workspaceId: workspace.id, name: 'bench-model', arch: 'qwen2', path: modelDir },
+  });
+  const { key } = await createWorkspaceApiKey({ workspaceId: workspace.id, name: 'bench' });
+
+  say('starting the serving worker');
+  const worker = spawnServingWorker({
+    DATABASE_URL: db.url,
+    REDIS_PREFIX: prefix,
+    ...storage,
+    SERVING_PORT: '0',
+    SERVING_CACHE_DIR: path.join(scratch, 'cache'),
+    SERVING_GPU: o.gpu,
+    SERVING_GGUF_TYPE: 'F16',
+    SERVING_CONTEXT_SIZE: '1024',
+    SERVING_THREADS: String(o.threads),
+    ...o.workerEnv,
+  });
+  const { chatCompletions } = await import('../apps/console/lib/server/gateway/handlers');
+  const server = createServer((req, res) => {
+    nodeHandler({ '/v1/chat/completions': { POST: chatCompletions } })(req, res).catch((e) =>
+      res.writeHead(500).end(String(e)),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { default: OpenAI } = await import('openai');
+  const client = new OpenAI({
+    apiKey: key,
+    baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    maxRetries: 0,
+  });
+  const jobs = await import('@crucible/jobs');
+  const redis = jobs.getRedisConnection();
+
+  /** Polls `fn` every 100 ms for up to 2 minutes. */
+  const waitFor = async (what: string, fn: () => Promise<boolean>) => {
+    for (let i = 0; !(await fn()); i++) {
+      if (i > 1200) throw new Error(`${what} did not happen:\n${worker.output().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await waitFor('the serving worker registering', async () => (await redis.keys(`${prefix}:serving:*`)).length > 0);
+
+  return {
+    scratch,
+    prefix,
+    prisma,
+    jobs,
+    workspace,
+    base,
+    modelDir,
+    client,
+    worker,
+    waitFor,
+    async close() {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+      server.close();
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      await jobs.closeQueues();
+      await jobs.closeRedisConnection();
+      await disconnectAll();
+      await db.drop();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/**
+ * The serving worker's internal HTTP API, the contract between the console's gateway (the client) and
+ * workers/serving (the server), like the job payloads are for the queues:
+ * - `GET /health` → `{ ok, holdings }`
+ * - `POST /generate` with a `TGenerateRequest` → NDJSON lines: `{"type":"delta","text":"..."}` while generating,
+ *   then one `{"type":"done", ...TGenerateResult}` or `{"type":"error","code","message"}`. An error before the first
+ *   byte is a JSON body `{error: {code, message}}` with a 4xx/5xx status.
+ */
+
+export const ZGenerateInput = z.object({
+  kind: z.enum(['chat', 'completion']),
+  messages: z.array(z.object({ role: z.string(), content: z.string() })).optional(),
+  prompt: z.string().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  topP: z.number().min(0).max(1).optional(),
+  maxTokens: z.number().int().min(0).max(32_768).optional(),
+  stop: z.array(z.string()).max(4).optional(),
+  seed: z.number().int().optional(),
+  jsonSchema: z.unknown().optional(),
+});
+export type TGenerateInput = z.infer<typeof ZGenerateInput>;
+
+/** What to serve: a base model as it is, or a fine-tuned model on its base. */
+export const ZServingTarget = z.object({
+  baseModelId: z.string().min(1),
+  fineTunedModelId: z.string().min(1).nullish(),
+});
+export type TServingTarget = z.infer<typeof ZServingTarget>;
+
+export const ZGenerateRequest = z.object({ target: ZServingTarget, input: ZGenerateInput });
+export type TGenerateRequest = z.infer<typeof ZGenerateRequest>;
+
+export type TGenerateResult = {
+  text: string;
+  promptTokens: number;
+  completionTokens: number;
+  finishReason: 'stop' | 'length';
+};
+
+export type TGenerateEvent =
+  | { type: 'delta'; text: string }
+  | ({ type: 'done' } & TGenerateResult)
+  | { type: 'error'; code: string; message: string };
