@@ -1,7 +1,7 @@
 // `npm start`: the platform on one machine. Installs what is missing, checks Postgres and Redis, creates and
 // migrates the database, builds the console, then runs the console (http://localhost:3000) and both workers with
 // prefixed logs. Ctrl-C stops all of them.
-import { checkServices, DEFAULTS, ensureDependencies, loadDotEnv, log, ROOT, run, startPrefixed } from './lib.mjs';
+import { checkServices, DEFAULTS, ensureDependencies, loadDotEnv, log, run, startPrefixed } from './lib.mjs';
 
 const env = { ...DEFAULTS, ...loadDotEnv(), ...process.env };
 Object.assign(process.env, env, { TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1' });

@@ -32,7 +32,6 @@ const list = () =>
         : v,
     z.array(z.string()),
   );
-const nullableStr = () => z.union([z.string(), z.null()]);
 
 export const LORA_TARGET_MODULES = [
   'q_proj',
