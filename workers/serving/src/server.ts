@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { type TGenerateRequest, ZGenerateRequest } from '@crucible/jobs';
 import { EngineError, type TEngine } from './engine';
 
@@ -7,6 +8,19 @@ import { EngineError, type TEngine } from './engine';
  * The worker's internal HTTP API (bound to 127.0.0.1 unless told otherwise; the console is its only client). The
  * request and answer shapes are the contract in @crucible/jobs (serving.ts).
  */
+
+/**
+ * The address other machines reach this worker at: the bind address, or — bound to every interface (0.0.0.0 / ::,
+ * as in docker-compose, where each replica of the service is its own container) — this machine's first non-internal
+ * IPv4 address, so each worker advertises itself and not a name several containers share.
+ */
+export function advertisedHost(host: string): string {
+  if (host !== '0.0.0.0' && host !== '::') return host.includes(':') ? `[${host}]` : host;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
 
 const STATUS: Record<EngineError['code'], number> = {
   model_not_found: 404,
@@ -81,7 +95,7 @@ export function startServingServer(
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
       const { port } = server.address() as AddressInfo;
-      resolve({ server, url: `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}` });
+      resolve({ server, url: `http://${advertisedHost(opts.host)}:${port}` });
     });
   });
 }
