@@ -53,6 +53,8 @@ export type TRegistryEntry = {
   /** requests running or waiting here */
   busy: number;
   updatedAt: string;
+  /** how often this entry is refreshed: one much older than that belongs to a worker that hangs */
+  heartbeatMs: number;
 };
 
 export type TServingHost = ReturnType<typeof createServingHost>;
@@ -111,6 +113,7 @@ export function createServingHost(o: TServingHostOptions) {
       replicas,
       busy: held.busy,
       updatedAt: new Date().toISOString(),
+      heartbeatMs,
     };
   }
 

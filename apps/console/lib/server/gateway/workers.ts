@@ -14,7 +14,19 @@ export type TServingWorker = {
   replicas?: Record<string, number>;
   /** requests running or waiting there when it last reported */
   busy?: number;
+  updatedAt?: string;
+  heartbeatMs?: number;
 };
+
+/**
+ * An entry not refreshed for three heartbeats: the worker is alive enough to keep its key (not yet expired) but not
+ * answering its own timer — hung, or swamped. It is tried last, so requests stop queueing behind it long before its
+ * entry expires.
+ */
+export function isStale(w: TServingWorker, now = Date.now()): boolean {
+  if (!w.updatedAt || !w.heartbeatMs) return false;
+  return now - Date.parse(w.updatedAt) > 3 * w.heartbeatMs;
+}
 
 /** Requests this console has open on each worker right now: the freshest load figure it has. */
 const outstanding = new Map<string, number>();
@@ -76,7 +88,8 @@ export async function runningWorkers(): Promise<TServingWorker[]> {
  * then one holding its base, then the rest (any worker can load any model on demand). Among the deployment's
  * workers, the least loaded per replica comes first — requests this console has open there, or what the worker last
  * reported, whichever is more — so replicas on several workers share the traffic ("least outstanding requests", as
- * Envoy balances); equal ones in random order. Other ties: the one holding fewer adapters.
+ * Envoy balances); equal ones in random order. Other ties: the one holding fewer adapters. A worker whose entry
+ * has gone stale (isStale) comes after every fresh one.
  *
  * Synchronous on purpose: a caller that ranks and calls trackRequest on its choice in the same turn (no await
  * between) never lets two requests arriving together rank against the same stale counts.
@@ -92,10 +105,12 @@ export function rankWorkers(model: TResolvedModel, workers: TServingWorker[]): T
     (w.bases.includes(model.baseModelId) ? 2 : 0);
   const load = (w: TServingWorker) =>
     Math.max(outstanding.get(w.workerId) ?? 0, w.busy ?? 0) / Math.max(1, replicasOn(w));
+  const now = Date.now();
   return workers
-    .map((w) => ({ w, tie: Math.random() }))
+    .map((w) => ({ w, tie: Math.random(), stale: isStale(w, now) ? 1 : 0 }))
     .sort(
       (a, b) =>
+        a.stale - b.stale ||
         score(b.w) - score(a.w) ||
         (replicasOn(a.w) && replicasOn(b.w) ? load(a.w) - load(b.w) : 0) ||
         a.w.adapters.length - b.w.adapters.length ||
