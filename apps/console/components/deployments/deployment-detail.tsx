@@ -1,6 +1,6 @@
 'use client';
 
-import { AlertTriangleIcon, MessagesSquareIcon, RotateCwIcon, SquareIcon, Trash2Icon } from 'lucide-react';
+import { MessagesSquareIcon, RotateCwIcon, SquareIcon, Trash2Icon } from 'lucide-react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import * as React from 'react';
@@ -10,7 +10,6 @@ import { DeploymentStatusBadge } from '@/components/status-badge';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
-import { EmptyState } from '@/components/ui/empty-state';
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from '@/components/ui/select';
 import { Skeleton } from '@/components/ui/skeleton';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
@@ -31,6 +30,7 @@ import {
   uptimeSeconds,
 } from './api';
 import { DeploymentCharts } from './charts';
+import { PollFallback } from './poll-fallback';
 import { useNow, usePoll } from './use-poll';
 
 const RANGES = { '1h': 3600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
@@ -49,33 +49,13 @@ export function DeploymentDetail({ id, apiBase }: { id: string; apiBase: string 
     actedAt.current = Date.now();
     reload();
   }, [reload]);
-  if (state.status === 'loading') {
+  if (state.status !== 'ready') {
     return (
-      <div role="status" aria-label={t('common.loading')} className="grid gap-4">
-        <Skeleton className="h-16" />
-        <Skeleton className="h-28" />
-        <Skeleton className="h-64" />
-      </div>
-    );
-  }
-  if (state.status === 'error') {
-    const missing = state.error.status === 404;
-    return (
-      <EmptyState
-        icon={AlertTriangleIcon}
-        title={missing ? t('deployments.detail.notFound') : t('errors.title')}
-        description={state.error.code === 'network' ? t('errors.network') : state.error.message}
-        action={
-          missing ? (
-            <Button asChild variant="outline">
-              <Link href={`/w/${workspace.slug}/deployments`}>{t('common.back')}</Link>
-            </Button>
-          ) : (
-            <Button variant="outline" onClick={reload}>
-              {t('common.retry')}
-            </Button>
-          )
-        }
+      <PollFallback
+        state={state}
+        notFound={t('deployments.detail.notFound')}
+        backHref={`/w/${workspace.slug}/deployments`}
+        onRetry={reload}
       />
     );
   }

@@ -1,11 +1,12 @@
 'use client';
 
-import { AlertTriangleIcon, MessagesSquareIcon, PencilIcon, Trash2Icon } from 'lucide-react';
+import { MessagesSquareIcon, PencilIcon, Trash2Icon } from 'lucide-react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import * as React from 'react';
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { DeployButton } from '@/components/deployments/deploy-button';
+import { PollFallback } from '@/components/deployments/poll-fallback';
 import { usePoll } from '@/components/deployments/use-poll';
 import { formatCompact, formatHyperparameter, formatMetric } from '@/components/fine-tuning/format';
 import { DeploymentStatusBadge } from '@/components/status-badge';
@@ -20,10 +21,8 @@ import {
   DialogHeader,
   DialogTitle,
 } from '@/components/ui/dialog';
-import { EmptyState } from '@/components/ui/empty-state';
 import { FormField } from '@/components/ui/form-field';
 import { Input } from '@/components/ui/input';
-import { Skeleton } from '@/components/ui/skeleton';
 import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
 import { ApiError, api } from '@/lib/api-client';
@@ -39,27 +38,13 @@ export function ModelDetail({ kind, id }: { kind: 'fine_tuned' | 'base'; id: str
   const path = kind === 'base' ? modelPaths.base(workspace.slug, id) : modelPaths.fineTuned(workspace.slug, id);
   // Poll while an export is being built, so its row turns into a Download button by itself.
   const { state, reload } = usePoll<TModelDetail>(path, (m) => (isBuilding(m) ? 1500 : null));
-  if (state.status === 'loading') {
+  if (state.status !== 'ready') {
     return (
-      <div role="status" aria-label={t('common.loading')} className="grid gap-4">
-        <Skeleton className="h-16" />
-        <Skeleton className="h-40" />
-        <Skeleton className="h-64" />
-      </div>
-    );
-  }
-  if (state.status === 'error') {
-    const missing = state.error.status === 404;
-    return (
-      <EmptyState
-        icon={AlertTriangleIcon}
-        title={missing ? t('models.detail.notFound') : t('errors.title')}
-        description={state.error.code === 'network' ? t('errors.network') : state.error.message}
-        action={
-          <Button asChild variant="outline">
-            <Link href={`/w/${workspace.slug}/models`}>{t('common.back')}</Link>
-          </Button>
-        }
+      <PollFallback
+        state={state}
+        notFound={t('models.detail.notFound')}
+        backHref={`/w/${workspace.slug}/models`}
+        onRetry={reload}
       />
     );
   }

@@ -9,6 +9,23 @@ export { tinyAdapter, tinyBase } from '@crucible/trainer/testing';
 
 const MAIN = fileURLToPath(new URL('../../../../workers/serving/src/main.ts', import.meta.url));
 
+/**
+ * What every test's serving worker shares: this test's database, Redis prefix and storage, any free port, CPU,
+ * F32 GGUFs (exact, so answers compare), a cache folder of its own.
+ */
+export function testWorkerEnv(prefix: string, cacheDir: string): Record<string, string> {
+  return {
+    DATABASE_URL: process.env.DATABASE_URL ?? '',
+    REDIS_PREFIX: prefix,
+    STORAGE_DRIVER: process.env.STORAGE_DRIVER ?? 'local',
+    ...(process.env.STORAGE_DIR ? { STORAGE_DIR: process.env.STORAGE_DIR } : {}),
+    SERVING_PORT: '0',
+    SERVING_CACHE_DIR: cacheDir,
+    SERVING_GPU: 'cpu',
+    SERVING_GGUF_TYPE: 'F32',
+  };
+}
+
 /** The serving worker as `npm start` runs it: a real process. */
 export function spawnServingWorker(env: Record<string, string>): {
   child: ChildProcess;

@@ -26,6 +26,7 @@ import {
   spawnServingWorker,
   stopServingWorker,
   tearDownServing,
+  testWorkerEnv,
   tinyAdapter,
   tinyBase,
 } from './gateway-fixtures';
@@ -69,15 +70,8 @@ async function registry(): Promise<TRegistry[]> {
 
 async function startWorker() {
   worker = spawnServingWorker({
-    DATABASE_URL: process.env.DATABASE_URL ?? '',
-    REDIS_PREFIX: prefix,
-    STORAGE_DRIVER: process.env.STORAGE_DRIVER ?? 'local',
-    ...(process.env.STORAGE_DIR ? { STORAGE_DIR: process.env.STORAGE_DIR } : {}),
-    SERVING_PORT: '0',
-    SERVING_CACHE_DIR: path.join(scratch, 'cache'),
+    ...testWorkerEnv(prefix, path.join(scratch, 'cache')),
     SERVING_MAX_ADAPTERS: '2',
-    SERVING_GPU: 'cpu',
-    SERVING_GGUF_TYPE: 'F32',
     SERVING_CONTEXT_SIZE: '256',
     SERVING_THREADS: '2',
   });

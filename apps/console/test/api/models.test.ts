@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestStorage } from './datasets-helpers';
-import { spawnServingWorker, tearDownServing, tinyAdapter, tinyBase } from './gateway-fixtures';
+import { spawnServingWorker, tearDownServing, testWorkerEnv, tinyAdapter, tinyBase } from './gateway-fixtures';
 import {
   APP_URL,
   addMember,
@@ -281,14 +281,7 @@ describe('a fine-tuned model page', () => {
     expect(baseGguf.status).toBe(202);
 
     worker = spawnServingWorker({
-      DATABASE_URL: process.env.DATABASE_URL ?? '',
-      REDIS_PREFIX: prefix,
-      STORAGE_DRIVER: process.env.STORAGE_DRIVER ?? 'local',
-      ...(process.env.STORAGE_DIR ? { STORAGE_DIR: process.env.STORAGE_DIR } : {}),
-      SERVING_PORT: '0',
-      SERVING_CACHE_DIR: path.join(scratch, 'cache'),
-      SERVING_GPU: 'cpu',
-      SERVING_GGUF_TYPE: 'F32',
+      ...testWorkerEnv(prefix, path.join(scratch, 'cache')),
       SERVING_THREADS: '2',
     });
     const ready = await until('both exports', async () => {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatCompletions } from '../../lib/server/gateway/handlers';
 import { useTestStorage } from './datasets-helpers';
-import { nodeHandler, spawnServingWorker, tearDownServing, tinyBase } from './gateway-fixtures';
+import { nodeHandler, spawnServingWorker, tearDownServing, testWorkerEnv, tinyBase } from './gateway-fixtures';
 import { call, makeWorkspace, signUp, startTestDatabase, type TCaller } from './helpers';
 
 const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
@@ -55,14 +55,7 @@ async function registry(): Promise<TEntry[]> {
 
 function spawnWorker(): TWorker {
   const w: TWorker = spawnServingWorker({
-    DATABASE_URL: process.env.DATABASE_URL ?? '',
-    REDIS_PREFIX: prefix,
-    STORAGE_DRIVER: process.env.STORAGE_DRIVER ?? 'local',
-    ...(process.env.STORAGE_DIR ? { STORAGE_DIR: process.env.STORAGE_DIR } : {}),
-    SERVING_PORT: '0',
-    SERVING_CACHE_DIR: path.join(scratch, `cache-${workers.length}`),
-    SERVING_GPU: 'cpu',
-    SERVING_GGUF_TYPE: 'F32',
+    ...testWorkerEnv(prefix, path.join(scratch, `cache-${workers.length}`)),
     SERVING_CONTEXT_SIZE: '256',
     SERVING_THREADS: '1',
     SERVING_HEARTBEAT_MS: '300',
