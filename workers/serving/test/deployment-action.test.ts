@@ -8,7 +8,6 @@ import {
   closeQueues,
   closeRedisConnection,
   createRedisConnection,
-  createWorkerRuntime,
   deploymentActionJob,
   enqueue,
   getQueue,
@@ -19,7 +18,7 @@ import { createLocalStorage } from '@crucible/storage';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEngine } from '../src/engine';
 import { createServingHost, registryKey, setServingHost } from '../src/host';
-import { servingJobs } from '../src/jobs';
+import { startServingRuntime } from './helpers';
 
 /** The deployment.action handler through the real queue, against a fresh Postgres database. */
 
@@ -34,15 +33,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   prisma = db.prisma;
   process.env.DATABASE_URL = db.url; // the handler's getPrisma() reads it
-  runtime = createWorkerRuntime({
-    kind: 'serving',
-    queue: 'deployments',
-    jobs: servingJobs,
-    prefix,
-    handleSignals: false,
-    log: () => {},
-  });
-  await runtime.ready;
+  runtime = await startServingRuntime(prefix);
 });
 
 afterAll(async () => {

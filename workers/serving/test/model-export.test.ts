@@ -8,7 +8,6 @@ import {
   closeQueues,
   closeRedisConnection,
   createRedisConnection,
-  createWorkerRuntime,
   enqueue,
   getQueue,
   modelExportJob,
@@ -22,7 +21,7 @@ import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type TEngine } from '../src/engine';
 import { createServingHost, setServingHost } from '../src/host';
-import { servingJobs } from '../src/jobs';
+import { startServingRuntime } from './helpers';
 
 /**
  * `model.export` through the real queue, on real Postgres and Redis, with the local storage driver: a LoRA model's
@@ -61,15 +60,7 @@ beforeAll(async () => {
     threads: 2,
   });
   setServingHost(createServingHost({ engine, redis, prefix, workerId: 'w-export', url: 'http://127.0.0.1:1' }));
-  runtime = createWorkerRuntime({
-    kind: 'serving',
-    queue: 'deployments',
-    jobs: servingJobs,
-    prefix,
-    handleSignals: false,
-    log: () => {},
-  });
-  await runtime.ready;
+  runtime = await startServingRuntime(prefix);
 
   const baseDir = join(dir, 'base');
   await tinyBase(baseDir);

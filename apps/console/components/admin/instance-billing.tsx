@@ -3,9 +3,9 @@
 import Link from 'next/link';
 import * as React from 'react';
 import { DateRange } from '@/components/billing/date-range';
+import { LoadError } from '@/components/billing/load-error';
 import { CATEGORIES, formatMoney, type TCategory } from '@/components/billing/types';
 import { Badge } from '@/components/ui/badge';
-import { Button } from '@/components/ui/button';
 import { Card } from '@/components/ui/card';
 import { Skeleton } from '@/components/ui/skeleton';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
@@ -63,14 +63,7 @@ export function InstanceBilling() {
   }, [load]);
 
   if (error) {
-    return (
-      <div className="grid gap-3" role="alert">
-        <p className="text-destructive">{t('billing.loadError', { message: error })}</p>
-        <Button variant="outline" className="justify-self-start" onClick={() => void load()}>
-          {t('billing.retry')}
-        </Button>
-      </div>
-    );
+    return <LoadError message={error} onRetry={() => void load()} />;
   }
 
   const currency = data?.totals.currency ?? 'USD';

@@ -3,6 +3,7 @@
 import { DownloadIcon } from 'lucide-react';
 import * as React from 'react';
 import { DateRange } from '@/components/billing/date-range';
+import { LoadError } from '@/components/billing/load-error';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
 import { Skeleton } from '@/components/ui/skeleton';
@@ -79,14 +80,7 @@ export function BillingDashboard() {
   const total = summary ? (summary.totals.byCurrency[currency] ?? '0') : '0';
 
   if (error) {
-    return (
-      <div className="grid gap-3" role="alert">
-        <p className="text-destructive">{t('billing.loadError', { message: error })}</p>
-        <Button variant="outline" className="justify-self-start" onClick={() => void load()}>
-          {t('billing.retry')}
-        </Button>
-      </div>
-    );
+    return <LoadError message={error} onRetry={() => void load()} />;
   }
 
   return (
