@@ -1,9 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { StorageError } from './errors';
-
-const DEV_SECRET = 'crucible-dev-secret-change-me-in-production-0000';
 
 // Empty strings count as unset: `.env` files and compose files often write `S3_ENDPOINT=`.
 const optionalString = z
@@ -29,6 +28,12 @@ export const ZStorageEnv = z
     S3_BUCKET: optionalString.transform((v) => v ?? 'crucible'),
     BETTER_AUTH_SECRET: optionalString,
     APP_URL: optionalString.transform((v) => v ?? 'http://localhost:3000'),
+    // Optional: the origin local-driver links point at, so stored files are served from an origin other than the
+    // console's (a second host name for the same server). Default: APP_URL.
+    STORAGE_PUBLIC_URL: optionalString.pipe(
+      z.url({ error: 'STORAGE_PUBLIC_URL must be a URL such as http://files.localhost:3000' }).optional(),
+    ),
+    NODE_ENV: optionalString,
   })
   .superRefine((env, ctx) => {
     const driver = env.STORAGE_DRIVER ?? (env.S3_ENDPOINT ? 's3' : 'local');
@@ -70,7 +75,12 @@ export function findRepoRoot(from: string = process.cwd()): string {
   }
 }
 
-let warnedDevSecret = false;
+/**
+ * Without BETTER_AUTH_SECRET (a development run outside `npm start`, which persists one in .data/secret) the links
+ * are signed with a random secret that lives as long as this process: nothing that ships signs with a known value
+ * (issue 11, finding 2: a constant from the source let anyone forge a link to any object).
+ */
+let processSecret: string | null = null;
 
 /** Validates the storage env once; a wrong setting fails with a sentence naming the variable. */
 export function loadStorageConfig(env: Record<string, string | undefined> = process.env): TStorageConfig {
@@ -92,14 +102,17 @@ export function loadStorageConfig(env: Record<string, string | undefined> = proc
       bucket: e.S3_BUCKET,
     };
   }
-  if (!e.BETTER_AUTH_SECRET && !warnedDevSecret) {
-    warnedDevSecret = true;
-    console.warn('[storage] BETTER_AUTH_SECRET is not set: local upload links are signed with a development secret.');
+  if (!e.BETTER_AUTH_SECRET && e.NODE_ENV === 'production') {
+    throw new StorageError(
+      'config_invalid',
+      'BETTER_AUTH_SECRET is required in production: it signs storage links (npm start keeps one in .data/secret; elsewhere set it to a long random string, e.g. openssl rand -base64 32).',
+    );
   }
+  processSecret ??= randomBytes(32).toString('base64url');
   return {
     driver,
     root: resolve(e.STORAGE_DIR ?? join(findRepoRoot(), '.data', 'storage')),
-    signingSecret: e.BETTER_AUTH_SECRET ?? DEV_SECRET,
-    publicUrl: e.APP_URL.replace(/\/+$/, ''),
+    signingSecret: e.BETTER_AUTH_SECRET ?? processSecret,
+    publicUrl: (e.STORAGE_PUBLIC_URL ?? e.APP_URL).replace(/\/+$/, ''),
   };
 }

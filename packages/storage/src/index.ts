@@ -3,6 +3,14 @@ import { createLocalStorage } from './local';
 import { createS3Storage } from './s3';
 import type { Storage } from './types';
 
+export {
+  checkedUploadType,
+  DOWNLOAD_HEADERS,
+  downloadName,
+  isAllowedUploadType,
+  servedContentType,
+  UPLOAD_CONTENT_TYPES,
+} from './content-types';
 export { findRepoRoot, loadStorageConfig, type TStorageConfig, ZStorageEnv } from './env';
 export { isStorageError, StorageError, type TStorageErrorCode } from './errors';
 export { assertValidKey, assertValidPrefix, workspaceKey, workspacePrefix } from './keys';

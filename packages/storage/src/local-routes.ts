@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
+import { DOWNLOAD_HEADERS, downloadName, servedContentType } from './content-types';
 import { loadStorageConfig, type TStorageConfig } from './env';
 import { isStorageError, StorageError } from './errors';
 import { createLocalStorage } from './local';
@@ -19,22 +20,42 @@ import { contentDisposition } from './types';
  */
 
 const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' },
+  });
 
 const STATUS: Record<string, number> = {
   too_large: 413,
   token_invalid: 403,
   token_expired: 403,
   invalid_key: 400,
+  invalid_content_type: 400,
   not_found: 404,
 };
 
+/** The `type` of the console's /api error shape (apps/console/lib/server/errors.ts), for these routes' codes. */
+const TYPE: Record<string, string> = {
+  too_large: 'invalid_request_error',
+  token_invalid: 'permission_error',
+  token_expired: 'permission_error',
+  invalid_key: 'invalid_request_error',
+  invalid_content_type: 'invalid_request_error',
+  not_found: 'not_found_error',
+  method_not_allowed: 'invalid_request_error',
+};
+
+/** The console's /api error shape: `{error: {type, code, message, param}}`. */
+const failure = (status: number, code: string, message: string, param: string | null = null) =>
+  json(status, { error: { type: TYPE[code] ?? 'server_error', code, message, param } });
+
 function errorResponse(error: unknown): Response {
   if (isStorageError(error)) {
-    return json(STATUS[error.code] ?? 500, { error: { code: error.code, message: error.message } });
+    const param = error.code.startsWith('token_') ? 'token' : error.code === 'too_large' ? 'body' : null;
+    return failure(STATUS[error.code] ?? 500, error.code, error.message, param);
   }
   console.error('[storage] local route failed', error);
-  return json(500, { error: { code: 'internal', message: 'The storage request failed.' } });
+  return failure(500, 'internal_error', 'The storage request failed.');
 }
 
 function localConfig(config?: TStorageConfig) {
@@ -62,8 +83,8 @@ export async function acceptLocalUpload(
 
 export async function handleLocalUpload(request: Request, config?: TStorageConfig): Promise<Response> {
   const local = localConfig(config);
-  if (!local) return json(404, { error: { code: 'not_found', message: 'Local storage is not enabled.' } });
-  if (request.method !== 'PUT') return json(405, { error: { code: 'method_not_allowed', message: 'Use PUT.' } });
+  if (!local) return failure(404, 'not_found', 'Local storage is not enabled.');
+  if (request.method !== 'PUT') return failure(405, 'method_not_allowed', 'Use PUT.');
   try {
     const token = new URL(request.url).searchParams.get('token');
     const lengthHeader = request.headers.get('content-length');
@@ -83,18 +104,21 @@ export async function handleLocalUpload(request: Request, config?: TStorageConfi
 
 export async function handleLocalDownload(request: Request, config?: TStorageConfig): Promise<Response> {
   const local = localConfig(config);
-  if (!local) return json(404, { error: { code: 'not_found', message: 'Local storage is not enabled.' } });
+  if (!local) return failure(404, 'not_found', 'Local storage is not enabled.');
   try {
     const claims = verifyStorageToken(local.signingSecret, new URL(request.url).searchParams.get('token'), 'get');
     const storage = createLocalStorage(local);
     const stat = await storage.statObject(claims.key);
     if (!stat) throw new StorageError('not_found', `No object at "${claims.key}".`);
+    // Never the type the uploader declared, always an attachment, never sniffed: a stored file is not a page
+    // (see content-types.ts).
     const headers: Record<string, string> = {
-      'content-type': stat.contentType,
+      ...DOWNLOAD_HEADERS,
+      'content-type': servedContentType(stat.contentType),
+      'content-disposition': contentDisposition(claims.filename ?? downloadName(claims.key)),
       etag: `"${stat.etag}"`,
       'cache-control': 'private, no-store',
       'accept-ranges': 'bytes',
-      ...(claims.filename ? { 'content-disposition': contentDisposition(claims.filename) } : {}),
     };
     // One byte range, as S3 serves it, so large downloads (model weights) can resume.
     const range = parseRange(request.headers.get('range'), stat.size);

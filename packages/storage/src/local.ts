@@ -4,6 +4,7 @@ import { access, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, writ
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { checkedUploadType } from './content-types';
 import { StorageError } from './errors';
 import { assertValidKey, assertValidPrefix } from './keys';
 import { signStorageToken } from './tokens';
@@ -247,7 +248,7 @@ export function createLocalStorage(options: TLocalStorageOptions): Storage & {
         key,
         exp,
         maxBytes: opts.maxBytes,
-        contentType: opts.contentType,
+        contentType: opts.contentType === undefined ? undefined : checkedUploadType(opts.contentType),
       });
       return {
         url: `${options.publicUrl}${LOCAL_UPLOAD_PATH}?token=${encodeURIComponent(token)}`,

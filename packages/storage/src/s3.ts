@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import * as Minio from 'minio';
+import { checkedUploadType, downloadName } from './content-types';
 import { StorageError } from './errors';
 import { assertValidKey, assertValidPrefix } from './keys';
 import { clampExpiry } from './local';
@@ -156,7 +157,7 @@ export function createS3Storage(
       policy.setKey(key);
       policy.setExpires(expiresAt);
       policy.setContentLengthRange(0, opts.maxBytes);
-      if (opts.contentType) policy.setContentType(opts.contentType);
+      if (opts.contentType) policy.setContentType(checkedUploadType(opts.contentType));
       const { postURL, formData } = await signer.presignedPostPolicy(policy);
       const fields: Record<string, string> = {};
       for (const [name, value] of Object.entries(formData)) fields[name] = String(value);
@@ -166,10 +167,12 @@ export function createS3Storage(
     async presignedGet(key, expiresSec, opts) {
       assertValidKey(key);
       await ensureBucket();
-      // S3 sets response headers named in the signed query (response-content-disposition), so no proxy is needed.
-      const headers: Record<string, string> = opts?.filename
-        ? { 'response-content-disposition': contentDisposition(opts.filename) }
-        : {};
+      // S3 sets response headers named in the signed query, so no proxy is needed: always an attachment, never the
+      // type the uploader declared (content-types.ts).
+      const headers: Record<string, string> = {
+        'response-content-disposition': contentDisposition(opts?.filename ?? downloadName(key)),
+        'response-content-type': 'application/octet-stream',
+      };
       return signer.presignedGetObject(bucket, key, clampExpiry(expiresSec), headers);
     },
 

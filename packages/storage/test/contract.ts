@@ -223,6 +223,33 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
       expect(await storage.statObject(k('upload', 'forged.bin'))).toBeNull();
     });
 
+    it('serves an object stored as text/html as an inert attachment, never as a page (issue 11, finding 1)', async () => {
+      const page = Buffer.from('{"messages":[]}\n<script>fetch("/api/workspaces/b/api-keys",{method:"POST"})</script>\n');
+      await storage.putObject(k('get', 'evil.jsonl'), page, { contentType: 'text/html' });
+      const res = await fetch(await storage.presignedGet(k('get', 'evil.jsonl'), 60));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).not.toMatch(/html|xml|javascript|svg/i);
+      expect(res.headers.get('content-disposition')).toMatch(/^attachment;/);
+      if (name === 'local') {
+        // The console serves these: no sniffing, and a policy under which nothing could run even if it were shown.
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'.*sandbox/);
+      }
+      expect(Buffer.from(await res.arrayBuffer())).toEqual(page);
+    });
+
+    it('refuses a presigned upload declared as a type outside the allow-list', async () => {
+      for (const contentType of ['text/html', 'image/svg+xml', 'application/javascript', 'text/xml']) {
+        await expect(
+          storage.presignedPut(k('upload', 'x.html'), { maxBytes: 10, contentType }),
+          contentType,
+        ).rejects.toMatchObject({ code: 'invalid_content_type' });
+      }
+      await expect(
+        storage.presignedPut(k('upload', 'x.jsonl'), { maxBytes: 10, contentType: 'application/jsonl' }),
+      ).resolves.toHaveProperty('url');
+    });
+
     it('serves a presigned GET, and refuses a tampered one', async () => {
       const body = randomBytes(4096);
       await storage.putObject(k('get', 'file.bin'), body, { contentType: 'application/octet-stream' });
@@ -239,7 +266,8 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
       const tail = await fetch(url, { headers: { range: 'bytes=4000-' } });
       expect(tail.status).toBe(206);
       expect(Buffer.from(await tail.arrayBuffer())).toEqual(body.subarray(4000));
-      expect(res.headers.get('content-disposition')).toBeNull();
+      // Always an attachment (a stored file is never a page), named after its key when no name was given.
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="file.bin"; filename*=UTF-8''file.bin`);
 
       // A download name: the browser saves the file so (RFC 6266, with the exact UTF-8 name as filename*).
       const named = await fetch(await storage.presignedGet(k('get', 'file.bin'), 60, { filename: '模型 "a".gguf' }));

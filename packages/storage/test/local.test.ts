@@ -14,7 +14,9 @@ import {
   LOCAL_DOWNLOAD_PATH,
   LOCAL_UPLOAD_PATH,
   loadStorageConfig,
+  signStorageToken,
   type TStorageConfig,
+  verifyStorageToken,
 } from '../src/index';
 import { parseRange } from '../src/local-routes';
 import { storageContract } from './contract';
@@ -88,6 +90,40 @@ storageContract('local', async () => {
       await rm(root, { recursive: true, force: true });
     },
   };
+});
+
+describe('the signing secret (issue 11, finding 2)', () => {
+  const OLD_CONSTANT = 'crucible-dev-secret-change-me-in-production-0000';
+
+  it('is never a constant from the source: without BETTER_AUTH_SECRET links are signed with a random one', async () => {
+    const cfg = loadStorageConfig({ STORAGE_DRIVER: 'local', STORAGE_DIR: tmpdir() }) as TLocalConfig;
+    expect(cfg.signingSecret).not.toBe(OLD_CONSTANT);
+    expect(cfg.signingSecret.length).toBeGreaterThanOrEqual(32);
+    // A token forged with the constant that used to ship is refused.
+    const forged = signStorageToken(OLD_CONSTANT, { v: 1, op: 'get', key: 'workspaces/b/datasets/x.jsonl', exp: 2e9 });
+    expect(() => verifyStorageToken(cfg.signingSecret, forged, 'get')).toThrow(/not valid/);
+  });
+
+  it('is required in production', () => {
+    expect(() => loadStorageConfig({ STORAGE_DRIVER: 'local', NODE_ENV: 'production' })).toThrow(
+      /BETTER_AUTH_SECRET is required in production/,
+    );
+    expect(
+      loadStorageConfig({ STORAGE_DRIVER: 'local', NODE_ENV: 'production', BETTER_AUTH_SECRET: 'x'.repeat(40) }),
+    ).toMatchObject({ signingSecret: 'x'.repeat(40) });
+  });
+
+  it('points links at STORAGE_PUBLIC_URL when stored files have an origin of their own', async () => {
+    const storage = createStorage({
+      STORAGE_DRIVER: 'local',
+      STORAGE_DIR: tmpdir(),
+      BETTER_AUTH_SECRET: 's',
+      APP_URL: 'http://console.example',
+      STORAGE_PUBLIC_URL: 'http://files.example',
+    });
+    expect(new URL(await storage.presignedGet('ws/a.bin')).origin).toBe('http://files.example');
+    expect(new URL((await storage.presignedPut('ws/a.bin', { maxBytes: 1 })).url).origin).toBe('http://files.example');
+  });
 });
 
 describe('local driver specifics', () => {
