@@ -1,7 +1,8 @@
 // Helpers shared by `npm start` and `npm test`. Plain Node (no dependencies): these scripts run before
 // `npm install` has put anything in node_modules.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,4 +115,126 @@ export function startPrefixed(name, color, cmd, args, opts = {}) {
     });
   }
   return child;
+}
+
+/**
+ * The instance secret (sessions, storage links): BETTER_AUTH_SECRET when set, else the one kept in .data/secret,
+ * made on first start (48 random bytes, file mode 0600, folder 0700). Nothing that ships signs with a known value.
+ */
+export function ensureSecret(env = process.env, dir = path.join(ROOT, '.data')) {
+  if (env.BETTER_AUTH_SECRET) return env.BETTER_AUTH_SECRET;
+  const file = path.join(dir, 'secret');
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept.length >= 32) return kept;
+    fail(`${file} holds no usable secret (under 32 characters); delete it to make a new one.`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  log(`made the instance secret ${path.relative(ROOT, file)} (keep it private; sessions end if it changes)`);
+  return secret;
+}
+
+/**
+ * Runs long-lived children and keeps them running: a child that exits on its own (a crash, kill -9, out of memory)
+ * is restarted after a backoff that doubles from 1 s to 30 s (back to 1 s once it has stayed up a minute), and the
+ * others are left alone — one crashed worker never takes the console down. `stop()` ends them all (SIGTERM to each
+ * process group, SIGKILL after graceMs) and resolves when every group is gone.
+ *
+ * specs: [{ name, color, cmd, args, env? }]. onExit(name, how) is told about every unplanned exit.
+ */
+export function supervise(specs, opts = {}) {
+  const say = opts.log ?? log;
+  const graceMs = opts.graceMs ?? 15_000;
+  const minBackoffMs = opts.minBackoffMs ?? 1_000;
+  const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+  const stableMs = opts.stableMs ?? 60_000;
+  let stopping = false;
+  const slots = specs.map((spec) => ({
+    spec,
+    child: null,
+    startedAt: 0,
+    backoffMs: minBackoffMs,
+    timer: null,
+    restarts: 0,
+  }));
+
+  const start = (slot) => {
+    const { spec } = slot;
+    slot.startedAt = Date.now();
+    slot.child = startPrefixed(spec.name, spec.color ?? '37', spec.cmd, spec.args, { env: spec.env });
+    slot.child.on('exit', (code, signal) => {
+      if (stopping) return;
+      const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
+      if (Date.now() - slot.startedAt > stableMs) slot.backoffMs = minBackoffMs;
+      const wait = slot.backoffMs;
+      slot.backoffMs = Math.min(maxBackoffMs, slot.backoffMs * 2);
+      slot.restarts += 1;
+      say(`${spec.name} ${how}; restarting it in ${Math.round(wait / 100) / 10} s (the others keep running)`);
+      opts.onExit?.(spec.name, how);
+      // The old process group may still hold children (npm -> tsx -> node): end it before starting again.
+      killGroup(slot.child.pid, 'SIGKILL');
+      slot.timer = setTimeout(() => {
+        slot.timer = null;
+        if (!stopping) start(slot);
+      }, wait);
+    });
+  };
+  for (const slot of slots) start(slot);
+
+  const stop = (signal = 'SIGTERM') => {
+    if (stopping) return done;
+    stopping = true;
+    for (const slot of slots) {
+      if (slot.timer) clearTimeout(slot.timer);
+      killGroup(slot.child?.pid, signal);
+    }
+    return done;
+  };
+  let resolveDone;
+  const done = new Promise((r) => {
+    resolveDone = r;
+  });
+  const poll = setInterval(() => {
+    if (!stopping) return;
+    if (slots.every((s) => !groupAlive(s.child?.pid))) {
+      clearInterval(poll);
+      resolveDone();
+    }
+  }, 250);
+  poll.unref?.();
+  const forceAfter = () =>
+    setTimeout(() => {
+      for (const slot of slots) killGroup(slot.child?.pid, 'SIGKILL');
+    }, graceMs).unref();
+  return {
+    /** The running child of a spec (its pid changes on each restart). */
+    child: (name) => slots.find((s) => s.spec.name === name)?.child ?? null,
+    restarts: (name) => slots.find((s) => s.spec.name === name)?.restarts ?? 0,
+    stop: (signal) => {
+      const p = stop(signal);
+      forceAfter();
+      return p;
+    },
+  };
+}
+
+/** Each child leads its own process group: signal the group so npm's grandchildren (next, tsx) get it too. */
+function killGroup(pid, signal) {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {}
+}
+
+function groupAlive(pid) {
+  if (!pid) return false;
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
