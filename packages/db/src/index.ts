@@ -7,7 +7,7 @@ export { recordAudit, type TAuditInput, ZAuditInput } from './audit';
 export { createPrisma, disconnectAll, getPrisma, type TDb } from './client';
 export { refreshDeploymentStatus, replicasPerWorker, resetReplicas, type TDeploymentState } from './deployments';
 export { DEFAULT_DATABASE_URL, readDbEnv, type TDbEnv, ZDbEnv } from './env';
-export { DbError, isUniqueViolation, type TDbErrorCode } from './errors';
+export { DbError, isDatabaseUnavailable, isUniqueViolation, type TDbErrorCode } from './errors';
 export {
   DEFAULT_TRAINING_PRICE,
   getTrainingPrice,

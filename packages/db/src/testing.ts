@@ -178,3 +178,19 @@ export async function createTestDatabase(baseUrl: string = readDbEnv().DATABASE_
     },
   };
 }
+
+/**
+ * A database outage for tests: no new connection is accepted (ALTER DATABASE ... ALLOW_CONNECTIONS false) and every
+ * open one is ended, so pooled clients fail too, as when Postgres goes away. Resolves with the function that ends
+ * the outage.
+ */
+export async function blockDatabase(url: string): Promise<() => Promise<void>> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  await withAdmin(url, async (c) => {
+    await c.query(`ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS false`);
+    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
+      name,
+    ]);
+  });
+  return () => withAdmin(url, (c) => c.query(`ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS true`)).then(() => {});
+}
