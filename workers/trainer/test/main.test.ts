@@ -57,7 +57,9 @@ it('boots, heartbeats, and exits 0 within the grace period on SIGTERM', async ()
       status: 'running',
       concurrency: 2,
     });
-    expect(output).toMatch(/^\[trainer\] /m); // log lines are prefixed
+    // Log lines are prefixed. The "taking jobs" line is printed right after the first heartbeat is written, so
+    // wait for it rather than racing the pipe (this assertion flaked when the heartbeat won).
+    await waitFor('the first log line', async () => /^\[trainer\] /m.test(output), 10_000);
 
     const t0 = Date.now();
     child.kill('SIGTERM');

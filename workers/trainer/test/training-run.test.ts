@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { disconnectAll, type PrismaClient, upsertTrainingMetric } from '@crucible/db';
-import { createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
+import { blockDatabase, createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
 import {
   closeQueues,
   closeRedisConnection,
@@ -216,6 +216,56 @@ describe('training.run', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ loss: m.loss, evalLoss: 1.5, learningRate: m.learningRate });
   });
+
+  it('a Postgres outage mid-run loses no metric, checkpoint or billed token (issue 11, finding 4)', async () => {
+    // The same job as the uninterrupted run above; the database refuses every connection (and drops the open ones)
+    // from the moment the child reports step 4 until 6 s later, so the rest of the run, its end, and the writes of
+    // its last steps all happen during the outage.
+    expect(straightJobId).not.toBe('');
+    const f = await makeFixture(prisma, storage, modelDir, ROWS);
+    const row = await createJob(f);
+    const { id } = await enqueue(trainingRunJob, { jobId: row.id }, { prefix });
+    const child = await waitFor('the training child', async () => liveChildren.get(row.id));
+    let blockedAt = 0;
+    let outage: Promise<void> | null = null;
+    child.process.on('message', (m: { type: string; event?: { type: string; step: number } }) => {
+      if (blockedAt === 0 && m.type === 'event' && m.event?.type === 'metrics' && m.event.step >= 4) {
+        blockedAt = m.event.step;
+        outage = blockDatabase(db.url).then(async (unblock) => {
+          await new Promise((r) => setTimeout(r, 6_000));
+          await unblock();
+        });
+      }
+    });
+    const exit = await child.exited;
+    expect(exit.result?.status).toBe('completed');
+    expect(blockedAt).toBeGreaterThanOrEqual(4);
+    expect(blockedAt).toBeLessThan(STEPS);
+    await outage;
+    const { state, job } = await settle(id);
+    expect(state, job?.failedReason).toBe('completed');
+
+    const after = await prisma.trainingJob.findUniqueOrThrow({ where: { id: row.id } });
+    const straight = await prisma.trainingJob.findUniqueOrThrow({ where: { id: straightJobId } });
+    expect(after).toMatchObject({ status: 'succeeded', attempt: 1, errorMessage: null, currentStep: STEPS });
+
+    // Every metric step, every checkpoint, and exactly the trained tokens billed: the same as without the outage.
+    const a = await prisma.trainingMetric.findMany({ where: { jobId: straightJobId }, orderBy: { step: 'asc' } });
+    const b = await prisma.trainingMetric.findMany({ where: { jobId: row.id }, orderBy: { step: 'asc' } });
+    expect(b.map((m) => m.step)).toEqual(a.map((m) => m.step));
+    for (let i = 0; i < a.length; i++) expect(b[i].loss!).toBeCloseTo(a[i].loss!, 6);
+    const cpSteps = async (jobId: string) =>
+      (await prisma.checkpoint.findMany({ where: { jobId }, orderBy: { step: 'asc' } })).map((c) => c.step);
+    expect(await cpSteps(row.id)).toEqual(await cpSteps(straightJobId));
+    const billed = async (jobId: string) => {
+      const usage = await prisma.usageRecord.findMany({ where: { jobId }, orderBy: { idempotencyKey: 'asc' } });
+      return usage.map((u) => ({ window: u.idempotencyKey.split(':').at(-1), tokens: Number(u.quantity) * 1000 }));
+    };
+    expect(await billed(row.id)).toEqual(await billed(straightJobId));
+    expect(Number(after.trainedTokens)).toBe(Number(straight.trainedTokens));
+    const events = await prisma.jobEvent.findMany({ where: { jobId: row.id } });
+    expect(events.some((e) => e.message.startsWith('Training finished'))).toBe(true);
+  }, 120_000);
 
   it('a kill -9 of the training process resumes from the last checkpoint and ends with the same adapter', async () => {
     expect(straightJobId).not.toBe('');

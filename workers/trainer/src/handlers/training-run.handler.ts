@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appendUsage, getTrainingPrice, trainingAmount, upsertTrainingMetric } from '@crucible/db';
@@ -20,6 +20,7 @@ import { startTrainingChild } from '../training/child-process';
 import { buildTrainConfig, datasetInfo } from '../training/config';
 import { jobServices, type TJobServices } from '../training/context';
 import { type TUserError, userErrorFrom } from '../training/errors';
+import { createOutbox } from '../training/outbox';
 import { CHILD_FILES, type TChildMessage } from '../training/protocol';
 
 /**
@@ -110,13 +111,30 @@ async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
   writeFileSync(join(dir, CHILD_FILES.data, 'dataset_info.json'), JSON.stringify(datasetInfo(files), null, 2));
 }
 
-/** Brings the newest uploaded checkpoint back into output/; returns its path relative to the job folder. */
-async function restoreCheckpoint(job: TJobRow, svc: TJobServices, dir: string): Promise<string | undefined> {
+/** The trainer's own token counters, kept with each checkpoint: tokens seen after step N (usage windows). */
+const USAGE_FILE = 'crucible_usage.json';
+
+/**
+ * Brings the newest uploaded checkpoint back into output/; returns its path relative to the job folder and the
+ * token counters saved with it (so the usage windows of a resumed run come from the trainer's own counts, never
+ * from whichever metric rows reached the database).
+ */
+async function restoreCheckpoint(
+  job: TJobRow,
+  svc: TJobServices,
+  dir: string,
+): Promise<{ rel?: string; tokensAt: Map<number, number> }> {
+  const tokensAt = new Map<number, number>([[0, 0]]);
   const last = await svc.db.checkpoint.findFirst({ where: { jobId: job.id }, orderBy: { step: 'desc' } });
-  if (!last) return undefined;
+  if (!last) return { tokensAt };
   const rel = join(CHILD_FILES.output, `checkpoint-${last.step}`);
   const n = await downloadPrefix(svc.storage, last.objectKey, join(dir, rel));
-  if (n === 0) return undefined;
+  if (n === 0) return { tokensAt };
+  const counters = join(dir, rel, USAGE_FILE);
+  if (existsSync(counters)) {
+    const saved = JSON.parse(readFileSync(counters, 'utf8')) as { tokensAt?: [number, number][] };
+    for (const [step, tokens] of saved.tokensAt ?? []) tokensAt.set(step, tokens);
+  }
   // The trainer log of the steps before the checkpoint travels with it (the loop keeps lines up to its step).
   const log = join(dir, rel, 'trainer_log.jsonl');
   if (existsSync(log)) {
@@ -124,7 +142,7 @@ async function restoreCheckpoint(job: TJobRow, svc: TJobServices, dir: string): 
     renameSync(log, join(dir, CHILD_FILES.output, 'trainer_log.jsonl'));
   }
   await svc.event('info', `Resuming from the checkpoint at step ${last.step}.`);
-  return rel;
+  return { rel, tokensAt };
 }
 
 export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: TJobContext) {
@@ -173,7 +191,8 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
     await db.trainingJob.update({ where: { id: job.id }, data: { status: 'queued' } });
     await svc.status('queued');
   }
-  const resumeFrom = await restoreCheckpoint(job, svc, dir);
+  const restored = await restoreCheckpoint(job, svc, dir);
+  const resumeFrom = restored.rel;
 
   const method = (job.method === 'sft_full' ? 'sft_full' : 'sft_lora') as TFineTuningMethod;
   const hp = resolveHyperparameters(method, job.hyperparameters);
@@ -195,7 +214,7 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
   });
   await svc.status('running');
 
-  const run = await superviseChild(job, svc, ctx, dir, method);
+  const run = await superviseChild(job, svc, ctx, dir, method, restored.tokensAt);
   try {
     return await finish(job, svc, ctx, dir, run);
   } finally {
@@ -206,30 +225,42 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
 
 type TRun = Awaited<ReturnType<typeof superviseChild>>;
 
-/** Runs the child, writing what it reports in order; resolves when it has exited and every write is done. */
-async function superviseChild(job: TJobRow, svc: TJobServices, ctx: TJobContext, dir: string, method: string) {
+/**
+ * Runs the child and writes what it reports, in order, through a retrying outbox (training/outbox.ts): a database
+ * or storage outage delays the writes, it never drops them. Resolves when the child has exited; the caller drains
+ * the outbox before it decides the job's end state.
+ */
+async function superviseChild(
+  job: TJobRow,
+  svc: TJobServices,
+  ctx: TJobContext,
+  dir: string,
+  method: string,
+  tokensAt: Map<number, number>,
+) {
   const { db } = svc;
   const price = await getTrainingPrice(job.workspaceId, method, db);
-  const tokensAt = new Map<number, number>([[0, 0]]);
-  let writeError: unknown = null;
-  let chain: Promise<unknown> = Promise.resolve();
-  const later = (fn: () => Promise<unknown>) => {
-    chain = chain.then(fn).catch((e) => {
-      writeError ??= e;
-    });
-  };
+  const outbox = createOutbox({ log: (m) => ctx.log(`job ${job.id}: ${m}`) });
   let lastStep = 0;
   let stopReason: 'cancel' | 'handback' | null = null;
 
-  const tokensBefore = async (step: number) => {
+  /**
+   * Tokens trained through step `step`, from the trainer's own counters (this run's metric events, and those saved
+   * with the checkpoint it resumed from). Only a checkpoint written before these counters existed falls back to
+   * the metric row in the database.
+   */
+  const tokensThrough = async (step: number) => {
     const known = tokensAt.get(step);
     if (known !== undefined) return known;
     const row = await db.trainingMetric.findUnique({ where: { jobId_step: { jobId: job.id, step } } });
-    return Number(row?.tokensSeen ?? 0);
+    if (!row?.tokensSeen) {
+      throw new Error(`the token count at step ${step} is unknown (no counter and no metric row)`);
+    }
+    return Number(row.tokensSeen);
   };
   /** Charges the training tokens of steps (from, to]; the window index names it, so a replay charges nothing. */
   const charge = async (window: number, from: number, to: number) => {
-    const tokens = (await tokensBefore(to)) - (await tokensBefore(from));
+    const tokens = (await tokensThrough(to)) - (await tokensThrough(from));
     if (tokens <= 0) return;
     const { quantity, amount } = trainingAmount(tokens, price);
     await appendUsage(
@@ -252,12 +283,14 @@ async function superviseChild(job: TJobRow, svc: TJobServices, ctx: TJobContext,
       db,
     );
   };
+  const event = (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) =>
+    outbox.add(`event "${message.slice(0, 40)}"`, () => svc.event(level, message, data));
 
   const onEvent = (e: TrainEvent) => {
     if (e.type === 'metrics') {
       lastStep = e.step;
       tokensAt.set(e.step, e.tokens);
-      later(async () => {
+      outbox.add(`metrics of step ${e.step}`, async () => {
         const row = await upsertTrainingMetric(
           {
             workspaceId: job.workspaceId,
@@ -282,11 +315,13 @@ async function superviseChild(job: TJobRow, svc: TJobServices, ctx: TJobContext,
           },
         });
         await svc.publish({ type: 'metric', data: metricJson(row) });
-        if (e.step % USAGE_WINDOW_STEPS === 0)
-          await charge(e.step / USAGE_WINDOW_STEPS - 1, e.step - USAGE_WINDOW_STEPS, e.step);
       });
+      if (e.step % USAGE_WINDOW_STEPS === 0) {
+        const w = e.step / USAGE_WINDOW_STEPS - 1;
+        outbox.add(`usage window ${w}`, () => charge(w, e.step - USAGE_WINDOW_STEPS, e.step));
+      }
     } else if (e.type === 'eval') {
-      later(async () => {
+      outbox.add(`eval metrics of step ${e.step}`, async () => {
         const row = await upsertTrainingMetric(
           { workspaceId: job.workspaceId, jobId: job.id, step: e.step, epoch: e.epoch, evalLoss: e.evalLoss },
           db,
@@ -299,17 +334,18 @@ async function superviseChild(job: TJobRow, svc: TJobServices, ctx: TJobContext,
       if (typeof r.loss === 'number') parts.push(`loss ${r.loss.toFixed(4)}`);
       if (typeof r.eval_loss === 'number') parts.push(`eval loss ${r.eval_loss.toFixed(4)}`);
       if (typeof r.lr === 'number') parts.push(`lr ${r.lr.toExponential(2)}`);
-      later(() => svc.event('info', parts.join(', '), { type: 'metrics', record: r }));
+      event('info', parts.join(', '), { type: 'metrics', record: r });
     } else if (e.type === 'checkpoint') {
-      // Read the folder now: the child does not touch a written checkpoint again.
-      later(async () => {
-        const key = workspaceKey(job.workspaceId, 'jobs', job.id, 'checkpoints', `checkpoint-${e.step}`);
-        await uploadDir(svc.storage, e.dir.startsWith('/') ? e.dir : join(dir, e.dir), key);
-        const log = join(dir, CHILD_FILES.output, 'trainer_log.jsonl');
-        if (existsSync(log) && statSync(log).isFile()) {
-          const { readFileSync } = await import('node:fs');
-          await svc.storage.putObject(`${key}/trainer_log.jsonl`, readFileSync(log));
-        }
+      const ckptDir = e.dir.startsWith('/') ? e.dir : join(dir, e.dir);
+      // The counters travel with the checkpoint (written now: the child does not touch a written checkpoint again).
+      const counters = [...tokensAt].filter(([step]) => step === e.step || step % USAGE_WINDOW_STEPS === 0);
+      writeFileSync(join(ckptDir, USAGE_FILE), JSON.stringify({ tokensAt: counters }));
+      const log = join(dir, CHILD_FILES.output, 'trainer_log.jsonl');
+      const logNow = existsSync(log) && statSync(log).isFile() ? readFileSync(log) : null;
+      const key = workspaceKey(job.workspaceId, 'jobs', job.id, 'checkpoints', `checkpoint-${e.step}`);
+      outbox.add(`checkpoint of step ${e.step}`, async () => {
+        await uploadDir(svc.storage, ckptDir, key);
+        if (logNow) await svc.storage.putObject(`${key}/trainer_log.jsonl`, logNow);
         const m = await db.trainingMetric.findUnique({ where: { jobId_step: { jobId: job.id, step: e.step } } });
         await db.checkpoint.upsert({
           where: { jobId_step: { jobId: job.id, step: e.step } },
@@ -323,17 +359,15 @@ async function superviseChild(job: TJobRow, svc: TJobServices, ctx: TJobContext,
           },
           update: { objectKey: key },
         });
-        await svc.event('info', `Checkpoint saved at step ${e.step}.`);
       });
+      event('info', `Checkpoint saved at step ${e.step}.`);
     }
   };
 
   const child = startTrainingChild(job.id, dir, (m: TChildMessage) => {
     if (m.type === 'event') onEvent(m.event);
     else if (m.type === 'log' && !m.message.startsWith('[crucible] done'))
-      later(() =>
-        svc.event(m.message.startsWith('warning') ? 'warn' : 'info', m.message.replace(/^\[crucible\] /, '')),
-      );
+      event(m.message.startsWith('warning') ? 'warn' : 'info', m.message.replace(/^\[crucible\] /, ''));
   });
 
   // Cancel: a Redis message reaches the child within one optimizer step; polling the row covers a lost message.
@@ -361,8 +395,7 @@ async function superviseChild(job: TJobRow, svc: TJobServices, ctx: TJobContext,
   clearInterval(poll);
   ctx.signal.removeEventListener('abort', onAbort);
   await sub.quit().catch(() => sub.disconnect());
-  await chain;
-  return { exit, lastStep, stopReason, writeError, charge, tokensBefore };
+  return { exit, lastStep, stopReason, outbox, charge, event };
 }
 
 function metricJson(m: Awaited<ReturnType<typeof upsertTrainingMetric>>) {
@@ -386,18 +419,54 @@ async function chargeTail(run: TRun, lastStep: number) {
   await run.charge(w, w * USAGE_WINDOW_STEPS, lastStep);
 }
 
+/** How long a finished run waits for the database to take what it reported before the job goes back to the queue. */
+export const OUTBOX_DRAIN_MS = Number(process.env.TRAINER_OUTBOX_DRAIN_MS) || 10 * 60_000;
+
+/**
+ * Runs `fn` through the run's outbox after everything reported before it, and waits until all of it has landed.
+ * When the database does not come back within OUTBOX_DRAIN_MS the attempt gives up and the job goes back to the
+ * queue (it resumes from its last checkpoint that reached storage and the database).
+ */
+async function settle(run: TRun, what: string, fn?: () => Promise<unknown>): Promise<void> {
+  if (fn) run.outbox.add(what, fn);
+  if (await run.outbox.drain(OUTBOX_DRAIN_MS)) return;
+  run.outbox.close();
+  throw new JobError(
+    'handler_failed',
+    `the database did not take this run's ${run.outbox.pending} pending write(s) (${what}) within ${OUTBOX_DRAIN_MS / 1000} s; the job resumes from its last saved checkpoint`,
+    { retryable: true },
+  );
+}
+
+/** Writes the outbox gave up on are said, never swallowed: a warning event and the job's error message. */
+async function reportLost(job: TJobRow, svc: TJobServices, run: TRun): Promise<void> {
+  const lost = run.outbox.lost();
+  if (!lost.length) return;
+  const message = `${lost.length} record(s) of this run could not be saved: ${lost
+    .slice(0, 5)
+    .map((l) => `${l.what} (${l.error})`)
+    .join('; ')}`.slice(0, 1000);
+  await svc.event('warn', message, { lost });
+  await svc.db.trainingJob.update({ where: { id: job.id }, data: { errorMessage: message } });
+}
+
 async function finish(job: TJobRow, svc: TJobServices, ctx: TJobContext, dir: string, run: TRun) {
   const { db } = svc;
   const { exit } = run;
-  if (run.writeError) throw run.writeError;
+  // Nothing is decided before every metric, checkpoint and usage line the run reported has landed: a job that
+  // ended while the database was away waits for it (and goes back to the queue if it does not come back).
+  await settle(run, 'the reported metrics, checkpoints and usage');
 
   if (exit.result?.status === 'completed') return succeed(job, svc, dir, run);
 
   if (run.stopReason === 'cancel') {
     const step = exit.result?.globalStep ?? run.lastStep;
-    await chargeTail(run, step);
-    await db.trainingJob.update({ where: { id: job.id }, data: { status: 'cancelled', finishedAt: new Date() } });
-    await svc.event('info', `Cancelled at step ${step}; the tokens trained so far are charged.`);
+    await settle(run, 'the cancelled end state', async () => {
+      await chargeTail(run, step);
+      await db.trainingJob.update({ where: { id: job.id }, data: { status: 'cancelled', finishedAt: new Date() } });
+      await svc.event('info', `Cancelled at step ${step}; the tokens trained so far are charged.`);
+    });
+    await reportLost(job, svc, run);
     await svc.status('cancelled');
     return { cancelled: true, step };
   }
@@ -444,8 +513,10 @@ async function succeed(job: TJobRow, svc: TJobServices, dir: string, run: TRun) 
   for (const name of readdirSync(out)) {
     if (statSync(join(out, name)).isFile()) copyFileSync(join(out, name), join(tmpOut, name));
   }
-  await uploadDir(svc.storage, tmpOut, prefix);
-  await chargeTail(run, result.globalStep);
+  await settle(run, 'the final outputs and usage', async () => {
+    await uploadDir(svc.storage, tmpOut, prefix);
+    await chargeTail(run, result.globalStep);
+  });
 
   const lora = job.method !== 'sft_full';
   const suffix = job.suffix ?? '';
@@ -465,25 +536,30 @@ async function succeed(job: TJobRow, svc: TJobServices, dir: string, run: TRun) 
       lora && existsSync(join(out, CHILD_FILES.ggufAdapter)) ? `${prefix}/${CHILD_FILES.ggufAdapter}` : null,
     createdById: job.createdById,
   };
-  const model = await db.fineTunedModel.upsert({
-    where: { jobId: job.id },
-    create: { ...fields, jobId: job.id },
-    update: fields,
+  let modelId = '';
+  await settle(run, 'the succeeded end state', async () => {
+    const model = await db.fineTunedModel.upsert({
+      where: { jobId: job.id },
+      create: { ...fields, jobId: job.id },
+      update: fields,
+    });
+    modelId = model.id;
+    await db.trainingJob.update({
+      where: { id: job.id },
+      data: {
+        status: 'succeeded',
+        finishedAt: new Date(),
+        trainedTokens: BigInt(result.tokensSeen),
+        currentStep: result.globalStep,
+        totalSteps: result.totalSteps,
+      },
+    });
+    await svc.event(
+      'info',
+      `Training finished: ${result.globalStep} steps, train loss ${result.trainLoss.toFixed(4)}. Model ${name} is ready.`,
+    );
   });
-  await db.trainingJob.update({
-    where: { id: job.id },
-    data: {
-      status: 'succeeded',
-      finishedAt: new Date(),
-      trainedTokens: BigInt(result.tokensSeen),
-      currentStep: result.globalStep,
-      totalSteps: result.totalSteps,
-    },
-  });
-  await svc.event(
-    'info',
-    `Training finished: ${result.globalStep} steps, train loss ${result.trainLoss.toFixed(4)}. Model ${name} is ready.`,
-  );
+  await reportLost(job, svc, run);
   await svc.status('succeeded');
-  return { succeeded: true, modelId: model.id, steps: result.globalStep };
+  return { succeeded: true, modelId, steps: result.globalStep };
 }
