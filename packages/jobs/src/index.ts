@@ -18,8 +18,12 @@ export {
   ZHyperparameters,
 } from './fine-tuning';
 export {
+  forgetDeadLocalWorkers,
   heartbeatKey,
+  heartbeatState,
+  isDeadLocalProcess,
   readWorkerHeartbeats,
+  type TBeatWithState,
   type TWorkerHeartbeat,
   writeHeartbeat,
   ZWorkerHeartbeat,

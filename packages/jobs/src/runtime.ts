@@ -6,7 +6,7 @@ import { QUEUE_DEFAULTS, type TQueueName } from './constants';
 import { jobName, type TAnyJobDefinition, type TJobHandler } from './definitions/define';
 import { loadJobsEnv } from './env';
 import { isJobError } from './errors';
-import { heartbeatKey, type TWorkerHeartbeat, writeHeartbeat } from './heartbeat';
+import { forgetDeadLocalWorkers, heartbeatKey, type TWorkerHeartbeat, writeHeartbeat } from './heartbeat';
 import { formatIssues } from './queue';
 
 export type TLogLevel = 'info' | 'warn' | 'error';
@@ -195,6 +195,7 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
         activeJobs: [...active.keys()],
         startedAt,
         updatedAt: new Date().toISOString(),
+        intervalMs,
       },
       ttlSec,
     );
@@ -205,6 +206,8 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
 
   const ready = (async () => {
     await worker.waitUntilReady();
+    const forgotten = await forgetDeadLocalWorkers(connection, prefix, kind).catch(() => 0);
+    if (forgotten) log('info', `removed ${forgotten} heartbeat(s) of ${kind} workers on this host that are gone`);
     await beat();
     log(
       'info',

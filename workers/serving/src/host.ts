@@ -1,4 +1,5 @@
 import { getPrisma, type Prisma, refreshDeploymentStatus, replicasPerWorker, resetReplicas } from '@crucible/db';
+import { isDeadLocalProcess } from '@crucible/jobs';
 import type { Redis } from 'ioredis';
 import type { TEngine, TTarget } from './engine';
 
@@ -122,14 +123,27 @@ export function createServingHost(o: TServingHostOptions) {
     await o.redis.set(registryKey(o.prefix, o.workerId), JSON.stringify(await entry()), 'EX', ttl);
   }
 
-  /** Worker ids with a registry entry (this one included once it has published). */
+  /**
+   * Worker ids with a registry entry (this one included once it has published). The entry of a worker on this
+   * host whose process is gone (killed with -9, then restarted by `npm start` as a new worker) is removed here, so
+   * its replicas are adopted now rather than after the entry's TTL, and the console stops routing to it.
+   */
   async function liveWorkers(): Promise<Set<string>> {
     const live = new Set<string>();
     let cursor = '0';
     do {
       const [next, keys] = await o.redis.scan(cursor, 'MATCH', `${o.prefix}:serving:*`, 'COUNT', 200);
       cursor = next;
-      for (const k of keys) live.add(k.slice(`${o.prefix}:serving:`.length));
+      for (const k of keys) {
+        const id = k.slice(`${o.prefix}:serving:`.length);
+        const own = /^(.*)-(\d+)-[0-9a-f]{8}$/.exec(id); // workers/serving/src/main.ts: host-pid-uuid8
+        if (own && isDeadLocalProcess(own[1], Number(own[2]))) {
+          await o.redis.del(k);
+          log(`worker ${id} on this host is gone; its registry entry is removed`);
+          continue;
+        }
+        live.add(id);
+      }
     } while (cursor !== '0');
     return live;
   }
