@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import { headers } from 'next/headers';
 import type * as React from 'react';
 import { Toaster } from '@/components/ui/toast';
 import { I18nProvider } from '@/lib/i18n/client';
@@ -20,11 +21,13 @@ const themeScript = `try{if(matchMedia('(prefers-color-scheme: dark)').matches)d
 export default async function RootLayout({ children }: { children: React.ReactNode }) {
   const locale = await getLocale();
   const messages = getMessages(locale);
+  // The front door (server.ts) puts a fresh nonce in each page request's CSP; inline scripts run only with it.
+  const nonce = /'nonce-([^']+)'/.exec((await headers()).get('content-security-policy') ?? '')?.[1];
   return (
     <html lang={locale} suppressHydrationWarning>
       <head>
         {/* biome-ignore lint/security/noDangerouslySetInnerHtml: constant script, no user input */}
-        <script dangerouslySetInnerHTML={{ __html: themeScript }} />
+        <script nonce={nonce} dangerouslySetInnerHTML={{ __html: themeScript }} />
       </head>
       <body className="min-h-dvh">
         <I18nProvider locale={locale} messages={messages}>

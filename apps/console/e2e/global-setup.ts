@@ -1,9 +1,10 @@
 /**
  * Browser-test world: a fresh test database, the console built (if its sources changed) and started with
- * `next start` on a free port against that database, and Debian's Chromium launched through playwright-core as a
+ * server.ts (Next.js behind the front door, as `npm start` runs it) on a free port against that database, and Debian's Chromium launched through playwright-core as a
  * browser server the test files connect to. Everything is torn down in reverse order, even after a failed start.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -48,6 +49,7 @@ const BUILD_INPUTS = [
   'lib',
   'messages',
   'proxy.ts',
+  'server.ts',
   'next.config.ts',
   'postcss.config.mjs',
   'package.json',
@@ -121,7 +123,7 @@ function freePort(): Promise<number> {
 async function waitForServer(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode} before answering`);
+    if (child.exitCode !== null) throw new Error(`the console exited with ${child.exitCode} before answering`);
     try {
       const response = await fetch(url, { redirect: 'manual' });
       if (response.status < 500) return;
@@ -200,9 +202,18 @@ export default async function setup(project: TestProject) {
 
     const port = await freePort();
     const baseURL = `http://127.0.0.1:${port}`;
-    const server = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+    // The console as npm start runs it: Next.js behind the front door (server.ts), in production mode, with an
+    // instance secret of its own (production refuses to start without one).
+    const server = spawn(process.execPath, ['--import', 'tsx', 'server.ts', '-p', String(port), '-H', '127.0.0.1'], {
       cwd: consoleDir,
-      env: { ...env, NODE_ENV: 'production', PORT: String(port), APP_URL: baseURL, DATABASE_URL: database.url },
+      env: {
+        ...env,
+        NODE_ENV: 'production',
+        PORT: String(port),
+        APP_URL: baseURL,
+        DATABASE_URL: database.url,
+        BETTER_AUTH_SECRET: randomBytes(32).toString('base64url'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // Server output only matters when something fails; keep the last lines for the error message.
@@ -217,7 +228,7 @@ export default async function setup(project: TestProject) {
     try {
       await waitForServer(`${baseURL}/sign-in`, server, 60_000);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- next start output ---\n${log.join('')}`);
+      throw new Error(`${(error as Error).message}\n--- console output ---\n${log.join('')}`);
     }
 
     const browser: BrowserServer = await chromium.launchServer({

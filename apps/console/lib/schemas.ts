@@ -65,6 +65,11 @@ export type TCreateInvitation = z.infer<typeof ZCreateInvitation>;
 
 export const ZCreateApiKey = z.object({
   name: z.string().trim().min(1, 'Enter a name.').max(64, 'Use at most 64 characters.'),
+  /** When the key stops working; absent or null = never. A time that has passed is refused (it was stored as "never"). */
+  expiresAt: z.iso
+    .datetime({ offset: true, error: 'expiresAt must be an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z.' })
+    .nullish()
+    .refine((v) => v == null || Date.parse(v) > Date.now(), 'expiresAt is in the past; give a future time or none.'),
 });
 export type TCreateApiKey = z.infer<typeof ZCreateApiKey>;
 

@@ -17,7 +17,13 @@ import { CURRENCIES } from './prices';
 import { monthStart, nextMonthStart } from './reports';
 
 export const ZBudgetInput = z.object({
-  amount: z.string().regex(/^\d+(\.\d{1,10})?$/, 'a positive decimal amount such as "500" or "99.50"'),
+  // The column is DECIMAL(24, 10): 14 integer digits. A longer number overflowed it (Prisma P2020, a 500).
+  amount: z
+    .string()
+    .regex(
+      /^\d{1,13}(\.\d{1,10})?$/,
+      'a positive decimal amount such as "500" or "99.50" (at most 13 digits before the point)',
+    ),
   currency: z.enum(CURRENCIES),
   thresholds: z.array(z.number().int().min(1).max(1000)).max(10).default([50, 80, 100]),
   hardLimit: z.boolean().default(false),

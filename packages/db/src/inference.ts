@@ -28,7 +28,38 @@ export type TInferenceRecord = {
   completionTokens: number;
   latencyMs?: number | null;
   timeToFirstTokenMs?: number | null;
+  /** How it ended (default completed). */
+  status?: 'completed' | 'cancelled' | 'failed';
+  finishReason?: string | null;
+  errorCode?: string | null;
 };
+
+export type TAcceptedRequest = Pick<
+  TInferenceRecord,
+  'requestId' | 'workspaceId' | 'model' | 'deploymentId' | 'apiKeyId' | 'userId' | 'endpoint' | 'stream'
+>;
+
+/**
+ * The RequestLog row of a request the gateway has accepted, before any work is done (status accepted, statusCode
+ * 0): a request whose client goes away, or whose worker dies, is still in the log (issue 11, finding 5).
+ * recordInference completes it.
+ */
+export async function openRequestLog(r: TAcceptedRequest, db: TDb = getPrisma()): Promise<void> {
+  await db.requestLog.create({
+    data: {
+      id: r.requestId,
+      workspaceId: r.workspaceId,
+      deploymentId: r.deploymentId ?? null,
+      model: r.model,
+      apiKeyId: r.apiKeyId ?? null,
+      userId: r.userId ?? null,
+      endpoint: r.endpoint,
+      statusCode: 0,
+      status: 'accepted',
+      stream: r.stream,
+    },
+  });
+}
 
 // The one price rule (workspace override over instance list, latest effectiveFrom, most specific item; defaults
 // seeded on a fresh instance) lives in ./billing, shared with training and @crucible/billing: never a second copy.
@@ -42,8 +73,21 @@ function amountOf(tokens: number, unit: string, unitPrice: Prisma.Decimal) {
   return { quantity, amount: quantity.mul(unitPrice) };
 }
 
-/** Writes the RequestLog row and the two ledger lines; safe to call twice with the same request id. */
+/**
+ * Completes the RequestLog row (creating it when openRequestLog did not) and writes the two ledger lines; safe to
+ * call twice with the same request id (the ledger lines are keyed by it, so a request is charged once).
+ */
 export async function recordInference(r: TInferenceRecord, db: TDb = getPrisma()): Promise<void> {
+  const outcome = {
+    statusCode: r.statusCode,
+    status: r.status ?? 'completed',
+    finishReason: r.finishReason ?? null,
+    errorCode: r.errorCode ?? null,
+    promptTokens: r.promptTokens,
+    completionTokens: r.completionTokens,
+    latencyMs: r.latencyMs ?? null,
+    timeToFirstTokenMs: r.timeToFirstTokenMs ?? null,
+  };
   await db.requestLog.upsert({
     where: { id: r.requestId },
     create: {
@@ -54,14 +98,10 @@ export async function recordInference(r: TInferenceRecord, db: TDb = getPrisma()
       apiKeyId: r.apiKeyId ?? null,
       userId: r.userId ?? null,
       endpoint: r.endpoint,
-      statusCode: r.statusCode,
       stream: r.stream,
-      promptTokens: r.promptTokens,
-      completionTokens: r.completionTokens,
-      latencyMs: r.latencyMs ?? null,
-      timeToFirstTokenMs: r.timeToFirstTokenMs ?? null,
+      ...outcome,
     },
-    update: {},
+    update: outcome,
   });
   for (const [meter, tokens] of [
     ['input_tokens', r.promptTokens],

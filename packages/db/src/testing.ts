@@ -188,9 +188,11 @@ export async function blockDatabase(url: string): Promise<() => Promise<void>> {
   const name = decodeURIComponent(new URL(url).pathname.slice(1));
   await withAdmin(url, async (c) => {
     await c.query(`ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS false`);
-    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
-      name,
-    ]);
+    await c.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [name],
+    );
   });
-  return () => withAdmin(url, (c) => c.query(`ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS true`)).then(() => {});
+  return () =>
+    withAdmin(url, (c) => c.query(`ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS true`)).then(() => {});
 }

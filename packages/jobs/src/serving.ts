@@ -4,9 +4,13 @@ import { z } from 'zod';
  * The serving worker's internal HTTP API, the contract between the console's gateway (the client) and
  * workers/serving (the server), like the job payloads are for the queues:
  * - `GET /health` → `{ ok, holdings }`
- * - `POST /generate` with a `TGenerateRequest` → NDJSON lines: `{"type":"delta","text":"..."}` while generating,
- *   then one `{"type":"done", ...TGenerateResult}` or `{"type":"error","code","message"}`. An error before the first
- *   byte is a JSON body `{error: {code, message}}` with a 4xx/5xx status.
+ * - `POST /generate` with a `TGenerateRequest` → NDJSON lines: one `{"type":"start","promptTokens"}` when the
+ *   request has a sequence and its prompt is tokenised (until then it waits in line and has cost nothing), then
+ *   `{"type":"delta","text","completionTokens"}` while generating (completionTokens: generated so far), then one
+ *   `{"type":"done", ...TGenerateResult}` or `{"type":"error","code","message"}`. The counts let the gateway bill
+ *   what was generated when the answer is cut short (client gone, worker killed). An error before the first byte is
+ *   a JSON body `{error: {code, message}}` with a 4xx/5xx status; `overloaded` (503, with Retry-After) means the
+ *   worker's queue for that model is full or the request waited too long: try another worker or later.
  */
 
 export const ZGenerateInput = z.object({
@@ -40,6 +44,7 @@ export type TGenerateResult = {
 };
 
 export type TGenerateEvent =
-  | { type: 'delta'; text: string }
+  | { type: 'start'; promptTokens: number }
+  | { type: 'delta'; text: string; completionTokens: number }
   | ({ type: 'done' } & TGenerateResult)
   | { type: 'error'; code: string; message: string };

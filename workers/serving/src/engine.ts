@@ -4,7 +4,7 @@ import { getPrisma } from '@crucible/db';
 import { downloadObject, downloadPrefix, type Storage } from '@crucible/storage';
 import { writeGgufLora, writeGgufModel } from '@crucible/trainer';
 import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from 'node-llama-cpp';
-import { EngineError, type TGenerateInput, type TTarget } from './engine-types';
+import { EngineError, type TGenerateInput, type TGenerateSink, type TTarget } from './engine-types';
 import { generateOn } from './generation';
 import { ModelFilesError, modelDir } from './model-files';
 import { createSequencePool, type TPoolSize, type TSequencePool } from './sequence-pool';
@@ -29,10 +29,22 @@ export type TEngineOptions = {
   gpu: 'auto' | false;
   ggufType: 'F32' | 'F16' | 'Q8_0';
   threads?: number;
+  /**
+   * Backpressure (issue 11, finding 8): requests that may wait per sequence of a model here before new ones are
+   * refused as `overloaded` at once (default 4), and how long one may wait for a sequence (default 60 s).
+   */
+  queuePerSequence?: number;
+  queueTimeoutMs?: number;
   log?: (message: string) => void;
 };
 
-export { EngineError, type TGenerateInput, type TGenerateResult, type TTarget } from './engine-types';
+export {
+  EngineError,
+  type TGenerateInput,
+  type TGenerateResult,
+  type TGenerateSink,
+  type TTarget,
+} from './engine-types';
 
 type TWeightsRef = { kind: 'base' | 'fine-tuned'; id: string };
 const weightsKey = (ref: TWeightsRef) => (ref.kind === 'base' ? ref.id : `ft:${ref.id}`);
@@ -247,17 +259,27 @@ export function createEngine(options: TEngineOptions) {
     storage: options.storage,
     cacheDir: options.cacheDir,
     /** Loads (or finds) what `target` needs and generates on a free sequence (or the next one to free up). */
-    async generate(
-      target: TTarget,
-      input: TGenerateInput,
-      onText: (t: string) => void = () => {},
-      signal?: AbortSignal,
-    ) {
+    async generate(target: TTarget, input: TGenerateInput, sink: Partial<TGenerateSink> = {}, signal?: AbortSignal) {
       const slot = await getSlot(target);
       slot.lastUsed = Date.now();
-      const lease = await slot.pool.acquire(signal);
+      const perSequence = options.queuePerSequence ?? 4;
+      const room = slot.pool.size.sequences * perSequence;
+      if (slot.pool.waiting >= room) {
+        throw new EngineError(
+          'overloaded',
+          `${room} requests are already waiting for this model on this worker; try again shortly.`,
+        );
+      }
+      const waitMs = options.queueTimeoutMs ?? 60_000;
+      const waited = AbortSignal.timeout(waitMs);
+      const lease = await slot.pool.acquire(signal ? AbortSignal.any([signal, waited]) : waited).catch((error) => {
+        if (waited.aborted && !signal?.aborted) {
+          throw new EngineError('overloaded', `No sequence of this model became free within ${waitMs} ms.`);
+        }
+        throw error;
+      });
       try {
-        return await generateOn(await llama(), lease.sequence, input, onText, signal);
+        return await generateOn(await llama(), lease.sequence, input, sink, signal);
       } finally {
         lease.release();
         slot.lastUsed = Date.now();
@@ -304,7 +326,7 @@ export function createEngine(options: TEngineOptions) {
           await llama(),
           lease.sequence,
           { kind: 'completion', prompt: 'Hi', maxTokens: 1, temperature: 0 },
-          () => {},
+          {},
           signal,
         );
         if (signal.aborted) throw new Error(`no answer within ${timeoutMs} ms`);

@@ -43,6 +43,10 @@ export const ZServingEnv = z.object({
   SERVING_HEALTH_EVERY_MS: int(30_000, 100, 3_600_000),
   /** A health check that has no token within this long fails (a hung or overloaded replica). */
   SERVING_HEALTH_TIMEOUT_MS: int(30_000, 10, 600_000),
+  /** Requests that may wait per sequence of a model before new ones are refused at once (503 + Retry-After). */
+  SERVING_QUEUE_PER_SEQUENCE: int(4, 0, 10_000),
+  /** How long a request may wait for a sequence before it is refused as overloaded. */
+  SERVING_QUEUE_TIMEOUT_MS: int(60_000, 100, 3_600_000),
   /** How often the shared repeatable job charges deployment hours and storage (idempotent, so often is cheap). */
   BILLING_ACCRUE_EVERY_MS: int(300_000, 10_000, 86_400_000),
 });

@@ -6,7 +6,7 @@ import {
   resolveChatWrapper,
   type Token,
 } from 'node-llama-cpp';
-import { EngineError, type TGenerateInput, type TGenerateResult } from './engine-types';
+import { EngineError, type TGenerateInput, type TGenerateResult, type TGenerateSink } from './engine-types';
 
 /**
  * The chat wrapper of each loaded model. Resolving one renders the model's Jinja chat template against sample
@@ -14,6 +14,32 @@ import { EngineError, type TGenerateInput, type TGenerateResult } from './engine
  * it was done once per model instead of once per request (bench/gateway.ts).
  */
 const wrappers = new WeakMap<LlamaModel, ReturnType<typeof resolveChatWrapper>>();
+
+/**
+ * The longest token of each model's vocabulary, in bytes (GGUF byte-level tokens: one character per byte, so a
+ * conservative 256 when the vocabulary is not in the metadata). A prompt of C characters is at least C / this many
+ * tokens, which rejects a prompt far over the context without tokenising it (issue 11, finding 6: a 50 MB chat
+ * took 55 s of tokenising and stopped the worker's heartbeat).
+ */
+const longestToken = new WeakMap<LlamaModel, number>();
+
+function longestTokenOf(model: LlamaModel): number {
+  let n = longestToken.get(model);
+  if (n === undefined) {
+    const tokens = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: readonly string[] } } })?.tokenizer
+      ?.ggml?.tokens;
+    n = tokens?.length ? 1 : 256;
+    for (const t of tokens ?? []) if (t.length > n) n = t.length; // a loop: 151k arguments overflow a spread
+    longestToken.set(model, n);
+  }
+  return n;
+}
+
+/** Characters of the prompt's own text (the template only adds to it). */
+function promptChars(input: TGenerateInput): number {
+  if (input.kind === 'completion') return (input.prompt ?? '').length;
+  return (input.messages ?? []).reduce((n, m) => n + m.content.length, 0);
+}
 
 async function tokensFor(model: LlamaModel, input: TGenerateInput): Promise<Token[]> {
   if (input.kind === 'completion') return model.tokenize(input.prompt ?? '', false) as Token[];
@@ -35,17 +61,24 @@ async function tokensFor(model: LlamaModel, input: TGenerateInput): Promise<Toke
 
 /**
  * One request on one sequence: the prompt (chat messages through the model's own chat template, or raw text), then
- * tokens until end of generation, max_tokens, a stop sequence or the caller going away. Text is handed to `onText`
+ * tokens until end of generation, max_tokens, a stop sequence or the caller going away. Text is handed to `sink.text`
  * as it forms, holding back what could still turn into a stop sequence or half a UTF-8 character.
  */
 export async function generateOn(
   llama: Llama,
   sequence: LlamaContextSequence,
   input: TGenerateInput,
-  onText: (text: string) => void,
+  sink: Partial<TGenerateSink>,
   signal?: AbortSignal,
 ): Promise<TGenerateResult> {
   const model = sequence.model;
+  const atLeast = Math.ceil(promptChars(input) / longestTokenOf(model));
+  if (atLeast >= sequence.contextSize) {
+    throw new EngineError(
+      'context_length_exceeded',
+      `The prompt is at least ${atLeast} tokens; this model's context holds ${sequence.contextSize}.`,
+    );
+  }
   const prompt = await tokensFor(model, input);
   const room = sequence.contextSize - prompt.length;
   if (room <= 0) {
@@ -54,6 +87,7 @@ export async function generateOn(
       `The prompt is ${prompt.length} tokens; this model's context holds ${sequence.contextSize}.`,
     );
   }
+  sink.start?.(prompt.length);
   const maxTokens = Math.min(input.maxTokens ?? 256, room);
   const stops = (input.stop ?? []).filter((s) => s.length > 0);
   const hold = stops.reduce((m, s) => Math.max(m, s.length - 1), 0);
@@ -76,7 +110,7 @@ export async function generateOn(
     let end = upTo;
     while (end > sent && text.charCodeAt(end - 1) === 0xfffd) end -= 1;
     if (end > sent) {
-      onText(text.slice(sent, end));
+      sink.text?.(text.slice(sent, end), out.length);
       sent = end;
     }
   };
@@ -110,7 +144,7 @@ export async function generateOn(
     }
   }
   if (sent < text.length) {
-    onText(text.slice(sent));
+    sink.text?.(text.slice(sent), out.length);
     sent = text.length;
   }
   return { text, promptTokens: prompt.length, completionTokens: out.length, finishReason };

@@ -38,6 +38,8 @@ const engine = createEngine({
   gpu: env.SERVING_GPU === 'cpu' ? false : 'auto',
   ggufType: env.SERVING_GGUF_TYPE,
   threads: env.SERVING_THREADS || undefined,
+  queuePerSequence: env.SERVING_QUEUE_PER_SEQUENCE,
+  queueTimeoutMs: env.SERVING_QUEUE_TIMEOUT_MS,
   log,
 });
 const redis = createRedisConnection(env.jobs.REDIS_URL);

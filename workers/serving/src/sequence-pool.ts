@@ -71,6 +71,10 @@ export async function createSequencePool(open: (size: TPoolSize) => Promise<Llam
     get size(): TPoolSize {
       return current.size;
     },
+    /** Requests waiting for a sequence. */
+    get waiting(): number {
+      return waiters.length;
+    },
     /** Requests running or waiting. */
     get busy(): number {
       return current.inUse + waiters.length + [...retiring].reduce((n, g) => n + g.inUse, 0);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { type TGenerateRequest, ZGenerateRequest } from '@crucible/jobs';
+import { type TGenerateEvent, type TGenerateRequest, ZGenerateRequest } from '@crucible/jobs';
 import { EngineError, type TEngine } from './engine';
 
 /**
@@ -27,16 +27,31 @@ const STATUS: Record<EngineError['code'], number> = {
   model_unavailable: 503,
   context_length_exceeded: 400,
   invalid_request: 400,
+  overloaded: 503,
 };
+
+/** Seconds an `overloaded` answer tells the console (and its client) to wait. */
+export const OVERLOADED_RETRY_AFTER_S = 2;
+
+/**
+ * The largest /generate body this worker reads. The console caps chat bodies first (BODY_LIMITS.chat); this is the
+ * worker's own bound, so nothing larger is ever held in memory or parsed here.
+ */
+export const MAX_GENERATE_BODY_BYTES = 8 * 1024 * 1024;
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_GENERATE_BODY_BYTES) throw new Error(`the request body is over ${MAX_GENERATE_BODY_BYTES} bytes`);
+    chunks.push(c as Buffer);
+  }
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
 
 export function startServingServer(
@@ -71,13 +86,22 @@ export function startServingServer(
       started = true;
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
     };
+    const line = (event: TGenerateEvent) => res.write(`${JSON.stringify(event)}\n`);
     try {
       const result = await engine.generate(
         body.target,
         body.input,
-        (text) => {
-          start();
-          res.write(`${JSON.stringify({ type: 'delta', text })}\n`);
+        {
+          // Headers go out when the request has a sequence and its prompt is tokenised: until then it waits in
+          // line, and a client that leaves meanwhile has cost nothing.
+          start: (promptTokens) => {
+            start();
+            line({ type: 'start', promptTokens });
+          },
+          text: (text, completionTokens) => {
+            start();
+            line({ type: 'delta', text, completionTokens });
+          },
         },
         abort.signal,
       );
@@ -86,7 +110,11 @@ export function startServingServer(
     } catch (e) {
       const code = e instanceof EngineError ? e.code : 'internal';
       const message = (e as Error).message;
-      if (!started) return sendJson(res, e instanceof EngineError ? STATUS[e.code] : 500, { error: { code, message } });
+      if (!started) {
+        const retry: Record<string, string> =
+          code === 'overloaded' ? { 'retry-after': String(OVERLOADED_RETRY_AFTER_S) } : {};
+        return sendJson(res, e instanceof EngineError ? STATUS[e.code] : 500, { error: { code, message } }, retry);
+      }
       res.end(`${JSON.stringify({ type: 'error', code, message })}\n`);
     }
   }

@@ -10,6 +10,7 @@ import {
 } from '@crucible/auth';
 import { getPrisma } from '@crucible/db';
 import { AppError } from './errors';
+import { checkRateLimit, type TRateLimit } from './ratelimit';
 
 /**
  * Who is calling and what they may do. Framework-agnostic: everything takes a
@@ -22,7 +23,7 @@ export type TSession = { user: TSessionUser; session: { id: string; token: strin
 
 export type TPrincipal =
   | { kind: 'user'; user: TSessionUser; session: TSession['session'] }
-  | { kind: 'apiKey'; apiKey: TApiKeySummary };
+  | { kind: 'apiKey'; apiKey: TApiKeySummary; rate: TRateLimit | null };
 
 export type TWorkspaceContext = {
   user?: TSessionUser;
@@ -55,7 +56,7 @@ function bearerToken(headers: Headers): string | null {
 }
 
 /**
- * A workspace API key (`Authorization: Bearer crk_...`) or a session cookie.
+ * A workspace API key (`Authorization: Bearer crk_...`, counted against its rate limit) or a session cookie.
  * A bearer token that is present but not a live key is refused outright —
  * never silently retried as the cookie — so a revoked key fails loudly.
  */
@@ -64,7 +65,9 @@ export async function authenticate(req: Request): Promise<TPrincipal> {
   if (token) {
     const apiKey = await verifyApiKey(token);
     if (!apiKey) throw new AppError('unauthorized', 'The API key is not valid or has been revoked.');
-    return { kind: 'apiKey', apiKey };
+    // Every route a key reaches (/v1 and /api alike) counts against its rate limit (issue 11, finding 8).
+    const rate = await checkRateLimit(`key:${apiKey.id}`);
+    return { kind: 'apiKey', apiKey, rate };
   }
   const session = await getSession(req.headers);
   if (!session) throw new AppError('unauthorized', 'Sign in to continue.');

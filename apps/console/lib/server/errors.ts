@@ -1,4 +1,6 @@
+import { isDatabaseUnavailable } from '@crucible/db';
 import { ZodError } from 'zod';
+import { errorBody } from './error-shape';
 
 /**
  * Every failure a route can answer with, as a code a program can branch on and
@@ -11,7 +13,11 @@ export const APP_ERROR_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
   internal_error: 500,
   unavailable: 503,
 } as const;
@@ -23,6 +29,8 @@ export class AppError extends Error {
     readonly code: TAppErrorCode,
     message: string,
     readonly param: string | null = null,
+    /** Extra response headers (Retry-After on 429/503). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'AppError';
@@ -39,6 +47,15 @@ export function isAppError(error: unknown): error is AppError {
 
 export const notFound = (what = 'resource') => new AppError('not_found', `No such ${what}.`);
 
+/** Seconds a client is told to wait when a dependency (the database) is down. */
+export const OUTAGE_RETRY_AFTER_S = 5;
+
+/** The database is not answering: 503 with Retry-After, never a 500 (issue 11, finding 4). */
+export const databaseUnavailable = () =>
+  new AppError('unavailable', 'The database is not answering right now; try again in a few seconds.', null, {
+    'retry-after': String(OUTAGE_RETRY_AFTER_S),
+  });
+
 /** Turns a ZodError into an `invalid_request` naming the first bad field. */
 export function fromZodError(error: ZodError): AppError {
   const issue = error.issues[0];
@@ -46,10 +63,11 @@ export function fromZodError(error: ZodError): AppError {
   return new AppError('invalid_request', issue?.message ?? 'The request is not valid.', param);
 }
 
-/** Error shapes from other packages (better-auth, @crucible/auth) mapped to ours. */
-function normalise(error: unknown): AppError {
+/** Error shapes from other packages (better-auth, @crucible/auth, Prisma) mapped to ours. */
+export function normalise(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof ZodError) return fromZodError(error);
+  if (isDatabaseUnavailable(error)) return databaseUnavailable();
   if (error && typeof error === 'object') {
     const e = error as { name?: string; code?: unknown; message?: unknown; param?: unknown; status?: unknown };
     if (e.name === 'AdminError' && typeof e.code === 'string') {
@@ -62,12 +80,17 @@ function normalise(error: unknown): AppError {
   return new AppError('internal_error', 'Something went wrong on our side.');
 }
 
-/** `{ error: { code, message, param } }` with the status that goes with the code. */
+/** `{ error: { type, code, message, param } }` with the status that goes with the code (error-shape.ts). */
 export function toResponse(error: unknown): Response {
   const appError = normalise(error);
   if (appError.code === 'internal_error') console.error('[api] unexpected error', error);
   return Response.json(
-    { error: { code: appError.code, message: appError.message, param: appError.param } },
-    { status: appError.status },
+    errorBody('api', {
+      status: appError.status,
+      code: appError.code,
+      message: appError.message,
+      param: appError.param,
+    }),
+    { status: appError.status, headers: appError.headers },
   );
 }

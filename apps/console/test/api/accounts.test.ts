@@ -53,10 +53,53 @@ describe('sign up and sign in through better-auth', () => {
     expect(again.status).toBeGreaterThanOrEqual(400);
   });
 
+  it('limits failed sign-ins per account, whatever X-Forwarded-For says (issue 11, finding 7)', async () => {
+    const dave = await signUp('dave');
+    const attempt = (password: string, i: number) =>
+      authPost('/sign-in/email', { email: dave.email, password }, undefined, { 'x-forwarded-for': `198.51.100.${i}` });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await attempt('wrong password!', i)).status);
+    // Five failures are allowed; from the sixth on the account is refused, however the address rotates.
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    const limited = await attempt(PASSWORD, 99);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await limited.json()).error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' });
+    // Another account is not affected.
+    const erin = await signUp('erin');
+    expect((await signIn(erin.email, PASSWORD)).status).toBe(200);
+  });
+
+  it('limits failed sign-ins per client address across accounts', async () => {
+    const address = `203.0.113.${Math.floor(Math.random() * 200)}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const res = await authPost(
+        '/sign-in/email',
+        { email: uniqueEmail('nobody'), password: 'wrong password!' },
+        undefined,
+        { 'x-forwarded-for': address },
+      );
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses[20]).toBe(429);
+  });
+
+  it('answers better-auth errors in the /api error shape, keeping its own fields for its client', async () => {
+    const res = await signIn(uniqueEmail('ghost'), 'wrong password!');
+    expect(res.status).toBe(401);
+    const body = await res.json();
+    expect(body.error).toMatchObject({ type: 'authentication_error', message: expect.any(String), param: null });
+    expect(body.code).toBe('INVALID_EMAIL_OR_PASSWORD');
+  });
+
   it('answers 401 with the JSON error shape when nobody is signed in', async () => {
     const res = await call('GET', '/api/me');
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ error: { code: 'unauthorized', message: expect.any(String), param: null } });
+    expect(res.body).toEqual({
+      error: { type: 'authentication_error', code: 'unauthorized', message: expect.any(String), param: null },
+    });
   });
 
   it('PATCH /api/me switches the locale to zh-CN and validates it', async () => {

@@ -110,11 +110,17 @@ export function nodeHandler(routes: Record<string, Partial<Record<string, THandl
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    // As Next.js does: the request's signal aborts when the client's connection closes before the answer is done.
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const request = new Request(url, {
       method: req.method,
       headers,
       body: hasBody ? (Readable.toWeb(req) as ReadableStream) : undefined,
       duplex: 'half',
+      signal: gone.signal,
     } as RequestInit);
     const response = await handler(request, params);
     res.writeHead(response.status, Object.fromEntries(response.headers));

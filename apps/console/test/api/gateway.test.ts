@@ -20,6 +20,7 @@ import {
   listModelsV1,
   retrieveModelV1,
 } from '../../lib/server/gateway/handlers';
+import { listFiles } from '../../lib/server/routes/files';
 import { useTestStorage } from './datasets-helpers';
 import {
   nodeHandler,
@@ -155,6 +156,7 @@ beforeAll(async () => {
       '/v1/completions': { POST: completions },
       '/v1/models': { GET: listModelsV1 },
       '/v1/models/[model]': { GET: retrieveModelV1, DELETE: deleteModelV1 },
+      '/v1/files': { GET: listFiles },
     })(req, res).catch((e) => res.writeHead(500).end(String(e)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -403,8 +405,21 @@ describe('/v1 gateway with the openai client', () => {
       expect(retry).toBeGreaterThanOrEqual(1);
       expect(retry).toBeLessThanOrEqual(61);
       expect((await limited.json()).error.code).toBe('rate_limit_exceeded');
-      // Another key is not affected.
-      expect((await client.models.list()).data.length).toBeGreaterThan(0);
+      // Another key is not affected (a fresh one: every route a key calls counts, so the suite's own key has used
+      // its window already).
+      const other = (
+        await call('POST', '/api/workspaces/[slug]/api-keys', {
+          caller: owner,
+          params: { slug: 'gw-a' },
+          body: { name: 'rl-other' },
+        })
+      ).body.key as string;
+      expect((await new OpenAI({ apiKey: other, baseURL, maxRetries: 0 }).models.list()).data.length).toBeGreaterThan(
+        0,
+      );
+      // Every route a key reaches is limited, not only chat: the models list and the Files API answer 429 too.
+      expect((await fetch(`${baseURL}/models`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(429);
+      expect((await fetch(`${baseURL}/files`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(429);
       const sdk = new OpenAI({ apiKey: key, baseURL, maxRetries: 0 });
       await expect(sdk.chat.completions.create({ model: baseName, messages: ASK })).rejects.toBeInstanceOf(
         OpenAI.RateLimitError,

@@ -68,15 +68,17 @@ export type TResult = { status: number; body: any; headers: Headers };
 export async function call(
   method: TMethod,
   path: string,
-  opts: { caller?: TCaller; params?: Record<string, string>; body?: unknown } = {},
+  opts: { caller?: TCaller; params?: Record<string, string>; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<TResult> {
   const def = findRoute(method, path);
   const params = opts.params ?? {};
   const url = APP_URL + fillPath(path, params);
   const hasBody = opts.body !== undefined;
+  const headers = headersFor(opts.caller, hasBody);
+  for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
   const req = new Request(url, {
     method,
-    headers: headersFor(opts.caller, hasBody),
+    headers,
     body: hasBody ? JSON.stringify(opts.body) : undefined,
   });
   const res = await def.handler(req, params);
@@ -87,14 +89,17 @@ export async function call(
 }
 
 /** POST to better-auth through our /api/auth/[...all] handler. */
-export async function authPost(path: string, body: unknown, caller?: TCaller): Promise<Response> {
+export async function authPost(
+  path: string,
+  body: unknown,
+  caller?: TCaller,
+  extraHeaders: Record<string, string> = {},
+): Promise<Response> {
   const { authHandler } = await import('../../lib/server/routes/auth');
+  const headers = headersFor(caller, true);
+  for (const [k, v] of Object.entries(extraHeaders)) headers.set(k, v);
   return authHandler(
-    new Request(`${APP_URL}/api/auth${path}`, {
-      method: 'POST',
-      headers: headersFor(caller, true),
-      body: JSON.stringify(body),
-    }),
+    new Request(`${APP_URL}/api/auth${path}`, { method: 'POST', headers, body: JSON.stringify(body) }),
   );
 }
 

@@ -148,7 +148,9 @@ describe('tenant isolation', () => {
         const before = await snapshotB();
         const res = await call(r.method, r.path, { caller: who(), params: bParams, body: r.body });
         expect(res.status).toBe(404);
-        expect(res.body).toEqual({ error: { code: 'not_found', message: expect.any(String), param: null } });
+        expect(res.body).toEqual({
+          error: { type: 'not_found_error', code: 'not_found', message: expect.any(String), param: null },
+        });
         expect(await snapshotB()).toEqual(before);
       },
     );
@@ -195,7 +197,9 @@ describe('tenant isolation', () => {
         if (INSTANCE_ADMIN_READS.has(r.handler)) expect(res.status).toBe(200);
         else {
           expect(res.status).toBe(404);
-          expect(res.body).toEqual({ error: { code: 'not_found', message: expect.any(String), param: null } });
+          expect(res.body).toEqual({
+            error: { type: 'not_found_error', code: 'not_found', message: expect.any(String), param: null },
+          });
         }
         expect(await snapshotB()).toEqual(before);
       },

@@ -38,7 +38,7 @@ export function createOutbox(o: TOutboxOptions = {}) {
   const maxAttempts = o.maxAttempts ?? 5;
   const queue: TItem[] = [];
   const lost: { what: string; error: string }[] = [];
-  let running: Promise<void> | null = null;
+  let pumping = false;
   let retrying = 0;
   let closed = false;
   const waiters: (() => void)[] = [];
@@ -69,7 +69,7 @@ export function createOutbox(o: TOutboxOptions = {}) {
       retrying = 0;
       queue.shift();
     }
-    running = null;
+    pumping = false;
     for (const w of waiters.splice(0)) w();
   }
 
@@ -78,7 +78,10 @@ export function createOutbox(o: TOutboxOptions = {}) {
     add(what: string, run: () => Promise<unknown>): void {
       if (closed) return;
       queue.push({ what, run });
-      running ??= pump();
+      if (!pumping) {
+        pumping = true;
+        void pump();
+      }
     },
     /** Writes not yet in the database. */
     get pending(): number {

@@ -1,5 +1,5 @@
 import { getPrisma } from '@crucible/db';
-import { getStorage, workspaceKey } from '@crucible/storage';
+import { getStorage, isAllowedUploadType, UPLOAD_CONTENT_TYPES, workspaceKey } from '@crucible/storage';
 import { AppError } from '../errors';
 import { readDatasetLimits } from './limits';
 import { newId, writeVersion } from './store';
@@ -61,10 +61,21 @@ export async function startUpload(
   if (file.size > maxBytes) {
     throw new AppError('invalid_request', `The file is ${file.size} bytes; the limit is ${maxBytes} bytes.`, 'size');
   }
+  if (!isAllowedUploadType(file.contentType)) {
+    throw new AppError(
+      'invalid_request',
+      `Uploads may not be declared as "${file.contentType}"; send a dataset file type (${UPLOAD_CONTENT_TYPES.join(', ')}) or none.`,
+      'contentType',
+    );
+  }
   const uploadId = newId('up_');
   const key = newUploadKey(ws.id, datasetId, uploadId, file.fileName);
-  const upload = await getStorage().presignedPut(key, { maxBytes, contentType: file.contentType });
-  return { uploadId, key, fileName: file.fileName, maxBytes, upload, limits };
+  // The link takes exactly the declared size, not the instance limit: a token for a 1 KB file cannot store 1 GiB.
+  const upload = await getStorage().presignedPut(key, {
+    maxBytes: file.size,
+    contentType: file.contentType || undefined,
+  });
+  return { uploadId, key, fileName: file.fileName, maxBytes: file.size, upload, limits };
 }
 
 export function listImports(workspaceId: string, datasetId: string): TImport[] {

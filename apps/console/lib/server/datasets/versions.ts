@@ -222,7 +222,8 @@ export async function downloadLink(v: TVersionRow, datasetName: string, original
   const key = original ? v.originalObjectKey : v.objectKey;
   if (!key) throw new AppError('not_found', 'This version has no original file (it was made by an edit).');
   const expiresSec = 15 * 60;
-  const url = await getStorage().presignedGet(key, expiresSec);
   const fileName = original ? (v.originalFilename ?? 'original') : `${datasetName}-v${v.number}.jsonl`;
+  // The link downloads under this name (and always as an attachment: a stored file is never a page).
+  const url = await getStorage().presignedGet(key, expiresSec, { filename: fileName });
   return { url, fileName, expiresAt: new Date(Date.now() + expiresSec * 1000).toISOString() };
 }

@@ -1,13 +1,14 @@
 import { authenticate, requireWorkspace } from '../context';
 import { AppError } from '../errors';
+import { checkRateLimit, type TRateLimit } from '../ratelimit';
 
 export type TGatewayCaller = {
   workspaceId: string;
   workspaceSlug: string | null;
   apiKeyId: string | null;
   userId: string | null;
-  /** Whose rate limit the request counts against. */
-  rateKey: string;
+  /** The caller's rate-limit standing after counting this request (null: no limit configured). */
+  rate: TRateLimit | null;
 };
 
 /**
@@ -24,7 +25,7 @@ export async function gatewayCaller(req: Request): Promise<TGatewayCaller> {
       workspaceSlug: null,
       apiKeyId: principal.apiKey.id,
       userId: null,
-      rateKey: `key:${principal.apiKey.id}`,
+      rate: principal.rate,
     };
   }
   const slug = req.headers.get('x-crucible-workspace');
@@ -40,6 +41,17 @@ export async function gatewayCaller(req: Request): Promise<TGatewayCaller> {
     workspaceSlug: ctx.workspace.slug,
     apiKeyId: ctx.apiKey?.id ?? null,
     userId: ctx.user?.id ?? null,
-    rateKey: ctx.apiKey ? `key:${ctx.apiKey.id}` : `user:${ctx.user?.id}:${ctx.workspace.id}`,
+    // A key was counted when it authenticated; a signed-in member (the playground) counts here.
+    rate: ctx.apiKey ? null : await checkRateLimit(`user:${ctx.user?.id}:${ctx.workspace.id}`),
   };
+}
+
+/** The workspace of the Bearer API key; sessions are not accepted here (the programmatic /v1 Files and Fine-tuning APIs). */
+export async function apiKeyWorkspace(req: Request): Promise<string> {
+  if (!req.headers.get('authorization')) {
+    throw new AppError('unauthorized', 'You didn’t provide an API key: send Authorization: Bearer crk_...');
+  }
+  const principal = await authenticate(req);
+  if (principal.kind !== 'apiKey') throw new AppError('unauthorized', 'This API takes a workspace API key.');
+  return principal.apiKey.workspaceId;
 }

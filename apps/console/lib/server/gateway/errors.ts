@@ -1,4 +1,5 @@
-import { AppError } from '../errors';
+import { errorBody } from '../error-shape';
+import { normalise } from '../errors';
 import type { THandler } from '../http';
 
 /** OpenAI's error shape `{error: {message, type, param, code}}` with OpenAI's status codes. */
@@ -15,39 +16,22 @@ export class GatewayError extends Error {
   }
 }
 
-const TYPE_OF_APP: Record<string, string> = {
-  invalid_request: 'invalid_request_error',
-  unauthorized: 'authentication_error',
-  forbidden: 'permission_error',
-  not_found: 'invalid_request_error',
-  conflict: 'invalid_request_error',
-  unavailable: 'server_error',
-};
+// OpenAI's codes where ours differ; the rest pass through.
+const OPENAI_CODE: Record<string, string> = { unauthorized: 'invalid_api_key', rate_limited: 'rate_limit_exceeded' };
 
+/** OpenAI's error shape for any error a /v1 route throws (error-shape.ts): the one mapper of every /v1 route. */
 export function openaiErrorResponse(error: unknown): Response {
   if (error instanceof GatewayError) {
     return Response.json(
-      { error: { message: error.message, type: error.type, param: error.param, code: error.code } },
+      errorBody('v1', { status: error.status, code: error.code, message: error.message, param: error.param }),
       { status: error.status, headers: error.headers },
     );
   }
-  if (error instanceof AppError) {
-    return Response.json(
-      {
-        error: {
-          message: error.message,
-          type: TYPE_OF_APP[error.code] ?? 'server_error',
-          param: error.param,
-          code: error.code === 'unauthorized' ? 'invalid_api_key' : error.code,
-        },
-      },
-      { status: error.status },
-    );
-  }
-  console.error('[v1 gateway] unexpected error', error);
+  const e = normalise(error);
+  if (e.code === 'internal_error') console.error('[v1] unexpected error', error);
   return Response.json(
-    { error: { message: 'Something went wrong on our side.', type: 'server_error', param: null, code: null } },
-    { status: 500 },
+    errorBody('v1', { status: e.status, code: OPENAI_CODE[e.code] ?? e.code, message: e.message, param: e.param }),
+    { status: e.status, headers: e.headers },
   );
 }
 

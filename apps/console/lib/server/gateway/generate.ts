@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { recordInference } from '@crucible/db';
+import { openRequestLog, recordInference } from '@crucible/db';
 import type { TGenerateEvent, TGenerateInput, TGenerateResult } from '@crucible/jobs';
 import type { TGatewayCaller } from './auth';
 import { GatewayError } from './errors';
@@ -7,8 +7,9 @@ import type { TResolvedModel } from './models';
 import { rankWorkers, runningWorkers, type TServingWorker, trackRequest } from './workers';
 
 /**
- * One request through a serving worker: POST {worker}/generate, read its NDJSON answer, and record the request
- * (RequestLog + usage ledger, keyed by the request id, so exactly once) when it ends — however it ends.
+ * One request through a serving worker: POST {worker}/generate, read its NDJSON answer (the contract in
+ * @crucible/jobs serving.ts), and record the request (RequestLog + usage ledger, keyed by the request id, so exactly
+ * once) when it ends — however it ends.
  */
 
 export type TWorkerInput = TGenerateInput;
@@ -16,7 +17,7 @@ export type TDone = TGenerateResult;
 
 const newRequestId = () => randomUUID().replace(/-/g, '').slice(0, 24);
 
-/** Opens the worker's answer stream, trying the next worker when one does not answer (a stale registry entry). */
+/** Opens the worker's answer stream, trying the next worker when one does not answer or is full. */
 async function openWorker(
   model: TResolvedModel,
   input: TWorkerInput,
@@ -26,6 +27,7 @@ async function openWorker(
   // no await between ranking and counting the first choice (see rankWorkers)
   const workers = rankWorkers(model, listed);
   let lastError: unknown;
+  let overloaded: { message: string; retryAfter: string } | null = null;
   for (const w of workers) {
     let res: Response;
     // Counted against the worker from the moment it is chosen to the answer's last byte, so requests arriving
@@ -54,7 +56,17 @@ async function openWorker(
     const message = body.error?.message ?? `The serving worker answered ${res.status}.`;
     if (res.status === 404) throw new GatewayError(404, 'invalid_request_error', 'model_not_found', message, 'model');
     if (res.status === 400) throw new GatewayError(400, 'invalid_request_error', code, message);
+    if (code === 'overloaded') {
+      // This worker's queue for the model is full: another worker may have room.
+      overloaded = { message, retryAfter: res.headers.get('retry-after') ?? '2' };
+      continue;
+    }
     throw new GatewayError(503, 'server_error', code, message);
+  }
+  if (overloaded) {
+    throw new GatewayError(503, 'server_error', 'overloaded', `The model is busy: ${overloaded.message}`, null, {
+      'retry-after': overloaded.retryAfter,
+    });
   }
   throw new GatewayError(
     503,
@@ -93,6 +105,14 @@ export type TRun = {
   abort: () => void;
 };
 
+/**
+ * One request, from acceptance to its log line and its charge, however it ends (issue 11, finding 5):
+ * - its RequestLog row is written when it is accepted, before anything else can go wrong;
+ * - the client going away (`clientSignal`: a closed connection, before or during the answer) cancels the worker's
+ *   generation, whether it is waiting in line there or already generating;
+ * - what is charged is what the worker reported generating (its `start` and `delta` counts), so an answer cut short
+ *   by the client or by a dying worker is billed for what it cost, and one that never started costs nothing.
+ */
 export async function runGeneration(o: {
   caller: TGatewayCaller;
   model: TResolvedModel;
@@ -100,33 +120,56 @@ export async function runGeneration(o: {
   endpoint: string;
   stream: boolean;
   idPrefix: string;
+  clientSignal?: AbortSignal;
 }): Promise<TRun> {
   const t0 = Date.now();
   const requestId = `${o.idPrefix}-${newRequestId()}`;
   const controller = new AbortController();
+  const onClientGone = () => controller.abort(new Error('client disconnected'));
+  if (o.clientSignal?.aborted) onClientGone();
+  o.clientSignal?.addEventListener('abort', onClientGone, { once: true });
   let firstTokenAt: number | null = null;
+  let promptTokens = 0;
+  let completionTokens = 0;
   let recorded = false;
+  const who = {
+    requestId,
+    workspaceId: o.caller.workspaceId,
+    model: o.model.openaiId,
+    deploymentId: o.model.deploymentId,
+    apiKeyId: o.caller.apiKeyId,
+    userId: o.caller.userId,
+    endpoint: o.endpoint,
+    stream: o.stream,
+  };
+  await openRequestLog(who);
 
-  const record = async (statusCode: number, done: TDone | null) => {
+  const record = async (
+    statusCode: number,
+    how: { status?: 'completed' | 'cancelled' | 'failed'; finishReason?: string; errorCode?: string | null },
+  ) => {
     if (recorded) return;
     recorded = true;
+    o.clientSignal?.removeEventListener('abort', onClientGone);
     await recordInference({
-      requestId,
-      workspaceId: o.caller.workspaceId,
-      model: o.model.openaiId,
+      ...who,
       modelId: o.model.modelId,
-      deploymentId: o.model.deploymentId,
-      apiKeyId: o.caller.apiKeyId,
-      userId: o.caller.userId,
-      endpoint: o.endpoint,
       statusCode,
-      stream: o.stream,
-      promptTokens: done?.promptTokens ?? 0,
-      completionTokens: done?.completionTokens ?? 0,
+      promptTokens,
+      completionTokens,
       latencyMs: Date.now() - t0,
       timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - t0,
+      ...how,
     }).catch((e) => console.error(`[v1 gateway] could not record request ${requestId}:`, e));
   };
+  /** The end of a request that did not finish: cancelled when the client left, failed otherwise. */
+  const cut = (error: unknown) =>
+    controller.signal.aborted
+      ? record(499, { status: 'cancelled', errorCode: 'client_disconnected' })
+      : record(error instanceof GatewayError ? error.status : 502, {
+          status: 'failed',
+          errorCode: error instanceof GatewayError ? error.code : 'worker_failed',
+        });
 
   let res: Response;
   let worker: TServingWorker;
@@ -134,7 +177,9 @@ export async function runGeneration(o: {
   try {
     ({ res, worker, untrack } = await openWorker(o.model, o.input, controller.signal));
   } catch (error) {
-    await record(error instanceof GatewayError ? error.status : 500, null);
+    await cut(error);
+    // Nobody reads the answer of a client that left; the request is logged as cancelled above.
+    if (controller.signal.aborted) throw clientGone();
     throw error;
   }
 
@@ -142,30 +187,34 @@ export async function runGeneration(o: {
     let done: TDone | null = null;
     try {
       for await (const ev of events(res)) {
-        if (ev.type === 'delta') {
+        if (ev.type === 'start') {
+          promptTokens = ev.promptTokens;
+        } else if (ev.type === 'delta') {
           firstTokenAt ??= Date.now();
+          completionTokens = ev.completionTokens ?? completionTokens;
           yield { text: ev.text };
         } else if (ev.type === 'done') {
           done = ev;
+          promptTokens = ev.promptTokens;
+          completionTokens = ev.completionTokens;
         } else {
           throw new GatewayError(500, 'server_error', ev.code, ev.message);
         }
       }
-      if (!done) throw new GatewayError(502, 'server_error', 'worker_failed', 'The serving worker stopped mid-answer.');
+      if (!done) throw workerFailed(completionTokens);
       firstTokenAt ??= Date.now();
-      await record(200, done);
+      await record(200, { status: 'completed', finishReason: done.finishReason });
       yield { done };
     } catch (error) {
-      // Aborted by the client (499) or failed: the request is still logged once; tokens are charged only when the
-      // worker reported them.
-      await record(controller.signal.aborted ? 499 : error instanceof GatewayError ? error.status : 500, done);
-      throw error;
+      await cut(error);
+      // A dropped connection to the worker (it was killed: undici says "terminated") is the worker's failure.
+      throw error instanceof GatewayError || controller.signal.aborted ? error : workerFailed(completionTokens);
     } finally {
       untrack();
       if (!recorded) {
         // The consumer stopped reading (client went away): stop the worker and log the request.
-        controller.abort();
-        await record(499, done);
+        controller.abort(new Error('client disconnected'));
+        await record(499, { status: 'cancelled', errorCode: 'client_disconnected' });
       }
     }
   }
@@ -177,7 +226,18 @@ export async function runGeneration(o: {
     stream: stream(),
     abort: () => {
       untrack();
-      controller.abort();
+      controller.abort(new Error('client disconnected'));
     },
   };
 }
+
+const workerFailed = (delivered: number) =>
+  new GatewayError(
+    502,
+    'server_error',
+    'worker_failed',
+    `The serving worker stopped mid-answer after ${delivered} token(s); those are billed, the rest was not generated. Retry the request.`,
+  );
+
+const clientGone = () =>
+  new GatewayError(499, 'invalid_request_error', 'client_disconnected', 'The client closed the connection.');

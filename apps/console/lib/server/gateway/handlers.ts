@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { fromZodError } from '../errors';
+import { BODY_LIMITS, readJson } from '../http';
 import { deleteFineTunedModelOf } from '../routes/models';
 import { gatewayCaller } from './auth';
 import { GatewayError, modelNotFound, openaiRoute } from './errors';
 import { runGeneration, type TDone, type TRun, type TWorkerInput } from './generate';
 import { listWorkspaceModels, resolveModel, type TGatewayModel } from './models';
-import { checkRateLimit } from './ratelimit';
 
 /**
  * The OpenAI-compatible gateway: POST /v1/chat/completions, POST /v1/completions, GET /v1/models (list, retrieve),
@@ -24,6 +24,27 @@ const ZContent = z.union([
       .join(''),
   ),
 ]);
+
+/**
+ * How deep a response_format schema may nest. A schema nested 100,000 levels overflowed the stack when it was
+ * serialised for the worker and came back as 503 "no serving worker" (issue 11, finding 9); real schemas are a few
+ * levels deep.
+ */
+const MAX_SCHEMA_DEPTH = 64;
+
+/** Nesting depth of a JSON value, without recursion (the value itself may be deep enough to overflow it). */
+export function nestingDepth(value: unknown, stopAfter = MAX_SCHEMA_DEPTH + 1): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest >= stopAfter) return deepest;
+    for (const child of Object.values(v as object)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 const ZCommon = {
   model: z.string().min(1),
@@ -56,7 +77,12 @@ export const ZChatRequest = z.object({
         type: z.literal('json_schema'),
         json_schema: z.object({
           name: z.string().optional(),
-          schema: z.record(z.string(), z.unknown()),
+          schema: z
+            .record(z.string(), z.unknown())
+            .refine(
+              (schema) => nestingDepth(schema) <= MAX_SCHEMA_DEPTH,
+              `The schema is nested deeper than ${MAX_SCHEMA_DEPTH} levels.`,
+            ),
           strict: z.boolean().nullish(),
         }),
       }),
@@ -76,10 +102,8 @@ export const ZCompletionRequest = z.object({
 });
 
 async function parse<S extends z.ZodType>(req: Request, schema: S): Promise<z.infer<S>> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await req.text());
-  } catch {
+  const raw = await readJson(req, BODY_LIMITS.chat);
+  if (raw === undefined) {
     throw new GatewayError(400, 'invalid_request_error', 'invalid_json', 'The request body must be JSON.');
   }
   const parsed = schema.safeParse(raw);
@@ -133,11 +157,14 @@ function sse(run: TRun, chunk: (text: string) => unknown, final: (done: TDone) =
           controller.enqueue(encoder.encode('data: [DONE]\n\n'));
         }
       } catch (error) {
-        // Headers are gone: report the error the way OpenAI's stream does, as an event with an error object.
-        const e = error as GatewayError;
-        send(controller, {
-          error: { message: e.message, type: e.type ?? 'server_error', param: null, code: e.code ?? null },
-        });
+        // Headers are gone: report the error the way OpenAI's stream does, as an event with an error object, then
+        // end the stream properly so clients stop reading instead of waiting on a half-closed body.
+        const e =
+          error instanceof GatewayError
+            ? error
+            : new GatewayError(502, 'server_error', 'worker_failed', 'The answer was cut short.');
+        send(controller, { error: { message: e.message, type: e.type, param: null, code: e.code } });
+        controller.enqueue(encoder.encode('data: [DONE]\n\n'));
         controller.close();
       }
     },
@@ -157,7 +184,7 @@ async function collect(run: TRun): Promise<TDone> {
 
 export const chatCompletions = openaiRoute(async (req) => {
   const caller = await gatewayCaller(req);
-  const rate = await checkRateLimit(caller.rateKey);
+  const rate = caller.rate;
   const body = await parse(req, ZChatRequest);
   const model = await resolveModel(caller.workspaceId, body.model);
   const stream = body.stream === true;
@@ -167,6 +194,7 @@ export const chatCompletions = openaiRoute(async (req) => {
     endpoint: '/v1/chat/completions',
     stream,
     idPrefix: 'chatcmpl',
+    clientSignal: req.signal,
     input: {
       kind: 'chat',
       messages: body.messages,
@@ -229,7 +257,6 @@ export const chatCompletions = openaiRoute(async (req) => {
 
 export const completions = openaiRoute(async (req) => {
   const caller = await gatewayCaller(req);
-  await checkRateLimit(caller.rateKey);
   const body = await parse(req, ZCompletionRequest);
   const model = await resolveModel(caller.workspaceId, body.model);
   const stream = body.stream === true;
@@ -239,6 +266,7 @@ export const completions = openaiRoute(async (req) => {
     endpoint: '/v1/completions',
     stream,
     idPrefix: 'cmpl',
+    clientSignal: req.signal,
     input: { kind: 'completion', prompt: body.prompt, ...common(body) },
   });
   const head = { id: run.requestId, object: 'text_completion', created: run.created, model: model.openaiId };

@@ -18,6 +18,7 @@ export const createApiKeyRoute = route(async (req, { slug }) => {
   const created = await createWorkspaceApiKey({
     workspaceId: ctx.workspace.id,
     name: body.name,
+    expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
     createdBy: ctx.user?.id ?? null,
   });
   await audit(req, actorOf(ctx), 'api_key.create', { type: 'api_key', id: created.id }, { name: created.name });

@@ -14,7 +14,7 @@ import {
   replaceVersionPlaceholders,
 } from '../datasets/versions';
 import { AppError } from '../errors';
-import { json, readBody, route } from '../http';
+import { BODY_LIMITS, json, readBody, route } from '../http';
 
 // Versions of a dataset: list, detail (with statistics and the validation report), preview/search, edits and
 // placeholder replacement (each a new version), diff, publish, delete, download.
@@ -62,7 +62,7 @@ export const previewDatasetVersion = route(async (req, { slug, datasetId, versio
 
 export const editDatasetVersion = route(async (req, { slug, datasetId, versionId }) => {
   const ctx = await requireWorkspace(req, slug, 'developer');
-  const body = await readBody(req, ZEditRows);
+  const body = await readBody(req, ZEditRows, BODY_LIMITS.datasetEdits);
   const v = await findVersion(ctx.workspace.id, datasetId, versionId);
   const created = await editRows({ workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null }, v, body);
   return json(created, { status: 201 });

@@ -1,66 +1,17 @@
 import { Readable } from 'node:stream';
 import { getPrisma } from '@crucible/db';
-import { getStorage } from '@crucible/storage';
-import { authenticate } from '../context';
+import { getStorage, isAllowedUploadType } from '@crucible/storage';
 import { completeUpload, newUploadKey } from '../datasets/imports';
 import { readDatasetLimits } from '../datasets/limits';
 import { newId } from '../datasets/store';
 import { deleteVersion } from '../datasets/versions';
 import { AppError } from '../errors';
-import type { THandler } from '../http';
+import { apiKeyWorkspace as keyWorkspace } from '../gateway/auth';
+import { openaiRoute as files } from '../gateway/errors';
 
 // OpenAI's Files API shape (POST/GET /v1/files, GET/DELETE /v1/files/{id}, GET /v1/files/{id}/content), so the
 // official SDKs can upload training files with a workspace API key. A file is a dataset version: `file-<versionId>`.
-// Errors use OpenAI's shape `{error: {message, type, param, code}}`.
-
-type TOpenAiErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'permission_error'
-  | 'not_found_error'
-  | 'server_error';
-
-const TYPE_OF: Record<string, TOpenAiErrorType> = {
-  invalid_request: 'invalid_request_error',
-  unauthorized: 'authentication_error',
-  forbidden: 'permission_error',
-  not_found: 'not_found_error',
-  conflict: 'invalid_request_error',
-};
-
-function openAiError(
-  status: number,
-  type: TOpenAiErrorType,
-  message: string,
-  param: string | null,
-  code: string | null,
-) {
-  return Response.json({ error: { message, type, param, code } }, { status });
-}
-
-function files(handler: THandler): THandler {
-  return async (req, params) => {
-    try {
-      return await handler(req, params);
-    } catch (error) {
-      if (error instanceof AppError) {
-        return openAiError(error.status, TYPE_OF[error.code] ?? 'server_error', error.message, error.param, error.code);
-      }
-      console.error('[v1/files] unexpected error', error);
-      return openAiError(500, 'server_error', 'Something went wrong on our side.', null, null);
-    }
-  };
-}
-
-/** The workspace of the Bearer API key; sessions are not accepted here (this is the programmatic API). */
-async function keyWorkspace(req: Request): Promise<string> {
-  if (!req.headers.get('authorization')) {
-    throw new AppError('unauthorized', 'You didn’t provide an API key: send Authorization: Bearer crk_...');
-  }
-  const principal = await authenticate(req);
-  if (principal.kind !== 'apiKey') throw new AppError('unauthorized', 'This API takes a workspace API key.');
-  return principal.apiKey.workspaceId;
-}
+// Errors use OpenAI's shape `{error: {message, type, param, code}}` (openaiRoute).
 
 const fileId = (versionId: string) => `file-${versionId}`;
 
@@ -135,6 +86,18 @@ export const createFile = files(async (req) => {
   if (file.size === 0) throw new AppError('invalid_request', 'The file is empty.', 'file');
   if (file.size > limits.maxBytes) {
     throw new AppError('invalid_request', `The file is larger than the limit of ${limits.maxBytes} bytes.`, 'file');
+  }
+  if (!isAllowedUploadType(file.type)) {
+    throw new AppError(
+      'invalid_request',
+      `A file may not be sent as "${file.type}"; send JSONL (application/jsonl or application/octet-stream).`,
+      'file',
+    );
+  }
+  // A NUL or control character in a name would reach Postgres (0x00 is refused there: a 500) and headers.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
+  if (/[\u0000-\u001f\u007f]/.test(file.name)) {
+    throw new AppError('invalid_request', 'The file name holds a control character; rename the file.', 'file');
   }
   const fileName = (file.name || 'upload.jsonl').replace(/[/\\]/g, '_').slice(0, 200);
   const prisma = getPrisma();

@@ -1,4 +1,5 @@
 import { getPrisma } from '@crucible/db';
+import { getSession, isInstanceAdmin } from '../context';
 import { checkStorage, pingRedis, readHeartbeats } from '../health-deps';
 import { json } from '../http';
 
@@ -7,10 +8,15 @@ import { json } from '../http';
  * 200 when the database and Redis answer (the console cannot work without
  * them), 503 otherwise; storage and workers are reported but do not fail it,
  * since the console still serves pages while a worker restarts.
+ *
+ * `status` is `ok`, `degraded` (the console works, but something a user needs is missing: no live trainer or
+ * serving worker, storage unreachable — `degraded` names which) or `error`. Anyone may ask (liveness: load
+ * balancers, docker-compose, monitors) and gets only that; the details (latencies, error messages, worker ids,
+ * hosts and PIDs) are for instance admins (issue 11, finding 11: they were public).
  */
 
 export type TCheck = { status: 'ok' | 'error'; latencyMs: number; error?: string };
-export type TWorkerStatus = { kind: string; workerId: string; [k: string]: unknown };
+export type TWorkerStatus = { kind: string; workerId: string; state?: string; [k: string]: unknown };
 
 export type THealthChecks = {
   database: () => Promise<void>;
@@ -48,8 +54,24 @@ export const defaultHealthChecks: THealthChecks = {
   workers: readHeartbeats,
 };
 
+/** What is missing for a user, in words; empty when nothing is. */
+function degradedBy(storage: TCheck, workers: TWorkerStatus[]): string[] {
+  const live = (kind: string) => workers.some((w) => w.kind === kind && w.state !== 'unresponsive');
+  const out: string[] = [];
+  if (!live('trainer')) out.push('no trainer worker is running: jobs wait in the queue');
+  if (!live('serving')) out.push('no serving worker is running: chat and deployments are unavailable');
+  if (storage.status !== 'ok') out.push('object storage is not answering');
+  return out;
+}
+
+async function callerIsInstanceAdmin(req: Request): Promise<boolean> {
+  if (!req.headers.get('cookie')) return false;
+  const session = await getSession(req.headers).catch(() => null);
+  return session ? isInstanceAdmin(session.user.id).catch(() => false) : false;
+}
+
 export function createHealthHandler(checks: THealthChecks = defaultHealthChecks) {
-  return async (_req: Request): Promise<Response> => {
+  return async (req: Request): Promise<Response> => {
     let workers: TWorkerStatus[] = [];
     const [database, redis, storage, workersCheck] = await Promise.all([
       timed(checks.database),
@@ -60,16 +82,20 @@ export function createHealthHandler(checks: THealthChecks = defaultHealthChecks)
       }),
     ]);
     const ok = database.status === 'ok' && redis.status === 'ok';
+    const degraded = ok ? degradedBy(storage, workers) : [];
+    const status = !ok ? 'error' : degraded.length ? 'degraded' : 'ok';
+    const headers = { 'cache-control': 'no-store' };
+    const failing = [...(database.status === 'ok' ? [] : ['database']), ...(redis.status === 'ok' ? [] : ['redis'])];
+    const summary = {
+      status,
+      time: new Date().toISOString(),
+      ...(failing.length ? { failing } : {}),
+      ...(degraded.length ? { degraded } : {}),
+    };
+    if (!ok || !(await callerIsInstanceAdmin(req))) return json(summary, { status: ok ? 200 : 503, headers });
     return json(
-      {
-        status: ok ? 'ok' : 'error',
-        time: new Date().toISOString(),
-        database,
-        redis,
-        storage,
-        workers: { ...workersCheck, count: workers.length, list: workers },
-      },
-      { status: ok ? 200 : 503, headers: { 'cache-control': 'no-store' } },
+      { ...summary, database, redis, storage, workers: { ...workersCheck, count: workers.length, list: workers } },
+      { status: 200, headers },
     );
   };
 }

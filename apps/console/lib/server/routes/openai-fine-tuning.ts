@@ -1,10 +1,11 @@
 import { getPrisma } from '@crucible/db';
 import { defaultHyperparameters } from '@crucible/jobs/fine-tuning';
 import { z } from 'zod';
-import { authenticate } from '../context';
 import { publish } from '../datasets/versions';
-import { AppError, fromZodError } from '../errors';
-import type { THandler } from '../http';
+import { AppError } from '../errors';
+import { apiKeyWorkspace as keyWorkspace } from '../gateway/auth';
+import { openaiRoute as openai } from '../gateway/errors';
+import { readBody } from '../http';
 import { cancelJob, createJob, findJob, listJobRows, type TJobRow } from './fine-tuning-core';
 
 /**
@@ -14,52 +15,6 @@ import { cancelJob, createJob, findJob, listJobRows, type TJobRow } from './fine
  * model name; the fine-tuned model id is the FineTunedModel's name `ft:BASE:WORKSPACE:SUFFIX:ID`.
  * Errors use OpenAI's shape `{error: {message, type, param, code}}`.
  */
-
-const TYPE_OF: Record<string, string> = {
-  invalid_request: 'invalid_request_error',
-  unauthorized: 'authentication_error',
-  forbidden: 'permission_error',
-  not_found: 'invalid_request_error',
-  conflict: 'invalid_request_error',
-  unavailable: 'server_error',
-};
-
-function openai(handler: THandler): THandler {
-  return async (req, params) => {
-    try {
-      return await handler(req, params);
-    } catch (error) {
-      if (error instanceof AppError) {
-        return Response.json(
-          {
-            error: {
-              message: error.message,
-              type: TYPE_OF[error.code] ?? 'server_error',
-              param: error.param,
-              code: error.code,
-            },
-          },
-          { status: error.status },
-        );
-      }
-      console.error('[v1/fine_tuning] unexpected error', error);
-      return Response.json(
-        { error: { message: 'Something went wrong on our side.', type: 'server_error', param: null, code: null } },
-        { status: 500 },
-      );
-    }
-  };
-}
-
-/** Workspace and role of the Bearer API key (keys act as developers: they may create and cancel). */
-async function keyWorkspace(req: Request): Promise<string> {
-  if (!req.headers.get('authorization')) {
-    throw new AppError('unauthorized', 'You didn’t provide an API key: send Authorization: Bearer crk_...');
-  }
-  const principal = await authenticate(req);
-  if (principal.kind !== 'apiKey') throw new AppError('unauthorized', 'This API takes a workspace API key.');
-  return principal.apiKey.workspaceId;
-}
 
 const jobIdOf = (id: string) => {
   if (!id.startsWith('ftjob-') || id.length < 7)
@@ -137,18 +92,6 @@ function jobObject(j: TJobRow) {
   };
 }
 
-async function readJson(req: Request): Promise<z.infer<typeof ZCreate>> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse((await req.text()) || '{}');
-  } catch {
-    throw new AppError('invalid_request', 'The request body must be JSON.');
-  }
-  const parsed = ZCreate.safeParse(raw);
-  if (!parsed.success) throw fromZodError(parsed.error);
-  return parsed.data;
-}
-
 /** A file of this workspace for training: OpenAI files are final once uploaded, so a clean draft is published. */
 async function trainingVersion(workspaceId: string, fileId: string, param: string): Promise<string> {
   const prisma = getPrisma();
@@ -172,7 +115,7 @@ async function trainingVersion(workspaceId: string, fileId: string, param: strin
 
 export const createFineTuningJob = openai(async (req) => {
   const workspaceId = await keyWorkspace(req);
-  const body = await readJson(req);
+  const body = await readBody(req, ZCreate);
   const prisma = getPrisma();
   const base = await prisma.baseModel.findFirst({
     where: { name: body.model, OR: [{ workspaceId }, { workspaceId: null }] },
