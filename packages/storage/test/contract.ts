@@ -224,7 +224,9 @@ export function storageContract(name: string, setup: () => Promise<TContractTarg
     });
 
     it('serves an object stored as text/html as an inert attachment, never as a page (issue 11, finding 1)', async () => {
-      const page = Buffer.from('{"messages":[]}\n<script>fetch("/api/workspaces/b/api-keys",{method:"POST"})</script>\n');
+      const page = Buffer.from(
+        '{"messages":[]}\n<script>fetch("/api/workspaces/b/api-keys",{method:"POST"})</script>\n',
+      );
       await storage.putObject(k('get', 'evil.jsonl'), page, { contentType: 'text/html' });
       const res = await fetch(await storage.presignedGet(k('get', 'evil.jsonl'), 60));
       expect(res.status).toBe(200);

@@ -35,10 +35,40 @@ function longestTokenOf(model: LlamaModel): number {
   return n;
 }
 
-/** Characters of the prompt's own text (the template only adds to it). */
-function promptChars(input: TGenerateInput): number {
-  if (input.kind === 'completion') return (input.prompt ?? '').length;
-  return (input.messages ?? []).reduce((n, m) => n + m.content.length, 0);
+/** The prompt's own text, piece by piece (the template only adds to it). */
+function promptTexts(input: TGenerateInput): string[] {
+  return input.kind === 'completion' ? [input.prompt ?? ''] : (input.messages ?? []).map((m) => m.content);
+}
+
+/** Prompts longer than this are counted in slices, yielding to the event loop between them, before tokenising. */
+const SLICE_CHARS = 16_384;
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Whether the prompt's text alone is over `limit` tokens, found without holding the event loop: the text is
+ * tokenised in slices cut at line ends, with a turn of the event loop between slices (heartbeats, other requests'
+ * tokens), stopping as soon as the count passes the limit. Cutting can change a count by a token or two per cut, so
+ * the answer errs towards "not over"; the real tokenisation that follows is then bounded by the context size, not by
+ * what the client sent (issue 11, finding 6).
+ */
+async function overLimit(model: LlamaModel, texts: string[], limit: number): Promise<number | null> {
+  let count = 0;
+  let cuts = 0;
+  for (const text of texts) {
+    for (let at = 0; at < text.length; ) {
+      let end = Math.min(text.length, at + SLICE_CHARS);
+      if (end < text.length) {
+        const nl = text.lastIndexOf('\n', end);
+        if (nl > at) end = nl + 1;
+      }
+      count += model.tokenize(text.slice(at, end), false).length;
+      cuts += 1;
+      at = end;
+      if (count - 2 * cuts > limit) return count;
+      await nextTurn();
+    }
+  }
+  return null;
 }
 
 async function tokensFor(model: LlamaModel, input: TGenerateInput): Promise<Token[]> {
@@ -72,12 +102,19 @@ export async function generateOn(
   signal?: AbortSignal,
 ): Promise<TGenerateResult> {
   const model = sequence.model;
-  const atLeast = Math.ceil(promptChars(input) / longestTokenOf(model));
-  if (atLeast >= sequence.contextSize) {
-    throw new EngineError(
+  const texts = promptTexts(input);
+  const chars = texts.reduce((n, t) => n + t.length, 0);
+  // Cheapest first: C characters are at least C / (longest token) tokens.
+  const atLeast = Math.ceil(chars / longestTokenOf(model));
+  const tooLong = (n: number) =>
+    new EngineError(
       'context_length_exceeded',
-      `The prompt is at least ${atLeast} tokens; this model's context holds ${sequence.contextSize}.`,
+      `The prompt is at least ${n} tokens; this model's context holds ${sequence.contextSize}.`,
     );
+  if (atLeast >= sequence.contextSize) throw tooLong(atLeast);
+  if (chars > SLICE_CHARS) {
+    const counted = await overLimit(model, texts, sequence.contextSize);
+    if (counted !== null) throw tooLong(counted);
   }
   const prompt = await tokensFor(model, input);
   const room = sequence.contextSize - prompt.length;

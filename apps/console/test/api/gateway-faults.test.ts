@@ -255,6 +255,13 @@ describe('the gateway under faults', () => {
     expect(body.error.message).toMatch(/at least \d+ tokens/);
     expect(Date.now() - t0).toBeLessThan(10_000);
 
+    // Under that bound (30k characters / 128 = 235 < 256) but still far over: counted in slices that yield to the
+    // worker's event loop, and refused before the whole prompt is tokenised.
+    const mid = await post({ model: MODEL, messages: [{ role: 'user', content: 'word '.repeat(6_000) }] });
+    expect(mid.status).toBe(400);
+    const counted = Number(/at least (\d+) tokens/.exec((await mid.json()).error.message)?.[1]);
+    expect(counted).toBeGreaterThan(1_000);
+
     const huge = await fetch(`${baseURL}/chat/completions`, {
       method: 'POST',
       headers: headers(),

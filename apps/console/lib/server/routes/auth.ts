@@ -1,6 +1,7 @@
 import { getAuth } from '@crucible/auth';
+import { getPrisma, isDatabaseUnavailable } from '@crucible/db';
 import { errorBody } from '../error-shape';
-import { toResponse } from '../errors';
+import { databaseUnavailable, toResponse } from '../errors';
 import { BODY_LIMITS, readText } from '../http';
 import { checkLoginAllowed, clearLoginFailures, recordLoginFailure } from '../ratelimit';
 
@@ -17,7 +18,18 @@ const SIGN_IN = '/api/auth/sign-in/email';
 /** The client address as the front door (frontdoor.ts) resolved it: the only X-Forwarded-For entry it hands on. */
 const clientAddress = (req: Request) => req.headers.get('x-forwarded-for')?.split(',')[0].trim() || 'unknown';
 
+/** better-auth answers a failed query with its own 500; when the database is down that is an outage (503). */
+async function databaseDown(): Promise<boolean> {
+  try {
+    await getPrisma().$queryRaw`SELECT 1`;
+    return false;
+  } catch (error) {
+    return isDatabaseUnavailable(error);
+  }
+}
+
 async function reshapeError(res: Response): Promise<Response> {
+  if (res.status >= 500 && (await databaseDown())) return toResponse(databaseUnavailable());
   if (res.status < 400 || !(res.headers.get('content-type') ?? '').includes('json')) return res;
   const body = (await res
     .clone()
