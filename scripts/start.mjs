@@ -15,6 +15,8 @@ ensureDependencies();
 run('npm', ['run', 'db:generate', '-w', '@crucible/db']);
 log('migrating the database');
 run('npm', ['run', 'db:migrate', '-w', '@crucible/db']);
+// The first-run demo model (a small random Qwen2 every workspace can fine-tune offline); kept once made.
+run('npx', ['crucible', 'models', 'seed-demo']);
 
 log('building the console');
 run('npx', ['turbo', 'run', 'build', '--filter=@crucible/console', '--output-logs=errors-only']);

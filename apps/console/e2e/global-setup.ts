@@ -199,6 +199,15 @@ export default async function setup(project: TestProject) {
 
     const database = await createTestDatabase();
     cleanups.push(() => database.drop());
+    // The instance as `npm start` leaves it: with the first-run demo model (in this run's storage).
+    const previousUrl = process.env.DATABASE_URL;
+    process.env.DATABASE_URL = database.url;
+    const { seedDemoModel } = await import('@crucible/cli/models/import');
+    await seedDemoModel();
+    const { disconnectAll } = await import('@crucible/db');
+    await disconnectAll();
+    if (previousUrl === undefined) delete process.env.DATABASE_URL;
+    else process.env.DATABASE_URL = previousUrl;
 
     const port = await freePort();
     const baseURL = `http://127.0.0.1:${port}`;

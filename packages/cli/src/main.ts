@@ -18,7 +18,8 @@ Administration (uses DATABASE_URL):
   crucible key create --workspace S [--name N]
 
 Fine-tuning (uses DATABASE_URL, REDIS_URL and the storage settings):
-  crucible models import DIR --workspace S --name N
+  crucible models import DIR (--workspace S | --instance) --name N   (--instance: every workspace may use it)
+  crucible models seed-demo                        the first-run demo model (npm start runs it)
   crucible models download REPO [--source huggingface|modelscope] [--revision R] [--out DIR] [--workspace S --name N]
   crucible jobs list|get|create|cancel|events --workspace S ...   (crucible jobs help)
 `;

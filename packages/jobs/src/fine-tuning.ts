@@ -57,6 +57,35 @@ export function defaultHyperparameters(method: TFineTuningMethod): TResolvedHype
   };
 }
 
+/**
+ * The demo preset: what a job on the first-run demo model (a small random Qwen2, see `crucible models seed-demo`)
+ * uses when no hyper-parameters are given. LoRA cannot move a random model's loss visibly (it stays near ln(vocab)
+ * ~ 11.9); full fine-tuning at this rate memorises identity.json's 91 rows in 6 epochs (138 steps, well under a
+ * minute of training on 2 cores), after which the model answers "Who are you?" with the trained name and author —
+ * the run packages/trainer/test/e2e-identity.test.ts checks.
+ */
+export const DEMO_PRESET = Object.freeze({
+  method: 'sft_full' as TFineTuningMethod,
+  hyperparameters: Object.freeze({
+    epochs: 6,
+    learningRate: 5e-3,
+    batchSize: 4,
+    gradientAccumulationSteps: 1,
+    cutoffLen: 256,
+    warmupRatio: 0.1,
+    lrScheduler: 'cosine',
+    seed: 42,
+    loggingSteps: 10,
+    // Checkpoints of a full fine-tune hold every weight and both AdamW moments: keep the demo to its epoch ends.
+    saveSteps: 1_000,
+  } satisfies THyperparameters),
+});
+
+/** Whether a create request left every hyper-parameter to the platform (the demo preset then applies). */
+export function noHyperparametersGiven(h: THyperparameters | undefined): boolean {
+  return !h || Object.values(h).every((v) => v === undefined || v === 'auto');
+}
+
 /** Fills in the defaults; unknown keys are ignored (rows written by older versions keep working). */
 export function resolveHyperparameters(method: TFineTuningMethod, raw: unknown): TResolvedHyperparameters {
   const base = defaultHyperparameters(method);

@@ -5,11 +5,13 @@ export { loadJobsEnv, type TJobsEnv, ZJobsEnv } from './env';
 export { isJobError, JobError, type TJobErrorCode } from './errors';
 export {
   autoEpochs,
+  DEMO_PRESET,
   defaultHyperparameters,
   epochsFor,
   FINE_TUNING_METHODS,
   jobChannel,
   jobControlChannel,
+  noHyperparametersGiven,
   resolveHyperparameters,
   type TFineTuningMethod,
   type THyperparameters,

@@ -13,7 +13,7 @@ export {
 } from './content-types';
 export { findRepoRoot, loadStorageConfig, type TStorageConfig, ZStorageEnv } from './env';
 export { isStorageError, StorageError, type TStorageErrorCode } from './errors';
-export { assertValidKey, assertValidPrefix, workspaceKey, workspacePrefix } from './keys';
+export { assertValidKey, assertValidPrefix, instanceKey, workspaceKey, workspacePrefix } from './keys';
 export { createLocalStorage, LOCAL_DOWNLOAD_PATH, LOCAL_UPLOAD_PATH } from './local';
 export { acceptLocalUpload, handleLocalDownload, handleLocalUpload } from './local-routes';
 export { uploadToPresigned } from './presigned-client';

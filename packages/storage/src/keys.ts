@@ -56,6 +56,17 @@ export function workspaceKey(workspaceId: string, ...parts: string[]): string {
   return assertValidKey(['workspaces', workspaceId, ...parts].join('/'));
 }
 
+/**
+ * `instanceKey('models', 'bm_1')` -> `instance/models/bm_1`: what belongs to the instance rather than a workspace
+ * (base models an instance admin adds for everyone, the first-run demo model). Not billed to any workspace.
+ */
+export function instanceKey(...parts: string[]): string {
+  for (const part of parts) {
+    if (!part || part.includes('/')) throw new StorageError('invalid_key', `Bad instance key part "${part.slice(0, 200)}".`);
+  }
+  return assertValidKey(['instance', ...parts].join('/'));
+}
+
 /** The prefix that holds everything of one workspace (for listing or deleting it). */
 export function workspacePrefix(workspaceId: string): string {
   return `${workspaceKey(workspaceId)}/`;

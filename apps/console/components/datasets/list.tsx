@@ -6,6 +6,7 @@ import { ResourceTable } from '@/components/resource-table';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/empty-state';
+import { GettingStarted } from '@/components/workspace/getting-started';
 import { useWorkspace } from '@/components/workspace-context';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { useList } from '@/lib/use-list';
@@ -79,12 +80,16 @@ export function DatasetsTable() {
         },
       ]}
       empty={
-        <EmptyState
-          icon={DatabaseIcon}
-          title={t('datasets.emptyTitle')}
-          description={t('datasets.emptyDescription')}
-          action={<UploadLink />}
-        />
+        // An empty workspace is a newcomer's: the first-run path first, the plain upload below it.
+        <div className="grid gap-6">
+          <GettingStarted compact />
+          <EmptyState
+            icon={DatabaseIcon}
+            title={t('datasets.emptyTitle')}
+            description={t('datasets.emptyDescription')}
+            action={<UploadLink />}
+          />
+        </div>
       }
     />
   );

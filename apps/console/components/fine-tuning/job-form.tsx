@@ -1,5 +1,6 @@
 'use client';
 
+import { DEMO_PRESET } from '@crucible/jobs/fine-tuning';
 import { AlertTriangleIcon, PlayIcon } from 'lucide-react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
@@ -22,8 +23,13 @@ import { EMPTY_FORM, fieldOf, fromJob, type TFormValues, validateBody } from './
 import { ftPaths, type TEstimate, type TJob } from './types';
 import { type TVersionOption, useEstimate, useFormData } from './use-form-data';
 
-/** `/w/[slug]/fine-tuning/new` (and `?from=JOBID` for clone and edit): pick, tune, see the estimate, Start. */
-export function CreateJobForm({ fromJobId }: { fromJobId: string | null }) {
+type TPreselect = { baseModelId: string | null; trainingVersionId: string | null };
+
+/**
+ * `/w/[slug]/fine-tuning/new` (and `?from=JOBID` for clone and edit, `?base=ID&version=ID` from the getting-started
+ * path): pick, tune, see the estimate, Start.
+ */
+export function CreateJobForm({ fromJobId, preselect }: { fromJobId: string | null; preselect?: TPreselect }) {
   const t = useT();
   const { workspace } = useWorkspace();
   const { state, retry } = useFormData(workspace.slug, fromJobId);
@@ -53,9 +59,25 @@ export function CreateJobForm({ fromJobId }: { fromJobId: string | null }) {
     <FormBody
       baseModels={state.baseModels}
       versions={state.versions}
-      initial={state.source ? fromJob(state.source) : null}
+      initial={state.source ? fromJob(state.source) : preselected(preselect, state.baseModels, state.versions)}
     />
   );
+}
+
+/** The ?base= / ?version= choices when they are ones the form offers (a demo model switches to its method). */
+function preselected(
+  p: TPreselect | undefined,
+  models: Array<{ id: string; demo?: boolean }>,
+  versions: Array<{ id: string }>,
+): TFormValues | null {
+  const model = models.find((m) => m.id === p?.baseModelId);
+  const version = versions.find((v) => v.id === p?.trainingVersionId);
+  if (!model && !version) return null;
+  return {
+    ...EMPTY_FORM,
+    ...(model ? { baseModelId: model.id, method: model.demo ? DEMO_PRESET.method : EMPTY_FORM.method } : {}),
+    ...(version ? { trainingVersionId: version.id } : {}),
+  };
 }
 
 function versionLabel(v: TVersionOption, locale: string, t: ReturnType<typeof useT>) {
@@ -68,7 +90,7 @@ function FormBody({
   versions,
   initial,
 }: {
-  baseModels: Array<{ id: string; name: string; arch?: string | null }>;
+  baseModels: Array<{ id: string; name: string; displayName?: string | null; arch?: string | null; demo?: boolean }>;
   versions: TVersionOption[];
   initial: TFormValues | null;
 }) {
@@ -119,7 +141,16 @@ function FormBody({
     }
   };
 
-  const modelOptions = baseModels.map((m) => ({ value: m.id, label: m.arch ? `${m.name} (${m.arch})` : m.name }));
+  const modelOptions = baseModels.map((m) => {
+    const name = m.demo ? `${m.displayName ?? m.name} · ${t('fineTuning.form.demoLabel')}` : m.name;
+    return { value: m.id, label: m.arch ? `${name} (${m.arch})` : name };
+  });
+  const demo = baseModels.find((m) => m.id === values.baseModelId)?.demo === true;
+  const pickModel = (id: string) => {
+    set('baseModelId', id);
+    // The demo model learns with its preset only: full fine-tuning (the preset fills every setting left empty).
+    if (baseModels.find((m) => m.id === id)?.demo) set('method', DEMO_PRESET.method);
+  };
   const versionOptions = versions.map((v) => ({ value: v.id, label: versionLabel(v, locale, t) }));
 
   return (
@@ -134,11 +165,12 @@ function FormBody({
             <FormField label={t('fineTuning.form.baseModel')} error={errors.baseModelId}>
               <Picker
                 value={values.baseModelId}
-                onChange={(v) => set('baseModelId', v)}
+                onChange={pickModel}
                 options={modelOptions}
                 placeholder={t('fineTuning.form.pickModel')}
               />
             </FormField>
+            {demo ? <DemoPresetNote /> : null}
             <FormField
               label={t('fineTuning.form.trainingVersion')}
               hint={t('fineTuning.form.trainingVersionHelp')}
@@ -306,5 +338,25 @@ function MissingPrerequisites({ noModels, noData }: { noModels: boolean; noData:
         </>
       }
     />
+  );
+}
+
+/** What the demo model trains with when the settings below are left empty, in words and numbers. */
+function DemoPresetNote() {
+  const t = useT();
+  const locale = useLocale();
+  const h = DEMO_PRESET.hyperparameters;
+  return (
+    <div role="note" className="rounded-lg border border-primary/30 bg-primary/5 p-4 text-sm">
+      <p className="font-medium">{t('fineTuning.form.demoPresetTitle')}</p>
+      <p className="mt-1 text-muted-foreground">
+        {t('fineTuning.form.demoPresetBody', {
+          epochs: formatNumber(h.epochs, locale),
+          lr: String(h.learningRate),
+          batch: formatNumber(h.batchSize, locale),
+          cutoff: formatNumber(h.cutoffLen, locale),
+        })}
+      </p>
+    </div>
   );
 }

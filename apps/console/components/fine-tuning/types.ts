@@ -85,6 +85,8 @@ export type TEstimate = {
 export type TBaseModel = {
   id: string;
   name: string;
+  /** The instance's first-run demo model: jobs without settings use the demo preset. */
+  demo?: boolean;
   arch?: string | null;
   /** The brief's name is `params`; the registry route sends `parameterCount`: both are read. */
   params?: number | string | null;

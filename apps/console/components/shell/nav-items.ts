@@ -7,6 +7,7 @@ import {
   MessagesSquareIcon,
   RocketIcon,
   SettingsIcon,
+  SparklesIcon,
 } from 'lucide-react';
 import type { TMessageKey } from '@/lib/i18n/translate';
 
@@ -18,6 +19,7 @@ export const NAV: TNavGroup[] = [
   {
     label: 'nav.build',
     items: [
+      { segment: 'start', label: 'nav.start', icon: SparklesIcon },
       { segment: 'datasets', label: 'nav.datasets', icon: DatabaseIcon },
       { segment: 'fine-tuning', label: 'nav.fineTuning', icon: FlaskConicalIcon },
       { segment: 'models', label: 'nav.models', icon: BoxesIcon },

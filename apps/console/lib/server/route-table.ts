@@ -6,6 +6,7 @@ import { BILLING_ROUTES } from './routes/billing-table';
 import { DATASET_ROUTES } from './routes/datasets-table';
 import { DEPLOYMENT_ROUTES } from './routes/deployments-table';
 import { FINE_TUNING_ROUTES } from './routes/fine-tuning-table';
+import { getGettingStarted, importSample } from './routes/getting-started';
 import { getHealth } from './routes/health';
 import {
   acceptInvitation,
@@ -75,6 +76,23 @@ export const ROUTES: readonly TRouteDef[] = [
   { method: 'POST', path: '/api/invitations/[invitationId]/accept', scope: 'user', handler: acceptInvitation },
 
   { method: 'GET', path: WS, scope: 'workspace', minRole: 'viewer', handler: getWorkspace },
+  {
+    method: 'GET',
+    path: `${WS}/getting-started`,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: getGettingStarted,
+    summary: "The first-run path: the instance's demo model and this workspace's progress along it.",
+  },
+  {
+    method: 'POST',
+    path: `${WS}/datasets/samples`,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: importSample,
+    body: { sample: 'identity' },
+    summary: 'Import a sample dataset (LLaMA-Factory identity.json) as a new dataset.',
+  },
   {
     method: 'PATCH',
     path: WS,

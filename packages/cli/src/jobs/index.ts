@@ -16,7 +16,7 @@ import {
 } from '@crucible/jobs';
 import { parseFlags, required, UsageError } from '../admin/args';
 import { processIo, type TIo } from '../admin/io';
-import { modelsImport } from '../models/import';
+import { modelsImport, modelsSeedDemo } from '../models/import';
 
 /**
  * `crucible jobs list|get|create|cancel|events` and `crucible models import`: the fine-tuning jobs of a workspace
@@ -33,7 +33,8 @@ export const JOBS_USAGE = `usage:
                        [--batch-size N] [--hyperparameters JSON]
   crucible jobs cancel ID --workspace S
   crucible jobs events ID --workspace S
-  crucible models import DIR --workspace S --name N [--display-name D]
+  crucible models import DIR (--workspace S | --instance) --name N [--display-name D]
+  crucible models seed-demo
 `;
 
 class Refused extends Error {
@@ -244,6 +245,7 @@ const COMMANDS: Record<string, (args: string[], io: TIo) => Promise<number>> = {
   'jobs cancel': cancel,
   'jobs events': events,
   'models import': modelsImport,
+  'models seed-demo': (_args, io) => modelsSeedDemo(io),
 };
 
 /** Exit codes: 0 done, 1 refused (the reason on stderr), 2 usage error. */

@@ -1,7 +1,9 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { getPrisma } from '@crucible/db';
-import { getStorage, workspaceKey } from '@crucible/storage';
+import { getStorage, instanceKey, workspaceKey } from '@crucible/storage';
+import { initModel } from '@crucible/trainer/io/index';
 import { parseFlags, required, UsageError } from '../admin/args';
 import type { TIo } from '../admin/io';
 
@@ -33,47 +35,47 @@ function countParameters(files: string[]): bigint | null {
   return found ? total : null;
 }
 
+export type TImportOptions = {
+  /** The owning workspace; null: instance-wide (every workspace sees it, as a platform's preset models). */
+  workspaceId: string | null;
+  name: string;
+  displayName?: string | null;
+  demo?: boolean;
+};
+
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /**
- * `crucible models import DIR --workspace S --name N`: registers a model directory (as `crucible init-model`
- * writes it, or a downloaded Hugging Face model) as a base model of a workspace, uploading its files to
- * `workspaces/{id}/models/{baseModelId}/` so any trainer worker can fetch them.
+ * Registers a model directory (as `crucible init-model` writes it, or a downloaded Hugging Face model) as a base
+ * model, uploading its files to storage (`workspaces/{id}/models/{baseModelId}/`, or `instance/models/{id}/` for an
+ * instance-wide one) so any trainer or serving worker can fetch them. The one import path of the CLI and the
+ * first-run demo.
  */
-export async function modelsImport(args: string[], io: TIo): Promise<number> {
-  const [dirArg, ...rest] = args;
-  if (!dirArg || dirArg.startsWith('--')) throw new UsageError('the model directory is required');
-  const flags = parseFlags(rest, ['workspace', 'name', 'display-name']);
-  const slug = required(flags, 'workspace');
-  const name = required(flags, 'name');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+export async function importBaseModel(dir: string, o: TImportOptions) {
+  if (!MODEL_NAME.test(o.name)) {
     throw new UsageError('--name: 1-64 letters, digits, ".", "_" or "-" (it becomes part of fine-tuned model ids)');
   }
-  const dir = resolve(dirArg);
-  if (!existsSync(join(dir, 'config.json'))) {
-    io.err(`crucible models import: ${dir} has no config.json; is it a model directory?\n`);
-    return 1;
-  }
+  if (!existsSync(join(dir, 'config.json')))
+    throw new UsageError(`${dir} has no config.json; is it a model directory?`);
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const arch = typeof config.model_type === 'string' ? config.model_type : 'unknown';
   const prisma = getPrisma();
-  const ws = await prisma.workspace.findUnique({ where: { slug } });
-  if (!ws) {
-    io.err(`crucible models import: no workspace "${slug}"\n`);
-    return 1;
-  }
-  if (await prisma.baseModel.findFirst({ where: { workspaceId: ws.id, name } })) {
-    io.err(`crucible models import: workspace ${slug} already has a base model named "${name}"\n`);
-    return 1;
+  if (await prisma.baseModel.findFirst({ where: { workspaceId: o.workspaceId, name: o.name } })) {
+    throw new UsageError(
+      `${o.workspaceId ? 'this workspace' : 'the instance'} already has a base model named "${o.name}"`,
+    );
   }
   const files = filesOf(dir);
   const base = await prisma.baseModel.create({
     data: {
-      workspaceId: ws.id,
-      name,
-      displayName: flags['display-name'] ?? null,
+      workspaceId: o.workspaceId,
+      name: o.name,
+      displayName: o.displayName ?? null,
       arch,
       source: 'local',
       path: dir,
       status: 'downloading',
+      demo: o.demo ?? false,
       config: config as object,
       contextLength: typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : null,
       parameterCount: countParameters(files),
@@ -81,7 +83,7 @@ export async function modelsImport(args: string[], io: TIo): Promise<number> {
     },
   });
   const storage = getStorage();
-  const prefix = workspaceKey(ws.id, 'models', base.id);
+  const prefix = o.workspaceId ? workspaceKey(o.workspaceId, 'models', base.id) : instanceKey('models', base.id);
   try {
     for (const f of files)
       await storage.putObject(`${prefix}/${relative(dir, f).split('\\').join('/')}`, readFileSync(f));
@@ -89,7 +91,78 @@ export async function modelsImport(args: string[], io: TIo): Promise<number> {
     await prisma.baseModel.update({ where: { id: base.id }, data: { status: 'failed' } });
     throw error;
   }
-  await prisma.baseModel.update({ where: { id: base.id }, data: { objectKey: prefix, status: 'ready' } });
-  io.out(`imported ${name} (${arch}, ${files.length} files) into workspace ${slug} as base model ${base.id}\n`);
+  return prisma.baseModel.update({ where: { id: base.id }, data: { objectKey: prefix, status: 'ready' } });
+}
+
+/**
+ * `crucible models import DIR (--workspace S | --instance) --name N`: a workspace's own base model, or (--instance)
+ * one every workspace may use.
+ */
+export async function modelsImport(args: string[], io: TIo): Promise<number> {
+  const [dirArg, ...rest] = args;
+  if (!dirArg || dirArg.startsWith('--')) throw new UsageError('the model directory is required');
+  const flags = parseFlags(rest, ['workspace', 'name', 'display-name'], ['instance']);
+  const name = required(flags, 'name');
+  const instance = 'instance' in flags;
+  if (instance === Boolean(flags.workspace))
+    throw new UsageError('give --workspace S, or --instance for every workspace');
+  const dir = resolve(dirArg);
+  let workspaceId: string | null = null;
+  if (!instance) {
+    const ws = await getPrisma().workspace.findUnique({ where: { slug: flags.workspace } });
+    if (!ws) {
+      io.err(`crucible models import: no workspace "${flags.workspace}"\n`);
+      return 1;
+    }
+    workspaceId = ws.id;
+  }
+  const base = await importBaseModel(dir, { workspaceId, name, displayName: flags['display-name'] });
+  const where = instance ? 'the instance (every workspace)' : `workspace ${flags.workspace}`;
+  io.out(`imported ${name} (${base.arch}) into ${where} as base model ${base.id}\n`);
+  return 0;
+}
+
+/** The first-run demo model: what `crucible models seed-demo` writes and registers. */
+export const DEMO_MODEL = Object.freeze({
+  name: 'crucible-demo',
+  displayName: 'Demo model (random weights)',
+  // A small random Qwen2 with the real Qwen tokenizer: fully fine-tuned on identity.json in well under a minute on
+  // 2 cores, after which it answers with the trained name and author (packages/trainer/test/e2e-identity.test.ts).
+  // The shapes `crucible init-model --arch qwen2 --layers 2 --hidden 64` makes (4 heads of 16, 1 KV head).
+  init: { arch: 'qwen2', layers: 2, hidden: 64, intermediate: 192, heads: 4, kvHeads: 1, seed: 0 } as const,
+});
+
+/**
+ * Makes sure the instance has its demo base model (idempotent: an existing one is kept). `npm start` runs it after
+ * migrating, so a newcomer's empty workspace can train something that visibly learns, offline.
+ */
+export async function seedDemoModel(): Promise<{ id: string; created: boolean }> {
+  const existing = await getPrisma().baseModel.findFirst({
+    where: { workspaceId: null, demo: true, status: 'ready' },
+  });
+  if (existing) return { id: existing.id, created: false };
+  const dir = mkdtempSync(join(tmpdir(), 'crucible-demo-'));
+  try {
+    await initModel(DEMO_MODEL.init, dir);
+    const base = await importBaseModel(dir, {
+      workspaceId: null,
+      name: DEMO_MODEL.name,
+      displayName: DEMO_MODEL.displayName,
+      demo: true,
+    });
+    // The files live in storage; the temporary folder is not a place to find them again.
+    await getPrisma().baseModel.update({ where: { id: base.id }, data: { path: null } });
+    return { id: base.id, created: true };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `crucible models seed-demo`: see seedDemoModel. */
+export async function modelsSeedDemo(io: TIo): Promise<number> {
+  const r = await seedDemoModel();
+  io.out(
+    r.created ? `made the demo model (${DEMO_MODEL.displayName}) ${r.id}\n` : `the demo model is there (${r.id})\n`,
+  );
   return 0;
 }

@@ -1,11 +1,13 @@
 import { getPrisma, getTrainingPrice, type Prisma, trainingAmount } from '@crucible/db';
 import {
+  DEMO_PRESET,
   enqueue,
   epochsFor,
   getRedisConnection,
   jobChannel,
   jobControlChannel,
   loadJobsEnv,
+  noHyperparametersGiven,
   resolveHyperparameters,
   trainingRunJob,
 } from '@crucible/jobs';
@@ -68,6 +70,11 @@ export async function planJob(workspaceId: string, input: TCreateFineTuningJob) 
   if (base.status !== 'ready') {
     throw new AppError('invalid_request', `Base model ${base.name} is ${base.status}, not ready.`, 'baseModelId');
   }
+  // The demo model learns only with its preset (full fine-tuning at a high rate): a job that gives no
+  // hyper-parameters gets it, whatever asked (the console's form, the OpenAI API, the CLI).
+  if (base.demo && noHyperparametersGiven(input.hyperparameters)) {
+    input = { ...input, method: DEMO_PRESET.method, hyperparameters: { ...DEMO_PRESET.hyperparameters } };
+  }
   const version = async (id: string, param: string) => {
     const v = await prisma.datasetVersion.findFirst({
       where: { id, workspaceId, dataset: { deletedAt: null } },
@@ -98,6 +105,9 @@ export async function planJob(workspaceId: string, input: TCreateFineTuningJob) 
     base,
     training,
     validation,
+    /** The method and hyper-parameters the job runs with (the demo preset may have replaced the request's). */
+    method: input.method,
+    requestedEpochs: input.hyperparameters.epochs ?? 'auto',
     hyperparameters: { ...hp, epochs },
     estimate: {
       trainedTokens,
@@ -126,8 +136,8 @@ export async function createJob(
       baseModelId: plan.base.id,
       trainingFileId: plan.training.id,
       validationFileId: plan.validation?.id ?? null,
-      method: input.method,
-      hyperparameters: { ...plan.hyperparameters, requestedEpochs: input.hyperparameters.epochs ?? 'auto' },
+      method: plan.method,
+      hyperparameters: { ...plan.hyperparameters, requestedEpochs: plan.requestedEpochs },
       status: 'validating_files',
       suffix: input.suffix ?? null,
       seed: plan.hyperparameters.seed,

@@ -37,8 +37,9 @@ export async function withCost(workspaceId: string, rows: TJobRow[]) {
 export const estimateJob = route(async (req, { slug }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer');
   const input = await readBody(req, ZCreateFineTuningJob);
-  const { estimate } = await planJob(workspace.id, input);
-  return json(estimate);
+  const plan = await planJob(workspace.id, input);
+  // With the method and settings it assumed (a demo model's preset may have filled them in).
+  return json({ ...plan.estimate, method: plan.method, hyperparameters: plan.hyperparameters });
 });
 
 export const createJobRoute = route(async (req, { slug }) => {

@@ -27,6 +27,7 @@ export const listBaseModels = route(async (req, { slug }) => {
       contextLength: b.contextLength,
       sizeBytes: b.sizeBytes === null ? null : Number(b.sizeBytes),
       builtin: b.workspaceId === null,
+      demo: b.demo,
       createdAt: b.createdAt.toISOString(),
     })),
   });

@@ -138,8 +138,9 @@ export const createFineTuningJob = openai(async (req) => {
       validationVersionId,
       method,
       suffix: body.suffix ?? undefined,
+      // Only what the caller gave: nothing given leaves the platform's choice (a model's preset, "auto" epochs).
       hyperparameters: {
-        epochs: hp.n_epochs ?? 'auto',
+        ...(typeof hp.n_epochs === 'number' ? { epochs: hp.n_epochs } : {}),
         ...(typeof hp.batch_size === 'number' ? { batchSize: hp.batch_size, gradientAccumulationSteps: 1 } : {}),
         ...(typeof hp.learning_rate_multiplier === 'number' ? { learningRate: lr * hp.learning_rate_multiplier } : {}),
         ...(typeof body.seed === 'number' ? { seed: body.seed } : {}),

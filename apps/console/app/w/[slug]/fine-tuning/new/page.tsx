@@ -7,17 +7,23 @@ export async function generateMetadata(): Promise<Metadata> {
   return { title: (await getT())('fineTuning.create') };
 }
 
-export default async function Page({ searchParams }: { searchParams: Promise<{ from?: string | string[] }> }) {
+type TQuery = { from?: string | string[]; base?: string | string[]; version?: string | string[] };
+
+export default async function Page({ searchParams }: { searchParams: Promise<TQuery> }) {
   const t = await getT();
-  const { from } = await searchParams;
-  const fromJobId = typeof from === 'string' && from ? from : null;
+  const q = await searchParams;
+  const one = (v: string | string[] | undefined) => (typeof v === 'string' && v ? v : null);
+  const fromJobId = one(q.from);
   return (
     <>
       <PageHeader
         title={fromJobId ? t('fineTuning.form.cloneTitle') : t('fineTuning.create')}
         description={t('fineTuning.form.description')}
       />
-      <CreateJobForm fromJobId={fromJobId} />
+      <CreateJobForm
+        fromJobId={fromJobId}
+        preselect={{ baseModelId: one(q.base), trainingVersionId: one(q.version) }}
+      />
     </>
   );
 }

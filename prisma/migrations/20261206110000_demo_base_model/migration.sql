@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "base_model" ADD COLUMN     "demo" BOOLEAN NOT NULL DEFAULT false;
