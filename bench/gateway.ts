@@ -96,7 +96,9 @@ async function main() {
   // Warm-up through the gateway: converts and loads the model in the worker; the GGUF it wrote is what we load here.
   await viaGateway();
   const gguf = findGguf(path.join(s.scratch, 'cache'));
-  const { getLlama, LlamaLogLevel, resolveChatWrapper } = await import('node-llama-cpp');
+  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+  // The serving worker's own choice of chat wrapper (the model's Jinja template), so both paths send the same prompt.
+  const { wrapperOf } = await import('../workers/serving/src/generation');
   const llama = await getLlama({
     gpu: gpu === 'cpu' ? false : 'auto',
     logLevel: LlamaLogLevel.error,
@@ -105,7 +107,8 @@ async function main() {
   const model = await llama.loadModel({ modelPath: gguf });
   const context = await model.createContext({ contextSize: 1024, sequences: 1 });
   const sequence = context.getSequence();
-  const wrapper = resolveChatWrapper(model);
+  const wrapper = wrapperOf(model);
+  if (!wrapper) throw new Error('the bench model has no chat template');
 
   async function direct(): Promise<TSample> {
     const t0 = performance.now();

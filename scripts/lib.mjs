@@ -91,8 +91,8 @@ export function parseEnv(text) {
   return out;
 }
 
-export function loadDotEnv() {
-  const file = path.join(ROOT, '.env');
+/** The settings file `npm start` and `npx crucible` read: the repository's .env (CRUCIBLE_DOTENV names another). */
+export function loadDotEnv(file = process.env.CRUCIBLE_DOTENV || path.join(ROOT, '.env')) {
   return existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
 }
 

@@ -3,6 +3,9 @@
  * core's commands (work on model directories and need no database). Each side is imported lazily so that
  * `crucible train` runs on a machine without Postgres and `crucible user create` does not load the training core.
  */
+// The plain-Node helpers `npm start` uses, so both read .env the same way.
+import { loadDotEnv } from '../../../scripts/lib.mjs';
+
 const HELP = `crucible — self-hosted fine-tuning
 
 Training core (no database needed):
@@ -28,11 +31,35 @@ const TRAINER_COMMANDS = new Set(['train', 'chat', 'export', 'init-model']);
 const ADMIN_COMMANDS = new Set(['user', 'workspace', 'key']);
 const JOBS_COMMANDS = new Set(['jobs', 'models']);
 
+/**
+ * The settings of `npm start`: the repository's .env under the environment (the environment wins), so a command
+ * acts on the install the console runs on (issue 13, finding 5: the CLI ignored .env and wrote into the default
+ * database while the console used another).
+ */
+function useDotEnv(): void {
+  for (const [k, v] of Object.entries(loadDotEnv())) if (process.env[k] === undefined) process.env[k] = v;
+}
+
+/** `postgres@127.0.0.1:5432/crucible`: where a command acts, without the password. */
+export function describeDatabase(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`;
+  } catch {
+    return 'an unreadable DATABASE_URL';
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(HELP);
     return command ? 0 : 1;
+  }
+  useDotEnv();
+  if (ADMIN_COMMANDS.has(command) || JOBS_COMMANDS.has(command)) {
+    const url = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/crucible';
+    process.stderr.write(`crucible: database ${describeDatabase(url)}\n`);
   }
   try {
     if (TRAINER_COMMANDS.has(command)) {

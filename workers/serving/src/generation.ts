@@ -1,4 +1,6 @@
 import {
+  type ChatWrapper,
+  JinjaTemplateChatWrapper,
   type Llama,
   type LlamaContextSequence,
   LlamaGrammarEvaluationState,
@@ -9,11 +11,30 @@ import {
 import { EngineError, type TGenerateInput, type TGenerateResult, type TGenerateSink } from './engine-types';
 
 /**
- * The chat wrapper of each loaded model. Resolving one renders the model's Jinja chat template against sample
- * conversations to recognise it — about 400 ms here, which was the whole of a request's time to first token before
- * it was done once per model instead of once per request (bench/gateway.ts).
+ * The chat wrapper of each loaded model: the model's own Jinja chat template when it has one, so a served prompt is
+ * exactly what Transformers' apply_chat_template renders — and what the model was trained on. node-llama-cpp's
+ * resolveChatWrapper recognises Qwen's template as its generic ChatML wrapper, which drops the template's default
+ * system prompt ("You are Qwen, created by Alibaba Cloud...") and adds a BOS token Qwen does not use: a fine-tuned
+ * model then saw a prompt it was never trained on (the first-run demo answered off-topic; issue 13). Models without
+ * a template fall back to resolveChatWrapper. Built once per model (resolving renders sample chats, ~400 ms).
  */
-const wrappers = new WeakMap<LlamaModel, ReturnType<typeof resolveChatWrapper>>();
+const wrappers = new WeakMap<LlamaModel, ChatWrapper | null>();
+
+export function wrapperOf(model: LlamaModel): ChatWrapper | null {
+  if (wrappers.has(model)) return wrappers.get(model) ?? null;
+  const template = (model.fileInfo.metadata as { tokenizer?: { chat_template?: string } })?.tokenizer?.chat_template;
+  let wrapper: ChatWrapper | null = null;
+  if (template) {
+    try {
+      wrapper = new JinjaTemplateChatWrapper({ template });
+    } catch {
+      wrapper = null; // a template the Jinja engine cannot run: let node-llama-cpp pick a wrapper
+    }
+  }
+  wrapper ??= resolveChatWrapper(model);
+  wrappers.set(model, wrapper);
+  return wrapper;
+}
 
 /**
  * The longest token of each model's vocabulary, in bytes (GGUF byte-level tokens: one character per byte, so a
@@ -73,11 +94,8 @@ async function overLimit(model: LlamaModel, texts: string[], limit: number): Pro
 
 async function tokensFor(model: LlamaModel, input: TGenerateInput): Promise<Token[]> {
   if (input.kind === 'completion') return model.tokenize(input.prompt ?? '', false) as Token[];
-  let wrapper = wrappers.get(model);
-  if (!wrapper) {
-    wrapper = resolveChatWrapper(model);
-    wrappers.set(model, wrapper);
-  }
+  const wrapper = wrapperOf(model);
+  if (!wrapper) throw new EngineError('invalid_request', 'This model has no chat template: use /v1/completions.');
   const history = (input.messages ?? []).map((m) =>
     m.role === 'assistant'
       ? { type: 'model' as const, response: [m.content] }

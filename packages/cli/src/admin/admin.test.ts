@@ -134,3 +134,42 @@ describe('crucible admin commands', () => {
     expect((await run(['key', 'create', '--workspace'])).code).toBe(2);
   });
 });
+
+describe('crucible reads .env as npm start does (issue 13, finding 5)', () => {
+  it('acts on the database .env names, and says which one and which workspace', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const dir = mkdtempSync(path.join(tmpdir(), 'crucible-dotenv-'));
+    const dotenv = path.join(dir, '.env');
+    writeFileSync(dotenv, `# the console's settings\nDATABASE_URL=${process.env.DATABASE_URL}\n`);
+    const bin = fileURLToPath(new URL('../../bin/crucible.mjs', import.meta.url));
+    const env: NodeJS.ProcessEnv = { ...process.env, CRUCIBLE_DOTENV: dotenv };
+    delete env.DATABASE_URL; // only .env says where the database is
+    try {
+      const made = spawnSync(
+        process.execPath,
+        [bin, 'user', 'create', '--email', 'dotenv@example.com', '--password', 'a long password'],
+        {
+          env,
+          encoding: 'utf8',
+        },
+      );
+      expect(made.status, made.stderr).toBe(0);
+      const db = new URL(process.env.DATABASE_URL as string);
+      expect(made.stderr).toContain(`crucible: database postgres@${db.host}${db.pathname}`);
+      const { getPrisma } = await import('@crucible/db');
+      expect(await getPrisma().user.findUnique({ where: { email: 'dotenv@example.com' } })).not.toBeNull();
+      const listed = spawnSync(process.execPath, [bin, 'jobs', 'list', '--workspace', 'acme'], {
+        env,
+        encoding: 'utf8',
+      });
+      expect(listed.status, listed.stderr).toBe(0);
+      expect(listed.stderr).toContain('crucible: workspace acme (Acme)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

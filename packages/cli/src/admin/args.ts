@@ -10,6 +10,11 @@ export class UsageError extends Error {
   }
 }
 
+/** A command that understood its arguments but cannot do what they ask (exit 1, the reason on stderr). */
+export class Refused extends Error {
+  readonly code = 'refused';
+}
+
 export function parseFlags(
   args: string[],
   allowed: readonly string[],

@@ -14,7 +14,7 @@ import {
   trainingRunJob,
   ZHyperparameters,
 } from '@crucible/jobs';
-import { parseFlags, required, UsageError } from '../admin/args';
+import { parseFlags, Refused, required, UsageError } from '../admin/args';
 import { processIo, type TIo } from '../admin/io';
 import { modelsImport, modelsSeedDemo } from '../models/import';
 
@@ -37,13 +37,10 @@ export const JOBS_USAGE = `usage:
   crucible models seed-demo
 `;
 
-class Refused extends Error {
-  readonly code = 'refused';
-}
-
 async function workspaceOf(slug: string) {
   const ws = await getPrisma().workspace.findUnique({ where: { slug } });
   if (!ws) throw new Refused(`no workspace "${slug}"`);
+  process.stderr.write(`crucible: workspace ${ws.slug} (${ws.name})\n`);
   return ws;
 }
 

@@ -4,7 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { getPrisma } from '@crucible/db';
 import { getStorage, instanceKey, workspaceKey } from '@crucible/storage';
 import { initModel } from '@crucible/trainer/io/index';
-import { parseFlags, required, UsageError } from '../admin/args';
+import { parseFlags, Refused, required, UsageError } from '../admin/args';
 import type { TIo } from '../admin/io';
 
 /** Files of a model directory, recursively (a Hugging Face layout: config.json, safetensors, tokenizer files). */
@@ -61,7 +61,7 @@ export async function importBaseModel(dir: string, o: TImportOptions) {
   const arch = typeof config.model_type === 'string' ? config.model_type : 'unknown';
   const prisma = getPrisma();
   if (await prisma.baseModel.findFirst({ where: { workspaceId: o.workspaceId, name: o.name } })) {
-    throw new UsageError(
+    throw new Refused(
       `${o.workspaceId ? 'this workspace' : 'the instance'} already has a base model named "${o.name}"`,
     );
   }
@@ -110,10 +110,7 @@ export async function modelsImport(args: string[], io: TIo): Promise<number> {
   let workspaceId: string | null = null;
   if (!instance) {
     const ws = await getPrisma().workspace.findUnique({ where: { slug: flags.workspace } });
-    if (!ws) {
-      io.err(`crucible models import: no workspace "${flags.workspace}"\n`);
-      return 1;
-    }
+    if (!ws) throw new Refused(`no workspace "${flags.workspace}"`);
     workspaceId = ws.id;
   }
   const base = await importBaseModel(dir, { workspaceId, name, displayName: flags['display-name'] });
