@@ -25,6 +25,20 @@ export function run(cmd, args, opts = {}) {
   return res.status ?? 1;
 }
 
+/**
+ * Runs a command whose output only matters when it fails (Prisma's banners, tips and warnings on every start): on
+ * success prints `done` (one line), on failure the whole output and exits with a sentence.
+ */
+export function runQuiet(cmd, args, done, opts = {}) {
+  const res = capture(cmd, args, opts);
+  if (res.status !== 0) {
+    process.stderr.write(res.stdout + res.stderr);
+    fail(`'${cmd} ${args.join(' ')}' failed (exit ${res.status}).`);
+  }
+  if (done) log(typeof done === 'function' ? done(res.stdout + res.stderr) : done);
+  return res;
+}
+
 export function capture(cmd, args, opts = {}) {
   const res = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', ...opts, env: { ...process.env, ...opts.env } });
   return { status: res.status ?? 1, stdout: res.stdout ?? '', stderr: res.stderr ?? '' };

@@ -52,7 +52,7 @@ function translator(locale: 'en' | 'zh-CN') {
 }
 
 const visible = (page: Page, testId: string) => page.locator(`[data-testid="${testId}"]:visible`);
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 async function waitForJson<T>(page: Page, url: string, ok: (body: T) => boolean, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -166,14 +166,14 @@ describe.each([
     await page.getByTestId('dropzone').getByText('identity.json').waitFor();
     await page.getByRole('button', { name: L('Upload and validate') }).click();
     await page.waitForURL(/\/datasets\/[^/]+\?version=/, { timeout: 60_000 });
-    await expect.poll(() => visible(page, 'version-title').textContent()).toMatch(/\b1$/);
+    await expect.poll(() => visible(page, 'version-title').textContent()).toMatch(/1$/);
 
     // 4. Fill in the placeholders (who the model says it is) and publish.
     await page.locator('input[id="ph-name"]:visible').fill(name);
     await page.locator('input[id="ph-author"]:visible').fill(author);
     await snap(page, 'placeholders');
     await page.locator('button:visible', { hasText: L('Replace and save new version') }).click();
-    await expect.poll(() => visible(page, 'version-title').textContent(), { timeout: 30_000 }).toMatch(/\b2$/);
+    await expect.poll(() => visible(page, 'version-title').textContent(), { timeout: 30_000 }).toMatch(/2$/);
     await page.locator('button:visible', { hasText: L('Publish') }).click();
     await expect.poll(() => visible(page, 'version-status').textContent(), { timeout: 30_000 }).toBe(L('Published'));
     await snap(page, 'published');
@@ -211,7 +211,7 @@ describe.each([
     await page.getByRole('button', { name: L('Deploy a model') }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('combobox').first().click();
-    await page.getByRole('option', { name: new RegExp(escape(modelName)) }).click();
+    await page.getByRole('option', { name: new RegExp(escapeRe(modelName)) }).click();
     await dialog.getByRole('button', { name: L('Deploy') }).click();
     await page.waitForURL(new RegExp(`/w/${slug}/deployments/[\\w-]+$`));
     await expect

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readAuthEnv } from '@crucible/auth';
 import { afterAll, describe, expect, it } from 'vitest';
-// @ts-expect-error plain-Node script shared by `npm start` and `npm test` (it runs before node_modules exists)
 import { ensureSecret } from '../../../scripts/lib.mjs';
 
 /** No secret ships with the source (issue 11, finding 2). */

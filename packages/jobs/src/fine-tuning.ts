@@ -32,6 +32,8 @@ export const ZHyperparameters = z.strictObject({
   loggingSteps: z.number().int().min(1).max(1_000_000).optional(),
   /** Share of the training file held out for evaluation when no validation file is given (0 = none). */
   valSplit: z.number().min(0).max(0.5).optional(),
+  /** Checkpoint at every epoch end as well as every saveSteps (default true; a crash then loses at most an epoch). */
+  checkpointEachEpoch: z.boolean().optional(),
 });
 export type THyperparameters = z.infer<typeof ZHyperparameters>;
 export type TResolvedHyperparameters = Required<Omit<THyperparameters, 'epochs'>> & { epochs: number | 'auto' };
@@ -54,20 +56,23 @@ export function defaultHyperparameters(method: TFineTuningMethod): TResolvedHype
     evalSteps: 500,
     loggingSteps: 10,
     valSplit: 0,
+    checkpointEachEpoch: true,
   };
 }
 
 /**
  * The demo preset: what a job on the first-run demo model (a small random Qwen2, see `crucible models seed-demo`)
  * uses when no hyper-parameters are given. LoRA cannot move a random model's loss visibly (it stays near ln(vocab)
- * ~ 11.9); full fine-tuning at this rate memorises identity.json's 91 rows in 6 epochs (138 steps, well under a
+ * ~ 11.9); full fine-tuning at this rate memorises identity.json's 91 rows in 10 epochs (230 steps, about a
  * minute of training on 2 cores), after which the model answers "Who are you?" with the trained name and author —
- * the run packages/trainer/test/e2e-identity.test.ts checks.
+ * the run packages/trainer/test/e2e-identity.test.ts checks (there with 6 epochs).
  */
 export const DEMO_PRESET = Object.freeze({
   method: 'sft_full' as TFineTuningMethod,
   hyperparameters: Object.freeze({
-    epochs: 6,
+    // 10 epochs, not the 6 of the core's own identity test: with other names than that test's, 6 left the tiny model
+    // repeating the name without the author; 10 (measured: "Nova" / "Orion Works") answers with both.
+    epochs: 10,
     learningRate: 5e-3,
     batchSize: 4,
     gradientAccumulationSteps: 1,
@@ -76,8 +81,10 @@ export const DEMO_PRESET = Object.freeze({
     lrScheduler: 'cosine',
     seed: 42,
     loggingSteps: 10,
-    // Checkpoints of a full fine-tune hold every weight and both AdamW moments: keep the demo to its epoch ends.
+    // A full fine-tune's checkpoint holds every weight and both AdamW moments (~160 MB here); the run is a minute
+    // long, so it keeps none (a crash starts it again).
     saveSteps: 1_000,
+    checkpointEachEpoch: false,
   } satisfies THyperparameters),
 });
 

@@ -62,7 +62,8 @@ export function workspaceKey(workspaceId: string, ...parts: string[]): string {
  */
 export function instanceKey(...parts: string[]): string {
   for (const part of parts) {
-    if (!part || part.includes('/')) throw new StorageError('invalid_key', `Bad instance key part "${part.slice(0, 200)}".`);
+    if (!part || part.includes('/'))
+      throw new StorageError('invalid_key', `Bad instance key part "${part.slice(0, 200)}".`);
   }
   return assertValidKey(['instance', ...parts].join('/'));
 }

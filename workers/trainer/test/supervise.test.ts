@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { createRedisConnection, readWorkerHeartbeats } from '@crucible/jobs';
 import { dropPrefix } from '@crucible/jobs/testing';
 import { afterAll, expect, it } from 'vitest';
-// @ts-expect-error plain-Node script shared by `npm start` and `npm test` (no types: it runs before node_modules exists)
 import { supervise } from '../../../scripts/lib.mjs';
 
 /**
@@ -48,7 +47,7 @@ it('restarts a worker killed with -9 while the console keeps running, and forget
   try {
     const beats = () => readWorkerHeartbeats({ prefix, redis, kind: 'trainer' });
     const first = await until('the trainer heartbeat', async () => (await beats())[0]);
-    const consolePid = platform.child('console').pid;
+    const consolePid = platform.child('console').pid as number;
     expect(first.pid).toBe(platform.child('trainer').pid);
 
     process.kill(first.pid, 'SIGKILL');

@@ -21,7 +21,7 @@ import { buildTrainConfig, datasetInfo } from '../training/config';
 import { jobServices, type TJobServices } from '../training/context';
 import { type TUserError, userErrorFrom } from '../training/errors';
 import { createOutbox } from '../training/outbox';
-import { CHILD_FILES, type TChildMessage } from '../training/protocol';
+import { CHILD_FILES, type TChildMessage, type TChildOptions } from '../training/protocol';
 
 /**
  * `training.run`: takes a TrainingJob row (the truth; the queue entry holds only its id) to its end state.
@@ -207,6 +207,8 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
     resumeFrom,
   });
   writeFileSync(join(dir, CHILD_FILES.config), JSON.stringify(config, null, 2));
+  const options: TChildOptions = { saveAtEpochEnd: hp.checkpointEachEpoch };
+  writeFileSync(join(dir, CHILD_FILES.options), JSON.stringify(options));
 
   await db.trainingJob.update({
     where: { id: job.id },

@@ -2,10 +2,10 @@
 // train_config.json, model/, data/ and output/. Metrics, checkpoints and logs go to the parent over IPC; a `stop`
 // message aborts at the next optimizer step. If the parent dies (kill -9 of the worker), the IPC channel closes
 // and this process exits too, so an orphan never keeps training a job another worker has taken over.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTrainConfig, runTraining, TrainError, TrainerError, writeGgufLora } from '@crucible/trainer';
-import { CHILD_FILES, type TChildMessage, type TParentMessage } from './protocol';
+import { CHILD_FILES, type TChildMessage, type TChildOptions, type TParentMessage } from './protocol';
 
 const send = (m: TChildMessage) =>
   new Promise<void>((resolve) => {
@@ -24,12 +24,15 @@ async function main() {
   process.on('disconnect', () => process.exit(70));
 
   const raw = JSON.parse(readFileSync(CHILD_FILES.config, 'utf8'));
+  const options: TChildOptions = existsSync(CHILD_FILES.options)
+    ? JSON.parse(readFileSync(CHILD_FILES.options, 'utf8'))
+    : { saveAtEpochEnd: true };
   const cfg = parseTrainConfig(raw, CHILD_FILES.config, (w) => void send({ type: 'log', message: `warning: ${w}` }));
   const res = await runTraining(cfg, {
     onEvent: (event) => void send({ type: 'event', event }),
     signal: controller.signal,
     progress: false,
-    saveAtEpochEnd: true,
+    saveAtEpochEnd: options.saveAtEpochEnd,
     // Read when the loop sees the abort, after the stop message said why.
     checkpointOnAbort: () => checkpointOnAbort,
     log: (message) => void send({ type: 'log', message }),

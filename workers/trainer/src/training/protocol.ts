@@ -29,8 +29,16 @@ export type TChildMessage =
 /** Files the worker writes into the job folder for the child. */
 export const CHILD_FILES = {
   config: 'train_config.json',
+  /** What the platform asks of the run beyond the LLaMA-Factory config (TChildOptions). */
+  options: 'child_options.json',
   model: 'model',
   data: 'data',
   output: 'output',
   ggufAdapter: 'adapter.gguf',
 } as const;
+
+/** The platform's run options: not LLaMA-Factory keys, so not in the config (nor in its resume hash). */
+export type TChildOptions = {
+  /** Checkpoint at every epoch end as well as every save_steps (default true). */
+  saveAtEpochEnd: boolean;
+};
