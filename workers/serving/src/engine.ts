@@ -62,7 +62,20 @@ type TSlot = {
   pool: TSequencePool;
   lastUsed: number;
   pins: Map<string, TPin>;
+  /** When a request last made progress here: took a sequence, finished its prompt, or produced text. */
+  lastProgress: number;
 };
+
+/**
+ * A health check's verdict on a slot, without queueing behind its requests (issue 13, finding 4: checks waited for
+ * a free sequence, failed three times during long chats, and busy replicas were reopened): a free sequence is
+ * checked with a one-token generation ('probe'); with every sequence busy, the slot is alive when a request made
+ * progress within the window, and 'stalled' (a hung replica) when none did.
+ */
+export function livenessOf(s: { free: number; lastProgress: number; now: number; windowMs: number }) {
+  if (s.free > 0) return 'probe' as const;
+  return s.now - s.lastProgress <= s.windowMs ? ('alive' as const) : ('stalled' as const);
+}
 
 export type TEngine = ReturnType<typeof createEngine>;
 
@@ -204,6 +217,7 @@ export function createEngine(options: TEngineOptions) {
       trainContextSize,
       pool,
       lastUsed: Date.now(),
+      lastProgress: 0,
       pins: new Map(),
     };
   }
@@ -278,8 +292,19 @@ export function createEngine(options: TEngineOptions) {
         }
         throw error;
       });
+      slot.lastProgress = Date.now();
+      const progress: Partial<TGenerateSink> = {
+        start: (n) => {
+          slot.lastProgress = Date.now();
+          sink.start?.(n);
+        },
+        text: (t, n) => {
+          slot.lastProgress = Date.now();
+          sink.text?.(t, n);
+        },
+      };
       try {
-        return await generateOn(await llama(), lease.sequence, input, sink, signal);
+        return await generateOn(await llama(), lease.sequence, input, progress, signal);
       } finally {
         lease.release();
         slot.lastUsed = Date.now();
@@ -311,12 +336,23 @@ export function createEngine(options: TEngineOptions) {
       await evictIdle();
     },
     /**
-     * A health check of a loaded target: one token within `timeoutMs`, waiting in line like any request (a replica
-     * too busy to answer within the timeout is not healthy either). Throws when it fails or the target is not loaded.
+     * A health check of a loaded target (livenessOf): one token within `timeoutMs` on a free sequence; when every
+     * sequence is busy, whether a request there made progress within `timeoutMs` — a busy replica producing tokens
+     * is healthy and is never queued behind. Throws when it fails or the target is not loaded.
      */
     async probe(target: TTarget, timeoutMs: number) {
       const slot = await slots.get(keyOf(target));
       if (!slot) throw new EngineError('model_unavailable', `${keyOf(target)} is not loaded on this worker.`);
+      const verdict = livenessOf({
+        free: slot.pool.free,
+        lastProgress: slot.lastProgress,
+        now: Date.now(),
+        windowMs: timeoutMs,
+      });
+      if (verdict === 'alive') return;
+      if (verdict === 'stalled') {
+        throw new Error(`every sequence is busy and none made progress for ${timeoutMs} ms`);
+      }
       const signal = AbortSignal.timeout(timeoutMs);
       const lease = await slot.pool.acquire(signal).catch(() => {
         throw new Error(`no sequence became free within ${timeoutMs} ms`);

@@ -71,6 +71,10 @@ export async function createSequencePool(open: (size: TPoolSize) => Promise<Llam
     get size(): TPoolSize {
       return current.size;
     },
+    /** Sequences of the current context free right now. */
+    get free(): number {
+      return current.free.length;
+    },
     /** Requests waiting for a sequence. */
     get waiting(): number {
       return waiters.length;
