@@ -31,7 +31,7 @@ export type TEngineOptions = {
   threads?: number;
   /**
    * Backpressure (issue 11, finding 8): requests that may wait per sequence of a model here before new ones are
-   * refused as `overloaded` at once (default 4), and how long one may wait for a sequence (default 60 s).
+   * refused as `overloaded` at once (default 16), and how long one may wait for a sequence (default 60 s).
    */
   queuePerSequence?: number;
   queueTimeoutMs?: number;
@@ -276,7 +276,7 @@ export function createEngine(options: TEngineOptions) {
     async generate(target: TTarget, input: TGenerateInput, sink: Partial<TGenerateSink> = {}, signal?: AbortSignal) {
       const slot = await getSlot(target);
       slot.lastUsed = Date.now();
-      const perSequence = options.queuePerSequence ?? 4;
+      const perSequence = options.queuePerSequence ?? 16;
       const room = slot.pool.size.sequences * perSequence;
       if (slot.pool.waiting >= room) {
         throw new EngineError(

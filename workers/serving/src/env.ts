@@ -2,6 +2,7 @@ import { loadMailEnv } from '@crucible/billing';
 import { readDbEnv } from '@crucible/db';
 import { loadJobsEnv, QUEUE_DEFAULTS } from '@crucible/jobs';
 import { loadStorageConfig } from '@crucible/storage';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const int = (fallback: number, min: number, max: number) =>
@@ -33,7 +34,7 @@ export const ZServingEnv = z.object({
   SERVING_GGUF_TYPE: z.enum(['F32', 'F16', 'Q8_0']).optional().default('F16'),
   /** auto: CUDA/Vulkan/Metal when present, else CPU; cpu: always CPU. */
   SERVING_GPU: z.enum(['auto', 'cpu']).optional().default('auto'),
-  /** llama.cpp threads (0 = node-llama-cpp's default). */
+  /** llama.cpp threads (0 = half the cores, see defaultServingThreads). */
   SERVING_THREADS: int(0, 0, 1024),
   /** How often this worker refreshes its registry entry and reconciles its deployment replicas with the database. */
   SERVING_HEARTBEAT_MS: int(5_000, 100, 600_000),
@@ -44,12 +45,22 @@ export const ZServingEnv = z.object({
   /** A health check that has no token within this long fails (a hung or overloaded replica). */
   SERVING_HEALTH_TIMEOUT_MS: int(30_000, 10, 600_000),
   /** Requests that may wait per sequence of a model before new ones are refused at once (503 + Retry-After). */
-  SERVING_QUEUE_PER_SEQUENCE: int(4, 0, 10_000),
+  SERVING_QUEUE_PER_SEQUENCE: int(16, 0, 10_000),
   /** How long a request may wait for a sequence before it is refused as overloaded. */
   SERVING_QUEUE_TIMEOUT_MS: int(60_000, 100, 3_600_000),
   /** How often the shared repeatable job charges deployment hours and storage (idempotent, so often is cheap). */
   BILLING_ACCRUE_EVERY_MS: int(300_000, 10_000, 86_400_000),
 });
+/**
+ * llama.cpp threads when SERVING_THREADS is not set: half the cores (at least 1). Its threads meet at a barrier many
+ * times per token, so on cores shared with a training job every barrier waits for a core: on 2 cores with a job
+ * training beside it (nice 10), 2 threads kept 23% of their idle chat tokens/s and 1 thread 90% (bench/beside.ts,
+ * docs/BENCHMARKS.md); alone, 1 thread does ~75% of 2.
+ */
+export function defaultServingThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / 2));
+}
+
 export type TServingEnv = z.infer<typeof ZServingEnv>;
 
 /**

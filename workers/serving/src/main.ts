@@ -9,7 +9,7 @@ import { createRedisConnection, createWorkerRuntime, QUEUE_NAMES } from '@crucib
 import { createStorageFromConfig, findRepoRoot } from '@crucible/storage';
 import { startBillingAccrual } from './billing-accrual';
 import { createEngine } from './engine';
-import { loadServingEnv } from './env';
+import { defaultServingThreads, loadServingEnv } from './env';
 import { createServingHost, setServingHost } from './host';
 import { servingJobs } from './jobs';
 import { startServingServer } from './server';
@@ -37,7 +37,7 @@ const engine = createEngine({
   contextSize: env.SERVING_CONTEXT_SIZE,
   gpu: env.SERVING_GPU === 'cpu' ? false : 'auto',
   ggufType: env.SERVING_GGUF_TYPE,
-  threads: env.SERVING_THREADS || undefined,
+  threads: env.SERVING_THREADS || defaultServingThreads(),
   queuePerSequence: env.SERVING_QUEUE_PER_SEQUENCE,
   queueTimeoutMs: env.SERVING_QUEUE_TIMEOUT_MS,
   log,

@@ -14,10 +14,12 @@ const int = (fallback: number, min: number, max: number) =>
 export const ZTrainerEnv = z.object({
   /** Jobs this process runs at once. Training uses every core: 1 unless the machine has room for more. */
   TRAINER_CONCURRENCY: int(1, 1, 64),
-  /** How long a running job may keep going after SIGTERM before it is handed back to the queue. */
   /** Scratch folder for job files (model, data, checkpoints); one sub-folder per job, removed when it ends. */
   TRAINER_SCRATCH_DIR: z.string().optional(),
+  /** How long a running job may keep going after SIGTERM before it is handed back to the queue. */
   TRAINER_SHUTDOWN_GRACE_MS: int(QUEUE_DEFAULTS.shutdownGraceMs, 0, 600_000),
+  /** `nice` of the training process, so serving on the same cores keeps its speed (0: normal priority). */
+  TRAINER_NICE: int(10, -20, 19),
 });
 export type TTrainerEnv = z.infer<typeof ZTrainerEnv>;
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TChildMessage, TChildResult, TParentMessage } from './protocol';
@@ -32,6 +33,20 @@ export type TTrainingChild = {
   exited: Promise<TChildExit>;
 };
 
+/**
+ * How much the training process yields the CPU: `nice` TRAINER_NICE (default 10). Serving and the console run at
+ * normal priority on the same cores (npm start), so a chat keeps its tokens/s while a job trains, and training takes
+ * every cycle they leave (issue 13, finding 3: a chat crawled at 0.6 CPU-s a token beside a job). 0 turns it off.
+ */
+export function yieldCpu(pid: number | undefined, nice = Number(process.env.TRAINER_NICE ?? 10)): void {
+  if (!pid || !Number.isFinite(nice) || nice === 0) return;
+  try {
+    setPriority(pid, Math.max(-20, Math.min(19, Math.round(nice))));
+  } catch {
+    // not allowed (a container without CAP_SYS_NICE may refuse a negative value): the job runs at normal priority
+  }
+}
+
 /** Live children by training job id: tests use it to kill one mid-run (kill -9 of the training process). */
 export const liveChildren = new Map<string, TTrainingChild>();
 
@@ -51,6 +66,7 @@ export function startTrainingChild(
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, NODE_OPTIONS: '' },
   });
+  yieldCpu(child.pid);
   let stderrTail = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderrTail = (stderrTail + d.toString('utf8')).slice(-4096);
