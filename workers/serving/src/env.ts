@@ -1,8 +1,8 @@
+import { availableParallelism } from 'node:os';
 import { loadMailEnv } from '@crucible/billing';
 import { readDbEnv } from '@crucible/db';
 import { loadJobsEnv, QUEUE_DEFAULTS } from '@crucible/jobs';
 import { loadStorageConfig } from '@crucible/storage';
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const int = (fallback: number, min: number, max: number) =>
