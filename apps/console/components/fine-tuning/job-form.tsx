@@ -80,6 +80,8 @@ function preselected(
   };
 }
 
+const onlyChoice = (list: Array<{ id: string }>) => (list.length === 1 ? list[0].id : '');
+
 function versionLabel(v: TVersionOption, locale: string, t: ReturnType<typeof useT>) {
   const rows = v.rowCount == null ? '' : ` · ${t('fineTuning.form.rows', { count: formatNumber(v.rowCount, locale) })}`;
   return `${v.datasetName} · v${v.number}${rows}`;
@@ -90,7 +92,14 @@ function FormBody({
   versions,
   initial,
 }: {
-  baseModels: Array<{ id: string; name: string; displayName?: string | null; arch?: string | null; demo?: boolean }>;
+  baseModels: Array<{
+    id: string;
+    name: string;
+    displayName?: string | null;
+    arch?: string | null;
+    demo?: boolean;
+    builtin?: boolean;
+  }>;
   versions: TVersionOption[];
   initial: TFormValues | null;
 }) {
@@ -100,8 +109,9 @@ function FormBody({
   const { workspace } = useWorkspace();
   const [values, setValues] = React.useState<TFormValues>(() => ({
     ...EMPTY_FORM,
-    // One choice is no choice: preselect it.
-    baseModelId: baseModels.length === 1 ? (baseModels[0]?.id ?? '') : '',
+    // One choice is no choice: preselect it. The workspace's own models come first (the instance's, such as the
+    // demo model, are the fallback of a workspace that has none).
+    baseModelId: onlyChoice(baseModels.some((m) => !m.builtin) ? baseModels.filter((m) => !m.builtin) : baseModels),
     trainingVersionId: versions.length === 1 ? (versions[0]?.id ?? '') : '',
     ...initial,
   }));

@@ -87,6 +87,8 @@ export type TBaseModel = {
   name: string;
   /** The instance's first-run demo model: jobs without settings use the demo preset. */
   demo?: boolean;
+  /** An instance-wide model (no workspace of its own). */
+  builtin?: boolean;
   arch?: string | null;
   /** The brief's name is `params`; the registry route sends `parameterCount`: both are read. */
   params?: number | string | null;

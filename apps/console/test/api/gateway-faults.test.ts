@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -170,6 +170,9 @@ beforeAll(async () => {
       res,
     ).catch((e) => res.writeHead(500).end(String(e)));
   });
+  // Longer than any pause between tests: a keep-alive socket the server closes just as the client reuses it is a
+  // reset the test would read as a failure.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   // Load the model once, so the tests below time requests, not the first conversion.
@@ -262,13 +265,24 @@ describe('the gateway under faults', () => {
     const counted = Number(/at least (\d+) tokens/.exec((await mid.json()).error.message)?.[1]);
     expect(counted).toBeGreaterThan(1_000);
 
-    const huge = await fetch(`${baseURL}/chat/completions`, {
-      method: 'POST',
-      headers: headers(),
-      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] }),
+    // On a connection of its own (agent: false): the server answers before reading the body, and the pooled
+    // connections of the other requests must not be the ones it closes.
+    const huge = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] });
+      const req = httpRequest(
+        `${baseURL}/chat/completions`,
+        { method: 'POST', agent: false, headers: { ...headers(), 'content-length': String(Buffer.byteLength(body)) } },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
     });
     expect(huge.status).toBe(413);
-    expect((await huge.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'payload_too_large' });
+    expect(JSON.parse(huge.body).error).toMatchObject({ type: 'invalid_request_error', code: 'payload_too_large' });
 
     const plain = await fetch(`${baseURL}/chat/completions`, {
       method: 'POST',

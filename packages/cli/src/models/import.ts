@@ -91,7 +91,8 @@ export async function importBaseModel(dir: string, o: TImportOptions) {
     await prisma.baseModel.update({ where: { id: base.id }, data: { status: 'failed' } });
     throw error;
   }
-  return prisma.baseModel.update({ where: { id: base.id }, data: { objectKey: prefix, status: 'ready' } });
+  const ready = await prisma.baseModel.update({ where: { id: base.id }, data: { objectKey: prefix, status: 'ready' } });
+  return Object.assign(ready, { fileCount: files.length });
 }
 
 /**
@@ -115,7 +116,7 @@ export async function modelsImport(args: string[], io: TIo): Promise<number> {
   }
   const base = await importBaseModel(dir, { workspaceId, name, displayName: flags['display-name'] });
   const where = instance ? 'the instance (every workspace)' : `workspace ${flags.workspace}`;
-  io.out(`imported ${name} (${base.arch}) into ${where} as base model ${base.id}\n`);
+  io.out(`imported ${name} (${base.arch}, ${base.fileCount} files) into ${where} as base model ${base.id}\n`);
   return 0;
 }
 
