@@ -9,6 +9,13 @@ describe('safeNext', () => {
     ['//evil.example/path', '/'],
     ['https://evil.example', '/'],
     ['javascript:alert(1)', '/'],
+    // Browsers read "\\" as "/" and drop tabs and newlines: each of these would leave the site.
+    ['/\\evil.example/x', '/'],
+    ['/\\/evil.example', '/'],
+    ['\\\\evil.example', '/'],
+    ['/\t/evil.example', '/'],
+    ['/\n/evil.example', '/'],
+    ['/%2F%2Fevil.example', '/%2F%2Fevil.example'],
     ['', '/'],
     [undefined, '/'],
   ])('%s -> %s', (next, expected) => {
