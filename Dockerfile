@@ -1,5 +1,5 @@
 # One image for the console and the workers (they share the workspace packages); the command picks the process.
-# The CUDA variant of the trainer adds the NVIDIA runtime on top (see docs/ARCHITECTURE.md, "GPU").
+# A GPU trainer needs the NVIDIA container runtime (docker-compose.yml reserves one GPU for the trainer service).
 FROM node:20-bookworm AS base
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app

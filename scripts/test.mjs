@@ -1,7 +1,8 @@
 // `npm test`: everything from a fresh machine to a verdict. Installs dependencies (which builds the native tensor
 // addon and generates the Prisma client), installs and starts what the machine lacks (Ceph's S3 gateway, Chromium),
-// migrates a fresh test database template, then runs every package's tests and the browser tests against the real
-// Postgres, Redis and S3. Prints one closing line "tests: N passed, N failed, N skipped".
+// migrates a fresh test database template, runs lint and the type-check, then every package's tests and the browser
+// tests against the real Postgres, Redis and S3. Prints one closing line
+// "tests: N passed, N failed, N skipped; lint ok, typecheck ok".
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { capture, checkServices, DEFAULTS, ensureDependencies, fail, log, parseEnv, ROOT, run } from './lib.mjs';
@@ -40,6 +41,17 @@ process.env.REDIS_URL = env.REDIS_URL;
 const results = path.join(ROOT, 'test-results');
 rmSync(results, { recursive: true, force: true });
 mkdirSync(results, { recursive: true });
+
+// The checks CI must not skip (issue 17): lint (biome) and the type-check of every package. The browser tests build
+// the console without type-checking it, so this is where a type error is caught.
+const checks = [];
+for (const [name, args] of [
+  ['lint', ['run', 'lint']],
+  ['typecheck', ['run', 'typecheck', '--', '--output-logs=errors-only']],
+]) {
+  log(`running ${name}`);
+  checks.push({ name, ok: run('npm', args, { allowFail: true }) === 0 });
+}
 
 const suites = [
   {
@@ -88,5 +100,6 @@ for (const file of ['vitest.json', 'e2e.json']) {
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 }
 log(`finished in ${Math.round((Date.now() - started) / 1000)} s`);
-process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
-process.exit(codes !== 0 || failed > 0 || passed === 0 ? 1 : 0);
+const checked = checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ');
+process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped; ${checked}\n`);
+process.exit(codes !== 0 || failed > 0 || passed === 0 || checks.some((c) => !c.ok) ? 1 : 0);

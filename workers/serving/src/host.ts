@@ -281,6 +281,19 @@ export function createServingHost(o: TServingHostOptions) {
       select: { id: true, workerId: true, deploymentId: true },
       orderBy: [{ deploymentId: 'asc' }, { index: 'asc' }],
     });
+    // An owner missing from this prefix's registry may be alive under another prefix sharing this database (a
+    // second install, a test): its replicas are not orphans (issue 17).
+    const elsewhere = new Set<string>();
+    for (const owner of new Set(orphans.map((r) => r.workerId).filter((w): w is string => w !== null))) {
+      const pattern = `*:serving:${owner.replace(/[*?[\]\\]/g, '\\$&')}`;
+      let cursor = '0';
+      do {
+        const [next, keys] = await o.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) elsewhere.add(owner);
+      } while (cursor !== '0' && !elsewhere.has(owner));
+    }
+    if (elsewhere.size) orphans.splice(0, orphans.length, ...orphans.filter((r) => !elsewhere.has(r.workerId ?? '')));
     // A fair share each, so the survivors split a dead worker's replicas instead of one taking all.
     const share = Math.ceil(orphans.length / Math.max(1, live.size));
     let taken = 0;

@@ -135,3 +135,28 @@ it('tells a hung replica from a busy one: every sequence busy and no progress wi
   expect(livenessOf({ free: 0, lastProgress: now - 100, now, windowMs: 400 })).toBe('alive');
   expect(livenessOf({ free: 0, lastProgress: now - 401, now, windowMs: 400 })).toBe('stalled');
 });
+
+it('never adopts a replica whose worker is alive under another prefix; adopts it once that worker is gone', async () => {
+  const dep = await prisma.deployment.create({
+    data: {
+      workspaceId: (await prisma.deployment.findUniqueOrThrow({ where: { id: depId } })).workspaceId,
+      name: `other-${randomUUID().slice(0, 6)}`,
+      baseModelId: baseId,
+      replicas: 1,
+      contextSize: 256,
+      status: 'running',
+    },
+  });
+  await prisma.deploymentReplica.create({
+    data: { deploymentId: dep.id, index: 0, workerId: 'w-elsewhere', status: 'ready' },
+  });
+  // The owner is alive, in the registry of another install that shares this database.
+  const otherKey = registryKey(`${prefix}-other`, 'w-elsewhere');
+  await redis.set(otherKey, JSON.stringify({ workerId: 'w-elsewhere' }), 'EX', 60);
+  await host.reconcile();
+  const mine = () => prisma.deploymentReplica.findFirstOrThrow({ where: { deploymentId: dep.id } });
+  expect((await mine()).workerId).toBe('w-elsewhere');
+  await redis.del(otherKey);
+  await host.reconcile();
+  expect((await mine()).workerId).toBe('w-health');
+}, 120_000);

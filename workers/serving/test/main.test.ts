@@ -1,16 +1,25 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
 import { createRedisConnection, readWorkerHeartbeats } from '@crucible/jobs';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 /** The worker as `npm start` runs it: a real process, a real Redis, a real signal. */
 
 const redis = createRedisConnection();
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+// A database of its own (issue 17): booted with the ambient DATABASE_URL (the developer's `crucible` under npm test)
+// the worker reconciled, adopted and failed the live replicas of that install's workers.
+let db: TTestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+}, 60_000);
 
 afterAll(async () => {
   await redis.quit();
+  await db?.drop();
 });
 
 async function waitFor<T>(
@@ -33,6 +42,7 @@ it('boots, heartbeats, and exits 0 within the grace period on SIGTERM', async ()
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: {
       ...process.env,
+      DATABASE_URL: db.url,
       REDIS_PREFIX: prefix,
       SERVING_SHUTDOWN_GRACE_MS: String(graceMs),
       SERVING_CONCURRENCY: '2',

@@ -1,16 +1,25 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
 import { createRedisConnection, readWorkerHeartbeats } from '@crucible/jobs';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 /** The worker as `npm start` runs it: a real process, a real Redis, a real signal. */
 
 const redis = createRedisConnection();
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+// A database of its own (issue 17): booted with the ambient DATABASE_URL (the developer's `crucible` under npm test)
+// the worker reconciled, adopted and failed the live replicas of that install's workers.
+let db: TTestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+}, 60_000);
 
 afterAll(async () => {
   await redis.quit();
+  await db?.drop();
 });
 
 async function waitFor<T>(
@@ -31,7 +40,13 @@ it('boots, heartbeats, and exits 0 within the grace period on SIGTERM', async ()
   const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
   const graceMs = 5_000;
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, REDIS_PREFIX: prefix, TRAINER_SHUTDOWN_GRACE_MS: String(graceMs), TRAINER_CONCURRENCY: '2' },
+    env: {
+      ...process.env,
+      DATABASE_URL: db.url,
+      REDIS_PREFIX: prefix,
+      TRAINER_SHUTDOWN_GRACE_MS: String(graceMs),
+      TRAINER_CONCURRENCY: '2',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -104,11 +104,15 @@ async function snapshotB() {
     workspace: await prisma.workspace.findUnique({ where: { id: bWorkspaceId } }),
     members: await prisma.member.findMany({ where: { organizationId: bWorkspaceId }, orderBy: { id: 'asc' } }),
     invitations: await prisma.invitation.findMany({ where: { organizationId: bWorkspaceId }, orderBy: { id: 'asc' } }),
-    keys: await prisma.apikey.count({ where: { referenceId: bWorkspaceId } }),
-    datasets: await prisma.dataset.count({ where }),
-    jobs: await prisma.trainingJob.count({ where }),
-    models: await prisma.fineTunedModel.count({ where }),
-    deployments: await prisma.deployment.count({ where }),
+    // Whole rows, not counts (issue 17): a change to one of B's rows (a renamed dataset, a cancelled job, a
+    // stopped deployment, a revoked key) must show, not only one created or deleted.
+    keys: await prisma.apikey.findMany({ where: { referenceId: bWorkspaceId }, orderBy: { id: 'asc' } }),
+    datasets: await prisma.dataset.findMany({ where, orderBy: { id: 'asc' } }),
+    versions: await prisma.datasetVersion.findMany({ where, orderBy: { id: 'asc' } }),
+    jobs: await prisma.trainingJob.findMany({ where, orderBy: { id: 'asc' } }),
+    models: await prisma.fineTunedModel.findMany({ where, orderBy: { id: 'asc' } }),
+    deployments: await prisma.deployment.findMany({ where, orderBy: { id: 'asc' } }),
+    budgets: await prisma.budget.findMany({ where, orderBy: { id: 'asc' } }),
   };
 }
 
