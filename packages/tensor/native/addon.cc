@@ -343,6 +343,25 @@ void Axpy(const Napi::CallbackInfo& info) {
   ct::axpy(y, alpha, x, n);
 }
 
+// dropoutForward(out, x, n, thr, keep, seed, hi, lo) / dropoutBackward(dx, dout, ...): thr = floor(p * 2^32),
+// keep = 1 / (1 - p), the counter offset split into 32-bit words (src/cpu.ts does the splitting).
+void Dropout(const Napi::CallbackInfo& info, bool backward) {
+  Args a(info);
+  const i64 n = a.dim(2, "n");
+  const double thr = a.num(3, "thr"), keep = a.num(4, "keep");
+  const double seed = a.num(5, "seed"), hi = a.num(6, "hi"), lo = a.num(7, "lo");
+  float* out = a.f32(0, backward ? "dx" : "out", n);
+  const float* x = a.f32(1, backward ? "dout" : "x", n);
+  for (double w : {thr, seed, hi, lo})
+    if (!a.failed && !(w >= 0 && w <= 4294967295.0 && w == std::floor(w))) a.fail("thr/seed/hi/lo must be uint32", true);
+  if (a.failed) return;
+  auto u = [](double w) { return static_cast<uint32_t>(w); };
+  if (backward) ct::dropout_backward(out, x, n, u(thr), keep, u(seed), u(hi), u(lo));
+  else ct::dropout_forward(out, x, n, u(thr), keep, u(seed), u(hi), u(lo));
+}
+void DropoutForward(const Napi::CallbackInfo& info) { Dropout(info, false); }
+void DropoutBackward(const Napi::CallbackInfo& info) { Dropout(info, true); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ct::runtime_init();
   auto fn = [&](const char* name, Napi::Function f) { exports.Set(name, f); };
@@ -368,6 +387,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("sumSquares", Napi::Function::New(env, SumSquares));
   fn("scale", Napi::Function::New(env, Scale));
   fn("axpy", Napi::Function::New(env, Axpy));
+  fn("dropoutForward", Napi::Function::New(env, DropoutForward));
+  fn("dropoutBackward", Napi::Function::New(env, DropoutBackward));
   return exports;
 }
 

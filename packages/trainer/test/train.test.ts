@@ -7,6 +7,7 @@ import { collate, planSteps } from '../src/train/batches';
 import { formatTimedelta } from '../src/train/logging';
 import { type TrainArgs, trainLoop } from '../src/train/loop';
 import { epochPermutation } from '../src/train/rng';
+import { host } from './host';
 import { createBigram, patternData } from './train-bigram';
 
 const V = 11;
@@ -114,8 +115,8 @@ describe('training loop', () => {
     ra.lossHistory.forEach((h, i) => {
       expect(h.loss).toBeCloseTo(rb.lossHistory[i].loss, 5);
     });
-    const pa = a.trainableParams()[0].data;
-    const pb = b.trainableParams()[0].data;
+    const pa = host(backend, a.trainableParams()[0].data);
+    const pb = host(backend, b.trainableParams()[0].data);
     for (let i = 0; i < pa.length; i++) expect(Math.abs(pa[i] - pb[i])).toBeLessThan(1e-5);
   });
 

@@ -114,6 +114,9 @@ export const ZTrainConfig = z
     fp16: bool().default(false),
     pure_bf16: bool().optional(),
     gradient_checkpointing: bool().optional(),
+    // LLaMA-Factory's ModelArguments: gradient checkpointing is on unless this is set (its loader enables it on the
+    // model whatever TrainingArguments.gradient_checkpointing says).
+    disable_gradient_checkpointing: bool().default(false),
     flash_attn: z.string().optional(),
     seed: int().default(42),
     data_seed: int().optional(),
@@ -188,12 +191,10 @@ export const IGNORED_TRAIN_KEYS: Record<string, string> = {
   run_name: 'no experiment tracker is used',
   report_to: 'no experiment tracker is used',
   ddp_timeout: 'training runs in one process (no torch.distributed)',
-  gradient_checkpointing: 'activations are kept by the CPU engine',
   flash_attn: 'attention is the CPU engine’s own fused kernel',
   optim: 'the optimizer is always torch AdamW',
   do_eval: 'evaluation follows eval_strategy/eval_steps',
   do_predict: 'prediction is not supported',
-  save_total_limit: 'all checkpoints are kept',
   data_seed: 'seed orders the data',
   deepspeed: 'training runs in one process',
   ddp_find_unused_parameters: 'training runs in one process',

@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Backend, createBackend, type TBackendName } from '@crucible/tensor';
-import { frozenDtypeOf, type TTrainConfig } from '../config';
+import { frozenDtypeOf, gradientCheckpointingOf, type TTrainConfig } from '../config';
 import { loadDatasets } from '../data';
 import { readPeftAdapter, writePeftAdapter } from '../export';
 import { loadTokenizer, loadWeights, writeSafetensors } from '../io';
@@ -67,6 +67,7 @@ export function trainArgsFromConfig(cfg: TTrainConfig): TrainArgs {
     evalSteps: cfg.eval_steps,
     saveStrategy: cfg.save_strategy,
     saveSteps: cfg.save_steps,
+    saveTotalLimit: cfg.save_total_limit,
     seed: cfg.seed,
   };
 }
@@ -126,6 +127,8 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
     lora: { r: cfg.lora_rank, alpha: cfg.lora_alpha, dropout: cfg.lora_dropout, targets: cfg.lora_target },
     seed: cfg.seed,
     frozenDtype: frozenDtypeOf(cfg),
+    embeddingDtype: frozenDtypeOf(cfg),
+    gradientCheckpointing: gradientCheckpointingOf(cfg),
     warn: (m) => log(`warning: ${m}`),
   });
   if (cfg.adapter_name_or_path && cfg.adapter_name_or_path.length > 0) {
