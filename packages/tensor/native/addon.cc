@@ -469,7 +469,7 @@ void MatmulBf16Packed(const Napi::CallbackInfo& info) {
   Args a(info);
   const ct::PackedW* w = packed_arg(a, 2, "w");
   const i64 M = a.dim(3, "M");
-  const bool tw = info[4].ToBoolean();
+  const bool tw = !a.failed && info[4].ToBoolean();  // no N-API coercion with an exception pending
   const float alpha = static_cast<float>(a.num(5, "alpha")), beta = static_cast<float>(a.num(6, "beta"));
   if (a.failed) return;
   const i64 in = tw ? w->N : w->K, out = tw ? w->K : w->N;

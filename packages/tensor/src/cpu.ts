@@ -6,8 +6,27 @@
 import { createRequire } from 'node:module';
 import type { Backend, F32 } from './backend';
 
-/** threads in the pool, the SGEMM micro-kernel in use, whether matmulBf16W runs on AVX-512 BF16 instructions. */
-export type TCpuInfo = { threads: number; kernel: string; bf16: boolean };
+/** The kernel of the packed bf16 GEMMs: AMX tiles, AVX-512 BF16 (vdpbf16ps), or fp32 SGEMM on widened weights. */
+export type TBf16Kernel = 'amx' | 'avx512bf16' | 'widened';
+
+/**
+ * threads in the pool, the SGEMM micro-kernel in use, whether matmulBf16W runs on AVX-512 BF16 instructions, the
+ * kernel of the packed bf16 GEMMs, and why AMX is or is not usable ('ok', or the reason: no AMX in cpuid, the
+ * arch_prctl permission refused, ...).
+ */
+export type TCpuInfo = { threads: number; kernel: string; bf16: boolean; bf16Kernel: TBf16Kernel; amx: string };
+
+/**
+ * A frozen weight W[N, K] (torch Linear [out, in]) packed once into native memory as bf16 tiles (about 2 bytes a
+ * parameter; `bytes` is the exact size). Opaque: only the functions below read it. The memory is freed by the GC or
+ * at once by releaseBf16Weight.
+ */
+export type TPackedBf16Weight = {
+  readonly N: number;
+  readonly K: number;
+  readonly bytes: number;
+  readonly layout: 'tiles16x32';
+};
 
 /** The addon's raw exports (see native/addon.cc); positional arguments mirror Backend with flattened options. */
 export type TCpuAddon = {
@@ -39,6 +58,37 @@ export type TCpuAddon = {
     alpha: number,
     beta: number,
   ): void;
+  /** Packs w [N, K] (bf16 bits, row-major) once; serves both y = x W^T and dX = dY W. */
+  packBf16Weight(w: Uint16Array, N: number, K: number): TPackedBf16Weight;
+  /** The original bf16 bits [N, K]. */
+  unpackBf16Weight(w: TPackedBf16Weight): Uint16Array;
+  /** Frees the native memory now; later use of w throws. */
+  releaseBf16Weight(w: TPackedBf16Weight): void;
+  /**
+   * transW false: c[M, N] = alpha bf16(a)[M, K] W^T + beta c (forward); true: c[M, K] = alpha bf16(a)[M, N] W + beta c
+   * (input gradient). a is rounded to bf16 (nearest even), products accumulate in fp32 (the semantics of matmulBf16W).
+   */
+  matmulBf16Packed(c: F32, a: F32, w: TPackedBf16Weight, M: number, transW: boolean, alpha: number, beta: number): void;
+  /**
+   * crossEntropyLmHead with the packed bf16 LM head W [V, C]: hidden rounded to bf16 for the logits, softmax and loss
+   * in fp32/float64, dhidden (when not null) through the same bf16 weight; no dW (frozen). Returns the summed loss.
+   */
+  crossEntropyLmHeadBf16(
+    dhidden: F32 | null,
+    hidden: F32,
+    w: TPackedBf16Weight,
+    labels: Int32Array,
+    N: number,
+    C: number,
+    V: number,
+    gradScale: number,
+  ): number;
+  /** out[N, C] = W[ids[n], :] widened to fp32 (the tied embedding read from the packed LM head). */
+  embeddingForwardBf16(out: F32, w: TPackedBf16Weight, ids: Int32Array, N: number, C: number): void;
+  /** 'amx' | 'avx512bf16' | 'widened' | 'auto'; false when this CPU (or OS, for AMX) lacks it. Tests and benchmarks. */
+  setBf16Kernel(name: TBf16Kernel | 'auto'): boolean;
+  /** GFLOPS of a TDPBF16PS-only loop on every pool thread for `seconds` (0 without AMX): the AMX bf16 peak. */
+  amxPeak(seconds: number): number;
   adamw(
     p: F32,
     g: F32,
@@ -78,6 +128,44 @@ export function cpuAvailable(): boolean {
 
 export function cpuInfo(): TCpuInfo | null {
   return loadCpuAddon()?.info() ?? null;
+}
+
+function addonOrThrow(): TCpuAddon {
+  const a = loadCpuAddon();
+  if (!a) {
+    throw Object.assign(
+      new Error(
+        `The cpu backend's native addon did not load (${loadError?.message}); run npm ci or node-gyp rebuild in packages/tensor.`,
+      ),
+      { code: 'CPU_BACKEND_UNAVAILABLE' },
+    );
+  }
+  return a;
+}
+
+/** Packs a frozen bf16 weight [N, K] (torch Linear layout, bf16 bits from toBf16 or a safetensors file) once. */
+export function packBf16Weight(w: Uint16Array, N: number, K: number): TPackedBf16Weight {
+  return addonOrThrow().packBf16Weight(w, N, K);
+}
+
+/** Bytes per parameter of a packed weight (2 plus the padding of N to 16 and K to 32). */
+export function packedBytesPerParam(w: TPackedBf16Weight): number {
+  return w.bytes / (w.N * w.K);
+}
+
+/** The native bf16 ops on packed weights (the addon's own functions, bound; see TCpuAddon for semantics). */
+export function loadBf16Ops(): Pick<
+  TCpuAddon,
+  | 'packBf16Weight'
+  | 'unpackBf16Weight'
+  | 'releaseBf16Weight'
+  | 'matmulBf16Packed'
+  | 'crossEntropyLmHeadBf16'
+  | 'embeddingForwardBf16'
+  | 'setBf16Kernel'
+  | 'amxPeak'
+> {
+  return addonOrThrow();
 }
 
 export function loadCpuBackend(): Backend {
