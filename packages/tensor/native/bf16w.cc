@@ -166,12 +166,12 @@ __attribute__((target("avx512f,avx512bw"))) void retile8(const uint32_t* src, ui
 
 void retile_transposed(const PackedW& W, i64 r0t, i64 rowsValid, i64 ct0, i64 nct, i64 rt0, i64 nrt, uint32_t* dst) {
   for (i64 j = 0; j < nct; j++) {
-    const i64 ct = ct0 + j, kt = ct / 2, p0 = (ct % 2) * 8;
+    const i64 ct = ct0 + j;
     for (i64 rt = 0; rt < nrt; rt++) {
       uint32_t* d = dst + (j * nrt + rt) * 256;
       const i64 rowRel = 32 * (rt0 + rt);  // first W row of this reduction tile, relative to row tile r0t
-      const i64 s0 = r0t + 2 * (rt0 + rt);
 #ifdef CT_X86
+      const i64 kt = ct / 2, p0 = (ct % 2) * 8, s0 = r0t + 2 * (rt0 + rt);
       if (cpu_has_avx512bf16() && rowRel + 32 <= rowsValid && s0 + 1 < W.Nt) {
         retile8(W.data + (s0 * W.Kt + kt) * 256 + p0 * 16, d);
         retile8(W.data + ((s0 + 1) * W.Kt + kt) * 256 + p0 * 16, d + 128);
