@@ -80,7 +80,8 @@ struct Bf16Gemm {
 void retile_transposed(const PackedW& W, i64 r0t, i64 rowsValid, i64 ct0, i64 nct, i64 rt0, i64 nrt, uint32_t* dst);
 bool cpu_has_avx512bf16();
 void gemm_bf16p_amx(const Bf16Gemm& g);     // gemm_amx.cc
-void amx_set_blocking(i64 kct, i64 nct);    // gemm_amx.cc: cache blocking in tiles (tuning harnesses only)
+// gemm_amx.cc, tuning harnesses only: cache blocking in tiles, thread split (0 auto, 1 columns, 2 rows).
+void amx_set_blocking(i64 kct, i64 nct, int split);
 void gemm_bf16p_avx512(const Bf16Gemm& g);  // bf16w.cc
 
 }  // namespace ct
