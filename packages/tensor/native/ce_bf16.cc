@@ -12,10 +12,45 @@
 #include "bf16w.h"
 #include "vmath.h"
 
+#ifdef CT_X86
+#include <immintrin.h>
+#endif
+
 namespace ct {
 namespace {
 constexpr i64 kVC = 4096;  // vocab rows per chunk: a multiple of 16 (row tiles of the packed weight)
+
+// max over z[0, n), NaN ignored. Vectorised: at AMX speed a scalar max over the 151936 logits of every row is a
+// tenth of the LM head's time.
+float row_max_scalar(const float* z, i64 n) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (i64 t = 0; t < n; t++) m = z[t] > m ? z[t] : m;
+  return m;
 }
+#ifdef CT_X86
+__attribute__((target("avx512f"))) float row_max_512(const float* z, i64 n) {
+  __m512 m0 = _mm512_set1_ps(-std::numeric_limits<float>::infinity()), m1 = m0;
+  i64 t = 0;
+  for (; t + 32 <= n; t += 32) {  // max(z, m) keeps m where z is NaN, like the scalar compare
+    m0 = _mm512_max_ps(_mm512_loadu_ps(z + t), m0);
+    m1 = _mm512_max_ps(_mm512_loadu_ps(z + t + 16), m1);
+  }
+  const float m = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+  const float r = row_max_scalar(z + t, n - t);
+  return r > m ? r : m;
+}
+#endif
+float row_max(const float* z, i64 n) {
+#ifdef CT_X86
+  static const bool avx512 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+  }();
+  if (avx512) return row_max_512(z, n);
+#endif
+  return row_max_scalar(z, n);
+}
+}  // namespace
 
 double cross_entropy_lm_head_bf16(float* dhidden, const float* hidden, const PackedW& W, const int32_t* labels, i64 N,
                                   i64 C, float gradScale) {
@@ -54,8 +89,7 @@ double cross_entropy_lm_head_bf16(float* dhidden, const float* hidden, const Pac
         float* z = Z + r * vc;
         const i64 lab = labels[rows[r]];
         if (lab >= v0 && lab < v0 + vc) zl[r] = z[lab - v0];
-        float cm = -std::numeric_limits<float>::infinity();
-        for (i64 t = 0; t < vc; t++) cm = z[t] > cm ? z[t] : cm;
+        const float cm = row_max(z, vc);
         const double mnew = cm > m[r] ? cm : m[r];
         const double factor = std::exp(m[r] - mnew);  // exp(-inf) = 0 on the first chunk
         s[r] = s[r] * factor + exp_shift_sum(z, vc, static_cast<float>(mnew));

@@ -5,11 +5,16 @@
 // tmm0-3), loads two A tiles (16 rows x 32 bf16, tmm4-5) and two B tiles (16 k-pairs x 16 columns, tmm6-7) per
 // 32-element reduction step and issues 4 TDPBF16PS: 4 KB loaded per 32 K multiply-adds, the most 8 tiles allow.
 // A is converted fp32 -> bf16 (vcvtne2ps2bf16, round to nearest even) once per call into 1 KB tiles
-// [m tile][reduction tile], shared by all threads. Loops per thread: column block (NCT tiles) > reduction block
-// (KCT tiles) > pair of column tiles > pair of row tiles; the B micro-panel (2 x KCT KB) stays in L1 while the A
-// block (M x KCT tiles) streams from L2, and the next B micro-panel is prefetched while the current one is in use.
-// C is accumulated in place (tile loads/stores with the row stride of C) when alpha = 1, beta is 0 or 1 and the tile
-// is whole; otherwise through a 4 KB buffer and an AVX-512 epilogue (C = alpha acc + beta C, masked at the edges).
+// [m tile][reduction tile]. Threads split the row tiles at M >= 64 per thread (each packs and reads only its own A),
+// else the output columns (A then packed once, shared). Loops per thread: column block (NCT tiles) > reduction block
+// (KCT tiles, 1024 K) > pair of row tiles > pair of column tiles: the A micro-panel of a row pair is reused across the
+// block's columns and the B block (NCT x KCT KB) is read from L2. While a block runs, the next block's B source is
+// prefetched into L2, and the next 2x2 block's C lines are prefetched for writing: a tile store that misses the cache
+// waits for 16 read-for-ownership misses in a row, and with them the tile multiplies (that prefetch alone doubled the
+// throughput at M = 512). Between reduction blocks the accumulators go to a per-thread partial-sum buffer, so C is
+// written once, row-contiguously: in place with tile stores when alpha = 1, beta is 0 or 1 (then C is the starting
+// value) and the tiles are whole; otherwise through a 4 KB buffer and an AVX-512 epilogue (C = alpha acc + beta C,
+// masked at the edges).
 //
 // Linux gives a process AMX state only after arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA); it is requested
 // once, at first use, and any failure is kept in amx_status() (the kernels then fall back to AVX-512 BF16).
