@@ -5,17 +5,36 @@
  * natively (TypeError / RangeError) before any work.
  *
  * A few kernels are the shared TypeScript ones (memory-bound and small beside the GEMMs: softmax rows of a decoding
- * step, the label shift, the bf16 embedding gather); the bf16 LM head is composed from the bf16 GEMM here until the
- * addon has a fused one.
+ * step, the label shift, the bf16 embedding gather on row-major bits). Frozen bf16 weights are packed once by the
+ * backend (native/bf16w.cc: AMX tiles, AVX-512 BF16 or widened fp32, picked at run time and reported by info()).
  */
 import { createRequire } from 'node:module';
 import type { Backend, F32, Kernels } from './backend';
 import { checkDropoutOffset, dropThreshold } from './dropout';
-import { createHostBackend } from './host';
+import { createHostBackend, type PackedBf16 } from './host';
 import { referenceKernels } from './reference';
 
-/** threads in the pool, the SGEMM micro-kernel in use, whether matmulBf16W runs on AVX-512 BF16 instructions. */
-export type TCpuInfo = { threads: number; kernel: string; bf16: boolean };
+/** The kernel of the packed bf16 GEMMs: AMX tiles, AVX-512 BF16 (vdpbf16ps), or fp32 SGEMM on widened weights. */
+export type TBf16Kernel = 'amx' | 'avx512bf16' | 'widened';
+
+/**
+ * threads in the pool, the SGEMM micro-kernel in use, whether matmulBf16W runs on AVX-512 BF16 instructions, the
+ * kernel of the packed bf16 GEMMs, and why AMX is or is not usable ('ok', or the reason: no AMX in cpuid, the
+ * arch_prctl permission refused, ...).
+ */
+export type TCpuInfo = { threads: number; kernel: string; bf16: boolean; bf16Kernel: TBf16Kernel; amx: string };
+
+/**
+ * A frozen weight W[N, K] (torch Linear [out, in]) packed once into native memory as bf16 tiles (about 2 bytes a
+ * parameter; `bytes` is the exact size). Opaque: only the functions below read it. The memory is freed by the GC or
+ * at once by releaseBf16Weight.
+ */
+export type TPackedBf16Weight = {
+  readonly N: number;
+  readonly K: number;
+  readonly bytes: number;
+  readonly layout: 'tiles16x32';
+};
 
 /** The addon's raw exports (see native/addon.cc); positional arguments mirror Kernels with flattened options. */
 export type TCpuAddon = {
@@ -60,6 +79,37 @@ export type TCpuAddon = {
     wd: number,
     step: number,
   ): void;
+  /** Packs w [N, K] (bf16 bits, row-major) once; serves both y = x W^T and dX = dY W. */
+  packBf16Weight(w: Uint16Array, N: number, K: number): TPackedBf16Weight;
+  /** The original bf16 bits [N, K]. */
+  unpackBf16Weight(w: TPackedBf16Weight): Uint16Array;
+  /** Frees the native memory now; later use of w throws. */
+  releaseBf16Weight(w: TPackedBf16Weight): void;
+  /**
+   * transW false: c[M, N] = alpha bf16(a)[M, K] W^T + beta c (forward); true: c[M, K] = alpha bf16(a)[M, N] W + beta c
+   * (input gradient). a is rounded to bf16 (nearest even), products accumulate in fp32 (the semantics of matmulBf16W).
+   */
+  matmulBf16Packed(c: F32, a: F32, w: TPackedBf16Weight, M: number, transW: boolean, alpha: number, beta: number): void;
+  /**
+   * crossEntropyLmHead with the packed bf16 LM head W [V, C]: hidden rounded to bf16 for the logits, softmax and loss
+   * in fp32/float64, dhidden (when not null) through the same bf16 weight; no dW (frozen). Returns the summed loss.
+   */
+  crossEntropyLmHeadBf16(
+    dhidden: F32 | null,
+    hidden: F32,
+    w: TPackedBf16Weight,
+    labels: Int32Array,
+    N: number,
+    C: number,
+    V: number,
+    gradScale: number,
+  ): number;
+  /** out[N, C] = W[ids[n], :] widened to fp32 (the tied embedding read from the packed LM head). */
+  embeddingForwardBf16(out: F32, w: TPackedBf16Weight, ids: Int32Array, N: number, C: number): void;
+  /** 'amx' | 'avx512bf16' | 'widened' | 'auto'; false when this CPU (or OS, for AMX) lacks it. Tests and benchmarks. */
+  setBf16Kernel(name: TBf16Kernel | 'auto'): boolean;
+  /** GFLOPS of a TDPBF16PS-only loop on every pool thread for `seconds` (0 without AMX): the AMX bf16 peak. */
+  amxPeak(seconds: number): number;
   /** dropout with the counter split into (hi, lo) 32-bit words and the threshold floor(p * 2^32) precomputed. */
   dropoutForward(out: F32, x: F32, n: number, thr: number, keep: number, seed: number, hi: number, lo: number): void;
   dropoutBackward(dx: F32, dout: F32, n: number, thr: number, keep: number, seed: number, hi: number, lo: number): void;
@@ -124,73 +174,40 @@ function requireAddon(): TCpuAddon {
   return a;
 }
 
-/** Rows of W per GEMM in the composed bf16 LM head: [N, 4096] fp32 logits at a time. */
-const CE_BF16_CHUNK = 4096;
+/** Packs a frozen bf16 weight [N, K] (torch Linear layout, bf16 bits from toBf16 or a safetensors file) once. */
+export function packBf16Weight(w: Uint16Array, N: number, K: number): TPackedBf16Weight {
+  return requireAddon().packBf16Weight(w, N, K);
+}
 
-/**
- * The bf16-weight LM head from the bf16 GEMM, two passes over vocab chunks: logits chunk by chunk for each row's
- * log-sum-exp, then the chunks again for dz = gradScale (softmax - onehot) and dhidden += bf16(dz) W.
- */
-function crossEntropyLmHeadBf16Composed(a: TCpuAddon): Kernels['crossEntropyLmHeadBf16'] {
-  let z = new Float32Array(0);
-  return (dhidden, hidden, W, labels, N, C, V, gradScale) => {
-    for (let n = 0; n < N; n++) {
-      const y = labels[n];
-      if (y !== -100 && !(y >= 0 && y < V)) throw new RangeError(`labels[${n}] = ${y} is outside [0, ${V})`);
-    }
-    const chunk = Math.min(CE_BF16_CHUNK, V);
-    if (z.length < N * chunk) z = new Float32Array(N * chunk);
-    const max = new Float64Array(N).fill(-Infinity);
-    const sum = new Float64Array(N);
-    const zLabel = new Float64Array(N);
-    for (let v0 = 0; v0 < V; v0 += chunk) {
-      const len = Math.min(chunk, V - v0);
-      a.matmulBf16W(z, hidden, W.subarray(v0 * C, (v0 + len) * C), N, len, C, true, 1, 0);
-      for (let n = 0; n < N; n++) {
-        const y = labels[n];
-        if (y === -100) continue;
-        let m = max[n];
-        let s = sum[n];
-        const o = n * len;
-        for (let t = 0; t < len; t++) {
-          const v = z[o + t];
-          if (v > m) {
-            s *= Math.exp(m - v);
-            m = v;
-          }
-          s += Math.exp(v - m);
-        }
-        max[n] = m;
-        sum[n] = s;
-        if (y >= v0 && y < v0 + len) zLabel[n] = z[o + y - v0];
-      }
-    }
-    let total = 0;
-    const lse = new Float64Array(N);
-    for (let n = 0; n < N; n++) {
-      if (labels[n] === -100) continue;
-      lse[n] = max[n] + Math.log(sum[n]);
-      total += lse[n] - zLabel[n];
-    }
-    if (!dhidden) return total;
-    dhidden.fill(0, 0, N * C);
-    for (let v0 = 0; v0 < V; v0 += chunk) {
-      const len = Math.min(chunk, V - v0);
-      const Wc = W.subarray(v0 * C, (v0 + len) * C);
-      a.matmulBf16W(z, hidden, Wc, N, len, C, true, 1, 0);
-      for (let n = 0; n < N; n++) {
-        const y = labels[n];
-        const o = n * len;
-        if (y === -100) {
-          z.fill(0, o, o + len);
-          continue;
-        }
-        const l = lse[n];
-        for (let t = 0; t < len; t++) z[o + t] = gradScale * (Math.exp(z[o + t] - l) - (v0 + t === y ? 1 : 0));
-      }
-      a.matmulBf16W(dhidden, z, Wc, N, C, len, false, 1, 1);
-    }
-    return total;
+/** Bytes per parameter of a packed weight (2 plus the padding of N to 16 and K to 32). */
+export function packedBytesPerParam(w: TPackedBf16Weight): number {
+  return w.bytes / (w.N * w.K);
+}
+
+/** The native bf16 ops on packed weights (the addon's own functions, bound; see TCpuAddon for semantics). */
+export function loadBf16Ops(): Pick<
+  TCpuAddon,
+  | 'packBf16Weight'
+  | 'unpackBf16Weight'
+  | 'releaseBf16Weight'
+  | 'matmulBf16Packed'
+  | 'crossEntropyLmHeadBf16'
+  | 'embeddingForwardBf16'
+  | 'setBf16Kernel'
+  | 'amxPeak'
+> {
+  return requireAddon();
+}
+
+/** A frozen weight packed for the bf16 kernels, as the host backend holds it (src/host.ts PackedBf16). */
+function packed(a: TCpuAddon, bits: Uint16Array, N: number, K: number): PackedBf16 {
+  const w = a.packBf16Weight(bits, N, K);
+  return {
+    matmul: (c, x, M, transW, alpha, beta) => a.matmulBf16Packed(c, x, w, M, transW, alpha, beta),
+    crossEntropy: (dh, hidden, labels, n, C, V, gradScale) =>
+      a.crossEntropyLmHeadBf16(dh, hidden, w, labels, n, C, V, gradScale),
+    embedding: (out, ids, n, C) => a.embeddingForwardBf16(out, w, ids, n, C),
+    unpack: () => a.unpackBf16Weight(w),
   };
 }
 
@@ -228,7 +245,15 @@ export function loadCpuKernels(): Kernels {
     },
     embeddingBackward: a.embeddingBackward,
     crossEntropyLmHead: a.crossEntropyLmHead,
-    crossEntropyLmHeadBf16: crossEntropyLmHeadBf16Composed(a),
+    // On row-major bits (tests): pack, run the fused native LM head, release. The backend packs frozen weights once.
+    crossEntropyLmHeadBf16(dhidden, hidden, W, labels, N, C, V, gradScale) {
+      const w = a.packBf16Weight(W.subarray(0, V * C), V, C);
+      try {
+        return a.crossEntropyLmHeadBf16(dhidden, hidden, w, labels, N, C, V, gradScale);
+      } finally {
+        a.releaseBf16Weight(w);
+      }
+    },
     addBias: a.addBias,
     biasBackward: a.biasBackward,
     dropoutForward: (out, x, n, p, seed, offset) => a.dropoutForward(out, x, n, ...dropoutArgs(p, seed, offset)),
@@ -248,10 +273,16 @@ export function loadCpuBackend(): Backend {
   backend = createHostBackend({
     name: 'cpu',
     kernels: loadCpuKernels(),
+    // Frozen bf16 weights are packed once at load into the bf16 kernels' tiles (serving x W^T, dY W, the LM head and
+    // the tied embedding from one copy); the row-major bits are not kept.
+    pack: (bits, N, K) => packed(a, bits, N, K),
     info: () => {
       const i = a.info();
-      const bf16Kernel = i.bf16 ? 'avx512bf16' : 'widened';
-      return { summary: `cpu: ${i.threads} threads, sgemm ${i.kernel}, bf16 ${bf16Kernel}`, bf16Kernel };
+      const amx = i.bf16Kernel === 'amx' || i.amx === 'ok' ? '' : ` (AMX: ${i.amx})`;
+      return {
+        summary: `cpu: ${i.threads} threads, sgemm ${i.kernel}, bf16 ${i.bf16Kernel}${amx}`,
+        bf16Kernel: i.bf16Kernel,
+      };
     },
   });
   return backend;

@@ -18,7 +18,20 @@ export type {
 } from './backend';
 export { readScalar, SCALAR_SIZE, splitScalar } from './backend';
 export { bf16Round, bf16ToF32, f32ToBf16, fromBf16, toBf16 } from './bf16';
-export { cpuAvailable, cpuInfo, loadCpuKernels } from './cpu';
+export {
+  crossEntropyLmHeadBf16Reference,
+  embeddingForwardBf16Reference,
+  matmulBf16PackedReference,
+} from './bf16-reference';
+export type { TBf16Kernel, TCpuInfo, TPackedBf16Weight } from './cpu';
+export {
+  cpuAvailable,
+  cpuInfo,
+  loadBf16Ops,
+  loadCpuKernels,
+  packBf16Weight,
+  packedBytesPerParam,
+} from './cpu';
 export { dropoutBits, dropThreshold } from './dropout';
 export { createHostBackend, hostData, type PackedBf16 } from './host';
 export { referenceBackend, referenceKernels } from './reference';
