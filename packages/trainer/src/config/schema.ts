@@ -229,7 +229,8 @@ export const UNSUPPORTED_TRAIN_KEYS: Record<string, string> = {
   rope_scaling: 'RoPE scaling is not implemented',
   shift_attn: 'shift short attention is not implemented',
   neat_packing: 'packing without cross-attention is not implemented',
-  streaming: 'datasets are read whole',
+  streaming:
+    'datasets are always streamed from disk and tokenised before training starts; an IterableDataset run (streaming with max_steps) is not implemented',
   mix_strategy: 'datasets are concatenated',
   split_special_tokens: 'special tokens are never split',
 };

@@ -8,8 +8,9 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Backend, readScalar, SCALAR_SIZE } from '@crucible/tensor';
+import { type Example, type ExampleSource, labelledOf } from '../data/store';
 import type { AccumulateOptions, Batch, DropoutCursor, LossResult, Param } from '../model/types';
-import { collate, type Example, labelledTokens, planSteps, updateBatches } from './batches';
+import { collate, planSteps, updateBatches } from './batches';
 import {
   checkpointDir,
   loadTrainState,
@@ -80,8 +81,9 @@ export type TrainEvent =
 export type LoopOptions = {
   model: TrainableModel;
   backend: Backend;
-  train: Example[];
-  eval?: Example[];
+  /** Examples: an array, or a list over a tokenised store (data/store.ts). */
+  train: ExampleSource;
+  eval?: ExampleSource;
   padId: number;
   args: TrainArgs;
   outputDir: string;
@@ -118,11 +120,12 @@ export type LoopResult = {
 const everyN = (v: number, total: number) => (v < 1 ? Math.max(1, Math.ceil(total * v)) : Math.round(v));
 
 /** HF evaluation_loop: per-batch mean token loss, weighted by the batch's row count, averaged over rows. */
-export function evaluate(model: TrainableModel, rows: Example[], batchSize: number, padId: number): number {
+export function evaluate(model: TrainableModel, rows: ExampleSource, batchSize: number, padId: number): number {
   let sum = 0;
   let n = 0;
   for (let i = 0; i < rows.length; i += batchSize) {
-    const part = rows.slice(i, i + batchSize);
+    const part: Example[] = [];
+    for (let j = i; j < Math.min(rows.length, i + batchSize); j++) part.push(rows.at(j) as Example);
     const r = model.loss(collate(part, padId));
     if (r.nTokens === 0) continue;
     sum += (r.lossSum / r.nTokens) * part.length;
@@ -154,7 +157,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const logEvery = everyN(args.loggingSteps, plan.totalSteps);
   const evalEvery = everyN(args.evalSteps ?? args.loggingSteps, plan.totalSteps);
   const saveEvery = everyN(args.saveSteps, plan.totalSteps);
-  const evalRows = o.eval ?? [];
+  const evalRows: ExampleSource = o.eval ?? [];
   const doEval = args.evalStrategy !== 'no' && evalRows.length > 0;
 
   const params = model.trainableParams();
@@ -264,11 +267,11 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         st.updateInEpoch,
       );
       let numItems = 0;
-      for (const idx of micro) for (const i of idx) numItems += labelledTokens(train[i]);
+      for (const idx of micro) for (const i of idx) numItems += labelledOf(train, i);
       const scale = 1 / Math.max(1, numItems);
       micro.forEach((idx, k) => {
         const batch = collate(
-          idx.map((i) => train[i]),
+          idx.map((i) => train.at(i) as Example),
           o.padId,
         );
         model.accumulateGrad(batch, scale, { dropout, lossOut: lossSlot(k) });

@@ -112,7 +112,10 @@ async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
 
 /** Brings the newest uploaded checkpoint back into output/; returns its path relative to the job folder. */
 async function restoreCheckpoint(job: TJobRow, svc: TJobServices, dir: string): Promise<string | undefined> {
-  const last = await svc.db.checkpoint.findFirst({ where: { jobId: job.id }, orderBy: { step: 'desc' } });
+  const last = await svc.db.checkpoint.findFirst({
+    where: { jobId: job.id, prunedAt: null },
+    orderBy: { step: 'desc' },
+  });
   if (!last) return undefined;
   const rel = join(CHILD_FILES.output, `checkpoint-${last.step}`);
   const n = await downloadPrefix(svc.storage, last.objectKey, join(dir, rel));
@@ -304,7 +307,15 @@ async function superviseChild(job: TJobRow, svc: TJobServices, ctx: TJobContext,
       // Read the folder now: the child does not touch a written checkpoint again.
       later(async () => {
         const key = workspaceKey(job.workspaceId, 'jobs', job.id, 'checkpoints', `checkpoint-${e.step}`);
-        await uploadDir(svc.storage, e.dir.startsWith('/') ? e.dir : join(dir, e.dir), key);
+        const local = e.dir.startsWith('/') ? e.dir : join(dir, e.dir);
+        try {
+          await uploadDir(svc.storage, local, key);
+        } catch (err) {
+          // save_total_limit may delete a checkpoint folder before its upload got to it (a small limit, a slow
+          // store): a pruned checkpoint is not wanted anyway, so skip it rather than fail the job.
+          if (!existsSync(local)) return;
+          throw err;
+        }
         const log = join(dir, CHILD_FILES.output, 'trainer_log.jsonl');
         if (existsSync(log) && statSync(log).isFile()) {
           const { readFileSync } = await import('node:fs');
@@ -324,6 +335,18 @@ async function superviseChild(job: TJobRow, svc: TJobServices, ctx: TJobContext,
           update: { objectKey: key },
         });
         await svc.event('info', `Checkpoint saved at step ${e.step}.`);
+      });
+    } else if (e.type === 'checkpoint-pruned') {
+      // save_total_limit: the child deleted its folder; delete the stored copy too and mark the row (queued after
+      // that checkpoint's own upload, so nothing is uploaded after it was deleted).
+      later(async () => {
+        const key = workspaceKey(job.workspaceId, 'jobs', job.id, 'checkpoints', `checkpoint-${e.step}`);
+        const objects = await svc.storage.listObjects(`${key}/`);
+        if (objects.length > 0) await svc.storage.deleteObjects(objects.map((o) => o.key));
+        await db.checkpoint.updateMany({
+          where: { jobId: job.id, step: e.step, prunedAt: null },
+          data: { prunedAt: new Date() },
+        });
       });
     }
   };
