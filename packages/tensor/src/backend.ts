@@ -143,8 +143,15 @@ export type Backend = {
    * storage (host backends do: no copy, so the caller must not touch src afterwards), copy it to the device, or pack
    * it for the GEMM kernels of matmul / crossEntropyLmHead / embeddingForward (the cpu backend packs bf16 weights
    * once here instead of on every call). shape is [out, in] for a torch Linear weight, [V, C] for an embedding.
+   * With opts.transient the caller keeps src (a scratch buffer it reuses for the next weight): the backend copies or
+   * packs it and never holds on to it.
    */
-  frozen(shape: readonly number[], dtype: 'f32' | 'bf16', src: Float32Array | Uint16Array): Tensor;
+  frozen(
+    shape: readonly number[],
+    dtype: 'f32' | 'bf16',
+    src: Float32Array | Uint16Array,
+    opts?: { transient?: boolean },
+  ): Tensor;
 
   // ---- data movement --------------------------------------------------------------------------------------------
   /** t[0..n) = value (n defaults to t.size). f32 and i32. */

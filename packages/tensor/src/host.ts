@@ -161,17 +161,19 @@ export function createHostBackend(o: {
       (h.data as F32).set(src as F32);
     },
     download: download as Backend['download'],
-    frozen(shape, dtype, src) {
+    frozen(shape, dtype, src, opts) {
       const n = sizeOf(shape);
+      const own = <T extends Float32Array | Uint16Array>(a: T): T => (opts?.transient ? (a.slice() as T) : a);
       if (src.length !== n) throw new RangeError(`frozen: ${src.length} elements for shape [${shape.join(', ')}]`);
       if (dtype === 'f32') {
         if (!(src instanceof Float32Array)) throw new TypeError('frozen f32 weight: pass a Float32Array');
-        return make(shape, 'f32', src, null, true);
+        return make(shape, 'f32', own(src), null, true);
       }
       if (!(src instanceof Uint16Array)) throw new TypeError('frozen bf16 weight: pass its bits as a Uint16Array');
+      // Packing copies into native memory, so a transient src is never kept either way.
       if (packBf16 && shape.length === 2)
         return make(shape, 'bf16', new Uint16Array(0), packBf16(src, shape[0], shape[1]), true);
-      return make(shape, 'bf16', src, null, true);
+      return make(shape, 'bf16', own(src), null, true);
     },
 
     fill(t, value, n) {

@@ -77,6 +77,13 @@ describe.each(cases)('%s backend handles', (_name, mkBackend, mkKernels) => {
     expect(h.dtype).toBe('bf16');
     expect(be.download(h)).toEqual(bits);
     expect(() => be.frozen([3, 4], 'bf16', w as unknown as Uint16Array)).toThrow(TypeError);
+    // transient: the caller reuses its buffer, the tensor must not change with it.
+    const scratch = bits.slice();
+    const t = be.frozen([3, 4], 'bf16', scratch, { transient: true });
+    const tf = be.frozen([3, 4], 'f32', w.slice(), { transient: true });
+    scratch.fill(7);
+    expect(be.download(t)).toEqual(bits);
+    expect(be.download(tf)).toEqual(w);
     expect(() => be.frozen([3, 5], 'f32', w)).toThrow(RangeError);
   });
 

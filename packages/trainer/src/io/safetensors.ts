@@ -37,18 +37,26 @@ export type TStoredTensor = {
   dtype: TSafetensorsDtype;
   /**
    * Reads the tensor straight into a fresh buffer of the asked dtype (one pread into the destination's own memory;
-   * widening and narrowing happen in place in that buffer, so a tensor never exists twice at full size).
+   * widening and narrowing happen in place in that buffer, so a tensor never exists twice at full size). `into`, a
+   * buffer of the asked type with room for the tensor, is read into instead (and a view of it returned) when the
+   * stored dtype is the asked one: a loader reuses one scratch buffer for every weight its backend copies.
    */
-  read(as: 'f32' | 'bf16'): Float32Array | Uint16Array;
+  read(as: 'f32' | 'bf16', into?: Float32Array | Uint16Array): Float32Array | Uint16Array;
 };
 
 export type TStoredWeights = Map<string, TStoredTensor> & { metadata: Record<string, string> };
 
 function storedTensor(file: string, shape: number[], dtype: TSafetensorsDtype, position: number): TStoredTensor {
   const count = shape.reduce((a, b) => a * b, 1);
-  const read = (as: 'f32' | 'bf16'): Float32Array | Uint16Array => {
+  const read = (as: 'f32' | 'bf16', into?: Float32Array | Uint16Array): Float32Array | Uint16Array => {
     const fd = openSync(file, 'r');
     try {
+      const same = (as === 'f32' && dtype === 'F32') || (as === 'bf16' && dtype === 'BF16');
+      if (into && same && into.length >= count && (as === 'f32') === into instanceof Float32Array) {
+        const out = into.subarray(0, count);
+        readFully(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), position, file);
+        return out;
+      }
       if (as === 'f32') {
         const out = new Float32Array(count);
         if (dtype === 'F32') {

@@ -142,12 +142,21 @@ export function buildModel(opts: {
    * A frozen matrix: bf16 when stored as bf16/f16 or when `wantBf16` converts an fp32 one (an in-memory fp32
    * tensor is then taken out of the caller's map, so its fp32 storage can be collected); fp32 otherwise.
    */
+  // One scratch buffer for every stored bf16 weight: the backend copies or packs it (transient), so loading never
+  // leaves a tensor-sized garbage buffer per weight for the collector (a 7B model would pile up gigabytes).
+  let scratch = new Uint16Array(0);
   const frozen = (name: string, shape: number[], wantBf16: boolean): { m: Matrix; dtype: 'f32' | 'bf16' } => {
     const t = lookup(name, shape);
     let w: DT;
     if (isStored(t)) {
       const bf16 = be.bf16 && (t.dtype !== 'F32' || wantBf16);
-      w = bf16 ? be.frozen(shape, 'bf16', t.read('bf16')) : be.frozen(shape, 'f32', t.read('f32'));
+      if (bf16 && t.dtype === 'BF16') {
+        const n = shape.reduce((a, b) => a * b, 1);
+        if (scratch.length < n) scratch = new Uint16Array(n);
+        w = be.frozen(shape, 'bf16', t.read('bf16', scratch), { transient: true });
+      } else {
+        w = bf16 ? be.frozen(shape, 'bf16', t.read('bf16')) : be.frozen(shape, 'f32', t.read('f32'));
+      }
     } else if (wantBf16 && be.bf16) {
       w = be.frozen(shape, 'bf16', toBf16(t.data));
       src.delete(name);

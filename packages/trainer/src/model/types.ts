@@ -37,7 +37,8 @@ export type Weights = Map<string, Tensor>;
 export type StoredTensor = {
   shape: number[];
   dtype: 'F32' | 'BF16' | 'F16';
-  read(as: 'f32' | 'bf16'): Float32Array | Uint16Array;
+  /** into (optional): a buffer of the asked type to read into when the file's dtype needs no conversion. */
+  read(as: 'f32' | 'bf16', into?: Float32Array | Uint16Array): Float32Array | Uint16Array;
 };
 
 /** The weights of a model directory, opened but not read (see io/safetensors openWeights). */
