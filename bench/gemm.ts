@@ -1,12 +1,20 @@
 /**
- * SGEMM benchmark of the native cpu backend (not a test). Run: npx tsx bench/gemm.ts [--seconds 2] [--reps 3] [--kernel avx512|avx2|scalar]
+ * SGEMM and bf16 GEMM benchmark of the native cpu backend (not a test).
+ * Run: npx tsx bench/gemm.ts [--seconds 2] [--reps 3] [--kernel avx512|avx2|scalar] [--bf16-only] [--no-big]
  * Measures this machine's practical fp32 peak with an FMA-only loop on every pool thread, then the GEMM shapes of a
  * Qwen2.5-0.5B layer at 512 tokens (forward x W^T and the two backward products), best of `reps` timings each,
  * and prints GFLOPS and the fraction of the measured fp32 peak (bf16 rows can exceed 100%: vdpbf16ps does two
  * multiply-adds per fp32 lane). Pass --kernel avx2|scalar to measure the other kernels; CRUCIBLE_THREADS=n sets the pool size.
+ *
+ * Then the packed bf16 weights (packBf16Weight + matmulBf16Packed, crossEntropyLmHeadBf16) on every bf16 kernel this
+ * CPU has (amx, avx512bf16, widened) against the fp32 SGEMM on the same shapes: Qwen2.5-0.5B at 512 tokens (forward
+ * x W^T and input gradient dY W of the MLP, q/o and the 151936-row LM head, and the fused LM-head cross-entropy) and
+ * one Qwen2.5-7B MLP shape; GFLOPS and the ratio to fp32, with the CPU model, its flags and the AMX peak of a
+ * TDPBF16PS-only loop. --no-big skips the LM head and 7B rows (about 2 GB of arrays); --bf16-only skips the first table.
  */
+import { readFileSync } from 'node:fs';
 import { toBf16 } from '@crucible/tensor/bf16';
-import { cpuInfo, loadCpuAddon } from '@crucible/tensor/cpu';
+import { cpuInfo, loadCpuAddon, type TBf16Kernel, type TPackedBf16Weight } from '@crucible/tensor/cpu';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,11 +71,13 @@ const measurePeak = (s: number): TRate => {
 };
 const best = (a: TRate, b: TRate): TRate => ({ wall: Math.max(a.wall, b.wall), cpu: Math.max(a.cpu, b.cpu) });
 
+const bf16Only = process.argv.includes('--bf16-only');
+const noBig = process.argv.includes('--no-big');
 addon.fmaPeak(0.2); // wake the pool and the clocks
 // The available compute drifts; the peak is the best of probes spread through the run.
 let peak = measurePeak(seconds);
 const results: { s: TShape; rate: TRate }[] = [];
-for (const s of shapes) {
+for (const s of bf16Only ? [] : shapes) {
   const a = fill(s.M * s.K);
   const b = fill(s.K * s.N);
   const c = new Float32Array(s.M * s.N);
@@ -112,6 +122,112 @@ const rows = results.map(({ s, rate }) => [
 const head = ['GEMM', 'MxNxK', 'op', 'GFLOPS wall', 'of peak', 'GFLOPS busy', 'of peak'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-console.log(line(head));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const r of rows) console.log(line(r));
+if (!bf16Only) {
+  console.log(line(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+// ---- packed bf16 weights ----------------------------------------------------------------------------------------------
+const cpuModel = (() => {
+  try {
+    const t = readFileSync('/proc/cpuinfo', 'utf8');
+    const flags =
+      t
+        .match(/^flags\s*:(.*)$/m)?.[1]
+        .trim()
+        .split(/\s+/) ?? [];
+    const want = ['avx2', 'avx512f', 'avx512_bf16', 'amx_tile', 'amx_bf16', 'amx_int8'];
+    return { model: t.match(/^model name\s*:(.*)$/m)?.[1].trim() ?? '?', flags: want.filter((f) => flags.includes(f)) };
+  } catch {
+    return { model: '?', flags: [] as string[] };
+  }
+})();
+const bf16Kernels = (['amx', 'avx512bf16', 'widened'] as TBf16Kernel[]).filter((k) => addon.setBf16Kernel(k));
+addon.setBf16Kernel('auto');
+const bestOf = (run: () => void, flop: number): TRate => {
+  run();
+  const inner = Math.max(1, Math.round(6e10 / flop));
+  let rate: TRate = { wall: 0, cpu: 0 };
+  for (let r = 0; r < reps; r++) {
+    const c0 = cpuSeconds();
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) run();
+    const wall = (performance.now() - t0) / 1e3;
+    rate = best(rate, {
+      wall: (flop * inner) / wall / 1e9,
+      cpu: ((flop * inner) / (cpuSeconds() - c0) / 1e9) * (info?.threads ?? 1),
+    });
+  }
+  return rate;
+};
+const amxPeak = (): number => {
+  let p = 0;
+  for (let i = 0; i < 10; i++) p = Math.max(p, addon.amxPeak(0.02)); // short probes: the best is the idle machine
+  return p;
+};
+
+// W [N, K] (torch Linear [out, in]); forward y[M, N] = x W^T, input gradient dX[M, K] = dY[M, N] W.
+type TBShape = { label: string; M: number; N: number; K: number; transW: boolean; big?: boolean; ce?: boolean };
+const bshapes: TBShape[] = [
+  { label: '0.5B MLP up/gate fwd', M: 512, N: 4864, K: 896, transW: false },
+  { label: '0.5B MLP up/gate dX', M: 512, N: 4864, K: 896, transW: true },
+  { label: '0.5B MLP down fwd', M: 512, N: 896, K: 4864, transW: false },
+  { label: '0.5B MLP down dX', M: 512, N: 896, K: 4864, transW: true },
+  { label: '0.5B q/o fwd', M: 512, N: 896, K: 896, transW: false },
+  { label: '0.5B q/o dX', M: 512, N: 896, K: 896, transW: true },
+  { label: '0.5B decode up fwd M=1', M: 1, N: 4864, K: 896, transW: false },
+  { label: '0.5B LM head fwd', M: 512, N: 151936, K: 896, transW: false, big: true },
+  { label: '0.5B LM head CE+dhidden', M: 512, N: 151936, K: 896, transW: false, big: true, ce: true },
+  { label: '7B MLP up/gate fwd', M: 512, N: 18944, K: 3584, transW: false, big: true },
+  { label: '7B MLP up/gate dX', M: 512, N: 18944, K: 3584, transW: true, big: true },
+];
+const brows: string[][] = [];
+let peakAmx = amxPeak();
+for (const s of bshapes) {
+  if (s.big && noBig) continue;
+  const [inn, out] = s.transW ? [s.N, s.K] : [s.K, s.N];
+  const wf = fill(s.N * s.K).map((x) => x * 0.05);
+  const packed: TPackedBf16Weight = addon.packBf16Weight(toBf16(wf), s.N, s.K);
+  const a = fill(s.M * inn);
+  // CE: the logits GEMM and the dhidden GEMM, 2 x 2 M N K
+  const flop = (s.ce ? 4 : 2) * s.M * s.N * s.K;
+  const labels = Int32Array.from({ length: s.M }, (_, i) => (i * 7919) % s.N);
+  let fp32: TRate;
+  if (s.ce) {
+    const dh = new Float32Array(s.M * s.K);
+    fp32 = bestOf(() => addon.crossEntropyLmHead(dh, null, a, wf, labels, s.M, s.K, s.N, 1), flop);
+  } else {
+    const c = new Float32Array(s.M * out);
+    // fp32 on the same weight: x W^T is NT, dY W is NN
+    fp32 = bestOf(() => addon.matmul(c, a, wf, s.M, out, inn, false, !s.transW, 1, 0), flop);
+  }
+  const cells = [s.label, `${s.M}x${out}x${inn}`, fp32.wall.toFixed(0)];
+  for (const k of bf16Kernels) {
+    addon.setBf16Kernel(k);
+    let r: TRate;
+    if (s.ce) {
+      const dh = new Float32Array(s.M * s.K);
+      r = bestOf(() => addon.crossEntropyLmHeadBf16(dh, a, packed, labels, s.M, s.K, s.N, 1), flop);
+    } else {
+      const c = new Float32Array(s.M * out);
+      r = bestOf(() => addon.matmulBf16Packed(c, a, packed, s.M, s.transW, 1, 0), flop);
+    }
+    cells.push(`${r.wall.toFixed(0)} (${(r.wall / fp32.wall).toFixed(2)}x, ${r.cpu.toFixed(0)} busy)`);
+  }
+  addon.setBf16Kernel('auto');
+  addon.releaseBf16Weight(packed);
+  brows.push(cells);
+  peakAmx = Math.max(peakAmx, amxPeak());
+}
+console.log(`\nCPU: ${cpuModel.model}; flags: ${cpuModel.flags.join(' ') || 'none of avx2/avx512/amx'}`);
+console.log(
+  `bf16 kernel (auto): ${addon.info().bf16Kernel}; AMX: ${addon.info().amx}; AMX bf16 peak (TDPBF16PS loop, all threads) ${peakAmx.toFixed(0)} GFLOPS`,
+);
+console.log('packed bf16 weights: GFLOPS wall (ratio to fp32 SGEMM on the same shape, GFLOPS per busy pool)');
+const bhead = ['GEMM (W [N,K])', 'MxNxK (C = M x N, reduce K)', 'fp32', ...bf16Kernels];
+const bw = bhead.map((h, i) => Math.max(h.length, ...brows.map((r) => r[i].length)));
+const bline = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(bw[i])).join(' | ')} |`;
+console.log(bline(bhead));
+console.log(`|${bw.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of brows) console.log(bline(r));

@@ -2,7 +2,7 @@
   "targets": [{
     "target_name": "crucible_tensor",
     "sources": ["native/addon.cc", "native/pool.cc", "native/gemm.cc", "native/ops.cc", "native/attention_ce.cc", "native/vmath.cc",
-      "native/gemm_bf16.cc"],
+      "native/gemm_bf16.cc", "native/dropout.cc", "native/bf16w.cc", "native/gemm_amx.cc", "native/ce_bf16.cc"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
     # -Wno-*uninitialized: GCC 12's AVX-512 headers trip false positives (_mm512_undefined_*); -fno-math-errno lets

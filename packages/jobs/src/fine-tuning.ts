@@ -28,6 +28,8 @@ export const ZHyperparameters = z.strictObject({
     .max(2 ** 31 - 1)
     .optional(),
   saveSteps: z.number().int().min(1).max(1_000_000).optional(),
+  /** HF save_total_limit: keep only the newest N checkpoints (older ones are deleted from storage); 0 keeps all. */
+  saveTotalLimit: z.number().int().min(0).max(10_000).optional(),
   evalSteps: z.number().int().min(1).max(1_000_000).optional(),
   loggingSteps: z.number().int().min(1).max(1_000_000).optional(),
   /** Share of the training file held out for evaluation when no validation file is given (0 = none). */
@@ -53,6 +55,7 @@ export function defaultHyperparameters(method: TFineTuningMethod): TResolvedHype
     lrScheduler: 'cosine',
     seed: 42,
     saveSteps: 500,
+    saveTotalLimit: 0,
     evalSteps: 500,
     loggingSteps: 10,
     valSplit: 0,

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "bf16w.h"
 #include "ops.h"
 
 using ct::i64;
@@ -90,6 +91,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", ct::pool_threads());
   o.Set("kernel", ct::gemm_kernel_name());
   o.Set("bf16", ct::gemm_bf16_native());
+  o.Set("bf16Kernel", ct::bf16_kernel_name(ct::bf16_kernel()));
+  o.Set("amx", ct::amx_status());
   return o;
 }
 
@@ -343,6 +346,26 @@ void Axpy(const Napi::CallbackInfo& info) {
   ct::axpy(y, alpha, x, n);
 }
 
+// dropoutForward(out, x, n, thr, keep, seed, hi, lo) / dropoutBackward(dx, dout, ...): thr = floor(p * 2^32),
+// keep = 1 / (1 - p), the counter offset split into 32-bit words (src/cpu.ts does the splitting).
+void Dropout(const Napi::CallbackInfo& info, bool backward) {
+  Args a(info);
+  const i64 n = a.dim(2, "n");
+  const double thr = a.num(3, "thr"), keep = a.num(4, "keep");
+  const double seed = a.num(5, "seed"), hi = a.num(6, "hi"), lo = a.num(7, "lo");
+  float* out = a.f32(0, backward ? "dx" : "out", n);
+  const float* x = a.f32(1, backward ? "dout" : "x", n);
+  for (double w : {thr, seed, hi, lo})
+    if (!a.failed && !(w >= 0 && w <= 4294967295.0 && w == std::floor(w))) a.fail("thr/seed/hi/lo must be uint32", true);
+  if (a.failed) return;
+  auto u = [](double w) { return static_cast<uint32_t>(w); };
+  if (backward) ct::dropout_backward(out, x, n, u(thr), keep, u(seed), u(hi), u(lo));
+  else ct::dropout_forward(out, x, n, u(thr), keep, u(seed), u(hi), u(lo));
+}
+void DropoutForward(const Napi::CallbackInfo& info) { Dropout(info, false); }
+void DropoutBackward(const Napi::CallbackInfo& info) { Dropout(info, true); }
+void register_bf16(Napi::Env env, Napi::Object exports);  // the packed bf16 bindings, at the end of this file
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ct::runtime_init();
   auto fn = [&](const char* name, Napi::Function f) { exports.Set(name, f); };
@@ -368,7 +391,167 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("sumSquares", Napi::Function::New(env, SumSquares));
   fn("scale", Napi::Function::New(env, Scale));
   fn("axpy", Napi::Function::New(env, Axpy));
+  fn("dropoutForward", Napi::Function::New(env, DropoutForward));
+  fn("dropoutBackward", Napi::Function::New(env, DropoutBackward));
+  register_bf16(env, exports);
   return exports;
+}
+
+// ---- packed bf16 weights (bf16w.h) --------------------------------------------------------------------------------
+// A packed weight is a plain JS object { N, K, bytes, layout } wrapped around native memory (type-tagged, so no other
+// object passes for one). The GC frees the memory through the finalizer; releaseBf16Weight frees it at once.
+
+const napi_type_tag kPackedTag = {0x6372756369626c65ull, 0x62663136775f7631ull};  // "crucible" "bf16w_v1"
+
+struct PackedHolder {
+  ct::PackedW* w = nullptr;
+};
+
+void FinalizePacked(napi_env env, void* data, void*) {
+  auto* h = static_cast<PackedHolder*>(data);
+  if (h->w) {
+    int64_t ignored;
+    napi_adjust_external_memory(env, -static_cast<int64_t>(h->w->bytes), &ignored);
+    ct::packed_free(h->w);
+  }
+  delete h;
+}
+
+PackedHolder* packed_holder(Args& a, size_t i, const char* name) {
+  if (a.failed) return nullptr;
+  bool tagged = false;
+  napi_valuetype t;
+  napi_typeof(a.env, a.info[i], &t);
+  if (t == napi_object) napi_check_object_type_tag(a.env, a.info[i], &kPackedTag, &tagged);
+  void* p = nullptr;
+  if (!tagged || napi_unwrap(a.env, a.info[i], &p) != napi_ok || !p) {
+    a.fail(std::string(name) + " must be a packed weight from packBf16Weight");
+    return nullptr;
+  }
+  return static_cast<PackedHolder*>(p);
+}
+
+const ct::PackedW* packed_arg(Args& a, size_t i, const char* name) {
+  PackedHolder* h = packed_holder(a, i, name);
+  if (h && !h->w) a.fail(std::string(name) + " was released (releaseBf16Weight); pack the weight again", true);
+  return a.failed ? nullptr : h->w;
+}
+
+// packBf16Weight(w: Uint16Array [N, K] bf16 bits, N, K) -> packed weight
+Napi::Value PackBf16Weight(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 N = a.dim(1, "N"), K = a.dim(2, "K");
+  const uint16_t* w = a.u16(0, "w", N * K);
+  if (!a.failed && (N == 0 || K == 0)) a.fail("N and K must be >= 1", true);
+  if (a.failed) return a.env.Undefined();
+  ct::PackedW* p = ct::packed_alloc(N, K);
+  if (!p) {
+    a.fail("could not allocate " + std::to_string((N + 15) / 16 * ((K + 31) / 32) * 1024) + " bytes for the packed weight",
+           true);
+    return a.env.Undefined();
+  }
+  ct::packed_pack(*p, w);
+  auto obj = Napi::Object::New(a.env);
+  obj.DefineProperties({Napi::PropertyDescriptor::Value("N", Napi::Number::New(a.env, static_cast<double>(N)), napi_enumerable),
+                        Napi::PropertyDescriptor::Value("K", Napi::Number::New(a.env, static_cast<double>(K)), napi_enumerable),
+                        Napi::PropertyDescriptor::Value("bytes", Napi::Number::New(a.env, static_cast<double>(p->bytes)), napi_enumerable),
+                        Napi::PropertyDescriptor::Value("layout", Napi::String::New(a.env, "tiles16x32"), napi_enumerable)});
+  auto* h = new PackedHolder{p};
+  napi_wrap(a.env, obj, h, FinalizePacked, nullptr, nullptr);
+  napi_type_tag_object(a.env, obj, &kPackedTag);
+  int64_t ignored;
+  napi_adjust_external_memory(a.env, static_cast<int64_t>(p->bytes), &ignored);
+  return obj;
+}
+
+Napi::Value UnpackBf16Weight(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const ct::PackedW* p = packed_arg(a, 0, "w");
+  if (a.failed) return a.env.Undefined();
+  auto out = Napi::Uint16Array::New(a.env, static_cast<size_t>(p->N * p->K));
+  ct::packed_unpack(*p, out.Data());
+  return out;
+}
+
+void ReleaseBf16Weight(const Napi::CallbackInfo& info) {
+  Args a(info);
+  PackedHolder* h = packed_holder(a, 0, "w");
+  if (a.failed || !h->w) return;
+  int64_t ignored;
+  napi_adjust_external_memory(a.env, -static_cast<int64_t>(h->w->bytes), &ignored);
+  ct::packed_free(h->w);
+  h->w = nullptr;
+}
+
+// matmulBf16Packed(c, a, w, M, transW, alpha, beta): transW false: c[M, N] = alpha bf16(a)[M, K] W^T + beta c;
+// true: c[M, K] = alpha bf16(a)[M, N] W + beta c.
+void MatmulBf16Packed(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const ct::PackedW* w = packed_arg(a, 2, "w");
+  const i64 M = a.dim(3, "M");
+  const bool tw = !a.failed && info[4].ToBoolean();  // no N-API coercion with an exception pending
+  const float alpha = static_cast<float>(a.num(5, "alpha")), beta = static_cast<float>(a.num(6, "beta"));
+  if (a.failed) return;
+  const i64 in = tw ? w->N : w->K, out = tw ? w->K : w->N;
+  float* C = a.f32(0, "c", M * out);
+  const float* A = a.f32(1, "a", M * in);
+  if (a.failed) return;
+  ct::gemm_bf16p(*w, tw, M, alpha, A, beta, C);
+}
+
+// crossEntropyLmHeadBf16(dhidden | null, hidden, w, labels, N, C, V, gradScale) -> summed loss
+Napi::Value CrossEntropyLmHeadBf16(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 N = a.dim(4, "N"), C = a.dim(5, "C"), V = a.dim(6, "V");
+  const float gradScale = static_cast<float>(a.num(7, "gradScale"));
+  const ct::PackedW* w = packed_arg(a, 2, "w");
+  if (!a.failed && (w->N != V || w->K != C))
+    a.fail("w is packed as [" + std::to_string(w->N) + ", " + std::to_string(w->K) + "] but V = " + std::to_string(V) +
+               ", C = " + std::to_string(C) + "; pass the LM head weight [V, C]",
+           true);
+  float* dh = a.f32(0, "dhidden", N * C, true);
+  const float* h = a.f32(1, "hidden", N * C);
+  const int32_t* labels = a.i32(3, "labels", N);
+  if (!check_ids(a, labels, N, V, "labels", true)) return a.env.Undefined();
+  return Napi::Number::New(a.env, ct::cross_entropy_lm_head_bf16(dh, h, *w, labels, N, C, gradScale));
+}
+
+// embeddingForwardBf16(out, w, ids, N, C): out[N, C] = W[ids[n], :] widened to fp32.
+void EmbeddingForwardBf16(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const i64 N = a.dim(3, "N"), C = a.dim(4, "C");
+  const ct::PackedW* w = packed_arg(a, 1, "w");
+  if (!a.failed && w->K != C)
+    a.fail("w has K = " + std::to_string(w->K) + " columns but C = " + std::to_string(C), true);
+  float* out = a.f32(0, "out", N * C);
+  const int32_t* ids = a.i32(2, "ids", N);
+  if (!check_ids(a, ids, N, a.failed ? 0 : w->N, "ids", false)) return;
+  ct::packed_gather_rows(*w, ids, N, out, C);
+}
+
+Napi::Value SetBf16Kernel(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(g_call_mu);
+  const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  return Napi::Boolean::New(info.Env(), ct::bf16_set_kernel(name.c_str()));
+}
+
+Napi::Value AmxPeak(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const double s = a.num(0, "seconds");
+  if (a.failed) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ct::amx_peak_gflops(s));
+}
+
+void register_bf16(Napi::Env env, Napi::Object exports) {
+  auto fn = [&](const char* name, Napi::Function f) { exports.Set(name, f); };
+  fn("packBf16Weight", Napi::Function::New(env, PackBf16Weight));
+  fn("unpackBf16Weight", Napi::Function::New(env, UnpackBf16Weight));
+  fn("releaseBf16Weight", Napi::Function::New(env, ReleaseBf16Weight));
+  fn("matmulBf16Packed", Napi::Function::New(env, MatmulBf16Packed));
+  fn("crossEntropyLmHeadBf16", Napi::Function::New(env, CrossEntropyLmHeadBf16));
+  fn("embeddingForwardBf16", Napi::Function::New(env, EmbeddingForwardBf16));
+  fn("setBf16Kernel", Napi::Function::New(env, SetBf16Kernel));
+  fn("amxPeak", Napi::Function::New(env, AmxPeak));
 }
 
 }  // namespace

@@ -27,5 +27,9 @@ void adamw(float* p, const float* g, float* m, float* v, i64 n, double lr, doubl
 double sum_squares(const float* x, i64 n);
 void scale(float* x, float s, i64 n);
 void axpy(float* y, float a, const float* x, i64 n);
+void dropout_forward(float* out, const float* x, i64 n, uint32_t thr, double keep, uint32_t seed, uint32_t hi,
+                     uint32_t lo);
+void dropout_backward(float* dx, const float* dout, i64 n, uint32_t thr, double keep, uint32_t seed, uint32_t hi,
+                      uint32_t lo);
 
 }  // namespace ct

@@ -1,13 +1,16 @@
 /**
- * The reference backend: plain TypeScript, one obvious loop per formula, no blocking, no threads. It is the oracle
- * the cpu backend is tested against, so clarity wins over speed everywhere.
+ * The reference kernels: plain TypeScript, one obvious loop per formula, no blocking, no threads. They are the oracle
+ * the cpu kernels are tested against, so clarity wins over speed everywhere. `referenceBackend` is the handle-level
+ * Backend over them (src/host.ts).
  *
  * Every scalar is a JS number (float64) while it is being computed; only stores round to the output array's type.
  * The code only indexes its arrays, so the tests also run it on Float64Array (cast to F32) to check gradients by
  * finite differences far more tightly than float32 storage would allow.
  */
-import type { AdamWOptions, Backend, F32, MatmulBf16Options, MatmulOptions } from './backend';
+import type { AdamWOptions, Backend, F32, Kernels, MatmulBf16Options, MatmulOptions } from './backend';
 import { bf16Round, bf16ToF32 } from './bf16';
+import { checkDropoutOffset, dropoutBits, dropThreshold } from './dropout';
+import { createHostBackend } from './host';
 
 /** Rows of the LM head computed at once; the cross-entropy never holds more than [1, CE_CHUNK] logits. */
 const CE_CHUNK = 1024;
@@ -356,8 +359,109 @@ function axpy(y: F32, a: number, x: F32, n: number): void {
   for (let i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-export const referenceBackend: Backend = {
-  name: 'reference',
+/**
+ * The bf16-weight LM head: as crossEntropyLmHead with z = bf16(hidden) W^T (W widened exactly) and
+ * dhidden = bf16(dz) W, the numbers of torch's bf16 matmuls with fp32 accumulation in both directions. The softmax
+ * and the loss are computed unrounded.
+ */
+function crossEntropyLmHeadBf16(
+  dhidden: F32 | null,
+  hidden: F32,
+  W: Uint16Array,
+  labels: Int32Array,
+  N: number,
+  C: number,
+  V: number,
+  gradScale: number,
+): number {
+  const z = new Float64Array(Math.min(CE_CHUNK, V));
+  const h = new Float64Array(C);
+  const logits = (v0: number, len: number): void => {
+    for (let t = 0; t < len; t++) {
+      let dot = 0;
+      for (let j = 0; j < C; j++) dot += h[j] * bf16ToF32(W[(v0 + t) * C + j]);
+      z[t] = Math.fround(dot); // the logits GEMM stores fp32
+    }
+  };
+  let total = 0;
+  for (let n = 0; n < N; n++) {
+    const label = labels[n];
+    if (dhidden) dhidden.fill(0, n * C, (n + 1) * C);
+    if (label === -100) continue;
+    if (label < 0 || label >= V) throw new RangeError(`label ${label} at row ${n} is outside the vocabulary [0, ${V})`);
+    for (let j = 0; j < C; j++) h[j] = bf16Round(hidden[n * C + j]);
+    let max = -Infinity;
+    let sum = 0;
+    let zLabel = 0;
+    for (let v0 = 0; v0 < V; v0 += CE_CHUNK) {
+      const len = Math.min(CE_CHUNK, V - v0);
+      logits(v0, len);
+      for (let t = 0; t < len; t++) {
+        if (z[t] > max) {
+          sum = sum * Math.exp(max - z[t]);
+          max = z[t];
+        }
+        sum += Math.exp(z[t] - max);
+        if (v0 + t === label) zLabel = z[t];
+      }
+    }
+    const lse = max + Math.log(sum);
+    total += lse - zLabel;
+    if (!dhidden) continue;
+    const acc = new Float64Array(C);
+    for (let v0 = 0; v0 < V; v0 += CE_CHUNK) {
+      const len = Math.min(CE_CHUNK, V - v0);
+      logits(v0, len);
+      for (let t = 0; t < len; t++) {
+        const dz = bf16Round(Math.fround(gradScale * (Math.exp(z[t] - lse) - (v0 + t === label ? 1 : 0))));
+        const wo = (v0 + t) * C;
+        for (let j = 0; j < C; j++) acc[j] += dz * bf16ToF32(W[wo + j]);
+      }
+    }
+    for (let j = 0; j < C; j++) dhidden[n * C + j] = acc[j];
+  }
+  return total;
+}
+
+function embeddingForwardBf16(out: F32, table: Uint16Array, ids: Int32Array, N: number, C: number): void {
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < C; j++) out[n * C + j] = bf16ToF32(table[ids[n] * C + j]);
+  }
+}
+
+function softmaxRows(x: F32, rows: number, n: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) if (x[o + i] > max) max = x[o + i];
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += Math.exp(x[o + i] - max);
+    for (let i = 0; i < n; i++) x[o + i] = Math.exp(x[o + i] - max) / sum;
+  }
+}
+
+/** out = x / (1 - p) where kept, 0 where dropped (counter-based mask, see dropout.ts). */
+function dropoutForward(out: F32, x: F32, n: number, p: number, seed: number, offset: number): void {
+  checkDropoutOffset(offset);
+  const thr = dropThreshold(p);
+  const keep = 1 / (1 - p);
+  for (let i = 0; i < n; i++) out[i] = dropoutBits(seed, offset + i) >= thr ? x[i] * keep : 0;
+}
+
+function dropoutBackward(dx: F32, dout: F32, n: number, p: number, seed: number, offset: number): void {
+  checkDropoutOffset(offset);
+  const thr = dropThreshold(p);
+  const keep = 1 / (1 - p);
+  for (let i = 0; i < n; i++) if (dropoutBits(seed, offset + i) >= thr) dx[i] = dx[i] + dout[i] * keep;
+}
+
+function shiftLabels(out: Int32Array, labels: Int32Array, B: number, T: number): void {
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) out[b * T + t] = t + 1 < T ? labels[b * T + t + 1] : -100;
+  }
+}
+
+export const referenceKernels: Kernels = {
   matmul,
   matmulBf16W,
   rmsnormForward,
@@ -366,15 +470,27 @@ export const referenceBackend: Backend = {
   ropeBackward: (dx, pos, N, H, D, theta) => rope(dx, pos, N, H, D, theta, -1),
   attentionForward,
   attentionBackward,
+  softmaxRows,
   swigluForward,
   swigluBackward,
   embeddingForward,
+  embeddingForwardBf16,
   embeddingBackward,
   crossEntropyLmHead,
+  crossEntropyLmHeadBf16,
   addBias,
   biasBackward,
+  dropoutForward,
+  dropoutBackward,
+  shiftLabels,
   adamw,
   sumSquares,
   scale,
   axpy,
 };
+
+export const referenceBackend: Backend = createHostBackend({
+  name: 'reference',
+  kernels: referenceKernels,
+  info: () => ({ summary: 'reference (plain TypeScript, float64 scalars)', bf16Kernel: 'reference' }),
+});

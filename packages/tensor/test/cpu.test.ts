@@ -17,9 +17,9 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend';
-import { cpuAvailable, cpuInfo, loadCpuAddon } from '../src/cpu';
-import { createBackend, referenceBackend as ref, toBf16 } from '../src/index';
+import type { Kernels } from '../src/backend';
+import { cpuAvailable, cpuInfo, loadCpuAddon, loadCpuKernels } from '../src/cpu';
+import { createBackend, referenceKernels as ref, toBf16 } from '../src/index';
 import { rng } from './helpers';
 
 const VAL = { atol: 1e-5, rtol: 1e-4 };
@@ -109,7 +109,7 @@ it('is safe to call from several JS threads at once (worker_threads take turns)'
   expect(await Promise.all([runOne(1), runOne(2), runOne(3)])).toEqual([true, true, true]);
 });
 
-const cpu: Backend = createBackend('cpu');
+const cpu: Kernels = loadCpuKernels();
 const addon = loadCpuAddon();
 // Every op runs on each SIMD level this CPU has (GEMM micro-kernel and vectorised exp loops switch together).
 const kernels = ['avx512', 'avx2', 'scalar'].filter((k) => addon?.setKernel(k));
@@ -178,8 +178,8 @@ function opSuite(): void {
             w = toBf16(view(K * N).v);
           const c = view(M * N, () => (beta === 0 ? Number.NaN : r() * 2 - 1));
           const want = copy(c.v);
-          ref.matmulBf16W?.(want, a.v, w, M, N, K, { transB, alpha, beta });
-          cpu.matmulBf16W?.(c.v, a.v, w, M, N, K, { transB, alpha, beta });
+          ref.matmulBf16W(want, a.v, w, M, N, K, { transB, alpha, beta });
+          cpu.matmulBf16W(c.v, a.v, w, M, N, K, { transB, alpha, beta });
           expectClose(`C ${M}x${N}x${K} tB=${transB}`, c.v, want, VAL);
           expect(c.guards() && a.guards()).toBe(true);
         }
@@ -390,6 +390,65 @@ function opSuite(): void {
       expect(none).toBe(0);
       expect(dh.v.every((x) => x === 0)).toBe(true);
       expect(() => cpu.crossEntropyLmHead(null, null, h.v, W.v, ints([V, 0, 0]), 3, C, V, 1)).toThrow(RangeError);
+    });
+  });
+
+  describe('dropout', () => {
+    // Integer hashing on both sides and one rounding of a double product: the cpu mask and values are the
+    // reference's bit for bit (no tolerance). Offsets straddle 2^32 so the high counter word changes mid-call.
+    for (const offset of [0, 2 ** 32 - 20_000, 2 ** 40 + 3]) {
+      it(`forward and backward equal the reference exactly (offset ${offset})`, () => {
+        const n = 50_003; // several threads' worth
+        const o = { p: 0.15, seed: 4242 };
+        const x = view(n),
+          dout = view(n);
+        const out = view(n, () => Number.NaN),
+          rOut = new Float32Array(n);
+        cpu.dropoutForward(out.v, x.v, n, o.p, o.seed, offset);
+        ref.dropoutForward(rOut, x.v, n, o.p, o.seed, offset);
+        expect(Buffer.compare(Buffer.from(out.v.slice().buffer), Buffer.from(rOut.buffer))).toBe(0);
+        const dx = view(n, () => 0.5),
+          rDx = new Float32Array(n).fill(0.5);
+        cpu.dropoutBackward(dx.v, dout.v, n, o.p, o.seed, offset);
+        ref.dropoutBackward(rDx, dout.v, n, o.p, o.seed, offset);
+        expect(Buffer.compare(Buffer.from(dx.v.slice().buffer), Buffer.from(rDx.buffer))).toBe(0);
+        expect([x, dout, out, dx].every((t) => t.guards())).toBe(true);
+      });
+    }
+  });
+
+  describe('bf16 embedding and LM head', () => {
+    it('embeddingForwardBf16 equals the reference exactly', () => {
+      const V = 9,
+        C = 21,
+        N = 7;
+      const table = toBf16(view(V * C).v);
+      const ids = ints([8, 0, 3, 3, 7, 1, 8]);
+      const out = view(N * C),
+        rOut = new Float32Array(N * C);
+      cpu.embeddingForwardBf16(out.v, table, ids, N, C);
+      ref.embeddingForwardBf16(rOut, table, ids, N, C);
+      expectClose('out', out.v, rOut, { atol: 0, rtol: 0 });
+      expect(out.guards()).toBe(true);
+    });
+
+    it('crossEntropyLmHeadBf16 loss and dhidden match the reference', () => {
+      const N = 9,
+        C = 24,
+        V = 5000;
+      const labels = ints([4999, 0, -100, 4096, 4095, -100, 17, 2048, 3]);
+      const hidden = view(N * C),
+        W = toBf16(view(V * C, (i) => (r() * 2 - 1) * (i >= 4096 * C ? 2 : 0.5)).v);
+      const dh = view(N * C, () => Number.NaN),
+        rDh = new Float32Array(N * C);
+      const loss = cpu.crossEntropyLmHeadBf16(dh.v, hidden.v, W, labels, N, C, V, 0.3);
+      const want = ref.crossEntropyLmHeadBf16(rDh, hidden.v, W, labels, N, C, V, 0.3);
+      expect(Math.abs(loss - want)).toBeLessThanOrEqual(SCALAR_RTOL * want);
+      // dlogits are rounded to bf16 on both sides; an fp32 difference in a logit can move one across a bf16
+      // rounding boundary (a 2^-9 relative step of that one term), hence the bf16-sized absolute tolerance.
+      expectClose('dhidden', dh.v, rDh, { atol: 2e-3, rtol: 1e-2 });
+      expect(cpu.crossEntropyLmHeadBf16(null, hidden.v, W, labels, N, C, V, 1)).toBeCloseTo(want / 1, 3);
+      expect([hidden, dh].every((t) => t.guards())).toBe(true);
     });
   });
 

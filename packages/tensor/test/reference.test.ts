@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MatmulOptions } from '../src/backend';
 import { bf16Round, f32ToBf16, fromBf16, toBf16 } from '../src/bf16';
-import { createBackend, referenceBackend as ref } from '../src/index';
+import { createBackend, referenceKernels as ref } from '../src/index';
 import { ropeInvFreq } from '../src/reference';
 import { f32, gradCheck, randArray, rng, type TInputs } from './helpers';
 
@@ -539,5 +539,123 @@ describe('reductions and elementwise', () => {
     expect(Array.from(y)).toEqual([3, -3, 7, 2]);
     ref.scale(y, 0.5, 3);
     expect(Array.from(y)).toEqual([1.5, -1.5, 3.5, 2]);
+  });
+});
+
+describe('dropout (counter-based mask)', () => {
+  const o = { p: 0.3, seed: 77 };
+
+  it('drops about p of the elements, scales the rest by 1/(1-p), and depends only on (seed, counter)', () => {
+    const n = 20000;
+    const x = new Float32Array(n).fill(1);
+    const out = new Float32Array(n);
+    ref.dropoutForward(out, x, n, o.p, o.seed, 5);
+    const kept = out.filter((v) => v !== 0);
+    // Binomial(20000, 0.7): sd = 65, so +-4 sd = 260 elements.
+    expect(Math.abs(kept.length - 0.7 * n)).toBeLessThan(260);
+    expect(kept.every((v) => v === Math.fround(1 / 0.7))).toBe(true);
+    // Two calls over [5, 105) and [105, 205) are one call over [5, 205): the mask is per counter, not per call.
+    const a = new Float32Array(200);
+    ref.dropoutForward(a.subarray(0, 100), x, 100, o.p, o.seed, 5);
+    ref.dropoutForward(a.subarray(100), x, 100, o.p, o.seed, 105);
+    expect(Array.from(a)).toEqual(Array.from(out.subarray(0, 200)));
+    // Another seed, another mask; p = 0 keeps everything unscaled.
+    const b = new Float32Array(200);
+    ref.dropoutForward(b, x, 200, o.p, o.seed + 1, 5);
+    expect(Array.from(b)).not.toEqual(Array.from(a));
+    ref.dropoutForward(b, x, 200, 0, o.seed, 5);
+    expect(b.every((v) => v === 1)).toBe(true);
+    expect(() => ref.dropoutForward(b, x, 1, 1, 0, 0)).toThrow(RangeError);
+    expect(() => ref.dropoutForward(b, x, 1, 0.1, 0, -1)).toThrow(RangeError);
+  });
+
+  it('mixes the high counter word: offsets 2^32 apart give unrelated masks', () => {
+    const x = new Float32Array(256).fill(1);
+    const lo = new Float32Array(256);
+    const hi = new Float32Array(256);
+    ref.dropoutForward(lo, x, 256, 0.5, 3, 1000);
+    ref.dropoutForward(hi, x, 256, 0.5, 3, 2 ** 32 + 1000);
+    let same = 0;
+    for (let i = 0; i < 256; i++) if ((lo[i] === 0) === (hi[i] === 0)) same++;
+    expect(same).toBeGreaterThan(80); // about half agree by chance
+    expect(same).toBeLessThan(176);
+  });
+
+  it('backward is the transpose of forward (finite differences), and accumulates', () => {
+    const n = 60;
+    const x = rand(n);
+    expectGrad(
+      {
+        inputs: { x },
+        forward: (i) => {
+          const out = new Float64Array(n);
+          ref.dropoutForward(f32(out), f32(i.x), n, o.p, o.seed, 11);
+          return out;
+        },
+        backward: (_i, dout) => {
+          const dx = new Float64Array(n).fill(0.25);
+          ref.dropoutBackward(f32(dx), f32(dout), n, o.p, o.seed, 11);
+          return { x: dx.map((v) => v - 0.25) };
+        },
+      },
+      5,
+    );
+  });
+});
+
+describe('label shift, softmax rows, bf16 embedding', () => {
+  it('shiftLabels moves each row left by one and ends it with -100', () => {
+    const out = new Int32Array(6).fill(9);
+    ref.shiftLabels(out, Int32Array.of(1, 2, 3, 4, 5, 6), 2, 3);
+    expect(Array.from(out)).toEqual([2, 3, -100, 5, 6, -100]);
+  });
+
+  it('softmaxRows matches exp / sum per row (and is shift-invariant)', () => {
+    const x = new Float64Array([1, 2, 3, 1000, 1001, 1002]);
+    ref.softmaxRows(f32(x), 2, 3);
+    const e = [Math.exp(-2), Math.exp(-1), 1];
+    const s = e[0] + e[1] + e[2];
+    expectClose(x, [...e.map((v) => v / s), ...e.map((v) => v / s)], F64_REL);
+  });
+
+  it('embeddingForwardBf16 gathers widened bf16 rows', () => {
+    const table = toBf16(new Float32Array([0.1, -2.5, 3.3, 7, 1e-3, -0.75]));
+    const out = new Float32Array(6);
+    ref.embeddingForwardBf16(out, table, Int32Array.of(2, 0, 2), 3, 2);
+    const w = fromBf16(table);
+    expect(Array.from(out)).toEqual([w[4], w[5], w[0], w[1], w[4], w[5]]);
+  });
+});
+
+describe('crossEntropyLmHeadBf16', () => {
+  const N = 5,
+    C = 12,
+    V = 1500; // crosses the 1024-row chunk
+  const hidden = Float32Array.from(rand(N * C));
+  const Wf = Float32Array.from(rand(V * C, 0.5));
+  const W = toBf16(Wf);
+  const labels = Int32Array.of(3, -100, 1499, 1024, 0);
+
+  it('equals the fp32 LM head on bf16-rounded hidden and widened W (loss)', () => {
+    const h16 = hidden.map(bf16Round);
+    const want = ref.crossEntropyLmHead(null, null, h16, fromBf16(W), labels, N, C, V, 1);
+    const got = ref.crossEntropyLmHeadBf16(null, hidden, W, labels, N, C, V, 1);
+    // The bf16 path stores each logit as fp32 (as the GEMM does): relative 6e-8 per logit.
+    expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-6 * want);
+  });
+
+  it('dhidden is bf16(dlogits) W: within bf16 rounding of the unrounded gradient, ignored rows zero', () => {
+    const h16 = hidden.map(bf16Round);
+    const want = new Float32Array(N * C);
+    ref.crossEntropyLmHead(want, null, h16, fromBf16(W), labels, N, C, V, 0.5);
+    const got = new Float32Array(N * C).fill(Number.NaN);
+    ref.crossEntropyLmHeadBf16(got, hidden, W, labels, N, C, V, 0.5);
+    // Each dlogit is rounded to 8 significant bits (relative 2^-9); summed over V rows the error stays within
+    // 2^-9 of sum |dz| |W| <= 2^-9 * 2 * 0.5 * max|W| per element: 1e-3 absolute bounds it with margin.
+    expectClose(got, want, 0, 1e-3);
+    expect(Array.from(got.subarray(C, 2 * C))).toEqual(new Array(C).fill(0));
+    expect(() => ref.crossEntropyLmHeadBf16(null, hidden, W, Int32Array.of(0, 0, 0, 0, V), N, C, V, 1)).toThrow(
+      RangeError,
+    );
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadChatConfig, loadTrainConfig, parseTrainConfig } from '../src/config';
+import { gradientCheckpointingOf, loadChatConfig, loadTrainConfig, parseTrainConfig } from '../src/config';
 import type { TrainerError } from '../src/io/errors';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/configs', import.meta.url));
@@ -136,5 +136,23 @@ describe('LLaMA-Factory features Crucible lacks', () => {
     const { warnings, warn } = collect();
     parseTrainConfig({ ...base, deepspeed: 'ds_z3.json', report_to: 'none', do_eval: true }, 'c.yaml', warn);
     expect(warnings[0]).toMatch(/ignored keys.*deepspeed.*report_to.*do_eval/);
+  });
+});
+
+describe('gradient checkpointing keys (LLaMA-Factory: on unless disable_gradient_checkpointing)', () => {
+  it('is on by default, off with disable_gradient_checkpointing, and gradient_checkpointing: false says why not', () => {
+    const on = collect();
+    expect(gradientCheckpointingOf(parseTrainConfig({ ...base }, 'c', on.warn))).toBe(true);
+    expect(on.warnings.join('\n')).not.toMatch(/gradient_checkpointing/);
+    const off = collect();
+    expect(
+      gradientCheckpointingOf(parseTrainConfig({ ...base, disable_gradient_checkpointing: true }, 'c', off.warn)),
+    ).toBe(false);
+    expect(off.warnings.join('\n')).not.toMatch(/gradient_checkpointing/);
+    const f = collect();
+    expect(gradientCheckpointingOf(parseTrainConfig({ ...base, gradient_checkpointing: false }, 'c', f.warn))).toBe(
+      true,
+    );
+    expect(f.warnings.join('\n')).toMatch(/does not turn checkpointing off.*disable_gradient_checkpointing: true/);
   });
 });

@@ -10,6 +10,7 @@ import { createBackend } from '@crucible/tensor';
 import { describe, expect, it } from 'vitest';
 import { argmax, generate, nucleus, sampleToken } from '../src/generate/index';
 import { createModel, createRng, type ModelConfig, randomWeights } from '../src/model/index';
+import { edit } from './host';
 
 const be = createBackend('reference');
 const ATOL = 1e-4;
@@ -46,7 +47,10 @@ function loraModel(arch: 'qwen2' | 'llama', tied: boolean, seed: number) {
   // a trained adapter: B non-zero so the LoRA path is part of what the cache must reproduce
   const rng = createRng(seed + 1);
   for (const p of m.trainableParams())
-    if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = rng() - 0.5;
+    if (p.name.includes('lora_B'))
+      edit(be, p.data, (d) => {
+        for (let i = 0; i < d.length; i++) d[i] = rng() - 0.5;
+      });
   return m;
 }
 

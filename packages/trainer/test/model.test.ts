@@ -18,6 +18,7 @@ import {
   parseModelConfig,
   randomWeights,
 } from '../src/model/index';
+import { dropoutAt, edit, host } from './host';
 
 const EPS = 1e-2;
 const ATOL = 3e-3;
@@ -63,7 +64,7 @@ function tinyBatch(seed: number): Batch {
 }
 
 function zeroGrads(m: Model): void {
-  for (const p of m.trainableParams()) p.grad.fill(0);
+  for (const p of m.trainableParams()) be.fill(p.grad, 0);
 }
 
 /**
@@ -75,15 +76,16 @@ function checkGradients(m: Model, f: () => number, K = 3): { checked: number; wo
   let worst = 0;
   const rng = createRng(2024);
   for (const p of m.trainableParams()) {
-    const order = Array.from(p.grad.keys()).sort((a, b) => Math.abs(p.grad[b]) - Math.abs(p.grad[a]));
+    const grad = host(be, p.grad);
+    const order = Array.from(grad.keys()).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
     const picks = [
       order[0],
       ...Array.from({ length: K - 1 }, (_, j) => order[Math.floor(((j + 1) * order.length) / (2 * K))]),
-      Math.floor(rng() * p.grad.length),
+      Math.floor(rng() * grad.length),
     ];
     for (const i of picks) {
       const fd = centralDiff(p, i, f);
-      const g = p.grad[i];
+      const g = grad[i];
       const err = Math.abs(g - fd);
       worst = Math.max(worst, err / (ATOL + RTOL * Math.abs(fd)));
       if (err > ATOL + RTOL * Math.abs(fd)) {
@@ -96,12 +98,18 @@ function checkGradients(m: Model, f: () => number, K = 3): { checked: number; wo
 }
 
 function centralDiff(p: Param, i: number, f: () => number): number {
-  const x0 = p.data[i];
-  p.data[i] = x0 + EPS;
+  const x0 = host(be, p.data)[i];
+  edit(be, p.data, (d) => {
+    d[i] = x0 + EPS;
+  });
   const fp = f();
-  p.data[i] = x0 - EPS;
+  edit(be, p.data, (d) => {
+    d[i] = x0 - EPS;
+  });
   const fm = f();
-  p.data[i] = x0;
+  edit(be, p.data, (d) => {
+    d[i] = x0;
+  });
   return (fp - fm) / (2 * EPS);
 }
 
@@ -149,7 +157,10 @@ describe('model gradients vs finite differences (reference backend)', () => {
       expect(m.trainableParams().length).toBe(2 * 7 * 2);
       const rng = createRng(9);
       for (const p of m.trainableParams())
-        if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = 0.3 * (rng() - 0.5);
+        if (p.name.includes('lora_B'))
+          edit(be, p.data, (d) => {
+            for (let i = 0; i < d.length; i++) d[i] = 0.3 * (rng() - 0.5);
+          });
       const batch = tinyBatch(8);
       zeroGrads(m);
       m.lossAndGrad(batch, 1);
@@ -169,17 +180,20 @@ describe('model gradients vs finite differences (reference backend)', () => {
     });
     const rng = createRng(1);
     for (const p of m.trainableParams())
-      if (p.name.includes('lora_B')) for (let i = 0; i < p.data.length; i++) p.data[i] = 0.3 * (rng() - 0.5);
+      if (p.name.includes('lora_B'))
+        edit(be, p.data, (d) => {
+          for (let i = 0; i < d.length; i++) d[i] = 0.3 * (rng() - 0.5);
+        });
     const batch = tinyBatch(3);
     zeroGrads(m);
-    const a = m.lossAndGrad(batch, 1, createRng(42));
+    const a = m.lossAndGrad(batch, 1, dropoutAt(42));
     const evalLoss = m.loss(batch).lossSum;
     expect(a.lossSum).not.toBeCloseTo(evalLoss, 4); // dropout was active in training...
-    const grads = m.trainableParams().map((p) => p.grad.slice());
+    const grads = m.trainableParams().map((p) => host(be, p.grad));
     // ...and the loss with the same mask is what the gradient differentiates (gradScale 0 leaves grads alone)
-    checkGradients(m, () => m.lossAndGrad(batch, 0, createRng(42)).lossSum);
+    checkGradients(m, () => m.lossAndGrad(batch, 0, dropoutAt(42)).lossSum);
     m.trainableParams().forEach((p, i) => {
-      expect(p.grad).toEqual(grads[i]);
+      expect(host(be, p.grad)).toEqual(grads[i]);
     });
   });
 
@@ -195,15 +209,19 @@ describe('model gradients vs finite differences (reference backend)', () => {
     });
     const batch = tinyBatch(2);
     const rng = createRng(3);
-    for (const p of m.trainableParams()) for (let i = 0; i < p.data.length; i++) p.data[i] = rng() - 0.5;
+    for (const p of m.trainableParams())
+      edit(be, p.data, (d) => {
+        for (let i = 0; i < d.length; i++) d[i] = rng() - 0.5;
+      });
     zeroGrads(m);
     m.lossAndGrad(batch, 1);
-    const once = m.trainableParams().map((p) => p.grad.slice());
+    const once = m.trainableParams().map((p) => host(be, p.grad));
     zeroGrads(m);
     m.lossAndGrad(batch, 0.25);
     m.lossAndGrad(batch, 0.75);
     m.trainableParams().forEach((p, k) => {
-      for (let i = 0; i < p.grad.length; i++) expect(p.grad[i]).toBeCloseTo(once[k][i], 5);
+      const g = host(be, p.grad);
+      for (let i = 0; i < g.length; i++) expect(g[i]).toBeCloseTo(once[k][i], 5);
     });
   });
 
@@ -222,11 +240,12 @@ describe('model gradients vs finite differences (reference backend)', () => {
     const ids = Int32Array.of(1, 5, 9, 2, 44);
     expect(lora.logits(ids)).toEqual(base.logits(ids));
     for (const p of lora.trainableParams()) {
-      if (p.name.includes('lora_B')) expect(p.data.every((x) => x === 0)).toBe(true);
+      const data = host(be, p.data);
+      if (p.name.includes('lora_B')) expect(data.every((x) => x === 0)).toBe(true);
       else {
         const bound = 1 / Math.sqrt(p.shape[1]);
-        expect(p.data.every((x) => Math.abs(x) <= bound)).toBe(true);
-        const maxAbs = p.data.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+        expect(data.every((x) => Math.abs(x) <= bound)).toBe(true);
+        const maxAbs = data.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
         expect(maxAbs).toBeGreaterThan(0.8 * bound);
       }
     }
@@ -298,9 +317,9 @@ describe('model gradients vs finite differences (reference backend)', () => {
       });
     const a = mk(['q_proj', 'v_proj']);
     const b = mk(['q_proj', 'v_proj']);
-    for (const p of a.trainableParams()) p.data.fill(0.01);
+    for (const p of a.trainableParams()) be.fill(p.data, 0.01);
     b.loadLoraState(a.loraState());
-    for (const p of b.trainableParams()) expect(p.data.every((x) => x === Math.fround(0.01))).toBe(true);
+    for (const p of b.trainableParams()) expect(host(be, p.data).every((x) => x === Math.fround(0.01))).toBe(true);
     expect(() => mk(['q_proj']).loadLoraState(a.loraState())).toThrow(/no counterpart/);
     expect(() => mk(['q_proj', 'v_proj', 'o_proj']).loadLoraState(a.loraState())).toThrow(/lacks/);
     expect(() => mk(['q_proj', 'v_proj'], 2).loadLoraState(a.loraState())).toThrow(/shape/);

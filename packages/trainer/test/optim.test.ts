@@ -2,6 +2,7 @@ import { type Backend, cpuAvailable, createBackend } from '@crucible/tensor';
 import { describe, expect, it } from 'vitest';
 import { createAdamW, decaysByName, type Param } from '../src/train/optimizer';
 import { createRng } from '../src/train/rng';
+import { host } from './host';
 
 // torch.optim.AdamW (single tensor, foreach=False) and clip_grad_norm_, written out in float64 from the torch docs,
 // independently of src/train/optimizer.ts and of the backend kernels.
@@ -62,28 +63,30 @@ for (const [bname, mk] of backends) {
         ['model.norm.weight', 11],
         ['b.lora_A.weight', 64],
       ];
-      const params: Param[] = shapes.map(([name, n]) => ({
-        name,
-        shape: [n],
-        data: Float32Array.from({ length: n }, () => rng.next() * 2 - 1),
-        grad: new Float32Array(n),
-      }));
+      const params: Param[] = shapes.map(([name, n]) => {
+        const data = backend.alloc([n]);
+        backend.upload(
+          data,
+          Float32Array.from({ length: n }, () => rng.next() * 2 - 1),
+        );
+        return { name, shape: [n], data, grad: backend.alloc([n]) };
+      });
       const ref = params.map((p) => ({
-        p: Float64Array.from(p.data),
-        m: new Float64Array(p.data.length),
-        v: new Float64Array(p.data.length),
+        p: Float64Array.from(host(backend, p.data)),
+        m: new Float64Array(p.data.size),
+        v: new Float64Array(p.data.size),
       }));
       const opt = createAdamW(backend, params, { weightDecay: 0.1, maxGradNorm });
       const lrs = [1e-3, 5e-4, 2e-3, 0, 1e-2];
       for (let s = 0; s < lrs.length; s++) {
         const g64 = params.map((p) =>
-          Float64Array.from({ length: p.data.length }, () => (rng.next() * 2 - 1) * gradScale),
+          Float64Array.from({ length: p.data.size }, () => (rng.next() * 2 - 1) * gradScale),
         );
         params.forEach((p, i) => {
-          p.grad.set(g64[i]);
+          backend.upload(p.grad, Float32Array.from(g64[i]));
         });
         // The reference sees the float32-rounded grads, as the optimizer does.
-        const gr = params.map((p) => Float64Array.from(p.grad));
+        const gr = params.map((p) => Float64Array.from(host(backend, p.grad)));
         const refNorm =
           maxGradNorm > 0
             ? clipGradNorm(gr, maxGradNorm)
@@ -93,12 +96,13 @@ for (const [bname, mk] of backends) {
         ref.forEach((r, i) => {
           torchAdamW(r.p, gr[i], r.m, r.v, s + 1, lrs[s], 0.9, 0.999, 1e-8, decaysByName(params[i].name) ? 0.1 : 0);
         });
-        for (const p of params) expect(p.grad.every((x) => x === 0)).toBe(true);
+        for (const p of params) expect(host(backend, p.grad).every((x) => x === 0)).toBe(true);
       }
       // Tolerance: float32 storage of p, m, v vs float64: |diff| <= 1e-5 + 1e-5 |ref| after 5 steps.
       params.forEach((p, i) => {
-        for (let j = 0; j < p.data.length; j++) {
-          expect(Math.abs(p.data[j] - ref[i].p[j])).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(ref[i].p[j]));
+        const data = host(backend, p.data);
+        for (let j = 0; j < data.length; j++) {
+          expect(Math.abs(data[j] - ref[i].p[j])).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(ref[i].p[j]));
         }
       });
       expect(opt.state.step).toBe(5);

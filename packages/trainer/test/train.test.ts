@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { createBackend } from '@crucible/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collate, planSteps } from '../src/train/batches';
+import { listCheckpoints } from '../src/train/checkpoint';
 import { formatTimedelta } from '../src/train/logging';
 import { type TrainArgs, trainLoop } from '../src/train/loop';
 import { epochPermutation } from '../src/train/rng';
+import { host } from './host';
 import { createBigram, patternData } from './train-bigram';
 
 const V = 11;
@@ -114,8 +116,8 @@ describe('training loop', () => {
     ra.lossHistory.forEach((h, i) => {
       expect(h.loss).toBeCloseTo(rb.lossHistory[i].loss, 5);
     });
-    const pa = a.trainableParams()[0].data;
-    const pb = b.trainableParams()[0].data;
+    const pa = host(backend, a.trainableParams()[0].data);
+    const pb = host(backend, b.trainableParams()[0].data);
     for (let i = 0; i < pa.length; i++) expect(Math.abs(pa[i] - pb[i])).toBeLessThan(1e-5);
   });
 
@@ -221,6 +223,47 @@ describe('training loop', () => {
     });
     expect(res.status).toBe('cancelled');
     expect(res.globalStep).toBe(5);
+  });
+});
+
+describe('save_total_limit', () => {
+  it('keeps the newest N checkpoint folders after each save and reports every pruned one', async () => {
+    const out = tmp();
+    const events: { type: string; step?: number }[] = [];
+    await trainLoop({
+      model: createBigram(V),
+      backend,
+      train: patternData(10, V),
+      padId: 0,
+      configHash: 'x',
+      outputDir: out,
+      onEvent: (e) => {
+        if (e.type === 'checkpoint' || e.type === 'checkpoint-pruned') events.push({ type: e.type, step: e.step });
+      },
+      args: { ...baseArgs, numTrainEpochs: 1, saveStrategy: 'steps', saveSteps: 2, saveTotalLimit: 2 },
+    });
+    // 10 steps, a save every 2: checkpoints 2..10; after each save only the newest two remain.
+    expect(listCheckpoints(out).map((c) => c.step)).toEqual([8, 10]);
+    expect(events.filter((e) => e.type === 'checkpoint').map((e) => e.step)).toEqual([2, 4, 6, 8, 10]);
+    expect(events.filter((e) => e.type === 'checkpoint-pruned').map((e) => e.step)).toEqual([2, 4, 6]);
+    // A pruned checkpoint is reported right after the save that pushed it out.
+    expect(events.findIndex((e) => e.type === 'checkpoint-pruned' && e.step === 2)).toBe(
+      events.findIndex((e) => e.type === 'checkpoint' && e.step === 6) + 1,
+    );
+  });
+
+  it('without a limit every checkpoint stays', async () => {
+    const out = tmp();
+    await trainLoop({
+      model: createBigram(V),
+      backend,
+      train: patternData(6, V),
+      padId: 0,
+      configHash: 'x',
+      outputDir: out,
+      args: { ...baseArgs, numTrainEpochs: 1, saveStrategy: 'steps', saveSteps: 2 },
+    });
+    expect(listCheckpoints(out).map((c) => c.step)).toEqual([2, 4, 6]);
   });
 });
 

@@ -399,6 +399,24 @@ describe('training.run', () => {
     expect(usage.reduce((s, u) => s + Number(u.quantity) * 1000, 0)).toBeCloseTo(Number(last.tokensSeen), 6);
   });
 
+  it('saveTotalLimit keeps the newest checkpoints: older ones are deleted from storage and marked pruned', async () => {
+    const f = await makeFixture(prisma, storage, modelDir, ROWS);
+    const row = await createJob(f, { ...HP, saveTotalLimit: 2 });
+    const { id } = await enqueue(trainingRunJob, { jobId: row.id }, { prefix });
+    const { state, job } = await settle(id);
+    expect(state, job?.failedReason).toBe('completed');
+    // Saves at 3, 6, 8, 9, 12, 15, 16 (every 3 steps and at epoch ends); only the newest two are kept.
+    const cps = await prisma.checkpoint.findMany({ where: { jobId: row.id }, orderBy: { step: 'asc' } });
+    const kept = cps.filter((c) => c.prunedAt === null).map((c) => c.step);
+    expect(kept).toEqual([15, 16]);
+    for (const c of cps) {
+      const objects = await storage.listObjects(`${c.objectKey}/`);
+      if (c.prunedAt === null) expect(objects.length, `checkpoint-${c.step}`).toBeGreaterThan(0);
+      else expect(objects, `checkpoint-${c.step} was pruned`).toEqual([]);
+    }
+    expect(cps.filter((c) => c.prunedAt !== null).length).toBeGreaterThan(0);
+  });
+
   it('a validation split reports eval loss per evalSteps and on the fine-tuned model', async () => {
     const f = await makeFixture(prisma, storage, modelDir, ROWS);
     // 16 rows, 25% held out: 12 train rows, batch 2 -> 6 steps per epoch, 12 steps; eval every 4 steps.

@@ -12,7 +12,7 @@ import { parseChatConfig } from '../config';
 import { getTemplate, type TChatMessage, type Template } from '../data';
 import { readPeftAdapter } from '../export';
 import { generate } from '../generate/generate';
-import { loadTokenizer, loadWeights } from '../io';
+import { loadTokenizer, openWeights } from '../io';
 import { TrainerError } from '../io/errors';
 import type { Tokenizer } from '../io/tokenizer';
 import { createModel, type Model, parseModelConfig } from '../model';
@@ -50,7 +50,7 @@ export async function openChat(s: ChatSettings, backend: Backend = createBackend
   }
   const config = parseModelConfig(configJson);
   const tokenizer = await loadTokenizer(s.modelDir);
-  const weights = await loadWeights(s.modelDir);
+  const weights = openWeights(s.modelDir);
   const adapter = s.adapterDir ? readPeftAdapter(s.adapterDir) : null;
   // Without an adapter the model still needs a LoRA spec; a rank-1 q_proj LoRA with B = 0 changes nothing.
   const lora = adapter

@@ -1,9 +1,11 @@
 import { TrainerError } from '../io/errors';
-import { initModel, type TInitModelOptions } from '../io/init-model';
+import { initModel, MODEL_PRESETS, type TInitModelOptions, type TModelPreset } from '../io/init-model';
 
 const USAGE =
   'usage: crucible init-model --arch qwen2|llama --layers N --hidden N [--intermediate N] [--heads N] [--kv-heads N] ' +
-  '[--vocab N] [--untied] [--dtype F32|BF16] [--seed N] OUT';
+  '[--vocab N] [--untied] [--dtype F32|BF16] [--shards N] [--seed N] OUT\n' +
+  `       crucible init-model --preset ${Object.keys(MODEL_PRESETS).join('|')} [any flag above to override] OUT ` +
+  '(Qwen2.5 shapes, BF16, sharded as the hub files are)';
 
 /** Splits `--key value` / `--key=value` flags from positional arguments. */
 export function parseFlags(
@@ -44,11 +46,48 @@ function intFlag(flags: Map<string, string>, key: string, fallback?: number): nu
 }
 
 export function parseInitModelArgs(argv: string[]): { opts: TInitModelOptions; outDir: string } {
-  const known = ['arch', 'layers', 'hidden', 'intermediate', 'heads', 'kv-heads', 'vocab', 'untied', 'dtype', 'seed'];
+  const known = [
+    'arch',
+    'layers',
+    'hidden',
+    'intermediate',
+    'heads',
+    'kv-heads',
+    'vocab',
+    'untied',
+    'dtype',
+    'seed',
+    'preset',
+    'shards',
+  ];
   const { flags, positional } = parseFlags(argv, ['untied']);
   for (const k of flags.keys())
     if (!known.includes(k)) throw new TrainerError('CLI_USAGE', `Unknown option --${k}.\n${USAGE}`);
   if (positional.length !== 1) throw new TrainerError('CLI_USAGE', USAGE);
+  const presetName = flags.get('preset');
+  if (presetName !== undefined) {
+    if (!(presetName in MODEL_PRESETS)) {
+      throw new TrainerError(
+        'CLI_USAGE',
+        `--preset must be one of ${Object.keys(MODEL_PRESETS).join(', ')}, got "${presetName}".`,
+      );
+    }
+    // A preset supplies every shape flag; flags given explicitly win (e.g. --layers 2 for a slice of the shapes).
+    const p = MODEL_PRESETS[presetName as TModelPreset];
+    const defaults: Record<string, string> = {
+      arch: 'qwen2',
+      layers: String(p.layers),
+      hidden: String(p.hidden),
+      intermediate: String(p.intermediate),
+      heads: String(p.heads),
+      'kv-heads': String(p.kvHeads),
+      vocab: String(p.vocab),
+      dtype: 'BF16',
+      shards: String(p.shards),
+    };
+    for (const [k, v] of Object.entries(defaults)) if (!flags.has(k)) flags.set(k, v);
+    if (!p.tie) flags.set('untied', 'true');
+  }
   const arch = flags.get('arch');
   if (arch !== 'qwen2' && arch !== 'llama')
     throw new TrainerError('CLI_USAGE', `--arch must be qwen2 or llama.\n${USAGE}`);
@@ -77,6 +116,7 @@ export function parseInitModelArgs(argv: string[]): { opts: TInitModelOptions; o
       tie: !flags.has('untied'),
       seed,
       dtype,
+      shards: intFlag(flags, 'shards', 1),
     },
     outDir: positional[0],
   };
@@ -87,7 +127,7 @@ export async function initModelCommand(argv: string[]): Promise<number> {
   const { opts, outDir } = parseInitModelArgs(argv);
   await initModel(opts, outDir);
   process.stderr.write(
-    `[crucible] wrote ${opts.arch} model (${opts.layers} layers, hidden ${opts.hidden}, heads ${opts.heads}/${opts.kvHeads}) to ${outDir}\n`,
+    `[crucible] wrote ${opts.arch} model (${opts.layers} layers, hidden ${opts.hidden}, heads ${opts.heads}/${opts.kvHeads}, ${opts.dtype ?? 'F32'}, ${opts.shards ?? 1} file(s)) to ${outDir}\n`,
   );
   return 0;
 }

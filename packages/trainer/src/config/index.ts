@@ -1,6 +1,7 @@
 export {
   closestKey,
   frozenDtypeOf,
+  gradientCheckpointingOf,
   loadChatConfig,
   loadTrainConfig,
   parseChatConfig,

@@ -122,12 +122,26 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
       `${source}: ${config.bf16 ? 'bf16' : 'fp16'}: true is declined; training computes in float32 on this CPU engine${config.bf16 ? ' (bf16 applies to the frozen base of finetuning_type: lora)' : ''}.`,
     );
   }
+  if (config.gradient_checkpointing === false && !config.disable_gradient_checkpointing) {
+    warn(
+      `${source}: gradient_checkpointing: false does not turn checkpointing off in LLaMA-Factory, nor here; set disable_gradient_checkpointing: true to keep every layer's activations (faster, more memory).`,
+    );
+  }
   return config;
 }
 
 /** The model's frozenDtype for a training config: bf16 frozen weights for `bf16: true` with LoRA, else f32. */
 export function frozenDtypeOf(cfg: Pick<TTrainConfig, 'bf16' | 'finetuning_type'>): 'f32' | 'bf16' {
   return cfg.bf16 && cfg.finetuning_type === 'lora' ? 'bf16' : 'f32';
+}
+
+/**
+ * Gradient checkpointing as LLaMA-Factory decides it: on, unless `disable_gradient_checkpointing: true`
+ * (LLaMA-Factory enables it on the model at load time; `gradient_checkpointing: false` does not turn it off there,
+ * and parseTrainConfig says so when a config sets it).
+ */
+export function gradientCheckpointingOf(cfg: Pick<TTrainConfig, 'disable_gradient_checkpointing'>): boolean {
+  return !cfg.disable_gradient_checkpointing;
 }
 
 export function parseChatConfig(raw: unknown, source = 'config', warn: TConfigWarning = stderrWarning): TChatConfig {

@@ -114,6 +114,9 @@ export const ZTrainConfig = z
     fp16: bool().default(false),
     pure_bf16: bool().optional(),
     gradient_checkpointing: bool().optional(),
+    // LLaMA-Factory's ModelArguments: gradient checkpointing is on unless this is set (its loader enables it on the
+    // model whatever TrainingArguments.gradient_checkpointing says).
+    disable_gradient_checkpointing: bool().default(false),
     flash_attn: z.string().optional(),
     seed: int().default(42),
     data_seed: int().optional(),
@@ -188,12 +191,10 @@ export const IGNORED_TRAIN_KEYS: Record<string, string> = {
   run_name: 'no experiment tracker is used',
   report_to: 'no experiment tracker is used',
   ddp_timeout: 'training runs in one process (no torch.distributed)',
-  gradient_checkpointing: 'activations are kept by the CPU engine',
   flash_attn: 'attention is the CPU engine’s own fused kernel',
   optim: 'the optimizer is always torch AdamW',
   do_eval: 'evaluation follows eval_strategy/eval_steps',
   do_predict: 'prediction is not supported',
-  save_total_limit: 'all checkpoints are kept',
   data_seed: 'seed orders the data',
   deepspeed: 'training runs in one process',
   ddp_find_unused_parameters: 'training runs in one process',
@@ -228,7 +229,8 @@ export const UNSUPPORTED_TRAIN_KEYS: Record<string, string> = {
   rope_scaling: 'RoPE scaling is not implemented',
   shift_attn: 'shift short attention is not implemented',
   neat_packing: 'packing without cross-attention is not implemented',
-  streaming: 'datasets are read whole',
+  streaming:
+    'datasets are always streamed from disk and tokenised before training starts; an IterableDataset run (streaming with max_steps) is not implemented',
   mix_strategy: 'datasets are concatenated',
   split_special_tokens: 'special tokens are never split',
 };

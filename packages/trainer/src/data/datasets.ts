@@ -1,8 +1,18 @@
 import type { TTrainConfig } from '../config/schema';
 import { TrainerError } from '../io/errors';
 import type { Tokenizer } from '../io/tokenizer';
-import { convertRows, readDatasetInfo, readRows, resolveDataset, type TConvertedRow } from './formats';
-import { getTemplate, IGNORE_INDEX, type Template } from './template';
+import {
+  checkConvertible,
+  convertRow,
+  convertRows,
+  readDatasetInfo,
+  readRows,
+  resolveDataset,
+  streamRows,
+  type TConvertedRow,
+} from './formats';
+import { createExampleStore, type ExampleList, type ExampleStore } from './store';
+import { getTemplate, type Template } from './template';
 
 export type Example = { inputIds: number[]; labels: number[] };
 
@@ -161,46 +171,122 @@ export function splitValidation<T>(items: T[], valSize: number, seed: number): {
   };
 }
 
-function tokenise(rows: TConvertedRow[], cfg: TTrainConfig, tokenizer: Tokenizer, template: Template): Example[] {
-  if (cfg.stage === 'pt')
-    return pretrainExamples(rows, tokenizer, template, { cutoffLen: cfg.cutoff_len, packing: cfg.packing });
-  return supervisedExamples(rows, template, {
-    cutoffLen: cfg.cutoff_len,
-    trainOnPrompt: cfg.train_on_prompt,
-    maskHistory: cfg.mask_history,
-    defaultSystem: cfg.default_system,
-  });
+/** Streams one config's datasets into a store: row by row from disk, converted, tokenised, never all in memory. */
+async function tokeniseInto(
+  store: ExampleStore,
+  names: string[],
+  cfg: TTrainConfig,
+  tokenizer: Tokenizer,
+  template: Template,
+  warn: (m: string) => void,
+): Promise<void> {
+  const info = readDatasetInfo(cfg.dataset_dir);
+  const identity = identityFrom(cfg);
+  const pt = cfg.stage === 'pt';
+  // Pre-training: LLaMA-Factory uses `<|end_of_text|>` for llama3 rather than the chat EOS it installs.
+  const eos = template.name === 'llama3' ? '<|end_of_text|>' : template.eosToken;
+  const bos = tokenizer.addBosToken ? tokenizer.bosTokenId : undefined;
+  const block = cfg.cutoff_len;
+  // Packing concatenates every text of every dataset and cuts blocks of cutoff_len; only the unfinished block is
+  // held (the remainder at the very end is dropped, as LLaMA-Factory drops it).
+  let carry: number[] = [];
+  const emit = (r: TConvertedRow): void => {
+    if (!pt) {
+      if (r.prompt.length % 2 !== 1 || r.response.length !== 1) return;
+      store.push(
+        template.encodeChat([...r.prompt, ...r.response], {
+          system: r.system || cfg.default_system,
+          tools: r.tools || undefined,
+          cutoffLen: cfg.cutoff_len,
+          trainOnPrompt: cfg.train_on_prompt,
+          maskHistory: cfg.mask_history,
+        }),
+      );
+      return;
+    }
+    const text = (r.prompt[0]?.content ?? '') + eos;
+    if (!cfg.packing) {
+      const ids = [...(bos !== undefined ? [bos] : []), ...tokenizer.encode(text)].slice(0, cfg.cutoff_len);
+      store.push({ inputIds: ids, labels: ids });
+      return;
+    }
+    for (const id of tokenizer.encode(text)) carry.push(id);
+    let at = 0;
+    while (carry.length - at >= block) {
+      const ids = carry.slice(at, at + block);
+      if (bos !== undefined) ids[0] = bos;
+      store.push({ inputIds: ids, labels: ids });
+      at += block;
+    }
+    if (at > 0) carry = carry.slice(at);
+  };
+  for (const name of names) {
+    const attr = resolveDataset(name, cfg.dataset_dir, info);
+    checkConvertible(attr);
+    let read = 0;
+    let dropped = 0;
+    let placeholders = false;
+    await streamRows(attr.file, (raw) => {
+      if (cfg.max_samples !== undefined && read >= cfg.max_samples) return false;
+      read++;
+      const r = convertRow(replaceIdentity(raw, identity), attr);
+      if (!r) {
+        dropped++;
+        return;
+      }
+      if (!placeholders) {
+        const j = JSON.stringify(r);
+        placeholders = j.includes('{{name}}') || j.includes('{{author}}');
+      }
+      emit(r);
+    });
+    if (dropped > 0) warn(`dataset ${name}: dropped ${dropped} invalid rows (as LLaMA-Factory does).`);
+    if (placeholders) {
+      warn(
+        `dataset ${name} still holds {{name}}/{{author}}: set identity_name/identity_author (or CRUCIBLE_IDENTITY_NAME/AUTHOR).`,
+      );
+    }
+  }
 }
 
 /**
  * Train and eval examples for a config: `dataset` (and `eval_dataset`, else a `val_size` split of the train rows),
- * tokenised with `template` (unset = the model's own jinja template, as LLaMA-Factory parses it).
+ * tokenised with `template` (unset = the model's own jinja template, as LLaMA-Factory parses it). Files are streamed
+ * row by row and the examples kept in typed arrays (data/store.ts), so memory follows the token count, not the file.
  */
 export async function loadDatasets(
   cfg: TTrainConfig,
   tokenizer: Tokenizer,
   modelDir: string,
-): Promise<{ train: Example[]; eval: Example[]; template: Template }> {
+  warn: (m: string) => void = (m) => process.stderr.write(`warning: ${m}\n`),
+): Promise<{ train: ExampleList; eval: ExampleList; template: Template }> {
   // Pre-training only needs the template's EOS; a tokenizer without a chat template falls back to `default`
   // (plain EOS), as LLaMA-Factory's `empty` template does.
   const name = cfg.template ?? (cfg.stage === 'pt' && !tokenizer.chatTemplate ? 'default' : 'auto');
   const template = getTemplate(name, tokenizer, modelDir);
   if (!cfg.dataset || cfg.dataset.length === 0)
     throw new TrainerError('DATASET_NOT_FOUND', 'The config names no `dataset`.');
-  const trainRows = readConvertedRows(cfg.dataset, cfg);
-  let train = tokenise(trainRows, cfg, tokenizer, template);
-  let evalExamples: Example[] = [];
+  const trainStore = createExampleStore();
+  await tokeniseInto(trainStore, cfg.dataset, cfg, tokenizer, template, warn);
+  let train = trainStore.all();
+  let evalExamples = createExampleStore().all();
   if (cfg.eval_dataset && cfg.eval_dataset.length > 0) {
-    evalExamples = tokenise(readConvertedRows(cfg.eval_dataset, cfg), cfg, tokenizer, template);
+    const evalStore = createExampleStore();
+    await tokeniseInto(evalStore, cfg.eval_dataset, cfg, tokenizer, template, warn);
+    evalExamples = evalStore.all();
   } else if (cfg.val_size > 0) {
-    const split = splitValidation(train, cfg.val_size, cfg.seed);
-    train = split.train;
-    evalExamples = split.eval;
+    const split = splitValidation(
+      Array.from({ length: train.length }, (_, i) => i),
+      cfg.val_size,
+      cfg.seed,
+    );
+    evalExamples = train.select(split.eval);
+    train = train.select(split.train);
   }
   if (train.length === 0)
     throw new TrainerError('DATASET_INVALID', `No usable training rows in ${cfg.dataset.join(', ')}.`);
-  const unlabelled = train.filter((e) => e.labels.every((l) => l === IGNORE_INDEX)).length;
-  if (unlabelled > 0)
-    process.stderr.write(`warning: ${unlabelled} training examples have no labelled tokens after cutoff_len.\n`);
+  let unlabelled = 0;
+  for (let i = 0; i < train.length; i++) if (train.labelled(i) === 0) unlabelled++;
+  if (unlabelled > 0) warn(`${unlabelled} training examples have no labelled tokens after cutoff_len.`);
   return { train, eval: evalExamples, template };
 }

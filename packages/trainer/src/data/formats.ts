@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { TrainerError } from '../io/errors';
 import type { TChatMessage } from './template';
 
@@ -162,6 +163,64 @@ export function readRows(file: string): Record<string, unknown>[] {
   }
 }
 
+/** A .json list is parsed whole (one string): past this size, say to use JSONL, which streams. */
+const MAX_JSON_BYTES = 256 * 1024 * 1024;
+
+function dataFiles(file: string): string[] {
+  if (!statSync(file).isDirectory()) return [file];
+  const files = readdirSync(file)
+    .filter((f) => DATA_FILE.test(f))
+    .sort();
+  if (files.length === 0) throw new TrainerError('DATASET_INVALID', `${file} holds no .json, .jsonl or .txt files.`);
+  return files.map((f) => join(file, f));
+}
+
+/**
+ * The rows of a data file (or folder) one at a time, as readRows would list them, without holding the file: .jsonl
+ * and .txt are read line by line from a stream, so their size is bounded by the disk, not by V8's longest string
+ * (a 600 MB file read whole fails with ERR_STRING_TOO_LONG). onRow returns false to stop early (max_samples).
+ */
+export async function streamRows(
+  file: string,
+  onRow: (row: Record<string, unknown>) => boolean | undefined,
+): Promise<void> {
+  for (const f of dataFiles(file)) {
+    if (f.endsWith('.json')) {
+      const size = statSync(f).size;
+      if (size > MAX_JSON_BYTES) {
+        throw new TrainerError(
+          'DATASET_INVALID',
+          `${f} is a ${(size / 2 ** 20).toFixed(0)} MB .json list, which has to be parsed whole; write it as JSON Lines (.jsonl, one row a line), which is streamed.`,
+        );
+      }
+      for (const row of readRows(f)) if (onRow(row) === false) return;
+      continue;
+    }
+    const lines = createInterface({ input: createReadStream(f, { encoding: 'utf8' }), crlfDelay: Infinity });
+    let lineNo = 0;
+    try {
+      for await (const line of lines) {
+        lineNo++;
+        let row: Record<string, unknown>;
+        if (f.endsWith('.txt')) {
+          if (line.length === 0) continue;
+          row = { text: line };
+        } else {
+          if (line.trim().length === 0) continue;
+          try {
+            row = JSON.parse(line);
+          } catch (e) {
+            throw new TrainerError('DATASET_INVALID', `${f}: line ${lineNo}: ${(e as Error).message}`);
+          }
+        }
+        if (onRow(row) === false) return;
+      }
+    } finally {
+      lines.close();
+    }
+  }
+}
+
 const str = (v: unknown): string =>
   typeof v === 'string' ? v : v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
 
@@ -246,9 +305,20 @@ export function convertRows(
   const out: TConvertedRow[] = [];
   let dropped = 0;
   for (const row of rows) {
-    const r = a.formatting === 'alpaca' ? convertAlpaca(row, a) : convertSharegpt(row, a);
-    if ('invalid' in r) dropped++;
-    else out.push(r);
+    const r = convertRow(row, a);
+    if (r) out.push(r);
+    else dropped++;
   }
   return { rows: out, dropped };
+}
+
+/** One row as convertRows converts it; null for a row LLaMA-Factory would drop as invalid. */
+export function convertRow(row: Record<string, unknown>, a: TDatasetAttr): TConvertedRow | null {
+  const r = a.formatting === 'alpaca' ? convertAlpaca(row, a) : convertSharegpt(row, a);
+  return 'invalid' in r ? null : r;
+}
+
+/** The preference/KTO refusals of convertRows, for callers that convert row by row. */
+export function checkConvertible(a: TDatasetAttr): void {
+  convertRows([], a);
 }

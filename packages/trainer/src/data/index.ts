@@ -10,13 +10,21 @@ export {
   type TIdentity,
 } from './datasets';
 export {
+  convertRow,
   convertRows,
   readDatasetInfo,
   readRows,
   resolveDataset,
+  streamRows,
   type TConvertedRow,
   type TDatasetAttr,
 } from './formats';
+export {
+  createExampleStore,
+  type ExampleList,
+  type ExampleSource,
+  type ExampleStore,
+} from './store';
 export {
   encodePairs,
   getTemplate,

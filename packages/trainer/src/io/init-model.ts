@@ -1,9 +1,18 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { type ModelConfig, randomWeights, toHfConfig } from '../model';
+import { createRng, type ModelConfig, toHfConfig, weightShapes } from '../model';
+import { f32ToBf16Bits } from './dtype';
 import { TrainerError } from './errors';
-import { writeSafetensors } from './safetensors';
 
 export type TInitModelOptions = {
   arch: 'qwen2' | 'llama';
@@ -18,6 +27,8 @@ export type TInitModelOptions = {
   tie?: boolean;
   seed: number;
   dtype?: 'F32' | 'BF16';
+  /** Safetensors files to split the weights into (default 1: model.safetensors). */
+  shards?: number;
 };
 
 const require = createRequire(import.meta.url);
@@ -75,10 +86,154 @@ export function initModelConfig(o: TInitModelOptions): ModelConfig {
   };
 }
 
+/** Shapes of the Qwen2.5 family (their config.json values), for `crucible init-model --preset` and bench/train.ts. */
+export const MODEL_PRESETS = {
+  'qwen2.5-0.5b': {
+    hidden: 896,
+    layers: 24,
+    heads: 14,
+    kvHeads: 2,
+    intermediate: 4864,
+    vocab: 151936,
+    tie: true,
+    shards: 1,
+  },
+  'qwen2.5-1.5b': {
+    hidden: 1536,
+    layers: 28,
+    heads: 12,
+    kvHeads: 2,
+    intermediate: 8960,
+    vocab: 151936,
+    tie: true,
+    shards: 1,
+  },
+  'qwen2.5-3b': {
+    hidden: 2048,
+    layers: 36,
+    heads: 16,
+    kvHeads: 2,
+    intermediate: 11008,
+    vocab: 151936,
+    tie: true,
+    shards: 2,
+  },
+  'qwen2.5-7b': {
+    hidden: 3584,
+    layers: 28,
+    heads: 28,
+    kvHeads: 4,
+    intermediate: 18944,
+    vocab: 152064,
+    tie: false,
+    shards: 4,
+  },
+} as const;
+export type TModelPreset = keyof typeof MODEL_PRESETS;
+
+/** Elements generated and written per chunk: bounds the memory of writing a tensor of any size. */
+const CHUNK = 1 << 22;
+
 /**
- * Writes a randomly initialised Hugging Face model directory: config.json, model.safetensors (normal(0, 0.02)
- * matrices as HF's initializer_range, zero biases, unit norms, all from `seed`), generation_config.json and the
- * real tokenizer files of the architecture's family.
+ * Writes random weights as safetensors shards, streamed: tensors in the order of weightShapes, each generated chunk
+ * by chunk from one seeded stream (the values randomWeights would give: normal(0, std) matrices, unit norms, zero
+ * biases after their draws, as Transformers' _init_weights zeroes Linear biases) and written as it is made, so
+ * memory holds one chunk whatever the model's size. Shards split the tensors into `shards` runs of about equal bytes;
+ * more than one shard also writes model.safetensors.index.json as save_pretrained does.
+ */
+function writeRandomWeights(
+  outDir: string,
+  config: ModelConfig,
+  seed: number,
+  dtype: 'F32' | 'BF16',
+  shards: number,
+): void {
+  const shapes = [...weightShapes(config)];
+  const bytes = dtype === 'F32' ? 4 : 2;
+  const sizes = shapes.map(([, sh]) => sh.reduce((a, b) => a * b, 1) * bytes);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const n = Math.max(1, Math.min(shards, shapes.length));
+  // tensor i goes to the shard its first byte falls in
+  // Tensor i starts shard floor(start * n / total) (contiguous runs of about equal bytes), never skipping a shard and
+  // leaving at least one tensor for each shard after it, so there are exactly n files.
+  const shardOf: number[] = [];
+  let acc = 0;
+  let prev = 0;
+  sizes.forEach((sz, i) => {
+    const byBytes = Math.floor((acc * n) / total);
+    const cur = Math.min(prev + 1, n - 1, Math.max(prev, byBytes, n - (sizes.length - i)));
+    shardOf.push(i === 0 ? 0 : cur);
+    prev = shardOf[i];
+    acc += sz;
+  });
+  const used = [...new Set(shardOf)];
+  const fileName = (k: number) =>
+    used.length === 1
+      ? 'model.safetensors'
+      : `model-${String(used.indexOf(k) + 1).padStart(5, '0')}-of-${String(used.length).padStart(5, '0')}.safetensors`;
+  const rng = createRng(seed);
+  const normal = (): number => {
+    const u = 1 - rng();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+  };
+  const f32 = new Float32Array(CHUNK);
+  const half = new Uint16Array(CHUNK);
+  const weightMap: Record<string, string> = {};
+  for (const k of used) {
+    const idx = shapes.map((_, i) => i).filter((i) => shardOf[i] === k);
+    const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+    let off = 0;
+    for (const i of idx) {
+      header[shapes[i][0]] = { dtype, shape: shapes[i][1], data_offsets: [off, off + sizes[i]] };
+      off += sizes[i];
+      weightMap[shapes[i][0]] = fileName(k);
+    }
+    let json = JSON.stringify(header);
+    json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+    const hb = Buffer.from(json, 'utf8');
+    const lenBuf = Buffer.alloc(8);
+    lenBuf.writeBigUInt64LE(BigInt(hb.length));
+    const fd = openSync(join(outDir, fileName(k)), 'w');
+    try {
+      writeSync(fd, lenBuf);
+      writeSync(fd, hb);
+      for (const i of idx) {
+        const [name, shape] = shapes[i];
+        const isNorm = name.endsWith('norm.weight');
+        const isBias = name.endsWith('.bias');
+        let left = shape.reduce((a, b) => a * b, 1);
+        while (left > 0) {
+          const m = Math.min(CHUNK, left);
+          for (let j = 0; j < m; j++) {
+            const z = normal();
+            f32[j] = isBias ? 0 : isNorm ? 1 : 0.02 * z;
+          }
+          let out: Uint8Array;
+          if (dtype === 'F32') out = new Uint8Array(f32.buffer, 0, m * 4);
+          else {
+            for (let j = 0; j < m; j++) half[j] = f32ToBf16Bits(f32[j]);
+            out = new Uint8Array(half.buffer, 0, m * 2);
+          }
+          for (let done = 0; done < out.length; ) done += writeSync(fd, out, done, out.length - done);
+          left -= m;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  if (used.length > 1) {
+    writeFileSync(
+      join(outDir, 'model.safetensors.index.json'),
+      `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,
+    );
+  }
+}
+
+/**
+ * Writes a randomly initialised Hugging Face model directory: config.json, model.safetensors (or shards with their
+ * index), generation_config.json and the real tokenizer files of the architecture's family. Weights are streamed
+ * to disk (see writeRandomWeights), so a 7B-shaped model is written in bounded memory.
  */
 export async function initModel(opts: TInitModelOptions, outDir: string): Promise<void> {
   const config = initModelConfig(opts);
@@ -92,15 +247,11 @@ export async function initModel(opts: TInitModelOptions, outDir: string): Promis
       `--vocab ${config.vocabSize} is smaller than the tokenizer's ${maxId + 1} tokens.`,
     );
   }
-  const weights = randomWeights(config, { seed: opts.seed, std: 0.02 });
-  // Transformers' _init_weights zeroes Linear biases.
-  for (const [name, t] of weights) if (name.endsWith('.bias')) t.data.fill(0);
-
   mkdirSync(outDir, { recursive: true });
   const dtype = opts.dtype ?? 'F32';
   const hf = { ...toHfConfig(config), torch_dtype: dtype === 'BF16' ? 'bfloat16' : 'float32', initializer_range: 0.02 };
   writeFileSync(join(outDir, 'config.json'), `${JSON.stringify(hf, null, 2)}\n`);
-  writeSafetensors(join(outDir, 'model.safetensors'), weights, { dtype });
+  writeRandomWeights(outDir, config, opts.seed, dtype, opts.shards ?? 1);
   const eos = config.eosTokenId;
   writeFileSync(
     join(outDir, 'generation_config.json'),

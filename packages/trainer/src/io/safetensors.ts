@@ -1,6 +1,6 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { f16BitsToF32, f32ToF16Bits } from './dtype';
+import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './dtype';
 import { TrainerError } from './errors';
 
 export type Tensor = { shape: number[]; data: Float32Array };
@@ -31,8 +31,81 @@ function readHeader(fd: number, file: string): { header: Record<string, THeaderE
   }
 }
 
-/** Reads a .safetensors file; F32, BF16 and F16 tensors become Float32Arrays. */
-export function readSafetensorsSync(file: string): TLoadedWeights {
+/** A tensor of an opened safetensors file: where its bytes are, read only when asked. */
+export type TStoredTensor = {
+  shape: number[];
+  dtype: TSafetensorsDtype;
+  /**
+   * Reads the tensor straight into a fresh buffer of the asked dtype (one pread into the destination's own memory;
+   * widening and narrowing happen in place in that buffer, so a tensor never exists twice at full size). `into`, a
+   * buffer of the asked type with room for the tensor, is read into instead (and a view of it returned) when the
+   * stored dtype is the asked one: a loader reuses one scratch buffer for every weight its backend copies.
+   */
+  read(as: 'f32' | 'bf16', into?: Float32Array | Uint16Array): Float32Array | Uint16Array;
+};
+
+export type TStoredWeights = Map<string, TStoredTensor> & { metadata: Record<string, string> };
+
+function storedTensor(file: string, shape: number[], dtype: TSafetensorsDtype, position: number): TStoredTensor {
+  const count = shape.reduce((a, b) => a * b, 1);
+  const read = (as: 'f32' | 'bf16', into?: Float32Array | Uint16Array): Float32Array | Uint16Array => {
+    const fd = openSync(file, 'r');
+    try {
+      const same = (as === 'f32' && dtype === 'F32') || (as === 'bf16' && dtype === 'BF16');
+      if (into && same && into.length >= count && (as === 'f32') === into instanceof Float32Array) {
+        const out = into.subarray(0, count);
+        readFully(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), position, file);
+        return out;
+      }
+      if (as === 'f32') {
+        const out = new Float32Array(count);
+        if (dtype === 'F32') {
+          readFully(fd, new Uint8Array(out.buffer), position, file);
+          return out;
+        }
+        // The 16-bit values go into the upper half of the output's own buffer and are widened front to back:
+        // element i is written to bytes [4i, 4i+4) after element i, at byte 2*count + 2i, was read.
+        const half = new Uint16Array(out.buffer, 2 * count, count);
+        readFully(fd, new Uint8Array(out.buffer, 2 * count, 2 * count), position, file);
+        if (dtype === 'BF16') {
+          const bits = new Uint32Array(out.buffer);
+          for (let i = 0; i < count; i++) bits[i] = half[i] << 16;
+        } else {
+          for (let i = 0; i < count; i++) out[i] = f16BitsToF32(half[i]);
+        }
+        return out;
+      }
+      if (dtype === 'BF16') {
+        const out = new Uint16Array(count);
+        readFully(fd, new Uint8Array(out.buffer), position, file);
+        return out;
+      }
+      if (dtype === 'F16') {
+        const out = new Uint16Array(count);
+        readFully(fd, new Uint8Array(out.buffer), position, file);
+        for (let i = 0; i < count; i++) out[i] = f32ToBf16Bits(f16BitsToF32(out[i]));
+        return out;
+      }
+      // F32 -> bf16: narrowed in place into the first half of the read buffer, then copied out compactly (the
+      // full-size buffer lives only until this returns).
+      const wide = new Float32Array(count);
+      readFully(fd, new Uint8Array(wide.buffer), position, file);
+      const narrow = new Uint16Array(wide.buffer, 0, count);
+      const bits = new Uint32Array(wide.buffer);
+      for (let i = 0; i < count; i++) {
+        const b = bits[i];
+        narrow[i] = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+      }
+      return narrow.slice();
+    } finally {
+      closeSync(fd);
+    }
+  };
+  return { shape, dtype, read };
+}
+
+/** Opens a .safetensors file: its header is parsed and checked, no tensor is read. */
+export function openSafetensors(file: string): TStoredWeights {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -41,8 +114,8 @@ export function readSafetensorsSync(file: string): TLoadedWeights {
   }
   try {
     const { header, dataStart } = readHeader(fd, file);
-    const out = new Map() as TLoadedWeights;
-    out.dtypes = new Map();
+    const size = fstatSync(fd).size;
+    const out = new Map() as TStoredWeights;
     out.metadata = {};
     for (const [name, entry] of Object.entries(header)) {
       if (name === '__metadata__') {
@@ -64,27 +137,26 @@ export function readSafetensorsSync(file: string): TLoadedWeights {
           `${file}: tensor ${name} has ${end - begin} bytes for shape [${entry.shape}] ${dtype}.`,
         );
       }
-      const data = new Float32Array(count);
-      if (dtype === 'F32') {
-        readFully(fd, new Uint8Array(data.buffer), dataStart + begin, file);
-      } else {
-        const half = new Uint16Array(count);
-        readFully(fd, new Uint8Array(half.buffer), dataStart + begin, file);
-        if (dtype === 'BF16') {
-          // bf16 is the top half of a float32: shift the bits straight into the output's storage.
-          const bits = new Uint32Array(data.buffer);
-          for (let i = 0; i < count; i++) bits[i] = half[i] << 16;
-        } else {
-          for (let i = 0; i < count; i++) data[i] = f16BitsToF32(half[i]);
-        }
-      }
-      out.set(name, { shape: [...entry.shape], data });
-      out.dtypes.set(name, dtype);
+      if (dataStart + end > size) throw new TrainerError('SAFETENSORS_INVALID', `${file} ends before its tensors do.`);
+      out.set(name, storedTensor(file, [...entry.shape], dtype, dataStart + begin));
     }
     return out;
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads a .safetensors file; F32, BF16 and F16 tensors become Float32Arrays. */
+export function readSafetensorsSync(file: string): TLoadedWeights {
+  const stored = openSafetensors(file);
+  const out = new Map() as TLoadedWeights;
+  out.dtypes = new Map();
+  out.metadata = stored.metadata;
+  for (const [name, t] of stored) {
+    out.set(name, { shape: t.shape, data: t.read('f32') as Float32Array });
+    out.dtypes.set(name, t.dtype);
+  }
+  return out;
 }
 
 function readFully(fd: number, buf: Uint8Array, position: number, file: string): void {
@@ -162,8 +234,12 @@ export function writeSafetensors(
   }
 }
 
-/** Loads a model directory's weights: `model.safetensors`, or the shards named by `model.safetensors.index.json`. */
-export function loadWeightsSync(modelDir: string): TLoadedWeights {
+/**
+ * Opens a model directory's weights without reading them: `model.safetensors`, or every shard named by
+ * `model.safetensors.index.json`. Each tensor is read on demand (TStoredTensor.read), so a model is built tensor by
+ * tensor, shard after shard, and never holds a shard in memory.
+ */
+export function openWeights(modelDir: string): TStoredWeights {
   const index = join(modelDir, 'model.safetensors.index.json');
   if (existsSync(index)) {
     let weightMap: Record<string, string>;
@@ -172,15 +248,10 @@ export function loadWeightsSync(modelDir: string): TLoadedWeights {
     } catch (e) {
       throw new TrainerError('SAFETENSORS_INVALID', `${index} is not valid JSON: ${(e as Error).message}`);
     }
-    const out = new Map() as TLoadedWeights;
-    out.dtypes = new Map();
+    const out = new Map() as TStoredWeights;
     out.metadata = {};
     for (const shard of new Set(Object.values(weightMap))) {
-      const part = readSafetensorsSync(join(modelDir, shard));
-      for (const [k, v] of part) {
-        out.set(k, v);
-        out.dtypes.set(k, part.dtypes.get(k) as TSafetensorsDtype);
-      }
+      for (const [k, v] of openSafetensors(join(modelDir, shard))) out.set(k, v);
     }
     const missing = Object.keys(weightMap).filter((k) => !out.has(k));
     if (missing.length > 0)
@@ -194,7 +265,20 @@ export function loadWeightsSync(modelDir: string): TLoadedWeights {
       `${modelDir} has neither model.safetensors nor model.safetensors.index.json.`,
     );
   }
-  return readSafetensorsSync(single);
+  return openSafetensors(single);
+}
+
+/** Loads a model directory's weights as float32 (exports and tests; training opens them with openWeights). */
+export function loadWeightsSync(modelDir: string): TLoadedWeights {
+  const stored = openWeights(modelDir);
+  const out = new Map() as TLoadedWeights;
+  out.dtypes = new Map();
+  out.metadata = stored.metadata;
+  for (const [name, t] of stored) {
+    out.set(name, { shape: t.shape, data: t.read('f32') as Float32Array });
+    out.dtypes.set(name, t.dtype);
+  }
+  return out;
 }
 
 export async function loadWeights(modelDir: string): Promise<TLoadedWeights> {

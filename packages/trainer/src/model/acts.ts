@@ -1,171 +1,194 @@
+import { type Backend, type DeviceTensor as DT, type DType, SCALAR_SIZE } from '@crucible/tensor';
 import type { Layer } from './layers';
 import type { LinearScratch, LoraSlot } from './linear';
 import { LORA_TARGETS, type LoraTarget } from './types';
 
-type F32 = Float32Array;
-
 /** Activations one decoder layer saves for backward; every buffer is [N, ...] with N = B*T tokens. */
 export type LayerActs = {
-  x: F32; // input residual [N,C] (= res[l])
-  ln1: F32; // input_layernorm output [N,C]
-  rstd1: F32; // [N]
-  q: F32; // [N,Hq*D] after bias, LoRA and RoPE
-  k: F32; // [N,Hkv*D] after RoPE
-  v: F32; // [N,Hkv*D]
-  att: F32; // attention output [N,Hq*D]
-  lse: F32; // [B,Hq,T]
-  x2: F32; // residual after attention [N,C]
-  ln2: F32; // post_attention_layernorm output [N,C]
-  rstd2: F32; // [N]
-  gate: F32; // [N,I]
-  up: F32; // [N,I]
-  act: F32; // silu(gate)*up [N,I]
-  out: F32; // output residual [N,C] (= res[l+1])
+  x: DT; // input residual [N,C] (= res[l])
+  ln1: DT; // input_layernorm output [N,C]
+  rstd1: DT; // [N]
+  q: DT; // [N,Hq*D] after bias, LoRA and RoPE
+  k: DT; // [N,Hkv*D] after RoPE
+  v: DT; // [N,Hkv*D]
+  att: DT; // attention output [N,Hq*D]
+  lse: DT; // [B,Hq,T]
+  x2: DT; // residual after attention [N,C]
+  ln2: DT; // post_attention_layernorm output [N,C]
+  rstd2: DT; // [N]
+  gate: DT; // [N,I]
+  up: DT; // [N,I]
+  act: DT; // silu(gate)*up [N,I]
+  out: DT; // output residual [N,C] (= res[l+1])
   slots: Partial<Record<LoraTarget, LoraSlot>>;
 };
 
 export type Acts = {
   N: number;
-  pos: Int32Array; // RoPE positions [N]
-  labels: Int32Array; // shifted labels [N]
-  res: F32[]; // residual stream, numLayers + 1 buffers of [N,C]
+  ids: DT; // input ids [N] (i32)
+  pos: DT; // RoPE positions [N] (i32)
+  rawLabels: DT; // labels as the batch gives them [N] (i32)
+  labels: DT; // shifted labels [N] (i32)
+  keyLenBuf: DT; // real row lengths, B <= N of them used (i32)
+  loss: DT; // a device scalar (SCALAR_SIZE f32) for losses read back at once (eval, convenience calls)
+  res: DT[]; // residual stream, numLayers + 1 buffers of [N,C]
+  /**
+   * Per layer. With gradient checkpointing every layer's buffers except x / out (its residuals) are ONE shared set
+   * that the forward overwrites layer by layer and the backward refills by recomputing the layer; the slots are
+   * per-layer objects (their dropout counters differ) over shared h buffers.
+   */
   layers: LayerActs[];
-  hN: F32; // final norm output [N,C]
-  rstdF: F32; // [N]
+  hN: DT; // final norm output [N,C]
+  rstdF: DT; // [N]
   // backward scratch, shared across layers
-  dres: F32; // d loss / d residual [N,C]
-  dtmp: F32; // [N,C]
-  dln: F32; // [N,C]
-  dhN: F32; // [N,C]
-  datt: F32; // [N,Hq*D]
-  dq: F32;
-  dk: F32;
-  dv: F32;
-  dact: F32; // [N,I]
-  dgate: F32;
-  dup: F32;
+  dres: DT; // d loss / d residual [N,C]
+  dtmp: DT; // [N,C]
+  dln: DT; // [N,C]
+  dhN: DT; // [N,C]
+  datt: DT; // [N,Hq*D]
+  dq: DT;
+  dk: DT;
+  dv: DT;
+  dact: DT; // [N,I]
+  dgate: DT;
+  dup: DT;
   scratch: LinearScratch;
 };
 
-/** Hands out buffers of perToken * N elements. */
-export type Alloc = { f32(perToken: number): F32; u8(perToken: number): Uint8Array; i32(perToken: number): Int32Array };
+/** Hands out buffers of perToken * N elements (or a fixed count). */
+export type Alloc = { perToken(perToken: number, dtype?: DType): DT; fixed(n: number, dtype?: DType): DT };
 
 export type ActDims = { C: number; I: number; Hq: number; Hkv: number; D: number };
 
-export function buildActs(N: number, dims: ActDims, layers: Layer[], training: boolean, alloc: Alloc): Acts {
+export function buildActs(
+  N: number,
+  dims: ActDims,
+  layers: Layer[],
+  o: { training: boolean; checkpointing: boolean },
+  alloc: Alloc,
+): Acts {
   const { C, I, Hq, Hkv, D } = dims;
-  const res: F32[] = [];
-  for (let l = 0; l <= layers.length; l++) res.push(alloc.f32(C));
+  const f32 = (p: number) => alloc.perToken(p);
+  const res: DT[] = [];
+  for (let l = 0; l <= layers.length; l++) res.push(f32(C));
   let rMax = 1;
-  let inMax = 1;
-  const layerActs = layers.map((layer, l): LayerActs => {
-    const slots: Partial<Record<LoraTarget, LoraSlot>> = {};
+  let dropInMax = 1;
+  for (const layer of layers) {
     for (const t of LORA_TARGETS) {
-      const lin = layer.lin[t];
-      if (!lin.lora) continue;
-      rMax = Math.max(rMax, lin.lora.r);
-      inMax = Math.max(inMax, lin.inF);
-      const drop = training && lin.lora.dropout > 0;
-      slots[t] = {
-        h: alloc.f32(lin.lora.r),
-        xd: drop ? alloc.f32(lin.inF) : null,
-        mask: drop ? alloc.u8(lin.inF) : null,
-        dropped: false,
-      };
+      const L = layer.lin[t].lora;
+      if (!L) continue;
+      rMax = Math.max(rMax, L.r);
+      if (o.training && L.dropout > 0) dropInMax = Math.max(dropInMax, layer.lin[t].inF);
+    }
+  }
+  type Buffers = Omit<LayerActs, 'x' | 'out' | 'slots'> & { h: Partial<Record<LoraTarget, DT>> };
+  const buffers = (layer: Layer): Buffers => {
+    const h: Partial<Record<LoraTarget, DT>> = {};
+    for (const t of LORA_TARGETS) {
+      const L = layer.lin[t].lora;
+      if (L) h[t] = f32(L.r);
     }
     return {
-      x: res[l],
-      ln1: alloc.f32(C),
-      rstd1: alloc.f32(1),
-      q: alloc.f32(Hq * D),
-      k: alloc.f32(Hkv * D),
-      v: alloc.f32(Hkv * D),
-      att: alloc.f32(Hq * D),
-      lse: alloc.f32(Hq),
-      x2: alloc.f32(C),
-      ln2: alloc.f32(C),
-      rstd2: alloc.f32(1),
-      gate: alloc.f32(I),
-      up: alloc.f32(I),
-      act: alloc.f32(I),
-      out: res[l + 1],
-      slots,
+      ln1: f32(C),
+      rstd1: f32(1),
+      q: f32(Hq * D),
+      k: f32(Hkv * D),
+      v: f32(Hkv * D),
+      att: f32(Hq * D),
+      lse: f32(Hq),
+      x2: f32(C),
+      ln2: f32(C),
+      rstd2: f32(1),
+      gate: f32(I),
+      up: f32(I),
+      act: f32(I),
+      h,
     };
+  };
+  // Every layer has the same LoRA targets and ranks, so one shared set serves all of them.
+  const shared = o.checkpointing && layers.length > 0 ? buffers(layers[0]) : null;
+  const layerActs = layers.map((layer, l): LayerActs => {
+    const { h, ...b } = shared ?? buffers(layer);
+    const slots: Partial<Record<LoraTarget, LoraSlot>> = {};
+    for (const t of LORA_TARGETS) if (h[t]) slots[t] = { h: h[t] as DT, offset: null };
+    return { ...b, x: res[l], out: res[l + 1], slots };
   });
+  const empty = alloc.fixed(0);
   const acts: Acts = {
     N,
-    pos: alloc.i32(1),
-    labels: alloc.i32(1),
+    ids: alloc.perToken(1, 'i32'),
+    pos: alloc.perToken(1, 'i32'),
+    rawLabels: alloc.perToken(1, 'i32'),
+    labels: alloc.perToken(1, 'i32'),
+    keyLenBuf: alloc.perToken(1, 'i32'),
+    loss: alloc.fixed(SCALAR_SIZE),
     res,
     layers: layerActs,
-    hN: alloc.f32(C),
-    rstdF: alloc.f32(1),
-    dres: new Float32Array(0),
-    dtmp: new Float32Array(0),
-    dln: new Float32Array(0),
-    dhN: new Float32Array(0),
-    datt: new Float32Array(0),
-    dq: new Float32Array(0),
-    dk: new Float32Array(0),
-    dv: new Float32Array(0),
-    dact: new Float32Array(0),
-    dgate: new Float32Array(0),
-    dup: new Float32Array(0),
-    scratch: { dh: new Float32Array(0), dxd: new Float32Array(0) },
+    hN: f32(C),
+    rstdF: f32(1),
+    dres: empty,
+    dtmp: empty,
+    dln: empty,
+    dhN: empty,
+    datt: empty,
+    dq: empty,
+    dk: empty,
+    dv: empty,
+    dact: empty,
+    dgate: empty,
+    dup: empty,
+    scratch: { dh: empty, xd: empty, dxd: empty },
   };
-  if (training) {
-    acts.dres = alloc.f32(C);
-    acts.dtmp = alloc.f32(C);
-    acts.dln = alloc.f32(C);
-    acts.dhN = alloc.f32(C);
-    acts.datt = alloc.f32(Hq * D);
-    acts.dq = alloc.f32(Hq * D);
-    acts.dk = alloc.f32(Hkv * D);
-    acts.dv = alloc.f32(Hkv * D);
-    acts.dact = alloc.f32(I);
-    acts.dgate = alloc.f32(I);
-    acts.dup = alloc.f32(I);
-    acts.scratch = { dh: alloc.f32(rMax), dxd: alloc.f32(inMax) };
+  if (o.training) {
+    acts.dres = f32(C);
+    acts.dtmp = f32(C);
+    acts.dln = f32(C);
+    acts.dhN = f32(C);
+    acts.datt = f32(Hq * D);
+    acts.dq = f32(Hq * D);
+    acts.dk = f32(Hkv * D);
+    acts.dv = f32(Hkv * D);
+    acts.dact = f32(I);
+    acts.dgate = f32(I);
+    acts.dup = f32(I);
+    acts.scratch = { dh: f32(rMax), xd: f32(dropInMax), dxd: f32(dropInMax) };
   }
   return acts;
 }
 
 /**
- * Activation buffers reused across steps: storage grows to the largest N seen and every smaller batch gets views
- * into it, so a training run allocates once however its padded lengths vary (allocation, not compute, is what
- * costs at small sizes). Views are rebuilt only when N changes.
+ * Activation buffers reused across steps: backend storage grows to the largest N seen and every smaller batch gets
+ * views into it, so a training run allocates once however its padded lengths vary (allocation, not compute, is
+ * what costs at small sizes; on a GPU it also avoids allocator churn). Views are rebuilt only when N changes.
  */
-export function createActsPool(build: (N: number, alloc: Alloc) => Acts): (N: number) => Acts {
+export function createActsPool(be: Backend, build: (N: number, alloc: Alloc) => Acts): (N: number) => Acts {
   let cap = 0;
-  let f: F32[] = [];
-  let u: Uint8Array[] = [];
-  let i32: Int32Array[] = [];
+  let store: DT[] = [];
   let last: Acts | null = null;
   return (N: number) => {
     if (N > cap) {
+      for (const t of store) be.free(t);
       last = null;
-      f = [];
-      u = [];
-      i32 = [];
+      store = [];
       cap = N;
-      const keep = <A>(list: A[], a: A): A => {
-        list.push(a);
-        return a;
-      };
       build(cap, {
-        f32: (p) => keep(f, new Float32Array(cap * p)),
-        u8: (p) => keep(u, new Uint8Array(cap * p)),
-        i32: (p) => keep(i32, new Int32Array(cap * p)),
+        perToken: (p, dtype = 'f32') => {
+          const t = be.alloc([cap * p], dtype);
+          store.push(t);
+          return t;
+        },
+        fixed: (n, dtype = 'f32') => {
+          const t = be.alloc([n], dtype);
+          store.push(t);
+          return t;
+        },
       });
     }
     if (last && last.N === N) return last;
-    let fi = 0;
-    let ui = 0;
-    let ii = 0;
+    let i = 0;
     last = build(N, {
-      f32: (p) => f[fi++].subarray(0, N * p),
-      u8: (p) => u[ui++].subarray(0, N * p),
-      i32: (p) => i32[ii++].subarray(0, N * p),
+      perToken: (p) => be.view(store[i++], 0, [N * p]),
+      fixed: (n) => be.view(store[i++], 0, [n]),
     });
     return last;
   };

@@ -1,3 +1,4 @@
+import type { Backend, DeviceTensor as DT } from '@crucible/tensor';
 import { toBf16 } from '@crucible/tensor';
 import { ModelError } from './errors';
 import type { Layer, Norm } from './layers';
@@ -9,32 +10,37 @@ import {
   type LoraSpec,
   type LoraTarget,
   type ModelConfig,
+  type ModelLayout,
   type Param,
+  type StoredTensor,
+  type StoredWeights,
+  type Tensor,
   type Weights,
 } from './types';
 
-type F32 = Float32Array;
+/** A frozen or trainable matrix as the model holds it. dw is null when frozen. */
+export type Matrix = { w: DT; dw: DT | null };
 
 /** The model's parameters arranged for the forward pass, plus the flat list the optimizer sees. */
 export type Built = {
-  embed: { w: F32; dw: F32 | null };
-  lmHead: { w: F32; dw: F32 | null };
+  embed: Matrix;
+  lmHead: Matrix;
   finalNorm: Norm;
   layers: Layer[];
   /** Trainable parameters in a stable order (HF named_parameters order for full fine-tuning). */
   params: Param[];
   /** PEFT key -> LoRA parameter. */
   lora: Map<string, Param>;
-  /**
-   * The base weights by HF name, sharing storage with the layers (updated in place by full fine-tuning). A weight
-   * held as bf16 (see frozenBf16) appears here with an empty data array, keeping the HF order.
-   */
-  weights: Weights;
-  /** Frozen projection weights held only as bf16 bits (frozenDtype 'bf16'), by HF name. */
-  frozenBf16: Map<string, { shape: number[]; bits: Uint16Array }>;
+  /** Every base weight by HF name, in HF order (the order of the calls below), as the backend holds it. */
+  weights: Map<string, { shape: number[]; t: DT }>;
+  layout: ModelLayout;
 };
 
-/** How frozen projection weights are stored: 'bf16' only applies to a frozen base (LoRA or inference). */
+/**
+ * How frozen fp32 matrices are held: 'bf16' converts them once at load (activations are then rounded to bf16 in
+ * their matmuls, fp32 accumulation). Weights stored as bf16 or f16 in their file are bf16 whatever this says: a
+ * frozen weight never gets an fp32 copy.
+ */
 export type FrozenDtype = 'f32' | 'bf16';
 
 const MODULE_GROUP: Record<LoraTarget, 'self_attn' | 'mlp'> = {
@@ -76,27 +82,33 @@ function shapeStr(s: number[]): string {
   return `[${s.join(', ')}]`;
 }
 
+const isStored = (t: Tensor | StoredTensor): t is StoredTensor => typeof (t as StoredTensor).read === 'function';
+
 export function buildModel(opts: {
+  backend: Backend;
   config: ModelConfig;
-  weights: Weights;
+  weights: Weights | StoredWeights;
   finetuning: Finetuning;
   lora?: LoraSpec;
   seed: number;
+  /** Frozen q/k/v/o/gate/up/down held as bf16 (when given as fp32). */
   frozenDtype?: FrozenDtype;
+  /** Frozen embedding / LM head held as bf16 (when given as fp32). */
+  embeddingDtype?: FrozenDtype;
 }): Built {
-  const { config: c, weights: src, finetuning } = opts;
+  const { backend: be, config: c, finetuning } = opts;
+  const src = opts.weights as Map<string, Tensor | StoredTensor>;
   const full = finetuning === 'full';
-  const bf16 = !full && opts.frozenDtype === 'bf16';
-  const frozenBf16: Built['frozenBf16'] = new Map();
   const C = c.hiddenSize;
   const I = c.intermediateSize;
   const qOut = c.numHeads * c.headDim;
   const kvOut = c.numKvHeads * c.headDim;
-  const weights: Weights = new Map();
+  const weights: Built['weights'] = new Map();
   const params: Param[] = [];
   const lora = new Map<string, Param>();
+  const seen = { proj: 'f32' as 'f32' | 'bf16', embed: 'f32' as 'f32' | 'bf16', head: 'f32' as 'f32' | 'bf16' };
 
-  const need = (name: string, shape: number[], decay: boolean): { w: F32; dw: F32 | null } => {
+  const lookup = (name: string, shape: number[]): Tensor | StoredTensor => {
     const t = src.get(name);
     if (!t)
       throw new ModelError(
@@ -104,17 +116,71 @@ export function buildModel(opts: {
         `The model weights have no tensor "${name}" (expected shape ${shapeStr(shape)}).`,
       );
     const n = shape.reduce((a, b) => a * b, 1);
-    if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i]) || t.data.length !== n) {
+    const len = isStored(t) ? t.shape.reduce((a, b) => a * b, 1) : t.data.length;
+    if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i]) || len !== n) {
       throw new ModelError(
         'WEIGHT_SHAPE',
         `Tensor "${name}" has shape ${shapeStr(t.shape)}; the config implies ${shapeStr(shape)}.`,
       );
     }
-    weights.set(name, { shape: [...shape], data: t.data });
-    if (!full) return { w: t.data, dw: null };
-    const grad = new Float32Array(n);
-    params.push({ name, shape: [...shape], data: t.data, grad, decay });
-    return { w: t.data, dw: grad };
+    return t;
+  };
+
+  /** A trainable fp32 copy on the backend (full fine-tuning, and the norms / biases of every model). */
+  const trainable = (name: string, shape: number[], decay: boolean): Matrix => {
+    const t = lookup(name, shape);
+    const host = isStored(t) ? (t.read('f32') as Float32Array) : t.data;
+    const w = be.alloc(shape);
+    be.upload(w, host);
+    weights.set(name, { shape: [...shape], t: w });
+    const grad = be.alloc(shape);
+    params.push({ name, shape: [...shape], data: w, grad, decay });
+    return { w, dw: grad };
+  };
+
+  /**
+   * A frozen matrix: bf16 when stored as bf16/f16 or when `wantBf16` converts an fp32 one (an in-memory fp32
+   * tensor is then taken out of the caller's map, so its fp32 storage can be collected); fp32 otherwise.
+   */
+  // One scratch buffer for every stored bf16 weight: the backend copies or packs it (transient), so loading never
+  // leaves a tensor-sized garbage buffer per weight for the collector (a 7B model would pile up gigabytes).
+  let scratch = new Uint16Array(0);
+  const frozen = (name: string, shape: number[], wantBf16: boolean): { m: Matrix; dtype: 'f32' | 'bf16' } => {
+    const t = lookup(name, shape);
+    let w: DT;
+    if (isStored(t)) {
+      const bf16 = be.bf16 && (t.dtype !== 'F32' || wantBf16);
+      if (bf16 && t.dtype === 'BF16') {
+        const n = shape.reduce((a, b) => a * b, 1);
+        if (scratch.length < n) scratch = new Uint16Array(n);
+        w = be.frozen(shape, 'bf16', t.read('bf16', scratch), { transient: true });
+      } else {
+        w = bf16 ? be.frozen(shape, 'bf16', t.read('bf16')) : be.frozen(shape, 'f32', t.read('f32'));
+      }
+    } else if (wantBf16 && be.bf16) {
+      w = be.frozen(shape, 'bf16', toBf16(t.data));
+      src.delete(name);
+    } else {
+      w = be.frozen(shape, 'f32', t.data);
+    }
+    weights.set(name, { shape: [...shape], t: w });
+    return { m: { w, dw: null }, dtype: w.dtype === 'bf16' ? 'bf16' : 'f32' };
+  };
+
+  /** Norms and biases: small, fp32 always; trainable only in full fine-tuning. */
+  const vector = (name: string, shape: number[]): Matrix => {
+    if (full) return trainable(name, shape, false);
+    const t = lookup(name, shape);
+    const w = be.frozen(shape, 'f32', isStored(t) ? (t.read('f32') as Float32Array) : t.data);
+    weights.set(name, { shape: [...shape], t: w });
+    return { w, dw: null };
+  };
+
+  const matrix = (name: string, shape: number[], wantBf16: boolean, kind: keyof typeof seen): Matrix => {
+    if (full) return trainable(name, shape, true);
+    const { m, dtype } = frozen(name, shape, wantBf16);
+    seen[kind] = dtype;
+    return m;
   };
 
   let targets: LoraTarget[] = [];
@@ -136,8 +202,10 @@ export function buildModel(opts: {
     dropout = spec.dropout;
   }
   const rng = createRng(opts.seed);
+  const projBf16 = opts.frozenDtype === 'bf16';
+  const embBf16 = opts.embeddingDtype === 'bf16';
 
-  const embed = need('model.embed_tokens.weight', [c.vocabSize, C], true);
+  const embed = matrix('model.embed_tokens.weight', [c.vocabSize, C], embBf16, 'embed');
   const o = c.arch === 'llama' && c.attentionBias; // Llama's attention_bias also covers o_proj; Qwen2's never does
   const shapes: Record<LoraTarget, [number, number, boolean]> = {
     q_proj: [qOut, C, c.attentionBias],
@@ -156,22 +224,12 @@ export function buildModel(opts: {
     for (const t of LORA_TARGETS) {
       const [outF, inF, hasBias] = shapes[t];
       const name = `${p}.${MODULE_GROUP[t]}.${t}`;
-      const W = need(`${name}.weight`, [outF, inF], true);
-      const b = hasBias ? need(`${name}.bias`, [outF], false) : null;
-      let Wf = W.w;
-      let Wbf16: Uint16Array | null = null;
-      if (bf16) {
-        // Converted once; neither the model nor the source map keeps the fp32 copy (see createModel frozenDtype).
-        Wbf16 = toBf16(W.w);
-        src.delete(`${name}.weight`);
-        Wf = new Float32Array(0);
-        frozenBf16.set(`${name}.weight`, { shape: [outF, inF], bits: Wbf16 });
-        weights.set(`${name}.weight`, { shape: [outF, inF], data: Wf });
-      }
-      lin[t] = { name, inF, outF, W: Wf, Wbf16, dW: W.dw, b: b?.w ?? null, db: b?.dw ?? null, lora: null };
+      const W = matrix(`${name}.weight`, [outF, inF], projBf16, 'proj');
+      const b = hasBias ? vector(`${name}.bias`, [outF]) : null;
+      lin[t] = { name, inF, outF, W: W.w, dW: W.dw, b: b?.w ?? null, db: b?.dw ?? null, lora: null };
     }
-    const inNorm = need(`${p}.input_layernorm.weight`, [C], false);
-    const postNorm = need(`${p}.post_attention_layernorm.weight`, [C], false);
+    const inNorm = vector(`${p}.input_layernorm.weight`, [C]);
+    const postNorm = vector(`${p}.post_attention_layernorm.weight`, [C]);
     layers.push({
       index: l,
       inNorm: { w: inNorm.w, dw: inNorm.dw },
@@ -179,8 +237,8 @@ export function buildModel(opts: {
       lin,
     });
   }
-  const finalNorm = need('model.norm.weight', [C], false);
-  const lmHead = c.tieWordEmbeddings ? embed : need('lm_head.weight', [c.vocabSize, C], true);
+  const finalNorm = vector('model.norm.weight', [C]);
+  const lmHead = c.tieWordEmbeddings ? embed : matrix('lm_head.weight', [c.vocabSize, C], embBf16, 'head');
 
   // LoRA after the base so that params hold only adapters; A ~ U(-1/sqrt(in), 1/sqrt(in)) is PEFT's
   // kaiming_uniform_(a=sqrt(5)) on [r, in]; B = 0 so the adapted model starts equal to the base.
@@ -190,18 +248,20 @@ export function buildModel(opts: {
       const bound = 1 / Math.sqrt(lin.inF);
       const A = new Float32Array(r * lin.inF);
       for (let i = 0; i < A.length; i++) A[i] = (2 * rng() - 1) * bound;
+      const aT = be.alloc([r, lin.inF]);
+      be.upload(aT, A);
       const pa: Param = {
         name: peftKey(lin.name, 'A'),
         shape: [r, lin.inF],
-        data: A,
-        grad: new Float32Array(A.length),
+        data: aT,
+        grad: be.alloc([r, lin.inF]),
         decay: true,
       };
       const pb: Param = {
         name: peftKey(lin.name, 'B'),
         shape: [lin.outF, r],
-        data: new Float32Array(lin.outF * r),
-        grad: new Float32Array(lin.outF * r),
+        data: be.alloc([lin.outF, r]),
+        grad: be.alloc([lin.outF, r]),
         decay: true,
       };
       lin.lora = { A: pa, B: pb, r, scale, dropout };
@@ -211,6 +271,7 @@ export function buildModel(opts: {
     }
   }
 
+  const kind = (k: keyof typeof seen) => (full ? 'trainable' : seen[k]);
   return {
     embed,
     lmHead,
@@ -219,41 +280,49 @@ export function buildModel(opts: {
     params: full ? sortHfOrder(params) : params,
     lora,
     weights,
-    frozenBf16,
+    layout: {
+      projections: kind('proj'),
+      embedding: kind('embed'),
+      lmHead: c.tieWordEmbeddings ? 'tied' : kind('head'),
+      gradientCheckpointing: false,
+    },
   };
+}
+
+/** The rank of an HF parameter name in torch's named_parameters order. */
+function hfRank(name: string): number[] {
+  if (name === 'model.embed_tokens.weight') return [0];
+  if (name === 'model.norm.weight') return [2];
+  if (name === 'lm_head.weight') return [3];
+  const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
+  if (!m) return [4];
+  const order = [
+    'self_attn.q_proj.weight',
+    'self_attn.q_proj.bias',
+    'self_attn.k_proj.weight',
+    'self_attn.k_proj.bias',
+    'self_attn.v_proj.weight',
+    'self_attn.v_proj.bias',
+    'self_attn.o_proj.weight',
+    'self_attn.o_proj.bias',
+    'mlp.gate_proj.weight',
+    'mlp.up_proj.weight',
+    'mlp.down_proj.weight',
+    'input_layernorm.weight',
+    'post_attention_layernorm.weight',
+  ];
+  return [1, Number(m[1]), order.indexOf(m[2])];
+}
+
+function cmpRank(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? -1) - (b[i] ?? -1);
+    if (d) return d;
+  }
+  return 0;
 }
 
 /** torch's named_parameters order: embed, per layer (attn q,k,v,o; mlp; norms), final norm, lm_head. */
 function sortHfOrder(params: Param[]): Param[] {
-  const rank = (name: string): number[] => {
-    if (name === 'model.embed_tokens.weight') return [0];
-    if (name === 'model.norm.weight') return [2];
-    if (name === 'lm_head.weight') return [3];
-    const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
-    if (!m) return [4];
-    const order = [
-      'self_attn.q_proj.weight',
-      'self_attn.q_proj.bias',
-      'self_attn.k_proj.weight',
-      'self_attn.k_proj.bias',
-      'self_attn.v_proj.weight',
-      'self_attn.v_proj.bias',
-      'self_attn.o_proj.weight',
-      'self_attn.o_proj.bias',
-      'mlp.gate_proj.weight',
-      'mlp.up_proj.weight',
-      'mlp.down_proj.weight',
-      'input_layernorm.weight',
-      'post_attention_layernorm.weight',
-    ];
-    return [1, Number(m[1]), order.indexOf(m[2])];
-  };
-  const cmp = (a: number[], b: number[]): number => {
-    for (let i = 0; i < Math.max(a.length, b.length); i++) {
-      const d = (a[i] ?? -1) - (b[i] ?? -1);
-      if (d) return d;
-    }
-    return 0;
-  };
-  return [...params].sort((x, y) => cmp(rank(x.name), rank(y.name)));
+  return [...params].sort((x, y) => cmpRank(hfRank(x.name), hfRank(y.name)));
 }

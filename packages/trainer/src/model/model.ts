@@ -1,36 +1,56 @@
-import type { Backend } from '@crucible/tensor';
-import { fromBf16 } from '@crucible/tensor';
+import type { Backend, DeviceTensor as DT } from '@crucible/tensor';
+import { fromBf16, readScalar } from '@crucible/tensor';
 import { type Acts, buildActs, createActsPool } from './acts';
 import { buildModel, type FrozenDtype } from './build';
 import { ModelError } from './errors';
 import { createDecoder } from './kvcache';
 import { type Dims, layerBackward, layerForward, type StepShape } from './layers';
-import { createRng } from './rng';
-import type { Batch, Finetuning, LoraSpec, LossResult, Model, ModelConfig, Tensor, Weights } from './types';
+import type { DropoutMode } from './linear';
+import type {
+  AccumulateOptions,
+  Batch,
+  DropoutCursor,
+  Finetuning,
+  LoraSpec,
+  LossResult,
+  Model,
+  ModelConfig,
+  StoredWeights,
+  Tensor,
+  Weights,
+} from './types';
 
 /**
  * A Qwen2/Llama causal LM on a compute backend, for LoRA or full fine-tuning. Every bit of arithmetic goes through
- * `backend`; this file holds the graph of a step: embedding, decoder layers, final norm, fused LM head + loss, and
- * the same in reverse.
+ * `backend` on backend-owned tensors; this file holds the graph of a step: embedding, decoder layers, final norm,
+ * fused LM head + loss, and the same in reverse. Host transfers happen only at the edges: the batch is uploaded at
+ * the start of a step, and nothing is downloaded unless a caller asks for a number (loss, logits, states).
  */
 export function createModel(opts: {
   config: ModelConfig;
-  weights: Weights;
+  /** Host fp32 tensors (tests, random models), or a model directory's weights opened for reading (openWeights). */
+  weights: Weights | StoredWeights;
   backend: Backend;
   /** 'none': a frozen model for inference (chat, export checks): no trainable parameters, no gradient buffers. */
   finetuning: Finetuning;
   lora?: LoraSpec;
   seed: number;
   /**
-   * 'bf16' ("bf16 frozen weights, fp32 LoRA", the mixed precision of PEFT training on a bf16 base): the frozen
-   * q/k/v/o/gate/up/down weights of a LoRA (or 'none') model are stored once as bf16 and multiplied through the
-   * backend's matmulBf16W (activations rounded to bf16, fp32 accumulation) in the forward pass and the input
-   * gradient; LoRA A/B, biases, norms, the embedding / LM head, gradients and optimizer state stay fp32. Halves the
-   * frozen weights' memory and runs those matmuls on AVX-512 BF16 where the CPU has it. Default 'f32'.
-   * With 'bf16' the model takes the converted tensors out of `weights` (each fp32 projection is deleted from the
-   * map once its bf16 copy exists), so that they can be freed during the conversion; pass a copy to keep them.
+   * 'bf16' ("bf16 frozen weights, fp32 LoRA", the mixed precision of PEFT training on a bf16 base): frozen fp32
+   * q/k/v/o/gate/up/down weights of a LoRA (or 'none') model are converted once to bf16 and multiplied with
+   * bf16-rounded activations (fp32 accumulation) in the forward pass and the input gradient; LoRA A/B, biases,
+   * norms, gradients and optimizer state stay fp32. Weights stored as bf16/f16 in their files are bf16 anyway.
+   * A converted fp32 tensor of an in-memory `weights` map is deleted from it, so that it can be freed; pass a copy
+   * to keep it. Default 'f32'.
    */
   frozenDtype?: FrozenDtype;
+  /** The same for the frozen embedding and LM head (tied or not). Default 'f32'. */
+  embeddingDtype?: FrozenDtype;
+  /**
+   * Keep only each layer's input in the forward pass and recompute the layer in backward (one more forward's work,
+   * activation memory of one layer instead of all). Results are identical to not checkpointing. Default false.
+   */
+  gradientCheckpointing?: boolean;
   /** One-line notes for people (a requested bf16 that cannot apply). Default: stderr. */
   warn?: (message: string) => void;
 }): Model {
@@ -38,14 +58,29 @@ export function createModel(opts: {
   const { config: c, backend: be, finetuning } = opts;
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
   let frozenDtype: FrozenDtype = opts.frozenDtype ?? 'f32';
-  if (frozenDtype === 'bf16' && opts.finetuning === 'full') {
+  let embeddingDtype: FrozenDtype = opts.embeddingDtype ?? 'f32';
+  const wantsBf16 = frozenDtype === 'bf16' || embeddingDtype === 'bf16';
+  if (wantsBf16 && opts.finetuning === 'full') {
     warn('bf16 frozen weights apply to a frozen base (LoRA); full fine-tuning trains every weight in float32.');
     frozenDtype = 'f32';
-  } else if (frozenDtype === 'bf16' && !be.matmulBf16W) {
+    embeddingDtype = 'f32';
+  } else if (wantsBf16 && !be.bf16) {
     warn(`backend ${be.name} has no bf16-weight matmul; the frozen weights stay float32.`);
     frozenDtype = 'f32';
+    embeddingDtype = 'f32';
   }
-  const built = buildModel({ ...opts, frozenDtype });
+  const checkpointing = opts.gradientCheckpointing ?? false;
+  const built = buildModel({
+    backend: be,
+    config: c,
+    weights: opts.weights,
+    finetuning,
+    lora: opts.lora,
+    seed: opts.seed,
+    frozenDtype,
+    embeddingDtype,
+  });
+  built.layout.gradientCheckpointing = checkpointing;
   const { layers, embed, lmHead, finalNorm } = built;
   const d: Dims = {
     C: c.hiddenSize,
@@ -58,13 +93,19 @@ export function createModel(opts: {
   };
   const V = c.vocabSize;
   const { C } = d;
-  const ownRng = createRng((opts.seed ^ 0x5bd1e995) >>> 0);
+  const dims = { C, I: d.I, Hq: d.Hq, Hkv: d.Hkv, D: d.D };
+  // The model's own dropout stream, for callers that do not keep one (tests, benchmarks).
+  const ownDropout: DropoutCursor = { seed: (opts.seed ^ 0x5bd1e995) >>> 0, offset: 0 };
 
-  // Two pools: training keeps backward scratch and dropout buffers. Evaluation during training (loss) reuses the
-  // training pool so a run holds one set of activations; logits and generation (chat, tests) use the lean one.
-  const trainPool = createActsPool((N, alloc) => buildActs(N, d, layers, true, alloc));
-  const evalPool = createActsPool((N, alloc) => buildActs(N, d, layers, false, alloc));
-  const keyLenOne = new Int32Array(1);
+  // Two pools: training keeps backward scratch. Evaluation during training (loss) reuses the training pool so a
+  // run holds one set of activations; logits and generation (chat, tests) use the lean one, which never needs more
+  // than one layer's buffers (prefill copies each layer's keys and values into the cache as it goes).
+  const trainPool = createActsPool(be, (N, alloc) =>
+    buildActs(N, dims, layers, { training: true, checkpointing }, alloc),
+  );
+  const evalPool = createActsPool(be, (N, alloc) =>
+    buildActs(N, dims, layers, { training: false, checkpointing: true }, alloc),
+  );
 
   const checkIds = (ids: ArrayLike<number>, what: string): void => {
     for (let i = 0; i < ids.length; i++) {
@@ -91,77 +132,115 @@ export function createModel(opts: {
     }
   };
 
-  /** Positions 0..T-1 per row; labels shifted left by one within each row (HF ForCausalLMLoss). */
-  const prepare = (a: Acts, B: number, T: number, labels: Int32Array | null): number => {
+  /** Labelled tokens after the causal shift, checked on the host batch (the device shift happens in the step). */
+  const countLabels = (labels: Int32Array, B: number, T: number): number => {
     let n = 0;
     for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const i = b * T + t;
-        a.pos[i] = t;
-        if (!labels) continue;
-        const y = t + 1 < T ? labels[i + 1] : -100;
-        a.labels[i] = y;
-        if (y !== -100) {
-          if (!(y >= 0 && y < V))
-            throw new ModelError('INPUT_INVALID', `labels[${i + 1}] = ${y} is neither -100 nor a token id.`);
-          n++;
-        }
+      for (let t = 1; t < T; t++) {
+        const y = labels[b * T + t];
+        if (y === -100) continue;
+        if (!(y >= 0 && y < V))
+          throw new ModelError('INPUT_INVALID', `labels[${b * T + t}] = ${y} is neither -100 nor a token id.`);
+        n++;
       }
     }
     return n;
   };
 
-  const forward = (a: Acts, ids: Int32Array, s: StepShape, rng: (() => number) | null): void => {
-    be.embeddingForward(a.res[0], embed.w, ids, s.N, C);
-    for (let l = 0; l < layers.length; l++) layerForward(be, d, layers[l], a.layers[l], s, rng);
+  const positions = (B: number, T: number): Int32Array => {
+    const pos = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = t;
+    return pos;
+  };
+
+  /** The step boundary: the batch's ids, positions and row lengths go up; labels go up and are shifted there. */
+  const uploadBatch = (a: Acts, b: Batch, withLabels: boolean): StepShape => {
+    be.upload(a.ids, b.inputIds);
+    be.upload(a.pos, positions(b.B, b.T));
+    const keyLen = be.view(a.keyLenBuf, 0, [b.B]);
+    be.upload(keyLen, b.keyLen);
+    if (withLabels) {
+      be.upload(a.rawLabels, b.labels);
+      be.shiftLabels(a.labels, a.rawLabels, b.B, b.T);
+    }
+    return { B: b.B, T: b.T, N: b.B * b.T, pos: a.pos, keyLen };
+  };
+
+  const forward = (
+    a: Acts,
+    s: StepShape,
+    drop: DropoutMode,
+    afterLayer?: (l: number, acts: Acts['layers'][number]) => void,
+  ): void => {
+    be.embeddingForward(a.res[0], embed.w, a.ids, s.N, C);
+    for (let l = 0; l < layers.length; l++) {
+      layerForward(be, d, layers[l], a.layers[l], s, drop, a.scratch);
+      afterLayer?.(l, a.layers[l]);
+    }
     be.rmsnormForward(a.hN, a.rstdF, a.res[layers.length], finalNorm.w, s.N, C, d.eps);
   };
 
-  const lossAndGrad = (batch: Batch, gradScale: number, rng?: () => number): LossResult => {
+  const accumulateGrad = (batch: Batch, gradScale: number, o: AccumulateOptions): { nTokens: number } => {
     checkBatch(batch);
     const { B, T } = batch;
     const N = B * T;
+    const nTokens = countLabels(batch.labels, B, T);
     const a = trainPool(N);
-    const nTokens = prepare(a, B, T, batch.labels);
-    const s: StepShape = { B, T, N, pos: a.pos, keyLen: batch.keyLen };
-    forward(a, batch.inputIds, s, rng ?? ownRng);
-    const lossSum = be.crossEntropyLmHead(a.dhN, lmHead.dw, a.hN, lmHead.w, a.labels, N, C, V, gradScale);
+    const s = uploadBatch(a, batch, true);
+    const cursor = o.dropout ?? ownDropout;
+    forward(a, s, { cursor, replay: false });
+    be.crossEntropyLmHead(o.lossOut, a.dhN, lmHead.dw, a.hN, lmHead.w, a.labels, N, C, V, gradScale);
     be.rmsnormBackward(a.dres, finalNorm.dw, a.dhN, a.res[layers.length], finalNorm.w, a.rstdF, N, C);
-    for (let l = layers.length - 1; l >= 0; l--)
-      layerBackward(be, d, layers[l], a.layers[l], s, a, l > 0 || embed.dw !== null);
-    if (embed.dw) be.embeddingBackward(embed.dw, a.dres, batch.inputIds, N, C);
-    return { lossSum, nTokens };
+    const replay: DropoutMode = { cursor, replay: true };
+    for (let l = layers.length - 1; l >= 0; l--) {
+      // With checkpointing the shared buffers hold the last layer's activations; every other layer is recomputed
+      // from its saved input with the same dropout counters, so backward reads exactly what the forward computed.
+      if (checkpointing && l < layers.length - 1) layerForward(be, d, layers[l], a.layers[l], s, replay, a.scratch);
+      layerBackward(be, d, layers[l], a.layers[l], s, a, l > 0 || embed.dw !== null, cursor.seed);
+    }
+    if (embed.dw) be.embeddingBackward(embed.dw, a.dres, a.ids, N, C);
+    return { nTokens };
+  };
+
+  const readLoss = (t: DT): number => readScalar(be.download(t));
+
+  const lossAndGrad = (batch: Batch, gradScale: number, dropout?: DropoutCursor): LossResult => {
+    const a = trainPool(batch.B * batch.T);
+    const { nTokens } = accumulateGrad(batch, gradScale, { dropout, lossOut: a.loss });
+    return { lossSum: readLoss(a.loss), nTokens };
   };
 
   const loss = (batch: Batch): LossResult => {
     checkBatch(batch);
     const { B, T } = batch;
     const N = B * T;
+    const nTokens = countLabels(batch.labels, B, T);
     const a = trainPool(N);
-    const nTokens = prepare(a, B, T, batch.labels);
-    forward(a, batch.inputIds, { B, T, N, pos: a.pos, keyLen: batch.keyLen }, null);
-    const lossSum = be.crossEntropyLmHead(null, null, a.hN, lmHead.w, a.labels, N, C, V, 1);
-    return { lossSum, nTokens };
+    const s = uploadBatch(a, batch, true);
+    forward(a, s, null);
+    be.crossEntropyLmHead(a.loss, null, null, a.hN, lmHead.w, a.labels, N, C, V, 1);
+    return { lossSum: readLoss(a.loss), nTokens };
   };
 
-  /** Runs one unpadded sequence and leaves its activations in the eval pool (used by logits and prefill). */
-  const forwardSequence = (ids: Int32Array): Acts => {
+  /** Runs one unpadded sequence through the lean pool; afterLayer sees each layer's activations (prefill). */
+  const forwardSequence = (ids: Int32Array, afterLayer?: (l: number, acts: Acts['layers'][number]) => void): Acts => {
     const T = ids.length;
     if (T === 0) throw new ModelError('INPUT_INVALID', 'Cannot run the model on an empty sequence.');
     checkIds(ids, 'ids');
     const a = evalPool(T);
-    prepare(a, 1, T, null);
-    keyLenOne[0] = T;
-    forward(a, ids, { B: 1, T, N: T, pos: a.pos, keyLen: keyLenOne }, null);
+    const s = uploadBatch(a, { B: 1, T, inputIds: ids, labels: ids, keyLen: Int32Array.of(T) }, false);
+    forward(a, s, null, afterLayer);
     return a;
   };
 
   const logits = (ids: Int32Array): Float32Array => {
     const a = forwardSequence(ids);
     const T = ids.length;
-    const out = new Float32Array(T * V);
+    const out = be.alloc([T, V]);
     be.matmul(out, a.hN, lmHead.w, T, V, C, { transB: true });
-    return out;
+    const host = be.download(out) as Float32Array;
+    be.free(out);
+    return host;
   };
 
   const decoder = createDecoder({
@@ -178,7 +257,7 @@ export function createModel(opts: {
 
   const loraState = (): Map<string, Tensor> => {
     const out = new Map<string, Tensor>();
-    for (const [k, p] of built.lora) out.set(k, { shape: [...p.shape], data: p.data });
+    for (const [k, p] of built.lora) out.set(k, { shape: [...p.shape], data: be.download(p.data) as Float32Array });
     return out;
   };
 
@@ -204,19 +283,21 @@ export function createModel(opts: {
           'LORA_INVALID',
           `The adapter lacks "${key}" (check lora_target and lora_rank against the adapter).`,
         );
-      if (t.data.length !== p.data.length || t.shape.some((v, i) => v !== p.shape[i])) {
+      if (t.data.length !== p.data.size || t.shape.some((v, i) => v !== p.shape[i])) {
         throw new ModelError(
           'LORA_INVALID',
           `Adapter tensor "${key}" has shape [${t.shape.join(', ')}]; expected [${p.shape.join(', ')}].`,
         );
       }
     }
-    for (const [key, p] of built.lora) p.data.set((state.get(key) as Tensor).data);
+    for (const [key, p] of built.lora) be.upload(p.data, (state.get(key) as Tensor).data);
   };
 
   return {
     config: c,
+    backend: be,
     trainableParams: () => built.params,
+    accumulateGrad,
     lossAndGrad,
     loss,
     logits,
@@ -225,11 +306,15 @@ export function createModel(opts: {
     // bf16-held weights are widened on request (exactly: bf16 -> fp32 is lossless), in HF order.
     fullState: () =>
       new Map(
-        [...built.weights].map(([k, t]): [string, Tensor] => {
-          const h = built.frozenBf16.get(k);
-          return h ? [k, { shape: [...h.shape], data: fromBf16(h.bits) }] : [k, t];
+        [...built.weights].map(([k, w]): [string, Tensor] => {
+          const host = be.download(w.t);
+          return [
+            k,
+            { shape: [...w.shape], data: host instanceof Uint16Array ? fromBf16(host) : (host as Float32Array) },
+          ];
         }),
       ),
+    describe: () => ({ ...built.layout }),
     createKvCache: decoder.createKvCache,
     forwardStep: decoder.forwardStep,
   };

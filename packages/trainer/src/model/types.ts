@@ -2,6 +2,7 @@
  * The model interface of the training core. Other parts of packages/trainer (loop, checkpoints, export, CLI) code
  * against these exact names; extend, never rename.
  */
+import type { Backend, DeviceTensor } from '@crucible/tensor';
 
 export type ModelConfig = {
   arch: 'qwen2' | 'llama';
@@ -22,10 +23,26 @@ export type ModelConfig = {
   eosTokenId?: number | number[];
 };
 
+/** A host tensor (float32, row-major): the HF weights map, adapters read and written by export code. */
 export type Tensor = { shape: number[]; data: Float32Array };
 
 /** Hugging Face parameter names, e.g. `model.layers.0.self_attn.q_proj.weight`. */
 export type Weights = Map<string, Tensor>;
+
+/**
+ * A weight as a file stores it, read on demand straight into a buffer of the dtype asked for (safetensors are read
+ * in place: one pread per tensor, no whole-shard buffer). `read('bf16')` of an F16 or F32 tensor rounds to nearest
+ * even; `read('f32')` widens exactly.
+ */
+export type StoredTensor = {
+  shape: number[];
+  dtype: 'F32' | 'BF16' | 'F16';
+  /** into (optional): a buffer of the asked type to read into when the file's dtype needs no conversion. */
+  read(as: 'f32' | 'bf16', into?: Float32Array | Uint16Array): Float32Array | Uint16Array;
+};
+
+/** The weights of a model directory, opened but not read (see io/safetensors openWeights). */
+export type StoredWeights = Map<string, StoredTensor>;
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
@@ -41,7 +58,14 @@ export type LoraSpec = {
 /** 'lora' (PEFT adapters on a frozen base), 'full' (every weight), 'none' (frozen, inference only). */
 export type Finetuning = 'lora' | 'full' | 'none';
 
-export type Param = { name: string; shape: number[]; data: Float32Array; grad: Float32Array; decay: boolean };
+/** A trainable tensor: value and gradient are backend tensors (f32) of the same size. */
+export type Param = { name: string; shape: number[]; data: DeviceTensor; grad: DeviceTensor; decay: boolean };
+
+/**
+ * The LoRA dropout stream: masks are a function of (seed, counter) (Backend.dropoutForward); a training step takes
+ * `offset` as its first counter and advances it by the elements it drew. Saved in checkpoints to resume exactly.
+ */
+export type DropoutCursor = { seed: number; offset: number };
 
 /**
  * A right-padded batch. labels are UNSHIFTED as in HF (labels[t] is the target of position t; the model shifts so
@@ -51,27 +75,36 @@ export type Batch = { B: number; T: number; inputIds: Int32Array; labels: Int32A
 
 export type LossResult = { lossSum: number; nTokens: number };
 
-/** Keys and values of every layer for incremental decoding; head-major [layer][Hkv, maxLen, D]. */
+/** Keys and values of every layer for incremental decoding; head-major [layer][Hkv, maxLen, D], on the backend. */
 export type KvCache = {
   readonly maxLen: number;
   /** Number of positions already in the cache. */
   len: number;
-  k: Float32Array[];
-  v: Float32Array[];
+  k: DeviceTensor[];
+  v: DeviceTensor[];
   /** Scratch for attention probabilities, [Hq, maxLen]. */
-  scores: Float32Array;
+  scores: DeviceTensor;
+};
+
+export type AccumulateOptions = {
+  /** LoRA dropout stream (advanced in place); null or absent = the model's own seeded stream. */
+  dropout?: DropoutCursor | null;
+  /** A device scalar (SCALAR_SIZE f32, e.g. a view into the loop's metrics tensor) for the summed token loss. */
+  lossOut: DeviceTensor;
 };
 
 export type Model = {
   config: ModelConfig;
+  backend: Backend;
   /** LoRA A/B (PEFT names) for LoRA, or every weight (HF names) for full fine-tuning. */
   trainableParams(): Param[];
   /**
-   * Forward + backward. ACCUMULATES gradScale * d(lossSum)/d(param) into param.grad; returns the summed token loss
-   * and the number of labelled tokens. rng (uniform [0,1)) drives LoRA dropout; the model's own seeded stream is
-   * used when it is absent.
+   * Forward + backward without a host read: ACCUMULATES gradScale * d(lossSum)/d(param) into param.grad and writes
+   * the summed token loss into o.lossOut. Returns the number of labelled tokens (counted on the host batch).
    */
-  lossAndGrad(batch: Batch, gradScale: number, rng?: () => number): LossResult;
+  accumulateGrad(batch: Batch, gradScale: number, o: AccumulateOptions): { nTokens: number };
+  /** accumulateGrad with the loss downloaded (tests, benchmarks). */
+  lossAndGrad(batch: Batch, gradScale: number, dropout?: DropoutCursor): LossResult;
   /** Evaluation: no dropout, no gradients. */
   loss(batch: Batch): LossResult;
   /** Full forward without a cache for one sequence: logits [T, V] (tests, scoring). */
@@ -80,8 +113,10 @@ export type Model = {
   loraState(): Map<string, Tensor>;
   /** Copies an existing adapter (same keys and shapes) into the model's LoRA parameters. */
   loadLoraState(state: Map<string, Tensor>): void;
-  /** HF names (the full fine-tuning output; the base weights for a LoRA model). */
+  /** HF names (the full fine-tuning output; the base weights for a LoRA model), downloaded, bf16 widened. */
   fullState(): Weights;
+  /** Which dtype each frozen matrix is held in, and whether layers are recomputed in backward. */
+  describe(): ModelLayout;
   /** An empty KV cache for up to maxLen positions. */
   createKvCache(maxLen: number): KvCache;
   /**
@@ -89,4 +124,11 @@ export type Model = {
    * copy it to keep it).
    */
   forwardStep(ids: ArrayLike<number>, cache: KvCache): Float32Array;
+};
+
+export type ModelLayout = {
+  projections: 'f32' | 'bf16' | 'trainable';
+  embedding: 'f32' | 'bf16' | 'trainable';
+  lmHead: 'f32' | 'bf16' | 'trainable' | 'tied';
+  gradientCheckpointing: boolean;
 };

@@ -3,9 +3,10 @@
  * batches of per_device_train_batch_size right-padded to the longest row (labels padded with -100), optimizer
  * updates of gradient_accumulation_steps micro-batches with the last, shorter update of an epoch kept.
  */
+import type { Example } from '../data/store';
 import type { Batch } from '../model/types';
 
-export type Example = { inputIds: number[]; labels: number[] };
+export type { Example, ExampleSource } from '../data/store';
 
 export const IGNORE_INDEX = -100;
 

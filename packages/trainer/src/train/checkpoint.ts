@@ -1,16 +1,30 @@
 /**
  * Checkpoints that resume exactly: `output_dir/checkpoint-N/` holds the user-facing adapter/weights (written by the
- * caller) plus `train_state.bin` (every trainable parameter, AdamW m and v, all float32) and `trainer_state.json`
- * (step, scheduler position, RNG state, data order and position, log accumulators, and a hash of the training-relevant
- * config). Parameters are restored from train_state.bin, not from the adapter, so resuming never depends on an
- * export format's round trip.
+ * caller) plus `train_state.bin` (every trainable parameter, AdamW m and v, all float32, streamed) and
+ * `trainer_state.json` (step, scheduler position, dropout stream, data order and position, log accumulators, and a
+ * hash of the training-relevant config). Parameters are restored from train_state.bin, not from the adapter, so
+ * resuming never depends on an export format's round trip.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import type { Backend, DeviceTensor as DT } from '@crucible/tensor';
 import type { Param } from '../model/types';
 import { TrainError } from './errors';
-import type { RngState } from './rng';
 
 export type LoopPosition = {
   globalStep: number;
@@ -22,11 +36,13 @@ export type LoopPosition = {
 };
 
 export type TrainerState = LoopPosition & {
-  version: 1;
+  version: 2;
   configHash: string;
   totalSteps: number;
   optimizerStep: number;
-  rng: RngState;
+  /** The LoRA dropout stream: its seed and the next counter (Backend.dropoutForward). */
+  dropoutSeed: number;
+  dropoutOffset: number;
   tokensSeen: number;
   elapsedS: number;
   /** Sum of step losses since the last logging step, and how many steps that is. */
@@ -48,6 +64,9 @@ const HASH_EXCLUDED = new Set([
   'save_steps',
   'save_strategy',
   'save_total_limit',
+  // Checkpointing recomputes exactly what was kept: a run may resume with it switched.
+  'gradient_checkpointing',
+  'disable_gradient_checkpointing',
   'save_only_model',
   'plot_loss',
   'report_to',
@@ -93,26 +112,43 @@ export function checkpointDir(outputDir: string, step: number): string {
   return join(outputDir, `checkpoint-${step}`);
 }
 
-export function saveTrainState(
-  dir: string,
-  state: TrainerState,
-  params: Param[],
-  m: Float32Array[],
-  v: Float32Array[],
-): void {
+/** Bytes per read/write call: well under the 2 GiB a single fs call moves, large enough to stream at disk speed. */
+const IO_CHUNK = 64 << 20;
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, Math.min(IO_CHUNK, bytes.length - off));
+}
+
+function readAll(fd: number, bytes: Uint8Array, position: number, file: string): void {
+  for (let off = 0; off < bytes.length; ) {
+    const n = readSync(fd, bytes, off, Math.min(IO_CHUNK, bytes.length - off), position + off);
+    if (n <= 0) throw new TrainError('CHECKPOINT_CORRUPT', `${file} ends before its tensors do.`);
+    off += n;
+  }
+}
+
+/**
+ * Writes train_state.bin (every trainable parameter, then its AdamW m and v, float32, in params order) streamed:
+ * one tensor is downloaded and written at a time, so the file may be any size (a 0.5B full fine-tune writes ~6 GB)
+ * and memory holds at most one tensor's host copy.
+ */
+export function saveTrainState(be: Backend, dir: string, state: TrainerState, params: Param[], m: DT[], v: DT[]): void {
   mkdirSync(dir, { recursive: true });
-  const total = params.reduce((a, p) => a + p.data.length * 3, 0);
-  const buf = new Float32Array(total);
-  let off = 0;
-  params.forEach((p, i) => {
-    for (const arr of [p.data, m[i], v[i]]) {
-      buf.set(arr, off);
-      off += arr.length;
-    }
-  });
+  const tmp = join(dir, 'train_state.bin.tmp');
+  const fd = openSync(tmp, 'w');
+  try {
+    params.forEach((p, i) => {
+      for (const t of [p.data, m[i], v[i]]) {
+        const host = be.download(t) as Float32Array;
+        writeAll(fd, new Uint8Array(host.buffer, host.byteOffset, host.byteLength));
+      }
+    });
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   // Write then rename so a crash mid-save never leaves a half checkpoint that looks whole.
-  writeFileSync(join(dir, 'train_state.bin.tmp'), new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
-  renameSync(join(dir, 'train_state.bin.tmp'), join(dir, 'train_state.bin'));
+  renameSync(tmp, join(dir, 'train_state.bin'));
   writeFileSync(join(dir, 'trainer_state.json'), `${JSON.stringify(state, null, 1)}\n`);
 }
 
@@ -124,56 +160,93 @@ export function readTrainerState(dir: string): TrainerState {
       `${dir} is not a Crucible checkpoint (no trainer_state.json/train_state.bin).`,
     );
   }
-  return JSON.parse(readFileSync(p, 'utf8')) as TrainerState;
+  const raw = JSON.parse(readFileSync(p, 'utf8')) as Omit<TrainerState, 'version'> & { version: number };
+  // Version 1 drew LoRA dropout from a stored xoshiro state; its parameters and moments load the same way, and the
+  // dropout stream continues from counter 0.
+  if (raw.version === 1) return { ...raw, version: 2, dropoutSeed: raw.dropoutSeed ?? 0, dropoutOffset: 0 };
+  return raw as TrainerState;
 }
 
-/** Copies saved parameters and AdamW moments into the live buffers, checking names and sizes one by one. */
-export function loadTrainState(
-  dir: string,
-  state: TrainerState,
-  params: Param[],
-  m: Float32Array[],
-  v: Float32Array[],
-): void {
-  const bytes = readFileSync(join(dir, 'train_state.bin'));
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+/**
+ * Copies saved parameters and AdamW moments into the live tensors, checking names and sizes one by one, streamed
+ * from the file (one tensor's host buffer at a time, no 2 GiB limit).
+ */
+export function loadTrainState(be: Backend, dir: string, state: TrainerState, params: Param[], m: DT[], v: DT[]): void {
+  const file = join(dir, 'train_state.bin');
   if (state.params.length !== params.length) {
     throw new TrainError(
       'CHECKPOINT_CORRUPT',
       `checkpoint has ${state.params.length} trainable tensors, the model ${params.length}.`,
     );
   }
-  let off = 0;
+  let total = 0;
   params.forEach((p, i) => {
     const s = state.params[i];
-    if (s.name !== p.name || s.length !== p.data.length) {
+    if (s.name !== p.name || s.length !== p.data.size) {
       throw new TrainError(
         'CHECKPOINT_CORRUPT',
-        `checkpoint tensor ${s.name} (${s.length}) does not match the model's ${p.name} (${p.data.length}).`,
+        `checkpoint tensor ${s.name} (${s.length}) does not match the model's ${p.name} (${p.data.size}).`,
       );
     }
-    for (const arr of [p.data, m[i], v[i]]) {
-      arr.set(all.subarray(off, off + arr.length));
-      off += arr.length;
-    }
+    total += 3 * p.data.size;
   });
-  if (off !== all.length)
-    throw new TrainError('CHECKPOINT_CORRUPT', `${dir}/train_state.bin has ${all.length - off} extra values.`);
+  const size = statSync(file).size;
+  if (size !== total * 4) {
+    throw new TrainError(
+      'CHECKPOINT_CORRUPT',
+      `${file} has ${size} bytes; the ${params.length} tensors with their AdamW moments need ${total * 4}.`,
+    );
+  }
+  const fd = openSync(file, 'r');
+  try {
+    let pos = 0;
+    let buf = new Float32Array(0);
+    params.forEach((p, i) => {
+      if (buf.length < p.data.size) buf = new Float32Array(p.data.size);
+      const host = buf.subarray(0, p.data.size);
+      for (const t of [p.data, m[i], v[i]]) {
+        readAll(fd, new Uint8Array(host.buffer, host.byteOffset, host.byteLength), pos, file);
+        be.upload(t, host);
+        pos += host.byteLength;
+      }
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The checkpoint-N folders of an output directory, by step (ascending). */
+export function listCheckpoints(outputDir: string): { step: number; dir: string }[] {
+  if (!existsSync(outputDir)) return [];
+  return readdirSync(outputDir)
+    .map((n) => /^checkpoint-(\d+)$/.exec(n))
+    .filter((x) => x !== null)
+    .map((x) => ({ step: Number(x[1]), dir: join(outputDir, x[0]) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+/**
+ * HF Trainer._rotate_checkpoints: with save_total_limit N, after a save only the N newest checkpoint-N folders stay;
+ * the older ones are deleted and returned (the platform deletes them from storage too). HF also spares the best
+ * checkpoint, but it tracks one only under load_best_model_at_end, a key this trainer does not accept, so the newest
+ * N are exactly what HF keeps here.
+ */
+export function rotateCheckpoints(outputDir: string, limit: number | undefined): { step: number; dir: string }[] {
+  if (limit === undefined || limit <= 0) return [];
+  const all = listCheckpoints(outputDir);
+  const pruned = all.slice(0, Math.max(0, all.length - limit));
+  for (const c of pruned) rmSync(c.dir, { recursive: true, force: true });
+  return pruned;
 }
 
 /** `resume_from_checkpoint`: a path, or true/"true"/"latest" for the highest checkpoint-N in output_dir. */
 export function resolveResume(outputDir: string, spec: string | boolean | null | undefined): string | null {
   if (spec === undefined || spec === null || spec === false || spec === '' || spec === 'false') return null;
   if (spec === true || spec === 'true' || spec === 'latest') {
-    const steps = existsSync(outputDir)
-      ? readdirSync(outputDir)
-          .map((n) => /^checkpoint-(\d+)$/.exec(n))
-          .filter((x) => x !== null)
-          .map((x) => Number(x[1]))
-      : [];
-    if (steps.length === 0)
+    const last = listCheckpoints(outputDir).at(-1);
+    if (!last)
       throw new TrainError('CHECKPOINT_NOT_FOUND', `resume_from_checkpoint: no checkpoint-N folder in ${outputDir}.`);
-    return checkpointDir(outputDir, Math.max(...steps));
+    return last.dir;
   }
   if (!existsSync(spec))
     throw new TrainError('CHECKPOINT_NOT_FOUND', `resume_from_checkpoint: ${spec} does not exist.`);

@@ -7,20 +7,28 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from '@crucible/tensor';
-import type { Batch, LossResult, Param } from '../model/types';
-import { collate, type Example, labelledTokens, planSteps, updateBatches } from './batches';
-import { checkpointDir, loadTrainState, readTrainerState, saveTrainState, type TrainerState } from './checkpoint';
+import { type Backend, readScalar, SCALAR_SIZE } from '@crucible/tensor';
+import { type Example, type ExampleSource, labelledOf } from '../data/store';
+import type { AccumulateOptions, Batch, DropoutCursor, LossResult, Param } from '../model/types';
+import { collate, planSteps, updateBatches } from './batches';
+import {
+  checkpointDir,
+  loadTrainState,
+  readTrainerState,
+  rotateCheckpoints,
+  saveTrainState,
+  type TrainerState,
+} from './checkpoint';
 import { TrainError } from './errors';
 import { appendLog, createProgress, makeLogRecord, type TrainerLogRecord } from './logging';
-import { createAdamW } from './optimizer';
-import { createRng, epochPermutation } from './rng';
+import { createAdamW, normFromSquares } from './optimizer';
+import { epochPermutation } from './rng';
 import { lrAt, type ScheduleOptions, type TScheduleType, warmupStepsFor } from './schedule';
 
 /** What the loop needs from a model (src/model's Model satisfies it). */
 export type TrainableModel = {
   trainableParams(): Param[];
-  lossAndGrad(batch: Batch, gradScale: number, rng?: () => number): LossResult;
+  accumulateGrad(batch: Batch, gradScale: number, o: AccumulateOptions): { nTokens: number };
   loss(batch: Batch): LossResult;
 };
 
@@ -46,6 +54,8 @@ export type TrainArgs = {
   evalSteps?: number;
   saveStrategy: 'no' | 'steps' | 'epoch';
   saveSteps: number;
+  /** HF save_total_limit: keep only the newest N checkpoint folders (unset: keep all). */
+  saveTotalLimit?: number;
   seed: number;
 };
 
@@ -64,13 +74,16 @@ export type TrainEvent =
     }
   | { type: 'eval'; step: number; evalLoss: number; epoch: number }
   | { type: 'log'; record: TrainerLogRecord }
-  | { type: 'checkpoint'; step: number; dir: string };
+  | { type: 'checkpoint'; step: number; dir: string }
+  /** save_total_limit deleted this older checkpoint folder (the platform removes its stored copy too). */
+  | { type: 'checkpoint-pruned'; step: number; dir: string };
 
 export type LoopOptions = {
   model: TrainableModel;
   backend: Backend;
-  train: Example[];
-  eval?: Example[];
+  /** Examples: an array, or a list over a tokenised store (data/store.ts). */
+  train: ExampleSource;
+  eval?: ExampleSource;
   padId: number;
   args: TrainArgs;
   outputDir: string;
@@ -107,11 +120,12 @@ export type LoopResult = {
 const everyN = (v: number, total: number) => (v < 1 ? Math.max(1, Math.ceil(total * v)) : Math.round(v));
 
 /** HF evaluation_loop: per-batch mean token loss, weighted by the batch's row count, averaged over rows. */
-export function evaluate(model: TrainableModel, rows: Example[], batchSize: number, padId: number): number {
+export function evaluate(model: TrainableModel, rows: ExampleSource, batchSize: number, padId: number): number {
   let sum = 0;
   let n = 0;
   for (let i = 0; i < rows.length; i += batchSize) {
-    const part = rows.slice(i, i + batchSize);
+    const part: Example[] = [];
+    for (let j = i; j < Math.min(rows.length, i + batchSize); j++) part.push(rows.at(j) as Example);
     const r = model.loss(collate(part, padId));
     if (r.nTokens === 0) continue;
     sum += (r.lossSum / r.nTokens) * part.length;
@@ -143,7 +157,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const logEvery = everyN(args.loggingSteps, plan.totalSteps);
   const evalEvery = everyN(args.evalSteps ?? args.loggingSteps, plan.totalSteps);
   const saveEvery = everyN(args.saveSteps, plan.totalSteps);
-  const evalRows = o.eval ?? [];
+  const evalRows: ExampleSource = o.eval ?? [];
   const doEval = args.evalStrategy !== 'no' && evalRows.length > 0;
 
   const params = model.trainableParams();
@@ -155,12 +169,18 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     maxGradNorm: args.maxGradNorm,
   });
   opt.zeroGrad();
-  // The dropout stream: one generator for the whole run whose state goes into every checkpoint.
-  const rng = createRng(args.seed ^ 0x5eed);
+  // One step's numbers on the device: a loss scalar per micro-batch, then a squared-norm scalar per parameter
+  // tensor. They come back in one download per optimizer step.
+  const accum = args.gradientAccumulationSteps;
+  const metrics = backend.alloc([(accum + params.length) * SCALAR_SIZE]);
+  const lossSlot = (k: number) => backend.view(metrics, k * SCALAR_SIZE, [SCALAR_SIZE]);
+  const normSlots = backend.view(metrics, accum * SCALAR_SIZE, [params.length * SCALAR_SIZE]);
+  // The dropout stream: counters from one seed for the whole run; the next counter goes into every checkpoint.
+  const dropout: DropoutCursor = { seed: (args.seed ^ 0x5eed) >>> 0, offset: 0 };
   const logPath = join(o.outputDir, 'trainer_log.jsonl');
 
   let st: TrainerState = {
-    version: 1,
+    version: 2,
     configHash: o.configHash,
     totalSteps: plan.totalSteps,
     globalStep: 0,
@@ -168,7 +188,8 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     updateInEpoch: 0,
     order: epochPermutation(train.length, args.seed, 0),
     optimizerStep: 0,
-    rng: rng.getState(),
+    dropoutSeed: dropout.seed,
+    dropoutOffset: 0,
     tokensSeen: 0,
     elapsedS: 0,
     logLossSum: 0,
@@ -176,7 +197,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     totalLossSum: 0,
     lossHistory: [],
     evalHistory: [],
-    params: params.map((p) => ({ name: p.name, length: p.data.length })),
+    params: params.map((p) => ({ name: p.name, length: p.data.size })),
   };
 
   if (o.resumeFrom) {
@@ -187,9 +208,9 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         `${o.resumeFrom} was written by a run with a different training config (hash ${saved.configHash.slice(0, 12)} vs ${o.configHash.slice(0, 12)}); resume it with the config it was started with, or start a new run.`,
       );
     }
-    loadTrainState(o.resumeFrom, saved, params, opt.state.m, opt.state.v);
+    loadTrainState(backend, o.resumeFrom, saved, params, opt.state.m, opt.state.v);
     opt.state.step = saved.optimizerStep;
-    rng.setState(saved.rng);
+    dropout.offset = saved.dropoutOffset;
     st = { ...saved, totalSteps: plan.totalSteps };
     // Keep the log of the steps already done, drop anything a crashed run wrote after the checkpoint.
     if (existsSync(logPath)) {
@@ -216,11 +237,14 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const save = async () => {
     const dir = checkpointDir(o.outputDir, st.globalStep);
     st.optimizerStep = opt.state.step;
-    st.rng = rng.getState();
+    st.dropoutSeed = dropout.seed;
+    st.dropoutOffset = dropout.offset;
     st.elapsedS = elapsed();
     await o.saveArtifacts?.(dir);
-    saveTrainState(dir, st, params, opt.state.m, opt.state.v);
+    saveTrainState(backend, dir, st, params, opt.state.m, opt.state.v);
     o.onEvent?.({ type: 'checkpoint', step: st.globalStep, dir });
+    for (const p of rotateCheckpoints(o.outputDir, args.saveTotalLimit))
+      o.onEvent?.({ type: 'checkpoint-pruned', step: p.step, dir: p.dir });
   };
 
   let status: LoopResult['status'] = 'completed';
@@ -243,20 +267,25 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         st.updateInEpoch,
       );
       let numItems = 0;
-      for (const idx of micro) for (const i of idx) numItems += labelledTokens(train[i]);
+      for (const idx of micro) for (const i of idx) numItems += labelledOf(train, i);
       const scale = 1 / Math.max(1, numItems);
-      let lossSum = 0;
-      for (const idx of micro) {
+      micro.forEach((idx, k) => {
         const batch = collate(
-          idx.map((i) => train[i]),
+          idx.map((i) => train.at(i) as Example),
           o.padId,
         );
-        lossSum += model.lossAndGrad(batch, scale, rng.next).lossSum;
+        model.accumulateGrad(batch, scale, { dropout, lossOut: lossSlot(k) });
         for (let b = 0; b < batch.B; b++) st.tokensSeen += batch.keyLen[b];
-      }
+      });
+      opt.gradSquaresInto(normSlots);
+      // The step's one host read: the micro-batch losses and the per-tensor squared norms.
+      const host = backend.download(metrics);
+      let lossSum = 0;
+      for (let k = 0; k < micro.length; k++) lossSum += readScalar(host, k * SCALAR_SIZE);
+      const gradNorm = normFromSquares(host, params.length, accum * SCALAR_SIZE);
       const stepLoss = lossSum * scale;
       const lr = lrAt(sched, st.globalStep);
-      const gradNorm = opt.step(lr);
+      opt.stepWithNorm(lr, gradNorm);
       st.globalStep += 1;
       const epochF = epochFloat(st.epoch, st.updateInEpoch);
       lastEpoch = epochF;

@@ -7,10 +7,10 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Backend, createBackend, type TBackendName } from '@crucible/tensor';
-import { frozenDtypeOf, type TTrainConfig } from '../config';
+import { frozenDtypeOf, gradientCheckpointingOf, type TTrainConfig } from '../config';
 import { loadDatasets } from '../data';
 import { readPeftAdapter, writePeftAdapter } from '../export';
-import { loadTokenizer, loadWeights, writeSafetensors } from '../io';
+import { loadTokenizer, openWeights, writeSafetensors } from '../io';
 import { TrainerError } from '../io/errors';
 import { createModel, type Model, parseModelConfig } from '../model';
 import { configHash, resolveResume } from './checkpoint';
@@ -67,6 +67,7 @@ export function trainArgsFromConfig(cfg: TTrainConfig): TrainArgs {
     evalSteps: cfg.eval_steps,
     saveStrategy: cfg.save_strategy,
     saveSteps: cfg.save_steps,
+    saveTotalLimit: cfg.save_total_limit,
     seed: cfg.seed,
   };
 }
@@ -118,16 +119,21 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
 
   const model = createModel({
     config: modelConfig,
-    // Not kept in a local: with bf16 frozen weights the model holds only bf16 copies, and the fp32 ones loaded here
-    // can then be collected.
-    weights: await loadWeights(modelDir),
+    // Opened, not read: the model reads each tensor once into the dtype it keeps (bf16 files stay bf16).
+    weights: openWeights(modelDir),
     backend,
     finetuning: cfg.finetuning_type,
     lora: { r: cfg.lora_rank, alpha: cfg.lora_alpha, dropout: cfg.lora_dropout, targets: cfg.lora_target },
     seed: cfg.seed,
     frozenDtype: frozenDtypeOf(cfg),
+    embeddingDtype: frozenDtypeOf(cfg),
+    gradientCheckpointing: gradientCheckpointingOf(cfg),
     warn: (m) => log(`warning: ${m}`),
   });
+  const layout = model.describe();
+  log(
+    `[crucible] ${backend.info().summary}; frozen weights: projections ${layout.projections}, embedding ${layout.embedding}, lm_head ${layout.lmHead}; gradient checkpointing ${layout.gradientCheckpointing ? 'on' : 'off'}`,
+  );
   if (cfg.adapter_name_or_path && cfg.adapter_name_or_path.length > 0) {
     if (cfg.finetuning_type !== 'lora') {
       throw new TrainerError(

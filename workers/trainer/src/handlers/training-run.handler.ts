@@ -125,7 +125,10 @@ async function restoreCheckpoint(
   dir: string,
 ): Promise<{ rel?: string; tokensAt: Map<number, number> }> {
   const tokensAt = new Map<number, number>([[0, 0]]);
-  const last = await svc.db.checkpoint.findFirst({ where: { jobId: job.id }, orderBy: { step: 'desc' } });
+  const last = await svc.db.checkpoint.findFirst({
+    where: { jobId: job.id, prunedAt: null },
+    orderBy: { step: 'desc' },
+  });
   if (!last) return { tokensAt };
   const rel = join(CHILD_FILES.output, `checkpoint-${last.step}`);
   const n = await downloadPrefix(svc.storage, last.objectKey, join(dir, rel));
@@ -346,7 +349,14 @@ async function superviseChild(
       const logNow = existsSync(log) && statSync(log).isFile() ? readFileSync(log) : null;
       const key = workspaceKey(job.workspaceId, 'jobs', job.id, 'checkpoints', `checkpoint-${e.step}`);
       outbox.add(`checkpoint of step ${e.step}`, async () => {
-        await uploadDir(svc.storage, ckptDir, key);
+        try {
+          await uploadDir(svc.storage, ckptDir, key);
+        } catch (err) {
+          // save_total_limit may delete a checkpoint folder before its upload got to it (a small limit, a slow or
+          // absent store): a pruned checkpoint is not wanted anyway, so skip it rather than fail the job.
+          if (!existsSync(ckptDir)) return;
+          throw err;
+        }
         if (logNow) await svc.storage.putObject(`${key}/trainer_log.jsonl`, logNow);
         const m = await db.trainingMetric.findUnique({ where: { jobId_step: { jobId: job.id, step: e.step } } });
         await db.checkpoint.upsert({
@@ -363,6 +373,18 @@ async function superviseChild(
         });
       });
       event('info', `Checkpoint saved at step ${e.step}.`);
+    } else if (e.type === 'checkpoint-pruned') {
+      // save_total_limit: the child deleted its folder; delete the stored copy too and mark the row (queued after
+      // that checkpoint's own upload, so nothing is uploaded after it was deleted).
+      outbox.add(`pruning the checkpoint of step ${e.step}`, async () => {
+        const key = workspaceKey(job.workspaceId, 'jobs', job.id, 'checkpoints', `checkpoint-${e.step}`);
+        const objects = await svc.storage.listObjects(`${key}/`);
+        if (objects.length > 0) await svc.storage.deleteObjects(objects.map((o) => o.key));
+        await db.checkpoint.updateMany({
+          where: { jobId: job.id, step: e.step, prunedAt: null },
+          data: { prunedAt: new Date() },
+        });
+      });
     }
   };
 

@@ -70,6 +70,7 @@ export function buildTrainConfig(i: TBuildConfigInput): Record<string, unknown> 
     logging_steps: i.hp.loggingSteps,
     save_strategy: 'steps',
     save_steps: i.hp.saveSteps,
+    ...(i.hp.saveTotalLimit > 0 ? { save_total_limit: i.hp.saveTotalLimit } : {}),
     eval_strategy: evaluate ? 'steps' : 'no',
     ...(evaluate ? { eval_steps: i.hp.evalSteps, per_device_eval_batch_size: i.hp.batchSize } : {}),
     per_device_train_batch_size: i.hp.batchSize,

@@ -121,7 +121,8 @@ export const listJobCheckpoints = route(async (req, { slug, jobId }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer');
   await findJob(workspace.id, jobId);
   const rows = await getPrisma().checkpoint.findMany({
-    where: { workspaceId: workspace.id, jobId },
+    // A checkpoint pruned by save_total_limit has no files left: not listed.
+    where: { workspaceId: workspace.id, jobId, prunedAt: null },
     orderBy: { step: 'asc' },
   });
   return json({

@@ -202,7 +202,8 @@ export const listFineTuningCheckpoints = openai(async (req, { jobId }) => {
   const workspaceId = await keyWorkspace(req);
   const job = await findJob(workspaceId, jobIdOf(jobId));
   const rows = await getPrisma().checkpoint.findMany({
-    where: { workspaceId, jobId: job.id },
+    // A checkpoint pruned by save_total_limit has no files left: not listed.
+    where: { workspaceId, jobId: job.id, prunedAt: null },
     orderBy: { step: 'desc' },
   });
   const name = job.fineTunedModel?.name ?? `ft:${job.baseModel.name}:${job.id}`;

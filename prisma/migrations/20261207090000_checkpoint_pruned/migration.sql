@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "checkpoint" ADD COLUMN "prunedAt" TIMESTAMP(3);
