@@ -52,6 +52,8 @@ let baseId = '';
 let baseName = '';
 let publishedId = '';
 let draftId = '';
+/** The estimate's trained tokens for HP: the run must train exactly these. */
+let estimatedTokens = 0;
 
 function rows(n: number): string {
   return `${Array.from({ length: n }, (_, i) =>
@@ -229,9 +231,17 @@ describe('fine-tuning REST', () => {
     const body = { baseModelId: baseId, trainingVersionId: publishedId, method: 'sft_lora', hyperparameters: HP };
     const est = await call('POST', `${P}/fine-tuning/estimate`, { caller: viewer, params: { slug: 'ft-a' }, body });
     expect(est.status).toBe(200);
-    expect(est.body).toMatchObject({ datasetTokens: 400, epochs: 2, trainedTokens: 800, workerClass: 'cpu' });
-    expect(est.body.cost).toEqual({ amount: '0.0024', currency: 'USD' }); // 800 tokens at the default 0.003 / 1K
-    expect(est.body.estimatedSeconds).toBe(Math.ceil(800 / est.body.throughputTokensPerSec));
+    // Tokens are counted as the run counts them (the model's template and cutoff), not the import statistics (400).
+    expect(est.body).toMatchObject({ epochs: 2, tokensExact: true, throughputMeasured: false, workerClass: 'cpu' });
+    expect(est.body.datasetTokens).not.toBe(400);
+    expect(est.body.trainedTokens).toBe(est.body.datasetTokens * 2);
+    estimatedTokens = est.body.trainedTokens;
+    expect(est.body.cost.currency).toBe('USD'); // at the default 0.003 / 1K
+    expect(Number(est.body.cost.amount)).toBeCloseTo((estimatedTokens / 1000) * 0.003, 6);
+    // No finished run of this model yet: a FLOP-rate guess with a range of half to twice it.
+    expect(est.body.estimatedSeconds).toBe(Math.ceil(estimatedTokens / est.body.throughputTokensPerSec));
+    expect(est.body.estimatedSecondsRange.low).toBeLessThanOrEqual(est.body.estimatedSeconds);
+    expect(est.body.estimatedSecondsRange.high).toBeGreaterThanOrEqual(est.body.estimatedSeconds);
 
     // "auto" epochs as OpenAI: 8 examples -> ceil(100 / 8) = 13 epochs.
     const auto = await call('POST', `${P}/fine-tuning/estimate`, {
@@ -277,8 +287,9 @@ describe('fine-tuning REST', () => {
       createdBy: { email: owner.email },
       fineTunedModel: null,
       error: null,
-      cost: { amount: '0.0024', currency: 'USD', estimated: true },
+      cost: { currency: 'USD', estimated: true },
     });
+    expect(Number(created.body.cost.amount)).toBeCloseTo((estimatedTokens / 1000) * 0.003, 6);
     expect(created.body.hyperparameters).toMatchObject({
       epochs: 2,
       loraRank: 8,
@@ -307,6 +318,21 @@ describe('fine-tuning REST', () => {
     expect(done.fineTunedModel.name).toBe(`ft:${baseName}:ft-a:rest:${id.slice(-8)}`);
     expect(done.cost.estimated).toBe(false);
     expect(Number(done.cost.amount)).toBeCloseTo((done.trainedTokens / 1000) * 0.003, 6);
+    // The estimate counted exactly the tokens the run trained on (issue 13: it was 33% low).
+    expect(done.trainedTokens).toBe(estimatedTokens);
+    // With one finished run, the time is that run's throughput plus its overhead: the same job's wall time.
+    const again = await call('POST', `${P}/fine-tuning/estimate`, {
+      caller: viewer,
+      params: { slug: 'ft-a' },
+      body: { baseModelId: baseId, trainingVersionId: publishedId, method: 'sft_lora', hyperparameters: HP },
+    });
+    expect(again.body.throughputMeasured).toBe(true);
+    const wall = (Date.parse(done.finishedAt) - Date.parse(done.startedAt)) / 1000;
+    expect(Math.abs(again.body.estimatedSeconds - wall)).toBeLessThanOrEqual(1);
+    expect(again.body.estimatedSecondsRange).toEqual({
+      low: again.body.estimatedSeconds,
+      high: again.body.estimatedSeconds,
+    });
 
     const metrics = await call('GET', `${P}/fine-tuning/jobs/[jobId]/metrics`, { caller: viewer, params });
     expect(metrics.body.data.map((m: { step: number }) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appendUsage, getTrainingPrice, trainingAmount, upsertTrainingMetric } from '@crucible/db';
 import {
+  buildTrainConfig,
   createRedisConnection,
+  datasetInfo,
   epochsFor,
   JobError,
   jobControlChannel,
@@ -17,7 +19,6 @@ import {
 import { downloadObject, downloadPrefix, uploadDir, workspaceKey } from '@crucible/storage';
 import type { TrainEvent } from '@crucible/trainer';
 import { startTrainingChild } from '../training/child-process';
-import { buildTrainConfig, datasetInfo } from '../training/config';
 import { jobServices, type TJobServices } from '../training/context';
 import { type TUserError, userErrorFrom } from '../training/errors';
 import { createOutbox } from '../training/outbox';
