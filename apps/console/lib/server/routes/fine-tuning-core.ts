@@ -1,4 +1,5 @@
-import { getPrisma, getTrainingPrice, type Prisma, trainingAmount } from '@crucible/db';
+import { estimateTrainingCost } from '@crucible/billing';
+import { getPrisma, type Prisma } from '@crucible/db';
 import {
   DEMO_PRESET,
   enqueue,
@@ -14,7 +15,7 @@ import {
 import type { TCreateFineTuningJob } from '../../schemas/fine-tuning';
 import { AppError } from '../errors';
 import { trainTokensPerEpoch } from '../training-tokens';
-import { requireWithinBudget } from './billing-guard';
+import { billingToAppError, requireWithinBudget } from './billing-guard';
 
 /**
  * Fine-tuning jobs, shared by the console REST routes and OpenAI's /v1/fine_tuning API: validation of a create
@@ -153,8 +154,16 @@ export async function planJob(workspaceId: string, input: TCreateFineTuningJob) 
   }
   const trainedTokens = datasetTokens * epochs;
   const time = timeEstimate(trainedTokens, await pastRuns(workspaceId, base), base.parameterCount);
-  const price = await getTrainingPrice(workspaceId, input.method);
-  const { amount } = trainingAmount(trainedTokens, price);
+  // The price the trainer will charge (packages/billing: model- and method-specific items, refused when none applies).
+  const price = await estimateTrainingCost({
+    workspaceId,
+    baseModel: base.name,
+    method: input.method,
+    tokens: datasetTokens,
+    epochs,
+  }).catch((e) => {
+    throw billingToAppError(e);
+  });
   return {
     base,
     training,
@@ -171,7 +180,7 @@ export async function planJob(workspaceId: string, input: TCreateFineTuningJob) 
       epochs,
       estimatedSeconds: time.seconds,
       estimatedSecondsRange: { low: time.low, high: time.high },
-      cost: { amount: amount.toDecimalPlaces(6).toString(), currency: price.currency },
+      cost: { amount: price.amount.toDecimalPlaces(6).toString(), currency: price.currency },
       throughputTokensPerSec: Math.round(time.tokensPerSecond * 10) / 10,
       throughputMeasured: time.measured,
       workerClass: 'cpu',
