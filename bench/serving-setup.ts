@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const say = (m: string) => console.error(`[bench] ${m}`);
@@ -26,6 +26,7 @@ export async function setUpServing(o: {
   threads: number;
   workerEnv?: Record<string, string>;
 }) {
+  say(`CPU: ${cpus()[0]?.model} x${cpus().length}`);
   const scratch = mkdtempSync(path.join(tmpdir(), 'crucible-bench-'));
   const prefix = `crucible-bench-${process.pid}`;
   const { createTestDatabase } = await import('@crucible/db/testing');

@@ -17,6 +17,7 @@ const nextConfig: NextConfig = {
     '@crucible/db',
     '@crucible/jobs',
     '@crucible/storage',
+    '@crucible/trainer',
   ],
   // Native / engine-carrying packages must be required at run time, not bundled.
   serverExternalPackages: [

@@ -44,6 +44,8 @@ export async function chargeTraining(
     occurredAt?: Date;
     userId?: string | null;
     modelId?: string | null;
+    description?: string;
+    metadata?: Record<string, unknown>;
   },
   db: TDb = getPrisma(),
 ) {
@@ -68,19 +70,25 @@ export async function chargeTraining(
       jobId: e.jobId,
       modelId: e.modelId ?? e.baseModel ?? undefined,
       userId: e.userId ?? undefined,
-      metadata: { tokens: dec(e.tokens).toString(), baseModel: e.baseModel, method: e.method },
+      description: e.description,
+      metadata: { tokens: dec(e.tokens).toString(), baseModel: e.baseModel, method: e.method, ...e.metadata },
       occurredAt: at,
     },
     db,
   );
 }
 
-/** Charges one inference request: an input-token line and an output-token line, keyed `inference:{requestId}:in|out`. */
+/**
+ * Charges one inference request: an input-token line and an output-token line, keyed
+ * `inference:{requestId}:input|output` (a meter with no tokens writes no line). `model` is the served name prices
+ * are quoted for; `modelId` the row (fine-tuned or base model) the line is reported under.
+ */
 export async function chargeInference(
   e: {
     workspaceId: string;
     requestId: string;
     model: string;
+    modelId?: string | null;
     inputTokens: number;
     outputTokens: number;
     deploymentId?: string | null;
@@ -92,10 +100,11 @@ export async function chargeInference(
 ) {
   const at = e.occurredAt ?? new Date();
   const lines = [];
-  for (const [meter, tokens, suffix] of [
-    ['input_tokens', e.inputTokens, 'in'],
-    ['output_tokens', e.outputTokens, 'out'],
+  for (const [meter, tokens, suffix, what] of [
+    ['input_tokens', e.inputTokens, 'input', 'prompt'],
+    ['output_tokens', e.outputTokens, 'output', 'completion'],
   ] as const) {
+    if (tokens <= 0) continue;
     const price = await resolvePrice({ workspaceId: e.workspaceId, meter, modelRef: e.model, at }, db);
     const { quantity, amount } = amountFor(tokens, price);
     lines.push(
@@ -112,9 +121,10 @@ export async function chargeInference(
           idempotencyKey: `inference:${e.requestId}:${suffix}`,
           priceItemId: price.priceItemId,
           deploymentId: e.deploymentId ?? undefined,
-          modelId: e.model,
+          modelId: e.modelId ?? e.model,
           apiKeyId: e.apiKeyId ?? undefined,
           userId: e.userId ?? undefined,
+          description: `${tokens} ${what} tokens, ${e.model}`,
           metadata: { requestId: e.requestId, tokens },
           occurredAt: at,
         },

@@ -299,7 +299,7 @@ export async function chargedDeploymentKeys(deploymentId: string, db: TDb = getP
 export type TPriceCandidate = Awaited<ReturnType<typeof findPriceCandidates>>[number];
 
 /**
- * The one ranking rule for prices (used by @crucible/billing's resolvePrice and by getTrainingPrice):
+ * The one ranking rule for prices (used by @crucible/billing's resolvePrice through findPriceItem):
  *  1. a workspace override list beats the instance list;
  *  2. among those, the list with the latest effectiveFrom (a newer list supersedes an older one entirely);
  *  3. within it, the item matching the most qualifiers (a "qwen2.5-7b + sft_lora" price beats a generic one).
@@ -326,8 +326,7 @@ export function pickPriceItem(
 }
 
 /**
- * The instance's seeded default prices (USD). Training matches DEFAULT_TRAINING_PRICE (fine-tuning.ts), so an
- * instance seeded by either path charges the same.
+ * The instance's seeded default prices (USD).
  */
 export const DEFAULT_PRICE_CURRENCY = 'USD';
 export const DEFAULT_PRICE_ITEMS: TPriceItemData[] = [
@@ -360,8 +359,7 @@ export async function ensureDefaultPrices(db: TDb = getPrisma()): Promise<boolea
 }
 
 /**
- * THE price lookup (every charge and estimate goes through it, via @crucible/billing's resolvePrice or directly
- * from data-access code that cannot depend on @crucible/billing): the lists in effect at `at`, ranked by
+ * THE price lookup (every charge and estimate goes through it, via @crucible/billing's resolvePrice): the lists in effect at `at`, ranked by
  * pickPriceItem; seeds the defaults when nothing at all is priced for the meter. Null when nothing applies.
  */
 export async function findPriceItem(
@@ -378,7 +376,11 @@ export async function findPriceItem(
 ): Promise<TPriceCandidate | null> {
   const where = { workspaceId: q.workspaceId, category: q.category, meter: q.meter, at: q.at ?? new Date() };
   let candidates = await findPriceCandidates(where, db);
-  if (candidates.length === 0 && (await ensureDefaultPrices(db))) candidates = await findPriceCandidates(where, db);
+  // The instance's defaults back every workspace list: seeded when the instance prices nothing for this meter (a
+  // workspace's model-specific price must not leave its other models unpriced).
+  if (!candidates.some((c) => c.priceList.workspaceId === null) && (await ensureDefaultPrices(db))) {
+    candidates = await findPriceCandidates(where, db);
+  }
   return pickPriceItem(candidates, q);
 }
 

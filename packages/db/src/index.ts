@@ -8,20 +8,12 @@ export { createPrisma, disconnectAll, getPrisma, type TDb } from './client';
 export { refreshDeploymentStatus, replicasPerWorker, resetReplicas, type TDeploymentState } from './deployments';
 export { DEFAULT_DATABASE_URL, readDbEnv, type TDbEnv, ZDbEnv } from './env';
 export { DbError, isDatabaseUnavailable, isUniqueViolation, type TDbErrorCode } from './errors';
+export { type TTrainingMetricInput, upsertTrainingMetric } from './fine-tuning';
 export {
-  DEFAULT_TRAINING_PRICE,
-  getTrainingPrice,
-  type TTrainingMetricInput,
-  type TTrainingPrice,
-  trainingAmount,
-  upsertTrainingMetric,
-} from './fine-tuning';
-export {
-  DEFAULT_INFERENCE_CURRENCY,
+  completeRequestLog,
   deploymentMetrics,
   deploymentStats,
   openRequestLog,
-  recordInference,
   type TAcceptedRequest,
   type TDeploymentStats,
   type TInferenceRecord,

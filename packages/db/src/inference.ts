@@ -1,16 +1,10 @@
 import { Prisma } from '@prisma/client';
-import { findPriceItem } from './billing';
 import { getPrisma, type TDb } from './client';
-import { appendUsage } from './usage';
 
 /**
- * Inference metering for the chat gateway: one RequestLog row per request (its id is the request id) and two usage
- * ledger lines, input and output tokens, keyed `inference:{requestId}:input|output` so a request is charged exactly
- * once whatever retries happen. Prices come from the newest effective price list (workspace over instance) with
- * category inference and meter input_tokens / output_tokens; without one the line is recorded at price 0.
+ * The chat gateway's request log: one RequestLog row per request (its id is the request id), opened on acceptance
+ * and completed when the request ends. Charging is @crucible/billing's (chargeInference).
  */
-
-export const DEFAULT_INFERENCE_CURRENCY = 'USD';
 
 export type TInferenceRecord = {
   requestId: string;
@@ -42,7 +36,7 @@ export type TAcceptedRequest = Pick<
 /**
  * The RequestLog row of a request the gateway has accepted, before any work is done (status accepted, statusCode
  * 0): a request whose client goes away, or whose worker dies, is still in the log (issue 11, finding 5).
- * recordInference completes it.
+ * completeRequestLog completes it.
  */
 export async function openRequestLog(r: TAcceptedRequest, db: TDb = getPrisma()): Promise<void> {
   await db.requestLog.create({
@@ -61,23 +55,11 @@ export async function openRequestLog(r: TAcceptedRequest, db: TDb = getPrisma())
   });
 }
 
-// The one price rule (workspace override over instance list, latest effectiveFrom, most specific item; defaults
-// seeded on a fresh instance) lives in ./billing, shared with training and @crucible/billing: never a second copy.
-function priceFor(workspaceId: string, meter: string, model: string, db: TDb) {
-  return findPriceItem({ workspaceId, category: 'inference', meter, modelRef: model }, db);
-}
-
-function amountOf(tokens: number, unit: string, unitPrice: Prisma.Decimal) {
-  const per = unit === '1K tokens' ? 1000 : unit === '1M tokens' ? 1_000_000 : 1;
-  const quantity = new Prisma.Decimal(tokens).div(per);
-  return { quantity, amount: quantity.mul(unitPrice) };
-}
-
 /**
- * Completes the RequestLog row (creating it when openRequestLog did not) and writes the two ledger lines; safe to
- * call twice with the same request id (the ledger lines are keyed by it, so a request is charged once).
+ * Completes the RequestLog row of a request (creating it when openRequestLog did not); safe to call twice. The
+ * request's charge is @crucible/billing's chargeInference (the one price code), keyed by the same request id.
  */
-export async function recordInference(r: TInferenceRecord, db: TDb = getPrisma()): Promise<void> {
+export async function completeRequestLog(r: TInferenceRecord, db: TDb = getPrisma()): Promise<void> {
   const outcome = {
     statusCode: r.statusCode,
     status: r.status ?? 'completed',
@@ -103,37 +85,6 @@ export async function recordInference(r: TInferenceRecord, db: TDb = getPrisma()
     },
     update: outcome,
   });
-  for (const [meter, tokens] of [
-    ['input_tokens', r.promptTokens],
-    ['output_tokens', r.completionTokens],
-  ] as const) {
-    if (tokens <= 0) continue;
-    const price = await priceFor(r.workspaceId, meter, r.model, db);
-    const unit = price?.unit ?? '1K tokens';
-    const unitPrice = price?.unitPrice ?? new Prisma.Decimal(0);
-    const { quantity, amount } = amountOf(tokens, unit, unitPrice);
-    await appendUsage(
-      {
-        workspaceId: r.workspaceId,
-        category: 'inference',
-        meter,
-        quantity,
-        unit,
-        unitPrice,
-        amount,
-        currency: price?.priceList.currency ?? DEFAULT_INFERENCE_CURRENCY,
-        idempotencyKey: `inference:${r.requestId}:${meter === 'input_tokens' ? 'input' : 'output'}`,
-        priceItemId: price?.id,
-        deploymentId: r.deploymentId ?? undefined,
-        modelId: r.modelId,
-        apiKeyId: r.apiKeyId ?? undefined,
-        userId: r.userId ?? undefined,
-        description: `${tokens} ${meter === 'input_tokens' ? 'prompt' : 'completion'} tokens, ${r.model}`,
-        metadata: { requestId: r.requestId, tokens },
-      },
-      db,
-    );
-  }
 }
 
 export type TDeploymentStats = {

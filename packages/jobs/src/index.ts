@@ -33,3 +33,4 @@ export {
 export { closeQueues, enqueue, formatIssues, getQueue, type TQueueTarget } from './queue';
 export { createWorkerRuntime, type TLogger, type TWorkerRuntime, type TWorkerRuntimeOptions } from './runtime';
 export * from './serving';
+export { buildTrainConfig, datasetInfo, JOB_FOLDER, type TBuildConfigInput, templateFor } from './train-config';

@@ -189,6 +189,21 @@ describe('crucible train / chat', () => {
     expect(maxAbs).toBeGreaterThan(1e-4);
   });
 
+  it('a continued adapter keeps its own lora_alpha; a config that sets another is refused', async () => {
+    const { readPeftAdapter } = await import('../src/export');
+    const first = join(root, 'alpha1');
+    expect((await cli(['train', writeConfig('alpha1', { lora_alpha: 32 })])).code).toBe(0);
+    const ok = await cli(['train', writeConfig('alpha2', { adapter_name_or_path: first, max_steps: 1 })]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(readPeftAdapter(join(root, 'alpha2')).config.alpha).toBe(32);
+    const bad = await cli([
+      'train',
+      writeConfig('alpha3', { adapter_name_or_path: first, lora_alpha: 16, max_steps: 1 }),
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/was trained with lora_alpha 32, but the config sets lora_alpha: 16/);
+  });
+
   it('chat without --prompt is a REPL on stdin/stdout: clear forgets the history, exit quits', () => {
     const entry = join(__dirname, '..', 'src', 'cli', 'index.ts');
     const argv = JSON.stringify([

@@ -155,4 +155,20 @@ describe('gradient checkpointing keys (LLaMA-Factory: on unless disable_gradient
     );
     expect(f.warnings.join('\n')).toMatch(/does not turn checkpointing off.*disable_gradient_checkpointing: true/);
   });
+
+  it('refuses what LLaMA-Factory and Transformers refuse, with their messages', () => {
+    const bad = (extra: Record<string, unknown>) => () => parseTrainConfig({ ...base, ...extra }, 'c.yaml', () => {});
+    expect(bad({ eval_dataset: 'e', val_size: 0.1 })).toThrowError(/Cannot specify `val_size` if `eval_dataset`/);
+    expect(bad({ mask_history: true, train_on_prompt: true })).toThrowError(/`mask_history` is incompatible/);
+    expect(bad({ stage: 'sft', packing: true })).toThrowError(/packing: true with stage: sft is not implemented/);
+    expect(bad({ lr_scheduler_type: 'cosine_with_min_lr' })).toThrowError(/One of min_lr or min_lr_rate/);
+    // lr_scheduler_kwargs as a mapping or as its JSON text, as TrainingArguments takes it.
+    const c = parseTrainConfig(
+      { ...base, lr_scheduler_type: 'cosine_with_min_lr', lr_scheduler_kwargs: '{"min_lr_rate": 0.1}' },
+      'c.yaml',
+      () => {},
+    );
+    expect(c.lr_scheduler_kwargs).toEqual({ min_lr_rate: 0.1 });
+    expect(parseTrainConfig({ ...base, stage: 'pt', packing: true }, 'c.yaml', () => {}).packing).toBe(true);
+  });
 });

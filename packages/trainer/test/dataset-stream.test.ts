@@ -60,6 +60,19 @@ describe('streamed datasets', () => {
     });
   });
 
+  it('PT on a .txt or .jsonl given by path trains on its text, not on an empty prompt column', async () => {
+    const lines = ['The lighthouse keeper climbed the stairs.', 'A storm rolled in from the west.'];
+    writeFileSync(join(tmp, 'raw.txt'), `${lines.join('\n')}\n`);
+    writeFileSync(join(tmp, 'raw.jsonl'), `${lines.map((text) => JSON.stringify({ text })).join('\n')}\n`);
+    const want = lines.map((l) => [...qwen.encode(l), ...qwen.encode('<|im_end|>')]);
+    for (const file of ['raw.txt', 'raw.jsonl']) {
+      const cfg = cfgOf({ stage: 'pt', packing: false, dataset: [join(tmp, file)], dataset_dir: tmp, cutoff_len: 64 });
+      const { train } = await loadDatasets(cfg, qwen, QWEN_DIR, quiet);
+      expect(train.length, file).toBe(2);
+      for (const [i, w] of want.entries()) expect(Array.from(train.at(i).inputIds), file).toEqual(w);
+    }
+  });
+
   it('reads the first max_samples rows of a file past the longest string V8 can hold', async () => {
     // 20 real rows, then the file is extended (sparse, no disk used) to 600 MB: reading it whole as one string
     // throws ERR_STRING_TOO_LONG; streaming stops after max_samples rows.

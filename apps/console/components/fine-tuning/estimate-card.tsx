@@ -66,6 +66,12 @@ export function EstimateCard({
                 <p className="text-lg font-semibold tabular-nums" data-testid="estimate-time">
                   {formatDuration(estimate.estimatedSeconds, locale)}
                 </p>
+                <p className="text-xs text-muted-foreground tabular-nums" data-testid="estimate-time-range">
+                  {t('fineTuning.estimate.range', {
+                    low: formatDuration(estimate.estimatedSecondsRange.low, locale),
+                    high: formatDuration(estimate.estimatedSecondsRange.high, locale),
+                  })}
+                </p>
               </div>
               <div className="rounded-lg bg-muted/60 p-3">
                 <p className="text-xs text-muted-foreground">{t('fineTuning.estimate.cost')}</p>
@@ -82,6 +88,10 @@ export function EstimateCard({
                 </div>
               ))}
             </dl>
+            <p className="text-xs text-muted-foreground" data-testid="estimate-basis">
+              {estimate.tokensExact ? t('fineTuning.estimate.tokensExact') : t('fineTuning.estimate.tokensRough')}{' '}
+              {estimate.throughputMeasured ? t('fineTuning.estimate.timeMeasured') : t('fineTuning.estimate.timeGuess')}
+            </p>
           </>
         ) : (
           <p className="text-sm text-muted-foreground">{t('common.loading')}</p>

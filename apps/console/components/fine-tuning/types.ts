@@ -74,9 +74,14 @@ export type TCheckpoint = { id: string; step: number; createdAt: string; metrics
 
 export type TEstimate = {
   trainedTokens: number;
+  /** Tokens of one epoch, counted as the run counts them (tokensExact), else from the import statistics. */
   datasetTokens: number;
+  tokensExact: boolean;
   epochs: number;
   estimatedSeconds: number;
+  estimatedSecondsRange: { low: number; high: number };
+  /** false: no job of this model has finished yet, the time is a rough guess. */
+  throughputMeasured: boolean;
   cost: TMoney;
   throughputTokensPerSec: number;
   workerClass: string;

@@ -52,6 +52,10 @@ let baseId = '';
 let baseName = '';
 let publishedId = '';
 let draftId = '';
+/** ft-a's price per 1K training tokens for LoRA on the tiny model (the instance default is 0.003). */
+const LORA_PRICE = 0.008;
+/** The estimate's trained tokens for HP: the run must train exactly these. */
+let estimatedTokens = 0;
 
 function rows(n: number): string {
   return `${Array.from({ length: n }, (_, i) =>
@@ -131,6 +135,24 @@ beforeAll(async () => {
   await uploadDir(storage, modelDir, modelKey);
   await prisma.baseModel.update({ where: { id: base.id }, data: { objectKey: modelKey } });
   baseId = base.id;
+  // A price for this model and method only (issue 17): the estimate and the trainer's charges must both use it.
+  const { createPriceList } = await import('@crucible/db/billing');
+  await createPriceList({
+    workspaceId: a.id,
+    name: 'tiny LoRA',
+    currency: 'USD',
+    effectiveFrom: new Date(0),
+    items: [
+      {
+        category: 'training',
+        meter: 'training_tokens',
+        unit: '1K tokens',
+        unitPrice: String(LORA_PRICE),
+        modelRef: baseName,
+        method: 'sft_lora',
+      },
+    ],
+  });
   const ds = await prisma.dataset.create({ data: { workspaceId: a.id, name: 'sums' } });
   for (const [n, status] of [
     [1, 'published'],
@@ -229,9 +251,24 @@ describe('fine-tuning REST', () => {
     const body = { baseModelId: baseId, trainingVersionId: publishedId, method: 'sft_lora', hyperparameters: HP };
     const est = await call('POST', `${P}/fine-tuning/estimate`, { caller: viewer, params: { slug: 'ft-a' }, body });
     expect(est.status).toBe(200);
-    expect(est.body).toMatchObject({ datasetTokens: 400, epochs: 2, trainedTokens: 800, workerClass: 'cpu' });
-    expect(est.body.cost).toEqual({ amount: '0.0024', currency: 'USD' }); // 800 tokens at the default 0.003 / 1K
-    expect(est.body.estimatedSeconds).toBe(Math.ceil(800 / est.body.throughputTokensPerSec));
+    // Tokens are counted as the run counts them (the model's template and cutoff), not the import statistics (400).
+    expect(est.body).toMatchObject({ epochs: 2, tokensExact: true, throughputMeasured: false, workerClass: 'cpu' });
+    expect(est.body.datasetTokens).not.toBe(400);
+    expect(est.body.trainedTokens).toBe(est.body.datasetTokens * 2);
+    estimatedTokens = est.body.trainedTokens;
+    expect(est.body.cost.currency).toBe('USD');
+    expect(Number(est.body.cost.amount)).toBeCloseTo((estimatedTokens / 1000) * LORA_PRICE, 6);
+    // Full fine-tuning of the same model: the LoRA item does not apply, the instance's generic price does.
+    const full = await call('POST', `${P}/fine-tuning/estimate`, {
+      caller: viewer,
+      params: { slug: 'ft-a' },
+      body: { ...body, method: 'sft_full' },
+    });
+    expect(Number(full.body.cost.amount)).toBeCloseTo((full.body.trainedTokens / 1000) * 0.003, 6);
+    // No finished run of this model yet: a FLOP-rate guess with a range of half to twice it.
+    expect(est.body.estimatedSeconds).toBe(Math.ceil(estimatedTokens / est.body.throughputTokensPerSec));
+    expect(est.body.estimatedSecondsRange.low).toBeLessThanOrEqual(est.body.estimatedSeconds);
+    expect(est.body.estimatedSecondsRange.high).toBeGreaterThanOrEqual(est.body.estimatedSeconds);
 
     // "auto" epochs as OpenAI: 8 examples -> ceil(100 / 8) = 13 epochs.
     const auto = await call('POST', `${P}/fine-tuning/estimate`, {
@@ -277,8 +314,9 @@ describe('fine-tuning REST', () => {
       createdBy: { email: owner.email },
       fineTunedModel: null,
       error: null,
-      cost: { amount: '0.0024', currency: 'USD', estimated: true },
+      cost: { currency: 'USD', estimated: true },
     });
+    expect(Number(created.body.cost.amount)).toBeCloseTo((estimatedTokens / 1000) * LORA_PRICE, 6);
     expect(created.body.hyperparameters).toMatchObject({
       epochs: 2,
       loraRank: 8,
@@ -306,7 +344,23 @@ describe('fine-tuning REST', () => {
     expect(done.workerId).toMatch(/^trainer-|.+/);
     expect(done.fineTunedModel.name).toBe(`ft:${baseName}:ft-a:rest:${id.slice(-8)}`);
     expect(done.cost.estimated).toBe(false);
-    expect(Number(done.cost.amount)).toBeCloseTo((done.trainedTokens / 1000) * 0.003, 6);
+    // The trainer charged through @crucible/billing at the model-and-method price, as the estimate said.
+    expect(Number(done.cost.amount)).toBeCloseTo((done.trainedTokens / 1000) * LORA_PRICE, 6);
+    // The estimate counted exactly the tokens the run trained on (issue 13: it was 33% low).
+    expect(done.trainedTokens).toBe(estimatedTokens);
+    // With one finished run, the time is that run's throughput plus its overhead: the same job's wall time.
+    const again = await call('POST', `${P}/fine-tuning/estimate`, {
+      caller: viewer,
+      params: { slug: 'ft-a' },
+      body: { baseModelId: baseId, trainingVersionId: publishedId, method: 'sft_lora', hyperparameters: HP },
+    });
+    expect(again.body.throughputMeasured).toBe(true);
+    const wall = (Date.parse(done.finishedAt) - Date.parse(done.startedAt)) / 1000;
+    expect(Math.abs(again.body.estimatedSeconds - wall)).toBeLessThanOrEqual(1);
+    expect(again.body.estimatedSecondsRange).toEqual({
+      low: again.body.estimatedSeconds,
+      high: again.body.estimatedSeconds,
+    });
 
     const metrics = await call('GET', `${P}/fine-tuning/jobs/[jobId]/metrics`, { caller: viewer, params });
     expect(metrics.body.data.map((m: { step: number }) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);

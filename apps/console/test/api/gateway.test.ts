@@ -149,6 +149,19 @@ beforeAll(async () => {
     data: { ...full, workspaceId: a.id, baseModelId: base.id, method: 'sft_full', mergedObjectKey: fullKey },
   });
 
+  // Prices for the first fine-tuned model only (issue 17): the gateway's charges go through @crucible/billing.
+  const { createPriceList } = await import('@crucible/db/billing');
+  await createPriceList({
+    workspaceId: a.id,
+    name: 'ft prices',
+    currency: 'USD',
+    effectiveFrom: new Date(0),
+    items: [
+      { category: 'inference', meter: 'input_tokens', unit: '1K tokens', unitPrice: '0.002', modelRef: ft[0].name },
+      { category: 'inference', meter: 'output_tokens', unit: '1M tokens', unitPrice: '9', modelRef: ft[0].name },
+    ],
+  });
+
   await startWorker();
   server = createServer((req, res) => {
     nodeHandler({
@@ -219,10 +232,16 @@ describe('/v1 gateway with the openai client', () => {
       promptTokens: r.usage?.prompt_tokens,
       completionTokens: r.usage?.completion_tokens,
     });
-    expect(usage.map((u) => [u.meter, Number(u.quantity) * 1000])).toEqual([
-      ['input_tokens', r.usage?.prompt_tokens],
-      ['output_tokens', r.usage?.completion_tokens],
+    expect(usage.map((u) => [u.meter, u.idempotencyKey, u.unit])).toEqual([
+      ['input_tokens', `inference:${r.id}:input`, '1K tokens'],
+      ['output_tokens', `inference:${r.id}:output`, '1M tokens'],
     ]);
+    // The model's own prices: 0.002 per 1K prompt tokens, 9 per 1M completion tokens.
+    const prompt = r.usage?.prompt_tokens ?? 0;
+    const completion = r.usage?.completion_tokens ?? 0;
+    expect(Number(usage[0].quantity)).toBeCloseTo(prompt / 1000, 8);
+    expect(Number(usage[0].amount)).toBeCloseTo((prompt / 1000) * 0.002, 10);
+    expect(Number(usage[1].amount)).toBeCloseTo((completion / 1e6) * 9, 10);
   });
 
   it('the adapter changes the answer; greedy answers repeat exactly', async () => {

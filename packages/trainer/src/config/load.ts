@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { TrainerError } from '../io/errors';
+import { scheduleProblem } from '../train/schedule';
 import {
   IGNORED_CHAT_KEYS,
   IGNORED_TRAIN_KEYS,
@@ -109,6 +110,21 @@ function trainKeys(): string[] {
 
 export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigWarning = stderrWarning): TTrainConfig {
   const config = parseWith(ZTrainConfig, trainKeys(), IGNORED_TRAIN_KEYS, UNSUPPORTED_TRAIN_KEYS, raw, source, warn);
+  // Combinations LLaMA-Factory and Transformers refuse, with their messages.
+  const refuse = (message: string) => {
+    throw new TrainerError('CONFIG_INVALID_VALUE', `${source}: ${message}`);
+  };
+  if (config.eval_dataset && config.eval_dataset.length > 0 && config.val_size > 1e-6) {
+    refuse('Cannot specify `val_size` if `eval_dataset` is not None.');
+  }
+  if (config.mask_history && config.train_on_prompt) refuse('`mask_history` is incompatible with `train_on_prompt`.');
+  if (config.stage === 'sft' && config.packing) {
+    refuse(
+      'packing: true with stage: sft is not implemented here (LLaMA-Factory packs SFT examples keeping attention inside each); remove packing, or use stage: pt for raw text.',
+    );
+  }
+  const scheduleIssue = scheduleProblem(config.lr_scheduler_type, config.lr_scheduler_kwargs, config.learning_rate);
+  if (scheduleIssue) refuse(scheduleIssue);
   // bf16/fp16 change LLaMA-Factory's compute dtype. With LoRA, bf16 maps to what it means for a frozen base here:
   // the frozen weights are held in bf16 and multiplied with bf16-rounded activations (fp32 accumulation) while the
   // adapters, gradients and optimizer state stay fp32 (see frozenDtypeOf). Full fine-tuning and fp16 compute in

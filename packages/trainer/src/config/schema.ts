@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SCHEDULE_TYPES } from '../train/schedule';
 
 // LLaMA-Factory YAML keys. Defaults are LLaMA-Factory's (its hparams dataclasses) where it sets one, otherwise the
 // Hugging Face TrainingArguments default, so a config copied from a LLaMA-Factory tutorial means the same run here.
@@ -56,10 +57,11 @@ export const ZTrainConfig = z
     do_eval: bool().optional(),
     do_predict: bool().optional(),
     finetuning_type: z.enum(['lora', 'full']).default('lora'),
-    lora_rank: int(z.number().int().positive()).default(8),
+    // Defaults applied below, so that a continued adapter (adapter_name_or_path) can tell what the YAML set.
+    lora_rank: int(z.number().int().positive()).optional(),
     lora_alpha: num(z.number().positive()).optional(),
-    lora_dropout: num(z.number().min(0).max(1)).default(0),
-    lora_target: list().default(['all']),
+    lora_dropout: num(z.number().min(0).max(1)).optional(),
+    lora_target: list().optional(),
     // data
     dataset: list().optional(),
     eval_dataset: list().optional(),
@@ -101,7 +103,21 @@ export const ZTrainConfig = z
     learning_rate: num(z.number().positive()).default(5e-5),
     num_train_epochs: num(z.number().positive()).default(3),
     max_steps: int().default(-1),
-    lr_scheduler_type: z.enum(['linear', 'cosine', 'constant', 'constant_with_warmup']).default('linear'),
+    lr_scheduler_type: z.enum(SCHEDULE_TYPES).default('linear'),
+    // Transformers' TrainingArguments takes a mapping or its JSON text; checked per schedule in parseTrainConfig.
+    lr_scheduler_kwargs: z
+      .preprocess(
+        (v) => {
+          if (typeof v !== 'string') return v;
+          try {
+            return JSON.parse(v);
+          } catch {
+            return v;
+          }
+        },
+        z.record(z.string(), z.unknown()),
+      )
+      .default({}),
     warmup_ratio: num(z.number().min(0).max(1)).default(0),
     warmup_steps: int(z.number().int().min(0)).default(0),
     weight_decay: num(z.number().min(0)).default(0),
@@ -169,8 +185,13 @@ export const ZTrainConfig = z
   })
   .transform((c) => ({
     ...c,
+    lora_rank: c.lora_rank ?? 8,
     // LLaMA-Factory: `lora_alpha` defaults to `lora_rank * 2` (FinetuningArguments.__post_init__).
-    lora_alpha: c.lora_alpha ?? c.lora_rank * 2,
+    lora_alpha: c.lora_alpha ?? (c.lora_rank ?? 8) * 2,
+    lora_dropout: c.lora_dropout ?? 0,
+    lora_target: c.lora_target ?? ['all'],
+    /** The LoRA keys the config itself set (a continued adapter refuses a conflicting one). */
+    lora_set: (['lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target'] as const).filter((k) => c[k] !== undefined),
     eval_strategy: c.eval_strategy ?? c.evaluation_strategy ?? 'no',
     // LLaMA-Factory packs pre-training text by default and never packs SFT unless asked.
     packing: c.packing ?? c.stage === 'pt',

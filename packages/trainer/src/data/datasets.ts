@@ -49,14 +49,16 @@ function replaceIdentity<T>(v: T, id: TIdentity): T {
 /** Reads, limits (max_samples: the first N rows, as LLaMA-Factory) and converts the named datasets, in order. */
 export function readConvertedRows(
   names: string[],
-  cfg: Pick<TTrainConfig, 'dataset_dir' | 'max_samples' | 'identity_name' | 'identity_author'>,
+  cfg: Pick<TTrainConfig, 'dataset_dir' | 'max_samples' | 'identity_name' | 'identity_author'> & {
+    stage?: TTrainConfig['stage'];
+  },
   warn: (m: string) => void = (m) => process.stderr.write(`warning: ${m}\n`),
 ): TConvertedRow[] {
   const info = readDatasetInfo(cfg.dataset_dir);
   const identity = identityFrom(cfg);
   const all: TConvertedRow[] = [];
   for (const name of names) {
-    const attr = resolveDataset(name, cfg.dataset_dir, info);
+    const attr = resolveDataset(name, cfg.dataset_dir, info, cfg.stage);
     let rows = readRows(attr.file);
     if (cfg.max_samples !== undefined) rows = rows.slice(0, cfg.max_samples);
     rows = replaceIdentity(rows, identity);
@@ -221,7 +223,7 @@ async function tokeniseInto(
     if (at > 0) carry = carry.slice(at);
   };
   for (const name of names) {
-    const attr = resolveDataset(name, cfg.dataset_dir, info);
+    const attr = resolveDataset(name, cfg.dataset_dir, info, cfg.stage);
     checkConvertible(attr);
     let read = 0;
     let dropped = 0;

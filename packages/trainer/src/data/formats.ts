@@ -62,7 +62,12 @@ export function readDatasetInfo(datasetDir: string): Record<string, TInfoEntry> 
 }
 
 /** Resolves a `dataset:` entry: a name in dataset_info.json, or (Crucible extension) a path to a .json/.jsonl file. */
-export function resolveDataset(name: string, datasetDir: string, info: Record<string, TInfoEntry>): TDatasetAttr {
+export function resolveDataset(
+  name: string,
+  datasetDir: string,
+  info: Record<string, TInfoEntry>,
+  stage: 'sft' | 'pt' = 'sft',
+): TDatasetAttr {
   const entry = info[name];
   if (!entry) {
     const candidates = [isAbsolute(name) ? name : join(datasetDir, name), resolve(name)];
@@ -73,7 +78,9 @@ export function resolveDataset(name: string, datasetDir: string, info: Record<st
         `Dataset "${name}" is neither in ${join(datasetDir, 'dataset_info.json')} nor a .json/.jsonl/.txt file.`,
       );
     }
-    return makeAttr(name, file, {});
+    // A file given by path has no dataset_info entry to name its columns: pre-training reads its `text` (a .txt
+    // line, or a JSON row's `text`), as LLaMA-Factory's pre-training datasets declare (`"columns": {"prompt": "text"}`).
+    return makeAttr(name, file, stage === 'pt' ? { columns: { prompt: 'text' } } : {});
   }
   if (!entry.file_name) {
     const remote =

@@ -1,3 +1,4 @@
+export { countTrainTokens, type TTrainTokenCount } from './count';
 export {
   type Example,
   identityFrom,

@@ -41,6 +41,8 @@ export type TrainArgs = {
   maxSteps: number;
   learningRate: number;
   lrSchedulerType: TScheduleType;
+  /** Transformers' lr_scheduler_kwargs (checked by the config parser). */
+  lrSchedulerKwargs?: Record<string, unknown>;
   warmupRatio: number;
   warmupSteps: number;
   weightDecay: number;
@@ -150,6 +152,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   );
   const sched: ScheduleOptions = {
     type: args.lrSchedulerType,
+    kwargs: args.lrSchedulerKwargs,
     baseLr: args.learningRate,
     totalSteps: plan.totalSteps,
     warmupSteps: warmupStepsFor(plan.totalSteps, args.warmupRatio, args.warmupSteps),

@@ -55,6 +55,7 @@ export function trainArgsFromConfig(cfg: TTrainConfig): TrainArgs {
     maxSteps: cfg.max_steps,
     learningRate: cfg.learning_rate,
     lrSchedulerType: cfg.lr_scheduler_type,
+    lrSchedulerKwargs: cfg.lr_scheduler_kwargs,
     warmupRatio: cfg.warmup_ratio,
     warmupSteps: cfg.warmup_steps,
     weightDecay: cfg.weight_decay,
@@ -69,6 +70,45 @@ export function trainArgsFromConfig(cfg: TTrainConfig): TrainArgs {
     saveSteps: cfg.save_steps,
     saveTotalLimit: cfg.save_total_limit,
     seed: cfg.seed,
+  };
+}
+
+/**
+ * The config a continued adapter trains with: the adapter's own r, lora_alpha, lora_dropout and target_modules.
+ * A LoRA key the config set to another value is an error naming both values and the fix.
+ */
+export function continuedAdapterConfig(
+  cfg: TTrainConfig,
+  dir: string,
+  adapter: { r: number; alpha: number; dropout: number; targets: string[] },
+): TTrainConfig {
+  const same = (a: string[], b: string[]) => [...a].sort().join(',') === [...b].sort().join(',');
+  const theirs: Record<(typeof cfg.lora_set)[number], [unknown, boolean]> = {
+    lora_rank: [adapter.r, cfg.lora_rank === adapter.r],
+    lora_alpha: [adapter.alpha, cfg.lora_alpha === adapter.alpha],
+    lora_dropout: [adapter.dropout, cfg.lora_dropout === adapter.dropout],
+    lora_target: [
+      adapter.targets.join(','),
+      // `all` means every linear the adapter could have; a list must name the adapter's own modules.
+      (cfg.lora_target.length === 1 && cfg.lora_target[0] === 'all') || same(cfg.lora_target, adapter.targets),
+    ],
+  };
+  for (const key of cfg.lora_set) {
+    const [value, agrees] = theirs[key];
+    if (!agrees) {
+      const mine = key === 'lora_target' ? cfg.lora_target.join(',') : String(cfg[key]);
+      throw new TrainerError(
+        'CONFIG_INVALID_VALUE',
+        `adapter_name_or_path ${dir} was trained with ${key} ${String(value)}, but the config sets ${key}: ${mine}. A continued adapter keeps its own settings (as LLaMA-Factory does): remove ${key} from the config or set it to ${String(value)}.`,
+      );
+    }
+  }
+  return {
+    ...cfg,
+    lora_rank: adapter.r,
+    lora_alpha: adapter.alpha,
+    lora_dropout: adapter.dropout,
+    lora_target: adapter.targets.length > 0 ? adapter.targets : cfg.lora_target,
   };
 }
 
@@ -117,6 +157,23 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
   const { train, eval: evalRows } = await loadDatasets(cfg, tokenizer, modelDir);
   log(`[crucible] ${train.length} training and ${evalRows.length} evaluation examples; backend ${backend.name}`);
 
+  // A continued adapter keeps its own rank, alpha, dropout and targets (LLaMA-Factory loads it with PEFT, which
+  // reads adapter_config.json); a config value that says otherwise is refused, never silently overridden.
+  let adapter: ReturnType<typeof readPeftAdapter> | null = null;
+  if (cfg.adapter_name_or_path && cfg.adapter_name_or_path.length > 0) {
+    if (cfg.finetuning_type !== 'lora') {
+      throw new TrainerError(
+        'CONFIG_INVALID_VALUE',
+        'adapter_name_or_path continues a LoRA adapter; it needs finetuning_type: lora.',
+      );
+    }
+    if (cfg.adapter_name_or_path.length > 1) {
+      throw new TrainerError('CONFIG_INVALID_VALUE', 'adapter_name_or_path: training continues exactly one adapter.');
+    }
+    adapter = readPeftAdapter(cfg.adapter_name_or_path[0]);
+    cfg = continuedAdapterConfig(cfg, cfg.adapter_name_or_path[0], adapter.config);
+  }
+
   const model = createModel({
     config: modelConfig,
     // Opened, not read: the model reads each tensor once into the dtype it keeps (bf16 files stay bf16).
@@ -134,19 +191,11 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
   log(
     `[crucible] ${backend.info().summary}; frozen weights: projections ${layout.projections}, embedding ${layout.embedding}, lm_head ${layout.lmHead}; gradient checkpointing ${layout.gradientCheckpointing ? 'on' : 'off'}`,
   );
-  if (cfg.adapter_name_or_path && cfg.adapter_name_or_path.length > 0) {
-    if (cfg.finetuning_type !== 'lora') {
-      throw new TrainerError(
-        'CONFIG_INVALID_VALUE',
-        'adapter_name_or_path continues a LoRA adapter; it needs finetuning_type: lora.',
-      );
-    }
-    if (cfg.adapter_name_or_path.length > 1) {
-      throw new TrainerError('CONFIG_INVALID_VALUE', 'adapter_name_or_path: training continues exactly one adapter.');
-    }
-    const adapter = readPeftAdapter(cfg.adapter_name_or_path[0]);
+  if (adapter && cfg.adapter_name_or_path) {
     model.loadLoraState(adapter.state);
-    log(`[crucible] continuing adapter ${cfg.adapter_name_or_path[0]}`);
+    log(
+      `[crucible] continuing adapter ${cfg.adapter_name_or_path[0]} (r ${cfg.lora_rank}, alpha ${cfg.lora_alpha}, dropout ${cfg.lora_dropout}, targets ${cfg.lora_target.join(',')})`,
+    );
   }
   if (resumeFrom) log(`[crucible] resuming from ${resumeFrom}`);
 

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendUsage, getTrainingPrice, trainingAmount, upsertTrainingMetric } from '@crucible/db';
+import { chargeTraining, isBillingError, resolvePrice } from '@crucible/billing';
+import { upsertTrainingMetric } from '@crucible/db';
 import {
+  buildTrainConfig,
   createRedisConnection,
+  datasetInfo,
   epochsFor,
   JobError,
   jobControlChannel,
@@ -17,7 +20,6 @@ import {
 import { downloadObject, downloadPrefix, uploadDir, workspaceKey } from '@crucible/storage';
 import type { TrainEvent } from '@crucible/trainer';
 import { startTrainingChild } from '../training/child-process';
-import { buildTrainConfig, datasetInfo } from '../training/config';
 import { jobServices, type TJobServices } from '../training/context';
 import { type TUserError, userErrorFrom } from '../training/errors';
 import { createOutbox } from '../training/outbox';
@@ -244,7 +246,13 @@ async function superviseChild(
   tokensAt: Map<number, number>,
 ) {
   const { db } = svc;
-  const price = await getTrainingPrice(job.workspaceId, method, db);
+  // Refused before any work when no price applies to this model and method (packages/billing is the one price
+  // code; each window is charged at the price in force when it is reported).
+  const priced = { workspaceId: job.workspaceId, baseModel: job.baseModel.name, method };
+  await resolvePrice({ ...priced, meter: 'training_tokens', modelRef: priced.baseModel }, db).catch(async (e) => {
+    if (!isBillingError(e, 'no_price')) throw e;
+    await fail(job, svc, { code: 'no_price', message: e.message, param: 'model' });
+  });
   const outbox = createOutbox({ log: (m) => ctx.log(`job ${job.id}: ${m}`) });
   let lastStep = 0;
   let stopReason: 'cancel' | 'handback' | null = null;
@@ -267,23 +275,16 @@ async function superviseChild(
   const charge = async (window: number, from: number, to: number) => {
     const tokens = (await tokensThrough(to)) - (await tokensThrough(from));
     if (tokens <= 0) return;
-    const { quantity, amount } = trainingAmount(tokens, price);
-    await appendUsage(
+    await chargeTraining(
       {
-        workspaceId: job.workspaceId,
-        category: 'training',
-        meter: 'training_tokens',
-        quantity: quantity.toString(),
-        unit: price.unit,
-        unitPrice: price.unitPrice,
-        amount: amount.toString(),
-        currency: price.currency,
-        idempotencyKey: `training:${job.id}:tokens:${window}`,
-        priceItemId: price.priceItemId,
+        ...priced,
         jobId: job.id,
-        userId: job.createdById ?? undefined,
+        modelId: job.baseModelId,
+        tokens,
+        idempotencyKey: `training:${job.id}:tokens:${window}`,
+        userId: job.createdById,
         description: `Training tokens, steps ${from + 1}-${to}`,
-        metadata: { tokens, fromStep: from + 1, toStep: to },
+        metadata: { fromStep: from + 1, toStep: to },
       },
       db,
     );

@@ -1,3 +1,4 @@
+import { JOB_FOLDER } from '@crucible/jobs';
 import type { TrainEvent } from '@crucible/trainer';
 
 /**
@@ -31,9 +32,7 @@ export const CHILD_FILES = {
   config: 'train_config.json',
   /** What the platform asks of the run beyond the LLaMA-Factory config (TChildOptions). */
   options: 'child_options.json',
-  model: 'model',
-  data: 'data',
-  output: 'output',
+  ...JOB_FOLDER,
   ggufAdapter: 'adapter.gguf',
 } as const;
 

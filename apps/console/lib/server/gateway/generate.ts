@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { openRequestLog, recordInference } from '@crucible/db';
+import { chargeInference } from '@crucible/billing';
+import { completeRequestLog, openRequestLog } from '@crucible/db';
 import type { TGenerateEvent, TGenerateInput, TGenerateResult } from '@crucible/jobs';
 import type { TGatewayCaller } from './auth';
 import { GatewayError } from './errors';
@@ -151,7 +152,19 @@ export async function runGeneration(o: {
     if (recorded) return;
     recorded = true;
     o.clientSignal?.removeEventListener('abort', onClientGone);
-    await recordInference({
+    // Charged first, then the log row completed (whatever the charge did): a completed row means its charge is in.
+    await chargeInference({
+      requestId,
+      workspaceId: who.workspaceId,
+      model: who.model,
+      modelId: o.model.modelId,
+      inputTokens: promptTokens,
+      outputTokens: completionTokens,
+      deploymentId: who.deploymentId,
+      apiKeyId: who.apiKeyId,
+      userId: who.userId,
+    }).catch((e) => console.error(`[v1 gateway] could not charge request ${requestId}:`, e));
+    await completeRequestLog({
       ...who,
       modelId: o.model.modelId,
       statusCode,

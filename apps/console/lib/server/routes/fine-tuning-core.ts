@@ -1,4 +1,5 @@
-import { getPrisma, getTrainingPrice, type Prisma, trainingAmount } from '@crucible/db';
+import { estimateTrainingCost } from '@crucible/billing';
+import { getPrisma, type Prisma } from '@crucible/db';
 import {
   DEMO_PRESET,
   enqueue,
@@ -13,7 +14,8 @@ import {
 } from '@crucible/jobs';
 import type { TCreateFineTuningJob } from '../../schemas/fine-tuning';
 import { AppError } from '../errors';
-import { requireWithinBudget } from './billing-guard';
+import { trainTokensPerEpoch } from '../training-tokens';
+import { billingToAppError, requireWithinBudget } from './billing-guard';
 
 /**
  * Fine-tuning jobs, shared by the console REST routes and OpenAI's /v1/fine_tuning API: validation of a create
@@ -39,24 +41,67 @@ function fallbackThroughput(params: bigint | null): number {
   return Math.max(1, 200e9 / (6 * p));
 }
 
-/** Mean of the last measured tokens/s of recent finished jobs on this base model (the worker class we have). */
-async function measuredThroughput(workspaceId: string, baseModelId: string): Promise<number | null> {
+type TPastRun = { tokensPerSecond: number; overheadSeconds: number };
+
+/**
+ * What recent finished jobs on this base model measured, on the worker class we have: the trainer's own tokens/s
+ * (its last metric) and the rest of the job's wall time (loading, tokenising, checkpoints, export) as a fixed
+ * overhead. An instance-wide model (the demo) learns from every workspace's runs; a workspace's own model from its own.
+ */
+async function pastRuns(workspaceId: string, base: { id: string; workspaceId: string | null }): Promise<TPastRun[]> {
   const prisma = getPrisma();
   const jobs = await prisma.trainingJob.findMany({
-    where: { workspaceId, baseModelId, status: 'succeeded' },
+    where: {
+      baseModelId: base.id,
+      status: 'succeeded',
+      ...(base.workspaceId ? { workspaceId } : {}),
+      startedAt: { not: null },
+      finishedAt: { not: null },
+      trainedTokens: { not: null },
+    },
     orderBy: { finishedAt: 'desc' },
     take: 5,
-    select: { id: true },
+    select: { id: true, startedAt: true, finishedAt: true, trainedTokens: true },
   });
-  const rates: number[] = [];
+  const runs: TPastRun[] = [];
   for (const j of jobs) {
     const m = await prisma.trainingMetric.findFirst({
       where: { jobId: j.id, tokensPerSecond: { not: null } },
       orderBy: { step: 'desc' },
     });
-    if (m?.tokensPerSecond) rates.push(m.tokensPerSecond);
+    if (!m?.tokensPerSecond || !j.startedAt || !j.finishedAt) continue;
+    const wall = (j.finishedAt.getTime() - j.startedAt.getTime()) / 1000;
+    const training = Number(j.trainedTokens) / m.tokensPerSecond;
+    runs.push({ tokensPerSecond: m.tokensPerSecond, overheadSeconds: Math.max(0, wall - training) });
   }
-  return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : null;
+  return runs;
+}
+
+/**
+ * Seconds a job of `tokens` trained tokens takes: from each past run's throughput and overhead (the range spans
+ * them), else from a rough FLOP rate with a range of half to twice the point.
+ */
+export function timeEstimate(tokens: number, runs: TPastRun[], params: bigint | null) {
+  if (runs.length === 0) {
+    const tps = fallbackThroughput(params);
+    const s = tokens / tps;
+    return {
+      seconds: Math.ceil(s),
+      low: Math.ceil(s / 2),
+      high: Math.ceil(s * 2),
+      tokensPerSecond: tps,
+      measured: false,
+    };
+  }
+  const each = runs.map((r) => r.overheadSeconds + tokens / r.tokensPerSecond);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    seconds: Math.ceil(mean(each)),
+    low: Math.ceil(Math.min(...each)),
+    high: Math.ceil(Math.max(...each)),
+    tokensPerSecond: mean(runs.map((r) => r.tokensPerSecond)),
+    measured: true,
+  };
 }
 
 /** Checks every id of a create request against the workspace and computes the estimate. */
@@ -95,12 +140,30 @@ export async function planJob(workspaceId: string, input: TCreateFineTuningJob) 
 
   const hp = resolveHyperparameters(input.method, { ...input.hyperparameters, valSplit: input.valSplit ?? 0 });
   const epochs = epochsFor(hp, training.rowCount);
-  const datasetTokens = Number(training.tokenCount ?? (training.sizeBytes ? training.sizeBytes / 4n : 0n));
-  const trainedTokens = Math.round(datasetTokens * (1 - hp.valSplit) * epochs);
-  const measured = await measuredThroughput(workspaceId, base.id);
-  const throughputTokensPerSec = measured ?? fallbackThroughput(base.parameterCount);
-  const price = await getTrainingPrice(workspaceId, input.method);
-  const { amount } = trainingAmount(trainedTokens, price);
+  // Tokens as the run counts them (the model's template, system prompt, cutoff and split); the dataset's import
+  // statistics (a fixed tokenizer on the bare text) only when the model's files cannot be read.
+  let datasetTokens: number;
+  let tokensExact = true;
+  try {
+    const counted = await trainTokensPerEpoch(base, training, validation, input.method, hp, epochs);
+    datasetTokens = counted.tokensPerEpoch;
+  } catch {
+    tokensExact = false;
+    const stats = Number(training.tokenCount ?? (training.sizeBytes ? training.sizeBytes / 4n : 0n));
+    datasetTokens = Math.round(stats * (1 - hp.valSplit));
+  }
+  const trainedTokens = datasetTokens * epochs;
+  const time = timeEstimate(trainedTokens, await pastRuns(workspaceId, base), base.parameterCount);
+  // The price the trainer will charge (packages/billing: model- and method-specific items, refused when none applies).
+  const price = await estimateTrainingCost({
+    workspaceId,
+    baseModel: base.name,
+    method: input.method,
+    tokens: datasetTokens,
+    epochs,
+  }).catch((e) => {
+    throw billingToAppError(e);
+  });
   return {
     base,
     training,
@@ -111,12 +174,15 @@ export async function planJob(workspaceId: string, input: TCreateFineTuningJob) 
     hyperparameters: { ...hp, epochs },
     estimate: {
       trainedTokens,
+      /** Tokens of one epoch (after the validation split). */
       datasetTokens,
+      tokensExact,
       epochs,
-      estimatedSeconds: Math.ceil(trainedTokens / throughputTokensPerSec),
-      cost: { amount: amount.toDecimalPlaces(6).toString(), currency: price.currency },
-      throughputTokensPerSec: Math.round(throughputTokensPerSec * 10) / 10,
-      throughputMeasured: measured !== null,
+      estimatedSeconds: time.seconds,
+      estimatedSecondsRange: { low: time.low, high: time.high },
+      cost: { amount: price.amount.toDecimalPlaces(6).toString(), currency: price.currency },
+      throughputTokensPerSec: Math.round(time.tokensPerSecond * 10) / 10,
+      throughputMeasured: time.measured,
       workerClass: 'cpu',
     },
   };

@@ -1,5 +1,12 @@
-import type { TFineTuningMethod, TResolvedHyperparameters } from '@crucible/jobs';
-import { CHILD_FILES } from './protocol';
+import type { TFineTuningMethod, TResolvedHyperparameters } from './fine-tuning';
+
+/**
+ * The training core's config of a platform job, in one place: the trainer worker writes it into the job folder and
+ * the console's estimate tokenises the same datasets with it (so the estimate counts tokens as the run does).
+ */
+
+/** Folders of a job folder the config names (relative: the child runs in the job folder). */
+export const JOB_FOLDER = { model: 'model', data: 'data', output: 'output' } as const;
 
 /** LLaMA-Factory's template for a base model architecture (the bundled tokenizers are Qwen's and Llama 3's). */
 export function templateFor(arch: string): string | undefined {
@@ -50,7 +57,7 @@ export function buildTrainConfig(i: TBuildConfigInput): Record<string, unknown> 
   return {
     stage: 'sft',
     do_train: true,
-    model_name_or_path: CHILD_FILES.model,
+    model_name_or_path: JOB_FOLDER.model,
     finetuning_type: i.method === 'sft_lora' ? 'lora' : 'full',
     ...(i.method === 'sft_lora'
       ? {
@@ -61,11 +68,11 @@ export function buildTrainConfig(i: TBuildConfigInput): Record<string, unknown> 
         }
       : {}),
     dataset: 'train',
-    dataset_dir: CHILD_FILES.data,
+    dataset_dir: JOB_FOLDER.data,
     ...(i.hasValidation ? { eval_dataset: 'validation' } : i.valSplit > 0 ? { val_size: i.valSplit } : {}),
     ...(template ? { template } : {}),
     cutoff_len: i.hp.cutoffLen,
-    output_dir: CHILD_FILES.output,
+    output_dir: JOB_FOLDER.output,
     overwrite_output_dir: true,
     logging_steps: i.hp.loggingSteps,
     save_strategy: 'steps',

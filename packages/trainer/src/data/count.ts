@@ -1,0 +1,27 @@
+import type { TTrainConfig } from '../config/schema';
+import { loadTokenizer, type Tokenizer } from '../io/tokenizer';
+import { loadDatasets } from './datasets';
+
+export type TTrainTokenCount = {
+  /** Tokens one epoch trains on: the sum of every train example's length, as the loop counts tokensSeen. */
+  tokensPerEpoch: number;
+  trainExamples: number;
+  evalExamples: number;
+};
+
+/**
+ * Tokens a run of this config trains on per epoch, counted exactly as the run counts them (tokensSeen adds each
+ * example's unpadded length once per epoch): the same datasets, the model's own tokenizer and template, the system
+ * prompt, cutoff_len and the val_size split. Needs only the model folder's tokenizer files, not its weights.
+ */
+export async function countTrainTokens(
+  cfg: TTrainConfig,
+  modelDir: string,
+  opts: { tokenizer?: Tokenizer; warn?: (m: string) => void } = {},
+): Promise<TTrainTokenCount> {
+  const tokenizer = opts.tokenizer ?? (await loadTokenizer(modelDir));
+  const { train, eval: evalExamples } = await loadDatasets(cfg, tokenizer, modelDir, opts.warn ?? (() => {}));
+  let tokensPerEpoch = 0;
+  for (const ex of train) tokensPerEpoch += ex.inputIds.length;
+  return { tokensPerEpoch, trainExamples: train.length, evalExamples: evalExamples.length };
+}
