@@ -217,6 +217,16 @@ export async function editRows(ctx: TCtx, v: TVersionRow, edit: TEdit) {
   for (const i of deleteInvalid) {
     if (fixedInvalid.has(i)) throw new AppError('invalid_request', `Invalid row ${i} is both fixed and deleted.`);
   }
+  const updated = new Map<number, TCanonicalRow>();
+  for (const [k, u] of edit.update.entries())
+    updated.set(u.index, await canonical(u.row, `update.${k}.row`, `Row ${u.index + 1}`));
+  const fixed = new Map<number, TCanonicalRow>();
+  for (const [k, f] of fixInvalid.entries())
+    fixed.set(f.index, await canonical(f.row, `fixInvalid.${k}.row`, `The fix of invalid row ${f.index + 1}`));
+  const added: TCanonicalRow[] = [];
+  for (const [k, row] of edit.add.entries()) added.push(await canonical(row, `add.${k}`, `Added row ${k + 1}`));
+
+  // Opened only once the submitted rows are known to be valid: a refusal above leaves no stream open.
   const invalid = invalidCount > 0 ? await openInvalidRows(v.objectKey, v.workspaceId) : null;
   let dropped = 0;
   if (invalidCount > 0 && !invalid) {
@@ -234,16 +244,10 @@ export async function editRows(ctx: TCtx, v: TVersionRow, edit: TEdit) {
     throw new AppError('conflict', INVALID_ROWS_NOT_KEPT(invalidCount, v.number));
   }
 
-  const updated = new Map<number, TCanonicalRow>();
-  for (const [k, u] of edit.update.entries())
-    updated.set(u.index, await canonical(u.row, `update.${k}.row`, `Row ${u.index + 1}`));
-  const fixed = new Map<number, TCanonicalRow>();
-  for (const [k, f] of fixInvalid.entries())
-    fixed.set(f.index, await canonical(f.row, `fixInvalid.${k}.row`, `The fix of invalid row ${f.index + 1}`));
-  const added: TCanonicalRow[] = [];
-  for (const [k, row] of edit.add.entries()) added.push(await canonical(row, `add.${k}`, `Added row ${k + 1}`));
-
-  const rows = await requireRows(v);
+  const rows = await requireRows(v).catch(async (error) => {
+    await invalid?.return(undefined);
+    throw error;
+  });
   const deleted = new Set(edit.delete);
   const invalidDeleted = new Set(deleteInvalid);
   const summary: TEditSummary = {
