@@ -158,7 +158,12 @@ export function InvalidRowsPanel({
           {page?.data.map((r) => (
             <li key={r.index} className="space-y-2 rounded-lg border p-3" data-testid="invalid-row">
               <div className="flex items-center justify-between gap-2">
-                <Badge variant="outline">{t('datasetEditor.line', { line: r.line })}</Badge>
+                <span className="flex items-center gap-2">
+                  <Badge variant="outline">{t('datasetEditor.line', { line: r.line })}</Badge>
+                  <span className="text-xs text-muted-foreground">
+                    {r.before > 0 ? t('datasetEditor.position', { n: r.before }) : t('datasetEditor.positionFirst')}
+                  </span>
+                </span>
                 {canWrite ? (
                   <div className="flex gap-1">
                     <Button
