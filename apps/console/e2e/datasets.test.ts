@@ -178,6 +178,9 @@ describe('datasets: upload identity.json, fix placeholders, publish, statistics'
     await expect.poll(() => visible(page, 'invalid-rows').count()).toBe(0);
     const v3Rows = visible(page, 'preview-rows');
     await expect.poll(() => v3Rows.textContent(), { timeout: 30_000 }).toContain('fixed answer');
+    // v3 against v2: nothing changed, one row added (the fixed one), so the diff opens on the added rows.
+    await expect.poll(() => visible(page, 'diff-counts').textContent(), { timeout: 30_000 }).toContain('1 added');
+    await expect.poll(() => visible(page, 'diff-rows').textContent()).toContain('fixed answer');
     await screenshot(page, 'datasets-invalid-fixed');
   });
 });

@@ -88,20 +88,29 @@ export function DiffPanel({
   const locale = useLocale();
   const others = versions.filter((v) => v.id !== version.id);
   const [base, setBase] = React.useState<string>(version.parentVersionId ?? others[0]?.id ?? '');
-  const [kind, setKind] = React.useState<TKind>('changed');
+  // Changed rows first; when there are none, the first kind that has rows (until the user picks one).
+  const [picked, setPicked] = React.useState<TKind | null>(null);
+  const kind: TKind = picked ?? 'changed';
   const [offset, setOffset] = React.useState(0);
   const [diff, setDiff] = React.useState<TDiffPage | null>(null);
   React.useEffect(() => {
     if (!base) return;
     let live = true;
     api<TDiffPage>(datasetPaths.diff(slug, datasetId, version.id, { base, kind, offset, limit: PAGE })).then(
-      (d) => live && setDiff(d),
+      (d) => {
+        if (!live) return;
+        setDiff(d);
+        if (!picked && d.counts && d.counts.changed === 0) {
+          const first = KINDS.find((k) => d.counts[k] > 0);
+          if (first && first !== 'changed') setPicked(first);
+        }
+      },
       () => live && setDiff(null),
     );
     return () => {
       live = false;
     };
-  }, [slug, datasetId, version.id, base, kind, offset]);
+  }, [slug, datasetId, version.id, base, kind, offset, picked]);
   if (others.length === 0) return null;
   const total = diff?.counts[kind] ?? 0;
   return (
@@ -115,6 +124,7 @@ export function DiffPanel({
             value={base}
             onChange={(e) => {
               setBase(e.target.value);
+              setPicked(null);
               setOffset(0);
             }}
           >
@@ -152,7 +162,7 @@ export function DiffPanel({
                   aria-selected={k === kind}
                   variant={k === kind ? 'secondary' : 'ghost'}
                   onClick={() => {
-                    setKind(k);
+                    setPicked(k);
                     setOffset(0);
                   }}
                 >
