@@ -94,4 +94,93 @@ describe('datasets: upload identity.json, fix placeholders, publish, statistics'
     };
     expect(body.data[0].latestVersion).toMatchObject({ number: 2, status: 'published', rowCount: identity.length });
   });
+
+  // Issue 13, items 6 and 7: a row with errors is shown with its line and problem and fixed in place (the new
+  // version keeps every row), and the diff of two versions is paged and shows only the fields that changed.
+  it('fixes a row with errors in the editor and pages a field-level diff', async () => {
+    const { page } = await newPage(browser);
+    onTestFailed(async () => {
+      await screenshot(page, 'failure-datasets-invalid').catch(() => undefined);
+    });
+    const stamp = Date.now();
+    const slug = `fixes-${stamp}`;
+    await signUpWithWorkspace(
+      page,
+      { name: 'Grace Hopper', email: `grace+${stamp}@example.com`, password: 'compiler-a0-1952' },
+      { name: 'Fixes', slug },
+    );
+    const row = (i: number, answer: string) =>
+      JSON.stringify({
+        messages: [
+          { role: 'user', content: `question ${i}` },
+          { role: 'assistant', content: answer },
+        ],
+      });
+    // Line 3 has no assistant reply; v2 changes 25 answers of v1.
+    const broken = JSON.stringify({ messages: [{ role: 'user', content: 'unanswered' }] });
+    const file = (answer: (i: number) => string) =>
+      Array.from({ length: 45 }, (_, i) => (i === 2 ? broken : row(i, answer(i)))).join('\n');
+    const drop = async (name: string, text: string) => {
+      const dataTransfer = await page.evaluateHandle(
+        ([n, t]) => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([t], n, { type: 'application/jsonl' }));
+          return dt;
+        },
+        [name, text],
+      );
+      await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer });
+      await page.getByTestId('dropzone').getByText(name).waitFor();
+      await page.getByRole('button', { name: 'Upload and validate' }).click();
+    };
+
+    await page.getByRole('link', { name: 'Upload dataset' }).first().click();
+    await page.waitForURL(`**/w/${slug}/datasets/new`);
+    await drop(
+      'chat.jsonl',
+      file((i) => `answer ${i}`),
+    );
+    await page.waitForURL(/\/datasets\/[^/]+\?version=/, { timeout: 60_000 });
+    await expect.poll(() => visible(page, 'version-title').textContent()).toBe('v1');
+    await page.locator('a:visible', { hasText: 'Upload new version' }).click();
+    await page.waitForURL(/\/datasets\/new\?dataset=/);
+    await drop(
+      'chat.jsonl',
+      file((i) => (i % 2 === 0 || i > 38 ? `ANSWER ${i}` : `answer ${i}`)),
+    );
+    await expect.poll(() => visible(page, 'version-title').textContent(), { timeout: 60_000 }).toBe('v2');
+
+    // The diff against v1: 25 changed rows, 20 on the first page, each as "messages[1].content: before → after".
+    await expect.poll(() => visible(page, 'diff-counts').textContent(), { timeout: 30_000 }).toContain('25 changed');
+    await expect.poll(() => visible(page, 'diff-rows').locator(':scope > li').count()).toBe(20);
+    const firstField = visible(page, 'diff-field').first();
+    expect(await firstField.textContent()).toBe('messages[1].contentanswer 0 → ANSWER 0');
+    expect(await visible(page, 'diff-page').textContent()).toBe('1–20 of 25');
+    await visible(page, 'diff-page').locator('xpath=..').getByRole('button', { name: 'Next' }).click();
+    await expect.poll(() => visible(page, 'diff-rows').locator(':scope > li').count()).toBe(5);
+    expect(await visible(page, 'diff-page').textContent()).toBe('21–25 of 25');
+    await screenshot(page, 'datasets-diff-paged');
+
+    // The row with errors: its line, the problem and the fix; fixed in place into v3, which keeps every row.
+    const invalid = visible(page, 'invalid-row');
+    await expect.poll(() => invalid.count(), { timeout: 30_000 }).toBe(1);
+    expect(await invalid.textContent()).toContain('Line 3');
+    expect(await invalid.textContent()).toContain('example_missing_assistant_message');
+    expect(await invalid.textContent()).toContain('Add an assistant message at the end.');
+    await invalid.getByRole('button', { name: 'Fix the row from line 3' }).click();
+    const editor = page.getByRole('dialog').getByLabel('Row as JSON');
+    await editor.fill(row(2, 'fixed answer'));
+    await page.getByRole('dialog').getByRole('button', { name: 'Save as new version' }).click();
+    await expect.poll(() => visible(page, 'version-title').textContent(), { timeout: 30_000 }).toBe('v3');
+    await expect
+      .poll(() => visible(page, 'edit-summary').textContent(), { timeout: 30_000 })
+      .toContain('1 fixed; 0 rows with errors deleted, 0 rows with errors kept');
+    await expect.poll(() => visible(page, 'invalid-rows').count()).toBe(0);
+    const v3Rows = visible(page, 'preview-rows');
+    await expect.poll(() => v3Rows.textContent(), { timeout: 30_000 }).toContain('fixed answer');
+    // v3 against v2: nothing changed, one row added (the fixed one), so the diff opens on the added rows.
+    await expect.poll(() => visible(page, 'diff-counts').textContent(), { timeout: 30_000 }).toContain('1 added');
+    await expect.poll(() => visible(page, 'diff-rows').textContent()).toContain('fixed answer');
+    await screenshot(page, 'datasets-invalid-fixed');
+  });
 });

@@ -118,7 +118,10 @@ export type TCompleteUpload = z.infer<typeof ZCompleteUpload>;
 export const ZReplacePlaceholders = z.object({ values: ZPlaceholderValues });
 export type TReplacePlaceholders = z.infer<typeof ZReplacePlaceholders>;
 
-/** Row edits that make a new version: replace rows by index, delete rows by index, append rows. */
+/**
+ * Row edits that make a new version: replace rows by index, delete rows by index, append rows, and fix or delete
+ * rows with errors (by their index in GET …/invalid-rows). Rows not named stay, invalid ones included.
+ */
 export const ZEditRows = z.object({
   update: z
     .array(z.object({ index: z.number().int().min(0), row: z.record(z.string(), z.unknown()) }))
@@ -126,5 +129,12 @@ export const ZEditRows = z.object({
     .default([]),
   delete: z.array(z.number().int().min(0)).max(100_000).default([]),
   add: z.array(z.record(z.string(), z.unknown())).max(10_000).default([]),
+  fixInvalid: z
+    .array(z.object({ index: z.number().int().min(0), row: z.record(z.string(), z.unknown()) }))
+    .max(10_000)
+    .default([]),
+  deleteInvalid: z.array(z.number().int().min(0)).max(100_000).default([]),
+  /** Only for a version imported before invalid rows were kept: how many of its rows the new version lacks. */
+  confirmDroppedRows: z.number().int().min(0).optional(),
 });
 export type TEditRows = z.infer<typeof ZEditRows>;

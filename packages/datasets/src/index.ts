@@ -32,6 +32,7 @@ export {
 } from './stats';
 export * from './types';
 export {
+  type TInvalidRow,
   type TRowInfo,
   type TValidateOptions,
   type TValidationLimits,
@@ -39,12 +40,16 @@ export {
   toCanonicalJsonl,
   VALIDATION_DEFAULTS,
   validateStream,
+  withCarriedRows,
 } from './validate';
 export {
   defaultRowKey,
   diffVersions,
+  FIELD_CHANGES_MAX,
+  fieldChanges,
   readCanonicalJsonl,
   searchRows,
+  type TFieldChange,
   type TRowChange,
   type TRowRef,
   type TSearchHit,

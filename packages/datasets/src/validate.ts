@@ -49,6 +49,21 @@ export const VALIDATION_DEFAULTS: Readonly<TValidationLimits> = Object.freeze({
 
 export type TRowInfo = { line: number; index: number };
 
+/** A row that was not emitted because it has errors: where it was, what it held, and every problem found in it. */
+export type TInvalidRow = {
+  /** 1-based line the row starts on; `index`: 0-based among all rows read (valid or not). */
+  line: number;
+  index: number;
+  /** Valid rows before it: where it sits among the emitted rows (a fixed row goes back there). */
+  before: number;
+  /**
+   * The row as read, as JSON text of the parsed value (before placeholders were replaced) or the raw text of a row
+   * that is not JSON; null when it could not be kept (not UTF-8, or over the per-row byte limit).
+   */
+  text: string | null;
+  problems: TProblem[];
+};
+
 export type TValidateOptions = Partial<TValidationLimits> & {
   /** The upload's file name: its extension helps tell CSV from JSONL. */
   fileName?: string;
@@ -64,6 +79,8 @@ export type TValidateOptions = Partial<TValidationLimits> & {
   tokenize?: (text: string) => ArrayLike<number>;
   /** Called with each valid canonical row, in file order; awaited (backpressure for a writer). */
   onRow?: (row: TCanonicalRow, info: TRowInfo) => void | Promise<void>;
+  /** Called with each row that has errors (and so is not emitted), in file order; awaited. */
+  onInvalidRow?: (row: TInvalidRow) => void | Promise<void>;
   /** Called about every 1000 rows and at the end. */
   onProgress?: (p: { bytes: number; rows: number }) => void;
   /** Stops reading: validateStream rejects with the signal's reason (a cancelled upload is not a bad file). */
@@ -111,19 +128,28 @@ function nestedDeeper(v: unknown, max: number): boolean {
   return false;
 }
 
+function safeStringify(v: unknown): string | null {
+  try {
+    return JSON.stringify(v) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Problems grouped by code: counts, and the first `maxExamples` of each in file order. */
 function problemLog(maxExamples: number) {
   const groups = new Map<TProblemCode, TProblemGroup>();
   return {
     has: (code: TProblemCode) => groups.has(code),
-    add(p: TProblem) {
+    /** `example: false` counts the problem without keeping it as an example. */
+    add(p: TProblem, example = true) {
       let g = groups.get(p.code);
       if (!g) {
         g = { code: p.code, severity: severityOf(p.code), count: 0, message: PROBLEMS[p.code].message, examples: [] };
         groups.set(p.code, g);
       }
       g.count++;
-      if (g.examples.length < maxExamples) g.examples.push(p);
+      if (example && g.examples.length < maxExamples) g.examples.push(p);
     },
     count(sev: 'error' | 'warning') {
       let n = 0;
@@ -262,11 +288,20 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     }
     const index = rows++;
     if (rows % 1000 === 0) opts.onProgress?.({ bytes: state.bytes, rows });
+    const invalid = (text: string | null, problems: TProblem[]) =>
+      opts.onInvalidRow?.({ line: rec.line, index, before: validRows, text, problems });
     if (rec.kind === 'problem') {
-      log.add({ code: rec.code, line: rec.line, row: index, detail: rec.detail });
+      const p: TProblem = { code: rec.code, line: rec.line, row: index, detail: rec.detail };
+      log.add(p);
+      await invalid(rec.text ?? null, [p]);
       continue;
     }
-    const problem = (i: TIssue) => log.add({ ...i, line: rec.line, row: index });
+    const found: TProblem[] = [];
+    const problem = (i: TIssue) => {
+      const p: TProblem = { ...i, line: rec.line, row: index };
+      found.push(p);
+      log.add(p);
+    };
     let row: TCanonicalRow | undefined;
     try {
       row = checkRow(rec.value, problem);
@@ -274,9 +309,11 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
       // A safety net: nothing in a row may crash the upload. Known causes are checked above; anything else is
       // reported with its message so it can be fixed (and becomes a regression test).
       problem({ code: 'unreadable_row', detail: (e as Error)?.message?.slice(0, 200) });
+    }
+    if (!row) {
+      await invalid(safeStringify(rec.value), found);
       continue;
     }
-    if (!row) continue;
     validRows++;
     if (opts.onRow) await opts.onRow(row, { line: rec.line, index });
   }
@@ -310,6 +347,34 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     truncated,
     duplicateCheckComplete,
     limits,
+  };
+}
+
+/**
+ * The report of a version that also keeps `carried` invalid rows of its parent (rows not read again because
+ * nobody changed them): their problems are counted as if they had been found, so the version still reports them
+ * and cannot be published until they are fixed or deleted.
+ */
+export function withCarriedRows(
+  report: TValidationReport,
+  carried: readonly Pick<TInvalidRow, 'problems'>[],
+): TValidationReport {
+  if (carried.length === 0) return report;
+  const log = problemLog(report.limits.maxExamplesPerCode);
+  for (const g of report.problems) {
+    for (const e of g.examples) log.add(e);
+    // the examples above counted once each; the rest of the group's count has no examples kept
+    for (let i = g.examples.length; i < g.count; i++) log.add({ code: g.code, line: 0 }, false);
+  }
+  for (const r of carried) for (const p of r.problems) log.add(p);
+  const errorCount = log.count('error');
+  return {
+    ...report,
+    ok: errorCount === 0,
+    rows: report.rows + carried.length,
+    errorCount,
+    warningCount: log.count('warning'),
+    problems: log.list(),
   };
 }
 

@@ -33,27 +33,73 @@ export function defaultRowKey(row: TCanonicalRow): string {
 }
 
 export type TRowRef = { index: number; key: string; row: TCanonicalRow };
-export type TRowChange = { key: string; indexA: number; indexB: number; before: TCanonicalRow; after: TCanonicalRow };
+/** One field that differs, by its path in the row (`messages[1].content`); a side is absent where the field is. */
+export type TFieldChange = { path: string; before?: unknown; after?: unknown };
+export type TRowChange = {
+  key: string;
+  indexA: number;
+  indexB: number;
+  before: TCanonicalRow;
+  after: TCanonicalRow;
+  /** Only what changed, field by field (at most FIELD_CHANGES_MAX; `fieldsTruncated` says when there were more). */
+  fields: TFieldChange[];
+  fieldsTruncated: boolean;
+};
 export type TVersionDiff = {
   added: TRowRef[];
   removed: TRowRef[];
   changed: TRowChange[];
   unchanged: number;
-  /** Totals (the lists stop at maxListed). */
+  /** Totals (each list holds only the page [offset, offset + maxListed)). */
   counts: { added: number; removed: number; changed: number };
 };
 
+export const FIELD_CHANGES_MAX = 50;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The leaves that differ between two JSON values, by path: objects key by key, lists item by item (a message
+ * edited in place is one change of `messages[i].content`, not a new row). A value whose type changed, or that is
+ * only on one side, is one change at its own path.
+ */
+export function fieldChanges(before: unknown, after: unknown, max = FIELD_CHANGES_MAX): TFieldChange[] {
+  const out: TFieldChange[] = [];
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (out.length > max) return;
+    if (isPlainObject(a) && isPlainObject(b)) {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], path ? `${path}.${k}` : k);
+      return;
+    }
+    if (Array.isArray(a) && Array.isArray(b)) {
+      for (let i = 0; i < Math.max(a.length, b.length); i++) walk(a[i], b[i], `${path}[${i}]`);
+      return;
+    }
+    if (JSON.stringify(a) === JSON.stringify(b)) return;
+    const c: TFieldChange = { path: path || '(row)' };
+    if (a !== undefined) c.before = a;
+    if (b !== undefined) c.after = b;
+    out.push(c);
+  };
+  walk(before, after, '');
+  return out;
+}
+
 /**
  * Rows added, removed and changed from version `a` to `b`, matched by a stable key (default defaultRowKey). Rows
- * with equal keys are matched in order (the 2nd occurrence in a with the 2nd in b). Holds `a` in memory.
+ * with equal keys are matched in order (the 2nd occurrence in a with the 2nd in b). Holds `a` in memory. Each list
+ * is paged: it holds its entries [offset, offset + maxListed), in row order; `counts` are the totals.
  */
 export async function diffVersions(
   a: Iterable<TCanonicalRow> | AsyncIterable<TCanonicalRow>,
   b: Iterable<TCanonicalRow> | AsyncIterable<TCanonicalRow>,
-  opts: { key?: (row: TCanonicalRow) => string; maxListed?: number } = {},
+  opts: { key?: (row: TCanonicalRow) => string; maxListed?: number; offset?: number } = {},
 ): Promise<TVersionDiff> {
   const keyOf = opts.key ?? defaultRowKey;
   const max = opts.maxListed ?? 1000;
+  const offset = opts.offset ?? 0;
+  const onPage = (count: number, list: unknown[]) => count > offset && list.length < max;
   const occurrences = new Map<string, number>();
   const nthKey = (row: TCanonicalRow) => {
     const k = keyOf(row);
@@ -80,22 +126,33 @@ export async function diffVersions(
     const old = inA.get(key);
     if (!old) {
       diff.counts.added++;
-      if (diff.added.length < max) diff.added.push({ index, key: shown(key), row });
+      if (onPage(diff.counts.added, diff.added)) diff.added.push({ index, key: shown(key), row });
       continue;
     }
     inA.delete(key);
     if (old.json === JSON.stringify(row)) diff.unchanged++;
     else {
       diff.counts.changed++;
-      if (diff.changed.length < max)
-        diff.changed.push({ key: shown(key), indexA: old.index, indexB: index, before: old.row, after: row });
+      if (onPage(diff.counts.changed, diff.changed)) {
+        const fields = fieldChanges(old.row, row);
+        diff.changed.push({
+          key: shown(key),
+          indexA: old.index,
+          indexB: index,
+          before: old.row,
+          after: row,
+          fields: fields.slice(0, FIELD_CHANGES_MAX),
+          fieldsTruncated: fields.length > FIELD_CHANGES_MAX,
+        });
+      }
     }
   }
+  // What is left of `a` was removed; a Map iterates in insertion order, so these come in row order.
   for (const [key, old] of inA) {
     diff.counts.removed++;
-    if (diff.removed.length < max) diff.removed.push({ index: old.index, key: shown(key), row: old.row });
+    if (onPage(diff.counts.removed, diff.removed))
+      diff.removed.push({ index: old.index, key: shown(key), row: old.row });
   }
-  diff.removed.sort((x, y) => x.index - y.index);
   return diff;
 }
 

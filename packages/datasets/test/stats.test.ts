@@ -146,7 +146,17 @@ describe('diffVersions', () => {
     expect(d.unchanged).toBe(2);
     expect(d.added.map((x) => x.index)).toEqual([3]);
     expect(d.removed.map((x) => x.index)).toEqual([1, 4]);
-    expect(d.changed).toEqual([{ key: expect.any(String), indexA: 2, indexB: 1, before: v1[2], after: v2[1] }]);
+    expect(d.changed).toEqual([
+      {
+        key: expect.any(String),
+        indexA: 2,
+        indexB: 1,
+        before: v1[2],
+        after: v2[1],
+        fields: [{ path: 'messages[1].content', before: '3', after: 'three' }],
+        fieldsTruncated: false,
+      },
+    ]);
   });
 
   it('identical versions differ in nothing; a custom key works', async () => {

@@ -15,8 +15,15 @@ export const datasetPaths = {
   rows: (slug: string, id: string, vid: string, q: { offset: number; limit: number; q?: string }) =>
     `${v(slug, id, vid)}/rows?offset=${q.offset}&limit=${q.limit}${q.q ? `&q=${encodeURIComponent(q.q)}` : ''}`,
   edits: (slug: string, id: string, vid: string) => `${v(slug, id, vid)}/edits`,
+  invalidRows: (slug: string, id: string, vid: string, q: { offset: number; limit: number }) =>
+    `${v(slug, id, vid)}/invalid-rows?offset=${q.offset}&limit=${q.limit}`,
   placeholders: (slug: string, id: string, vid: string) => `${v(slug, id, vid)}/placeholders`,
-  diff: (slug: string, id: string, vid: string) => `${v(slug, id, vid)}/diff`,
+  diff: (
+    slug: string,
+    id: string,
+    vid: string,
+    q: { base: string; kind: 'changed' | 'added' | 'removed'; offset: number; limit: number },
+  ) => `${v(slug, id, vid)}/diff?base=${encodeURIComponent(q.base)}&kind=${q.kind}&offset=${q.offset}&limit=${q.limit}`,
   publish: (slug: string, id: string, vid: string) => `${v(slug, id, vid)}/publish`,
   download: (slug: string, id: string, vid: string) => `${v(slug, id, vid)}/download`,
   report: (slug: string, id: string, vid: string) => `${v(slug, id, vid)}/report`,
@@ -109,6 +116,32 @@ export type TPreview = {
   data: { index: number; row: TRow; segments: TSegment[] }[];
   unavailable?: string;
 };
+
+/** A row of a version that has errors (GET …/invalid-rows): kept until fixed or deleted. */
+export type TInvalidRow = {
+  index: number;
+  line: number;
+  before: number;
+  text: string | null;
+  problems: { code: string; severity: 'error' | 'warning'; field?: string; detail?: string; message: string }[];
+};
+export type TInvalidPage = { total: number; offset: number; limit: number; data: TInvalidRow[]; unavailable?: string };
+
+/** What an edit did (POST …/edits answers it with the new version). */
+export type TEditSummary = {
+  updated: number;
+  deleted: number;
+  added: number;
+  fixed: number;
+  invalidDeleted: number;
+  invalidKept: number;
+  dropped: number;
+};
+export type TEdited = { id: string; number: number; edit: TEditSummary };
+
+/** Rows of a version that have errors (kept beside its valid rows), from its validation report. */
+export const invalidCount = (v: TVersion) =>
+  v.validationReport ? Math.max(0, v.validationReport.rows - v.validationReport.validRows) : 0;
 
 export type TImport = {
   id: string;

@@ -18,10 +18,12 @@ import {
   openDownload,
   saveJson,
   type TDataset,
+  type TEdited,
   type TProblemGroup,
   type TVersion,
 } from './api';
 import { DiffPanel } from './diff';
+import { InvalidRowsPanel } from './invalid-rows';
 import { PlaceholdersForm } from './placeholders';
 import { PreviewPanel } from './preview';
 import { ProblemsPanel } from './problems';
@@ -46,6 +48,8 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
   const [busy, setBusy] = React.useState(false);
   const [reload, setReload] = React.useState(0);
   const [listReload, setListReload] = React.useState(0);
+  // What the last edit did, shown above the new version: no row leaves a version without the user being told.
+  const [edited, setEdited] = React.useState<TEdited | null>(null);
   // The selection lives here and is mirrored into the URL without a navigation (a router.push would re-render the
   // server page and keep the previous copy around while it loads).
   const [picked, setPicked] = React.useState<string | null>(null);
@@ -84,14 +88,19 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
     };
   }, [slug, datasetId, versionId, reload]);
 
-  const select = (id: string) => {
+  const show = (id: string) => {
     setPicked(id);
     window.history.replaceState(null, '', `${pathname}?version=${encodeURIComponent(id)}`);
   };
+  const select = (id: string) => {
+    setEdited(null);
+    show(id);
+  };
   // A new version: the list is reloaded, and the new version is fetched because the selection changes.
-  const created = (id: string) => {
+  const created = (id: string, edit?: TEdited) => {
     setListReload((n) => n + 1);
-    select(id);
+    setEdited(edit ?? null);
+    show(id);
   };
 
   async function publish() {
@@ -215,6 +224,20 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
               {failure}
             </p>
           ) : null}
+          {edited && edited.id === version.id ? (
+            <p role="status" className="rounded-md border bg-muted/40 p-2 text-sm" data-testid="edit-summary">
+              {t('datasetEditor.created', {
+                n: edited.number,
+                updated: edited.edit.updated,
+                deleted: edited.edit.deleted,
+                added: edited.edit.added,
+                fixed: edited.edit.fixed,
+                invalidDeleted: edited.edit.invalidDeleted,
+                invalidKept: edited.edit.invalidKept,
+              })}
+              {edited.edit.dropped > 0 ? ` ${t('datasetEditor.createdDropped', { count: edited.edit.dropped })}` : ''}
+            </p>
+          ) : null}
           {publishProblems ? (
             <ProblemsPanel
               problems={publishProblems}
@@ -241,6 +264,14 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
               }
             />
           ) : null}
+          <InvalidRowsPanel
+            key={`invalid-${version.id}`}
+            slug={slug}
+            datasetId={datasetId}
+            version={version}
+            canWrite={canWrite}
+            onNewVersion={created}
+          />
           {/* Keys differ per panel: two siblings with one key (both `version.id`) make React keep stale copies of a
               panel when the version changes — v1's rows stayed on screen under the v2 title. */}
           <PreviewPanel

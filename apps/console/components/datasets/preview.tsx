@@ -14,10 +14,20 @@ import {
   DialogTitle,
 } from '@/components/ui/dialog';
 import { Input } from '@/components/ui/input';
-import { ApiError, api } from '@/lib/api-client';
+import { api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { cn, formatNumber } from '@/lib/utils';
-import { datasetPaths, type TPreview, type TRow, type TSegment, type TVersion } from './api';
+import {
+  datasetPaths,
+  invalidCount,
+  type TEdited,
+  type TPreview,
+  type TRow,
+  type TSegment,
+  type TVersion,
+} from './api';
+import { ConfirmDropDialog } from './invalid-rows';
+import { useEdit } from './use-edit';
 
 const PAGE = 10;
 
@@ -43,7 +53,10 @@ function Segments({ segments }: { segments: TSegment[] }) {
 
 type TEdit = { mode: 'edit'; index: number; text: string } | { mode: 'add'; text: string };
 
-/** Paginated preview with search; a developer can fix, delete or add rows, each saved as a new version. */
+/**
+ * Paginated preview with search; a developer can fix, delete or add rows, each saved as a new version that keeps
+ * every other row (rows with errors included: they are listed, fixed and deleted in InvalidRowsPanel).
+ */
 export function PreviewPanel({
   slug,
   datasetId,
@@ -55,10 +68,11 @@ export function PreviewPanel({
   datasetId: string;
   version: TVersion;
   canWrite: boolean;
-  onNewVersion: (id: string) => void;
+  onNewVersion: (id: string, edited?: TEdited) => void;
 }) {
   const t = useT();
   const locale = useLocale();
+  const invalid = invalidCount(version);
   const [offset, setOffset] = React.useState(0);
   const [query, setQuery] = React.useState('');
   const [q, setQ] = React.useState('');
@@ -66,8 +80,8 @@ export function PreviewPanel({
   const [loaded, setLoaded] = React.useState<{ versionId: string; page: TPreview | null } | null>(null);
   const page = loaded?.versionId === version.id ? loaded.page : null;
   const [edit, setEdit] = React.useState<TEdit | null>(null);
-  const [error, setError] = React.useState<string | null>(null);
-  const [saving, setSaving] = React.useState(false);
+  const saver = useEdit(slug, datasetId, version, onNewVersion);
+  const { error, setError, saving } = saver;
 
   React.useEffect(() => {
     let live = true;
@@ -80,21 +94,8 @@ export function PreviewPanel({
     };
   }, [slug, datasetId, version.id, offset, q]);
 
-  async function save(body: unknown) {
-    setSaving(true);
-    setError(null);
-    try {
-      const created = await api<{ id: string }>(datasetPaths.edits(slug, datasetId, version.id), {
-        method: 'POST',
-        body,
-      });
-      setEdit(null);
-      onNewVersion(created.id);
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
-    } finally {
-      setSaving(false);
-    }
+  async function save(body: Record<string, unknown>) {
+    if (await saver.save(body)) setEdit(null);
   }
 
   function submitEdit() {
@@ -160,6 +161,11 @@ export function PreviewPanel({
       </CardHeader>
       <CardContent className="space-y-3">
         <p className="text-xs text-muted-foreground">{t('datasets.lossLegend')}</p>
+        {invalid > 0 ? (
+          <p className="text-xs text-muted-foreground" data-testid="invalid-kept-note">
+            {t('datasetEditor.keptNote', { count: formatNumber(invalid, locale) })}
+          </p>
+        ) : null}
         {page?.unavailable ? <p className="text-sm text-destructive">{page.unavailable}</p> : null}
         {page && page.data.length === 0 && !page.unavailable ? (
           <p className="text-sm text-muted-foreground">{t('datasets.noRows')}</p>
@@ -257,6 +263,13 @@ export function PreviewPanel({
           </DialogFooter>
         </DialogContent>
       </Dialog>
+      <ConfirmDropDialog
+        count={saver.confirmDrop?.count ?? null}
+        versionNumber={version.number}
+        saving={saving}
+        onConfirm={() => void saver.confirm().then((ok) => ok && setEdit(null))}
+        onCancel={saver.cancelConfirm}
+      />
     </Card>
   );
 }

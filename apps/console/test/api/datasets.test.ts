@@ -197,7 +197,9 @@ describe('identity.json: upload, placeholders, statistics, publish, edit, diff',
     expect(diff.status).toBe(200);
     expect(diff.body.base).toBe(v2.id);
     expect(diff.body.counts).toEqual({ added: 1, removed: 1, changed: 1 });
-    expect(diff.body.changed[0].after).toEqual(fixed);
+    expect(diff.body.changed[0].fields).toEqual([
+      { path: 'messages[1].content', before: row1.messages[1].content, after: 'I am Crux, made by ACME Labs.' },
+    ]);
     expect(diff.body.added[0].row).toEqual(added);
     const bad = await call('POST', `${V}/edits`, { caller: owner, params, body: { delete: [identity.length] } });
     expect(bad.status).toBe(400);

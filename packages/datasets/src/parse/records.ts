@@ -10,8 +10,11 @@ export type TSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array |
 
 export type TRecord =
   | { kind: 'value'; value: unknown; line: number }
-  /** `fileLevel`: about the file's structure (e.g. a missing closing `]`), not one row; it does not count as a row. */
-  | { kind: 'problem'; code: TProblemCode; line: number; detail?: string; fileLevel?: true };
+  /**
+   * `fileLevel`: about the file's structure (e.g. a missing closing `]`), not one row; it does not count as a row.
+   * `text`: the row as written, when it could be decoded (invalid JSON) — kept so the row can be shown and fixed.
+   */
+  | { kind: 'problem'; code: TProblemCode; line: number; detail?: string; fileLevel?: true; text?: string };
 
 export type TReadLimits = { maxBytes: number; maxRowBytes: number };
 
@@ -82,7 +85,7 @@ function parseRow(bytes: Uint8Array, line: number): TRecord {
   try {
     return { kind: 'value', value: JSON.parse(text), line };
   } catch (e) {
-    return { kind: 'problem', code: 'invalid_json', line, detail: (e as Error).message.slice(0, 200) };
+    return { kind: 'problem', code: 'invalid_json', line, detail: (e as Error).message.slice(0, 200), text };
   }
 }
 

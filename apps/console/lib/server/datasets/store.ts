@@ -10,11 +10,14 @@ import {
   parseDatasetInfo,
   readCanonicalJsonl,
   type TCanonicalRow,
+  type TInvalidRow,
+  type TProblem,
   type TSource,
   type TValidateOptions,
   type TValidationReport,
   validateLlamaFactory,
   validateStream,
+  withCarriedRows,
 } from '@crucible/datasets';
 import { getPrisma, isUniqueViolation } from '@crucible/db';
 import { getStorage, isStorageError, workspaceKey } from '@crucible/storage';
@@ -25,11 +28,26 @@ import { qwenEncode, TOKENIZER_NAME } from './tokenizer';
 // Writing and reading stored versions. A version is written once: the source is validated in one streaming pass
 // that converts each valid row to canonical JSONL (into a temp file, hashed and counted on the way), the file goes
 // to storage, and only then is the DatasetVersion row created — so a version row always points at stored content.
+//
+// Rows with errors are kept too (issue 13, item 6: they used to exist only as a count, so every edit made from the
+// stored rows lost them silently): each goes, with its line, its text and its problems, into a second object beside
+// the canonical JSONL (invalidRowsKey). A version has `report.rows - report.validRows` of them; they are shown,
+// fixed or deleted through the edit API, and a version that still has any cannot be published.
 
 export const CANONICAL_FORMAT = { chat: 'chatml', preference: 'preference', text: 'text' } as const;
 
+/**
+ * A row with errors as stored beside a version. `line`: where it was read when it was first imported (a row carried
+ * from version to version keeps it); `before`: the valid rows of this version before it.
+ */
+export type TStoredInvalidRow = { line: number; before: number; text: string | null; problems: TProblem[] };
+
+/** Carries a parent's invalid row into the version being written, untouched, after the source's line `afterLine`. */
+export type TKeepInvalid = (row: Omit<TStoredInvalidRow, 'before'>, afterLine: number) => void;
+
 export type TWriteSource = {
-  source: TSource;
+  /** The rows; a function gets `keep` to carry invalid rows of a parent version over without reading them again. */
+  source: TSource | ((keep: TKeepInvalid) => TSource);
   fileName: string;
   placeholders?: Record<string, string>;
   /** LLaMA-Factory dataset_info.json (text or parsed) + the entry name: rows are read as LLaMA-Factory reads them. */
@@ -45,7 +63,20 @@ export type TWriteTarget = {
   originalFilename?: string | null;
   parentVersionId?: string | null;
   onProgress?: (p: { bytes: number; rows: number }) => void;
+  /** Each row of the source that has errors (edits use it to refuse a submitted row that is invalid). */
+  onInvalidRow?: (row: TInvalidRow) => void;
+  /** Called after validation, before anything is stored: throwing here stores nothing. */
+  beforeStore?: (report: TValidationReport) => void;
 };
+
+/** The object holding a version's invalid rows (JSONL of TStoredInvalidRow), beside its canonical rows. */
+export const invalidRowsKey = (objectKey: string) => objectKey.replace(/\.jsonl$/, '.invalid.jsonl');
+
+/** How many rows of a version have errors (and are kept in its invalid-rows object, when it has one). */
+export function invalidRowCount(report: unknown): number {
+  const r = report as Partial<TValidationReport> | null;
+  return r && typeof r.rows === 'number' && typeof r.validRows === 'number' ? Math.max(0, r.rows - r.validRows) : 0;
+}
 
 export const newId = (prefix: string) => `${prefix}${randomBytes(12).toString('base64url')}`;
 
@@ -62,7 +93,7 @@ export function validationOptions(): Omit<TValidateOptions, 'onRow'> {
   };
 }
 
-async function validate(input: TWriteSource, opts: TValidateOptions): Promise<TValidationReport> {
+async function validate(input: TWriteSource & { source: TSource }, opts: TValidateOptions): Promise<TValidationReport> {
   if (input.datasetInfo === undefined) return validateStream(input.source, opts);
   const info = typeof input.datasetInfo === 'string' ? safeJson(input.datasetInfo) : input.datasetInfo;
   if (info === undefined) throw new AppError('invalid_request', 'dataset_info.json is not valid JSON.', 'datasetInfo');
@@ -86,36 +117,92 @@ function safeJson(s: string): unknown {
   }
 }
 
-/** Validates `input`, stores its canonical JSONL and creates the next version of the dataset (a draft). */
+/** Appends JSONL lines to a temp file with backpressure; `close` reports a write error. */
+function jsonlWriter(file: string, hash?: ReturnType<typeof createHash>) {
+  const out = createWriteStream(file);
+  let error: Error | null = null;
+  let lines = 0;
+  out.on('error', (e) => {
+    error = e;
+  });
+  return {
+    get lines() {
+      return lines;
+    },
+    async write(value: unknown) {
+      if (error) throw error;
+      const line = `${JSON.stringify(value)}\n`;
+      hash?.update(line);
+      lines++;
+      if (!out.write(line)) await once(out, 'drain');
+    },
+    async close() {
+      out.end();
+      await once(out, 'close');
+      if (error) throw error;
+    },
+  };
+}
+
+/** Validates `input`, stores its canonical JSONL (and its invalid rows) and creates the next version (a draft). */
 export async function writeVersion(input: TWriteSource, target: TWriteTarget) {
   const dir = await mkdtemp(path.join(tmpdir(), 'crucible-ds-'));
   const file = path.join(dir, 'canonical.jsonl');
+  const invalidFile = path.join(dir, 'invalid.jsonl');
   try {
-    const out = createWriteStream(file);
     const hash = createHash('sha256');
+    const out = jsonlWriter(file, hash);
+    const invalidOut = jsonlWriter(invalidFile);
     const encode = qwenEncode();
     const limits = readDatasetLimits();
     const stats = createStatsCollector({ tokenize: encode, cutoffLen: limits.cutoffLen });
-    let outError: Error | null = null;
-    out.on('error', (e) => {
-      outError = e;
-    });
-    const report = await validate(input, {
-      ...validationOptions(),
-      fileName: input.fileName,
-      placeholders: input.placeholders,
-      onProgress: target.onProgress,
-      onRow: async (row) => {
-        if (outError) throw outError;
-        const line = `${JSON.stringify(row)}\n`;
-        hash.update(line);
-        stats.add(row);
-        if (!out.write(line)) await once(out, 'drain');
+    // Carried rows wait here until validation has passed the line they follow: only then is it known how many
+    // valid rows come before them (the source may be read ahead of validation).
+    const pending: { row: Omit<TStoredInvalidRow, 'before'>; afterLine: number }[] = [];
+    const carried: Pick<TStoredInvalidRow, 'problems'>[] = [];
+    let valid = 0;
+    const flushCarried = async (beforeLine: number) => {
+      while (pending.length > 0 && pending[0].afterLine < beforeLine) {
+        const { row } = pending.shift()!;
+        await invalidOut.write({ ...row, before: valid } satisfies TStoredInvalidRow);
+      }
+    };
+    const keep: TKeepInvalid = (row, afterLine) => {
+      pending.push({ row, afterLine });
+      carried.push({ problems: row.problems });
+    };
+    const source = typeof input.source === 'function' ? input.source(keep) : input.source;
+    const validated = await validate(
+      { ...input, source },
+      {
+        ...validationOptions(),
+        fileName: input.fileName,
+        placeholders: input.placeholders,
+        onProgress: target.onProgress,
+        onRow: async (row, { line }) => {
+          await flushCarried(line);
+          await out.write(row);
+          stats.add(row);
+          valid++;
+        },
+        onInvalidRow: async (row) => {
+          await flushCarried(row.line);
+          target.onInvalidRow?.(row);
+          const stored: TStoredInvalidRow = {
+            line: row.line,
+            before: row.before,
+            text: row.text,
+            problems: row.problems,
+          };
+          await invalidOut.write(stored);
+        },
       },
-    });
-    out.end();
-    await once(out, 'close');
-    if (outError) throw outError;
+    );
+    await flushCarried(Number.POSITIVE_INFINITY);
+    await out.close();
+    await invalidOut.close();
+    const report = withCarriedRows(validated, carried);
+    target.beforeStore?.(report);
     const result = stats.result();
     const size = (await stat(file)).size;
     const storage = getStorage();
@@ -127,7 +214,16 @@ export async function writeVersion(input: TWriteSource, target: TWriteTarget) {
       `${newId('v_')}.jsonl`,
     );
     await storage.putObject(objectKey, createReadStream(file), { contentType: 'application/jsonl', size });
+    const stored = [objectKey];
     try {
+      if (invalidOut.lines > 0) {
+        const key = invalidRowsKey(objectKey);
+        await storage.putObject(key, createReadStream(invalidFile), {
+          contentType: 'application/jsonl',
+          size: (await stat(invalidFile)).size,
+        });
+        stored.push(key);
+      }
       return await createVersionRow({
         ...target,
         objectKey,
@@ -137,7 +233,7 @@ export async function writeVersion(input: TWriteSource, target: TWriteTarget) {
         stats: result,
       });
     } catch (error) {
-      await storage.deleteObject(objectKey).catch(() => undefined);
+      await storage.deleteObjects(stored).catch(() => undefined);
       throw error;
     }
   } finally {
@@ -204,6 +300,15 @@ export async function openRows(objectKey: string, workspaceId: string): Promise<
     throw error;
   }
   return readCanonicalJsonl(stream as AsyncIterable<Uint8Array>);
+}
+
+/** The version's stored invalid rows in order, or null when it has none stored (or they are missing). */
+export async function openInvalidRows(
+  objectKey: string,
+  workspaceId: string,
+): Promise<AsyncGenerator<TStoredInvalidRow> | null> {
+  const rows = await openRows(invalidRowsKey(objectKey), workspaceId);
+  return rows as AsyncGenerator<unknown> as AsyncGenerator<TStoredInvalidRow> | null;
 }
 
 export async function collectRows(rows: AsyncIterable<TCanonicalRow>): Promise<TCanonicalRow[]> {

@@ -19,6 +19,7 @@ import {
   editDatasetVersion,
   getDatasetVersion,
   getDatasetVersionReport,
+  invalidRowsOfDatasetVersion,
   listDatasetVersions,
   previewDatasetVersion,
   publishDatasetVersion,
@@ -143,6 +144,15 @@ export const DATASET_ROUTES: readonly TRouteDef[] = [
     summary: 'Rows (offset, limit, q = search) with loss-carrying segments for the qwen template.',
   },
   {
+    method: 'GET',
+    path: `${V}/invalid-rows`,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: invalidRowsOfDatasetVersion,
+    summary:
+      'Rows with errors (offset, limit): index (for edits), line, text and problems (field, detail, the fix). Kept in the version until fixed or deleted.',
+  },
+  {
     method: 'POST',
     path: `${V}/edits`,
     scope: 'workspace',
@@ -150,7 +160,8 @@ export const DATASET_ROUTES: readonly TRouteDef[] = [
     handler: editDatasetVersion,
     body: { delete: [0] },
     requestSchema: ZEditRows,
-    summary: 'Replace, delete and add rows: makes a new version.',
+    summary:
+      'Replace, delete and add rows, fix or delete rows with errors (fixInvalid, deleteInvalid): makes a new version that keeps every row not deleted, and says what changed (edit).',
   },
   {
     method: 'POST',
@@ -168,7 +179,8 @@ export const DATASET_ROUTES: readonly TRouteDef[] = [
     scope: 'workspace',
     minRole: 'viewer',
     handler: diffDatasetVersion,
-    summary: 'Rows added, removed and changed against ?base= (default: the parent version).',
+    summary:
+      'Rows added, removed and changed against ?base= (default: the parent version), paged (offset, limit ≤ 100, kind = changed|added|removed); changed rows list only the fields that changed.',
   },
   {
     method: 'POST',

@@ -3,15 +3,19 @@ import { ZEditRows, ZReplacePlaceholders } from '../../schemas';
 import { requireWorkspace } from '../context';
 import { findDataset, findVersion } from '../datasets/imports';
 import {
+  DIFF_KINDS,
   defaultBase,
   deleteVersion,
   diff,
   downloadLink,
+  EditRefused,
   editRows,
+  invalidRows,
   PublishRefused,
   previewRows,
   publish,
   replaceVersionPlaceholders,
+  type TDiffKind,
 } from '../datasets/versions';
 import { AppError } from '../errors';
 import { BODY_LIMITS, json, readBody, route } from '../http';
@@ -60,12 +64,31 @@ export const previewDatasetVersion = route(async (req, { slug, datasetId, versio
   return json({ template: 'qwen', ...(await previewRows(v, { offset, limit, q })) });
 });
 
+export const invalidRowsOfDatasetVersion = route(async (req, { slug, datasetId, versionId }) => {
+  const { workspace } = await requireWorkspace(req, slug, 'viewer');
+  const v = await findVersion(workspace.id, datasetId, versionId);
+  const url = new URL(req.url);
+  const offset = intParam(url, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  const limit = Math.max(1, intParam(url, 'limit', 20, 100));
+  return json(await invalidRows(v, { offset, limit }));
+});
+
 export const editDatasetVersion = route(async (req, { slug, datasetId, versionId }) => {
   const ctx = await requireWorkspace(req, slug, 'developer');
   const body = await readBody(req, ZEditRows, BODY_LIMITS.datasetEdits);
   const v = await findVersion(ctx.workspace.id, datasetId, versionId);
-  const created = await editRows({ workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null }, v, body);
-  return json(created, { status: 201 });
+  try {
+    const created = await editRows({ workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null }, v, body);
+    return json(created, { status: 201 });
+  } catch (error) {
+    if (error instanceof EditRefused) {
+      return json(
+        { error: { code: error.code, message: error.message, param: error.param }, problems: error.problems },
+        { status: error.status },
+      );
+    }
+    throw error;
+  }
 });
 
 export const replaceDatasetPlaceholders = route(async (req, { slug, datasetId, versionId }) => {
@@ -83,19 +106,30 @@ export const replaceDatasetPlaceholders = route(async (req, { slug, datasetId, v
 export const diffDatasetVersion = route(async (req, { slug, datasetId, versionId }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer');
   const v = await findVersion(workspace.id, datasetId, versionId);
-  const baseId = new URL(req.url).searchParams.get('base');
+  const url = new URL(req.url);
+  const baseId = url.searchParams.get('base');
+  const offset = intParam(url, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  const limit = Math.max(1, intParam(url, 'limit', 20, 100));
+  const kindParam = url.searchParams.get('kind');
+  if (kindParam !== null && !DIFF_KINDS.includes(kindParam as TDiffKind)) {
+    throw new AppError('invalid_request', `kind must be one of ${DIFF_KINDS.join(', ')}.`, 'kind');
+  }
+  const kind = (kindParam ?? undefined) as TDiffKind | undefined;
   const base = baseId ? await findVersion(workspace.id, datasetId, baseId) : await defaultBase(v);
   if (!base)
     return json({
       base: null,
       version: v.id,
+      offset,
+      limit,
+      kind: kind ?? null,
       added: [],
       removed: [],
       changed: [],
       unchanged: 0,
       counts: { added: 0, removed: 0, changed: 0 },
     });
-  return json(await diff(v, base));
+  return json(await diff(v, base, { offset, limit, kind }));
 });
 
 export const publishDatasetVersion = route(async (req, { slug, datasetId, versionId }) => {
