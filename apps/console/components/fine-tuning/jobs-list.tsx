@@ -12,7 +12,8 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import { useList } from '@/lib/use-list';
 import { formatDate } from '@/lib/utils';
 import { formatMoney } from './format';
-import { jobPercentage, ProgressBar } from './progress-bar';
+import { jobPercentage } from './live-progress';
+import { ProgressBar } from './progress-bar';
 import { ftPaths, isActive, type TJob } from './types';
 
 /** How often the list refreshes while a job is still moving (the job page itself streams). */
