@@ -139,6 +139,7 @@ function Header({ job, connection, onChanged }: { job: TJob; connection: string;
         title={t('fineTuning.detail.cancelTitle')}
         description={t('fineTuning.detail.cancelDescription')}
         confirmLabel={t('fineTuning.detail.cancelConfirm')}
+        dismissLabel={t('jobProgress.keepRunning')}
         onConfirm={cancel}
       />
     </div>
