@@ -69,7 +69,14 @@ export function JobsList() {
         },
         { header: t('fineTuning.colStatus'), cell: (j) => <JobStatusBadge status={j.status} /> },
         { header: t('fineTuning.colBaseModel'), cell: (j) => j.baseModel?.name ?? '—' },
-        { header: t('fineTuning.colDataset'), cell: (j) => datasetLabel(j.datasetVersion) },
+        {
+          header: t('fineTuning.colDataset'),
+          cell: (j) => (
+            <span className="block max-w-[14rem] truncate" title={datasetLabel(j.datasetVersion)}>
+              {datasetLabel(j.datasetVersion)}
+            </span>
+          ),
+        },
         {
           header: t('fineTuning.colProgress'),
           className: 'w-40',
