@@ -227,6 +227,13 @@ export const listChatModels = route(async (req, { slug }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer');
   const models = await listWorkspaceModels(workspace.id);
   return json({
-    data: models.map((m) => ({ id: m.openaiId, modelId: m.id, name: m.name, kind: m.kind, deployed: m.deployed })),
+    data: models.map((m) => ({
+      id: m.openaiId,
+      modelId: m.id,
+      name: m.name,
+      kind: m.kind,
+      deployed: m.deployed,
+      base: m.baseOpenaiId ?? null,
+    })),
   });
 });
