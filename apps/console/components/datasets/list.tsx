@@ -3,6 +3,7 @@
 import { DatabaseIcon, UploadIcon } from 'lucide-react';
 import Link from 'next/link';
 import { ResourceTable } from '@/components/resource-table';
+import { RoleGate } from '@/components/role-gate';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/empty-state';
@@ -26,12 +27,14 @@ export function UploadLink() {
   const t = useT();
   const { workspace } = useWorkspace();
   return (
-    <Button asChild>
-      <Link href={datasetPages.upload(workspace.slug)}>
-        <UploadIcon aria-hidden />
-        {t('datasets.upload')}
-      </Link>
-    </Button>
+    <RoleGate action="upload">
+      <Button asChild>
+        <Link href={datasetPages.upload(workspace.slug)}>
+          <UploadIcon aria-hidden />
+          {t('datasets.upload')}
+        </Link>
+      </Button>
+    </RoleGate>
   );
 }
 

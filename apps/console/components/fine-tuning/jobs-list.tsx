@@ -4,6 +4,7 @@ import { FlaskConicalIcon, PlusIcon } from 'lucide-react';
 import Link from 'next/link';
 import * as React from 'react';
 import { ResourceTable } from '@/components/resource-table';
+import { RoleGate } from '@/components/role-gate';
 import { JobStatusBadge } from '@/components/status-badge';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/empty-state';
@@ -22,14 +23,15 @@ const POLL_MS = 5000;
 export function NewJobButton() {
   const t = useT();
   const { workspace } = useWorkspace();
-  if (workspace.role === 'viewer') return null;
   return (
-    <Button asChild>
-      <Link href={`/w/${workspace.slug}/fine-tuning/new`}>
-        <PlusIcon aria-hidden />
-        {t('fineTuning.create')}
-      </Link>
-    </Button>
+    <RoleGate action="train">
+      <Button asChild>
+        <Link href={`/w/${workspace.slug}/fine-tuning/new`}>
+          <PlusIcon aria-hidden />
+          {t('fineTuning.create')}
+        </Link>
+      </Button>
+    </RoleGate>
   );
 }
 

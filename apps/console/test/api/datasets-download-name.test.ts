@@ -12,7 +12,12 @@ import { call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type 
 let owner: TCaller;
 const SLUG = 'dl-names';
 const NAME = '客服 FAQ/2026';
-const ROW = `${JSON.stringify({ messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] })}\n`;
+const ROW = `${JSON.stringify({
+  messages: [
+    { role: 'user', content: 'hi' },
+    { role: 'assistant', content: 'hello' },
+  ],
+})}\n`;
 
 beforeAll(async () => {
   useTestStorage();
