@@ -42,7 +42,8 @@ function stream(tokens: Uint8Array[], hold: number) {
   return { sent, expected };
 }
 
-const hasLoneSurrogate = (s: string) => /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+const hasLoneSurrogate = (s: string) =>
+  /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 
 describe('text deltas of a streamed generation', () => {
   const samples = ['你好，世界！', 'Emoji 😀👍🏽 and flags 🇨🇳🇫🇷', 'café naïve — “quotes”', '日本語のテキスト🍣です'];
