@@ -19,6 +19,7 @@ export function ConfirmDialog({
   title,
   description,
   confirmLabel,
+  dismissLabel,
   onConfirm,
 }: {
   open: boolean;
@@ -26,6 +27,9 @@ export function ConfirmDialog({
   title: string;
   description: string;
   confirmLabel: string;
+  /** The button that closes the dialog without acting; say what it keeps ("Keep running") when "Cancel" would be
+   * ambiguous next to a "Cancel job" button. */
+  dismissLabel?: string;
   onConfirm: () => Promise<void>;
 }) {
   const t = useT();
@@ -39,7 +43,7 @@ export function ConfirmDialog({
         </DialogHeader>
         <DialogFooter>
           <Button variant="outline" onClick={() => onOpenChange(false)}>
-            {t('common.cancel')}
+            {dismissLabel ?? t('common.cancel')}
           </Button>
           <Button
             variant="destructive"

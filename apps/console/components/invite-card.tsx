@@ -35,7 +35,23 @@ function Icon() {
   );
 }
 
-export function InviteCard({ id, signedIn }: { id: string; signedIn: boolean }) {
+/** What a signed-out visitor may see of a pending invitation (lib/server/routes/invitations.ts invitationPreview). */
+export type TInvitationPreview = {
+  workspace: { name: string };
+  role: string;
+  email: string;
+  inviterName?: string | null;
+};
+
+export function InviteCard({
+  id,
+  signedIn,
+  preview,
+}: {
+  id: string;
+  signedIn: boolean;
+  preview?: TInvitationPreview | null;
+}) {
   const t = useT();
   const router = useRouter();
   const toast = useToast();
@@ -53,19 +69,34 @@ export function InviteCard({ id, signedIn }: { id: string; signedIn: boolean }) 
 
   if (!signedIn) {
     const next = encodeURIComponent(`/invite/${id}`);
+    const email = preview ? `&email=${encodeURIComponent(preview.email)}` : '';
     return (
       <Frame>
         <CardHeader>
           <Icon />
-          <CardTitle className="text-xl">{t('invite.title')}</CardTitle>
-          <CardDescription>{t('invite.signInFirst')}</CardDescription>
+          <CardTitle className="text-xl">
+            {preview ? t('invitePreview.title', { workspace: preview.workspace.name }) : t('invite.title')}
+          </CardTitle>
+          <CardDescription data-testid="invite-preview">
+            {preview
+              ? t(preview.inviterName ? 'invitePreview.byInviter' : 'invitePreview.body', {
+                  inviter: preview.inviterName ?? '',
+                  email: preview.email,
+                  workspace: preview.workspace.name,
+                  role: roleName(t, preview.role),
+                })
+              : t('invite.signInFirst')}
+          </CardDescription>
         </CardHeader>
+        {preview ? (
+          <CardContent className="text-sm text-muted-foreground">{t('invitePreview.next')}</CardContent>
+        ) : null}
         <CardFooter className="justify-end">
           <Button variant="outline" asChild>
-            <Link href={`/sign-up?next=${next}`}>{t('auth.signUpLink')}</Link>
+            <Link href={`/sign-up?next=${next}${email}`}>{t('auth.signUpLink')}</Link>
           </Button>
           <Button asChild>
-            <Link href={`/sign-in?next=${next}`}>{t('auth.signIn')}</Link>
+            <Link href={`/sign-in?next=${next}${email}`}>{t('auth.signIn')}</Link>
           </Button>
         </CardFooter>
       </Frame>
@@ -137,4 +168,8 @@ export function InviteCard({ id, signedIn }: { id: string; signedIn: boolean }) 
       </CardFooter>
     </Frame>
   );
+}
+
+function roleName(t: ReturnType<typeof useT>, role: string): string {
+  return role === 'owner' || role === 'admin' || role === 'developer' || role === 'viewer' ? t(`roles.${role}`) : role;
 }

@@ -85,6 +85,19 @@ describe('billing dashboard', () => {
     ]);
     expect(await page.getByTestId('billing-budget').getAttribute('data-exceeded')).toBe('false');
     await screenshot(page, 'billing-budget');
+    // Without SMTP_URL nothing will be e-mailed: the alert says so instead of "E-mail queued".
+    if (!process.env.SMTP_URL) {
+      expect(await page.getByTestId('billing-alert-mail').first().textContent()).toMatch(/e-mail is not configured/);
+    }
+
+    // The default price list is in effect since the instance was installed, not "from Jan 1, 1970"; deployments are
+    // priced per hour, billed by the minute.
+    await page.getByRole('tab', { name: 'Price lists' }).click();
+    const effective = page.getByTestId('billing-price-effective').first();
+    await effective.waitFor();
+    expect(await effective.textContent()).toMatch(/since the instance was installed/);
+    expect(await page.getByTestId('billing-prices').textContent()).not.toMatch(/1970/);
+    await page.getByText('hour, billed by the minute').first().waitFor();
 
     // the same numbers from the API the dashboard reads
     const res = await context.request.get(`/api/usage?workspace=${slug}`);

@@ -211,9 +211,9 @@ describe('fine-tuning: start a job from the form and watch it train', () => {
     const jobUrl = page.url();
     await expect.poll(() => chartPoints(page), { timeout: 180_000, interval: 500 }).toBeGreaterThanOrEqual(2);
 
-    // Cancel asks first; dismissing the dialog leaves the job running.
+    // Cancel asks first; "Keep running" (not a second "Cancel") leaves the job running.
     await page.getByRole('button', { name: 'Cancel job' }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Keep running', exact: true }).click();
     await page.getByRole('dialog').waitFor({ state: 'detached' });
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel job' }).click();

@@ -86,9 +86,15 @@ describe('settings: API keys and invitations', () => {
     expect(link).toMatch(/\/invite\/[\w-]+$/);
     await screenshot(owner.page, 'members-invite');
 
-    // The invitee follows the link signed out, is sent through sign-up, and comes back to accept.
+    // The invitee follows the link signed out: the page names the workspace, the role and the inviter, and sign-up
+    // comes with the invited address filled in. Then back to accept.
     await invitee.page.goto(new URL(link).pathname);
+    await invitee.page
+      .getByTestId('invite-preview')
+      .getByText(`Dorothy Vaughan invited ${inviteeEmail} to the workspace Flight Research as Viewer.`)
+      .waitFor();
     await invitee.page.getByRole('link', { name: 'Sign up' }).click();
+    await expect.poll(() => invitee.page.getByLabel('Email').inputValue()).toBe(inviteeEmail);
     await signUp(
       invitee.page,
       { name: 'Katherine Johnson', email: inviteeEmail, password: 'trajectory-1962-ok' },
@@ -97,6 +103,25 @@ describe('settings: API keys and invitations', () => {
     await invitee.page.getByText('Join the workspace Flight Research as Viewer.').waitFor();
     await invitee.page.getByRole('button', { name: 'Accept invitation' }).click();
     await invitee.page.waitForURL(`**/w/${slug}/datasets`);
+    // A viewer is told up front why there is no upload, and the upload form is not offered at all.
+    await invitee.page
+      .getByTestId('role-notice')
+      .first()
+      .getByText(/As a Viewer you can look at datasets/)
+      .waitFor();
+    expect(await invitee.page.getByRole('link', { name: 'Upload dataset' }).count()).toBe(0);
+    await invitee.page.goto(`/w/${slug}/datasets/new`);
+    await invitee.page.getByTestId('role-notice').waitFor();
+    expect(await invitee.page.getByRole('button', { name: 'Upload and validate' }).count()).toBe(0);
+    // A dataset that does not exist is "not found", not "Something went wrong". (The HTTP status stays 200: the
+    // segment's loading.tsx has already streamed the page head when the page finds out.)
+    await invitee.page.goto(`/w/${slug}/datasets/cmxbcqs1k001g7a7dxrgnfvvd`);
+    await invitee.page.getByText('No such dataset').waitFor();
+    await invitee.page.getByRole('link', { name: 'All datasets' }).waitFor();
+    // The favicon.
+    const icon = await invitee.page.request.get('/icon.svg');
+    expect(icon.status()).toBe(200);
+    expect(await invitee.page.locator('link[rel="icon"]').count()).toBeGreaterThan(0);
 
     // A viewer sees the members but none of the management controls.
     await invitee.page.goto(`/w/${slug}/settings?tab=members`);

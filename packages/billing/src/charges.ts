@@ -136,19 +136,82 @@ export async function chargeInference(
 }
 
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
 
-/** Hours started between `startedAt` and `end`: a deployment up for 1 h 01 min pays 2 hours. */
-export function startedHours(startedAt: Date, end: Date): number {
+/**
+ * The hours of a deployment run up to `end`, as billed: every complete hour is 1; the last, partial hour counts its
+ * started minutes / 60 once the run is over, and nothing yet while it is still running (it is charged when it
+ * completes). The price is per hour, billed by the minute: a deployment stopped 1 minute after it started pays
+ * 1/60 of an hour, not a whole hour (issue 13, item 10).
+ */
+export function billedHours(startedAt: Date, end: Date, runOver: boolean): { index: number; minutes: number }[] {
   const ms = end.getTime() - startedAt.getTime();
-  return ms <= 0 ? 0 : Math.ceil(ms / HOUR_MS);
+  if (ms <= 0) return [];
+  const full = Math.floor(ms / HOUR_MS);
+  const hours = Array.from({ length: full }, (_, index) => ({ index, minutes: 60 }));
+  const rest = ms - full * HOUR_MS;
+  if (runOver && rest > 0) hours.push({ index: full, minutes: Math.ceil(rest / MINUTE_MS) });
+  return hours;
+}
+
+type TAccruingDeployment = Awaited<ReturnType<typeof findAccruingDeployments>>[number];
+
+/**
+ * Charges one run of a deployment up to `end`: hour n of the run (from startedAt + n h) is one line with key
+ * `deployment:{id}:{run start, unix s}:{n}` at the price in force when that hour began, quantity = replicas × the
+ * hour's billed minutes / 60 (unit "hour"). Keys make it idempotent; a partial hour is only charged once the run is
+ * over (`runOver`), so its line never has to grow.
+ */
+async function chargeDeploymentRun(d: TAccruingDeployment, end: Date, runOver: boolean, db: TDb) {
+  let charged = 0;
+  let amount: Prisma.Decimal = dec(0);
+  if (!d.startedAt) return { charged, amount };
+  const hours = billedHours(d.startedAt, end, runOver);
+  if (hours.length === 0) return { charged, amount };
+  const done = await chargedDeploymentKeys(d.id, db);
+  for (const { index: n, minutes } of hours) {
+    // Keyed by the run (its start) as well as the hour: a restarted deployment's hour 0 is a new hour, not the
+    // first run's hour 0 again.
+    const idempotencyKey = `deployment:${d.id}:${Math.floor(d.startedAt.getTime() / 1000)}:${n}`;
+    if (done.has(idempotencyKey)) continue;
+    const at = new Date(d.startedAt.getTime() + n * HOUR_MS);
+    const price = await resolvePrice(
+      { workspaceId: d.workspaceId, meter: 'deployment_hours', workerClass: d.workerClass, at },
+      db,
+    );
+    const line = amountFor(dec(d.replicas).mul(minutes).div(60), price);
+    const { created, record } = await appendUsage(
+      {
+        workspaceId: d.workspaceId,
+        category: 'deployment',
+        meter: 'deployment_hours',
+        quantity: line.quantity,
+        unit: price.unit,
+        unitPrice: price.unitPrice,
+        amount: line.amount,
+        currency: price.currency,
+        idempotencyKey,
+        priceItemId: price.priceItemId,
+        deploymentId: d.id,
+        modelId: d.fineTunedModelId ?? d.baseModelId ?? undefined,
+        userId: d.createdById ?? undefined,
+        metadata: { hourIndex: n, minutes, workerClass: d.workerClass, replicas: d.replicas },
+        occurredAt: at,
+      },
+      db,
+    );
+    if (created) {
+      charged += 1;
+      amount = amount.add(record.amount);
+    }
+  }
+  return { charged, amount };
 }
 
 /**
- * Charges every running deployment (and every one stopped in the last 2 days, for its last hours) per started hour:
- * hour n of a run (from startedAt + n h) is one line with key `deployment:{id}:{run start, unix s}:{n}` at the price in
- * force when that hour began,
- * quantity = replicas hours. Safe to run as often as you like; meant for a repeatable BullMQ job in the serving
- * worker, e.g. every 5 minutes:
+ * Charges every running deployment's complete hours, and every one stopped in the last 2 days for its last hours
+ * (the partial one by the minute). Safe to run as often as you like; meant for a repeatable BullMQ job in the
+ * serving worker, e.g. every 5 minutes:
  *   queue.add('billing.accrue-deployments', {}, { repeat: { every: 300_000 }, jobId: 'billing-accrue' })
  *   // processor: await accrueDeploymentHours(new Date())
  */
@@ -157,49 +220,37 @@ export async function accrueDeploymentHours(now: Date = new Date(), db: TDb = ge
   let charged = 0;
   let amount: Prisma.Decimal = dec(0);
   for (const d of deployments) {
-    if (!d.startedAt) continue;
-    const end = d.status !== 'running' && d.stoppedAt && d.stoppedAt < now ? d.stoppedAt : now;
-    const hours = startedHours(d.startedAt, end);
-    if (hours === 0) continue;
-    const done = await chargedDeploymentKeys(d.id, db);
-    for (let n = 0; n < hours; n++) {
-      // Keyed by the run (its start) as well as the hour: a restarted deployment's hour 0 is a new hour, not the
-      // first run's hour 0 again.
-      const idempotencyKey = `deployment:${d.id}:${Math.floor(d.startedAt.getTime() / 1000)}:${n}`;
-      if (done.has(idempotencyKey)) continue;
-      const at = new Date(d.startedAt.getTime() + n * HOUR_MS);
-      const price = await resolvePrice(
-        { workspaceId: d.workspaceId, meter: 'deployment_hours', workerClass: d.workerClass, at },
-        db,
-      );
-      const line = amountFor(d.replicas, price);
-      const { created, record } = await appendUsage(
-        {
-          workspaceId: d.workspaceId,
-          category: 'deployment',
-          meter: 'deployment_hours',
-          quantity: line.quantity,
-          unit: price.unit,
-          unitPrice: price.unitPrice,
-          amount: line.amount,
-          currency: price.currency,
-          idempotencyKey,
-          priceItemId: price.priceItemId,
-          deploymentId: d.id,
-          modelId: d.fineTunedModelId ?? d.baseModelId ?? undefined,
-          userId: d.createdById ?? undefined,
-          metadata: { hourIndex: n, workerClass: d.workerClass, replicas: d.replicas },
-          occurredAt: at,
-        },
-        db,
-      );
-      if (created) {
-        charged += 1;
-        amount = amount.add(record.amount);
-      }
-    }
+    const over = d.status !== 'running' && d.stoppedAt !== null && d.stoppedAt < now;
+    const r = await chargeDeploymentRun(d, over && d.stoppedAt ? d.stoppedAt : now, over, db);
+    charged += r.charged;
+    amount = amount.add(r.amount);
   }
   return { deployments: deployments.length, linesCreated: charged, amount };
+}
+
+/**
+ * Ends a deployment's current run for billing at `end`: charges its hours, the partial last one by the minute. Call
+ * it where a run ends — stop, and a restart that resets `startedAt` — before the run's start is forgotten.
+ */
+export async function settleDeploymentRun(deploymentId: string, end: Date = new Date(), db: TDb = getPrisma()) {
+  const d = await db.deployment.findUnique({
+    where: { id: deploymentId },
+    select: {
+      id: true,
+      workspaceId: true,
+      workerClass: true,
+      replicas: true,
+      startedAt: true,
+      stoppedAt: true,
+      status: true,
+      createdById: true,
+      fineTunedModelId: true,
+      baseModelId: true,
+    },
+  });
+  if (!d?.startedAt) return { linesCreated: 0, amount: dec(0) };
+  const r = await chargeDeploymentRun(d, d.stoppedAt && d.stoppedAt < end ? d.stoppedAt : end, true, db);
+  return { linesCreated: r.charged, amount: r.amount };
 }
 
 const GB = 1_000_000_000n;

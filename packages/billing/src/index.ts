@@ -11,10 +11,11 @@ export {
 export {
   accrueDeploymentHours,
   accrueStorage,
+  billedHours,
   chargeInference,
   chargeTraining,
   estimateTrainingCost,
-  startedHours,
+  settleDeploymentRun,
 } from './charges';
 export { BillingError, isBillingError, type TBillingErrorCode } from './errors';
 export {

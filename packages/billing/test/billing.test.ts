@@ -2,6 +2,7 @@
  * The ledger adds up. Expected charges are computed here by hand from the prices the test sets (integer arithmetic
  * on scaled values, not the package's Decimal code), then compared with the ledger lines and the report totals.
  */
+import { Prisma } from '@crucible/db';
 import { createPriceList, upsertBudgetRow } from '@crucible/db/billing';
 import { createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import {
   accrueStorage,
   assertWithinBudget,
   BillingError,
+  billedHours,
   chargeInference,
   chargeTraining,
   checkBudgetAlerts,
@@ -17,6 +19,7 @@ import {
   ledgerCsv,
   monthlyStatement,
   resolvePrice,
+  settleDeploymentRun,
   usageReport,
   workspaceSummary,
 } from '../src/index';
@@ -40,6 +43,8 @@ const fromScaled = (v: bigint) => {
 };
 /** amount of `raw` units at `price` per `per` raw units, exactly (all test values divide evenly). */
 const expectCharge = (raw: number, price: string, per: number) => (BigInt(raw) * toScaled(price)) / BigInt(per);
+/** amount of a decimal quantity (as stored, 8 decimals) at `price`, exactly. */
+const scaledAmount = (quantity: string, price: string) => (toScaled(quantity) * toScaled(price)) / SCALE;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -163,7 +168,7 @@ describe('a scripted month: the ledger adds up', () => {
   let expected = 0n;
   const expectedByCategory = { training: 0n, inference: 0n, deployment: 0n, storage: 0n };
 
-  it('charges a job step by step, requests, and a deployment per started hour', async () => {
+  it('charges a job step by step, requests, and a deployment per hour, the last one by the minute', async () => {
     // a job of 4 step windows of 12_345 trained tokens each (sft_full on qwen-7b: 0.008 / 1K)
     for (let step = 1; step <= 4; step++) {
       const r = await chargeTraining(
@@ -215,7 +220,7 @@ describe('a scripted month: the ledger adds up', () => {
       expectedByCategory.inference += expectCharge(777, '0.0006', 1000) + expectCharge(333, '0.0018', 1000);
     }
 
-    // a gpu-small deployment, 2 replicas, up 5 h 10 min then stopped: 6 started hours × 2 replicas × 2.5
+    // a gpu-small deployment, 2 replicas, up 5 h 10 min then stopped: 5 hours and 10/60 of one × 2 replicas × 2.5
     const dep = await db.prisma.deployment.create({
       data: {
         workspaceId: ws,
@@ -226,19 +231,23 @@ describe('a scripted month: the ledger adds up', () => {
         startedAt: new Date(T0.getTime() + 2 * H),
       },
     });
-    const mid = await accrueDeploymentHours(new Date(T0.getTime() + 4.5 * H), db.prisma); // 2.5 h in: 3 started hours
-    expect(mid.linesCreated).toBe(3);
+    // 2.5 h in: the 2 complete hours; the third is charged when it completes or the deployment stops
+    const mid = await accrueDeploymentHours(new Date(T0.getTime() + 4.5 * H), db.prisma);
+    expect(mid.linesCreated).toBe(2);
     await db.prisma.deployment.update({
       where: { id: dep.id },
       data: { status: 'stopped', stoppedAt: new Date(T0.getTime() + 7 * H + 10 * 60_000) },
     });
     const end = await accrueDeploymentHours(new Date(T0.getTime() + 30 * H), db.prisma);
-    expect(end.linesCreated).toBe(3);
+    expect(end.linesCreated).toBe(4);
     expect((await accrueDeploymentHours(new Date(T0.getTime() + 31 * H), db.prisma)).linesCreated).toBe(0);
-    expectedByCategory.deployment += 6n * expectCharge(2, '2.5', 1);
-    expect(
-      await db.prisma.usageRecord.count({ where: { idempotencyKey: { startsWith: `deployment:${dep.id}:` } } }),
-    ).toBe(6);
+    const depLines = await db.prisma.usageRecord.findMany({
+      where: { idempotencyKey: { startsWith: `deployment:${dep.id}:` } },
+      orderBy: { occurredAt: 'asc' },
+    });
+    // quantity in hours (the price's unit): 2 replicas × 1 h five times, then 2 × 10 min = 0.33333333 h
+    expect(depLines.map((l) => l.quantity.toFixed())).toEqual(['2', '2', '2', '2', '2', '0.33333333']);
+    expectedByCategory.deployment += 5n * expectCharge(2, '2.5', 1) + scaledAmount('0.33333333', '2.5');
 
     expected = Object.values(expectedByCategory).reduce((a, b) => a + b, 0n);
   });
@@ -421,5 +430,53 @@ describe('default prices', () => {
     } finally {
       await fresh.drop();
     }
+  });
+});
+
+describe('deployment hours are billed by the minute (issue 13, item 10)', () => {
+  const start = new Date('2026-03-02T10:00:00Z');
+  const at = (minutes: number) => new Date(start.getTime() + minutes * 60_000);
+
+  it('charges a deployment stopped one minute after it started 1/60 of an hour, not a whole hour', () => {
+    // running for a minute: nothing yet (no whole hour is charged up front)
+    expect(billedHours(start, at(1), false)).toEqual([]);
+    // stopped after a minute: one started minute
+    expect(billedHours(start, at(1), true)).toEqual([{ index: 0, minutes: 1 }]);
+    // 30 seconds count as a started minute
+    expect(billedHours(start, new Date(start.getTime() + 30_000), true)).toEqual([{ index: 0, minutes: 1 }]);
+  });
+
+  it('charges complete hours while running and the partial last hour once the run is over', () => {
+    expect(billedHours(start, at(130), false)).toEqual([
+      { index: 0, minutes: 60 },
+      { index: 1, minutes: 60 },
+    ]);
+    expect(billedHours(start, at(130), true)).toEqual([
+      { index: 0, minutes: 60 },
+      { index: 1, minutes: 60 },
+      { index: 2, minutes: 10 },
+    ]);
+    expect(billedHours(start, at(120), true)).toHaveLength(2);
+  });
+
+  it('settles a stopped run: 1 minute of 2 replicas at 2.5 / hour is 2 × 1/60 h', async () => {
+    const dep = await db.prisma.deployment.create({
+      data: {
+        workspaceId: other,
+        name: 'one-minute',
+        workerClass: 'gpu-small',
+        replicas: 2,
+        status: 'stopped',
+        startedAt: at(0),
+        stoppedAt: at(1),
+      },
+    });
+    const r = await settleDeploymentRun(dep.id, at(5), db.prisma);
+    expect(r.linesCreated).toBe(1);
+    expect((await settleDeploymentRun(dep.id, at(6), db.prisma)).linesCreated).toBe(0);
+    const [line] = await db.prisma.usageRecord.findMany({ where: { deploymentId: dep.id } });
+    expect(line.unit).toBe('hour');
+    expect(line.quantity.toFixed()).toBe('0.03333333');
+    expect(line.amount.toFixed()).toBe(new Prisma.Decimal('0.03333333').mul('2.5').toFixed());
   });
 });

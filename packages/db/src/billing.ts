@@ -265,7 +265,7 @@ export async function sumLedgerByWorkspace(f: { from: Date; to: Date }, db: TDb 
   }));
 }
 
-/** Deployments that may owe hours: running, or stopped after `since` (their last started hours). */
+/** Deployments that may owe hours: running, or stopped after `since` (their last hours). */
 export function findAccruingDeployments(since: Date, db: TDb = getPrisma()) {
   return db.deployment.findMany({
     where: {

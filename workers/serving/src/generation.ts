@@ -9,6 +9,7 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { EngineError, type TGenerateInput, type TGenerateResult, type TGenerateSink } from './engine-types';
+import { createTextDeltas } from './text-deltas';
 
 /**
  * The chat wrapper of each loaded model: the model's own Jinja chat template when it has one, so a served prompt is
@@ -157,18 +158,8 @@ export async function generateOn(
   }
   await sequence.clearHistory();
   const out: Token[] = [];
-  let text = '';
-  let sent = 0;
+  const deltas = createTextDeltas(hold);
   let finishReason: 'stop' | 'length' = 'length';
-  const flush = (upTo: number) => {
-    // Hold back a trailing replacement char (a multi-byte character split across tokens).
-    let end = upTo;
-    while (end > sent && text.charCodeAt(end - 1) === 0xfffd) end -= 1;
-    if (end > sent) {
-      sink.text?.(text.slice(sent, end), out.length);
-      sent = end;
-    }
-  };
   if (maxTokens > 0) {
     for await (const token of sequence.evaluate(prompt, {
       temperature: input.temperature ?? 1,
@@ -185,22 +176,22 @@ export async function generateOn(
         break;
       }
       out.push(token);
-      text = model.detokenize(out);
+      const full = model.detokenize(out);
       const at = stops.length
-        ? Math.min(...stops.map((s) => text.indexOf(s, Math.max(0, sent - hold))).filter((i) => i >= 0))
-        : Infinity;
+        ? Math.min(...stops.map((s) => full.indexOf(s, Math.max(0, deltas.sent - hold))).filter((i) => i >= 0))
+        : Number.POSITIVE_INFINITY;
       if (Number.isFinite(at)) {
-        text = text.slice(0, at);
+        deltas.cut(full, at);
         finishReason = 'stop';
         break;
       }
-      flush(text.length - hold);
+      const delta = deltas.update(full);
+      if (delta) sink.text?.(delta, out.length);
       if (out.length >= maxTokens) break;
     }
   }
-  if (sent < text.length) {
-    sink.text?.(text.slice(sent), out.length);
-    sent = text.length;
-  }
+  const rest = deltas.rest();
+  if (rest) sink.text?.(rest, out.length);
+  const text = deltas.text;
   return { text, promptTokens: prompt.length, completionTokens: out.length, finishReason };
 }

@@ -1,3 +1,4 @@
+import { settleDeploymentRun } from '@crucible/billing';
 import { getPrisma, type Prisma, refreshDeploymentStatus, replicasPerWorker, resetReplicas } from '@crucible/db';
 import { isDeadLocalProcess } from '@crucible/jobs';
 import type { Redis } from 'ioredis';
@@ -358,6 +359,8 @@ export function createServingHost(o: TServingHostOptions) {
    * failed. Resolves with the deployment's status; rejects, with the first replica's error code, when all failed.
    */
   async function start(deploymentId: string): Promise<'running' | 'deploying' | 'stopped'> {
+    // A restart ends the current run: charge its hours (the partial last one by the minute) before its start goes.
+    await settleDeploymentRun(deploymentId);
     const row = await db().deployment.update({
       where: { id: deploymentId },
       data: {

@@ -42,7 +42,7 @@ afterAll(async () => {
   process.env.DATABASE_URL = savedUrl;
 });
 
-it('charges a deployment up 2 h 10 min for exactly 3 started hours, once, from one shared schedule', async () => {
+it('charges a running deployment up 2 h 10 min for its 2 complete hours, once, from one shared schedule', async () => {
   const ws = await db.prisma.workspace.create({ data: { name: 'W', slug: 'w' } });
   const replicas = 2;
   const dep = await db.prisma.deployment.create({
@@ -67,9 +67,10 @@ it('charges a deployment up 2 h 10 min for exactly 3 started hours, once, from o
       where: { idempotencyKey: { startsWith: `deployment:${dep.id}:` } },
     });
     const run = Math.floor(dep.startedAt!.getTime() / 1000);
-    expect(lines.map((l) => l.idempotencyKey).sort()).toEqual([0, 1, 2].map((n) => `deployment:${dep.id}:${run}:${n}`));
-    // default instance list (packages/billing README): deployment 0.5 USD / hour, per replica
-    const expected = 3 * replicas * 0.5;
+    expect(lines.map((l) => l.idempotencyKey).sort()).toEqual([0, 1].map((n) => `deployment:${dep.id}:${run}:${n}`));
+    // default instance list (packages/billing README): deployment 0.5 USD / hour, per replica; the third hour is
+    // charged when it completes or, by the minute, when the deployment stops
+    const expected = 2 * replicas * 0.5;
     const sum = lines.reduce((s, l) => s + Number(l.amount), 0);
     expect(Math.abs(sum - expected)).toBeLessThan(1e-9);
   } finally {
@@ -84,13 +85,13 @@ it("charges a restarted deployment for its new run too (its hours are not the fi
   const dep = await db.prisma.deployment.create({
     data: { workspaceId: ws.id, name: 'r', replicas: 1, status: 'running', startedAt: firstStart },
   });
-  // The first run: up 1 h 30 min, then stopped: 2 started hours.
+  // The first run: up 1 h 30 min, then stopped: 1 hour and 30 minutes.
   await db.prisma.deployment.update({
     where: { id: dep.id },
     data: { status: 'stopped', stoppedAt: new Date(firstStart.getTime() + 90 * 60_000) },
   });
   await runBillingAccrual(new Date());
-  // Restarted 2 h ago and running since: 2 more started hours.
+  // Restarted 2 h ago (less a minute) and running since: 1 complete hour so far.
   await db.prisma.deployment.update({
     where: { id: dep.id },
     data: { status: 'running', stoppedAt: null, startedAt: new Date(Date.now() - 2 * 3600_000 + 60_000) },
@@ -98,8 +99,8 @@ it("charges a restarted deployment for its new run too (its hours are not the fi
   await runBillingAccrual(new Date());
   await runBillingAccrual(new Date());
   const lines = await db.prisma.usageRecord.findMany({ where: { deploymentId: dep.id } });
-  expect(lines.map((l) => Number(l.quantity))).toEqual([1, 1, 1, 1]);
-  expect(new Set(lines.map((l) => l.idempotencyKey)).size).toBe(4);
+  expect(lines.map((l) => Number(l.quantity)).sort()).toEqual([0.5, 1, 1]);
+  expect(new Set(lines.map((l) => l.idempotencyKey)).size).toBe(3);
 });
 
 it('checks every budget after charging and e-mails the new alerts to owners and admins once, console unopened', async () => {
@@ -113,9 +114,9 @@ it('checks every budget after charging and e-mails the new alerts to owners and 
     await db.prisma.member.create({ data: { organizationId: ws.id, userId: user.id, role } });
   }
   await db.prisma.budget.create({ data: { workspaceId: ws.id, amount: '1', currency: 'USD', thresholds: [50, 100] } });
-  // three started hours at 0.5 USD: 1.5 USD against a 1 USD budget, charged by the job itself
+  // three complete hours at 0.5 USD: 1.5 USD against a 1 USD budget, charged by the job itself
   await db.prisma.deployment.create({
-    data: { workspaceId: ws.id, name: 'd', status: 'running', startedAt: new Date(Date.now() - 150 * 60_000) },
+    data: { workspaceId: ws.id, name: 'd', status: 'running', startedAt: new Date(Date.now() - 190 * 60_000) },
   });
   const sent: TMail[] = [];
   const mailer: TMailer = { send: async (m) => void sent.push(m), close: () => {} };

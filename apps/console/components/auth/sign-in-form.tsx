@@ -12,7 +12,7 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import { safeNext } from '@/lib/safe-next';
 import { ZSignIn } from '@/lib/schemas';
 
-export function SignInForm({ next }: { next?: string }) {
+export function SignInForm({ next, email }: { next?: string; email?: string }) {
   const t = useT();
   const locale = useLocale();
   const router = useRouter();
@@ -55,7 +55,14 @@ export function SignInForm({ next }: { next?: string }) {
         className="mt-8 grid gap-5"
       >
         <FormField label={t('auth.email')} error={errors.email}>
-          <Input name="email" type="email" autoComplete="email" placeholder={t('auth.emailPlaceholder')} autoFocus />
+          <Input
+            name="email"
+            type="email"
+            autoComplete="email"
+            placeholder={t('auth.emailPlaceholder')}
+            defaultValue={email}
+            autoFocus
+          />
         </FormField>
         <FormField label={t('auth.password')} error={errors.password}>
           <Input name="password" type="password" autoComplete="current-password" />

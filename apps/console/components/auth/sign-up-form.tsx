@@ -13,7 +13,8 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import { safeNext } from '@/lib/safe-next';
 import { ZSignUp } from '@/lib/schemas';
 
-export function SignUpForm({ next }: { next?: string }) {
+/** `email`: pre-filled when the visitor came from an invitation (the address it was made for). */
+export function SignUpForm({ next, email }: { next?: string; email?: string }) {
   const t = useT();
   const locale = useLocale();
   const router = useRouter();
@@ -64,7 +65,13 @@ export function SignUpForm({ next }: { next?: string }) {
           <Input name="name" autoComplete="name" placeholder={t('auth.namePlaceholder')} autoFocus />
         </FormField>
         <FormField label={t('auth.email')} error={errors.email}>
-          <Input name="email" type="email" autoComplete="email" placeholder={t('auth.emailPlaceholder')} />
+          <Input
+            name="email"
+            type="email"
+            autoComplete="email"
+            placeholder={t('auth.emailPlaceholder')}
+            defaultValue={email}
+          />
         </FormField>
         <FormField label={t('auth.password')} hint={t('auth.passwordHint')} error={errors.password}>
           <Input name="password" type="password" autoComplete="new-password" />

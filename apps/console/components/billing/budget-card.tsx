@@ -13,7 +13,16 @@ import { formatDate } from '@/lib/utils';
 import { formatMoney, type TAlertNotification, type TBudgetStatus } from './types';
 
 /** The monthly budget with its alert state; workspace admins set the amount, currency and hard limit. */
-export function BudgetCard({ status, onChange }: { status: TBudgetStatus; onChange: () => void }) {
+export function BudgetCard({
+  status,
+  mailConfigured = true,
+  onChange,
+}: {
+  status: TBudgetStatus;
+  /** False when the instance has no SMTP_URL: a pending alert is then recorded only, never e-mailed. */
+  mailConfigured?: boolean;
+  onChange: () => void;
+}) {
   const t = useT();
   const locale = useLocale();
   const { workspace } = useWorkspace();
@@ -80,7 +89,7 @@ export function BudgetCard({ status, onChange }: { status: TBudgetStatus; onChan
                 <div data-testid="billing-alert" className="text-amber-600 dark:text-amber-400">
                   {t('billing.budget.alert', { threshold: a.threshold })}
                 </div>
-                <AlertMail n={a.notification} />
+                <AlertMail n={a.notification} mailConfigured={mailConfigured} />
               </div>
             ))}
             {status.budget.hardLimit ? (
@@ -140,7 +149,7 @@ export function BudgetCard({ status, onChange }: { status: TBudgetStatus; onChan
 }
 
 /** One line under an alert: e-mailed to whom and when, queued, retrying, given up, or why it was not sent. */
-function AlertMail({ n }: { n: TAlertNotification }) {
+function AlertMail({ n, mailConfigured }: { n: TAlertNotification; mailConfigured: boolean }) {
   const t = useT();
   const locale = useLocale();
   const recipients = n.recipients.join(', ');
@@ -158,7 +167,8 @@ function AlertMail({ n }: { n: TAlertNotification }) {
     text = n.recipients.length
       ? t('billing.alertMail.partial', { recipients, error: n.error })
       : t('billing.alertMail.retrying', { error: n.error });
-  else text = t('billing.alertMail.pending');
+  // Without SMTP the next billing run marks it skipped; until then "queued" would promise an e-mail that never comes.
+  else text = mailConfigured ? t('billing.alertMail.pending') : t('billingNames.alertNotConfigured');
   return (
     <div data-testid="billing-alert-mail" data-status={n.status} className="text-xs break-words text-muted-foreground">
       {text}

@@ -169,7 +169,12 @@ export function BillingDashboard() {
             </CardContent>
           </Card>
           {summary ? (
-            <BudgetCard key={JSON.stringify(summary.budget)} status={summary.budget} onChange={() => void load()} />
+            <BudgetCard
+              key={JSON.stringify(summary.budget)}
+              status={summary.budget}
+              mailConfigured={summary.mailConfigured !== false}
+              onChange={() => void load()}
+            />
           ) : null}
           <LedgerTable
             lines={lines}
@@ -264,7 +269,9 @@ function Breakdowns({ summary }: { summary: TSummary }) {
                   <TableBody>
                     {summary.breakdowns[k].slice(0, 10).map((r) => (
                       <TableRow key={r.key}>
-                        <TableCell className="max-w-48 truncate font-mono text-xs">{r.key}</TableCell>
+                        <TableCell className="max-w-48 truncate text-xs" title={r.key}>
+                          {r.name ?? <span className="font-mono">{r.key}</span>}
+                        </TableCell>
                         <TableCell className="text-right tabular-nums">{r.lines}</TableCell>
                         <TableCell className="text-right tabular-nums">
                           {formatMoney(r.amount, summary.currency, locale)}

@@ -5,12 +5,11 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@
 import { useLocale, useT } from '@/lib/i18n/client';
 import type { TMessageKey } from '@/lib/i18n/translate';
 import { formatDate } from '@/lib/utils';
-import type { TPriceList } from './types';
+import { BILLED_BY_THE_MINUTE, effectiveOf, type TPriceList } from './types';
 
 /** The price lists that can apply here: this workspace's overrides first, then the instance's, newest first. */
 export function PriceLists({ lists }: { lists: TPriceList[] }) {
   const t = useT();
-  const locale = useLocale();
   return (
     <div className="grid gap-6" data-testid="billing-prices">
       {lists.map((l) => (
@@ -20,8 +19,8 @@ export function PriceLists({ lists }: { lists: TPriceList[] }) {
             <Badge variant="secondary">
               {t(l.scope === 'workspace' ? 'billing.prices.workspace' : 'billing.prices.instance')}
             </Badge>
-            <span className="text-muted-foreground">
-              {t('billing.prices.effective', { date: formatDate(l.effectiveFrom, locale) })}
+            <span className="text-muted-foreground" data-testid="billing-price-effective">
+              <Effective list={l} />
             </span>
           </div>
           <Table>
@@ -40,7 +39,9 @@ export function PriceLists({ lists }: { lists: TPriceList[] }) {
                   <TableCell className="font-mono text-xs">
                     {[i.modelRef, i.method, i.workerClass].filter(Boolean).join(' · ') || t('billing.prices.any')}
                   </TableCell>
-                  <TableCell>{i.unit}</TableCell>
+                  <TableCell>
+                    {BILLED_BY_THE_MINUTE.has(i.meter) ? t('billingNames.perHourByMinute', { unit: i.unit }) : i.unit}
+                  </TableCell>
                   <TableCell className="text-right tabular-nums">{`${i.unitPrice} ${l.currency}`}</TableCell>
                 </TableRow>
               ))}
@@ -50,4 +51,14 @@ export function PriceLists({ lists }: { lists: TPriceList[] }) {
       ))}
     </div>
   );
+}
+
+function Effective({ list }: { list: TPriceList }) {
+  const t = useT();
+  const locale = useLocale();
+  const e = effectiveOf(list);
+  if (e.kind === 'since') return t('billing.prices.effective', { date: formatDate(e.date, locale) });
+  return e.date
+    ? t('billingNames.sinceInstallOn', { date: formatDate(e.date, locale) })
+    : t('billingNames.sinceInstall');
 }

@@ -3,7 +3,8 @@ export const CATEGORIES = ['training', 'inference', 'deployment', 'storage'] as 
 export type TCategory = (typeof CATEGORIES)[number];
 
 export type TDay = { day: string; total: string } & Record<TCategory, string>;
-export type TBreakdownRow = { key: string; amount: string; lines: number };
+/** `name`: the member's name and e-mail, the deployment's, job's or model's name (null: not found in this workspace). */
+export type TBreakdownRow = { key: string; name?: string | null; amount: string; lines: number };
 export type TBudgetStatus = {
   budget: { id: string; amount: string; currency: string; thresholds: number[]; hardLimit: boolean };
   spent: string;
@@ -31,6 +32,8 @@ export type TSummary = {
   daily: TDay[];
   breakdowns: Record<'model' | 'job' | 'deployment' | 'apiKey' | 'member', TBreakdownRow[]>;
   budget: TBudgetStatus;
+  /** Whether budget alerts can be e-mailed (SMTP_URL is set). */
+  mailConfigured?: boolean;
 };
 
 export type TLine = {
@@ -51,6 +54,7 @@ export type TPriceList = {
   scope: 'workspace' | 'instance';
   currency: string;
   effectiveFrom: string;
+  createdAt?: string;
   items: {
     id: string;
     meter: string;
@@ -75,3 +79,19 @@ export function formatMoney(amount: string, currency: string, locale: string): s
     return `${amount} ${currency}`;
   }
 }
+
+/**
+ * When a price list took effect, for people: the seeded default list applies from the epoch (so it prices any past
+ * usage), which read "In effect from Jan 1, 1970"; it says since the instance was installed (its creation) instead.
+ */
+export function effectiveOf(l: Pick<TPriceList, 'effectiveFrom' | 'createdAt'>): {
+  kind: 'since' | 'sinceInstall';
+  date: string | null;
+} {
+  const from = new Date(l.effectiveFrom);
+  if (from.getTime() <= 0) return { kind: 'sinceInstall', date: l.createdAt ?? null };
+  return { kind: 'since', date: l.effectiveFrom };
+}
+
+/** The unit a price is quoted in, as said under it: deployments are priced per hour and billed by the minute. */
+export const BILLED_BY_THE_MINUTE = new Set(['deployment_hours']);

@@ -3,6 +3,7 @@
 import { DatabaseIcon, UploadIcon } from 'lucide-react';
 import Link from 'next/link';
 import { ResourceTable } from '@/components/resource-table';
+import { RoleGate } from '@/components/role-gate';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/empty-state';
@@ -26,12 +27,14 @@ export function UploadLink() {
   const t = useT();
   const { workspace } = useWorkspace();
   return (
-    <Button asChild>
-      <Link href={datasetPages.upload(workspace.slug)}>
-        <UploadIcon aria-hidden />
-        {t('datasets.upload')}
-      </Link>
-    </Button>
+    <RoleGate action="upload">
+      <Button asChild>
+        <Link href={datasetPages.upload(workspace.slug)}>
+          <UploadIcon aria-hidden />
+          {t('datasets.upload')}
+        </Link>
+      </Button>
+    </RoleGate>
   );
 }
 
@@ -49,11 +52,22 @@ export function DatasetsTable() {
         {
           header: t('datasets.colName'),
           cell: (d) => (
-            <div>
-              <Link className="font-medium hover:underline" href={datasetPages.detail(workspace.slug, d.id)}>
+            // A 128-character name (one word, no spaces) pushed the table off screen: cut it with an ellipsis and
+            // keep the whole name in the tooltip.
+            <div className="max-w-[14rem] sm:max-w-xs lg:max-w-md">
+              <Link
+                className="block truncate font-medium hover:underline"
+                href={datasetPages.detail(workspace.slug, d.id)}
+                title={d.name}
+                data-testid="dataset-name-cell"
+              >
                 {d.name}
               </Link>
-              {d.description ? <p className="text-xs text-muted-foreground">{d.description}</p> : null}
+              {d.description ? (
+                <p className="line-clamp-2 text-xs break-words text-muted-foreground" title={d.description}>
+                  {d.description}
+                </p>
+              ) : null}
             </div>
           ),
         },

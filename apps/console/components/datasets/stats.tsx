@@ -5,6 +5,7 @@ import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatNumber } from '@/lib/utils';
 import type { TStats } from './api';
+import { binLabel } from './histogram';
 
 function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
   return (
@@ -53,7 +54,12 @@ export function StatsPanel({ stats, tokenizer }: { stats: TStats; tokenizer: str
         {tokens ? (
           <figure aria-label={t('datasets.histogram')} className="h-56">
             <ResponsiveContainer width="100%" height="100%">
-              <BarChart data={tokens.histogram.map((b) => ({ range: `${b.from}–${b.to}`, count: b.count }))}>
+              <BarChart
+                data={tokens.histogram.map((b, i, all) => ({
+                  range: binLabel(b, i === all.length - 1),
+                  count: b.count,
+                }))}
+              >
                 <CartesianGrid strokeDasharray="3 3" vertical={false} />
                 <XAxis dataKey="range" tick={{ fontSize: 10 }} />
                 <YAxis allowDecimals={false} tick={{ fontSize: 10 }} />

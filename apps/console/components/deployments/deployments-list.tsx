@@ -33,7 +33,7 @@ export function DeploymentsList() {
     <div className="grid gap-4">
       {hasItems ? (
         <div className="flex justify-end">
-          <DeployButton label={t('deployments.create')} />
+          <DeployButton label={t('deployments.create')} explain />
         </div>
       ) : null}
       <ResourceTable
@@ -95,7 +95,7 @@ export function DeploymentsList() {
             description={t('deployments.emptyDescription')}
             action={
               <>
-                <DeployButton label={t('deployments.create')} />
+                <DeployButton label={t('deployments.create')} explain />
                 <Button asChild variant="outline">
                   <Link href={`/w/${workspace.slug}/models`}>
                     <BoxesIcon aria-hidden />

@@ -19,7 +19,8 @@ import { JobCharts } from './charts';
 import { formatDuration, formatMetric, formatMoney } from './format';
 import { CheckpointsTable, ErrorPanel, EventsLog, SettingsList } from './job-panels';
 import { datasetLabel } from './jobs-list';
-import { jobPercentage, ProgressBar } from './progress-bar';
+import { costKind, liveProgress } from './live-progress';
+import { ProgressBar } from './progress-bar';
 import { ftPaths, isActive, type TJob, type TMetric } from './types';
 import { useJobStream } from './use-job-stream';
 
@@ -138,6 +139,7 @@ function Header({ job, connection, onChanged }: { job: TJob; connection: string;
         title={t('fineTuning.detail.cancelTitle')}
         description={t('fineTuning.detail.cancelDescription')}
         confirmLabel={t('fineTuning.detail.cancelConfirm')}
+        dismissLabel={t('jobProgress.keepRunning')}
         onConfirm={cancel}
       />
     </div>
@@ -148,10 +150,8 @@ function ProgressCard({ job, metrics }: { job: TJob; metrics: TMetric[] }) {
   const t = useT();
   const locale = useLocale();
   const last = metrics.at(-1);
-  const step = job.progress?.step ?? last?.step ?? 0;
-  const total = job.progress?.totalSteps ?? null;
-  const pct = job.status === 'succeeded' ? 100 : (jobPercentage(job.progress) ?? (total ? (100 * step) / total : null));
-  const epoch = job.progress?.epoch ?? last?.epoch ?? null;
+  const { step, totalSteps: total, epoch, percentage: pct } = liveProgress(job, last);
+  const kind = costKind(job);
   const stats: Array<[string, string]> = [
     [
       t('fineTuning.detail.step'),
@@ -161,7 +161,7 @@ function ProgressCard({ job, metrics }: { job: TJob; metrics: TMetric[] }) {
     [t('fineTuning.detail.latestLoss'), formatMetric(last?.loss ?? null)],
     [t('fineTuning.detail.eta'), isActive(job.status) ? formatDuration(job.progress?.etaSeconds, locale) : '—'],
     [t('fineTuning.colTokens'), formatNumber(job.trainedTokens == null ? null : Number(job.trainedTokens), locale)],
-    [t('fineTuning.colCost'), formatMoney(job.cost, locale)],
+    [kind ? t(`jobProgress.cost.${kind}`) : t('fineTuning.colCost'), formatMoney(job.cost, locale)],
   ];
   return (
     <Card>

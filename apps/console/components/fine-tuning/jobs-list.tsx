@@ -4,6 +4,7 @@ import { FlaskConicalIcon, PlusIcon } from 'lucide-react';
 import Link from 'next/link';
 import * as React from 'react';
 import { ResourceTable } from '@/components/resource-table';
+import { RoleGate } from '@/components/role-gate';
 import { JobStatusBadge } from '@/components/status-badge';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/empty-state';
@@ -12,7 +13,8 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import { useList } from '@/lib/use-list';
 import { formatDate } from '@/lib/utils';
 import { formatMoney } from './format';
-import { jobPercentage, ProgressBar } from './progress-bar';
+import { jobPercentage } from './live-progress';
+import { ProgressBar } from './progress-bar';
 import { ftPaths, isActive, type TJob } from './types';
 
 /** How often the list refreshes while a job is still moving (the job page itself streams). */
@@ -21,14 +23,15 @@ const POLL_MS = 5000;
 export function NewJobButton() {
   const t = useT();
   const { workspace } = useWorkspace();
-  if (workspace.role === 'viewer') return null;
   return (
-    <Button asChild>
-      <Link href={`/w/${workspace.slug}/fine-tuning/new`}>
-        <PlusIcon aria-hidden />
-        {t('fineTuning.create')}
-      </Link>
-    </Button>
+    <RoleGate action="train">
+      <Button asChild>
+        <Link href={`/w/${workspace.slug}/fine-tuning/new`}>
+          <PlusIcon aria-hidden />
+          {t('fineTuning.create')}
+        </Link>
+      </Button>
+    </RoleGate>
   );
 }
 
@@ -68,7 +71,14 @@ export function JobsList() {
         },
         { header: t('fineTuning.colStatus'), cell: (j) => <JobStatusBadge status={j.status} /> },
         { header: t('fineTuning.colBaseModel'), cell: (j) => j.baseModel?.name ?? '—' },
-        { header: t('fineTuning.colDataset'), cell: (j) => datasetLabel(j.datasetVersion) },
+        {
+          header: t('fineTuning.colDataset'),
+          cell: (j) => (
+            <span className="block max-w-[14rem] truncate" title={datasetLabel(j.datasetVersion)}>
+              {datasetLabel(j.datasetVersion)}
+            </span>
+          ),
+        },
         {
           header: t('fineTuning.colProgress'),
           className: 'w-40',

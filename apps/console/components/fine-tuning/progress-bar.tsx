@@ -22,20 +22,3 @@ export function ProgressBar({ value, label, className }: { value: number | null;
     </div>
   );
 }
-
-/** Percentage of a job: the API's value, else step / total steps. */
-export function jobPercentage(
-  progress:
-    | {
-        percentage?: number | null;
-        step?: number | null;
-        totalSteps?: number | null;
-      }
-    | null
-    | undefined,
-): number | null {
-  if (!progress) return null;
-  if (typeof progress.percentage === 'number' && Number.isFinite(progress.percentage)) return progress.percentage;
-  if (progress.totalSteps && typeof progress.step === 'number') return (100 * progress.step) / progress.totalSteps;
-  return null;
-}

@@ -10,7 +10,14 @@ import { formatNumber } from '@/lib/utils';
 import { formatMs } from '../deployments/api';
 import type { TUsage } from './stream';
 
-export type TChatModel = { id: string; name: string; kind: 'base' | 'fine_tuned'; deployed: boolean };
+export type TChatModel = {
+  id: string;
+  name: string;
+  kind: 'base' | 'fine_tuned';
+  deployed: boolean;
+  /** A fine-tune's base model id (as the chat API names it), when it can be called here. */
+  base?: string | null;
+};
 
 export type TTurn =
   | { role: 'user'; content: string }
@@ -58,12 +65,18 @@ export function ChatPane({
     >
       <div className="flex items-center gap-2 border-b p-3">
         <Select value={model} onValueChange={onModelChange}>
-          <SelectTrigger aria-label={t('playground.model')} className="min-w-0 flex-1">
+          {/* Long model names overflowed the pane (two side by side): the picked one is cut with an ellipsis, the list
+              stays inside the viewport and wraps. */}
+          <SelectTrigger
+            aria-label={t('playground.model')}
+            title={models.find((m) => m.id === model)?.name}
+            className="min-w-0 flex-1 overflow-hidden [&>span]:min-w-0 [&>span]:truncate"
+          >
             <SelectValue placeholder={t('playground.modelPlaceholder')} />
           </SelectTrigger>
-          <SelectContent>
+          <SelectContent className="max-w-[calc(100vw-2rem)]">
             {models.map((m) => (
-              <SelectItem key={m.id} value={m.id}>
+              <SelectItem key={m.id} value={m.id} className="whitespace-normal break-all">
                 {m.name}
                 <span className="ml-2 text-xs text-muted-foreground">
                   {t(`deployments.kind.${m.kind}`)}

@@ -23,6 +23,7 @@ import { deploymentPaths } from '../deployments/api';
 import { usePoll } from '../deployments/use-poll';
 import { ChatPane, type TChatModel, type TTurn } from './chat-pane';
 import { CodeDialog } from './code-dialog';
+import { comparePartner } from './compare';
 import { clampSampling, DEFAULT_SAMPLING, SettingsPanel } from './settings-panel';
 import { ChatStreamError, streamChat, type TChatMessage, type TSampling } from './stream';
 
@@ -155,8 +156,7 @@ export function Playground({ apiBase, initialModel }: { apiBase: string; initial
   function compare() {
     setPanes((current) => {
       if (current.length > 1) return current;
-      const other = models.find((m) => m.id !== current[0]?.model) ?? models[0];
-      return [...current, { key: 'b', model: other?.id ?? '', turns: [] }];
+      return [...current, { key: 'b', model: comparePartner(models, current[0]?.model ?? ''), turns: [] }];
     });
   }
 

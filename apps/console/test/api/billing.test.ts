@@ -67,10 +67,11 @@ beforeAll(async () => {
     });
     expected += priceTimes(2000, '0.0005', 1000) + priceTimes(1000 + i * 1000, '0.0015', 1000);
   }
-  // a deployment started 2 h 30 min ago (or at midnight if that is later, so every hour is today): started hours
+  // a deployment started 2 h 30 min ago (or at midnight if that is later, so every hour is today): its complete hours
+  // (the partial hour is billed by the minute once the deployment stops)
   const start = new Date(Math.max(now - 2.5 * 3_600_000, new Date(`${today}T00:00:00Z`).getTime()));
   await getPrisma().deployment.create({ data: { workspaceId, name: 'd', status: 'running', startedAt: start } });
-  const hours = Math.ceil((now - start.getTime()) / 3_600_000);
+  const hours = Math.floor((now - start.getTime()) / 3_600_000);
   await accrueDeploymentHours(new Date(now));
   expected += BigInt(hours) * scaled('0.5');
 }, 60_000);

@@ -486,7 +486,8 @@ describe('deployments', () => {
     const models = await call('GET', '/api/workspaces/[slug]/chat-models', { caller: owner, params: { slug: 'gw-a' } });
     expect(models.body.data).toEqual(
       expect.arrayContaining([
-        { id: ft[1].name, modelId: ft[1].id, name: ft[1].name, kind: 'fine_tuned', deployed: true },
+        // `base`: the playground's Compare pairs a fine-tune with it
+        { id: ft[1].name, modelId: ft[1].id, name: ft[1].name, kind: 'fine_tuned', deployed: true, base: baseName },
       ]),
     );
 

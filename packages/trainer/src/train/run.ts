@@ -13,7 +13,7 @@ import { readPeftAdapter, writePeftAdapter } from '../export';
 import { loadTokenizer, openWeights, writeSafetensors } from '../io';
 import { TrainerError } from '../io/errors';
 import { createModel, type Model, parseModelConfig } from '../model';
-import { configHash, resolveResume } from './checkpoint';
+import { configHash, listCheckpoints, resolveResume } from './checkpoint';
 import { TrainError } from './errors';
 import { type LoopResult, type TrainArgs, type TrainEvent, trainLoop } from './loop';
 import { writeLossPlot } from './plot';
@@ -242,7 +242,17 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
     }
     log(`[crucible] done: ${res.globalStep} steps, train_loss ${res.trainLoss.toFixed(4)}; outputs in ${outputDir}`);
   } else {
-    log(`[crucible] cancelled after step ${res.globalStep}; the last checkpoint in ${outputDir} can be resumed`);
+    log(cancelledLine(res.globalStep, outputDir, listCheckpoints(outputDir).at(-1)?.step ?? null));
   }
   return { ...res, outputDir, metrics };
+}
+
+/**
+ * The line a cancelled run ends with. It promised "the last checkpoint … can be resumed" even when no checkpoint had
+ * been saved (issue 13, item 13): it names the checkpoint only when there is one.
+ */
+export function cancelledLine(step: number, outputDir: string, lastCheckpoint: number | null): string {
+  return lastCheckpoint === null
+    ? `[crucible] cancelled after step ${step}; no checkpoint was saved, so a new run starts from the beginning`
+    : `[crucible] cancelled after step ${step}; checkpoint-${lastCheckpoint} in ${outputDir} can be resumed`;
 }

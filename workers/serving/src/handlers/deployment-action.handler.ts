@@ -1,3 +1,4 @@
+import { settleDeploymentRun } from '@crucible/billing';
 import { getPrisma } from '@crucible/db';
 import { JobError, type TDeploymentJobPayload, type TJobContext } from '@crucible/jobs';
 import { getServingHost } from '../host';
@@ -29,6 +30,8 @@ export default async function runDeploymentAction(payload: TDeploymentJobPayload
       where: { id: row.id },
       data: { status: 'stopped', stoppedAt: new Date(), endpoint: null, workerId: null },
     });
+    // Billed by the minute: the run's last, partial hour is charged now, before a restart can reset its start.
+    await settleDeploymentRun(row.id);
     await host?.stop(row.id);
     if (!host) await db.deploymentReplica.deleteMany({ where: { deploymentId: row.id } });
     ctx.log(`deployment ${row.id} stopped`);

@@ -503,7 +503,7 @@ async function finish(job: TJobRow, svc: TJobServices, ctx: TJobContext, dir: st
     });
     await svc.event(
       'info',
-      `Worker ${ctx.workerId} is shutting down; the job goes back to the queue and resumes from its last checkpoint.`,
+      `Worker ${ctx.workerId} is shutting down; the job goes back to the queue and ${resumeClause(await lastCheckpointStep(svc, job.id))}.`,
     );
     await svc.status('queued');
     return { handedBack: true };
@@ -521,7 +521,10 @@ async function finish(job: TJobRow, svc: TJobServices, ctx: TJobContext, dir: st
     );
   }
   await db.trainingJob.update({ where: { id: job.id }, data: { status: 'queued' } });
-  await svc.event('warn', `The training process ${how}; the job will resume from its last checkpoint.`);
+  await svc.event(
+    'warn',
+    `The training process ${how}; the job goes back to the queue and ${resumeClause(await lastCheckpointStep(svc, job.id))}.`,
+  );
   await svc.status('queued');
   throw new JobError('handler_failed', `training process ${how}`, { retryable: true });
 }
@@ -587,4 +590,24 @@ async function succeed(job: TJobRow, svc: TJobServices, dir: string, run: TRun) 
   await reportLost(job, svc, run);
   await svc.status('succeeded');
   return { succeeded: true, modelId, steps: result.globalStep };
+}
+
+/** The newest checkpoint of a job that is still stored (not pruned), or null. */
+async function lastCheckpointStep(svc: TJobServices, jobId: string): Promise<number | null> {
+  const c = await svc.db.checkpoint.findFirst({
+    where: { jobId, prunedAt: null },
+    orderBy: { step: 'desc' },
+    select: { step: true },
+  });
+  return c?.step ?? null;
+}
+
+/**
+ * What happens to a job sent back to the queue, as an event says it: an event promised "resumes from its last
+ * checkpoint" when none had been saved (issue 13, item 13), so the text depends on whether one exists.
+ */
+export function resumeClause(lastCheckpoint: number | null): string {
+  return lastCheckpoint === null
+    ? 'starts again from the beginning (no checkpoint was saved yet)'
+    : `resumes from its checkpoint at step ${lastCheckpoint}`;
 }

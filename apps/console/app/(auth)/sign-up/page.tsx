@@ -9,9 +9,13 @@ export async function generateMetadata(): Promise<Metadata> {
   return { title: (await getT())('auth.signUp') };
 }
 
-export default async function SignUpPage({ searchParams }: { searchParams: Promise<{ next?: string }> }) {
-  const { next } = await searchParams;
+export default async function SignUpPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ next?: string; email?: string }>;
+}) {
+  const { next, email } = await searchParams;
   // Already signed in: go where the link was heading (an invitation) or home.
   if (await getMe()) redirect(safeNext(next));
-  return <SignUpForm next={next} />;
+  return <SignUpForm next={next} email={typeof email === 'string' ? email.slice(0, 320) : undefined} />;
 }

@@ -483,12 +483,26 @@ export async function deleteVersion(v: TVersionRow) {
   await getStorage().deleteObjects(keys);
 }
 
+/**
+ * The file name a version downloads under: `{dataset name}-v{number}.jsonl`. The name keeps its letters, any script
+ * (Content-Disposition carries it as UTF-8 next to an ASCII fallback); only what no file system takes is replaced.
+ */
+export function versionFileName(datasetName: string, number: number): string {
+  const safe = [...datasetName].map((c) => (c.charCodeAt(0) < 0x20 || c === '\u007f' ? '_' : c)).join('');
+  const base =
+    safe
+      .replace(/[\\/:*?"<>|]+/g, '_')
+      .trim()
+      .slice(0, 120) || 'dataset';
+  return `${base}-v${number}.jsonl`;
+}
+
 /** A short-lived link straight to storage for the canonical JSONL (or the file as uploaded). */
 export async function downloadLink(v: TVersionRow, datasetName: string, original: boolean) {
   const key = original ? v.originalObjectKey : v.objectKey;
   if (!key) throw new AppError('not_found', 'This version has no original file (it was made by an edit).');
   const expiresSec = 15 * 60;
-  const fileName = original ? (v.originalFilename ?? 'original') : `${datasetName}-v${v.number}.jsonl`;
+  const fileName = original ? (v.originalFilename ?? 'original') : versionFileName(datasetName, v.number);
   // The link downloads under this name (and always as an attachment: a stored file is never a page).
   const url = await getStorage().presignedGet(key, expiresSec, { filename: fileName });
   return { url, fileName, expiresAt: new Date(Date.now() + expiresSec * 1000).toISOString() };

@@ -66,6 +66,8 @@ export type TGatewayModel = {
   deployed: boolean;
   createdAt: Date;
   ownedBy: string;
+  /** A fine-tune's base model (its OpenAI id), when that base can be called here: the playground compares the two. */
+  baseOpenaiId?: string | null;
 };
 
 /** Every model a workspace can call: base (own + built-in) and fine-tuned, with whether a deployment runs it. */
@@ -85,6 +87,7 @@ export async function listWorkspaceModels(workspaceId: string): Promise<TGateway
   ]);
   const deployedFt = new Set(deps.map((d) => d.fineTunedModelId).filter(Boolean));
   const deployedBase = new Set(deps.filter((d) => !d.fineTunedModelId).map((d) => d.baseModelId));
+  const baseName = new Map(bases.map((b) => [b.id, b.name]));
   return [
     ...fts.map((m) => ({
       openaiId: m.name,
@@ -94,6 +97,7 @@ export async function listWorkspaceModels(workspaceId: string): Promise<TGateway
       deployed: deployedFt.has(m.id),
       createdAt: m.createdAt,
       ownedBy: 'workspace',
+      baseOpenaiId: baseName.get(m.baseModelId) ?? null,
     })),
     ...bases.map((b) => ({
       openaiId: b.name,

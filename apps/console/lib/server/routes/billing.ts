@@ -29,6 +29,7 @@ import { isInstanceAdmin, requireWorkspace } from '../context';
 import { AppError } from '../errors';
 import { json, readBody, route, type THandler } from '../http';
 import { billingToAppError } from './billing-guard';
+import { mailConfigured, nameBreakdowns } from './billing-names';
 
 /** route() with billing errors mapped to API errors. */
 export const billingRoute = (handler: THandler): THandler =>
@@ -57,7 +58,12 @@ export const getBillingSummary = billingRoute(async (req, { slug }) => {
   const q = query(req);
   await checkBudgetAlerts(workspace.id);
   const summary = await workspaceSummary(workspace.id, { from: q.get('from'), to: q.get('to') });
-  return json({ ...summary, budget: await budgetStatus(workspace.id) });
+  return json({
+    ...summary,
+    breakdowns: await nameBreakdowns(workspace.id, summary.breakdowns),
+    budget: await budgetStatus(workspace.id),
+    mailConfigured: mailConfigured(),
+  });
 });
 
 const MAX_LINES = 1000;

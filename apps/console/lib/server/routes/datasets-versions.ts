@@ -160,7 +160,7 @@ export const downloadDatasetVersion = route(async (req, { slug, datasetId, versi
   const dataset = await findDataset(workspace.id, datasetId);
   const v = await findVersion(workspace.id, datasetId, versionId);
   const original = new URL(req.url).searchParams.get('original') === '1';
-  return json(await downloadLink(v, dataset.name.replace(/[^A-Za-z0-9._-]+/g, '_'), original));
+  return json(await downloadLink(v, dataset.name, original));
 });
 
 export const getDatasetVersionReport = route(async (req, { slug, datasetId, versionId }) => {

@@ -121,7 +121,7 @@ export const getDeployment = route(async (req, { slug, deploymentId }) => {
 
 export const createDeployment = route(async (req, { slug }) => {
   const ctx = await requireWorkspace(req, slug, 'developer');
-  // A deployment is billed per started hour: none starts once a hard budget limit is reached.
+  // A deployment is billed by the minute while it runs: none starts once a hard budget limit is reached.
   await requireWithinBudget(ctx.workspace.id);
   const body = await readBody(req, ZCreateDeployment);
   const db = getPrisma();
@@ -227,6 +227,13 @@ export const listChatModels = route(async (req, { slug }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer');
   const models = await listWorkspaceModels(workspace.id);
   return json({
-    data: models.map((m) => ({ id: m.openaiId, modelId: m.id, name: m.name, kind: m.kind, deployed: m.deployed })),
+    data: models.map((m) => ({
+      id: m.openaiId,
+      modelId: m.id,
+      name: m.name,
+      kind: m.kind,
+      deployed: m.deployed,
+      base: m.baseOpenaiId ?? null,
+    })),
   });
 });

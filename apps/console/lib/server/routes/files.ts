@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { getPrisma } from '@crucible/db';
-import { getStorage, isAllowedUploadType } from '@crucible/storage';
+import { contentDisposition, getStorage, isAllowedUploadType } from '@crucible/storage';
 import { completeUpload, newUploadKey } from '../datasets/imports';
 import { readDatasetLimits } from '../datasets/limits';
 import { newId } from '../datasets/store';
-import { deleteVersion } from '../datasets/versions';
+import { deleteVersion, versionFileName } from '../datasets/versions';
 import { AppError } from '../errors';
 import { apiKeyWorkspace as keyWorkspace } from '../gateway/auth';
 import { openaiRoute as files } from '../gateway/errors';
@@ -183,7 +183,11 @@ export const fileContent = files(async (req, { fileId: id }) => {
     .catch(() => {
       throw new AppError('not_found', 'The file content is not stored.');
     });
+  // Saved under a real name (it was "content", and "download" from the console), not the last path segment.
+  const name = v.originalObjectKey
+    ? (v.originalFilename ?? versionFileName(v.dataset.name, v.number))
+    : versionFileName(v.dataset.name, v.number);
   return new Response(Readable.toWeb(body) as ReadableStream, {
-    headers: { 'content-type': 'application/octet-stream' },
+    headers: { 'content-type': 'application/octet-stream', 'content-disposition': contentDisposition(name) },
   });
 });

@@ -114,6 +114,23 @@ async function invitationFor(id: string, email: string) {
   return row;
 }
 
+/**
+ * What the /invite/[id] page shows someone not signed in yet (issue 13, item 12): which workspace, which role, who
+ * invited them, and the address the link was made for (sign-up pre-fills it; accepting still needs an account with
+ * exactly that address). Only while the invitation can be accepted; null otherwise, so a used, revoked or expired
+ * link shows nothing. The link is the invitee's secret: the inviter handed it to them.
+ */
+export async function invitationPreview(id: string) {
+  const row = await getPrisma().invitation.findUnique({
+    where: { id },
+    include: { workspace: { select: { name: true } }, user: { select: { name: true } } },
+  });
+  if (!row) return null;
+  const view = toInvitation(row);
+  if (view.status !== 'pending') return null;
+  return { workspace: { name: row.workspace.name }, role: view.role, email: row.email, inviterName: row.user.name };
+}
+
 /** GET /api/invitations/[invitationId]: what the /invite/[id] page shows the invitee. */
 export const getInvitation = route(async (req, { invitationId }) => {
   const { user } = await requireUser(req);

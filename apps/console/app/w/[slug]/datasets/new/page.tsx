@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import { UploadForm } from '@/components/datasets/upload';
+import { RoleGate } from '@/components/role-gate';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
 
@@ -13,7 +14,9 @@ export default async function Page({ searchParams }: { searchParams: Promise<{ d
   return (
     <>
       <PageHeader title={t('datasets.uploadTitle')} description={t('datasets.uploadDescription')} />
-      <UploadForm datasetId={typeof dataset === 'string' && dataset ? dataset : undefined} />
+      <RoleGate action="upload" page>
+        <UploadForm datasetId={typeof dataset === 'string' && dataset ? dataset : undefined} />
+      </RoleGate>
     </>
   );
 }

@@ -3,6 +3,8 @@ import Link from 'next/link';
 import { openAiBaseUrl } from '@/components/deployments/api-base';
 import { DeploymentDetail } from '@/components/deployments/deployment-detail';
 import { getT } from '@/lib/i18n/server';
+import { requireFound } from '@/lib/require-found';
+import { getDeployment } from '@/lib/server/routes/deployments';
 
 export async function generateMetadata(): Promise<Metadata> {
   return { title: (await getT())('deployments.detail.title') };
@@ -11,6 +13,7 @@ export async function generateMetadata(): Promise<Metadata> {
 export default async function Page({ params }: { params: Promise<{ slug: string; deploymentId: string }> }) {
   const t = await getT();
   const { slug, deploymentId } = await params;
+  await requireFound(getDeployment, { slug, deploymentId });
   return (
     <>
       <Link

@@ -3,6 +3,8 @@ import Link from 'next/link';
 import { JobDetail } from '@/components/fine-tuning/job-detail';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
+import { requireFound } from '@/lib/require-found';
+import { getJobRoute } from '@/lib/server/routes/fine-tuning';
 
 export async function generateMetadata(): Promise<Metadata> {
   return { title: (await getT())('fineTuning.detail.title') };
@@ -11,6 +13,7 @@ export async function generateMetadata(): Promise<Metadata> {
 export default async function Page({ params }: { params: Promise<{ slug: string; jobId: string }> }) {
   const t = await getT();
   const { slug, jobId } = await params;
+  await requireFound(getJobRoute, { slug, jobId });
   return (
     <>
       <Link

@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import { CreateJobForm } from '@/components/fine-tuning/job-form';
+import { RoleGate } from '@/components/role-gate';
 import { PageHeader } from '@/components/ui/page-header';
 import { getT } from '@/lib/i18n/server';
 
@@ -20,10 +21,12 @@ export default async function Page({ searchParams }: { searchParams: Promise<TQu
         title={fromJobId ? t('fineTuning.form.cloneTitle') : t('fineTuning.create')}
         description={t('fineTuning.form.description')}
       />
-      <CreateJobForm
-        fromJobId={fromJobId}
-        preselect={{ baseModelId: one(q.base), trainingVersionId: one(q.version) }}
-      />
+      <RoleGate action="train" page>
+        <CreateJobForm
+          fromJobId={fromJobId}
+          preselect={{ baseModelId: one(q.base), trainingVersionId: one(q.version) }}
+        />
+      </RoleGate>
     </>
   );
 }
