@@ -9,10 +9,40 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly param: string | null = null,
+    /** The precise failure as a code + parameters (`error.reason`), when the server gave one. */
+    readonly reason: TApiErrorReason | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+export type TApiErrorReason = { code: string; params?: Record<string, unknown> };
+type TLocalize = (e: { code: string; message: string; param: string | null; reason: TApiErrorReason | null }) => string;
+
+let localize: TLocalize | null = null;
+
+/**
+ * Set by the I18nProvider: an ApiError's `message` is then the reader's language (lib/i18n/domain.ts apiErrorText),
+ * so every form and toast that shows `error.message` shows it translated (issue 13, item 11).
+ */
+export function setApiErrorLocalizer(fn: TLocalize | null) {
+  localize = fn;
+}
+
+/** An `{ error }` body read by hand (not through api()) in the reader's language; `fallback` when there is none. */
+export function apiErrorMessage(
+  error: { code?: string; message?: string; param?: string | null; reason?: TApiErrorReason | null } | null | undefined,
+  fallback: string,
+): string {
+  if (!error?.message) return fallback;
+  const fields = {
+    code: error.code ?? 'unknown',
+    message: error.message,
+    param: error.param ?? null,
+    reason: error.reason ?? null,
+  };
+  return localize ? localize(fields) : fields.message;
 }
 
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
@@ -31,8 +61,24 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   const text = await response.text();
   const body = text ? safeJson(text) : null;
   if (!response.ok) {
-    const error = (body as { error?: { code?: string; message?: string; param?: string | null } } | null)?.error;
-    throw new ApiError(response.status, error?.code ?? 'unknown', error?.message ?? response.statusText, error?.param);
+    const error = (
+      body as {
+        error?: { code?: string; message?: string; param?: string | null; reason?: TApiErrorReason | null };
+      } | null
+    )?.error;
+    const fields = {
+      code: error?.code ?? 'unknown',
+      message: error?.message ?? response.statusText,
+      param: error?.param ?? null,
+      reason: error?.reason ?? null,
+    };
+    throw new ApiError(
+      response.status,
+      fields.code,
+      localize ? localize(fields) : fields.message,
+      fields.param,
+      fields.reason,
+    );
   }
   return body as T;
 }

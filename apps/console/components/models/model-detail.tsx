@@ -27,6 +27,7 @@ import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
 import { ApiError, api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
+import { hyperparameterLabel, hyperparameterValue } from '@/lib/i18n/domain';
 import { formatBytes, formatDate } from '@/lib/utils';
 import { ModelDownloads } from './model-downloads';
 import { isBuilding, modelPaths, type TBaseModelDetail, type TFineTunedModelDetail, type TModelDetail } from './types';
@@ -307,8 +308,10 @@ function Lineage({ model }: { model: TFineTunedModelDetail }) {
             <dl className="grid grid-cols-2 gap-x-6 gap-y-2 font-mono text-xs">
               {hp.map(([k, v]) => (
                 <div key={k} className="flex justify-between gap-3 border-b border-dashed pb-1">
-                  <dt className="text-muted-foreground">{k}</dt>
-                  <dd>{formatHyperparameter(v)}</dd>
+                  <dt className="font-sans text-muted-foreground" title={k}>
+                    {hyperparameterLabel(t, k)}
+                  </dt>
+                  <dd>{hyperparameterValue(t, v, formatHyperparameter)}</dd>
                 </div>
               ))}
             </dl>

@@ -12,6 +12,7 @@ import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/empty-state';
 import { useWorkspace } from '@/components/workspace-context';
 import { useLocale, useT } from '@/lib/i18n/client';
+import { hyperparameterLabel, hyperparameterValue } from '@/lib/i18n/domain';
 import { useList } from '@/lib/use-list';
 import { formatDate } from '@/lib/utils';
 import { modelPaths } from './types';
@@ -141,9 +142,11 @@ export function FineTunedModelsTable() {
             const shown = SUMMARY_KEYS.filter((k) => hp[k] !== undefined && hp[k] !== null);
             if (shown.length === 0) return '—';
             return (
-              <span className="flex flex-wrap gap-x-2 font-mono text-xs text-muted-foreground">
+              <span className="flex flex-wrap gap-x-2 text-xs text-muted-foreground">
                 {shown.map((k) => (
-                  <span key={k}>{`${k}=${formatHyperparameter(hp[k])}`}</span>
+                  <span key={k} title={k}>
+                    {`${hyperparameterLabel(t, k)} ${hyperparameterValue(t, hp[k], formatHyperparameter)}`}
+                  </span>
                 ))}
               </span>
             );

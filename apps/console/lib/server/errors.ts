@@ -31,6 +31,11 @@ export class AppError extends Error {
     readonly param: string | null = null,
     /** Extra response headers (Retry-After on 429/503). */
     readonly headers: Record<string, string> = {},
+    /**
+     * The precise failure as a stable code + parameters (issue 13, item 11): the console shows it in the reader's
+     * language (`validation.*` in its catalogues) while `message` stays English for API users.
+     */
+    readonly reason: TErrorReason | null = null,
   ) {
     super(message);
     this.name = 'AppError';
@@ -56,11 +61,35 @@ export const databaseUnavailable = () =>
     'retry-after': String(OUTAGE_RETRY_AFTER_S),
   });
 
+export type TErrorReason = { code: string; params: Record<string, string | number | boolean> };
+
+/** A zod issue as a reason: its code and the parameters a sentence needs (zod v4 issue fields). */
+export function zodReason(issue: ZodError['issues'][number]): TErrorReason {
+  const params: TErrorReason['params'] = {};
+  const i = issue as unknown as Record<string, unknown>;
+  for (const key of ['origin', 'expected', 'format', 'inclusive'] as const) {
+    if (typeof i[key] === 'string' || typeof i[key] === 'boolean') params[key] = i[key] as string | boolean;
+  }
+  for (const key of ['minimum', 'maximum', 'divisor'] as const) {
+    if (typeof i[key] === 'number' || typeof i[key] === 'bigint') params[key] = Number(i[key]);
+  }
+  for (const key of ['values', 'keys'] as const) {
+    if (Array.isArray(i[key])) params[key] = (i[key] as unknown[]).map(String).join(', ');
+  }
+  return { code: `zod.${issue.code}`, params };
+}
+
 /** Turns a ZodError into an `invalid_request` naming the first bad field. */
 export function fromZodError(error: ZodError): AppError {
   const issue = error.issues[0];
   const param = issue?.path.length ? issue.path.join('.') : null;
-  return new AppError('invalid_request', issue?.message ?? 'The request is not valid.', param);
+  return new AppError(
+    'invalid_request',
+    issue?.message ?? 'The request is not valid.',
+    param,
+    {},
+    issue ? zodReason(issue) : null,
+  );
 }
 
 /** Error shapes from other packages (better-auth, @crucible/auth, Prisma) mapped to ours. */
@@ -90,6 +119,7 @@ export function toResponse(error: unknown): Response {
       code: appError.code,
       message: appError.message,
       param: appError.param,
+      reason: appError.reason,
     }),
     { status: appError.status, headers: appError.headers },
   );
