@@ -1,5 +1,10 @@
 'use client';
 
+import type { z } from 'zod';
+import { zodReason } from './i18n/zod-reason';
+
+type TZodIssue = z.core.$ZodIssue;
+
 // Browser-side calls to the console's REST API (`/api/...`). Errors come back as `{ error: { code, message, param } }`
 // (lib/server/errors.ts); we surface them as ApiError so forms can put `param` errors beside the right field.
 
@@ -28,6 +33,12 @@ let localize: TLocalize | null = null;
  */
 export function setApiErrorLocalizer(fn: TLocalize | null) {
   localize = fn;
+}
+
+/** A zod issue of a form's own validation, in the reader's language (the schemas' messages are English). */
+export function issueMessage(issue: TZodIssue): string {
+  if (!localize) return issue.message;
+  return localize({ code: 'invalid_request', message: issue.message, param: null, reason: zodReason(issue) });
 }
 
 /** An `{ error }` body read by hand (not through api()) in the reader's language; `fallback` when there is none. */

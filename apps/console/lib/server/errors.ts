@@ -1,5 +1,6 @@
 import { isDatabaseUnavailable } from '@crucible/db';
 import { ZodError } from 'zod';
+import { type TErrorReason, zodReason } from '../i18n/zod-reason';
 import { errorBody } from './error-shape';
 
 /**
@@ -60,24 +61,6 @@ export const databaseUnavailable = () =>
   new AppError('unavailable', 'The database is not answering right now; try again in a few seconds.', null, {
     'retry-after': String(OUTAGE_RETRY_AFTER_S),
   });
-
-export type TErrorReason = { code: string; params: Record<string, string | number | boolean> };
-
-/** A zod issue as a reason: its code and the parameters a sentence needs (zod v4 issue fields). */
-export function zodReason(issue: ZodError['issues'][number]): TErrorReason {
-  const params: TErrorReason['params'] = {};
-  const i = issue as unknown as Record<string, unknown>;
-  for (const key of ['origin', 'expected', 'format', 'inclusive'] as const) {
-    if (typeof i[key] === 'string' || typeof i[key] === 'boolean') params[key] = i[key] as string | boolean;
-  }
-  for (const key of ['minimum', 'maximum', 'divisor'] as const) {
-    if (typeof i[key] === 'number' || typeof i[key] === 'bigint') params[key] = Number(i[key]);
-  }
-  for (const key of ['values', 'keys'] as const) {
-    if (Array.isArray(i[key])) params[key] = (i[key] as unknown[]).map(String).join(', ');
-  }
-  return { code: `zod.${issue.code}`, params };
-}
 
 /** Turns a ZodError into an `invalid_request` naming the first bad field. */
 export function fromZodError(error: ZodError): AppError {
