@@ -1,5 +1,5 @@
 import { PROBLEMS } from '@crucible/datasets';
-import { JOB_ERROR_CODES, JOB_EVENT_CODES, jobEvent, trainerLogEvent } from '@crucible/jobs/events';
+import { JOB_ERROR_CODES, JOB_EVENT_CODES, JOB_EVENT_EXAMPLES, jobEvent, trainerLogEvent } from '@crucible/jobs/events';
 import { ZHyperparameters } from '@crucible/jobs/fine-tuning';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -25,30 +25,6 @@ const tEn = createTranslator(en);
 const tZh = createTranslator(zhCN);
 const CJK = /[\u4e00-\u9fff]/;
 
-/** Sample parameters for every event code (what the worker writes). */
-const SAMPLE_PARAMS: Record<string, Record<string, string | number>> = {
-  worker_claimed: { worker: 'trainer-1', attempt: 1 },
-  resuming_from_checkpoint: { step: 20 },
-  training_progress: { step: 3, totalSteps: 10, loss: '1.2345', evalLoss: '1.5000', lr: '5.00e-5' },
-  checkpoint_saved: { step: 10 },
-  trainer_examples: { train: 90, eval: 10, backend: 'cpu' },
-  trainer_backend: { summary: 'cpu: 2 threads', projections: 'f32', embedding: 'f32', lmHead: 'f32', gc: 'off' },
-  trainer_continuing_adapter: { path: '/tmp/adapter' },
-  trainer_resuming: { path: 'output/checkpoint-10' },
-  trainer_cancelled: { step: 4 },
-  trainer_rows_dropped: { dataset: 'train', count: 2 },
-  trainer_placeholders: { dataset: 'train' },
-  trainer_unlabelled: { count: 3 },
-  trainer_log: { text: 'something new' },
-  records_lost: { count: 2, details: 'metrics of step 3 (db down)' },
-  cancelled: { step: 5 },
-  handed_back: { worker: 'trainer-1' },
-  process_killed_retry: { signal: 'SIGKILL' },
-  process_exited_retry: { exitCode: 137 },
-  job_failed: { errorCode: 'out_of_memory', message: 'The worker ran out of memory.' },
-  training_finished: { steps: 12, trainLoss: '0.1234', model: 'ft:tiny:ws::abcd1234' },
-};
-
 const leaf = (messages: unknown, key: string) =>
   key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], messages);
 
@@ -62,7 +38,7 @@ describe('job events', () => {
 
   it('renders every code in Chinese with its parameters filled (no key, no leftover {placeholder})', () => {
     for (const code of JOB_EVENT_CODES) {
-      const e = jobEvent(code as 'job_created', ...((SAMPLE_PARAMS[code] ? [SAMPLE_PARAMS[code]] : []) as []));
+      const e = jobEvent(code as 'worker_claimed', JOB_EVENT_EXAMPLES[code] as { worker: string; attempt: number });
       const zh = jobEventText(tZh, e);
       expect(CJK.test(zh), `${code}: ${zh}`).toBe(true);
       // {{name}} is the dataset placeholder's own spelling; a single-brace {param} is an unfilled parameter
@@ -131,7 +107,12 @@ describe('API errors and validation reasons', () => {
     const parsed = z.strictObject({ name: z.string().min(3) }).safeParse({ name: 'a' });
     expect(parsed.success).toBe(false);
     const body = (await toResponse(parsed.error).json()) as {
-      error: { code: string; message: string; param: string; reason: { code: string; params: object } };
+      error: {
+        code: string;
+        message: string;
+        param: string;
+        reason: { code: string; params: Record<string, unknown> };
+      };
     };
     expect(body.error.code).toBe('invalid_request');
     expect(body.error.param).toBe('name');

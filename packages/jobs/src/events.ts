@@ -69,6 +69,44 @@ export type TJobEventParams<C extends TJobEventCode> = Parameters<(typeof JOB_EV
 export const JOB_EVENT_CODES = Object.keys(JOB_EVENTS) as TJobEventCode[];
 
 /**
+ * One example of every event, as the writers build them: the catalogue tests render each in every language and the
+ * zh-CN browser test seeds a job with all of them. A new code is a type error here until it has an example.
+ */
+export const JOB_EVENT_EXAMPLES: { [C in TJobEventCode]: TJobEventParams<C> } = {
+  job_created: {},
+  job_created_cli: {},
+  cancel_requested: {},
+  cancel_requested_cli: {},
+  cancelled_before_start: {},
+  worker_claimed: { worker: 'trainer-1', attempt: 1 },
+  resuming_from_checkpoint: { step: 20 },
+  training_progress: { step: 3, totalSteps: 10, loss: '1.2345', evalLoss: '1.5000', lr: '5.00e-05' },
+  checkpoint_saved: { step: 10 },
+  trainer_examples: { train: 90, eval: 10, backend: 'cpu' },
+  trainer_backend: {
+    summary: 'cpu: 2 threads, sgemm avx2, bf16 widened',
+    projections: 'f32',
+    embedding: 'f32',
+    lmHead: 'f32',
+    gc: 'off',
+  },
+  trainer_continuing_adapter: { path: '/srv/adapters/v1' },
+  trainer_resuming: { path: 'output/checkpoint-10' },
+  trainer_cancelled: { step: 4 },
+  trainer_rows_dropped: { dataset: 'train', count: 2 },
+  trainer_placeholders: { dataset: 'train' },
+  trainer_unlabelled: { count: 3 },
+  trainer_log: { text: 'a line of the training core not mapped yet' },
+  records_lost: { count: 2, details: 'metrics of step 3 (database unavailable)' },
+  cancelled: { step: 5 },
+  handed_back: { worker: 'trainer-1' },
+  process_killed_retry: { signal: 'SIGKILL' },
+  process_exited_retry: { exitCode: 137 },
+  job_failed: { errorCode: 'out_of_memory', message: 'The worker ran out of memory while training.' },
+  training_finished: { steps: 12, trainLoss: '0.1234', model: 'ft:qwen2-tiny:ws::abcd1234' },
+};
+
+/**
  * The error codes a failed job can carry (TrainingJob.errorCode; the job_failed event's errorCode): the console
  * names each in the reader's language (`jobErrors.<code>`).
  */

@@ -42,7 +42,14 @@ export function jobEventText(t: TTranslate, e: TEventLike): string {
       return parts.join(t('jobEvents.progressSeparator'));
     }
     case 'trainer_backend':
-      return t('jobEvents.trainer_backend', { ...p, gc: p.gc === 'on' ? t('jobEvents.gcOn') : t('jobEvents.gcOff') });
+      return t('jobEvents.trainer_backend', {
+        ...p,
+        // "cpu: 2 threads, sgemm avx2, bf16 widened": the kernel names are identifiers, the thread count is words
+        summary: String(p.summary ?? '').replace(/^cpu: (\d+) threads/, (_, n: string) =>
+          t('jobEvents.cpuThreads', { threads: Number(n) }),
+        ),
+        gc: p.gc === 'on' ? t('jobEvents.gcOn') : t('jobEvents.gcOff'),
+      });
     case 'job_failed':
       return t('jobEvents.job_failed', { reason: jobErrorText(t, String(p.errorCode ?? ''), String(p.message ?? '')) });
     default:
@@ -130,6 +137,7 @@ export function hyperparameterLabel(t: TTranslate, key: string): string {
 /** A hyper-parameter's value: words in the reader's language for auto / yes / no. */
 export function hyperparameterValue(t: TTranslate, value: unknown, format: (v: unknown) => string): string {
   if (value === 'auto') return t('hpNames.auto');
+  if (value === 'all') return t('hpNames.all');
   if (value === true) return t('hpNames.yes');
   if (value === false) return t('hpNames.no');
   return format(value);
