@@ -5,6 +5,9 @@
  * ("GB-month" → "month"). What may legitimately stay in Latin letters on a Chinese page is the allow-list below:
  * product, format and protocol names, units and abbreviations, and the word this catalogue uses for token.
  *
+ * A quoted word (“auto”, "system") is a literal the reader types or reads in a file — a JSON value, a keyword — and
+ * passes. Names are compared without case (CSS may upper-case a header: "TOKEN 数").
+ *
  * Text inside <code>, <pre> and <kbd> is not checked: it is code (commands, JSON, API keys as spelled), the same in
  * every language. The page's own language name in the switcher ("English") is allowed.
  */
@@ -41,7 +44,9 @@ export const ALLOWED_WORDS: ReadonlySet<string> = new Set([
   'Python',
   'JavaScript',
   'curl',
+  'tar',
   'safetensors',
+  'ModelScope',
   // protocols, units, abbreviations
   'API',
   'REST',
@@ -68,6 +73,10 @@ export const ALLOWED_WORDS: ReadonlySet<string> = new Set([
   'Shift',
   // the language switcher names the other language in its own language
   'English',
+  // process signals in the trainer's events
+  'SIGKILL',
+  'SIGTERM',
+  'SIGINT',
   // matrix kernels in the trainer's compute line (identifiers of the tensor backend)
   'sgemm',
   'widened',
@@ -75,16 +84,23 @@ export const ALLOWED_WORDS: ReadonlySet<string> = new Set([
   'reference',
 ]);
 
+const ALLOWED_LOWER = new Set([...ALLOWED_WORDS].map((w) => w.toLowerCase()));
+const QUOTED = /[“"‘][A-Za-z_][\w.+-]*[”"’]/g;
+
 /** The English words of `text` outside the allow-list, each with the line it was found on. */
 export function englishWords(text: string, allowed: ReadonlySet<string> = ALLOWED_WORDS): string[] {
   const found: string[] = [];
   for (const line of text.split('\n')) {
-    const chunks = line.split(/[\s\u2000-\u206f\u3000-\u303f\u4e00-\u9fff\uff00-\uffef·•→←×]+/).filter(Boolean);
+    const chunks = line
+      .replace(QUOTED, ' ')
+      .split(/[\s\u2000-\u206f\u3000-\u303f\u4e00-\u9fff\uff00-\uffef·•→←×]+/)
+      .filter(Boolean);
     for (const chunk of chunks) {
       const token = chunk.replace(/^[("'“‘[{<]+|[)"'”’\]}>.,;:!?%]+$/g, '');
       if (!/^[A-Za-z]+(-[A-Za-z]+)*$/.test(token)) continue;
       for (const word of token.split('-')) {
         if (word.length < 2 || allowed.has(word)) continue;
+        if (allowed === ALLOWED_WORDS && ALLOWED_LOWER.has(word.toLowerCase())) continue;
         found.push(`${word}  ⟵  ${line.trim().slice(0, 160)}`);
       }
     }

@@ -13,6 +13,8 @@ describe('englishWords', () => {
     expect(words('运行时长 3 h 12 min')).toEqual(['min']);
     expect(words('batchSize 4')).toEqual(['batchSize']);
     expect(words('Cancel requested.')).toEqual(['Cancel', 'requested']);
+    expect(words('角色不是“system”或 user')).toEqual(['user']);
+    expect(words('部署\tTOKEN 数\tlocal')).toEqual(['local']);
   });
 
   it('passes Chinese text with identifiers, numbers, addresses and allowed names', () => {

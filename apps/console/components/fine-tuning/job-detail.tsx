@@ -80,7 +80,7 @@ export function JobDetail({ jobId }: { jobId: string }) {
               Object.entries(job.hyperparameters ?? {}).sort(([a], [b]) => a.localeCompare(b)),
             )}
             labelOf={(key) => hyperparameterLabel(t, key)}
-            formatValue={(value) => hyperparameterValue(t, value, formatHyperparameter)}
+            formatValue={(value, key) => hyperparameterValue(t, value, formatHyperparameter, key)}
           />
         </div>
       </div>

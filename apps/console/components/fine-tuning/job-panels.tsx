@@ -160,7 +160,7 @@ export function SettingsList({
   title: string;
   values: Record<string, unknown>;
   labelOf?: (key: string) => string;
-  formatValue?: (value: unknown) => string;
+  formatValue?: (value: unknown, key: string) => string;
 }) {
   const entries = Object.entries(values);
   return (
@@ -178,7 +178,7 @@ export function SettingsList({
               >
                 {labelOf ? labelOf(key) : key}
               </dt>
-              <dd className="font-medium break-all tabular-nums">{formatValue(value)}</dd>
+              <dd className="font-medium break-all tabular-nums">{formatValue(value, key)}</dd>
             </React.Fragment>
           ))}
         </dl>

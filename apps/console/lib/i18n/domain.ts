@@ -134,14 +134,34 @@ export function hyperparameterLabel(t: TTranslate, key: string): string {
   return maybe(t, `fineTuning.hp.${key}`) ?? maybe(t, `hpNames.${key}`) ?? key;
 }
 
-/** A hyper-parameter's value: words in the reader's language for auto / yes / no. */
-export function hyperparameterValue(t: TTranslate, value: unknown, format: (v: unknown) => string): string {
+/** A hyper-parameter's value: words in the reader's language for auto / all / yes / no and the schedules. */
+export function hyperparameterValue(
+  t: TTranslate,
+  value: unknown,
+  format: (v: unknown) => string,
+  key?: string,
+): string {
+  if (key === 'lrScheduler' && typeof value === 'string') {
+    return maybe(t, `fineTuning.hp.scheduler.${value}`) ?? value;
+  }
   if (value === 'auto') return t('hpNames.auto');
   if (value === 'all') return t('hpNames.all');
   if (value === true) return t('hpNames.yes');
   if (value === false) return t('hpNames.no');
   return format(value);
 }
+
+/** Seeded by `crucible models seed-demo` (packages/cli/src/models/import.ts) as the demo model's display name. */
+const DEMO_MODEL_DISPLAY_NAME = 'Demo model (random weights)';
+
+/** A model's name as shown: its display name, else its id; the seeded demo model's name in the reader's language. */
+export function modelName(t: TTranslate, m: { name: string; displayName?: string | null }): string {
+  const name = m.displayName ?? m.name;
+  return name === DEMO_MODEL_DISPLAY_NAME ? t('seeded.demoModel') : name;
+}
+
+/** Where a base model came from (ModelSource: builtin, local, huggingface, modelscope, upload). */
+export const modelSourceText = (t: TTranslate, source: string) => maybe(t, `modelSources.${source}`) ?? source;
 
 /** A price unit ("1K tokens", "hour", "GB-month") in the reader's language. */
 export const unitText = (t: TTranslate, unit: string) => maybe(t, `units.${unit}`) ?? unit;
