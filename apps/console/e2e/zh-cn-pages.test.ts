@@ -119,7 +119,9 @@ describe('zh-CN: no English on any page of a populated workspace', () => {
         { role: 'assistant', content: '你好！' },
       ],
     });
-    const bad = await importDataset(page.request, slug, '待修正数据', `${[rows[0], rows[0], invalid].join('\n')}\n`);
+    // a row that is not an object and one without a list of messages: their details are sentences, not just data
+    const lines = [rows[0], rows[0], invalid, JSON.stringify(['不是对象']), JSON.stringify({ messages: '你好' })];
+    const bad = await importDataset(page.request, slug, '待修正数据', `${lines.join('\n')}\n`);
 
     const ws = await prisma.workspace.findUniqueOrThrow({ where: { slug } });
     const user = await prisma.user.findFirstOrThrow({ where: { email: `wang+${stamp}@example.com` } });

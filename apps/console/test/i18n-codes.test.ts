@@ -1,10 +1,11 @@
-import { PROBLEMS } from '@crucible/datasets';
+import { DETAIL_CODES, DETAILS, PROBLEMS } from '@crucible/datasets';
 import { JOB_ERROR_CODES, JOB_EVENT_CODES, JOB_EVENT_EXAMPLES, jobEvent, trainerLogEvent } from '@crucible/jobs/events';
 import { ZHyperparameters } from '@crucible/jobs/fine-tuning';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   apiErrorText,
+  datasetDetailText,
   datasetProblemText,
   hyperparameterLabel,
   jobErrorText,
@@ -171,6 +172,20 @@ describe('dataset problems, hyper-parameter names, units', () => {
     for (const code of Object.keys(PROBLEMS)) {
       expect(typeof leaf(en, `datasetProblems.${code}`), code).toBe('string');
       expect(CJK.test(datasetProblemText(tZh, code, 'English')), code).toBe(true);
+    }
+  });
+
+  it('every dataset problem detail code has a sentence in both languages, its parameters filled', () => {
+    const sample = { value: '42', shape: '{"messages": [...]}', turn: 2, tag: 'gpt', expected: 'human/observation' };
+    const params = { ...sample, a: 'gpt', b: 'function_call', n: 3, limit: 2, kind: 'list', row: 'sharegpt' };
+    const all = { ...params, file: 'alpaca', cells: 4, columns: 3 };
+    for (const code of DETAIL_CODES) {
+      expect(typeof leaf(en, `datasetDetails.${code}`), code).toBe('string');
+      const english = (DETAILS[code] as (p: object) => string)(all);
+      const zh = datasetDetailText(tZh, { detail: english, detailCode: code, params: all });
+      expect(CJK.test(zh ?? ''), `${code}: ${zh}`).toBe(true);
+      expect(zh, code).not.toMatch(/(?<!\{)\{\w+\}(?!\})/);
+      expect(datasetDetailText(tEn, { detail: english, detailCode: code, params: all }), code).toBe(english);
     }
   });
 

@@ -5,7 +5,7 @@ import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
 import { useT } from '@/lib/i18n/client';
-import { datasetProblemText } from '@/lib/i18n/domain';
+import { datasetDetailText, datasetProblemText } from '@/lib/i18n/domain';
 import type { TProblemGroup } from './api';
 
 /** Validation problems grouped by code, with counts and the first examples (line, field, detail). */
@@ -39,7 +39,7 @@ export function ProblemsPanel({ problems, onDownload }: { problems: TProblemGrou
                   {p.examples.map((e) => (
                     <li key={`${e.line}-${e.field ?? ''}`}>
                       {t('datasets.lineField', { line: e.line, field: e.field ?? '—' })}
-                      {e.detail ? `: ${e.detail}` : ''}
+                      {e.detail ? `: ${datasetDetailText(t, e)}` : ''}
                     </li>
                   ))}
                 </ul>

@@ -126,6 +126,22 @@ export function apiErrorText(t: TTranslate, locale: string, e: TApiErrorLike): s
 export const datasetProblemText = (t: TTranslate, code: string, message: string) =>
   maybe(t, `datasetProblems.${code}`) ?? message;
 
+/** A problem example's detail by its code (packages/datasets details.ts); details without a code as written. */
+export function datasetDetailText(
+  t: TTranslate,
+  e: { detail?: string; detailCode?: string; params?: Record<string, unknown> },
+): string | undefined {
+  if (!e.detailCode) return e.detail;
+  const p = vars(e.params);
+  if (e.detailCode === 'row_not_object' && p.kind !== undefined) {
+    p.kind = maybe(t, `datasetDetails.jsonKinds.${p.kind}`) ?? p.kind;
+  }
+  if (e.detailCode === 'turn_order' && typeof p.expected === 'string') {
+    p.expected = p.expected.split('/').join(t('datasetDetails.orJoin'));
+  }
+  return maybe(t, `datasetDetails.${e.detailCode}`, p) ?? e.detail;
+}
+
 /**
  * A hyper-parameter's name for people ("Batch size" / "批大小"), never its camelCase API key; the key is for a
  * tooltip. Unknown keys (a newer worker's) show as they are.
