@@ -299,6 +299,15 @@ describe('zh-CN: no English on any page of a populated workspace', () => {
       await screenshot(page, `zh-cn-${name}`);
     }
 
+    // The billing page's price lists (a tab): the seeded "Default" list and its units
+    current = 'billing-prices';
+    await page.goto(`/w/${slug}/billing`);
+    await waitForShell(page);
+    await page.getByRole('tab', { name: '价格表' }).click();
+    await page.getByTestId('billing-prices').getByText('默认').first().waitFor();
+    leaks.push(...englishWords(await visibleText(page)).map((w) => `billing/prices: ${w}`));
+    await screenshot(page, 'zh-cn-billing-prices');
+
     // Settings tabs, and a validation message of a form (the schemas' English sentences, given in Chinese)
     current = 'settings-tabs';
     for (const tab of ['成员', 'API 密钥']) {
