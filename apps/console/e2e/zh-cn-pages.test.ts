@@ -310,6 +310,8 @@ describe('zh-CN: no English on any page of a populated workspace', () => {
 
     // Settings tabs, and a validation message of a form (the schemas' English sentences, given in Chinese)
     current = 'settings-tabs';
+    await page.goto(`/w/${slug}/settings`);
+    await waitForShell(page);
     for (const tab of ['成员', 'API 密钥']) {
       await page.getByRole('tab', { name: tab }).click();
       leaks.push(...englishWords(await visibleText(page)).map((w) => `settings/${tab}: ${w}`));
