@@ -1,5 +1,10 @@
 'use client';
 
+import type { z } from 'zod';
+import { zodReason } from './i18n/zod-reason';
+
+type TZodIssue = z.core.$ZodIssue;
+
 // Browser-side calls to the console's REST API (`/api/...`). Errors come back as `{ error: { code, message, param } }`
 // (lib/server/errors.ts); we surface them as ApiError so forms can put `param` errors beside the right field.
 
@@ -9,10 +14,46 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly param: string | null = null,
+    /** The precise failure as a code + parameters (`error.reason`), when the server gave one. */
+    readonly reason: TApiErrorReason | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+export type TApiErrorReason = { code: string; params?: Record<string, unknown> };
+type TLocalize = (e: { code: string; message: string; param: string | null; reason: TApiErrorReason | null }) => string;
+
+let localize: TLocalize | null = null;
+
+/**
+ * Set by the I18nProvider: an ApiError's `message` is then the reader's language (lib/i18n/domain.ts apiErrorText),
+ * so every form and toast that shows `error.message` shows it translated (issue 13, item 11).
+ */
+export function setApiErrorLocalizer(fn: TLocalize | null) {
+  localize = fn;
+}
+
+/** A zod issue of a form's own validation, in the reader's language (the schemas' messages are English). */
+export function issueMessage(issue: TZodIssue): string {
+  if (!localize) return issue.message;
+  return localize({ code: 'invalid_request', message: issue.message, param: null, reason: zodReason(issue) });
+}
+
+/** An `{ error }` body read by hand (not through api()) in the reader's language; `fallback` when there is none. */
+export function apiErrorMessage(
+  error: { code?: string; message?: string; param?: string | null; reason?: TApiErrorReason | null } | null | undefined,
+  fallback: string,
+): string {
+  if (!error?.message) return fallback;
+  const fields = {
+    code: error.code ?? 'unknown',
+    message: error.message,
+    param: error.param ?? null,
+    reason: error.reason ?? null,
+  };
+  return localize ? localize(fields) : fields.message;
 }
 
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
@@ -31,8 +72,24 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   const text = await response.text();
   const body = text ? safeJson(text) : null;
   if (!response.ok) {
-    const error = (body as { error?: { code?: string; message?: string; param?: string | null } } | null)?.error;
-    throw new ApiError(response.status, error?.code ?? 'unknown', error?.message ?? response.statusText, error?.param);
+    const error = (
+      body as {
+        error?: { code?: string; message?: string; param?: string | null; reason?: TApiErrorReason | null };
+      } | null
+    )?.error;
+    const fields = {
+      code: error?.code ?? 'unknown',
+      message: error?.message ?? response.statusText,
+      param: error?.param ?? null,
+      reason: error?.reason ?? null,
+    };
+    throw new ApiError(
+      response.status,
+      fields.code,
+      localize ? localize(fields) : fields.message,
+      fields.param,
+      fields.reason,
+    );
   }
   return body as T;
 }

@@ -1,6 +1,7 @@
 // @crucible/datasets: uploaded files -> canonical rows (OpenAI chat / DPO / text), streaming validation with
 // coded problems, statistics, version diffs and search. The console's upload API and pages build on this.
 
+export { DETAIL_CODES, DETAILS, detail, type TDetailCode } from './details';
 export { convertRow, detectRowFormat, type TDetection } from './formats/detect';
 export type { TConverted, TIssue } from './formats/issues';
 export {

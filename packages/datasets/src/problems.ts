@@ -2,6 +2,8 @@
 // (missing_messages_list, message_missing_key, message_unrecognized_key, unrecognized_role, missing_content,
 // example_missing_assistant_message, invalid_weight, data_type), so messages read the same as theirs.
 
+import type { TDetailCode } from './details';
+
 export type TSeverity = 'error' | 'warning';
 
 export const PROBLEMS = Object.freeze({
@@ -121,7 +123,16 @@ export const PROBLEMS = Object.freeze({
 export type TProblemCode = keyof typeof PROBLEMS;
 
 /** One problem found. `line` is 1-based (the line the row starts on); `row` is the 0-based row index, if known. */
-export type TProblem = { code: TProblemCode; line: number; row?: number; field?: string; detail?: string };
+export type TProblem = {
+  code: TProblemCode;
+  line: number;
+  row?: number;
+  field?: string;
+  detail?: string;
+  /** The detail as a code + parameters (details.ts), for readers in other languages. */
+  detailCode?: TDetailCode;
+  params?: Record<string, string | number>;
+};
 
 export type TProblemGroup = {
   code: TProblemCode;

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { detail } from './details';
 import { convertRow, detectRowFormat } from './formats/detect';
 import { isObj, type TIssue } from './formats/issues';
 import type { TDatasetAttr } from './formats/llamafactory';
@@ -205,13 +206,13 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     if (!isObj(raw)) {
       problem({
         code: 'data_type',
-        detail: `a row must be a JSON object, got ${Array.isArray(raw) ? 'a list' : raw === null ? 'null' : typeof raw}`,
+        ...detail('row_not_object', { kind: Array.isArray(raw) ? 'list' : raw === null ? 'null' : typeof raw }),
       });
       return undefined;
     }
     // Everything below walks rows recursively: a bound on nesting keeps a hostile row from overflowing the stack.
     if (nestedDeeper(raw, limits.maxNesting)) {
-      problem({ code: 'too_deeply_nested', detail: `more than ${limits.maxNesting} levels` });
+      problem({ code: 'too_deeply_nested', ...detail('more_levels', { n: limits.maxNesting }) });
       return undefined;
     }
     findPlaceholders(raw, placeholders);
@@ -236,7 +237,7 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
       } else format = d.formats[0];
       if (!fileFormat) fileFormat = format;
       else if (format !== fileFormat) {
-        problem({ code: 'mixed_formats', detail: `this row is ${format}, the file is ${fileFormat}` });
+        problem({ code: 'mixed_formats', ...detail('format_differs', { row: format, file: fileFormat }) });
         return undefined;
       }
     }
@@ -249,13 +250,13 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     const k = canonicalKind(row);
     if (!kind) kind = k;
     else if (k !== kind) {
-      problem({ code: 'mixed_formats', detail: `this row converts to a ${k} row, the file's rows are ${kind} rows` });
+      problem({ code: 'mixed_formats', ...detail('kind_differs', { row: k, file: kind }) });
       return undefined;
     }
     if (opts.tokenize) {
       const n = opts.tokenize(renderChatML(row)).length;
       if (n > limits.maxTokensPerRow) {
-        problem({ code: 'too_many_tokens', detail: `${n} tokens, limit ${limits.maxTokensPerRow}` });
+        problem({ code: 'too_many_tokens', ...detail('tokens_over', { n, limit: limits.maxTokensPerRow }) });
         return undefined;
       }
     }
@@ -278,12 +279,12 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     opts.signal?.throwIfAborted();
     lastLine = rec.line;
     if (rec.kind === 'problem' && rec.fileLevel) {
-      log.add({ code: rec.code, line: rec.line, detail: rec.detail });
+      log.add({ code: rec.code, line: rec.line, detail: rec.detail, detailCode: rec.detailCode, params: rec.params });
       continue;
     }
     if (rows >= limits.maxRows) {
       truncated = true;
-      log.add({ code: 'too_many_rows', line: rec.line, detail: `more than ${limits.maxRows} rows` });
+      log.add({ code: 'too_many_rows', line: rec.line, ...detail('more_rows', { n: limits.maxRows }) });
       break;
     }
     const index = rows++;
@@ -291,7 +292,14 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     const invalid = (text: string | null, problems: TProblem[]) =>
       opts.onInvalidRow?.({ line: rec.line, index, before: validRows, text, problems });
     if (rec.kind === 'problem') {
-      const p: TProblem = { code: rec.code, line: rec.line, row: index, detail: rec.detail };
+      const p: TProblem = {
+        code: rec.code,
+        line: rec.line,
+        row: index,
+        detail: rec.detail,
+        detailCode: rec.detailCode,
+        params: rec.params,
+      };
       log.add(p);
       await invalid(rec.text ?? null, [p]);
       continue;
@@ -323,7 +331,9 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
     log.add({
       code: 'file_too_large',
       line: lastLine,
-      detail: `more than ${container === 'xlsx' ? Math.min(limits.maxXlsxBytes, limits.maxBytes) : limits.maxBytes} bytes`,
+      ...detail('more_bytes', {
+        n: container === 'xlsx' ? Math.min(limits.maxXlsxBytes, limits.maxBytes) : limits.maxBytes,
+      }),
     });
   }
   if (rows === 0 && !state.tooLarge && !log.has('not_utf8') && !log.has('unreadable_file')) {

@@ -130,5 +130,15 @@ export const jobControlChannel = (prefix: string, jobId: string) => `${prefix}:j
 /** What the worker publishes on jobChannel. `status` carries the row's status; readers re-read the row. */
 export type TJobChannelMessage =
   | { type: 'metric'; data: Record<string, unknown> }
-  | { type: 'event'; data: { id: string; level: string; message: string; createdAt: string } }
+  | {
+      type: 'event';
+      data: {
+        id: string;
+        level: string;
+        message: string;
+        code?: string | null;
+        params?: Record<string, unknown> | null;
+        createdAt: string;
+      };
+    }
   | { type: 'status'; data: { id: string; status: string } };

@@ -199,6 +199,19 @@ describe('training.run', () => {
     const events = await prisma.jobEvent.findMany({ where: { jobId: row.id } });
     expect(events.some((e) => e.message.includes(runtime.workerId))).toBe(true);
     expect(events.some((e) => e.message.startsWith('Training finished'))).toBe(true);
+    // Issue 13, item 11: every event of a real run has a code the console translates — a line of the training core
+    // that trainerLogEvent() does not know lands as trainer_log (English on a Chinese page) and fails here.
+    expect(events.filter((e) => !e.code || e.code === 'trainer_log').map((e) => e.message)).toEqual([]);
+    expect(new Set(events.map((e) => e.code))).toEqual(
+      new Set([
+        'worker_claimed',
+        'trainer_examples',
+        'trainer_backend',
+        'training_progress',
+        'checkpoint_saved',
+        'training_finished',
+      ]),
+    );
   });
 
   it('a step delivered twice is one metric row', async () => {

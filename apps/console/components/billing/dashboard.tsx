@@ -12,6 +12,7 @@ import { Tabs, TabsContent, TabsList, TabsTrigger } from '@/components/ui/tabs';
 import { useWorkspace } from '@/components/workspace-context';
 import { ApiError, api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
+import { unitText } from '@/lib/i18n/domain';
 import type { TMessageKey } from '@/lib/i18n/translate';
 import { formatDate } from '@/lib/utils';
 import { BudgetCard } from './budget-card';
@@ -229,7 +230,9 @@ function LedgerTable({ lines, title, onShowAll }: { lines: TLine[] | null; title
                 <TableCell>{formatDate(l.occurredAt, locale)}</TableCell>
                 <TableCell>{t(`billing.category.${l.category}`)}</TableCell>
                 <TableCell>{t(`billing.meter.${l.meter}` as TMessageKey)}</TableCell>
-                <TableCell className="tabular-nums">{`${l.quantity} × ${l.unit}`}</TableCell>
+                <TableCell className="tabular-nums">
+                  {t('units.quantity', { quantity: l.quantity, unit: unitText(t, l.unit) })}
+                </TableCell>
                 <TableCell className="text-right tabular-nums">{formatMoney(l.amount, l.currency, locale)}</TableCell>
               </TableRow>
             ))}

@@ -3,6 +3,7 @@
 import { Badge } from '@/components/ui/badge';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { useLocale, useT } from '@/lib/i18n/client';
+import { priceListName, unitText } from '@/lib/i18n/domain';
 import type { TMessageKey } from '@/lib/i18n/translate';
 import { formatDate } from '@/lib/utils';
 import { BILLED_BY_THE_MINUTE, effectiveOf, type TPriceList } from './types';
@@ -15,7 +16,7 @@ export function PriceLists({ lists }: { lists: TPriceList[] }) {
       {lists.map((l) => (
         <div key={l.id} className="grid gap-2">
           <div className="flex flex-wrap items-center gap-2 text-sm">
-            <span className="font-medium">{l.name}</span>
+            <span className="font-medium">{priceListName(t, l.name)}</span>
             <Badge variant="secondary">
               {t(l.scope === 'workspace' ? 'billing.prices.workspace' : 'billing.prices.instance')}
             </Badge>
@@ -40,7 +41,9 @@ export function PriceLists({ lists }: { lists: TPriceList[] }) {
                     {[i.modelRef, i.method, i.workerClass].filter(Boolean).join(' · ') || t('billing.prices.any')}
                   </TableCell>
                   <TableCell>
-                    {BILLED_BY_THE_MINUTE.has(i.meter) ? t('billingNames.perHourByMinute', { unit: i.unit }) : i.unit}
+                    {BILLED_BY_THE_MINUTE.has(i.meter)
+                      ? t('billingNames.perHourByMinute', { unit: unitText(t, i.unit) })
+                      : unitText(t, i.unit)}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{`${i.unitPrice} ${l.currency}`}</TableCell>
                 </TableRow>

@@ -69,7 +69,14 @@ export type TProblemGroup = {
   severity: 'error' | 'warning';
   count: number;
   message: string;
-  examples: { line: number; row?: number; field?: string; detail?: string }[];
+  examples: {
+    line: number;
+    row?: number;
+    field?: string;
+    detail?: string;
+    detailCode?: string;
+    params?: Record<string, string | number>;
+  }[];
 };
 
 export type TReport = {

@@ -9,7 +9,7 @@ import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { useWorkspace } from '@/components/workspace-context';
-import { api, type TList } from '@/lib/api-client';
+import { api, apiErrorMessage, type TList } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatDate, formatNumber } from '@/lib/utils';
 import {
@@ -114,12 +114,12 @@ export function DatasetDetail({ datasetId }: { datasetId: string }) {
         credentials: 'same-origin',
       });
       const body = (await res.json().catch(() => null)) as {
-        error?: { message?: string };
+        error?: { code?: string; message?: string };
         report?: { problems?: TProblemGroup[] } | null;
       } | null;
       if (res.ok) setReload((n) => n + 1);
       else {
-        setFailure(body?.error?.message ?? t('errors.unknown'));
+        setFailure(apiErrorMessage(body?.error, t('errors.unknown')));
         setPublishProblems(body?.report?.problems ?? null);
       }
     } catch {

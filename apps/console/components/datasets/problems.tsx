@@ -5,6 +5,7 @@ import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
 import { useT } from '@/lib/i18n/client';
+import { datasetDetailText, datasetProblemText } from '@/lib/i18n/domain';
 import type { TProblemGroup } from './api';
 
 /** Validation problems grouped by code, with counts and the first examples (line, field, detail). */
@@ -33,12 +34,12 @@ export function ProblemsPanel({ problems, onDownload }: { problems: TProblemGrou
                   <code className="text-sm font-medium">{p.code}</code>
                   <span className="text-xs text-muted-foreground">{t('datasets.occurrences', { count: p.count })}</span>
                 </div>
-                <p className="mt-1 text-sm">{p.message}</p>
+                <p className="mt-1 text-sm">{datasetProblemText(t, p.code, p.message)}</p>
                 <ul className="mt-2 space-y-0.5 text-xs text-muted-foreground">
                   {p.examples.map((e) => (
                     <li key={`${e.line}-${e.field ?? ''}`}>
                       {t('datasets.lineField', { line: e.line, field: e.field ?? '—' })}
-                      {e.detail ? `: ${e.detail}` : ''}
+                      {e.detail ? `: ${datasetDetailText(t, e)}` : ''}
                     </li>
                   ))}
                 </ul>

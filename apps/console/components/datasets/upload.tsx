@@ -8,7 +8,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/com
 import { Input } from '@/components/ui/input';
 import { Label } from '@/components/ui/label';
 import { useWorkspace } from '@/components/workspace-context';
-import { api } from '@/lib/api-client';
+import { api, apiErrorMessage } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { SAMPLE_FILE_NAME, SAMPLE_JSONL } from '@/lib/server/datasets/sample';
 import { formatNumber } from '@/lib/utils';
@@ -80,7 +80,7 @@ export function UploadForm({ datasetId }: { datasetId?: string }) {
         record = all.data.find((x) => x.id === start.uploadId) ?? record;
       }
       if (record.status === 'failed' || !record.versionId)
-        throw new Error(record.error?.message ?? t('errors.unknown'));
+        throw new Error(apiErrorMessage(record.error, t('errors.unknown')));
       router.push(datasetPages.detail(slug, id, record.versionId));
     } catch (error) {
       setPhase({ step: 'failed', message: error instanceof Error ? error.message : String(error) });

@@ -8,11 +8,13 @@ export function formatDuration(seconds: number | null | undefined, locale: strin
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const sec = s % 60;
-  // Intl.DurationFormat is not in Node 20; a compact h/min/s string reads well in both languages.
-  const nf = new Intl.NumberFormat(locale);
-  if (h > 0) return `${nf.format(h)} h ${nf.format(m)} min`;
-  if (m > 0) return `${nf.format(m)} min ${nf.format(sec)} s`;
-  return `${nf.format(sec)} s`;
+  // Intl.DurationFormat is not in Node 20; unit number formats give "3 hours 12 minutes" / "3小时12分钟".
+  const unit = (value: number, u: 'hour' | 'minute' | 'second') =>
+    new Intl.NumberFormat(locale, { style: 'unit', unit: u, unitDisplay: 'long' }).format(value);
+  const join = locale.startsWith('zh') ? '' : ' ';
+  if (h > 0) return [unit(h, 'hour'), unit(m, 'minute')].join(join);
+  if (m > 0) return [unit(m, 'minute'), unit(sec, 'second')].join(join);
+  return unit(sec, 'second');
 }
 
 export function formatMoney(cost: TMoney | string | number | null | undefined, locale: string): string {

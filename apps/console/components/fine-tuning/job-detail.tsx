@@ -14,9 +14,10 @@ import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
 import { ApiError, api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
+import { hyperparameterLabel, hyperparameterValue } from '@/lib/i18n/domain';
 import { formatDate, formatNumber } from '@/lib/utils';
 import { JobCharts } from './charts';
-import { formatDuration, formatMetric, formatMoney } from './format';
+import { formatDuration, formatHyperparameter, formatMetric, formatMoney } from './format';
 import { CheckpointsTable, ErrorPanel, EventsLog, SettingsList } from './job-panels';
 import { datasetLabel } from './jobs-list';
 import { costKind, liveProgress } from './live-progress';
@@ -79,6 +80,8 @@ export function JobDetail({ jobId }: { jobId: string }) {
             values={Object.fromEntries(
               Object.entries(job.hyperparameters ?? {}).sort(([a], [b]) => a.localeCompare(b)),
             )}
+            labelOf={(key) => hyperparameterLabel(t, key)}
+            formatValue={(value, key) => hyperparameterValue(t, value, formatHyperparameter, key)}
           />
         </div>
       </div>

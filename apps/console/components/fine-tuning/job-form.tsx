@@ -15,6 +15,7 @@ import { Skeleton } from '@/components/ui/skeleton';
 import { useWorkspace } from '@/components/workspace-context';
 import { ApiError, api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
+import { modelName } from '@/lib/i18n/domain';
 import { cn, formatNumber } from '@/lib/utils';
 import { EstimateCard } from './estimate-card';
 import { HyperparameterFields } from './hyperparameter-fields';
@@ -152,7 +153,7 @@ function FormBody({
   };
 
   const modelOptions = baseModels.map((m) => {
-    const name = m.demo ? `${m.displayName ?? m.name} · ${t('fineTuning.form.demoLabel')}` : m.name;
+    const name = m.demo ? `${modelName(t, m)} · ${t('fineTuning.form.demoLabel')}` : m.name;
     return { value: m.id, label: m.arch ? `${name} (${m.arch})` : name };
   });
   const demo = baseModels.find((m) => m.id === values.baseModelId)?.demo === true;

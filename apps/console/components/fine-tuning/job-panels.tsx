@@ -6,6 +6,7 @@ import { Badge } from '@/components/ui/badge';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { useLocale, useT } from '@/lib/i18n/client';
+import { eventLevelText, jobErrorText, jobEventText } from '@/lib/i18n/domain';
 import { cn, formatDate } from '@/lib/utils';
 import { formatHyperparameter, formatMetric } from './format';
 import type { TCheckpoint, TJob, TJobEvent } from './types';
@@ -13,12 +14,13 @@ import type { TCheckpoint, TJob, TJobEvent } from './types';
 /** What went wrong, in the words the worker chose: code, sentence, and the setting or row it is about. */
 export function ErrorPanel({ error }: { error: NonNullable<TJob['error']> }) {
   const t = useT();
+  const locale = useLocale();
   return (
     <div role="alert" className="flex gap-3 rounded-xl border border-destructive/30 bg-destructive/5 p-4 text-sm">
       <AlertOctagonIcon className="mt-0.5 size-5 shrink-0 text-destructive" aria-hidden />
       <div className="grid gap-1">
         <p className="font-semibold text-destructive">{t('fineTuning.detail.errorTitle')}</p>
-        <p>{error.message}</p>
+        <p>{locale === 'en' ? error.message : jobErrorText(t, error.code, error.message)}</p>
         <p className="text-xs text-muted-foreground">
           {t('fineTuning.detail.errorCode')} <code className="font-mono">{error.code}</code>
           {error.param ? (
@@ -83,10 +85,12 @@ export function EventsLog({ events }: { events: TJobEvent[] }) {
                 </span>
                 {e.level !== 'info' ? (
                   <Badge variant={LEVEL_VARIANT[e.level] ?? 'secondary'} className="h-4 px-1.5">
-                    {e.level}
+                    {eventLevelText(t, e.level)}
                   </Badge>
                 ) : null}
-                <span className={cn('break-words', e.level === 'error' && 'text-destructive')}>{e.message}</span>
+                <span className={cn('break-words', e.level === 'error' && 'text-destructive')}>
+                  {jobEventText(t, e)}
+                </span>
               </li>
             ))}
           </ol>
@@ -143,8 +147,21 @@ export function CheckpointsTable({ checkpoints }: { checkpoints: TCheckpoint[] }
   );
 }
 
-/** A definition list of settings (hyper-parameters, lineage), keys in their API spelling. */
-export function SettingsList({ title, values }: { title: string; values: Record<string, unknown> }) {
+/**
+ * A definition list of settings (hyper-parameters, lineage). `labelOf` names a key for people (hyper-parameters:
+ * "Batch size", with the API key as the tooltip); without it the keys are shown as given.
+ */
+export function SettingsList({
+  title,
+  values,
+  labelOf,
+  formatValue = formatHyperparameter,
+}: {
+  title: string;
+  values: Record<string, unknown>;
+  labelOf?: (key: string) => string;
+  formatValue?: (value: unknown, key: string) => string;
+}) {
   const entries = Object.entries(values);
   return (
     <Card>
@@ -155,8 +172,13 @@ export function SettingsList({ title, values }: { title: string; values: Record<
         <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-sm">
           {entries.map(([key, value]) => (
             <React.Fragment key={key}>
-              <dt className="font-mono text-xs leading-5 text-muted-foreground">{key}</dt>
-              <dd className="font-medium break-all tabular-nums">{formatHyperparameter(value)}</dd>
+              <dt
+                className={cn('text-xs leading-5 text-muted-foreground', !labelOf && 'font-mono')}
+                title={labelOf ? key : undefined}
+              >
+                {labelOf ? labelOf(key) : key}
+              </dt>
+              <dd className="font-medium break-all tabular-nums">{formatValue(value, key)}</dd>
             </React.Fragment>
           ))}
         </dl>

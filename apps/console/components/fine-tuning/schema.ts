@@ -1,5 +1,6 @@
 import { FINE_TUNING_METHODS, ZHyperparameters } from '@crucible/jobs/fine-tuning';
 import { z } from 'zod';
+import { issueMessage } from '@/lib/api-client';
 import type { TJob } from './types';
 
 // The create-job body (POST /fine-tuning/jobs and /fine-tuning/estimate). The form keeps every input as the string
@@ -120,7 +121,7 @@ export function validateBody(
   const parsed = ZCreateJobBody.safeParse(toBody(values));
   if (parsed.success) return { ok: true, body: parsed.data };
   const errors: Record<string, string> = {};
-  for (const issue of parsed.error.issues) errors[fieldOf(issue.path)] ??= issue.message;
+  for (const issue of parsed.error.issues) errors[fieldOf(issue.path)] ??= issueMessage(issue);
   return { ok: false, errors };
 }
 

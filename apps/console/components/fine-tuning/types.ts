@@ -68,7 +68,15 @@ export type TMetric = {
   createdAt?: string;
 };
 
-export type TJobEvent = { id: string; level: string; message: string; createdAt: string };
+export type TJobEvent = {
+  id: string;
+  level: string;
+  message: string;
+  /** Stable event code + parameters (packages/jobs/src/events.ts); absent on events older than codes. */
+  code?: string | null;
+  params?: Record<string, unknown> | null;
+  createdAt: string;
+};
 
 export type TCheckpoint = { id: string; step: number; createdAt: string; metrics?: Record<string, unknown> | null };
 

@@ -27,6 +27,7 @@ import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
 import { ApiError, api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
+import { hyperparameterLabel, hyperparameterValue, modelName, modelSourceText } from '@/lib/i18n/domain';
 import { formatBytes, formatDate } from '@/lib/utils';
 import { ModelDownloads } from './model-downloads';
 import { isBuilding, modelPaths, type TBaseModelDetail, type TFineTunedModelDetail, type TModelDetail } from './types';
@@ -74,7 +75,7 @@ function Header({ model, path, onChanged }: { model: TModelDetail; path: string;
       <div className="grid gap-1">
         <div className="flex flex-wrap items-center gap-3">
           <h2 className="text-xl font-semibold" data-testid="model-title">
-            {model.displayName ?? model.name}
+            {modelName(t, model)}
           </h2>
           {model.kind === 'fine_tuned' ? (
             <Badge variant="secondary">{model.lora ? t('models.detail.lora') : t('models.detail.full')}</Badge>
@@ -307,8 +308,10 @@ function Lineage({ model }: { model: TFineTunedModelDetail }) {
             <dl className="grid grid-cols-2 gap-x-6 gap-y-2 font-mono text-xs">
               {hp.map(([k, v]) => (
                 <div key={k} className="flex justify-between gap-3 border-b border-dashed pb-1">
-                  <dt className="text-muted-foreground">{k}</dt>
-                  <dd>{formatHyperparameter(v)}</dd>
+                  <dt className="font-sans text-muted-foreground" title={k}>
+                    {hyperparameterLabel(t, k)}
+                  </dt>
+                  <dd>{hyperparameterValue(t, v, formatHyperparameter, k)}</dd>
                 </div>
               ))}
             </dl>
@@ -334,7 +337,9 @@ function BaseInfo({ model }: { model: TBaseModelDetail }) {
           <Fact term={t('models.colArch')}>{model.arch ?? '—'}</Fact>
           <Fact term={t('models.colParams')}>{formatCompact(model.parameterCount, locale)}</Fact>
           <Fact term={t('models.detail.contextLength')}>{model.contextLength ?? '—'}</Fact>
-          <Fact term={t('models.colSource')}>{model.sourceRef ?? model.source ?? '—'}</Fact>
+          <Fact term={t('models.colSource')}>
+            {model.sourceRef ?? (model.source ? modelSourceText(t, model.source) : '—')}
+          </Fact>
           <Fact term={t('models.detail.size')}>{formatBytes(model.sizeBytes, locale)}</Fact>
           <Fact term={t('models.detail.builtOnIt')} testId="base-usage">
             {t('models.detail.usage', { models: model.usage.fineTunedModels, jobs: model.usage.jobs })}

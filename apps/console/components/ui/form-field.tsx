@@ -1,6 +1,8 @@
 'use client';
 
 import * as React from 'react';
+import type { z } from 'zod';
+import { issueMessage } from '@/lib/api-client';
 import { cn } from '@/lib/utils';
 import { Label } from './label';
 
@@ -54,11 +56,11 @@ export type TFieldErrors = Record<string, string | undefined>;
  * Turns a zod error (v4 `issues`) into one message per top-level field, so forms validate with the same schemas
  * as the API (`lib/schemas.ts`) and show errors beside the right input.
  */
-export function fieldErrors(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }) {
+export function fieldErrors(error: { issues: ReadonlyArray<z.core.$ZodIssue> }) {
   const errors: TFieldErrors = {};
   for (const issue of error.issues) {
     const field = String(issue.path[0] ?? '_form');
-    errors[field] ??= issue.message;
+    errors[field] ??= issueMessage(issue);
   }
   return errors;
 }

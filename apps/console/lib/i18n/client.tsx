@@ -2,7 +2,9 @@
 
 import * as React from 'react';
 import { z } from 'zod';
+import { setApiErrorLocalizer } from '../api-client';
 import type { TLocale } from './config';
+import { apiErrorText } from './domain';
 import { createTranslator, type TMessages, type TTranslate } from './translate';
 
 type TI18n = { locale: TLocale; t: TTranslate };
@@ -18,7 +20,12 @@ export function I18nProvider({
   messages: TMessages;
   children: React.ReactNode;
 }) {
-  const value = React.useMemo(() => ({ locale, t: createTranslator(messages) }), [locale, messages]);
+  const value = React.useMemo(() => {
+    const t = createTranslator(messages);
+    // API errors arrive in English (for API users) with a code; the browser shows them in this language.
+    setApiErrorLocalizer((e) => apiErrorText(t, locale, e));
+    return { locale, t };
+  }, [locale, messages]);
   // zod's built-in messages ("Too small: expected string to have >=8 characters") follow the UI language too.
   React.useEffect(() => {
     void loadZodLocale(locale);

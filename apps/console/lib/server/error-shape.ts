@@ -3,13 +3,21 @@
  * produced the error — a route, the gateway, the storage routes, better-auth, or the framework itself (404 for a
  * path with no route, 405, 500; see frontdoor.ts).
  *
- * - `/api/*`: `{ "error": { "type", "code", "message", "param" } }`; `code` is the program's branch
- *   (APP_ERROR_STATUS in errors.ts), `type` the class of failure by status (TYPE_BY_STATUS below).
+ * - `/api/*`: `{ "error": { "type", "code", "message", "param", "reason"? } }`; `code` is the program's branch
+ *   (APP_ERROR_STATUS in errors.ts), `type` the class of failure by status (TYPE_BY_STATUS below), `reason`
+ *   (`{ code, params }`, when known) the precise failure the console shows in the reader's language.
  * - `/v1/*`: OpenAI's `{ "error": { "message", "type", "param", "code" } }`, with OpenAI's types.
  */
 export type TErrorFamily = 'api' | 'v1';
 
-export type TErrorFields = { status: number; code: string | null; message: string; param: string | null };
+export type TErrorFields = {
+  status: number;
+  code: string | null;
+  message: string;
+  param: string | null;
+  /** `/api/*` only: the precise failure as a code + parameters the console translates (errors.ts, TErrorReason). */
+  reason?: { code: string; params: Record<string, unknown> } | null;
+};
 
 const API_TYPE: Record<number, string> = {
   400: 'invalid_request_error',
@@ -41,6 +49,6 @@ export function errorType(family: TErrorFamily, status: number): string {
 export function errorBody(family: TErrorFamily, e: TErrorFields) {
   const type = errorType(family, e.status);
   return family === 'api'
-    ? { error: { type, code: e.code, message: e.message, param: e.param } }
+    ? { error: { type, code: e.code, message: e.message, param: e.param, ...(e.reason ? { reason: e.reason } : {}) } }
     : { error: { message: e.message, type, param: e.param, code: e.code } };
 }

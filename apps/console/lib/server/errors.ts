@@ -1,5 +1,6 @@
 import { isDatabaseUnavailable } from '@crucible/db';
 import { ZodError } from 'zod';
+import { type TErrorReason, zodReason } from '../i18n/zod-reason';
 import { errorBody } from './error-shape';
 
 /**
@@ -31,6 +32,11 @@ export class AppError extends Error {
     readonly param: string | null = null,
     /** Extra response headers (Retry-After on 429/503). */
     readonly headers: Record<string, string> = {},
+    /**
+     * The precise failure as a stable code + parameters (issue 13, item 11): the console shows it in the reader's
+     * language (`validation.*` in its catalogues) while `message` stays English for API users.
+     */
+    readonly reason: TErrorReason | null = null,
   ) {
     super(message);
     this.name = 'AppError';
@@ -60,7 +66,13 @@ export const databaseUnavailable = () =>
 export function fromZodError(error: ZodError): AppError {
   const issue = error.issues[0];
   const param = issue?.path.length ? issue.path.join('.') : null;
-  return new AppError('invalid_request', issue?.message ?? 'The request is not valid.', param);
+  return new AppError(
+    'invalid_request',
+    issue?.message ?? 'The request is not valid.',
+    param,
+    {},
+    issue ? zodReason(issue) : null,
+  );
 }
 
 /** Error shapes from other packages (better-auth, @crucible/auth, Prisma) mapped to ours. */
@@ -90,6 +102,7 @@ export function toResponse(error: unknown): Response {
       code: appError.code,
       message: appError.message,
       param: appError.param,
+      reason: appError.reason,
     }),
     { status: appError.status, headers: appError.headers },
   );

@@ -14,6 +14,7 @@ import {
   trainingRunJob,
   ZHyperparameters,
 } from '@crucible/jobs';
+import { jobEvent } from '@crucible/jobs/events';
 import { parseFlags, Refused, required, UsageError } from '../admin/args';
 import { processIo, type TIo } from '../admin/io';
 import { modelsImport, modelsSeedDemo } from '../models/import';
@@ -186,7 +187,7 @@ async function create(args: string[], io: TIo) {
       seed: hp.seed,
     },
   });
-  await prisma.jobEvent.create({ data: { workspaceId: ws.id, jobId: job.id, message: 'Job created from the CLI.' } });
+  await prisma.jobEvent.create({ data: { workspaceId: ws.id, jobId: job.id, ...jobEvent('job_created_cli') } });
   const { id } = await enqueue(trainingRunJob, { jobId: job.id });
   await prisma.trainingJob.update({ where: { id: job.id }, data: { queueJobId: id } });
   io.out(`${job.id}\n`);
@@ -218,7 +219,7 @@ async function cancel(args: string[], io: TIo) {
       JSON.stringify({ type: 'status', data: { id: job.id, status: 'cancelled' } }),
     );
   }
-  await prisma.jobEvent.create({ data: { workspaceId: ws.id, jobId: job.id, message: 'Cancel requested (CLI).' } });
+  await prisma.jobEvent.create({ data: { workspaceId: ws.id, jobId: job.id, ...jobEvent('cancel_requested_cli') } });
   io.out(notStarted.count ? `cancelled ${job.id}\n` : `cancel requested for ${job.id}; it stops within one step\n`);
   return 0;
 }

@@ -1,3 +1,4 @@
+import { detail } from '../details';
 import type { TSourceFormat } from '../types';
 import { isObj, type TConverted, type TObj } from './issues';
 import {
@@ -85,7 +86,7 @@ export function convertRow(row: TObj, format: TSourceFormat, attr?: TDatasetAttr
         if (!r.row) return r;
         if (typeof row.label !== 'boolean') {
           return {
-            issues: [...r.issues, { code: 'invalid_field_type', field: 'label', detail: 'expected true or false' }],
+            issues: [...r.issues, { code: 'invalid_field_type', field: 'label', ...detail('expected_boolean') }],
           };
         }
         return { row: { ...r.row, label: row.label }, issues: r.issues };

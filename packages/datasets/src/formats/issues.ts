@@ -1,8 +1,16 @@
+import type { TDetailCode } from '../details';
 import type { TProblemCode } from '../problems';
 import type { TCanonicalRow } from '../types';
 
 /** A problem inside one row, before the validator adds the line and row number. */
-export type TIssue = { code: TProblemCode; field?: string; detail?: string };
+export type TIssue = {
+  code: TProblemCode;
+  field?: string;
+  detail?: string;
+  /** The detail as a code + parameters (details.ts), for readers in other languages. */
+  detailCode?: TDetailCode;
+  params?: Record<string, string | number>;
+};
 
 /** A converter's answer: the canonical row, or none when the row cannot be read; issues either way. */
 export type TConverted = { row?: TCanonicalRow; issues: TIssue[] };

@@ -1,3 +1,4 @@
+import { detail } from '../details';
 import type { TMessage, TToolCall } from '../types';
 import { isObj, preview, type TConverted, type TIssue, type TObj } from './issues';
 import { parseTools } from './openai';
@@ -163,7 +164,7 @@ function functionCalls(value: unknown, turn: number, field: string, issues: TIss
     try {
       v = JSON.parse(value);
     } catch {
-      issues.push({ code: 'invalid_tool_call', field, detail: `not JSON: ${preview(value)}` });
+      issues.push({ code: 'invalid_tool_call', field, ...detail('not_json', { value: preview(value) }) });
       return undefined;
     }
   }
@@ -172,7 +173,11 @@ function functionCalls(value: unknown, turn: number, field: string, issues: TIss
   for (let k = 0; k < list.length; k++) {
     const c = list[k];
     if (!isObj(c) || typeof c.name !== 'string' || c.name === '') {
-      issues.push({ code: 'invalid_tool_call', field, detail: `expected {"name", "arguments"}, got ${preview(c)}` });
+      issues.push({
+        code: 'invalid_tool_call',
+        field,
+        ...detail('expected_shape_got', { shape: '{"name", "arguments"}', value: preview(c) }),
+      });
       return undefined;
     }
     const args = typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments ?? {});
@@ -192,7 +197,7 @@ function alignSharegpt(row: TObj, a: TDatasetAttr, issues: TIssue[]): TAligned |
     issues.push({
       code: 'missing_messages_list',
       field,
-      detail: list === undefined ? 'absent' : `got ${preview(list)}`,
+      ...(list === undefined ? detail('absent') : detail('got', { value: preview(list) })),
     });
     return undefined;
   }
@@ -212,7 +217,7 @@ function alignSharegpt(row: TObj, a: TDatasetAttr, issues: TIssue[]): TAligned |
     const m = (list as unknown[])[i];
     const f = `${field}[${i + offset}]`;
     if (!isObj(m)) {
-      issues.push({ code: 'data_type', field: f, detail: `a turn must be an object, got ${preview(m)}` });
+      issues.push({ code: 'data_type', field: f, ...detail('turn_not_object', { value: preview(m) }) });
       return undefined;
     }
     if (!(t.role_tag in m)) {
@@ -232,7 +237,7 @@ function alignSharegpt(row: TObj, a: TDatasetAttr, issues: TIssue[]): TAligned |
       issues.push({
         code: 'invalid_role_order',
         field: `${f}.${t.role_tag}`,
-        detail: `turn ${i + 1} is "${tag}", expected ${(i % 2 === 0 ? odd : even).join(' or ')}`,
+        ...detail('turn_order', { turn: i + 1, tag, expected: (i % 2 === 0 ? odd : even).join('/') }),
       });
       return undefined;
     }
@@ -266,7 +271,7 @@ function replyMessage(v: unknown, a: TDatasetAttr, field: string, issues: TIssue
     issues.push({
       code: 'missing_field',
       field,
-      detail: `expected {"${t.role_tag}", "${t.content_tag}"}, got ${preview(v)}`,
+      ...detail('expected_shape_got', { shape: `{"${t.role_tag}", "${t.content_tag}"}`, value: preview(v) }),
     });
     return undefined;
   }
@@ -275,7 +280,7 @@ function replyMessage(v: unknown, a: TDatasetAttr, field: string, issues: TIssue
     issues.push({
       code: 'invalid_role_order',
       field: `${field}.${t.role_tag}`,
-      detail: `a reply must be ${t.assistant_tag} or ${t.function_tag}`,
+      ...detail('reply_tags', { a: t.assistant_tag, b: t.function_tag }),
     });
     return undefined;
   }
@@ -304,7 +309,7 @@ export function convertSharegpt(row: TObj, a: TDatasetAttr): TConverted {
       issues.push({
         code: 'invalid_role_order',
         field: a.columns.messages,
-        detail: 'a preference prompt must end with a user turn',
+        ...detail('preference_prompt_end'),
       });
       return { issues };
     }
@@ -320,7 +325,7 @@ export function convertSharegpt(row: TObj, a: TDatasetAttr): TConverted {
     issues.push({
       code: 'example_missing_assistant_message',
       field: a.columns.messages,
-      detail: `${n} turns; the last must be a reply`,
+      ...detail('last_turn_reply', { n }),
     });
     return { issues };
   }
@@ -334,7 +339,7 @@ export function convertSharegpt(row: TObj, a: TDatasetAttr): TConverted {
       issues.push({
         code: 'invalid_field_type',
         field: a.columns.kto_tag,
-        detail: `expected true or false, got ${preview(label)}`,
+        ...detail('expected_boolean_got', { value: preview(label) }),
       });
       return { issues };
     }
@@ -356,7 +361,7 @@ export function convertAlpaca(row: TObj, a: TDatasetAttr): TConverted {
   const history = c.history ? row[c.history] : undefined;
   if (history !== undefined && history !== null) {
     if (!Array.isArray(history))
-      issues.push({ code: 'invalid_field_type', field: c.history, detail: 'expected a list of [query, reply] pairs' });
+      issues.push({ code: 'invalid_field_type', field: c.history, ...detail('expected_history') });
     else {
       history.forEach((turn, i) => {
         // LLaMA-Factory skips history items that are not pairs; we report them.
@@ -364,7 +369,7 @@ export function convertAlpaca(row: TObj, a: TDatasetAttr): TConverted {
           issues.push({
             code: 'invalid_field_type',
             field: `${c.history}[${i}]`,
-            detail: `expected ["query", "reply"], got ${preview(turn)}`,
+            ...detail('expected_shape_got', { shape: '["query", "reply"]', value: preview(turn) }),
           });
         } else messages.push({ role: 'user', content: turn[0] }, { role: 'assistant', content: turn[1] });
       });
@@ -375,7 +380,7 @@ export function convertAlpaca(row: TObj, a: TDatasetAttr): TConverted {
     const v = row[key];
     if (v === undefined || v === null || v === '') continue;
     if (typeof v !== 'string')
-      issues.push({ code: 'invalid_field_type', field: key, detail: `expected text, got ${preview(v)}` });
+      issues.push({ code: 'invalid_field_type', field: key, ...detail('expected_text_got', { value: preview(v) }) });
     else query.push(v);
   }
   const tools = c.tools ? parseTools(row[c.tools], c.tools, issues) : undefined;
@@ -425,7 +430,7 @@ export function convertAlpaca(row: TObj, a: TDatasetAttr): TConverted {
       issues.push({
         code: 'invalid_field_type',
         field: c.kto_tag,
-        detail: `expected true or false, got ${preview(label)}`,
+        ...detail('expected_boolean_got', { value: preview(label) }),
       });
       return { issues };
     }

@@ -1,3 +1,4 @@
+import { detail } from '../details';
 import { ROLES, type TChatRow, type TMessage, type TRole, type TTool, type TToolCall } from '../types';
 import { isObj, preview, type TConverted, type TIssue, type TObj } from './issues';
 
@@ -17,7 +18,7 @@ function contentText(c: unknown): string | undefined {
 
 export function parseToolCalls(v: unknown, field: string, issues: TIssue[]): TToolCall[] | undefined {
   if (!Array.isArray(v) || v.length === 0) {
-    issues.push({ code: 'invalid_tool_call', field, detail: `expected a non-empty list, got ${preview(v)}` });
+    issues.push({ code: 'invalid_tool_call', field, ...detail('expected_non_empty_list_got', { value: preview(v) }) });
     return undefined;
   }
   const out: TToolCall[] = [];
@@ -25,7 +26,7 @@ export function parseToolCalls(v: unknown, field: string, issues: TIssue[]): TTo
     const c = v[i];
     const fn = isObj(c) ? c.function : undefined;
     if (!isObj(fn) || typeof fn.name !== 'string' || fn.name === '') {
-      issues.push({ code: 'invalid_tool_call', field: `${field}[${i}]`, detail: 'no function.name' });
+      issues.push({ code: 'invalid_tool_call', field: `${field}[${i}]`, ...detail('no_function_name') });
       return undefined;
     }
     const args = typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {});
@@ -46,13 +47,13 @@ export function parseTools(v: unknown, field: string, issues: TIssue[]): TTool[]
     try {
       list = JSON.parse(v);
     } catch {
-      issues.push({ code: 'invalid_tools', field, detail: `not JSON: ${preview(v)}` });
+      issues.push({ code: 'invalid_tools', field, ...detail('not_json', { value: preview(v) }) });
       return undefined;
     }
   }
   if (isObj(list)) list = [list];
   if (!Array.isArray(list)) {
-    issues.push({ code: 'invalid_tools', field, detail: `expected a list, got ${preview(list)}` });
+    issues.push({ code: 'invalid_tools', field, ...detail('expected_list_got', { value: preview(list) }) });
     return undefined;
   }
   if (list.length === 0) return undefined;
@@ -61,7 +62,7 @@ export function parseTools(v: unknown, field: string, issues: TIssue[]): TTool[]
     const t = list[i];
     const fn = isObj(t) && isObj(t.function) ? t.function : t;
     if (!isObj(fn) || typeof fn.name !== 'string' || fn.name === '') {
-      issues.push({ code: 'invalid_tools', field: `${field}[${i}]`, detail: 'a tool has no "name"' });
+      issues.push({ code: 'invalid_tools', field: `${field}[${i}]`, ...detail('tool_without_name') });
       return undefined;
     }
     const f: TTool['function'] = { name: fn.name };
@@ -78,7 +79,11 @@ export function parseTools(v: unknown, field: string, issues: TIssue[]): TTool[]
  */
 export function parseMessages(v: unknown, field: string, issues: TIssue[]): TMessage[] | undefined {
   if (!Array.isArray(v)) {
-    issues.push({ code: 'missing_messages_list', field, detail: v === undefined ? 'absent' : `got ${preview(v)}` });
+    issues.push({
+      code: 'missing_messages_list',
+      field,
+      ...(v === undefined ? detail('absent') : detail('got', { value: preview(v) })),
+    });
     return undefined;
   }
   const out: TMessage[] = [];
@@ -87,7 +92,7 @@ export function parseMessages(v: unknown, field: string, issues: TIssue[]): TMes
     const m = v[i];
     const f = `${field}[${i}]`;
     if (!isObj(m)) {
-      issues.push({ code: 'data_type', field: f, detail: `a message must be an object, got ${preview(m)}` });
+      issues.push({ code: 'data_type', field: f, ...detail('message_not_object', { value: preview(m) }) });
       broken = true;
       continue;
     }
@@ -108,7 +113,7 @@ export function parseMessages(v: unknown, field: string, issues: TIssue[]): TMes
     const msg: TMessage = { role: role as TRole, content: null };
     if (m.tool_calls !== undefined && m.tool_calls !== null) {
       if (role !== 'assistant') {
-        issues.push({ code: 'invalid_tool_call', field: `${f}.tool_calls`, detail: 'only assistant turns call tools' });
+        issues.push({ code: 'invalid_tool_call', field: `${f}.tool_calls`, ...detail('tool_calls_not_assistant') });
         broken = true;
       } else {
         const calls = parseToolCalls(m.tool_calls, `${f}.tool_calls`, issues);
@@ -157,7 +162,11 @@ export function convertOpenAIChat(row: TObj): TConverted {
 export function convertOpenAIPreference(row: TObj): TConverted {
   const issues: TIssue[] = [];
   if (!isObj(row.input)) {
-    issues.push({ code: 'missing_field', field: 'input', detail: 'expected {"messages": [...]}' });
+    issues.push({
+      code: 'missing_field',
+      field: 'input',
+      ...detail('expected_shape', { shape: '{"messages": [...]}' }),
+    });
     return { issues };
   }
   const messages = parseMessages(row.input.messages, 'input.messages', issues);
@@ -184,7 +193,7 @@ export function textField(row: TObj, key: string, issues: TIssue[]): string | un
     return undefined;
   }
   if (typeof v !== 'string') {
-    issues.push({ code: 'invalid_field_type', field: key, detail: `expected text, got ${preview(v)}` });
+    issues.push({ code: 'invalid_field_type', field: key, ...detail('expected_text_got', { value: preview(v) }) });
     return undefined;
   }
   if (v.trim() === '') {

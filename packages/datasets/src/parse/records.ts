@@ -1,3 +1,4 @@
+import { detail, type TDetailCode } from '../details';
 import type { TProblemCode } from '../problems';
 import type { TContainer } from '../types';
 
@@ -14,7 +15,16 @@ export type TRecord =
    * `fileLevel`: about the file's structure (e.g. a missing closing `]`), not one row; it does not count as a row.
    * `text`: the row as written, when it could be decoded (invalid JSON) — kept so the row can be shown and fixed.
    */
-  | { kind: 'problem'; code: TProblemCode; line: number; detail?: string; fileLevel?: true; text?: string };
+  | {
+      kind: 'problem';
+      code: TProblemCode;
+      line: number;
+      detail?: string;
+      detailCode?: TDetailCode;
+      params?: Record<string, string | number>;
+      fileLevel?: true;
+      text?: string;
+    };
 
 export type TReadLimits = { maxBytes: number; maxRowBytes: number };
 
@@ -96,7 +106,7 @@ async function* jsonlRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes: num
   let overflow = false;
   let line = 1;
   const finish = function* (): Generator<TRecord> {
-    if (overflow) yield { kind: 'problem', code: 'row_too_large', line, detail: `over ${maxRowBytes} bytes` };
+    if (overflow) yield { kind: 'problem', code: 'row_too_large', line, ...detail('over_bytes', { n: maxRowBytes }) };
     else if (size > 0) {
       const b = concat(parts, size);
       if (!isBlank(b)) yield parseRow(b, line);
@@ -157,7 +167,7 @@ async function* jsonArrayRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes:
   };
   const endElement = (): TRecord => {
     const r: TRecord = overflow
-      ? { kind: 'problem', code: 'row_too_large', line: elLine, detail: `over ${maxRowBytes} bytes` }
+      ? { kind: 'problem', code: 'row_too_large', line: elLine, ...detail('over_bytes', { n: maxRowBytes }) }
       : parseRow(concat(parts, size), elLine);
     parts = [];
     size = 0;
@@ -201,7 +211,7 @@ async function* jsonArrayRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes:
             kind: 'problem',
             code: 'invalid_json',
             line,
-            detail: 'a .json file must be a list of rows: [ {...}, {...} ]',
+            ...detail('json_not_list'),
           };
           return;
         }
@@ -212,7 +222,7 @@ async function* jsonArrayRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes:
               kind: 'problem',
               code: 'invalid_json',
               line,
-              detail: 'a comma before the closing ]',
+              ...detail('trailing_comma'),
               fileLevel: true,
             };
           state = 'after';
@@ -221,7 +231,7 @@ async function* jsonArrayRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes:
             kind: 'problem',
             code: 'invalid_json',
             line,
-            detail: 'an empty element (two commas)',
+            ...detail('empty_element'),
             fileLevel: true,
           };
         } else {
@@ -240,7 +250,7 @@ async function* jsonArrayRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes:
           kind: 'problem',
           code: 'invalid_json',
           line,
-          detail: 'text after the closing ] of the list',
+          ...detail('text_after_list'),
           fileLevel: true,
         };
       }
@@ -253,7 +263,7 @@ async function* jsonArrayRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes:
       kind: 'problem',
       code: 'invalid_json',
       line,
-      detail: 'the file ends before the closing ] of the list',
+      ...detail('unterminated_list'),
       fileLevel: true,
     };
   } else if (state === 'between') {
@@ -261,7 +271,7 @@ async function* jsonArrayRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes:
       kind: 'problem',
       code: 'invalid_json',
       line,
-      detail: 'the file ends before the closing ] of the list',
+      ...detail('unterminated_list'),
       fileLevel: true,
     };
   }

@@ -1,4 +1,5 @@
 import { inflateRawSync } from 'node:zlib';
+import { detail } from '../details';
 import type { TRecord } from './records';
 
 // Spreadsheet-shaped uploads: CSV (streamed, RFC 4180 quoting) and XLSX (a zip of XML; read whole, within
@@ -25,7 +26,7 @@ function* tableRows(header: string[] | undefined, cells: string[], line: number)
       kind: 'problem',
       code: 'invalid_field_type',
       line,
-      detail: `${cells.length} cells, but the header has ${header.length} columns`,
+      ...detail('cells_vs_header', { cells: cells.length, columns: header.length }),
     };
     return;
   }
@@ -53,7 +54,7 @@ export async function* csvRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes
   const endRecord = function* (): Generator<TRecord> {
     cells.push(field);
     if (overflow)
-      yield { kind: 'problem', code: 'row_too_large', line: recLine, detail: `over ${maxRowBytes} characters` };
+      yield { kind: 'problem', code: 'row_too_large', line: recLine, ...detail('over_chars', { n: maxRowBytes }) };
     else if (!header) {
       header = normaliseHeader(cells);
     } else yield* tableRows(header, cells, recLine);
@@ -122,7 +123,7 @@ export async function* csvRecords(chunks: AsyncIterable<Uint8Array>, maxRowBytes
     if (sep === '') decide(rest);
     yield* feed(rest);
   } catch {
-    yield { kind: 'problem', code: 'not_utf8', line, detail: 'reading stopped at this line' };
+    yield { kind: 'problem', code: 'not_utf8', line, ...detail('reading_stopped') };
     return;
   }
   if (field !== '' || cells.length > 0) yield* endRecord();

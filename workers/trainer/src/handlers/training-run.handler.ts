@@ -17,6 +17,7 @@ import {
   type TJobContext,
   type TTrainingJobPayload,
 } from '@crucible/jobs';
+import { formatLoss, formatLr, jobEvent, trainerLogEvent } from '@crucible/jobs/events';
 import { downloadObject, downloadPrefix, uploadDir, workspaceKey } from '@crucible/storage';
 import type { TrainEvent } from '@crucible/trainer';
 import { startTrainingChild } from '../training/child-process';
@@ -61,7 +62,10 @@ async function fail(job: TJobRow, svc: TJobServices, err: TUserError): Promise<n
       finishedAt: new Date(),
     },
   });
-  await svc.event('error', err.message, { code: err.code, param: err.param });
+  await svc.event('error', jobEvent('job_failed', { errorCode: err.code, message: err.message }), {
+    code: err.code,
+    param: err.param,
+  });
   await svc.status('failed');
   throw new JobError('handler_failed', `${err.code}: ${err.message}`);
 }
@@ -146,7 +150,7 @@ async function restoreCheckpoint(
     const { renameSync } = await import('node:fs');
     renameSync(log, join(dir, CHILD_FILES.output, 'trainer_log.jsonl'));
   }
-  await svc.event('info', `Resuming from the checkpoint at step ${last.step}.`);
+  await svc.event('info', jobEvent('resuming_from_checkpoint', { step: last.step }));
   return { rel, tokensAt };
 }
 
@@ -171,7 +175,7 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
       where: { id: job.id, status: { in: [...OPEN_STATES] } },
       data: { status: 'cancelled', finishedAt: new Date() },
     });
-    await svc.event('info', 'Cancelled before training started.');
+    await svc.event('info', jobEvent('cancelled_before_start'));
     await svc.status('cancelled');
     return { cancelled: true };
   }
@@ -187,7 +191,7 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
     },
   });
   if (claimed.count === 0) return { skipped: 'changed' };
-  await svc.event('info', `Worker ${ctx.workerId} took the job (attempt ${ctx.attempt}).`);
+  await svc.event('info', jobEvent('worker_claimed', { worker: ctx.workerId, attempt: ctx.attempt }));
 
   // A folder per attempt: a handed-back attempt still uploading must not share files with the next one.
   const dir = join(scratchRoot(), `${job.id}.${randomUUID().slice(0, 8)}`);
@@ -289,8 +293,8 @@ async function superviseChild(
       db,
     );
   };
-  const event = (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) =>
-    outbox.add(`event "${message.slice(0, 40)}"`, () => svc.event(level, message, data));
+  const event = (level: 'info' | 'warn' | 'error', e: ReturnType<typeof jobEvent>, data?: Record<string, unknown>) =>
+    outbox.add(`event "${e.message.slice(0, 40)}"`, () => svc.event(level, e, data));
 
   const onEvent = (e: TrainEvent) => {
     if (e.type === 'metrics') {
@@ -336,11 +340,15 @@ async function superviseChild(
       });
     } else if (e.type === 'log') {
       const r = e.record as Record<string, unknown>;
-      const parts = [`Step ${r.current_steps}/${r.total_steps}`];
-      if (typeof r.loss === 'number') parts.push(`loss ${r.loss.toFixed(4)}`);
-      if (typeof r.eval_loss === 'number') parts.push(`eval loss ${r.eval_loss.toFixed(4)}`);
-      if (typeof r.lr === 'number') parts.push(`lr ${r.lr.toExponential(2)}`);
-      event('info', parts.join(', '), { type: 'metrics', record: r });
+      const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+      const progress = jobEvent('training_progress', {
+        step: Number(r.current_steps),
+        totalSteps: Number(r.total_steps),
+        ...(num(r.loss) !== undefined ? { loss: formatLoss(num(r.loss)) } : {}),
+        ...(num(r.eval_loss) !== undefined ? { evalLoss: formatLoss(num(r.eval_loss)) } : {}),
+        ...(num(r.lr) !== undefined ? { lr: formatLr(num(r.lr)) } : {}),
+      });
+      event('info', progress, { type: 'metrics', record: r });
     } else if (e.type === 'checkpoint') {
       const ckptDir = e.dir.startsWith('/') ? e.dir : join(dir, e.dir);
       // The counters travel with the checkpoint (written now: the child does not touch a written checkpoint again).
@@ -373,7 +381,7 @@ async function superviseChild(
           update: { objectKey: key },
         });
       });
-      event('info', `Checkpoint saved at step ${e.step}.`);
+      event('info', jobEvent('checkpoint_saved', { step: e.step }));
     } else if (e.type === 'checkpoint-pruned') {
       // save_total_limit: the child deleted its folder; delete the stored copy too and mark the row (queued after
       // that checkpoint's own upload, so nothing is uploaded after it was deleted).
@@ -392,7 +400,7 @@ async function superviseChild(
   const child = startTrainingChild(job.id, dir, (m: TChildMessage) => {
     if (m.type === 'event') onEvent(m.event);
     else if (m.type === 'log' && !m.message.startsWith('[crucible] done'))
-      event(m.message.startsWith('warning') ? 'warn' : 'info', m.message.replace(/^\[crucible\] /, ''));
+      event(m.message.startsWith('warning') ? 'warn' : 'info', trainerLogEvent(m.message));
   });
 
   // Cancel: a Redis message reaches the child within one optimizer step; polling the row covers a lost message.
@@ -467,11 +475,13 @@ async function settle(run: TRun, what: string, fn?: () => Promise<unknown>): Pro
 async function reportLost(job: TJobRow, svc: TJobServices, run: TRun): Promise<void> {
   const lost = run.outbox.lost();
   if (!lost.length) return;
-  const message = `${lost.length} record(s) of this run could not be saved: ${lost
+  const details = lost
     .slice(0, 5)
     .map((l) => `${l.what} (${l.error})`)
-    .join('; ')}`.slice(0, 1000);
-  await svc.event('warn', message, { lost });
+    .join('; ');
+  const e = jobEvent('records_lost', { count: lost.length, details });
+  const message = e.message.slice(0, 1000);
+  await svc.event('warn', e, { lost });
   await svc.db.trainingJob.update({ where: { id: job.id }, data: { errorMessage: message } });
 }
 
@@ -489,7 +499,7 @@ async function finish(job: TJobRow, svc: TJobServices, ctx: TJobContext, dir: st
     await settle(run, 'the cancelled end state', async () => {
       await chargeTail(run, step);
       await db.trainingJob.update({ where: { id: job.id }, data: { status: 'cancelled', finishedAt: new Date() } });
-      await svc.event('info', `Cancelled at step ${step}; the tokens trained so far are charged.`);
+      await svc.event('info', jobEvent('cancelled', { step }));
     });
     await reportLost(job, svc, run);
     await svc.status('cancelled');
@@ -501,9 +511,12 @@ async function finish(job: TJobRow, svc: TJobServices, ctx: TJobContext, dir: st
       where: { id: job.id, status: 'running', workerId: ctx.workerId },
       data: { status: 'queued' },
     });
+    const step = await lastCheckpointStep(svc, job.id);
     await svc.event(
       'info',
-      `Worker ${ctx.workerId} is shutting down; the job goes back to the queue and ${resumeClause(await lastCheckpointStep(svc, job.id))}.`,
+      step === null
+        ? jobEvent('handed_back_restart', { worker: ctx.workerId })
+        : jobEvent('handed_back', { worker: ctx.workerId, step }),
     );
     await svc.status('queued');
     return { handedBack: true };
@@ -521,10 +534,7 @@ async function finish(job: TJobRow, svc: TJobServices, ctx: TJobContext, dir: st
     );
   }
   await db.trainingJob.update({ where: { id: job.id }, data: { status: 'queued' } });
-  await svc.event(
-    'warn',
-    `The training process ${how}; the job goes back to the queue and ${resumeClause(await lastCheckpointStep(svc, job.id))}.`,
-  );
+  await svc.event('warn', retryEvent(exit, await lastCheckpointStep(svc, job.id)));
   await svc.status('queued');
   throw new JobError('handler_failed', `training process ${how}`, { retryable: true });
 }
@@ -584,7 +594,7 @@ async function succeed(job: TJobRow, svc: TJobServices, dir: string, run: TRun) 
     });
     await svc.event(
       'info',
-      `Training finished: ${result.globalStep} steps, train loss ${result.trainLoss.toFixed(4)}. Model ${name} is ready.`,
+      jobEvent('training_finished', { steps: result.globalStep, trainLoss: formatLoss(result.trainLoss), model: name }),
     );
   });
   await reportLost(job, svc, run);
@@ -603,11 +613,21 @@ async function lastCheckpointStep(svc: TJobServices, jobId: string): Promise<num
 }
 
 /**
- * What happens to a job sent back to the queue, as an event says it: an event promised "resumes from its last
- * checkpoint" when none had been saved (issue 13, item 13), so the text depends on whether one exists.
+ * The event of a job the worker sends back to the queue after its training process died: an event promised
+ * "resumes from its last checkpoint" when none had been saved (issue 13, item 13), so the code depends on whether
+ * one exists.
  */
-export function resumeClause(lastCheckpoint: number | null): string {
+export function retryEvent(
+  exit: { signal?: string | null; exitCode?: number | null },
+  lastCheckpoint: number | null,
+): ReturnType<typeof jobEvent> {
+  if (exit.signal) {
+    return lastCheckpoint === null
+      ? jobEvent('process_killed_restart', { signal: exit.signal })
+      : jobEvent('process_killed_retry', { signal: exit.signal, step: lastCheckpoint });
+  }
+  const exitCode = exit.exitCode ?? -1;
   return lastCheckpoint === null
-    ? 'starts again from the beginning (no checkpoint was saved yet)'
-    : `resumes from its checkpoint at step ${lastCheckpoint}`;
+    ? jobEvent('process_exited_restart', { exitCode })
+    : jobEvent('process_exited_retry', { exitCode, step: lastCheckpoint });
 }

@@ -12,6 +12,7 @@ import {
   resolveHyperparameters,
   trainingRunJob,
 } from '@crucible/jobs';
+import { jobEvent } from '@crucible/jobs/events';
 import type { TCreateFineTuningJob } from '../../schemas/fine-tuning';
 import { AppError } from '../errors';
 import { trainTokensPerEpoch } from '../training-tokens';
@@ -212,9 +213,7 @@ export async function createJob(
       createdById: by.userId ?? null,
     },
   });
-  await prisma.jobEvent.create({
-    data: { workspaceId, jobId: row.id, message: 'Job created; waiting for a trainer worker.' },
-  });
+  await prisma.jobEvent.create({ data: { workspaceId, jobId: row.id, ...jobEvent('job_created') } });
   try {
     const { id } = await enqueue(trainingRunJob, { jobId: row.id });
     await prisma.trainingJob.update({ where: { id: row.id }, data: { queueJobId: id } });
@@ -283,7 +282,7 @@ export async function cancelJob(workspaceId: string, jobId: string): Promise<TJo
   } else {
     await publish(jobChannel(prefix, job.id), { type: 'status', data: { id: job.id, status: 'cancelled' } });
   }
-  await prisma.jobEvent.create({ data: { workspaceId, jobId: job.id, message: 'Cancel requested.' } });
+  await prisma.jobEvent.create({ data: { workspaceId, jobId: job.id, ...jobEvent('cancel_requested') } });
   return findJob(workspaceId, job.id);
 }
 

@@ -102,7 +102,14 @@ export async function jobEvents(workspaceId: string, jobId: string, take = 1000)
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     take,
   });
-  return rows.map((e) => ({ id: e.id, level: e.level, message: e.message, createdAt: e.createdAt.toISOString() }));
+  return rows.map((e) => ({
+    id: e.id,
+    level: e.level,
+    message: e.message,
+    code: e.code,
+    params: e.params,
+    createdAt: e.createdAt.toISOString(),
+  }));
 }
 
 export const listJobMetrics = route(async (req, { slug, jobId }) => {

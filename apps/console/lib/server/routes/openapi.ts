@@ -60,6 +60,12 @@ export const getOpenApi = route(async () => {
                 code: { type: 'string' },
                 message: { type: 'string' },
                 param: { type: ['string', 'null'] },
+                reason: {
+                  type: 'object',
+                  description:
+                    'When known, the precise failure as a stable code (e.g. "zod.too_small") and its parameters, for clients that show errors in other languages.',
+                  properties: { code: { type: 'string' }, params: { type: 'object' } },
+                },
               },
             },
           },
