@@ -74,9 +74,19 @@ describe('job events', () => {
       ).params,
     ).toMatchObject({ summary: 'cpu: 2 threads, sgemm avx2, bf16 widened', gc: 'off' });
     expect(trainerLogEvent('[crucible] resuming from output/checkpoint-10').code).toBe('trainer_resuming');
-    expect(trainerLogEvent('[crucible] cancelled after step 4; the last checkpoint in /x can be resumed').code).toBe(
-      'trainer_cancelled',
-    );
+    // The two lines the core writes on cancel (packages/trainer cancelledLine; its own test pins them).
+    expect(trainerLogEvent('[crucible] cancelled after step 4; checkpoint-4 in /x can be resumed')).toMatchObject({
+      code: 'trainer_cancelled',
+      params: { step: 4, checkpoint: 4 },
+    });
+    expect(
+      trainerLogEvent(
+        '[crucible] cancelled after step 2; no checkpoint was saved, so a new run starts from the beginning',
+      ).code,
+    ).toBe('trainer_cancelled_no_checkpoint');
+    expect(
+      trainerLogEvent('[crucible] continuing adapter /srv/a (r 8, alpha 16, dropout 0, targets q_proj,v_proj)').params,
+    ).toEqual({ path: '/srv/a' });
     expect(trainerLogEvent('warning: dataset train: dropped 2 invalid rows (as LLaMA-Factory does).').params).toEqual({
       dataset: 'train',
       count: 2,
