@@ -221,7 +221,9 @@ describe('a deployment with 3 replicas on 2 workers', () => {
       return e && e.deployments.length === 0;
     });
     expect((await replicaRows(depId)).every((r) => r.workerId === other.id)).toBe(true);
-  });
+    // Detecting the hang (registry TTL 2 s), loading two more replicas and letting go took 23 s on an idle 2-core
+    // machine: the default 30 s left no room for a busy one.
+  }, 90_000);
 
   it('stop lets every worker go of it', async () => {
     const params = { slug: 'replicas-a', deploymentId: depId };
