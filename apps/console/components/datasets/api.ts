@@ -130,7 +130,16 @@ export type TInvalidRow = {
   line: number;
   before: number;
   text: string | null;
-  problems: { code: string; severity: 'error' | 'warning'; field?: string; detail?: string; message: string }[];
+  problems: {
+    code: string;
+    severity: 'error' | 'warning';
+    field?: string;
+    detail?: string;
+    /** The detail as a code + params (packages/datasets details.ts), rendered in the reader's language. */
+    detailCode?: string;
+    params?: Record<string, string | number>;
+    message: string;
+  }[];
 };
 export type TInvalidPage = { total: number; offset: number; limit: number; data: TInvalidRow[]; unavailable?: string };
 

@@ -15,6 +15,7 @@ import {
 } from '@/components/ui/dialog';
 import { api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
+import { datasetDetailText, datasetProblemText } from '@/lib/i18n/domain';
 import { formatNumber } from '@/lib/utils';
 import { datasetPaths, invalidCount, type TEdited, type TInvalidPage, type TInvalidRow, type TVersion } from './api';
 import { useEdit } from './use-edit';
@@ -46,9 +47,9 @@ function Problems({ row }: { row: TInvalidRow }) {
             {p.field ? (
               <span className="text-xs text-muted-foreground">{t('datasetEditor.field', { field: p.field })}</span>
             ) : null}
-            {p.detail ? <span className="text-xs text-muted-foreground">{p.detail}</span> : null}
+            {p.detail ? <span className="text-xs text-muted-foreground">{datasetDetailText(t, p)}</span> : null}
           </span>
-          <span className="block text-xs">{p.message}</span>
+          <span className="block text-xs">{datasetProblemText(t, p.code, p.message)}</span>
         </li>
       ))}
     </ul>
