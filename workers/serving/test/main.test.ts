@@ -73,7 +73,8 @@ it('boots, heartbeats, and exits 0 within the grace period on SIGTERM', async ()
       status: 'running',
       concurrency: 2,
     });
-    expect(output).toMatch(/^\[serving\] /m); // log lines are prefixed
+    // Log lines are prefixed; the heartbeat can land in Redis before the first line crosses the pipe, so wait for it.
+    await waitFor('a prefixed log line', async () => /^\[serving\] /m.test(output), 10_000);
 
     const t0 = Date.now();
     child.kill('SIGTERM');
