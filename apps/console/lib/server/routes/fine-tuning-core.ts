@@ -106,7 +106,12 @@ export function timeEstimate(tokens: number, runs: TPastRun[], params: bigint | 
 }
 
 /** Checks every id of a create request against the workspace and computes the estimate. */
-export async function planJob(workspaceId: string, input: TCreateFineTuningJob) {
+export async function planJob(
+  workspaceId: string,
+  input: TCreateFineTuningJob,
+  /** How long to wait for the exact token count before using the dataset's statistics (it goes on, cached). */
+  opts: { countWaitMs?: number } = {},
+) {
   const prisma = getPrisma();
   const base = await prisma.baseModel.findFirst({
     where: { id: input.baseModelId, OR: [{ workspaceId }, { workspaceId: null }] },
@@ -146,7 +151,16 @@ export async function planJob(workspaceId: string, input: TCreateFineTuningJob) 
   let datasetTokens: number;
   let tokensExact = true;
   try {
-    const counted = await trainTokensPerEpoch(base, training, validation, input.method, hp, epochs);
+    const counting = trainTokensPerEpoch(base, training, validation, input.method, hp, epochs);
+    const counted =
+      opts.countWaitMs === undefined
+        ? await counting
+        : await Promise.race([
+            counting,
+            new Promise<never>((_, reject) => {
+              setTimeout(() => reject(new Error('still counting')), opts.countWaitMs).unref();
+            }),
+          ]);
     datasetTokens = counted.tokensPerEpoch;
   } catch {
     tokensExact = false;
@@ -195,7 +209,9 @@ export async function createJob(
   by: { userId?: string | null },
 ): Promise<TJobRow> {
   await requireWithinBudget(workspaceId);
-  const plan = await planJob(workspaceId, input);
+  // Starting a job never waits long for the exact count: the form's estimate has usually made it already (cached);
+  // otherwise the stored estimate uses the dataset's statistics.
+  const plan = await planJob(workspaceId, input, { countWaitMs: 3_000 });
   const prisma = getPrisma();
   const row = await prisma.trainingJob.create({
     data: {
