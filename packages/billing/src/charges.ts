@@ -4,7 +4,12 @@
  * its unit price and amount: a later price change never rewrites it.
  */
 import { appendUsage, getPrisma, type Prisma, type TDb } from '@crucible/db';
-import { chargedDeploymentKeys, findAccruingDeployments, storageBytesByWorkspace } from '@crucible/db/billing';
+import {
+  ACCRUAL_DEPLOYMENT_SELECT,
+  chargedDeploymentKeys,
+  findAccruingDeployments,
+  storageBytesByWorkspace,
+} from '@crucible/db/billing';
 import { amountFor, dec, resolvePrice, type TDecimalLike } from './prices';
 
 /** The estimate of a training job: tokens × epochs at the price in force now (the same code charges the steps). */
@@ -235,18 +240,7 @@ export async function accrueDeploymentHours(now: Date = new Date(), db: TDb = ge
 export async function settleDeploymentRun(deploymentId: string, end: Date = new Date(), db: TDb = getPrisma()) {
   const d = await db.deployment.findUnique({
     where: { id: deploymentId },
-    select: {
-      id: true,
-      workspaceId: true,
-      workerClass: true,
-      replicas: true,
-      startedAt: true,
-      stoppedAt: true,
-      status: true,
-      createdById: true,
-      fineTunedModelId: true,
-      baseModelId: true,
-    },
+    select: ACCRUAL_DEPLOYMENT_SELECT,
   });
   if (!d?.startedAt) return { linesCreated: 0, amount: dec(0) };
   const r = await chargeDeploymentRun(d, d.stoppedAt && d.stoppedAt < end ? d.stoppedAt : end, true, db);

@@ -265,6 +265,20 @@ export async function sumLedgerByWorkspace(f: { from: Date; to: Date }, db: TDb 
   }));
 }
 
+/** What charging a deployment's hours reads of it (the accrual and the settling of one run). */
+export const ACCRUAL_DEPLOYMENT_SELECT = {
+  id: true,
+  workspaceId: true,
+  workerClass: true,
+  replicas: true,
+  startedAt: true,
+  stoppedAt: true,
+  status: true,
+  createdById: true,
+  fineTunedModelId: true,
+  baseModelId: true,
+} as const;
+
 /** Deployments that may owe hours: running, or stopped after `since` (their last hours). */
 export function findAccruingDeployments(since: Date, db: TDb = getPrisma()) {
   return db.deployment.findMany({
@@ -272,18 +286,7 @@ export function findAccruingDeployments(since: Date, db: TDb = getPrisma()) {
       startedAt: { not: null },
       OR: [{ status: 'running' }, { stoppedAt: { gte: since } }],
     },
-    select: {
-      id: true,
-      workspaceId: true,
-      workerClass: true,
-      replicas: true,
-      startedAt: true,
-      stoppedAt: true,
-      status: true,
-      createdById: true,
-      fineTunedModelId: true,
-      baseModelId: true,
-    },
+    select: ACCRUAL_DEPLOYMENT_SELECT,
   });
 }
 

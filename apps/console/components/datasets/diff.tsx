@@ -8,6 +8,7 @@ import { api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { cn, formatNumber } from '@/lib/utils';
 import { datasetPaths, type TRow, type TVersion } from './api';
+import { Pager } from './pager';
 
 type TKind = 'changed' | 'added' | 'removed';
 type TFieldChange = { path: string; before?: unknown; after?: unknown };
@@ -209,33 +210,7 @@ export function DiffPanel({
                   ))}
             </ul>
             {total > PAGE ? (
-              <div className="flex items-center justify-between text-xs text-muted-foreground">
-                <span data-testid="diff-page">
-                  {t('datasets.showing', {
-                    from: formatNumber(offset + 1, locale),
-                    to: formatNumber(Math.min(offset + PAGE, total), locale),
-                    total: formatNumber(total, locale),
-                  })}
-                </span>
-                <div className="flex gap-2">
-                  <Button
-                    size="sm"
-                    variant="outline"
-                    disabled={offset === 0}
-                    onClick={() => setOffset(Math.max(0, offset - PAGE))}
-                  >
-                    {t('datasets.previous')}
-                  </Button>
-                  <Button
-                    size="sm"
-                    variant="outline"
-                    disabled={offset + PAGE >= total}
-                    onClick={() => setOffset(offset + PAGE)}
-                  >
-                    {t('datasets.next')}
-                  </Button>
-                </div>
-              </div>
+              <Pager offset={offset} pageSize={PAGE} total={total} onOffset={setOffset} testId="diff-page" />
             ) : null}
           </>
         ) : null}

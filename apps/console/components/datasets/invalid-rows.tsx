@@ -18,6 +18,7 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import { datasetDetailText, datasetProblemText } from '@/lib/i18n/domain';
 import { formatNumber } from '@/lib/utils';
 import { datasetPaths, invalidCount, type TEdited, type TInvalidPage, type TInvalidRow, type TVersion } from './api';
+import { Pager } from './pager';
 import { useEdit } from './use-edit';
 
 const PAGE = 10;
@@ -202,35 +203,7 @@ export function InvalidRowsPanel({
             </li>
           ))}
         </ol>
-        {total > PAGE ? (
-          <div className="flex items-center justify-between text-xs text-muted-foreground">
-            <span>
-              {t('datasets.showing', {
-                from: formatNumber(offset + 1, locale),
-                to: formatNumber(Math.min(offset + PAGE, total), locale),
-                total: formatNumber(total, locale),
-              })}
-            </span>
-            <div className="flex gap-2">
-              <Button
-                size="sm"
-                variant="outline"
-                disabled={offset === 0}
-                onClick={() => setOffset(Math.max(0, offset - PAGE))}
-              >
-                {t('datasets.previous')}
-              </Button>
-              <Button
-                size="sm"
-                variant="outline"
-                disabled={offset + PAGE >= total}
-                onClick={() => setOffset(offset + PAGE)}
-              >
-                {t('datasets.next')}
-              </Button>
-            </div>
-          </div>
-        ) : null}
+        {total > PAGE ? <Pager offset={offset} pageSize={PAGE} total={total} onOffset={setOffset} /> : null}
         {edit.error && !fixing ? (
           <p role="alert" className="text-sm text-destructive">
             {edit.error}

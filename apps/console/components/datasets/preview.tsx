@@ -27,6 +27,7 @@ import {
   type TVersion,
 } from './api';
 import { ConfirmDropDialog } from './invalid-rows';
+import { Pager } from './pager';
 import { useEdit } from './use-edit';
 
 const PAGE = 10;
@@ -201,33 +202,7 @@ export function PreviewPanel({
             </li>
           ))}
         </ol>
-        <div className="flex items-center justify-between text-xs text-muted-foreground">
-          <span>
-            {t('datasets.showing', {
-              from: formatNumber(total === 0 ? 0 : offset + 1, locale),
-              to: formatNumber(Math.min(offset + PAGE, total), locale),
-              total: formatNumber(total, locale),
-            })}
-          </span>
-          <div className="flex gap-2">
-            <Button
-              size="sm"
-              variant="outline"
-              disabled={offset === 0}
-              onClick={() => setOffset(Math.max(0, offset - PAGE))}
-            >
-              {t('datasets.previous')}
-            </Button>
-            <Button
-              size="sm"
-              variant="outline"
-              disabled={offset + PAGE >= total}
-              onClick={() => setOffset(offset + PAGE)}
-            >
-              {t('datasets.next')}
-            </Button>
-          </div>
-        </div>
+        <Pager offset={offset} pageSize={PAGE} total={total} onOffset={setOffset} />
         {error && !edit ? (
           <p role="alert" className="text-sm text-destructive">
             {error}

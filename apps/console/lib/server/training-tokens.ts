@@ -27,22 +27,28 @@ type TVersion = { id: string; objectKey: string };
 const root = () => join(tmpdir(), 'crucible-console', 'estimates');
 const WEIGHTS = /\.(safetensors|bin|gguf|pt|pth|ckpt|msgpack|h5)$/i;
 
-const counts = new Map<string, Promise<TTrainTokenCount>>();
-const MAX_CACHED = 256;
-/** Parsed tokenizers by model folder (a Qwen tokenizer.json takes a second or two to load). */
-const tokenizers = new Map<string, Promise<Tokenizer>>();
-const MAX_TOKENIZERS = 8;
-
-function tokenizerOf(modelDir: string): Promise<Tokenizer> {
-  let t = tokenizers.get(modelDir);
-  if (!t) {
-    t = loadTokenizer(modelDir);
-    t.catch(() => tokenizers.delete(modelDir));
-    if (tokenizers.size >= MAX_TOKENIZERS) tokenizers.delete(tokenizers.keys().next().value as string);
-    tokenizers.set(modelDir, t);
-  }
-  return t;
+/**
+ * A bounded cache of promises: concurrent asks share one computation, a failed one is forgotten (asked again next
+ * time), and past `max` entries the oldest goes.
+ */
+function promiseCache<T>(max: number) {
+  const entries = new Map<string, Promise<T>>();
+  return (key: string, make: () => Promise<T>): Promise<T> => {
+    let p = entries.get(key);
+    if (!p) {
+      p = make();
+      p.catch(() => entries.delete(key));
+      if (entries.size >= max) entries.delete(entries.keys().next().value as string);
+      entries.set(key, p);
+    }
+    return p;
+  };
 }
+
+const counts = promiseCache<TTrainTokenCount>(256);
+/** Parsed tokenizers by model folder (a Qwen tokenizer.json takes a second or two to load). */
+const tokenizers = promiseCache<Tokenizer>(8);
+const tokenizerOf = (modelDir: string) => tokenizers(modelDir, () => loadTokenizer(modelDir));
 
 /** The base model's folder without weights (tokenizer, config, template files), kept while the row is unchanged. */
 async function tokenizerFolder(base: TBase): Promise<string> {
@@ -114,12 +120,5 @@ export function trainTokensPerEpoch(
       ]),
     )
     .digest('hex');
-  let p = counts.get(key);
-  if (!p) {
-    p = count(base, training, validation, method, hp, epochs);
-    p.catch(() => counts.delete(key));
-    if (counts.size >= MAX_CACHED) counts.delete(counts.keys().next().value as string);
-    counts.set(key, p);
-  }
-  return p;
+  return counts(key, () => count(base, training, validation, method, hp, epochs));
 }
