@@ -5,9 +5,7 @@ import { z } from 'zod';
  * Fine-tuning inputs shared by the REST routes and the console's forms. Browser-safe: the hyper-parameter schema
  * comes from @crucible/jobs/fine-tuning, which imports nothing but zod (the worker reads the same contract).
  */
-export { autoEpochs, defaultHyperparameters, ZHyperparameters } from '@crucible/jobs/fine-tuning';
-
-export const ZFineTuningMethod = z.enum(FINE_TUNING_METHODS);
+const ZFineTuningMethod = z.enum(FINE_TUNING_METHODS);
 
 export const ZCreateFineTuningJob = z.strictObject({
   baseModelId: z.string().min(1, 'Choose a base model.'),

@@ -33,7 +33,7 @@ type TUpload = {
 };
 
 /** Sends `bytes` to a presigned upload target; returns the HTTP status. */
-export async function sendToPresigned(target: TUpload, bytes: Uint8Array | string): Promise<number> {
+async function sendToPresigned(target: TUpload, bytes: Uint8Array | string): Promise<number> {
   const blob = new Blob([typeof bytes === 'string' ? bytes : new Uint8Array(bytes)]);
   if (target.url.startsWith(APP_URL)) {
     const { storageUpload } = await import('../../lib/server/routes/datasets-storage');
