@@ -38,7 +38,10 @@ async function enqueueAction(deploymentId: string, action: 'start' | 'stop' | 'r
     await enqueue(deploymentActionJob, { deploymentId, action });
   } catch (error) {
     if (action !== 'stop') await getPrisma().deployment.update({ where: { id: deploymentId }, data: QUEUE_FAILED });
-    throw new ServiceError('unavailable', `The deployment queue did not take the ${action}: ${(error as Error).message}`);
+    throw new ServiceError(
+      'unavailable',
+      `The deployment queue did not take the ${action}: ${(error as Error).message}`,
+    );
   }
 }
 
