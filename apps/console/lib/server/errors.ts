@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable } from '@crucible/db';
-import { isServiceError, type ServiceError } from '@crucible/services';
+import { isServiceError, type ServiceError } from '@crucible/services/errors';
 import { ZodError } from 'zod';
 import { type TErrorReason, zodReason } from '../i18n/zod-reason';
 import { errorBody } from './error-shape';

@@ -1,4 +1,5 @@
-import { fromBillingError, isServiceError } from '@crucible/services';
+import { fromBillingError } from '@crucible/services/budget';
+import { isServiceError } from '@crucible/services/errors';
 import { fromServiceError } from '../errors';
 
 /**
