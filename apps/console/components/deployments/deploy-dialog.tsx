@@ -76,7 +76,7 @@ const ZDeployForm = z.object({
     .trim()
     .min(1)
     .max(64)
-    // The API's rule (lib/server/routes/deployments.ts ZCreateDeployment), checked here to answer before sending.
+    // The API's rule (ZCreateDeployment in packages/services/src/deployments.ts), checked here to answer before sending.
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/),
   replicas: z.coerce.number().int().min(1).max(16),
   contextSize: z.coerce.number().int().min(128).max(131072),
