@@ -3,4 +3,4 @@
  * platform's job operations take (@crucible/services/job-input: zod and @crucible/jobs/fine-tuning only), and the
  * hyper-parameter schema is the one the worker reads.
  */
-export { type TCreateFineTuningJob, ZCreateFineTuningJob } from '@crucible/services/job-input';
+export { ZCreateFineTuningJob } from '@crucible/services/job-input';

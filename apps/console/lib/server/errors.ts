@@ -52,7 +52,7 @@ export class AppError extends Error {
  * An AppError whose code is `budget_exceeded` (HTTP 402): the shared error table has no such code, so this
  * subclass carries its own code and status; toResponse() answers `{ error: { code: 'budget_exceeded', ... } }`.
  */
-export class BudgetExceededError extends AppError {
+class BudgetExceededError extends AppError {
   constructor(message: string) {
     super('conflict', message, null);
     Object.defineProperty(this, 'code', { value: 'budget_exceeded' as TAppErrorCode });
@@ -71,14 +71,8 @@ export function fromServiceError(error: ServiceError): AppError {
   return new AppError(error.code, error.message, error.param, {}, error.issue ? zodReason(error.issue) : null);
 }
 
-export function isAppError(error: unknown): error is AppError {
-  return error instanceof AppError;
-}
-
-export const notFound = (what = 'resource') => new AppError('not_found', `No such ${what}.`);
-
 /** Seconds a client is told to wait when a dependency (the database) is down. */
-export const OUTAGE_RETRY_AFTER_S = 5;
+const OUTAGE_RETRY_AFTER_S = 5;
 
 /** The database is not answering: 503 with Retry-After, never a 500 (issue 11, finding 4). */
 export const databaseUnavailable = () =>

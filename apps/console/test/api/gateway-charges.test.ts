@@ -63,6 +63,7 @@ async function chat(model: string) {
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4 }),
     }),
+    {},
   );
   return { status: res.status, body: (await res.json()) as { error: { type: string; code: string; message: string } } };
 }

@@ -69,7 +69,7 @@ export const cancelJobRoute = route(async (req, { slug, jobId }) => {
   return json((await withCost(workspace.id, [row]))[0]);
 });
 
-export function metricRowJson(m: {
+function metricRowJson(m: {
   step: number;
   epoch: number | null;
   loss: number | null;
