@@ -99,16 +99,14 @@ export function packIndices(lengths: ArrayLike<number>, cutoff: number): { bins:
     if (list) list.push(i);
     else byLength.set(lengths[i], [i]);
   }
-  const bins = greedyKnapsack(kept, cutoff).map((bin) => bin.map((len) => (byLength.get(len) as number[]).pop() as number));
+  const bins = greedyKnapsack(kept, cutoff).map((bin) =>
+    bin.map((len) => (byLength.get(len) as number[]).pop() as number),
+  );
   return { bins, dropped };
 }
 
 /** The packed examples of a chunk: each bin's ids and labels concatenated, with the examples' lengths as segments. */
-export function packExamples(
-  examples: Example[],
-  cutoff: number,
-  warn: (m: string) => void,
-): Example[] {
+export function packExamples(examples: Example[], cutoff: number, warn: (m: string) => void): Example[] {
   const { bins, dropped } = packIndices(
     examples.map((e) => e.inputIds.length),
     cutoff,

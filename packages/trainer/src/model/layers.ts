@@ -115,7 +115,24 @@ export function layerBackward(
   be.axpy(g.dres, 1, g.dtmp, N * C);
   // Attention: x2 = x + o(attn(rope(q(ln1)), rope(k(ln1)), v(ln1)))
   linearBackward(be, L.o_proj, g.datt, g.dres, a.att, N, false, sl.o_proj ?? null, sc, seed);
-  be.attentionBackward(g.dq, g.dk, g.dv, g.datt, a.q, a.k, a.v, a.att, a.lse, s.B, s.T, Hq, Hkv, D, s.keyLen, s.segStart);
+  be.attentionBackward(
+    g.dq,
+    g.dk,
+    g.dv,
+    g.datt,
+    a.q,
+    a.k,
+    a.v,
+    a.att,
+    a.lse,
+    s.B,
+    s.T,
+    Hq,
+    Hkv,
+    D,
+    s.keyLen,
+    s.segStart,
+  );
   be.ropeBackward(g.dq, s.pos, N, Hq, D, d.theta);
   be.ropeBackward(g.dk, s.pos, N, Hkv, D, d.theta);
   const dln = needInputGrad || layer.inNorm.dw ? g.dln : null;

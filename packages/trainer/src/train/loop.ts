@@ -504,7 +504,10 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     lossHistory: st.lossHistory,
     evalHistory: st.evalHistory,
     stoppedEarly,
-    bestMetric: st.best_metric !== undefined && st.best_metric !== null && Number.isFinite(st.best_metric) ? st.best_metric : null,
+    bestMetric:
+      st.best_metric !== undefined && st.best_metric !== null && Number.isFinite(st.best_metric)
+        ? st.best_metric
+        : null,
     bestGlobalStep: st.best_global_step ?? null,
     bestModelCheckpoint: st.best_model_checkpoint ?? null,
     loadedBestModel,
