@@ -225,8 +225,12 @@ describe('packing keys (issue 17: sft packing was refused, neat_packing unsuppor
     expect(configHash(loadTrainConfig(join(FIXTURES, 'train_qwen_lora.yaml'), () => {}))).toBe(
       '9fce9f9839817218c378f0caf9fbc1f60b0497ec40dc0d4cdf66c88357f0e642',
     );
-    // and packing is part of what a run computes
+    // and packing is part of what a run computes, with the chunk size it bins by
     expect(configHash(parse({ packing: true }))).not.toBe(configHash(parse({ neat_packing: true })));
+    expect(configHash(parse({ packing: true, preprocessing_batch_size: 10 }))).not.toBe(
+      configHash(parse({ packing: true })),
+    );
+    expect(configHash(parse({ preprocessing_batch_size: 10 }))).toBe(configHash(parse({})));
   });
 });
 

@@ -116,8 +116,14 @@ function stable(v: unknown): string {
 
 /** sha256 over the training-relevant keys of a config (sorted, undefined dropped). */
 export function configHash(cfg: Record<string, unknown>): string {
+  // preprocessing_batch_size chooses which examples sft packing bins together (data/packing.ts); otherwise it
+  // changes nothing, and configs that carry it keep the hash they had before packing existed.
+  const packsSft = cfg.stage === 'sft' && cfg.packing === true;
   const kept: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(cfg)) if (!HASH_EXCLUDED.has(k)) kept[k] = v;
+  for (const [k, v] of Object.entries(cfg)) {
+    if (HASH_EXCLUDED.has(k) && !(packsSft && k === 'preprocessing_batch_size')) continue;
+    kept[k] = v;
+  }
   return createHash('sha256').update(stable(kept)).digest('hex');
 }
 
