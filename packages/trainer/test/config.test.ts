@@ -11,8 +11,8 @@ import {
   loadTrainConfig,
   parseTrainConfig,
 } from '../src/config';
-import { configHash } from '../src/train/checkpoint';
 import type { TrainerError } from '../src/io/errors';
+import { configHash } from '../src/train/checkpoint';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/configs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'crucible-config-'));
@@ -181,7 +181,8 @@ describe('gradient checkpointing keys (LLaMA-Factory: on unless disable_gradient
 });
 
 describe('packing keys (issue 17: sft packing was refused, neat_packing unsupported)', () => {
-  const parse = (extra: Record<string, unknown>, warn = () => {}) => parseTrainConfig({ ...base, ...extra }, 'c', warn);
+  const parse = (extra: Record<string, unknown>, warn: (m: string) => void = () => {}) =>
+    parseTrainConfig({ ...base, ...extra }, 'c', warn);
 
   it("packs sft when asked, with LLaMA-Factory's cutoff_len - 1; neat_packing turns packing on", () => {
     const c = parse({ packing: true, cutoff_len: 512 });
@@ -236,7 +237,7 @@ describe('packing keys (issue 17: sft packing was refused, neat_packing unsuppor
 
 describe('best model and early stopping keys (Transformers TrainingArguments, LLaMA-Factory early_stopping_steps)', () => {
   const evalSet = { val_size: 0.1, eval_strategy: 'steps', eval_steps: 5, save_steps: 10 };
-  const parse = (extra: Record<string, unknown>, warn = () => {}) =>
+  const parse = (extra: Record<string, unknown>, warn: (m: string) => void = () => {}) =>
     parseTrainConfig({ ...base, ...evalSet, ...extra }, 'c', warn);
 
   it('resolves metric_for_best_model and greater_is_better as TrainingArguments does', () => {

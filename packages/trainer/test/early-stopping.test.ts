@@ -106,7 +106,7 @@ describe('early stopping on a real evaluation', () => {
     // the final weights are checkpoint-1's bit for bit, not the last step's
     const now = model.trainableParams().map((p) => host(backend, p.data));
     const best = savedParams(join(out, 'checkpoint-1'));
-    now.forEach((t, i) => expect(t).toEqual(best[i]));
+    for (const [i, t] of now.entries()) expect(t).toEqual(best[i]);
     const last = savedParams(join(out, 'checkpoint-4'));
     expect(now[0]).not.toEqual(last[0]);
     // the log stops where training did

@@ -199,7 +199,11 @@ describe('packed rows', () => {
           const wToken = worstRatio(tokenLosses(model, batch), atOurPositions(ref.tokenLosses, batch), TOL.token);
           zeroGrads(backend, model);
           const r = model.lossAndGrad(batch, 1);
-          const wGrad = worstGrad(grads(backend, model), new Map([...golden.group(`${mode}/`)].map(([k, t]) => [k, t.data])), TOL.grad);
+          const wGrad = worstGrad(
+            grads(backend, model),
+            new Map([...golden.group(`${mode}/`)].map(([k, t]) => [k, t.data])),
+            TOL.grad,
+          );
           console.log(`${name} ${mode}: worst ratio token losses ${wToken.toFixed(3)}, LoRA grads ${wGrad.toFixed(3)}`);
           expect(worstRatio([r.lossSum], [ref.lossSum], TOL.lossSum)).toBeLessThanOrEqual(1);
           expect(wToken).toBeLessThanOrEqual(1);

@@ -12,7 +12,7 @@ import {
   type TConvertedRow,
 } from './formats';
 import { packExamples } from './packing';
-import { createExampleStore, type Example as StoreExample, type ExampleList, type ExampleStore } from './store';
+import { createExampleStore, type ExampleList, type ExampleStore, type Example as StoreExample } from './store';
 import { getTemplate, type Template } from './template';
 
 export type Example = { inputIds: number[]; labels: number[] };
