@@ -27,6 +27,9 @@ export default defineConfig({
     // One browser, one server: test files run one after another.
     fileParallelism: false,
     testTimeout: 90_000,
+    // expect.poll waits for what the page shows after its own requests: 1 s (vitest's default) was too short for a
+    // page's fetch on a loaded 2-core machine (the billing totals read 0 for a moment in a CI run).
+    expect: { poll: { timeout: 15_000, interval: 100 } },
     // The setup may have to run `next build` (about 1–4 min on a busy 2-core machine).
     hookTimeout: 600_000,
   },
