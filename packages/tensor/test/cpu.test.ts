@@ -36,9 +36,13 @@ const GUARD_VALUE = 12345.5;
 
 type TView<T extends Float32Array | Int32Array> = { v: T; guards: () => boolean };
 
-/** A view of n elements at an odd offset inside a buffer with guard cells on both sides. */
-function view(n: number, fill: (i: number) => number = () => r() * 2 - 1): TView<Float32Array> {
-  const off = 1 + Math.floor(r() * 3); // odd byte offsets of 4..12: never 64-byte aligned
+/**
+ * A view of n elements at an odd offset inside a buffer with guard cells on both sides. g: the random stream (a
+ * test added later takes its own, so the inputs of the tests after it stay what they were).
+ */
+function view(n: number, fill?: (i: number) => number, g: () => number = r): TView<Float32Array> {
+  fill ??= () => g() * 2 - 1;
+  const off = 1 + Math.floor(g() * 3); // odd byte offsets of 4..12: never 64-byte aligned
   const buf = new Float32Array(off + n + GUARD).fill(GUARD_VALUE);
   const v = buf.subarray(off, off + n);
   for (let i = 0; i < n; i++) v[i] = fill(i);
@@ -280,42 +284,100 @@ function opSuite(): void {
   });
 
   describe('attention', () => {
-    const cases: { B: number; T: number; Hq: number; Hkv: number; D: number; keyLen?: number[] }[] = [
+    /** segStart of rows packed with sequences of these lengths (the rest of a row: one more sequence). */
+    const packed = (T: number, rows: number[][]): number[] =>
+      rows.flatMap((lens) => {
+        const s: number[] = [];
+        for (const n of [...lens, T - lens.reduce((a, c) => a + c, 0)])
+          for (let i = 0; i < n; i++) s.push(s.length - i);
+        return s;
+      });
+    const cases: {
+      B: number;
+      T: number;
+      Hq: number;
+      Hkv: number;
+      D: number;
+      keyLen?: number[];
+      segStart?: number[];
+    }[] = [
       { B: 1, T: 5, Hq: 2, Hkv: 2, D: 8 },
       { B: 2, T: 70, Hq: 6, Hkv: 2, D: 12, keyLen: [70, 33] },
       { B: 3, T: 130, Hq: 4, Hkv: 1, D: 64, keyLen: [0, 129, 65] },
+      // neat packing: sequences that cross the 64-row query blocks, one of a single token, padding after keyLen,
+      // and a sequence that starts after keyLen (its queries see nothing).
+      { B: 1, T: 7, Hq: 2, Hkv: 1, D: 8, segStart: packed(7, [[3, 1]]) },
+      {
+        B: 3,
+        T: 150,
+        Hq: 4,
+        Hkv: 2,
+        D: 16,
+        keyLen: [150, 120, 66],
+        segStart: packed(150, [
+          [40, 30, 1, 60],
+          [64, 1, 50],
+          [10, 60],
+        ]),
+      },
     ];
-    for (const { B, T, Hq, Hkv, D, keyLen } of cases) {
-      it(`forward and backward B=${B} T=${T} Hq=${Hq} Hkv=${Hkv} D=${D} keyLen=${keyLen ?? 'none'}`, () => {
+    for (const { B, T, Hq, Hkv, D, keyLen, segStart } of cases) {
+      it(`forward and backward B=${B} T=${T} Hq=${Hq} Hkv=${Hkv} D=${D} keyLen=${keyLen ?? 'none'}${segStart ? ' packed' : ''}`, () => {
         const kl = keyLen ? ints(keyLen) : undefined;
+        const ss = segStart ? ints(segStart) : undefined;
+        const g = segStart ? rng(T) : r;
         const nq = B * T * Hq * D,
           nkv = B * T * Hkv * D;
-        const q = view(nq),
-          k = view(nkv),
-          v = view(nkv),
-          dout = view(nq);
-        const out = view(nq),
-          lse = view(B * Hq * T);
+        const q = view(nq, undefined, g),
+          k = view(nkv, undefined, g),
+          v = view(nkv, undefined, g),
+          dout = view(nq, undefined, g);
+        const out = view(nq, undefined, g),
+          lse = view(B * Hq * T, undefined, g);
         const rOut = new Float32Array(nq),
           rLse = new Float32Array(B * Hq * T);
-        cpu.attentionForward(out.v, lse.v, q.v, k.v, v.v, B, T, Hq, Hkv, D, kl);
-        ref.attentionForward(rOut, rLse, q.v, k.v, v.v, B, T, Hq, Hkv, D, kl);
+        cpu.attentionForward(out.v, lse.v, q.v, k.v, v.v, B, T, Hq, Hkv, D, kl, ss);
+        ref.attentionForward(rOut, rLse, q.v, k.v, v.v, B, T, Hq, Hkv, D, kl, ss);
         expectClose('out', out.v, rOut, VAL);
         expectClose('lse', lse.v, rLse, VAL);
-        const dq = view(nq),
-          dk = view(nkv),
-          dv = view(nkv);
+        const dq = view(nq, undefined, g),
+          dk = view(nkv, undefined, g),
+          dv = view(nkv, undefined, g);
         const rDq = new Float32Array(nq),
           rDk = new Float32Array(nkv),
           rDv = new Float32Array(nkv);
-        cpu.attentionBackward(dq.v, dk.v, dv.v, dout.v, q.v, k.v, v.v, rOut, rLse, B, T, Hq, Hkv, D, kl);
-        ref.attentionBackward(rDq, rDk, rDv, dout.v, q.v, k.v, v.v, rOut, rLse, B, T, Hq, Hkv, D, kl);
+        cpu.attentionBackward(dq.v, dk.v, dv.v, dout.v, q.v, k.v, v.v, rOut, rLse, B, T, Hq, Hkv, D, kl, ss);
+        ref.attentionBackward(rDq, rDk, rDv, dout.v, q.v, k.v, v.v, rOut, rLse, B, T, Hq, Hkv, D, kl, ss);
         expectClose('dq', dq.v, rDq, GRAD);
         expectClose('dk', dk.v, rDk, GRAD);
         expectClose('dv', dv.v, rDv, GRAD);
         expect([q, k, v, dout, out, lse, dq, dk, dv].every((t) => t.guards())).toBe(true);
       });
     }
+  });
+
+  it('attention refuses a segStart outside [0, i] before any work', () => {
+    const [B, T, H, D] = [1, 3, 1, 2];
+    const z = (n: number) => new Float32Array(n);
+    const call = (s: number[]) => () =>
+      cpu.attentionForward(
+        z(B * T * H * D),
+        z(B * H * T),
+        z(B * T * H * D),
+        z(B * T * H * D),
+        z(B * T * H * D),
+        B,
+        T,
+        H,
+        H,
+        D,
+        undefined,
+        ints(s),
+      );
+    expect(call([0, 2, 0])).toThrowError(/segStart\[1\] = 2 must lie in \[0, 1\]/);
+    expect(call([0, 0, -1])).toThrow(RangeError);
+    expect(call([0, 0])).toThrow(RangeError);
+    expect(call([0, 1, 1])).not.toThrow();
   });
 
   describe('swiglu', () => {
