@@ -113,6 +113,7 @@ def run_case(case):
     model_dir = os.path.join(HERE, case["name"])
     shutil.rmtree(model_dir, ignore_errors=True)
     model.save_pretrained(model_dir, safe_serialization=True)
+    os.remove(os.path.join(model_dir, "generation_config.json"))  # not read by the core
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     ids, labels, key_len = make_batch(cfg["vocab_size"], g)
     B, T = ids.shape
