@@ -166,9 +166,10 @@ void Rope(const Napi::CallbackInfo& info, bool inverse) {
   const double theta = a.num(5, "theta");
   float* x = a.f32(0, "x", N * H * D);
   const int32_t* pos = a.i32(1, "pos", N);
+  const float* inv_freq = a.f32(6, "invFreq", D / 2, true);
   if (!a.failed && D % 2) a.fail("D must be even for rotate_half RoPE", true);
   if (a.failed) return;
-  ct::rope(x, pos, N, H, D, theta, inverse);
+  ct::rope(x, pos, N, H, D, theta, inverse, inv_freq);
 }
 void RopeForward(const Napi::CallbackInfo& info) { Rope(info, false); }
 void RopeBackward(const Napi::CallbackInfo& info) { Rope(info, true); }

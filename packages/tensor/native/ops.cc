@@ -68,10 +68,14 @@ void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, c
 }
 
 // HF computes inv_freq, the angle and cos/sin in float32; the same roundings as src/reference.ts.
-void rope(float* x, const int32_t* pos, i64 N, i64 H, i64 D, double theta, bool inverse) {
+void rope(float* x, const int32_t* pos, i64 N, i64 H, i64 D, double theta, bool inverse, const float* inv_freq) {
   const i64 half = D / 2;
   float* inv = scratch(0, kOp1, static_cast<size_t>(half));
   for (i64 i = 0; i < half; i++) {
+    if (inv_freq) {
+      inv[i] = inv_freq[i];
+      continue;
+    }
     const float e = static_cast<float>(static_cast<double>(2 * i) / static_cast<double>(D));
     const float p = static_cast<float>(std::pow(theta, static_cast<double>(e)));
     inv[i] = static_cast<float>(1.0 / static_cast<double>(p));

@@ -8,7 +8,8 @@ namespace ct {
 void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, i64 N, i64 C, double eps);
 void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd,
                       i64 N, i64 C);
-void rope(float* x, const int32_t* pos, i64 N, i64 H, i64 D, double theta, bool inverse);
+// inv_freq (optional, [D/2]): the frequencies to use instead of theta^(-2i/D) (Llama 3.1's rescaled RoPE).
+void rope(float* x, const int32_t* pos, i64 N, i64 H, i64 D, double theta, bool inverse, const float* inv_freq);
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, i64 B, i64 T, i64 Hq,
                        i64 Hkv, i64 D, const int32_t* keyLen, const int32_t* segStart);
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,

@@ -188,10 +188,13 @@ export type Backend = {
     C: number,
   ): void;
 
-  /** In place on x[N,H,D] (positions pos[N], i32); HF rotate_half RoPE with base theta. */
-  ropeForward(x: Tensor, pos: Tensor, N: number, H: number, D: number, theta: number): void;
+  /**
+   * In place on x[N,H,D] (positions pos[N], i32); HF rotate_half RoPE with base theta. invFreq (optional, f32
+   * [D/2]) replaces the frequencies theta^(-2i/D) (rescaled RoPE such as Llama 3.1's); theta is then unused.
+   */
+  ropeForward(x: Tensor, pos: Tensor, N: number, H: number, D: number, theta: number, invFreq?: Tensor | null): void;
   /** In place on dx[N,H,D]: the transpose (inverse rotation) of ropeForward. */
-  ropeBackward(dx: Tensor, pos: Tensor, N: number, H: number, D: number, theta: number): void;
+  ropeBackward(dx: Tensor, pos: Tensor, N: number, H: number, D: number, theta: number, invFreq?: Tensor | null): void;
 
   /**
    * Causal GQA attention. q[B,T,Hq,D], k/v[B,T,Hkv,D] -> out[B,T,Hq,D]; lse[B,Hq,T] (log-sum-exp of the scaled
@@ -299,8 +302,8 @@ export type Kernels = {
   matmulBf16W(c: F32, a: F32, w: Uint16Array, M: number, N: number, K: number, opts?: MatmulBf16Options): void;
   rmsnormForward(out: F32, rstd: F32, x: F32, w: F32, N: number, C: number, eps: number): void;
   rmsnormBackward(dx: F32, dw: F32 | null, dout: F32, x: F32, w: F32, rstd: F32, N: number, C: number): void;
-  ropeForward(x: F32, pos: Int32Array, N: number, H: number, D: number, theta: number): void;
-  ropeBackward(dx: F32, pos: Int32Array, N: number, H: number, D: number, theta: number): void;
+  ropeForward(x: F32, pos: Int32Array, N: number, H: number, D: number, theta: number, invFreq?: F32 | null): void;
+  ropeBackward(dx: F32, pos: Int32Array, N: number, H: number, D: number, theta: number, invFreq?: F32 | null): void;
   attentionForward(
     out: F32,
     lse: F32,

@@ -251,8 +251,10 @@ export function createHostBackend(o: {
         N,
         C,
       ),
-    ropeForward: (x, pos, N, H, D, theta) => k.ropeForward(f32(x, 'x'), i32(pos, 'pos'), N, H, D, theta),
-    ropeBackward: (dx, pos, N, H, D, theta) => k.ropeBackward(f32(dx, 'dx'), i32(pos, 'pos'), N, H, D, theta),
+    ropeForward: (x, pos, N, H, D, theta, inv) =>
+      k.ropeForward(f32(x, 'x'), i32(pos, 'pos'), N, H, D, theta, inv ? f32(inv, 'invFreq') : null),
+    ropeBackward: (dx, pos, N, H, D, theta, inv) =>
+      k.ropeBackward(f32(dx, 'dx'), i32(pos, 'pos'), N, H, D, theta, inv ? f32(inv, 'invFreq') : null),
     attentionForward: (out, lse, q, kk, v, B, T, Hq, Hkv, D, keyLen, segStart) =>
       k.attentionForward(
         f32(out, 'out'),

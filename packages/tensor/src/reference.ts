@@ -29,9 +29,21 @@ export function ropeInvFreq(D: number, theta: number): Float64Array {
  * Apply the rotate_half rotation (sign = +1) or its transpose (sign = -1) in place on x[N,H,D].
  * Forward: y1 = x1 cos - x2 sin, y2 = x2 cos + x1 sin (x1 = first half, x2 = second half).
  */
-function rope(x: F32, pos: Int32Array, N: number, H: number, D: number, theta: number, sign: 1 | -1): void {
+function rope(
+  x: F32,
+  pos: Int32Array,
+  N: number,
+  H: number,
+  D: number,
+  theta: number,
+  sign: 1 | -1,
+  invFreq?: F32 | null,
+): void {
   const half = D / 2;
-  const inv = ropeInvFreq(D, theta);
+  if (invFreq && invFreq.length < half) {
+    throw new RangeError(`invFreq has ${invFreq.length} elements, the shape needs ${half}`);
+  }
+  const inv = invFreq ? Float64Array.from(invFreq.subarray(0, half)) : ropeInvFreq(D, theta);
   for (let n = 0; n < N; n++) {
     for (let i = 0; i < half; i++) {
       const angle = Math.fround(inv[i] * pos[n]);
@@ -477,8 +489,8 @@ export const referenceKernels: Kernels = {
   matmulBf16W,
   rmsnormForward,
   rmsnormBackward,
-  ropeForward: (x, pos, N, H, D, theta) => rope(x, pos, N, H, D, theta, 1),
-  ropeBackward: (dx, pos, N, H, D, theta) => rope(dx, pos, N, H, D, theta, -1),
+  ropeForward: (x, pos, N, H, D, theta, invFreq) => rope(x, pos, N, H, D, theta, 1, invFreq),
+  ropeBackward: (dx, pos, N, H, D, theta, invFreq) => rope(dx, pos, N, H, D, theta, -1, invFreq),
   attentionForward,
   attentionBackward,
   softmaxRows,

@@ -281,6 +281,28 @@ function opSuite(): void {
       expectClose('rope^T', x.v, want, GRAD);
       expect(x.guards()).toBe(true);
     });
+    it('with given frequencies (rescaled RoPE, Llama 3.1) equals the reference, and differs from plain theta', () => {
+      const N = 5,
+        H = 2,
+        D = 8,
+        theta = 5e5;
+      const pos = ints([0, 3, 77, 900, 8191]);
+      const inv = view(D / 2);
+      inv.v.set([1, 0.1, 0.001, 1e-6]);
+      const x = view(N * H * D);
+      const want = copy(x.v);
+      const plain = copy(x.v);
+      cpu.ropeForward(x.v, pos, N, H, D, theta, inv.v);
+      ref.ropeForward(want, pos, N, H, D, theta, inv.v);
+      ref.ropeForward(plain, pos, N, H, D, theta);
+      expectClose('rope(invFreq)', x.v, want, VAL);
+      expect(Math.max(...x.v.map((v, i) => Math.abs(v - plain[i])))).toBeGreaterThan(1e-3);
+      cpu.ropeBackward(x.v, pos, N, H, D, theta, inv.v);
+      ref.ropeBackward(want, pos, N, H, D, theta, inv.v);
+      expectClose('rope(invFreq)^T', x.v, want, GRAD);
+      expect(() => cpu.ropeForward(x.v, pos, N, H, D, theta, inv.v.subarray(0, 2))).toThrow(RangeError);
+      expect(x.guards() && inv.guards()).toBe(true);
+    });
   });
 
   describe('attention', () => {

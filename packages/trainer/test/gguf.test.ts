@@ -200,6 +200,61 @@ describe('GGUF export loads in llama.cpp and agrees with the core', () => {
     await model.dispose();
   }, 180_000);
 
+  // Qwen3 (q/k norms, head_dim 32 apart from hidden/heads 16), Llama 3.1 RoPE scaling (rope_freqs; a tiny
+  // original_max_position_embeddings so that every band is rescaled at these positions), Mistral (converted as
+  // llama, Q/K permuted): base and LoRA GGUF give the core's greedy tokens.
+  const LLAMA_PROMPT = '<|start_header_id|>user<|end_header_id|>\n\nHello there, 世界! 12345<|eot_id|>';
+  it.each([
+    { name: 'qwen3', o: { arch: 'qwen3', headDim: 32 }, text: CHATML, bos: false },
+    {
+      name: 'llama31',
+      o: {
+        arch: 'llama',
+        tie: false,
+        ropeScaling: {
+          type: 'llama3',
+          factor: 8,
+          lowFreqFactor: 1,
+          highFreqFactor: 4,
+          originalMaxPositionEmbeddings: 16,
+        },
+      },
+      text: LLAMA_PROMPT,
+      bos: true,
+    },
+    { name: 'mistral', o: { arch: 'mistral', tie: false, slidingWindow: 4096 }, text: LLAMA_PROMPT, bos: true },
+  ] as const)(
+    '$name: base and LoRA GGUF give the same greedy tokens as the core',
+    async ({ name, o, text, bos }) => {
+      const dir = await tinyModel(name, o as Partial<TInitModelOptions> & Pick<TInitModelOptions, 'arch'>);
+      const tok = await loadTokenizer(dir);
+      const gguf = join(tmp, `${name}.gguf`);
+      await writeGgufModel(dir, gguf, 'F32');
+      const model = await llama.loadModel({ modelPath: gguf });
+      expect(Array.from(model.tokenize(text, true) as unknown as number[])).toEqual(tok.encode(text));
+      const prompt = [...(bos ? [tok.bosTokenId as number] : []), ...tok.encode(text)];
+      const ours = await coreGreedy(dir, prompt);
+      expect(new Set(ours).size).toBeGreaterThan(1);
+      expect(await llamaGreedy(model, prompt)).toEqual(ours);
+
+      const adapterDir = join(tmp, `${name}-lora`);
+      writePeftAdapter(adapterDir, randomLora(dir, 2, ['q_proj', 'k_proj', 'v_proj', 'down_proj'], 5), {
+        r: 2,
+        alpha: 4,
+        dropout: 0,
+        targets: ['q_proj', 'k_proj', 'v_proj', 'down_proj'],
+        baseModel: dir,
+      });
+      const loraGguf = join(tmp, `${name}-lora.gguf`);
+      await writeGgufLora(adapterDir, dir, loraGguf);
+      const oursLora = await coreGreedy(dir, prompt, adapterDir);
+      expect(oursLora).not.toEqual(ours);
+      expect(await llamaGreedy(model, prompt, loraGguf)).toEqual(oursLora);
+      await model.dispose();
+    },
+    180_000,
+  );
+
   it('F16 and Q8_0 files hold 2-D weights at 2 and 34/32 bytes per value; Q8_0 loads and runs', async () => {
     const dir = join(tmp, 'qwen');
     const f32 = statSync(join(tmp, 'qwen.gguf')).size;

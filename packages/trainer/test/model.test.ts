@@ -17,6 +17,7 @@ import {
   type Param,
   parseModelConfig,
   randomWeights,
+  toHfConfig,
 } from '../src/model/index';
 import { dropoutAt, edit, host } from './host';
 
@@ -426,7 +427,67 @@ describe('parseModelConfig', () => {
     );
     expect(() => parseModelConfig({ ...qwen, num_key_value_heads: 3 })).toThrow(/"num_key_value_heads"/);
     expect(() => parseModelConfig({ ...qwen, rope_scaling: { rope_type: 'llama3', factor: 8 } })).toThrow(
-      /"rope_scaling"/,
+      /"rope_scaling.low_freq_factor"/,
     );
+    expect(() => parseModelConfig({ ...qwen, rope_scaling: { rope_type: 'yarn', factor: 4 } })).toThrow(
+      /"rope_scaling" has rope_type "yarn"/,
+    );
+    expect(() => parseModelConfig({ ...qwen, rope_parameters: { rope_type: 'dynamic', rope_theta: 1e4 } })).toThrow(
+      /"rope_parameters" has rope_type "dynamic"/,
+    );
+    expect(() =>
+      parseModelConfig({ ...qwen, layer_types: ['full_attention', 'sliding_attention'], num_hidden_layers: 2 }),
+    ).toThrow(/"layer_types" has "sliding_attention"/);
+  });
+
+  it('reads Qwen3, Mistral and Llama 3.1 configs (Transformers 4 and 5 key spellings)', () => {
+    const base = { vocab_size: 100, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2 };
+    const q3 = parseModelConfig({
+      ...base,
+      architectures: ['Qwen3ForCausalLM'],
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 32,
+      // Transformers 5 writes the RoPE base here, not in rope_theta.
+      rope_parameters: { rope_type: 'default', rope_theta: 1000000 },
+      use_sliding_window: false,
+      sliding_window: null,
+    });
+    expect(q3).toMatchObject({ arch: 'qwen3', qkNorm: true, headDim: 32, attentionBias: false, ropeTheta: 1000000 });
+    expect(q3.slidingWindow).toBeUndefined();
+    const mistral = { ...base, architectures: ['MistralForCausalLM'], num_attention_heads: 4 };
+    // MistralConfig's default window is 4096; v0.2 and later write null (no window).
+    expect(parseModelConfig(mistral).slidingWindow).toBe(4096);
+    expect(parseModelConfig({ ...mistral, sliding_window: null }).slidingWindow).toBeUndefined();
+    expect(parseModelConfig({ ...mistral, sliding_window: 512, attention_bias: true })).toMatchObject({
+      arch: 'mistral',
+      slidingWindow: 512,
+      attentionBias: false,
+    });
+    const scaling = {
+      rope_type: 'llama3',
+      factor: 8,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 8192,
+    };
+    const llama31 = parseModelConfig({
+      ...base,
+      architectures: ['LlamaForCausalLM'],
+      num_attention_heads: 4,
+      rope_theta: 500000,
+      rope_scaling: scaling,
+    });
+    expect(llama31.ropeScaling).toEqual({
+      type: 'llama3',
+      factor: 8,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalMaxPositionEmbeddings: 8192,
+    });
+    // toHfConfig round-trips the new fields.
+    for (const c of [q3, llama31, parseModelConfig({ ...mistral, sliding_window: 512 })]) {
+      expect(parseModelConfig(toHfConfig(c))).toEqual(c);
+    }
   });
 });

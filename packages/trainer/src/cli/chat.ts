@@ -23,6 +23,8 @@ export type ChatSettings = {
   adapterDir?: string;
   template?: string;
   system?: string;
+  /** LLaMA-Factory's enable_thinking (qwen3 and auto templates; default true). */
+  enableThinking?: boolean;
   maxNewTokens: number;
   temperature: number;
   topP: number;
@@ -58,7 +60,7 @@ export async function openChat(s: ChatSettings, backend: Backend = createBackend
     : { r: 1, alpha: 1, dropout: 0, targets: ['q_proj'] };
   const model = createModel({ config, weights, backend, finetuning: 'lora', lora, seed: s.seed });
   if (adapter) model.loadLoraState(adapter.state);
-  const template = getTemplate(s.template ?? 'auto', tokenizer, s.modelDir);
+  const template = getTemplate(s.template ?? 'auto', tokenizer, s.modelDir, { enableThinking: s.enableThinking });
   let turn = 0;
   return {
     model,
@@ -106,6 +108,7 @@ function settingsFromArgs(args: string[]): { settings: ChatSettings; prompt?: st
         adapterDir: str('adapter') ?? cfg.adapter_name_or_path?.[0],
         template: str('template') ?? cfg.template,
         system: str('system') ?? cfg.default_system,
+        ...(cfg.enable_thinking !== undefined ? { enableThinking: cfg.enable_thinking } : {}),
         maxNewTokens: numFlag('max-new-tokens') ?? cfg.max_new_tokens,
         temperature: greedy ? 0 : (numFlag('temperature') ?? cfg.temperature),
         topP: numFlag('top-p') ?? cfg.top_p,

@@ -282,7 +282,7 @@ export async function loadDatasets(
   // Pre-training only needs the template's EOS; a tokenizer without a chat template falls back to `default`
   // (plain EOS), as LLaMA-Factory's `empty` template does.
   const name = cfg.template ?? (cfg.stage === 'pt' && !tokenizer.chatTemplate ? 'default' : 'auto');
-  const template = getTemplate(name, tokenizer, modelDir);
+  const template = getTemplate(name, tokenizer, modelDir, { enableThinking: cfg.enable_thinking });
   if (!cfg.dataset || cfg.dataset.length === 0)
     throw new TrainerError('DATASET_NOT_FOUND', 'The config names no `dataset`.');
   const trainStore = createExampleStore();

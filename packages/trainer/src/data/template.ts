@@ -49,6 +49,18 @@ type TTemplateSpec = {
   replaceEos?: boolean;
   efficientEos?: boolean;
   toolFormat?: 'qwen';
+  /**
+   * LLaMA-Factory's ReasoningTemplate (qwen3): thought_words wrap a reply's thinking; a reply without them gets the
+   * empty block, labelled under enable_thinking (default true) and part of the prompt when it is false.
+   */
+  thoughtWords?: [string, string];
+  /** LLaMA-Factory's Llama2Template (mistral): the system text goes inside the first user message. */
+  systemInFirstUser?: boolean;
+};
+
+export type TTemplateOptions = {
+  /** LLaMA-Factory's `enable_thinking` (default true); only reasoning templates (qwen3) and `auto` read it. */
+  enableThinking?: boolean;
 };
 
 const SPECS: Record<string, TTemplateSpec> = {
@@ -64,6 +76,30 @@ const SPECS: Record<string, TTemplateSpec> = {
     stopWords: ['<|im_end|>'],
     replaceEos: true,
     toolFormat: 'qwen',
+  },
+  // LLaMA-Factory's qwen3 (ReasoningTemplate): qwen's slots without the default system prompt.
+  qwen3: {
+    user: ['<|im_start|>user\n{{content}}<|im_end|>\n<|im_start|>assistant\n'],
+    assistant: ['{{content}}<|im_end|>\n'],
+    system: ['<|im_start|>system\n{{content}}<|im_end|>\n'],
+    function: ['{{content}}<|im_end|>\n'],
+    observation: [
+      '<|im_start|>user\n<tool_response>\n{{content}}\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+    ],
+    stopWords: ['<|im_end|>'],
+    replaceEos: true,
+    toolFormat: 'qwen',
+    thoughtWords: ['<think>\n', '\n</think>\n\n'],
+  },
+  // LLaMA-Factory's mistral (Llama2Template): BOS, `[INST] {system}\n\n{user}[/INST]`, ` {reply}` + EOS.
+  mistral: {
+    user: ['[INST] {{content}}[/INST]'],
+    assistant: [' {{content}}', { eos: true }],
+    system: ['{{content}}\n\n'],
+    observation: ['[TOOL_RESULTS] {"content": {{content}}}[/TOOL_RESULTS]'],
+    function: ['[TOOL_CALLS] {{content}}', { eos: true }],
+    prefix: [{ bos: true }],
+    systemInFirstUser: true,
   },
   llama3: {
     user: [
@@ -214,7 +250,9 @@ function splitSystem(messages: TChatMessage[], system: string | undefined): [TCh
   return [messages, system];
 }
 
-function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer): Template {
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer, opts: TTemplateOptions): Template {
   const eosToken = spec.replaceEos && spec.stopWords ? spec.stopWords[0] : tokenizer.eosToken;
   const eosTokenId = tokenizer.tokenToId(eosToken);
   if (eosTokenId === undefined) {
@@ -257,16 +295,20 @@ function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer): 
     const system = systemIn || spec.defaultSystem || '';
     return messages.map((m, i) => {
       const ids: number[] = [];
+      // Llama2Template: the formatted system text becomes the start of the first user message's content.
+      let userPrefix = '';
       if (i === 0) {
         if (spec.prefix) ids.push(...toIds(spec.prefix, ''));
         if (system || tools) {
           const toolText = tools && spec.toolFormat === 'qwen' ? qwenToolText(tools) : '';
-          ids.push(...toIds(spec.system, system + toolText));
+          if (spec.systemInFirstUser)
+            userPrefix = (spec.system[0] as string).replaceAll('{{content}}', system + toolText);
+          else ids.push(...toIds(spec.system, system + toolText));
         }
       }
       switch (m.role) {
         case 'user':
-          ids.push(...toIds(spec.user, m.content));
+          ids.push(...toIds(spec.user, userPrefix + m.content));
           break;
         case 'assistant':
           ids.push(...toIds(spec.assistant, m.content));
@@ -289,24 +331,65 @@ function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer): 
     });
   };
 
-  const encodeMultiturn = (messages: TChatMessage[], system?: string, tools?: string): [number[], number[]][] => {
-    const [msgs, sys] = splitSystem(messages, system);
+  // ReasoningTemplate (LLaMA-Factory v0.9.5, template.py): enable_thinking unset counts as true, as its default.
+  const thought = spec.thoughtWords;
+  const thinking = opts.enableThinking !== false;
+  const thoughtRe = thought ? new RegExp(`${escapeRe(thought[0])}([\\s\\S]*?)${escapeRe(thought[1])}`, 'g') : null;
+  const removeThought = (content: string): string =>
+    thoughtRe ? content.replace(thoughtRe, '').replace(/^\n+/, '') : content;
+  const hasThought = (content: string): boolean =>
+    !!thought && (content.includes(thought[0].trim()) || content.includes(thought[1].trim()));
+  const thoughtIds = (): number[] => (thought ? tokenizer.encode(thought[0] + thought[1]) : []);
+  const withContent = (m: TChatMessage, content: string): TChatMessage => ({ ...m, content });
+
+  /**
+   * discardHistoryCot (LLaMA-Factory's mask_history without preserve_thinking): earlier replies lose their thinking
+   * and only the last turn gets the empty block.
+   */
+  const encodeTurns = (
+    messages: TChatMessage[],
+    system: string | undefined,
+    tools: string | undefined,
+    discardHistoryCot: boolean,
+  ): [number[], number[]][] => {
+    let [msgs, sys] = splitSystem(messages, system);
+    if (thought) {
+      msgs = msgs.map((m, i) => {
+        const reply = i % 2 === 1;
+        const drop = reply && (!thinking || (discardHistoryCot && i < msgs.length - 2));
+        return drop ? withContent(m, removeThought(m.content)) : m;
+      });
+    }
     const enc = encodeMessages(msgs, sys, tools);
+    if (thought) {
+      const turns = discardHistoryCot ? [msgs.length - 2] : Array.from({ length: msgs.length >> 1 }, (_, k) => 2 * k);
+      for (const i of turns) {
+        if (i < 0 || i + 1 >= msgs.length || hasThought(msgs[i + 1].content)) continue;
+        // Without thinking the empty block is prompt (no loss); with it, the reply starts with it (loss).
+        if (!thinking) enc[i] = [...enc[i], ...thoughtIds()];
+        else enc[i + 1] = [...thoughtIds(), ...enc[i + 1]];
+      }
+    }
     const pairs: [number[], number[]][] = [];
     for (let i = 0; i + 1 < enc.length; i += 2) pairs.push([enc[i], enc[i + 1]]);
     return pairs;
   };
+  const encodeMultiturn = (messages: TChatMessage[], system?: string, tools?: string): [number[], number[]][] =>
+    encodeTurns(messages, system, tools, false);
 
   return {
     name,
     encodeMultiturn,
-    encodeChat: (messages, opts = {}) =>
-      encodePairs(encodeMultiturn(messages, opts.system, opts.tools), opts, eosTokenId, efficientEos),
-    promptForGeneration: (messages, opts = {}) => {
-      const [msgs, sys] = splitSystem(messages, opts.system);
-      // As LLaMA-Factory's chat: encode_oneturn(messages + [assistant ""]) and keep the prompt part.
-      const enc = encodeMessages([...msgs, { role: 'assistant', content: '' }], sys, opts.tools);
-      return enc.slice(0, -1).flat();
+    encodeChat: (messages, o = {}) =>
+      encodePairs(encodeTurns(messages, o.system, o.tools, !!o.maskHistory && !!thought), o, eosTokenId, efficientEos),
+    promptForGeneration: (messages, o = {}) => {
+      let [msgs, sys] = splitSystem(messages, o.system);
+      // As LLaMA-Factory's chat: encode_oneturn(messages + [assistant ""]) and keep the prompt part; a reasoning
+      // template strips the thinking of earlier replies and, without thinking, ends the prompt with the empty block.
+      if (thought) msgs = msgs.map((m, i) => (i % 2 === 1 ? withContent(m, removeThought(m.content)) : m));
+      const enc = encodeMessages([...msgs, { role: 'assistant', content: '' }], sys, o.tools);
+      const prompt = enc.slice(0, -1).flat();
+      return thought && !thinking ? [...prompt, ...thoughtIds()] : prompt;
     },
     stopTokenIds: [...stop],
     eosToken,
@@ -317,7 +400,7 @@ function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer): 
 // `template: auto` — the model's own jinja chat_template. Each assistant turn's text is what rendering the
 // conversation up to and including it adds beyond the generation prompt before it; that text carries labels, like
 // the `{content}<|im_end|>\n` of LLaMA-Factory's qwen template.
-function jinjaTemplate(tokenizer: Tokenizer): Template {
+function jinjaTemplate(tokenizer: Tokenizer, opts: TTemplateOptions): Template {
   const source = tokenizer.chatTemplate;
   if (!source)
     throw new TrainerError('TEMPLATE_UNKNOWN', 'template: auto needs a chat_template in tokenizer_config.json.');
@@ -331,6 +414,8 @@ function jinjaTemplate(tokenizer: Tokenizer): Template {
       add_generation_prompt: addGenerationPrompt,
       bos_token: tokenizer.bosToken ?? '',
       eos_token: tokenizer.eosToken,
+      // As apply_chat_template(enable_thinking=...): Qwen3's template reads it for the generation prompt.
+      ...(opts.enableThinking !== undefined ? { enable_thinking: opts.enableThinking } : {}),
       ...(tools ? { tools } : {}),
     });
   const withSystem = (messages: TChatMessage[], system?: string): TChatMessage[] =>
@@ -388,15 +473,21 @@ function jinjaTemplate(tokenizer: Tokenizer): Template {
 }
 
 /**
- * A chat template by LLaMA-Factory name (`qwen`, `llama3`, `default`) or `auto` for the model's own jinja template.
- * `modelDir` is accepted for callers that pass it; the jinja template comes from the loaded tokenizer config.
+ * A chat template by LLaMA-Factory name (`qwen`, `qwen3`, `llama3`, `mistral`, ...) or `auto` for the model's own
+ * jinja template. `modelDir` is accepted for callers that pass it; the jinja template comes from the loaded
+ * tokenizer config. `enableThinking` is read by qwen3 and auto and ignored by the rest, as LLaMA-Factory does.
  */
-export function getTemplate(name: string | undefined, tokenizer: Tokenizer, _modelDir?: string): Template {
+export function getTemplate(
+  name: string | undefined,
+  tokenizer: Tokenizer,
+  _modelDir?: string,
+  opts: TTemplateOptions = {},
+): Template {
   const n = name ?? 'auto';
-  if (n === 'auto') return jinjaTemplate(tokenizer);
+  if (n === 'auto') return jinjaTemplate(tokenizer, opts);
   const spec = SPECS[n];
   if (!spec) {
     throw new TrainerError('TEMPLATE_UNKNOWN', `Unknown template "${n}"; available: ${TEMPLATE_NAMES.join(', ')}.`);
   }
-  return slotTemplate(n, spec, tokenizer);
+  return slotTemplate(n, spec, tokenizer, opts);
 }

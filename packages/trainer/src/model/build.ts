@@ -74,6 +74,11 @@ export function resolveLoraTargets(targets: string[]): LoraTarget[] {
   return LORA_TARGETS.filter((t) => out.has(t));
 }
 
+/** o_proj has a bias where attention_bias covers it: Llama and Qwen3 (Qwen2 biases q/k/v only, Mistral nothing). */
+export function oProjBias(c: ModelConfig): boolean {
+  return (c.arch === 'llama' || c.arch === 'qwen3') && c.attentionBias;
+}
+
 export function peftKey(moduleName: string, which: 'A' | 'B'): string {
   return `base_model.model.${moduleName}.lora_${which}.weight`;
 }
@@ -206,7 +211,7 @@ export function buildModel(opts: {
   const embBf16 = opts.embeddingDtype === 'bf16';
 
   const embed = matrix('model.embed_tokens.weight', [c.vocabSize, C], embBf16, 'embed');
-  const o = c.arch === 'llama' && c.attentionBias; // Llama's attention_bias also covers o_proj; Qwen2's never does
+  const o = oProjBias(c);
   const shapes: Record<LoraTarget, [number, number, boolean]> = {
     q_proj: [qOut, C, c.attentionBias],
     k_proj: [kvOut, C, c.attentionBias],
@@ -228,12 +233,17 @@ export function buildModel(opts: {
       const b = hasBias ? vector(`${name}.bias`, [outF]) : null;
       lin[t] = { name, inF, outF, W: W.w, dW: W.dw, b: b?.w ?? null, db: b?.dw ?? null, lora: null };
     }
+    // Qwen3Attention registers q_norm / k_norm after o_proj (named_parameters order).
+    const qNorm = c.qkNorm ? vector(`${p}.self_attn.q_norm.weight`, [c.headDim]) : null;
+    const kNorm = c.qkNorm ? vector(`${p}.self_attn.k_norm.weight`, [c.headDim]) : null;
     const inNorm = vector(`${p}.input_layernorm.weight`, [C]);
     const postNorm = vector(`${p}.post_attention_layernorm.weight`, [C]);
     layers.push({
       index: l,
       inNorm: { w: inNorm.w, dw: inNorm.dw },
       postNorm: { w: postNorm.w, dw: postNorm.dw },
+      qNorm: qNorm && { w: qNorm.w, dw: qNorm.dw },
+      kNorm: kNorm && { w: kNorm.w, dw: kNorm.dw },
       lin,
     });
   }
@@ -305,6 +315,8 @@ function hfRank(name: string): number[] {
     'self_attn.v_proj.bias',
     'self_attn.o_proj.weight',
     'self_attn.o_proj.bias',
+    'self_attn.q_norm.weight',
+    'self_attn.k_norm.weight',
     'mlp.gate_proj.weight',
     'mlp.up_proj.weight',
     'mlp.down_proj.weight',

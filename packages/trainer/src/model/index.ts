@@ -4,4 +4,5 @@ export { ModelError, type TModelErrorCode } from './errors';
 export { createModel } from './model';
 export { randomWeights, weightShapes } from './random';
 export { createRng } from './rng';
+export { ropeInvFreq } from './rope';
 export * from './types';

@@ -22,6 +22,8 @@ export function createDecoder(m: {
   lmHead: DT;
   forwardSequence: (ids: Int32Array, afterLayer?: (l: number, a: LayerActs) => void) => Acts;
   checkIds: (ids: ArrayLike<number>, what: string) => void;
+  /** Mistral's sliding window: a new token attends to the last `window` positions (itself included); 0 = all. */
+  window: number;
 }) {
   const { be, d, V, layers } = m;
   const { C, Hq, Hkv, D } = d;
@@ -30,7 +32,7 @@ export function createDecoder(m: {
   const attnScale = 1 / Math.sqrt(D);
   const one = buildActs(
     1,
-    { C, I: d.I, Hq, Hkv, D },
+    { C, I: d.I, Hq, Hkv, D, qkNorm: layers.some((l) => l.qNorm !== null) },
     layers,
     { training: false, checkpointing: true },
     {
@@ -76,7 +78,9 @@ export function createDecoder(m: {
 
   const step = (id: number, cache: KvCache, wantLogits: boolean): Float32Array | null => {
     const p = cache.len;
-    const Tk = p + 1;
+    // Keys first..p are visible: all of them, or the last `window` under a sliding window.
+    const first = m.window > 0 ? Math.max(0, p + 1 - m.window) : 0;
+    const Tk = p + 1 - first;
     be.upload(one.ids, Int32Array.of(id));
     be.upload(one.pos, Int32Array.of(p));
     be.embeddingForward(one.res[0], m.embed, one.ids, 1, C);
@@ -85,7 +89,7 @@ export function createDecoder(m: {
       attnInputForward(be, d, layers[l], a, 1, one.pos, null, null);
       store(cache, l, a.k, a.v, 1, p);
       for (let g = 0; g < Hkv; g++) {
-        const base = g * cache.maxLen * D;
+        const base = (g * cache.maxLen + first) * D;
         const Kg = be.view(cache.k[l], base, [Tk * D]);
         const Vg = be.view(cache.v[l], base, [Tk * D]);
         const sc = be.view(cache.scores, 0, [rep * Tk]);
@@ -96,7 +100,7 @@ export function createDecoder(m: {
       attnOutputAndMlpForward(be, d, layers[l], a, 1, null, null);
     }
     be.rmsnormForward(one.hN, one.rstdF, one.res[layers.length], m.finalNorm, 1, C, d.eps);
-    cache.len = Tk;
+    cache.len = p + 1;
     return wantLogits ? lastLogits(one.hN, 0) : null;
   };
 

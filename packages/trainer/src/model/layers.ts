@@ -6,10 +6,30 @@ import type { LoraTarget } from './types';
 /** An RMSNorm weight [C]; dw is null when frozen. */
 export type Norm = { w: DT; dw: DT | null };
 
-/** One Qwen2/Llama decoder layer: pre-norm attention and SwiGLU MLP, each with a residual. */
-export type Layer = { index: number; inNorm: Norm; postNorm: Norm; lin: Record<LoraTarget, Linear> };
+/**
+ * One Qwen2/Llama/Qwen3/Mistral decoder layer: pre-norm attention and SwiGLU MLP, each with a residual. qNorm/kNorm:
+ * Qwen3's per-head RMSNorm of q and k (weight [D]) before RoPE, null for the others.
+ */
+export type Layer = {
+  index: number;
+  inNorm: Norm;
+  postNorm: Norm;
+  qNorm: Norm | null;
+  kNorm: Norm | null;
+  lin: Record<LoraTarget, Linear>;
+};
 
-export type Dims = { C: number; I: number; Hq: number; Hkv: number; D: number; eps: number; theta: number };
+/** invFreq: RoPE frequencies [D/2] when they are not theta's (Llama 3.1 rescaling), else null. */
+export type Dims = {
+  C: number;
+  I: number;
+  Hq: number;
+  Hkv: number;
+  D: number;
+  eps: number;
+  theta: number;
+  invFreq: DT | null;
+};
 
 /**
  * The shape of one forward call: B rows of T tokens, N = B*T; pos [N] and keyLen [B] are i32 tensors; segStart [N]
@@ -17,7 +37,7 @@ export type Dims = { C: number; I: number; Hq: number; Hkv: number; D: number; e
  */
 export type StepShape = { B: number; T: number; N: number; pos: DT; keyLen: DT | null; segStart: DT | null };
 
-/** input_layernorm, q/k/v projections (+bias, +LoRA), RoPE on q and k. */
+/** input_layernorm, q/k/v projections (+bias, +LoRA), Qwen3's per-head q/k RMSNorm, RoPE on q and k. */
 export function attnInputForward(
   be: Backend,
   d: Dims,
@@ -29,11 +49,16 @@ export function attnInputForward(
   scratch: LinearScratch | null,
 ): void {
   be.rmsnormForward(a.ln1, a.rstd1, a.x, layer.inNorm.w, N, d.C, d.eps);
-  linearForward(be, layer.lin.q_proj, a.q, a.ln1, N, false, a.slots.q_proj ?? null, drop, scratch);
-  linearForward(be, layer.lin.k_proj, a.k, a.ln1, N, false, a.slots.k_proj ?? null, drop, scratch);
+  // With q/k norms the projections land in qRaw/kRaw (kept for the norms' backward) and the norms write q/k.
+  const qOut = layer.qNorm ? a.qRaw : a.q;
+  const kOut = layer.kNorm ? a.kRaw : a.k;
+  linearForward(be, layer.lin.q_proj, qOut, a.ln1, N, false, a.slots.q_proj ?? null, drop, scratch);
+  linearForward(be, layer.lin.k_proj, kOut, a.ln1, N, false, a.slots.k_proj ?? null, drop, scratch);
   linearForward(be, layer.lin.v_proj, a.v, a.ln1, N, false, a.slots.v_proj ?? null, drop, scratch);
-  be.ropeForward(a.q, pos, N, d.Hq, d.D, d.theta);
-  be.ropeForward(a.k, pos, N, d.Hkv, d.D, d.theta);
+  if (layer.qNorm) be.rmsnormForward(a.q, a.rstdQ, a.qRaw, layer.qNorm.w, N * d.Hq, d.D, d.eps);
+  if (layer.kNorm) be.rmsnormForward(a.k, a.rstdK, a.kRaw, layer.kNorm.w, N * d.Hkv, d.D, d.eps);
+  be.ropeForward(a.q, pos, N, d.Hq, d.D, d.theta, d.invFreq);
+  be.ropeForward(a.k, pos, N, d.Hkv, d.D, d.theta, d.invFreq);
 }
 
 /** o_proj + residual, post_attention_layernorm, SwiGLU MLP + residual: a.att -> a.out. */
@@ -79,6 +104,8 @@ export type BackwardBuffers = {
   dq: DT;
   dk: DT;
   dv: DT;
+  dqRaw: DT; // q/k norms only: d loss / d (q_proj, k_proj output)
+  dkRaw: DT;
   dact: DT;
   dgate: DT;
   dup: DT;
@@ -133,11 +160,21 @@ export function layerBackward(
     s.keyLen,
     s.segStart,
   );
-  be.ropeBackward(g.dq, s.pos, N, Hq, D, d.theta);
-  be.ropeBackward(g.dk, s.pos, N, Hkv, D, d.theta);
+  be.ropeBackward(g.dq, s.pos, N, Hq, D, d.theta, d.invFreq);
+  be.ropeBackward(g.dk, s.pos, N, Hkv, D, d.theta, d.invFreq);
+  let dq = g.dq;
+  let dk = g.dk;
+  if (layer.qNorm) {
+    be.rmsnormBackward(g.dqRaw, layer.qNorm.dw, g.dq, a.qRaw, layer.qNorm.w, a.rstdQ, N * Hq, D);
+    dq = g.dqRaw;
+  }
+  if (layer.kNorm) {
+    be.rmsnormBackward(g.dkRaw, layer.kNorm.dw, g.dk, a.kRaw, layer.kNorm.w, a.rstdK, N * Hkv, D);
+    dk = g.dkRaw;
+  }
   const dln = needInputGrad || layer.inNorm.dw ? g.dln : null;
-  linearBackward(be, L.q_proj, dln, g.dq, a.ln1, N, false, sl.q_proj ?? null, sc, seed);
-  linearBackward(be, L.k_proj, dln, g.dk, a.ln1, N, true, sl.k_proj ?? null, sc, seed);
+  linearBackward(be, L.q_proj, dln, dq, a.ln1, N, false, sl.q_proj ?? null, sc, seed);
+  linearBackward(be, L.k_proj, dln, dk, a.ln1, N, true, sl.k_proj ?? null, sc, seed);
   linearBackward(be, L.v_proj, dln, g.dv, a.ln1, N, true, sl.v_proj ?? null, sc, seed);
   if (!dln) return;
   be.rmsnormBackward(g.dtmp, layer.inNorm.dw, g.dln, a.x, layer.inNorm.w, a.rstd1, N, C);

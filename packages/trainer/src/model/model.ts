@@ -6,6 +6,7 @@ import { ModelError } from './errors';
 import { createDecoder } from './kvcache';
 import { type Dims, layerBackward, layerForward, type StepShape } from './layers';
 import type { DropoutMode } from './linear';
+import { ropeInvFreq } from './rope';
 import type {
   AccumulateOptions,
   Batch,
@@ -21,7 +22,7 @@ import type {
 } from './types';
 
 /**
- * A Qwen2/Llama causal LM on a compute backend, for LoRA or full fine-tuning. Every bit of arithmetic goes through
+ * A Qwen2/Llama/Qwen3/Mistral causal LM on a compute backend, for LoRA or full fine-tuning. Every bit of arithmetic goes through
  * `backend` on backend-owned tensors; this file holds the graph of a step: embedding, decoder layers, final norm,
  * fused LM head + loss, and the same in reverse. Host transfers happen only at the edges: the batch is uploaded at
  * the start of a step, and nothing is downloaded unless a caller asks for a number (loss, logits, states).
@@ -82,6 +83,13 @@ export function createModel(opts: {
   });
   built.layout.gradientCheckpointing = checkpointing;
   const { layers, embed, lmHead, finalNorm } = built;
+  // Rescaled RoPE (Llama 3.1): the frequencies live on the backend once; plain RoPE passes null (theta only).
+  const hostInvFreq = ropeInvFreq(c);
+  let invFreq: DT | null = null;
+  if (hostInvFreq) {
+    invFreq = be.alloc([hostInvFreq.length]);
+    be.upload(invFreq, hostInvFreq);
+  }
   const d: Dims = {
     C: c.hiddenSize,
     I: c.intermediateSize,
@@ -90,10 +98,12 @@ export function createModel(opts: {
     D: c.headDim,
     eps: c.rmsNormEps,
     theta: c.ropeTheta,
+    invFreq,
   };
   const V = c.vocabSize;
   const { C } = d;
-  const dims = { C, I: d.I, Hq: d.Hq, Hkv: d.Hkv, D: d.D };
+  const dims = { C, I: d.I, Hq: d.Hq, Hkv: d.Hkv, D: d.D, qkNorm: c.qkNorm ?? false };
+  const window = c.slidingWindow ?? 0;
   // The model's own dropout stream, for callers that do not keep one (tests, benchmarks).
   const ownDropout: DropoutCursor = { seed: (opts.seed ^ 0x5bd1e995) >>> 0, offset: 0 };
 
@@ -175,20 +185,33 @@ export function createModel(opts: {
   };
 
   /**
-   * The step boundary: the batch's ids, positions, row lengths and (packed rows) sequence starts go up; labels go up
-   * and are shifted there.
+   * Mistral's sliding window as the attention op's segStart: query t of a row sees keys from t - W + 1 on
+   * (Transformers' sliding_window_overlay: kv_idx > q_idx - sliding_window, on row positions), and never before
+   * its packed sequence's start (neat_packing). Null when no row is longer than the window.
+   */
+  const windowStarts = (b: Batch): Int32Array | null => {
+    if (!window || b.T <= window) return b.segStart ?? null;
+    const out = new Int32Array(b.B * b.T);
+    for (let i = 0; i < out.length; i++) out[i] = Math.max(b.segStart ? b.segStart[i] : 0, (i % b.T) - window + 1);
+    return out;
+  };
+
+  /**
+   * The step boundary: the batch's ids, positions, row lengths and (packed rows, sliding window) sequence starts go
+   * up; labels go up and are shifted there.
    */
   const uploadBatch = (a: Acts, b: Batch, withLabels: boolean): StepShape => {
     be.upload(a.ids, b.inputIds);
     be.upload(a.pos, b.pos ?? positions(b.B, b.T));
     const keyLen = be.view(a.keyLenBuf, 0, [b.B]);
     be.upload(keyLen, b.keyLen);
-    if (b.segStart) be.upload(a.segStart, b.segStart);
+    const segStart = windowStarts(b);
+    if (segStart) be.upload(a.segStart, segStart);
     if (withLabels) {
       be.upload(a.rawLabels, b.labels);
       be.shiftLabels(a.labels, a.rawLabels, b.B, b.T);
     }
-    return { B: b.B, T: b.T, N: b.B * b.T, pos: a.pos, keyLen, segStart: b.segStart ? a.segStart : null };
+    return { B: b.B, T: b.T, N: b.B * b.T, pos: a.pos, keyLen, segStart: segStart ? a.segStart : null };
   };
 
   const forward = (
@@ -278,6 +301,7 @@ export function createModel(opts: {
     lmHead: lmHead.w,
     forwardSequence,
     checkIds,
+    window,
   });
 
   const loraState = (): Map<string, Tensor> => {

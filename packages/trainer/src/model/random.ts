@@ -1,3 +1,4 @@
+import { oProjBias } from './build';
 import { createRng } from './rng';
 import type { ModelConfig, Weights } from './types';
 
@@ -8,7 +9,7 @@ export function weightShapes(c: ModelConfig): Map<string, number[]> {
   const kv = c.numKvHeads * c.headDim;
   const out = new Map<string, number[]>();
   out.set('model.embed_tokens.weight', [c.vocabSize, C]);
-  const oBias = c.arch === 'llama' && c.attentionBias;
+  const oBias = oProjBias(c);
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
     out.set(`${p}.self_attn.q_proj.weight`, [q, C]);
@@ -19,6 +20,10 @@ export function weightShapes(c: ModelConfig): Map<string, number[]> {
     if (c.attentionBias) out.set(`${p}.self_attn.v_proj.bias`, [kv]);
     out.set(`${p}.self_attn.o_proj.weight`, [C, q]);
     if (oBias) out.set(`${p}.self_attn.o_proj.bias`, [C]);
+    if (c.qkNorm) {
+      out.set(`${p}.self_attn.q_norm.weight`, [c.headDim]);
+      out.set(`${p}.self_attn.k_norm.weight`, [c.headDim]);
+    }
     out.set(`${p}.mlp.gate_proj.weight`, [c.intermediateSize, C]);
     out.set(`${p}.mlp.up_proj.weight`, [c.intermediateSize, C]);
     out.set(`${p}.mlp.down_proj.weight`, [C, c.intermediateSize]);

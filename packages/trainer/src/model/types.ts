@@ -5,7 +5,8 @@
 import type { Backend, DeviceTensor } from '@crucible/tensor';
 
 export type ModelConfig = {
-  arch: 'qwen2' | 'llama';
+  /** The Transformers class: Qwen2ForCausalLM, LlamaForCausalLM, Qwen3ForCausalLM, MistralForCausalLM. */
+  arch: ModelArch;
   vocabSize: number;
   hiddenSize: number;
   intermediateSize: number;
@@ -16,11 +17,34 @@ export type ModelConfig = {
   rmsNormEps: number;
   ropeTheta: number;
   tieWordEmbeddings: boolean;
-  /** q/k/v projections carry a bias (always for Qwen2; Llama's `attention_bias`, which also biases o_proj). */
+  /**
+   * q/k/v projections carry a bias (always for Qwen2; Llama's and Qwen3's `attention_bias`, which also biases o_proj;
+   * never for Mistral).
+   */
   attentionBias: boolean;
+  /** Qwen3: RMSNorm over each head of q and k (`q_norm` / `k_norm`, weight [headDim], rms_norm_eps) before RoPE. */
+  qkNorm?: boolean;
+  /** Llama 3.1's RoPE frequency rescaling (`rope_type: llama3`); absent = plain RoPE. */
+  ropeScaling?: RopeScaling;
+  /**
+   * Mistral's `sliding_window`: query t attends to keys t - W + 1 .. t (Transformers' sliding-window causal mask);
+   * absent = plain causal attention.
+   */
+  slidingWindow?: number;
   maxPositionEmbeddings: number;
   bosTokenId?: number;
   eosTokenId?: number | number[];
+};
+
+export type ModelArch = 'qwen2' | 'llama' | 'qwen3' | 'mistral';
+
+/** Transformers' `_compute_llama3_parameters` inputs (Llama 3.1 / 3.2 config.json `rope_scaling`). */
+export type RopeScaling = {
+  type: 'llama3';
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
 };
 
 /** A host tensor (float32, row-major): the HF weights map, adapters read and written by export code. */

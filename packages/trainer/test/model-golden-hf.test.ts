@@ -1,0 +1,215 @@
+/**
+ * Qwen3, Llama 3.2 (llama3 RoPE scaling, tied embeddings) and Mistral (sliding window) against Hugging Face
+ * Transformers and PEFT themselves: test/golden/make_golden_hf.py builds a tiny random model of each with the
+ * Transformers config class, writes it with `save_pretrained` (test/golden/<case>/), reloads it in float64 with eager
+ * attention and records logits, the summed loss, every LoRA gradient (adapter on, B non-zero) and every full
+ * fine-tuning gradient. Here the model directory goes through the core's own loaders (config.json parser,
+ * safetensors reader), then the same numbers are computed on each backend.
+ *
+ * Tolerance: |ours - ref| <= ATOL + RTOL * |ref| per element (reference float64, ours float32), as the Qwen2/Llama
+ * goldens (model-golden.test.ts): logits ATOL 1e-4, RTOL 1e-4; loss RTOL 1e-5; gradients ATOL 1e-4, RTOL 1e-3.
+ * RoPE inverse frequencies (Transformers computes them in float32, also for a float64 model): RTOL 1e-6.
+ *
+ * Each case also runs once with its new feature switched off (q/k norms, llama3 scaling, sliding window) and must
+ * then miss the golden logits: the fixture really exercises the feature.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Backend, createBackend } from '@crucible/tensor';
+import { describe, expect, it } from 'vitest';
+import { openWeights } from '../src/io/safetensors';
+import {
+  type Batch,
+  createModel,
+  type LoraSpec,
+  type ModelConfig,
+  parseModelConfig,
+  ropeInvFreq,
+  type Weights,
+} from '../src/model/index';
+import { host } from './host';
+
+const HERE = join(dirname(fileURLToPath(import.meta.url)), 'golden');
+
+const TOL = {
+  logits: { atol: 1e-4, rtol: 1e-4 },
+  loss: { atol: 0, rtol: 1e-5 },
+  grad: { atol: 1e-4, rtol: 1e-3 },
+  invFreq: { atol: 0, rtol: 1e-6 },
+};
+
+type Manifest = {
+  modelDir: string;
+  lora: LoraSpec;
+  batch: { B: number; T: number; inputIds: number[]; labels: number[]; keyLen: number[] };
+  lossSum: number;
+  lossSumBase: number;
+  nTokens: number;
+  tensors: Record<string, { shape: number[]; offset: number }>;
+};
+
+function loadFixture(name: string) {
+  const m = JSON.parse(readFileSync(join(HERE, `${name}.json`), 'utf8')) as Manifest;
+  const bin = readFileSync(join(HERE, `${name}.bin`));
+  const buf = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
+  const get = (key: string) => {
+    const t = m.tensors[key];
+    if (!t) throw new Error(`fixture ${name} has no ${key}`);
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    return { shape: t.shape, data: new Float32Array(buf, t.offset, n).slice() };
+  };
+  const group = (prefix: string): Weights => {
+    const out: Weights = new Map();
+    for (const k of Object.keys(m.tensors)) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), get(k));
+    return out;
+  };
+  const dir = join(HERE, m.modelDir);
+  const config = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+  const batch: Batch = {
+    B: m.batch.B,
+    T: m.batch.T,
+    inputIds: Int32Array.from(m.batch.inputIds),
+    labels: Int32Array.from(m.batch.labels),
+    keyLen: Int32Array.from(m.batch.keyLen),
+  };
+  return { m, get, group, batch, config, weights: () => openWeights(dir) };
+}
+
+/** Worst |ours - ref| / (atol + rtol |ref|) over all elements; <= 1 passes. */
+function worstRatio(ours: ArrayLike<number>, ref: ArrayLike<number>, tol: { atol: number; rtol: number }): number {
+  expect(ours.length).toBe(ref.length);
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const r = Math.abs(ours[i] - ref[i]) / (tol.atol + tol.rtol * Math.abs(ref[i]));
+    if (!(r <= worst)) worst = r; // NaN propagates as a failure
+  }
+  return worst;
+}
+
+function backends(): { name: string; be: Backend | null }[] {
+  let cpu: Backend | null = null;
+  try {
+    cpu = createBackend('cpu');
+  } catch {
+    cpu = null; // the native addon is not built on this machine: its case is skipped, not passed
+  }
+  return [
+    { name: 'reference', be: createBackend('reference') },
+    { name: 'cpu', be: cpu },
+  ];
+}
+
+/** Logits of each row's real tokens, worst ratio against the fixture's. */
+function logitsRatio(model: ReturnType<typeof createModel>, batch: Batch, ref: Float32Array, V: number): number {
+  let worst = 0;
+  for (let b = 0; b < batch.B; b++) {
+    const len = batch.keyLen[b];
+    const ours = model.logits(batch.inputIds.subarray(b * batch.T, b * batch.T + len));
+    worst = Math.max(worst, worstRatio(ours, ref.subarray(b * batch.T * V, (b * batch.T + len) * V), TOL.logits));
+  }
+  return worst;
+}
+
+const CASES: { name: string; arch: ModelConfig['arch']; without: (c: ModelConfig) => ModelConfig }[] = [
+  { name: 'qwen3_qknorm_tied', arch: 'qwen3', without: (c) => ({ ...c, qkNorm: false }) },
+  { name: 'llama32_rope_llama3_tied', arch: 'llama', without: (c) => ({ ...c, ropeScaling: undefined }) },
+  { name: 'mistral_window4', arch: 'mistral', without: (c) => ({ ...c, slidingWindow: undefined }) },
+];
+
+describe.each(CASES)('Transformers golden $name', ({ name, arch, without }) => {
+  it('reads the config.json Transformers wrote', () => {
+    const { config, get } = loadFixture(name);
+    expect(config.arch).toBe(arch);
+    const inv = ropeInvFreq(config);
+    const ref = get('inv_freq').data;
+    if (inv) expect(worstRatio(inv, ref, TOL.invFreq)).toBeLessThanOrEqual(1);
+    else expect(config.ropeScaling).toBeUndefined();
+    if (arch === 'qwen3') expect([config.qkNorm, config.headDim, config.tieWordEmbeddings]).toEqual([true, 16, true]);
+    if (arch === 'llama')
+      expect([config.ropeScaling?.type, config.ropeTheta, config.tieWordEmbeddings]).toEqual(['llama3', 500000, true]);
+    if (arch === 'mistral') expect(config.slidingWindow).toBe(4);
+  });
+
+  for (const { name: beName, be } of backends()) {
+    it.skipIf(!be)(`${beName}: logits, loss and LoRA gradients`, () => {
+      const { m, get, group, batch, config, weights } = loadFixture(name);
+      const backend = be as Backend;
+      const model = createModel({ config, weights: weights(), backend, finetuning: 'lora', lora: m.lora, seed: 0 });
+      model.loadLoraState(group('lora/'));
+      const worstLogits = logitsRatio(model, batch, get('logits').data, config.vocabSize);
+
+      const ev = model.loss(batch);
+      expect(ev.nTokens).toBe(m.nTokens);
+      expect(worstRatio([ev.lossSum], [m.lossSum], TOL.loss)).toBeLessThanOrEqual(1);
+      for (const p of model.trainableParams()) backend.fill(p.grad, 0);
+      const tr = model.lossAndGrad(batch, 1);
+      expect(worstRatio([tr.lossSum], [m.lossSum], TOL.loss)).toBeLessThanOrEqual(1);
+      const refGrads = group('lora_grad/');
+      expect(refGrads.size).toBe(model.trainableParams().length);
+      let worstGrad = 0;
+      let worstName = '';
+      for (const p of model.trainableParams()) {
+        const ref = refGrads.get(p.name);
+        if (!ref) throw new Error(`no reference gradient for ${p.name}`);
+        const r = worstRatio(host(backend, p.grad), ref.data, TOL.grad);
+        if (r > worstGrad) [worstGrad, worstName] = [r, p.name];
+      }
+      console.log(
+        `${name} ${beName} lora: worst logits ${worstLogits.toFixed(3)}, grads ${worstGrad.toFixed(3)} (${worstName})`,
+      );
+      expect(worstLogits).toBeLessThanOrEqual(1);
+      expect(worstGrad).toBeLessThanOrEqual(1);
+
+      // The same adapter with the feature switched off misses the golden logits by far.
+      const off = createModel({
+        config: without(config),
+        weights: weights(),
+        backend,
+        finetuning: 'lora',
+        lora: m.lora,
+        seed: 0,
+      });
+      off.loadLoraState(group('lora/'));
+      expect(logitsRatio(off, batch, get('logits').data, config.vocabSize)).toBeGreaterThan(10);
+    });
+
+    it.skipIf(!be)(`${beName}: full fine-tuning loss and every weight gradient`, () => {
+      const { m, get, batch, config, weights } = loadFixture(name);
+      const backend = be as Backend;
+      const model = createModel({ config, weights: weights(), backend, finetuning: 'full', seed: 0 });
+      const worstLogits = logitsRatio(model, batch, get('logits_base').data, config.vocabSize);
+      for (const p of model.trainableParams()) backend.fill(p.grad, 0);
+      const tr = model.lossAndGrad(batch, 1);
+      expect(tr.nTokens).toBe(m.nTokens);
+      expect(worstRatio([tr.lossSum], [m.lossSumBase], TOL.loss)).toBeLessThanOrEqual(1);
+      const refGrads = new Map([...loadFixture(name).group('full_grad/')]);
+      expect(model.trainableParams().map((p) => p.name)).toEqual([...refGrads.keys()]); // torch's order
+      let worstGrad = 0;
+      let worstName = '';
+      for (const p of model.trainableParams()) {
+        const r = worstRatio(host(backend, p.grad), (refGrads.get(p.name) as { data: Float32Array }).data, TOL.grad);
+        if (r > worstGrad) [worstGrad, worstName] = [r, p.name];
+      }
+      console.log(
+        `${name} ${beName} full: worst logits ${worstLogits.toFixed(3)}, grads ${worstGrad.toFixed(3)} (${worstName})`,
+      );
+      expect(worstLogits).toBeLessThanOrEqual(1);
+      expect(worstGrad).toBeLessThanOrEqual(1);
+    });
+
+    it.skipIf(!be)(`${beName}: KV-cache decoding gives the full forward's logits`, () => {
+      const { batch, config, weights } = loadFixture(name);
+      const model = createModel({ config, weights: weights(), backend: be as Backend, finetuning: 'none', seed: 0 });
+      const ids = batch.inputIds.subarray(0, batch.T);
+      const full = model.logits(ids);
+      const V = config.vocabSize;
+      const cache = model.createKvCache(batch.T);
+      model.forwardStep(ids.subarray(0, 3), cache); // prefill, then one token at a time past the window
+      for (let t = 3; t < batch.T; t++) {
+        const step = model.forwardStep([ids[t]], cache);
+        expect(worstRatio(step, full.subarray(t * V, (t + 1) * V), TOL.logits)).toBeLessThanOrEqual(1);
+      }
+    });
+  }
+});
