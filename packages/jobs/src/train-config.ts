@@ -10,7 +10,11 @@ export const JOB_FOLDER = { model: 'model', data: 'data', output: 'output' } as 
 
 /** LLaMA-Factory's template for a base model architecture (the bundled tokenizers are Qwen's and Llama 3's). */
 export function templateFor(arch: string): string | undefined {
-  if (arch === 'qwen2' || arch === 'qwen3') return 'qwen';
+  if (arch === 'qwen2') return 'qwen';
+  // LLaMA-Factory's template for Qwen3 (its reasoning template: an empty think block on each reply, trained on, as
+  // with enable_thinking's default) and Mistral's.
+  if (arch === 'qwen3') return 'qwen3';
+  if (arch === 'mistral') return 'mistral';
   if (arch === 'llama') return 'llama3';
   return undefined;
 }
