@@ -178,7 +178,8 @@ describe('dataset.import', () => {
 
   it('stops at the next progress write once a cancel is asked for: cancelled, no version, nothing stored', async () => {
     runtimes.push(await startHousekeepingRuntime(prefix));
-    const { id, datasetId } = await queuedImport(chatRows(6_000));
+    const rows = 20_000; // read for seconds: the flag lands mid-import
+    const { id, datasetId } = await queuedImport(chatRows(rows));
     await until('progress', async () => (await rowOf(id)).rowsRead > 0);
     await prisma.datasetImport.update({ where: { id }, data: { cancelRequestedAt: new Date() } });
     const row = await until('the cancel', async () => {
@@ -186,7 +187,7 @@ describe('dataset.import', () => {
       return r.status === 'validating' ? null : r;
     });
     expect(row).toMatchObject({ status: 'cancelled', errorCode: 'cancelled', versionId: null });
-    expect(row.rowsRead).toBeLessThan(6_000);
+    expect(row.rowsRead).toBeLessThan(rows);
     expect(await prisma.datasetVersion.count({ where: { datasetId } })).toBe(0);
     expect(await stored(datasetId)).toEqual([]);
   });
