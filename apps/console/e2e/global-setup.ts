@@ -1,12 +1,14 @@
 /**
  * Browser-test world: a fresh test database, the console built (if its sources changed) and started with
- * server.ts (Next.js behind the front door, as `npm start` runs it) on a free port against that database, and Debian's Chromium launched through playwright-core as a
- * browser server the test files connect to. Everything is torn down in reverse order, even after a failed start.
+ * server.ts (Next.js behind the front door, as `npm start` runs it) on a free port against that database, the
+ * housekeeping worker (dataset imports, model exports, billing accrual: every test file uploads or exports through
+ * it), and Debian's Chromium launched through playwright-core as a browser server the test files connect to. Everything is torn down in reverse order, even after a failed start.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '@crucible/db/testing';
@@ -136,6 +138,37 @@ async function waitForServer(url: string, child: ChildProcess, timeoutMs: number
   throw new Error(`the console did not answer ${url} within ${timeoutMs / 1000} s`);
 }
 
+/** workers/housekeeping as `npm start` runs it; resolves once it logs "[housekeeping] ready". */
+function startHousekeeping(env: NodeJS.ProcessEnv, log: string[]): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/housekeeping/src/main.ts'], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const timer = setTimeout(
+      () => reject(new Error(`the housekeeping worker did not start:\n${log.join('')}`)),
+      60_000,
+    );
+    const keep = (chunk: Buffer) => {
+      log.push(chunk.toString());
+      if (log.length > 500) log.shift();
+      if (chunk.toString().includes('[housekeeping] ready')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the housekeeping worker exited with ${code}:\n${log.join('')}`));
+    });
+  });
+}
+
+const mkdtempCache = () => mkdtempSync(path.join(tmpdir(), 'crucible-e2e-housekeeping-'));
+
 function stop(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -241,6 +274,14 @@ export default async function setup(project: TestProject) {
       throw new Error(`${(error as Error).message}\n--- console output ---\n${log.join('')}`);
     }
 
+    // The housekeeping worker as npm start runs it: imports and exports queued by any test file run here.
+    const housekeepingLog: string[] = [];
+    const housekeeping = await startHousekeeping(
+      { ...env, DATABASE_URL: database.url, APP_URL: baseURL, HOUSEKEEPING_CACHE_DIR: mkdtempCache() },
+      housekeepingLog,
+    );
+    cleanups.push(() => stop(housekeeping));
+
     const browser: BrowserServer = await chromium.launchServer({
       executablePath: CHROMIUM_PATH,
       headless: true,
@@ -256,6 +297,9 @@ export default async function setup(project: TestProject) {
     project.provide('resultsDir', resultsDir);
     // The server's output is kept beside the screenshots: the first place to look when a browser test fails.
     cleanups.push(async () => writeFileSync(path.join(resultsDir, 'next-server.log'), log.join('')));
+    cleanups.push(async () =>
+      writeFileSync(path.join(resultsDir, 'housekeeping-worker.log'), housekeepingLog.join('')),
+    );
   } catch (error) {
     await teardown();
     throw error;

@@ -161,7 +161,7 @@ export const invalidCount = (v: TVersion) =>
 
 export type TImport = {
   id: string;
-  status: 'validating' | 'succeeded' | 'failed';
+  status: 'validating' | 'succeeded' | 'failed' | 'cancelled';
   totalBytes: number;
   bytesRead: number;
   rowsRead: number;
