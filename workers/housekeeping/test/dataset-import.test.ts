@@ -52,7 +52,7 @@ const chatRows = (n: number) =>
   ).join('\n');
 
 /** A dataset with `content` uploaded as its file, and its import row as the console writes it; enqueued. */
-async function queuedImport(content: string, options: Record<string, unknown> = {}, fileName = 'rows.jsonl') {
+async function queuedImport(content: string, options: { datasetInfo?: object } = {}, fileName = 'rows.jsonl') {
   const dataset = await prisma.dataset.create({ data: { workspaceId: ws.id, name: fileName } });
   const id = `up_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   const objectKey = newUploadKey(ws.id, dataset.id, id, fileName);
