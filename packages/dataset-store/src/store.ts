@@ -69,7 +69,7 @@ export type TWriteTarget = {
   beforeStore?: (report: TValidationReport) => void;
   /**
    * Stops the write while the source is read, before it is stored and before the version row is created:
-   * DatasetStoreError('cancelled') (or the signal's own reason when that is an Error).
+   * DatasetStoreError('cancelled') (or the signal's reason, when the caller gave an Error of its own).
    */
   signal?: AbortSignal;
   /**
@@ -86,9 +86,9 @@ export type TWriteTarget = {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (!signal?.aborted) return;
-  throw signal.reason instanceof Error
-    ? signal.reason
-    : new DatasetStoreError('cancelled', 'The import was cancelled.');
+  // A reason of the caller's own (a worker shutting down) is theirs to recognise; a plain abort() is a cancel.
+  const own = signal.reason instanceof Error && signal.reason.name !== 'AbortError';
+  throw own ? signal.reason : new DatasetStoreError('cancelled', 'The import was cancelled.');
 }
 
 /** The source, stopping at the next chunk once `signal` is aborted. */
