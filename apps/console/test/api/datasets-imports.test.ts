@@ -101,7 +101,10 @@ afterAll(async () => {
 describe('with no housekeeping worker running', () => {
   it('queues the import (202, validating) and a cancel takes it out of the queue at once', async () => {
     const { datasetId, uploadId } = await uploaded(chatRows(2));
-    const res = await startImport(datasetId, { uploadId });
+    // `wait: true` does not hold the request while nothing can run the import: it answers that it is queued.
+    const t0 = Date.now();
+    const res = await startImport(datasetId, { uploadId, wait: true });
+    expect(Date.now() - t0).toBeLessThan(5_000);
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: uploadId, status: 'validating', bytesRead: 0, versionId: null, error: null });
     const cancel = await call('POST', `${I}/cancel`, {

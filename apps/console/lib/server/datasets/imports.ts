@@ -1,6 +1,6 @@
 import { newId, newUploadKey, readDatasetLimits, uploadPrefix } from '@crucible/dataset-store';
 import { getPrisma, isUniqueViolation } from '@crucible/db';
-import { datasetImportJob, enqueue, getQueue, QUEUE_NAMES } from '@crucible/jobs';
+import { datasetImportJob, enqueue, getQueue, QUEUE_NAMES, readWorkerHeartbeats } from '@crucible/jobs';
 import { getStorage, isAllowedUploadType, UPLOAD_CONTENT_TYPES } from '@crucible/storage';
 import { AppError } from '../errors';
 
@@ -206,6 +206,25 @@ export async function completeUpload(
   const row = await prisma.datasetImport.update({ where: { id: req.uploadId }, data: { queueJobId: queued.id } });
   return importView(row);
 }
+
+/**
+ * Whether a housekeeping worker is alive to run imports (its heartbeat). A request that would wait for an import
+ * asks first, so it does not hold a connection for minutes while nothing can run it. Redis not answering: assume one
+ * is (the wait is bounded anyway).
+ */
+export async function housekeepingWorkerRunning(): Promise<boolean> {
+  const beats = await readWorkerHeartbeats({ kind: 'housekeeping' }).catch(() => null);
+  return beats === null || beats.some((b) => b.state !== 'unresponsive');
+}
+
+/** The answer of a route that needs the import's outcome now when no worker can give it. */
+export const noHousekeepingWorker = (param: string | null = null) =>
+  new AppError(
+    'unavailable',
+    'No housekeeping worker is running to validate the file; it is queued and is imported once one starts.',
+    param,
+    { 'retry-after': '30' },
+  );
 
 const WAIT_POLL_MS = 200;
 /** The longest a `wait: true` request is held; then it answers with the import still running (202). */

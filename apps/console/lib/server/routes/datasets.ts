@@ -8,6 +8,7 @@ import {
   completeUpload,
   findDataset,
   getImport,
+  housekeepingWorkerRunning,
   listImports,
   startUpload,
   waitForImport,
@@ -118,14 +119,15 @@ export const getDatasetImport = route(async (req, { slug, datasetId, importId })
 /**
  * Completes an upload: queues the validation of the stored file into a new version (the housekeeping worker runs
  * it). 202 with the import at once; `wait: true` answers when it has finished (201 with the version, or 422 with the
- * error), or still running after IMPORT_WAIT_MS (202).
+ * error), or still running after IMPORT_WAIT_MS or with no housekeeping worker alive (202).
  */
 export const createDatasetImport = route(async (req, { slug, datasetId }) => {
   const ctx = await requireWorkspace(req, slug, 'developer');
   const body = await readBody(req, ZCompleteUpload);
   await findDataset(ctx.workspace.id, datasetId);
   const record = await completeUpload({ workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null }, datasetId, body);
-  if (!body.wait) return json(record, { status: 202 });
+  // Nothing would finish it while no housekeeping worker runs: answer that it is queued (202) instead of waiting.
+  if (!body.wait || !(await housekeepingWorkerRunning())) return json(record, { status: 202 });
   const finished = await waitForImport(ctx.workspace.id, record.id, { signal: req.signal });
   if (finished.status === 'validating') return json(finished, { status: 202 });
   const version = finished.versionId

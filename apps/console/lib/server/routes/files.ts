@@ -2,7 +2,13 @@ import { Readable } from 'node:stream';
 import { newId, readDatasetLimits } from '@crucible/dataset-store';
 import { getPrisma } from '@crucible/db';
 import { contentDisposition, getStorage, isAllowedUploadType } from '@crucible/storage';
-import { completeUpload, newUploadKey, waitForImport } from '../datasets/imports';
+import {
+  completeUpload,
+  housekeepingWorkerRunning,
+  newUploadKey,
+  noHousekeepingWorker,
+  waitForImport,
+} from '../datasets/imports';
 import { deleteVersion, versionFileName } from '../datasets/versions';
 import { AppError } from '../errors';
 import { apiKeyWorkspace as keyWorkspace } from '../gateway/auth';
@@ -109,6 +115,7 @@ export const createFile = files(async (req) => {
   });
   // Validated by the housekeeping worker; OpenAI's API answers with the processed file, so this request waits for it.
   const started = await completeUpload({ workspaceId, userId: null }, dataset.id, { uploadId, fileName });
+  if (!(await housekeepingWorkerRunning())) throw noHousekeepingWorker('file');
   const finished = await waitForImport(workspaceId, started.id, { signal: req.signal });
   if (finished.status === 'validating') {
     throw new AppError(

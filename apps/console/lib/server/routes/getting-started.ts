@@ -6,7 +6,13 @@ import { findRepoRoot, getStorage } from '@crucible/storage';
 import { z } from 'zod';
 import { actorOf, audit } from '../audit';
 import { requireWorkspace } from '../context';
-import { completeUpload, newUploadKey, waitForImport } from '../datasets/imports';
+import {
+  completeUpload,
+  housekeepingWorkerRunning,
+  newUploadKey,
+  noHousekeepingWorker,
+  waitForImport,
+} from '../datasets/imports';
 import { AppError } from '../errors';
 import { json, readBody, route } from '../http';
 
@@ -61,6 +67,7 @@ export const importSample = route(async (req, { slug }) => {
     datasetInfoName: sample,
   });
   // The housekeeping worker validates it; the page waits for the version it links to.
+  if (!(await housekeepingWorkerRunning())) throw noHousekeepingWorker();
   const finished = await waitForImport(ctx.workspace.id, started.id, { signal: req.signal });
   if (finished.status === 'validating') {
     throw new AppError('unavailable', 'The sample is still being imported (is a housekeeping worker running?).', null, {
