@@ -50,10 +50,15 @@ export async function runDatasetImport(importId: string, deps: TImportDeps): Pro
     status: 'failed' | 'cancelled',
     error: { code: string; message: string },
   ): Promise<TImportOutcome> => {
-    await db.datasetImport.updateMany({
+    const ended = await db.datasetImport.updateMany({
       where: { id: importId, status: 'validating' },
       data: { status, errorCode: error.code, errorMessage: error.message.slice(0, 2000), finishedAt: new Date() },
     });
+    if (ended.count !== 1) {
+      // Another run of the same import ended it first (a stalled job run twice); its outcome and files stand.
+      const now = await db.datasetImport.findUniqueOrThrow({ where: { id: importId } });
+      return { status: now.status === 'validating' ? status : now.status, versionId: now.versionId };
+    }
     // Files a run may have stored under the import's name before it stopped.
     await deps.storage
       .deleteObjects(versionObjectKeys(row.workspaceId, row.datasetId, objectName))
