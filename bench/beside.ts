@@ -103,6 +103,7 @@ function startTraining(modelDir: string, dir: string) {
 async function main() {
   say(`CPU: ${cpus()[0]?.model} x${cpus().length}; chats ${chats} x ${maxTokens} tokens, training nice ${nice}`);
   const s = await setUpServing({
+    frontDoor: opt('path', 'front-door') !== 'handler',
     layers: Number(opt('layers', '4')),
     hidden: Number(opt('hidden', '256')),
     gpu: 'cpu',

@@ -1,15 +1,21 @@
 /**
  * The gateway's overhead (not a test): time to first text and tokens/s of a chat completion streamed through the
- * console's /v1/chat/completions (API key check, rate limit, model resolution, Redis routing, HTTP to a real
- * serving worker process, SSE, RequestLog + usage ledger) against node-llama-cpp called directly in this process on
- * the same GGUF (the one the worker converted), same prompt, greedy, same run, alternating.
+ * console as `npm start` runs it (server.ts's front door, Next.js, /v1/chat/completions: API key check, the per-key
+ * rate limiter at its default, model resolution, Redis routing, HTTP to a real serving worker process, SSE,
+ * RequestLog + usage ledger) against node-llama-cpp called directly in this process on the same GGUF (the one the
+ * worker converted), same prompt, greedy, same run, alternating. `--path handler` measures the route handler alone on
+ * a plain HTTP server instead (no Next.js, no front door, rate limiter off), to see what those add.
  *
  *   npx tsx bench/gateway.ts [--runs 5] [--max-tokens 64] [--layers 4] [--hidden 256] [--model-dir DIR] [--gpu auto|cpu]
- *                            [--threads 2]
+ *                            [--threads 2] [--path front-door|handler]
+ *
+ * The first run builds the console's production bundle (apps/console/.next-e2e, as the browser tests do) when its
+ * sources changed: a few minutes.
  *
  * Needs Postgres and Redis (DATABASE_URL / REDIS_URL as everywhere); creates and drops its own database.
  */
 import { readdirSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { median, option, say, setUpServing } from './serving-setup';
@@ -55,6 +61,7 @@ function findGguf(dir: string): string {
 
 async function main() {
   const s = await setUpServing({
+    frontDoor: opt('path', 'front-door') !== 'handler',
     layers: Number(opt('layers', '4')),
     hidden: Number(opt('hidden', '256')),
     modelDir: opt('model-dir', '') || undefined,
@@ -153,18 +160,25 @@ async function main() {
     g.push(await viaGateway());
     d.push(await direct());
   }
-  const rows = [summary('gateway (HTTP + worker process)', g), summary('node-llama-cpp direct', d)];
+  const gatewayPath = s.frontDoor ? 'gateway (server.ts + Next.js + worker)' : 'gateway handler (+ worker)';
+  const rows = [summary(gatewayPath, g), summary('node-llama-cpp direct', d)];
   console.table(rows);
   const overheadMs = rows[0].ttftMsMedian - rows[1].ttftMsMedian;
   console.log(
     JSON.stringify(
       {
+        cpu: `${cpus()[0]?.model} x${cpus().length}`,
+        loadAverage1m: Math.round(loadavg()[0] * 100) / 100,
+        path: s.frontDoor ? 'front-door' : 'handler',
         gguf: path.basename(gguf),
         modelDir,
         maxTokens,
         gpu,
         threads,
         ttftOverheadMs: Math.round(overheadMs * 10) / 10,
+        endToEndRatio:
+          Math.round((rows[0].endToEndTokensPerSecMedian / rows[1].endToEndTokensPerSecMedian) * 100) / 100,
+        decodeRatio: Math.round((rows[0].decodeTokensPerSecMedian / rows[1].decodeTokensPerSecMedian) * 100) / 100,
         rows,
       },
       null,

@@ -21,6 +21,7 @@ const hidden = Number(opt('hidden', '256'));
 
 async function main() {
   const s = await setUpServing({
+    frontDoor: opt('path', 'front-door') !== 'handler',
     layers,
     hidden,
     gpu: 'cpu',

@@ -1,7 +1,10 @@
 /**
  * What bench/gateway.ts and bench/replicas.ts both stand on: a database of their own, a workspace with an API key and
- * one base model (a random Qwen2 written here, or --model-dir), a real serving worker process, and the console's
- * /v1/chat/completions on a local HTTP server with the openai client pointed at it. `close()` undoes all of it.
+ * one base model (a random Qwen2 written here, or --model-dir), a real serving worker process, and the console with
+ * the openai client pointed at it: by default the console as `npm start` runs it (its production build behind the
+ * front door, server.ts, the per-key rate limiter at its default), or with `frontDoor: false` only the
+ * /v1/chat/completions route handler on a plain HTTP server (no Next.js, no front door, no rate limit).
+ * `close()` undoes all of it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -25,14 +28,22 @@ export async function setUpServing(o: {
   gpu: 'auto' | 'cpu';
   threads: number;
   workerEnv?: Record<string, string>;
+  /** The request's whole path (server.ts + Next.js + rate limiter); false: the route handler alone. */
+  frontDoor?: boolean;
 }) {
+  const frontDoor = o.frontDoor ?? true;
   say(`CPU: ${cpus()[0]?.model} x${cpus().length}`);
   const scratch = mkdtempSync(path.join(tmpdir(), 'crucible-bench-'));
   const prefix = `crucible-bench-${process.pid}`;
   const { createTestDatabase } = await import('@crucible/db/testing');
   const db = await createTestDatabase();
   const storage = { STORAGE_DRIVER: 'local', STORAGE_DIR: path.join(scratch, 'storage') };
-  Object.assign(process.env, { DATABASE_URL: db.url, REDIS_PREFIX: prefix, GATEWAY_RATE_LIMIT: '0', ...storage });
+  Object.assign(process.env, {
+    DATABASE_URL: db.url,
+    REDIS_PREFIX: prefix,
+    ...storage,
+    ...(frontDoor ? {} : { GATEWAY_RATE_LIMIT: '0' }),
+  });
   const { spawnServingWorker, nodeHandler, tinyBase } = await import('../apps/console/test/api/gateway-fixtures');
   let modelDir = o.modelDir ?? '';
   if (!modelDir) {
@@ -76,17 +87,39 @@ export async function setUpServing(o: {
     SERVING_THREADS: String(o.threads),
     ...o.workerEnv,
   });
-  const { chatCompletions } = await import('../apps/console/lib/server/gateway/handlers');
-  const server = createServer((req, res) => {
-    nodeHandler({ '/v1/chat/completions': { POST: chatCompletions } })(req, res).catch((e) =>
-      res.writeHead(500).end(String(e)),
-    );
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  let baseURL: string;
+  let stopConsole: () => Promise<unknown>;
+  if (frontDoor) {
+    const c = await import('../apps/console/e2e/console-server');
+    const lock = await c.holdSessionLock();
+    try {
+      await c.ensureConsoleBuild(process.env);
+      say('starting the console (server.ts, production build)');
+      const console_ = await c.startConsole(process.env);
+      baseURL = console_.baseURL;
+      stopConsole = async () => {
+        await console_.stop();
+        await c.release(lock);
+      };
+    } catch (error) {
+      await c.release(lock);
+      throw error;
+    }
+  } else {
+    const { chatCompletions } = await import('../apps/console/lib/server/gateway/handlers');
+    const server = createServer((req, res) => {
+      nodeHandler({ '/v1/chat/completions': { POST: chatCompletions } })(req, res).catch((e) =>
+        res.writeHead(500).end(String(e)),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    stopConsole = () => new Promise((r) => server.close(r));
+  }
   const { default: OpenAI } = await import('openai');
   const client = new OpenAI({
     apiKey: key,
-    baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    baseURL: `${baseURL}/v1`,
     maxRetries: 0,
   });
   const jobs = await import('@crucible/jobs');
@@ -110,12 +143,13 @@ export async function setUpServing(o: {
     base,
     modelDir,
     client,
+    frontDoor,
     worker,
     waitFor,
     async close() {
       worker.child.kill('SIGTERM');
       await worker.exited;
-      server.close();
+      await stopConsole();
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
       await jobs.closeQueues();

@@ -59,7 +59,7 @@ export function ensureDependencies() {
   }
 }
 
-export function canConnect(url, defaultPort) {
+function canConnect(url, defaultPort) {
   const u = new URL(url);
   const host = u.hostname || '127.0.0.1';
   const port = Number(u.port || defaultPort);
@@ -111,7 +111,7 @@ export function loadDotEnv(file = process.env.CRUCIBLE_DOTENV || path.join(ROOT,
 }
 
 /** Starts a long-running child whose output lines are prefixed with its name. */
-export function startPrefixed(name, color, cmd, args, opts = {}) {
+function startPrefixed(name, color, cmd, args, opts = {}) {
   const child = spawn(cmd, args, {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },

@@ -42,8 +42,8 @@ const results = path.join(ROOT, 'test-results');
 rmSync(results, { recursive: true, force: true });
 mkdirSync(results, { recursive: true });
 
-// The checks CI must not skip (issue 17): lint (biome) and the type-check of every package. The browser tests build
-// the console without type-checking it, so this is where a type error is caught.
+// The checks CI must not skip (issue 17): lint (biome, and knip for exports nothing imports) and the type-check of
+// every package. The browser tests build the console without type-checking it, so this is where a type error is caught.
 const checks = [];
 for (const [name, args] of [
   ['lint', ['run', 'lint']],

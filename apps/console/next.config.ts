@@ -17,6 +17,7 @@ const nextConfig: NextConfig = {
     '@crucible/datasets',
     '@crucible/db',
     '@crucible/jobs',
+    '@crucible/services',
     '@crucible/storage',
     '@crucible/trainer',
   ],

@@ -11,7 +11,7 @@
  * Text inside <code>, <pre> and <kbd> is not checked: it is code (commands, JSON, API keys as spelled), the same in
  * every language. The page's own language name in the switcher ("English") is allowed.
  */
-export const ALLOWED_WORDS: ReadonlySet<string> = new Set([
+const ALLOWED_WORDS: ReadonlySet<string> = new Set([
   // product, model families, formats, libraries and tools
   'Crucible',
   'LoRA',

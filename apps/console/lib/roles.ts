@@ -5,7 +5,7 @@ import type { TRole } from './me';
  * enforce the same ranks (`requireWorkspace(req, slug, minRole)` in lib/server/context.ts): viewers read,
  * developers create (upload, train, deploy, chat), admins manage members, keys and the budget.
  */
-export const ROLE_RANK = Object.freeze({ viewer: 0, developer: 1, admin: 2, owner: 3 } satisfies Record<TRole, number>);
+const ROLE_RANK = Object.freeze({ viewer: 0, developer: 1, admin: 2, owner: 3 } satisfies Record<TRole, number>);
 
 export type TAction = 'upload' | 'train' | 'deploy' | 'chat';
 

@@ -8,15 +8,14 @@ import { z } from 'zod';
 
 /** Same list and order as @crucible/auth's ROLES (a test holds them together). */
 export const WORKSPACE_ROLES = ['viewer', 'developer', 'admin', 'owner'] as const;
-export const ZWorkspaceRole = z.enum(WORKSPACE_ROLES);
+const ZWorkspaceRole = z.enum(WORKSPACE_ROLES);
 export type TWorkspaceRole = z.infer<typeof ZWorkspaceRole>;
 
-export const LOCALES = ['en', 'zh-CN'] as const;
-export const ZLocale = z.enum(LOCALES);
-export type TLocale = z.infer<typeof ZLocale>;
+const LOCALES = ['en', 'zh-CN'] as const;
+const ZLocale = z.enum(LOCALES);
 
-export const ZEmail = z.string().trim().toLowerCase().pipe(z.email('Enter a valid email address.'));
-export const ZPassword = z
+const ZEmail = z.string().trim().toLowerCase().pipe(z.email('Enter a valid email address.'));
+const ZPassword = z
   .string()
   .min(8, 'The password must have at least 8 characters.')
   .max(128, 'The password must have at most 128 characters.');
@@ -26,16 +25,14 @@ export const ZSignUp = z.object({
   email: ZEmail,
   password: ZPassword,
 });
-export type TSignUp = z.infer<typeof ZSignUp>;
 
 export const ZSignIn = z.object({
   email: ZEmail,
   password: z.string().min(1, 'Enter your password.'),
 });
-export type TSignIn = z.infer<typeof ZSignIn>;
 
 /** URL-safe: lower-case letters, digits and inner hyphens, 2–48 characters. */
-export const ZWorkspaceSlug = z
+const ZWorkspaceSlug = z
   .string()
   .trim()
   .regex(
@@ -43,25 +40,20 @@ export const ZWorkspaceSlug = z
     'Use 2–48 lower-case letters, digits or hyphens, starting and ending with a letter or digit.',
   );
 
-export const ZWorkspaceName = z.string().trim().min(1, 'Enter a name.').max(64, 'Use at most 64 characters.');
+const ZWorkspaceName = z.string().trim().min(1, 'Enter a name.').max(64, 'Use at most 64 characters.');
 
 export const ZCreateWorkspace = z.object({ name: ZWorkspaceName, slug: ZWorkspaceSlug });
-export type TCreateWorkspace = z.infer<typeof ZCreateWorkspace>;
 
 export const ZUpdateWorkspace = z.object({ name: ZWorkspaceName });
-export type TUpdateWorkspace = z.infer<typeof ZUpdateWorkspace>;
 
 export const ZUpdateMe = z.object({ locale: ZLocale });
-export type TUpdateMe = z.infer<typeof ZUpdateMe>;
 
 export const ZUpdateMemberRole = z.object({ role: ZWorkspaceRole });
-export type TUpdateMemberRole = z.infer<typeof ZUpdateMemberRole>;
 
 export const ZCreateInvitation = z.object({
   email: ZEmail,
   role: ZWorkspaceRole.default('developer'),
 });
-export type TCreateInvitation = z.infer<typeof ZCreateInvitation>;
 
 export const ZCreateApiKey = z.object({
   name: z.string().trim().min(1, 'Enter a name.').max(64, 'Use at most 64 characters.'),
@@ -71,20 +63,18 @@ export const ZCreateApiKey = z.object({
     .nullish()
     .refine((v) => v == null || Date.parse(v) > Date.now(), 'expiresAt is in the past; give a future time or none.'),
 });
-export type TCreateApiKey = z.infer<typeof ZCreateApiKey>;
 
 // --- Datasets (issue 4) ---
 
-export const ZDatasetName = z.string().trim().min(1, 'Enter a name.').max(128, 'Use at most 128 characters.');
+const ZDatasetName = z.string().trim().min(1, 'Enter a name.').max(128, 'Use at most 128 characters.');
 
 export const ZCreateDataset = z.object({
   name: ZDatasetName,
   description: z.string().trim().max(2000).optional(),
 });
-export type TCreateDataset = z.infer<typeof ZCreateDataset>;
 
 /** A file name as uploaded: no folders, no control characters. */
-export const ZUploadFileName = z
+const ZUploadFileName = z
   .string()
   .trim()
   .min(1, 'Enter a file name.')
@@ -98,10 +88,9 @@ export const ZStartUpload = z.object({
   size: z.number().int().positive('The file is empty.'),
   contentType: z.string().max(200).optional(),
 });
-export type TStartUpload = z.infer<typeof ZStartUpload>;
 
 /** `{{name}}` placeholder values: names as the placeholder scanner finds them. */
-export const ZPlaceholderValues = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(10_000));
+const ZPlaceholderValues = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(10_000));
 
 export const ZCompleteUpload = z.object({
   uploadId: z.string().regex(/^up_[A-Za-z0-9_-]{16,64}$/, 'Not an upload id.'),
@@ -113,10 +102,8 @@ export const ZCompleteUpload = z.object({
   /** Answer when the import has finished instead of at once. */
   wait: z.boolean().optional(),
 });
-export type TCompleteUpload = z.infer<typeof ZCompleteUpload>;
 
 export const ZReplacePlaceholders = z.object({ values: ZPlaceholderValues });
-export type TReplacePlaceholders = z.infer<typeof ZReplacePlaceholders>;
 
 /**
  * Row edits that make a new version: replace rows by index, delete rows by index, append rows, and fix or delete
@@ -137,4 +124,3 @@ export const ZEditRows = z.object({
   /** Only for a version imported before invalid rows were kept: how many of its rows the new version lacks. */
   confirmDroppedRows: z.number().int().min(0).optional(),
 });
-export type TEditRows = z.infer<typeof ZEditRows>;

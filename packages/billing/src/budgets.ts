@@ -138,7 +138,7 @@ export async function assertWithinBudget(workspaceId: string, now = new Date(), 
   await checkBudgetAlerts(workspaceId, now, db);
   throw new BillingError(
     'budget_exceeded',
-    `This workspace has spent ${status.spent} ${status.budget.currency} of its ${status.budget.amount} ${status.budget.currency} monthly budget, which is a hard limit: new jobs are refused until next month or until an admin raises the budget.`,
+    `This workspace has spent ${status.spent} ${status.budget.currency} of its ${status.budget.amount} ${status.budget.currency} monthly budget, which is a hard limit: new jobs, deployments and API requests are refused until next month or until an admin raises the budget.`,
     { spent: status.spent, amount: status.budget.amount, currency: status.budget.currency },
   );
 }

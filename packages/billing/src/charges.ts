@@ -10,6 +10,7 @@ import {
   findAccruingDeployments,
   storageBytesByWorkspace,
 } from '@crucible/db/billing';
+import { assertWithinBudget } from './budgets';
 import { amountFor, dec, resolvePrice, type TDecimalLike } from './prices';
 
 /** The estimate of a training job: tokens × epochs at the price in force now (the same code charges the steps). */
@@ -81,6 +82,23 @@ export async function chargeTraining(
     },
     db,
   );
+}
+
+/**
+ * What the gateway asks before it accepts a request for `model`: both of its meters have a price in force (else
+ * BillingError `no_price`, naming the meter and where to add one) and the workspace is within a hard budget (else
+ * `budget_exceeded`). The charge after the answer then cannot fail for want of a price: a request is refused
+ * rather than served unbilled.
+ */
+export async function assertInferenceChargeable(
+  e: { workspaceId: string; model: string; at?: Date },
+  db: TDb = getPrisma(),
+): Promise<void> {
+  const at = e.at ?? new Date();
+  for (const meter of ['input_tokens', 'output_tokens'] as const) {
+    await resolvePrice({ workspaceId: e.workspaceId, meter, modelRef: e.model, at }, db);
+  }
+  await assertWithinBudget(e.workspaceId, at, db);
 }
 
 /**

@@ -1,7 +1,10 @@
 export type TBillingErrorCode =
   /** No price list (instance or workspace) has a price for this meter at that time. */
   | 'no_price'
-  /** A workspace's monthly hard limit is reached: new jobs are refused until the next month or a higher budget. */
+  /**
+   * A workspace's monthly hard limit is reached: new jobs, deployments and API requests are refused until the next
+   * month or a higher budget.
+   */
   | 'budget_exceeded'
   /** Input failed validation (a bad date range, a negative quantity, ...). */
   | 'invalid_input';

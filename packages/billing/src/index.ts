@@ -11,6 +11,7 @@ export {
 export {
   accrueDeploymentHours,
   accrueStorage,
+  assertInferenceChargeable,
   billedHours,
   chargeInference,
   chargeTraining,

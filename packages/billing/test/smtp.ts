@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
-export type TReceived = { from: string; to: string[]; subject: string; raw: string };
+type TReceived = { from: string; to: string[]; subject: string; raw: string };
 
 export type TTestSmtp = {
   url: string;
@@ -17,7 +17,7 @@ export type TTestSmtp = {
 };
 
 /** RFC 2047 encoded words (=?UTF-8?B?...?= / ?Q?) in an unfolded header, as a mail client would show them. */
-export function decodeHeader(value: string): string {
+function decodeHeader(value: string): string {
   return value
     .replace(/\?=\s+=\?/g, '?==?') // whitespace between adjacent encoded words is not part of the text
     .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, _charset: string, enc: string, data: string) =>

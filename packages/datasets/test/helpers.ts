@@ -17,4 +17,4 @@ export const jsonl = (...rows: unknown[]) => rows.map((r) => JSON.stringify(r)).
 export const codes = (r: TValidationReport) => Object.fromEntries(r.problems.map((p) => [p.code, p.count]));
 
 /** The first example of a code. */
-export const first = (r: TValidationReport, code: string) => r.problems.find((p) => p.code === code)?.examples[0];
+const first = (r: TValidationReport, code: string) => r.problems.find((p) => p.code === code)?.examples[0];

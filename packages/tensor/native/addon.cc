@@ -176,6 +176,22 @@ void RopeBackward(const Napi::CallbackInfo& info) { Rope(info, true); }
 struct AttnDims {
   i64 B, T, Hq, Hkv, D;
 };
+// segStart[B*T] (optional): query i of row b sees keys from segStart[b*T+i] on; each must lie in [0, i].
+const int32_t* seg_start(Args& a, size_t i, const AttnDims& d) {
+  const int32_t* s = a.i32(i, "segStart", d.B * d.T, true);
+  if (!s) return nullptr;
+  for (i64 n = 0; n < d.B * d.T; n++) {
+    const i64 t = n % d.T;
+    if (s[n] < 0 || s[n] > t) {
+      a.fail("segStart[" + std::to_string(n) + "] = " + std::to_string(s[n]) + " must lie in [0, " +
+                 std::to_string(t) + "] (the start of its query's sequence)",
+             true);
+      return nullptr;
+    }
+  }
+  return s;
+}
+
 AttnDims attn_dims(Args& a, size_t first) {
   AttnDims d{a.dim(first, "B"), a.dim(first + 1, "T"), a.dim(first + 2, "Hq"), a.dim(first + 3, "Hkv"),
              a.dim(first + 4, "D")};
@@ -193,8 +209,9 @@ void AttentionForward(const Napi::CallbackInfo& info) {
   const float* k = a.f32(3, "k", nkv);
   const float* v = a.f32(4, "v", nkv);
   const int32_t* keyLen = a.i32(10, "keyLen", d.B, true);
+  const int32_t* segStart = seg_start(a, 11, d);
   if (a.failed) return;
-  ct::attention_forward(out, lse, q, k, v, d.B, d.T, d.Hq, d.Hkv, d.D, keyLen);
+  ct::attention_forward(out, lse, q, k, v, d.B, d.T, d.Hq, d.Hkv, d.D, keyLen, segStart);
 }
 
 void AttentionBackward(const Napi::CallbackInfo& info) {
@@ -211,8 +228,9 @@ void AttentionBackward(const Napi::CallbackInfo& info) {
   const float* out = a.f32(7, "out", nq);
   const float* lse = a.f32(8, "lse", d.B * d.Hq * d.T);
   const int32_t* keyLen = a.i32(14, "keyLen", d.B, true);
+  const int32_t* segStart = seg_start(a, 15, d);
   if (a.failed) return;
-  ct::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, d.B, d.T, d.Hq, d.Hkv, d.D, keyLen);
+  ct::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, d.B, d.T, d.Hq, d.Hkv, d.D, keyLen, segStart);
 }
 
 void SwigluForward(const Napi::CallbackInfo& info) {

@@ -22,19 +22,31 @@ i64 key_limit(const int32_t* keyLen, i64 b, i64 T) {
   return l < 0 ? 0 : (l > T ? T : l);
 }
 
+// The first key any of rows i0 .. i0+ib-1 sees (segStart is per query; the smallest of the block), at most nkmax.
+i64 block_first_key(const int32_t* seg, i64 i0, i64 ib, i64 nkmax) {
+  i64 j0 = seg[i0];
+  for (i64 r = 1; r < ib; r++) j0 = seg[i0 + r] < j0 ? seg[i0 + r] : j0;
+  return j0 < nkmax ? j0 : nkmax;
+}
+
 Gemm mk(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, i64 lda, const float* B, i64 ldb,
         float beta, float* C, i64 ldc) {
   return Gemm{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
 }
 }  // namespace
 
+// Keys visible to query i of a row: [lo, hi) with lo = segStart[i] (0 without packed sequences) and
+// hi = min(i + 1, keyLen). A block of kRB query rows computes scores only over [j0, nkmax): j0 the smallest lo of
+// its rows, nkmax the largest hi, so with neat packing the blocks skip the keys of earlier sequences entirely, and
+// without segStart (j0 = 0) the arithmetic is exactly that of plain causal attention.
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, i64 B, i64 T, i64 Hq,
-                       i64 Hkv, i64 D, const int32_t* keyLen) {
+                       i64 Hkv, i64 D, const int32_t* keyLen, const int32_t* segStart) {
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
   const i64 group = Hq / Hkv, ldq = Hq * D, ldk = Hkv * D;
   parallel_tasks(B * Hq, [&](i64 task, int tid) {
     const i64 b = task / Hq, h = task % Hq, g = h / group;
     const i64 limit = key_limit(keyLen, b, T);
+    const int32_t* seg = segStart ? segStart + b * T : nullptr;
     const float* Q = q + b * T * ldq + h * D;
     const float* K = k + b * T * ldk + g * D;
     const float* V = v + b * T * ldk + g * D;
@@ -44,40 +56,45 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
     for (i64 i0 = 0; i0 < T; i0 += kRB) {
       const i64 ib = std::min(kRB, T - i0);
       const i64 nkmax = std::min(i0 + ib, limit);  // keys visible to the block's last row
-      if (nkmax == 0) {
+      const i64 j0 = seg ? block_first_key(seg, i0, ib, nkmax) : 0;
+      const i64 W = nkmax - j0;
+      if (W <= 0) {
         for (i64 r = 0; r < ib; r++) {
           std::memset(O + (i0 + r) * ldq, 0, sizeof(float) * D);
           L[i0 + r] = 0.0f;
         }
         continue;
       }
-      gemm_st(mk(false, true, ib, nkmax, D, scale, Q + i0 * ldq, ldq, K, ldk, 0.0f, S, nkmax), tid);
+      gemm_st(mk(false, true, ib, W, D, scale, Q + i0 * ldq, ldq, K + j0 * ldk, ldk, 0.0f, S, W), tid);
       for (i64 r = 0; r < ib; r++) {
-        const i64 nk = std::min(i0 + r + 1, limit);
-        float* row = S + r * nkmax;
-        if (nk == 0) {  // no visible key: output 0, lse 0 (finite by contract)
-          std::memset(row, 0, sizeof(float) * nkmax);
+        const i64 lo = seg ? seg[i0 + r] - j0 : 0;
+        const i64 hi = std::min(i0 + r + 1, limit) - j0;
+        float* row = S + r * W;
+        if (hi <= lo) {  // no visible key: output 0, lse 0 (finite by contract)
+          std::memset(row, 0, sizeof(float) * W);
           L[i0 + r] = 0.0f;
           continue;
         }
         float mx = -std::numeric_limits<float>::infinity();
-        for (i64 j = 0; j < nk; j++) mx = row[j] > mx ? row[j] : mx;
-        const double sum = exp_shift_sum(row, nk, mx);
+        for (i64 j = lo; j < hi; j++) mx = row[j] > mx ? row[j] : mx;
+        const double sum = exp_shift_sum(row + lo, hi - lo, mx);
         const float inv = static_cast<float>(1.0 / sum);
-        for (i64 j = 0; j < nk; j++) row[j] *= inv;
-        for (i64 j = nk; j < nkmax; j++) row[j] = 0.0f;
+        for (i64 j = lo; j < hi; j++) row[j] *= inv;
+        for (i64 j = 0; j < lo; j++) row[j] = 0.0f;
+        for (i64 j = hi; j < W; j++) row[j] = 0.0f;
         L[i0 + r] = static_cast<float>(mx + std::log(sum));
       }
-      gemm_st(mk(false, false, ib, D, nkmax, 1.0f, S, nkmax, V, ldk, 0.0f, O + i0 * ldq, ldq), tid);
+      gemm_st(mk(false, false, ib, D, W, 1.0f, S, W, V + j0 * ldk, ldk, 0.0f, O + i0 * ldq, ldq), tid);
     }
   });
 }
 
 // P = exp(scale Q K^T - lse); dV += P^T dO; dP = dO V^T; dS = P (dP - rowsum(dO * O)); dQ = scale dS K;
 // dK += scale dS^T Q. Each task writes its head's dK/dV into private scratch; a second pass sums each GQA group.
+// Visible keys per block and row as in attention_forward.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* out, const float* lse, i64 B, i64 T, i64 Hq, i64 Hkv, i64 D,
-                        const int32_t* keyLen) {
+                        const int32_t* keyLen, const int32_t* segStart) {
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
   const i64 group = Hq / Hkv, ldq = Hq * D, ldk = Hkv * D;
   const size_t headKV = static_cast<size_t>(T * D);
@@ -86,6 +103,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   parallel_tasks(B * Hq, [&](i64 task, int tid) {
     const i64 b = task / Hq, h = task % Hq, g = h / group;
     const i64 limit = key_limit(keyLen, b, T);
+    const int32_t* seg = segStart ? segStart + b * T : nullptr;
     const float* Q = q + b * T * ldq + h * D;
     const float* dO = dout + b * T * ldq + h * D;
     const float* O = out + b * T * ldq + h * D;
@@ -102,27 +120,31 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
     for (i64 i0 = 0; i0 < T; i0 += kRB) {
       const i64 ib = std::min(kRB, T - i0);
       const i64 nkmax = std::min(i0 + ib, limit);
-      if (nkmax == 0) {
+      const i64 j0 = seg ? block_first_key(seg, i0, ib, nkmax) : 0;
+      const i64 W = nkmax - j0;
+      if (W <= 0) {
         for (i64 r = 0; r < ib; r++) std::memset(dQ + (i0 + r) * ldq, 0, sizeof(float) * D);
         continue;
       }
-      gemm_st(mk(false, true, ib, nkmax, D, scale, Q + i0 * ldq, ldq, K, ldk, 0.0f, P, nkmax), tid);
-      gemm_st(mk(false, true, ib, nkmax, D, 1.0f, dO + i0 * ldq, ldq, V, ldk, 0.0f, dP, nkmax), tid);
+      gemm_st(mk(false, true, ib, W, D, scale, Q + i0 * ldq, ldq, K + j0 * ldk, ldk, 0.0f, P, W), tid);
+      gemm_st(mk(false, true, ib, W, D, 1.0f, dO + i0 * ldq, ldq, V + j0 * ldk, ldk, 0.0f, dP, W), tid);
       for (i64 r = 0; r < ib; r++) {
         const i64 i = i0 + r;
-        const i64 nk = std::min(i + 1, limit);
-        float* pr = P + r * nkmax;
-        float* dpr = dP + r * nkmax;
+        const i64 lo = seg ? seg[i] - j0 : 0;
+        const i64 hi = std::max(std::min(i + 1, limit) - j0, lo);
+        float* pr = P + r * W;
+        float* dpr = dP + r * W;
         double delta = 0;
         for (i64 d = 0; d < D; d++) delta += static_cast<double>(dO[i * ldq + d]) * O[i * ldq + d];
         const float fd = static_cast<float>(delta);
-        exp_shift_scale(pr, nk, L[i], 1.0f);
-        for (i64 j = 0; j < nk; j++) dpr[j] = pr[j] * (dpr[j] - fd);  // dP becomes dS
-        for (i64 j = nk; j < nkmax; j++) pr[j] = dpr[j] = 0.0f;
+        exp_shift_scale(pr + lo, hi - lo, L[i], 1.0f);
+        for (i64 j = lo; j < hi; j++) dpr[j] = pr[j] * (dpr[j] - fd);  // dP becomes dS
+        for (i64 j = 0; j < lo; j++) pr[j] = dpr[j] = 0.0f;
+        for (i64 j = hi; j < W; j++) pr[j] = dpr[j] = 0.0f;
       }
-      gemm_st(mk(true, false, nkmax, D, ib, 1.0f, P, nkmax, dO + i0 * ldq, ldq, 1.0f, dV, D), tid);
-      gemm_st(mk(false, false, ib, D, nkmax, scale, dP, nkmax, K, ldk, 0.0f, dQ + i0 * ldq, ldq), tid);
-      gemm_st(mk(true, false, nkmax, D, ib, scale, dP, nkmax, Q + i0 * ldq, ldq, 1.0f, dK, D), tid);
+      gemm_st(mk(true, false, W, D, ib, 1.0f, P, W, dO + i0 * ldq, ldq, 1.0f, dV + j0 * D, D), tid);
+      gemm_st(mk(false, false, ib, D, W, scale, dP, W, K + j0 * ldk, ldk, 0.0f, dQ + i0 * ldq, ldq), tid);
+      gemm_st(mk(true, false, W, D, ib, scale, dP, W, Q + i0 * ldq, ldq, 1.0f, dK + j0 * D, D), tid);
     }
   });
   // dk[b, t, g, :] = sum over the group's query heads h of dKh[b, h, t, :]

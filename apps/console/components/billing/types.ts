@@ -4,7 +4,7 @@ export type TCategory = (typeof CATEGORIES)[number];
 
 export type TDay = { day: string; total: string } & Record<TCategory, string>;
 /** `name`: the member's name and e-mail, the deployment's, job's or model's name (null: not found in this workspace). */
-export type TBreakdownRow = { key: string; name?: string | null; amount: string; lines: number };
+type TBreakdownRow = { key: string; name?: string | null; amount: string; lines: number };
 export type TBudgetStatus = {
   budget: { id: string; amount: string; currency: string; thresholds: number[]; hardLimit: boolean };
   spent: string;

@@ -50,7 +50,7 @@ export type TLimits = {
   extensions: string[];
 };
 
-export type TDistribution = { min: number; max: number; mean: number; total: number; p50: number; p95: number };
+type TDistribution = { min: number; max: number; mean: number; total: number; p50: number; p95: number };
 export type TStats = {
   rows: number;
   turns: TDistribution;
@@ -81,7 +81,7 @@ export type TProblemGroup = {
   }[];
 };
 
-export type TReport = {
+type TReport = {
   ok: boolean;
   format: string | null;
   rows: number;
@@ -146,7 +146,7 @@ export type TInvalidRow = {
 export type TInvalidPage = { total: number; offset: number; limit: number; data: TInvalidRow[]; unavailable?: string };
 
 /** What an edit did (POST …/edits answers it with the new version). */
-export type TEditSummary = {
+type TEditSummary = {
   updated: number;
   deleted: number;
   added: number;

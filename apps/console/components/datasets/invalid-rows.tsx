@@ -203,7 +203,7 @@ export function InvalidRowsPanel({
             </li>
           ))}
         </ol>
-        {total > PAGE ? <Pager offset={offset} pageSize={PAGE} total={total} onOffset={setOffset} /> : null}
+        {PAGE < total ? <Pager offset={offset} pageSize={PAGE} total={total} onOffset={setOffset} /> : null}
         {edit.error && !fixing ? (
           <p role="alert" className="text-sm text-destructive">
             {edit.error}

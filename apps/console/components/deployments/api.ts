@@ -14,10 +14,10 @@ export const deploymentPaths = {
   chatModels: (slug: string) => `${ws(slug)}/chat-models`,
 } as const;
 
-export type TDeploymentStatus = 'deploying' | 'running' | 'stopped' | 'failed';
+type TDeploymentStatus = 'deploying' | 'running' | 'stopped' | 'failed';
 export type TModelKind = 'base' | 'fine_tuned';
 
-export type TDeploymentStats = {
+type TDeploymentStats = {
   requests: number;
   promptTokens: number;
   completionTokens: number;
@@ -46,7 +46,7 @@ export type TDeployment = {
 export type TReplicaStatus = 'pending' | 'loading' | 'ready' | 'unhealthy' | 'failed';
 
 /** One replica: which serving worker holds it and how its last health check went. */
-export type TReplica = {
+type TReplica = {
   index: number;
   workerId: string | null;
   status: TReplicaStatus;

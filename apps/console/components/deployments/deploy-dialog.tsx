@@ -25,7 +25,7 @@ type TBaseRow = { id: string; name: string; displayName?: string | null; status?
 type TFineTunedRow = { id: string; name: string; displayName?: string | null; baseModel?: { name?: string } | null };
 
 /** Base and fine-tuned models of the workspace, fine-tuned first (what people deploy most). */
-export function useDeployableModels(slug: string, enabled: boolean) {
+function useDeployableModels(slug: string, enabled: boolean) {
   const [state, setState] = React.useState<
     { status: 'loading' } | { status: 'error' } | { status: 'ready'; models: TDeployableModel[] }
   >({ status: 'loading' });
@@ -60,7 +60,7 @@ export function useDeployableModels(slug: string, enabled: boolean) {
 }
 
 /** A deployment name a person would choose: the model's name in lower case, URL-safe. */
-export function suggestName(modelName: string): string {
+function suggestName(modelName: string): string {
   const base = modelName
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
@@ -76,7 +76,7 @@ const ZDeployForm = z.object({
     .trim()
     .min(1)
     .max(64)
-    // The API's rule (lib/server/routes/deployments.ts ZCreateDeployment), checked here to answer before sending.
+    // The API's rule (ZCreateDeployment in packages/services/src/deployments.ts), checked here to answer before sending.
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/),
   replicas: z.coerce.number().int().min(1).max(16),
   contextSize: z.coerce.number().int().min(128).max(131072),

@@ -11,7 +11,7 @@ import type { TJob } from './types';
 // The hyper-parameter contract is shared with the API and the trainer worker (browser-safe: zod only).
 export { defaultHyperparameters } from '@crucible/jobs/fine-tuning';
 
-export const ZCreateJobBody = z.object({
+const ZCreateJobBody = z.object({
   baseModelId: z.string().min(1),
   trainingVersionId: z.string().min(1),
   validationVersionId: z.string().min(1).optional(),
@@ -25,7 +25,7 @@ export const ZCreateJobBody = z.object({
 });
 export type TCreateJobBody = z.infer<typeof ZCreateJobBody>;
 
-export const NUMERIC_FIELDS = [
+const NUMERIC_FIELDS = [
   'learningRate',
   'batchSize',
   'gradientAccumulationSteps',
@@ -39,8 +39,8 @@ export const NUMERIC_FIELDS = [
   'evalSteps',
   'loggingSteps',
 ] as const;
-export type TNumericField = (typeof NUMERIC_FIELDS)[number];
-export const LORA_FIELDS: readonly string[] = ['loraRank', 'loraAlpha', 'loraDropout', 'loraTargets'];
+type TNumericField = (typeof NUMERIC_FIELDS)[number];
+const LORA_FIELDS: readonly string[] = ['loraRank', 'loraAlpha', 'loraDropout', 'loraTargets'];
 
 export type TFormValues = {
   baseModelId: string;
@@ -76,7 +76,7 @@ function num(text: string): number | undefined {
 }
 
 /** The request body for the current form values, before validation. */
-export function toBody(values: TFormValues): unknown {
+function toBody(values: TFormValues): unknown {
   const hyperparameters: Record<string, unknown> = {};
   for (const field of NUMERIC_FIELDS) {
     if (values.method === 'sft_full' && LORA_FIELDS.includes(field)) continue;

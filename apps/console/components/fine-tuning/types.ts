@@ -20,12 +20,10 @@ export const ftPaths = {
     `${ws(slug)}/datasets/${encodeURIComponent(datasetId)}/versions`,
 };
 
-export const JOB_STATUSES = ['validating_files', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export type TJobStatus = (typeof JOB_STATUSES)[number];
-export const ACTIVE_STATUSES: readonly string[] = ['validating_files', 'queued', 'running'];
+const ACTIVE_STATUSES: readonly string[] = ['validating_files', 'queued', 'running'];
 export const isActive = (status: string) => ACTIVE_STATUSES.includes(status);
 
-export type THyperparameters = Record<string, unknown>;
+type THyperparameters = Record<string, unknown>;
 
 export type TJob = {
   id: string;

@@ -20,7 +20,7 @@ import { modelPaths } from './types';
 /** The hyper-parameters worth a glance in a table row; the job page has all of them. */
 const SUMMARY_KEYS = ['epochs', 'learningRate', 'loraRank', 'loraAlpha', 'batchSize'];
 
-export function ImportCommand() {
+function ImportCommand() {
   const t = useT();
   const { workspace } = useWorkspace();
   return (
@@ -38,7 +38,7 @@ export function ImportCommand() {
   );
 }
 
-export function BaseModelsTable() {
+function BaseModelsTable() {
   const t = useT();
   const locale = useLocale();
   const { workspace } = useWorkspace();
@@ -85,7 +85,7 @@ export function BaseModelsTable() {
   );
 }
 
-export function FineTunedModelsTable() {
+function FineTunedModelsTable() {
   const t = useT();
   const locale = useLocale();
   const { workspace } = useWorkspace();

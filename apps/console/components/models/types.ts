@@ -9,8 +9,8 @@ export const modelPaths = {
   basePage: (slug: string, id: string) => `/w/${encodeURIComponent(slug)}/models/base/${encodeURIComponent(id)}`,
 } as const;
 
-export type TArtifactId = 'card' | 'adapter' | 'gguf-adapter' | 'weights' | 'merged' | 'gguf' | 'gguf-base' | 'logs';
-export type TArtifactState = 'ready' | 'missing' | 'queued' | 'running' | 'failed';
+type TArtifactId = 'card' | 'adapter' | 'gguf-adapter' | 'weights' | 'merged' | 'gguf' | 'gguf-base' | 'logs';
+type TArtifactState = 'ready' | 'missing' | 'queued' | 'running' | 'failed';
 
 export type TArtifact = {
   id: TArtifactId;
@@ -28,7 +28,7 @@ export type TArtifact = {
   } | null;
 };
 
-export type TSnippets = { transformers: string; llamacpp: string; ollama: string; curl: string; openai: string };
+type TSnippets = { transformers: string; llamacpp: string; ollama: string; curl: string; openai: string };
 
 type TCommon = {
   id: string;

@@ -11,7 +11,7 @@ import {
 } from 'lucide-react';
 import type { TMessageKey } from '@/lib/i18n/translate';
 
-export type TNavItem = { segment: string; label: TMessageKey; icon: LucideIcon };
+type TNavItem = { segment: string; label: TMessageKey; icon: LucideIcon };
 export type TNavGroup = { label: TMessageKey; items: TNavItem[] };
 
 /** The console's navigation, in the order of the user's journey: data -> training -> models -> serving. */

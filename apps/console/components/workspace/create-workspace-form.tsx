@@ -13,7 +13,7 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import { ZCreateWorkspace } from '@/lib/schemas';
 
 /** "Acme Research Lab" -> "acme-research-lab"; names without Latin letters leave the slug for the user to type. */
-export function slugify(name: string): string {
+function slugify(name: string): string {
   return name
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')

@@ -2,7 +2,7 @@
 
 export const LOCALES = ['en', 'zh-CN'] as const;
 export type TLocale = (typeof LOCALES)[number];
-export const DEFAULT_LOCALE: TLocale = 'en';
+const DEFAULT_LOCALE: TLocale = 'en';
 
 /** Cookie holding the last chosen locale: used before sign-in and as a fallback when the user has no preference. */
 export const LOCALE_COOKIE = 'crucible-locale';

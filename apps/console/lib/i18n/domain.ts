@@ -167,7 +167,7 @@ export function hyperparameterValue(
   return format(value);
 }
 
-/** Seeded by `crucible models seed-demo` (packages/cli/src/models/import.ts) as the demo model's display name. */
+/** Seeded by `crucible models seed-demo` (packages/services/src/models.ts) as the demo model's display name. */
 const DEMO_MODEL_DISPLAY_NAME = 'Demo model (random weights)';
 
 /** A model's name as shown: its display name, else its id; the seeded demo model's name in the reader's language. */

@@ -41,7 +41,7 @@ const V1_TYPE: Record<number, string> = {
   429: 'requests',
 };
 
-export function errorType(family: TErrorFamily, status: number): string {
+function errorType(family: TErrorFamily, status: number): string {
   if (family === 'api') return API_TYPE[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error');
   return V1_TYPE[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error');
 }

@@ -1,4 +1,5 @@
 import { isDatabaseUnavailable } from '@crucible/db';
+import { isServiceError, type ServiceError } from '@crucible/services/errors';
 import { ZodError } from 'zod';
 import { type TErrorReason, zodReason } from '../i18n/zod-reason';
 import { errorBody } from './error-shape';
@@ -47,14 +48,31 @@ export class AppError extends Error {
   }
 }
 
-export function isAppError(error: unknown): error is AppError {
-  return error instanceof AppError;
+/**
+ * An AppError whose code is `budget_exceeded` (HTTP 402): the shared error table has no such code, so this
+ * subclass carries its own code and status; toResponse() answers `{ error: { code: 'budget_exceeded', ... } }`.
+ */
+class BudgetExceededError extends AppError {
+  constructor(message: string) {
+    super('conflict', message, null);
+    Object.defineProperty(this, 'code', { value: 'budget_exceeded' as TAppErrorCode });
+  }
+  override get status(): number {
+    return 402;
+  }
 }
 
-export const notFound = (what = 'resource') => new AppError('not_found', `No such ${what}.`);
+/**
+ * A refusal of a platform operation (@crucible/services) as an API error: its code maps one to one (budget_exceeded
+ * is 402), its param and message pass through, an input-schema issue keeps its reason for the reader's language.
+ */
+export function fromServiceError(error: ServiceError): AppError {
+  if (error.code === 'budget_exceeded') return new BudgetExceededError(error.message);
+  return new AppError(error.code, error.message, error.param, {}, error.issue ? zodReason(error.issue) : null);
+}
 
 /** Seconds a client is told to wait when a dependency (the database) is down. */
-export const OUTAGE_RETRY_AFTER_S = 5;
+const OUTAGE_RETRY_AFTER_S = 5;
 
 /** The database is not answering: 503 with Retry-After, never a 500 (issue 11, finding 4). */
 export const databaseUnavailable = () =>
@@ -79,6 +97,7 @@ export function fromZodError(error: ZodError): AppError {
 export function normalise(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof ZodError) return fromZodError(error);
+  if (isServiceError(error)) return fromServiceError(error);
   if (isDatabaseUnavailable(error)) return databaseUnavailable();
   if (error && typeof error === 'object') {
     const e = error as { name?: string; code?: unknown; message?: unknown; param?: unknown; status?: unknown };

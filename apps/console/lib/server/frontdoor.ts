@@ -89,7 +89,7 @@ export function createAddressResolver(trusted: string[]) {
   };
 }
 
-export const newNonce = () => randomBytes(18).toString('base64');
+const newNonce = () => randomBytes(18).toString('base64');
 
 /** The pages' policy: scripts only with this response's nonce (and what they load), no plugins, no framing. */
 export function pageCsp(nonce: string, o: Pick<TFrontdoorOptions, 'dev' | 'connectSrc'>): string {
@@ -112,15 +112,15 @@ export function pageCsp(nonce: string, o: Pick<TFrontdoorOptions, 'dev' | 'conne
 }
 
 /** JSON and event streams never need to load anything. */
-export const API_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
+const API_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
 });
 
-export function familyOf(pathname: string): TErrorFamily | null {
+function familyOf(pathname: string): TErrorFamily | null {
   if (pathname === '/v1' || pathname.startsWith('/v1/')) return 'v1';
   if (pathname === '/api' || pathname.startsWith('/api/')) return 'api';
   return null;
@@ -164,7 +164,7 @@ const STATUS_MESSAGE: Record<number, string> = {
 };
 
 /** The error body the API of `family` answers a bare framework status with. */
-export function frameworkError(family: TErrorFamily, status: number, method: string, pathname: string): string {
+function frameworkError(family: TErrorFamily, status: number, method: string, pathname: string): string {
   const code = STATUS_CODE[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request');
   const message =
     status === 404
@@ -194,7 +194,7 @@ function contentTypeOf(headers: unknown): string {
  * shape. Our route handlers always answer JSON (or an event stream, or a file download with its own type), so only
  * answers with another content type are touched, and their status is kept.
  */
-export function rewriteFrameworkErrors(
+function rewriteFrameworkErrors(
   req: IncomingMessage,
   res: ServerResponse,
   family: TErrorFamily,

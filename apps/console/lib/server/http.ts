@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { AppError, fromZodError, toResponse } from './errors';
 
-export type TParams = Record<string, string>;
+type TParams = Record<string, string>;
 export type THandler = (req: Request, params: TParams) => Promise<Response>;
 
 /**
@@ -97,7 +97,7 @@ export async function readJson(req: Request, limit: number = BODY_LIMITS.json): 
  * The path (`messages.0.content`) of the first string or key holding U+0000, or null. Postgres refuses 0x00 in text
  * ("invalid byte sequence"), which surfaced as a 500 (issue 11, finding 9). Iterative: bodies can nest deeply.
  */
-export function findNul(value: unknown): string | null {
+function findNul(value: unknown): string | null {
   const stack: [unknown, string][] = [[value, '']];
   while (stack.length) {
     const [v, at] = stack.pop() as [unknown, string];

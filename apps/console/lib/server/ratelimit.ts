@@ -10,9 +10,9 @@ const int = (fallback: number) =>
     .pipe(z.number().int().min(0));
 
 /** GATEWAY_RATE_LIMIT requests per key per GATEWAY_RATE_WINDOW_S seconds (0 = no limit). */
-export const ZGatewayEnv = z.object({ GATEWAY_RATE_LIMIT: int(600), GATEWAY_RATE_WINDOW_S: int(60) });
+const ZGatewayEnv = z.object({ GATEWAY_RATE_LIMIT: int(600), GATEWAY_RATE_WINDOW_S: int(60) });
 
-export function readGatewayEnv(env: Record<string, string | undefined> = process.env) {
+function readGatewayEnv(env: Record<string, string | undefined> = process.env) {
   const parsed = ZGatewayEnv.safeParse(env);
   if (!parsed.success) {
     throw new Error(`Invalid gateway configuration: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
@@ -69,7 +69,7 @@ export async function checkRateLimit(who: string): Promise<TRateLimit | null> {
  * not help either; a successful sign-in clears the account's count. Each count runs for its window from its first
  * failure.
  */
-export const LOGIN_LIMITS = Object.freeze({
+const LOGIN_LIMITS = Object.freeze({
   perAddress: { failures: 20, windowS: 300 },
   perAccount: { failures: 5, windowS: 900 },
 });

@@ -41,7 +41,7 @@ import {
  * refused even when the request itself is well-formed.
  */
 export type TMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type TScope = 'public' | 'user' | 'workspace';
+type TScope = 'public' | 'user' | 'workspace';
 
 export type TRouteDef = {
   method: TMethod;

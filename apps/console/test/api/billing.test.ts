@@ -162,7 +162,7 @@ describe('billing API', () => {
     await call('GET', '/api/workspaces/[slug]/billing/summary', { caller: owner, params: p });
     const { getPrisma } = await import('@crucible/db');
     expect(await getPrisma().budgetAlert.count({ where: { workspaceId } })).toBe(3);
-    const { requireWithinBudget } = await import('../../lib/server/routes/billing-guard');
+    const { requireWithinBudget } = await import('@crucible/services');
     const { toResponse } = await import('../../lib/server/errors');
     const err = await requireWithinBudget(workspaceId).catch((e) => e);
     const res = toResponse(err);

@@ -1,29 +1,17 @@
 import { getPrisma } from '@crucible/db';
-import {
-  closeQueues,
-  closeRedisConnection,
-  enqueue,
-  epochsFor,
-  FINE_TUNING_METHODS,
-  getRedisConnection,
-  jobChannel,
-  jobControlChannel,
-  loadJobsEnv,
-  resolveHyperparameters,
-  type TFineTuningMethod,
-  trainingRunJob,
-  ZHyperparameters,
-} from '@crucible/jobs';
-import { jobEvent } from '@crucible/jobs/events';
+import { closeQueues, closeRedisConnection, FINE_TUNING_METHODS, type TFineTuningMethod } from '@crucible/jobs';
+import { cancelJob, createJob, isServiceError, ZCreateFineTuningJob } from '@crucible/services';
 import { parseFlags, Refused, required, UsageError } from '../admin/args';
 import { processIo, type TIo } from '../admin/io';
 import { modelsImport, modelsSeedDemo } from '../models/import';
 
 /**
  * `crucible jobs list|get|create|cancel|events` and `crucible models import`: the fine-tuning jobs of a workspace
- * from a terminal on the server (DATABASE_URL, REDIS_URL, storage env like the console). Create and cancel follow
- * the console's rules: published dataset versions only; a job no worker has started ends at once, a running one
- * is told over Redis and stops within one optimizer step.
+ * from a terminal on the server (DATABASE_URL, REDIS_URL, storage env like the console). Create and cancel are the
+ * console's own operations (@crucible/services createJob / cancelJob: budget, base model ready, published versions
+ * of datasets not deleted, the demo preset, a failed enqueue marks the job failed; a job no worker has started ends
+ * at once, a running one is told over Redis and stops within one optimizer step); a refusal is printed as
+ * `crucible jobs create: <sentence>` with exit code 1.
  */
 
 export const JOBS_USAGE = `usage:
@@ -141,55 +129,37 @@ async function create(args: string[], io: TIo) {
       throw new UsageError('--hyperparameters must be JSON');
     }
   }
-  const hpInput = {
-    ...(extra as object),
+  // The validation split is a field of the job, not of its hyper-parameters, in the operation's input.
+  const { valSplit, ...hyperparameters }: Record<string, unknown> = {
+    ...(extra as Record<string, unknown>),
     ...(f.epochs ? { epochs: f.epochs === 'auto' ? 'auto' : num('epochs', f.epochs) } : {}),
     ...(f['learning-rate'] ? { learningRate: num('learning-rate', f['learning-rate']) } : {}),
     ...(f['batch-size'] ? { batchSize: num('batch-size', f['batch-size']) } : {}),
   };
-  const checked = ZHyperparameters.safeParse(hpInput);
-  if (!checked.success) {
-    const i = checked.error.issues[0];
-    throw new UsageError(`hyperparameters.${i?.path.join('.')}: ${i?.message}`);
-  }
-  const prisma = getPrisma();
   const modelRef = required(f, 'model');
-  const base = await prisma.baseModel.findFirst({
+  // --model takes an id or a name; the workspace's own model before an instance-wide one of the same name.
+  const base = await getPrisma().baseModel.findFirst({
     where: {
       OR: [{ id: modelRef }, { name: modelRef }],
       AND: [{ OR: [{ workspaceId: ws.id }, { workspaceId: null }] }],
     },
+    orderBy: { workspaceId: { sort: 'asc', nulls: 'last' } },
   });
   if (!base) throw new Refused(`no base model "${modelRef}" in workspace ${ws.slug} (crucible models import)`);
-  const version = async (id: string) => {
-    const v = await prisma.datasetVersion.findFirst({ where: { id, workspaceId: ws.id }, include: { dataset: true } });
-    if (!v) throw new Refused(`no dataset version ${id} in workspace ${ws.slug}`);
-    if (v.status !== 'published') {
-      throw new Refused(
-        `version ${v.number} of dataset "${v.dataset.name}" is a draft: publish it before training on it`,
-      );
-    }
-    return v;
-  };
-  const training = await version(required(f, 'training-version'));
-  const validation = f['validation-version'] ? await version(f['validation-version']) : null;
-  const hp = resolveHyperparameters(method, checked.data);
-  const job = await prisma.trainingJob.create({
-    data: {
-      workspaceId: ws.id,
-      baseModelId: base.id,
-      trainingFileId: training.id,
-      validationFileId: validation?.id ?? null,
-      method,
-      hyperparameters: { ...hp, epochs: epochsFor(hp, training.rowCount), requestedEpochs: hp.epochs },
-      status: 'validating_files',
-      suffix: f.suffix ?? null,
-      seed: hp.seed,
-    },
+  const input = ZCreateFineTuningJob.safeParse({
+    baseModelId: base.id,
+    trainingVersionId: required(f, 'training-version'),
+    ...(f['validation-version'] ? { validationVersionId: f['validation-version'] } : {}),
+    ...(valSplit === undefined ? {} : { valSplit }),
+    method,
+    ...(f.suffix ? { suffix: f.suffix } : {}),
+    hyperparameters,
   });
-  await prisma.jobEvent.create({ data: { workspaceId: ws.id, jobId: job.id, ...jobEvent('job_created_cli') } });
-  const { id } = await enqueue(trainingRunJob, { jobId: job.id });
-  await prisma.trainingJob.update({ where: { id: job.id }, data: { queueJobId: id } });
+  if (!input.success) {
+    const i = input.error.issues[0];
+    throw new UsageError(`${i?.path.join('.')}: ${i?.message}`);
+  }
+  const job = await createJob(ws.id, input.data, { via: 'cli' });
   io.out(`${job.id}\n`);
   return 0;
 }
@@ -197,30 +167,10 @@ async function create(args: string[], io: TIo) {
 async function cancel(args: string[], io: TIo) {
   const { id, slug } = idAndWorkspace(args);
   const ws = await workspaceOf(slug);
-  const job = await findJob(ws.id, id);
-  if (!['validating_files', 'queued', 'running'].includes(job.status))
-    throw new Refused(`the job is already ${job.status}`);
-  const prisma = getPrisma();
-  const now = new Date();
-  const prefix = loadJobsEnv().REDIS_PREFIX;
-  const notStarted = await prisma.trainingJob.updateMany({
-    where: { id: job.id, status: { in: ['validating_files', 'queued'] }, workerId: null },
-    data: { status: 'cancelled', cancelRequestedAt: now, finishedAt: now },
-  });
-  if (notStarted.count === 0) {
-    await prisma.trainingJob.updateMany({
-      where: { id: job.id, cancelRequestedAt: null },
-      data: { cancelRequestedAt: now },
-    });
-    await getRedisConnection().publish(jobControlChannel(prefix, job.id), JSON.stringify({ type: 'cancel' }));
-  } else {
-    await getRedisConnection().publish(
-      jobChannel(prefix, job.id),
-      JSON.stringify({ type: 'status', data: { id: job.id, status: 'cancelled' } }),
-    );
-  }
-  await prisma.jobEvent.create({ data: { workspaceId: ws.id, jobId: job.id, ...jobEvent('cancel_requested_cli') } });
-  io.out(notStarted.count ? `cancelled ${job.id}\n` : `cancel requested for ${job.id}; it stops within one step\n`);
+  const job = await cancelJob(ws.id, id, { via: 'cli' });
+  io.out(
+    job.status === 'cancelled' ? `cancelled ${job.id}\n` : `cancel requested for ${job.id}; it stops within one step\n`,
+  );
   return 0;
 }
 
@@ -265,7 +215,8 @@ export async function runJobsCommand(
       io.err(`crucible ${noun} ${verb}: ${error.message}\n${JOBS_USAGE}`);
       return 2;
     }
-    if (error instanceof Refused) {
+    // A refusal of the command itself, or of the platform operation it called (the console answers the same one).
+    if (error instanceof Refused || isServiceError(error)) {
       io.err(`crucible ${noun} ${verb}: ${error.message}\n`);
       return 1;
     }

@@ -167,7 +167,113 @@ describe('crucible models import / jobs', () => {
     const events = await run(['jobs', 'events', id, '--workspace', 'acme']);
     expect(events.out).toMatch(/info {2}Job created from the CLI\.\n.*info {2}Cancel requested \(CLI\)\.\n$/s);
     const twice = await run(['jobs', 'cancel', id, '--workspace', 'acme']);
-    expect(twice).toMatchObject({ code: 1, err: 'crucible jobs cancel: the job is already cancelled\n' });
+    expect(twice).toMatchObject({
+      code: 1,
+      err: 'crucible jobs cancel: The job is already cancelled; only a job that has not finished can be cancelled.\n',
+    });
     expect((await run(['jobs', 'get', 'nope', '--workspace', 'acme'])).code).toBe(1);
+  });
+});
+
+/**
+ * `crucible jobs create` is the console's createJob (issue 17): the CLI used to write the row itself and skipped
+ * these rules. Each refusal leaves no job behind; a job the queue does not take is marked failed, not left waiting.
+ */
+describe('crucible jobs create: the platform rules hold from the CLI', () => {
+  const create = (model: string, version: string) =>
+    run(['jobs', 'create', '--workspace', 'acme', '--model', model, '--training-version', version]);
+  const jobCount = async () => {
+    const { getPrisma } = await import('@crucible/db');
+    return getPrisma().trainingJob.count({ where: { workspaceId } });
+  };
+
+  it('refuses a job once the hard budget limit is reached', async () => {
+    const { upsertBudgetRow, deleteBudgetRow } = await import('@crucible/db/billing');
+    const { chargeTraining } = await import('@crucible/billing');
+    // 100K trained tokens at the default 0.003 / 1K = 0.30 USD spent, over a 0.01 USD hard limit.
+    await chargeTraining({
+      workspaceId,
+      jobId: 'job-over-budget',
+      baseModel: 'tiny',
+      method: 'sft_lora',
+      tokens: 100_000,
+      idempotencyKey: 'training:job-over-budget:1',
+    });
+    await upsertBudgetRow(workspaceId, { amount: '0.01', currency: 'USD', thresholds: [100], hardLimit: true });
+    try {
+      const before = await jobCount();
+      const r = await create('tiny', publishedId);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/^crucible jobs create: This workspace has spent .* which is a hard limit/);
+      expect(await jobCount()).toBe(before);
+    } finally {
+      await deleteBudgetRow(workspaceId);
+    }
+  });
+
+  it('refuses a base model that is not ready', async () => {
+    const { getPrisma } = await import('@crucible/db');
+    await getPrisma().baseModel.create({
+      data: { workspaceId, name: 'half-uploaded', arch: 'qwen2', status: 'downloading' },
+    });
+    const before = await jobCount();
+    const r = await create('half-uploaded', publishedId);
+    expect(r).toMatchObject({
+      code: 1,
+      err: 'crucible jobs create: Base model half-uploaded is downloading, not ready.\n',
+    });
+    expect(await jobCount()).toBe(before);
+  });
+
+  it('refuses a published version of a deleted dataset', async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const prisma = getPrisma();
+    const ds = await prisma.dataset.create({ data: { workspaceId, name: 'gone' } });
+    const v = await prisma.datasetVersion.create({
+      data: {
+        workspaceId,
+        datasetId: ds.id,
+        number: 1,
+        status: 'published',
+        format: 'chatml',
+        objectKey: `workspaces/${workspaceId}/datasets/${ds.id}/v1.jsonl`,
+        sha256: '0'.repeat(64),
+        rowCount: 40,
+      },
+    });
+    await prisma.dataset.update({ where: { id: ds.id }, data: { deletedAt: new Date() } });
+    const before = await jobCount();
+    const r = await create('tiny', v.id);
+    expect(r).toMatchObject({ code: 1, err: `crucible jobs create: No dataset version ${v.id} in this workspace.\n` });
+    expect(await jobCount()).toBe(before);
+  });
+
+  it('marks the job failed with queue_unavailable when Redis does not take it', async () => {
+    const jobs = await import('@crucible/jobs');
+    const { getPrisma } = await import('@crucible/db');
+    // A Redis nobody listens on: the add never lands and enqueue gives up after its 5 s limit.
+    await jobs.closeQueues();
+    await jobs.closeRedisConnection();
+    process.env.REDIS_URL = 'redis://127.0.0.1:1';
+    // The connection and the queue log each refused reconnect; that is expected here.
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    let r: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await create('tiny', publishedId);
+    } finally {
+      quiet.mockRestore();
+      await jobs.closeQueues();
+      jobs.getRedisConnection().disconnect();
+      await jobs.closeRedisConnection();
+      process.env.REDIS_URL = saved.REDIS_URL ?? '';
+    }
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^crucible jobs create: The job queue did not take the job: Redis did not accept/);
+    const row = await getPrisma().trainingJob.findFirstOrThrow({
+      where: { workspaceId },
+      orderBy: { createdAt: 'desc' },
+    });
+    expect(row).toMatchObject({ status: 'failed', errorCode: 'queue_unavailable', queueJobId: null });
+    expect(row.finishedAt).toBeInstanceOf(Date);
   });
 });

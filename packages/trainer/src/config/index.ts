@@ -1,4 +1,5 @@
 export {
+  bestModelOf,
   closestKey,
   frozenDtypeOf,
   gradientCheckpointingOf,
@@ -6,9 +7,11 @@ export {
   loadTrainConfig,
   parseChatConfig,
   parseTrainConfig,
+  type TBestModel,
   type TConfigWarning,
 } from './load';
 export {
+  dataCutoffLen,
   IGNORED_CHAT_KEYS,
   IGNORED_TRAIN_KEYS,
   LORA_TARGET_MODULES,

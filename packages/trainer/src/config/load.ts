@@ -118,10 +118,70 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
     refuse('Cannot specify `val_size` if `eval_dataset` is not None.');
   }
   if (config.mask_history && config.train_on_prompt) refuse('`mask_history` is incompatible with `train_on_prompt`.');
-  if (config.stage === 'sft' && config.packing) {
+  if (config.stage !== 'sft' && config.neat_packing) refuse('`neat_packing` cannot be set as True except SFT.');
+  if (config.data_cutoff_len !== undefined && config.data_cutoff_len < 1) {
+    // LLaMA-Factory would pack with a cutoff of 0 (one token less than cutoff_len): every example empty.
     refuse(
-      'packing: true with stage: sft is not implemented here (LLaMA-Factory packs SFT examples keeping attention inside each); remove packing, or use stage: pt for raw text.',
+      `\`cutoff_len\` ${config.cutoff_len} leaves no token to pack: packing takes one token off cutoff_len (as LLaMA-Factory does); set cutoff_len to 2 or more.`,
     );
+  }
+  if (config.preprocessing_batch_size !== undefined && !(config.stage === 'sft' && config.packing)) {
+    warn(
+      `${source}: ignored keys (accepted for LLaMA-Factory compatibility, no effect here): preprocessing_batch_size (it only sets how many rows sft packing bins together).`,
+    );
+  }
+  const best = bestModelOf(config);
+  if (config.load_best_model_at_end) {
+    // TrainingArguments.__post_init__ (Transformers 5), which prints its enums as IntervalStrategy.X / SaveStrategy.X
+    if (config.eval_strategy !== config.save_strategy) {
+      refuse(
+        `--load_best_model_at_end requires the save and eval strategy to match, except when --save_strategy="best", but found\n- Evaluation strategy: IntervalStrategy.${config.eval_strategy.toUpperCase()}\n- Save strategy: SaveStrategy.${config.save_strategy.toUpperCase()}`,
+      );
+    }
+    const evalSteps = config.eval_steps ?? config.logging_steps; // Transformers' fallback for an unset eval_steps
+    const saveSteps = config.save_steps;
+    if (config.eval_strategy === 'steps' && saveSteps % evalSteps !== 0) {
+      if (evalSteps < 1 || saveSteps < 1) {
+        if (!(evalSteps < 1 && saveSteps < 1)) {
+          refuse(
+            `--load_best_model_at_end requires the saving steps to be a multiple of the evaluation steps, which cannot get guaranteed when mixing ratio and absolute steps for save_steps ${saveSteps} and eval_steps ${evalSteps}.`,
+          );
+        }
+        if (Math.round(saveSteps * 1e6) % Math.round(evalSteps * 1e6) !== 0) {
+          refuse(
+            `--load_best_model_at_end requires the saving steps to be a multiple of the evaluation steps, but found ${saveSteps}, which is not a multiple of ${evalSteps}.`,
+          );
+        }
+      } else {
+        refuse(
+          `--load_best_model_at_end requires the saving steps to be a round multiple of the evaluation steps, but found ${saveSteps}, which is not a round multiple of ${evalSteps}.`,
+        );
+      }
+    }
+  }
+  if (config.early_stopping_steps !== undefined) {
+    // EarlyStoppingCallback.on_train_begin (asserts and a warning)
+    if (best.metric === null) refuse('EarlyStoppingCallback requires metric_for_best_model to be defined');
+    if (config.eval_strategy === 'no') refuse('EarlyStoppingCallback requires IntervalStrategy of steps or epoch');
+    if (!config.load_best_model_at_end) {
+      warn(
+        `${source}: Using EarlyStoppingCallback without load_best_model_at_end=True. Once training is finished, the best model will not be loaded automatically.`,
+      );
+    }
+  }
+  if (best.metric !== null) {
+    // Trainer._determine_best_metric reads the metric from every evaluation; the only one computed here is the loss.
+    if (best.metric !== 'eval_loss') {
+      refuse(
+        `The \`metric_for_best_model\` training argument is set to '${best.metric}', which is not found in the evaluation metrics. The available evaluation metrics are: ['eval_loss']. Consider changing the \`metric_for_best_model\` (only eval_loss is computed here).`,
+      );
+    }
+    const hasEvalData = (config.eval_dataset?.length ?? 0) > 0 || config.val_size > 0;
+    if (config.eval_strategy !== 'no' && !hasEvalData) {
+      refuse(
+        'Trainer: evaluation requires an eval_dataset. Set `val_size` (a share of the training rows) or `eval_dataset` for metric_for_best_model, load_best_model_at_end and early_stopping_steps to compare evaluations.',
+      );
+    }
   }
   const scheduleIssue = scheduleProblem(config.lr_scheduler_type, config.lr_scheduler_kwargs, config.learning_rate);
   if (scheduleIssue) refuse(scheduleIssue);
@@ -144,6 +204,36 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
     );
   }
   return config;
+}
+
+export type TBestModel = {
+  /** The eval metric compared ('eval_loss'), or null when no best model is tracked. */
+  metric: string | null;
+  greaterIsBetter: boolean;
+  loadBestModelAtEnd: boolean;
+  /** EarlyStoppingCallback's patience (LLaMA-Factory's early_stopping_steps), in evaluations; null: no early stop. */
+  earlyStoppingPatience: number | null;
+};
+
+/**
+ * Best-model tracking as Transformers' TrainingArguments resolves it: metric_for_best_model defaults to "loss" under
+ * load_best_model_at_end, greater_is_better to "the metric's name does not end in loss"; the metric is read from
+ * the evaluation as `eval_<name>` unless it already starts with eval_.
+ */
+export function bestModelOf(
+  cfg: Pick<
+    TTrainConfig,
+    'load_best_model_at_end' | 'metric_for_best_model' | 'greater_is_better' | 'early_stopping_steps'
+  >,
+): TBestModel {
+  const loadBest = cfg.load_best_model_at_end ?? false;
+  const name = cfg.metric_for_best_model ?? (loadBest ? 'loss' : null);
+  return {
+    metric: name === null ? null : name.startsWith('eval_') ? name : `eval_${name}`,
+    greaterIsBetter: cfg.greater_is_better ?? (name !== null && !name.endsWith('loss')),
+    loadBestModelAtEnd: loadBest,
+    earlyStoppingPatience: cfg.early_stopping_steps ?? null,
+  };
 }
 
 /** The model's frozenDtype for a training config: bf16 frozen weights for `bf16: true` with LoRA, else f32. */

@@ -71,12 +71,16 @@ export const ZTrainConfig = z
     max_samples: int(z.number().int().positive()).optional(),
     overwrite_cache: bool().optional(),
     preprocessing_num_workers: int().optional(),
-    preprocessing_batch_size: int().optional(),
+    // LLaMA-Factory maps its processors over chunks of this many rows (default 1000); only sft packing, which bins
+    // the examples of one chunk at a time, depends on it.
+    preprocessing_batch_size: int(z.number().int().positive()).optional(),
     dataloader_num_workers: int().optional(),
     val_size: num(z.number().min(0)).default(0),
     train_on_prompt: bool().default(false),
     mask_history: bool().default(false),
     packing: bool().optional(),
+    // Packing with attention kept inside each packed example (and position ids restarting); sets packing.
+    neat_packing: bool().optional(),
     default_system: z.string().optional(),
     enable_thinking: bool().optional(),
     tokenized_path: z.string().optional(),
@@ -173,10 +177,15 @@ export const ZTrainConfig = z
     resize_vocab: z.literal(false).optional(),
     rope_scaling: z.null().optional(),
     shift_attn: z.literal(false).optional(),
-    neat_packing: z.literal(false).optional(),
     streaming: z.literal(false).optional(),
     mix_strategy: z.literal('concat').optional(),
     split_special_tokens: z.literal(false).optional(),
+    // best model and early stopping: Transformers' TrainingArguments, and LLaMA-Factory's early_stopping_steps (the
+    // patience, in evaluations, of the EarlyStoppingCallback it adds). Defaults resolved in resolveBestModel.
+    load_best_model_at_end: bool().optional(),
+    metric_for_best_model: z.string().optional(),
+    greater_is_better: bool().optional(),
+    early_stopping_steps: int(z.number().int().positive()).optional(),
     // eval
     eval_steps: num(z.number().positive()).optional(),
     eval_strategy: z.enum(['no', 'steps', 'epoch']).optional(),
@@ -193,10 +202,20 @@ export const ZTrainConfig = z
     /** The LoRA keys the config itself set (a continued adapter refuses a conflicting one). */
     lora_set: (['lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target'] as const).filter((k) => c[k] !== undefined),
     eval_strategy: c.eval_strategy ?? c.evaluation_strategy ?? 'no',
-    // LLaMA-Factory packs pre-training text by default and never packs SFT unless asked.
-    packing: c.packing ?? c.stage === 'pt',
+    // LLaMA-Factory packs pre-training text by default and never packs SFT unless asked; neat_packing turns packing
+    // on whatever packing says (DataArguments.__post_init__).
+    packing: c.neat_packing ? true : (c.packing ?? c.stage === 'pt'),
+    // DataArguments.__post_init__ also takes one token off cutoff_len when packing is asked for in the config (the
+    // `pt` default, set later by its parser, is not): the cutoff every data processor then uses. Left undefined when
+    // it is cutoff_len, so the config hash of a run without packing stays what it was (see dataCutoffLen).
+    data_cutoff_len: c.packing || c.neat_packing ? c.cutoff_len - 1 : undefined,
   }));
 export type TTrainConfig = z.output<typeof ZTrainConfig>;
+
+/** The cutoff LLaMA-Factory's data processors use: cutoff_len, less one when the config asks for packing. */
+export function dataCutoffLen(cfg: Pick<TTrainConfig, 'cutoff_len' | 'data_cutoff_len'>): number {
+  return cfg.data_cutoff_len ?? cfg.cutoff_len;
+}
 
 // Keys LLaMA-Factory/Transformers act on that have no effect here; accepted so existing configs run, named in a
 // warning so nobody believes they did something.
@@ -205,7 +224,6 @@ export const IGNORED_TRAIN_KEYS: Record<string, string> = {
   cache_dir: 'models are read from local directories only',
   overwrite_cache: 'datasets are tokenised in memory on every run',
   preprocessing_num_workers: 'tokenisation runs in one process',
-  preprocessing_batch_size: 'tokenisation runs in one process',
   dataloader_num_workers: 'batches are built in the training process',
   tokenized_path: 'tokenised datasets are not cached',
   logging_dir: 'logs go to output_dir/trainer_log.jsonl',
@@ -249,7 +267,6 @@ export const UNSUPPORTED_TRAIN_KEYS: Record<string, string> = {
   resize_vocab: 'the vocabulary cannot be resized',
   rope_scaling: 'RoPE scaling is not implemented',
   shift_attn: 'shift short attention is not implemented',
-  neat_packing: 'packing without cross-attention is not implemented',
   streaming:
     'datasets are always streamed from disk and tokenised before training starts; an IterableDataset run (streaming with max_steps) is not implemented',
   mix_strategy: 'datasets are concatenated',

@@ -1,4 +1,4 @@
-import type { TTrainConfig } from '../config/schema';
+import { dataCutoffLen, type TTrainConfig } from '../config/schema';
 import { TrainerError } from '../io/errors';
 import type { Tokenizer } from '../io/tokenizer';
 import {
@@ -11,7 +11,8 @@ import {
   streamRows,
   type TConvertedRow,
 } from './formats';
-import { createExampleStore, type ExampleList, type ExampleStore } from './store';
+import { packExamples } from './packing';
+import { createExampleStore, type ExampleList, type ExampleStore, type Example as StoreExample } from './store';
 import { getTemplate, type Template } from './template';
 
 export type Example = { inputIds: number[]; labels: number[] };
@@ -188,27 +189,40 @@ async function tokeniseInto(
   // Pre-training: LLaMA-Factory uses `<|end_of_text|>` for llama3 rather than the chat EOS it installs.
   const eos = template.name === 'llama3' ? '<|end_of_text|>' : template.eosToken;
   const bos = tokenizer.addBosToken ? tokenizer.bosTokenId : undefined;
-  const block = cfg.cutoff_len;
-  // Packing concatenates every text of every dataset and cuts blocks of cutoff_len; only the unfinished block is
+  // LLaMA-Factory's data cutoff: one token less when the config asks for packing (data/packing.ts).
+  const cutoff = dataCutoffLen(cfg);
+  const block = cutoff;
+  // Packing concatenates every text of every dataset and cuts blocks of the cutoff; only the unfinished block is
   // held (the remainder at the very end is dropped, as LLaMA-Factory drops it).
   let carry: number[] = [];
+  // SFT packing bins the examples of each chunk of preprocessing_batch_size rows read (data/packing.ts); only one
+  // chunk's examples are held.
+  const packSft = !pt && cfg.packing;
+  const chunkRows = cfg.preprocessing_batch_size ?? 1000;
+  let chunk: StoreExample[] = [];
+  let rowsInChunk = 0;
+  const flushChunk = (): void => {
+    for (const ex of packExamples(chunk, cutoff, warn)) store.push(ex);
+    chunk = [];
+    rowsInChunk = 0;
+  };
   const emit = (r: TConvertedRow): void => {
     if (!pt) {
       if (r.prompt.length % 2 !== 1 || r.response.length !== 1) return;
-      store.push(
-        template.encodeChat([...r.prompt, ...r.response], {
-          system: r.system || cfg.default_system,
-          tools: r.tools || undefined,
-          cutoffLen: cfg.cutoff_len,
-          trainOnPrompt: cfg.train_on_prompt,
-          maskHistory: cfg.mask_history,
-        }),
-      );
+      const ex = template.encodeChat([...r.prompt, ...r.response], {
+        system: r.system || cfg.default_system,
+        tools: r.tools || undefined,
+        cutoffLen: cutoff,
+        trainOnPrompt: cfg.train_on_prompt,
+        maskHistory: cfg.mask_history,
+      });
+      if (packSft) chunk.push(ex);
+      else store.push(ex);
       return;
     }
     const text = (r.prompt[0]?.content ?? '') + eos;
     if (!cfg.packing) {
-      const ids = [...(bos !== undefined ? [bos] : []), ...tokenizer.encode(text)].slice(0, cfg.cutoff_len);
+      const ids = [...(bos !== undefined ? [bos] : []), ...tokenizer.encode(text)].slice(0, cutoff);
       store.push({ inputIds: ids, labels: ids });
       return;
     }
@@ -231,16 +245,17 @@ async function tokeniseInto(
     await streamRows(attr.file, (raw) => {
       if (cfg.max_samples !== undefined && read >= cfg.max_samples) return false;
       read++;
+      rowsInChunk++;
       const r = convertRow(replaceIdentity(raw, identity), attr);
-      if (!r) {
-        dropped++;
-        return;
+      if (!r) dropped++;
+      else {
+        if (!placeholders) {
+          const j = JSON.stringify(r);
+          placeholders = j.includes('{{name}}') || j.includes('{{author}}');
+        }
+        emit(r);
       }
-      if (!placeholders) {
-        const j = JSON.stringify(r);
-        placeholders = j.includes('{{name}}') || j.includes('{{author}}');
-      }
-      emit(r);
+      if (packSft && rowsInChunk === chunkRows) flushChunk();
     });
     if (dropped > 0) warn(`dataset ${name}: dropped ${dropped} invalid rows (as LLaMA-Factory does).`);
     if (placeholders) {
@@ -249,6 +264,8 @@ async function tokeniseInto(
       );
     }
   }
+  // The last, shorter chunk (datasets are merged before LLaMA-Factory maps them, so a chunk spans dataset ends).
+  if (packSft && chunk.length > 0) flushChunk();
 }
 
 /**

@@ -11,14 +11,17 @@ import { TrainerError } from '../io/errors';
 
 export const IGNORE = -100;
 
-/** One example: views into the store (inputIds) or plain arrays (tests); labels[t] is inputIds[t] or -100. */
-export type Example = { inputIds: ArrayLike<number>; labels: ArrayLike<number> };
+/**
+ * One example: views into the store (inputIds) or plain arrays (tests); labels[t] is inputIds[t] or -100.
+ * segments: a packed example's sub-sequence lengths (summing to its length), in order; absent for one sequence.
+ */
+export type Example = { inputIds: ArrayLike<number>; labels: ArrayLike<number>; segments?: ArrayLike<number> };
 
 /** What the training loop reads examples through: an array of examples satisfies it, and so does a store's list. */
 export type ExampleSource = { readonly length: number; at(i: number): Example | undefined };
 
-/** An example read from a store: a view of its ids, and its labels rebuilt from the flags. */
-export type StoredExample = { inputIds: Int32Array; labels: Int32Array };
+/** An example read from a store: a view of its ids, its labels rebuilt from the flags, a packed one's segments. */
+export type StoredExample = { inputIds: Int32Array; labels: Int32Array; segments?: Int32Array };
 
 /** A list of examples from a store: random access, iteration, and a cheap labelled-token count. */
 export type ExampleList = {
@@ -34,7 +37,7 @@ export type ExampleList = {
 const SEGMENT = 1 << 24; // tokens per segment (64 MB of ids)
 
 export type ExampleStore = {
-  push(ex: { inputIds: ArrayLike<number>; labels: ArrayLike<number> }): void;
+  push(ex: Example): void;
   readonly length: number;
   readonly tokens: number;
   /** Every example, in push order. */
@@ -50,6 +53,12 @@ export function createExampleStore(): ExampleStore {
   let start = new Int32Array(1024);
   let len = new Int32Array(1024);
   let lab = new Int32Array(1024);
+  // packed examples (sft packing): per example the offset of its segment lengths in segLens and their count (0: one
+  // sequence, nothing stored)
+  let segOff = new Int32Array(1024);
+  let segCount = new Int32Array(1024);
+  let segLens = new Int32Array(1024);
+  let segUsed = 0;
   let n = 0;
   let tokens = 0;
 
@@ -63,6 +72,8 @@ export function createExampleStore(): ExampleStore {
     start = g(start);
     len = g(len);
     lab = g(lab);
+    segOff = g(segOff);
+    segCount = g(segCount);
   };
 
   const push: ExampleStore['push'] = (ex) => {
@@ -90,11 +101,27 @@ export function createExampleStore(): ExampleStore {
         throw new TrainerError('DATASET_INVALID', `label ${y} at position ${t} is neither -100 nor its token ${id}`);
       }
     }
+    const parts = ex.segments;
+    let total = 0;
+    if (parts) for (let i = 0; i < parts.length; i++) total += parts[i];
+    if (parts && (total !== L || parts.length === 0)) {
+      throw new TrainerError('DATASET_INVALID', `a packed example's segments sum to ${total}, its length is ${L}`);
+    }
     if (n === seg.length) grow();
     seg[n] = s;
     start[n] = used;
     len[n] = L;
     lab[n] = labelled;
+    segOff[n] = segUsed;
+    segCount[n] = parts ? parts.length : 0;
+    if (parts) {
+      while (segUsed + parts.length > segLens.length) {
+        const b = new Int32Array(segLens.length * 2);
+        b.set(segLens);
+        segLens = b;
+      }
+      for (let i = 0; i < parts.length; i++) segLens[segUsed++] = parts[i];
+    }
     n++;
     used += L;
     tokens += L;
@@ -108,7 +135,8 @@ export function createExampleStore(): ExampleStore {
     const inputIds = I.subarray(o, o + L);
     const labels = new Int32Array(L);
     for (let t = 0; t < L; t++) labels[t] = F[o + t] ? inputIds[t] : IGNORE;
-    return { inputIds, labels };
+    if (segCount[k] === 0) return { inputIds, labels };
+    return { inputIds, labels, segments: segLens.slice(segOff[k], segOff[k] + segCount[k]) };
   };
 
   const list = (index: Int32Array | null): ExampleList => {

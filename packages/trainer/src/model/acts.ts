@@ -30,6 +30,7 @@ export type Acts = {
   rawLabels: DT; // labels as the batch gives them [N] (i32)
   labels: DT; // shifted labels [N] (i32)
   keyLenBuf: DT; // real row lengths, B <= N of them used (i32)
+  segStart: DT; // packed rows with neat_packing: where each token's sequence starts [N] (i32)
   loss: DT; // a device scalar (SCALAR_SIZE f32) for losses read back at once (eval, convenience calls)
   res: DT[]; // residual stream, numLayers + 1 buffers of [N,C]
   /**
@@ -121,6 +122,7 @@ export function buildActs(
     rawLabels: alloc.perToken(1, 'i32'),
     labels: alloc.perToken(1, 'i32'),
     keyLenBuf: alloc.perToken(1, 'i32'),
+    segStart: alloc.perToken(1, 'i32'),
     loss: alloc.fixed(SCALAR_SIZE),
     res,
     layers: layerActs,

@@ -11,8 +11,11 @@ export type Layer = { index: number; inNorm: Norm; postNorm: Norm; lin: Record<L
 
 export type Dims = { C: number; I: number; Hq: number; Hkv: number; D: number; eps: number; theta: number };
 
-/** The shape of one forward call: B rows of T tokens, N = B*T; pos [N] and keyLen [B] are i32 tensors. */
-export type StepShape = { B: number; T: number; N: number; pos: DT; keyLen: DT | null };
+/**
+ * The shape of one forward call: B rows of T tokens, N = B*T; pos [N] and keyLen [B] are i32 tensors; segStart [N]
+ * (i32) keeps attention inside packed sequences (neat_packing), null otherwise.
+ */
+export type StepShape = { B: number; T: number; N: number; pos: DT; keyLen: DT | null; segStart: DT | null };
 
 /** input_layernorm, q/k/v projections (+bias, +LoRA), RoPE on q and k. */
 export function attnInputForward(
@@ -64,7 +67,7 @@ export function layerForward(
   scratch: LinearScratch | null,
 ): void {
   attnInputForward(be, d, layer, a, s.N, s.pos, drop, scratch);
-  be.attentionForward(a.att, a.lse, a.q, a.k, a.v, s.B, s.T, d.Hq, d.Hkv, d.D, s.keyLen);
+  be.attentionForward(a.att, a.lse, a.q, a.k, a.v, s.B, s.T, d.Hq, d.Hkv, d.D, s.keyLen, s.segStart);
   attnOutputAndMlpForward(be, d, layer, a, s.N, drop, scratch);
 }
 
@@ -112,7 +115,24 @@ export function layerBackward(
   be.axpy(g.dres, 1, g.dtmp, N * C);
   // Attention: x2 = x + o(attn(rope(q(ln1)), rope(k(ln1)), v(ln1)))
   linearBackward(be, L.o_proj, g.datt, g.dres, a.att, N, false, sl.o_proj ?? null, sc, seed);
-  be.attentionBackward(g.dq, g.dk, g.dv, g.datt, a.q, a.k, a.v, a.att, a.lse, s.B, s.T, Hq, Hkv, D, s.keyLen);
+  be.attentionBackward(
+    g.dq,
+    g.dk,
+    g.dv,
+    g.datt,
+    a.q,
+    a.k,
+    a.v,
+    a.att,
+    a.lse,
+    s.B,
+    s.T,
+    Hq,
+    Hkv,
+    D,
+    s.keyLen,
+    s.segStart,
+  );
   be.ropeBackward(g.dq, s.pos, N, Hq, D, d.theta);
   be.ropeBackward(g.dk, s.pos, N, Hkv, D, d.theta);
   const dln = needInputGrad || layer.inNorm.dw ? g.dln : null;

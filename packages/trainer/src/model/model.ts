@@ -130,6 +130,27 @@ export function createModel(opts: {
         throw new ModelError('INPUT_INVALID', `keyLen[${i}] = ${b.keyLen[i]} must be between 1 and T=${b.T}.`);
       }
     }
+    if (b.pos) {
+      if (b.pos.length !== N) throw new ModelError('INPUT_INVALID', `pos has ${b.pos.length} entries; B*T is ${N}.`);
+      for (let i = 0; i < N; i++) {
+        if (!(b.pos[i] >= 0 && b.pos[i] <= i % b.T)) {
+          throw new ModelError('INPUT_INVALID', `pos[${i}] = ${b.pos[i]} must be between 0 and its row position.`);
+        }
+      }
+    }
+    if (b.segStart) {
+      if (b.segStart.length !== N) {
+        throw new ModelError('INPUT_INVALID', `segStart has ${b.segStart.length} entries; B*T is ${N}.`);
+      }
+      for (let i = 0; i < N; i++) {
+        if (!(b.segStart[i] >= 0 && b.segStart[i] <= i % b.T)) {
+          throw new ModelError(
+            'INPUT_INVALID',
+            `segStart[${i}] = ${b.segStart[i]} must be between 0 and its row position (the start of its sequence).`,
+          );
+        }
+      }
+    }
   };
 
   /** Labelled tokens after the causal shift, checked on the host batch (the device shift happens in the step). */
@@ -153,17 +174,21 @@ export function createModel(opts: {
     return pos;
   };
 
-  /** The step boundary: the batch's ids, positions and row lengths go up; labels go up and are shifted there. */
+  /**
+   * The step boundary: the batch's ids, positions, row lengths and (packed rows) sequence starts go up; labels go up
+   * and are shifted there.
+   */
   const uploadBatch = (a: Acts, b: Batch, withLabels: boolean): StepShape => {
     be.upload(a.ids, b.inputIds);
-    be.upload(a.pos, positions(b.B, b.T));
+    be.upload(a.pos, b.pos ?? positions(b.B, b.T));
     const keyLen = be.view(a.keyLenBuf, 0, [b.B]);
     be.upload(keyLen, b.keyLen);
+    if (b.segStart) be.upload(a.segStart, b.segStart);
     if (withLabels) {
       be.upload(a.rawLabels, b.labels);
       be.shiftLabels(a.labels, a.rawLabels, b.B, b.T);
     }
-    return { B: b.B, T: b.T, N: b.B * b.T, pos: a.pos, keyLen };
+    return { B: b.B, T: b.T, N: b.B * b.T, pos: a.pos, keyLen, segStart: b.segStart ? a.segStart : null };
   };
 
   const forward = (

@@ -70,8 +70,19 @@ export type DropoutCursor = { seed: number; offset: number };
 /**
  * A right-padded batch. labels are UNSHIFTED as in HF (labels[t] is the target of position t; the model shifts so
  * that the logits at t predict labels[t+1]); -100 = ignored. keyLen[b] = real (unpadded) length of row b.
+ * Packed rows (sft packing) add pos [B*T], the RoPE position of each token (HF's position_ids, restarting at every
+ * packed sequence; default t), and with neat_packing segStart [B*T], the row position where each token's sequence
+ * starts: attention then stays inside each sequence (Backend.attentionForward). Both absent = a plain batch.
  */
-export type Batch = { B: number; T: number; inputIds: Int32Array; labels: Int32Array; keyLen: Int32Array };
+export type Batch = {
+  B: number;
+  T: number;
+  inputIds: Int32Array;
+  labels: Int32Array;
+  keyLen: Int32Array;
+  pos?: Int32Array;
+  segStart?: Int32Array;
+};
 
 export type LossResult = { lossSum: number; nTokens: number };
 

@@ -21,7 +21,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Backend, DeviceTensor as DT } from '@crucible/tensor';
 import type { Param } from '../model/types';
 import { TrainError } from './errors';
@@ -53,6 +53,19 @@ export type TrainerState = LoopPosition & {
   lossHistory: { step: number; loss: number }[];
   evalHistory: { step: number; loss: number }[];
   params: { name: string; length: number }[];
+  // Best-model tracking under Transformers' own names and meanings (its TrainerState): the best value of
+  // metric_for_best_model so far, the step it was seen at (when a save strategy is set), and the checkpoint folder of
+  // that step once it exists. Absent in checkpoints of runs that tracked no metric.
+  best_metric?: number | null;
+  best_global_step?: number | null;
+  best_model_checkpoint?: string | null;
+  /** Transformers' TrainerState.stateful_callbacks: EarlyStoppingCallback's patience counter, for resume. */
+  stateful_callbacks?: {
+    EarlyStoppingCallback?: {
+      args: { early_stopping_patience: number; early_stopping_threshold: number };
+      attributes: { early_stopping_patience_counter: number };
+    };
+  };
 };
 
 /** Keys that change how a run is logged or saved but not what it computes. */
@@ -103,8 +116,14 @@ function stable(v: unknown): string {
 
 /** sha256 over the training-relevant keys of a config (sorted, undefined dropped). */
 export function configHash(cfg: Record<string, unknown>): string {
+  // preprocessing_batch_size chooses which examples sft packing bins together (data/packing.ts); otherwise it
+  // changes nothing, and configs that carry it keep the hash they had before packing existed.
+  const packsSft = cfg.stage === 'sft' && cfg.packing === true;
   const kept: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(cfg)) if (!HASH_EXCLUDED.has(k)) kept[k] = v;
+  for (const [k, v] of Object.entries(cfg)) {
+    if (HASH_EXCLUDED.has(k) && !(packsSft && k === 'preprocessing_batch_size')) continue;
+    kept[k] = v;
+  }
   return createHash('sha256').update(stable(kept)).digest('hex');
 }
 
@@ -226,15 +245,47 @@ export function listCheckpoints(outputDir: string): { step: number; dir: string 
 }
 
 /**
- * HF Trainer._rotate_checkpoints: with save_total_limit N, after a save only the N newest checkpoint-N folders stay;
- * the older ones are deleted and returned (the platform deletes them from storage too). HF also spares the best
- * checkpoint, but it tracks one only under load_best_model_at_end, a key this trainer does not accept, so the newest
- * N are exactly what HF keeps here.
+ * Transformers' rotate_checkpoints (trainer_utils.py, Transformers 5): with save_total_limit N, after a save the
+ * newest checkpoint and the best one (best_model_checkpoint, tracked when metric_for_best_model is set) are
+ * protected, and the oldest unprotected folders are deleted until max(N, protected) remain. So N = 1 keeps two
+ * while the best is not the newest. The deleted ones are returned (the platform deletes them from storage too).
  */
-export function rotateCheckpoints(outputDir: string, limit: number | undefined): { step: number; dir: string }[] {
+export function rotateCheckpoints(
+  outputDir: string,
+  limit: number | undefined,
+  bestModelCheckpoint: string | null = null,
+): { step: number; dir: string }[] {
   if (limit === undefined || limit <= 0) return [];
   const all = listCheckpoints(outputDir);
-  const pruned = all.slice(0, Math.max(0, all.length - limit));
+  if (all.length <= limit) return [];
+  const best = bestModelCheckpoint === null ? null : resolve(bestModelCheckpoint);
+  const protectedDirs = new Set([resolve((all.at(-1) as { dir: string }).dir)]);
+  if (best !== null) protectedDirs.add(best);
+  const keep = Math.max(limit, protectedDirs.size);
+  const pruned: { step: number; dir: string }[] = [];
+  let remaining = all.length;
+  for (const c of all) {
+    if (remaining <= keep) break;
+    if (protectedDirs.has(resolve(c.dir))) continue;
+    rmSync(c.dir, { recursive: true, force: true });
+    pruned.push(c);
+    remaining--;
+  }
+  return pruned;
+}
+
+/**
+ * The end of Trainer._finalize_training: with save_total_limit 1 and a best checkpoint, every other checkpoint
+ * folder (the newest included) is deleted; the deleted ones are returned.
+ */
+export function pruneAllButBest(
+  outputDir: string,
+  limit: number | undefined,
+  bestModelCheckpoint: string | null,
+): { step: number; dir: string }[] {
+  if (limit !== 1 || bestModelCheckpoint === null) return [];
+  const best = resolve(bestModelCheckpoint);
+  const pruned = listCheckpoints(outputDir).filter((c) => resolve(c.dir) !== best);
   for (const c of pruned) rmSync(c.dir, { recursive: true, force: true });
   return pruned;
 }

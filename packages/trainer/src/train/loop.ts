@@ -5,7 +5,7 @@
  * logging_steps (mean step loss over the logged steps), eval every eval_steps, checkpoints every save_steps, exact
  * resume, and cancellation between optimizer steps.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Backend, readScalar, SCALAR_SIZE } from '@crucible/tensor';
 import { type Example, type ExampleSource, labelledOf } from '../data/store';
@@ -14,6 +14,7 @@ import { collate, planSteps, updateBatches } from './batches';
 import {
   checkpointDir,
   loadTrainState,
+  pruneAllButBest,
   readTrainerState,
   rotateCheckpoints,
   saveTrainState,
@@ -56,9 +57,19 @@ export type TrainArgs = {
   evalSteps?: number;
   saveStrategy: 'no' | 'steps' | 'epoch';
   saveSteps: number;
-  /** HF save_total_limit: keep only the newest N checkpoint folders (unset: keep all). */
+  /** HF save_total_limit: keep only the newest N checkpoint folders, and the best one (unset: keep all). */
   saveTotalLimit?: number;
   seed: number;
+  /**
+   * The eval metric whose best value is tracked ('eval_loss', Transformers' metric_for_best_model resolved), or
+   * null/absent: no best model. With greaterIsBetter, higher is better.
+   */
+  metricForBestModel?: string | null;
+  greaterIsBetter?: boolean;
+  /** At the end, load the parameters of best_model_checkpoint before the final outputs are written. */
+  loadBestModelAtEnd?: boolean;
+  /** EarlyStoppingCallback(early_stopping_patience): stop after this many evaluations without improvement. */
+  earlyStoppingPatience?: number | null;
 };
 
 export type TrainEvent =
@@ -103,6 +114,13 @@ export type LoopOptions = {
   progress?: boolean;
   /** Clock for elapsed/throughput (tests pin it to make logs comparable). */
   now?: () => number;
+  /**
+   * Packed examples (examples with segments) attend only inside their own sequences: LLaMA-Factory's
+   * neat_packing (block_diag_attn). Without it packed sequences attend across each other, as with plain packing.
+   */
+  blockDiagAttn?: boolean;
+  /** One-line messages for people (a missing best checkpoint). Default: stderr. */
+  log?: (message: string) => void;
 };
 
 export type LoopResult = {
@@ -117,18 +135,32 @@ export type LoopResult = {
   samplesSeen: number;
   lossHistory: { step: number; loss: number }[];
   evalHistory: { step: number; loss: number }[];
+  /** EarlyStoppingCallback ended the run before its planned steps. */
+  stoppedEarly: boolean;
+  /** Transformers' TrainerState fields (null when no metric is tracked or nothing beat it). */
+  bestMetric: number | null;
+  bestGlobalStep: number | null;
+  bestModelCheckpoint: string | null;
+  /** The parameters at the end are best_model_checkpoint's (load_best_model_at_end). */
+  loadedBestModel: boolean;
 };
 
 const everyN = (v: number, total: number) => (v < 1 ? Math.max(1, Math.ceil(total * v)) : Math.round(v));
 
 /** HF evaluation_loop: per-batch mean token loss, weighted by the batch's row count, averaged over rows. */
-export function evaluate(model: TrainableModel, rows: ExampleSource, batchSize: number, padId: number): number {
+export function evaluate(
+  model: TrainableModel,
+  rows: ExampleSource,
+  batchSize: number,
+  padId: number,
+  blockDiagAttn = false,
+): number {
   let sum = 0;
   let n = 0;
   for (let i = 0; i < rows.length; i += batchSize) {
     const part: Example[] = [];
     for (let j = i; j < Math.min(rows.length, i + batchSize); j++) part.push(rows.at(j) as Example);
-    const r = model.loss(collate(part, padId));
+    const r = model.loss(collate(part, padId, blockDiagAttn));
     if (r.nTokens === 0) continue;
     sum += (r.lossSum / r.nTokens) * part.length;
     n += part.length;
@@ -203,6 +235,10 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     params: params.map((p) => ({ name: p.name, length: p.data.size })),
   };
 
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const tracked = args.metricForBestModel ?? null;
+  const patience = args.earlyStoppingPatience ?? null;
+
   if (o.resumeFrom) {
     const saved = readTrainerState(o.resumeFrom);
     if (saved.configHash !== o.configHash) {
@@ -215,6 +251,13 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     opt.state.step = saved.optimizerStep;
     dropout.offset = saved.dropoutOffset;
     st = { ...saved, totalSteps: plan.totalSteps };
+    // Trainer._init_training_state: a best checkpoint that is gone (pruned, or not downloaded) is forgotten.
+    if (st.best_model_checkpoint && !existsSync(st.best_model_checkpoint)) {
+      log(
+        `warning: The best checkpoint ${st.best_model_checkpoint} recorded in the resumed state does not exist anymore. Ignoring it for this run.`,
+      );
+      st.best_model_checkpoint = null;
+    }
     // Keep the log of the steps already done, drop anything a crashed run wrote after the checkpoint.
     if (existsSync(logPath)) {
       const kept = readFileSync(logPath, 'utf8')
@@ -237,6 +280,10 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const epochFloat = (epoch: number, update: number) =>
     epoch + Math.min(plan.batchesPerEpoch, (update + 1) * args.gradientAccumulationSteps) / plan.batchesPerEpoch;
 
+  // EarlyStoppingCallback's counter lives in the state so a resumed run goes on counting (Transformers saves it
+  // under stateful_callbacks).
+  let patienceCounter = st.stateful_callbacks?.EarlyStoppingCallback?.attributes.early_stopping_patience_counter ?? 0;
+
   const save = async () => {
     const dir = checkpointDir(o.outputDir, st.globalStep);
     st.optimizerStep = opt.state.step;
@@ -244,13 +291,51 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     st.dropoutOffset = dropout.offset;
     st.elapsedS = elapsed();
     await o.saveArtifacts?.(dir);
+    mkdirSync(dir, { recursive: true });
+    // Trainer._save_checkpoint: after the model is saved, the best step's folder (if it exists) is the best checkpoint.
+    if (st.best_global_step) {
+      const bestDir = checkpointDir(o.outputDir, st.best_global_step);
+      if (existsSync(bestDir)) st.best_model_checkpoint = bestDir;
+    }
+    if (patience !== null) {
+      st.stateful_callbacks = {
+        EarlyStoppingCallback: {
+          args: { early_stopping_patience: patience, early_stopping_threshold: 0 },
+          attributes: { early_stopping_patience_counter: patienceCounter },
+        },
+      };
+    }
     saveTrainState(backend, dir, st, params, opt.state.m, opt.state.v);
     o.onEvent?.({ type: 'checkpoint', step: st.globalStep, dir });
-    for (const p of rotateCheckpoints(o.outputDir, args.saveTotalLimit))
+    for (const p of rotateCheckpoints(o.outputDir, args.saveTotalLimit, st.best_model_checkpoint ?? null))
       o.onEvent?.({ type: 'checkpoint-pruned', step: p.step, dir: p.dir });
   };
 
+  /**
+   * After an evaluation, in Transformers' order: EarlyStoppingCallback.on_evaluate compares with the best so far
+   * (threshold 0), then Trainer._determine_best_metric records a new best. Returns whether training should stop.
+   */
+  const afterEval = (value: number): boolean => {
+    if (tracked === null) return false;
+    const better = (a: number, b: number) => (args.greaterIsBetter ? a > b : a < b);
+    let stop = false;
+    if (patience !== null) {
+      const prev = st.best_metric ?? null;
+      patienceCounter = prev === null || (better(value, prev) && Math.abs(value - prev) > 0) ? 0 : patienceCounter + 1;
+      stop = patienceCounter >= patience;
+    }
+    if (st.best_metric === undefined || st.best_metric === null) {
+      st.best_metric = args.greaterIsBetter ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+    }
+    if (better(value, st.best_metric)) {
+      st.best_metric = value;
+      if (args.saveStrategy !== 'no') st.best_global_step = st.globalStep;
+    }
+    return stop;
+  };
+
   let status: LoopResult['status'] = 'completed';
+  let stoppedEarly = false;
   let lastEpoch = st.globalStep > 0 ? st.epoch + st.updateInEpoch / plan.updatesPerEpoch : 0;
   let lastEval: number | undefined = st.evalHistory.at(-1)?.loss;
 
@@ -276,6 +361,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         const batch = collate(
           idx.map((i) => train.at(i) as Example),
           o.padId,
+          o.blockDiagAttn,
         );
         model.accumulateGrad(batch, scale, { dropout, lossOut: lossSlot(k) });
         for (let b = 0; b < batch.B; b++) st.tokensSeen += batch.keyLen[b];
@@ -337,8 +423,9 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         ((args.evalStrategy === 'steps' && st.globalStep % evalEvery === 0) ||
           (args.evalStrategy === 'epoch' && endOfEpoch))
       ) {
-        lastEval = evaluate(model, evalRows, args.perDeviceEvalBatchSize, o.padId);
+        lastEval = evaluate(model, evalRows, args.perDeviceEvalBatchSize, o.padId, o.blockDiagAttn);
         st.evalHistory.push({ step: st.globalStep, loss: lastEval });
+        if (afterEval(lastEval)) stoppedEarly = true;
         o.onEvent?.({ type: 'eval', step: st.globalStep, evalLoss: lastEval, epoch: epochF });
         emitLog(
           makeLogRecord({
@@ -359,10 +446,13 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       if (
         (args.saveStrategy === 'steps' && st.globalStep % saveEvery === 0) ||
         (args.saveStrategy === 'epoch' && endOfEpoch) ||
-        (o.saveAtEpochEnd && args.saveStrategy !== 'no' && endOfEpoch)
+        (o.saveAtEpochEnd && args.saveStrategy !== 'no' && endOfEpoch) ||
+        // stopping mid-epoch, the HF Trainer still ends the epoch (on_epoch_end), which saves under save_strategy epoch
+        (stoppedEarly && args.saveStrategy === 'epoch')
       ) {
         await save();
       }
+      if (stoppedEarly) break outer;
       await yieldToEventLoop();
       if (endOfEpoch) continue outer;
     }
@@ -370,6 +460,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   progress.done();
 
   const runtimeS = elapsed();
+  let loadedBestModel = false;
   if (status === 'completed') {
     // HF logs the train summary at the end; LLaMA-Factory's LogCallback turns it into a last line without a loss.
     emitLog(
@@ -381,6 +472,24 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         epoch: lastEpoch,
       }),
     );
+    // Trainer._finalize_training: load the best checkpoint's weights, then (save_total_limit 1) delete the others.
+    const bestDir = st.best_model_checkpoint ?? null;
+    if (args.loadBestModelAtEnd && bestDir !== null) {
+      if (existsSync(join(bestDir, 'train_state.bin'))) {
+        const saved = readTrainerState(bestDir);
+        // Parameters bit for bit as saved (train_state.bin is fp32); AdamW moments come along and are unused.
+        loadTrainState(backend, bestDir, saved, params, opt.state.m, opt.state.v);
+        loadedBestModel = true;
+        log(`[crucible] loaded the best model from ${bestDir} (eval metric ${st.best_metric})`);
+      } else {
+        // Transformers warns "Could not locate the best model at ..." and keeps the last weights too.
+        log(
+          `warning: Could not locate the best model at ${join(bestDir, 'train_state.bin')}; the outputs hold the last step's weights.`,
+        );
+      }
+    }
+    for (const p of pruneAllButBest(o.outputDir, args.saveTotalLimit, bestDir))
+      o.onEvent?.({ type: 'checkpoint-pruned', step: p.step, dir: p.dir });
   }
   return {
     status,
@@ -394,5 +503,13 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     samplesSeen: st.globalStep * args.perDeviceTrainBatchSize * args.gradientAccumulationSteps,
     lossHistory: st.lossHistory,
     evalHistory: st.evalHistory,
+    stoppedEarly,
+    bestMetric:
+      st.best_metric !== undefined && st.best_metric !== null && Number.isFinite(st.best_metric)
+        ? st.best_metric
+        : null,
+    bestGlobalStep: st.best_global_step ?? null,
+    bestModelCheckpoint: st.best_model_checkpoint ?? null,
+    loadedBestModel,
   };
 }

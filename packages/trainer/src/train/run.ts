@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Backend, createBackend, type TBackendName } from '@crucible/tensor';
-import { frozenDtypeOf, gradientCheckpointingOf, type TTrainConfig } from '../config';
+import { bestModelOf, frozenDtypeOf, gradientCheckpointingOf, type TTrainConfig } from '../config';
 import { loadDatasets } from '../data';
 import { readPeftAdapter, writePeftAdapter } from '../export';
 import { loadTokenizer, openWeights, writeSafetensors } from '../io';
@@ -47,6 +47,7 @@ const MODEL_DIR_FILES = [
 ];
 
 export function trainArgsFromConfig(cfg: TTrainConfig): TrainArgs {
+  const best = bestModelOf(cfg);
   return {
     perDeviceTrainBatchSize: cfg.per_device_train_batch_size,
     perDeviceEvalBatchSize: cfg.per_device_eval_batch_size,
@@ -70,6 +71,10 @@ export function trainArgsFromConfig(cfg: TTrainConfig): TrainArgs {
     saveSteps: cfg.save_steps,
     saveTotalLimit: cfg.save_total_limit,
     seed: cfg.seed,
+    metricForBestModel: best.metric,
+    greaterIsBetter: best.greaterIsBetter,
+    loadBestModelAtEnd: best.loadBestModelAtEnd,
+    earlyStoppingPatience: best.earlyStoppingPatience,
   };
 }
 
@@ -215,6 +220,9 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
     saveAtEpochEnd: opts.saveAtEpochEnd,
     checkpointOnAbort: opts.checkpointOnAbort,
     progress: opts.progress ?? true,
+    // LLaMA-Factory: model_args.block_diag_attn = data_args.neat_packing
+    blockDiagAttn: cfg.neat_packing === true,
+    log,
   });
 
   const round = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -230,12 +238,27 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
   if (res.status === 'completed') {
     writeModelOutputs(outputDir, model, cfg);
     writeFileSync(join(outputDir, 'train_results.json'), `${JSON.stringify(trainMetrics, null, 4)}\n`);
+    if (res.stoppedEarly) log(`[crucible] early stopping after step ${res.globalStep} of ${res.totalSteps}`);
     if (evalRows.length > 0 && cfg.eval_strategy !== 'no' && res.evalLoss !== undefined) {
-      const evalMetrics = { epoch: round(res.epoch), eval_loss: res.evalLoss };
+      // With the best model loaded, the model evaluated last is not the one written: its loss is the best metric
+      // (the only metric is eval_loss), what LLaMA-Factory's evaluation after training reports.
+      const evalLoss = res.loadedBestModel && res.bestMetric !== null ? res.bestMetric : res.evalLoss;
+      const evalMetrics = { epoch: round(res.epoch), eval_loss: evalLoss };
       Object.assign(metrics, evalMetrics);
       writeFileSync(join(outputDir, 'eval_results.json'), `${JSON.stringify(evalMetrics, null, 4)}\n`);
     }
     writeFileSync(join(outputDir, 'all_results.json'), `${JSON.stringify(metrics, null, 4)}\n`);
+    // LLaMA-Factory's trainer.save_state(): Transformers' TrainerState fields (log_history is trainer_log.jsonl).
+    const state = {
+      best_global_step: res.bestGlobalStep,
+      best_metric: res.bestMetric,
+      best_model_checkpoint: res.bestModelCheckpoint,
+      epoch: res.epoch,
+      global_step: res.globalStep,
+      max_steps: res.totalSteps,
+      num_train_epochs: Math.ceil(cfg.num_train_epochs),
+    };
+    writeFileSync(join(outputDir, 'trainer_state.json'), `${JSON.stringify(state, null, 2)}\n`);
     if (cfg.plot_loss) {
       writeLossPlot(join(outputDir, 'training_loss.png'), res.lossHistory);
       if (res.evalHistory.length > 0) writeLossPlot(join(outputDir, 'training_eval_loss.png'), res.evalHistory);

@@ -20,7 +20,7 @@ export class GatewayError extends Error {
 const OPENAI_CODE: Record<string, string> = { unauthorized: 'invalid_api_key', rate_limited: 'rate_limit_exceeded' };
 
 /** OpenAI's error shape for any error a /v1 route throws (error-shape.ts): the one mapper of every /v1 route. */
-export function openaiErrorResponse(error: unknown): Response {
+function openaiErrorResponse(error: unknown): Response {
   if (error instanceof GatewayError) {
     return Response.json(
       errorBody('v1', { status: error.status, code: error.code, message: error.message, param: error.param }),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chargeInference } from '@crucible/billing';
+import { assertInferenceChargeable, chargeInference, isBillingError } from '@crucible/billing';
 import { completeRequestLog, openRequestLog } from '@crucible/db';
 import type { TGenerateEvent, TGenerateInput, TGenerateResult } from '@crucible/jobs';
 import type { TGatewayCaller } from './auth';
@@ -96,6 +96,33 @@ async function* events(res: Response): AsyncGenerator<TGenerateEvent> {
   if (buf.trim()) yield JSON.parse(buf) as TGenerateEvent;
 }
 
+/** (workspace, model) pairs found chargeable, until when: the price and budget lookups cost a few queries. */
+const chargeable = new Map<string, number>();
+const CHARGEABLE_MS = 5_000;
+
+/**
+ * Refuses, before anything is logged or generated, a request that could not be charged: a model with no price in
+ * force for its prompt or completion tokens (403 `no_price`: the instance's or workspace's price lists name other
+ * models only), or a workspace past its hard budget (402 `budget_exceeded`). A positive answer is kept 5 s.
+ */
+async function requireChargeable(workspaceId: string, model: string): Promise<void> {
+  const key = `${workspaceId}\u0000${model}`;
+  const now = Date.now();
+  if ((chargeable.get(key) ?? 0) > now) return;
+  try {
+    await assertInferenceChargeable({ workspaceId, model });
+  } catch (error) {
+    chargeable.delete(key);
+    if (!isBillingError(error)) throw error;
+    if (error.code === 'budget_exceeded') {
+      throw new GatewayError(402, 'invalid_request_error', 'budget_exceeded', error.message);
+    }
+    throw new GatewayError(403, 'invalid_request_error', error.code, error.message, 'model');
+  }
+  if (chargeable.size > 10_000) chargeable.clear();
+  chargeable.set(key, now + CHARGEABLE_MS);
+}
+
 export type TRun = {
   requestId: string;
   created: number;
@@ -123,6 +150,7 @@ export async function runGeneration(o: {
   idPrefix: string;
   clientSignal?: AbortSignal;
 }): Promise<TRun> {
+  await requireChargeable(o.caller.workspaceId, o.model.openaiId);
   const t0 = Date.now();
   const requestId = `${o.idPrefix}-${newRequestId()}`;
   const controller = new AbortController();

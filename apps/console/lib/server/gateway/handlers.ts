@@ -33,7 +33,7 @@ const ZContent = z.union([
 const MAX_SCHEMA_DEPTH = 64;
 
 /** Nesting depth of a JSON value, without recursion (the value itself may be deep enough to overflow it). */
-export function nestingDepth(value: unknown, stopAfter = MAX_SCHEMA_DEPTH + 1): number {
+function nestingDepth(value: unknown, stopAfter = MAX_SCHEMA_DEPTH + 1): number {
   let deepest = 0;
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length) {
@@ -60,7 +60,7 @@ const ZCommon = {
   user: z.string().nullish(),
 };
 
-export const ZChatRequest = z.object({
+const ZChatRequest = z.object({
   ...ZCommon,
   messages: z
     .array(
@@ -90,7 +90,7 @@ export const ZChatRequest = z.object({
     .nullish(),
 });
 
-export const ZCompletionRequest = z.object({
+const ZCompletionRequest = z.object({
   ...ZCommon,
   prompt: z.union([
     z.string(),

@@ -44,7 +44,7 @@ export function trackRequest(workerId: string): () => void {
   };
 }
 
-export async function listServingWorkers(): Promise<TServingWorker[]> {
+async function listServingWorkers(): Promise<TServingWorker[]> {
   const redis = getRedisConnection();
   const pattern = `${loadJobsEnv().REDIS_PREFIX}:serving:*`;
   const keys: string[] = [];

@@ -31,7 +31,7 @@ export type TExportFormat = keyof typeof EXPORT_DTYPES;
 /** The default of each export: BF16 keeps bf16-trained weights exact at half the size; F16 is llama.cpp's default. */
 export const DEFAULT_DTYPE: Record<TExportFormat, string> = { safetensors: 'BF16', gguf: 'F16' };
 
-export type TArtifactFile = { name: string; size: number };
+type TArtifactFile = { name: string; size: number };
 
 export type TArtifact = {
   id: TArtifactId;

@@ -24,7 +24,7 @@ const yamlString = (s: string) => JSON.stringify(s); // a JSON string is a valid
 const cell = (v: unknown) => String(typeof v === 'object' ? JSON.stringify(v) : v).replace(/\|/g, '\\|');
 
 /** The base as Hugging Face knows it: its hub id when it was downloaded from one, else its name here. */
-export const hubIdOf = (base: TCardInput['base']) => base.sourceRef ?? base.name;
+const hubIdOf = (base: TCardInput['base']) => base.sourceRef ?? base.name;
 
 export function modelCard(m: TCardInput): string {
   const lora = m.kind === 'fine_tuned' && m.method !== 'sft_full';

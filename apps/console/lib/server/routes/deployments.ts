@@ -1,31 +1,20 @@
-import { deploymentMetrics, deploymentStats, getPrisma, isUniqueViolation, type TDeploymentStats } from '@crucible/db';
-import { deploymentActionJob, enqueue } from '@crucible/jobs';
+import { deploymentMetrics, deploymentStats, getPrisma, type TDeploymentStats } from '@crucible/db';
+import { createDeployment as createDeploymentOp, deploymentAction } from '@crucible/services';
 import { z } from 'zod';
 import { actorOf, audit } from '../audit';
 import { requireWorkspace } from '../context';
 import { AppError } from '../errors';
 import { listWorkspaceModels } from '../gateway/models';
-import { json, readBody, route } from '../http';
-import { requireWithinBudget } from './billing-guard';
+import { json, readJson, route } from '../http';
 
 /**
- * Dedicated deployments (REST for the deployments page): list with stats, create (enqueues `deployment.action`
- * start on the `deployments` queue; a serving worker loads, health-checks and marks it running), detail, stop,
- * restart, metrics per minute/hour, delete (stopped or failed only). Every query is scoped by workspaceId.
+ * Dedicated deployments (REST for the deployments page): list with stats, create, stop and restart (the operations of
+ * @crucible/services: budget, checks, `deployment.action` on the `deployments` queue; a serving worker loads,
+ * health-checks and marks it running), detail, metrics per minute/hour, delete (stopped or failed only). Every
+ * query is scoped by workspaceId.
  */
 
-export const ZCreateDeployment = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(1)
-    .max(64)
-    .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'letters, digits, dots, dashes and underscores'),
-  modelId: z.string().min(1),
-  modelKind: z.enum(['base', 'fine_tuned']),
-  replicas: z.number().int().min(1).max(16).optional(),
-  contextSize: z.number().int().min(128).max(131_072).optional(),
-});
+export { ZCreateDeployment } from '@crucible/services';
 
 const INCLUDE = {
   fineTunedModel: { select: { id: true, name: true, displayName: true } },
@@ -121,65 +110,17 @@ export const getDeployment = route(async (req, { slug, deploymentId }) => {
 
 export const createDeployment = route(async (req, { slug }) => {
   const ctx = await requireWorkspace(req, slug, 'developer');
-  // A deployment is billed by the minute while it runs: none starts once a hard budget limit is reached.
-  await requireWithinBudget(ctx.workspace.id);
-  const body = await readBody(req, ZCreateDeployment);
-  const db = getPrisma();
-  const ws = ctx.workspace.id;
-  if (body.modelKind === 'fine_tuned') {
-    const m = await db.fineTunedModel.findFirst({ where: { id: body.modelId, workspaceId: ws, deletedAt: null } });
-    if (!m) throw new AppError('not_found', 'No such fine-tuned model.', 'modelId');
-    // A LoRA fine-tune is served as its adapter on its base; a full fine-tune as its own weights.
-    if (!m.ggufAdapterObjectKey && !m.adapterObjectKey && !m.mergedObjectKey) {
-      throw new AppError('invalid_request', 'This model has neither an adapter nor weights stored.', 'modelId');
-    }
-  } else {
-    const b = await db.baseModel.findFirst({
-      where: { id: body.modelId, OR: [{ workspaceId: ws }, { workspaceId: null }] },
-    });
-    if (!b) throw new AppError('not_found', 'No such base model.', 'modelId');
-  }
-  let row: { id: string };
-  try {
-    row = await db.deployment.create({
-      data: {
-        workspaceId: ws,
-        name: body.name,
-        fineTunedModelId: body.modelKind === 'fine_tuned' ? body.modelId : null,
-        baseModelId: body.modelKind === 'base' ? body.modelId : null,
-        replicas: body.replicas ?? 1,
-        contextSize: body.contextSize ?? 4096,
-        workerClass: 'cpu',
-        status: 'deploying',
-        createdById: ctx.user?.id ?? null,
-      },
-    });
-  } catch (error) {
-    if (isUniqueViolation(error))
-      throw new AppError('conflict', `A deployment named "${body.name}" already exists.`, 'name');
-    throw error;
-  }
-  await enqueue(deploymentActionJob, { deploymentId: row.id, action: 'start' });
-  await audit(req, actorOf(ctx), 'deployment.create', { type: 'deployment', id: row.id }, { name: body.name });
-  return json(await one(ws, row.id), { status: 201 });
+  // The operation checks the budget before it validates the body: over a hard limit the answer is 402.
+  const body = (await readJson(req)) ?? {};
+  const { id, name } = await createDeploymentOp(ctx.workspace.id, body, { userId: ctx.user?.id ?? null, via: 'api' });
+  await audit(req, actorOf(ctx), 'deployment.create', { type: 'deployment', id }, { name });
+  return json(await one(ctx.workspace.id, id), { status: 201 });
 });
 
 async function act(req: Request, slug: string, deploymentId: string, action: 'stop' | 'restart') {
   const { workspace } = await requireWorkspace(req, slug, 'developer');
-  // Stopping always works (it ends the charges); restarting starts billing again, so it is refused over budget.
-  if (action === 'restart') await requireWithinBudget(workspace.id);
-  const db = getPrisma();
-  const row = await db.deployment.findFirst({ where: { id: deploymentId, workspaceId: workspace.id } });
-  if (!row) throw new AppError('not_found', 'No such deployment.');
-  if (action === 'stop' && row.status === 'stopped') return json(await one(workspace.id, row.id));
-  if (action === 'restart') {
-    await db.deployment.update({
-      where: { id: row.id },
-      data: { status: 'deploying', errorCode: null, errorMessage: null, stoppedAt: null },
-    });
-  }
-  await enqueue(deploymentActionJob, { deploymentId: row.id, action });
-  return json(await one(workspace.id, row.id), { status: 202 });
+  const { id, enqueued } = await deploymentAction(workspace.id, deploymentId, action);
+  return json(await one(workspace.id, id), { status: enqueued ? 202 : 200 });
 }
 
 export const stopDeployment = route(async (req, { slug, deploymentId }) => act(req, slug, deploymentId, 'stop'));

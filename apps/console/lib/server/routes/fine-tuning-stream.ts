@@ -1,8 +1,8 @@
 import { createRedisConnection, jobChannel, loadJobsEnv, type TJobChannelMessage } from '@crucible/jobs';
+import { findJob } from '@crucible/services';
 import { requireWorkspace } from '../context';
 import { json, route } from '../http';
 import { jobEvents, jobMetrics, withCost } from './fine-tuning';
-import { findJob } from './fine-tuning-core';
 
 /**
  * GET /fine-tuning/jobs/[jobId]/stream: Server-Sent Events for the job page. It subscribes to the job's Redis

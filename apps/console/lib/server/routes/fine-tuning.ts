@@ -1,13 +1,15 @@
 import { getPrisma } from '@crucible/db';
+import { cancelJob, createJob, findJob, planJob, type TJobRow } from '@crucible/services';
 import { ZCreateFineTuningJob } from '../../schemas/fine-tuning';
 import { requireWorkspace } from '../context';
 import { json, readBody, route } from '../http';
-import { cancelJob, createJob, findJob, jobJson, listJobRows, planJob, type TJobRow } from './fine-tuning-core';
+import { jobJson, listJobRows } from './fine-tuning-core';
 
 /**
  * Console REST for fine-tuning jobs under /api/workspaces/[slug]/fine-tuning: estimate, create, list, detail,
  * cancel, metrics, events, checkpoints (the SSE stream is in fine-tuning-stream.ts). Viewers read, developers
- * write; session or workspace API key.
+ * write; session or workspace API key. Estimate, create and cancel are @crucible/services' planJob, createJob and
+ * cancelJob (the OpenAI API and the CLI call the same).
  */
 
 const PAGE = 100;
@@ -45,7 +47,7 @@ export const estimateJob = route(async (req, { slug }) => {
 export const createJobRoute = route(async (req, { slug }) => {
   const { workspace, user } = await requireWorkspace(req, slug, 'developer');
   const input = await readBody(req, ZCreateFineTuningJob);
-  const row = await createJob(workspace.id, input, { userId: user?.id });
+  const row = await createJob(workspace.id, input, { userId: user?.id, via: 'api' });
   return json((await withCost(workspace.id, [row]))[0], { status: 201 });
 });
 
@@ -63,11 +65,11 @@ export const getJobRoute = route(async (req, { slug, jobId }) => {
 
 export const cancelJobRoute = route(async (req, { slug, jobId }) => {
   const { workspace } = await requireWorkspace(req, slug, 'developer');
-  const row = await cancelJob(workspace.id, jobId);
+  const row = await cancelJob(workspace.id, jobId, { via: 'api' });
   return json((await withCost(workspace.id, [row]))[0]);
 });
 
-export function metricRowJson(m: {
+function metricRowJson(m: {
   step: number;
   epoch: number | null;
   loss: number | null;

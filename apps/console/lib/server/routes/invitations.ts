@@ -20,7 +20,7 @@ type TInvitationRow = {
   inviterId: string;
 };
 
-export function invitationUrl(id: string): string {
+function invitationUrl(id: string): string {
   return new URL(`/invite/${id}`, readAuthEnv().APP_URL).toString();
 }
 

@@ -1,12 +1,13 @@
 import { getPrisma } from '@crucible/db';
 import { defaultHyperparameters } from '@crucible/jobs/fine-tuning';
+import { cancelJob, createJob, findJob, type TJobRow } from '@crucible/services';
 import { z } from 'zod';
 import { publish } from '../datasets/versions';
 import { AppError } from '../errors';
 import { apiKeyWorkspace as keyWorkspace } from '../gateway/auth';
 import { openaiRoute as openai } from '../gateway/errors';
 import { readBody } from '../http';
-import { cancelJob, createJob, findJob, listJobRows, type TJobRow } from './fine-tuning-core';
+import { listJobRows } from './fine-tuning-core';
 
 /**
  * OpenAI's fine-tuning API (POST/GET /v1/fine_tuning/jobs, GET /v1/fine_tuning/jobs/{id}, POST .../cancel,
@@ -146,7 +147,7 @@ export const createFineTuningJob = openai(async (req) => {
         ...(typeof body.seed === 'number' ? { seed: body.seed } : {}),
       },
     },
-    { userId: null },
+    { userId: null, via: 'api' },
   );
   return Response.json(jobObject(row));
 });
@@ -167,7 +168,7 @@ export const retrieveFineTuningJob = openai(async (req, { jobId }) => {
 
 export const cancelFineTuningJob = openai(async (req, { jobId }) => {
   const workspaceId = await keyWorkspace(req);
-  return Response.json(jobObject(await cancelJob(workspaceId, jobIdOf(jobId))));
+  return Response.json(jobObject(await cancelJob(workspaceId, jobIdOf(jobId), { via: 'api' })));
 });
 
 /** Events newest first, as OpenAI lists them; `after` is an event id. */

@@ -24,7 +24,7 @@ import { loadTokenizer, type Tokenizer } from '@crucible/trainer/io/tokenizer';
 type TBase = { id: string; arch: string; objectKey: string | null; path: string | null; updatedAt: Date };
 type TVersion = { id: string; objectKey: string };
 
-const root = () => join(tmpdir(), 'crucible-console', 'estimates');
+const root = () => join(tmpdir(), 'crucible-estimates');
 const WEIGHTS = /\.(safetensors|bin|gguf|pt|pth|ckpt|msgpack|h5)$/i;
 
 /**

@@ -1,0 +1,21 @@
+/**
+ * The platform's operations, one function each: the console's REST routes, OpenAI's API and the CLI call these, so
+ * a rule (budget, readiness, what may be trained on, what a failed enqueue leaves behind) lives in one place.
+ */
+export { fromBillingError, requireWithinBudget } from './budget';
+export { createDeployment, deploymentAction, type TCreateDeployment, ZCreateDeployment } from './deployments';
+export { isServiceError, parseInput, SERVICE_ERROR_CODES, ServiceError, type TServiceErrorCode } from './errors';
+export { type TCreateFineTuningJob, ZCreateFineTuningJob, ZFineTuningMethod } from './job-input';
+export {
+  cancelJob,
+  createJob,
+  findJob,
+  JOB_INCLUDE,
+  OPEN_JOB_STATUSES,
+  planJob,
+  type TCaller,
+  type TJobRow,
+  timeEstimate,
+} from './jobs';
+export { DEMO_MODEL, importBaseModel, MODEL_NAME, seedDemoModel, type TImportOptions } from './models';
+export { trainTokensPerEpoch } from './training-tokens';
