@@ -118,7 +118,7 @@ function startPrefixed(name, color, cmd, args, opts = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  const prefix = `\x1b[${color}m${name.padEnd(8)}|\x1b[0m `;
+  const prefix = `\x1b[${color}m${name.padEnd(12)}|\x1b[0m `;
   for (const stream of [child.stdout, child.stderr]) {
     let buf = '';
     stream.on('data', (chunk) => {

@@ -1,6 +1,6 @@
 // `npm start`: the platform on one machine. Installs what is missing, checks Postgres and Redis, creates and
-// migrates the database, builds the console, then runs the console (http://localhost:3000) and both workers with
-// prefixed logs, restarting any of them that crashes (scripts/lib.mjs supervise). Ctrl-C stops all of them.
+// migrates the database, builds the console, then runs the console (http://localhost:3000) and the trainer, serving
+// and housekeeping workers with prefixed logs, restarting any of them that crashes (scripts/lib.mjs supervise). Ctrl-C stops all of them.
 import {
   checkServices,
   DEFAULTS,
@@ -42,6 +42,8 @@ const platform = supervise([
   { name: 'console', color: '35', cmd: 'npm', args: ['run', 'start', '-w', '@crucible/console', '--', '-p', port] },
   { name: 'trainer', color: '33', cmd: 'npm', args: ['run', 'start', '-w', '@crucible/worker-trainer'] },
   { name: 'serving', color: '32', cmd: 'npm', args: ['run', 'start', '-w', '@crucible/worker-serving'] },
+  // dataset imports, model exports, billing accrual and budget e-mails
+  { name: 'housekeeping', color: '36', cmd: 'npm', args: ['run', 'start', '-w', '@crucible/worker-housekeeping'] },
 ]);
 log(`console on http://localhost:${port} (Ctrl-C stops everything)`);
 

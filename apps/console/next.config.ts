@@ -13,6 +13,7 @@ const nextConfig: NextConfig = {
   transpilePackages: [
     '@crucible/auth',
     '@crucible/billing',
+    '@crucible/dataset-store',
     '@crucible/datasets',
     '@crucible/db',
     '@crucible/jobs',

@@ -33,6 +33,7 @@ const BUILD_INPUTS = [
   '../../packages/storage/src',
   '../../packages/billing/src',
   '../../packages/datasets/src',
+  '../../packages/dataset-store/src',
 ];
 
 function newestMtime(target: string): number {

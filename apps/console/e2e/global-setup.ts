@@ -1,9 +1,13 @@
 /**
  * Browser-test world: a fresh test database, the console built (if its sources changed) and started with
- * server.ts (Next.js behind the front door, as `npm start` runs it) on a free port against that database, and Debian's Chromium launched through playwright-core as a
- * browser server the test files connect to. Everything is torn down in reverse order, even after a failed start.
+ * server.ts (Next.js behind the front door, as `npm start` runs it) on a free port against that database, the
+ * housekeeping worker (dataset imports, model exports, billing accrual: the test files upload and export through
+ * it), and Debian's Chromium launched through playwright-core as a browser server the test files connect to.
+ * Everything is torn down in reverse order, even after a failed start.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase } from '@crucible/db/testing';
 import { type BrowserServer, chromium } from 'playwright-core';
@@ -32,6 +36,50 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+const repoRoot = path.resolve(consoleDir, '../..');
+
+/** workers/housekeeping as `npm start` runs it; resolves once it logs "[housekeeping] ready". */
+function startHousekeeping(env: NodeJS.ProcessEnv, log: string[]): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/housekeeping/src/main.ts'], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const timer = setTimeout(
+      () => reject(new Error(`the housekeeping worker did not start:\n${log.join('')}`)),
+      60_000,
+    );
+    const keep = (chunk: Buffer) => {
+      log.push(chunk.toString());
+      if (log.length > 500) log.shift();
+      if (chunk.toString().includes('[housekeeping] ready')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the housekeeping worker exited with ${code}:\n${log.join('')}`));
+    });
+  });
+}
+
+/** SIGTERM (a graceful stop), SIGKILL after 10 s. */
+function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
 
 export default async function setup(project: TestProject) {
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -62,6 +110,19 @@ export default async function setup(project: TestProject) {
     cleanups.push(() => server.stop());
     const baseURL = server.baseURL;
 
+    // The housekeeping worker as npm start runs it: imports and exports queued by any test file run here.
+    const housekeepingLog: string[] = [];
+    const housekeeping = await startHousekeeping(
+      {
+        ...env,
+        DATABASE_URL: database.url,
+        APP_URL: baseURL,
+        HOUSEKEEPING_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'crucible-e2e-housekeeping-')),
+      },
+      housekeepingLog,
+    );
+    cleanups.push(() => stopWorker(housekeeping));
+
     const browser: BrowserServer = await chromium.launchServer({
       executablePath: CHROMIUM_PATH,
       headless: true,
@@ -77,6 +138,9 @@ export default async function setup(project: TestProject) {
     project.provide('resultsDir', resultsDir);
     // The server's output is kept beside the screenshots: the first place to look when a browser test fails.
     cleanups.push(async () => writeFileSync(path.join(resultsDir, 'next-server.log'), server.log()));
+    cleanups.push(async () =>
+      writeFileSync(path.join(resultsDir, 'housekeeping-worker.log'), housekeepingLog.join('')),
+    );
   } catch (error) {
     await teardown();
     throw error;

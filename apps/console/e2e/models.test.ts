@@ -128,7 +128,7 @@ describe('models: lineage, downloads, exports, edit and delete', () => {
     await ggufDownload.saveAs(ggufFile);
     expect(readFileSync(ggufFile).equals(readFileSync(path.join(adapterDir, 'adapter.gguf')))).toBe(true);
 
-    // Merged weights are built on request by the serving worker; the row turns into a download by itself.
+    // Merged weights are built on request by the housekeeping worker (global-setup starts one); the row turns into a download by itself.
     const merged = page.getByTestId('artifact-merged-BF16');
     expect(await merged.getAttribute('data-state')).toBe('missing');
     await merged.getByRole('button', { name: 'Build' }).click();

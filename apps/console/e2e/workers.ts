@@ -7,12 +7,19 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { openBrowser } from './browser';
 
-/** The browser tests' workers: `workers/trainer` or `workers/serving` as `npm start` runs them, real processes. */
+/**
+ * The browser tests' workers: `workers/trainer` or `workers/serving` as `npm start` runs them, real processes
+ * (global-setup.ts starts the one housekeeping worker every test file shares).
+ */
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Starts a worker against the test database; resolves once it logs "[kind] ready". `log` keeps its last output. */
-export function startWorker(kind: 'trainer' | 'serving', env: NodeJS.ProcessEnv, log: string[]): Promise<ChildProcess> {
+export function startWorker(
+  kind: 'trainer' | 'serving' | 'housekeeping',
+  env: NodeJS.ProcessEnv,
+  log: string[],
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,

@@ -233,10 +233,8 @@ async function chargeDeploymentRun(d: TAccruingDeployment, end: Date, runOver: b
 
 /**
  * Charges every running deployment's complete hours, and every one stopped in the last 2 days for its last hours
- * (the partial one by the minute). Safe to run as often as you like; meant for a repeatable BullMQ job in the
- * serving worker, e.g. every 5 minutes:
- *   queue.add('billing.accrue-deployments', {}, { repeat: { every: 300_000 }, jobId: 'billing-accrue' })
- *   // processor: await accrueDeploymentHours(new Date())
+ * (the partial one by the minute). Safe to run as often as you like; the housekeeping worker's repeatable
+ * `billing.accrue` job calls it every BILLING_ACCRUE_EVERY_MS (workers/housekeeping/src/billing-accrual.ts).
  */
 export async function accrueDeploymentHours(now: Date = new Date(), db: TDb = getPrisma()) {
   const deployments = await findAccruingDeployments(new Date(now.getTime() - 48 * HOUR_MS), db);

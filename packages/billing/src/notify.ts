@@ -1,5 +1,5 @@
 /**
- * Budget alert e-mails. Each BudgetAlert row is an outbox entry: the billing.accrue job (workers/serving) calls
+ * Budget alert e-mails. Each BudgetAlert row is an outbox entry: the billing.accrue job (workers/housekeeping) calls
  * deliverBudgetAlerts after checking the budgets, which mails every owner and admin of the workspace once per row,
  * in their own language, and records who got it. A failed send keeps the row pending with notifyError and is retried
  * on the next run (only to the addresses that have not received it) until NOTIFY_MAX_ATTEMPTS; without a mailer
@@ -20,7 +20,7 @@ export const NOTIFY_MAX_ATTEMPTS = 12;
 /** How long one sender holds a row; longer than a run's worst case (short SMTP timeouts × a few recipients). */
 const CLAIM_MS = 10 * 60_000;
 export const NO_SMTP_REASON =
-  'SMTP_URL is not set on the serving worker, so budget alerts are not e-mailed (set SMTP_URL and MAIL_FROM).';
+  'SMTP_URL is not set on the housekeeping worker, so budget alerts are not e-mailed (set SMTP_URL and MAIL_FROM).';
 export const NO_RECIPIENTS_REASON = 'The workspace has no owner or admin to e-mail.';
 
 type TLocale = 'en' | 'zh-CN';

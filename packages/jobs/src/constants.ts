@@ -1,9 +1,14 @@
 import type { JobsOptions, WorkerOptions } from 'bullmq';
 
-/** The queues, by what they carry. The console enqueues on them; workers/trainer and workers/serving consume. */
+/**
+ * The queues, by what they carry. The console enqueues on them; workers/trainer, workers/serving and
+ * workers/housekeeping consume (`training`, `deployments`, `housekeeping`: dataset imports, model exports, the
+ * repeatable billing accrual).
+ */
 export const QUEUE_NAMES = Object.freeze({
   training: 'training',
   deployments: 'deployments',
+  housekeeping: 'housekeeping',
 } as const);
 export type TQueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -35,4 +40,11 @@ export const QUEUE_DEFAULTS = Object.freeze({
   // default stop timeout (10 s, then SIGKILL) and `npm start`'s 15 s, so the hand-back happens before any kill.
   shutdownGraceMs: 8_000,
   heartbeat: Object.freeze({ ttlSec: 30, intervalMs: 10_000 }),
+  // A repeatable job (scheduleRepeatable): its next run is its retry, so it gets one attempt; Redis keeps only the
+  // last runs (each repeats every few minutes, and Postgres records what a run did).
+  repeatable: Object.freeze({
+    attempts: 1,
+    removeOnComplete: Object.freeze({ count: 100 }),
+    removeOnFail: Object.freeze({ count: 100 }),
+  } satisfies JobsOptions),
 });

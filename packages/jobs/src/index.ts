@@ -30,7 +30,7 @@ export {
   writeHeartbeat,
   ZWorkerHeartbeat,
 } from './heartbeat';
-export { closeQueues, enqueue, formatIssues, getQueue, type TQueueTarget } from './queue';
+export { closeQueues, enqueue, formatIssues, getQueue, scheduleRepeatable, type TQueueTarget } from './queue';
 export { createWorkerRuntime, type TLogger, type TWorkerRuntime, type TWorkerRuntimeOptions } from './runtime';
 export * from './serving';
 export { buildTrainConfig, datasetInfo, JOB_FOLDER, type TBuildConfigInput, templateFor } from './train-config';

@@ -86,6 +86,32 @@ export async function enqueue<TDef extends TAnyJobDefinition>(
   return { id: job.id, name, queue: def.queue };
 }
 
+/**
+ * Registers (or updates) the repeatable job `schedulerId`: `def` with `payload` every `everyMs`, its first run at
+ * once. Upserting the same id from several workers keeps one schedule, so every worker of a kind can call it at boot.
+ * Retention and attempts come from QUEUE_DEFAULTS.repeatable (the next run is the retry); `job.priority` lets a
+ * short periodic job go ahead of long ones waiting on the same queue.
+ */
+export async function scheduleRepeatable<TDef extends TAnyJobDefinition>(
+  def: TDef,
+  payload: TJobPayload<TDef>,
+  schedule: { schedulerId: string; everyMs: number },
+  options: TQueueTarget & { job?: Pick<JobsOptions, 'priority'> } = {},
+): Promise<void> {
+  const parsed = def.schema.safeParse(payload);
+  if (!parsed.success) {
+    throw new JobError('invalid_payload', `Cannot schedule ${def.id}: ${formatIssues(parsed.error)}.`);
+  }
+  if (!Number.isInteger(schedule.everyMs) || schedule.everyMs < 1_000) {
+    throw new JobError('invalid_payload', `Cannot schedule ${def.id}: everyMs must be an integer >= 1000.`);
+  }
+  await getQueue(def.queue, options).upsertJobScheduler(
+    schedule.schedulerId,
+    { every: schedule.everyMs },
+    { name: jobName(def), data: parsed.data, opts: { ...QUEUE_DEFAULTS.repeatable, ...options.job } },
+  );
+}
+
 /** Closes every Queue this process opened (not the shared connection). Idempotent. */
 export async function closeQueues(): Promise<void> {
   const all = [...queues.values()];

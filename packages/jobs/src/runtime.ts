@@ -13,7 +13,7 @@ export type TLogLevel = 'info' | 'warn' | 'error';
 export type TLogger = (level: TLogLevel, message: string) => void;
 
 export type TWorkerRuntimeOptions = {
-  /** What this worker is, in heartbeats and log lines: `trainer`, `serving`. */
+  /** What this worker is, in heartbeats and log lines: `trainer`, `serving`, `housekeeping`. */
   kind: string;
   queue: TQueueName;
   /** Job types this worker runs; each must have a handler. */

@@ -15,7 +15,9 @@ import {
   heartbeatKey,
   JobError,
   QUEUE_DEFAULTS,
+  QUEUE_NAMES,
   readWorkerHeartbeats,
+  scheduleRepeatable,
   type TJobContext,
   type TWorkerRuntime,
   trainingRunJob,
@@ -118,6 +120,57 @@ describe('enqueue', () => {
         Object.isFrozen(QUEUE_DEFAULTS.job) &&
         Object.isFrozen(QUEUE_DEFAULTS.job.backoff),
     ).toBe(true);
+  });
+});
+
+describe('scheduleRepeatable', () => {
+  const tick = (handler: () => Promise<unknown>) =>
+    defineJob({
+      id: 'test.tick',
+      version: 1,
+      queue: QUEUE_NAMES.housekeeping,
+      schema: z.strictObject({}),
+      handler: async () => ({ default: handler }),
+    });
+
+  it('keeps one schedule however many workers register it, and runs it at once with the repeatable defaults', async () => {
+    const prefix = fresh();
+    let runs = 0;
+    const def = tick(async () => {
+      runs++;
+      return 'ticked';
+    });
+    await scheduleRepeatable(def, {}, { schedulerId: 'tick', everyMs: 600_000 }, { prefix, job: { priority: 1 } });
+    await scheduleRepeatable(def, {}, { schedulerId: 'tick', everyMs: 600_000 }, { prefix, job: { priority: 1 } });
+    const queue = getQueue(QUEUE_NAMES.housekeeping, { prefix });
+    expect(await queue.getJobSchedulersCount()).toBe(1);
+    const runtime = createWorkerRuntime({
+      kind: 'test',
+      queue: QUEUE_NAMES.housekeeping,
+      jobs: [def],
+      prefix,
+      handleSignals: false,
+      log: () => {},
+    });
+    runtimes.push(runtime);
+    await waitFor('the first run', async () => runs >= 1);
+    const [done] = await waitFor('a completed entry', () => queue.getJobs(['completed']));
+    expect(done.name).toBe('test.tick@1');
+    expect(done.opts).toMatchObject({ attempts: 1, priority: 1, removeOnComplete: { count: 100 } });
+    expect(runs).toBe(1); // the next run waits for its interval
+  });
+
+  it('refuses a payload its schema refuses, and an interval under a second, scheduling nothing', async () => {
+    const prefix = fresh();
+    const def = tick(async () => null);
+    await expect(
+      scheduleRepeatable(def, { extra: 1 } as never, { schedulerId: 'tick', everyMs: 60_000 }, { prefix }),
+    ).rejects.toMatchObject({ code: 'invalid_payload', message: expect.stringMatching(/test\.tick/) });
+    await expect(scheduleRepeatable(def, {}, { schedulerId: 'tick', everyMs: 10 }, { prefix })).rejects.toMatchObject({
+      code: 'invalid_payload',
+      message: expect.stringMatching(/everyMs/),
+    });
+    expect(await getQueue(QUEUE_NAMES.housekeeping, { prefix }).getJobSchedulersCount()).toBe(0);
   });
 });
 

@@ -16,6 +16,7 @@ export { isStorageError, StorageError, type TStorageErrorCode } from './errors';
 export { assertValidKey, assertValidPrefix, instanceKey, workspaceKey, workspacePrefix } from './keys';
 export { createLocalStorage, LOCAL_DOWNLOAD_PATH, LOCAL_UPLOAD_PATH } from './local';
 export { acceptLocalUpload, handleLocalDownload, handleLocalUpload } from './local-routes';
+export { dirChecksum, ModelFilesError, modelDir } from './model-files';
 export { uploadToPresigned } from './presigned-client';
 export { createMinioClient, createS3Storage } from './s3';
 export { downloadObject, downloadPrefix, uploadDir } from './sync';

@@ -1,12 +1,11 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { getPrisma } from '@crucible/db';
-import { downloadObject, downloadPrefix, type Storage } from '@crucible/storage';
+import { downloadObject, downloadPrefix, ModelFilesError, modelDir, type Storage } from '@crucible/storage';
 import { writeGgufLora, writeGgufModel } from '@crucible/trainer';
 import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from 'node-llama-cpp';
 import { EngineError, type TGenerateInput, type TGenerateSink, type TTarget } from './engine-types';
 import { generateOn } from './generation';
-import { ModelFilesError, modelDir } from './model-files';
 import { createSequencePool, type TPoolSize, type TSequencePool } from './sequence-pool';
 
 /**

@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { loadMailEnv } from '@crucible/billing';
 import { readDbEnv } from '@crucible/db';
 import { loadJobsEnv, QUEUE_DEFAULTS } from '@crucible/jobs';
 import { loadStorageConfig } from '@crucible/storage';
@@ -48,8 +47,6 @@ export const ZServingEnv = z.object({
   SERVING_QUEUE_PER_SEQUENCE: int(16, 0, 10_000),
   /** How long a request may wait for a sequence before it is refused as overloaded. */
   SERVING_QUEUE_TIMEOUT_MS: int(60_000, 100, 3_600_000),
-  /** How often the shared repeatable job charges deployment hours and storage (idempotent, so often is cheap). */
-  BILLING_ACCRUE_EVERY_MS: int(300_000, 10_000, 86_400_000),
 });
 /**
  * llama.cpp threads when SERVING_THREADS is not set: half the cores (at least 1). Its threads meet at a barrier many
@@ -78,7 +75,5 @@ export function loadServingEnv(env: Record<string, string | undefined> = process
     jobs: loadJobsEnv(env),
     db: readDbEnv(env as NodeJS.ProcessEnv),
     storage: loadStorageConfig(env),
-    /** SMTP_URL / MAIL_FROM for budget alert e-mails (billing-accrual.ts); no SMTP_URL = alerts are not mailed. */
-    mail: loadMailEnv(env),
   };
 }

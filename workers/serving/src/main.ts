@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { disconnectAll } from '@crucible/db';
 import { createRedisConnection, createWorkerRuntime, QUEUE_NAMES } from '@crucible/jobs';
 import { createStorageFromConfig, findRepoRoot } from '@crucible/storage';
-import { startBillingAccrual } from './billing-accrual';
 import { createEngine } from './engine';
 import { defaultServingThreads, loadServingEnv } from './env';
 import { createServingHost, setServingHost } from './host';
@@ -45,7 +44,6 @@ const engine = createEngine({
 const redis = createRedisConnection(env.jobs.REDIS_URL);
 let host: ReturnType<typeof createServingHost> | null = null;
 let httpServer: import('node:http').Server | null = null;
-let billing: Awaited<ReturnType<typeof startBillingAccrual>> | null = null;
 
 const runtime = createWorkerRuntime({
   kind: 'serving',
@@ -55,7 +53,6 @@ const runtime = createWorkerRuntime({
   concurrency: env.SERVING_CONCURRENCY,
   shutdownGraceMs: env.SERVING_SHUTDOWN_GRACE_MS,
   onSignalClosed: async () => {
-    await billing?.close();
     await host?.close();
     httpServer?.close();
     httpServer?.closeAllConnections();
@@ -85,15 +82,6 @@ async function boot() {
   await host.beginHeartbeat();
   log(`serving API at ${host.url}`);
   await runtime.ready;
-  billing = await startBillingAccrual({
-    connection: redis,
-    prefix: env.jobs.REDIS_PREFIX,
-    everyMs: env.BILLING_ACCRUE_EVERY_MS,
-    log,
-  }).catch((e) => {
-    console.error(`[serving] billing accrual not started: ${(e as Error).message}`);
-    return null;
-  });
   log(`ready (storage: ${env.storage.driver}, redis prefix: ${env.jobs.REDIS_PREFIX})`);
 }
 

@@ -10,6 +10,8 @@ export const datasetPaths = {
   dataset: (slug: string, id: string) => `${ds(slug)}/${encodeURIComponent(id)}`,
   uploads: (slug: string, id: string) => `${ds(slug)}/${encodeURIComponent(id)}/uploads`,
   imports: (slug: string, id: string) => `${ds(slug)}/${encodeURIComponent(id)}/imports`,
+  importOf: (slug: string, id: string, importId: string) =>
+    `${ds(slug)}/${encodeURIComponent(id)}/imports/${encodeURIComponent(importId)}`,
   versions: (slug: string, id: string) => `${ds(slug)}/${encodeURIComponent(id)}/versions`,
   version: v,
   rows: (slug: string, id: string, vid: string, q: { offset: number; limit: number; q?: string }) =>
@@ -161,7 +163,7 @@ export const invalidCount = (v: TVersion) =>
 
 export type TImport = {
   id: string;
-  status: 'validating' | 'succeeded' | 'failed';
+  status: 'validating' | 'succeeded' | 'failed' | 'cancelled';
   totalBytes: number;
   bytesRead: number;
   rowsRead: number;

@@ -35,6 +35,8 @@ export function UploadForm({ datasetId }: { datasetId?: string }) {
   const [name, setName] = React.useState('');
   const [dragging, setDragging] = React.useState(false);
   const [phase, setPhase] = React.useState<TPhase>({ step: 'idle' });
+  // The import being validated (its id is the upload's), for the cancel button.
+  const running = React.useRef<{ datasetId: string; importId: string } | null>(null);
 
   React.useEffect(() => {
     api<TLimits>(datasetPaths.limits(slug)).then(setLimits, () => undefined);
@@ -69,6 +71,8 @@ export function UploadForm({ datasetId }: { datasetId?: string }) {
         method: 'POST',
         body: { uploadId: start.uploadId, datasetInfo },
       });
+      running.current = { datasetId: id, importId: record.id };
+      // The housekeeping worker validates it; its progress is on the import, read from any console replica.
       while (record.status === 'validating') {
         setPhase({
           step: 'validating',
@@ -76,15 +80,29 @@ export function UploadForm({ datasetId }: { datasetId?: string }) {
           fraction: record.totalBytes ? record.bytesRead / record.totalBytes : 0,
         });
         await new Promise((r) => setTimeout(r, 500));
-        const all = await api<{ data: TImport[] }>(datasetPaths.imports(slug, id));
-        record = all.data.find((x) => x.id === start.uploadId) ?? record;
+        record = await api<TImport>(datasetPaths.importOf(slug, id, record.id));
+      }
+      running.current = null;
+      if (record.status === 'cancelled') {
+        setPhase({ step: 'failed', message: t('datasets.importCancelled') });
+        return;
       }
       if (record.status === 'failed' || !record.versionId)
         throw new Error(apiErrorMessage(record.error, t('errors.unknown')));
       router.push(datasetPages.detail(slug, id, record.versionId));
     } catch (error) {
+      running.current = null;
       setPhase({ step: 'failed', message: error instanceof Error ? error.message : String(error) });
     }
+  }
+
+  async function cancelImport() {
+    const r = running.current;
+    if (!r) return;
+    // The worker stops at its next progress write; the loop above then sees `cancelled`.
+    await api(`${datasetPaths.importOf(slug, r.datasetId, r.importId)}/cancel`, { method: 'POST' }).catch(
+      () => undefined,
+    );
   }
 
   const busy = phase.step === 'uploading' || phase.step === 'validating';
@@ -154,6 +172,11 @@ export function UploadForm({ datasetId }: { datasetId?: string }) {
                   ? t('datasets.uploadingPercent', { percent: Math.round(fraction * 100) })
                   : t('datasets.validatingRows', { rows: phase.step === 'validating' ? phase.rows : 0 })}
               </p>
+              {phase.step === 'validating' ? (
+                <Button type="button" variant="outline" size="sm" onClick={cancelImport}>
+                  {t('datasets.cancelImport')}
+                </Button>
+              ) : null}
             </div>
           ) : null}
           {phase.step === 'failed' ? (

@@ -101,7 +101,8 @@ export function normalise(error: unknown): AppError {
   if (isDatabaseUnavailable(error)) return databaseUnavailable();
   if (error && typeof error === 'object') {
     const e = error as { name?: string; code?: unknown; message?: unknown; param?: unknown; status?: unknown };
-    if (e.name === 'AdminError' && typeof e.code === 'string') {
+    // AdminError (@crucible/auth), DatasetStoreError (@crucible/dataset-store): a code of ours and a sentence.
+    if ((e.name === 'AdminError' || e.name === 'DatasetStoreError') && typeof e.code === 'string') {
       const code = (e.code === 'invalid' ? 'invalid_request' : e.code) as TAppErrorCode;
       if (code in APP_ERROR_STATUS) {
         return new AppError(code, String(e.message), typeof e.param === 'string' ? e.param : null);

@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { versionFileName } from '../../lib/server/datasets/versions';
 import { fileContent } from '../../lib/server/routes/files';
-import { dropTestStorage, uploadAndImport, useTestStorage } from './datasets-helpers';
+import {
+  dropTestStorage,
+  startHousekeeping,
+  stopHousekeeping,
+  uploadAndImport,
+  useTestStorage,
+} from './datasets-helpers';
 import { call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type TCaller } from './helpers';
 
 let owner: TCaller;
@@ -22,10 +28,12 @@ const ROW = `${JSON.stringify({
 beforeAll(async () => {
   useTestStorage();
   await startTestDatabase();
+  await startHousekeeping();
   owner = await signUp('dl-owner');
   await makeWorkspace(owner, SLUG);
 }, 60_000);
 afterAll(async () => {
+  await stopHousekeeping();
   await stopTestDatabase();
   dropTestStorage();
 });

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFile, deleteFile, fileContent, listFiles, retrieveFile } from '../../lib/server/routes/files';
-import { dropTestStorage, useTestStorage } from './datasets-helpers';
+import { dropTestStorage, startHousekeeping, stopHousekeeping, useTestStorage } from './datasets-helpers';
 import { call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase } from './helpers';
 
 const FIXTURES =
@@ -55,6 +55,7 @@ let other: OpenAI;
 beforeAll(async () => {
   useTestStorage();
   await startTestDatabase();
+  await startHousekeeping();
   const owner = await signUp('files-owner');
   await makeWorkspace(owner, 'files-a');
   await makeWorkspace(owner, 'files-b');
@@ -81,6 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
+  await stopHousekeeping();
   await stopTestDatabase();
   dropTestStorage();
 });

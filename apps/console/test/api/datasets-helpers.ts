@@ -1,7 +1,8 @@
 /**
- * Shared by the dataset API tests: a private storage folder (or the S3 bucket when S3_ENDPOINT is set), and an
- * upload helper that sends bytes to a presigned target the way a browser would — through the local driver's
- * upload route handler, or with a real HTTP request to S3.
+ * Shared by the dataset API tests: a private storage folder (or the S3 bucket when S3_ENDPOINT is set), a
+ * housekeeping worker in this process (imports are its `dataset.import` jobs), and an upload helper that sends bytes
+ * to a presigned target the way a browser would — through the local driver's upload route handler, or with a real
+ * HTTP request to S3.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,53 @@ export function dropTestStorage(): void {
   if (storageDir) rmSync(storageDir, { recursive: true, force: true });
 }
 
+type TRuntime = { closeRuntime(options?: { graceMs?: number }): Promise<void> };
+let housekeeping: { runtime: TRuntime; prefix: string; ownPrefix: boolean } | undefined;
+
+/**
+ * Runs the housekeeping worker's queue in this process (workers/housekeeping, through the packages/jobs runtime, as
+ * the fine-tuning test runs a trainer) on real Redis, so imports the routes enqueue are validated. Uses the test's
+ * REDIS_PREFIX when it set one, else a prefix of its own (never the default: a worker of `npm start` would take the
+ * jobs). Call after useTestStorage and startTestDatabase.
+ */
+export async function startHousekeeping(): Promise<void> {
+  const { uniquePrefix } = await import('@crucible/jobs/testing');
+  const ownPrefix = !process.env.REDIS_PREFIX?.startsWith('crucible-test-');
+  if (ownPrefix) process.env.REDIS_PREFIX = uniquePrefix();
+  const prefix = process.env.REDIS_PREFIX as string;
+  const { createWorkerRuntime } = await import('@crucible/jobs');
+  const { housekeepingJobs } = await import('../../../../workers/housekeeping/src/jobs');
+  const runtime = createWorkerRuntime({
+    kind: 'housekeeping',
+    queue: 'housekeeping',
+    jobs: housekeepingJobs,
+    prefix,
+    concurrency: 2,
+    handleSignals: false,
+    log: () => {},
+  });
+  await (runtime as unknown as { ready: Promise<void> }).ready;
+  housekeeping = { runtime, prefix, ownPrefix };
+}
+
+/** Stops the worker of startHousekeeping; with a prefix of its own, removes its Redis keys and closes Redis. */
+export async function stopHousekeeping(): Promise<void> {
+  const h = housekeeping;
+  housekeeping = undefined;
+  if (!h) return;
+  await h.runtime.closeRuntime({ graceMs: 0 });
+  const { closeHousekeepingContext } = await import('../../../../workers/housekeeping/src/context');
+  closeHousekeepingContext();
+  if (!h.ownPrefix) return; // the test's own prefix: the test cleans it up
+  const jobs = await import('@crucible/jobs');
+  const { dropPrefix } = await import('@crucible/jobs/testing');
+  await jobs.closeQueues();
+  const redis = jobs.createRedisConnection();
+  await dropPrefix(redis, h.prefix);
+  await redis.quit();
+  await jobs.closeRedisConnection();
+}
+
 type TUpload = {
   url: string;
   method: 'POST' | 'PUT';
@@ -33,7 +81,7 @@ type TUpload = {
 };
 
 /** Sends `bytes` to a presigned upload target; returns the HTTP status. */
-async function sendToPresigned(target: TUpload, bytes: Uint8Array | string): Promise<number> {
+export async function sendToPresigned(target: TUpload, bytes: Uint8Array | string): Promise<number> {
   const blob = new Blob([typeof bytes === 'string' ? bytes : new Uint8Array(bytes)]);
   if (target.url.startsWith(APP_URL)) {
     const { storageUpload } = await import('../../lib/server/routes/datasets-storage');

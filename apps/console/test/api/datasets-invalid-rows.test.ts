@@ -8,7 +8,13 @@
  * - item 7: the version diff is paged and lists, for a changed row, only the fields that changed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropTestStorage, uploadAndImport, useTestStorage } from './datasets-helpers';
+import {
+  dropTestStorage,
+  startHousekeeping,
+  stopHousekeeping,
+  uploadAndImport,
+  useTestStorage,
+} from './datasets-helpers';
 import { addMember, call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type TCaller } from './helpers';
 
 const SLUG = 'ds-invalid';
@@ -20,6 +26,7 @@ let viewer: TCaller & { email: string };
 beforeAll(async () => {
   useTestStorage();
   await startTestDatabase();
+  await startHousekeeping();
   owner = await signUp('inv-owner');
   viewer = await signUp('inv-viewer');
   await makeWorkspace(owner, SLUG);
@@ -27,6 +34,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await stopHousekeeping();
   await stopTestDatabase();
   dropTestStorage();
 });

@@ -11,7 +11,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropTestStorage, fetchPresigned, uploadAndImport, useTestStorage } from './datasets-helpers';
+import {
+  dropTestStorage,
+  fetchPresigned,
+  startHousekeeping,
+  stopHousekeeping,
+  uploadAndImport,
+  useTestStorage,
+} from './datasets-helpers';
 import { addMember, call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type TCaller } from './helpers';
 
 const FIXTURES =
@@ -27,6 +34,7 @@ let viewer: TCaller & { email: string };
 beforeAll(async () => {
   useTestStorage();
   await startTestDatabase();
+  await startHousekeeping();
   owner = await signUp('ds-owner');
   viewer = await signUp('ds-viewer');
   await makeWorkspace(owner, SLUG);
@@ -34,6 +42,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await stopHousekeeping();
   await stopTestDatabase();
   dropTestStorage();
 });

@@ -25,7 +25,7 @@ import {
   listFineTuningJobs,
   retrieveFineTuningJob,
 } from '../../lib/server/routes/openai-fine-tuning';
-import { dropTestStorage, useTestStorage } from './datasets-helpers';
+import { dropTestStorage, startHousekeeping, stopHousekeeping, useTestStorage } from './datasets-helpers';
 import {
   APP_URL,
   addMember,
@@ -177,6 +177,8 @@ beforeAll(async () => {
     else draftId = v.id;
   }
 
+  // POST /v1/files imports through the housekeeping worker's queue (issue 17): one runs here too, on this prefix.
+  await startHousekeeping();
   const { createWorkerRuntime } = await import('@crucible/jobs');
   const { trainerJobs } = await import('../../../../workers/trainer/src/jobs');
   runtime = createWorkerRuntime({
@@ -201,6 +203,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
   await runtime?.closeRuntime({ graceMs: 0 });
+  await stopHousekeeping();
   const jobs = await import('@crucible/jobs');
   await jobs.closeQueues();
   const redis = jobs.createRedisConnection();

@@ -8,6 +8,7 @@ import type { THandler } from '../../lib/server/http';
 export { tinyAdapter, tinyBase } from '@crucible/trainer/testing';
 
 const MAIN = fileURLToPath(new URL('../../../../workers/serving/src/main.ts', import.meta.url));
+const HOUSEKEEPING_MAIN = fileURLToPath(new URL('../../../../workers/housekeeping/src/main.ts', import.meta.url));
 
 /**
  * What every test's serving worker shares: this test's database, Redis prefix and storage, any free port, CPU,
@@ -26,16 +27,23 @@ export function testWorkerEnv(prefix: string, cacheDir: string): Record<string, 
   };
 }
 
+type TWorkerProcess = { child: ChildProcess; output: () => string; exited: Promise<unknown> };
+
 /** The serving worker as `npm start` runs it: a real process. */
-export function spawnServingWorker(env: Record<string, string>): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<unknown>;
-} {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+export function spawnServingWorker(env: Record<string, string>): TWorkerProcess {
+  return spawnMain(MAIN, env);
+}
+
+/** The housekeeping worker (model exports, dataset imports, billing) as `npm start` runs it: a real process. */
+export function spawnHousekeepingWorker(env: Record<string, string>): TWorkerProcess {
+  return spawnMain(HOUSEKEEPING_MAIN, env);
+}
+
+function spawnMain(main: string, env: Record<string, string>): TWorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: path.dirname(MAIN),
+    cwd: path.dirname(main),
   });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));

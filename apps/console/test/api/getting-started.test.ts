@@ -7,7 +7,7 @@
 import { DEMO_PRESET } from '@crucible/jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFineTuningJob } from '../../lib/server/routes/openai-fine-tuning';
-import { dropTestStorage, useTestStorage } from './datasets-helpers';
+import { dropTestStorage, startHousekeeping, stopHousekeeping, useTestStorage } from './datasets-helpers';
 import { APP_URL, call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type TCaller } from './helpers';
 
 const SLUG = 'first-run';
@@ -19,6 +19,7 @@ let demoId = '';
 beforeAll(async () => {
   useTestStorage();
   await startTestDatabase();
+  await startHousekeeping();
   owner = await signUp('first-run');
   await makeWorkspace(owner, SLUG);
   viewer = await signUp('first-run-viewer');
@@ -31,6 +32,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await stopHousekeeping();
   await stopTestDatabase();
   dropTestStorage();
 });

@@ -35,7 +35,7 @@ describe('GET /api/health', () => {
       expect(Object.keys(res.body).sort()).toEqual(['degraded', 'status', 'time']);
       // No worker runs under this test's prefix: the console works, but jobs and chat would not.
       expect(res.body.status).toBe('degraded');
-      expect(res.body.degraded.join(' ')).toMatch(/no trainer worker.*no serving worker/);
+      expect(res.body.degraded.join(' ')).toMatch(/no trainer worker.*no serving worker.*no housekeeping worker/);
       expect(JSON.stringify(res.body)).not.toMatch(/pid|hostname|latency/i);
     }
   });

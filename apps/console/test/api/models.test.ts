@@ -1,7 +1,7 @@
 // @vitest-environment node
 /**
  * The model pages' API (issue 6, "Models"): lineage, model card, downloads (a tar of the PEFT adapter that GNU tar
- * extracts byte for byte, a redirect to the stored GGUF adapter), exports built by a real serving worker process
+ * extracts byte for byte, a redirect to the stored GGUF adapter), exports built by a real housekeeping worker process
  * (merged safetensors, the base's GGUF), edits, and delete with its guards — on real Postgres, Redis and storage
  * (Ceph S3 when S3_ENDPOINT is set, else the local driver).
  */
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestStorage } from './datasets-helpers';
-import { spawnServingWorker, tearDownServing, testWorkerEnv, tinyAdapter, tinyBase } from './gateway-fixtures';
+import { spawnHousekeepingWorker, tearDownServing, testWorkerEnv, tinyAdapter, tinyBase } from './gateway-fixtures';
 import {
   APP_URL,
   addMember,
@@ -37,7 +37,7 @@ let baseId = '';
 let ftId = '';
 let ftName = '';
 let outKey = '';
-let worker: ReturnType<typeof spawnServingWorker> | null = null;
+let worker: ReturnType<typeof spawnHousekeepingWorker> | null = null;
 const adapterDir = path.join(scratch, 'adapter');
 const baseDir = path.join(scratch, 'base');
 const LOG_LINE = '{"current_steps": 1, "loss": 2.5}\n';
@@ -248,7 +248,7 @@ describe('a fine-tuned model page', () => {
     expect(bad.status).toBe(404);
   });
 
-  it('builds merged safetensors and the base GGUF on a real serving worker, then downloads them', async () => {
+  it('builds merged safetensors and the base GGUF on a real housekeeping worker, then downloads them', async () => {
     // a viewer may download, not build
     const refused = await call('POST', `${FT}/exports`, { caller: viewer, params: params(), body: { format: 'gguf' } });
     expect(refused.status).toBe(403);
@@ -280,9 +280,9 @@ describe('a fine-tuned model page', () => {
     });
     expect(baseGguf.status).toBe(202);
 
-    worker = spawnServingWorker({
+    worker = spawnHousekeepingWorker({
       ...testWorkerEnv(prefix, path.join(scratch, 'cache')),
-      SERVING_THREADS: '2',
+      HOUSEKEEPING_CACHE_DIR: path.join(scratch, 'cache'),
     });
     const ready = await until('both exports', async () => {
       const r = await call('GET', FT, { caller: owner, params: params() });

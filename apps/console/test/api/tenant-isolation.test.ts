@@ -58,6 +58,10 @@ async function seedWorkspaceB() {
   const version = await prisma.datasetVersion.create({
     data: { workspaceId, datasetId: dataset.id, number: 1, format: 'chatml', objectKey: 'k', sha256: '0'.repeat(64) },
   });
+  // A running import: B's owner can read it, nobody else can read or cancel it.
+  const datasetImport = await prisma.datasetImport.create({
+    data: { id: 'up_tenantb0123456789', workspaceId, datasetId: dataset.id, objectKey: 'k', fileName: 'b.jsonl' },
+  });
   const base = await prisma.baseModel.create({ data: { workspaceId, name: 'tiny', arch: 'qwen2' } });
   const job = await prisma.trainingJob.create({
     data: { workspaceId, baseModelId: base.id, trainingFileId: version.id, hyperparameters: { n_epochs: 1 } },
@@ -87,6 +91,7 @@ async function seedWorkspaceB() {
     keyId: key.body.id,
     datasetId: dataset.id,
     versionId: version.id,
+    importId: datasetImport.id,
     jobId: job.id,
     modelId: model.id,
     baseModelId: base.id,
@@ -109,6 +114,7 @@ async function snapshotB() {
     keys: await prisma.apikey.findMany({ where: { referenceId: bWorkspaceId }, orderBy: { id: 'asc' } }),
     datasets: await prisma.dataset.findMany({ where, orderBy: { id: 'asc' } }),
     versions: await prisma.datasetVersion.findMany({ where, orderBy: { id: 'asc' } }),
+    imports: await prisma.datasetImport.findMany({ where, orderBy: { id: 'asc' } }),
     jobs: await prisma.trainingJob.findMany({ where, orderBy: { id: 'asc' } }),
     models: await prisma.fineTunedModel.findMany({ where, orderBy: { id: 'asc' } }),
     deployments: await prisma.deployment.findMany({ where, orderBy: { id: 'asc' } }),

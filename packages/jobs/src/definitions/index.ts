@@ -1,4 +1,5 @@
 export * from './define';
 export * from './deployment';
+export * from './housekeeping';
 export * from './model-export';
 export * from './training';

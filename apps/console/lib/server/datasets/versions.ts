@@ -1,4 +1,14 @@
 import {
+  invalidRowCount,
+  invalidRowsKey,
+  openInvalidRows,
+  openRows,
+  type TKeepInvalid,
+  type TStoredInvalidRow,
+  validationOptions,
+  writeVersion,
+} from '@crucible/dataset-store';
+import {
   diffVersions,
   lossSegments,
   PROBLEMS,
@@ -13,16 +23,6 @@ import {
 import { getPrisma } from '@crucible/db';
 import { getStorage } from '@crucible/storage';
 import { AppError } from '../errors';
-import {
-  invalidRowCount,
-  invalidRowsKey,
-  openInvalidRows,
-  openRows,
-  type TKeepInvalid,
-  type TStoredInvalidRow,
-  validationOptions,
-  writeVersion,
-} from './store';
 
 // Operations on stored versions: preview, search, invalid rows, edit (→ a new version), placeholders (→ a new
 // version), diff, publish, delete, download. Versions are never changed in place, and a new version made from

@@ -66,7 +66,7 @@ export async function nameBreakdowns(
   ) as Record<keyof TBreakdowns, TNamedRow[]>;
 }
 
-/** Whether budget alerts can be e-mailed: SMTP_URL is what the serving worker's mailer needs (packages/billing mail.ts). */
+/** Whether budget alerts can be e-mailed: SMTP_URL is what the housekeeping worker's mailer needs (packages/billing mail.ts). */
 export function mailConfigured(env: Record<string, string | undefined> = process.env): boolean {
   return Boolean(env.SMTP_URL?.trim());
 }

@@ -1,10 +1,12 @@
 import { ZCompleteUpload, ZCreateDataset, ZEditRows, ZReplacePlaceholders, ZStartUpload } from '../../schemas';
 import type { TRouteDef } from '../route-table';
 import {
+  cancelDatasetImport,
   createDataset,
   createDatasetImport,
   deleteDataset,
   getDataset,
+  getDatasetImport,
   getDatasetLimits,
   getDatasetTemplate,
   listDatasetImports,
@@ -98,7 +100,7 @@ export const DATASET_ROUTES: readonly TRouteDef[] = [
     scope: 'workspace',
     minRole: 'viewer',
     handler: listDatasetImports,
-    summary: 'Imports of this dataset in progress or recently finished (status, bytes and rows read).',
+    summary: 'Imports of this dataset, newest first (status, bytes and rows read, version or error).',
   },
   {
     method: 'POST',
@@ -109,7 +111,23 @@ export const DATASET_ROUTES: readonly TRouteDef[] = [
     body: { uploadId: 'up_0123456789abcdef' },
     requestSchema: ZCompleteUpload,
     summary:
-      'Complete an upload: validate the stored file (placeholders replaced, dataset_info.json applied) into a new version. 202, or 201/422 with wait=true.',
+      'Complete an upload: queue the validation of the stored file (placeholders replaced, dataset_info.json applied) into a new version. 202, or 201/422 with wait=true.',
+  },
+  {
+    method: 'GET',
+    path: `${D}/[datasetId]/imports/[importId]`,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: getDatasetImport,
+    summary: 'One import: status (validating, succeeded, failed, cancelled), bytes and rows read, version or error.',
+  },
+  {
+    method: 'POST',
+    path: `${D}/[datasetId]/imports/[importId]/cancel`,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: cancelDatasetImport,
+    summary: 'Cancel a running import: the worker stops at its next progress write and no version is made. 202.',
   },
   {
     method: 'GET',

@@ -1,11 +1,19 @@
+import { ACCEPTED_EXTENSIONS, readDatasetLimits, TOKENIZER_NAME } from '@crucible/dataset-store';
 import { getPrisma } from '@crucible/db';
 import { getStorage } from '@crucible/storage';
 import { ZCompleteUpload, ZCreateDataset, ZStartUpload } from '../../schemas';
 import { requireWorkspace } from '../context';
-import { completeUpload, findDataset, listImports, startUpload } from '../datasets/imports';
-import { ACCEPTED_EXTENSIONS, readDatasetLimits } from '../datasets/limits';
+import {
+  cancelImport,
+  completeUpload,
+  findDataset,
+  getImport,
+  housekeepingWorkerRunning,
+  listImports,
+  startUpload,
+  waitForImport,
+} from '../datasets/imports';
 import { SAMPLE_FILE_NAME, SAMPLE_JSONL } from '../datasets/sample';
-import { TOKENIZER_NAME } from '../datasets/tokenizer';
 import { json, readBody, route } from '../http';
 
 // Datasets of a workspace: list, create, delete, upload (presigned, straight to storage), import (validate →
@@ -99,23 +107,38 @@ export const startDatasetUpload = route(async (req, { slug, datasetId }) => {
 export const listDatasetImports = route(async (req, { slug, datasetId }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer');
   await findDataset(workspace.id, datasetId);
-  return json({ data: listImports(workspace.id, datasetId) });
+  return json({ data: await listImports(workspace.id, datasetId) });
 });
 
-/** Completes an upload: validates the stored file into a new version; `wait: true` answers when it is done. */
+export const getDatasetImport = route(async (req, { slug, datasetId, importId }) => {
+  const { workspace } = await requireWorkspace(req, slug, 'viewer');
+  await findDataset(workspace.id, datasetId);
+  return json(await getImport(workspace.id, datasetId, importId));
+});
+
+/**
+ * Completes an upload: queues the validation of the stored file into a new version (the housekeeping worker runs
+ * it). 202 with the import at once; `wait: true` answers when it has finished (201 with the version, or 422 with the
+ * error), or still running after IMPORT_WAIT_MS or with no housekeeping worker alive (202).
+ */
 export const createDatasetImport = route(async (req, { slug, datasetId }) => {
   const ctx = await requireWorkspace(req, slug, 'developer');
   const body = await readBody(req, ZCompleteUpload);
   await findDataset(ctx.workspace.id, datasetId);
-  const { record, done } = await completeUpload(
-    { workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null },
-    datasetId,
-    body,
-  );
-  if (!body.wait) return json(record, { status: 202 });
-  const finished = await done;
+  const record = await completeUpload({ workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null }, datasetId, body);
+  // Nothing would finish it while no housekeeping worker runs: answer that it is queued (202) instead of waiting.
+  if (!body.wait || !(await housekeepingWorkerRunning())) return json(record, { status: 202 });
+  const finished = await waitForImport(ctx.workspace.id, record.id, { signal: req.signal });
+  if (finished.status === 'validating') return json(finished, { status: 202 });
   const version = finished.versionId
     ? await getPrisma().datasetVersion.findUnique({ where: { id: finished.versionId } })
     : null;
   return json({ ...finished, version }, { status: finished.status === 'succeeded' ? 201 : 422 });
+});
+
+/** Stops a running import (no version is made); 202 with the import as it stands, `cancelled` once it stopped. */
+export const cancelDatasetImport = route(async (req, { slug, datasetId, importId }) => {
+  const { workspace } = await requireWorkspace(req, slug, 'developer');
+  await findDataset(workspace.id, datasetId);
+  return json(await cancelImport(workspace.id, datasetId, importId), { status: 202 });
 });

@@ -1,9 +1,14 @@
 import { Readable } from 'node:stream';
+import { newId, readDatasetLimits } from '@crucible/dataset-store';
 import { getPrisma } from '@crucible/db';
 import { contentDisposition, getStorage, isAllowedUploadType } from '@crucible/storage';
-import { completeUpload, newUploadKey } from '../datasets/imports';
-import { readDatasetLimits } from '../datasets/limits';
-import { newId } from '../datasets/store';
+import {
+  completeUpload,
+  housekeepingWorkerRunning,
+  newUploadKey,
+  noHousekeepingWorker,
+  waitForImport,
+} from '../datasets/imports';
 import { deleteVersion, versionFileName } from '../datasets/versions';
 import { AppError } from '../errors';
 import { apiKeyWorkspace as keyWorkspace } from '../gateway/auth';
@@ -108,8 +113,20 @@ export const createFile = files(async (req) => {
     size: file.size,
     contentType: file.type || 'application/octet-stream',
   });
-  const { done } = await completeUpload({ workspaceId, userId: null }, dataset.id, { uploadId, fileName });
-  const finished = await done;
+  // Validated by the housekeeping worker; OpenAI's API answers with the processed file, so this request waits for it.
+  const started = await completeUpload({ workspaceId, userId: null }, dataset.id, { uploadId, fileName });
+  if (!(await housekeepingWorkerRunning())) throw noHousekeepingWorker('file');
+  const finished = await waitForImport(workspaceId, started.id, { signal: req.signal });
+  if (finished.status === 'validating') {
+    throw new AppError(
+      'unavailable',
+      'The file is still being validated (is a housekeeping worker running?).',
+      'file',
+      {
+        'retry-after': '30',
+      },
+    );
+  }
   if (!finished.versionId) {
     await prisma.dataset.update({ where: { id: dataset.id }, data: { deletedAt: new Date() } });
     await getStorage().deleteObject(key);

@@ -1,12 +1,18 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { newId } from '@crucible/dataset-store';
 import { getPrisma } from '@crucible/db';
 import { findRepoRoot, getStorage } from '@crucible/storage';
 import { z } from 'zod';
 import { actorOf, audit } from '../audit';
 import { requireWorkspace } from '../context';
-import { completeUpload, newUploadKey } from '../datasets/imports';
-import { newId } from '../datasets/store';
+import {
+  completeUpload,
+  housekeepingWorkerRunning,
+  newUploadKey,
+  noHousekeepingWorker,
+  waitForImport,
+} from '../datasets/imports';
 import { AppError } from '../errors';
 import { json, readBody, route } from '../http';
 
@@ -55,12 +61,19 @@ export const importSample = route(async (req, { slug }) => {
     size: body.length,
   });
   // The same import path as an upload in the browser, with LLaMA-Factory's own dataset_info.json entry.
-  const { done } = await completeUpload({ workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null }, dataset.id, {
+  const started = await completeUpload({ workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null }, dataset.id, {
     uploadId,
     datasetInfo: fixture('dataset_info.json').toString('utf8'),
     datasetInfoName: sample,
   });
-  const finished = await done;
+  // The housekeeping worker validates it; the page waits for the version it links to.
+  if (!(await housekeepingWorkerRunning())) throw noHousekeepingWorker();
+  const finished = await waitForImport(ctx.workspace.id, started.id, { signal: req.signal });
+  if (finished.status === 'validating') {
+    throw new AppError('unavailable', 'The sample is still being imported (is a housekeeping worker running?).', null, {
+      'retry-after': '30',
+    });
+  }
   if (!finished.versionId) {
     throw new AppError('internal_error', finished.error?.message ?? 'The sample could not be imported.');
   }

@@ -9,8 +9,8 @@ import { json } from '../http';
  * them), 503 otherwise; storage and workers are reported but do not fail it,
  * since the console still serves pages while a worker restarts.
  *
- * `status` is `ok`, `degraded` (the console works, but something a user needs is missing: no live trainer or
- * serving worker, storage unreachable — `degraded` names which) or `error`. Anyone may ask (liveness: load
+ * `status` is `ok`, `degraded` (the console works, but something a user needs is missing: no live trainer, serving
+ * or housekeeping worker, storage unreachable — `degraded` names which) or `error`. Anyone may ask (liveness: load
  * balancers, docker-compose, monitors) and gets only that; the details (latencies, error messages, worker ids,
  * hosts and PIDs) are for instance admins (issue 11, finding 11: they were public).
  */
@@ -60,6 +60,9 @@ function degradedBy(storage: TCheck, workers: TWorkerStatus[]): string[] {
   const out: string[] = [];
   if (!live('trainer')) out.push('no trainer worker is running: jobs wait in the queue');
   if (!live('serving')) out.push('no serving worker is running: chat and deployments are unavailable');
+  if (!live('housekeeping')) {
+    out.push('no housekeeping worker is running: dataset imports, model exports and billing accrual wait');
+  }
   if (storage.status !== 'ok') out.push('object storage is not answering');
   return out;
 }

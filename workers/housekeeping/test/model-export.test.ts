@@ -11,22 +11,25 @@ import {
   enqueue,
   getQueue,
   modelExportJob,
+  QUEUE_NAMES,
   type TWorkerRuntime,
 } from '@crucible/jobs';
 import { dropPrefix } from '@crucible/jobs/testing';
 import { createLocalStorage, downloadPrefix, uploadDir } from '@crucible/storage';
 import { loadWeights, readPeftAdapter } from '@crucible/trainer';
 import { tinyAdapter, tinyBase } from '@crucible/trainer/testing';
+// The oracle for the merged GGUF: the serving worker's own engine, serving base GGUF + LoRA GGUF (a dev dependency).
+import { createEngine, type TEngine } from '@crucible/worker-serving/engine';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type TEngine } from '../src/engine';
-import { createServingHost, setServingHost } from '../src/host';
-import { startServingRuntime } from './helpers';
+import { closeHousekeepingContext, configureHousekeeping } from '../src/context';
+import { startHousekeepingRuntime } from './helpers';
 
 /**
- * `model.export` through the real queue, on real Postgres and Redis, with the local storage driver: a LoRA model's
- * merged safetensors are checked against a plain merge computed here (W + alpha/r · B·A, PEFT's merge_and_unload),
- * and its merged GGUF generates the same greedy tokens in llama.cpp as the base GGUF with the LoRA GGUF applied.
+ * `model.export` through the real housekeeping queue, on real Postgres and Redis, with the local storage driver: a
+ * LoRA model's merged safetensors are checked against a plain merge computed here (W + alpha/r · B·A, PEFT's
+ * merge_and_unload), and its merged GGUF generates the same greedy tokens in llama.cpp as the serving engine's base
+ * GGUF with the LoRA GGUF applied.
  */
 
 let db: TTestDatabase;
@@ -52,15 +55,15 @@ beforeAll(async () => {
   process.env.DATABASE_URL = db.url;
   engine = createEngine({
     storage,
-    cacheDir: join(dir, 'cache'),
+    cacheDir: join(dir, 'serving-cache'),
     maxAdapters: 2,
     contextSize: 128,
     gpu: false,
     ggufType: 'F32',
     threads: 2,
   });
-  setServingHost(createServingHost({ engine, redis, prefix, workerId: 'w-export', url: 'http://127.0.0.1:1' }));
-  runtime = await startServingRuntime(prefix);
+  configureHousekeeping({ storage, cacheDir: join(dir, 'cache'), mailer: null });
+  runtime = await startHousekeepingRuntime(prefix);
 
   const baseDir = join(dir, 'base');
   await tinyBase(baseDir);
@@ -89,7 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runtime?.closeRuntime({ graceMs: 0 });
-  setServingHost(null);
+  closeHousekeepingContext();
   await engine?.dispose();
   await closeQueues();
   await closeRedisConnection();
@@ -113,7 +116,7 @@ async function exportOf(data: { subject: string; format: string; dtype: string; 
     },
   });
   const job = await enqueue(modelExportJob, { exportId: row.id }, { prefix });
-  const queue = getQueue('deployments', { prefix });
+  const queue = getQueue(QUEUE_NAMES.housekeeping, { prefix });
   const deadline = Date.now() + 90_000;
   for (;;) {
     const state = await queue.getJobState(job.id);

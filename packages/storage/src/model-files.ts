@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Storage } from '@crucible/storage';
-import { downloadPrefix } from '@crucible/storage';
+import { downloadPrefix } from './sync';
+import type { Storage } from './types';
 
 /**
- * Model directories on this machine, shared by the engine (which converts them to GGUF and loads them) and exports
- * (which merge or convert them for download): a base model registered with a server path is used where it is; one
- * in object storage is downloaded once into the cache, under a name that changes when its files do.
+ * Model directories on this machine, shared by the serving engine (which converts them to GGUF and loads them) and
+ * the housekeeping worker's exports (which merge or convert them for download), each with a cache folder of its own:
+ * a base model registered with a server path is used where it is; one in object storage is downloaded once into the
+ * cache, under a name that changes when its files do.
  */
 
 export class ModelFilesError extends Error {

@@ -19,9 +19,9 @@ import {
   validateStream,
   withCarriedRows,
 } from '@crucible/datasets';
-import { getPrisma, isUniqueViolation } from '@crucible/db';
+import { getPrisma, isUniqueViolation, type TDb } from '@crucible/db';
 import { getStorage, isStorageError, workspaceKey } from '@crucible/storage';
-import { AppError } from '../errors';
+import { DatasetStoreError } from './errors';
 import { readDatasetLimits } from './limits';
 import { qwenEncode, TOKENIZER_NAME } from './tokenizer';
 
@@ -67,7 +67,37 @@ export type TWriteTarget = {
   onInvalidRow?: (row: TInvalidRow) => void;
   /** Called after validation, before anything is stored: throwing here stores nothing. */
   beforeStore?: (report: TValidationReport) => void;
+  /**
+   * Stops the write while the source is read, before it is stored and before the version row is created:
+   * DatasetStoreError('cancelled') (or the signal's reason, when the caller gave an Error of its own).
+   */
+  signal?: AbortSignal;
+  /**
+   * The file name of the stored version (default a random `v_….jsonl`). An import names it after itself, so a re-run
+   * overwrites the same objects instead of leaving a first attempt's behind.
+   */
+  objectName?: string;
+  /**
+   * Runs in the transaction that creates the version row: throwing rolls the row back (an import claims its
+   * version here, once, so a re-run of the same import cannot make a second one).
+   */
+  inTransaction?: (tx: TDb, version: { id: string; number: number }) => Promise<void>;
 };
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  // A reason of the caller's own (a worker shutting down) is theirs to recognise; a plain abort() is a cancel.
+  const own = signal.reason instanceof Error && signal.reason.name !== 'AbortError';
+  throw own ? signal.reason : new DatasetStoreError('cancelled', 'The import was cancelled.');
+}
+
+/** The source, stopping at the next chunk once `signal` is aborted. */
+async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  for await (const chunk of source) {
+    throwIfAborted(signal);
+    yield chunk;
+  }
+}
 
 /** The object holding a version's invalid rows (JSONL of TStoredInvalidRow), beside its canonical rows. */
 export const invalidRowsKey = (objectKey: string) => objectKey.replace(/\.jsonl$/, '.invalid.jsonl');
@@ -96,16 +126,17 @@ export function validationOptions(): Omit<TValidateOptions, 'onRow'> {
 async function validate(input: TWriteSource & { source: TSource }, opts: TValidateOptions): Promise<TValidationReport> {
   if (input.datasetInfo === undefined) return validateStream(input.source, opts);
   const info = typeof input.datasetInfo === 'string' ? safeJson(input.datasetInfo) : input.datasetInfo;
-  if (info === undefined) throw new AppError('invalid_request', 'dataset_info.json is not valid JSON.', 'datasetInfo');
+  if (info === undefined)
+    throw new DatasetStoreError('invalid_request', 'dataset_info.json is not valid JSON.', 'datasetInfo');
   if (Object.keys(parseDatasetInfo(info).attrs).length === 0 && parseDatasetInfo(info).errors.length > 0) {
-    throw new AppError('invalid_request', parseDatasetInfo(info).errors[0].message, 'datasetInfo');
+    throw new DatasetStoreError('invalid_request', parseDatasetInfo(info).errors[0].message, 'datasetInfo');
   }
   const r = await validateLlamaFactory(
     { datasetInfo: info, fileName: input.fileName, name: input.datasetInfoName },
     input.source,
     opts,
   );
-  if ('error' in r) throw new AppError('invalid_request', r.error.message, 'datasetInfo');
+  if ('error' in r) throw new DatasetStoreError('invalid_request', r.error.message, 'datasetInfo');
   return r;
 }
 
@@ -171,9 +202,10 @@ export async function writeVersion(input: TWriteSource, target: TWriteTarget) {
       pending.push({ row, afterLine });
       carried.push({ problems: row.problems });
     };
-    const source = typeof input.source === 'function' ? input.source(keep) : input.source;
+    const given = typeof input.source === 'function' ? input.source(keep) : input.source;
+    const source = target.signal ? untilAborted(given as AsyncIterable<unknown>, target.signal) : given;
     const validated = await validate(
-      { ...input, source },
+      { ...input, source: source as TSource },
       {
         ...validationOptions(),
         fileName: input.fileName,
@@ -203,6 +235,7 @@ export async function writeVersion(input: TWriteSource, target: TWriteTarget) {
     await invalidOut.close();
     const report = withCarriedRows(validated, carried);
     target.beforeStore?.(report);
+    throwIfAborted(target.signal);
     const result = stats.result();
     const size = (await stat(file)).size;
     const storage = getStorage();
@@ -211,7 +244,7 @@ export async function writeVersion(input: TWriteSource, target: TWriteTarget) {
       'datasets',
       target.datasetId,
       'versions',
-      `${newId('v_')}.jsonl`,
+      target.objectName ?? `${newId('v_')}.jsonl`,
     );
     await storage.putObject(objectKey, createReadStream(file), { contentType: 'application/jsonl', size });
     const stored = [objectKey];
@@ -224,6 +257,7 @@ export async function writeVersion(input: TWriteSource, target: TWriteTarget) {
         });
         stored.push(key);
       }
+      throwIfAborted(target.signal);
       return await createVersionRow({
         ...target,
         objectKey,
@@ -233,12 +267,19 @@ export async function writeVersion(input: TWriteSource, target: TWriteTarget) {
         stats: result,
       });
     } catch (error) {
-      await storage.deleteObjects(stored).catch(() => undefined);
+      // A named version's objects are its caller's: another run of the same import may own them by now.
+      if (!target.objectName) await storage.deleteObjects(stored).catch(() => undefined);
       throw error;
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The objects a version named `objectName` is stored as (canonical rows, and its invalid rows when it has any). */
+export function versionObjectKeys(workspaceId: string, datasetId: string, objectName: string): string[] {
+  const objectKey = workspaceKey(workspaceId, 'datasets', datasetId, 'versions', objectName);
+  return [objectKey, invalidRowsKey(objectKey)];
 }
 
 async function createVersionRow(
@@ -258,8 +299,8 @@ async function createVersionRow(
       orderBy: { number: 'desc' },
       select: { number: true },
     });
-    try {
-      return await prisma.datasetVersion.create({
+    const create = (db: TDb) =>
+      db.datasetVersion.create({
         data: {
           workspaceId: v.workspaceId,
           datasetId: v.datasetId,
@@ -280,6 +321,14 @@ async function createVersionRow(
           parentVersionId: v.parentVersionId ?? null,
           createdById: v.userId,
         },
+      });
+    try {
+      const claim = v.inTransaction;
+      if (!claim) return await create(prisma);
+      return await prisma.$transaction(async (tx) => {
+        const row = await create(tx);
+        await claim(tx, row);
+        return row;
       });
     } catch (error) {
       if (attempt < 5 && isUniqueViolation(error)) continue;

@@ -24,8 +24,14 @@ export type TDatasetLimits = {
   cutoffLen: number;
 };
 
+/** The limits from the env; a wrong setting throws a sentence naming the variable (checked at the worker's boot). */
 export function readDatasetLimits(env: Record<string, string | undefined> = process.env): TDatasetLimits {
-  const e = ZDatasetLimitsEnv.parse(env);
+  const parsed = ZDatasetLimitsEnv.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid dataset limits: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
   return {
     maxBytes: e.DATASET_MAX_BYTES,
     maxRows: e.DATASET_MAX_ROWS,

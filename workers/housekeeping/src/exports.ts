@@ -1,9 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { getPrisma } from '@crucible/db';
-import { downloadPrefix, type Storage, uploadDir, workspaceKey } from '@crucible/storage';
+import { downloadPrefix, modelDir, type Storage, uploadDir, workspaceKey } from '@crucible/storage';
 import { mergeAdapter, writeGgufModel } from '@crucible/trainer';
-import { modelDir } from './model-files';
 
 /**
  * Builds one ModelExport (issue 6, "Models: downloads"): what a user downloads that is not stored already.
@@ -12,6 +11,8 @@ import { modelDir } from './model-files';
  * - `gguf` of a base, a full fine-tune or a LoRA fine-tune (merged first), in F32/F16/Q8_0: one file llama.cpp
  *   and Ollama load.
  * The files go to `workspaces/{ws}/exports/{exportId}/`; the row records where, how big, or why it failed.
+ * It needs the training core's writers (merge, GGUF) and storage, not llama.cpp: it runs in the housekeeping worker
+ * (it ran in the serving worker before issue 17).
  */
 
 export class ExportError extends Error {

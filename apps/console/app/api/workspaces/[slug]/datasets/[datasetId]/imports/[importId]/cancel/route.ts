@@ -1,0 +1,7 @@
+// /api/workspaces/[slug]/datasets/[datasetId]/imports/[importId]/cancel: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
+import { mount } from '../../../../../../../../../lib/server/next';
+import { cancelDatasetImport } from '../../../../../../../../../lib/server/routes/datasets';
+
+export const dynamic = 'force-dynamic';
+
+export const POST = mount(cancelDatasetImport);

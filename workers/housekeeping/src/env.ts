@@ -1,0 +1,52 @@
+import { loadMailEnv } from '@crucible/billing';
+import { readDatasetLimits } from '@crucible/dataset-store';
+import { readDbEnv } from '@crucible/db';
+import { loadJobsEnv, QUEUE_DEFAULTS } from '@crucible/jobs';
+import { loadStorageConfig } from '@crucible/storage';
+import { z } from 'zod';
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? String(fallback) : v.trim()))
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+export const ZHousekeepingEnv = z.object({
+  /**
+   * Jobs this process runs at once: dataset imports and model exports take seconds to minutes; 2 lets a short one
+   * (an import, the billing run) go on beside a long export.
+   */
+  HOUSEKEEPING_CONCURRENCY: int(2, 1, 64),
+  /** How long a running job may keep going after SIGTERM before it is handed back to the queue. */
+  HOUSEKEEPING_SHUTDOWN_GRACE_MS: int(QUEUE_DEFAULTS.shutdownGraceMs, 0, 600_000),
+  /** Where model exports download the models they merge or convert (default .data/housekeeping-cache). */
+  HOUSEKEEPING_CACHE_DIR: z.string().optional(),
+  /** How often the shared repeatable job charges deployment hours and storage (idempotent, so often is cheap). */
+  BILLING_ACCRUE_EVERY_MS: int(300_000, 10_000, 86_400_000),
+});
+export type THousekeepingEnv = z.infer<typeof ZHousekeepingEnv>;
+
+/**
+ * Everything the housekeeping worker reads, validated at boot: its own settings plus the queue, database, storage,
+ * mail and dataset-limit env (checked now so a wrong setting stops the worker with a sentence instead of failing the
+ * first job).
+ */
+export function loadHousekeepingEnv(env: Record<string, string | undefined> = process.env) {
+  const parsed = ZHousekeepingEnv.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid housekeeping configuration: ${lines.join('; ')}`);
+  }
+  return {
+    ...parsed.data,
+    jobs: loadJobsEnv(env),
+    db: readDbEnv(env as NodeJS.ProcessEnv),
+    storage: loadStorageConfig(env),
+    /** SMTP_URL / MAIL_FROM / APP_URL for budget alert e-mails; no SMTP_URL = alerts are recorded, not mailed. */
+    mail: loadMailEnv(env),
+    /** DATASET_MAX_* and DATASET_CUTOFF_LEN: what an import accepts (the console shows the same numbers). */
+    datasetLimits: readDatasetLimits(env),
+  };
+}

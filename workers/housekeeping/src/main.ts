@@ -1,0 +1,70 @@
+// The housekeeping worker: takes `housekeeping` jobs — dataset imports, model exports and the repeatable billing
+// accrual (deployment hours, storage, budget checks and their e-mails). Started by `npm start` (root) or
+// `npm start -w @crucible/worker-housekeeping`; stops gracefully on SIGTERM/SIGINT (exit 0).
+import { join } from 'node:path';
+import { describeSmtpUrl } from '@crucible/billing';
+import { disconnectAll } from '@crucible/db';
+import { closeQueues, closeRedisConnection, createWorkerRuntime, QUEUE_NAMES } from '@crucible/jobs';
+import { createStorageFromConfig, findRepoRoot } from '@crucible/storage';
+import { forgetLegacyBillingSchedule, scheduleBillingAccrual } from './billing-accrual';
+import { closeHousekeepingContext, configureHousekeeping, housekeepingContext } from './context';
+import { loadHousekeepingEnv } from './env';
+import { housekeepingJobs } from './jobs';
+
+const log = (message: string) => console.log(`[housekeeping] ${message}`);
+
+let env: ReturnType<typeof loadHousekeepingEnv>;
+try {
+  env = loadHousekeepingEnv();
+} catch (error) {
+  // A wrong setting is a sentence, not a stack trace.
+  console.error(`[housekeeping] ${(error as Error).message}`);
+  process.exit(1);
+}
+
+process.on('unhandledRejection', (reason) => {
+  console.error('[housekeeping] unhandled rejection:', reason);
+});
+
+configureHousekeeping({
+  storage: createStorageFromConfig(env.storage),
+  cacheDir: env.HOUSEKEEPING_CACHE_DIR ?? join(findRepoRoot(), '.data', 'housekeeping-cache'),
+  mail: env.mail,
+});
+
+const runtime = createWorkerRuntime({
+  kind: 'housekeeping',
+  queue: QUEUE_NAMES.housekeeping,
+  jobs: housekeepingJobs,
+  concurrency: env.HOUSEKEEPING_CONCURRENCY,
+  shutdownGraceMs: env.HOUSEKEEPING_SHUTDOWN_GRACE_MS,
+  onSignalClosed: async () => {
+    closeHousekeepingContext();
+    await closeQueues();
+    await closeRedisConnection();
+    await disconnectAll();
+  },
+});
+
+async function boot() {
+  await runtime.ready;
+  const { mailer } = housekeepingContext();
+  log(
+    mailer
+      ? `billing: budget alerts are e-mailed${env.mail.SMTP_URL ? ` through ${describeSmtpUrl(env.mail.SMTP_URL)}` : ''}`
+      : 'billing: SMTP_URL is not set; budget alerts are shown in the console and audit log but not e-mailed',
+  );
+  await scheduleBillingAccrual(env.BILLING_ACCRUE_EVERY_MS).catch((e) =>
+    console.error(`[housekeeping] billing accrual not scheduled: ${(e as Error).message}`),
+  );
+  await forgetLegacyBillingSchedule(env.jobs.REDIS_PREFIX).catch(() => {});
+  log(`ready (storage: ${env.storage.driver}, redis prefix: ${env.jobs.REDIS_PREFIX})`);
+}
+
+boot().catch(async (error) => {
+  console.error(
+    `[housekeeping] cannot start: ${(error as Error).message} (is Redis running at ${env.jobs.REDIS_URL}?)`,
+  );
+  await runtime.closeRuntime({ graceMs: 0 }).catch(() => {});
+  process.exit(1);
+});
