@@ -97,7 +97,7 @@ export default async function setup(project: TestProject) {
     // The instance as `npm start` leaves it: with the first-run demo model (in this run's storage).
     const previousUrl = process.env.DATABASE_URL;
     process.env.DATABASE_URL = database.url;
-    const { seedDemoModel } = await import('@crucible/services');
+    const { seedDemoModel } = await import('@crucible/services/models');
     await seedDemoModel();
     const { disconnectAll } = await import('@crucible/db');
     await disconnectAll();

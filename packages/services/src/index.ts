@@ -17,5 +17,7 @@ export {
   type TJobRow,
   timeEstimate,
 } from './jobs';
-export { DEMO_MODEL, importBaseModel, MODEL_NAME, seedDemoModel, type TImportOptions } from './models';
+// Base-model import and the demo seed write model files with the training core (native addon): imported from
+// '@crucible/services/models' by the CLI and the test setups, never through this index, which the console's
+// Next.js bundle reads.
 export { trainTokensPerEpoch } from './training-tokens';

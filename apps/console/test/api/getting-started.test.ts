@@ -23,7 +23,7 @@ beforeAll(async () => {
   owner = await signUp('first-run');
   await makeWorkspace(owner, SLUG);
   viewer = await signUp('first-run-viewer');
-  const { seedDemoModel } = await import('@crucible/services');
+  const { seedDemoModel } = await import('@crucible/services/models');
   const first = await seedDemoModel();
   expect(first.created).toBe(true);
   // Idempotent: npm start runs it on every start.

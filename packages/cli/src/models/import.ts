@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { getPrisma } from '@crucible/db';
-import { DEMO_MODEL, importBaseModel, seedDemoModel } from '@crucible/services';
+import { DEMO_MODEL, importBaseModel, seedDemoModel } from '@crucible/services/models';
 import { parseFlags, Refused, required, UsageError } from '../admin/args';
 import type { TIo } from '../admin/io';
 

@@ -10,9 +10,9 @@ import { AppError } from '../errors';
 // this process with their progress in a process-global map, so a second console replica saw nothing and a restart
 // lost the import). Every read here is the row, so any console replica answers the same.
 
-export { newUploadKey, safeFileName, uploadPrefix } from '@crucible/dataset-store';
+export { newUploadKey } from '@crucible/dataset-store';
 
-export type TImportStatus = 'validating' | 'succeeded' | 'failed' | 'cancelled';
+type TImportStatus = 'validating' | 'succeeded' | 'failed' | 'cancelled';
 
 /** The API shape of an import (GET …/imports, POST …/imports): unchanged since imports were in-process. */
 export type TImport = {
@@ -49,7 +49,7 @@ type TImportRow = {
   finishedAt: Date | null;
 };
 
-export function importView(row: TImportRow): TImport {
+function importView(row: TImportRow): TImport {
   return {
     id: row.id,
     workspaceId: row.workspaceId,
@@ -228,7 +228,7 @@ export const noHousekeepingWorker = (param: string | null = null) =>
 
 const WAIT_POLL_MS = 200;
 /** The longest a `wait: true` request is held; then it answers with the import still running (202). */
-export const IMPORT_WAIT_MS = 10 * 60 * 1000;
+const IMPORT_WAIT_MS = 10 * 60 * 1000;
 
 /**
  * Follows an import until it has finished (or `timeoutMs` passed, or the caller went away), reading its row, so it

@@ -43,7 +43,7 @@ type TVersionRow = {
   validationReport: unknown;
 };
 
-export const MISSING_CONTENT = 'The stored file of this version is missing from storage; its rows cannot be shown.';
+const MISSING_CONTENT = 'The stored file of this version is missing from storage; its rows cannot be shown.';
 
 async function rowsOf(v: TVersionRow) {
   return openRows(v.objectKey, v.workspaceId);
@@ -91,7 +91,7 @@ export async function previewRows(
   return { total: v.rowCount, offset: opts.offset, limit: opts.limit, data };
 }
 
-export const INVALID_ROWS_NOT_KEPT = (n: number, number: number) =>
+const INVALID_ROWS_NOT_KEPT = (n: number, number: number) =>
   `Version ${number} was imported before invalid rows were kept: its ${n} invalid row(s) are not stored and cannot be shown or carried into a new version.`;
 
 /** A problem as shown with an invalid row: the code, where (field), what (detail) and the sentence with the fix. */
@@ -134,7 +134,7 @@ export type TEdit = {
 };
 
 /** What an edit did, row by row counts: returned with the new version so nothing leaves unsaid. */
-export type TEditSummary = {
+type TEditSummary = {
   updated: number;
   deleted: number;
   added: number;
