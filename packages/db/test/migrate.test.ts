@@ -36,6 +36,7 @@ const EXPECTED_TABLES = [
   'budget_alert',
   'checkpoint',
   'dataset',
+  'dataset_import',
   'dataset_version',
   'deployment',
   'deployment_replica',
