@@ -431,6 +431,22 @@ describe('default prices', () => {
       await fresh.drop();
     }
   });
+
+  it('concurrent first lookups all find a price and seed one list (a gateway answered 403 no_price to two of eight)', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const w = (await fresh.prisma.workspace.create({ data: { name: 'F', slug: 'f' } })).id;
+      const prices = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) =>
+          resolvePrice({ workspaceId: w, meter: i % 2 ? 'input_tokens' : 'output_tokens' }, fresh.prisma),
+        ),
+      );
+      expect(prices.map((p) => p.status)).toEqual(Array(12).fill('fulfilled'));
+      expect(await fresh.prisma.priceList.count()).toBe(1);
+    } finally {
+      await fresh.drop();
+    }
+  });
 });
 
 describe('deployment hours are billed by the minute (issue 13, item 10)', () => {

@@ -340,25 +340,34 @@ export const DEFAULT_PRICE_ITEMS: TPriceItemData[] = [
   { category: 'storage', meter: 'storage_gb_months', unit: 'GB-month', unitPrice: '0.02' },
 ];
 
+/** The advisory lock that makes seeding the defaults one writer at a time (any constant; only this code takes it). */
+const DEFAULT_PRICES_LOCK = 7_201_126;
+
 /**
  * Seeds the default instance prices for every meter the instance has no price for (a fresh install, or one where
- * only the training price was seeded). Idempotent; returns true when it created a list.
+ * only the training price was seeded). Idempotent and safe to run concurrently: under a transaction-scoped advisory
+ * lock, so requests that all find nothing priced seed one list, not one each. Returns true when it created a list.
  */
 export async function ensureDefaultPrices(db: TDb = getPrisma()): Promise<boolean> {
-  const priced = await instanceMetersPriced(db);
-  const missing = DEFAULT_PRICE_ITEMS.filter((i) => !priced.has(i.meter));
-  if (missing.length === 0) return false;
-  await createPriceList(
-    {
-      workspaceId: null,
-      name: 'Default',
-      currency: DEFAULT_PRICE_CURRENCY,
-      effectiveFrom: new Date(0),
-      items: missing,
-    },
-    db,
-  );
-  return true;
+  const seed = async (tx: TDb) => {
+    await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${DEFAULT_PRICES_LOCK}::bigint)`;
+    const priced = await instanceMetersPriced(tx);
+    const missing = DEFAULT_PRICE_ITEMS.filter((i) => !priced.has(i.meter));
+    if (missing.length === 0) return false;
+    await createPriceList(
+      {
+        workspaceId: null,
+        name: 'Default',
+        currency: DEFAULT_PRICE_CURRENCY,
+        effectiveFrom: new Date(0),
+        items: missing,
+      },
+      tx,
+    );
+    return true;
+  };
+  // Inside a caller's transaction the lock lasts until it commits; otherwise in a transaction of our own.
+  return '$transaction' in db ? db.$transaction((tx) => seed(tx)) : seed(db);
 }
 
 /**
@@ -381,7 +390,10 @@ export async function findPriceItem(
   let candidates = await findPriceCandidates(where, db);
   // The instance's defaults back every workspace list: seeded when the instance prices nothing for this meter (a
   // workspace's model-specific price must not leave its other models unpriced).
-  if (!candidates.some((c) => c.priceList.workspaceId === null) && (await ensureDefaultPrices(db))) {
+  // Looked up again whether or not this call seeded them: a concurrent request may have seeded them after the first
+  // lookup (a gateway answered 403 no_price to two of eight concurrent requests that way).
+  if (!candidates.some((c) => c.priceList.workspaceId === null)) {
+    await ensureDefaultPrices(db);
     candidates = await findPriceCandidates(where, db);
   }
   return pickPriceItem(candidates, q);
