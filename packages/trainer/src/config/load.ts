@@ -119,6 +119,23 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
   }
   if (config.mask_history && config.train_on_prompt) refuse('`mask_history` is incompatible with `train_on_prompt`.');
   if (config.stage !== 'sft' && config.neat_packing) refuse('`neat_packing` cannot be set as True except SFT.');
+  const prefKeys = (
+    ['pref_beta', 'pref_ftx', 'pref_loss', 'dpo_label_smoothing', 'simpo_gamma', 'ref_model'] as const
+  ).filter((k) => config[k] !== undefined);
+  if (config.stage !== 'dpo' && prefKeys.length > 0) {
+    warn(`${source}: ${prefKeys.join(', ')} only apply to stage: dpo; this ${config.stage} run ignores them.`);
+  }
+  if (config.stage === 'dpo') {
+    // FinetuningArguments.__post_init__
+    const loss = config.pref_loss ?? 'sigmoid';
+    if (loss !== 'sigmoid' && (config.dpo_label_smoothing ?? 0) > 1e-6) {
+      refuse(
+        `\`dpo_label_smoothing\` is only valid for sigmoid loss function (pref_loss is ${loss}); remove it or set pref_loss: sigmoid.`,
+      );
+    }
+    if (config.packing)
+      refuse('`packing` applies to stages pt and sft; stage dpo trains each pair unpacked: remove it.');
+  }
   if (config.data_cutoff_len !== undefined && config.data_cutoff_len < 1) {
     // LLaMA-Factory would pack with a cutoff of 0 (one token less than cutoff_len): every example empty.
     refuse(

@@ -8,8 +8,11 @@
  * mean over pairs; everything here is a function of the 4P per-row numbers, so the gradient reaches the model as one
  * weight per row (Model.accumulateRowGrad).
  */
+import type { PairExample, PairSource } from '../data/pairwise';
 import type { Batch, DropoutCursor, Model } from '../model/types';
-import { collate, type Example } from './batches';
+import { collate } from './batches';
+
+export type { PairExample, PairSource };
 
 export const PREF_LOSSES = ['sigmoid', 'hinge', 'ipo', 'orpo', 'simpo'] as const;
 export type PrefLoss = (typeof PREF_LOSSES)[number];
@@ -32,13 +35,27 @@ export const PREF_DEFAULTS: Readonly<PrefOptions> = Object.freeze({
   labelSmoothing: 0,
 });
 
+/** A config's preference options, LLaMA-Factory's defaults where it sets none. */
+export function prefOptionsOf(cfg: {
+  pref_beta?: number;
+  pref_loss?: PrefLoss;
+  pref_ftx?: number;
+  simpo_gamma?: number;
+  dpo_label_smoothing?: number;
+}): PrefOptions {
+  return {
+    beta: cfg.pref_beta ?? PREF_DEFAULTS.beta,
+    loss: cfg.pref_loss ?? PREF_DEFAULTS.loss,
+    ftx: cfg.pref_ftx ?? PREF_DEFAULTS.ftx,
+    simpoGamma: cfg.simpo_gamma ?? PREF_DEFAULTS.simpoGamma,
+    labelSmoothing: cfg.dpo_label_smoothing ?? PREF_DEFAULTS.labelSmoothing,
+  };
+}
+
 /** orpo and simpo are reference-free (LLaMA-Factory's use_ref_model is false for them). */
 export const usesReference = (loss: PrefLoss): boolean => loss !== 'orpo' && loss !== 'simpo';
 /** ipo, orpo and simpo average the log-probabilities over the completion's tokens. */
 export const averagesLogps = (loss: PrefLoss): boolean => loss === 'ipo' || loss === 'orpo' || loss === 'simpo';
-
-/** One chosen/rejected pair, each an sft-style example whose labels mark the completion. */
-export type PairExample = { chosen: Example; rejected: Example };
 
 /** TRL's metric names, averaged over the pairs of a batch. */
 export type PrefMetrics = {
@@ -185,22 +202,12 @@ export function preferenceStep(
   const P = pairs.length;
   const batch = collatePairs(pairs, a.padId);
   const avg = averagesLogps(o.loss);
-  const norm = (logps: Float64Array, counts: Int32Array) => {
-    const out = Float64Array.from(logps);
-    if (avg) for (let b = 0; b < out.length; b++) out[b] /= Math.max(1, counts[b]);
-    return out;
-  };
-  let ref: { chosen: Float64Array; rejected: Float64Array } | null = null;
-  if (usesReference(o.loss)) {
-    const r = a.refModel ? a.refModel.sequenceLogps(batch) : model.sequenceLogps(batch, { adapters: false });
-    const v = norm(r.logps, r.counts);
-    ref = { chosen: v.subarray(0, P), rejected: v.subarray(P) };
-  }
+  const ref = referenceOf(model, batch, P, o, a.refModel);
   let result: PrefResult | null = null;
   model.accumulateRowGrad(
     batch,
     (r) => {
-      const v = norm(r.logps, r.counts);
+      const v = normalised(r.logps, r.counts, o.loss);
       result = preferenceLoss(o, v.subarray(0, P), v.subarray(P), ref, r.counts.subarray(0, P));
       const g = new Float64Array(2 * P);
       for (let i = 0; i < P; i++) {
@@ -215,4 +222,63 @@ export function preferenceStep(
   const res = result as PrefResult | null;
   if (!res) throw new Error('accumulateRowGrad did not call back');
   return { loss: res.loss, metrics: res.metrics };
+}
+
+/** Reference log-probs of a batch (null for orpo/simpo), normalised as the loss type wants. */
+function referenceOf(
+  model: Model,
+  batch: Batch,
+  P: number,
+  o: PrefOptions,
+  refModel: Model | null | undefined,
+): { chosen: Float64Array; rejected: Float64Array } | null {
+  if (!usesReference(o.loss)) return null;
+  const r = refModel ? refModel.sequenceLogps(batch) : model.sequenceLogps(batch, { adapters: false });
+  const v = normalised(r.logps, r.counts, o.loss);
+  return { chosen: v.subarray(0, P), rejected: v.subarray(P) };
+}
+
+function normalised(logps: Float64Array, counts: Int32Array, loss: PrefLoss): Float64Array {
+  const out = Float64Array.from(logps);
+  if (averagesLogps(loss)) for (let b = 0; b < out.length; b++) out[b] /= Math.max(1, counts[b]);
+  return out;
+}
+
+/** Evaluation of P pairs: no dropout, no gradients (DPOTrainer.prediction_step). */
+export function preferenceEval(
+  model: Model,
+  pairs: PairExample[],
+  o: PrefOptions,
+  a: { padId: number; refModel?: Model | null },
+): { loss: number; metrics: PrefMetrics } {
+  const P = pairs.length;
+  const batch = collatePairs(pairs, a.padId);
+  const ref = referenceOf(model, batch, P, o, a.refModel);
+  const r = model.sequenceLogps(batch);
+  const v = normalised(r.logps, r.counts, o.loss);
+  const res = preferenceLoss(o, v.subarray(0, P), v.subarray(P), ref, r.counts.subarray(0, P));
+  return { loss: res.loss, metrics: res.metrics };
+}
+
+/** What the training loop runs for stage dpo in place of the token cross-entropy (LoopOptions.preference). */
+export type PreferenceObjective = {
+  train: PairSource;
+  eval?: PairSource;
+  /** One micro-batch: ACCUMULATES gradScale * d(mean pair loss); its loss, metrics and token count. */
+  step(pairs: PairExample[], gradScale: number, dropout: DropoutCursor): { loss: number; metrics: PrefMetrics };
+  evaluate(pairs: PairExample[]): { loss: number; metrics: PrefMetrics };
+};
+
+export function createPreferenceObjective(
+  model: Model,
+  o: PrefOptions,
+  a: { train: PairSource; eval?: PairSource; padId: number; refModel?: Model | null },
+): PreferenceObjective {
+  return {
+    train: a.train,
+    eval: a.eval,
+    step: (pairs, gradScale, dropout) =>
+      preferenceStep(model, pairs, o, { padId: a.padId, gradScale, dropout, refModel: a.refModel }),
+    evaluate: (pairs) => preferenceEval(model, pairs, o, { padId: a.padId, refModel: a.refModel }),
+  };
 }

@@ -1,0 +1,273 @@
+/**
+ * Stage dpo beyond the loss: the config keys and their checks, LLaMA-Factory's ranking datasets (the shared
+ * dpo_en_demo fixture with its own dataset_info.json entry, an alpaca ranking file), the pairwise cutoff, the row
+ * checks, and whole runs on a random Qwen2: at step 1 the policy IS the reference (LoRA B starts at zero; a full run's
+ * reference is a frozen copy), so sigmoid's loss is exactly ln 2 with zero rewards, which fails if the reference were
+ * anything else.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuAvailable } from '@crucible/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTrainConfig } from '../src/config/index';
+import { resolveDataset } from '../src/data/formats';
+import { convertPairRow, encodePair, loadPairDatasets } from '../src/data/pairwise';
+import { getTemplate, inferSeqlen, type Template } from '../src/data/template';
+import { initModel } from '../src/io/init-model';
+import { loadTokenizer, type Tokenizer } from '../src/io/tokenizer';
+import { prefOptionsOf } from '../src/train/preference';
+import { runTraining } from '../src/train/run';
+
+const fixtures = fileURLToPath(new URL('../../../fixtures/llamafactory', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'crucible-dpo-'));
+const modelDir = join(root, 'model');
+let tokenizer: Tokenizer;
+let template: Template;
+
+beforeAll(async () => {
+  await initModel({ arch: 'qwen2', layers: 2, hidden: 32, intermediate: 64, heads: 4, kvHeads: 2, seed: 3 }, modelDir);
+  tokenizer = await loadTokenizer(modelDir);
+  template = getTemplate('qwen', tokenizer, modelDir);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const base = { model_name_or_path: modelDir, output_dir: join(root, 'out'), stage: 'dpo', template: 'qwen' };
+const quiet = () => {};
+
+describe('stage dpo config', () => {
+  it("has LLaMA-Factory's keys and defaults", () => {
+    expect(prefOptionsOf(parseTrainConfig(base, 'c.yaml', quiet))).toEqual({
+      beta: 0.1,
+      loss: 'sigmoid',
+      ftx: 0,
+      simpoGamma: 0.5,
+      labelSmoothing: 0,
+    });
+    expect(
+      prefOptionsOf(
+        parseTrainConfig(
+          { ...base, pref_beta: '0.5', pref_loss: 'simpo', pref_ftx: 1, simpo_gamma: 1.5 },
+          'c.yaml',
+          quiet,
+        ),
+      ),
+    ).toEqual({ beta: 0.5, loss: 'simpo', ftx: 1, simpoGamma: 1.5, labelSmoothing: 0 });
+  });
+  it('warns when an sft config carries dpo keys', () => {
+    const said: string[] = [];
+    parseTrainConfig({ ...base, stage: 'sft', pref_beta: 0.2 }, 'c.yaml', (m) => said.push(m));
+    expect(said.join('\n')).toMatch(/pref_beta only apply to stage: dpo/);
+  });
+  it('refuses label smoothing for a loss other than sigmoid, and a loss it does not know', () => {
+    expect(() =>
+      parseTrainConfig({ ...base, pref_loss: 'ipo', dpo_label_smoothing: 0.1 }, 'c.yaml', quiet),
+    ).toThrowError(/dpo_label_smoothing.*only valid for sigmoid/);
+    expect(() => parseTrainConfig({ ...base, pref_loss: 'kto_pair' }, 'c.yaml', quiet)).toThrowError(
+      /`pref_loss` must be one of "sigmoid", "hinge", "ipo", "orpo", "simpo"/,
+    );
+  });
+  it('refuses packing for dpo', () => {
+    expect(() => parseTrainConfig({ ...base, packing: true }, 'c.yaml', quiet)).toThrowError(/packing/);
+  });
+});
+
+describe('ranking datasets', () => {
+  it('loads the shared dpo_en_demo fixture as it is (sharegpt, chosen/rejected messages)', async () => {
+    const cfg = parseTrainConfig(
+      { ...base, dataset: 'dpo_en_demo', dataset_dir: fixtures, cutoff_len: 128 },
+      'c.yaml',
+      quiet,
+    );
+    const { train, eval: ev } = await loadPairDatasets(cfg, tokenizer, modelDir);
+    expect(train.length).toBe(300);
+    expect(ev.length).toBe(0);
+    for (let i = 0; i < train.length; i++) {
+      const chosen = {
+        inputIds: Array.from(train.at(i).chosen.inputIds),
+        labels: Array.from(train.at(i).chosen.labels),
+      };
+      const rejected = {
+        inputIds: Array.from(train.at(i).rejected.inputIds),
+        labels: Array.from(train.at(i).rejected.labels),
+      };
+      expect(chosen.inputIds.length).toBeLessThanOrEqual(128);
+      expect(rejected.inputIds.length).toBeLessThanOrEqual(128);
+      // one prompt, masked in both; each answer labelled
+      const promptLen = Array.from(chosen.labels).findIndex((l) => l !== -100);
+      expect(promptLen).toBeGreaterThan(0);
+      expect(Array.from(rejected.labels).findIndex((l) => l !== -100)).toBe(promptLen);
+      expect(Array.from(chosen.inputIds.slice(0, promptLen))).toEqual(
+        Array.from(rejected.inputIds.slice(0, promptLen)),
+      );
+      expect(Array.from(chosen.labels.slice(promptLen))).toEqual(Array.from(chosen.inputIds.slice(promptLen)));
+    }
+    // the first row: its prompt is the qwen template around the human turn
+    const first = JSON.parse(readFileSync(join(fixtures, 'dpo_en_demo.json'), 'utf8'))[0];
+    const p = { inputIds: Array.from(train.at(0).chosen.inputIds), labels: Array.from(train.at(0).chosen.labels) };
+    const promptLen = Array.from(p.labels).findIndex((l) => l !== -100);
+    expect(tokenizer.decode(Array.from(p.inputIds.slice(0, promptLen)))).toContain(
+      first.conversations[0].value.slice(0, 40),
+    );
+  });
+
+  it('splits cutoff_len between the prompt and the longer answer (infer_seqlen) and cuts both answers alike', () => {
+    const row = {
+      prompt: [{ role: 'user' as const, content: 'word '.repeat(60) }],
+      chosen: { role: 'assistant' as const, content: 'yes '.repeat(80) },
+      rejected: { role: 'assistant' as const, content: 'no' },
+      system: '',
+      tools: '',
+    };
+    const full = encodePair(row, template, { cutoffLen: 100000 });
+    const promptLen = Array.from(full.chosen.labels).findIndex((l) => l !== -100);
+    const longer = full.chosen.inputIds.length - promptLen;
+    const [src, tgt] = inferSeqlen(promptLen, longer, 64);
+    const cut = encodePair(row, template, { cutoffLen: 64 });
+    expect(cut.chosen.inputIds.length).toBe(src + tgt);
+    expect(Array.from(cut.chosen.labels).findIndex((l) => l !== -100)).toBe(src);
+    expect(cut.rejected.inputIds.length).toBe(src + Math.min(tgt, full.rejected.inputIds.length - promptLen));
+  });
+
+  describe('alpaca ranking file', () => {
+    const dir = join(root, 'alpaca');
+    const write = (rows: unknown[]) => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'pairs.json'), JSON.stringify(rows));
+      writeFileSync(
+        join(dir, 'dataset_info.json'),
+        JSON.stringify({
+          pairs: {
+            file_name: 'pairs.json',
+            ranking: true,
+            columns: { prompt: 'instruction', query: 'input', chosen: 'chosen', rejected: 'rejected' },
+          },
+        }),
+      );
+    };
+    const load = () =>
+      loadPairDatasets(
+        parseTrainConfig({ ...base, dataset: 'pairs', dataset_dir: dir }, 'c.yaml', quiet),
+        tokenizer,
+        modelDir,
+      );
+    const good = { instruction: 'Say hi', input: 'politely', chosen: 'Hello!', rejected: 'Go away.' };
+
+    it('loads string chosen/rejected columns', async () => {
+      write([good, { ...good, chosen: 'Hi there.' }]);
+      const { train } = await load();
+      expect(train.length).toBe(2);
+      const c = { inputIds: Array.from(train.at(0).chosen.inputIds), labels: Array.from(train.at(0).chosen.labels) };
+      const start = Array.from(c.labels).findIndex((l) => l !== -100);
+      expect(tokenizer.decode(Array.from(c.inputIds.slice(start)))).toContain('Hello!');
+      expect(tokenizer.decode(Array.from(c.inputIds.slice(0, start)))).toContain('Say hi\npolitely');
+    });
+    it('names the row and the field: missing rejected answer', async () => {
+      write([good, { instruction: 'x', chosen: 'a' }]);
+      await expect(load()).rejects.toThrowError(
+        /dataset pairs, row 2: the rejected answer \(column "rejected"\) is missing/,
+      );
+    });
+    it('names the row and the field: chosen == rejected', async () => {
+      write([{ ...good, rejected: good.chosen }]);
+      await expect(load()).rejects.toThrowError(/row 1: the chosen and rejected answers .* are identical/);
+    });
+    it('names the row and the field: empty answer', async () => {
+      write([good, good, { ...good, chosen: '  ' }]);
+      await expect(load()).rejects.toThrowError(/row 3: the chosen answer \(column "chosen"\) is empty/);
+    });
+    it('a sharegpt row whose conversation ends with a reply is refused by name', () => {
+      const attr = resolveDataset(
+        'dpo_en_demo',
+        fixtures,
+        JSON.parse(readFileSync(join(fixtures, 'dataset_info.json'), 'utf8')),
+      );
+      const row = {
+        conversations: [
+          { from: 'human', value: 'q' },
+          { from: 'gpt', value: 'a' },
+        ],
+        chosen: { from: 'gpt', value: 'b' },
+        rejected: { from: 'gpt', value: 'c' },
+      };
+      expect(() => convertPairRow(row, attr, 'dataset dpo_en_demo, row 7')).toThrowError(
+        /row 7: column "conversations" must end with a human turn/,
+      );
+    });
+  });
+});
+
+const fast = cpuAvailable();
+const logOf = (dir: string) =>
+  readFileSync(join(dir, 'trainer_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
+
+describe.runIf(fast)('stage dpo runs', () => {
+  const run = (extra: Record<string, unknown>) =>
+    runTraining(
+      parseTrainConfig(
+        {
+          ...base,
+          dataset: 'dpo_en_demo',
+          dataset_dir: fixtures,
+          cutoff_len: 48,
+          max_samples: 8,
+          per_device_train_batch_size: 2,
+          gradient_accumulation_steps: 2,
+          max_steps: 2,
+          logging_steps: 1,
+          learning_rate: 1e-3,
+          overwrite_output_dir: true,
+          save_steps: 1000,
+          ...extra,
+        },
+        'c.yaml',
+        quiet,
+      ),
+      { backend: 'cpu', progress: false, log: quiet },
+    );
+
+  it('LoRA sigmoid: the reference is the base with the adapter off, metrics under TRL names', async () => {
+    const out = join(root, 'lora-sigmoid');
+    const res = await run({ output_dir: out, val_size: 2, eval_strategy: 'steps', eval_steps: 2 });
+    expect(res.status).toBe('completed');
+    const log = logOf(out);
+    const first = log[0];
+    expect(first.loss).toBeCloseTo(Math.log(2), 4);
+    expect(first['rewards/chosen']).toBe(0);
+    expect(first['rewards/margins']).toBe(0);
+    expect(first.accuracy).toBe(first['rewards/accuracies']);
+    for (const k of ['rewards/rejected', 'logps/chosen', 'logps/rejected', 'lr', 'epoch'])
+      expect(k in first).toBe(true);
+    expect(first['logps/chosen']).toBeLessThan(0);
+    // step 2 moved the adapter away from the reference
+    expect(log[1]['rewards/margins']).not.toBe(0);
+    const ev = log.find((l) => 'eval_loss' in l);
+    expect(ev && 'eval_rewards/accuracies' in ev).toBe(true);
+    expect(readFileSync(join(out, 'adapter_config.json'), 'utf8')).toContain('"r"');
+  });
+
+  it('full fine-tuning: the reference is a frozen copy', async () => {
+    const out = join(root, 'full-ipo');
+    await run({ output_dir: out, finetuning_type: 'full', pref_loss: 'ipo' });
+    const log = logOf(out);
+    // ipo at policy == reference: (0 - 1/(2 beta))^2 = 25
+    expect(log[0].loss).toBeCloseTo(25, 3);
+    expect(log[1].loss).not.toBeCloseTo(25, 3);
+  });
+
+  it('orpo has no reference: its rewards are beta * the average log-prob', async () => {
+    const out = join(root, 'lora-orpo');
+    await run({ output_dir: out, pref_loss: 'orpo', max_steps: 1 });
+    const first = logOf(out)[0];
+    expect(first['rewards/chosen']).toBeCloseTo(0.1 * first['logps/chosen'], 6);
+    expect(first['logps/chosen']).toBeGreaterThan(-20); // an average per token, not a sum
+  });
+
+  it('an sft run on a ranking dataset says to use stage dpo', async () => {
+    await expect(run({ output_dir: join(root, 'sft'), stage: 'sft' })).rejects.toThrowError(/stage: dpo/);
+  });
+});
