@@ -17,13 +17,13 @@ import { describe, expect, it } from 'vitest';
 import { createModel, type LoraSpec, parseModelConfig } from '../src/model/index';
 import { createAdamW } from '../src/train/optimizer';
 import {
+  createPreferenceObjective,
   type PairExample,
   PREF_DEFAULTS,
   PREF_METRIC_NAMES,
   type PrefLoss,
   type PrefOptions,
   preferenceLoss,
-  preferenceStep,
 } from '../src/train/preference';
 import { host } from './host';
 
@@ -88,7 +88,7 @@ const optionsOf = (s: Spec): PrefOptions => ({
   simpoGamma: s.simpo_gamma ?? PREF_DEFAULTS.simpoGamma,
 });
 
-function backends(): { name: string; be: Backend | null; checkpointing?: boolean }[] {
+function backends(): { name: string; be: Backend | null; checkpointing?: boolean; loraDropout?: number }[] {
   let cpu: Backend | null = null;
   try {
     cpu = createBackend('cpu');
@@ -100,13 +100,15 @@ function backends(): { name: string; be: Backend | null; checkpointing?: boolean
     { name: 'cpu', be: cpu },
     // recomputing layers in backward must replay the same forward the row weights were computed from
     { name: 'cpu, gradient checkpointing', be: cpu, checkpointing: true },
+    // LLaMA-Factory's CustomDPOTrainer disables dropout in the model: lora_dropout must change nothing
+    { name: 'cpu, lora_dropout 0.3 (disabled)', be: cpu, loraDropout: 0.3 },
   ];
 }
 
 describe.each(Object.keys(m.losses))('pref_loss golden %s', (lossName) => {
   const { spec, steps } = m.losses[lossName];
   const o = optionsOf(spec);
-  for (const { name: beName, be, checkpointing } of backends()) {
+  for (const { name: beName, be, checkpointing, loraDropout } of backends()) {
     it.skipIf(!be)(`${beName}: loss, metrics, LoRA gradients, ${m.steps} AdamW steps`, () => {
       const backend = be as Backend;
       const model = createModel({
@@ -114,7 +116,7 @@ describe.each(Object.keys(m.losses))('pref_loss golden %s', (lossName) => {
         weights: group('weight/'),
         backend,
         finetuning: 'lora',
-        lora: m.lora,
+        lora: { ...m.lora, dropout: loraDropout ?? 0 },
         seed: 0,
         gradientCheckpointing: checkpointing ?? false,
       });
@@ -124,7 +126,11 @@ describe.each(Object.keys(m.losses))('pref_loss golden %s', (lossName) => {
       const refGrad = group(`${lossName}/grad/`);
       for (let s = 0; s < m.steps; s++) {
         opt.zeroGrad();
-        const r = preferenceStep(model, pairs(), o, { padId: 0, gradScale: 1 });
+        // the loop's path: the objective it is given (no dropout), one micro-batch of both pairs
+        const r = createPreferenceObjective(model, o, { train: { length: 0, at: () => pairs()[0] }, padId: 0 }).step(
+          pairs(),
+          1,
+        );
         expect(worstRatio([r.loss], [steps[s].loss], TOL.scalar), `step ${s + 1} loss`).toBeLessThanOrEqual(1);
         for (const k of PREF_METRIC_NAMES) {
           expect(worstRatio([r.metrics[k]], [steps[s][k]], TOL.scalar), `step ${s + 1} ${k}`).toBeLessThanOrEqual(1);

@@ -239,20 +239,19 @@ export function createModel(opts: {
     const cursor = o.dropout ?? ownDropout;
     forward(a, s, { cursor, replay: false });
     be.crossEntropyLmHead(o.lossOut, a.dhN, lmHead.dw, a.hN, lmHead.w, a.labels, N, C, V, gradScale);
-    backwardFromHidden(a, s, cursor);
+    backwardFromHidden(a, s, { cursor, replay: true });
     return { nTokens };
   };
 
   /** From dhN (the LM head's input gradient) down to every parameter gradient. */
-  const backwardFromHidden = (a: Acts, s: StepShape, cursor: DropoutCursor): void => {
+  const backwardFromHidden = (a: Acts, s: StepShape, replay: DropoutMode): void => {
     const { N } = s;
     be.rmsnormBackward(a.dres, finalNorm.dw, a.dhN, a.res[layers.length], finalNorm.w, a.rstdF, N, C);
-    const replay: DropoutMode = { cursor, replay: true };
     for (let l = layers.length - 1; l >= 0; l--) {
       // With checkpointing the shared buffers hold the last layer's activations; every other layer is recomputed
       // from its saved input with the same dropout counters, so backward reads exactly what the forward computed.
       if (checkpointing && l < layers.length - 1) layerForward(be, d, layers[l], a.layers[l], s, replay, a.scratch);
-      layerBackward(be, d, layers[l], a.layers[l], s, a, l > 0 || embed.dw !== null, cursor.seed);
+      layerBackward(be, d, layers[l], a.layers[l], s, a, l > 0 || embed.dw !== null, replay?.cursor.seed ?? 0);
     }
     if (embed.dw) be.embeddingBackward(embed.dw, a.dres, a.ids, N, C);
   };
@@ -343,7 +342,7 @@ export function createModel(opts: {
   const accumulateRowGrad = (
     batch: Batch,
     rowGrad: (r: RowLogps) => Float64Array,
-    o?: { dropout?: DropoutCursor | null },
+    o?: { dropout?: DropoutCursor | null | false },
   ): RowLogps => {
     checkBatch(batch);
     const { B, T } = batch;
@@ -351,8 +350,9 @@ export function createModel(opts: {
     const counts = rowCounts(batch);
     const a = trainPool(N);
     const s = uploadBatch(a, batch, true);
-    const cursor = o?.dropout ?? ownDropout;
-    forward(a, s, { cursor, replay: false });
+    // dropout false: no dropout at all (LLaMA-Factory's preference trainers disable it in the model).
+    const cursor = o?.dropout === false ? null : (o?.dropout ?? ownDropout);
+    forward(a, s, cursor ? { cursor, replay: false } : null);
     const rowLoss = be.alloc([B * SCALAR_SIZE]);
     rowCrossEntropy(a, B, T, rowLoss, null);
     const r: RowLogps = { logps: downloadRows(rowLoss, B), counts };
@@ -362,7 +362,7 @@ export function createModel(opts: {
     for (let b = 0; b < B; b++) scales[b] = -g[b];
     rowCrossEntropy(a, B, T, rowLoss, scales);
     be.free(rowLoss);
-    backwardFromHidden(a, s, cursor);
+    backwardFromHidden(a, s, cursor ? { cursor, replay: true } : null);
     return r;
   };
 

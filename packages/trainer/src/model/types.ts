@@ -161,7 +161,8 @@ export type Model = {
   accumulateRowGrad(
     batch: Batch,
     rowGrad: (r: RowLogps) => Float64Array,
-    o?: { dropout?: DropoutCursor | null },
+    /** dropout: the LoRA dropout stream (null/absent: the model's own), or false for no dropout. */
+    o?: { dropout?: DropoutCursor | null | false },
   ): RowLogps;
   /** Full forward without a cache for one sequence: logits [T, V] (tests, scoring). */
   logits(ids: Int32Array): Float32Array;

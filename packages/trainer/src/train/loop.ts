@@ -395,7 +395,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         stepMetrics = {};
         for (const idx of micro) {
           const pairs = idx.map((i) => pref.train.at(i));
-          const r = pref.step(pairs, 1 / micro.length, dropout);
+          const r = pref.step(pairs, 1 / micro.length);
           stepLoss += r.loss / micro.length;
           for (const [k, v] of Object.entries(r.metrics)) {
             stepMetrics[k] = (stepMetrics[k] ?? 0) + v / micro.length;

@@ -197,7 +197,7 @@ export function preferenceStep(
   model: Model,
   pairs: PairExample[],
   o: PrefOptions,
-  a: { padId: number; gradScale: number; dropout?: DropoutCursor | null; refModel?: Model | null },
+  a: { padId: number; gradScale: number; dropout?: DropoutCursor | null | false; refModel?: Model | null },
 ): { loss: number; metrics: PrefMetrics } {
   const P = pairs.length;
   const batch = collatePairs(pairs, a.padId);
@@ -265,7 +265,7 @@ export type PreferenceObjective = {
   train: PairSource;
   eval?: PairSource;
   /** One micro-batch: ACCUMULATES gradScale * d(mean pair loss); its loss, metrics and token count. */
-  step(pairs: PairExample[], gradScale: number, dropout: DropoutCursor): { loss: number; metrics: PrefMetrics };
+  step(pairs: PairExample[], gradScale: number): { loss: number; metrics: PrefMetrics };
   evaluate(pairs: PairExample[]): { loss: number; metrics: PrefMetrics };
 };
 
@@ -277,8 +277,9 @@ export function createPreferenceObjective(
   return {
     train: a.train,
     eval: a.eval,
-    step: (pairs, gradScale, dropout) =>
-      preferenceStep(model, pairs, o, { padId: a.padId, gradScale, dropout, refModel: a.refModel }),
+    // CustomDPOTrainer(disable_dropout=True) zeroes every dropout of the model, lora_dropout included: no dropout.
+    step: (pairs, gradScale) =>
+      preferenceStep(model, pairs, o, { padId: a.padId, gradScale, dropout: false, refModel: a.refModel }),
     evaluate: (pairs) => preferenceEval(model, pairs, o, { padId: a.padId, refModel: a.refModel }),
   };
 }
