@@ -130,7 +130,8 @@ export type LoopOptions = {
    * of micro-batches of the step (Transformers without num_items_in_batch), and the TRL metrics are logged as
    * LLaMA-Factory's CustomDPOTrainer.log does: averaged over every micro-batch since the last log.
    */
-  preference?: PreferenceObjective;
+  // biome-ignore lint/suspicious/noExplicitAny: the loop only passes rows from train/eval back to the same objective
+  preference?: PreferenceObjective<any>;
 };
 
 export type LoopResult = {
@@ -222,11 +223,11 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       for (let j = i; j < Math.min(n, i + args.perDeviceEvalBatchSize); j++) part.push(pref.eval.at(j));
       const r = pref.evaluate(part);
       sum += r.loss * part.length;
-      for (const [k, v] of Object.entries(r.metrics)) sums[`eval_${k}`] = (sums[`eval_${k}`] ?? 0) + v;
+      for (const [k, v] of Object.entries(r.sums)) sums[k] = (sums[k] ?? 0) + v;
       batches++;
     }
-    for (const k of Object.keys(sums)) sums[k] /= batches;
-    return { loss: sum / n, metrics: sums };
+    const metrics = Object.entries(pref.summarize(sums, batches)).map(([k, v]) => [`eval_${k}`, v]);
+    return { loss: sum / n, metrics: Object.fromEntries(metrics) };
   };
 
   const params = model.trainableParams();
@@ -392,18 +393,19 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       let stepMetrics: Record<string, number> | undefined;
       if (pref) {
         // Preference training reads each micro-batch's per-row log-probs between forward and backward.
-        stepMetrics = {};
+        const stepSums: Record<string, number> = {};
         for (const idx of micro) {
-          const pairs = idx.map((i) => pref.train.at(i));
-          const r = pref.step(pairs, 1 / micro.length);
+          const rows = idx.map((i) => pref.train.at(i));
+          const r = pref.step(rows, 1 / micro.length);
           stepLoss += r.loss / micro.length;
-          for (const [k, v] of Object.entries(r.metrics)) {
-            stepMetrics[k] = (stepMetrics[k] ?? 0) + v / micro.length;
+          for (const [k, v] of Object.entries(r.sums)) {
+            stepSums[k] = (stepSums[k] ?? 0) + v;
             prefSums[k] = (prefSums[k] ?? 0) + v;
           }
           prefCount++;
-          for (const p of pairs) st.tokensSeen += p.chosen.inputIds.length + p.rejected.inputIds.length;
+          for (const row of rows) st.tokensSeen += pref.tokens(row);
         }
+        stepMetrics = pref.summarize(stepSums, micro.length);
       }
       let numItems = 0;
       if (!pref) for (const idx of micro) for (const i of idx) numItems += labelledOf(train, i);
@@ -468,9 +470,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
             lr: nextLr,
             epoch: epochF,
             gradNorm,
-            metrics: pref
-              ? Object.fromEntries(Object.entries(prefSums).map(([k, v]) => [k, v / prefCount]))
-              : undefined,
+            metrics: pref ? pref.summarize(prefSums, prefCount) : undefined,
           }),
         );
         st.logLossSum = 0;

@@ -260,13 +260,20 @@ export function preferenceEval(
   return { loss: res.loss, metrics: res.metrics };
 }
 
-/** What the training loop runs for stage dpo in place of the token cross-entropy (LoopOptions.preference). */
-export type PreferenceObjective = {
-  train: PairSource;
-  eval?: PairSource;
-  /** One micro-batch: ACCUMULATES gradScale * d(mean pair loss); its loss, metrics and token count. */
-  step(pairs: PairExample[], gradScale: number): { loss: number; metrics: PrefMetrics };
-  evaluate(pairs: PairExample[]): { loss: number; metrics: PrefMetrics };
+/**
+ * What the training loop runs for stages dpo and kto in place of the token cross-entropy (LoopOptions.preference).
+ * R is one training row (a pair, or a KTO example). Metrics travel as additive sums per micro-batch; summarize turns
+ * the sums of the micro-batches since the last log into the logged values, as each trainer's log() does.
+ */
+export type PreferenceObjective<R = PairExample> = {
+  train: { readonly length: number; at(i: number): R };
+  eval?: { readonly length: number; at(i: number): R };
+  /** One micro-batch: ACCUMULATES gradScale * d(mean loss); its loss and metric sums. */
+  step(rows: R[], gradScale: number): { loss: number; sums: Record<string, number> };
+  evaluate(rows: R[]): { loss: number; sums: Record<string, number> };
+  summarize(sums: Record<string, number>, microBatches: number): Record<string, number>;
+  /** Tokens of a row (ids of every sequence it runs). */
+  tokens(row: R): number;
 };
 
 export function createPreferenceObjective(
@@ -274,12 +281,16 @@ export function createPreferenceObjective(
   o: PrefOptions,
   a: { train: PairSource; eval?: PairSource; padId: number; refModel?: Model | null },
 ): PreferenceObjective {
+  const sums = (r: { loss: number; metrics: PrefMetrics }) => ({ loss: r.loss, sums: { ...r.metrics } });
   return {
     train: a.train,
     eval: a.eval,
+    // CustomDPOTrainer.log: the mean of the metrics stored for every micro-batch since the last log
+    summarize: (s, n) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v / n])),
+    tokens: (p) => p.chosen.inputIds.length + p.rejected.inputIds.length,
     // CustomDPOTrainer(disable_dropout=True) zeroes every dropout of the model, lora_dropout included: no dropout.
     step: (pairs, gradScale) =>
-      preferenceStep(model, pairs, o, { padId: a.padId, gradScale, dropout: false, refModel: a.refModel }),
-    evaluate: (pairs) => preferenceEval(model, pairs, o, { padId: a.padId, refModel: a.refModel }),
+      sums(preferenceStep(model, pairs, o, { padId: a.padId, gradScale, dropout: false, refModel: a.refModel })),
+    evaluate: (pairs) => sums(preferenceEval(model, pairs, o, { padId: a.padId, refModel: a.refModel })),
   };
 }
