@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { type Backend, createBackend } from '@crucible/tensor';
 import { describe, expect, it } from 'vitest';
 import { createModel, type LoraSpec, parseModelConfig } from '../src/model/index';
+import { createKtoObjective } from '../src/train/kto';
 import { createAdamW } from '../src/train/optimizer';
 import {
   createPreferenceObjective,
@@ -42,6 +43,18 @@ type Manifest = {
   steps: number;
   lr: number;
   losses: Record<string, { spec: Spec; steps: Record<string, number>[] }>;
+  kto: {
+    batch: Manifest['batch'];
+    kl: Manifest['batch'];
+    tags: boolean[];
+    cases: Record<
+      string,
+      {
+        spec: { name: string; beta: number; ftx: number; desirable_weight: number; undesirable_weight: number };
+        steps: Record<string, number>[];
+      }
+    >;
+  };
   tensors: Record<string, { shape: number[]; offset: number }>;
 };
 
@@ -174,4 +187,80 @@ describe('preferenceLoss', () => {
     expect(r.loss).toBe(0);
     expect(r.dChosen[0]).toBe(0);
   });
+});
+
+/** Row r of a golden batch, cut to its length. */
+const rowOf = (b: Manifest['batch'], r: number) => ({
+  inputIds: b.inputIds.slice(r * b.T, r * b.T + b.keyLen[r]),
+  labels: b.labels.slice(r * b.T, r * b.T + b.keyLen[r]),
+});
+
+// KTO (same model, 4 rows, their KL rows), TRL's kto_loss as LLaMA-Factory's CustomKTOTrainer calls it. Same
+// tolerances as above.
+describe.each(Object.keys(m.kto.cases))('kto golden %s', (caseName) => {
+  const { spec, steps } = m.kto.cases[caseName];
+  const rows = () =>
+    m.kto.tags.map((desirable, r) => ({ example: rowOf(m.kto.batch, r), kl: rowOf(m.kto.kl, r), desirable }));
+  for (const { name: beName, be, checkpointing, loraDropout } of backends()) {
+    it.skipIf(!be)(`${beName}: loss, metrics, LoRA gradients, ${m.steps} AdamW steps`, () => {
+      const backend = be as Backend;
+      const model = createModel({
+        config: parseModelConfig(m.config),
+        weights: group('weight/'),
+        backend,
+        finetuning: 'lora',
+        lora: { ...m.lora, dropout: loraDropout ?? 0 },
+        seed: 0,
+        gradientCheckpointing: checkpointing ?? false,
+      });
+      model.loadLoraState(group('lora/'));
+      const params = model.trainableParams();
+      const opt = createAdamW(backend, params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 0 });
+      const objective = createKtoObjective(
+        model,
+        {
+          beta: spec.beta,
+          ftx: spec.ftx,
+          desirableWeight: spec.desirable_weight,
+          undesirableWeight: spec.undesirable_weight,
+        },
+        { train: { length: 0, at: () => rows()[0] }, padId: 0 },
+      );
+      const refGrad = group(`${caseName}/grad/`);
+      for (let s = 0; s < m.steps; s++) {
+        opt.zeroGrad();
+        const r = objective.step(rows(), 1);
+        const metrics = objective.summarize(r.sums, 1);
+        expect(worstRatio([r.loss], [steps[s].loss], TOL.scalar), `step ${s + 1} loss`).toBeLessThanOrEqual(1);
+        for (const k of [
+          'rewards/chosen',
+          'rewards/rejected',
+          'rewards/margins',
+          'logps/chosen',
+          'logps/rejected',
+          'kl',
+        ]) {
+          expect(worstRatio([metrics[k]], [steps[s][k]], TOL.scalar), `step ${s + 1} ${k}`).toBeLessThanOrEqual(1);
+        }
+        if (s === 0) {
+          let worst = 0;
+          for (const p of params) {
+            const ref = refGrad.get(p.name);
+            if (!ref) throw new Error(`no reference gradient for ${p.name}`);
+            worst = Math.max(worst, worstRatio(host(backend, p.grad), ref.data, TOL.grad));
+          }
+          expect(worst, 'LoRA gradients of step 1').toBeLessThanOrEqual(1);
+        }
+        opt.stepWithNorm(m.lr, 0);
+      }
+      const after = group(`${caseName}/lora_after/`);
+      let worst = 0;
+      for (const p of params) {
+        const ref = after.get(p.name);
+        if (!ref) throw new Error(`no reference adapter for ${p.name}`);
+        worst = Math.max(worst, worstRatio(host(backend, p.data), ref.data, TOL.after));
+      }
+      expect(worst, `adapter after ${m.steps} steps`).toBeLessThanOrEqual(1);
+    });
+  }
 });

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuAvailable } from '@crucible/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../src/config/index';
+import { loadKtoDatasets } from '../src/data/feedback';
 import { resolveDataset } from '../src/data/formats';
 import { convertPairRow, encodePair, loadPairDatasets } from '../src/data/pairwise';
 import { getTemplate, inferSeqlen, type Template } from '../src/data/template';
@@ -58,7 +59,7 @@ describe('stage dpo config', () => {
   it('warns when an sft config carries dpo keys', () => {
     const said: string[] = [];
     parseTrainConfig({ ...base, stage: 'sft', pref_beta: 0.2 }, 'c.yaml', (m) => said.push(m));
-    expect(said.join('\n')).toMatch(/pref_beta only apply to stage: dpo/);
+    expect(said.join('\n')).toMatch(/pref_beta \(stage dpo and kto\) only apply to other stages/);
   });
   it('refuses label smoothing for a loss other than sigmoid, and a loss it does not know', () => {
     expect(() =>
@@ -198,6 +199,61 @@ describe('ranking datasets', () => {
   });
 });
 
+describe('KTO datasets', () => {
+  const kbase = { ...base, stage: 'kto' };
+  it("loads the shared kto_en_demo fixture as it is, each row with the previous row's completion as its KL row", async () => {
+    const cfg = parseTrainConfig(
+      { ...kbase, dataset: 'kto_en_demo', dataset_dir: fixtures, cutoff_len: 4096 },
+      'c',
+      quiet,
+    );
+    const { train } = await loadKtoDatasets(cfg, tokenizer, modelDir, quiet);
+    const raw = JSON.parse(readFileSync(join(fixtures, 'kto_en_demo.json'), 'utf8')) as { label: boolean }[];
+    expect(train.length).toBe(300);
+    const completion = (e: { inputIds: ArrayLike<number>; labels: ArrayLike<number> }) =>
+      Array.from(e.inputIds).slice(Array.from(e.labels).findIndex((l) => l !== -100));
+    for (let i = 0; i < train.length; i++) {
+      const r = train.at(i);
+      expect(r.desirable).toBe(raw[i].label);
+      // FeedbackDatasetProcessor's +1 offset inside the chunk (one chunk of 300 rows here)
+      expect(completion(r.kl)).toEqual(completion(train.at((i + 299) % 300).example));
+    }
+    expect(new Set(raw.map((r) => r.label)).size).toBe(2);
+  });
+  it('names the row and the field: a kto_tag that is not a boolean, an empty completion', async () => {
+    const dir = join(root, 'kto');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'dataset_info.json'),
+      JSON.stringify({
+        k: { file_name: 'k.json', columns: { prompt: 'instruction', response: 'output', kto_tag: 'label' } },
+      }),
+    );
+    const load = (rows: unknown[]) => {
+      writeFileSync(join(dir, 'k.json'), JSON.stringify(rows));
+      return loadKtoDatasets(
+        parseTrainConfig({ ...kbase, dataset: 'k', dataset_dir: dir }, 'c', quiet),
+        tokenizer,
+        modelDir,
+        quiet,
+      );
+    };
+    const good = { instruction: 'Say hi', output: 'Hello', label: true };
+    await expect(load([good, { ...good, label: 'yes' }])).rejects.toThrowError(
+      /dataset k, row 2: column "label" \(kto_tag\) must be true \(desirable\) or false/,
+    );
+    await expect(load([{ ...good, output: '' }])).rejects.toThrowError(
+      /row 1: the completion \(column "output"\) is empty/,
+    );
+    expect((await load([good, { ...good, label: false }])).train.length).toBe(2);
+  });
+  it('has kto_chosen_weight / kto_rejected_weight and refuses packing', () => {
+    const c = parseTrainConfig({ ...kbase, kto_chosen_weight: 1.5, kto_rejected_weight: '0.5' }, 'c', quiet);
+    expect([c.kto_chosen_weight, c.kto_rejected_weight]).toEqual([1.5, 0.5]);
+    expect(() => parseTrainConfig({ ...kbase, packing: true }, 'c', quiet)).toThrowError(/stage kto/);
+  });
+});
+
 const fast = cpuAvailable();
 const logOf = (dir: string) =>
   readFileSync(join(dir, 'trainer_log.jsonl'), 'utf8')
@@ -265,6 +321,19 @@ describe.runIf(fast)('stage dpo runs', () => {
     const first = logOf(out)[0];
     expect(first['rewards/chosen']).toBeCloseTo(0.1 * first['logps/chosen'], 6);
     expect(first['logps/chosen']).toBeGreaterThan(-20); // an average per token, not a sum
+  });
+
+  it('stage kto trains kto_en_demo: at step 1 the policy is the reference, so every row loses 1 - sigmoid(0)', async () => {
+    const out = join(root, 'lora-kto');
+    const res = await run({ output_dir: out, stage: 'kto', dataset: 'kto_en_demo', max_samples: 16 });
+    expect(res.status).toBe('completed');
+    const log = logOf(out);
+    expect(log[0].loss).toBeCloseTo(0.5, 5);
+    expect(log[0].kl).toBe(0);
+    for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/margins', 'logps/chosen', 'logps/rejected']) {
+      expect(k in log[0] || k in log[1], k).toBe(true);
+    }
+    expect(log[1].loss).not.toBeCloseTo(0.5, 5);
   });
 
   it('an sft run on a ranking dataset says to use stage dpo', async () => {

@@ -119,11 +119,22 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
   }
   if (config.mask_history && config.train_on_prompt) refuse('`mask_history` is incompatible with `train_on_prompt`.');
   if (config.stage !== 'sft' && config.neat_packing) refuse('`neat_packing` cannot be set as True except SFT.');
-  const prefKeys = (
-    ['pref_beta', 'pref_ftx', 'pref_loss', 'dpo_label_smoothing', 'simpo_gamma', 'ref_model'] as const
-  ).filter((k) => config[k] !== undefined);
-  if (config.stage !== 'dpo' && prefKeys.length > 0) {
-    warn(`${source}: ${prefKeys.join(', ')} only apply to stage: dpo; this ${config.stage} run ignores them.`);
+  const dpoOnly = ['pref_loss', 'dpo_label_smoothing', 'simpo_gamma'] as const;
+  const ktoOnly = ['kto_chosen_weight', 'kto_rejected_weight'] as const;
+  const both = ['pref_beta', 'pref_ftx', 'ref_model'] as const;
+  const preference = config.stage === 'dpo' || config.stage === 'kto';
+  const unused = [
+    ...(config.stage === 'dpo' ? [] : dpoOnly.map((k) => [k, 'dpo'] as const)),
+    ...(config.stage === 'kto' ? [] : ktoOnly.map((k) => [k, 'kto'] as const)),
+    ...(preference ? [] : both.map((k) => [k, 'dpo and kto'] as const)),
+  ].filter(([k]) => config[k] !== undefined);
+  if (unused.length > 0) {
+    warn(
+      `${source}: ${unused.map(([k, st]) => `${k} (stage ${st})`).join(', ')} only apply to other stages; this ${config.stage} run ignores them.`,
+    );
+  }
+  if (config.stage === 'kto' && config.packing) {
+    refuse('`packing` applies to stages pt and sft; stage kto trains each row unpacked: remove it.');
   }
   if (config.stage === 'dpo') {
     // FinetuningArguments.__post_init__

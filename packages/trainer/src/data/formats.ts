@@ -306,7 +306,7 @@ export function convertRows(
   if (a.columns.kto_tag) {
     throw new TrainerError(
       'DATASET_INVALID',
-      `Dataset "${a.name}" is a KTO dataset (kto_tag) for stage kto, which Crucible does not train.`,
+      `Dataset "${a.name}" is a KTO dataset (kto_tag): train it with stage: kto.`,
     );
   }
   const out: TConvertedRow[] = [];

@@ -114,7 +114,7 @@ export function convertPairRow(row: Record<string, unknown>, a: TDatasetAttr, wh
 }
 
 /** LLaMA-Factory's encode_oneturn: every turn but the last reply is the prompt; the last reply is the answer. */
-function encodeOneturn(template: Template, messages: TChatMessage[], system?: string, tools?: string) {
+export function encodeOneturn(template: Template, messages: TChatMessage[], system?: string, tools?: string) {
   const pairs = template.encodeMultiturn(messages, system, tools);
   const prompt: number[] = [];
   pairs.forEach(([s, t], i) => {

@@ -67,6 +67,60 @@ def make_pairs(V, g):
     return ids, labels, key_len
 
 
+KTO_CASES = [
+    {"name": "kto", "beta": 0.1, "ftx": 0.0, "desirable_weight": 1.0, "undesirable_weight": 1.0},
+    {"name": "kto_weighted_ftx", "beta": 0.5, "ftx": 0.3, "desirable_weight": 1.0, "undesirable_weight": 1.5},
+]
+
+
+def pad_rows(rows, T):
+    ids = torch.zeros(len(rows), T, dtype=torch.long)
+    labels = torch.full((len(rows), T), -100, dtype=torch.long)
+    key_len = torch.zeros(len(rows), dtype=torch.long)
+    for r, (prompt, comp) in enumerate(rows):
+        n = len(prompt) + len(comp)
+        ids[r, :n] = torch.cat([prompt, comp])
+        labels[r, len(prompt) : n] = comp
+        key_len[r] = n
+    return ids, labels, key_len
+
+
+def make_kto_rows(V, g):
+    """4 KTO rows (desirable, undesirable, desirable, undesirable) and their KL rows: each prompt with the previous
+    row's completion, the first with the last's (FeedbackDatasetProcessor's +1 offset)."""
+    prompts = [torch.randint(1, V, (n,), generator=g) for n in (3, 4, 2, 5)]
+    comps = [torch.randint(1, V, (n,), generator=g) for n in (5, 3, 6, 4)]
+    tags = [True, False, True, False]
+    rows = list(zip(prompts, comps))
+    kl = [(prompts[i], comps[(i - 1) % 4]) for i in range(4)]
+    return pad_rows(rows, 11), pad_rows(kl, 11), tags
+
+
+def kto_loss(spec, lp, rp, kl_lp, kl_rp, tags, lengths):
+    """TRL KTOTrainer.kto_loss + LLaMA-Factory CustomKTOTrainer.get_batch_loss_metrics (losses.nanmean(), pref_ftx
+    rescaled by / n_chosen * batch size)."""
+    beta = spec["beta"]
+    tags = torch.tensor(tags)
+    kl = (kl_lp - kl_rp).mean().detach().clamp(min=0)
+    lr = lp - rp
+    chosen_losses = 1 - torch.sigmoid(beta * (lr[tags] - kl))
+    rejected_losses = 1 - torch.sigmoid(beta * (kl - lr[~tags]))
+    losses = torch.cat((spec["desirable_weight"] * chosen_losses, spec["undesirable_weight"] * rejected_losses), 0)
+    loss = losses.nanmean()
+    n_c = int(tags.sum())
+    if spec["ftx"] > 1e-6 and n_c > 0:
+        sft = -(lp[tags] / lengths[tags])
+        loss = loss + spec["ftx"] * sft.nanmean() / n_c * len(tags)
+    cr, rr = beta * lr[tags].detach(), beta * lr[~tags].detach()
+    metrics = {
+        "rewards/chosen": float(cr.mean()), "rewards/rejected": float(rr.mean()),
+        "rewards/margins": float(cr.mean() - rr.mean()),
+        "logps/chosen": float(lp[tags].detach().mean()), "logps/rejected": float(lp[~tags].detach().mean()),
+        "kl": float(kl),
+    }
+    return loss, metrics
+
+
 def row_logps(logits, labels):
     """get_batch_logps: sum of log p(label) over labels != -100 after the shift, and the counts."""
     lg = logits[:, :-1, :]
@@ -223,6 +277,37 @@ def main():
         out[spec["name"]] = {"spec": spec, "steps": steps}
         print(spec["name"], [round(x["loss"], 6) for x in steps])
 
+    # KTO: the same model, 4 rows and their KL rows
+    (kids, klabels, kkey), (klids, kllabels, klkey), tags = make_kto_rows(cfg["vocab_size"], g)
+    with torch.no_grad():
+        rp, _ = row_logps(forward(cfg, w, None, None, kids, kkey), klabels)
+        kl_rp, _ = row_logps(forward(cfg, w, None, None, klids, klkey), kllabels)
+    kto_out = {}
+    for spec in KTO_CASES:
+        lora = {k: v.double().clone().requires_grad_(True) for k, v in lora32.items()}
+        opt = torch.optim.AdamW(list(lora.values()), lr=LR, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+        steps = []
+        for step in range(STEPS):
+            opt.zero_grad()
+            lp, cnt = row_logps(forward(cfg, w, lora, lspec, kids, kkey), klabels)
+            with torch.no_grad():
+                kl_lp, _ = row_logps(forward(cfg, w, lora, lspec, klids, klkey), kllabels)
+            loss, metrics = kto_loss(spec, lp, rp, kl_lp, kl_rp, tags, cnt)
+            loss.backward()
+            if step == 0:
+                for k, v in lora.items():
+                    put(f"{spec['name']}/grad/{k}", v.grad)
+            steps.append({"loss": float(loss), **metrics})
+            opt.step()
+        for k, v in lora.items():
+            put(f"{spec['name']}/lora_after/{k}", v)
+        kto_out[spec["name"]] = {"spec": spec, "steps": steps}
+        print(spec["name"], [round(x["loss"], 6) for x in steps])
+
+    def batch_json(ids_, labels_, key_len_):
+        return {"B": int(ids_.shape[0]), "T": int(ids_.shape[1]), "inputIds": ids_.reshape(-1).tolist(),
+                "labels": labels_.reshape(-1).tolist(), "keyLen": key_len_.tolist()}
+
     manifest = {
         "generator": "test/golden/make_dpo_golden.py (PyTorch %s, float64; TRL DPOTrainer._compute_loss cross-check: %s)"
         % (torch.__version__, trl_version or "not run"),
@@ -232,6 +317,8 @@ def main():
                   "labels": labels.reshape(-1).tolist(), "keyLen": key_len.tolist()},
         "steps": STEPS, "lr": LR,
         "losses": out,
+        "kto": {"batch": batch_json(kids, klabels, kkey), "kl": batch_json(klids, kllabels, klkey), "tags": tags,
+                "cases": kto_out},
         "tensors": index,
     }
     with open(os.path.join(HERE, "dpo_golden.json"), "w") as f:
