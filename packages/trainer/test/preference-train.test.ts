@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuAvailable } from '@crucible/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../src/config/index';
+import { countTrainTokens } from '../src/data/count';
 import { loadKtoDatasets } from '../src/data/feedback';
 import { resolveDataset } from '../src/data/formats';
 import { convertPairRow, encodePair, loadPairDatasets } from '../src/data/pairwise';
@@ -334,6 +335,32 @@ describe.runIf(fast)('stage dpo runs', () => {
       expect(k in log[0] || k in log[1], k).toBe(true);
     }
     expect(log[1].loss).not.toBeCloseTo(0.5, 5);
+  });
+
+  it('countTrainTokens counts what a dpo / kto epoch trains on (both sequences of every row)', async () => {
+    for (const [stage, dataset] of [
+      ['dpo', 'dpo_en_demo'],
+      ['kto', 'kto_en_demo'],
+    ] as const) {
+      const out = join(root, `count-${stage}`);
+      const cfg = {
+        ...base,
+        stage,
+        dataset,
+        dataset_dir: fixtures,
+        cutoff_len: 48,
+        max_samples: 4,
+        per_device_train_batch_size: 4,
+        num_train_epochs: 1,
+        output_dir: out,
+        overwrite_output_dir: true,
+        save_steps: 1000,
+      };
+      const count = await countTrainTokens(parseTrainConfig(cfg, 'c', quiet), modelDir);
+      const res = await runTraining(parseTrainConfig(cfg, 'c', quiet), { backend: 'cpu', progress: false, log: quiet });
+      expect(count.trainExamples).toBe(4);
+      expect(res.tokensSeen).toBe(count.tokensPerEpoch);
+    }
   });
 
   it('an sft run on a ranking dataset says to use stage dpo', async () => {
