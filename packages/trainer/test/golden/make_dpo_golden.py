@@ -15,7 +15,11 @@ of sigmoid / hinge / ipo is ALSO run through TRL's own DPOTrainer._compute_loss 
 LoRA model (float64), and the script stops if its loss or any LoRA gradient differs from the formulas here by more
 than 1e-5 relative (TRL 1.x has no label smoothing for sigmoid and no orpo/simpo: those use the formulas only).
 
-Then STEPS optimizer steps of torch.optim.AdamW (lr LR, weight decay 0, no clipping) on the LoRA parameters: the
+KTO (stage kto): 4 rows (desirable, undesirable, ...) and their KL rows (each prompt with the previous row's
+completion) on the same model; TRL's KTOTrainer.kto_loss as LLaMA-Factory's CustomKTOTrainer calls it (kl detached
+and clamped at 0, losses.nanmean(), pref_ftx rescaled by / n_desirable * batch size), from the formulas only.
+
+Then, for every case, STEPS optimizer steps of torch.optim.AdamW (lr LR, weight decay 0, no clipping) on the LoRA parameters: the
 per-step losses and metrics and the adapter after the last step are written.
 
 Output: dpo_golden.json (config, batch, per-loss expectations, tensor index) and dpo_golden.bin (float32 tensors:
