@@ -337,6 +337,26 @@ describe.runIf(fast)('stage dpo runs', () => {
     expect(log[1].loss).not.toBeCloseTo(0.5, 5);
   });
 
+  it('a resumed dpo run logs the losses and rewards of the straight run', async () => {
+    const straight = join(root, 'resume-straight');
+    await run({ output_dir: straight, max_steps: 3, save_steps: 1 });
+    const resumed = join(root, 'resume-resumed');
+    await run({ output_dir: resumed, max_steps: 3, save_steps: 1 });
+    rmSync(join(resumed, 'checkpoint-2'), { recursive: true });
+    rmSync(join(resumed, 'checkpoint-3'), { recursive: true });
+    await run({
+      output_dir: resumed,
+      max_steps: 3,
+      save_steps: 1,
+      resume_from_checkpoint: join(resumed, 'checkpoint-1'),
+    });
+    const pick = (l: Record<string, number>) => [l.loss, l['rewards/margins'], l['logps/chosen']];
+    const a = logOf(straight).filter((l) => 'loss' in l);
+    const b = logOf(resumed).filter((l) => 'loss' in l);
+    expect(b.length).toBe(3);
+    for (let i = 0; i < 3; i++) expect(pick(b[i])).toEqual(pick(a[i]));
+  });
+
   it('countTrainTokens counts what a dpo / kto epoch trains on (both sequences of every row)', async () => {
     for (const [stage, dataset] of [
       ['dpo', 'dpo_en_demo'],
