@@ -195,8 +195,8 @@ const rowOf = (b: Manifest['batch'], r: number) => ({
   labels: b.labels.slice(r * b.T, r * b.T + b.keyLen[r]),
 });
 
-// KTO (same model, 4 rows, their KL rows), TRL's kto_loss as LLaMA-Factory's CustomKTOTrainer calls it. Same
-// tolerances as above.
+// KTO (same model, 4 rows, their KL rows), TRL's kto_loss as LLaMA-Factory's CustomKTOTrainer calls it (the plain
+// case also through TRL's own KTOTrainer._compute_loss when the script ran with TRL). Same tolerances as above.
 describe.each(Object.keys(m.kto.cases))('kto golden %s', (caseName) => {
   const { spec, steps } = m.kto.cases[caseName];
   const rows = () =>

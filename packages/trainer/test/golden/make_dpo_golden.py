@@ -17,7 +17,9 @@ than 1e-5 relative (TRL 1.x has no label smoothing for sigmoid and no orpo/simpo
 
 KTO (stage kto): 4 rows (desirable, undesirable, ...) and their KL rows (each prompt with the previous row's
 completion) on the same model; TRL's KTOTrainer.kto_loss as LLaMA-Factory's CustomKTOTrainer calls it (kl detached
-and clamped at 0, losses.nanmean(), pref_ftx rescaled by / n_desirable * batch size), from the formulas only.
+and clamped at 0, losses.nanmean(), pref_ftx rescaled by / n_desirable * batch size). With TRL importable, step 1
+of the case without pref_ftx also runs TRL's own KTOTrainer._compute_loss on the Qwen2 + PEFT model (KL rows included,
+reference = adapter disabled), and the script stops if loss or gradients differ by more than 1e-5 relative.
 
 Then, for every case, STEPS optimizer steps of torch.optim.AdamW (lr LR, weight decay 0, no clipping) on the LoRA parameters: the
 per-step losses and metrics and the adapter after the last step are written.
@@ -226,6 +228,63 @@ def trl_check(cfg, lspec, w32, lora32, ids, key_len, labels, spec, loss, grads):
     return trl.__version__
 
 
+def trl_kto_check(cfg, lspec, w32, lora32, batch, kl_batch, tags, spec, loss, grads):
+    """TRL's own KTOTrainer._compute_loss on the real Qwen2 + PEFT model (float64), reference = the adapter disabled:
+    loss and LoRA gradients within 1e-5 relative of this script's (ftx 0: pref_ftx is LLaMA-Factory's addition)."""
+    try:
+        import collections
+
+        import peft
+        import transformers
+        import trl
+        from trl.trainer.kto_trainer import KTOTrainer
+    except Exception as e:  # noqa: BLE001
+        print("  trl not importable, KTO formulas only:", type(e).__name__)
+        return None
+    hf_cfg = transformers.Qwen2Config(**{k: v for k, v in cfg.items() if k not in ("architectures", "model_type")})
+    hf_cfg._attn_implementation = "eager"
+    base = transformers.Qwen2ForCausalLM(hf_cfg).double()
+    base.load_state_dict({k: v.double() for k, v in w32.items()}, strict=False)
+    base.tie_weights()
+    model = peft.get_peft_model(
+        base, peft.LoraConfig(r=lspec["r"], lora_alpha=lspec["alpha"], lora_dropout=0.0, target_modules=lspec["targets"])
+    )
+    model.load_state_dict({k.replace(".weight", ".default.weight"): v.double() for k, v in lora32.items()}, strict=False)
+    model.train()
+    ident = lambda x: x  # noqa: E731
+    fake = types.SimpleNamespace(
+        model=model, ref_model=None, beta=spec["beta"], desirable_weight=spec["desirable_weight"],
+        undesirable_weight=spec["undesirable_weight"], loss_type="kto", calculate_KL=True, use_liger_kernel=False,
+        precompute_ref_logps=False, aux_loss_enabled=False, _is_vlm=False, _total_train_tokens=0, _tp_size=1,
+        _metrics={"train": collections.defaultdict(list), "eval": collections.defaultdict(list)},
+        args=types.SimpleNamespace(gradient_checkpointing=False, gradient_checkpointing_kwargs=None),
+        accelerator=types.SimpleNamespace(device=torch.device("cpu"), gather_for_metrics=ident, gather=ident,
+                                          unwrap_model=ident),
+    )
+    fake._compute_kl_logps = types.MethodType(KTOTrainer._compute_kl_logps, fake)
+
+    def parts(ids, labels, key_len):
+        T = ids.shape[1]
+        return ids, (torch.arange(T)[None, :] < key_len[:, None]).long(), (labels != -100).long()
+
+    ids, attn, comp = parts(*batch)
+    kl_ids, kl_attn, kl_comp = parts(*kl_batch)
+    inputs = {"input_ids": ids, "attention_mask": attn, "completion_mask": comp, "KL_input_ids": kl_ids,
+              "KL_attention_mask": kl_attn, "KL_completion_mask": kl_comp, "label": torch.tensor(tags)}
+    tl = KTOTrainer._compute_loss(fake, model, inputs, False)
+    tl.backward()
+    d = abs(float(tl.detach()) - float(loss.detach())) / max(1e-12, abs(float(loss.detach())))
+    worst = 0.0
+    named = dict(model.named_parameters())
+    for k, g in grads.items():
+        tg = named[k.replace(".weight", ".default.weight")].grad
+        worst = max(worst, float((tg - g).abs().max() / g.abs().max().clamp(min=1e-30)))
+    print(f"  TRL {trl.__version__} kto: loss {float(tl.detach()):.12g} rel diff {d:.2e}, grads rel diff {worst:.2e}")
+    if d > 1e-5 or worst > 1e-5:
+        raise SystemExit(f"TRL's KTOTrainer differs from this script for {spec['name']}")
+    return trl.__version__
+
+
 def main():
     case = CASES[0]  # qwen2_tied_bias: tied embeddings, q/k/v bias, GQA, LoRA on every linear
     cfg, lspec = case["config"], case["lora"]
@@ -287,6 +346,7 @@ def main():
         rp, _ = row_logps(forward(cfg, w, None, None, kids, kkey), klabels)
         kl_rp, _ = row_logps(forward(cfg, w, None, None, klids, klkey), kllabels)
     kto_out = {}
+    kto_trl = None
     for spec in KTO_CASES:
         lora = {k: v.double().clone().requires_grad_(True) for k, v in lora32.items()}
         opt = torch.optim.AdamW(list(lora.values()), lr=LR, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
@@ -298,6 +358,11 @@ def main():
                 kl_lp, _ = row_logps(forward(cfg, w, lora, lspec, klids, klkey), kllabels)
             loss, metrics = kto_loss(spec, lp, rp, kl_lp, kl_rp, tags, cnt)
             loss.backward()
+            if step == 0 and spec["ftx"] == 0:
+                grads = {k: v.grad.detach().clone() for k, v in lora.items()}
+                batch = (kids, klabels, kkey)
+                kl_batch = (klids, kllabels, klkey)
+                kto_trl = trl_kto_check(cfg, lspec, w32, lora32, batch, kl_batch, tags, spec, loss, grads) or kto_trl
             if step == 0:
                 for k, v in lora.items():
                     put(f"{spec['name']}/grad/{k}", v.grad)
@@ -313,8 +378,8 @@ def main():
                 "labels": labels_.reshape(-1).tolist(), "keyLen": key_len_.tolist()}
 
     manifest = {
-        "generator": "test/golden/make_dpo_golden.py (PyTorch %s, float64; TRL DPOTrainer._compute_loss cross-check: %s)"
-        % (torch.__version__, trl_version or "not run"),
+        "generator": "test/golden/make_dpo_golden.py (PyTorch %s, float64; TRL DPOTrainer._compute_loss cross-check: %s;"
+        " TRL KTOTrainer._compute_loss cross-check: %s)" % (torch.__version__, trl_version or "not run", kto_trl or "not run"),
         "config": cfg,
         "lora": {"r": lspec["r"], "alpha": lspec["alpha"], "dropout": 0.0, "targets": lspec["targets"]},
         "batch": {"B": int(ids.shape[0]), "T": int(ids.shape[1]), "inputIds": ids.reshape(-1).tolist(),
