@@ -119,6 +119,34 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
   }
   if (config.mask_history && config.train_on_prompt) refuse('`mask_history` is incompatible with `train_on_prompt`.');
   if (config.stage !== 'sft' && config.neat_packing) refuse('`neat_packing` cannot be set as True except SFT.');
+  const dpoOnly = ['pref_loss', 'dpo_label_smoothing', 'simpo_gamma'] as const;
+  const ktoOnly = ['kto_chosen_weight', 'kto_rejected_weight'] as const;
+  const both = ['pref_beta', 'pref_ftx', 'ref_model'] as const;
+  const preference = config.stage === 'dpo' || config.stage === 'kto';
+  const unused = [
+    ...(config.stage === 'dpo' ? [] : dpoOnly.map((k) => [k, 'dpo'] as const)),
+    ...(config.stage === 'kto' ? [] : ktoOnly.map((k) => [k, 'kto'] as const)),
+    ...(preference ? [] : both.map((k) => [k, 'dpo and kto'] as const)),
+  ].filter(([k]) => config[k] !== undefined);
+  if (unused.length > 0) {
+    warn(
+      `${source}: ${unused.map(([k, st]) => `${k} (stage ${st})`).join(', ')} only apply to other stages; this ${config.stage} run ignores them.`,
+    );
+  }
+  if (config.stage === 'kto' && config.packing) {
+    refuse('`packing` applies to stages pt and sft; stage kto trains each row unpacked: remove it.');
+  }
+  if (config.stage === 'dpo') {
+    // FinetuningArguments.__post_init__
+    const loss = config.pref_loss ?? 'sigmoid';
+    if (loss !== 'sigmoid' && (config.dpo_label_smoothing ?? 0) > 1e-6) {
+      refuse(
+        `\`dpo_label_smoothing\` is only valid for sigmoid loss function (pref_loss is ${loss}); remove it or set pref_loss: sigmoid.`,
+      );
+    }
+    if (config.packing)
+      refuse('`packing` applies to stages pt and sft; stage dpo trains each pair unpacked: remove it.');
+  }
   if (config.data_cutoff_len !== undefined && config.data_cutoff_len < 1) {
     // LLaMA-Factory would pack with a cutoff of 0 (one token less than cutoff_len): every example empty.
     refuse(

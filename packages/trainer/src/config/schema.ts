@@ -52,7 +52,7 @@ export const ZTrainConfig = z
     trust_remote_code: bool().optional(),
     cache_dir: z.string().optional(),
     // method
-    stage: z.enum(['sft', 'pt']).default('sft'),
+    stage: z.enum(['sft', 'pt', 'dpo', 'kto']).default('sft'),
     do_train: bool().default(true),
     do_eval: bool().optional(),
     do_predict: bool().optional(),
@@ -62,6 +62,20 @@ export const ZTrainConfig = z
     lora_alpha: num(z.number().positive()).optional(),
     lora_dropout: num(z.number().min(0).max(1)).optional(),
     lora_target: list().optional(),
+    // preference training (stage dpo): LLaMA-Factory's FinetuningArguments. Their defaults (pref_beta 0.1, pref_ftx 0,
+    // pref_loss sigmoid, dpo_label_smoothing 0, simpo_gamma 0.5) live in train/preference.ts PREF_DEFAULTS and are
+    // applied there, so that the config hash of every sft/pt run (and its checkpoints) stays what it was.
+    pref_beta: num(z.number().positive()).optional(),
+    pref_ftx: num(z.number().min(0)).optional(),
+    pref_loss: z.enum(['sigmoid', 'hinge', 'ipo', 'orpo', 'simpo']).optional(),
+    dpo_label_smoothing: num(z.number().min(0).max(0.5)).optional(),
+    simpo_gamma: num().optional(),
+    // stage kto (pref_beta and pref_ftx too): weights of the desirable and undesirable rows' losses, default 1
+    kto_chosen_weight: num(z.number().positive()).optional(),
+    kto_rejected_weight: num(z.number().positive()).optional(),
+    // The reference of a full run: a model directory (default: a frozen copy of model_name_or_path). A LoRA run's
+    // reference is its own base with the adapter disabled unless ref_model names another model.
+    ref_model: z.string().optional(),
     // data
     dataset: list().optional(),
     eval_dataset: list().optional(),

@@ -33,7 +33,8 @@ export function identityFrom(
   };
 }
 
-function replaceIdentity<T>(v: T, id: TIdentity): T {
+/** identity.json's placeholders replaced in every string of a row. */
+export function replaceIdentity<T>(v: T, id: TIdentity): T {
   if (typeof v === 'string') {
     let s: string = v;
     if (id.name !== undefined) s = s.replaceAll('{{name}}', id.name);

@@ -66,7 +66,7 @@ export function resolveDataset(
   name: string,
   datasetDir: string,
   info: Record<string, TInfoEntry>,
-  stage: 'sft' | 'pt' = 'sft',
+  stage: string = 'sft',
 ): TDatasetAttr {
   const entry = info[name];
   if (!entry) {
@@ -300,13 +300,13 @@ export function convertRows(
   if (a.ranking || a.columns.chosen) {
     throw new TrainerError(
       'DATASET_INVALID',
-      `Dataset "${a.name}" is a preference (ranking) dataset for stage rm/dpo, which Crucible does not train.`,
+      `Dataset "${a.name}" is a preference (ranking) dataset: train it with stage: dpo (stage rm is not available).`,
     );
   }
   if (a.columns.kto_tag) {
     throw new TrainerError(
       'DATASET_INVALID',
-      `Dataset "${a.name}" is a KTO dataset (kto_tag) for stage kto, which Crucible does not train.`,
+      `Dataset "${a.name}" is a KTO dataset (kto_tag): train it with stage: kto.`,
     );
   }
   const out: TConvertedRow[] = [];

@@ -1,5 +1,5 @@
 import type { Backend, DeviceTensor as DT } from '@crucible/tensor';
-import { fromBf16, readScalar } from '@crucible/tensor';
+import { fromBf16, readScalar, SCALAR_SIZE } from '@crucible/tensor';
 import { type Acts, buildActs, createActsPool } from './acts';
 import { buildModel, type FrozenDtype } from './build';
 import { ModelError } from './errors';
@@ -16,6 +16,7 @@ import type {
   LossResult,
   Model,
   ModelConfig,
+  RowLogps,
   StoredWeights,
   Tensor,
   Weights,
@@ -238,16 +239,21 @@ export function createModel(opts: {
     const cursor = o.dropout ?? ownDropout;
     forward(a, s, { cursor, replay: false });
     be.crossEntropyLmHead(o.lossOut, a.dhN, lmHead.dw, a.hN, lmHead.w, a.labels, N, C, V, gradScale);
+    backwardFromHidden(a, s, { cursor, replay: true });
+    return { nTokens };
+  };
+
+  /** From dhN (the LM head's input gradient) down to every parameter gradient. */
+  const backwardFromHidden = (a: Acts, s: StepShape, replay: DropoutMode): void => {
+    const { N } = s;
     be.rmsnormBackward(a.dres, finalNorm.dw, a.dhN, a.res[layers.length], finalNorm.w, a.rstdF, N, C);
-    const replay: DropoutMode = { cursor, replay: true };
     for (let l = layers.length - 1; l >= 0; l--) {
       // With checkpointing the shared buffers hold the last layer's activations; every other layer is recomputed
       // from its saved input with the same dropout counters, so backward reads exactly what the forward computed.
       if (checkpointing && l < layers.length - 1) layerForward(be, d, layers[l], a.layers[l], s, replay, a.scratch);
-      layerBackward(be, d, layers[l], a.layers[l], s, a, l > 0 || embed.dw !== null, cursor.seed);
+      layerBackward(be, d, layers[l], a.layers[l], s, a, l > 0 || embed.dw !== null, replay?.cursor.seed ?? 0);
     }
     if (embed.dw) be.embeddingBackward(embed.dw, a.dres, a.ids, N, C);
-    return { nTokens };
   };
 
   const readLoss = (t: DT): number => readScalar(be.download(t));
@@ -268,6 +274,96 @@ export function createModel(opts: {
     forward(a, s, null);
     be.crossEntropyLmHead(a.loss, null, null, a.hN, lmHead.w, a.labels, N, C, V, 1);
     return { lossSum: readLoss(a.loss), nTokens };
+  };
+
+  /**
+   * Row b's cross-entropy sum into rowLoss[b] (and, with scales, scales[b] * its gradient into dhN and the LM head's
+   * dW): the fused op on the row's slice of hN and labels, so per-row sums cost no more than one batch call.
+   */
+  const rowCrossEntropy = (a: Acts, B: number, T: number, rowLoss: DT, scales: Float64Array | null): void => {
+    for (let b = 0; b < B; b++) {
+      be.crossEntropyLmHead(
+        be.view(rowLoss, b * SCALAR_SIZE, [SCALAR_SIZE]),
+        scales ? be.view(a.dhN, b * T * C, [T * C]) : null,
+        scales ? lmHead.dw : null,
+        be.view(a.hN, b * T * C, [T * C]),
+        lmHead.w,
+        be.view(a.labels, b * T, [T]),
+        T,
+        C,
+        V,
+        scales ? scales[b] : 1,
+      );
+    }
+  };
+
+  const rowCounts = (batch: Batch): Int32Array => {
+    const counts = new Int32Array(batch.B);
+    for (let b = 0; b < batch.B; b++)
+      counts[b] = countLabels(batch.labels.subarray(b * batch.T, (b + 1) * batch.T), 1, batch.T);
+    return counts;
+  };
+
+  const downloadRows = (rowLoss: DT, B: number): Float64Array => {
+    const host = be.download(rowLoss);
+    const out = new Float64Array(B);
+    for (let b = 0; b < B; b++) out[b] = -readScalar(host, b * SCALAR_SIZE);
+    return out;
+  };
+
+  /** PEFT's disable_adapter(): every LoRA call site skipped while fn runs. */
+  const withoutAdapters = <R>(fn: () => R): R => {
+    const saved = layers.map((l) => Object.entries(l.lin).map(([k, lin]) => [k, lin.lora] as const));
+    for (const l of layers) for (const lin of Object.values(l.lin)) lin.lora = null;
+    try {
+      return fn();
+    } finally {
+      layers.forEach((l, i) => {
+        for (const [k, lora] of saved[i]) (l.lin as Record<string, { lora: unknown }>)[k].lora = lora;
+      });
+    }
+  };
+
+  const sequenceLogps = (batch: Batch, o?: { adapters?: boolean }): RowLogps => {
+    checkBatch(batch);
+    const { B, T } = batch;
+    const counts = rowCounts(batch);
+    const a = trainPool(B * T);
+    const s = uploadBatch(a, batch, true);
+    if (o?.adapters === false) withoutAdapters(() => forward(a, s, null));
+    else forward(a, s, null);
+    const rowLoss = be.alloc([B * SCALAR_SIZE]);
+    rowCrossEntropy(a, B, T, rowLoss, null);
+    const logps = downloadRows(rowLoss, B);
+    be.free(rowLoss);
+    return { logps, counts };
+  };
+
+  const accumulateRowGrad = (
+    batch: Batch,
+    rowGrad: (r: RowLogps) => Float64Array,
+    o?: { dropout?: DropoutCursor | null | false },
+  ): RowLogps => {
+    checkBatch(batch);
+    const { B, T } = batch;
+    const N = B * T;
+    const counts = rowCounts(batch);
+    const a = trainPool(N);
+    const s = uploadBatch(a, batch, true);
+    // dropout false: no dropout at all (LLaMA-Factory's preference trainers disable it in the model).
+    const cursor = o?.dropout === false ? null : (o?.dropout ?? ownDropout);
+    forward(a, s, cursor ? { cursor, replay: false } : null);
+    const rowLoss = be.alloc([B * SCALAR_SIZE]);
+    rowCrossEntropy(a, B, T, rowLoss, null);
+    const r: RowLogps = { logps: downloadRows(rowLoss, B), counts };
+    const g = rowGrad(r);
+    // The op differentiates the cross-entropy sum, which is -logp: its weight is -d(objective)/d(logp).
+    const scales = new Float64Array(B);
+    for (let b = 0; b < B; b++) scales[b] = -g[b];
+    rowCrossEntropy(a, B, T, rowLoss, scales);
+    be.free(rowLoss);
+    backwardFromHidden(a, s, cursor ? { cursor, replay: true } : null);
+    return r;
   };
 
   /** Runs one unpadded sequence through the lean pool; afterLayer sees each layer's activations (prefill). */
@@ -349,6 +445,8 @@ export function createModel(opts: {
     accumulateGrad,
     lossAndGrad,
     loss,
+    sequenceLogps,
+    accumulateRowGrad,
     logits,
     loraState,
     loadLoraState,

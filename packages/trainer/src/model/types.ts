@@ -110,6 +110,12 @@ export type Batch = {
 
 export type LossResult = { lossSum: number; nTokens: number };
 
+/**
+ * Per-row sums of log p(label) over the labelled positions after the causal shift (TRL's get_batch_logps with
+ * average_log_prob false), and each row's labelled count. Float64 on the host.
+ */
+export type RowLogps = { logps: Float64Array; counts: Int32Array };
+
 /** Keys and values of every layer for incremental decoding; head-major [layer][Hkv, maxLen, D], on the backend. */
 export type KvCache = {
   readonly maxLen: number;
@@ -142,6 +148,22 @@ export type Model = {
   lossAndGrad(batch: Batch, gradScale: number, dropout?: DropoutCursor): LossResult;
   /** Evaluation: no dropout, no gradients. */
   loss(batch: Batch): LossResult;
+  /**
+   * Per-row log-probabilities without dropout or gradients (preference training's reference). adapters false runs
+   * the frozen base with every LoRA adapter switched off (PEFT's disable_adapter()).
+   */
+  sequenceLogps(batch: Batch, o?: { adapters?: boolean }): RowLogps;
+  /**
+   * Preference training's step: forward with dropout, the per-row log-probs to the host, then rowGrad(logps)[b] =
+   * d(objective)/d(logps[b]) (already scaled for the batch and accumulation) and backward, ACCUMULATING into the
+   * gradients: row b's cross-entropy gradient weighted by -rowGrad[b]. One host read between forward and backward.
+   */
+  accumulateRowGrad(
+    batch: Batch,
+    rowGrad: (r: RowLogps) => Float64Array,
+    /** dropout: the LoRA dropout stream (null/absent: the model's own), or false for no dropout. */
+    o?: { dropout?: DropoutCursor | null | false },
+  ): RowLogps;
   /** Full forward without a cache for one sequence: logits [T, V] (tests, scoring). */
   logits(ids: Int32Array): Float32Array;
   /** PEFT keys: base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight [r, in], ...lora_B.weight [out, r]. */

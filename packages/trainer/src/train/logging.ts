@@ -17,6 +17,10 @@ export type TrainerLogRecord = {
   throughput?: number;
   total_tokens?: number;
   grad_norm?: number;
+  /** Preference training (LLaMA-Factory's LogCallback: rewards/accuracies of the logged window). */
+  accuracy?: number;
+  /** Preference training's metrics under TRL's names (rewards/chosen, ...; eval_rewards/chosen, ... for eval). */
+  [metric: `${'eval_' | ''}${'rewards' | 'logps'}/${string}`]: number;
 };
 
 /** Python's str(datetime.timedelta(seconds=int(s))): "0:01:05", "1 day, 2:03:04". */
@@ -43,6 +47,8 @@ export function makeLogRecord(a: {
   lr?: number;
   epoch?: number;
   gradNorm?: number;
+  /** Extra metrics written under their own names (preference training: rewards/..., logps/...). */
+  metrics?: Record<string, number>;
 }): TrainerLogRecord {
   const perStep = a.step > 0 ? a.elapsedS / a.step : 0;
   const rec: TrainerLogRecord = {
@@ -58,6 +64,8 @@ export function makeLogRecord(a: {
     throughput: a.tokens > 0 && a.elapsedS > 0 ? round(a.tokens / a.elapsedS, 2) : undefined,
     total_tokens: a.tokens > 0 ? a.tokens : undefined,
     grad_norm: a.gradNorm,
+    accuracy: a.metrics?.['rewards/accuracies'],
+    ...(a.metrics ?? {}),
   };
   for (const k of Object.keys(rec) as (keyof TrainerLogRecord)[]) if (rec[k] === undefined) delete rec[k];
   return rec;

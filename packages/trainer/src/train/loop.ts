@@ -23,6 +23,7 @@ import {
 import { TrainError } from './errors';
 import { appendLog, createProgress, makeLogRecord, type TrainerLogRecord } from './logging';
 import { createAdamW, normFromSquares } from './optimizer';
+import type { PreferenceObjective } from './preference';
 import { epochPermutation } from './rng';
 import { lrAt, type ScheduleOptions, type TScheduleType, warmupStepsFor } from './schedule';
 
@@ -84,8 +85,10 @@ export type TrainEvent =
       tokens: number;
       tokensPerS: number;
       etaS: number;
+      /** Preference training: the step's rewards/... and logps/... (TRL's names), averaged over its micro-batches. */
+      metrics?: Record<string, number>;
     }
-  | { type: 'eval'; step: number; evalLoss: number; epoch: number }
+  | { type: 'eval'; step: number; evalLoss: number; epoch: number; metrics?: Record<string, number> }
   | { type: 'log'; record: TrainerLogRecord }
   | { type: 'checkpoint'; step: number; dir: string }
   /** save_total_limit deleted this older checkpoint folder (the platform removes its stored copy too). */
@@ -121,6 +124,14 @@ export type LoopOptions = {
   blockDiagAttn?: boolean;
   /** One-line messages for people (a missing best checkpoint). Default: stderr. */
   log?: (message: string) => void;
+  /**
+   * Preference training (stage dpo): its pairs are the rows (train and eval are then unused) and each micro-batch
+   * goes through its step: the loss is the mean over pairs, each micro-batch's gradient is scaled by 1 / the number
+   * of micro-batches of the step (Transformers without num_items_in_batch), and the TRL metrics are logged as
+   * LLaMA-Factory's CustomDPOTrainer.log does: averaged over every micro-batch since the last log.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the loop only passes rows from train/eval back to the same objective
+  preference?: PreferenceObjective<any>;
 };
 
 export type LoopResult = {
@@ -172,11 +183,13 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const { model, backend, args, train } = o;
-  if (train.length === 0)
+  const pref = o.preference ?? null;
+  const nRows = pref ? pref.train.length : train.length;
+  if (nRows === 0)
     throw new TrainError('TRAIN_SET_EMPTY', 'The training set is empty: check dataset, max_samples and val_size.');
   const now = o.now ?? (() => performance.now() / 1000);
   const plan = planSteps(
-    train.length,
+    nRows,
     args.perDeviceTrainBatchSize,
     args.gradientAccumulationSteps,
     args.numTrainEpochs,
@@ -193,7 +206,29 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const evalEvery = everyN(args.evalSteps ?? args.loggingSteps, plan.totalSteps);
   const saveEvery = everyN(args.saveSteps, plan.totalSteps);
   const evalRows: ExampleSource = o.eval ?? [];
-  const doEval = args.evalStrategy !== 'no' && evalRows.length > 0;
+  const nEval = pref ? (pref.eval?.length ?? 0) : evalRows.length;
+  const doEval = args.evalStrategy !== 'no' && nEval > 0;
+  // Preference metrics since the last log: sums over micro-batches and their count.
+  let prefSums: Record<string, number> = {};
+  let prefCount = 0;
+  const runEval = (): { loss: number; metrics?: Record<string, number> } => {
+    if (!pref?.eval) return { loss: evaluate(model, evalRows, args.perDeviceEvalBatchSize, o.padId, o.blockDiagAttn) };
+    // DPOTrainer.prediction_step per batch; HF weights the loss by the batch's rows, the metrics are batch means.
+    let sum = 0;
+    const sums: Record<string, number> = {};
+    let batches = 0;
+    const n = pref.eval.length;
+    for (let i = 0; i < n; i += args.perDeviceEvalBatchSize) {
+      const part = [];
+      for (let j = i; j < Math.min(n, i + args.perDeviceEvalBatchSize); j++) part.push(pref.eval.at(j));
+      const r = pref.evaluate(part);
+      sum += r.loss * part.length;
+      for (const [k, v] of Object.entries(r.sums)) sums[k] = (sums[k] ?? 0) + v;
+      batches++;
+    }
+    const metrics = Object.entries(pref.summarize(sums, batches)).map(([k, v]) => [`eval_${k}`, v]);
+    return { loss: sum / n, metrics: Object.fromEntries(metrics) };
+  };
 
   const params = model.trainableParams();
   const opt = createAdamW(backend, params, {
@@ -221,7 +256,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     globalStep: 0,
     epoch: 0,
     updateInEpoch: 0,
-    order: epochPermutation(train.length, args.seed, 0),
+    order: epochPermutation(nRows, args.seed, 0),
     optimizerStep: 0,
     dropoutSeed: dropout.seed,
     dropoutOffset: 0,
@@ -354,25 +389,47 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         args.gradientAccumulationSteps,
         st.updateInEpoch,
       );
+      let stepLoss = 0;
+      let stepMetrics: Record<string, number> | undefined;
+      if (pref) {
+        // Preference training reads each micro-batch's per-row log-probs between forward and backward.
+        const stepSums: Record<string, number> = {};
+        for (const idx of micro) {
+          const rows = idx.map((i) => pref.train.at(i));
+          const r = pref.step(rows, 1 / micro.length);
+          stepLoss += r.loss / micro.length;
+          for (const [k, v] of Object.entries(r.sums)) {
+            stepSums[k] = (stepSums[k] ?? 0) + v;
+            prefSums[k] = (prefSums[k] ?? 0) + v;
+          }
+          prefCount++;
+          for (const row of rows) st.tokensSeen += pref.tokens(row);
+        }
+        stepMetrics = pref.summarize(stepSums, micro.length);
+      }
       let numItems = 0;
-      for (const idx of micro) for (const i of idx) numItems += labelledOf(train, i);
+      if (!pref) for (const idx of micro) for (const i of idx) numItems += labelledOf(train, i);
       const scale = 1 / Math.max(1, numItems);
-      micro.forEach((idx, k) => {
-        const batch = collate(
-          idx.map((i) => train.at(i) as Example),
-          o.padId,
-          o.blockDiagAttn,
-        );
-        model.accumulateGrad(batch, scale, { dropout, lossOut: lossSlot(k) });
-        for (let b = 0; b < batch.B; b++) st.tokensSeen += batch.keyLen[b];
-      });
+      if (!pref) {
+        micro.forEach((idx, k) => {
+          const batch = collate(
+            idx.map((i) => train.at(i) as Example),
+            o.padId,
+            o.blockDiagAttn,
+          );
+          model.accumulateGrad(batch, scale, { dropout, lossOut: lossSlot(k) });
+          for (let b = 0; b < batch.B; b++) st.tokensSeen += batch.keyLen[b];
+        });
+      }
       opt.gradSquaresInto(normSlots);
       // The step's one host read: the micro-batch losses and the per-tensor squared norms.
       const host = backend.download(metrics);
-      let lossSum = 0;
-      for (let k = 0; k < micro.length; k++) lossSum += readScalar(host, k * SCALAR_SIZE);
+      if (!pref) {
+        let lossSum = 0;
+        for (let k = 0; k < micro.length; k++) lossSum += readScalar(host, k * SCALAR_SIZE);
+        stepLoss = lossSum * scale;
+      }
       const gradNorm = normFromSquares(host, params.length, accum * SCALAR_SIZE);
-      const stepLoss = lossSum * scale;
       const lr = lrAt(sched, st.globalStep);
       opt.stepWithNorm(lr, gradNorm);
       st.globalStep += 1;
@@ -398,6 +455,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         tokens: st.tokensSeen,
         tokensPerS: el > 0 ? st.tokensSeen / el : 0,
         etaS,
+        metrics: stepMetrics,
       });
       progress.update(st.globalStep, stepLoss, el > 0 ? st.tokensSeen / el : 0, etaS);
 
@@ -412,10 +470,13 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
             lr: nextLr,
             epoch: epochF,
             gradNorm,
+            metrics: pref ? pref.summarize(prefSums, prefCount) : undefined,
           }),
         );
         st.logLossSum = 0;
         st.logSteps = 0;
+        prefSums = {};
+        prefCount = 0;
       }
       const endOfEpoch = st.updateInEpoch === plan.updatesPerEpoch;
       if (
@@ -423,10 +484,11 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
         ((args.evalStrategy === 'steps' && st.globalStep % evalEvery === 0) ||
           (args.evalStrategy === 'epoch' && endOfEpoch))
       ) {
-        lastEval = evaluate(model, evalRows, args.perDeviceEvalBatchSize, o.padId, o.blockDiagAttn);
+        const ev = runEval();
+        lastEval = ev.loss;
         st.evalHistory.push({ step: st.globalStep, loss: lastEval });
         if (afterEval(lastEval)) stoppedEarly = true;
-        o.onEvent?.({ type: 'eval', step: st.globalStep, evalLoss: lastEval, epoch: epochF });
+        o.onEvent?.({ type: 'eval', step: st.globalStep, evalLoss: lastEval, epoch: epochF, metrics: ev.metrics });
         emitLog(
           makeLogRecord({
             step: st.globalStep,
@@ -435,13 +497,14 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
             tokens: st.tokensSeen,
             evalLoss: lastEval,
             epoch: epochF,
+            metrics: ev.metrics,
           }),
         );
       }
       if (endOfEpoch) {
         st.epoch += 1;
         st.updateInEpoch = 0;
-        st.order = epochPermutation(train.length, args.seed, st.epoch);
+        st.order = epochPermutation(nRows, args.seed, st.epoch);
       }
       if (
         (args.saveStrategy === 'steps' && st.globalStep % saveEvery === 0) ||

@@ -8,15 +8,19 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import { type Backend, createBackend, type TBackendName } from '@crucible/tensor';
 import { bestModelOf, frozenDtypeOf, gradientCheckpointingOf, type TTrainConfig } from '../config';
-import { loadDatasets } from '../data';
+import { type ExampleList, loadDatasets } from '../data';
+import { type KtoSource, loadKtoDatasets } from '../data/feedback';
+import { loadPairDatasets, type PairSource } from '../data/pairwise';
 import { readPeftAdapter, writePeftAdapter } from '../export';
 import { loadTokenizer, openWeights, writeSafetensors } from '../io';
 import { TrainerError } from '../io/errors';
 import { createModel, type Model, parseModelConfig } from '../model';
 import { configHash, listCheckpoints, resolveResume } from './checkpoint';
 import { TrainError } from './errors';
+import { createKtoObjective, KTO_DEFAULTS } from './kto';
 import { type LoopResult, type TrainArgs, type TrainEvent, trainLoop } from './loop';
 import { writeLossPlot } from './plot';
+import { createPreferenceObjective, type PreferenceObjective, prefOptionsOf, usesReference } from './preference';
 
 export type RunOptions = {
   backend?: Backend | TBackendName;
@@ -159,8 +163,25 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
   }
   const modelConfig = parseModelConfig(configJson);
   const tokenizer = await loadTokenizer(modelDir);
-  const { train, eval: evalRows } = await loadDatasets(cfg, tokenizer, modelDir);
-  log(`[crucible] ${train.length} training and ${evalRows.length} evaluation examples; backend ${backend.name}`);
+  const dpo = cfg.stage === 'dpo';
+  const empty = { length: 0, at: () => undefined } as unknown as ExampleList;
+  let train: ExampleList = empty;
+  let evalRows: ExampleList = empty;
+  let pairs: { train: PairSource; eval: PairSource } | null = null;
+  let kto: { train: KtoSource; eval: KtoSource } | null = null;
+  if (cfg.stage === 'kto') {
+    kto = await loadKtoDatasets(cfg, tokenizer, modelDir, (m) => log(`warning: ${m}`));
+    log(`[crucible] ${kto.train.length} training and ${kto.eval.length} evaluation KTO rows; backend ${backend.name}`);
+  } else if (dpo) {
+    pairs = await loadPairDatasets(cfg, tokenizer, modelDir);
+    log(
+      `[crucible] ${pairs.train.length} training and ${pairs.eval.length} evaluation preference pairs; backend ${backend.name}`,
+    );
+  } else {
+    ({ train, eval: evalRows } = await loadDatasets(cfg, tokenizer, modelDir));
+    log(`[crucible] ${train.length} training and ${evalRows.length} evaluation examples; backend ${backend.name}`);
+  }
+  const nEval = pairs ? pairs.eval.length : kto ? kto.eval.length : evalRows.length;
 
   // A continued adapter keeps its own rank, alpha, dropout and targets (LLaMA-Factory loads it with PEFT, which
   // reads adapter_config.json); a config value that says otherwise is refused, never silently overridden.
@@ -204,6 +225,52 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
   }
   if (resumeFrom) log(`[crucible] resuming from ${resumeFrom}`);
 
+  // biome-ignore lint/suspicious/noExplicitAny: one objective of either row type goes to the loop
+  let preference: PreferenceObjective<any> | undefined;
+  if (pairs || kto) {
+    const prefOptions = prefOptionsOf(cfg);
+    // kto always has a reference (TRL's KTOTrainer); dpo none for orpo/simpo
+    const needsRef = kto !== null || usesReference(prefOptions.loss);
+    // LLaMA-Factory's create_ref_model: none for orpo/simpo; a LoRA run's own base with the adapter disabled unless
+    // ref_model names a model; a full run's frozen copy of ref_model, else of the model it starts from.
+    let refModel: Model | null = null;
+    if (needsRef && (cfg.finetuning_type === 'full' || cfg.ref_model)) {
+      const refDir = cfg.ref_model ?? modelDir;
+      refModel = createModel({
+        config: parseModelConfig(JSON.parse(readFileSync(join(refDir, 'config.json'), 'utf8'))),
+        weights: openWeights(refDir),
+        backend,
+        finetuning: 'none',
+        seed: cfg.seed,
+        frozenDtype: frozenDtypeOf(cfg),
+        embeddingDtype: frozenDtypeOf(cfg),
+        warn: (m) => log(`warning: ${m}`),
+      });
+      log(`[crucible] reference model: a frozen copy of ${refDir}`);
+    } else if (needsRef) {
+      log('[crucible] reference model: the base model with the LoRA adapter disabled');
+    }
+    if (kto) {
+      preference = createKtoObjective(
+        model,
+        {
+          beta: prefOptions.beta,
+          ftx: prefOptions.ftx,
+          desirableWeight: cfg.kto_chosen_weight ?? KTO_DEFAULTS.desirableWeight,
+          undesirableWeight: cfg.kto_rejected_weight ?? KTO_DEFAULTS.undesirableWeight,
+        },
+        { train: kto.train, eval: kto.eval, padId: tokenizer.padTokenId, refModel },
+      );
+    } else if (pairs) {
+      preference = createPreferenceObjective(model, prefOptions, {
+        train: pairs.train,
+        eval: pairs.eval,
+        padId: tokenizer.padTokenId,
+        refModel,
+      });
+    }
+  }
+
   const res = await trainLoop({
     model,
     backend,
@@ -223,6 +290,7 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
     // LLaMA-Factory: model_args.block_diag_attn = data_args.neat_packing
     blockDiagAttn: cfg.neat_packing === true,
     log,
+    preference,
   });
 
   const round = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -239,7 +307,7 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
     writeModelOutputs(outputDir, model, cfg);
     writeFileSync(join(outputDir, 'train_results.json'), `${JSON.stringify(trainMetrics, null, 4)}\n`);
     if (res.stoppedEarly) log(`[crucible] early stopping after step ${res.globalStep} of ${res.totalSteps}`);
-    if (evalRows.length > 0 && cfg.eval_strategy !== 'no' && res.evalLoss !== undefined) {
+    if (nEval > 0 && cfg.eval_strategy !== 'no' && res.evalLoss !== undefined) {
       // With the best model loaded, the model evaluated last is not the one written: its loss is the best metric
       // (the only metric is eval_loss), what LLaMA-Factory's evaluation after training reports.
       const evalLoss = res.loadedBestModel && res.bestMetric !== null ? res.bestMetric : res.evalLoss;
