@@ -7,33 +7,22 @@
  * Local storage is where the console itself serves stored files, so this file starts a second console (server.ts,
  * as `npm start` runs it, on the browser tests' build and database) with the local driver.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLocalStorage } from '@crucible/storage';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { openBrowser, screenshot } from './browser';
+import { startConsole } from './console-server';
 
-const consoleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const storageDir = mkdtempSync(path.join(tmpdir(), 'crucible-e2e-local-'));
-let consoleProcess: ChildProcess;
+// The browser tests' own local storage folder (vitest.e2e.config.ts): the housekeeping worker the global setup starts
+// imports uploads from it, so this console must store them there too.
+const ownStorage = !process.env.STORAGE_DIR;
+const storageDir = process.env.STORAGE_DIR ?? mkdtempSync(path.join(tmpdir(), 'crucible-e2e-local-'));
+let consoleServer: Awaited<ReturnType<typeof startConsole>> | undefined;
 let origin = '';
 let browser: Browser;
-const output: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** An HTTP client for one person: keeps the session cookie, sends the console's Origin like its own pages do. */
 function personAt(base: string) {
@@ -72,42 +61,21 @@ async function signUpWithWorkspace(base: string, tag: string) {
 }
 
 beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  consoleProcess = spawn(process.execPath, ['--import', 'tsx', 'server.ts', '-p', String(port), '-H', '127.0.0.1'], {
-    cwd: consoleDir,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      CRUCIBLE_NEXT_DIST_DIR: '.next-e2e',
-      DATABASE_URL: inject('databaseUrl'),
-      APP_URL: origin,
-      BETTER_AUTH_SECRET: randomBytes(32).toString('base64url'),
-      STORAGE_DRIVER: 'local',
-      STORAGE_DIR: storageDir,
-      S3_ENDPOINT: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  consoleServer = await startConsole({
+    ...process.env,
+    DATABASE_URL: inject('databaseUrl'),
+    STORAGE_DRIVER: 'local',
+    STORAGE_DIR: storageDir,
+    S3_ENDPOINT: '',
   });
-  consoleProcess.stdout?.on('data', (d) => output.push(String(d)));
-  consoleProcess.stderr?.on('data', (d) => output.push(String(d)));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await fetch(`${origin}/api/health`).then(
-      (r) => r.status < 500,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`the local-storage console did not start:\n${output.join('')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  origin = consoleServer.baseURL;
   browser = await openBrowser();
 }, 90_000);
 
 afterAll(async () => {
   await browser?.close();
-  consoleProcess?.kill('SIGTERM');
-  rmSync(storageDir, { recursive: true, force: true });
+  await consoleServer?.stop();
+  if (ownStorage) rmSync(storageDir, { recursive: true, force: true });
 });
 
 describe('stored files are never pages (issue 11, finding 1)', () => {
