@@ -17,12 +17,24 @@ export const ZJobsEnv = z.object({
 });
 export type TJobsEnv = z.infer<typeof ZJobsEnv>;
 
-/** Validates the queue env; a wrong setting fails with a sentence naming the variable. */
-export function loadJobsEnv(env: Record<string, string | undefined> = process.env): TJobsEnv {
-  const parsed = ZJobsEnv.safeParse(env);
+/**
+ * Validates settings from the environment against `schema`; a wrong setting fails with one sentence naming each
+ * variable ("Invalid <what> configuration: NAME: problem; ..."), not a stack. Every worker's settings go through it.
+ */
+export function parseSettings<S extends z.ZodType>(
+  schema: S,
+  what: string,
+  env: Record<string, string | undefined> = process.env,
+): z.output<S> {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new JobError('config_invalid', `Invalid queue configuration: ${lines.join('; ')}`);
+    throw new JobError('config_invalid', `Invalid ${what} configuration: ${lines.join('; ')}`);
   }
   return parsed.data;
+}
+
+/** Validates the queue env; a wrong setting fails with a sentence naming the variable. */
+export function loadJobsEnv(env: Record<string, string | undefined> = process.env): TJobsEnv {
+  return parseSettings(ZJobsEnv, 'queue', env);
 }

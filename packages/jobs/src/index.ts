@@ -1,7 +1,7 @@
 export { closeRedisConnection, createRedisConnection, getRedisConnection } from './connection';
 export { QUEUE_DEFAULTS, QUEUE_NAMES, type TQueueName } from './constants';
 export * from './definitions/index';
-export { loadJobsEnv, type TJobsEnv, ZJobsEnv } from './env';
+export { loadJobsEnv, parseSettings, type TJobsEnv, ZJobsEnv } from './env';
 export { isJobError, JobError, type TJobErrorCode } from './errors';
 export {
   autoEpochs,

@@ -1,7 +1,7 @@
 import { loadMailEnv } from '@crucible/billing';
 import { readDatasetLimits } from '@crucible/dataset-store';
 import { readDbEnv } from '@crucible/db';
-import { loadJobsEnv, QUEUE_DEFAULTS } from '@crucible/jobs';
+import { loadJobsEnv, parseSettings, QUEUE_DEFAULTS } from '@crucible/jobs';
 import { loadStorageConfig } from '@crucible/storage';
 import { z } from 'zod';
 
@@ -34,13 +34,8 @@ export type THousekeepingEnv = z.infer<typeof ZHousekeepingEnv>;
  * first job).
  */
 export function loadHousekeepingEnv(env: Record<string, string | undefined> = process.env) {
-  const parsed = ZHousekeepingEnv.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid housekeeping configuration: ${lines.join('; ')}`);
-  }
   return {
-    ...parsed.data,
+    ...parseSettings(ZHousekeepingEnv, 'housekeeping', env),
     jobs: loadJobsEnv(env),
     db: readDbEnv(env as NodeJS.ProcessEnv),
     storage: loadStorageConfig(env),

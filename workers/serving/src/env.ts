@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { readDbEnv } from '@crucible/db';
-import { loadJobsEnv, QUEUE_DEFAULTS } from '@crucible/jobs';
+import { loadJobsEnv, parseSettings, QUEUE_DEFAULTS } from '@crucible/jobs';
 import { loadStorageConfig } from '@crucible/storage';
 import { z } from 'zod';
 
@@ -65,13 +65,8 @@ export type TServingEnv = z.infer<typeof ZServingEnv>;
  * (checked now so a wrong setting stops the worker with a sentence instead of failing the first job).
  */
 export function loadServingEnv(env: Record<string, string | undefined> = process.env) {
-  const parsed = ZServingEnv.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid serving configuration: ${lines.join('; ')}`);
-  }
   return {
-    ...parsed.data,
+    ...parseSettings(ZServingEnv, 'serving', env),
     jobs: loadJobsEnv(env),
     db: readDbEnv(env as NodeJS.ProcessEnv),
     storage: loadStorageConfig(env),

@@ -1,5 +1,5 @@
 import { readDbEnv } from '@crucible/db';
-import { loadJobsEnv, QUEUE_DEFAULTS } from '@crucible/jobs';
+import { loadJobsEnv, parseSettings, QUEUE_DEFAULTS } from '@crucible/jobs';
 import { loadStorageConfig } from '@crucible/storage';
 import { z } from 'zod';
 
@@ -28,13 +28,8 @@ export type TTrainerEnv = z.infer<typeof ZTrainerEnv>;
  * (checked now so a wrong setting stops the worker with a sentence instead of failing the first job).
  */
 export function loadTrainerEnv(env: Record<string, string | undefined> = process.env) {
-  const parsed = ZTrainerEnv.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid trainer configuration: ${lines.join('; ')}`);
-  }
   return {
-    ...parsed.data,
+    ...parseSettings(ZTrainerEnv, 'trainer', env),
     jobs: loadJobsEnv(env),
     db: readDbEnv(env as NodeJS.ProcessEnv),
     storage: loadStorageConfig(env),
