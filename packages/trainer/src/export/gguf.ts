@@ -29,6 +29,12 @@ const LAYER_MAP: Record<string, string> = {
 
 /** llama.cpp's architecture name: Mistral is converted as llama. */
 export function ggufArch(config: ModelConfig): 'qwen2' | 'qwen3' | 'llama' {
+  if (config.arch === 'gemma2' || config.arch === 'gemma3') {
+    throw new TrainerError(
+      'EXPORT_UNSUPPORTED',
+      `GGUF export of ${config.arch} models is not supported yet; export the merged model as safetensors instead.`,
+    );
+  }
   return config.arch === 'mistral' ? 'llama' : config.arch;
 }
 
