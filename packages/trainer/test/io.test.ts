@@ -87,8 +87,9 @@ describe('init-model', () => {
     expect(outDir).toBe('OUT');
     expect(opts).toMatchObject({ arch: 'llama', layers: 2, hidden: 64, heads: 4, kvHeads: 2, seed: 3, tie: true });
     expect(() => parseInitModelArgs(['--arch', 'gpt2', '--layers', '1', '--hidden', '8', 'o'])).toThrowError(
-      /--arch must be qwen2, qwen3, llama or mistral/,
+      /--arch must be qwen2, qwen3, llama, mistral, gemma2 or gemma3/,
     );
+    expect(parseInitModelArgs(['--arch', 'gemma3', '--layers', '1', '--hidden', '64', 'o']).opts.arch).toBe('gemma3');
     expect(() => parseInitModelArgs(['--arch', 'qwen2', '--layers', '1', '--hiden', '8', 'o'])).toThrowError(
       /Unknown option --hiden/,
     );
