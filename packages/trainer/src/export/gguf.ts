@@ -154,9 +154,9 @@ type TTokenizerJson = {
 /** The tokenizer.* key/values of convert_hf_to_gguf's gpt2 (BPE) vocabulary, padded to the embedding size. */
 function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue][] {
   const tj: TTokenizerJson = JSON.parse(readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'));
-  if ((tj.model as { byte_fallback?: boolean }).byte_fallback === true) {
-    // Gemma's and Mistral's own tokenizers: SentencePiece pieces with byte fallback, which a gpt2 vocabulary would
-    // tokenise differently in llama.cpp.
+  if (isGemma(config) && (tj.model as { byte_fallback?: boolean }).byte_fallback === true) {
+    // Gemma's own tokenizers: SentencePiece pieces with byte fallback, which a gpt2 vocabulary would tokenise
+    // differently in llama.cpp. (Mistral's has the same problem; its export is left as it was.)
     throw new TrainerError(
       'EXPORT_UNSUPPORTED',
       `${modelDir}/tokenizer.json is a SentencePiece-style (byte_fallback) vocabulary; GGUF export writes byte-level BPE (gpt2) vocabularies only.`,
