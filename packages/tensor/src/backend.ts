@@ -204,7 +204,7 @@ export type Backend = {
    * block-diagonal causal mask of LLaMA-Factory's neat_packing, without a [T, T] mask); 0 <= segStart[b*T+i] <= i,
    * else a RangeError. Absent, the op is plain causal attention and costs what it did before. softcap (> 0,
    * optional; Gemma 2's attn_logit_softcapping) caps each scaled score s to softcap * tanh(s / softcap) before the
-   * softmax (lse is then of the capped scores); the cpu backend runs soft-capped attention on the reference kernel.
+   * softmax (lse is then of the capped scores).
    */
   attentionForward(
     out: Tensor,
@@ -267,8 +267,7 @@ export type Backend = {
    * loss (a device scalar, e.g. a view into a metrics tensor) = the SUM of -log p(label) over labelled rows. When
    * dhidden is not null it is written with gradScale * d(sum)/d(hidden); when dW is not null (f32 W only),
    * gradScale * d(sum)/dW is accumulated into it. softcap (> 0, optional; Gemma 2's final_logit_softcapping) caps
-   * the logits to softcap * tanh(z / softcap) before the softmax; f32 W only (the cpu backend runs it on the
-   * reference kernel).
+   * the logits to softcap * tanh(z / softcap) before the softmax; f32 W only.
    */
   crossEntropyLmHead(
     loss: Tensor,

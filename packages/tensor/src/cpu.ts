@@ -229,36 +229,12 @@ export function loadCpuKernels(): Kernels {
     rmsnormBackward: a.rmsnormBackward,
     ropeForward: a.ropeForward,
     ropeBackward: a.ropeBackward,
-    // Soft-capped attention (Gemma 2) and the soft-capped LM head have no native kernel yet: the reference ones run.
-    attentionForward: (out, lse, q, k, v, B, T, Hq, Hkv, D, keyLen, segStart, softcap) =>
-      softcap
-        ? referenceKernels.attentionForward(out, lse, q, k, v, B, T, Hq, Hkv, D, keyLen, segStart, softcap)
-        : a.attentionForward(out, lse, q, k, v, B, T, Hq, Hkv, D, keyLen, segStart),
-    attentionBackward: (dq, dk, dv, dout, q, k, v, out, lse, B, T, Hq, Hkv, D, keyLen, segStart, softcap) =>
-      softcap
-        ? referenceKernels.attentionBackward(
-            dq,
-            dk,
-            dv,
-            dout,
-            q,
-            k,
-            v,
-            out,
-            lse,
-            B,
-            T,
-            Hq,
-            Hkv,
-            D,
-            keyLen,
-            segStart,
-            softcap,
-          )
-        : a.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, Hq, Hkv, D, keyLen, segStart),
+    attentionForward: a.attentionForward,
+    attentionBackward: a.attentionBackward,
     softmaxRows: referenceKernels.softmaxRows,
     swigluForward: a.swigluForward,
     swigluBackward: a.swigluBackward,
+    // GeGLU and the in-place softcap (Gemma) are elementwise and run as TypeScript (the reference kernels).
     gegluForward: referenceKernels.gegluForward,
     gegluBackward: referenceKernels.gegluBackward,
     softcap: referenceKernels.softcap,
@@ -272,10 +248,7 @@ export function loadCpuKernels(): Kernels {
       }
     },
     embeddingBackward: a.embeddingBackward,
-    crossEntropyLmHead: (dhidden, dW, hidden, W, labels, N, C, V, gradScale, softcap) =>
-      softcap
-        ? referenceKernels.crossEntropyLmHead(dhidden, dW, hidden, W, labels, N, C, V, gradScale, softcap)
-        : a.crossEntropyLmHead(dhidden, dW, hidden, W, labels, N, C, V, gradScale),
+    crossEntropyLmHead: a.crossEntropyLmHead,
     // On row-major bits (tests): pack, run the fused native LM head, release. The backend packs frozen weights once.
     crossEntropyLmHeadBf16(dhidden, hidden, W, labels, N, C, V, gradScale) {
       const w = a.packBf16Weight(W.subarray(0, V * C), V, C);

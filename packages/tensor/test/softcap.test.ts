@@ -5,6 +5,8 @@
  * (test/model-golden-hf.test.ts, gemma2_softcap_window4) check the same ops against torch.
  */
 import { describe, expect, it } from 'vitest';
+import type { Kernels } from '../src/backend';
+import { loadCpuKernels } from '../src/cpu';
 import { createBackend, referenceKernels as ref } from '../src/index';
 import { f32, gradCheck, randArray, rng } from './helpers';
 
@@ -174,5 +176,69 @@ describe('backend checks', () => {
     expect(() => be.crossEntropyLmHead(loss, null, null, h, W, lab, 1, 2, 2, 1, 5)).toThrow(/f32 LM head/);
     const Wf = be.alloc([2, 2]);
     expect(() => be.crossEntropyLmHead(loss, null, null, h, Wf, lab, 1, 2, 2, 1, -1)).toThrow(/softcap must be/);
+  });
+});
+
+describe('cpu kernels with softcap agree with the reference', () => {
+  let cpu: ReturnType<typeof loadCpuKernels> | null = null;
+  try {
+    cpu = loadCpuKernels();
+  } catch {
+    cpu = null; // no native addon on this machine: skipped, not passed
+  }
+  const f = (n: number, scale: number) => Float32Array.from(rand(n, scale));
+  const close = (a: Float32Array, b: Float32Array, tol: number) => {
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (tol + tol * Math.abs(b[i])));
+    expect(worst).toBeLessThanOrEqual(1);
+  };
+
+  it.skipIf(!cpu)('attention forward and backward (GQA, keyLen, window segStart, several query blocks)', () => {
+    const k = cpu as Kernels;
+    const [B, T, Hq, Hkv, D, cap] = [2, 70, 4, 2, 16, 3];
+    const keyLen = Int32Array.from([70, 45]);
+    const seg = Int32Array.from({ length: B * T }, (_, i) => Math.max(0, (i % T) - 9));
+    const q = f(B * T * Hq * D, 2);
+    const kk = f(B * T * Hkv * D, 2);
+    const v = f(B * T * Hkv * D, 1);
+    const dout = f(B * T * Hq * D, 1);
+    const run = (kern: Kernels) => {
+      const out = new Float32Array(q.length);
+      const lse = new Float32Array(B * Hq * T);
+      kern.attentionForward(out, lse, q, kk, v, B, T, Hq, Hkv, D, keyLen, seg, cap);
+      const dq = new Float32Array(q.length);
+      const dk = new Float32Array(kk.length);
+      const dv = new Float32Array(v.length);
+      kern.attentionBackward(dq, dk, dv, dout, q, kk, v, out, lse, B, T, Hq, Hkv, D, keyLen, seg, cap);
+      return [out, lse, dq, dk, dv];
+    };
+    const want = run(ref);
+    const got = run(k);
+    for (let i = 0; i < want.length; i++) close(got[i], want[i], 1e-4);
+  });
+
+  it.skipIf(!cpu)('LM-head cross-entropy: loss, dhidden (one pass and two), dW, ignored rows', () => {
+    const k = cpu as Kernels;
+    const [N, C, V, cap] = [9, 32, 5000, 4];
+    const labels = Int32Array.from([3, -100, 4999, 17, 4096, -100, 0, 2500, 1]);
+    const hidden = f(N * C, 1);
+    const W = f(V * C, 0.5);
+    for (const withDW of [false, true]) {
+      const run = (kern: Kernels) => {
+        const dh = new Float32Array(N * C);
+        const dW = withDW ? new Float32Array(V * C) : null;
+        const loss = kern.crossEntropyLmHead(dh, dW, hidden, W, labels, N, C, V, 0.5, cap);
+        return { loss, dh, dW };
+      };
+      const want = run(ref);
+      const got = run(k);
+      expect(Math.abs(got.loss - want.loss)).toBeLessThanOrEqual(1e-5 * Math.abs(want.loss));
+      close(got.dh, want.dh, 1e-4);
+      if (withDW) close(got.dW as Float32Array, want.dW as Float32Array, 1e-4);
+    }
+    expect(k.crossEntropyLmHead(null, null, hidden, W, labels, N, C, V, 1, cap)).toBeCloseTo(
+      ref.crossEntropyLmHead(null, null, hidden, W, labels, N, C, V, 1, cap),
+      3,
+    );
   });
 });
