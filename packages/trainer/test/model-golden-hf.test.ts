@@ -30,6 +30,7 @@ import {
   type ModelConfig,
   parseModelConfig,
   ropeInvFreq,
+  toHfConfig,
   type Weights,
 } from '../src/model/index';
 import { host } from './host';
@@ -282,6 +283,65 @@ describe('Gemma specifics', () => {
       }
     }
   });
+
+  it('toHfConfig round-trips both configs', () => {
+    for (const name of ['gemma2_softcap_window4', 'gemma3_text_local_global']) {
+      const { config } = loadFixture(name);
+      expect(parseModelConfig(toHfConfig(config))).toEqual(config);
+    }
+  });
+
+  for (const checkpointing of [false, true]) {
+    it(`neat packing (window merged with sequence starts) equals the sequences one by one${checkpointing ? ', gradient checkpointing' : ''}`, () => {
+      const { m, config, weights, group } = loadFixture('gemma2_softcap_window4');
+      const be = createBackend('reference');
+      const make = () => {
+        const model = createModel({
+          config,
+          weights: weights(),
+          backend: be,
+          finetuning: 'lora',
+          lora: m.lora,
+          seed: 0,
+          gradientCheckpointing: checkpointing,
+        });
+        model.loadLoraState(group('lora/'));
+        return model;
+      };
+      const a = [5, 9, 12, 40, 7, 33, 21, 8]; // 8 > the window of 4
+      const b = [11, 70, 3, 44, 60, 19];
+      const one = (ids: number[]): Batch => ({
+        B: 1,
+        T: ids.length,
+        inputIds: Int32Array.from(ids),
+        labels: Int32Array.from(ids),
+        keyLen: Int32Array.of(ids.length),
+      });
+      const sep = make();
+      const ra = sep.lossAndGrad(one(a), 1);
+      const rb = sep.lossAndGrad(one(b), 1);
+      const want = new Map(sep.trainableParams().map((p) => [p.name, host(be, p.grad)]));
+      const packed = make();
+      const T = a.length + b.length;
+      const r = packed.lossAndGrad(
+        {
+          B: 1,
+          T,
+          inputIds: Int32Array.from([...a, ...b]),
+          labels: Int32Array.from([...a, -100, ...b.slice(1)]),
+          keyLen: Int32Array.of(T),
+          pos: Int32Array.from([...a.keys(), ...b.keys()]),
+          segStart: Int32Array.from([...a.map(() => 0), ...b.map(() => a.length)]),
+        },
+        1,
+      );
+      expect(r.nTokens).toBe(ra.nTokens + rb.nTokens);
+      expect(r.lossSum).toBeCloseTo(ra.lossSum + rb.lossSum, 4);
+      for (const p of packed.trainableParams()) {
+        expect(worstRatio(host(be, p.grad), want.get(p.name) as Float32Array, TOL.grad)).toBeLessThanOrEqual(1);
+      }
+    });
+  }
 
   it('refuses what the core would compute wrongly, naming the key', () => {
     const base = JSON.parse(readFileSync(join(HERE, 'gemma2_softcap_window4', 'config.json'), 'utf8')) as Record<
