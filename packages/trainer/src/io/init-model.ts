@@ -174,6 +174,17 @@ export const MODEL_PRESETS = {
 } as const;
 export type TModelPreset = keyof typeof MODEL_PRESETS;
 
+/**
+ * Transformers 5's strict config classes want floats where they declare floats (Gemma's soft-capping values, RoPE
+ * bases and factors): a whole number there is written as `30.0`, as Python's json writes a float.
+ */
+function floatKeys(json: string): string {
+  return json.replace(
+    /("(?:attn_logit_softcapping|final_logit_softcapping|rope_theta|factor)": )(-?\d+)(?=[,\n])/g,
+    '$1$2.0',
+  );
+}
+
 /** Elements generated and written per chunk: bounds the memory of writing a tensor of any size. */
 const CHUNK = 1 << 22;
 
@@ -293,7 +304,7 @@ export async function initModel(opts: TInitModelOptions, outDir: string): Promis
   mkdirSync(outDir, { recursive: true });
   const dtype = opts.dtype ?? 'F32';
   const hf = { ...toHfConfig(config), torch_dtype: dtype === 'BF16' ? 'bfloat16' : 'float32', initializer_range: 0.02 };
-  writeFileSync(join(outDir, 'config.json'), `${JSON.stringify(hf, null, 2)}\n`);
+  writeFileSync(join(outDir, 'config.json'), `${floatKeys(JSON.stringify(hf, null, 2))}\n`);
   writeRandomWeights(outDir, config, opts.seed, dtype, opts.shards ?? 1);
   const eos = config.eosTokenId;
   writeFileSync(

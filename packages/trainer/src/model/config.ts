@@ -157,7 +157,7 @@ function parseRope(
 function parseGemma(
   cfg: THfConfig,
   arch: ModelArch,
-): { spec: GemmaSpec; window: number; rope: { theta: number; scaling?: RopeScaling } } {
+): { spec: GemmaSpec; window: number | null; rope: { theta: number; scaling?: RopeScaling } } {
   const L = cfg.num_hidden_layers;
   const pattern = cfg.sliding_window_pattern ?? (arch === 'gemma2' ? 2 : 6);
   const types =
@@ -176,10 +176,11 @@ function parseGemma(
       `config.json key "layer_types" has "${bad}"; ${arch} layers are "sliding_attention" or "full_attention".`,
     );
   }
-  const window = cfg.sliding_window ?? 4096;
+  // Absent: the config classes' default 4096; null: no window (every layer attends to the whole context).
+  const window = cfg.sliding_window === undefined ? 4096 : cfg.sliding_window;
   const spec: GemmaSpec = {
     queryPreAttnScalar: cfg.query_pre_attn_scalar ?? 256,
-    slidingLayers: types.map((t) => t === 'sliding_attention'),
+    slidingLayers: types.map((t) => t === 'sliding_attention' && window !== null),
   };
   const attnCap =
     cfg.attn_logit_softcapping === undefined ? (arch === 'gemma2' ? 50 : null) : cfg.attn_logit_softcapping;
@@ -323,7 +324,7 @@ export function parseModelConfig(configJson: unknown): ModelConfig {
   if (arch === 'qwen3' || arch === 'gemma3') out.qkNorm = true;
   if (gemma) {
     out.gemma = gemma.spec;
-    if (gemma.spec.slidingLayers.some(Boolean)) out.slidingWindow = gemma.window;
+    if (gemma.window !== null && gemma.spec.slidingLayers.some(Boolean)) out.slidingWindow = gemma.window;
   }
   if (rope.scaling) out.ropeScaling = rope.scaling;
   // MistralModel masks with the sliding window whenever config.sliding_window is set (4096 is MistralConfig's
