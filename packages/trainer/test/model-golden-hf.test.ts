@@ -284,6 +284,40 @@ describe('Gemma specifics', () => {
     }
   });
 
+  it("reads Transformers 4's Gemma 3 spelling (rope_theta, rope_scaling, rope_local_base_freq, pattern)", () => {
+    const v4 = {
+      architectures: ['Gemma3ForCausalLM'],
+      model_type: 'gemma3_text',
+      vocab_size: 96,
+      hidden_size: 32,
+      intermediate_size: 64,
+      num_hidden_layers: 7,
+      num_attention_heads: 4,
+      num_key_value_heads: 1,
+      head_dim: 16,
+      rope_theta: 1000000.0,
+      rope_scaling: { rope_type: 'linear', factor: 8.0 },
+      rope_local_base_freq: 10000.0,
+      sliding_window: 512,
+      sliding_window_pattern: 6,
+      query_pre_attn_scalar: 256,
+      final_logit_softcapping: null,
+      attn_logit_softcapping: null,
+    };
+    const c = parseModelConfig(v4);
+    expect([c.ropeTheta, c.ropeScaling, c.slidingWindow, c.tieWordEmbeddings]).toEqual([
+      1000000,
+      { type: 'linear', factor: 8 },
+      512,
+      true,
+    ]);
+    expect(c.gemma).toEqual({
+      queryPreAttnScalar: 256,
+      slidingLayers: [true, true, true, true, true, false, true],
+      localRopeTheta: 10000,
+    });
+  });
+
   it('toHfConfig round-trips both configs', () => {
     for (const name of ['gemma2_softcap_window4', 'gemma3_text_local_global']) {
       const { config } = loadFixture(name);
