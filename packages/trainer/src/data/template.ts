@@ -124,6 +124,17 @@ const SPECS: Record<string, TTemplateSpec> = {
     efficientEos: true,
     systemInFirstUser: true,
   },
+  // LLaMA-Factory's gemma3 is gemma's text template (its image plugin aside).
+  gemma3: {
+    user: ['<start_of_turn>user\n{{content}}<end_of_turn>\n<start_of_turn>model\n'],
+    assistant: ['{{content}}<end_of_turn>\n'],
+    system: ['{{content}}\n\n'],
+    observation: ['<start_of_turn>tool\n{{content}}<end_of_turn>\n<start_of_turn>model\n'],
+    prefix: [{ bos: true }],
+    stopWords: ['<end_of_turn>'],
+    replaceEos: true,
+    systemInFirstUser: true,
+  },
   llama3: {
     user: [
       '<|start_header_id|>user<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
@@ -156,9 +167,6 @@ const SPECS: Record<string, TTemplateSpec> = {
     system: ['System: {{content}}', { eos: true }, '\n'],
   },
 };
-
-// LLaMA-Factory's gemma3 is gemma's text template (its image plugin aside).
-SPECS.gemma3 = { ...SPECS.gemma };
 
 export const TEMPLATE_NAMES = [...Object.keys(SPECS), 'auto'];
 
