@@ -318,6 +318,31 @@ describe('Gemma specifics', () => {
     });
   });
 
+  it('a bf16 LM head under final logit soft-capping stays float32, with a warning', () => {
+    let cpu: Backend;
+    try {
+      cpu = createBackend('cpu');
+    } catch {
+      return; // no native addon here: nothing to hold in bf16
+    }
+    const { m, config, weights } = loadFixture('gemma2_softcap_window4');
+    const warnings: string[] = [];
+    const model = createModel({
+      config,
+      weights: weights(),
+      backend: cpu,
+      finetuning: 'lora',
+      lora: m.lora,
+      seed: 0,
+      frozenDtype: 'bf16',
+      embeddingDtype: 'bf16',
+      warn: (w) => warnings.push(w),
+    });
+    expect(model.describe()).toMatchObject({ projections: 'bf16', embedding: 'f32', lmHead: 'tied' });
+    expect(warnings.join('\n')).toMatch(/final logit soft-capping .* float32 LM head/);
+    expect(Number.isFinite(model.loss(loadFixture('gemma2_softcap_window4').batch).lossSum)).toBe(true);
+  });
+
   it('toHfConfig round-trips both configs', () => {
     for (const name of ['gemma2_softcap_window4', 'gemma3_text_local_global']) {
       const { config } = loadFixture(name);
