@@ -16,6 +16,8 @@ export function templateFor(arch: string): string | undefined {
   if (arch === 'qwen3') return 'qwen3';
   if (arch === 'mistral') return 'mistral';
   if (arch === 'llama') return 'llama3';
+  // Gemma 2 and Gemma 3 text: LLaMA-Factory's gemma (Llama2Template: the system text inside the first user turn).
+  if (arch === 'gemma2' || arch === 'gemma3') return 'gemma';
   return undefined;
 }
 

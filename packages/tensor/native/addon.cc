@@ -39,6 +39,14 @@ struct Args {
     if (napi_get_value_double(env, info[i], &v) != napi_ok) fail(std::string(name) + " must be a number");
     return v;
   }
+  // An optional trailing number (absent, undefined or null = 0).
+  double optNum(size_t i, const char* name) {
+    if (failed || i >= info.Length()) return 0;
+    napi_valuetype t;
+    napi_typeof(env, info[i], &t);
+    if (t == napi_undefined || t == napi_null) return 0;
+    return num(i, name);
+  }
   i64 dim(size_t i, const char* name) {
     const double v = num(i, name);
     if (!failed && (!(v >= 0) || v != std::floor(v) || v > 9.0e15)) fail(std::string(name) + " must be an integer >= 0", true);
@@ -211,8 +219,10 @@ void AttentionForward(const Napi::CallbackInfo& info) {
   const float* v = a.f32(4, "v", nkv);
   const int32_t* keyLen = a.i32(10, "keyLen", d.B, true);
   const int32_t* segStart = seg_start(a, 11, d);
+  const float softcap = static_cast<float>(a.optNum(12, "softcap"));
+  if (!a.failed && !(softcap >= 0)) a.fail("softcap must be a number >= 0", true);
   if (a.failed) return;
-  ct::attention_forward(out, lse, q, k, v, d.B, d.T, d.Hq, d.Hkv, d.D, keyLen, segStart);
+  ct::attention_forward(out, lse, q, k, v, d.B, d.T, d.Hq, d.Hkv, d.D, keyLen, segStart, softcap);
 }
 
 void AttentionBackward(const Napi::CallbackInfo& info) {
@@ -230,8 +240,10 @@ void AttentionBackward(const Napi::CallbackInfo& info) {
   const float* lse = a.f32(8, "lse", d.B * d.Hq * d.T);
   const int32_t* keyLen = a.i32(14, "keyLen", d.B, true);
   const int32_t* segStart = seg_start(a, 15, d);
+  const float softcap = static_cast<float>(a.optNum(16, "softcap"));
+  if (!a.failed && !(softcap >= 0)) a.fail("softcap must be a number >= 0", true);
   if (a.failed) return;
-  ct::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, d.B, d.T, d.Hq, d.Hkv, d.D, keyLen, segStart);
+  ct::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, d.B, d.T, d.Hq, d.Hkv, d.D, keyLen, segStart, softcap);
 }
 
 void SwigluForward(const Napi::CallbackInfo& info) {
@@ -301,8 +313,10 @@ Napi::Value CrossEntropyLmHead(const Napi::CallbackInfo& info) {
   const float* h = a.f32(2, "hidden", N * C);
   const float* W = a.f32(3, "W", V * C);
   const int32_t* labels = a.i32(4, "labels", N);
+  const float softcap = static_cast<float>(a.optNum(9, "softcap"));
+  if (!a.failed && !(softcap >= 0)) a.fail("softcap must be a number >= 0", true);
   if (!check_ids(a, labels, N, V, "labels", true)) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), ct::cross_entropy_lm_head(dh, dW, h, W, labels, N, C, V, gradScale));
+  return Napi::Number::New(info.Env(), ct::cross_entropy_lm_head(dh, dW, h, W, labels, N, C, V, gradScale, softcap));
 }
 
 void AddBias(const Napi::CallbackInfo& info) {

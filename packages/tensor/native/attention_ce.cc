@@ -40,7 +40,7 @@ Gemm mk(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, i64 
 // its rows, nkmax the largest hi, so with neat packing the blocks skip the keys of earlier sequences entirely, and
 // without segStart (j0 = 0) the arithmetic is exactly that of plain causal attention.
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, i64 B, i64 T, i64 Hq,
-                       i64 Hkv, i64 D, const int32_t* keyLen, const int32_t* segStart) {
+                       i64 Hkv, i64 D, const int32_t* keyLen, const int32_t* segStart, float softcap) {
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
   const i64 group = Hq / Hkv, ldq = Hq * D, ldk = Hkv * D;
   parallel_tasks(B * Hq, [&](i64 task, int tid) {
@@ -75,6 +75,8 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
           L[i0 + r] = 0.0f;
           continue;
         }
+        if (softcap > 0)
+          for (i64 j = lo; j < hi; j++) row[j] = softcap * std::tanh(row[j] / softcap);
         float mx = -std::numeric_limits<float>::infinity();
         for (i64 j = lo; j < hi; j++) mx = row[j] > mx ? row[j] : mx;
         const double sum = exp_shift_sum(row + lo, hi - lo, mx);
@@ -90,11 +92,12 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 }
 
 // P = exp(scale Q K^T - lse); dV += P^T dO; dP = dO V^T; dS = P (dP - rowsum(dO * O)); dQ = scale dS K;
-// dK += scale dS^T Q. Each task writes its head's dK/dV into private scratch; a second pass sums each GQA group.
+// dK += scale dS^T Q. With softcap the probabilities are of the capped scores c = cap tanh(s / cap) and dS is
+// multiplied by dc/ds = 1 - (c / cap)^2. Each task writes its head's dK/dV into private scratch; a second pass sums each GQA group.
 // Visible keys per block and row as in attention_forward.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* out, const float* lse, i64 B, i64 T, i64 Hq, i64 Hkv, i64 D,
-                        const int32_t* keyLen, const int32_t* segStart) {
+                        const int32_t* keyLen, const int32_t* segStart, float softcap) {
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
   const i64 group = Hq / Hkv, ldq = Hq * D, ldk = Hkv * D;
   const size_t headKV = static_cast<size_t>(T * D);
@@ -137,8 +140,18 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         double delta = 0;
         for (i64 d = 0; d < D; d++) delta += static_cast<double>(dO[i * ldq + d]) * O[i * ldq + d];
         const float fd = static_cast<float>(delta);
-        exp_shift_scale(pr + lo, hi - lo, L[i], 1.0f);
-        for (i64 j = lo; j < hi; j++) dpr[j] = pr[j] * (dpr[j] - fd);  // dP becomes dS
+        if (softcap > 0) {
+          for (i64 j = lo; j < hi; j++) {
+            const float c = softcap * std::tanh(pr[j] / softcap);
+            const float p = std::exp(c - L[i]);
+            const float t = c / softcap;
+            pr[j] = p;
+            dpr[j] = p * (dpr[j] - fd) * (1.0f - t * t);
+          }
+        } else {
+          exp_shift_scale(pr + lo, hi - lo, L[i], 1.0f);
+          for (i64 j = lo; j < hi; j++) dpr[j] = pr[j] * (dpr[j] - fd);  // dP becomes dS
+        }
         for (i64 j = 0; j < lo; j++) pr[j] = dpr[j] = 0.0f;
         for (i64 j = hi; j < W; j++) pr[j] = dpr[j] = 0.0f;
       }
@@ -174,8 +187,10 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
 // m grows, so dhidden = gradScale (acc / s - W[label]) needs no second GEMM over the vocabulary.
 // With dW: pass 1 finds lse, pass 2 recomputes each chunk's logits into dz = gradScale (softmax - onehot) and does
 // dhidden += dz W_c and dW_c += dz^T hidden.
+// softcap > 0: each chunk's logits are capped right after their GEMM (z = cap tanh(z / cap)); the gradient takes
+// the two-pass path, whose dz is multiplied by 1 - (z / cap)^2.
 double cross_entropy_lm_head(float* dhidden, float* dW, const float* hidden, const float* W, const int32_t* labels,
-                             i64 N, i64 C, i64 V, float gradScale) {
+                             i64 N, i64 C, i64 V, float gradScale, float softcap) {
   // Labelled rows only; gathered into a contiguous block when some rows are ignored.
   i64 Nl = 0;
   for (i64 n = 0; n < N; n++) Nl += labels[n] != -100;
@@ -198,7 +213,11 @@ double cross_entropy_lm_head(float* dhidden, float* dW, const float* hidden, con
   double* zl = stats + 2 * Nl;  // label logit
   float* acc = reinterpret_cast<float*>(stats + 3 * Nl);  // [Nl, C] one-pass dhidden accumulator
   for (i64 r = 0; r < Nl; r++) m[r] = -std::numeric_limits<double>::infinity(), s[r] = 0, zl[r] = 0;
-  const bool onePassGrad = dhidden && !dW;
+  const bool onePassGrad = dhidden && !dW && !(softcap > 0);
+  const auto cap = [&](float* z, i64 n) {
+    if (softcap > 0)
+      for (i64 t = 0; t < n; t++) z[t] = softcap * std::tanh(z[t] / softcap);
+  };
   if (onePassGrad) std::memset(acc, 0, sizeof(float) * Nl * C);
 
   for (i64 v0 = 0; v0 < V; v0 += VC) {
@@ -207,6 +226,7 @@ double cross_entropy_lm_head(float* dhidden, float* dW, const float* hidden, con
     parallel_for(Nl, 1, [&](i64 b, i64 e, int) {
       for (i64 r = b; r < e; r++) {
         float* z = Z + r * vc;
+        cap(z, vc);
         const i64 lab = labels[rows[r]];
         if (lab >= v0 && lab < v0 + vc) zl[r] = z[lab - v0];
         float cm = -std::numeric_limits<float>::infinity();
@@ -237,7 +257,7 @@ double cross_entropy_lm_head(float* dhidden, float* dW, const float* hidden, con
         for (i64 j = 0; j < C; j++) d[j] = gradScale * (acc[r * C + j] * inv - wl[j]);
       }
     });
-  } else if (dW) {
+  } else if (dW || dhidden) {
     // lse in m, reuse acc as the compact dhidden [Nl, C] (dense case writes dhidden directly).
     float* dH = dhidden ? (dense ? dhidden : acc) : nullptr;
     for (i64 r = 0; r < Nl; r++) m[r] += std::log(s[r]);
@@ -248,13 +268,21 @@ double cross_entropy_lm_head(float* dhidden, float* dW, const float* hidden, con
         for (i64 r = b; r < e; r++) {
           float* z = Z + r * vc;
           const float l = static_cast<float>(m[r]);
-          exp_shift_scale(z, vc, l, gradScale);
           const i64 lab = labels[rows[r]];
+          if (softcap > 0) {
+            for (i64 t = 0; t < vc; t++) {
+              const float c = softcap * std::tanh(z[t] / softcap);
+              const float u = c / softcap;
+              z[t] = (gradScale * std::exp(c - l) - (v0 + t == lab ? gradScale : 0.0f)) * (1.0f - u * u);
+            }
+            continue;
+          }
+          exp_shift_scale(z, vc, l, gradScale);
           if (lab >= v0 && lab < v0 + vc) z[lab - v0] -= gradScale;
         }
       });
       if (dH) gemm_mt(mk(false, false, Nl, C, vc, 1.0f, Z, vc, W + v0 * C, C, v0 == 0 ? 0.0f : 1.0f, dH, C));
-      gemm_mt(mk(true, false, vc, C, Nl, 1.0f, Z, vc, H, C, 1.0f, dW + v0 * C, C));
+      if (dW) gemm_mt(mk(true, false, vc, C, Nl, 1.0f, Z, vc, H, C, 1.0f, dW + v0 * C, C));
     }
     if (dH && !dense)
       for (i64 r = 0; r < Nl; r++) std::memcpy(dhidden + static_cast<i64>(rows[r]) * C, dH + r * C, sizeof(float) * C);

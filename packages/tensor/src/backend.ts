@@ -202,7 +202,9 @@ export type Backend = {
    * padding); rows of padded queries still produce finite output. segStart[B*T] (i32, optional) is where the packed
    * sequence of each query starts in its row: query i of row b sees only keys j >= segStart[b*T+i] (the
    * block-diagonal causal mask of LLaMA-Factory's neat_packing, without a [T, T] mask); 0 <= segStart[b*T+i] <= i,
-   * else a RangeError. Absent, the op is plain causal attention and costs what it did before.
+   * else a RangeError. Absent, the op is plain causal attention and costs what it did before. softcap (> 0,
+   * optional; Gemma 2's attn_logit_softcapping) caps each scaled score s to softcap * tanh(s / softcap) before the
+   * softmax (lse is then of the capped scores).
    */
   attentionForward(
     out: Tensor,
@@ -217,8 +219,9 @@ export type Backend = {
     D: number,
     keyLen: Tensor | null,
     segStart?: Tensor | null,
+    softcap?: number,
   ): void;
-  /** dq, dk, dv written (not accumulated), same shapes as q, k, v; keyLen and segStart as in the forward. */
+  /** dq, dk, dv written (not accumulated), same shapes as q, k, v; keyLen, segStart and softcap as in the forward. */
   attentionBackward(
     dq: Tensor,
     dk: Tensor,
@@ -236,6 +239,7 @@ export type Backend = {
     D: number,
     keyLen: Tensor | null,
     segStart?: Tensor | null,
+    softcap?: number,
   ): void;
   /** In place on x[rows, n]: each row becomes softmax(row) (single-query attention while decoding). */
   softmaxRows(x: Tensor, rows: number, n: number): void;
@@ -244,6 +248,12 @@ export type Backend = {
   swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void;
   /** dgate, dup written. */
   swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor, n: number): void;
+  /** out[n] = gelu_tanh(gate) * up (GeGLU with torch's gelu(approximate='tanh'): Gemma's gelu_pytorch_tanh). */
+  gegluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void;
+  /** dgate, dup written. */
+  gegluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor, n: number): void;
+  /** In place: x = cap * tanh(x / cap) (Gemma 2's soft-capping of decode scores and of logits). */
+  softcap(x: Tensor, cap: number, n: number): void;
 
   /** out[N,C] = table[ids[n], :] (table f32 or bf16, widened exactly). */
   embeddingForward(out: Tensor, table: Tensor, ids: Tensor, N: number, C: number): void;
@@ -256,7 +266,8 @@ export type Backend = {
    * for dhidden, fp32 accumulation, softmax in fp32), labels[N] (i32, already shifted) with -100 = ignored.
    * loss (a device scalar, e.g. a view into a metrics tensor) = the SUM of -log p(label) over labelled rows. When
    * dhidden is not null it is written with gradScale * d(sum)/d(hidden); when dW is not null (f32 W only),
-   * gradScale * d(sum)/dW is accumulated into it.
+   * gradScale * d(sum)/dW is accumulated into it. softcap (> 0, optional; Gemma 2's final_logit_softcapping) caps
+   * the logits to softcap * tanh(z / softcap) before the softmax; f32 W only.
    */
   crossEntropyLmHead(
     loss: Tensor,
@@ -269,6 +280,7 @@ export type Backend = {
     C: number,
     V: number,
     gradScale: number,
+    softcap?: number,
   ): void;
 
   /** x[N,C] += b[C] per row. */
@@ -317,6 +329,7 @@ export type Kernels = {
     D: number,
     keyLen?: Int32Array,
     segStart?: Int32Array,
+    softcap?: number,
   ): void;
   attentionBackward(
     dq: F32,
@@ -335,10 +348,14 @@ export type Kernels = {
     D: number,
     keyLen?: Int32Array,
     segStart?: Int32Array,
+    softcap?: number,
   ): void;
   softmaxRows(x: F32, rows: number, n: number): void;
   swigluForward(out: F32, gate: F32, up: F32, n: number): void;
   swigluBackward(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, n: number): void;
+  gegluForward(out: F32, gate: F32, up: F32, n: number): void;
+  gegluBackward(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, n: number): void;
+  softcap(x: F32, cap: number, n: number): void;
   embeddingForward(out: F32, table: F32, ids: Int32Array, N: number, C: number): void;
   /** out[N,C] = widen(table[ids[n], :]), table of bf16 bits. */
   embeddingForwardBf16(out: F32, table: Uint16Array, ids: Int32Array, N: number, C: number): void;
@@ -354,6 +371,7 @@ export type Kernels = {
     C: number,
     V: number,
     gradScale: number,
+    softcap?: number,
   ): number;
   /** The bf16-weight LM head (no dW: a bf16 weight is frozen). Returns the loss sum. */
   crossEntropyLmHeadBf16(

@@ -234,6 +234,10 @@ export function loadCpuKernels(): Kernels {
     softmaxRows: referenceKernels.softmaxRows,
     swigluForward: a.swigluForward,
     swigluBackward: a.swigluBackward,
+    // GeGLU and the in-place softcap (Gemma) are elementwise and run as TypeScript (the reference kernels).
+    gegluForward: referenceKernels.gegluForward,
+    gegluBackward: referenceKernels.gegluBackward,
+    softcap: referenceKernels.softcap,
     embeddingForward: a.embeddingForward,
     embeddingForwardBf16(out, table, ids, N, C) {
       // bf16 -> fp32 is a 16-bit shift: write the bits straight into the output's storage.

@@ -118,6 +118,13 @@ function segStartOf(t: Tensor | null | undefined, B: number, T: number): Int32Ar
   return s;
 }
 
+/** A soft-capping value: absent (or 0) = none, else a positive finite number. */
+function capOf(cap: number | undefined): number | undefined {
+  if (cap === undefined || cap === 0) return undefined;
+  if (!(cap > 0 && Number.isFinite(cap))) throw new RangeError(`softcap must be a positive number, got ${cap}`);
+  return cap;
+}
+
 export function createHostBackend(o: {
   name: string;
   kernels: Kernels;
@@ -255,7 +262,7 @@ export function createHostBackend(o: {
       k.ropeForward(f32(x, 'x'), i32(pos, 'pos'), N, H, D, theta, inv ? f32(inv, 'invFreq') : null),
     ropeBackward: (dx, pos, N, H, D, theta, inv) =>
       k.ropeBackward(f32(dx, 'dx'), i32(pos, 'pos'), N, H, D, theta, inv ? f32(inv, 'invFreq') : null),
-    attentionForward: (out, lse, q, kk, v, B, T, Hq, Hkv, D, keyLen, segStart) =>
+    attentionForward: (out, lse, q, kk, v, B, T, Hq, Hkv, D, keyLen, segStart, softcap) =>
       k.attentionForward(
         f32(out, 'out'),
         f32(lse, 'lse'),
@@ -269,8 +276,9 @@ export function createHostBackend(o: {
         D,
         i32OrUndef(keyLen, 'keyLen'),
         segStartOf(segStart, B, T),
+        capOf(softcap),
       ),
-    attentionBackward: (dq, dk, dv, dout, q, kk, v, out, lse, B, T, Hq, Hkv, D, keyLen, segStart) =>
+    attentionBackward: (dq, dk, dv, dout, q, kk, v, out, lse, B, T, Hq, Hkv, D, keyLen, segStart, softcap) =>
       k.attentionBackward(
         f32(dq, 'dq'),
         f32(dk, 'dk'),
@@ -288,6 +296,7 @@ export function createHostBackend(o: {
         D,
         i32OrUndef(keyLen, 'keyLen'),
         segStartOf(segStart, B, T),
+        capOf(softcap),
       ),
     softmaxRows: (x, rows, n) => {
       const d = f32(x, 'x');
@@ -297,6 +306,15 @@ export function createHostBackend(o: {
     swigluForward: (out, gate, up, n) => k.swigluForward(f32(out, 'out'), f32(gate, 'gate'), f32(up, 'up'), n),
     swigluBackward: (dgate, dup, dout, gate, up, n) =>
       k.swigluBackward(f32(dgate, 'dgate'), f32(dup, 'dup'), f32(dout, 'dout'), f32(gate, 'gate'), f32(up, 'up'), n),
+    gegluForward: (out, gate, up, n) => k.gegluForward(f32(out, 'out'), f32(gate, 'gate'), f32(up, 'up'), n),
+    gegluBackward: (dgate, dup, dout, gate, up, n) =>
+      k.gegluBackward(f32(dgate, 'dgate'), f32(dup, 'dup'), f32(dout, 'dout'), f32(gate, 'gate'), f32(up, 'up'), n),
+    softcap: (x, cap, n) => {
+      const d = f32(x, 'x');
+      if (!(cap > 0)) throw new RangeError(`softcap needs a positive cap, got ${cap}`);
+      if (d.length < n) throw new RangeError(`softcap needs ${n} elements, x has ${d.length}`);
+      k.softcap(d, cap, n);
+    },
     embeddingForward(out, table, ids, N, C) {
       const t = host(table, 'table');
       const o2 = f32(out, 'out');
@@ -309,7 +327,7 @@ export function createHostBackend(o: {
     },
     embeddingBackward: (dtable, dout, ids, N, C) =>
       k.embeddingBackward(f32(dtable, 'dtable'), f32(dout, 'dout'), i32(ids, 'ids'), N, C),
-    crossEntropyLmHead(loss, dhidden, dW, hidden, W, labels, N, C, V, gradScale) {
+    crossEntropyLmHead(loss, dhidden, dW, hidden, W, labels, N, C, V, gradScale, softcap) {
       const out = f32(loss, 'loss');
       if (out.length < SCALAR_SIZE) throw new RangeError('loss must be a device scalar (2 elements)');
       const w = host(W, 'W');
@@ -317,10 +335,15 @@ export function createHostBackend(o: {
       const hd = f32(hidden, 'hidden');
       const lab = i32(labels, 'labels');
       if (w.dtype === 'f32') {
-        splitScalar(k.crossEntropyLmHead(dh, f32OrNull(dW, 'dW'), hd, w.data as F32, lab, N, C, V, gradScale), out);
+        const cap = capOf(softcap);
+        splitScalar(
+          k.crossEntropyLmHead(dh, f32OrNull(dW, 'dW'), hd, w.data as F32, lab, N, C, V, gradScale, cap),
+          out,
+        );
         return;
       }
       if (w.dtype !== 'bf16') throw new TypeError(`W must be f32 or bf16, got ${w.dtype}`);
+      if (softcap) throw new TypeError('logit soft-capping needs an f32 LM head (W is bf16)');
       if (dW !== null) throw new TypeError('a bf16 LM head is frozen: dW must be null');
       splitScalar(
         w.packed

@@ -157,8 +157,10 @@ function attentionForward(
   D: number,
   keyLen?: Int32Array,
   segStart?: Int32Array,
+  softcap?: number,
 ): void {
   const scale = 1 / Math.sqrt(D);
+  const cap = softcap ?? 0;
   const group = Hq / Hkv;
   const s = new Float64Array(T);
   for (let b = 0; b < B; b++) {
@@ -174,7 +176,7 @@ function attentionForward(
           const ko = ((b * T + j) * Hkv + g) * D;
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
-          s[j] = dot * scale;
+          s[j] = cap > 0 ? cap * Math.tanh((dot * scale) / cap) : dot * scale;
           if (s[j] > max) max = s[j];
         }
         let sum = 0;
@@ -193,7 +195,8 @@ function attentionForward(
 /**
  * With P_ij = exp(scale q_i.k_j - lse_i): dv_j = sum_i P_ij do_i; dP_ij = do_i.v_j; delta_i = do_i.out_i;
  * dS_ij = P_ij (dP_ij - delta_i); dq_i = scale sum_j dS_ij k_j; dk_j = scale sum_i dS_ij q_i.
- * GQA: the Hq/Hkv query heads of a group all add into their shared kv head.
+ * GQA: the Hq/Hkv query heads of a group all add into their shared kv head. With softcap the scores are
+ * cap tanh(scale q.k / cap) and dS is multiplied by the tanh's derivative 1 - tanh^2.
  */
 function attentionBackward(
   dq: F32,
@@ -212,8 +215,10 @@ function attentionBackward(
   D: number,
   keyLen?: Int32Array,
   segStart?: Int32Array,
+  softcap?: number,
 ): void {
   const scale = 1 / Math.sqrt(D);
+  const cap = softcap ?? 0;
   const group = Hq / Hkv;
   dq.fill(0, 0, B * T * Hq * D);
   dk.fill(0, 0, B * T * Hkv * D);
@@ -235,8 +240,9 @@ function attentionBackward(
             dot += q[qo + d] * k[ko + d];
             dp += dout[qo + d] * v[ko + d];
           }
-          const p = Math.exp(dot * scale - l);
-          const ds = p * (dp - delta);
+          const th = cap > 0 ? Math.tanh((dot * scale) / cap) : 0;
+          const p = Math.exp((cap > 0 ? cap * th : dot * scale) - l);
+          const ds = p * (dp - delta) * (cap > 0 ? 1 - th * th : 1);
           for (let d = 0; d < D; d++) {
             dv[ko + d] += p * dout[qo + d];
             dq[qo + d] += scale * ds * k[ko + d];
@@ -265,6 +271,31 @@ function swigluBackward(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, n: 
   }
 }
 
+const GELU_K = Math.sqrt(2 / Math.PI);
+
+/** torch's gelu(approximate='tanh'): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+const geluTanh = (x: number): number => 0.5 * x * (1 + Math.tanh(GELU_K * (x + 0.044715 * x * x * x)));
+
+function gegluForward(out: F32, gate: F32, up: F32, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = geluTanh(gate[i]) * up[i];
+}
+
+/** d gelu_tanh(g)/dg = 0.5 (1 + t) + 0.5 g (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 g^2), t = tanh(...). */
+function gegluBackward(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const g = gate[i];
+    const t = Math.tanh(GELU_K * (g + 0.044715 * g * g * g));
+    const d = dout[i];
+    dgate[i] = d * up[i] * (0.5 * (1 + t) + 0.5 * g * (1 - t * t) * GELU_K * (1 + 3 * 0.044715 * g * g));
+    dup[i] = d * 0.5 * g * (1 + t);
+  }
+}
+
+/** x = cap tanh(x / cap), in place. */
+function softcap(x: F32, cap: number, n: number): void {
+  for (let i = 0; i < n; i++) x[i] = cap * Math.tanh(x[i] / cap);
+}
+
 function embeddingForward(out: F32, table: F32, ids: Int32Array, N: number, C: number): void {
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < C; j++) out[n * C + j] = table[ids[n] * C + j];
@@ -280,7 +311,8 @@ function embeddingBackward(dtable: F32, dout: F32, ids: Int32Array, N: number, C
 /**
  * loss = sum over labelled rows of lse_n - z[n, label_n] with z = hidden W^T. Two passes over vocab chunks per row:
  * the first builds lse with an online max/sum, the second recomputes each chunk's logits to form
- * dz = gradScale (softmax(z) - onehot(label)), then dhidden_n = dz W and dW += dz^T hidden_n.
+ * dz = gradScale (softmax(z) - onehot(label)), then dhidden_n = dz W and dW += dz^T hidden_n. softcap > 0 caps the
+ * logits first (Gemma 2's final_logit_softcapping: z = cap tanh(hidden W^T / cap)), and dz is multiplied by 1 - (z/cap)^2.
  */
 function crossEntropyLmHead(
   dhidden: F32 | null,
@@ -292,13 +324,15 @@ function crossEntropyLmHead(
   C: number,
   V: number,
   gradScale: number,
+  softcap?: number,
 ): number {
+  const cap = softcap ?? 0;
   const z = new Float64Array(Math.min(CE_CHUNK, V));
   const logits = (n: number, v0: number, len: number): void => {
     for (let t = 0; t < len; t++) {
       let dot = 0;
       for (let j = 0; j < C; j++) dot += hidden[n * C + j] * W[(v0 + t) * C + j];
-      z[t] = dot;
+      z[t] = cap > 0 ? cap * Math.tanh(dot / cap) : dot;
     }
   };
   let total = 0;
@@ -329,7 +363,8 @@ function crossEntropyLmHead(
       const len = Math.min(CE_CHUNK, V - v0);
       logits(n, v0, len);
       for (let t = 0; t < len; t++) {
-        const dz = gradScale * (Math.exp(z[t] - lse) - (v0 + t === label ? 1 : 0));
+        const dzCapped = gradScale * (Math.exp(z[t] - lse) - (v0 + t === label ? 1 : 0));
+        const dz = cap > 0 ? dzCapped * (1 - (z[t] / cap) ** 2) : dzCapped;
         const wo = (v0 + t) * C;
         for (let j = 0; j < C; j++) {
           if (dhidden) dhidden[n * C + j] += dz * W[wo + j];
@@ -496,6 +531,9 @@ export const referenceKernels: Kernels = {
   softmaxRows,
   swigluForward,
   swigluBackward,
+  gegluForward,
+  gegluBackward,
+  softcap,
   embeddingForward,
   embeddingForwardBf16,
   embeddingBackward,

@@ -174,7 +174,7 @@ describe('qwen template (LLaMA-Factory)', () => {
 
   it('unknown template names are an error listing the known ones', () => {
     expect(() => getTemplate('vicuna', qwen)).toThrowError(
-      /Unknown template "vicuna"; available: qwen, qwen3, mistral, llama3, chatml, empty, default, auto/,
+      /Unknown template "vicuna"; available: qwen, qwen3, mistral, gemma, gemma2, gemma3, llama3, chatml, empty, default, auto/,
     );
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '@crucible/tensor';
@@ -26,7 +26,8 @@ import { createModel, createRng, parseModelConfig, peftKey } from '../src/model'
 
 // GGUF written here must load in llama.cpp (node-llama-cpp 3.22, CPU build), tokenise like our tokenizer, and
 // generate the same greedy tokens as the core's own forward pass — for Qwen2 and for Llama (whose Q/K rows are
-// permuted for llama.cpp's RoPE layout), for the base and with a LoRA adapter GGUF.
+// permuted for llama.cpp's RoPE layout), Qwen3, Llama 3.1, Mistral, Gemma 2 and Gemma 3 text (norms written as
+// 1 + w), for the base and with a LoRA adapter GGUF. Gemma models use the Llama 3 tokenizer as a stand-in.
 
 const tmp = mkdtempSync(join(tmpdir(), 'crucible-gguf-'));
 let llama: Llama;
@@ -223,6 +224,10 @@ describe('GGUF export loads in llama.cpp and agrees with the core', () => {
       bos: true,
     },
     { name: 'mistral', o: { arch: 'mistral', tie: false, slidingWindow: 4096 }, text: LLAMA_PROMPT, bos: true },
+    // Gemma 2 (soft-capping 50/30, layer 0 local with a window of 8 that the prompt and the reply outgrow) and
+    // Gemma 3 text (q/k norms, both layers local under llama.cpp's every-6th-global pattern, window 8, untied).
+    { name: 'gemma2', o: { arch: 'gemma2', slidingWindow: 8 }, text: LLAMA_PROMPT, bos: true },
+    { name: 'gemma3', o: { arch: 'gemma3', slidingWindow: 8, tie: false }, text: LLAMA_PROMPT, bos: true },
   ] as const)(
     '$name: base and LoRA GGUF give the same greedy tokens as the core',
     async ({ name, o, text, bos }) => {
@@ -284,6 +289,28 @@ describe('GGUF export loads in llama.cpp and agrees with the core', () => {
       await model.dispose();
     }
   }, 120_000);
+});
+
+describe('Gemma GGUF refusals (what llama.cpp hard-codes)', () => {
+  it('refuses a query_pre_attn_scalar, layer pattern or local RoPE base llama.cpp would not use', async () => {
+    const cases: [string, 'gemma2' | 'gemma3', Record<string, unknown>, RegExp][] = [
+      ['qpas', 'gemma2', { query_pre_attn_scalar: 24 }, /"query_pre_attn_scalar" is 24, llama.cpp assumes 16/],
+      ['types', 'gemma2', { layer_types: ['full_attention', 'sliding_attention'] }, /"layer_types"/],
+      ['local', 'gemma3', { rope_local_base_freq: 100 }, /RoPE base is 100, llama.cpp assumes 10000/],
+    ];
+    for (const [name, arch, patch, msg] of cases) {
+      const dir = join(tmp, `refuse-${name}`);
+      await initModel(
+        { arch, layers: 2, hidden: 64, intermediate: 128, heads: 4, kvHeads: 2, seed: 1, vocab: 128256 },
+        dir,
+      );
+      const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      if (patch.rope_local_base_freq) cfg.rope_parameters.sliding_attention.rope_theta = patch.rope_local_base_freq;
+      else Object.assign(cfg, patch);
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+      await expect(writeGgufModel(dir, join(tmp, `refuse-${name}.gguf`), 'F32')).rejects.toThrow(msg);
+    }
+  });
 });
 
 describe('Q8_0 block layout (llama.cpp quantize_row_q8_0_ref)', () => {

@@ -87,11 +87,32 @@ describe('init-model', () => {
     expect(outDir).toBe('OUT');
     expect(opts).toMatchObject({ arch: 'llama', layers: 2, hidden: 64, heads: 4, kvHeads: 2, seed: 3, tie: true });
     expect(() => parseInitModelArgs(['--arch', 'gpt2', '--layers', '1', '--hidden', '8', 'o'])).toThrowError(
-      /--arch must be qwen2, qwen3, llama or mistral/,
+      /--arch must be qwen2, qwen3, llama, mistral, gemma2 or gemma3/,
     );
+    expect(parseInitModelArgs(['--arch', 'gemma3', '--layers', '1', '--hidden', '64', 'o']).opts.arch).toBe('gemma3');
     expect(() => parseInitModelArgs(['--arch', 'qwen2', '--layers', '1', '--hiden', '8', 'o'])).toThrowError(
       /Unknown option --hiden/,
     );
+  });
+
+  it('writes Gemma 2 / Gemma 3 directories whose config.json Transformers 5 loads (floats written as floats)', async () => {
+    // Checked by hand against Transformers 5.17: both load and give the core's logits within 1e-6 (float32).
+    for (const arch of ['gemma2', 'gemma3'] as const) {
+      const dir = join(tmp, arch);
+      await initModel({ arch, layers: 2, hidden: 64, intermediate: 128, heads: 4, kvHeads: 2, seed: 1 }, dir);
+      const text = readFileSync(join(dir, 'config.json'), 'utf8');
+      const c = parseModelConfig(JSON.parse(text));
+      expect(c.arch).toBe(arch);
+      if (arch === 'gemma2') {
+        expect(text).toContain('"final_logit_softcapping": 30.0');
+        expect(text).toContain('"rope_theta": 10000.0');
+        expect(c.gemma).toMatchObject({ queryPreAttnScalar: 16, slidingLayers: [true, false] });
+      } else {
+        expect(text).toContain('"rope_theta": 1000000.0');
+        expect(c.gemma).toMatchObject({ slidingLayers: [true, true], localRopeTheta: 10000 });
+        expect(c.qkNorm).toBe(true);
+      }
+    }
   });
 
   it('writes a Qwen2 directory that the model config parser, tokenizer and auto template accept', async () => {

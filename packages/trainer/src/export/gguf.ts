@@ -7,7 +7,8 @@ import { type TGgmlTypeName, type TGgufTensor, type TGgufValue, writeGguf } from
 import { loraPairs, readPeftAdapter } from './peft';
 
 // Hugging Face model directory -> GGUF as llama.cpp's convert_hf_to_gguf.py (Qwen2Model, Qwen3Model, LlamaModel,
-// which also converts MistralForCausalLM) and convert_lora_to_gguf.py write it: tensor names, hyper-parameters, the
+// which also converts MistralForCausalLM, Gemma2Model, Gemma3Model: norms stored as 1 + w, soft-capping and window
+// keys) and convert_lora_to_gguf.py write it: tensor names, hyper-parameters, the
 // BPE vocabulary, for the llama architecture the Q/K row permutation that turns HF's rotate-half RoPE layout into
 // llama.cpp's interleaved one, and for Llama 3.1 RoPE scaling the `rope_freqs` tensor. Mistral's sliding_window has
 // no place in a llama GGUF (the converter drops it too): llama.cpp attends over the whole context, which differs from
@@ -27,9 +28,49 @@ const LAYER_MAP: Record<string, string> = {
   'self_attn.k_norm': 'attn_k_norm',
 };
 
+// Gemma's norms after the layer's attention and MLP (llama.cpp names; post_attention_layernorm means another thing).
+const GEMMA_LAYER_MAP: Record<string, string> = {
+  ...LAYER_MAP,
+  post_attention_layernorm: 'post_attention_norm',
+  pre_feedforward_layernorm: 'ffn_norm',
+  post_feedforward_layernorm: 'post_ffw_norm',
+};
+
+const isGemma = (c: ModelConfig): boolean => c.arch === 'gemma2' || c.arch === 'gemma3';
+
 /** llama.cpp's architecture name: Mistral is converted as llama. */
-export function ggufArch(config: ModelConfig): 'qwen2' | 'qwen3' | 'llama' {
+export function ggufArch(config: ModelConfig): 'qwen2' | 'qwen3' | 'llama' | 'gemma2' | 'gemma3' {
   return config.arch === 'mistral' ? 'llama' : config.arch;
+}
+
+/**
+ * llama.cpp hard-codes parts of the Gemma architectures that Transformers reads from config.json: the query scale
+ * (head_dim^-0.5, hidden/heads for the 27B models), the local/global pattern (every 2nd layer global for Gemma 2,
+ * every 6th for Gemma 3) and Gemma 3's local RoPE base (10000). A model that differs would run as another model
+ * there: refused, naming the key.
+ */
+function checkGemmaForLlamaCpp(c: ModelConfig): void {
+  const g = c.gemma;
+  if (!g) return;
+  const refuse = (what: string) => {
+    throw new TrainerError(
+      'EXPORT_UNSUPPORTED',
+      `GGUF export of ${c.arch}: ${what}; llama.cpp would run another model.`,
+    );
+  };
+  const is27B = c.numLayers === (c.arch === 'gemma2' ? 46 : 62);
+  const scalar = is27B ? c.hiddenSize / c.numHeads : c.headDim;
+  if (g.queryPreAttnScalar !== scalar) {
+    refuse(`config.json "query_pre_attn_scalar" is ${g.queryPreAttnScalar}, llama.cpp assumes ${scalar}`);
+  }
+  const pattern = c.arch === 'gemma2' ? 2 : 6;
+  const want = Array.from({ length: c.numLayers }, (_, i) => (i + 1) % pattern !== 0 && c.slidingWindow !== undefined);
+  if (g.slidingLayers.some((s, i) => (s && c.slidingWindow !== undefined) !== want[i])) {
+    refuse(`config.json "layer_types" is not llama.cpp's pattern (every ${pattern}th layer global)`);
+  }
+  if (c.arch === 'gemma3' && c.slidingWindow !== undefined && (g.localRopeTheta ?? c.ropeTheta) !== 10000) {
+    refuse(`the sliding layers' RoPE base is ${g.localRopeTheta ?? c.ropeTheta}, llama.cpp assumes 10000`);
+  }
 }
 
 /**
@@ -43,14 +84,17 @@ export function ropeFreqFactors(config: ModelConfig): Float32Array | null {
   return scaled.map((s, i) => 1 / config.ropeTheta ** ((2 * i) / D) / s);
 }
 
-/** HF tensor name -> GGUF tensor name (undefined for tensors llama.cpp does not load, e.g. rotary inv_freq). */
-export function ggufTensorName(hf: string): string | undefined {
+/**
+ * HF tensor name -> GGUF tensor name (undefined for tensors llama.cpp does not load, e.g. rotary inv_freq). gemma:
+ * Gemma's layer norms (post-attention, pre/post feed-forward) get their own names.
+ */
+export function ggufTensorName(hf: string, gemma = false): string | undefined {
   if (hf === 'model.embed_tokens.weight') return 'token_embd.weight';
   if (hf === 'model.norm.weight') return 'output_norm.weight';
   if (hf === 'lm_head.weight') return 'output.weight';
   const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hf);
   if (!m) return undefined;
-  const g = LAYER_MAP[m[2]];
+  const g = (gemma ? GEMMA_LAYER_MAP : LAYER_MAP)[m[2]];
   return g ? `blk.${m[1]}.${g}.${m[3]}` : undefined;
 }
 
@@ -93,6 +137,8 @@ function permuteFor(config: ModelConfig, hfName: string): number | undefined {
 }
 
 function permuted(config: ModelConfig, hfName: string, t: Tensor): Float32Array {
+  // convert_hf_to_gguf's Gemma models: llama.cpp multiplies by the norm weight itself, so (1 + w) is stored.
+  if (isGemma(config) && hfName.endsWith('norm.weight')) return t.data.map((x) => 1 + x);
   const heads = permuteFor(config, hfName);
   if (heads === undefined) return t.data;
   const rows = t.shape[0];
@@ -108,6 +154,14 @@ type TTokenizerJson = {
 /** The tokenizer.* key/values of convert_hf_to_gguf's gpt2 (BPE) vocabulary, padded to the embedding size. */
 function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue][] {
   const tj: TTokenizerJson = JSON.parse(readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'));
+  if (isGemma(config) && (tj.model as { byte_fallback?: boolean }).byte_fallback === true) {
+    // Gemma's own tokenizers: SentencePiece pieces with byte fallback, which a gpt2 vocabulary would tokenise
+    // differently in llama.cpp. (Mistral's has the same problem; its export is left as it was.)
+    throw new TrainerError(
+      'EXPORT_UNSUPPORTED',
+      `${modelDir}/tokenizer.json is a SentencePiece-style (byte_fallback) vocabulary; GGUF export writes byte-level BPE (gpt2) vocabularies only.`,
+    );
+  }
   let tc: Record<string, unknown> = {};
   try {
     tc = JSON.parse(readFileSync(join(modelDir, 'tokenizer_config.json'), 'utf8'));
@@ -149,7 +203,11 @@ function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue
   };
   const kv: [string, TGgufValue][] = [
     ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
-    ['tokenizer.ggml.pre', { type: 'string', value: ggufArch(config) === 'llama' ? 'llama-bpe' : 'qwen2' }],
+    // Gemma models get here only with a byte-level BPE vocabulary: init-model's Llama 3 stand-in.
+    [
+      'tokenizer.ggml.pre',
+      { type: 'string', value: ggufArch(config) === 'llama' || isGemma(config) ? 'llama-bpe' : 'qwen2' },
+    ],
     ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens }],
     ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
     ['tokenizer.ggml.merges', { type: 'string[]', value: merges }],
@@ -160,8 +218,8 @@ function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue
   if (eos !== undefined) kv.push(['tokenizer.ggml.eos_token_id', { type: 'u32', value: eos }]);
   if (bos !== undefined) kv.push(['tokenizer.ggml.bos_token_id', { type: 'u32', value: bos }]);
   if (pad !== undefined) kv.push(['tokenizer.ggml.padding_token_id', { type: 'u32', value: pad }]);
-  // Qwen never adds BOS; Llama 3 and Mistral do (their tokenizers prepend it).
-  kv.push(['tokenizer.ggml.add_bos_token', { type: 'bool', value: ggufArch(config) === 'llama' }]);
+  // Qwen never adds BOS; Llama 3, Mistral and Gemma do (their tokenizers prepend it).
+  kv.push(['tokenizer.ggml.add_bos_token', { type: 'bool', value: ggufArch(config) === 'llama' || isGemma(config) }]);
   if (typeof tc.chat_template === 'string')
     kv.push(['tokenizer.chat_template', { type: 'string', value: tc.chat_template }]);
   return kv;
@@ -183,13 +241,26 @@ function archKv(config: ModelConfig, name: string, fileType: number): [string, T
     [`${a}.rope.freq_base`, { type: 'f32', value: config.ropeTheta }],
     [`${a}.attention.layer_norm_rms_epsilon`, { type: 'f32', value: config.rmsNormEps }],
   ];
-  if (config.headDim !== config.hiddenSize / config.numHeads) {
+  if (config.headDim !== config.hiddenSize / config.numHeads || isGemma(config)) {
     kv.push([`${a}.attention.key_length`, { type: 'u32', value: config.headDim }]);
     kv.push([`${a}.attention.value_length`, { type: 'u32', value: config.headDim }]);
   }
   if (a === 'llama') {
     kv.push([`${a}.vocab_size`, { type: 'u32', value: config.vocabSize }]);
     kv.push([`${a}.rope.dimension_count`, { type: 'u32', value: config.headDim }]);
+  }
+  const g = config.gemma;
+  if (g) {
+    // convert_hf_to_gguf's Gemma2Model / Gemma3Model keys.
+    if (g.attnLogitSoftcap) kv.push([`${a}.attn_logit_softcapping`, { type: 'f32', value: g.attnLogitSoftcap }]);
+    if (g.finalLogitSoftcap) kv.push([`${a}.final_logit_softcapping`, { type: 'f32', value: g.finalLogitSoftcap }]);
+    if (config.slidingWindow !== undefined && g.slidingLayers.some(Boolean))
+      kv.push([`${a}.attention.sliding_window`, { type: 'u32', value: config.slidingWindow }]);
+    const r = config.ropeScaling;
+    if (r?.type === 'linear') {
+      kv.push([`${a}.rope.scaling.type`, { type: 'string', value: 'linear' }]);
+      kv.push([`${a}.rope.scaling.factor`, { type: 'f32', value: r.factor }]);
+    }
   }
   return kv;
 }
@@ -206,15 +277,16 @@ const FILE_TYPE = { F32: 0, F16: 1, Q8_0: 7 } as const;
 /** Writes a model directory as one GGUF file (F32, F16 or Q8_0) for llama.cpp / node-llama-cpp. */
 export async function writeGgufModel(modelDir: string, outFile: string, type: 'F32' | 'F16' | 'Q8_0'): Promise<void> {
   const { config } = readModelDir(modelDir);
+  checkGemmaForLlamaCpp(config);
   const weights: Weights = loadWeightsSync(modelDir);
   const tensors: TGgufTensor[] = [];
   for (const [hfName, t] of [...weights].sort(([a], [b]) => a.localeCompare(b))) {
-    const name = ggufTensorName(hfName);
+    const name = ggufTensorName(hfName, isGemma(config));
     if (!name) continue;
     if (hfName === 'lm_head.weight' && config.tieWordEmbeddings) continue; // llama.cpp reuses token_embd
     tensors.push({ name, shape: t.shape, data: permuted(config, hfName, t), type: tensorType(t.shape, type) });
   }
-  const factors = ropeFreqFactors(config);
+  const factors = config.ropeScaling?.type === 'llama3' ? ropeFreqFactors(config) : null;
   if (factors) tensors.push({ name: 'rope_freqs.weight', shape: [factors.length], data: factors, type: 'F32' });
   if (!tensors.some((t) => t.name === 'token_embd.weight')) {
     throw new TrainerError('MODEL_FILES_MISSING', `${modelDir} has no model.embed_tokens.weight.`);
@@ -230,13 +302,14 @@ export async function writeGgufModel(modelDir: string, outFile: string, type: 'F
  */
 export async function writeGgufLora(adapterDir: string, modelDir: string, outFile: string): Promise<void> {
   const { config } = readModelDir(modelDir);
+  checkGemmaForLlamaCpp(config);
   const adapter = readPeftAdapter(adapterDir);
   if (adapter.config.useRslora) {
     throw new TrainerError('EXPORT_UNSUPPORTED', 'rsLoRA adapters have no exact llama.cpp alpha; merge them instead.');
   }
   const tensors: TGgufTensor[] = [];
   for (const [baseName, { A, B }] of [...loraPairs(adapter.weights)].sort(([a], [b]) => a.localeCompare(b))) {
-    const name = ggufTensorName(baseName);
+    const name = ggufTensorName(baseName, isGemma(config));
     if (!name) throw new TrainerError('EXPORT_UNSUPPORTED', `LoRA on ${baseName} has no llama.cpp counterpart.`);
     if (A.shape[0] !== adapter.config.r) {
       throw new TrainerError(

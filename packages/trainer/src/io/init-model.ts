@@ -15,7 +15,10 @@ import { f32ToBf16Bits } from './dtype';
 import { TrainerError } from './errors';
 
 export type TInitModelOptions = {
-  /** qwen2 / qwen3 get the Qwen tokenizer, llama / mistral the Llama 3 one (a BPE stand-in for Mistral's). */
+  /**
+   * qwen2 / qwen3 get the Qwen tokenizer, llama / mistral / gemma2 / gemma3 the Llama 3 one (a BPE stand-in for
+   * Mistral's and Gemma's SentencePiece tokenizers).
+   */
   arch: ModelArch;
   layers: number;
   hidden: number;
@@ -32,7 +35,10 @@ export type TInitModelOptions = {
   shards?: number;
   /** Llama 3.1-style RoPE rescaling (llama only). */
   ropeScaling?: RopeScaling;
-  /** Mistral's sliding_window (mistral only; default none, as Mistral 7B v0.2 and later). */
+  /**
+   * Mistral's sliding_window (default none, as Mistral 7B v0.2 and later), or Gemma's (its local layers; default
+   * 4096 for gemma2, 512 for gemma3 as the released models).
+   */
   slidingWindow?: number;
   /** Head size when it is not hidden / heads (Qwen3 style). */
   headDim?: number;
@@ -76,6 +82,7 @@ export function initModelConfig(o: TInitModelOptions): ModelConfig {
   if (o.heads % o.kvHeads !== 0)
     throw new TrainerError('CLI_USAGE', `--heads ${o.heads} is not divisible by --kv-heads ${o.kvHeads}.`);
   const qwen = isQwen(o.arch);
+  const gemma = o.arch === 'gemma2' || o.arch === 'gemma3';
   const c: ModelConfig = {
     arch: o.arch,
     vocabSize: o.vocab ?? (qwen ? 151936 : 128256),
@@ -85,21 +92,38 @@ export function initModelConfig(o: TInitModelOptions): ModelConfig {
     numHeads: o.heads,
     numKvHeads: o.kvHeads,
     headDim: o.headDim ?? o.hidden / o.heads,
-    rmsNormEps: qwen ? 1e-6 : 1e-5,
-    ropeTheta: o.arch === 'llama' ? 500000 : 1000000,
+    rmsNormEps: qwen || gemma ? 1e-6 : 1e-5,
+    ropeTheta: o.arch === 'llama' ? 500000 : o.arch === 'gemma2' ? 10000 : 1000000,
     tieWordEmbeddings: o.tie ?? true,
     attentionBias: o.arch === 'qwen2',
     maxPositionEmbeddings: qwen ? 32768 : 131072,
     bosTokenId: qwen ? 151643 : 128000,
     eosTokenId: qwen ? 151645 : [128001, 128008, 128009],
   };
-  if (o.arch === 'qwen3') c.qkNorm = true;
+  if (o.arch === 'qwen3' || o.arch === 'gemma3') c.qkNorm = true;
+  if (gemma) {
+    // The released models' shapes of everything the CLI does not ask for: query_pre_attn_scalar = head_dim (what
+    // llama.cpp assumes below 27B), Gemma 2's soft-capping, the local/global pattern (every 2nd layer global for
+    // Gemma 2, every 6th for Gemma 3), Gemma 3's local RoPE base 10000.
+    const pattern = o.arch === 'gemma2' ? 2 : 6;
+    c.gemma = {
+      queryPreAttnScalar: c.headDim,
+      slidingLayers: Array.from({ length: o.layers }, (_, i) => (i + 1) % pattern !== 0),
+    };
+    if (o.arch === 'gemma2') {
+      c.gemma.attnLogitSoftcap = 50;
+      c.gemma.finalLogitSoftcap = 30;
+    } else c.gemma.localRopeTheta = 10000;
+    c.slidingWindow = o.slidingWindow ?? (o.arch === 'gemma2' ? 4096 : 512);
+    c.maxPositionEmbeddings = o.arch === 'gemma2' ? 8192 : 131072;
+  }
   if (o.ropeScaling) {
     if (o.arch !== 'llama') throw new TrainerError('CLI_USAGE', 'RoPE scaling (llama3) applies to --arch llama only.');
     c.ropeScaling = o.ropeScaling;
   }
-  if (o.slidingWindow !== undefined) {
-    if (o.arch !== 'mistral') throw new TrainerError('CLI_USAGE', 'A sliding window applies to --arch mistral only.');
+  if (o.slidingWindow !== undefined && !gemma) {
+    if (o.arch !== 'mistral')
+      throw new TrainerError('CLI_USAGE', 'A sliding window applies to --arch mistral, gemma2 and gemma3 only.');
     c.slidingWindow = o.slidingWindow;
   }
   return c;
@@ -149,6 +173,17 @@ export const MODEL_PRESETS = {
   },
 } as const;
 export type TModelPreset = keyof typeof MODEL_PRESETS;
+
+/**
+ * Transformers 5's strict config classes want floats where they declare floats (Gemma's soft-capping values, RoPE
+ * bases and factors): a whole number there is written as `30.0`, as Python's json writes a float.
+ */
+function floatKeys(json: string): string {
+  return json.replace(
+    /("(?:attn_logit_softcapping|final_logit_softcapping|rope_theta|factor)": )(-?\d+)(?=[,\n])/g,
+    '$1$2.0',
+  );
+}
 
 /** Elements generated and written per chunk: bounds the memory of writing a tensor of any size. */
 const CHUNK = 1 << 22;
@@ -269,7 +304,7 @@ export async function initModel(opts: TInitModelOptions, outDir: string): Promis
   mkdirSync(outDir, { recursive: true });
   const dtype = opts.dtype ?? 'F32';
   const hf = { ...toHfConfig(config), torch_dtype: dtype === 'BF16' ? 'bfloat16' : 'float32', initializer_range: 0.02 };
-  writeFileSync(join(outDir, 'config.json'), `${JSON.stringify(hf, null, 2)}\n`);
+  writeFileSync(join(outDir, 'config.json'), `${floatKeys(JSON.stringify(hf, null, 2))}\n`);
   writeRandomWeights(outDir, config, opts.seed, dtype, opts.shards ?? 1);
   const eos = config.eosTokenId;
   writeFileSync(

@@ -18,6 +18,10 @@ export type LayerActs = {
   att: DT; // attention output [N,Hq*D]
   lse: DT; // [B,Hq,T]
   x2: DT; // residual after attention [N,C]
+  ao: DT; // Gemma only (else empty): o_proj output before post_attention_layernorm [N,C], its rstd [N]
+  rstdA: DT;
+  mo: DT; // Gemma only: down_proj output before post_feedforward_layernorm [N,C], its rstd [N]
+  rstdM: DT;
   ln2: DT; // post_attention_layernorm output [N,C]
   rstd2: DT; // [N]
   gate: DT; // [N,I]
@@ -35,6 +39,7 @@ export type Acts = {
   labels: DT; // shifted labels [N] (i32)
   keyLenBuf: DT; // real row lengths, B <= N of them used (i32)
   segStart: DT; // packed rows with neat_packing: where each token's sequence starts [N] (i32)
+  segStartLocal: DT; // the same with the sliding window applied, for sliding layers [N] (i32)
   loss: DT; // a device scalar (SCALAR_SIZE f32) for losses read back at once (eval, convenience calls)
   res: DT[]; // residual stream, numLayers + 1 buffers of [N,C]
   /**
@@ -65,8 +70,19 @@ export type Acts = {
 /** Hands out buffers of perToken * N elements (or a fixed count). */
 export type Alloc = { perToken(perToken: number, dtype?: DType): DT; fixed(n: number, dtype?: DType): DT };
 
-/** qkNorm: the layers have Qwen3's q/k norms (their inputs and rstd are kept too). */
-export type ActDims = { C: number; I: number; Hq: number; Hkv: number; D: number; qkNorm?: boolean };
+/**
+ * qkNorm: the layers have Qwen3's / Gemma 3's q/k norms (their inputs and rstd are kept too). outNorms: Gemma's
+ * norms of the attention and MLP outputs (their inputs and rstd are kept).
+ */
+export type ActDims = {
+  C: number;
+  I: number;
+  Hq: number;
+  Hkv: number;
+  D: number;
+  qkNorm?: boolean;
+  outNorms?: boolean;
+};
 
 export function buildActs(
   N: number,
@@ -78,6 +94,7 @@ export function buildActs(
   const { C, I, Hq, Hkv, D } = dims;
   const f32 = (p: number) => alloc.perToken(p);
   const qk = dims.qkNorm ?? false;
+  const on = dims.outNorms ?? false;
   const res: DT[] = [];
   for (let l = 0; l <= layers.length; l++) res.push(f32(C));
   let rMax = 1;
@@ -110,6 +127,10 @@ export function buildActs(
       att: f32(Hq * D),
       lse: f32(Hq),
       x2: f32(C),
+      ao: on ? f32(C) : alloc.fixed(0),
+      rstdA: on ? f32(1) : alloc.fixed(0),
+      mo: on ? f32(C) : alloc.fixed(0),
+      rstdM: on ? f32(1) : alloc.fixed(0),
       ln2: f32(C),
       rstd2: f32(1),
       gate: f32(I),
@@ -135,6 +156,7 @@ export function buildActs(
     labels: alloc.perToken(1, 'i32'),
     keyLenBuf: alloc.perToken(1, 'i32'),
     segStart: alloc.perToken(1, 'i32'),
+    segStartLocal: alloc.perToken(1, 'i32'),
     loss: alloc.fixed(SCALAR_SIZE),
     res,
     layers: layerActs,

@@ -31,8 +31,11 @@ export type Built = {
   params: Param[];
   /** PEFT key -> LoRA parameter. */
   lora: Map<string, Param>;
-  /** Every base weight by HF name, in HF order (the order of the calls below), as the backend holds it. */
-  weights: Map<string, { shape: number[]; t: DT }>;
+  /**
+   * Every base weight by HF name, in HF order (the order of the calls below), as the backend holds it. offset: the
+   * backend tensor holds offset + the HF value (a trainable Gemma norm, held as 1 + w); fullState subtracts it.
+   */
+  weights: Map<string, { shape: number[]; t: DT; offset?: number }>;
   layout: ModelLayout;
 };
 
@@ -74,9 +77,12 @@ export function resolveLoraTargets(targets: string[]): LoraTarget[] {
   return LORA_TARGETS.filter((t) => out.has(t));
 }
 
-/** o_proj has a bias where attention_bias covers it: Llama and Qwen3 (Qwen2 biases q/k/v only, Mistral nothing). */
+/**
+ * o_proj has a bias where attention_bias covers it: Llama, Qwen3 and Gemma (Qwen2 biases q/k/v only, Mistral
+ * nothing).
+ */
 export function oProjBias(c: ModelConfig): boolean {
-  return (c.arch === 'llama' || c.arch === 'qwen3') && c.attentionBias;
+  return c.arch !== 'qwen2' && c.arch !== 'mistral' && c.attentionBias;
 }
 
 export function peftKey(moduleName: string, which: 'A' | 'B'): string {
@@ -172,6 +178,31 @@ export function buildModel(opts: {
     return { m: { w, dw: null }, dtype: w.dtype === 'bf16' ? 'bf16' : 'f32' };
   };
 
+  /**
+   * Gemma's RMSNorms scale by (1 + w): the backend holds 1 + w (rounded to float32, as Transformers' `1.0 +
+   * weight.float()`), so the ordinary RMSNorm op computes them and d/dw = d/d(1 + w). A frozen norm keeps its HF
+   * value for fullState in a second tensor; a trainable one is held as 1 + w throughout (optimizer, checkpoints) and
+   * fullState subtracts the 1.
+   */
+  const gemmaNorm = (name: string, shape: number[]): Matrix => {
+    const t = lookup(name, shape);
+    const hf = isStored(t) ? (t.read('f32') as Float32Array) : t.data;
+    const held = new Float32Array(hf.length);
+    for (let i = 0; i < hf.length; i++) held[i] = 1 + hf[i];
+    if (full) {
+      const w = be.alloc(shape);
+      be.upload(w, held);
+      weights.set(name, { shape: [...shape], t: w, offset: 1 });
+      const grad = be.alloc(shape);
+      params.push({ name, shape: [...shape], data: w, grad, decay: false });
+      return { w, dw: grad };
+    }
+    weights.set(name, { shape: [...shape], t: be.frozen(shape, 'f32', hf) });
+    return { w: be.frozen(shape, 'f32', held), dw: null };
+  };
+  const gemma = c.gemma !== undefined;
+  const norm = (name: string, shape: number[]): Matrix => (gemma ? gemmaNorm(name, shape) : vector(name, shape));
+
   /** Norms and biases: small, fp32 always; trainable only in full fine-tuning. */
   const vector = (name: string, shape: number[]): Matrix => {
     if (full) return trainable(name, shape, false);
@@ -233,21 +264,32 @@ export function buildModel(opts: {
       const b = hasBias ? vector(`${name}.bias`, [outF]) : null;
       lin[t] = { name, inF, outF, W: W.w, dW: W.dw, b: b?.w ?? null, db: b?.dw ?? null, lora: null };
     }
-    // Qwen3Attention registers q_norm / k_norm after o_proj (named_parameters order).
-    const qNorm = c.qkNorm ? vector(`${p}.self_attn.q_norm.weight`, [c.headDim]) : null;
-    const kNorm = c.qkNorm ? vector(`${p}.self_attn.k_norm.weight`, [c.headDim]) : null;
-    const inNorm = vector(`${p}.input_layernorm.weight`, [C]);
-    const postNorm = vector(`${p}.post_attention_layernorm.weight`, [C]);
+    // Qwen3Attention / Gemma3Attention register q_norm / k_norm after o_proj (named_parameters order).
+    const qNorm = c.qkNorm ? norm(`${p}.self_attn.q_norm.weight`, [c.headDim]) : null;
+    const kNorm = c.qkNorm ? norm(`${p}.self_attn.k_norm.weight`, [c.headDim]) : null;
+    const inNorm = norm(`${p}.input_layernorm.weight`, [C]);
+    // Gemma: post_attention_layernorm normalises the attention output; pre_feedforward_layernorm is the MLP's input
+    // norm (the others' post_attention_layernorm); post_feedforward_layernorm normalises the MLP output.
+    const attnOutNorm = gemma ? norm(`${p}.post_attention_layernorm.weight`, [C]) : null;
+    const postNorm = norm(`${p}.${gemma ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}.weight`, [C]);
+    const mlpOutNorm = gemma ? norm(`${p}.post_feedforward_layernorm.weight`, [C]) : null;
+    const sliding = c.gemma ? c.gemma.slidingLayers[l] : c.slidingWindow !== undefined;
+    const localTheta = c.gemma?.localRopeTheta;
     layers.push({
       index: l,
       inNorm: { w: inNorm.w, dw: inNorm.dw },
       postNorm: { w: postNorm.w, dw: postNorm.dw },
       qNorm: qNorm && { w: qNorm.w, dw: qNorm.dw },
       kNorm: kNorm && { w: kNorm.w, dw: kNorm.dw },
+      attnOutNorm: attnOutNorm && { w: attnOutNorm.w, dw: attnOutNorm.dw },
+      mlpOutNorm: mlpOutNorm && { w: mlpOutNorm.w, dw: mlpOutNorm.dw },
+      sliding,
+      // Gemma 3's local layers: plain RoPE with rope_local_base_freq (the global ones keep theta and its scaling).
+      rope: sliding && localTheta !== undefined ? { theta: localTheta, invFreq: null } : null,
       lin,
     });
   }
-  const finalNorm = vector('model.norm.weight', [C]);
+  const finalNorm = norm('model.norm.weight', [C]);
   const lmHead = c.tieWordEmbeddings ? embed : matrix('lm_head.weight', [c.vocabSize, C], embBf16, 'head');
 
   // LoRA after the base so that params hold only adapters; A ~ U(-1/sqrt(in), 1/sqrt(in)) is PEFT's
@@ -322,6 +364,8 @@ function hfRank(name: string): number[] {
     'mlp.down_proj.weight',
     'input_layernorm.weight',
     'post_attention_layernorm.weight',
+    'pre_feedforward_layernorm.weight',
+    'post_feedforward_layernorm.weight',
   ];
   return [1, Number(m[1]), order.indexOf(m[2])];
 }

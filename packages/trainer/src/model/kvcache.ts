@@ -22,8 +22,15 @@ export function createDecoder(m: {
   lmHead: DT;
   forwardSequence: (ids: Int32Array, afterLayer?: (l: number, a: LayerActs) => void) => Acts;
   checkIds: (ids: ArrayLike<number>, what: string) => void;
-  /** Mistral's sliding window: a new token attends to the last `window` positions (itself included); 0 = all. */
+  /**
+   * The sliding window (Mistral's layers, Gemma's sliding layers: Layer.sliding): a new token attends to the last
+   * `window` positions (itself included); 0 = all.
+   */
   window: number;
+  /** Gemma: the embedding output is multiplied by it (0 = not). */
+  embedScale: number;
+  /** Gemma 2: logits soft-capped at it (0 = not). */
+  finalCap: number;
 }) {
   const { be, d, V, layers } = m;
   const { C, Hq, Hkv, D } = d;
@@ -32,7 +39,15 @@ export function createDecoder(m: {
   const attnScale = 1 / Math.sqrt(D);
   const one = buildActs(
     1,
-    { C, I: d.I, Hq, Hkv, D, qkNorm: layers.some((l) => l.qNorm !== null) },
+    {
+      C,
+      I: d.I,
+      Hq,
+      Hkv,
+      D,
+      qkNorm: layers.some((l) => l.qNorm !== null),
+      outNorms: layers.some((l) => l.attnOutNorm !== null),
+    },
     layers,
     { training: false, checkpointing: true },
     {
@@ -66,6 +81,7 @@ export function createDecoder(m: {
 
   const lastLogits = (hN: DT, row: number): Float32Array => {
     be.matmul(logits, be.view(hN, row * C, [C]), m.lmHead, 1, V, C, { transB: true });
+    if (m.finalCap) be.softcap(logits, m.finalCap, V);
     return be.download(logits) as Float32Array;
   };
 
@@ -78,14 +94,15 @@ export function createDecoder(m: {
 
   const step = (id: number, cache: KvCache, wantLogits: boolean): Float32Array | null => {
     const p = cache.len;
-    // Keys first..p are visible: all of them, or the last `window` under a sliding window.
-    const first = m.window > 0 ? Math.max(0, p + 1 - m.window) : 0;
-    const Tk = p + 1 - first;
     be.upload(one.ids, Int32Array.of(id));
     be.upload(one.pos, Int32Array.of(p));
     be.embeddingForward(one.res[0], m.embed, one.ids, 1, C);
+    if (m.embedScale) be.scale(one.res[0], m.embedScale, C);
     for (let l = 0; l < layers.length; l++) {
       const a = one.layers[l];
+      // Keys first..p are visible: all of them, or the last `window` on a sliding layer.
+      const first = layers[l].sliding && m.window > 0 ? Math.max(0, p + 1 - m.window) : 0;
+      const Tk = p + 1 - first;
       attnInputForward(be, d, layers[l], a, 1, one.pos, null, null);
       store(cache, l, a.k, a.v, 1, p);
       for (let g = 0; g < Hkv; g++) {
@@ -94,6 +111,7 @@ export function createDecoder(m: {
         const Vg = be.view(cache.v[l], base, [Tk * D]);
         const sc = be.view(cache.scores, 0, [rep * Tk]);
         be.matmul(sc, be.view(a.q, g * rep * D, [rep * D]), Kg, rep, Tk, D, { transB: true, alpha: attnScale });
+        if (d.attnSoftcap) be.softcap(sc, d.attnSoftcap, rep * Tk);
         be.softmaxRows(sc, rep, Tk);
         be.matmul(be.view(a.att, g * rep * D, [rep * D]), sc, Vg, rep, D, Tk);
       }

@@ -23,7 +23,7 @@ import type {
 } from './types';
 
 /**
- * A Qwen2/Llama/Qwen3/Mistral causal LM on a compute backend, for LoRA or full fine-tuning. Every bit of arithmetic goes through
+ * A Qwen2/Llama/Qwen3/Mistral/Gemma 2/Gemma 3 causal LM on a compute backend, for LoRA or full fine-tuning. Every bit of arithmetic goes through
  * `backend` on backend-owned tensors; this file holds the graph of a step: embedding, decoder layers, final norm,
  * fused LM head + loss, and the same in reverse. Host transfers happen only at the edges: the batch is uploaded at
  * the start of a step, and nothing is downloaded unless a caller asks for a number (loss, logits, states).
@@ -71,6 +71,11 @@ export function createModel(opts: {
     frozenDtype = 'f32';
     embeddingDtype = 'f32';
   }
+  const finalCap = c.gemma?.finalLogitSoftcap ?? 0;
+  if (finalCap > 0 && embeddingDtype === 'bf16') {
+    warn('final logit soft-capping (Gemma 2) needs a float32 LM head; the embedding and LM head stay float32.');
+    embeddingDtype = 'f32';
+  }
   const checkpointing = opts.gradientCheckpointing ?? false;
   const built = buildModel({
     backend: be,
@@ -100,10 +105,16 @@ export function createModel(opts: {
     eps: c.rmsNormEps,
     theta: c.ropeTheta,
     invFreq,
+    act: c.gemma ? 'geglu' : 'swiglu',
+    // Gemma: scores scaled by query_pre_attn_scalar^-0.5 where the attention op applies head_dim^-0.5.
+    qScale: c.gemma ? Math.sqrt(c.headDim / c.gemma.queryPreAttnScalar) : 1,
+    attnSoftcap: c.gemma?.attnLogitSoftcap ?? 0,
   };
+  // Gemma scales the embedding output by sqrt(hidden_size), a float32 buffer in Transformers (0 = no scaling).
+  const embedScale = c.gemma ? Math.fround(Math.sqrt(c.hiddenSize)) : 0;
   const V = c.vocabSize;
   const { C } = d;
-  const dims = { C, I: d.I, Hq: d.Hq, Hkv: d.Hkv, D: d.D, qkNorm: c.qkNorm ?? false };
+  const dims = { C, I: d.I, Hq: d.Hq, Hkv: d.Hkv, D: d.D, qkNorm: c.qkNorm ?? false, outNorms: !!c.gemma };
   const window = c.slidingWindow ?? 0;
   // The model's own dropout stream, for callers that do not keep one (tests, benchmarks).
   const ownDropout: DropoutCursor = { seed: (opts.seed ^ 0x5bd1e995) >>> 0, offset: 0 };
@@ -186,9 +197,10 @@ export function createModel(opts: {
   };
 
   /**
-   * Mistral's sliding window as the attention op's segStart: query t of a row sees keys from t - W + 1 on
-   * (Transformers' sliding_window_overlay: kv_idx > q_idx - sliding_window, on row positions), and never before
-   * its packed sequence's start (neat_packing). Null when no row is longer than the window.
+   * The sliding window (every Mistral layer, Gemma's local layers) as the attention op's segStart: query t of a row
+   * sees keys from t - W + 1 on (Transformers' sliding_window_overlay: kv_idx > q_idx - sliding_window, on row
+   * positions), and never before its packed sequence's start (neat_packing). Null when no row is longer than the
+   * window and nothing is packed.
    */
   const windowStarts = (b: Batch): Int32Array | null => {
     if (!window || b.T <= window) return b.segStart ?? null;
@@ -206,13 +218,22 @@ export function createModel(opts: {
     be.upload(a.pos, b.pos ?? positions(b.B, b.T));
     const keyLen = be.view(a.keyLenBuf, 0, [b.B]);
     be.upload(keyLen, b.keyLen);
-    const segStart = windowStarts(b);
-    if (segStart) be.upload(a.segStart, segStart);
+    if (b.segStart) be.upload(a.segStart, b.segStart);
+    const local = windowStarts(b);
+    if (local && local !== b.segStart) be.upload(a.segStartLocal, local);
     if (withLabels) {
       be.upload(a.rawLabels, b.labels);
       be.shiftLabels(a.labels, a.rawLabels, b.B, b.T);
     }
-    return { B: b.B, T: b.T, N: b.B * b.T, pos: a.pos, keyLen, segStart: segStart ? a.segStart : null };
+    return {
+      B: b.B,
+      T: b.T,
+      N: b.B * b.T,
+      pos: a.pos,
+      keyLen,
+      segStart: b.segStart ? a.segStart : null,
+      segStartLocal: local ? (local === b.segStart ? a.segStart : a.segStartLocal) : null,
+    };
   };
 
   const forward = (
@@ -222,6 +243,7 @@ export function createModel(opts: {
     afterLayer?: (l: number, acts: Acts['layers'][number]) => void,
   ): void => {
     be.embeddingForward(a.res[0], embed.w, a.ids, s.N, C);
+    if (embedScale) be.scale(a.res[0], embedScale, s.N * C);
     for (let l = 0; l < layers.length; l++) {
       layerForward(be, d, layers[l], a.layers[l], s, drop, a.scratch);
       afterLayer?.(l, a.layers[l]);
@@ -238,7 +260,19 @@ export function createModel(opts: {
     const s = uploadBatch(a, batch, true);
     const cursor = o.dropout ?? ownDropout;
     forward(a, s, { cursor, replay: false });
-    be.crossEntropyLmHead(o.lossOut, a.dhN, lmHead.dw, a.hN, lmHead.w, a.labels, N, C, V, gradScale);
+    be.crossEntropyLmHead(
+      o.lossOut,
+      a.dhN,
+      lmHead.dw,
+      a.hN,
+      lmHead.w,
+      a.labels,
+      N,
+      C,
+      V,
+      gradScale,
+      finalCap || undefined,
+    );
     backwardFromHidden(a, s, { cursor, replay: true });
     return { nTokens };
   };
@@ -253,7 +287,10 @@ export function createModel(opts: {
       if (checkpointing && l < layers.length - 1) layerForward(be, d, layers[l], a.layers[l], s, replay, a.scratch);
       layerBackward(be, d, layers[l], a.layers[l], s, a, l > 0 || embed.dw !== null, replay?.cursor.seed ?? 0);
     }
-    if (embed.dw) be.embeddingBackward(embed.dw, a.dres, a.ids, N, C);
+    if (embed.dw) {
+      if (embedScale) be.scale(a.dres, embedScale, N * C);
+      be.embeddingBackward(embed.dw, a.dres, a.ids, N, C);
+    }
   };
 
   const readLoss = (t: DT): number => readScalar(be.download(t));
@@ -272,7 +309,7 @@ export function createModel(opts: {
     const a = trainPool(N);
     const s = uploadBatch(a, batch, true);
     forward(a, s, null);
-    be.crossEntropyLmHead(a.loss, null, null, a.hN, lmHead.w, a.labels, N, C, V, 1);
+    be.crossEntropyLmHead(a.loss, null, null, a.hN, lmHead.w, a.labels, N, C, V, 1, finalCap || undefined);
     return { lossSum: readLoss(a.loss), nTokens };
   };
 
@@ -293,6 +330,7 @@ export function createModel(opts: {
         C,
         V,
         scales ? scales[b] : 1,
+        finalCap || undefined,
       );
     }
   };
@@ -382,6 +420,7 @@ export function createModel(opts: {
     const T = ids.length;
     const out = be.alloc([T, V]);
     be.matmul(out, a.hN, lmHead.w, T, V, C, { transB: true });
+    if (finalCap) be.softcap(out, finalCap, T * V);
     const host = be.download(out) as Float32Array;
     be.free(out);
     return host;
@@ -398,6 +437,8 @@ export function createModel(opts: {
     forwardSequence,
     checkIds,
     window,
+    embedScale,
+    finalCap,
   });
 
   const loraState = (): Map<string, Tensor> => {
@@ -455,10 +496,10 @@ export function createModel(opts: {
       new Map(
         [...built.weights].map(([k, w]): [string, Tensor] => {
           const host = be.download(w.t);
-          return [
-            k,
-            { shape: [...w.shape], data: host instanceof Uint16Array ? fromBf16(host) : (host as Float32Array) },
-          ];
+          const data = host instanceof Uint16Array ? fromBf16(host) : (host as Float32Array);
+          if (!w.offset) return [k, { shape: [...w.shape], data }];
+          const hf = Float32Array.from(data, (x) => x - (w.offset as number)); // Gemma norms are held as 1 + w
+          return [k, { shape: [...w.shape], data: hf }];
         }),
       ),
     describe: () => ({ ...built.layout }),

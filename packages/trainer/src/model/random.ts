@@ -29,6 +29,10 @@ export function weightShapes(c: ModelConfig): Map<string, number[]> {
     out.set(`${p}.mlp.down_proj.weight`, [C, c.intermediateSize]);
     out.set(`${p}.input_layernorm.weight`, [C]);
     out.set(`${p}.post_attention_layernorm.weight`, [C]);
+    if (c.gemma) {
+      out.set(`${p}.pre_feedforward_layernorm.weight`, [C]);
+      out.set(`${p}.post_feedforward_layernorm.weight`, [C]);
+    }
   }
   out.set('model.norm.weight', [C]);
   if (!c.tieWordEmbeddings) out.set('lm_head.weight', [c.vocabSize, C]);
@@ -36,8 +40,8 @@ export function weightShapes(c: ModelConfig): Map<string, number[]> {
 }
 
 /**
- * Random weights as Transformers initialises them (normal(0, std) for matrices and biases, ones for norms), from a
- * seeded stream. normNoise > 0 perturbs the norm weights too (tests want every parameter to matter).
+ * Random weights as Transformers initialises them (normal(0, std) for matrices and biases, ones for norms; zeros for
+ * Gemma's, which scale by 1 + w), from a seeded stream. normNoise > 0 perturbs the norm weights too (tests want every parameter to matter).
  */
 export function randomWeights(c: ModelConfig, opts: { seed: number; std?: number; normNoise?: number }): Weights {
   const rng = createRng(opts.seed);
@@ -47,11 +51,12 @@ export function randomWeights(c: ModelConfig, opts: { seed: number; std?: number
     const u = 1 - rng();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
   };
+  const normOne = c.gemma ? 0 : 1;
   const w: Weights = new Map();
   for (const [name, shape] of weightShapes(c)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     const isNorm = name.endsWith('norm.weight');
-    for (let i = 0; i < data.length; i++) data[i] = isNorm ? 1 + noise * normal() : std * normal();
+    for (let i = 0; i < data.length; i++) data[i] = isNorm ? normOne + noise * normal() : std * normal();
     w.set(name, { shape, data });
   }
   return w;

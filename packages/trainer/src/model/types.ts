@@ -5,7 +5,10 @@
 import type { Backend, DeviceTensor } from '@crucible/tensor';
 
 export type ModelConfig = {
-  /** The Transformers class: Qwen2ForCausalLM, LlamaForCausalLM, Qwen3ForCausalLM, MistralForCausalLM. */
+  /**
+   * The Transformers class: Qwen2ForCausalLM, LlamaForCausalLM, Qwen3ForCausalLM, MistralForCausalLM,
+   * Gemma2ForCausalLM, Gemma3ForCausalLM (gemma3_text).
+   */
   arch: ModelArch;
   vocabSize: number;
   hiddenSize: number;
@@ -22,30 +25,63 @@ export type ModelConfig = {
    * never for Mistral).
    */
   attentionBias: boolean;
-  /** Qwen3: RMSNorm over each head of q and k (`q_norm` / `k_norm`, weight [headDim], rms_norm_eps) before RoPE. */
+  /**
+   * Qwen3 and Gemma 3: RMSNorm over each head of q and k (`q_norm` / `k_norm`, weight [headDim], rms_norm_eps) before
+   * RoPE (Gemma 3's scale by 1 + w, as all its norms).
+   */
   qkNorm?: boolean;
-  /** Llama 3.1's RoPE frequency rescaling (`rope_type: llama3`); absent = plain RoPE. */
+  /**
+   * Llama 3.1's RoPE frequency rescaling (`rope_type: llama3`), or linear scaling (Gemma 3's global layers);
+   * absent = plain RoPE.
+   */
   ropeScaling?: RopeScaling;
   /**
    * Mistral's `sliding_window`: query t attends to keys t - W + 1 .. t (Transformers' sliding-window causal mask);
-   * absent = plain causal attention.
+   * absent = plain causal attention. Every layer of a Mistral model; with `gemma`, the layers it marks local.
    */
   slidingWindow?: number;
+  /** Gemma 2 / Gemma 3 text: the Gemma decoder's extras (absent for the other architectures). */
+  gemma?: GemmaSpec;
   maxPositionEmbeddings: number;
   bosTokenId?: number;
   eosTokenId?: number | number[];
 };
 
-export type ModelArch = 'qwen2' | 'llama' | 'qwen3' | 'mistral';
+export type ModelArch = 'qwen2' | 'llama' | 'qwen3' | 'mistral' | 'gemma2' | 'gemma3';
 
-/** Transformers' `_compute_llama3_parameters` inputs (Llama 3.1 / 3.2 config.json `rope_scaling`). */
-export type RopeScaling = {
-  type: 'llama3';
-  factor: number;
-  lowFreqFactor: number;
-  highFreqFactor: number;
-  originalMaxPositionEmbeddings: number;
+/**
+ * The Gemma decoder (Transformers' Gemma2DecoderLayer / Gemma3DecoderLayer): every RMSNorm scales by (1 + w); the
+ * embedding output is multiplied by sqrt(hidden_size) (rounded to float32, as Transformers' embed_scale buffer); the
+ * MLP is GeGLU with tanh GELU (gelu_pytorch_tanh); post_attention_layernorm normalises the attention output before
+ * its residual add, pre_feedforward_layernorm is the MLP's input norm and post_feedforward_layernorm normalises the
+ * MLP output before its residual add.
+ */
+export type GemmaSpec = {
+  /** Attention scores are scaled by query_pre_attn_scalar^-0.5 (not head_dim^-0.5). */
+  queryPreAttnScalar: number;
+  /** attn_logit_softcapping: scores s -> cap tanh(s / cap) before the softmax (Gemma 2); absent = none. */
+  attnLogitSoftcap?: number;
+  /** final_logit_softcapping: logits z -> cap tanh(z / cap) (Gemma 2); absent = none. */
+  finalLogitSoftcap?: number;
+  /** Per layer (layer_types): true = sliding_attention (window `slidingWindow`), false = full_attention. */
+  slidingLayers: boolean[];
+  /** Gemma 3: the RoPE base of the sliding layers (rope_local_base_freq); absent = ropeTheta for every layer. */
+  localRopeTheta?: number;
 };
+
+/**
+ * RoPE rescaling: Transformers' `_compute_llama3_parameters` inputs (Llama 3.1 / 3.2 config.json `rope_scaling`), or
+ * `linear` (every frequency divided by factor).
+ */
+export type RopeScaling =
+  | {
+      type: 'llama3';
+      factor: number;
+      lowFreqFactor: number;
+      highFreqFactor: number;
+      originalMaxPositionEmbeddings: number;
+    }
+  | { type: 'linear'; factor: number };
 
 /** A host tensor (float32, row-major): the HF weights map, adapters read and written by export code. */
 export type Tensor = { shape: number[]; data: Float32Array };

@@ -27,7 +27,14 @@ import shutil
 import torch
 import transformers
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, Qwen3Config
+from transformers import (
+    AutoModelForCausalLM,
+    Gemma2Config,
+    Gemma3TextConfig,
+    LlamaConfig,
+    MistralConfig,
+    Qwen3Config,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -69,6 +76,35 @@ CASES = [
         ),
         "lora": {"r": 4, "alpha": 16, "targets": ALL},
         "seed": 33,
+    },
+    {
+        # Gemma 2: (1 + w) RMSNorms incl. pre/post feed-forward norms, embeddings scaled by sqrt(hidden), GeGLU (tanh),
+        # query_pre_attn_scalar (24) apart from head_dim (16), local (sliding_window 4) and global layers alternating,
+        # attention and final logit soft-capping small enough to bite at these magnitudes, tied embeddings.
+        "name": "gemma2_softcap_window4",
+        "config": Gemma2Config(
+            vocab_size=96, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+            num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=24, rms_norm_eps=1e-6, rope_theta=10000.0,
+            sliding_window=4, attn_logit_softcapping=4.0, final_logit_softcapping=5.0, tie_word_embeddings=True,
+            max_position_embeddings=128, bos_token_id=2, eos_token_id=1, pad_token_id=0,
+        ),
+        "lora": {"r": 4, "alpha": 8, "targets": ALL},
+        "seed": 34,
+    },
+    {
+        # Gemma 3 text: Gemma 2's layer plus (1 + w) q/k norms, local layers (window 4, sliding_window_pattern 2) with
+        # their own RoPE base (rope_local_base_freq), global layers with linear RoPE scaling (as the 4B+ text configs),
+        # no soft-capping, untied.
+        "name": "gemma3_text_local_global",
+        "config": Gemma3TextConfig(
+            vocab_size=96, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+            num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=20, rms_norm_eps=1e-6, rope_theta=1000000.0,
+            rope_local_base_freq=100.0, rope_scaling={"rope_type": "linear", "factor": 8.0}, sliding_window=4,
+            sliding_window_pattern=2, tie_word_embeddings=False, max_position_embeddings=128, bos_token_id=2,
+            eos_token_id=1, pad_token_id=0,
+        ),
+        "lora": {"r": 4, "alpha": 16, "targets": ALL},
+        "seed": 35,
     },
 ]
 
@@ -164,8 +200,11 @@ def run_case(case):
     for k, v in full_grads.items():
         put(f"full_grad/{k}", v)
     rotary = getattr(full.model, "rotary_emb", None)
-    if rotary is not None:
+    if rotary is not None and hasattr(rotary, "inv_freq"):
         put("inv_freq", rotary.inv_freq)
+    elif rotary is not None:  # Gemma 3: one set per layer type
+        for t in ("full_attention", "sliding_attention"):
+            put(f"inv_freq/{t}", getattr(rotary, f"{t}_inv_freq"))
 
     manifest = {
         "generator": "test/golden/make_golden_hf.py (transformers %s, peft %s, torch %s; float64, eager)"
@@ -186,5 +225,9 @@ def run_case(case):
 
 
 if __name__ == "__main__":
+    import sys
+
+    only = sys.argv[1:]  # case names to (re)write; none = all
     for c in CASES:
-        run_case(c)
+        if not only or c["name"] in only:
+            run_case(c)
