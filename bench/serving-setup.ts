@@ -74,19 +74,7 @@ export async function setUpServing(o: {
   });
   const { key } = await createWorkspaceApiKey({ workspaceId: workspace.id, name: 'bench' });
 
-  say('starting the serving worker');
-  const worker = spawnServingWorker({
-    DATABASE_URL: db.url,
-    REDIS_PREFIX: prefix,
-    ...storage,
-    SERVING_PORT: '0',
-    SERVING_CACHE_DIR: path.join(scratch, 'cache'),
-    SERVING_GPU: o.gpu,
-    SERVING_GGUF_TYPE: 'F16',
-    SERVING_CONTEXT_SIZE: '1024',
-    SERVING_THREADS: String(o.threads),
-    ...o.workerEnv,
-  });
+  // The console first: a failed build or start then leaves no worker process behind.
   let baseURL: string;
   let stopConsole: () => Promise<unknown>;
   if (frontDoor) {
@@ -116,6 +104,19 @@ export async function setUpServing(o: {
     baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     stopConsole = () => new Promise((r) => server.close(r));
   }
+  say('starting the serving worker');
+  const worker = spawnServingWorker({
+    DATABASE_URL: db.url,
+    REDIS_PREFIX: prefix,
+    ...storage,
+    SERVING_PORT: '0',
+    SERVING_CACHE_DIR: path.join(scratch, 'cache'),
+    SERVING_GPU: o.gpu,
+    SERVING_GGUF_TYPE: 'F16',
+    SERVING_CONTEXT_SIZE: '1024',
+    SERVING_THREADS: String(o.threads),
+    ...o.workerEnv,
+  });
   const { default: OpenAI } = await import('openai');
   const client = new OpenAI({
     apiKey: key,
@@ -132,7 +133,13 @@ export async function setUpServing(o: {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  await waitFor('the serving worker registering', async () => (await redis.keys(`${prefix}:serving:*`)).length > 0);
+  try {
+    await waitFor('the serving worker registering', async () => (await redis.keys(`${prefix}:serving:*`)).length > 0);
+  } catch (error) {
+    worker.child.kill('SIGTERM');
+    await stopConsole();
+    throw error;
+  }
 
   return {
     scratch,
