@@ -16,20 +16,12 @@ export const APP_URL = 'http://localhost:3000';
 type TTestDb = { url: string; prisma: unknown; drop(): Promise<void> };
 
 let db: TTestDb | undefined;
-/** The Redis prefix this file got from startTestDatabase (none when the file chose its own first). */
-let ownPrefix: string | undefined;
 
 export async function startTestDatabase(): Promise<TTestDb> {
   const { createTestDatabase } = await import('@crucible/db/testing');
   db = (await createTestDatabase()) as TTestDb;
   process.env.DATABASE_URL = db.url;
   process.env.APP_URL = APP_URL;
-  // Queues and keys of a Redis prefix of this file's own unless it chose one: a job a test creates must never reach
-  // the queue of `npm start`'s trainer on the same machine (the default prefix "crucible").
-  if (!process.env.REDIS_PREFIX) {
-    ownPrefix = `crucible-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    process.env.REDIS_PREFIX = ownPrefix;
-  }
   return db;
 }
 
@@ -38,16 +30,6 @@ export async function stopTestDatabase(): Promise<void> {
   await dbModule.disconnectAll?.();
   await db?.drop();
   db = undefined;
-  if (ownPrefix) {
-    const jobs = await import('@crucible/jobs');
-    await jobs.closeQueues();
-    const redis = jobs.createRedisConnection();
-    const keys = await redis.keys(`${ownPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-    if (process.env.REDIS_PREFIX === ownPrefix) delete process.env.REDIS_PREFIX;
-    ownPrefix = undefined;
-  }
 }
 
 export type TCaller = { cookie?: string; key?: string };
