@@ -6,6 +6,7 @@ import { parseTrainConfig } from '../config';
 import { TrainerError } from '../io/errors';
 import { runTraining } from '../train/run';
 import { applyOverrides, readYamlObject } from './args';
+import { backendFromEnv, runPrediction } from './eval';
 
 export async function trainCommand(args: string[]): Promise<number> {
   const [yamlPath, ...rest] = args;
@@ -20,9 +21,11 @@ export async function trainCommand(args: string[]): Promise<number> {
     else delete raw.resume_from_checkpoint;
   }
   const cfg = parseTrainConfig(raw, yamlPath);
-  const backend = (process.env.CRUCIBLE_BACKEND ?? 'auto') as 'auto' | 'cpu' | 'reference';
-  if (!['auto', 'cpu', 'reference'].includes(backend)) {
-    throw new TrainerError('CLI_USAGE', `CRUCIBLE_BACKEND must be auto, cpu or reference, not "${backend}".`);
+  const backend = backendFromEnv();
+  // LLaMA-Factory: `do_train: false` with `do_predict: true` only predicts (what `crucible eval` does).
+  if (!cfg.do_train && cfg.do_predict) {
+    await runPrediction(cfg, { backend });
+    return 0;
   }
 
   const ac = new AbortController();
