@@ -341,6 +341,16 @@ describe('do_predict and generation keys (issue 16: they were refused as unsuppo
     expect(warnings.join('\n')).not.toMatch(/do_predict|predict_with_generate/);
   });
 
+  it("reads LLaMA-Factory's prediction example (fixtures/configs/predict_qwen_lora.yaml)", () => {
+    const { warnings, warn } = collect();
+    const c = loadTrainConfig(join(FIXTURES, 'predict_qwen_lora.yaml'), warn);
+    // do_train unset: the example only predicts (Transformers' default do_train is false)
+    expect(c).toMatchObject({ do_train: false, do_predict: true, predict_with_generate: true, max_samples: 50 });
+    expect(c.eval_dataset).toEqual(['identity', 'alpaca_en_demo']);
+    expect(c.adapter_name_or_path).toEqual(['qwen_train_test']);
+    expect(warnings.join('\n')).toMatch(/ignored keys.*trust_remote_code/);
+  });
+
   it('refuses a prediction it cannot make, naming the key and the fix', () => {
     expect(() => parse({ do_predict: true, predict_with_generate: true })).toThrowError(
       /`do_predict` needs `eval_dataset`.*Please make sure eval_dataset be provided/,
@@ -369,7 +379,7 @@ describe('do_predict and generation keys (issue 16: they were refused as unsuppo
     const { warnings, warn } = collect();
     parse({ predict_with_generate: true, max_new_tokens: 16 }, warn);
     expect(warnings.join('\n')).toMatch(/predict_with_generate, max_new_tokens only apply with do_predict/);
-    expect(configHash(parse({ ...predict, max_new_tokens: 16, do_sample: false }))).toBe(
+    expect(configHash(parse({ ...predict, do_train: true, max_new_tokens: 16, do_sample: false }))).toBe(
       configHash(parse({ eval_dataset: 'held_out' })),
     );
   });

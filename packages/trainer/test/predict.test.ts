@@ -146,10 +146,17 @@ describe('crucible eval (do_predict with predict_with_generate)', () => {
     }
     expectMetricsOfFile(out);
     expect(readJson(join(out, 'all_results.json'))).toEqual(readJson(join(out, 'predict_results.json')));
+
+    // LLaMA-Factory's predict config (do_predict, no do_train) through `crucible train` only predicts.
+    const only = writeConfig('predict-only', { do_predict: true, predict_with_generate: true });
+    expect((await cli(['train', only])).code).toBe(0);
+    expect(readLines(join(root, 'predict-only'))).toEqual(lines);
+    expect(existsSync(join(root, 'predict-only', 'adapter_model.safetensors'))).toBe(false);
   });
 
   it('predicts after training with the trained model, and eval with its adapter gives the same predictions', async () => {
     const trainYaml = writeConfig('trained', {
+      do_train: true,
       do_predict: true,
       predict_with_generate: true,
       max_steps: 6,

@@ -53,7 +53,9 @@ export const ZTrainConfig = z
     cache_dir: z.string().optional(),
     // method
     stage: z.enum(['sft', 'pt', 'dpo', 'kto']).default('sft'),
-    do_train: bool().default(true),
+    // Transformers defaults do_train to false; here a config trains unless it says otherwise, except a prediction
+    // config (do_predict) without do_train, which only predicts, as LLaMA-Factory's predict examples expect.
+    do_train: bool().optional(),
     do_eval: bool().optional(),
     do_predict: bool().optional(),
     finetuning_type: z.enum(['lora', 'full']).default('lora'),
@@ -220,6 +222,7 @@ export const ZTrainConfig = z
   })
   .transform((c) => ({
     ...c,
+    do_train: c.do_train ?? !c.do_predict,
     lora_rank: c.lora_rank ?? 8,
     // LLaMA-Factory: `lora_alpha` defaults to `lora_rank * 2` (FinetuningArguments.__post_init__).
     lora_alpha: c.lora_alpha ?? (c.lora_rank ?? 8) * 2,
