@@ -21,7 +21,7 @@ function cutSentences(para: string): string[] {
  * The words rouge-chinese scores: non-empty sentences (tested before whitespace is squeezed, so a sentence of only
  * spaces survives as ""), each split on single spaces. A "" word counts like any other, as in Python.
  */
-export function rougeWords(text: string): string[] {
+function rougeWords(text: string): string[] {
   return cutSentences(text)
     .filter((sent) => sent.length > 0)
     .flatMap((sent) => pySplit(sent).join(' ').split(' '));

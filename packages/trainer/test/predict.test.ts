@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { meanScores, scoreSimilarity } from '@crucible/metrics';
 import { createBackend } from '@crucible/tensor';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChat } from '../src/cli/chat';
-import { runTrainerCli } from '../src/cli/index';
+import { runCli, TINY_QWEN2_INIT, writeYaml } from './cli-run';
 
 // do_predict / predict_with_generate (issue 16) end to end through the CLI on a tiny random Qwen2 (init-model):
 // `crucible eval` on the base model, `crucible train` with do_predict (prediction after training), and `crucible
@@ -21,18 +21,7 @@ const EVAL_ROWS = [
   { instruction: 'Name a colour.', input: 'warm', output: 'red' },
 ];
 
-async function cli(argv: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    return { code: await runTrainerCli(argv), err };
-  } finally {
-    e.mockRestore();
-  }
-}
+const cli = runCli;
 
 function writeConfig(name: string, extra: Record<string, unknown>): string {
   const cfg: Record<string, unknown> = {
@@ -51,14 +40,7 @@ function writeConfig(name: string, extra: Record<string, unknown>): string {
     per_device_eval_batch_size: 2,
     ...extra,
   };
-  const path = join(root, `${name}.yaml`);
-  writeFileSync(
-    path,
-    Object.entries(cfg)
-      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
-      .join('\n'),
-  );
-  return path;
+  return writeYaml(join(root, `${name}.yaml`), cfg);
 }
 
 type TLine = { prompt: string; predict: string; label: string };
@@ -92,21 +74,7 @@ function expectMetricsOfFile(dir: string): void {
 }
 
 beforeAll(async () => {
-  const r = await cli([
-    'init-model',
-    '--arch',
-    'qwen2',
-    '--layers',
-    '1',
-    '--hidden',
-    '32',
-    '--heads',
-    '2',
-    '--kv-heads',
-    '1',
-    modelDir,
-  ]);
-  expect(r.code).toBe(0);
+  expect((await runCli(TINY_QWEN2_INIT(modelDir))).code).toBe(0);
   mkdirSync(dataDir);
   writeFileSync(
     join(dataDir, 'dataset_info.json'),

@@ -8,7 +8,7 @@ import { createBackend } from '@crucible/tensor';
 import { parseTrainConfig, type TTrainConfig } from '../config';
 import { predictToOutputDir } from '../generate/predict';
 import { TrainerError } from '../io/errors';
-import { applyOverrides, readYamlObject } from './args';
+import { applyOverrides, readYamlObject, withCtrlC } from './args';
 import { openChat } from './chat';
 
 export type TBackendChoice = 'auto' | 'cpu' | 'reference';
@@ -67,17 +67,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   }
   raw.do_train = false;
   const cfg = parseTrainConfig(raw, yamlPath);
-  const ac = new AbortController();
-  const onSigint = () => {
-    if (ac.signal.aborted) process.exit(130);
-    process.stderr.write('\n[crucible] stopping after the current row (Ctrl-C again to quit now)\n');
-    ac.abort();
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    await runPrediction(cfg, { backend: backendFromEnv(), signal: ac.signal });
-    return 0;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const backend = backendFromEnv();
+  await withCtrlC('row', (signal) => runPrediction(cfg, { backend, signal }));
+  return 0;
 }

@@ -6,6 +6,7 @@ import { scheduleProblem } from '../train/schedule';
 import {
   IGNORED_CHAT_KEYS,
   IGNORED_TRAIN_KEYS,
+  PREDICT_KEYS,
   type TChatConfig,
   type TTrainConfig,
   UNSUPPORTED_TRAIN_KEYS,
@@ -235,15 +236,6 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
   return config;
 }
 
-const GENERATION_KEYS = [
-  'max_new_tokens',
-  'do_sample',
-  'temperature',
-  'top_p',
-  'top_k',
-  'skip_special_tokens',
-] as const;
-
 /** do_predict / predict_with_generate and the generation keys: LLaMA-Factory's checks (its messages), and ours. */
 function checkPredict(config: TTrainConfig, source: string, refuse: (m: string) => never, warn: TConfigWarning): void {
   // hparams/parser.py
@@ -274,10 +266,11 @@ function checkPredict(config: TTrainConfig, source: string, refuse: (m: string) 
       "`temperature` (=0) has to be a strictly positive float, otherwise your next token scores will be invalid. If you're looking for greedy decoding strategies, set `do_sample: false`.",
     );
   }
-  const unused = GENERATION_KEYS.filter((k) => config[k] !== undefined);
-  if (!config.do_predict && (unused.length > 0 || config.predict_with_generate)) {
+  // (keys that are ignored anyway already have their warning)
+  const unused = PREDICT_KEYS.filter((k) => config[k] !== undefined && !(k in IGNORED_TRAIN_KEYS));
+  if (!config.do_predict && unused.length > 0) {
     warn(
-      `${source}: ${[...(config.predict_with_generate ? ['predict_with_generate'] : []), ...unused].join(', ')} only apply with do_predict: true (or crucible eval); this run does not generate.`,
+      `${source}: ${unused.join(', ')} only apply with do_predict: true (or crucible eval); this run does not generate.`,
     );
   }
 }

@@ -282,6 +282,21 @@ export const IGNORED_TRAIN_KEYS: Record<string, string> = {
   length_penalty: 'it only applies to beam search',
 };
 
+/** The keys of prediction (do_predict): they change nothing a training run computes (kept out of its hash). */
+export const PREDICT_KEYS = [
+  'predict_with_generate',
+  'max_new_tokens',
+  'do_sample',
+  'temperature',
+  'top_p',
+  'top_k',
+  'skip_special_tokens',
+  'max_length',
+  'length_penalty',
+  'num_beams',
+  'repetition_penalty',
+] as const;
+
 /** Why each LLaMA-Factory feature Crucible lacks is refused when set away from its default. */
 export const UNSUPPORTED_TRAIN_KEYS: Record<string, string> = {
   quantization_bit: 'QLoRA (bitsandbytes quantisation) is not available; train LoRA on the full-precision model',

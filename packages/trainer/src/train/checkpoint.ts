@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend, DeviceTensor as DT } from '@crucible/tensor';
+import { PREDICT_KEYS } from '../config/schema';
 import type { Param } from '../model/types';
 import { TrainError } from './errors';
 
@@ -92,17 +93,7 @@ const HASH_EXCLUDED = new Set([
   'do_eval',
   'do_predict',
   // Generation for do_predict runs after training and changes nothing the training computes.
-  'predict_with_generate',
-  'max_new_tokens',
-  'do_sample',
-  'temperature',
-  'top_p',
-  'top_k',
-  'skip_special_tokens',
-  'max_length',
-  'length_penalty',
-  'num_beams',
-  'repetition_penalty',
+  ...PREDICT_KEYS,
   'overwrite_cache',
   'preprocessing_num_workers',
   'preprocessing_batch_size',
