@@ -41,9 +41,9 @@ export function Thumbs({
     );
   };
   return (
-    <div role="group" aria-label={t('logs.rating')} className="flex items-center">
+    <fieldset aria-label={t('logs.rating')} className="m-0 flex items-center border-0 p-0">
       {thumb('up')}
       {thumb('down')}
-    </div>
+    </fieldset>
   );
 }

@@ -106,14 +106,16 @@ export function ChatPane({
         {turns.length === 0 ? (
           <p className="py-12 text-center text-sm text-muted-foreground">{t('playground.emptyConversation')}</p>
         ) : (
-          turns.map((turn, i) =>
+          turns.map((turn, i) => (
             // biome-ignore lint/suspicious/noArrayIndexKey: turns are append-only; the index is their identity
-            turn.role === 'user' ? (
-              <UserTurn key={i} content={turn.content} />
-            ) : (
-              <AssistantTurn key={i} turn={turn} onRate={onRate ? (rating) => onRate(i, rating) : undefined} />
-            ),
-          )
+            <React.Fragment key={i}>
+              {turn.role === 'user' ? (
+                <UserTurn content={turn.content} />
+              ) : (
+                <AssistantTurn turn={turn} onRate={onRate ? (rating) => onRate(i, rating) : undefined} />
+              )}
+            </React.Fragment>
+          ))
         )}
         <div ref={end} />
       </div>

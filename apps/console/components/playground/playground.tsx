@@ -153,7 +153,7 @@ export function Playground({ apiBase, initialModel }: { apiBase: string; initial
   async function rateTurn(key: string, index: number, rating: TRating | null) {
     const pane = panes.find((p) => p.key === key);
     const turn = pane?.turns[index];
-    if (!turn || turn.role !== 'assistant' || !turn.requestId) return;
+    if (turn?.role !== 'assistant' || !turn.requestId) return;
     try {
       await api(logPaths.rating(workspace.slug, turn.requestId), {
         method: 'PUT',

@@ -74,7 +74,13 @@ async function seedWorkspaceB() {
   });
   // A kept chat request (request logs, issue 16): B's owner reads it, nobody else reads, rates or deletes it.
   const requestLog = await prisma.requestLog.create({
-    data: { id: 'chatcmpl-tenantb', workspaceId, model: 'ft:tiny:b', endpoint: '/v1/chat/completions', statusCode: 200 },
+    data: {
+      id: 'chatcmpl-tenantb',
+      workspaceId,
+      model: 'ft:tiny:b',
+      endpoint: '/v1/chat/completions',
+      statusCode: 200,
+    },
   });
   await prisma.requestLogContent.create({
     data: {
