@@ -1,12 +1,10 @@
 import path from 'node:path';
 import { openRows } from '@crucible/dataset-store';
 import { createPrisma } from '@crucible/db';
-import { getStorage, uploadDir } from '@crucible/storage';
-import { initModel } from '@crucible/trainer';
 import { describe, expect, inject, it, onTestFailed } from 'vitest';
 import { newPage, screenshot } from './browser';
 import { signUpWithWorkspace } from './flows';
-import { useBrowserAndServing } from './workers';
+import { addTinyBaseModel, useBrowserAndServing } from './workers';
 
 // Issue 16, request logs and feedback into data, in a browser: a deployment keeps its requests (switched on on its
 // page), the playground chats with it (and rates an answer), the Logs page shows, filters and rates the logs, and two
@@ -35,17 +33,7 @@ describe('request logs: playground chats kept, rated and turned into a dataset v
     const prisma = createPrisma(inject('databaseUrl'));
     try {
       const workspace = await prisma.workspace.findUniqueOrThrow({ where: { slug } });
-      const modelDir = path.join(env.scratch, 'tiny-qwen');
-      await initModel(
-        { arch: 'qwen2', layers: 2, hidden: 32, intermediate: 64, heads: 2, kvHeads: 1, seed: 11 },
-        modelDir,
-      );
-      const model = await prisma.baseModel.create({
-        data: { workspaceId: workspace.id, name: 'tiny-qwen', arch: 'qwen2', source: 'local' },
-      });
-      const objectKey = `workspaces/${workspace.id}/models/${model.id}`;
-      await uploadDir(getStorage(), modelDir, objectKey);
-      await prisma.baseModel.update({ where: { id: model.id }, data: { objectKey } });
+      await addTinyBaseModel(slug, path.join(env.scratch, 'tiny-qwen'), 11);
 
       // Deploy it, then switch its request logs on (off by default) with a 7-day retention.
       await page.goto(`/w/${slug}/deployments`);

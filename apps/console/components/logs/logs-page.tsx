@@ -68,7 +68,33 @@ function queryOf(f: TFilters, offset: number): URLSearchParams {
   return q;
 }
 
-const selectClass = 'h-9 rounded-md border border-input bg-card px-2 text-sm shadow-xs';
+/** One filter of the Logs page: a labelled native select. */
+function FilterSelect({
+  label,
+  value,
+  onChange,
+  options,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  options: { value: string; label: string }[];
+}) {
+  return (
+    <select
+      aria-label={label}
+      className="h-9 rounded-md border border-input bg-card px-2 text-sm shadow-xs"
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+    >
+      {options.map((o) => (
+        <option key={o.value} value={o.value}>
+          {o.label}
+        </option>
+      ))}
+    </select>
+  );
+}
 
 /** `/w/[slug]/logs`: the workspace's kept chat requests — search, filters, pages, detail, thumbs, add to dataset. */
 export function LogsPage({ initialDeploymentId }: { initialDeploymentId?: string }) {
@@ -135,68 +161,42 @@ export function LogsPage({ initialDeploymentId }: { initialDeploymentId?: string
             value={filters.q}
             onChange={(e) => set('q', e.target.value)}
           />
-          <select
-            aria-label={t('logs.model')}
-            className={selectClass}
+          <FilterSelect
+            label={t('logs.model')}
             value={filters.model}
-            onChange={(e) => set('model', e.target.value)}
-          >
-            <option value="">{t('logs.anyModel')}</option>
-            {models.map((m) => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
-          <select
-            aria-label={t('logs.deployment')}
-            className={selectClass}
+            onChange={(v) => set('model', v)}
+            options={[{ value: '', label: t('logs.anyModel') }, ...models.map((m) => ({ value: m, label: m }))]}
+          />
+          <FilterSelect
+            label={t('logs.deployment')}
             value={filters.deploymentId}
-            onChange={(e) => set('deploymentId', e.target.value)}
-          >
-            <option value="">{t('logs.anyDeployment')}</option>
-            {deploymentList.map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.name}
-              </option>
-            ))}
-          </select>
-          <select
-            aria-label={t('logs.time')}
-            className={selectClass}
+            onChange={(v) => set('deploymentId', v)}
+            options={[
+              { value: '', label: t('logs.anyDeployment') },
+              ...deploymentList.map((d) => ({ value: d.id, label: d.name })),
+            ]}
+          />
+          <FilterSelect
+            label={t('logs.time')}
             value={filters.time}
-            onChange={(e) => set('time', e.target.value as TTimeRange)}
-          >
-            {(Object.keys(TIME_RANGES) as TTimeRange[]).map((k) => (
-              <option key={k} value={k}>
-                {t(`logs.timeRange.${k}`)}
-              </option>
-            ))}
-          </select>
-          <select
-            aria-label={t('logs.finish')}
-            className={selectClass}
+            onChange={(v) => set('time', v as TTimeRange)}
+            options={(Object.keys(TIME_RANGES) as TTimeRange[]).map((k) => ({
+              value: k,
+              label: t(`logs.timeRange.${k}`),
+            }))}
+          />
+          <FilterSelect
+            label={t('logs.finish')}
             value={filters.finishReason}
-            onChange={(e) => set('finishReason', e.target.value as TFilters['finishReason'])}
-          >
-            {FINISH.map((k) => (
-              <option key={k} value={k}>
-                {t(`logs.finishReason.${k}`)}
-              </option>
-            ))}
-          </select>
-          <select
-            aria-label={t('logs.rating')}
-            className={selectClass}
+            onChange={(v) => set('finishReason', v as TFilters['finishReason'])}
+            options={FINISH.map((k) => ({ value: k, label: t(`logs.finishReason.${k}`) }))}
+          />
+          <FilterSelect
+            label={t('logs.rating')}
             value={filters.rating}
-            onChange={(e) => set('rating', e.target.value as TFilters['rating'])}
-          >
-            {RATINGS.map((k) => (
-              <option key={k} value={k}>
-                {t(`logs.ratingFilter.${k}`)}
-              </option>
-            ))}
-          </select>
+            onChange={(v) => set('rating', v as TFilters['rating'])}
+            options={RATINGS.map((k) => ({ value: k, label: t(`logs.ratingFilter.${k}`) }))}
+          />
           <Input
             type="number"
             min={0}

@@ -24,7 +24,15 @@ import {
 } from '../../lib/server/gateway/stored';
 import { listRequestLogs } from '../../lib/server/routes/request-logs';
 import { useTestStorage } from './datasets-helpers';
-import { nodeHandler, spawnServingWorker, tearDownServing, testWorkerEnv, tinyBase } from './gateway-fixtures';
+import {
+  nodeHandler,
+  servingRegistry,
+  spawnServingWorker,
+  tearDownServing,
+  testWorkerEnv,
+  tinyBase,
+  waitUntil,
+} from './gateway-fixtures';
 import { APP_URL, call, makeWorkspace, signUp, startTestDatabase, type TCaller } from './helpers';
 
 const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
@@ -43,23 +51,9 @@ const MODEL = 'tiny-qwen';
 const L = '/api/workspaces/[slug]/request-logs';
 const slug = 'logs-a';
 
-async function until<T>(what: string, fn: () => Promise<T | null | false | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${worker?.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function registry(): Promise<{ deployments: string[] }[]> {
-  const { getRedisConnection } = await import('@crucible/jobs');
-  const redis = getRedisConnection();
-  const keys = await redis.keys(`${prefix}:serving:*`);
-  const values = keys.length ? await redis.mget(...keys) : [];
-  return values.filter((v): v is string => !!v).map((v) => JSON.parse(v));
-}
+const until = <T>(what: string, fn: () => Promise<T | null | false | undefined>, timeoutMs?: number) =>
+  waitUntil(what, fn, timeoutMs, () => worker?.output().slice(-3000) ?? '');
+const registry = () => servingRegistry<{ deployments: string[] }>(prefix);
 
 /** The Logs page's list, with its query string (as the page sends it), as A's API key. */
 async function logs(query: Record<string, string> = {}) {
