@@ -6,6 +6,7 @@ import {
   type LucideIcon,
   MessagesSquareIcon,
   RocketIcon,
+  ScrollTextIcon,
   SettingsIcon,
   SparklesIcon,
 } from 'lucide-react';
@@ -30,6 +31,7 @@ export const NAV: TNavGroup[] = [
     items: [
       { segment: 'deployments', label: 'nav.deployments', icon: RocketIcon },
       { segment: 'playground', label: 'nav.playground', icon: MessagesSquareIcon },
+      { segment: 'logs', label: 'nav.logs', icon: ScrollTextIcon },
     ],
   },
   {

@@ -72,6 +72,27 @@ async function seedWorkspaceB() {
   const deployment = await prisma.deployment.create({
     data: { workspaceId, name: 'b-deploy', fineTunedModelId: model.id },
   });
+  // A kept chat request (request logs, issue 16): B's owner reads it, nobody else reads, rates or deletes it.
+  const requestLog = await prisma.requestLog.create({
+    data: {
+      id: 'chatcmpl-tenantb',
+      workspaceId,
+      model: 'ft:tiny:b',
+      endpoint: '/v1/chat/completions',
+      statusCode: 200,
+    },
+  });
+  await prisma.requestLogContent.create({
+    data: {
+      requestId: requestLog.id,
+      workspaceId,
+      source: 'store',
+      messages: [{ role: 'user', content: 'secret question' }],
+      answer: 'secret answer',
+      searchText: 'secret question\nsecret answer',
+      expiresAt: new Date(Date.now() + 86_400_000),
+    },
+  });
   await prisma.usageRecord.create({
     data: {
       workspaceId,
@@ -98,6 +119,7 @@ async function seedWorkspaceB() {
     // the model card is the download every model has (its other files are not in this fixture's storage)
     artifact: 'card',
     deploymentId: deployment.id,
+    logId: requestLog.id,
   };
 }
 
@@ -119,6 +141,7 @@ async function snapshotB() {
     models: await prisma.fineTunedModel.findMany({ where, orderBy: { id: 'asc' } }),
     deployments: await prisma.deployment.findMany({ where, orderBy: { id: 'asc' } }),
     budgets: await prisma.budget.findMany({ where, orderBy: { id: 'asc' } }),
+    requestLogs: await prisma.requestLogContent.findMany({ where, orderBy: { requestId: 'asc' } }),
   };
 }
 
