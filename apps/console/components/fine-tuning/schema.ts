@@ -1,4 +1,4 @@
-import { FINE_TUNING_METHODS, ZHyperparameters } from '@crucible/jobs/fine-tuning';
+import { FINE_TUNING_METHODS, type TFineTuningMethod, ZHyperparameters } from '@crucible/jobs/fine-tuning';
 import { z } from 'zod';
 import { issueMessage } from '@/lib/api-client';
 import type { TJob } from './types';
@@ -48,7 +48,7 @@ export type TFormValues = {
   validation: 'none' | 'version' | 'split';
   validationVersionId: string;
   valSplit: string;
-  method: 'sft_lora' | 'sft_full';
+  method: TFineTuningMethod;
   suffix: string;
   epochs: string;
   loraTargets: string;
