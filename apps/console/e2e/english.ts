@@ -23,6 +23,11 @@ const ALLOWED_WORDS: ReadonlySet<string> = new Set([
   'PEFT',
   'SFT',
   'DPO',
+  // preference training methods and losses (issue 15)
+  'KTO',
+  'IPO',
+  'ORPO',
+  'SimPO',
   'AdamW',
   'OpenAI',
   'SDK',

@@ -27,7 +27,13 @@ export const DEFAULT_PRICE_LIST = {
   name: 'Default',
   currency: DEFAULT_PRICE_CURRENCY as TCurrency,
   effectiveFrom: new Date(0),
-  items: DEFAULT_PRICE_ITEMS as { category: UsageCategory; meter: TMeter; unit: string; unitPrice: string }[],
+  items: DEFAULT_PRICE_ITEMS as {
+    category: UsageCategory;
+    meter: TMeter;
+    method?: string | null;
+    unit: string;
+    unitPrice: string;
+  }[],
 };
 export { ensureDefaultPrices };
 

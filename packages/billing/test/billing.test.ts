@@ -432,6 +432,67 @@ describe('default prices', () => {
     }
   });
 
+  it('prices preference training with the seeded dpo and kto items, also on an instance priced before they existed (issue 15)', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const w = (await fresh.prisma.workspace.create({ data: { name: 'F', slug: 'f' } })).id;
+      // An instance whose default list predates the preference items: only the generic training price.
+      await createPriceList(
+        {
+          workspaceId: null,
+          name: 'Default',
+          currency: 'USD',
+          effectiveFrom: new Date(0),
+          items: [{ category: 'training', meter: 'training_tokens', unit: '1K tokens', unitPrice: '0.003' }],
+        },
+        fresh.prisma,
+      );
+      const price = (method: string) =>
+        resolvePrice({ workspaceId: w, meter: 'training_tokens', method }, fresh.prisma).then((p) =>
+          p.unitPrice.toString(),
+        );
+      expect(await price('sft_lora')).toBe('0.003');
+      // The dpo item (method "dpo") applies to every dpo method; seeded once, on the first preference lookup.
+      expect(await price('dpo_lora')).toBe('0.006');
+      expect(await price('dpo_full')).toBe('0.006');
+      expect(await price('kto_lora')).toBe('0.006');
+      expect(await price('sft_full')).toBe('0.003');
+      expect(await fresh.prisma.priceItem.count({ where: { method: { in: ['dpo', 'kto'] } } })).toBe(2);
+      // A price for the exact method beats the stage's item in the same list; another stage's never applies.
+      await createPriceList(
+        {
+          workspaceId: w,
+          name: 'W',
+          currency: 'USD',
+          effectiveFrom: new Date(0),
+          items: [
+            { category: 'training', meter: 'training_tokens', method: 'dpo', unit: '1K tokens', unitPrice: '0.01' },
+            {
+              category: 'training',
+              meter: 'training_tokens',
+              method: 'dpo_full',
+              unit: '1K tokens',
+              unitPrice: '0.02',
+            },
+          ],
+        },
+        fresh.prisma,
+      );
+      expect(await price('dpo_full')).toBe('0.02');
+      expect(await price('dpo_lora')).toBe('0.01');
+      expect(await price('kto_lora')).toBe('0.006');
+      expect(await price('sft_lora')).toBe('0.003');
+      // The estimate is the same code: tokens x epochs at the dpo item.
+      const est = await estimateTrainingCost(
+        { workspaceId: w, baseModel: null, method: 'kto_full', tokens: 2000, epochs: 3 },
+        fresh.prisma,
+      );
+      expect(est.amount.toString()).toBe('0.036');
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   it('concurrent first lookups all find a price and seed one list (a gateway answered 403 no_price to two of eight)', async () => {
     const fresh = await createTestDatabase();
     try {

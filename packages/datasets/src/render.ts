@@ -11,7 +11,8 @@ function messageText(m: TMessage): string {
   return m.content ?? '';
 }
 
-function chatml(messages: TMessage[]): string {
+/** Turns as ChatML text, `<|im_start|>role\ncontent<|im_end|>\n` each. */
+export function chatml(messages: TMessage[]): string {
   let s = '';
   for (const m of messages) s += `<|im_start|>${m.role}\n${messageText(m)}<|im_end|>\n`;
   return s;

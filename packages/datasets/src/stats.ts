@@ -1,6 +1,6 @@
 import { createHashSet, rowHash } from './hashset';
-import { renderChatML, rowTurns } from './render';
-import { canonicalKind, type TCanonicalKind, type TCanonicalRow } from './types';
+import { chatml, renderChatML, rowTurns } from './render';
+import { canonicalKind, type TCanonicalKind, type TCanonicalRow, type TPreferenceRow } from './types';
 
 // Statistics of a dataset version, computed in one pass over canonical rows. Memory: one number per row per
 // measure (for exact percentiles) plus one hash per distinct row.
@@ -46,6 +46,13 @@ export type TDatasetStats = {
   /** Rows identical to an earlier row (the first occurrence is not counted). */
   duplicates: { count: number; rows: number[] };
   nearEmpty: { count: number; rows: number[] };
+  /** KTO rows (chat rows with a boolean `label`): desirable (true) and undesirable (false) ones. */
+  labels?: { desirable: number; undesirable: number };
+  /**
+   * Preference rows: tokens of the prompt (ChatML of input.messages) and of each answer (ChatML of preferred_output
+   * / non_preferred_output), per row; null without a tokenizer or without preference rows.
+   */
+  pairTokens?: { prompt: TDistribution; chosen: TDistribution; rejected: TDistribution } | null;
 };
 
 /** A growable number list (typed arrays: a million rows cost 8 MB, not the 30+ MB of a JS array of boxed numbers). */
@@ -121,6 +128,8 @@ export function createStatsCollector(opts: TStatsOptions = {}) {
   const duplicates = { count: 0, rows: [] as number[] };
   const nearEmpty = { count: 0, rows: [] as number[] };
   const overCutoffRows: number[] = [];
+  const labels = { desirable: 0, undesirable: 0 };
+  const pair = { prompt: numbers(), chosen: numbers(), rejected: numbers() };
   let overCutoff = 0;
   let rows = 0;
   return {
@@ -128,6 +137,15 @@ export function createStatsCollector(opts: TStatsOptions = {}) {
       const index = rows++;
       const kind = canonicalKind(row);
       kinds[kind]++;
+      const label = (row as { label?: unknown }).label;
+      if (label === true) labels.desirable++;
+      else if (label === false) labels.undesirable++;
+      if (kind === 'preference' && opts.tokenize) {
+        const p = row as TPreferenceRow;
+        pair.prompt.push(opts.tokenize(chatml(p.input.messages)).length);
+        pair.chosen.push(opts.tokenize(chatml(p.preferred_output)).length);
+        pair.rejected.push(opts.tokenize(chatml(p.non_preferred_output)).length);
+      }
       const t = rowTurns(row);
       turns.push(kind === 'preference' ? t.filter((x) => !x.path.startsWith('non_preferred')).length : t.length);
       let c = 0;
@@ -168,6 +186,15 @@ export function createStatsCollector(opts: TStatsOptions = {}) {
           : null,
         duplicates,
         nearEmpty,
+        labels,
+        pairTokens:
+          kinds.preference > 0 && opts.tokenize
+            ? {
+                prompt: distribution(pair.prompt.values()),
+                chosen: distribution(pair.chosen.values()),
+                rejected: distribution(pair.rejected.values()),
+              }
+            : null,
       };
     },
   };

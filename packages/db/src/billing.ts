@@ -19,14 +19,16 @@ export function findPriceCandidates(
   });
 }
 
-/** The meters the instance (workspaceId null) has any price for: a fresh install has none. */
-export async function instanceMetersPriced(db: TDb = getPrisma()): Promise<Set<string>> {
+const pricedKey = (i: { meter: string; method?: string | null }) => `${i.meter}|${i.method ?? ''}`;
+
+/** The (meter, method) pairs the instance (workspaceId null) has any price for: a fresh install has none. */
+async function instancePricedKeys(db: TDb = getPrisma()): Promise<Set<string>> {
   const rows = await db.priceItem.findMany({
     where: { priceList: { workspaceId: null } },
-    select: { meter: true },
-    distinct: ['meter'],
+    select: { meter: true, method: true },
+    distinct: ['meter', 'method'],
   });
-  return new Set(rows.map((r) => r.meter));
+  return new Set(rows.map(pricedKey));
 }
 
 export type TPriceItemData = {
@@ -315,9 +317,12 @@ export function pickPriceItem(
 ): TPriceCandidate | null {
   const matches = (want: string | null | undefined, have: string | null) => have === null || have === want;
   const usable = candidates.filter(
-    (i) => matches(q.modelRef, i.modelRef) && matches(q.method, i.method) && matches(q.workerClass, i.workerClass),
+    (i) =>
+      matches(q.modelRef, i.modelRef) && methodMatches(q.method, i.method) && matches(q.workerClass, i.workerClass),
   );
-  const specificity = (i: TPriceCandidate) => (i.modelRef ? 1 : 0) + (i.method ? 1 : 0) + (i.workerClass ? 1 : 0);
+  // An exact method ("dpo_lora") is more specific than its stage ("dpo"), which is more specific than none.
+  const specificity = (i: TPriceCandidate) =>
+    (i.modelRef ? 2 : 0) + (i.method ? (i.method === q.method ? 2 : 1) : 0) + (i.workerClass ? 2 : 0);
   usable.sort(
     (a, b) =>
       (b.priceList.workspaceId ? 1 : 0) - (a.priceList.workspaceId ? 1 : 0) ||
@@ -329,11 +334,24 @@ export function pickPriceItem(
 }
 
 /**
+ * A price item's method qualifier applies to that method ("dpo_lora") or, written as a training stage ("sft",
+ * "dpo", "kto"), to every method of the stage (dpo_lora and dpo_full): the seeded `dpo` item prices preference
+ * training whatever its fine-tuning type.
+ */
+function methodMatches(want: string | null | undefined, have: string | null): boolean {
+  return have === null || have === want || (!!want && want.startsWith(`${have}_`));
+}
+
+/**
  * The instance's seeded default prices (USD).
  */
 export const DEFAULT_PRICE_CURRENCY = 'USD';
 export const DEFAULT_PRICE_ITEMS: TPriceItemData[] = [
   { category: 'training', meter: 'training_tokens', unit: '1K tokens', unitPrice: '0.003' },
+  // Preference training (issue 15): tokens of both sequences of every pair (dpo) or of each row and its KL row (kto)
+  // as the trainer counts them; a pair costs a forward of the reference too, hence twice the SFT price.
+  { category: 'training', meter: 'training_tokens', method: 'dpo', unit: '1K tokens', unitPrice: '0.006' },
+  { category: 'training', meter: 'training_tokens', method: 'kto', unit: '1K tokens', unitPrice: '0.006' },
   { category: 'inference', meter: 'input_tokens', unit: '1K tokens', unitPrice: '0.0005' },
   { category: 'inference', meter: 'output_tokens', unit: '1K tokens', unitPrice: '0.0015' },
   { category: 'deployment', meter: 'deployment_hours', unit: 'hour', unitPrice: '0.5' },
@@ -344,15 +362,15 @@ export const DEFAULT_PRICE_ITEMS: TPriceItemData[] = [
 const DEFAULT_PRICES_LOCK = 7_201_126;
 
 /**
- * Seeds the default instance prices for every meter the instance has no price for (a fresh install, or one where
- * only the training price was seeded). Idempotent and safe to run concurrently: under a transaction-scoped advisory
+ * Seeds the default instance prices for every meter (and method) the instance has no price for (a fresh install,
+ * one where only the training price was seeded, or one from before the dpo and kto items). Idempotent and safe to run concurrently: under a transaction-scoped advisory
  * lock, so requests that all find nothing priced seed one list, not one each. Returns true when it created a list.
  */
 export async function ensureDefaultPrices(db: TDb = getPrisma()): Promise<boolean> {
   const seed = async (tx: TDb) => {
     await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${DEFAULT_PRICES_LOCK}::bigint)`;
-    const priced = await instanceMetersPriced(tx);
-    const missing = DEFAULT_PRICE_ITEMS.filter((i) => !priced.has(i.meter));
+    const priced = await instancePricedKeys(tx);
+    const missing = DEFAULT_PRICE_ITEMS.filter((i) => !priced.has(pricedKey(i)));
     if (missing.length === 0) return false;
     await createPriceList(
       {
@@ -391,8 +409,11 @@ export async function findPriceItem(
   // The instance's defaults back every workspace list: seeded when the instance prices nothing for this meter (a
   // workspace's model-specific price must not leave its other models unpriced).
   // Looked up again whether or not this call seeded them: a concurrent request may have seeded them after the first
-  // lookup (a gateway answered 403 no_price to two of eight concurrent requests that way).
-  if (!candidates.some((c) => c.priceList.workspaceId === null)) {
+  // lookup (a gateway answered 403 no_price to two of eight concurrent requests that way). A default item for this
+  // query's method (the `dpo` item) is seeded the same way into an instance priced before it existed.
+  const instance = new Set(candidates.filter((c) => c.priceList.workspaceId === null).map(pricedKey));
+  const defaults = DEFAULT_PRICE_ITEMS.filter((i) => i.meter === q.meter && methodMatches(q.method, i.method ?? null));
+  if (instance.size === 0 || defaults.some((d) => !instance.has(pricedKey(d)))) {
     await ensureDefaultPrices(db);
     candidates = await findPriceCandidates(where, db);
   }

@@ -8,7 +8,7 @@ export { createPrisma, disconnectAll, getPrisma, type TDb } from './client';
 export { refreshDeploymentStatus, replicasPerWorker, resetReplicas, type TDeploymentState } from './deployments';
 export { DEFAULT_DATABASE_URL, readDbEnv, type TDbEnv, ZDbEnv } from './env';
 export { DbError, isDatabaseUnavailable, isUniqueViolation, type TDbErrorCode } from './errors';
-export { type TTrainingMetricInput, upsertTrainingMetric } from './fine-tuning';
+export { metricRowJson, type TTrainingMetricInput, upsertTrainingMetric } from './fine-tuning';
 export {
   completeRequestLog,
   deploymentMetrics,

@@ -6,8 +6,50 @@ import { z } from 'zod';
  * LLaMA-Factory's (LoRA r 8 / alpha 16 / dropout 0, lr 5e-5 for LoRA, cosine, warmup 0) and OpenAI's "auto"
  * epochs from the dataset size.
  */
-export const FINE_TUNING_METHODS = ['sft_lora', 'sft_full'] as const;
+export const FINE_TUNING_METHODS = ['sft_lora', 'sft_full', 'dpo_lora', 'dpo_full', 'kto_lora', 'kto_full'] as const;
 export type TFineTuningMethod = (typeof FINE_TUNING_METHODS)[number];
+
+/**
+ * A method is a training stage (LLaMA-Factory's `stage`: sft, dpo, kto) and a fine-tuning type (LoRA or full):
+ * `dpo_lora` trains stage dpo with LoRA. ORPO and SimPO are dpo's loss variants (`prefLoss`), as in LLaMA-Factory.
+ */
+export const TRAINING_STAGES = ['sft', 'dpo', 'kto'] as const;
+export type TTrainingStage = (typeof TRAINING_STAGES)[number];
+export const stageOf = (method: string): TTrainingStage =>
+  method.startsWith('dpo_') ? 'dpo' : method.startsWith('kto_') ? 'kto' : 'sft';
+/** Everything but `*_full` trains a LoRA adapter (rows written before other methods existed say sft_lora). */
+export const isLoraMethod = (method: string | null | undefined): boolean => !method?.endsWith('_full');
+export const methodOf = (stage: TTrainingStage, lora: boolean): TFineTuningMethod =>
+  `${stage}_${lora ? 'lora' : 'full'}` as TFineTuningMethod;
+
+/**
+ * What a dataset version holds, for training: chat rows (sft), preference pairs (dpo), KTO rows (chat rows with a
+ * boolean `label` on every row; kto) or raw text. From the version's canonical format and its import statistics.
+ */
+export type TDatasetKind = 'chat' | 'preference' | 'kto' | 'text';
+export function datasetKindOf(v: { format: string; rowCount?: number | null; stats?: unknown }): TDatasetKind {
+  if (v.format === 'preference') return 'preference';
+  if (v.format === 'text') return 'text';
+  const labels = (v.stats as { labels?: { desirable?: number; undesirable?: number } } | null)?.labels;
+  const labelled = (labels?.desirable ?? 0) + (labels?.undesirable ?? 0);
+  return labelled > 0 && labelled === (v.rowCount ?? labelled) ? 'kto' : 'chat';
+}
+/** The kind of dataset each stage trains on. */
+export const STAGE_DATASET_KIND = { sft: 'chat', dpo: 'preference', kto: 'kto' } as const satisfies Record<
+  TTrainingStage,
+  TDatasetKind
+>;
+
+/** LLaMA-Factory's pref_loss values; orpo and simpo need no reference model. */
+export const PREF_LOSSES = ['sigmoid', 'hinge', 'ipo', 'orpo', 'simpo'] as const;
+/** The hyper-parameters each preference stage takes (the others are refused for it, see stageKeyProblem). */
+export const STAGE_KEYS = {
+  sft: [],
+  dpo: ['prefBeta', 'prefLoss', 'prefFtx', 'simpoGamma', 'dpoLabelSmoothing'],
+  kto: ['prefBeta', 'prefFtx', 'ktoChosenWeight', 'ktoRejectedWeight'],
+} as const satisfies Record<TTrainingStage, readonly string[]>;
+type TPrefKey = (typeof STAGE_KEYS)['dpo'][number] | (typeof STAGE_KEYS)['kto'][number];
+const PREF_KEYS: readonly TPrefKey[] = [...new Set([...STAGE_KEYS.dpo, ...STAGE_KEYS.kto])];
 
 export const ZHyperparameters = z.strictObject({
   epochs: z.union([z.literal('auto'), z.number().int().min(1).max(50)]).optional(),
@@ -36,14 +78,71 @@ export const ZHyperparameters = z.strictObject({
   valSplit: z.number().min(0).max(0.5).optional(),
   /** Checkpoint at every epoch end as well as every saveSteps (default true; a crash then loses at most an epoch). */
   checkpointEachEpoch: z.boolean().optional(),
+  // Preference training (LLaMA-Factory's FinetuningArguments, defaults in PREF_DEFAULTS): dpo and kto.
+  /** pref_beta: how far the policy may move from the reference (DPO's beta). */
+  prefBeta: z.number().positive().max(100).optional(),
+  /** pref_loss (dpo): sigmoid (DPO), hinge, ipo, orpo, simpo. */
+  prefLoss: z.enum(PREF_LOSSES).optional(),
+  /** pref_ftx: weight of an SFT loss on the chosen answer added to the preference loss. */
+  prefFtx: z.number().min(0).max(100).optional(),
+  /** simpo_gamma (dpo, simpo loss): the target reward margin. */
+  simpoGamma: z.number().min(-100).max(100).optional(),
+  /** dpo_label_smoothing (dpo, sigmoid loss): the assumed share of flipped labels (cDPO). */
+  dpoLabelSmoothing: z.number().min(0).max(0.5).optional(),
+  /** kto_chosen_weight / kto_rejected_weight: the weights of desirable and undesirable rows' losses. */
+  ktoChosenWeight: z.number().positive().max(100).optional(),
+  ktoRejectedWeight: z.number().positive().max(100).optional(),
 });
 export type THyperparameters = z.infer<typeof ZHyperparameters>;
-export type TResolvedHyperparameters = Required<Omit<THyperparameters, 'epochs'>> & { epochs: number | 'auto' };
+/** Every setting resolved; the preference settings only on jobs of their stage. */
+export type TResolvedHyperparameters = Required<Omit<THyperparameters, 'epochs' | TPrefKey>> & {
+  epochs: number | 'auto';
+} & Pick<THyperparameters, TPrefKey>;
+
+/** LLaMA-Factory's defaults of the preference settings (FinetuningArguments). */
+export const PREF_DEFAULTS = Object.freeze({
+  prefBeta: 0.1,
+  prefLoss: 'sigmoid',
+  prefFtx: 0,
+  simpoGamma: 0.5,
+  dpoLabelSmoothing: 0,
+  ktoChosenWeight: 1,
+  ktoRejectedWeight: 1,
+} as const satisfies Required<Pick<THyperparameters, TPrefKey>>);
+
+/**
+ * The first setting given that the method's stage does not take (prefLoss on an sft job, ktoChosenWeight on a dpo
+ * one) with the sentence that says so, or null. dpoLabelSmoothing only goes with the sigmoid loss (LLaMA-Factory).
+ */
+export function stageKeyProblem(
+  method: TFineTuningMethod,
+  h: THyperparameters,
+): { key: string; message: string } | null {
+  const stage = stageOf(method);
+  const allowed: readonly string[] = STAGE_KEYS[stage];
+  for (const key of PREF_KEYS) {
+    if (h[key] === undefined || allowed.includes(key)) continue;
+    const takers = (['dpo', 'kto'] as const).filter((s) => (STAGE_KEYS[s] as readonly string[]).includes(key));
+    return {
+      key,
+      message: `${key} applies to ${takers.join(' and ')} jobs only; this is a ${stage} job (method ${method}): remove it or choose a ${takers[0]} method.`,
+    };
+  }
+  if (stage === 'dpo' && (h.dpoLabelSmoothing ?? 0) > 0 && (h.prefLoss ?? 'sigmoid') !== 'sigmoid') {
+    return {
+      key: 'dpoLabelSmoothing',
+      message: `dpoLabelSmoothing only applies to the sigmoid loss (prefLoss is ${h.prefLoss}); remove it or set prefLoss to sigmoid.`,
+    };
+  }
+  return null;
+}
 
 export function defaultHyperparameters(method: TFineTuningMethod): TResolvedHyperparameters {
+  const pref = Object.fromEntries(STAGE_KEYS[stageOf(method)].map((k) => [k, PREF_DEFAULTS[k]]));
   return {
+    ...pref,
     epochs: 'auto',
-    learningRate: method === 'sft_lora' ? 5e-5 : 1e-5,
+    learningRate: isLoraMethod(method) ? 5e-5 : 1e-5,
     batchSize: 1,
     gradientAccumulationSteps: 8,
     loraRank: 8,
@@ -96,12 +195,18 @@ export function noHyperparametersGiven(h: THyperparameters | undefined): boolean
   return !h || Object.values(h).every((v) => v === undefined || v === 'auto');
 }
 
-/** Fills in the defaults; unknown keys are ignored (rows written by older versions keep working). */
+/**
+ * Fills in the defaults; unknown keys are ignored (rows written by older versions keep working), and so are the
+ * preference settings of another stage.
+ */
 export function resolveHyperparameters(method: TFineTuningMethod, raw: unknown): TResolvedHyperparameters {
   const base = defaultHyperparameters(method);
+  const other = PREF_KEYS.filter((k) => !(k in base));
   const parsed = ZHyperparameters.partial().safeParse(
     raw && typeof raw === 'object'
-      ? Object.fromEntries(Object.entries(raw).filter(([k]) => k in ZHyperparameters.shape))
+      ? Object.fromEntries(
+          Object.entries(raw).filter(([k]) => k in ZHyperparameters.shape && !(other as string[]).includes(k)),
+        )
       : {},
   );
   const given = parsed.success ? parsed.data : {};

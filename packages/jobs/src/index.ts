@@ -6,13 +6,20 @@ export { isJobError, JobError, type TJobErrorCode } from './errors';
 export {
   autoEpochs,
   DEMO_PRESET,
+  datasetKindOf,
   defaultHyperparameters,
   epochsFor,
   FINE_TUNING_METHODS,
+  isLoraMethod,
   jobChannel,
   jobControlChannel,
+  methodOf,
   noHyperparametersGiven,
   resolveHyperparameters,
+  STAGE_DATASET_KIND,
+  stageKeyProblem,
+  stageOf,
+  type TDatasetKind,
   type TFineTuningMethod,
   type THyperparameters,
   type TJobChannelMessage,
@@ -30,6 +37,7 @@ export {
   writeHeartbeat,
   ZWorkerHeartbeat,
 } from './heartbeat';
+export { prepareJobDataFile } from './job-data';
 export { closeQueues, enqueue, formatIssues, getQueue, scheduleRepeatable, type TQueueTarget } from './queue';
 export { createWorkerRuntime, type TLogger, type TWorkerRuntime, type TWorkerRuntimeOptions } from './runtime';
 export * from './serving';

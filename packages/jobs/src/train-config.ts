@@ -1,4 +1,4 @@
-import type { TFineTuningMethod, TResolvedHyperparameters } from './fine-tuning';
+import { isLoraMethod, stageOf, type TFineTuningMethod, type TResolvedHyperparameters } from './fine-tuning';
 
 /**
  * The training core's config of a platform job, in one place: the trainer worker writes it into the job folder and
@@ -6,7 +6,7 @@ import type { TFineTuningMethod, TResolvedHyperparameters } from './fine-tuning'
  */
 
 /** Folders of a job folder the config names (relative: the child runs in the job folder). */
-export const JOB_FOLDER = { model: 'model', data: 'data', output: 'output' } as const;
+export const JOB_FOLDER = { model: 'model', data: 'data', output: 'output', adapter: 'adapter' } as const;
 
 /** LLaMA-Factory's template for a base model architecture (the bundled tokenizers are Qwen's and Llama 3's). */
 export function templateFor(arch: string): string | undefined {
@@ -21,12 +21,24 @@ export function templateFor(arch: string): string | undefined {
   return undefined;
 }
 
-/** dataset_info.json for the job folder: the canonical chat JSONL of dataset versions is sharegpt/OpenAI style. */
-export function datasetInfo(files: { train: string; validation?: string }) {
+/**
+ * dataset_info.json for the job folder: the canonical chat JSONL of dataset versions is sharegpt/OpenAI style; KTO
+ * versions are chat rows with a boolean `label` (kto_tag); preference versions are written for the job as
+ * LLaMA-Factory sharegpt ranking rows (`messages` ending with a user turn, `chosen` / `rejected` messages, see
+ * job-data.ts).
+ */
+export function datasetInfo(files: { train: string; validation?: string }, method: TFineTuningMethod = 'sft_lora') {
+  const stage = stageOf(method);
   const entry = (file: string) => ({
     file_name: file,
     formatting: 'sharegpt',
-    columns: { messages: 'messages', tools: 'tools' },
+    ...(stage === 'dpo' ? { ranking: true } : {}),
+    columns: {
+      messages: 'messages',
+      tools: 'tools',
+      ...(stage === 'dpo' ? { chosen: 'chosen', rejected: 'rejected' } : {}),
+      ...(stage === 'kto' ? { kto_tag: 'label' } : {}),
+    },
     tags: {
       role_tag: 'role',
       content_tag: 'content',
@@ -51,6 +63,8 @@ export type TBuildConfigInput = {
   hasValidation: boolean;
   valSplit: number;
   resumeFrom?: string;
+  /** A fine-tuned LoRA model this job continues: its adapter is in the job folder's adapter/ (JOB_FOLDER.adapter). */
+  continuesAdapter?: boolean;
 };
 
 /**
@@ -60,17 +74,40 @@ export type TBuildConfigInput = {
 export function buildTrainConfig(i: TBuildConfigInput): Record<string, unknown> {
   const evaluate = i.hasValidation || i.valSplit > 0;
   const template = templateFor(i.arch);
+  const lora = isLoraMethod(i.method);
+  const stage = stageOf(i.method);
+  const h = i.hp;
   return {
-    stage: 'sft',
+    stage,
     do_train: true,
     model_name_or_path: JOB_FOLDER.model,
-    finetuning_type: i.method === 'sft_lora' ? 'lora' : 'full',
-    ...(i.method === 'sft_lora'
+    finetuning_type: lora ? 'lora' : 'full',
+    // A continued adapter keeps its own rank, alpha, dropout and targets (the core refuses a config that differs).
+    ...(i.continuesAdapter ? { adapter_name_or_path: JOB_FOLDER.adapter } : {}),
+    ...(lora && !i.continuesAdapter
       ? {
           lora_rank: i.hp.loraRank,
           lora_alpha: i.hp.loraAlpha,
           lora_dropout: i.hp.loraDropout,
           lora_target: i.hp.loraTargets === 'all' ? 'all' : i.hp.loraTargets.join(','),
+        }
+      : {}),
+    // LLaMA-Factory's keys of the stage (the core refuses or warns about keys of another stage).
+    ...(stage === 'dpo'
+      ? {
+          pref_beta: h.prefBeta,
+          pref_loss: h.prefLoss,
+          pref_ftx: h.prefFtx,
+          simpo_gamma: h.simpoGamma,
+          dpo_label_smoothing: h.dpoLabelSmoothing,
+        }
+      : {}),
+    ...(stage === 'kto'
+      ? {
+          pref_beta: h.prefBeta,
+          pref_ftx: h.prefFtx,
+          kto_chosen_weight: h.ktoChosenWeight,
+          kto_rejected_weight: h.ktoRejectedWeight,
         }
       : {}),
     dataset: 'train',

@@ -9,7 +9,10 @@ import { z } from 'zod';
 export const ZFineTuningMethod = z.enum(FINE_TUNING_METHODS);
 
 export const ZCreateFineTuningJob = z.strictObject({
-  baseModelId: z.string().min(1, 'Choose a base model.'),
+  /** The base model; may be left out when fromModelId names a fine-tuned model (its base is used). */
+  baseModelId: z.string().min(1, 'Choose a base model.').optional(),
+  /** A fine-tuned model of the workspace to continue (SFT -> DPO): its adapter (LoRA) or weights (full) go on. */
+  fromModelId: z.string().min(1).optional(),
   trainingVersionId: z.string().min(1, 'Choose a published training dataset version.'),
   validationVersionId: z.string().min(1).optional(),
   valSplit: z.number().min(0).max(0.5).optional(),

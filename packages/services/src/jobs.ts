@@ -2,14 +2,22 @@ import { estimateTrainingCost } from '@crucible/billing';
 import { getPrisma, type Prisma } from '@crucible/db';
 import {
   DEMO_PRESET,
+  datasetKindOf,
   enqueue,
   epochsFor,
   getRedisConnection,
+  isLoraMethod,
   jobChannel,
   jobControlChannel,
   loadJobsEnv,
+  methodOf,
   noHyperparametersGiven,
   resolveHyperparameters,
+  STAGE_DATASET_KIND,
+  stageKeyProblem,
+  stageOf,
+  type TDatasetKind,
+  type TFineTuningMethod,
   trainingRunJob,
 } from '@crucible/jobs';
 import { jobEvent } from '@crucible/jobs/events';
@@ -34,6 +42,7 @@ export const JOB_INCLUDE = {
   validationFile: { select: { id: true, datasetId: true, number: true } },
   createdBy: { select: { id: true, name: true, email: true } },
   fineTunedModel: { select: { id: true, name: true } },
+  parentModel: { select: { id: true, name: true } },
 } satisfies Prisma.TrainingJobInclude;
 
 export type TJobRow = Prisma.TrainingJobGetPayload<{ include: typeof JOB_INCLUDE }>;
@@ -114,6 +123,41 @@ export function timeEstimate(tokens: number, runs: TPastRun[], params: bigint | 
  * Checks every id of a create request against the workspace (a base model of the workspace or the instance, and
  * `ready`; published versions of datasets that are not deleted) and computes the estimate.
  */
+const KIND_WORDS: Record<TDatasetKind, string> = {
+  chat: 'chat (SFT) rows',
+  preference: 'preference pairs (chosen/rejected)',
+  kto: 'KTO rows (messages with a true/false label)',
+  text: 'raw text',
+};
+
+/**
+ * The fine-tuned model a job continues (fromModelId): of this workspace, not deleted, with its files stored. A LoRA
+ * model's adapter continues with a LoRA method; a full fine-tune's weights with a full method.
+ */
+async function parentModel(workspaceId: string, id: string, method: TFineTuningMethod) {
+  const m = await getPrisma().fineTunedModel.findFirst({ where: { id, workspaceId, deletedAt: null } });
+  if (!m) throw new ServiceError('invalid_request', `No fine-tuned model ${id} in this workspace.`, 'fromModelId');
+  const lora = isLoraMethod(m.method);
+  if (lora ? !m.adapterObjectKey : !m.mergedObjectKey) {
+    throw new ServiceError(
+      'invalid_request',
+      `The files of ${m.name} are not stored; it cannot be continued.`,
+      'fromModelId',
+    );
+  }
+  if (lora !== isLoraMethod(method)) {
+    const want = methodOf(stageOf(method), lora);
+    throw new ServiceError(
+      'invalid_request',
+      lora
+        ? `${m.name} is a LoRA model: its adapter continues with a LoRA method (${want}), not ${method}.`
+        : `${m.name} is a full fine-tune: its weights continue with full fine-tuning (${want}), not ${method}.`,
+      'method',
+    );
+  }
+  return m;
+}
+
 export async function planJob(
   workspaceId: string,
   input: TCreateFineTuningJob,
@@ -121,19 +165,35 @@ export async function planJob(
   opts: { countWaitMs?: number } = {},
 ) {
   const prisma = getPrisma();
+  const parent = input.fromModelId ? await parentModel(workspaceId, input.fromModelId, input.method) : null;
+  if (parent && input.baseModelId && input.baseModelId !== parent.baseModelId) {
+    throw new ServiceError(
+      'invalid_request',
+      `${parent.name} was fine-tuned from another base model; leave baseModelId out or give its own.`,
+      'baseModelId',
+    );
+  }
+  const baseModelId = parent?.baseModelId ?? input.baseModelId;
+  if (!baseModelId) throw new ServiceError('invalid_request', 'Choose a base model.', 'baseModelId');
   const base = await prisma.baseModel.findFirst({
-    where: { id: input.baseModelId, OR: [{ workspaceId }, { workspaceId: null }] },
+    where: { id: baseModelId, OR: [{ workspaceId }, { workspaceId: null }] },
   });
   if (!base)
-    throw new ServiceError('invalid_request', `No base model ${input.baseModelId} in this workspace.`, 'baseModelId');
+    throw new ServiceError('invalid_request', `No base model ${baseModelId} in this workspace.`, 'baseModelId');
   if (base.status !== 'ready') {
     throw new ServiceError('invalid_request', `Base model ${base.name} is ${base.status}, not ready.`, 'baseModelId');
   }
   // The demo model learns only with its preset (full fine-tuning at a high rate): a job that gives no
-  // hyper-parameters gets it, whatever asked (the console's form, the OpenAI API, the CLI).
-  if (base.demo && noHyperparametersGiven(input.hyperparameters)) {
-    input = { ...input, method: DEMO_PRESET.method, hyperparameters: { ...DEMO_PRESET.hyperparameters } };
+  // hyper-parameters gets it, whatever asked (the console's form, the OpenAI API, the CLI), in the method's stage.
+  if (base.demo && !parent && noHyperparametersGiven(input.hyperparameters)) {
+    const method = methodOf(stageOf(input.method), isLoraMethod(DEMO_PRESET.method));
+    input = { ...input, method, hyperparameters: { ...DEMO_PRESET.hyperparameters } };
   }
+  const keyProblem = stageKeyProblem(input.method, input.hyperparameters);
+  if (keyProblem) {
+    throw new ServiceError('invalid_request', keyProblem.message, `hyperparameters.${keyProblem.key}`);
+  }
+  const stage = stageOf(input.method);
   const version = async (id: string, param: string) => {
     const v = await prisma.datasetVersion.findFirst({
       where: { id, workspaceId, dataset: { deletedAt: null } },
@@ -144,6 +204,16 @@ export async function planJob(
       throw new ServiceError(
         'invalid_request',
         `Version ${v.number} of dataset "${v.dataset.name}" is a draft: publish it before training on it.`,
+        param,
+      );
+    }
+    // Each stage trains on its own kind of rows (sft: chat; dpo: preference pairs; kto: labelled rows).
+    const kind = datasetKindOf(v);
+    const wanted = STAGE_DATASET_KIND[stage];
+    if (kind !== wanted && !(stage === 'sft' && kind === 'text')) {
+      throw new ServiceError(
+        'invalid_request',
+        `Version ${v.number} of dataset "${v.dataset.name}" holds ${KIND_WORDS[kind]}; a ${stage} job (method ${input.method}) trains on ${KIND_WORDS[wanted]}: choose a version of that kind or another method.`,
         param,
       );
     }
@@ -189,6 +259,7 @@ export async function planJob(
   });
   return {
     base,
+    parent,
     training,
     validation,
     /** The method and hyper-parameters the job runs with (the demo preset may have replaced the request's). */
@@ -226,6 +297,7 @@ export async function createJob(workspaceId: string, input: TCreateFineTuningJob
     data: {
       workspaceId,
       baseModelId: plan.base.id,
+      parentModelId: plan.parent?.id ?? null,
       trainingFileId: plan.training.id,
       validationFileId: plan.validation?.id ?? null,
       method: plan.method,

@@ -6,6 +6,8 @@ import {
   buildTrainConfig,
   datasetInfo,
   JOB_FOLDER,
+  prepareJobDataFile,
+  stageOf,
   type TFineTuningMethod,
   type TResolvedHyperparameters,
 } from '@crucible/jobs';
@@ -80,8 +82,12 @@ async function count(
     const data = join(dir, JOB_FOLDER.data);
     const files = { train: 'train.jsonl', ...(validation ? { validation: 'validation.jsonl' } : {}) };
     await downloadObject(getStorage(), training.objectKey, join(data, files.train));
-    if (validation) await downloadObject(getStorage(), validation.objectKey, join(data, 'validation.jsonl'));
-    writeFileSync(join(data, 'dataset_info.json'), JSON.stringify(datasetInfo(files)));
+    await prepareJobDataFile(join(data, files.train), method);
+    if (validation) {
+      await downloadObject(getStorage(), validation.objectKey, join(data, 'validation.jsonl'));
+      await prepareJobDataFile(join(data, 'validation.jsonl'), method);
+    }
+    writeFileSync(join(data, 'dataset_info.json'), JSON.stringify(datasetInfo(files, method)));
     const raw = buildTrainConfig({
       method,
       hp,
@@ -114,6 +120,8 @@ export function trainTokensPerEpoch(
         training.id,
         validation?.id ?? null,
         base.arch,
+        // the stage decides how rows become sequences (a dpo pair is two)
+        stageOf(method),
         hp.cutoffLen,
         hp.valSplit,
         hp.seed,

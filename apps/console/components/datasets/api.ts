@@ -64,6 +64,10 @@ export type TStats = {
     | null;
   duplicates: { count: number };
   nearEmpty: { count: number };
+  /** Preference versions: tokens of the prompt and of each answer, per pair. */
+  pairTokens?: { prompt: TDistribution; chosen: TDistribution; rejected: TDistribution } | null;
+  /** KTO versions: replies marked good and bad. */
+  labels?: { desirable: number; undesirable: number };
 };
 
 export type TProblemGroup = {

@@ -52,6 +52,40 @@ function Segments({ segments }: { segments: TSegment[] }) {
   );
 }
 
+type TPairMessage = { role?: string; content?: string | null };
+const messagesText = (list: TPairMessage[] | undefined) =>
+  (list ?? []).map((m) => `<|im_start|>${m.role}\n${m.content ?? ''}<|im_end|>\n`).join('');
+
+/**
+ * A preference pair: its prompt, then the chosen and the rejected answer side by side (the pair is what DPO learns
+ * from: raise the first, lower the second).
+ */
+function PairView({ row }: { row: TRow }) {
+  const t = useT();
+  return (
+    <div className="space-y-2" data-testid="pair">
+      <pre className="overflow-x-auto rounded-md bg-muted/50 p-3 text-xs leading-relaxed whitespace-pre-wrap">
+        {messagesText(row.input?.messages)}
+      </pre>
+      <div className="grid gap-2 sm:grid-cols-2">
+        {(
+          [
+            ['preferred_output', 'chosen', 'bg-emerald-500/10'],
+            ['non_preferred_output', 'rejected', 'bg-rose-500/10'],
+          ] as const
+        ).map(([field, which, tone]) => (
+          <div key={field} data-testid={`pair-${which}`}>
+            <p className="mb-1 text-xs font-medium text-muted-foreground">{t(`datasets.pair.${which}`)}</p>
+            <pre className={cn('overflow-x-auto rounded-md p-3 text-xs leading-relaxed whitespace-pre-wrap', tone)}>
+              {messagesText(row[field])}
+            </pre>
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
 type TEdit = { mode: 'edit'; index: number; text: string } | { mode: 'add'; text: string };
 
 /**
@@ -198,7 +232,7 @@ export function PreviewPanel({
                   </div>
                 ) : null}
               </div>
-              <Segments segments={r.segments} />
+              {r.row.preferred_output ? <PairView row={r.row} /> : <Segments segments={r.segments} />}
             </li>
           ))}
         </ol>

@@ -51,6 +51,39 @@ export function StatsPanel({ stats, tokenizer }: { stats: TStats; tokenizer: str
             </>
           ) : null}
         </div>
+        {stats.pairTokens ? (
+          <table className="w-full text-sm" data-testid="pair-tokens">
+            <caption className="mb-2 text-left text-xs font-medium text-muted-foreground">
+              {t('datasets.pairTokensTitle')}
+            </caption>
+            <thead className="text-xs text-muted-foreground">
+              <tr>
+                <th className="text-left font-normal" />
+                <th className="text-right font-normal">{t('datasets.statTokensP50')}</th>
+                <th className="text-right font-normal">{t('datasets.statTokensP95')}</th>
+                <th className="text-right font-normal">{t('datasets.statTokensMax')}</th>
+              </tr>
+            </thead>
+            <tbody className="tabular-nums">
+              {(['prompt', 'chosen', 'rejected'] as const).map((part) => {
+                const d = stats.pairTokens?.[part];
+                return (
+                  <tr key={part} data-testid={`pair-tokens-${part}`}>
+                    <th className="text-left font-normal">{t(`datasets.pair.${part}`)}</th>
+                    <td className="text-right">{n(d?.p50)}</td>
+                    <td className="text-right">{n(d?.p95)}</td>
+                    <td className="text-right">{n(d?.max)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        ) : null}
+        {stats.labels && stats.labels.desirable + stats.labels.undesirable > 0 ? (
+          <p className="text-sm" data-testid="kto-labels">
+            {t('datasets.ktoLabels', { good: n(stats.labels.desirable), bad: n(stats.labels.undesirable) })}
+          </p>
+        ) : null}
         {tokens ? (
           <figure aria-label={t('datasets.histogram')} className="h-56">
             <ResponsiveContainer width="100%" height="100%">

@@ -74,6 +74,9 @@ function MetricChart({
   );
 }
 
+/** A DPO or KTO run logs TRL's rewards: its page charts the margins and the accuracy beside the loss. */
+const isPreference = (metrics: TMetric[]) => metrics.some((m) => typeof m['rewards/margins'] === 'number');
+
 export function JobCharts({ metrics }: { metrics: TMetric[] }) {
   const t = useT();
   return (
@@ -87,6 +90,28 @@ export function JobCharts({ metrics }: { metrics: TMetric[] }) {
           { key: 'evalLoss', name: t('fineTuning.detail.evalLoss'), color: '#f59e0b' },
         ]}
       />
+      {isPreference(metrics) ? (
+        <>
+          <MetricChart
+            testId="margins-chart"
+            title={t('fineTuning.detail.marginsChart')}
+            metrics={metrics}
+            series={[
+              { key: 'rewards/margins', name: t('fineTuning.detail.margins'), color: '#8b5cf6' },
+              { key: 'eval_rewards/margins', name: t('fineTuning.detail.evalMargins'), color: '#f59e0b' },
+            ]}
+          />
+          <MetricChart
+            testId="accuracy-chart"
+            title={t('fineTuning.detail.accuracyChart')}
+            metrics={metrics}
+            series={[
+              { key: 'rewards/accuracies', name: t('fineTuning.detail.accuracy'), color: '#10b981' },
+              { key: 'eval_rewards/accuracies', name: t('fineTuning.detail.evalAccuracy'), color: '#f59e0b' },
+            ]}
+          />
+        </>
+      ) : null}
       <MetricChart
         testId="lr-chart"
         title={t('fineTuning.detail.lrChart')}

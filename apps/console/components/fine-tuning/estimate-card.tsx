@@ -16,8 +16,11 @@ export function EstimateCard({
   loading,
   ready,
   notReadyHint,
+  pairs,
   children,
 }: {
+  /** A preference job (dpo): the note says both sequences of each pair are counted. */
+  pairs?: boolean;
   estimate: TEstimate | null;
   error: ApiError | null;
   loading: boolean;
@@ -92,6 +95,7 @@ export function EstimateCard({
               {estimate.tokensExact ? t('fineTuning.estimate.tokensExact') : t('fineTuning.estimate.tokensRough')}{' '}
               {estimate.throughputMeasured ? t('fineTuning.estimate.timeMeasured') : t('fineTuning.estimate.timeGuess')}
             </p>
+            {pairs ? <p className="text-xs text-muted-foreground">{t('fineTuning.estimate.pairsNote')}</p> : null}
           </>
         ) : (
           <p className="text-sm text-muted-foreground">{t('common.loading')}</p>

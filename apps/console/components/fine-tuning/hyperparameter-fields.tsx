@@ -1,5 +1,6 @@
 'use client';
 
+import { isLoraMethod, stageOf } from '@crucible/jobs/fine-tuning';
 import { ChevronRightIcon } from 'lucide-react';
 import { FormField } from '@/components/ui/form-field';
 import { Input } from '@/components/ui/input';
@@ -7,7 +8,7 @@ import { useT } from '@/lib/i18n/client';
 import type { TMessageKey } from '@/lib/i18n/translate';
 import { formatMetric } from './format';
 import { Picker } from './picker';
-import { defaultHyperparameters, type TFormValues } from './schema';
+import { defaultHyperparameters, fieldApplies, type TFormValues } from './schema';
 
 /**
  * The API's defaults (LLaMA-Factory's, from the shared contract in @crucible/jobs/fine-tuning), shown as
@@ -24,7 +25,7 @@ function defaultsFor(method: TFormValues['method']): Record<string, string> {
   );
 }
 
-type TTextField = Exclude<keyof TFormValues, 'validation' | 'method' | 'lrScheduler'>;
+type TTextField = Exclude<keyof TFormValues, 'validation' | 'method' | 'lrScheduler' | 'prefLoss' | 'fromModelId'>;
 
 export function HyperparameterFields({
   values,
@@ -36,7 +37,11 @@ export function HyperparameterFields({
   set: <K extends keyof TFormValues>(field: K, value: TFormValues[K]) => void;
 }) {
   const t = useT();
-  const lora = values.method === 'sft_lora';
+  // A continued adapter keeps its own rank, alpha, dropout and targets.
+  const lora = isLoraMethod(values.method) && !values.fromModelId;
+  const stage = stageOf(values.method);
+  const loss = values.prefLoss || 'sigmoid';
+  const pref = (name: TTextField) => (fieldApplies(name, values.method) ? field(name) : null);
   const defaults = defaultsFor(values.method);
   const field = (name: TTextField, opts: { mode?: 'decimal' | 'numeric' | 'text' } = {}) => {
     const fallback = defaults[name];
@@ -70,6 +75,19 @@ export function HyperparameterFields({
         {lora ? field('loraDropout') : null}
         {field('cutoffLen', { mode: 'numeric' })}
       </div>
+      {stage === 'sft' ? null : (
+        <fieldset className="mt-6">
+          <legend className="mb-3 text-sm font-medium">{t('fineTuning.form.preferenceTitle')}</legend>
+          <div className="grid gap-5 sm:grid-cols-2">
+            {pref('prefBeta')}
+            {pref('prefFtx')}
+            {loss === 'simpo' ? pref('simpoGamma') : null}
+            {loss === 'sigmoid' ? pref('dpoLabelSmoothing') : null}
+            {pref('ktoChosenWeight')}
+            {pref('ktoRejectedWeight')}
+          </div>
+        </fieldset>
+      )}
       <details className="group mt-6 rounded-lg border">
         <summary className="flex cursor-pointer list-none items-center gap-2 px-4 py-3 text-sm font-medium select-none">
           <ChevronRightIcon className="size-4 transition-transform group-open:rotate-90" aria-hidden />

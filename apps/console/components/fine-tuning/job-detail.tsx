@@ -1,5 +1,6 @@
 'use client';
 
+import { FINE_TUNING_METHODS, type TFineTuningMethod } from '@crucible/jobs/fine-tuning';
 import { AlertTriangleIcon, BoxIcon, CopyPlusIcon, RadioIcon, SquareIcon } from 'lucide-react';
 import Link from 'next/link';
 import * as React from 'react';
@@ -210,6 +211,10 @@ function ModelReady({ model }: { model: { id: string; name: string } }) {
   );
 }
 
+/** The method's label key (a row from before the preference methods says sft_lora). */
+const methodKey = (method: string): TFineTuningMethod =>
+  (FINE_TUNING_METHODS as readonly string[]).includes(method) ? (method as TFineTuningMethod) : 'sft_lora';
+
 function Lineage({ job }: { job: TJob }) {
   const t = useT();
   const locale = useLocale();
@@ -217,10 +222,9 @@ function Lineage({ job }: { job: TJob }) {
     <SettingsList
       title={t('fineTuning.detail.details')}
       values={{
-        [t('fineTuning.detail.method')]: job.method
-          ? t(`fineTuning.method.${job.method === 'sft_full' ? 'sft_full' : 'sft_lora'}`)
-          : null,
+        [t('fineTuning.detail.method')]: job.method ? t(`fineTuning.method.${methodKey(job.method)}`) : null,
         [t('fineTuning.colBaseModel')]: job.baseModel?.name,
+        [t('fineTuning.detail.fromModel')]: job.fromModel?.name ?? null,
         [t('fineTuning.colDataset')]: datasetLabel(job.datasetVersion),
         [t('fineTuning.colCreatedBy')]: job.createdBy?.name ?? job.createdBy?.email,
         [t('fineTuning.colCreated')]: formatDate(job.createdAt, locale),

@@ -1,11 +1,19 @@
 'use client';
 
-import { DEMO_PRESET } from '@crucible/jobs/fine-tuning';
+import {
+  DEMO_PRESET,
+  isLoraMethod,
+  methodOf,
+  PREF_LOSSES,
+  STAGE_DATASET_KIND,
+  stageOf,
+  TRAINING_STAGES,
+  type TTrainingStage,
+} from '@crucible/jobs/fine-tuning';
 import { AlertTriangleIcon, PlayIcon } from 'lucide-react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import * as React from 'react';
-import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card';
 import { EmptyState } from '@/components/ui/empty-state';
@@ -21,7 +29,7 @@ import { EstimateCard } from './estimate-card';
 import { HyperparameterFields } from './hyperparameter-fields';
 import { Picker } from './picker';
 import { EMPTY_FORM, fieldOf, fromJob, type TFormValues, validateBody } from './schema';
-import { ftPaths, type TEstimate, type TJob } from './types';
+import { ftPaths, type TEstimate, type TFineTunedModel, type TJob } from './types';
 import { type TVersionOption, useEstimate, useFormData } from './use-form-data';
 
 type TPreselect = { baseModelId: string | null; trainingVersionId: string | null };
@@ -59,6 +67,7 @@ export function CreateJobForm({ fromJobId, preselect }: { fromJobId: string | nu
   return (
     <FormBody
       baseModels={state.baseModels}
+      fineTuned={state.fineTuned}
       versions={state.versions}
       initial={state.source ? fromJob(state.source) : preselected(preselect, state.baseModels, state.versions)}
     />
@@ -88,11 +97,22 @@ function versionLabel(v: TVersionOption, locale: string, t: ReturnType<typeof us
   return `${v.datasetName} · v${v.number}${rows}`;
 }
 
+/** Whether a version holds the rows a stage trains on (sft also takes raw text, as the API does). */
+function versionFits(v: TVersionOption, stage: TTrainingStage): boolean {
+  const kind = v.kind ?? 'chat';
+  return kind === STAGE_DATASET_KIND[stage] || (stage === 'sft' && kind === 'text');
+}
+
+/** Picker values of fine-tuned models carry this prefix (base model ids never do). */
+const FT = 'ft:';
+
 function FormBody({
   baseModels,
+  fineTuned,
   versions,
   initial,
 }: {
+  fineTuned: TFineTunedModel[];
   baseModels: Array<{
     id: string;
     name: string;
@@ -113,7 +133,7 @@ function FormBody({
     // One choice is no choice: preselect it. The workspace's own models come first (the instance's, such as the
     // demo model, are the fallback of a workspace that has none).
     baseModelId: onlyChoice(baseModels.some((m) => !m.builtin) ? baseModels.filter((m) => !m.builtin) : baseModels),
-    trainingVersionId: versions.length === 1 ? (versions[0]?.id ?? '') : '',
+    trainingVersionId: onlyChoice(versions.filter((v) => versionFits(v, stageOf(EMPTY_FORM.method)))),
     ...initial,
   }));
   const [errors, setErrors] = React.useState<Record<string, string | undefined>>({});
@@ -152,17 +172,46 @@ function FormBody({
     }
   };
 
-  const modelOptions = baseModels.map((m) => {
-    const name = m.demo ? `${modelName(t, m)} · ${t('fineTuning.form.demoLabel')}` : m.name;
-    return { value: m.id, label: m.arch ? `${name} (${m.arch})` : name };
-  });
-  const demo = baseModels.find((m) => m.id === values.baseModelId)?.demo === true;
-  const pickModel = (id: string) => {
-    set('baseModelId', id);
-    // The demo model learns with its preset only: full fine-tuning (the preset fills every setting left empty).
-    if (baseModels.find((m) => m.id === id)?.demo) set('method', DEMO_PRESET.method);
+  const stage = stageOf(values.method);
+  const lora = isLoraMethod(values.method);
+  const modelOptions = [
+    ...baseModels.map((m) => {
+      const name = m.demo ? `${modelName(t, m)} · ${t('fineTuning.form.demoLabel')}` : m.name;
+      return { value: m.id, label: m.arch ? `${name} (${m.arch})` : name };
+    }),
+    // A fine-tuned model continues (SFT -> DPO): its adapter, or its weights for a full fine-tune.
+    ...fineTuned
+      .filter((m) => m.baseModel)
+      .map((m) => ({
+        value: `${FT}${m.id}`,
+        label: `${m.displayName || m.name} · ${t('fineTuning.form.fineTunedLabel')}`,
+      })),
+  ];
+  const parent = fineTuned.find((m) => m.id === values.fromModelId);
+  const demo = !parent && baseModels.find((m) => m.id === values.baseModelId)?.demo === true;
+  const pickModel = (value: string) => {
+    const ft = value.startsWith(FT) ? fineTuned.find((m) => `${FT}${m.id}` === value) : undefined;
+    set('fromModelId', ft?.id ?? '');
+    set('baseModelId', ft?.baseModel?.id ?? value);
+    // A continued model keeps its fine-tuning type; the demo model learns with its preset only (full fine-tuning,
+    // the preset fills every setting left empty).
+    if (ft) set('method', methodOf(stage, isLoraMethod(ft.method)));
+    else if (baseModels.find((m) => m.id === value)?.demo)
+      set('method', methodOf(stage, isLoraMethod(DEMO_PRESET.method)));
   };
-  const versionOptions = versions.map((v) => ({ value: v.id, label: versionLabel(v, locale, t) }));
+  const pickStage = (next: TTrainingStage) => {
+    set('method', methodOf(next, lora));
+    // Each method trains on its own kind of dataset: a version of another kind is unpicked.
+    const fits = (id: string) => versions.some((v) => v.id === id && versionFits(v, next));
+    // One version of the new kind is no choice: preselect it.
+    if (!fits(values.trainingVersionId)) {
+      set('trainingVersionId', onlyChoice(versions.filter((v) => versionFits(v, next))));
+    }
+    if (values.validationVersionId && !fits(values.validationVersionId)) set('validationVersionId', '');
+  };
+  const versionOptions = versions
+    .filter((v) => versionFits(v, stage))
+    .map((v) => ({ value: v.id, label: versionLabel(v, locale, t) }));
 
   return (
     <form onSubmit={submit} noValidate className="grid items-start gap-6 lg:grid-cols-[minmax(0,1fr)_320px]">
@@ -175,7 +224,7 @@ function FormBody({
           <CardContent className="grid gap-5">
             <FormField label={t('fineTuning.form.baseModel')} error={errors.baseModelId}>
               <Picker
-                value={values.baseModelId}
+                value={values.fromModelId ? `${FT}${values.fromModelId}` : values.baseModelId}
                 onChange={pickModel}
                 options={modelOptions}
                 placeholder={t('fineTuning.form.pickModel')}
@@ -184,7 +233,13 @@ function FormBody({
             {demo ? <DemoPresetNote /> : null}
             <FormField
               label={t('fineTuning.form.trainingVersion')}
-              hint={t('fineTuning.form.trainingVersionHelp')}
+              hint={
+                versionOptions.length === 0
+                  ? t('fineTuning.form.noVersionsOfKind', { kind: t(`fineTuning.kind.${STAGE_DATASET_KIND[stage]}`) })
+                  : t('fineTuning.form.trainingVersionHelp', {
+                      kind: t(`fineTuning.kind.${STAGE_DATASET_KIND[stage]}`),
+                    })
+              }
               error={errors.trainingVersionId}
             >
               <Picker
@@ -242,39 +297,44 @@ function FormBody({
           <CardHeader>
             <CardTitle>{t('fineTuning.form.methodTitle')}</CardTitle>
           </CardHeader>
-          <CardContent>
-            <fieldset>
-              <legend className="sr-only">{t('fineTuning.form.methodTitle')}</legend>
-              <div className="grid gap-3 sm:grid-cols-3">
-                {(['sft_lora', 'sft_full', 'dpo'] as const).map((method) => {
-                  const disabled = method === 'dpo';
-                  return (
-                    <label
-                      key={method}
-                      className={cn(
-                        'flex cursor-pointer flex-col gap-1 rounded-lg border p-4 text-sm has-[:checked]:border-primary has-[:checked]:bg-primary/5',
-                        disabled && 'cursor-not-allowed opacity-60',
-                      )}
-                    >
-                      <span className="flex items-center gap-2 font-medium">
-                        <input
-                          type="radio"
-                          name="method"
-                          value={method}
-                          disabled={disabled}
-                          checked={values.method === method}
-                          onChange={() => method !== 'dpo' && set('method', method)}
-                          className="accent-primary"
-                        />
-                        {t(`fineTuning.method.${method}`)}
-                        {disabled ? <Badge variant="secondary">{t('common.comingSoon')}</Badge> : null}
-                      </span>
-                      <span className="text-xs text-muted-foreground">{t(`fineTuning.method.${method}Help`)}</span>
-                    </label>
-                  );
-                })}
-              </div>
-            </fieldset>
+          <CardContent className="grid gap-6">
+            <Choices
+              name="stage"
+              legend={t('fineTuning.form.stageTitle')}
+              value={stage}
+              options={TRAINING_STAGES.map((s) => ({
+                value: s,
+                label: t(`fineTuning.stage.${s}`),
+                help: t(`fineTuning.stage.${s}Help`),
+              }))}
+              onChange={pickStage}
+            />
+            <Choices
+              name="finetuningType"
+              legend={t('fineTuning.form.typeTitle')}
+              value={lora ? 'lora' : 'full'}
+              // A continued model keeps its own type.
+              disabled={Boolean(values.fromModelId)}
+              options={(['lora', 'full'] as const).map((k) => ({
+                value: k,
+                label: t(`fineTuning.finetuningType.${k}`),
+                help: t(`fineTuning.finetuningType.${k}Help`),
+              }))}
+              onChange={(k) => set('method', methodOf(stage, k === 'lora'))}
+            />
+            {stage === 'dpo' ? (
+              <Choices
+                name="prefLoss"
+                legend={t('fineTuning.form.lossTitle')}
+                value={values.prefLoss || 'sigmoid'}
+                options={PREF_LOSSES.map((l) => ({
+                  value: l,
+                  label: t(`fineTuning.loss.${l}`),
+                  help: t(`fineTuning.loss.${l}Help`),
+                }))}
+                onChange={(l) => set('prefLoss', l === 'sigmoid' ? '' : l)}
+              />
+            ) : null}
           </CardContent>
         </Card>
 
@@ -302,6 +362,7 @@ function FormBody({
           estimate={estimate.value}
           error={estimate.error}
           loading={estimate.loading}
+          pairs={stage === 'dpo'}
           ready={checked.ok}
           notReadyHint={
             values.baseModelId && values.trainingVersionId
@@ -321,6 +382,53 @@ function FormBody({
         </EstimateCard>
       </div>
     </form>
+  );
+}
+
+/** A group of radio cards, each with a one-line explanation. */
+function Choices<T extends string>({
+  name,
+  legend,
+  value,
+  options,
+  onChange,
+  disabled,
+}: {
+  name: string;
+  legend: string;
+  value: T;
+  options: ReadonlyArray<{ value: T; label: string; help: string }>;
+  onChange: (value: T) => void;
+  disabled?: boolean;
+}) {
+  return (
+    <fieldset disabled={disabled}>
+      <legend className="mb-2 text-sm font-medium">{legend}</legend>
+      <div className={cn('grid gap-3', options.length > 3 ? 'sm:grid-cols-3 lg:grid-cols-5' : 'sm:grid-cols-3')}>
+        {options.map((o) => (
+          <label
+            key={o.value}
+            className={cn(
+              'flex cursor-pointer flex-col gap-1 rounded-lg border p-3 text-sm has-[:checked]:border-primary has-[:checked]:bg-primary/5',
+              disabled && 'cursor-not-allowed opacity-60',
+            )}
+          >
+            <span className="flex items-center gap-2 font-medium">
+              <input
+                type="radio"
+                name={name}
+                value={o.value}
+                checked={value === o.value}
+                onChange={() => onChange(o.value)}
+                className="accent-primary"
+              />
+              {o.label}
+            </span>
+            <span className="text-xs text-muted-foreground">{o.help}</span>
+          </label>
+        ))}
+      </div>
+    </fieldset>
   );
 }
 

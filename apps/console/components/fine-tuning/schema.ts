@@ -1,4 +1,12 @@
-import { FINE_TUNING_METHODS, ZHyperparameters } from '@crucible/jobs/fine-tuning';
+import {
+  FINE_TUNING_METHODS,
+  isLoraMethod,
+  PREF_LOSSES,
+  STAGE_KEYS,
+  stageOf,
+  type TFineTuningMethod,
+  ZHyperparameters,
+} from '@crucible/jobs/fine-tuning';
 import { z } from 'zod';
 import { issueMessage } from '@/lib/api-client';
 import type { TJob } from './types';
@@ -13,6 +21,7 @@ export { defaultHyperparameters } from '@crucible/jobs/fine-tuning';
 
 const ZCreateJobBody = z.object({
   baseModelId: z.string().min(1),
+  fromModelId: z.string().min(1).optional(),
   trainingVersionId: z.string().min(1),
   validationVersionId: z.string().min(1).optional(),
   valSplit: z.number().gt(0).max(0.5).optional(),
@@ -38,9 +47,23 @@ const NUMERIC_FIELDS = [
   'saveSteps',
   'evalSteps',
   'loggingSteps',
+  // preference training; each only for the stages that take it (STAGE_KEYS)
+  'prefBeta',
+  'prefFtx',
+  'simpoGamma',
+  'dpoLabelSmoothing',
+  'ktoChosenWeight',
+  'ktoRejectedWeight',
 ] as const;
 type TNumericField = (typeof NUMERIC_FIELDS)[number];
 const LORA_FIELDS: readonly string[] = ['loraRank', 'loraAlpha', 'loraDropout', 'loraTargets'];
+const PREF_FIELDS: readonly string[] = [...STAGE_KEYS.dpo, ...STAGE_KEYS.kto];
+/** Whether a field is sent for this method: LoRA fields on LoRA methods, preference fields on their stages. */
+export function fieldApplies(field: string, method: TFineTuningMethod): boolean {
+  if (LORA_FIELDS.includes(field)) return isLoraMethod(method);
+  if (PREF_FIELDS.includes(field)) return (STAGE_KEYS[stageOf(method)] as readonly string[]).includes(field);
+  return true;
+}
 
 export type TFormValues = {
   baseModelId: string;
@@ -48,11 +71,14 @@ export type TFormValues = {
   validation: 'none' | 'version' | 'split';
   validationVersionId: string;
   valSplit: string;
-  method: 'sft_lora' | 'sft_full';
+  method: TFineTuningMethod;
+  /** A fine-tuned model to continue ('' = train the base model). */
+  fromModelId: string;
   suffix: string;
   epochs: string;
   loraTargets: string;
   lrScheduler: '' | 'cosine' | 'linear' | 'constant';
+  prefLoss: '' | (typeof PREF_LOSSES)[number];
 } & Record<TNumericField, string>;
 
 export const EMPTY_FORM: TFormValues = {
@@ -62,10 +88,12 @@ export const EMPTY_FORM: TFormValues = {
   validationVersionId: '',
   valSplit: '0.1',
   method: 'sft_lora',
+  fromModelId: '',
   suffix: '',
   epochs: 'auto',
   loraTargets: '',
   lrScheduler: '',
+  prefLoss: '',
   ...(Object.fromEntries(NUMERIC_FIELDS.map((f) => [f, ''])) as Record<TNumericField, string>),
 };
 
@@ -78,15 +106,18 @@ function num(text: string): number | undefined {
 /** The request body for the current form values, before validation. */
 function toBody(values: TFormValues): unknown {
   const hyperparameters: Record<string, unknown> = {};
+  const loss = values.prefLoss || 'sigmoid';
   for (const field of NUMERIC_FIELDS) {
-    if (values.method === 'sft_full' && LORA_FIELDS.includes(field)) continue;
+    if (!fieldApplies(field, values.method)) continue;
+    // The form shows simpoGamma for the simpo loss and label smoothing for sigmoid only.
+    if ((field === 'simpoGamma' && loss !== 'simpo') || (field === 'dpoLabelSmoothing' && loss !== 'sigmoid')) continue;
     const n = num(values[field]);
     if (n !== undefined) hyperparameters[field] = n;
   }
   const epochs = values.epochs.trim().toLowerCase();
   if (epochs !== '') hyperparameters.epochs = epochs === 'auto' ? 'auto' : Number(epochs);
   const targets = values.loraTargets.trim();
-  if (targets !== '' && values.method === 'sft_lora') {
+  if (targets !== '' && isLoraMethod(values.method) && !values.fromModelId) {
     hyperparameters.loraTargets =
       targets.toLowerCase() === 'all'
         ? 'all'
@@ -96,8 +127,10 @@ function toBody(values: TFormValues): unknown {
             .filter(Boolean);
   }
   if (values.lrScheduler) hyperparameters.lrScheduler = values.lrScheduler;
+  if (values.prefLoss && fieldApplies('prefLoss', values.method)) hyperparameters.prefLoss = values.prefLoss;
   return {
     baseModelId: values.baseModelId,
+    ...(values.fromModelId ? { fromModelId: values.fromModelId } : {}),
     trainingVersionId: values.trainingVersionId,
     ...(values.validation === 'version' ? { validationVersionId: values.validationVersionId } : {}),
     ...(values.validation === 'split' ? { valSplit: num(values.valSplit) ?? Number.NaN } : {}),
@@ -140,7 +173,13 @@ export function fromJob(job: TJob): TFormValues {
     validation: validationId ? 'version' : valSplit ? 'split' : 'none',
     validationVersionId: validationId ?? '',
     valSplit: valSplit ? String(valSplit) : EMPTY_FORM.valSplit,
-    method: job.method === 'sft_full' ? 'sft_full' : 'sft_lora',
+    method: (FINE_TUNING_METHODS as readonly string[]).includes(job.method ?? '')
+      ? (job.method as TFineTuningMethod)
+      : 'sft_lora',
+    fromModelId: job.fromModel?.id ?? '',
+    prefLoss: (PREF_LOSSES as readonly string[]).includes(text(hp.prefLoss))
+      ? (text(hp.prefLoss) as TFormValues['prefLoss'])
+      : '',
     suffix: job.suffix ?? '',
     epochs: hp.epochs === undefined ? 'auto' : text(hp.epochs),
     loraTargets: Array.isArray(hp.loraTargets) ? hp.loraTargets.join(', ') : text(hp.loraTargets),

@@ -49,6 +49,8 @@ export type TJob = {
   finishedAt?: string | null;
   workerId?: string | null;
   fineTunedModel?: { id: string; name: string } | null;
+  /** The fine-tuned model the job continued (SFT -> DPO). */
+  fromModel?: { id: string; name: string } | null;
   cost?: TMoney | string | number | null;
 };
 
@@ -64,6 +66,15 @@ export type TMetric = {
   tokensPerSec?: number | null;
   tokensSeen?: number | string | null;
   createdAt?: string;
+  /** Preference training (dpo, kto): TRL's metric names, and their `eval_` versions. */
+  'rewards/chosen'?: number;
+  'rewards/rejected'?: number;
+  'rewards/accuracies'?: number;
+  'rewards/margins'?: number;
+  'logps/chosen'?: number;
+  'logps/rejected'?: number;
+  'eval_rewards/margins'?: number;
+  'eval_rewards/accuracies'?: number;
 };
 
 export type TJobEvent = {
@@ -113,6 +124,7 @@ export type TFineTunedModel = {
   id: string;
   name: string;
   displayName?: string | null;
+  method?: string | null;
   baseModel?: { id: string; name: string } | null;
   job?: { id: string; status?: string } | null;
   datasetVersion?: { id: string; datasetId: string; datasetName?: string; number: number } | null;
@@ -132,5 +144,7 @@ export type TDatasetVersion = {
   format?: string | null;
   rowCount?: number | null;
   tokenCount?: number | string | null;
+  /** What the version holds for training: chat (sft), preference (dpo), kto, text. */
+  kind?: 'chat' | 'preference' | 'kto' | 'text';
 };
 export type TDataset = { id: string; name: string; latestVersion?: TDatasetVersion | null };

@@ -2,14 +2,28 @@
 
 import * as React from 'react';
 import { ApiError, api, type TList } from '@/lib/api-client';
-import { ftPaths, type TBaseModel, type TDataset, type TDatasetVersion, type TJob } from './types';
+import {
+  ftPaths,
+  type TBaseModel,
+  type TDataset,
+  type TDatasetVersion,
+  type TFineTunedModel,
+  type TJob,
+} from './types';
 
 export type TVersionOption = TDatasetVersion & { datasetId: string; datasetName: string };
 
 export type TFormData =
   | { status: 'loading' }
   | { status: 'error'; error: ApiError }
-  | { status: 'ready'; baseModels: TBaseModel[]; versions: TVersionOption[]; source: TJob | null };
+  | {
+      status: 'ready';
+      baseModels: TBaseModel[];
+      /** Fine-tuned models a job may continue (SFT -> DPO). */
+      fineTuned: TFineTunedModel[];
+      versions: TVersionOption[];
+      source: TJob | null;
+    };
 
 const asApiError = (error: unknown) => (error instanceof ApiError ? error : new ApiError(0, 'unknown', String(error)));
 
@@ -25,8 +39,9 @@ export function useFormData(slug: string, fromJobId: string | null) {
     void attempt;
     setState({ status: 'loading' });
     (async () => {
-      const [models, datasets, source] = await Promise.all([
+      const [models, fineTuned, datasets, source] = await Promise.all([
         api<TList<TBaseModel>>(ftPaths.baseModels(slug)),
+        api<TList<TFineTunedModel>>(ftPaths.fineTunedModels(slug)),
         api<TList<TDataset>>(ftPaths.datasets(slug)),
         fromJobId ? api<TJob>(ftPaths.job(slug, fromJobId)) : Promise.resolve(null),
       ]);
@@ -38,7 +53,7 @@ export function useFormData(slug: string, fromJobId: string | null) {
             .map((v) => ({ ...v, datasetId: d.id, datasetName: d.name }));
         }),
       );
-      return { baseModels: models.data ?? [], versions: perDataset.flat(), source };
+      return { baseModels: models.data ?? [], fineTuned: fineTuned.data ?? [], versions: perDataset.flat(), source };
     })()
       .then((data) => live && setState({ status: 'ready', ...data }))
       .catch((error: unknown) => live && setState({ status: 'error', error: asApiError(error) }));

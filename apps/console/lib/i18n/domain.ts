@@ -160,6 +160,7 @@ export function hyperparameterValue(
   if (key === 'lrScheduler' && typeof value === 'string') {
     return maybe(t, `fineTuning.hp.scheduler.${value}`) ?? value;
   }
+  if (key === 'prefLoss' && typeof value === 'string') return maybe(t, `fineTuning.loss.${value}`) ?? value;
   if (value === 'auto') return t('hpNames.auto');
   if (value === 'all') return t('hpNames.all');
   if (value === true) return t('hpNames.yes');

@@ -7,25 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { dropPrefix } from '@crucible/jobs/testing';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFile } from '../../lib/server/routes/files';
 import { streamJob } from '../../lib/server/routes/fine-tuning-stream';
-import {
-  cancelFineTuningJob,
-  createFineTuningJob,
-  listFineTuningCheckpoints,
-  listFineTuningEvents,
-  listFineTuningJobs,
-  retrieveFineTuningJob,
-} from '../../lib/server/routes/openai-fine-tuning';
-import { dropTestStorage, startHousekeeping, stopHousekeeping, useTestStorage } from './datasets-helpers';
+import { dropTestStorage, startHousekeeping, useTestStorage } from './datasets-helpers';
 import {
   APP_URL,
   addMember,
@@ -36,13 +24,14 @@ import {
   stopTestDatabase,
   type TCaller,
 } from './helpers';
+import { startOpenaiServer } from './openai-server';
+import { startTrainer, stopWorkersAndRedis } from './trainer-runtime';
 
 const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
 const scratch = mkdtempSync(path.join(tmpdir(), 'crucible-ft-api-'));
 const saved = { ...process.env };
 
-type TRuntime = { closeRuntime(o?: { graceMs?: number }): Promise<void>; ready: Promise<void> };
-let runtime: TRuntime;
+let runtime: Awaited<ReturnType<typeof startTrainer>> | undefined;
 let server: Server;
 let client: OpenAI;
 let other: OpenAI;
@@ -66,36 +55,6 @@ function rows(n: number): string {
       ],
     }),
   ).join('\n')}\n`;
-}
-
-/** Maps /v1/fine_tuning/jobs[/{id}[/cancel|events|checkpoints]] and POST /v1/files onto the handlers. */
-async function serve(req: IncomingMessage, res: ServerResponse) {
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const m = /^\/v1\/fine_tuning\/jobs(?:\/([^/]+)(?:\/(cancel|events|checkpoints))?)?$/.exec(url.pathname);
-  const method = req.method ?? '';
-  let handler = null;
-  if (url.pathname === '/v1/files' && method === 'POST') handler = createFile;
-  else if (m && !m[1]) handler = { GET: listFineTuningJobs, POST: createFineTuningJob }[method];
-  else if (m && !m[2]) handler = { GET: retrieveFineTuningJob }[method];
-  else if (m?.[2] === 'cancel') handler = { POST: cancelFineTuningJob }[method];
-  else if (m?.[2] === 'events') handler = { GET: listFineTuningEvents }[method];
-  else if (m?.[2] === 'checkpoints') handler = { GET: listFineTuningCheckpoints }[method];
-  if (!handler) {
-    res.writeHead(404).end();
-    return;
-  }
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
-  const hasBody = method !== 'GET' && method !== 'HEAD';
-  const request = new Request(url, {
-    method,
-    headers,
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream) : undefined,
-    duplex: 'half',
-  } as RequestInit);
-  const response = await handler(request, m?.[1] ? { jobId: decodeURIComponent(m[1]) } : {});
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  res.end(Buffer.from(await response.arrayBuffer()));
 }
 
 beforeAll(async () => {
@@ -179,37 +138,17 @@ beforeAll(async () => {
 
   // POST /v1/files imports through the housekeeping worker's queue (issue 17): one runs here too, on this prefix.
   await startHousekeeping();
-  const { createWorkerRuntime } = await import('@crucible/jobs');
-  const { trainerJobs } = await import('../../../../workers/trainer/src/jobs');
-  runtime = createWorkerRuntime({
-    kind: 'trainer',
-    queue: 'training',
-    jobs: trainerJobs,
-    prefix,
-    handleSignals: false,
-    log: () => {},
-  });
-  await runtime.ready;
+  runtime = await startTrainer(prefix);
 
-  server = createServer((req, res) => {
-    serve(req, res).catch((e) => res.writeHead(500).end(String(e)));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  let baseURL: string;
+  ({ server, baseURL } = await startOpenaiServer());
   client = new OpenAI({ apiKey: keyA.body.key, baseURL, maxRetries: 0 });
   other = new OpenAI({ apiKey: keyB.body.key, baseURL, maxRetries: 0 });
 }, 120_000);
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
-  await runtime?.closeRuntime({ graceMs: 0 });
-  await stopHousekeeping();
-  const jobs = await import('@crucible/jobs');
-  await jobs.closeQueues();
-  const redis = jobs.createRedisConnection();
-  await dropPrefix(redis, prefix);
-  await redis.quit();
-  await jobs.closeRedisConnection();
+  await stopWorkersAndRedis(runtime, prefix);
   await stopTestDatabase();
   dropTestStorage();
   rmSync(scratch, { recursive: true, force: true });

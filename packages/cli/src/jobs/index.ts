@@ -18,7 +18,7 @@ export const JOBS_USAGE = `usage:
   crucible jobs list --workspace S
   crucible jobs get ID --workspace S
   crucible jobs create --workspace S --model NAME --training-version ID [--validation-version ID]
-                       [--method sft_lora|sft_full] [--suffix X] [--epochs N|auto] [--learning-rate X]
+                       [--method sft_lora|sft_full|dpo_lora|dpo_full|kto_lora|kto_full] [--suffix X] [--epochs N|auto] [--learning-rate X]
                        [--batch-size N] [--hyperparameters JSON]
   crucible jobs cancel ID --workspace S
   crucible jobs events ID --workspace S
@@ -145,9 +145,17 @@ async function create(args: string[], io: TIo) {
     },
     orderBy: { workspaceId: { sort: 'asc', nulls: 'last' } },
   });
-  if (!base) throw new Refused(`no base model "${modelRef}" in workspace ${ws.slug} (crucible models import)`);
+  // A fine-tuned model's id or name continues it (SFT -> DPO).
+  const parent = base
+    ? null
+    : await getPrisma().fineTunedModel.findFirst({
+        where: { OR: [{ id: modelRef }, { name: modelRef }], workspaceId: ws.id, deletedAt: null },
+      });
+  if (!base && !parent) {
+    throw new Refused(`no base or fine-tuned model "${modelRef}" in workspace ${ws.slug} (crucible models import)`);
+  }
   const input = ZCreateFineTuningJob.safeParse({
-    baseModelId: base.id,
+    ...(base ? { baseModelId: base.id } : { fromModelId: parent?.id }),
     trainingVersionId: required(f, 'training-version'),
     ...(f['validation-version'] ? { validationVersionId: f['validation-version'] } : {}),
     ...(valSplit === undefined ? {} : { valSplit }),

@@ -3,14 +3,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chargeTraining, isBillingError, resolvePrice } from '@crucible/billing';
-import { upsertTrainingMetric } from '@crucible/db';
+import { metricRowJson, upsertTrainingMetric } from '@crucible/db';
 import {
   buildTrainConfig,
   createRedisConnection,
   datasetInfo,
   epochsFor,
+  FINE_TUNING_METHODS,
+  isLoraMethod,
   JobError,
   jobControlChannel,
+  prepareJobDataFile,
   QUEUE_DEFAULTS,
   resolveHyperparameters,
   type TFineTuningMethod,
@@ -46,10 +49,14 @@ const scratchRoot = () => process.env.TRAINER_SCRATCH_DIR || join(tmpdir(), 'cru
 async function loadJob(id: string, svc: Pick<TJobServices, 'db'>) {
   return svc.db.trainingJob.findUnique({
     where: { id },
-    include: { baseModel: true, trainingFile: true, validationFile: true, workspace: true },
+    include: { baseModel: true, trainingFile: true, validationFile: true, workspace: true, parentModel: true },
   });
 }
 type TJobRow = NonNullable<Awaited<ReturnType<typeof loadJob>>>;
+
+/** The job's method (a row from an older version, or one written by hand, trains as sft_lora). */
+const methodOfJob = (job: { method: string }): TFineTuningMethod =>
+  (FINE_TUNING_METHODS as readonly string[]).includes(job.method) ? (job.method as TFineTuningMethod) : 'sft_lora';
 
 async function fail(job: TJobRow, svc: TJobServices, err: TUserError): Promise<never> {
   await svc.db.trainingJob.update({
@@ -76,8 +83,13 @@ async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
   mkdirSync(join(dir, CHILD_FILES.data), { recursive: true });
   const modelDir = join(dir, CHILD_FILES.model);
   const base = job.baseModel;
+  const parent = job.parentModel;
   let found = 0;
-  if (base.objectKey) found = await downloadPrefix(svc.storage, base.objectKey, modelDir);
+  // A job that continues a fine-tuned model: a full fine-tune's weights are the model (its output is a model
+  // folder); a LoRA model's adapter goes to adapter/ on top of the base (adapter_name_or_path).
+  if (parent && !isLoraMethod(parent.method) && parent.mergedObjectKey) {
+    found = await downloadPrefix(svc.storage, parent.mergedObjectKey, modelDir);
+  } else if (base.objectKey) found = await downloadPrefix(svc.storage, base.objectKey, modelDir);
   else if (base.path && existsSync(base.path)) {
     const { cpSync } = await import('node:fs');
     cpSync(base.path, modelDir, { recursive: true });
@@ -90,6 +102,19 @@ async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
       param: 'model',
     });
   }
+  if (parent && isLoraMethod(parent.method)) {
+    const n = parent.adapterObjectKey
+      ? await downloadPrefix(svc.storage, parent.adapterObjectKey, join(dir, CHILD_FILES.adapter))
+      : 0;
+    if (n === 0 || !existsSync(join(dir, CHILD_FILES.adapter, 'adapter_config.json'))) {
+      await fail(job, svc, {
+        code: 'model_not_found',
+        message: `The adapter of ${parent.name}, which this job continues, is not in storage (${parent.adapterObjectKey ?? 'no location recorded'}).`,
+        param: 'model',
+      });
+    }
+  }
+  const method = methodOfJob(job);
   const files: { train: string; validation?: string } = { train: 'train.jsonl' };
   for (const [name, version, param] of [
     ['train.jsonl', job.trainingFile, 'training_file'],
@@ -112,9 +137,18 @@ async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
         param,
       });
     }
+    try {
+      await prepareJobDataFile(join(dir, CHILD_FILES.data, name), method);
+    } catch (e) {
+      await fail(job, svc, {
+        code: 'invalid_file',
+        message: `Dataset version ${version.number}: ${(e as Error).message}`,
+        param,
+      });
+    }
     if (name === 'validation.jsonl') files.validation = name;
   }
-  writeFileSync(join(dir, CHILD_FILES.data, 'dataset_info.json'), JSON.stringify(datasetInfo(files), null, 2));
+  writeFileSync(join(dir, CHILD_FILES.data, 'dataset_info.json'), JSON.stringify(datasetInfo(files, method), null, 2));
 }
 
 /** The trainer's own token counters, kept with each checkpoint: tokens seen after step N (usage windows). */
@@ -203,7 +237,7 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
   const restored = await restoreCheckpoint(job, svc, dir);
   const resumeFrom = restored.rel;
 
-  const method = (job.method === 'sft_full' ? 'sft_full' : 'sft_lora') as TFineTuningMethod;
+  const method = methodOfJob(job);
   const hp = resolveHyperparameters(method, job.hyperparameters);
   const epochs = epochsFor(hp, job.trainingFile.rowCount);
   const config = buildTrainConfig({
@@ -214,6 +248,7 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
     hasValidation: Boolean(job.validationFile),
     valSplit: hp.valSplit,
     resumeFrom,
+    continuesAdapter: Boolean(job.parentModel && isLoraMethod(job.parentModel.method)),
   });
   writeFileSync(join(dir, CHILD_FILES.config), JSON.stringify(config, null, 2));
   const options: TChildOptions = { saveAtEpochEnd: hp.checkpointEachEpoch };
@@ -312,6 +347,7 @@ async function superviseChild(
             gradNorm: e.gradNorm,
             tokensPerSecond: e.tokensPerS,
             tokensSeen: e.tokens,
+            extra: e.metrics,
           },
           db,
         );
@@ -324,7 +360,7 @@ async function superviseChild(
             estimatedFinishAt: new Date(Date.now() + e.etaS * 1000),
           },
         });
-        await svc.publish({ type: 'metric', data: metricJson(row) });
+        await svc.publish({ type: 'metric', data: metricRowJson(row) });
       });
       if (e.step % USAGE_WINDOW_STEPS === 0) {
         const w = e.step / USAGE_WINDOW_STEPS - 1;
@@ -333,10 +369,17 @@ async function superviseChild(
     } else if (e.type === 'eval') {
       outbox.add(`eval metrics of step ${e.step}`, async () => {
         const row = await upsertTrainingMetric(
-          { workspaceId: job.workspaceId, jobId: job.id, step: e.step, epoch: e.epoch, evalLoss: e.evalLoss },
+          {
+            workspaceId: job.workspaceId,
+            jobId: job.id,
+            step: e.step,
+            epoch: e.epoch,
+            evalLoss: e.evalLoss,
+            extra: e.metrics,
+          },
           db,
         );
-        await svc.publish({ type: 'metric', data: metricJson(row) });
+        await svc.publish({ type: 'metric', data: metricRowJson(row) });
       });
     } else if (e.type === 'log') {
       const r = e.record as Record<string, unknown>;
@@ -429,20 +472,6 @@ async function superviseChild(
   ctx.signal.removeEventListener('abort', onAbort);
   await sub.quit().catch(() => sub.disconnect());
   return { exit, lastStep, stopReason, outbox, charge, event };
-}
-
-function metricJson(m: Awaited<ReturnType<typeof upsertTrainingMetric>>) {
-  return {
-    step: m.step,
-    epoch: m.epoch,
-    loss: m.loss,
-    evalLoss: m.evalLoss,
-    lr: m.learningRate,
-    gradNorm: m.gradNorm,
-    tokensPerSec: m.tokensPerSecond,
-    tokensSeen: m.tokensSeen === null ? null : Number(m.tokensSeen),
-    createdAt: m.createdAt.toISOString(),
-  };
 }
 
 /** Charges the last, partial usage window (only at an end state: a resumed run would recompute it otherwise). */
@@ -556,7 +585,7 @@ async function succeed(job: TJobRow, svc: TJobServices, dir: string, run: TRun) 
     await chargeTail(run, result.globalStep);
   });
 
-  const lora = job.method !== 'sft_full';
+  const lora = isLoraMethod(job.method);
   const suffix = job.suffix ?? '';
   const name = `ft:${job.baseModel.name}:${job.workspace.slug}:${suffix}:${job.id.slice(-8)}`;
   const fields = {

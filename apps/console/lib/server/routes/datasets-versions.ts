@@ -1,4 +1,5 @@
 import { getPrisma } from '@crucible/db';
+import { datasetKindOf } from '@crucible/jobs/fine-tuning';
 import { ZEditRows, ZReplacePlaceholders } from '../../schemas';
 import { requireWorkspace } from '../context';
 import { findDataset, findVersion } from '../datasets/imports';
@@ -30,10 +31,11 @@ export const listDatasetVersions = route(async (req, { slug, datasetId }) => {
     where: { datasetId, workspaceId: workspace.id },
     orderBy: { number: 'desc' },
     take: 100,
-    omit: { validationReport: true, stats: true },
+    omit: { validationReport: true },
     include: { createdBy: { select: { id: true, name: true, email: true } } },
   });
-  return json({ data });
+  // `kind` says which fine-tuning method trains on the version (chat: sft, preference: dpo, kto: kto).
+  return json({ data: data.map(({ stats, ...v }) => ({ ...v, kind: datasetKindOf({ ...v, stats }) })) });
 });
 
 export const getDatasetVersion = route(async (req, { slug, datasetId, versionId }) => {
@@ -43,7 +45,7 @@ export const getDatasetVersion = route(async (req, { slug, datasetId, versionId 
     where: { id: versionId, workspaceId: workspace.id },
     include: { createdBy: { select: { id: true, name: true, email: true } } },
   });
-  return json(row);
+  return json(row && { ...row, kind: datasetKindOf(row) });
 });
 
 function intParam(url: URL, name: string, fallback: number, max: number): number {

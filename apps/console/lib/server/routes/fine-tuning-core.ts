@@ -62,6 +62,8 @@ export function jobJson(j: TJobRow) {
     attempt: j.attempt,
     cancelRequested: j.cancelRequestedAt !== null,
     fineTunedModel: j.fineTunedModel ? { id: j.fineTunedModel.id, name: j.fineTunedModel.name } : null,
+    /** The fine-tuned model this job continued (SFT -> DPO), or null. */
+    fromModel: j.parentModel ? { id: j.parentModel.id, name: j.parentModel.name } : null,
     cost: j.estimatedCost
       ? { amount: j.estimatedCost.toString(), currency: j.estimatedCurrency ?? 'USD', estimated: true }
       : null,

@@ -1,4 +1,4 @@
-import { getPrisma } from '@crucible/db';
+import { getPrisma, metricRowJson } from '@crucible/db';
 import { cancelJob, createJob, findJob, planJob, type TJobRow } from '@crucible/services';
 import { ZCreateFineTuningJob } from '../../schemas/fine-tuning';
 import { requireWorkspace } from '../context';
@@ -68,30 +68,6 @@ export const cancelJobRoute = route(async (req, { slug, jobId }) => {
   const row = await cancelJob(workspace.id, jobId, { via: 'api' });
   return json((await withCost(workspace.id, [row]))[0]);
 });
-
-function metricRowJson(m: {
-  step: number;
-  epoch: number | null;
-  loss: number | null;
-  evalLoss: number | null;
-  learningRate: number | null;
-  gradNorm: number | null;
-  tokensPerSecond: number | null;
-  tokensSeen: bigint | null;
-  createdAt: Date;
-}) {
-  return {
-    step: m.step,
-    epoch: m.epoch,
-    loss: m.loss,
-    evalLoss: m.evalLoss,
-    lr: m.learningRate,
-    gradNorm: m.gradNorm,
-    tokensPerSec: m.tokensPerSecond,
-    tokensSeen: m.tokensSeen === null ? null : Number(m.tokensSeen),
-    createdAt: m.createdAt.toISOString(),
-  };
-}
 
 export async function jobMetrics(workspaceId: string, jobId: string) {
   const rows = await getPrisma().trainingMetric.findMany({ where: { workspaceId, jobId }, orderBy: { step: 'asc' } });

@@ -1,6 +1,7 @@
 import { getPrisma } from '@crucible/db';
-import { defaultHyperparameters } from '@crucible/jobs/fine-tuning';
+import { defaultHyperparameters, isLoraMethod, methodOf, stageOf } from '@crucible/jobs/fine-tuning';
 import { cancelJob, createJob, findJob, type TJobRow } from '@crucible/services';
+import { isServiceError } from '@crucible/services/errors';
 import { z } from 'zod';
 import { publish } from '../datasets/versions';
 import { AppError } from '../errors';
@@ -35,17 +36,25 @@ const ZHp = z.object({
   batch_size: ZAutoOr(z.number().int().min(1).max(256)),
   learning_rate_multiplier: ZAutoOr(z.number().positive().max(100)),
 });
+const ZDpoHp = ZHp.extend({ beta: ZAutoOr(z.number().positive().max(100)) });
+/** OpenAI's `method` object: supervised (SFT) or dpo; reinforcement fine-tuning is not offered. */
+const ZMethod = z.discriminatedUnion(
+  'type',
+  [
+    z.object({
+      type: z.literal('supervised'),
+      supervised: z.object({ hyperparameters: ZHp.optional() }).optional(),
+    }),
+    z.object({ type: z.literal('dpo'), dpo: z.object({ hyperparameters: ZDpoHp.optional() }).optional() }),
+  ],
+  { error: 'method.type: "supervised" or "dpo" (reinforcement fine-tuning is not offered)' },
+);
 const ZCreate = z.object({
   model: z.string().min(1),
   training_file: z.string().min(1),
   validation_file: z.string().min(1).nullish(),
   hyperparameters: ZHp.optional(),
-  method: z
-    .object({
-      type: z.literal('supervised'),
-      supervised: z.object({ hyperparameters: ZHp.optional() }).optional(),
-    })
-    .optional(),
+  method: ZMethod.optional(),
   suffix: z
     .string()
     .regex(/^[a-zA-Z0-9-_]{1,40}$/, 'suffix: 1-40 letters, digits, "-" or "_"')
@@ -60,9 +69,21 @@ const ZCreate = z.object({
   metadata: z.unknown().optional(),
 });
 
+/**
+ * The job's `method` as OpenAI returns it: `{type: "supervised", supervised: {hyperparameters}}` or `{type: "dpo",
+ * dpo: {hyperparameters: {beta, ...}}}`. A KTO job (made in the console; OpenAI has no KTO) says `{type: "kto",
+ * kto: {...}}` in the same layout.
+ */
+function methodObject(method: string, hp: Record<string, unknown>, oaHp: Record<string, unknown>) {
+  const stage = stageOf(method);
+  if (stage === 'sft') return { type: 'supervised', supervised: { hyperparameters: oaHp } };
+  const beta = typeof hp.prefBeta === 'number' ? hp.prefBeta : 'auto';
+  return { type: stage, [stage]: { hyperparameters: { beta, ...oaHp } } };
+}
+
 function jobObject(j: TJobRow) {
   const hp = (j.hyperparameters ?? {}) as Record<string, unknown>;
-  const base = defaultHyperparameters(j.method === 'sft_full' ? 'sft_full' : 'sft_lora').learningRate;
+  const base = defaultHyperparameters(isLoraMethod(j.method) ? 'sft_lora' : 'sft_full').learningRate;
   const oaHp = {
     n_epochs: typeof hp.epochs === 'number' ? hp.epochs : 'auto',
     batch_size: typeof hp.batchSize === 'number' ? hp.batchSize : 'auto',
@@ -72,7 +93,8 @@ function jobObject(j: TJobRow) {
   return {
     object: 'fine_tuning.job',
     id: `ftjob-${j.id}`,
-    model: j.baseModel.name,
+    // A job that continued a fine-tuned model names it, as OpenAI does.
+    model: j.parentModel?.name ?? j.baseModel.name,
     created_at: secs(j.createdAt),
     finished_at: secs(j.finishedAt),
     fine_tuned_model: j.fineTunedModel?.name ?? null,
@@ -82,7 +104,7 @@ function jobObject(j: TJobRow) {
     training_file: `file-${j.trainingFileId}`,
     validation_file: j.validationFileId ? `file-${j.validationFileId}` : null,
     hyperparameters: oaHp,
-    method: { type: 'supervised', supervised: { hyperparameters: oaHp } },
+    method: methodObject(j.method, hp, oaHp),
     trained_tokens: j.trainedTokens === null || j.status !== 'succeeded' ? null : Number(j.trainedTokens),
     error: j.errorCode ? { code: j.errorCode, message: j.errorMessage ?? '', param: j.errorParam } : null,
     seed: j.seed ?? (typeof hp.seed === 'number' ? hp.seed : null),
@@ -91,6 +113,15 @@ function jobObject(j: TJobRow) {
     integrations: [],
     metadata: null,
   };
+}
+
+/** The request field of an operation's input name. */
+function openaiParam(param: string): string {
+  if (param === 'trainingVersionId') return 'training_file';
+  if (param === 'validationVersionId') return 'validation_file';
+  if (param === 'baseModelId' || param === 'fromModelId' || param === 'method') return 'model';
+  if (param === 'hyperparameters.prefBeta') return 'method.dpo.hyperparameters.beta';
+  return param;
 }
 
 /** A file of this workspace for training: OpenAI files are final once uploaded, so a clean draft is published. */
@@ -122,11 +153,18 @@ export const createFineTuningJob = openai(async (req) => {
     where: { name: body.model, OR: [{ workspaceId }, { workspaceId: null }] },
     orderBy: { workspaceId: { sort: 'asc', nulls: 'last' } },
   });
-  if (!base)
+  // A fine-tuned model continues (OpenAI fine-tunes a fine-tuned model the same way): its adapter or weights go on.
+  const parent = base
+    ? null
+    : await prisma.fineTunedModel.findFirst({ where: { name: body.model, workspaceId, deletedAt: null } });
+  if (!base && !parent)
     throw new AppError('invalid_request', `Model ${body.model} does not exist or is not available to you.`, 'model');
-  const hp = { ...body.hyperparameters, ...body.method?.supervised?.hyperparameters };
-  const method = 'sft_lora' as const;
+  const given =
+    body.method?.type === 'dpo' ? body.method.dpo?.hyperparameters : body.method?.supervised?.hyperparameters;
+  const hp = { ...body.hyperparameters, ...given };
+  const method = methodOf(body.method?.type === 'dpo' ? 'dpo' : 'sft', parent ? isLoraMethod(parent.method) : true);
   const lr = defaultHyperparameters(method).learningRate;
+  const beta = given && 'beta' in given ? given.beta : undefined;
   const trainingVersionId = await trainingVersion(workspaceId, body.training_file, 'training_file');
   const validationVersionId = body.validation_file
     ? await trainingVersion(workspaceId, body.validation_file, 'validation_file')
@@ -134,7 +172,7 @@ export const createFineTuningJob = openai(async (req) => {
   const row = await createJob(
     workspaceId,
     {
-      baseModelId: base.id,
+      ...(base ? { baseModelId: base.id } : { fromModelId: parent?.id }),
       trainingVersionId,
       validationVersionId,
       method,
@@ -145,10 +183,16 @@ export const createFineTuningJob = openai(async (req) => {
         ...(typeof hp.batch_size === 'number' ? { batchSize: hp.batch_size, gradientAccumulationSteps: 1 } : {}),
         ...(typeof hp.learning_rate_multiplier === 'number' ? { learningRate: lr * hp.learning_rate_multiplier } : {}),
         ...(typeof body.seed === 'number' ? { seed: body.seed } : {}),
+        ...(typeof beta === 'number' ? { prefBeta: beta } : {}),
       },
     },
     { userId: null, via: 'api' },
-  );
+  ).catch((e) => {
+    // The operation names its inputs (trainingVersionId, ...); an OpenAI client knows the request's names.
+    if (isServiceError(e) && e.code === 'invalid_request' && e.param)
+      throw new AppError('invalid_request', e.message, openaiParam(e.param));
+    throw e;
+  });
   return Response.json(jobObject(row));
 });
 
