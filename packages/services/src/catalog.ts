@@ -1,4 +1,4 @@
-import { defaultHyperparameters } from '@crucible/jobs';
+import { defaultHyperparameters, readWorkerHeartbeats } from '@crucible/jobs';
 import { parseModelConfig } from '@crucible/trainer/model/config';
 import { estimateTrainingMemory, parameterCount } from '@crucible/trainer/model/memory';
 
@@ -422,23 +422,60 @@ export const MODEL_CATALOG: readonly TCatalogEntry[] = Object.freeze(
   SIZES.flatMap(([f, sizes]) => sizes.flatMap((s) => entriesOf(f, s))),
 );
 
-export type TCatalogEstimate = {
-  parameters: number;
-  /** Bytes a run with the platform's default hyper-parameters needs (batch 1, cutoff 2048, LoRA r 8 on every linear). */
-  lora: number;
-  full: number;
+/** The worker class every trainer worker is today (the training core runs on CPU; a CUDA backend would add one). */
+export const TRAINER_WORKER_CLASS = 'cpu';
+
+export type TTrainingNeeds = {
+  /** Null when the training core trains it; else its reason (an architecture or feature it does not implement). */
+  unsupported: string | null;
+  parameters: number | null;
+  /** Bytes of a run with the platform's default hyper-parameters (batch 1, cutoff 2048, LoRA r 8 on every linear). */
+  lora: number | null;
+  full: number | null;
   settings: { batchSize: number; cutoffLen: number; loraRank: number };
 };
 
-/** The memory a LoRA and a full fine-tune of a catalog entry need with the default hyper-parameters. */
-export function catalogEstimate(entry: TCatalogEntry): TCatalogEstimate {
-  const config = parseModelConfig(entry.config);
+/** What training a model of this config.json takes, or why the training core cannot. */
+export function trainingNeeds(configJson: unknown): TTrainingNeeds {
   const lora = defaultHyperparameters('sft_lora');
   const settings = { batchSize: lora.batchSize, cutoffLen: lora.cutoffLen, loraRank: lora.loraRank };
+  let config: ReturnType<typeof parseModelConfig>;
+  try {
+    config = parseModelConfig(configJson);
+  } catch (error) {
+    return { unsupported: (error as Error).message, parameters: null, lora: null, full: null, settings };
+  }
+  // Weights stored as fp32 stay fp32 when frozen; bf16/f16 checkpoints (every hub model here) are held as bf16.
+  const dtype = (configJson as { torch_dtype?: unknown; dtype?: unknown }) ?? {};
+  const stored = String(dtype.dtype ?? dtype.torch_dtype ?? 'bfloat16');
+  const frozenBytesPerParam = stored === 'float32' ? 4 : 2;
   return {
+    unsupported: null,
     parameters: parameterCount(config),
-    lora: estimateTrainingMemory(config, { method: 'lora', ...settings }).totalBytes,
+    lora: estimateTrainingMemory(config, { method: 'lora', ...settings, frozenBytesPerParam }).totalBytes,
     full: estimateTrainingMemory(config, { method: 'full', ...settings }).totalBytes,
     settings,
   };
+}
+
+export type TTrainerWorker = { workerId: string; hostname: string; memoryBytes: number | null; workerClass: string };
+
+/** The trainer workers alive now, with the memory each may use (from their heartbeats); [] when Redis is away. */
+export async function trainerWorkers(): Promise<TTrainerWorker[]> {
+  const beats = await readWorkerHeartbeats({ kind: 'trainer' }).catch(() => []);
+  return beats
+    .filter((b) => b.state !== 'unresponsive')
+    .map((b) => ({
+      workerId: b.workerId,
+      hostname: b.hostname,
+      memoryBytes: b.memoryBytes ?? null,
+      workerClass: TRAINER_WORKER_CLASS,
+    }));
+}
+
+/** Per method, how many of these workers have the memory a run needs. */
+export function workersThatFit(needs: TTrainingNeeds, workers: TTrainerWorker[]) {
+  const fit = (bytes: number | null) =>
+    bytes === null ? 0 : workers.filter((w) => w.memoryBytes !== null && w.memoryBytes >= bytes).length;
+  return { sft_lora: fit(needs.lora), sft_full: fit(needs.full), of: workers.length };
 }

@@ -14,6 +14,10 @@ export type THousekeepingContext = {
   mail: TMailEnv;
   /** null: no SMTP_URL; budget alerts are recorded and marked skipped, not mailed. */
   mailer: TMailer | null;
+  /** The workers' shared folder "Add base model" reads folders from (MODELS_SHARED_DIR); null: none. */
+  modelsSharedDir: string | null;
+  /** Hub base URLs (HF_ENDPOINT, MODELSCOPE_ENDPOINT); absent: huggingface.co and modelscope.cn. */
+  hubEndpoints: Partial<Record<'huggingface' | 'modelscope', string>>;
 };
 
 let configured: Partial<THousekeepingContext> = {};
@@ -40,6 +44,9 @@ export function housekeepingContext(): THousekeepingContext {
       configured.cacheDir ?? process.env.HOUSEKEEPING_CACHE_DIR ?? join(findRepoRoot(), '.data', 'housekeeping-cache'),
     mail,
     mailer: configured.mailer !== undefined ? configured.mailer : createSmtpMailer(mail),
+    modelsSharedDir:
+      configured.modelsSharedDir !== undefined ? configured.modelsSharedDir : process.env.MODELS_SHARED_DIR || null,
+    hubEndpoints: configured.hubEndpoints ?? {},
   };
   ownsMailer = configured.mailer === undefined;
   return resolved;

@@ -25,6 +25,11 @@ export const ZHousekeepingEnv = z.object({
   HOUSEKEEPING_CACHE_DIR: z.string().optional(),
   /** How often the shared repeatable job charges deployment hours and storage (idempotent, so often is cheap). */
   BILLING_ACCRUE_EVERY_MS: int(300_000, 10_000, 86_400_000),
+  /** "Add base model" from a folder: the folder the workers' shared storage is mounted at (unset: not offered). */
+  MODELS_SHARED_DIR: z.string().optional(),
+  /** Hub base URLs for "Add base model" (a mirror, or a local hub-shaped server in tests), as huggingface_hub reads them. */
+  HF_ENDPOINT: z.url('HF_ENDPOINT must be a URL such as https://huggingface.co').optional(),
+  MODELSCOPE_ENDPOINT: z.url('MODELSCOPE_ENDPOINT must be a URL such as https://www.modelscope.cn').optional(),
 });
 export type THousekeepingEnv = z.infer<typeof ZHousekeepingEnv>;
 

@@ -1,4 +1,4 @@
-// The housekeeping worker: takes `housekeeping` jobs — dataset imports, model exports and the repeatable billing
+// The housekeeping worker: takes `housekeeping` jobs — dataset imports, base-model downloads, model exports and the repeatable billing
 // accrual (deployment hours, storage, budget checks and their e-mails). Started by `npm start` (root) or
 // `npm start -w @crucible/worker-housekeeping`; stops gracefully on SIGTERM/SIGINT (exit 0).
 import { join } from 'node:path';
@@ -30,6 +30,11 @@ configureHousekeeping({
   storage: createStorageFromConfig(env.storage),
   cacheDir: env.HOUSEKEEPING_CACHE_DIR ?? join(findRepoRoot(), '.data', 'housekeeping-cache'),
   mail: env.mail,
+  modelsSharedDir: env.MODELS_SHARED_DIR || null,
+  hubEndpoints: {
+    ...(env.HF_ENDPOINT ? { huggingface: env.HF_ENDPOINT } : {}),
+    ...(env.MODELSCOPE_ENDPOINT ? { modelscope: env.MODELSCOPE_ENDPOINT } : {}),
+  },
 });
 
 const runtime = createWorkerRuntime({
