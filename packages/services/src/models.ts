@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { Transform } from 'node:stream';
 import { getPrisma } from '@crucible/db';
 import { getStorage, instanceKey, type Storage, workspaceKey } from '@crucible/storage';
 import { initModel } from '@crucible/trainer/io/index';
@@ -105,7 +106,7 @@ export const baseModelPrefix = (b: { id: string; workspaceId: string | null }) =
 
 /**
  * Uploads a model directory's files under `prefix`, streaming (a shard is gigabytes); `onBytes` hears the bytes
- * sent so far after each file and, where storage reports it, during one.
+ * sent so far as they go, and may throw to stop.
  */
 export async function storeModelFiles(
   storage: Storage,
@@ -118,12 +119,24 @@ export async function storeModelFiles(
   for (const f of files) {
     const name = relative(dir, f).split('\\').join('/');
     const size = statSync(f).size;
-    const stream = createReadStream(f);
+    // Counted on the way through (a 'data' listener on the file stream itself would start it flowing before
+    // storage reads it, and an S3 upload that first looks up its bucket would miss the first bytes).
     let inFile = 0;
-    stream.on('data', (chunk) => {
-      inFile += chunk.length;
-      onBytes?.(sent + inFile, name);
+    const stream = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        inFile += chunk.length;
+        try {
+          onBytes?.(sent + inFile, name); // may throw to stop the upload (the model was deleted meanwhile)
+        } catch (error) {
+          done(error as Error);
+          return;
+        }
+        done(null, chunk);
+      },
     });
+    const source = createReadStream(f);
+    source.on('error', (error) => stream.destroy(error));
+    source.pipe(stream);
     await storage.putObject(`${prefix}/${name}`, stream, { size });
     sent += size;
     onBytes?.(sent, name);

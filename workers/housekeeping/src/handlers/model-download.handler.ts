@@ -9,7 +9,7 @@ import { runModelDownload } from '../model-download';
  * the row says; a network failure mid-file is retried by the queue and resumes.
  */
 export default async function runModelDownloadJob(payload: TModelDownloadJobPayload, ctx: TJobContext) {
-  const { storage, cacheDir, modelsSharedDir, hubEndpoints } = housekeepingContext();
+  const { storage, cacheDir, modelsSharedDir, hubEndpoints, hubRetry } = housekeepingContext();
   const outcome = await runModelDownload(payload.downloadId, {
     storage,
     cacheDir,
@@ -19,6 +19,7 @@ export default async function runModelDownloadJob(payload: TModelDownloadJobPayl
     log: ctx.log,
     sharedDir: modelsSharedDir,
     endpoints: hubEndpoints,
+    retry: hubRetry,
   });
   if (outcome.status === 'failed') {
     const row = await getPrisma().baseModelDownload.findUnique({ where: { id: payload.downloadId } });
