@@ -349,7 +349,7 @@ describe('access tokens', () => {
       decryptSecret(
         secret.ciphertext,
         { workspaceId: ws.id, kind: 'huggingface_token' },
-        { BETTER_AUTH_SECRET: 'x'.repeat(40) },
+        { ...process.env, BETTER_AUTH_SECRET: 'x'.repeat(40) },
       ),
     ).toThrow(/cannot be decrypted/);
     const audits = await prisma.auditLog.findMany({ where: { workspaceId: ws.id } });

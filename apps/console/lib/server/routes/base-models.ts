@@ -56,6 +56,8 @@ export const getCatalog = route(async (req, { slug }) => {
         contextLength: e.contextLength,
         template: e.template,
         unsupported: e.unsupported ?? needs.unsupported,
+        // for the console to word it: the checkpoint is vision + text, or its config is one the core refuses
+        unsupportedCode: e.unsupported ? 'multimodal' : needs.unsupported ? 'config' : null,
         parameters: needs.parameters,
         memory: { lora: needs.lora, full: needs.full, settings: needs.settings },
         fits: workersThatFit(needs, workers),
