@@ -5,64 +5,16 @@ import path from 'node:path';
 import { createPrisma } from '@crucible/db';
 import { getStorage, uploadDir } from '@crucible/storage';
 import { initModel } from '@crucible/trainer';
-import type { APIRequestContext, Browser, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { newPage, openBrowser, screenshot } from './browser';
-import { signUpWithWorkspace } from './flows';
+import { chatRows, publishDataset, signUpWithWorkspace } from './flows';
 import { startWorker, stopWorker } from './workers';
 
 // Issue 5, "Tests": a browser starts a fine-tuning job from the form and sees the loss chart grow. Real pieces
 // only: the console (global-setup), a trainer worker process on the same database, Redis and storage, a tiny
 // random Qwen2 (2 layers, hidden 32) registered as the workspace's base model, and a dataset published through
 // the REST API the datasets page uses.
-
-/** Arithmetic chats: short, distinct and learnable by a tiny model, so the loss visibly moves. */
-function chatRows(n: number): string {
-  const rows: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = (i * 7) % 10;
-    const b = (i * 3 + 1) % 10;
-    rows.push(
-      JSON.stringify({
-        messages: [
-          { role: 'user', content: `What is ${a} plus ${b}?` },
-          { role: 'assistant', content: `${a} plus ${b} is ${a + b}.` },
-        ],
-      }),
-    );
-  }
-  return `${rows.join('\n')}\n`;
-}
-
-/** Creates a dataset, uploads the rows through the presigned target, imports (waiting) and publishes v1. */
-async function publishDataset(request: APIRequestContext, slug: string, name: string, jsonl: string) {
-  const base = `/api/workspaces/${slug}/datasets`;
-  const ok = async (response: Awaited<ReturnType<APIRequestContext['post']>>, what: string) => {
-    if (!response.ok()) throw new Error(`${what}: ${response.status()} ${await response.text()}`);
-    return (await response.json()) as unknown;
-  };
-  const dataset = (await ok(await request.post(base, { data: { name } }), 'create dataset')) as { id: string };
-  const start = (await ok(
-    await request.post(`${base}/${dataset.id}/uploads`, {
-      data: { fileName: `${name}.jsonl`, size: Buffer.byteLength(jsonl) },
-    }),
-    'start upload',
-  )) as { uploadId: string; upload: { url: string; method: string; headers?: Record<string, string> } };
-  const target = start.upload;
-  const sent = await request.fetch(target.url, {
-    method: target.method,
-    headers: target.headers,
-    data: Buffer.from(jsonl),
-  });
-  if (sent.status() >= 300) throw new Error(`upload: ${sent.status()} ${await sent.text()}`);
-  const imported = (await ok(
-    await request.post(`${base}/${dataset.id}/imports`, { data: { uploadId: start.uploadId, wait: true } }),
-    'import',
-  )) as { version: { id: string } };
-  const versionId = imported.version.id;
-  await ok(await request.post(`${base}/${dataset.id}/versions/${versionId}/publish`), 'publish');
-  return { datasetId: dataset.id, versionId };
-}
 
 /**
  * Signs a new person up with a workspace holding the tiny base model (`crucible init-model`'s 2-layer Qwen2,
