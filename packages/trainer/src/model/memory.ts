@@ -1,4 +1,4 @@
-import { weightShapes } from './random';
+import { weightShapes } from './shapes';
 import { LORA_TARGETS, type LoraTarget, type ModelConfig } from './types';
 
 /**
