@@ -113,10 +113,8 @@ describe('base models: add from a hub, watch the download, fine-tune it', () => 
     await page.getByRole('link', { name: 'Fine-tune' }).click();
     await page.waitForURL(`**/w/${slug}/fine-tuning/new?base=*`);
     await page.getByLabel('Base model').getByText('tiny-chat').waitFor();
-    await page
-      .getByLabel('Training data')
-      .getByText(/sums · v1/)
-      .waitFor();
+    await page.getByRole('combobox', { name: 'Training data' }).click();
+    await page.getByRole('option', { name: /sums · v1/ }).click();
     await page.getByLabel('Epochs', { exact: true }).fill('1');
     await page.getByLabel('Gradient accumulation', { exact: true }).fill('1');
     await page.getByTestId('estimate-time').waitFor();
