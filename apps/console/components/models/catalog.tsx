@@ -47,11 +47,13 @@ export function CatalogSection({
   const locale = useLocale();
   const toast = useToast();
   const { workspace } = useWorkspace();
-  const [family, setFamily] = React.useState<string | null>(null);
+  // One family at a time (the first by default): fifty rows at once is a long page.
+  const [picked, setFamily] = React.useState<string | null>(null);
   const [adding, setAdding] = React.useState<string | null>(null);
   const entries = catalog.status === 'ready' ? catalog.data.data : [];
   const families = [...new Set(entries.map((e) => e.family))];
-  const shown = family ? entries.filter((e) => e.family === family) : entries;
+  const family = picked ?? families[0] ?? 'all';
+  const shown = family === 'all' ? entries : entries.filter((e) => e.family === family);
   const canAdd = workspace.role !== 'viewer';
 
   async function add(e: TCatalogEntry) {
@@ -84,14 +86,14 @@ export function CatalogSection({
     <div className="grid gap-3">
       <fieldset className="flex flex-wrap gap-2">
         <legend className="sr-only">{t('models.catalog.families')}</legend>
-        <Button size="sm" variant={family === null ? 'default' : 'outline'} onClick={() => setFamily(null)}>
-          {t('models.catalog.all')}
-        </Button>
         {families.map((f) => (
           <Button key={f} size="sm" variant={family === f ? 'default' : 'outline'} onClick={() => setFamily(f)}>
             {f}
           </Button>
         ))}
+        <Button size="sm" variant={family === 'all' ? 'default' : 'outline'} onClick={() => setFamily('all')}>
+          {t('models.catalog.all')}
+        </Button>
       </fieldset>
       <ResourceTable
         label={t('models.catalog.title')}
