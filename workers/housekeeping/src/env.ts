@@ -13,6 +13,10 @@ const int = (fallback: number, min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/** An empty value (a `.env` line left blank) is unset. */
+const optionalUrl = (message: string) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.url(message).optional());
+
 export const ZHousekeepingEnv = z.object({
   /**
    * Jobs this process runs at once: dataset imports and model exports take seconds to minutes; 2 lets a short one
@@ -28,8 +32,8 @@ export const ZHousekeepingEnv = z.object({
   /** "Add base model" from a folder: the folder the workers' shared storage is mounted at (unset: not offered). */
   MODELS_SHARED_DIR: z.string().optional(),
   /** Hub base URLs for "Add base model" (a mirror, or a local hub-shaped server in tests), as huggingface_hub reads them. */
-  HF_ENDPOINT: z.url('HF_ENDPOINT must be a URL such as https://huggingface.co').optional(),
-  MODELSCOPE_ENDPOINT: z.url('MODELSCOPE_ENDPOINT must be a URL such as https://www.modelscope.cn').optional(),
+  HF_ENDPOINT: optionalUrl('HF_ENDPOINT must be a URL such as https://huggingface.co'),
+  MODELSCOPE_ENDPOINT: optionalUrl('MODELSCOPE_ENDPOINT must be a URL such as https://www.modelscope.cn'),
 });
 export type THousekeepingEnv = z.infer<typeof ZHousekeepingEnv>;
 
