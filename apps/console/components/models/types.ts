@@ -61,7 +61,7 @@ export type TCatalogEntry = {
   added: { id: string; status: string } | null;
 };
 
-export type TTrainerWorker = { workerId: string; hostname: string; memoryBytes: number | null; workerClass: string };
+type TTrainerWorker = { workerId: string; hostname: string; memoryBytes: number | null; workerClass: string };
 
 export type TCatalog = {
   data: TCatalogEntry[];
