@@ -1,13 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { initModel } from '@crucible/trainer';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { newPage, openBrowser, screenshot } from './browser';
+import { describe, expect, inject, it, onTestFailed } from 'vitest';
+import { newPage, screenshot } from './browser';
 import { chatRows, publishDataset, signUpWithWorkspace } from './flows';
-import { startWorker, stopWorker } from './workers';
+import { useBrowserAndTrainer } from './workers';
 
 // Issue 14, "Catalog and import in the console": a user adds a base model from a hub (the local hub-shaped server
 // global-setup starts, which the housekeeping worker downloads from as it would from huggingface.co, CDN redirect
@@ -15,34 +12,15 @@ import { startWorker, stopWorker } from './workers';
 // worker. The model is a tiny random Qwen2 with the real Qwen tokenizer that this test writes and publishes.
 
 describe('base models: add from a hub, watch the download, fine-tune it', () => {
-  let browser: Browser;
-  let trainer: ChildProcess | undefined;
-  let scratch: string;
-  const trainerLog: string[] = [];
-
-  beforeAll(async () => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'crucible-base-e2e-'));
-    browser = await openBrowser();
-    trainer = await startWorker(
-      'trainer',
-      { ...process.env, DATABASE_URL: inject('databaseUrl'), TRAINER_SCRATCH_DIR: path.join(scratch, 'work') },
-      trainerLog,
-    );
-  }, 120_000);
-
-  afterAll(async () => {
-    await stopWorker(trainer);
-    await browser?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+  const env = useBrowserAndTrainer('bases');
 
   it('adds acme/tiny-chat from the hub with a live progress bar, then fine-tunes it', {
     timeout: 540_000,
   }, async () => {
-    const { context, page } = await newPage(browser);
+    const { context, page } = await newPage(env.browser);
     onTestFailed(async () => {
       await screenshot(page, 'failure-base-models').catch(() => undefined);
-      console.error(`--- trainer output ---\n${trainerLog.join('')}`);
+      console.error(`--- trainer output ---\n${env.log.join('')}`);
     });
     const stamp = Date.now();
     const slug = `bases-${stamp}`;
@@ -54,7 +32,7 @@ describe('base models: add from a hub, watch the download, fine-tune it', () => 
     // The hub's repo: a 2-layer Qwen2 (hidden 32) with the real vocabulary, about 27 MB with its tokenizer, which the
     // throttled hub serves in several seconds.
     const repo = `acme/tiny-chat-${stamp}`;
-    const modelDir = path.join(scratch, 'tiny-chat');
+    const modelDir = path.join(env.scratch, 'tiny-chat');
     await initModel(
       { arch: 'qwen2', layers: 2, hidden: 32, intermediate: 64, heads: 2, kvHeads: 1, seed: 7 },
       modelDir,

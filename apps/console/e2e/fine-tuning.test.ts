@@ -1,15 +1,12 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPrisma } from '@crucible/db';
 import { getStorage, uploadDir } from '@crucible/storage';
 import { initModel } from '@crucible/trainer';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { newPage, openBrowser, screenshot } from './browser';
+import type { Page } from 'playwright-core';
+import { describe, expect, inject, it, onTestFailed } from 'vitest';
+import { newPage, screenshot } from './browser';
 import { chatRows, publishDataset, signUpWithWorkspace } from './flows';
-import { startWorker, stopWorker } from './workers';
+import { useBrowserAndTrainer } from './workers';
 
 // Issue 5, "Tests": a browser starts a fine-tuning job from the form and sees the loss chart grow. Real pieces
 // only: the console (global-setup), a trainer worker process on the same database, Redis and storage, a tiny
@@ -53,34 +50,15 @@ const chartPoints = async (page: Page) =>
   Number((await page.getByTestId('loss-chart').getAttribute('data-points')) ?? 0);
 
 describe('fine-tuning: start a job from the form and watch it train', () => {
-  let browser: Browser;
-  let trainer: ChildProcess | undefined;
-  let scratch: string;
-  const trainerLog: string[] = [];
-
-  beforeAll(async () => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'crucible-ft-e2e-'));
-    browser = await openBrowser();
-    trainer = await startWorker(
-      'trainer',
-      { ...process.env, DATABASE_URL: inject('databaseUrl'), TRAINER_SCRATCH_DIR: path.join(scratch, 'work') },
-      trainerLog,
-    );
-  }, 120_000);
-
-  afterAll(async () => {
-    await stopWorker(trainer);
-    await browser?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+  const env = useBrowserAndTrainer('ft');
 
   it('creates a job from the form; the loss chart grows live and survives a reload', { timeout: 540_000 }, async () => {
-    const { context, page } = await newPage(browser);
+    const { context, page } = await newPage(env.browser);
     onTestFailed(async () => {
       await screenshot(page, 'failure-fine-tuning').catch(() => undefined);
-      console.error(`--- trainer output ---\n${trainerLog.join('')}`);
+      console.error(`--- trainer output ---\n${env.log.join('')}`);
     });
-    const slug = await seedWorkspace(page, scratch, 'Ada Lovelace');
+    const slug = await seedWorkspace(page, env.scratch, 'Ada Lovelace');
 
     // The form: one model and one published version are preselected; the estimate appears before Start.
     await page.goto(`/w/${slug}/fine-tuning`);
@@ -143,12 +121,12 @@ describe('fine-tuning: start a job from the form and watch it train', () => {
   it('cancels a running job after a confirmation; clone and edit opens the form with its settings', {
     timeout: 300_000,
   }, async () => {
-    const { context, page } = await newPage(browser);
+    const { context, page } = await newPage(env.browser);
     onTestFailed(async () => {
       await screenshot(page, 'failure-fine-tuning-cancel').catch(() => undefined);
-      console.error(`--- trainer output ---\n${trainerLog.join('')}`);
+      console.error(`--- trainer output ---\n${env.log.join('')}`);
     });
-    const slug = await seedWorkspace(page, scratch, 'Grace Hopper');
+    const slug = await seedWorkspace(page, env.scratch, 'Grace Hopper');
     await page.goto(`/w/${slug}/fine-tuning/new`);
     await page.getByLabel('Base model').getByText('tiny-qwen').waitFor();
     // Long enough to still be running when Cancel is pressed (24 rows x 40 epochs = 960 steps).
