@@ -34,6 +34,7 @@ const BUILD_INPUTS = [
   '../../packages/billing/src',
   '../../packages/datasets/src',
   '../../packages/dataset-store/src',
+  '../../packages/services/src',
 ];
 
 function newestMtime(target: string): number {
@@ -162,7 +163,8 @@ export async function ensureConsoleBuild(env: NodeJS.ProcessEnv): Promise<void> 
 }
 
 /**
- * server.ts in production mode on a free port with `env` (DATABASE_URL and the rest), an instance secret of its own;
+ * server.ts in production mode on a free port with `env` (DATABASE_URL and the rest), an instance secret of its own
+ * unless `env` gives one;
  * resolves once it answers. `log()` holds its last output lines for error messages.
  */
 export async function startConsole(env: NodeJS.ProcessEnv) {
@@ -177,7 +179,8 @@ export async function startConsole(env: NodeJS.ProcessEnv) {
       NODE_ENV: 'production',
       PORT: String(port),
       APP_URL: baseURL,
-      BETTER_AUTH_SECRET: randomBytes(32).toString('base64url'),
+      // The caller's, when the workers it starts must share it (they decrypt what the console encrypts).
+      BETTER_AUTH_SECRET: env.BETTER_AUTH_SECRET || randomBytes(32).toString('base64url'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

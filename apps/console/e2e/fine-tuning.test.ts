@@ -1,36 +1,14 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { newPage, openBrowser, screenshot } from './browser';
-import { signUpWithWorkspace } from './flows';
-import { publishDataset } from './tiny-model';
-import { addTinyBaseModel, startWorker, stopWorker } from './workers';
+import type { Page } from 'playwright-core';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { newPage, screenshot } from './browser';
+import { chatRows, publishDataset, signUpWithWorkspace } from './flows';
+import { addTinyBaseModel, useBrowserAndTrainer } from './workers';
 
 // Issue 5, "Tests": a browser starts a fine-tuning job from the form and sees the loss chart grow. Real pieces
 // only: the console (global-setup), a trainer worker process on the same database, Redis and storage, a tiny
 // random Qwen2 (2 layers, hidden 32) registered as the workspace's base model, and a dataset published through
 // the REST API the datasets page uses.
-
-/** Arithmetic chats: short, distinct and learnable by a tiny model, so the loss visibly moves. */
-function chatRows(n: number): string {
-  const rows: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = (i * 7) % 10;
-    const b = (i * 3 + 1) % 10;
-    rows.push(
-      JSON.stringify({
-        messages: [
-          { role: 'user', content: `What is ${a} plus ${b}?` },
-          { role: 'assistant', content: `${a} plus ${b} is ${a + b}.` },
-        ],
-      }),
-    );
-  }
-  return `${rows.join('\n')}\n`;
-}
 
 /**
  * Signs a new person up with a workspace holding the tiny base model (`crucible init-model`'s 2-layer Qwen2,
@@ -53,34 +31,15 @@ const chartPoints = async (page: Page) =>
   Number((await page.getByTestId('loss-chart').getAttribute('data-points')) ?? 0);
 
 describe('fine-tuning: start a job from the form and watch it train', () => {
-  let browser: Browser;
-  let trainer: ChildProcess | undefined;
-  let scratch: string;
-  const trainerLog: string[] = [];
-
-  beforeAll(async () => {
-    scratch = mkdtempSync(path.join(tmpdir(), 'crucible-ft-e2e-'));
-    browser = await openBrowser();
-    trainer = await startWorker(
-      'trainer',
-      { ...process.env, DATABASE_URL: inject('databaseUrl'), TRAINER_SCRATCH_DIR: path.join(scratch, 'work') },
-      trainerLog,
-    );
-  }, 120_000);
-
-  afterAll(async () => {
-    await stopWorker(trainer);
-    await browser?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+  const env = useBrowserAndTrainer('ft');
 
   it('creates a job from the form; the loss chart grows live and survives a reload', { timeout: 540_000 }, async () => {
-    const { context, page } = await newPage(browser);
+    const { context, page } = await newPage(env.browser);
     onTestFailed(async () => {
       await screenshot(page, 'failure-fine-tuning').catch(() => undefined);
-      console.error(`--- trainer output ---\n${trainerLog.join('')}`);
+      console.error(`--- trainer output ---\n${env.log.join('')}`);
     });
-    const slug = await seedWorkspace(page, scratch, 'Ada Lovelace');
+    const slug = await seedWorkspace(page, env.scratch, 'Ada Lovelace');
 
     // The form: one model and one published version are preselected; the estimate appears before Start.
     await page.goto(`/w/${slug}/fine-tuning`);
@@ -143,12 +102,12 @@ describe('fine-tuning: start a job from the form and watch it train', () => {
   it('cancels a running job after a confirmation; clone and edit opens the form with its settings', {
     timeout: 300_000,
   }, async () => {
-    const { context, page } = await newPage(browser);
+    const { context, page } = await newPage(env.browser);
     onTestFailed(async () => {
       await screenshot(page, 'failure-fine-tuning-cancel').catch(() => undefined);
-      console.error(`--- trainer output ---\n${trainerLog.join('')}`);
+      console.error(`--- trainer output ---\n${env.log.join('')}`);
     });
-    const slug = await seedWorkspace(page, scratch, 'Grace Hopper');
+    const slug = await seedWorkspace(page, env.scratch, 'Grace Hopper');
     await page.goto(`/w/${slug}/fine-tuning/new`);
     await page.getByLabel('Base model').getByText('tiny-qwen').waitFor();
     // Long enough to still be running when Cancel is pressed (24 rows x 40 epochs = 960 steps).

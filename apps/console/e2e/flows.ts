@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { APIRequestContext, Page } from 'playwright-core';
 import { waitForShell } from './browser';
 
 // better-auth allows 3 sign-in/sign-up requests per 10 s per client, and every test browser is the same client
@@ -58,4 +58,52 @@ export async function signUpWithWorkspace(
   await page.getByRole('button', { name: 'Create workspace' }).click();
   await page.waitForURL(`**/w/${workspace.slug}/datasets`);
   await waitForShell(page);
+}
+
+/** Arithmetic chats: short, distinct and learnable by a tiny model, so the loss visibly moves. */
+export function chatRows(n: number): string {
+  const rows: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = (i * 7) % 10;
+    const b = (i * 3 + 1) % 10;
+    rows.push(
+      JSON.stringify({
+        messages: [
+          { role: 'user', content: `What is ${a} plus ${b}?` },
+          { role: 'assistant', content: `${a} plus ${b} is ${a + b}.` },
+        ],
+      }),
+    );
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+/** Creates a dataset, uploads the rows through the presigned target, imports (waiting) and publishes v1. */
+export async function publishDataset(request: APIRequestContext, slug: string, name: string, jsonl: string) {
+  const base = `/api/workspaces/${slug}/datasets`;
+  const ok = async (response: Awaited<ReturnType<APIRequestContext['post']>>, what: string) => {
+    if (!response.ok()) throw new Error(`${what}: ${response.status()} ${await response.text()}`);
+    return (await response.json()) as unknown;
+  };
+  const dataset = (await ok(await request.post(base, { data: { name } }), 'create dataset')) as { id: string };
+  const start = (await ok(
+    await request.post(`${base}/${dataset.id}/uploads`, {
+      data: { fileName: `${name}.jsonl`, size: Buffer.byteLength(jsonl) },
+    }),
+    'start upload',
+  )) as { uploadId: string; upload: { url: string; method: string; headers?: Record<string, string> } };
+  const target = start.upload;
+  const sent = await request.fetch(target.url, {
+    method: target.method,
+    headers: target.headers,
+    data: Buffer.from(jsonl),
+  });
+  if (sent.status() >= 300) throw new Error(`upload: ${sent.status()} ${await sent.text()}`);
+  const imported = (await ok(
+    await request.post(`${base}/${dataset.id}/imports`, { data: { uploadId: start.uploadId, wait: true } }),
+    'import',
+  )) as { version: { id: string } };
+  const versionId = imported.version.id;
+  await ok(await request.post(`${base}/${dataset.id}/versions/${versionId}/publish`), 'publish');
+  return { datasetId: dataset.id, versionId };
 }

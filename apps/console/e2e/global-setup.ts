@@ -6,7 +6,8 @@
  * Everything is torn down in reverse order, even after a failed start.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase } from '@crucible/db/testing';
@@ -20,6 +21,8 @@ declare module 'vitest' {
     wsEndpoint: string;
     databaseUrl: string;
     resultsDir: string;
+    /** The folder the local hub-shaped server serves repos from (`<owner>/<name>/`): a test publishes one there. */
+    hubRoot: string;
   }
 }
 
@@ -104,9 +107,22 @@ export default async function setup(project: TestProject) {
     if (previousUrl === undefined) delete process.env.DATABASE_URL;
     else process.env.DATABASE_URL = previousUrl;
 
+    // A local server laid out like Hugging Face and ModelScope (and a CDN origin): the housekeeping worker's hub
+    // downloads ("Add base model") go there, as HF_ENDPOINT / MODELSCOPE_ENDPOINT point at it. Throttled so that a
+    // download lasts long enough to watch its progress bar.
+    const hubRoot = mkdtempSync(path.join(tmpdir(), 'crucible-e2e-hub-'));
+    const { startLocalHub } = await import('@crucible/trainer/hub/local-hub');
+    const hub = await startLocalHub(hubRoot, { bytesPerSecond: 4_000_000 });
+    cleanups.push(async () => {
+      await hub.close();
+      rmSync(hubRoot, { recursive: true, force: true });
+    });
+
     // The console as npm start runs it: Next.js behind the front door (server.ts), in production mode, with an
-    // instance secret of its own (production refuses to start without one).
-    const server = await startConsole({ ...env, DATABASE_URL: database.url });
+    // instance secret (production refuses to start without one) that the housekeeping worker shares, as npm start
+    // hands one to every process (hub access tokens are encrypted with a key derived from it).
+    const secret = randomBytes(32).toString('base64url');
+    const server = await startConsole({ ...env, DATABASE_URL: database.url, BETTER_AUTH_SECRET: secret });
     cleanups.push(() => server.stop());
     const baseURL = server.baseURL;
 
@@ -117,6 +133,9 @@ export default async function setup(project: TestProject) {
         ...env,
         DATABASE_URL: database.url,
         APP_URL: baseURL,
+        BETTER_AUTH_SECRET: secret,
+        HF_ENDPOINT: hub.url,
+        MODELSCOPE_ENDPOINT: hub.url,
         HOUSEKEEPING_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'crucible-e2e-housekeeping-')),
       },
       housekeepingLog,
@@ -136,6 +155,7 @@ export default async function setup(project: TestProject) {
     project.provide('wsEndpoint', browser.wsEndpoint());
     project.provide('databaseUrl', database.url);
     project.provide('resultsDir', resultsDir);
+    project.provide('hubRoot', hubRoot);
     // The server's output is kept beside the screenshots: the first place to look when a browser test fails.
     cleanups.push(async () => writeFileSync(path.join(resultsDir, 'next-server.log'), server.log()));
     cleanups.push(async () =>

@@ -61,31 +61,28 @@ export function stopWorker(child: ChildProcess | undefined): Promise<void> {
 }
 
 /**
- * For a describe block that drives the browser against a real serving worker: before all, a scratch folder, the
- * browser and `workers/serving` (CPU, F32 GGUFs, a cache in the scratch folder); after all, each undone. The
- * returned object is filled in by then; `log` keeps the worker's output for a failing test to print.
+ * For a describe block that drives the browser against a real worker: before all, a scratch folder, the browser and
+ * the worker started with `env(scratch)`; after all, each undone. The returned object is filled in by then; `log`
+ * keeps the worker's output for a failing test to print.
  */
-export function useBrowserAndServing(name: string) {
+function useBrowserAndWorker(
+  kind: 'trainer' | 'serving',
+  name: string,
+  env: (scratch: string) => Record<string, string>,
+) {
   const ctx = { browser: undefined as unknown as Browser, scratch: '', log: [] as string[] };
-  let serving: ChildProcess | undefined;
+  let worker: ChildProcess | undefined;
   beforeAll(async () => {
     ctx.scratch = mkdtempSync(path.join(tmpdir(), `crucible-${name}-e2e-`));
     ctx.browser = await openBrowser();
-    serving = await startWorker(
-      'serving',
-      {
-        ...process.env,
-        DATABASE_URL: inject('databaseUrl'),
-        SERVING_PORT: '0',
-        SERVING_GPU: 'cpu',
-        SERVING_GGUF_TYPE: 'F32',
-        SERVING_CACHE_DIR: path.join(ctx.scratch, 'cache'),
-      },
+    worker = await startWorker(
+      kind,
+      { ...process.env, DATABASE_URL: inject('databaseUrl'), ...env(ctx.scratch) },
       ctx.log,
     );
   }, 120_000);
   afterAll(async () => {
-    await stopWorker(serving);
+    await stopWorker(worker);
     await ctx.browser?.close();
     if (ctx.scratch) rmSync(ctx.scratch, { recursive: true, force: true });
   });
@@ -111,3 +108,16 @@ export async function addTinyBaseModel(slug: string, dir: string, seed: number):
     await prisma.$disconnect();
   }
 }
+
+/** The browser and `workers/serving` (CPU, F32 GGUFs, a cache in the scratch folder). */
+export const useBrowserAndServing = (name: string) =>
+  useBrowserAndWorker('serving', name, (scratch) => ({
+    SERVING_PORT: '0',
+    SERVING_GPU: 'cpu',
+    SERVING_GGUF_TYPE: 'F32',
+    SERVING_CACHE_DIR: path.join(scratch, 'cache'),
+  }));
+
+/** The browser and `workers/trainer` (its job folders in the scratch folder). */
+export const useBrowserAndTrainer = (name: string) =>
+  useBrowserAndWorker('trainer', name, (scratch) => ({ TRAINER_SCRATCH_DIR: path.join(scratch, 'work') }));

@@ -32,6 +32,7 @@ const EXPECTED_TABLES = [
   'apikey',
   'audit_log',
   'base_model',
+  'base_model_download',
   'budget',
   'budget_alert',
   'checkpoint',
@@ -55,6 +56,7 @@ const EXPECTED_TABLES = [
   'user',
   'verification',
   'workspace',
+  'workspace_secret',
 ];
 
 describe('migrations, offline, on an empty database', () => {

@@ -22,6 +22,8 @@ export const ZWorkerHeartbeat = z.object({
   updatedAt: z.string(),
   /** How often this worker rewrites its heartbeat (older entries lack it: the default applies). */
   intervalMs: z.number().int().positive().optional(),
+  /** Memory this worker's process may use (the machine's, or its container's limit when lower): what fits where. */
+  memoryBytes: z.number().int().positive().optional(),
 });
 export type TWorkerHeartbeat = z.infer<typeof ZWorkerHeartbeat>;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { hostname, totalmem } from 'node:os';
 import { type Job, UnrecoverableError, WaitingError, Worker, type WorkerOptions } from 'bullmq';
 import { createRedisConnection } from './connection';
 import { QUEUE_DEFAULTS, type TQueueName } from './constants';
@@ -73,6 +73,13 @@ function toQueueError(error: unknown): Error {
     return error.retryable ? new Error(message, { cause: error }) : new UnrecoverableError(message);
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The machine's memory, or the container's limit when one is set and lower (process.constrainedMemory). */
+function usableMemory(): number {
+  const limit = process.constrainedMemory?.() ?? 0;
+  const total = totalmem();
+  return Math.floor(limit > 0 && limit < total ? limit : total);
 }
 
 export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRuntime {
@@ -196,6 +203,7 @@ export function createWorkerRuntime(options: TWorkerRuntimeOptions): TWorkerRunt
         startedAt,
         updatedAt: new Date().toISOString(),
         intervalMs,
+        memoryBytes: usableMemory(),
       },
       ttlSec,
     );

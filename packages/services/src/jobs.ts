@@ -22,6 +22,7 @@ import {
 } from '@crucible/jobs';
 import { jobEvent } from '@crucible/jobs/events';
 import { fromBillingError, requireWithinBudget } from './budget';
+import { TRAINER_WORKER_CLASS } from './catalog';
 import { ServiceError } from './errors';
 import type { TCreateFineTuningJob } from './job-input';
 import { trainTokensPerEpoch } from './training-tokens';
@@ -277,7 +278,7 @@ export async function planJob(
       cost: { amount: price.amount.toDecimalPlaces(6).toString(), currency: price.currency },
       throughputTokensPerSec: Math.round(time.tokensPerSecond * 10) / 10,
       throughputMeasured: time.measured,
-      workerClass: 'cpu',
+      workerClass: TRAINER_WORKER_CLASS,
     },
   };
 }

@@ -1,10 +1,23 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { Transform } from 'node:stream';
 import { getPrisma } from '@crucible/db';
-import { getStorage, instanceKey, workspaceKey } from '@crucible/storage';
+import { getStorage, instanceKey, type Storage, workspaceKey } from '@crucible/storage';
 import { initModel } from '@crucible/trainer/io/index';
 import { ServiceError } from './errors';
+import { checkModelName } from './model-name';
 
 /**
  * Base models: importing a model directory (`crucible models import`, `crucible models download --workspace`) and
@@ -28,16 +41,106 @@ function countParameters(files: string[]): bigint | null {
   let total = 0n;
   let found = false;
   for (const f of files.filter((x) => x.endsWith('.safetensors'))) {
-    const buf = readFileSync(f);
-    const len = Number(buf.readBigUInt64LE(0));
-    const header = JSON.parse(buf.subarray(8, 8 + len).toString('utf8')) as Record<string, { shape?: number[] }>;
-    for (const [k, v] of Object.entries(header)) {
-      if (k === '__metadata__' || !v.shape) continue;
-      total += BigInt(v.shape.reduce((a, b) => a * b, 1));
-      found = true;
+    const fd = openSync(f, 'r');
+    try {
+      const head = Buffer.alloc(8);
+      readSync(fd, head, 0, 8, 0);
+      const len = Number(head.readBigUInt64LE(0));
+      const json = Buffer.alloc(len);
+      readSync(fd, json, 0, len, 8);
+      const header = JSON.parse(json.toString('utf8')) as Record<string, { shape?: number[] }>;
+      for (const [k, v] of Object.entries(header)) {
+        if (k === '__metadata__' || !v.shape) continue;
+        total += BigInt(v.shape.reduce((a, b) => a * b, 1));
+        found = true;
+      }
+    } finally {
+      closeSync(fd);
     }
   }
   return found ? total : null;
+}
+
+/** The chat template a model directory carries: chat_template.jinja, else tokenizer_config.json's chat_template. */
+function chatTemplateOf(dir: string): string | null {
+  const jinja = join(dir, 'chat_template.jinja');
+  if (existsSync(jinja)) return readFileSync(jinja, 'utf8');
+  try {
+    const tc = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) as { chat_template?: unknown };
+    if (typeof tc.chat_template === 'string') return tc.chat_template;
+    // a list of named templates (some repos): the default one
+    if (Array.isArray(tc.chat_template)) {
+      const named = tc.chat_template as { name?: string; template?: string }[];
+      return (named.find((t) => t.name === 'default') ?? named[0])?.template ?? null;
+    }
+  } catch {
+    // no tokenizer_config.json: no template
+  }
+  return null;
+}
+
+/** What a base model row records about a model directory: its config and what it implies, before any upload. */
+export function describeModelDir(dir: string) {
+  if (!existsSync(join(dir, 'config.json')))
+    throw new ServiceError('invalid_request', `${dir} has no config.json; is it a model directory?`, 'dir');
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const files = filesOf(dir);
+  const textConfig = (config.text_config ?? {}) as Record<string, unknown>;
+  const maxPos = config.max_position_embeddings ?? textConfig.max_position_embeddings;
+  return {
+    files,
+    data: {
+      arch: typeof config.model_type === 'string' ? config.model_type : 'unknown',
+      config: config as object,
+      contextLength: typeof maxPos === 'number' ? maxPos : null,
+      parameterCount: countParameters(files),
+      sizeBytes: BigInt(files.reduce((s, f) => s + statSync(f).size, 0)),
+      chatTemplate: chatTemplateOf(dir),
+    },
+  };
+}
+
+/** Where a base model's files live in storage. */
+export const baseModelPrefix = (b: { id: string; workspaceId: string | null }) =>
+  b.workspaceId ? workspaceKey(b.workspaceId, 'models', b.id) : instanceKey('models', b.id);
+
+/**
+ * Uploads a model directory's files under `prefix`, streaming (a shard is gigabytes); `onBytes` hears the bytes
+ * sent so far as they go, and may throw to stop.
+ */
+export async function storeModelFiles(
+  storage: Storage,
+  dir: string,
+  files: string[],
+  prefix: string,
+  onBytes?: (sent: number, file: string) => void,
+): Promise<void> {
+  let sent = 0;
+  for (const f of files) {
+    const name = relative(dir, f).split('\\').join('/');
+    const size = statSync(f).size;
+    // Counted on the way through (a 'data' listener on the file stream itself would start it flowing before
+    // storage reads it, and an S3 upload that first looks up its bucket would miss the first bytes).
+    let inFile = 0;
+    const stream = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        inFile += chunk.length;
+        try {
+          onBytes?.(sent + inFile, name); // may throw to stop the upload (the model was deleted meanwhile)
+        } catch (error) {
+          done(error as Error);
+          return;
+        }
+        done(null, chunk);
+      },
+    });
+    const source = createReadStream(f);
+    source.on('error', (error) => stream.destroy(error));
+    source.pipe(stream);
+    await storage.putObject(`${prefix}/${name}`, stream, { size });
+    sent += size;
+    onBytes?.(sent, name);
+  }
 }
 
 export type TImportOptions = {
@@ -48,8 +151,6 @@ export type TImportOptions = {
   demo?: boolean;
 };
 
-export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 /**
  * Registers a model directory (as `crucible init-model` writes it, or a downloaded Hugging Face model) as a base
  * model, uploading its files to storage (`workspaces/{id}/models/{baseModelId}/`, or `instance/models/{id}/` for an
@@ -57,17 +158,8 @@ export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  * up, `ready` after, `failed` when storage refuses them.
  */
 export async function importBaseModel(dir: string, o: TImportOptions) {
-  if (!MODEL_NAME.test(o.name)) {
-    throw new ServiceError(
-      'invalid_request',
-      `The model name "${o.name}" is not valid: use 1-64 letters, digits, ".", "_" or "-" (it becomes part of fine-tuned model ids).`,
-      'name',
-    );
-  }
-  if (!existsSync(join(dir, 'config.json')))
-    throw new ServiceError('invalid_request', `${dir} has no config.json; is it a model directory?`, 'dir');
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const arch = typeof config.model_type === 'string' ? config.model_type : 'unknown';
+  checkModelName(o.name);
+  const described = describeModelDir(dir);
   const prisma = getPrisma();
   if (await prisma.baseModel.findFirst({ where: { workspaceId: o.workspaceId, name: o.name } })) {
     throw new ServiceError(
@@ -76,34 +168,27 @@ export async function importBaseModel(dir: string, o: TImportOptions) {
       'name',
     );
   }
-  const files = filesOf(dir);
   const base = await prisma.baseModel.create({
     data: {
       workspaceId: o.workspaceId,
       name: o.name,
       displayName: o.displayName ?? null,
-      arch,
       source: 'local',
       path: dir,
       status: 'downloading',
       demo: o.demo ?? false,
-      config: config as object,
-      contextLength: typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : null,
-      parameterCount: countParameters(files),
-      sizeBytes: BigInt(files.reduce((s, f) => s + statSync(f).size, 0)),
+      ...described.data,
     },
   });
-  const storage = getStorage();
-  const prefix = o.workspaceId ? workspaceKey(o.workspaceId, 'models', base.id) : instanceKey('models', base.id);
+  const prefix = baseModelPrefix(base);
   try {
-    for (const f of files)
-      await storage.putObject(`${prefix}/${relative(dir, f).split('\\').join('/')}`, readFileSync(f));
+    await storeModelFiles(getStorage(), dir, described.files, prefix);
   } catch (error) {
     await prisma.baseModel.update({ where: { id: base.id }, data: { status: 'failed' } });
     throw error;
   }
   const ready = await prisma.baseModel.update({ where: { id: base.id }, data: { objectKey: prefix, status: 'ready' } });
-  return Object.assign(ready, { fileCount: files.length });
+  return Object.assign(ready, { fileCount: described.files.length });
 }
 
 /** The first-run demo model: what `crucible models seed-demo` writes and registers. */

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createSmtpMailer, loadMailEnv, type TMailEnv, type TMailer } from '@crucible/billing';
 import { findRepoRoot, getStorage, type Storage } from '@crucible/storage';
+import type { TRetryOptions } from '@crucible/trainer/hub/http';
 
 /**
  * What the housekeeping handlers share in one process: storage, the export cache folder and the budget-alert
@@ -14,6 +15,12 @@ export type THousekeepingContext = {
   mail: TMailEnv;
   /** null: no SMTP_URL; budget alerts are recorded and marked skipped, not mailed. */
   mailer: TMailer | null;
+  /** The workers' shared folder "Add base model" reads folders from (MODELS_SHARED_DIR); null: none. */
+  modelsSharedDir: string | null;
+  /** Hub base URLs (HF_ENDPOINT, MODELSCOPE_ENDPOINT); absent: huggingface.co and modelscope.cn. */
+  hubEndpoints: Partial<Record<'huggingface' | 'modelscope', string>>;
+  /** The hub downloader's retries (tests shorten its backoff); absent: its defaults (5 tries, 1 s doubling). */
+  hubRetry?: Partial<TRetryOptions>;
 };
 
 let configured: Partial<THousekeepingContext> = {};
@@ -40,6 +47,10 @@ export function housekeepingContext(): THousekeepingContext {
       configured.cacheDir ?? process.env.HOUSEKEEPING_CACHE_DIR ?? join(findRepoRoot(), '.data', 'housekeeping-cache'),
     mail,
     mailer: configured.mailer !== undefined ? configured.mailer : createSmtpMailer(mail),
+    modelsSharedDir:
+      configured.modelsSharedDir !== undefined ? configured.modelsSharedDir : process.env.MODELS_SHARED_DIR || null,
+    hubEndpoints: configured.hubEndpoints ?? {},
+    hubRetry: configured.hubRetry,
   };
   ownsMailer = configured.mailer === undefined;
   return resolved;

@@ -13,6 +13,10 @@ const int = (fallback: number, min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/** An empty value (a `.env` line left blank) is unset. */
+const optionalUrl = (message: string) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.url(message).optional());
+
 export const ZHousekeepingEnv = z.object({
   /**
    * Jobs this process runs at once: dataset imports and model exports take seconds to minutes; 2 lets a short one
@@ -27,6 +31,11 @@ export const ZHousekeepingEnv = z.object({
   BILLING_ACCRUE_EVERY_MS: int(300_000, 10_000, 86_400_000),
   /** How often the shared repeatable job deletes request logs past their retention (issue 16). */
   REQUEST_LOGS_EXPIRE_EVERY_MS: int(3_600_000, 10_000, 86_400_000),
+  /** "Add base model" from a folder: the folder the workers' shared storage is mounted at (unset: not offered). */
+  MODELS_SHARED_DIR: z.string().optional(),
+  /** Hub base URLs for "Add base model" (a mirror, or a local hub-shaped server in tests), as huggingface_hub reads them. */
+  HF_ENDPOINT: optionalUrl('HF_ENDPOINT must be a URL such as https://huggingface.co'),
+  MODELSCOPE_ENDPOINT: optionalUrl('MODELSCOPE_ENDPOINT must be a URL such as https://www.modelscope.cn'),
 });
 export type THousekeepingEnv = z.infer<typeof ZHousekeepingEnv>;
 

@@ -1,4 +1,11 @@
-import { billingAccrueJob, datasetImportJob, defineJob, modelExportJob, requestLogsExpireJob } from '@crucible/jobs';
+import {
+  billingAccrueJob,
+  datasetImportJob,
+  defineJob,
+  modelDownloadJob,
+  modelExportJob,
+  requestLogsExpireJob,
+} from '@crucible/jobs';
 
 /** The job types this worker runs: the shared declarations plus their lazily loaded handlers. */
 export const housekeepingJobs = [
@@ -6,4 +13,5 @@ export const housekeepingJobs = [
   defineJob({ ...datasetImportJob, handler: () => import('./handlers/dataset-import.handler') }),
   defineJob({ ...modelExportJob, handler: () => import('./handlers/model-export.handler') }),
   defineJob({ ...requestLogsExpireJob, handler: () => import('./handlers/request-logs-expire.handler') }),
+  defineJob({ ...modelDownloadJob, handler: () => import('./handlers/model-download.handler') }),
 ];

@@ -1,7 +1,7 @@
-// The housekeeping worker: takes `housekeeping` jobs — dataset imports, model exports, the repeatable billing
-// accrual (deployment hours, storage, budget checks and their e-mails) and the repeatable request-log expiry.
-// Started by `npm start` (root) or `npm start -w @crucible/worker-housekeeping`; stops gracefully on SIGTERM/SIGINT
-// (exit 0).
+// The housekeeping worker: takes `housekeeping` jobs — dataset imports, base-model downloads, model exports, the
+// repeatable billing accrual (deployment hours, storage, budget checks and their e-mails) and the repeatable
+// request-log expiry. Started by `npm start` (root) or `npm start -w @crucible/worker-housekeeping`; stops
+// gracefully on SIGTERM/SIGINT (exit 0).
 import { join } from 'node:path';
 import { describeSmtpUrl } from '@crucible/billing';
 import { disconnectAll } from '@crucible/db';
@@ -32,6 +32,11 @@ configureHousekeeping({
   storage: createStorageFromConfig(env.storage),
   cacheDir: env.HOUSEKEEPING_CACHE_DIR ?? join(findRepoRoot(), '.data', 'housekeeping-cache'),
   mail: env.mail,
+  modelsSharedDir: env.MODELS_SHARED_DIR || null,
+  hubEndpoints: {
+    ...(env.HF_ENDPOINT ? { huggingface: env.HF_ENDPOINT } : {}),
+    ...(env.MODELSCOPE_ENDPOINT ? { modelscope: env.MODELSCOPE_ENDPOINT } : {}),
+  },
 });
 
 const runtime = createWorkerRuntime({

@@ -1,3 +1,5 @@
+import type { TDownload } from '@/components/models/types';
+
 // The REST shapes of the fine-tuning routes (issue 5, "Interfaces"), as the pages read them. Every field the
 // backend may leave out is optional here, so a partial row renders with dashes instead of crashing a page.
 
@@ -117,6 +119,10 @@ export type TBaseModel = {
   parameterCount?: number | string | null;
   displayName?: string | null;
   source?: string | null;
+  /** ready | downloading | failed: only a ready model can be trained or deployed. */
+  status?: string;
+  sourceRef?: string | null;
+  download?: TDownload | null;
   createdAt?: string;
 };
 

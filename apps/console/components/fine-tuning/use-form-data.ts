@@ -53,7 +53,9 @@ export function useFormData(slug: string, fromJobId: string | null) {
             .map((v) => ({ ...v, datasetId: d.id, datasetName: d.name }));
         }),
       );
-      return { baseModels: models.data ?? [], fineTuned: fineTuned.data ?? [], versions: perDataset.flat(), source };
+      // A model still downloading (or whose download failed) cannot be trained yet.
+      const ready = (models.data ?? []).filter((m) => !m.status || m.status === 'ready');
+      return { baseModels: ready, fineTuned: fineTuned.data ?? [], versions: perDataset.flat(), source };
     })()
       .then((data) => live && setState({ status: 'ready', ...data }))
       .catch((error: unknown) => live && setState({ status: 'error', error: asApiError(error) }));

@@ -1,6 +1,6 @@
 'use client';
 
-import { MessagesSquareIcon, PencilIcon, Trash2Icon } from 'lucide-react';
+import { FlaskConicalIcon, MessagesSquareIcon, PencilIcon, Trash2Icon } from 'lucide-react';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import * as React from 'react';
@@ -29,8 +29,16 @@ import { ApiError, api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { hyperparameterLabel, hyperparameterValue, modelName, modelSourceText } from '@/lib/i18n/domain';
 import { formatBytes, formatDate } from '@/lib/utils';
+import { DownloadProgress } from './download-progress';
 import { ModelDownloads } from './model-downloads';
-import { isBuilding, modelPaths, type TBaseModelDetail, type TFineTunedModelDetail, type TModelDetail } from './types';
+import {
+  isBuilding,
+  isDownloading,
+  modelPaths,
+  type TBaseModelDetail,
+  type TFineTunedModelDetail,
+  type TModelDetail,
+} from './types';
 
 /** `/w/[slug]/models/[id]` and `/w/[slug]/models/base/[id]`: lineage, downloads, how to load it, edit, delete. */
 export function ModelDetail({ kind, id }: { kind: 'fine_tuned' | 'base'; id: string }) {
@@ -38,7 +46,10 @@ export function ModelDetail({ kind, id }: { kind: 'fine_tuned' | 'base'; id: str
   const { workspace } = useWorkspace();
   const path = kind === 'base' ? modelPaths.base(workspace.slug, id) : modelPaths.fineTuned(workspace.slug, id);
   // Poll while an export is being built, so its row turns into a Download button by itself.
-  const { state, reload } = usePoll<TModelDetail>(path, (m) => (isBuilding(m) ? 1500 : null));
+  // ... and while a base model is being added, so its progress bar moves.
+  const { state, reload } = usePoll<TModelDetail>(path, (m) =>
+    isBuilding(m) || (m.kind === 'base' && isDownloading(m.download)) ? 1000 : null,
+  );
   if (state.status !== 'ready') {
     return (
       <PollFallback
@@ -53,8 +64,10 @@ export function ModelDetail({ kind, id }: { kind: 'fine_tuned' | 'base'; id: str
   return (
     <div className="grid gap-6">
       <Header model={model} path={path} onChanged={reload} />
-      {model.kind === 'fine_tuned' ? <Lineage model={model} /> : <BaseInfo model={model} />}
-      <ModelDownloads model={model} basePath={path} onChanged={reload} />
+      {model.kind === 'fine_tuned' ? <Lineage model={model} /> : <BaseInfo model={model} onChanged={reload} />}
+      {model.kind === 'base' && model.status !== 'ready' ? null : (
+        <ModelDownloads model={model} basePath={path} onChanged={reload} />
+      )}
     </div>
   );
 }
@@ -93,7 +106,20 @@ function Header({ model, path, onChanged }: { model: TModelDetail; path: string;
         ) : null}
       </div>
       <div className="flex flex-wrap gap-2">
-        <DeployButton model={{ id: model.id, kind: model.kind, name: model.displayName ?? model.name }} />
+        {model.kind === 'base' &&
+        model.status === 'ready' &&
+        model.training?.methods.length &&
+        workspace.role !== 'viewer' ? (
+          <Button asChild>
+            <Link href={modelPaths.fineTune(workspace.slug, model.id)}>
+              <FlaskConicalIcon aria-hidden />
+              {t('models.training.fineTune')}
+            </Link>
+          </Button>
+        ) : null}
+        {model.kind === 'base' && model.status !== 'ready' ? null : (
+          <DeployButton model={{ id: model.id, kind: model.kind, name: model.displayName ?? model.name }} />
+        )}
         <Button asChild variant="outline">
           <Link href={`/w/${workspace.slug}/playground?model=${encodeURIComponent(model.openaiId)}`}>
             <MessagesSquareIcon aria-hidden />
@@ -324,30 +350,123 @@ function Lineage({ model }: { model: TFineTunedModelDetail }) {
   );
 }
 
-function BaseInfo({ model }: { model: TBaseModelDetail }) {
+function BaseInfo({ model, onChanged }: { model: TBaseModelDetail; onChanged: () => void }) {
+  const t = useT();
+  const locale = useLocale();
+  return (
+    <div className="grid gap-6">
+      {model.download && model.download.status !== 'succeeded' ? (
+        <Card>
+          <CardHeader>
+            <CardTitle>{t('models.download.title')}</CardTitle>
+          </CardHeader>
+          <CardContent>
+            <DownloadProgress baseModelId={model.id} download={model.download} onChanged={onChanged} />
+          </CardContent>
+        </Card>
+      ) : null}
+      <Card>
+        <CardHeader>
+          <CardTitle>{t('models.detail.about')}</CardTitle>
+        </CardHeader>
+        <CardContent>
+          <dl className="grid gap-4 sm:grid-cols-3">
+            <Fact term={t('models.colArch')} testId="base-arch">
+              {model.architecture ?? (model.arch && model.arch !== 'unknown' ? model.arch : '—')}
+            </Fact>
+            <Fact term={t('models.colParams')}>{formatCompact(model.parameterCount, locale)}</Fact>
+            <Fact term={t('models.detail.dtype')} testId="base-dtype">
+              {model.dtype ?? '—'}
+            </Fact>
+            <Fact term={t('models.detail.contextLength')}>{model.contextLength ?? '—'}</Fact>
+            <Fact term={t('models.colSource')}>
+              {model.sourceRef
+                ? `${model.sourceRef}${model.revision ? ` @ ${model.revision}` : ''}`
+                : model.source
+                  ? modelSourceText(t, model.source)
+                  : '—'}
+            </Fact>
+            <Fact term={t('models.detail.size')}>{formatBytes(model.sizeBytes, locale)}</Fact>
+            <Fact term={t('models.detail.builtOnIt')} testId="base-usage">
+              {t('models.detail.usage', { models: model.usage.fineTunedModels, jobs: model.usage.jobs })}
+            </Fact>
+            <Fact term={t('models.detail.deployments')}>
+              <Deployments deployments={model.deployments} />
+            </Fact>
+          </dl>
+        </CardContent>
+      </Card>
+      {model.training ? <Training training={model.training} /> : null}
+      {model.status === 'ready' ? (
+        <Card>
+          <CardHeader>
+            <CardTitle>{t('models.detail.chatTemplate')}</CardTitle>
+          </CardHeader>
+          <CardContent>
+            {model.chatTemplate ? (
+              <pre
+                className="max-h-72 overflow-auto rounded-md bg-muted p-3 font-mono text-xs whitespace-pre-wrap"
+                data-testid="base-chat-template"
+              >
+                {model.chatTemplate}
+              </pre>
+            ) : (
+              <p className="text-sm text-muted-foreground">{t('models.detail.noChatTemplate')}</p>
+            )}
+          </CardContent>
+        </Card>
+      ) : null}
+    </div>
+  );
+}
+
+/** Which methods and workers can train the model: the training core's verdict and the memory each method needs. */
+function Training({ training }: { training: NonNullable<TBaseModelDetail['training']> }) {
   const t = useT();
   const locale = useLocale();
   return (
     <Card>
       <CardHeader>
-        <CardTitle>{t('models.detail.about')}</CardTitle>
+        <CardTitle>{t('models.training.title')}</CardTitle>
       </CardHeader>
-      <CardContent>
-        <dl className="grid gap-4 sm:grid-cols-3">
-          <Fact term={t('models.colArch')}>{model.arch ?? '—'}</Fact>
-          <Fact term={t('models.colParams')}>{formatCompact(model.parameterCount, locale)}</Fact>
-          <Fact term={t('models.detail.contextLength')}>{model.contextLength ?? '—'}</Fact>
-          <Fact term={t('models.colSource')}>
-            {model.sourceRef ?? (model.source ? modelSourceText(t, model.source) : '—')}
-          </Fact>
-          <Fact term={t('models.detail.size')}>{formatBytes(model.sizeBytes, locale)}</Fact>
-          <Fact term={t('models.detail.builtOnIt')} testId="base-usage">
-            {t('models.detail.usage', { models: model.usage.fineTunedModels, jobs: model.usage.jobs })}
-          </Fact>
-          <Fact term={t('models.detail.deployments')}>
-            <Deployments deployments={model.deployments} />
-          </Fact>
-        </dl>
+      <CardContent className="grid gap-4">
+        {training.unsupported ? (
+          <p role="alert" className="text-sm text-destructive">
+            {t('models.training.unsupported', { reason: training.unsupported })}
+          </p>
+        ) : (
+          <dl className="grid gap-4 sm:grid-cols-2" data-testid="base-training">
+            {(['sft_lora', 'sft_full'] as const).map((m) => (
+              <Fact key={m} term={t(`models.training.method.${m}`)}>
+                {t('models.training.needs', { memory: formatBytes(training.memory[m], locale) })}
+                {' · '}
+                {training.fits.of === 0
+                  ? t('models.catalog.noWorkers')
+                  : t('models.catalog.fits', { fits: training.fits[m], of: training.fits.of })}
+              </Fact>
+            ))}
+          </dl>
+        )}
+        {training.workers.length ? (
+          <ul className="grid gap-1 text-xs text-muted-foreground">
+            {training.workers.map((w) => (
+              <li key={w.workerId} className="font-mono">
+                {t('models.training.worker', {
+                  host: w.hostname,
+                  cls: w.workerClass,
+                  memory: formatBytes(w.memoryBytes, locale),
+                })}
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        <p className="text-xs text-muted-foreground">
+          {t('models.catalog.memoryNote', {
+            batch: training.memory.settings.batchSize,
+            cutoff: training.memory.settings.cutoffLen,
+            rank: training.memory.settings.loraRank,
+          })}
+        </p>
       </CardContent>
     </Card>
   );

@@ -1,9 +1,11 @@
 'use client';
 
-import { BoxesIcon, FlaskConicalIcon, TerminalIcon } from 'lucide-react';
+import { BoxesIcon, FlaskConicalIcon, PlusIcon, TerminalIcon } from 'lucide-react';
 import Link from 'next/link';
+import * as React from 'react';
 import { CopyField } from '@/components/copy-field';
 import { DeployButton } from '@/components/deployments/deploy-button';
+import { usePoll } from '@/components/deployments/use-poll';
 import { formatCompact, formatHyperparameter, formatMetric } from '@/components/fine-tuning/format';
 import { ftPaths, type TBaseModel, type TFineTunedModel } from '@/components/fine-tuning/types';
 import { ResourceTable } from '@/components/resource-table';
@@ -15,7 +17,10 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import { hyperparameterLabel, hyperparameterValue, modelName, modelSourceText } from '@/lib/i18n/domain';
 import { useList } from '@/lib/use-list';
 import { formatDate } from '@/lib/utils';
-import { modelPaths } from './types';
+import { AddBaseModelDialog, type TAddPreset } from './add-base-model';
+import { CatalogSection } from './catalog';
+import { DownloadProgress } from './download-progress';
+import { isDownloading, modelPaths, type TCatalog } from './types';
 
 /** The hyper-parameters worth a glance in a table row; the job page has all of them. */
 const SUMMARY_KEYS = ['epochs', 'learningRate', 'loraRank', 'loraAlpha', 'batchSize'];
@@ -38,11 +43,16 @@ function ImportCommand() {
   );
 }
 
-function BaseModelsTable() {
+function BaseModelsTable({
+  state,
+  reload,
+}: {
+  state: ReturnType<typeof useList<TBaseModel>>['state'];
+  reload: () => void;
+}) {
   const t = useT();
   const locale = useLocale();
   const { workspace } = useWorkspace();
-  const { state, reload } = useList<TBaseModel>(ftPaths.baseModels(workspace.slug));
   return (
     <ResourceTable
       label={t('models.baseTitle')}
@@ -61,19 +71,35 @@ function BaseModelsTable() {
             </Link>
           ),
         },
-        { header: t('models.colArch'), cell: (m) => (m.arch ? <Badge variant="outline">{m.arch}</Badge> : '—') },
+        {
+          header: t('models.colArch'),
+          cell: (m) => (m.arch && m.arch !== 'unknown' ? <Badge variant="outline">{m.arch}</Badge> : '—'),
+        },
         { header: t('models.colParams'), cell: (m) => formatCompact(m.params ?? m.parameterCount, locale) },
-        { header: t('models.colSource'), cell: (m) => (m.source ? modelSourceText(t, m.source) : '—') },
+        {
+          header: t('models.colSource'),
+          className: 'whitespace-normal',
+          cell: (m) =>
+            m.download && m.download.status !== 'succeeded' ? (
+              <DownloadProgress baseModelId={m.id} download={m.download} onChanged={reload} compact />
+            ) : (
+              <span className="grid">
+                {m.source ? modelSourceText(t, m.source) : '—'}
+                {m.sourceRef ? <span className="font-mono text-xs text-muted-foreground">{m.sourceRef}</span> : null}
+              </span>
+            ),
+        },
         { header: t('models.colCreated'), cell: (m) => formatDate(m.createdAt, locale) },
         {
           header: t('common.actions'),
-          cell: (m) => (
-            <DeployButton
-              size="sm"
-              variant="outline"
-              model={{ id: m.id, kind: 'base', name: m.displayName ?? m.name }}
-            />
-          ),
+          cell: (m) =>
+            !m.status || m.status === 'ready' ? (
+              <DeployButton
+                size="sm"
+                variant="outline"
+                model={{ id: m.id, kind: 'base', name: m.displayName ?? m.name }}
+              />
+            ) : null,
         },
       ]}
       empty={
@@ -195,8 +221,32 @@ function FineTunedModelsTable() {
   );
 }
 
+/** The base models, polled while one of them is being added so its progress bar moves by itself. */
+function useBaseModels(slug: string) {
+  const { state, reload } = useList<TBaseModel>(ftPaths.baseModels(slug));
+  const items = state.status === 'ready' ? state.items : null;
+  // Each answer schedules the next one while any model is still downloading.
+  React.useEffect(() => {
+    if (!items?.some((m) => isDownloading(m.download))) return;
+    const timer = setTimeout(reload, 1000);
+    return () => clearTimeout(timer);
+  }, [items, reload]);
+  return { state, reload };
+}
+
 export function ModelsView() {
   const t = useT();
+  const { workspace } = useWorkspace();
+  const bases = useBaseModels(workspace.slug);
+  const catalog = usePoll<TCatalog>(modelPaths.catalog(workspace.slug), () => 30_000);
+  const [adding, setAdding] = React.useState<{ open: boolean; preset: TAddPreset | null }>({
+    open: false,
+    preset: null,
+  });
+  const refresh = () => {
+    bases.reload();
+    catalog.reload();
+  };
   return (
     <div className="grid gap-10">
       <section aria-labelledby="fine-tuned-models" className="grid gap-3">
@@ -206,12 +256,38 @@ export function ModelsView() {
         <FineTunedModelsTable />
       </section>
       <section aria-labelledby="base-models" className="grid gap-3">
-        <h2 id="base-models" className="text-lg font-semibold">
-          {t('models.baseTitle')}
-        </h2>
+        <div className="flex flex-wrap items-center justify-between gap-3">
+          <h2 id="base-models" className="text-lg font-semibold">
+            {t('models.baseTitle')}
+          </h2>
+          {workspace.role !== 'viewer' ? (
+            <Button onClick={() => setAdding({ open: true, preset: null })}>
+              <PlusIcon aria-hidden />
+              {t('models.add.button')}
+            </Button>
+          ) : null}
+        </div>
         <p className="-mt-1 text-sm text-muted-foreground">{t('models.baseDescription')}</p>
-        <BaseModelsTable />
+        <BaseModelsTable state={bases.state} reload={bases.reload} />
       </section>
+      <section aria-labelledby="catalog" className="grid gap-3">
+        <h2 id="catalog" className="text-lg font-semibold">
+          {t('models.catalog.title')}
+        </h2>
+        <p className="-mt-1 text-sm text-muted-foreground">{t('models.catalog.description')}</p>
+        <CatalogSection
+          catalog={catalog.state}
+          onAdd={(preset) => setAdding({ open: true, preset })}
+          onAdded={refresh}
+        />
+      </section>
+      <AddBaseModelDialog
+        open={adding.open}
+        preset={adding.preset}
+        catalog={catalog.state.status === 'ready' ? catalog.state.data : null}
+        onOpenChange={(open) => setAdding((a) => ({ ...a, open }))}
+        onAdded={refresh}
+      />
     </div>
   );
 }

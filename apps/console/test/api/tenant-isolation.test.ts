@@ -33,6 +33,8 @@ let bKey: string;
 /** Real ids of B's rows for every [param] a workspace route can have. */
 let bParams: Record<string, string>;
 let bWorkspaceId: string;
+/** B's base model whose download failed: POST .../retry gets it, not the plain fixture. */
+let bFailedBaseModelId: string;
 
 async function seedWorkspaceB() {
   bOwner = await signUp('b-owner');
@@ -63,6 +65,23 @@ async function seedWorkspaceB() {
     data: { id: 'up_tenantb0123456789', workspaceId, datasetId: dataset.id, objectKey: 'k', fileName: 'b.jsonl' },
   });
   const base = await prisma.baseModel.create({ data: { workspaceId, name: 'tiny', arch: 'qwen2' } });
+  // A failed hub download (retry would queue it again) and a stored hub token: B's alone to see, retry or forget.
+  const downloading = await prisma.baseModel.create({
+    data: { workspaceId, name: 'gated', arch: 'unknown', source: 'huggingface', status: 'failed' },
+  });
+  await prisma.baseModelDownload.create({
+    data: {
+      workspaceId,
+      baseModelId: downloading.id,
+      source: 'huggingface',
+      repo: 'acme/gated',
+      status: 'failed',
+      errorCode: 'auth_required',
+    },
+  });
+  await prisma.workspaceSecret.create({
+    data: { workspaceId, kind: 'huggingface_token', ciphertext: 'v1:secret', hint: 'cret' },
+  });
   const job = await prisma.trainingJob.create({
     data: { workspaceId, baseModelId: base.id, trainingFileId: version.id, hyperparameters: { n_epochs: 1 } },
   });
@@ -120,8 +139,14 @@ async function seedWorkspaceB() {
     artifact: 'card',
     deploymentId: deployment.id,
     logId: requestLog.id,
+    hub: 'huggingface',
   };
+  bFailedBaseModelId = downloading.id;
 }
+
+/** B's ids for a route: a retry gets the base model whose download failed (it would act on that one). */
+const paramsFor = (path: string) =>
+  path.endsWith('/retry') ? { ...bParams, baseModelId: bFailedBaseModelId } : bParams;
 
 async function snapshotB() {
   const { getPrisma } = await import('@crucible/db');
@@ -142,6 +167,9 @@ async function snapshotB() {
     deployments: await prisma.deployment.findMany({ where, orderBy: { id: 'asc' } }),
     budgets: await prisma.budget.findMany({ where, orderBy: { id: 'asc' } }),
     requestLogs: await prisma.requestLogContent.findMany({ where, orderBy: { requestId: 'asc' } }),
+    baseModels: await prisma.baseModel.findMany({ where, orderBy: { id: 'asc' } }),
+    downloads: await prisma.baseModelDownload.findMany({ where, orderBy: { id: 'asc' } }),
+    secrets: await prisma.workspaceSecret.findMany({ where, orderBy: { id: 'asc' } }),
   };
 }
 
@@ -179,7 +207,7 @@ describe('tenant isolation', () => {
       "gets 404 on workspace B's %s",
       async (_name, r) => {
         const before = await snapshotB();
-        const res = await call(r.method, r.path, { caller: who(), params: bParams, body: r.body });
+        const res = await call(r.method, r.path, { caller: who(), params: paramsFor(r.path), body: r.body });
         expect(res.status).toBe(404);
         expect(res.body).toEqual({
           error: { type: 'not_found_error', code: 'not_found', message: expect.any(String), param: null },
@@ -194,7 +222,7 @@ describe('tenant isolation', () => {
         const before = await snapshotB();
         const res = await call(r.method, r.path, {
           caller: who(),
-          params: { ...bParams, slug: 'tenant-a' },
+          params: { ...paramsFor(r.path), slug: 'tenant-a' },
           body: r.body,
         });
         // A's key is a developer: admin-only routes may answer 403 before the id is looked up — still no data.

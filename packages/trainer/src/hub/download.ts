@@ -336,6 +336,21 @@ export async function downloadModel(opts: TDownloadOptions): Promise<TDownloadRe
       opts.onProgress?.({ ...base, fileBytes: prev.size, fileSize: prev.size, doneBytes, phase: 'skipped' });
       continue;
     }
+    // A run interrupted before it wrote the manifest (a worker restarted mid-download) left its finished files in
+    // place: one of the listed sha256 (or, with no manifest of another commit here, of the listed size where the
+    // hub gives no hash) is not fetched again.
+    if (
+      !prev &&
+      file.size !== undefined &&
+      existsSync(dest) &&
+      statSync(dest).size === file.size &&
+      (file.sha256 ? (await hashFile(dest)) === file.sha256 : previous === null)
+    ) {
+      files.push({ path: file.path, size: file.size, ...(file.sha256 ? { sha256: file.sha256 } : {}) });
+      doneBytes += file.size;
+      opts.onProgress?.({ ...base, fileBytes: file.size, fileSize: file.size, doneBytes, phase: 'skipped' });
+      continue;
+    }
     opts.onProgress?.({ ...base, fileBytes: 0, fileSize: file.size, doneBytes, phase: 'start' });
     const got = await downloadFile(
       hub,

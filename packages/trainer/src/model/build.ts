@@ -4,6 +4,7 @@ import { ModelError } from './errors';
 import type { Layer, Norm } from './layers';
 import type { Linear } from './linear';
 import { createRng } from './rng';
+import { oProjBias } from './shapes';
 import {
   type Finetuning,
   LORA_TARGETS,
@@ -75,14 +76,6 @@ export function resolveLoraTargets(targets: string[]): LoraTarget[] {
   }
   if (out.size === 0) throw new ModelError('LORA_INVALID', 'LoRA needs at least one target module.');
   return LORA_TARGETS.filter((t) => out.has(t));
-}
-
-/**
- * o_proj has a bias where attention_bias covers it: Llama, Qwen3 and Gemma (Qwen2 biases q/k/v only, Mistral
- * nothing).
- */
-export function oProjBias(c: ModelConfig): boolean {
-  return c.arch !== 'qwen2' && c.arch !== 'mistral' && c.attentionBias;
 }
 
 export function peftKey(moduleName: string, which: 'A' | 'B'): string {

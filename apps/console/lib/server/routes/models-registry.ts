@@ -1,4 +1,5 @@
 import { getPrisma } from '@crucible/db';
+import { downloadView } from '@crucible/services/model-downloads';
 import { requireWorkspace } from '../context';
 import { json, route } from '../http';
 
@@ -13,6 +14,7 @@ export const listBaseModels = route(async (req, { slug }) => {
     where: { OR: [{ workspaceId: workspace.id }, { workspaceId: null }] },
     orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
     take: 200,
+    include: { download: true },
   });
   return json({
     data: rows.map((b) => ({
@@ -28,6 +30,8 @@ export const listBaseModels = route(async (req, { slug }) => {
       sizeBytes: b.sizeBytes === null ? null : Number(b.sizeBytes),
       builtin: b.workspaceId === null,
       demo: b.demo,
+      // how it is being added (issue 14): the progress bar of a download, or why it failed
+      download: b.download ? downloadView(b.download) : null,
       createdAt: b.createdAt.toISOString(),
     })),
   });

@@ -1,4 +1,13 @@
+import { ZAddBaseModel } from '@crucible/services/model-downloads';
 import type { TRouteDef } from '../route-table';
+import {
+  addBaseModelRoute,
+  getCatalog,
+  removeHubToken,
+  retryBaseModel,
+  startBaseModelUpload,
+  ZStartModelUpload,
+} from './base-models';
 import {
   createBaseExport,
   createFineTunedExport,
@@ -20,6 +29,52 @@ const BASE = `${WS}/base-models/[baseModelId]`;
 const EXPORT_BODY = { format: 'gguf', dtype: 'F16' };
 
 export const MODEL_ROUTES: readonly TRouteDef[] = [
+  {
+    method: 'POST',
+    path: `${WS}/base-models`,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: addBaseModelRoute,
+    body: { source: 'huggingface', repo: 'acme/tiny' },
+    requestSchema: ZAddBaseModel,
+    summary:
+      "Add a base model from Hugging Face or ModelScope (repo, revision, token), a folder on the workers' shared storage, or an uploaded archive; 202 with its download.",
+  },
+  {
+    method: 'GET',
+    path: `${WS}/base-models/catalog`,
+    scope: 'workspace',
+    minRole: 'viewer',
+    handler: getCatalog,
+    summary:
+      'The curated catalog: parameters, license, context, the memory LoRA and full fine-tuning need, and the trainer workers that have it.',
+  },
+  {
+    method: 'POST',
+    path: `${WS}/base-models/uploads`,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: startBaseModelUpload,
+    body: { fileName: 'model.tar', size: 1024 },
+    requestSchema: ZStartModelUpload,
+    summary: 'Start uploading a .tar/.zip of a model directory: a presigned, size-limited target and an upload id.',
+  },
+  {
+    method: 'POST',
+    path: `${BASE}/retry`,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: retryBaseModel,
+    summary: 'Try a failed base-model download again (it resumes from what the worker kept).',
+  },
+  {
+    method: 'DELETE',
+    path: `${WS}/hub-tokens/[hub]`,
+    scope: 'workspace',
+    minRole: 'admin',
+    handler: removeHubToken,
+    summary: "Forget the workspace's stored access token for a hub (huggingface or modelscope).",
+  },
   {
     method: 'GET',
     path: FT,

@@ -1,7 +1,9 @@
 import { Readable } from 'node:stream';
 import { readAuthEnv } from '@crucible/auth';
 import { getPrisma, type ModelExport } from '@crucible/db';
-import { enqueue, modelExportJob } from '@crucible/jobs';
+import { enqueue, FINE_TUNING_METHODS, modelExportJob } from '@crucible/jobs';
+import { trainerWorkers, trainingNeeds, workersThatFit } from '@crucible/services/catalog';
+import { downloadView } from '@crucible/services/model-downloads';
 import { getStorage, type TTarEntry, tarObjects, tarSize } from '@crucible/storage';
 import { z } from 'zod';
 import { actorOf, audit } from '../audit';
@@ -78,7 +80,10 @@ async function findFineTuned(workspaceId: string, id: string) {
 type TFtRow = Awaited<ReturnType<typeof findFineTuned>>;
 
 async function findBase(workspaceId: string, id: string) {
-  const row = await getPrisma().baseModel.findFirst({ where: { id, OR: [{ workspaceId }, { workspaceId: null }] } });
+  const row = await getPrisma().baseModel.findFirst({
+    where: { id, OR: [{ workspaceId }, { workspaceId: null }] },
+    include: { download: true },
+  });
   if (!row) throw new AppError('not_found', 'No such base model.');
   return row;
 }
@@ -462,9 +467,33 @@ export const getBaseModel = route(async (req, { slug, baseModelId }) => {
   ]);
   const card = cardOfBase(b);
   const path = baseBasePath(workspace.slug, b.id);
+  const config = (b.config ?? {}) as Record<string, unknown>;
+  const needs = b.status === 'ready' ? trainingNeeds(config) : null;
+  const workers = needs ? await trainerWorkers() : [];
   return json({
     id: b.id,
     kind: 'base',
+    status: b.status,
+    download: b.download ? downloadView(b.download) : null,
+    dtype:
+      typeof config.torch_dtype === 'string'
+        ? config.torch_dtype
+        : typeof config.dtype === 'string'
+          ? config.dtype
+          : null,
+    architecture: Array.isArray(config.architectures) ? String(config.architectures[0]) : null,
+    chatTemplate: b.chatTemplate,
+    // which methods and workers can train it (issue 14): the training core's verdict on its config, the memory a run
+    // with the default hyper-parameters needs, and how many live trainer workers have that memory
+    training: needs
+      ? {
+          unsupported: needs.unsupported,
+          methods: needs.unsupported ? [] : FINE_TUNING_METHODS,
+          memory: { sft_lora: needs.lora, sft_full: needs.full, settings: needs.settings },
+          fits: workersThatFit(needs, workers),
+          workers,
+        }
+      : null,
     name: b.name,
     openaiId: b.name,
     displayName: b.displayName,
