@@ -15,6 +15,3 @@ export const jsonl = (...rows: unknown[]) => rows.map((r) => JSON.stringify(r)).
 
 /** The problem groups of a report as {code: count}. */
 export const codes = (r: TValidationReport) => Object.fromEntries(r.problems.map((p) => [p.code, p.count]));
-
-/** The first example of a code. */
-const first = (r: TValidationReport, code: string) => r.problems.find((p) => p.code === code)?.examples[0];
