@@ -49,6 +49,7 @@ const EXPECTED_TABLES = [
   'price_item',
   'price_list',
   'request_log',
+  'request_log_content',
   'session',
   'training_job',
   'training_metric',
