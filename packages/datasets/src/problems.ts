@@ -83,6 +83,11 @@ export const PROBLEMS = Object.freeze({
     severity: 'error',
     message: 'The example has no assistant reply to learn from. Add an assistant message at the end.',
   },
+  identical_preference_outputs: {
+    severity: 'error',
+    message:
+      'The preferred and the non-preferred (chosen and rejected) answers are the same, so the pair teaches nothing. Give a worse rejected answer or drop the row.',
+  },
   invalid_weight: {
     severity: 'error',
     message: 'A "weight" is not 0 or 1, or is set on a non-assistant turn. Use 0 or 1 on assistant turns.',

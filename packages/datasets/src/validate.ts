@@ -9,7 +9,14 @@ import { csvRecords, xlsxRecords } from './parse/table';
 import { findPlaceholders, replacePlaceholders } from './placeholders';
 import { PROBLEMS, severityOf, type TProblem, type TProblemCode, type TProblemGroup } from './problems';
 import { renderChatML } from './render';
-import { canonicalKind, type TCanonicalKind, type TCanonicalRow, type TContainer, type TSourceFormat } from './types';
+import {
+  canonicalKind,
+  type TCanonicalKind,
+  type TCanonicalRow,
+  type TContainer,
+  type TPreferenceRow,
+  type TSourceFormat,
+} from './types';
 
 // Streaming validation: reads an upload once, with memory bounded by the limits below (one row at a time, a
 // bounded set of row hashes, the first few examples per problem code), converts every readable row to the
@@ -115,6 +122,28 @@ export type TValidationReport = {
   duplicateCheckComplete: boolean;
   limits: TValidationLimits;
 };
+
+/**
+ * A preference pair teaches something only when both answers have text and differ (issue 15): a blank answer
+ * (whitespace only; an empty string is already `missing_content`) and a rejected answer equal to the chosen one are
+ * refused at import, naming the field, rather than when a job runs.
+ */
+function checkPair(row: TPreferenceRow, problem: (i: TIssue) => void): boolean {
+  let ok = true;
+  for (const field of ['preferred_output', 'non_preferred_output'] as const) {
+    for (const [i, m] of row[field].entries()) {
+      if (m.role === 'assistant' && typeof m.content === 'string' && !m.content.trim() && !m.tool_calls?.length) {
+        problem({ code: 'missing_content', field: `${field}[${i}].content`, detail: JSON.stringify(m.content) });
+        ok = false;
+      }
+    }
+  }
+  if (ok && JSON.stringify(row.preferred_output) === JSON.stringify(row.non_preferred_output)) {
+    problem({ code: 'identical_preference_outputs', field: 'non_preferred_output' });
+    ok = false;
+  }
+  return ok;
+}
 
 /** Whether a JSON value nests lists/objects deeper than `max` (iterative: the check itself must not overflow). */
 function nestedDeeper(v: unknown, max: number): boolean {
@@ -253,6 +282,7 @@ export async function validateStream(source: TSource, opts: TValidateOptions = {
       problem({ code: 'mixed_formats', ...detail('kind_differs', { row: k, file: kind }) });
       return undefined;
     }
+    if (k === 'preference' && !checkPair(row as TPreferenceRow, problem)) return undefined;
     if (opts.tokenize) {
       const n = opts.tokenize(renderChatML(row)).length;
       if (n > limits.maxTokensPerRow) {

@@ -74,6 +74,14 @@ const CASES: Record<TProblemCode, TCase> = {
     field: 'messages[1].content',
   },
   example_missing_assistant_message: { source: jsonl({ messages: [user] }), line: 1, field: 'messages' },
+  identical_preference_outputs: {
+    source: jsonl(
+      { input: { messages: [user] }, preferred_output: [bot], non_preferred_output: [{ ...bot, content: 'Go away.' }] },
+      { input: { messages: [user] }, preferred_output: [bot], non_preferred_output: [bot] },
+    ),
+    line: 2,
+    field: 'non_preferred_output',
+  },
   invalid_weight: {
     source: jsonl({ messages: [user, { ...bot, weight: 0.5 }] }),
     line: 1,
@@ -222,6 +230,25 @@ describe('limits and cancellation', () => {
     });
     await expect(p).rejects.toThrow('upload cancelled');
     expect(seen).toBe(10);
+  });
+});
+
+describe('preference pairs are checked at import (issue 15)', () => {
+  const pair = (chosen: string, rejected: string) => ({ instruction: 'Hi', chosen, rejected });
+  it('a blank answer is missing_content and a rejected answer equal to the chosen one is refused, naming the field', async () => {
+    const { report, rows } = await run(
+      jsonl(pair('Hello!', 'Go away.'), pair('Hello!', '  \n'), pair('   ', 'Go away.'), pair('Same', 'Same')),
+    );
+    expect(rows).toHaveLength(1);
+    expect(codes(report)).toEqual({ missing_content: 2, identical_preference_outputs: 1 });
+    const where = report.problems.flatMap((p) => p.examples.map((e) => [p.code, e.line, e.field]));
+    expect(where).toEqual(
+      expect.arrayContaining([
+        ['missing_content', 2, 'non_preferred_output[0].content'],
+        ['missing_content', 3, 'preferred_output[0].content'],
+        ['identical_preference_outputs', 4, 'non_preferred_output'],
+      ]),
+    );
   });
 });
 
