@@ -7,7 +7,7 @@
  * multiply-adds per fp32 lane). Pass --kernel avx2|scalar to measure the other kernels; CRUCIBLE_THREADS=n sets the pool size.
  *
  * Then the packed bf16 weights (packBf16Weight + matmulBf16Packed, crossEntropyLmHeadBf16) on every bf16 kernel this
- * CPU has (amx, avx512bf16, widened) against the fp32 SGEMM on the same shapes: Qwen2.5-0.5B at 512 tokens (forward
+ * CPU has (amx, avx512bf16, avx512fma, widened) against the fp32 SGEMM on the same shapes: Qwen2.5-0.5B at 512 tokens (forward
  * x W^T and input gradient dY W of the MLP, q/o and the 151936-row LM head, and the fused LM-head cross-entropy) and
  * one Qwen2.5-7B MLP shape; GFLOPS and the ratio to fp32, with the CPU model, its flags and the AMX peak of a
  * TDPBF16PS-only loop. --no-big skips the LM head and 7B rows (about 2 GB of arrays); --bf16-only skips the first table.
@@ -143,7 +143,7 @@ const cpuModel = (() => {
     return { model: '?', flags: [] as string[] };
   }
 })();
-const bf16Kernels = (['amx', 'avx512bf16', 'widened'] as TBf16Kernel[]).filter((k) => addon.setBf16Kernel(k));
+const bf16Kernels = (['amx', 'avx512bf16', 'avx512fma', 'widened'] as TBf16Kernel[]).filter((k) => addon.setBf16Kernel(k));
 addon.setBf16Kernel('auto');
 const bestOf = (run: () => void, flop: number): TRate => {
   run();

@@ -172,7 +172,7 @@ void retile_transposed(const PackedW& W, i64 r0t, i64 rowsValid, i64 ct0, i64 nc
       const i64 rowRel = 32 * (rt0 + rt);  // first W row of this reduction tile, relative to row tile r0t
 #ifdef CT_X86
       const i64 kt = ct / 2, p0 = (ct % 2) * 8, s0 = r0t + 2 * (rt0 + rt);
-      if (cpu_has_avx512bf16() && rowRel + 32 <= rowsValid && s0 + 1 < W.Nt) {
+      if (cpu_has_avx512bw() && rowRel + 32 <= rowsValid && s0 + 1 < W.Nt) {
         retile8(W.data + (s0 * W.Kt + kt) * 256 + p0 * 16, d);
         retile8(W.data + ((s0 + 1) * W.Kt + kt) * 256 + p0 * 16, d + 128);
         continue;
@@ -205,14 +205,42 @@ bool cpu_has_avx512bf16() {
 #endif
 }
 
+bool cpu_has_avx512bw() {
+#ifdef CT_X86
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
 bool amx_available();  // gemm_amx.cc: cpuid + XCR0 + the arch_prctl permission, probed once
 
 namespace {
 int g_kernel = -1;  // -1: not chosen yet (auto at first use)
 std::mutex g_kernel_mu;
+
+bool cpu_is_amd() {
+#ifdef CT_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_is("amd");
+#else
+  return false;
+#endif
+}
+
+// AMX where the CPU and OS allow it. Otherwise vdpbf16ps only where it is fast: AMD Zen 4 issues it at the fp32 FMA
+// rate with twice the products (measured ~1.8x the fp32 SGEMM), while Intel cores issue it at half the FMA rate in
+// FLOPs (measured on a Sapphire Rapids-class Xeon without AMX: a 12-chain vdpbf16ps loop did 0.36-0.58x the FLOPs of
+// an FMA loop, and the vdpbf16ps GEMM ran at 0.55-0.66x the fp32 SGEMM), so there fp32 FMAs on the weight widened
+// per cache block win. The choice depends on cpuid only (no timing probe), so a run and its resume compute the same.
 Bf16Kernel pick_auto_bf16() {
   if (amx_available()) return kBf16Amx;
-  if (cpu_has_avx512bf16()) return kBf16Avx512;
+  if (cpu_has_avx512bf16() && cpu_is_amd()) return kBf16Avx512;
+  if (cpu_has_avx512bw()) return kBf16Fp32Fma;
   return kBf16Widened;
 }
 }  // namespace
@@ -226,7 +254,7 @@ Bf16Kernel bf16_kernel() {
 }
 
 const char* bf16_kernel_name(Bf16Kernel k) {
-  return k == kBf16Amx ? "amx" : k == kBf16Avx512 ? "avx512bf16" : "widened";
+  return k == kBf16Amx ? "amx" : k == kBf16Avx512 ? "avx512bf16" : k == kBf16Fp32Fma ? "avx512fma" : "widened";
 }
 
 bool bf16_set_kernel(const char* name) {
@@ -234,6 +262,7 @@ bool bf16_set_kernel(const char* name) {
   if (!std::strcmp(name, "auto")) k = pick_auto_bf16();
   else if (!std::strcmp(name, "amx") && amx_available()) k = kBf16Amx;
   else if (!std::strcmp(name, "avx512bf16") && cpu_has_avx512bf16()) k = kBf16Avx512;
+  else if (!std::strcmp(name, "avx512fma") && cpu_has_avx512bw()) k = kBf16Fp32Fma;
   else if (!std::strcmp(name, "widened")) k = kBf16Widened;
   else return false;
   std::lock_guard<std::mutex> lk(g_kernel_mu);
@@ -416,6 +445,127 @@ void gemm_bf16p_avx512(const Bf16Gemm& g) {
 #endif
 }
 
+// ---- fp32 FMA on the weight widened per cache block (AVX-512F) ----------------------------------------------------
+// The same blocking and thread split as the vdpbf16ps kernel above, but each B block (NCT column tiles x KCP k-pairs
+// of bf16, straight from the packed weight or re-tiled for transW) is widened once into fp32 micro-panels of 32
+// columns - a shift and a mask per 16 values - and multiplied by the fp32 SGEMM's 12x32 micro-kernel. A is rounded
+// to bf16 while it is packed, so the products are exactly those of the other bf16 kernels (a product of two bf16
+// values is exact in fp32); only the fp32 summation order differs. Widening costs O(N K) per call, against the
+// O(M N K) multiply-adds, and the weight is still read as 2 bytes a parameter.
+namespace {
+#ifdef CT_X86
+// A[M, R] (lda) rows [m0, m0 + MR * np) -> fp32 panels [np][Rp][MR] of bf16-rounded values (Rp >= R, zero-padded).
+__attribute__((target("avx512f,avx512bw"))) void pack_a_rounded(const float* A, i64 lda, i64 M, i64 R, i64 Rp,
+                                                                 i64 m0, i64 np, float* dst) {
+  const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), himask = _mm512_set1_epi32(~0xffff);
+  const __m512i quiet = _mm512_set1_epi32(0x00400000), absmask = _mm512_set1_epi32(0x7fffffff),
+                inf = _mm512_set1_epi32(0x7f800000);
+  alignas(64) float t[MR][16];
+  for (i64 pn = 0; pn < np; pn++) {
+    float* d = dst + pn * Rp * MR;
+    for (i64 k0 = 0; k0 < Rp; k0 += 16) {
+      const i64 left = R - k0;
+      const __mmask16 mk = left >= 16 ? 0xffff : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
+      for (int i = 0; i < MR; i++) {
+        const i64 m = m0 + pn * MR + i;
+        const __m512i u = m < M ? _mm512_maskz_loadu_epi32(mk, A + m * lda + k0) : _mm512_setzero_si512();
+        // round to nearest even at bit 16; NaN stays a (quiet) NaN, as bf16_round does
+        const __m512i r = _mm512_and_si512(
+            _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one))), himask);
+        const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, absmask), inf);
+        _mm512_store_si512(t[i], _mm512_mask_mov_epi32(r, nan, _mm512_and_si512(_mm512_or_si512(u, quiet), himask)));
+      }
+      for (int kk = 0; kk < 16; kk++)
+        for (int i = 0; i < MR; i++) d[(k0 + kk) * MR + i] = t[i][kk];
+    }
+  }
+}
+
+// kc rows of 16 bf16 pairs (src, 16 uint32 a row) -> 2 kc rows of 32 floats at dst + off (off 0 or 16): row 2p gets
+// the low halves (even k), row 2p + 1 the high halves.
+__attribute__((target("avx512f"))) void widen_strip(const uint32_t* src, i64 kc, float* dst, int off) {
+  const __m512i hi = _mm512_set1_epi32(~0xffff);
+  for (i64 p = 0; p < kc; p++) {
+    const __m512i u = _mm512_loadu_si512(src + 16 * p);
+    _mm512_store_si512(dst + 64 * p + off, _mm512_slli_epi32(u, 16));
+    _mm512_store_si512(dst + 64 * p + 32 + off, _mm512_and_si512(u, hi));
+  }
+}
+#endif  // CT_X86
+}  // namespace
+
+void gemm_bf16p_fp32fma(const Bf16Gemm& g) {
+#ifdef CT_X86
+  const i64 M = g.M, Nc = g.Nc, R = g.R;
+  const i64 Rt = (R + 31) / 32, Rp = Rt * 32, kp = Rt * 16, Ct = (Nc + 15) / 16, np = (M + MR - 1) / MR;
+  float* ap = static_cast<float*>(bf16_scratch(0, 0, static_cast<size_t>(np * Rp * MR) * 4));
+  parallel_for(np, 4, [&](i64 p0, i64 p1, int) { pack_a_rounded(g.A, g.lda, M, R, Rp, p0 * MR, p1 - p0, ap + p0 * Rp * MR); });
+
+  int nt = pool_threads();
+  if (2.0 * M * Nc * R < 2e6) nt = 1;
+  const bool splitCols = Ct >= 2 * nt;
+  const i64 unitsC = (Ct + 1) / 2;
+  if (!splitCols) nt = static_cast<int>(std::max<i64>(1, std::min<i64>(nt, np)));
+  auto body = [&](int tid) {
+    i64 c0 = 0, c1 = Ct, q0 = 0, q1 = np;
+    if (splitCols) {
+      c0 = std::min(Ct, unitsC * tid / nt * 2);
+      c1 = std::min(Ct, unitsC * (tid + 1) / nt * 2);
+    } else {
+      q0 = np * tid / nt;
+      q1 = np * (tid + 1) / nt;
+    }
+    if (c0 >= c1 || q0 >= q1) return;
+    uint32_t* bt = g.transW ? static_cast<uint32_t*>(bf16_scratch(tid, 1, static_cast<size_t>(NCT * KCP / 16) * 1024))
+                            : nullptr;
+    float* tile = static_cast<float*>(bf16_scratch(tid, 2, MR * 32 * 4));
+    float* bw = static_cast<float*>(bf16_scratch(tid, 3, static_cast<size_t>((NCT + 1) / 2 * 2 * KCP * 32) * 4));
+    for (i64 jc = c0; jc < c1; jc += NCT) {
+      const i64 nct = std::min(NCT, c1 - jc);
+      for (i64 pc = 0; pc < kp; pc += KCP) {
+        const i64 kc = std::min(KCP, kp - pc);
+        const float beta = pc == 0 ? g.beta : 1.0f;
+        const uint32_t* bstrip[NCT + 1];
+        if (g.transW) {
+          retile_transposed(*g.W, g.r0t, R, jc, nct, pc / 16, kc / 16, bt);
+          for (i64 j = 0; j < nct; j++) bstrip[j] = bt + j * kc * 16;
+        } else {
+          for (i64 j = 0; j < nct; j++) bstrip[j] = g.W->data + (g.r0t + jc + j) * g.W->Kt * 256 + pc * 16;
+        }
+        bstrip[nct] = bstrip[nct - 1];  // an odd last tile pairs with itself; the second half is discarded
+        for (i64 j = 0; j < nct; j += 2) {
+          float* panel = bw + (j / 2) * 2 * kc * 32;
+          widen_strip(bstrip[j], kc, panel, 0);
+          widen_strip(bstrip[j + 1], kc, panel, 16);
+        }
+        for (i64 q = q0; q < q1; q++) {
+          const i64 m0 = q * MR, mr = std::min<i64>(MR, M - m0);
+          const float* a = ap + q * Rp * MR + 2 * pc * MR;
+          for (i64 j = 0; j < nct; j += 2) {
+            const i64 n0 = (jc + j) * 16, nr = std::min<i64>(32, Nc - n0);
+            const float* b = bw + (j / 2) * 2 * kc * 32;
+            float* c = g.C + m0 * g.ldc + n0;
+            if (mr == MR && nr == 32) {
+              sgemm_kernel_12x32(2 * kc, a, b, c, g.ldc, g.alpha, beta);
+            } else {
+              sgemm_kernel_12x32(2 * kc, a, b, tile, 32, 1.0f, 0.0f);
+              for (i64 i = 0; i < mr; i++)
+                for (i64 jj = 0; jj < nr; jj++) {
+                  float& d = c[i * g.ldc + jj];
+                  d = beta == 0.0f ? g.alpha * tile[i * 32 + jj] : g.alpha * tile[i * 32 + jj] + beta * d;
+                }
+            }
+          }
+        }
+      }
+    }
+  };
+  run_threads(nt, body);
+#else
+  (void)g;
+#endif
+}
+
 // ---- widened fp32: the portable path --------------------------------------------------------------------------------
 
 namespace {
@@ -476,6 +626,9 @@ void gemm_bf16p(const PackedW& W, bool transW, i64 M, i64 r0, i64 rows, float al
       break;
     case kBf16Avx512:
       gemm_bf16p_avx512(g);
+      break;
+    case kBf16Fp32Fma:
+      gemm_bf16p_fp32fma(g);
       break;
     default:
       gemm_bf16p_widened(g);

@@ -122,6 +122,17 @@ bool has_avx512() { return false; }
 bool has_avx2() { return false; }
 #endif
 
+}  // namespace
+
+#ifdef CT_X86
+// (declared in common.h) the AVX-512F 12x32 micro-kernel, for GEMMs that pack their own operands (bf16w.cc).
+void sgemm_kernel_12x32(i64 kc, const float* a, const float* b, float* c, i64 ldc, float alpha, float beta) {
+  kernel_avx512(kc, a, b, c, ldc, alpha, beta);
+}
+#endif
+
+namespace {
+
 Kernel pick_auto() {
 #ifdef CT_X86
   __builtin_cpu_init();
