@@ -143,7 +143,9 @@ const cpuModel = (() => {
     return { model: '?', flags: [] as string[] };
   }
 })();
-const bf16Kernels = (['amx', 'avx512bf16', 'avx512fma', 'widened'] as TBf16Kernel[]).filter((k) => addon.setBf16Kernel(k));
+const bf16Kernels = (['amx', 'avx512bf16', 'avx512fma', 'widened'] as TBf16Kernel[]).filter((k) =>
+  addon.setBf16Kernel(k),
+);
 addon.setBf16Kernel('auto');
 const bestOf = (run: () => void, flop: number): TRate => {
   run();

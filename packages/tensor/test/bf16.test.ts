@@ -94,7 +94,11 @@ const cpuFlags = (() => {
 
 const cpuVendor = (() => {
   try {
-    return readFileSync('/proc/cpuinfo', 'utf8').match(/^vendor_id\s*:(.*)$/m)?.[1].trim() ?? '';
+    return (
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .match(/^vendor_id\s*:(.*)$/m)?.[1]
+        .trim() ?? ''
+    );
   } catch {
     return '';
   }
