@@ -56,7 +56,8 @@ void parallel_tasks(i64 ntasks, F&& f) {
 
 // ---- scratch --------------------------------------------------------------------------------------------------------
 // Grow-only, 64-byte aligned buffers per (thread, slot): no allocation in steady state.
-enum Slot { kPackA = 0, kPackB, kTile, kSmall, kOp0, kOp1, kOp2, kOp3, kSlots };
+// kSkinnyB, kSkinnyAcc, kSkinnyTail: the skinny GEMM's own (gemm_mt may be called while an op holds kOp* data).
+enum Slot { kPackA = 0, kPackB, kTile, kSmall, kOp0, kOp1, kOp2, kOp3, kSkinnyB, kSkinnyAcc, kSkinnyTail, kSlots };
 float* scratch(int tid, Slot slot, size_t floats);
 void runtime_init();  // starts the pool and sizes the scratch table; called once at module load
 
