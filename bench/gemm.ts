@@ -243,6 +243,21 @@ const bshapes: TBShape[] = [
   { label: '7B MLP up/gate dX', M: 512, N: 18944, K: 3584, transW: true, big: true },
 ];
 const brows: string[][] = [];
+// vdpbf16ps against fp32 FMAs, short probes in alternation (per busy pool: CPU time, so load hits both alike).
+const dpVsFma = (): { dp: TRate; fma: TRate } => {
+  let dp: TRate = { wall: 0, cpu: 0 };
+  let fma: TRate = { wall: 0, cpu: 0 };
+  for (let i = 0; i < 10; i++) {
+    fma = best(fma, measurePeak(0.05));
+    const c0 = cpuSeconds();
+    const t0 = performance.now();
+    const wall = addon.dpbf16Peak(0.05);
+    const flop = (wall * (performance.now() - t0)) / 1e3;
+    dp = best(dp, { wall, cpu: (flop / (cpuSeconds() - c0)) * (info?.threads ?? 1) });
+  }
+  return { dp, fma };
+};
+const dpPeak = dpVsFma();
 let peakAmx = amxPeak();
 for (const s of bshapes) {
   if (s.big && noBig) continue;
@@ -284,6 +299,10 @@ console.log(`\nCPU: ${cpuModel.model}; flags: ${cpuModel.flags.join(' ') || 'non
 console.log(
   `bf16 kernel (auto): ${addon.info().bf16Kernel}; AMX: ${addon.info().amx}; AMX bf16 peak (TDPBF16PS loop, all threads) ${peakAmx.toFixed(0)} GFLOPS`,
 );
+if (dpPeak.dp.cpu > 0)
+  console.log(
+    `vdpbf16ps-only loop ${dpPeak.dp.cpu.toFixed(0)} GFLOPS per busy pool against an FMA-only loop's ${dpPeak.fma.cpu.toFixed(0)} (${(dpPeak.dp.cpu / dpPeak.fma.cpu).toFixed(2)}x; best of 10 alternating 50 ms probes)`,
+  );
 console.log('packed bf16 weights: GFLOPS wall (ratio to fp32 SGEMM on the same shape, GFLOPS per busy pool)');
 const bhead = ['GEMM (W [N,K])', 'MxNxK (C = M x N, reduce K)', 'fp32', ...bf16Kernels];
 const bw = bhead.map((h, i) => Math.max(h.length, ...brows.map((r) => r[i].length)));

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -563,6 +564,52 @@ void gemm_bf16p_fp32fma(const Bf16Gemm& g) {
   run_threads(nt, body);
 #else
   (void)g;
+#endif
+}
+
+// ---- vdpbf16ps peak -----------------------------------------------------------------------------------------------
+namespace {
+#ifdef CT_BF16
+// 16 independent vdpbf16ps chains (no loads); returns FLOPs done (2 products of 2 FLOPs per fp32 lane).
+__attribute__((target("avx512f,avx512bf16"))) double dp_loop(i64 iters) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f7f3f80), y = (__m512bh)_mm512_set1_epi32(0x33d633d6);
+  for (i64 it = 0; it < iters; it++) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_dpbf16_ps(acc[i], x, y);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < 16; i++) s = _mm512_add_ps(s, acc[i]);
+  volatile float sink = _mm512_reduce_add_ps(s);
+  (void)sink;
+  return static_cast<double>(iters) * 16 * 16 * 4;
+}
+#endif
+}  // namespace
+
+double dpbf16_peak_gflops(double seconds) {
+#ifdef CT_BF16
+  if (!cpu_has_avx512bf16()) return 0;
+  const int nt = pool_threads();
+  std::vector<double> rates(static_cast<size_t>(nt));
+  auto body = [&](int tid) {
+    using clk = std::chrono::steady_clock;
+    const auto t0 = clk::now();
+    double flops = 0, el = 0;
+    do {
+      flops += dp_loop(1 << 18);
+      el = std::chrono::duration<double>(clk::now() - t0).count();
+    } while (el < seconds);
+    rates[static_cast<size_t>(tid)] = flops / el;
+  };
+  run_threads(nt, body);
+  double total = 0;
+  for (double r : rates) total += r;
+  return total * 1e-9;
+#else
+  (void)seconds;
+  return 0;
 #endif
 }
 

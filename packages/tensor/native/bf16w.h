@@ -55,6 +55,9 @@ inline void gemm_bf16p(const PackedW& W, bool transW, i64 M, float alpha, const 
 
 // GFLOPS of a TDPBF16PS-only loop (no loads) on every pool thread: this machine's AMX bf16 peak. 0 without AMX.
 double amx_peak_gflops(double seconds);
+// GFLOPS of a vdpbf16ps-only loop (no loads) on every pool thread (0 without AVX-512 BF16): against fma_peak_gflops it
+// says whether vdpbf16ps outruns fp32 FMAs on this core (the reason for the auto pick in bf16w.cc).
+double dpbf16_peak_gflops(double seconds);
 
 // The fused LM head + cross-entropy of cross_entropy_lm_head (attention_ce.cc) with the packed bf16 weight W[V, C]:
 // hidden rounded to bf16 for the logits GEMM, softmax and loss in fp32/double, dhidden = gradScale dlogits W through
