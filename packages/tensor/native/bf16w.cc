@@ -375,17 +375,17 @@ __attribute__((target("avx512f,avx512bf16"))) void kernel_12x32(i64 kp, const ui
 #endif  // CT_BF16
 }  // namespace
 
-// Threads split the output columns (in pairs of tiles) when there are enough, else the rows; A is packed once into
-// a shared buffer. Loops per thread: column block (NCT tiles) > reduction block (KCP pairs) > 12-row panel >
-// 32-column pair of strips, so one A panel (12 x KCP) stays in L1 while the B block streams from L2.
-void gemm_bf16p_avx512(const Bf16Gemm& g) {
-#ifdef CT_BF16
+// The loops both row-wise kernels share (vdpbf16ps and avx512fma). Threads split the output columns (in pairs of
+// tiles) when there are enough, else the rows (np panels of MR); the caller packed A once into a shared buffer. Loops
+// per thread: column block (NCT tiles) > reduction block (KCP pairs) > MR-row panel > 32-column pair of strips, so one
+// A panel stays in L1 while the B block streams from L2. Per block, prep(tid, bstrip, nct, kc) may transform the B
+// strips (16 uint32 a pair, straight from the weight or, for transW, re-tiled); then
+// tile(tid, q, pc, kc, j, bstrip, c, ldc, alpha, beta) computes C[12, 32] at panel q, strips j and j + 1.
+namespace {
+template <class Prep, class Tile>
+void bf16_blocked(const Bf16Gemm& g, i64 np, Prep&& prep, Tile&& tile) {
   const i64 M = g.M, Nc = g.Nc, R = g.R;
-  const i64 Rt = (R + 31) / 32, kp = Rt * 16, Ct = (Nc + 15) / 16, np = (M + MR - 1) / MR;
-  uint32_t* ap = static_cast<uint32_t*>(bf16_scratch(0, 0, static_cast<size_t>(np * kp * MR) * 4));
-  // Pack A: panels split over the pool.
-  parallel_for(np, 4, [&](i64 p0, i64 p1, int) { pack_a_pairs(g.A, g.lda, M, R, p0 * MR, p1 - p0, kp, ap + p0 * kp * MR); });
-
+  const i64 kp = (R + 31) / 32 * 16, Ct = (Nc + 15) / 16;
   int nt = pool_threads();
   if (2.0 * M * Nc * R < 2e6) nt = 1;
   const bool splitCols = Ct >= 2 * nt;
@@ -403,7 +403,7 @@ void gemm_bf16p_avx512(const Bf16Gemm& g) {
     if (c0 >= c1 || q0 >= q1) return;
     uint32_t* bt = g.transW ? static_cast<uint32_t*>(bf16_scratch(tid, 1, static_cast<size_t>(NCT * KCP / 16) * 1024))
                             : nullptr;
-    float* tile = static_cast<float*>(bf16_scratch(tid, 2, MR * 32 * 4));
+    float* edge = static_cast<float*>(bf16_scratch(tid, 2, MR * 32 * 4));
     for (i64 jc = c0; jc < c1; jc += NCT) {
       const i64 nct = std::min(NCT, c1 - jc);
       for (i64 pc = 0; pc < kp; pc += KCP) {
@@ -419,20 +419,20 @@ void gemm_bf16p_avx512(const Bf16Gemm& g) {
           for (i64 j = 0; j < nct; j++) bstrip[j] = g.W->data + (g.r0t + jc + j) * g.W->Kt * 256 + pc * 16;
         }
         bstrip[nct] = bstrip[nct - 1];  // an odd last tile pairs with itself; the second half is discarded
+        prep(tid, bstrip, nct, kc);
         for (i64 q = q0; q < q1; q++) {
           const i64 m0 = q * MR, mr = std::min<i64>(MR, M - m0);
-          const uint32_t* a = ap + q * kp * MR + pc * MR;
           for (i64 j = 0; j < nct; j += 2) {
             const i64 n0 = (jc + j) * 16, nr = std::min<i64>(32, Nc - n0);
             float* c = g.C + m0 * g.ldc + n0;
             if (mr == MR && nr == 32) {
-              kernel_12x32(kc, a, bstrip[j], bstrip[j + 1], c, g.ldc, g.alpha, beta);
+              tile(tid, q, pc, kc, j, bstrip, c, g.ldc, g.alpha, beta);
             } else {
-              kernel_12x32(kc, a, bstrip[j], bstrip[j + 1], tile, 32, 1.0f, 0.0f);
+              tile(tid, q, pc, kc, j, bstrip, edge, i64(32), 1.0f, 0.0f);
               for (i64 i = 0; i < mr; i++)
                 for (i64 jj = 0; jj < nr; jj++) {
                   float& d = c[i * g.ldc + jj];
-                  d = beta == 0.0f ? g.alpha * tile[i * 32 + jj] : g.alpha * tile[i * 32 + jj] + beta * d;
+                  d = beta == 0.0f ? g.alpha * edge[i * 32 + jj] : g.alpha * edge[i * 32 + jj] + beta * d;
                 }
             }
           }
@@ -441,6 +441,20 @@ void gemm_bf16p_avx512(const Bf16Gemm& g) {
     }
   };
   run_threads(nt, body);
+}
+}  // namespace
+
+void gemm_bf16p_avx512(const Bf16Gemm& g) {
+#ifdef CT_BF16
+  const i64 M = g.M, R = g.R;
+  const i64 kp = (R + 31) / 32 * 16, np = (M + MR - 1) / MR;
+  uint32_t* ap = static_cast<uint32_t*>(bf16_scratch(0, 0, static_cast<size_t>(np * kp * MR) * 4));
+  parallel_for(np, 4, [&](i64 p0, i64 p1, int) { pack_a_pairs(g.A, g.lda, M, R, p0 * MR, p1 - p0, kp, ap + p0 * kp * MR); });
+  bf16_blocked(
+      g, np, [](int, const uint32_t**, i64, i64) {},
+      [&](int, i64 q, i64 pc, i64 kc, i64 j, const uint32_t** bstrip, float* c, i64 ldc, float alpha, float beta) {
+        kernel_12x32(kc, ap + q * kp * MR + pc * MR, bstrip[j], bstrip[j + 1], c, ldc, alpha, beta);
+      });
 #else
   (void)g;
 #endif
@@ -497,71 +511,26 @@ __attribute__((target("avx512f"))) void widen_strip(const uint32_t* src, i64 kc,
 
 void gemm_bf16p_fp32fma(const Bf16Gemm& g) {
 #ifdef CT_X86
-  const i64 M = g.M, Nc = g.Nc, R = g.R;
-  const i64 Rt = (R + 31) / 32, Rp = Rt * 32, kp = Rt * 16, Ct = (Nc + 15) / 16, np = (M + MR - 1) / MR;
+  const i64 M = g.M, R = g.R;
+  const i64 Rp = (R + 31) / 32 * 32, np = (M + MR - 1) / MR;
   float* ap = static_cast<float*>(bf16_scratch(0, 0, static_cast<size_t>(np * Rp * MR) * 4));
   parallel_for(np, 4, [&](i64 p0, i64 p1, int) { pack_a_rounded(g.A, g.lda, M, R, Rp, p0 * MR, p1 - p0, ap + p0 * Rp * MR); });
-
-  int nt = pool_threads();
-  if (2.0 * M * Nc * R < 2e6) nt = 1;
-  const bool splitCols = Ct >= 2 * nt;
-  const i64 unitsC = (Ct + 1) / 2;
-  if (!splitCols) nt = static_cast<int>(std::max<i64>(1, std::min<i64>(nt, np)));
-  auto body = [&](int tid) {
-    i64 c0 = 0, c1 = Ct, q0 = 0, q1 = np;
-    if (splitCols) {
-      c0 = std::min(Ct, unitsC * tid / nt * 2);
-      c1 = std::min(Ct, unitsC * (tid + 1) / nt * 2);
-    } else {
-      q0 = np * tid / nt;
-      q1 = np * (tid + 1) / nt;
-    }
-    if (c0 >= c1 || q0 >= q1) return;
-    uint32_t* bt = g.transW ? static_cast<uint32_t*>(bf16_scratch(tid, 1, static_cast<size_t>(NCT * KCP / 16) * 1024))
-                            : nullptr;
-    float* tile = static_cast<float*>(bf16_scratch(tid, 2, MR * 32 * 4));
-    float* bw = static_cast<float*>(bf16_scratch(tid, 3, static_cast<size_t>((NCT + 1) / 2 * 2 * KCP * 32) * 4));
-    for (i64 jc = c0; jc < c1; jc += NCT) {
-      const i64 nct = std::min(NCT, c1 - jc);
-      for (i64 pc = 0; pc < kp; pc += KCP) {
-        const i64 kc = std::min(KCP, kp - pc);
-        const float beta = pc == 0 ? g.beta : 1.0f;
-        const uint32_t* bstrip[NCT + 1];
-        if (g.transW) {
-          retile_transposed(*g.W, g.r0t, R, jc, nct, pc / 16, kc / 16, bt);
-          for (i64 j = 0; j < nct; j++) bstrip[j] = bt + j * kc * 16;
-        } else {
-          for (i64 j = 0; j < nct; j++) bstrip[j] = g.W->data + (g.r0t + jc + j) * g.W->Kt * 256 + pc * 16;
-        }
-        bstrip[nct] = bstrip[nct - 1];  // an odd last tile pairs with itself; the second half is discarded
+  const size_t bwFloats = static_cast<size_t>((NCT + 1) / 2 * 2 * KCP * 32);
+  auto widened = [&](int tid) { return static_cast<float*>(bf16_scratch(tid, 3, bwFloats * 4)); };
+  bf16_blocked(
+      g, np,
+      [&](int tid, const uint32_t** bstrip, i64 nct, i64 kc) {
+        float* bw = widened(tid);
         for (i64 j = 0; j < nct; j += 2) {
           float* panel = bw + (j / 2) * 2 * kc * 32;
           widen_strip(bstrip[j], kc, panel, 0);
           widen_strip(bstrip[j + 1], kc, panel, 16);
         }
-        for (i64 q = q0; q < q1; q++) {
-          const i64 m0 = q * MR, mr = std::min<i64>(MR, M - m0);
-          const float* a = ap + q * Rp * MR + 2 * pc * MR;
-          for (i64 j = 0; j < nct; j += 2) {
-            const i64 n0 = (jc + j) * 16, nr = std::min<i64>(32, Nc - n0);
-            const float* b = bw + (j / 2) * 2 * kc * 32;
-            float* c = g.C + m0 * g.ldc + n0;
-            if (mr == MR && nr == 32) {
-              sgemm_kernel_12x32(2 * kc, a, b, c, g.ldc, g.alpha, beta);
-            } else {
-              sgemm_kernel_12x32(2 * kc, a, b, tile, 32, 1.0f, 0.0f);
-              for (i64 i = 0; i < mr; i++)
-                for (i64 jj = 0; jj < nr; jj++) {
-                  float& d = c[i * g.ldc + jj];
-                  d = beta == 0.0f ? g.alpha * tile[i * 32 + jj] : g.alpha * tile[i * 32 + jj] + beta * d;
-                }
-            }
-          }
-        }
-      }
-    }
-  };
-  run_threads(nt, body);
+      },
+      [&](int tid, i64 q, i64 pc, i64 kc, i64 j, const uint32_t**, float* c, i64 ldc, float alpha, float beta) {
+        sgemm_kernel_12x32(2 * kc, ap + q * Rp * MR + 2 * pc * MR, widened(tid) + (j / 2) * 2 * kc * 32, c, ldc, alpha,
+                           beta);
+      });
 #else
   (void)g;
 #endif

@@ -511,9 +511,15 @@ void gemm_skinny(const Gemm& g, bool transC) {
   });
 }
 
+// CRUCIBLE_GEMM_SKINNY=0 sends skinny products to the packed 12x32 path: a knob for benchmarks only (before/after).
+const bool g_skinny_on = [] {
+  const char* e = std::getenv("CRUCIBLE_GEMM_SKINNY");
+  return !(e && std::strcmp(e, "0") == 0);
+}();
+
 // Which skinny form applies (0: none, 1: N small, 2: M small, by the transposed product).
 int skinny_form(const Gemm& g) {
-  if (std::strcmp(g_kernel.name, "avx512") != 0 || g.K < 16 || g.alpha == 0.0f) return 0;
+  if (!g_skinny_on || std::strcmp(g_kernel.name, "avx512") != 0 || g.K < 16 || g.alpha == 0.0f) return 0;
   if (g.N <= 32 && g.M >= 48) return 1;
   if (g.M <= 32 && g.M > kSmallM && g.N >= 48) return 2;
   return 0;

@@ -173,51 +173,16 @@ function opSuite(): void {
       { alpha: -1.5, beta: 0.25 },
     ];
 
-    it('matches the reference on odd shapes, transposes, alpha/beta and views', () => {
+    // Every shape with all four transposes, cycling alpha/beta, inputs from the random stream g.
+    const checkShapes = (list: [number, number, number][], g: () => number): void => {
       let i = 0;
-      for (const [M, N, K] of shapes) {
-        for (const transA of [false, true]) {
-          for (const transB of [false, true]) {
-            const { alpha, beta } = coeffs[i++ % coeffs.length];
-            const a = view(M * K),
-              b = view(K * N);
-            // beta = 0 must ignore whatever is in C, NaN included
-            const c = view(M * N, () => (beta === 0 ? Number.NaN : r() * 2 - 1));
-            const want = copy(c.v);
-            const bound = gemmBound(a.v, b.v, c.v, M, N, K, { transA, transB, alpha, beta });
-            ref.matmul(want, a.v, b.v, M, N, K, { transA, transB, alpha, beta });
-            cpu.matmul(c.v, a.v, b.v, M, N, K, { transA, transB, alpha, beta });
-            expectClose(`C ${M}x${N}x${K} tA=${transA} tB=${transB}`, c.v, want, VAL, bound);
-            expect(c.guards() && a.guards() && b.guards()).toBe(true);
-          }
-        }
-      }
-    });
-
-    // LoRA's skinny products (r = 8..32 columns, or r rows) take their own kernel on AVX-512 (native/gemm.cc): N <= 16
-    // and 16 < N <= 32 with ragged row blocks (24 and 12 rows), M <= 32 through the transposed product, K across the
-    // 16-row chunks of a transposed A. Same tolerances and bound as above; its own random stream.
-    it('matches the reference on skinny (LoRA) shapes, every transpose, alpha/beta and views', () => {
-      const g = rng(20261207);
-      const skinny: [number, number, number][] = [
-        [100, 16, 45],
-        [512, 16, 896],
-        [77, 8, 300],
-        [61, 32, 70],
-        [49, 17, 33],
-        [16, 300, 128],
-        [5, 100, 40],
-        [32, 48, 16],
-        [24, 70, 200],
-        [16, 896, 512],
-      ];
-      let i = 0;
-      for (const [M, N, K] of skinny) {
+      for (const [M, N, K] of list) {
         for (const transA of [false, true]) {
           for (const transB of [false, true]) {
             const { alpha, beta } = coeffs[i++ % coeffs.length];
             const a = view(M * K, undefined, g),
               b = view(K * N, undefined, g);
+            // beta = 0 must ignore whatever is in C, NaN included
             const c = view(M * N, () => (beta === 0 ? Number.NaN : g() * 2 - 1), g);
             const want = copy(c.v);
             const bound = gemmBound(a.v, b.v, c.v, M, N, K, { transA, transB, alpha, beta });
@@ -228,7 +193,29 @@ function opSuite(): void {
           }
         }
       }
-    });
+    };
+
+    it('matches the reference on odd shapes, transposes, alpha/beta and views', () => checkShapes(shapes, r));
+
+    // LoRA's skinny products (r = 8..32 columns, or r rows) take their own kernel on AVX-512 (native/gemm.cc): N <= 16
+    // and 16 < N <= 32 with ragged row blocks (24 and 12 rows), M <= 32 through the transposed product, K across the
+    // 16-row chunks of a transposed A. Same tolerances and bound as above; its own random stream.
+    it('matches the reference on skinny (LoRA) shapes, every transpose, alpha/beta and views', () =>
+      checkShapes(
+        [
+          [100, 16, 45],
+          [512, 16, 896],
+          [77, 8, 300],
+          [61, 32, 70],
+          [49, 17, 33],
+          [16, 300, 128],
+          [5, 100, 40],
+          [32, 48, 16],
+          [24, 70, 200],
+          [16, 896, 512],
+        ],
+        rng(20261207),
+      ));
 
     it('matmulBf16W (bf16 weights) matches the reference', () => {
       let i = 0;
