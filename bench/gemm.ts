@@ -1,16 +1,18 @@
 /**
  * SGEMM and bf16 GEMM benchmark of the native cpu backend (not a test).
- * Run: npx tsx bench/gemm.ts [--seconds 2] [--reps 3] [--kernel avx512|avx2|scalar] [--bf16-only] [--no-big]
+ * Run: npx tsx bench/gemm.ts [--seconds 2] [--reps 3] [--kernel avx512|avx2|scalar] [--bf16-only] [--no-big] [--lora]
  * Measures this machine's practical fp32 peak with an FMA-only loop on every pool thread, then the GEMM shapes of a
  * Qwen2.5-0.5B layer at 512 tokens (forward x W^T and the two backward products), best of `reps` timings each,
  * and prints GFLOPS and the fraction of the measured fp32 peak (bf16 rows can exceed 100%: vdpbf16ps does two
  * multiply-adds per fp32 lane). Pass --kernel avx2|scalar to measure the other kernels; CRUCIBLE_THREADS=n sets the pool size.
  *
  * Then the packed bf16 weights (packBf16Weight + matmulBf16Packed, crossEntropyLmHeadBf16) on every bf16 kernel this
- * CPU has (amx, avx512bf16, widened) against the fp32 SGEMM on the same shapes: Qwen2.5-0.5B at 512 tokens (forward
+ * CPU has (amx, avx512bf16, avx512fma, widened) against the fp32 SGEMM on the same shapes: Qwen2.5-0.5B at 512 tokens (forward
  * x W^T and input gradient dY W of the MLP, q/o and the 151936-row LM head, and the fused LM-head cross-entropy) and
  * one Qwen2.5-7B MLP shape; GFLOPS and the ratio to fp32, with the CPU model, its flags and the AMX peak of a
  * TDPBF16PS-only loop. --no-big skips the LM head and 7B rows (about 2 GB of arrays); --bf16-only skips the first table.
+ * --lora measures only LoRA's six skinny products (r = 16) per linear at Qwen2.5-0.5B shapes against a square SGEMM
+ * measured in alternation.
  */
 import { readFileSync } from 'node:fs';
 import { toBf16 } from '@crucible/tensor/bf16';
@@ -70,6 +72,62 @@ const measurePeak = (s: number): TRate => {
   return { wall, cpu: (flop / (cpuSeconds() - c0)) * (info?.threads ?? 1) };
 };
 const best = (a: TRate, b: TRate): TRate => ({ wall: Math.max(a.wall, b.wall), cpu: Math.max(a.cpu, b.cpu) });
+
+// ---- --lora: LoRA's skinny products (r = 16) at Qwen2.5-0.5B shapes, T = 512, against the 12x32 SGEMM ------------
+if (process.argv.includes('--lora')) {
+  const T = 512;
+  const r = 16;
+  type TL = { label: string; M: number; N: number; K: number; ta: boolean; tb: boolean };
+  const lshapes: TL[] = [];
+  for (const [inF, outF, name] of [
+    [896, 896, 'q/o'],
+    [896, 4864, 'up/gate'],
+    [4864, 896, 'down'],
+  ] as const) {
+    lshapes.push({ label: `${name} x A^T`, M: T, N: r, K: inF, ta: false, tb: true });
+    lshapes.push({ label: `${name} h B^T`, M: T, N: outF, K: r, ta: false, tb: true });
+    lshapes.push({ label: `${name} dB = dY^T h`, M: outF, N: r, K: T, ta: true, tb: false });
+    lshapes.push({ label: `${name} dh = dY B`, M: T, N: r, K: outF, ta: false, tb: false });
+    lshapes.push({ label: `${name} dA = dh^T x`, M: r, N: inF, K: T, ta: true, tb: false });
+    lshapes.push({ label: `${name} dX += dh A`, M: T, N: inF, K: r, ta: false, tb: false });
+  }
+  const rate = (s: TL): TRate => {
+    const a = fill(s.M * s.K);
+    const b = fill(s.K * s.N);
+    const c = new Float32Array(s.M * s.N);
+    const flop = 2 * s.M * s.N * s.K;
+    const inner = Math.max(1, Math.round(4e9 / flop));
+    let out: TRate = { wall: 0, cpu: 0 };
+    for (let rep = 0; rep < reps; rep++) {
+      const c0 = cpuSeconds();
+      const t0 = performance.now();
+      for (let i = 0; i < inner; i++) addon.matmul(c, a, b, s.M, s.N, s.K, s.ta, s.tb, 1, 1);
+      const wall = (performance.now() - t0) / 1e3;
+      out = best(out, {
+        wall: (flop * inner) / wall / 1e9,
+        cpu: ((flop * inner) / (cpuSeconds() - c0) / 1e9) * (info?.threads ?? 1),
+      });
+    }
+    return out;
+  };
+  const square: TL = { label: 'SGEMM 512x896x896 (12x32 tiles)', M: 512, N: 896, K: 896, ta: false, tb: true };
+  let ref = rate(square);
+  let flop = 0;
+  let busyS = 0;
+  console.log(`threads ${info?.threads}, kernel ${addon.info().kernel}; GFLOPS per busy pool (wall)`);
+  for (const s of lshapes) {
+    const g = rate(s);
+    ref = best(ref, rate(square)); // alternating, so that load changes hit both
+    flop += 2 * s.M * s.N * s.K;
+    busyS += (2 * s.M * s.N * s.K) / (g.cpu * 1e9);
+    console.log(
+      `| ${s.label.padEnd(20)} | ${`${s.M}x${s.N}x${s.K}`.padEnd(12)} | ${g.cpu.toFixed(0).padStart(4)} (${g.wall.toFixed(0)}) |`,
+    );
+  }
+  console.log(`LoRA products of the three linears together: ${(flop / busyS / 1e9).toFixed(0)} GFLOPS per busy pool`);
+  console.log(`${square.label}: ${ref.cpu.toFixed(0)} per busy pool (${ref.wall.toFixed(0)} wall)`);
+  process.exit(0);
+}
 
 const bf16Only = process.argv.includes('--bf16-only');
 const noBig = process.argv.includes('--no-big');
@@ -143,7 +201,9 @@ const cpuModel = (() => {
     return { model: '?', flags: [] as string[] };
   }
 })();
-const bf16Kernels = (['amx', 'avx512bf16', 'widened'] as TBf16Kernel[]).filter((k) => addon.setBf16Kernel(k));
+const bf16Kernels = (['amx', 'avx512bf16', 'avx512fma', 'widened'] as TBf16Kernel[]).filter((k) =>
+  addon.setBf16Kernel(k),
+);
 addon.setBf16Kernel('auto');
 const bestOf = (run: () => void, flop: number): TRate => {
   run();
@@ -183,6 +243,21 @@ const bshapes: TBShape[] = [
   { label: '7B MLP up/gate dX', M: 512, N: 18944, K: 3584, transW: true, big: true },
 ];
 const brows: string[][] = [];
+// vdpbf16ps against fp32 FMAs, short probes in alternation (per busy pool: CPU time, so load hits both alike).
+const dpVsFma = (): { dp: TRate; fma: TRate } => {
+  let dp: TRate = { wall: 0, cpu: 0 };
+  let fma: TRate = { wall: 0, cpu: 0 };
+  for (let i = 0; i < 10; i++) {
+    fma = best(fma, measurePeak(0.1));
+    const c0 = cpuSeconds();
+    const t0 = performance.now();
+    const wall = addon.dpbf16Peak(0.1);
+    const flop = (wall * (performance.now() - t0)) / 1e3;
+    dp = best(dp, { wall, cpu: (flop / (cpuSeconds() - c0)) * (info?.threads ?? 1) });
+  }
+  return { dp, fma };
+};
+const dpPeak = dpVsFma();
 let peakAmx = amxPeak();
 for (const s of bshapes) {
   if (s.big && noBig) continue;
@@ -202,7 +277,7 @@ for (const s of bshapes) {
     // fp32 on the same weight: x W^T is NT, dY W is NN
     fp32 = bestOf(() => addon.matmul(c, a, wf, s.M, out, inn, false, !s.transW, 1, 0), flop);
   }
-  const cells = [s.label, `${s.M}x${out}x${inn}`, fp32.wall.toFixed(0)];
+  const cells = [s.label, `${s.M}x${out}x${inn}`, `${fp32.wall.toFixed(0)} (${fp32.cpu.toFixed(0)} busy)`];
   for (const k of bf16Kernels) {
     addon.setBf16Kernel(k);
     let r: TRate;
@@ -213,7 +288,7 @@ for (const s of bshapes) {
       const c = new Float32Array(s.M * out);
       r = bestOf(() => addon.matmulBf16Packed(c, a, packed, s.M, s.transW, 1, 0), flop);
     }
-    cells.push(`${r.wall.toFixed(0)} (${(r.wall / fp32.wall).toFixed(2)}x, ${r.cpu.toFixed(0)} busy)`);
+    cells.push(`${r.wall.toFixed(0)} (${r.cpu.toFixed(0)} busy, ${(r.cpu / fp32.cpu).toFixed(2)}x)`);
   }
   addon.setBf16Kernel('auto');
   addon.releaseBf16Weight(packed);
@@ -224,7 +299,13 @@ console.log(`\nCPU: ${cpuModel.model}; flags: ${cpuModel.flags.join(' ') || 'non
 console.log(
   `bf16 kernel (auto): ${addon.info().bf16Kernel}; AMX: ${addon.info().amx}; AMX bf16 peak (TDPBF16PS loop, all threads) ${peakAmx.toFixed(0)} GFLOPS`,
 );
-console.log('packed bf16 weights: GFLOPS wall (ratio to fp32 SGEMM on the same shape, GFLOPS per busy pool)');
+if (dpPeak.dp.cpu > 0)
+  console.log(
+    `vdpbf16ps-only loop ${dpPeak.dp.wall.toFixed(0)} GFLOPS wall (${dpPeak.dp.cpu.toFixed(0)} per busy pool) against an FMA-only loop's ${dpPeak.fma.wall.toFixed(0)} (${dpPeak.fma.cpu.toFixed(0)}): ${(dpPeak.dp.wall / dpPeak.fma.wall).toFixed(2)}x wall, ${(dpPeak.dp.cpu / dpPeak.fma.cpu).toFixed(2)}x per busy pool (best of 10 alternating 100 ms probes)`,
+  );
+console.log(
+  'packed bf16 weights: GFLOPS wall (GFLOPS per busy pool, its ratio to the fp32 SGEMM per busy pool on the same shape)',
+);
 const bhead = ['GEMM (W [N,K])', 'MxNxK (C = M x N, reduce K)', 'fp32', ...bf16Kernels];
 const bw = bhead.map((h, i) => Math.max(h.length, ...brows.map((r) => r[i].length)));
 const bline = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(bw[i])).join(' | ')} |`;

@@ -207,15 +207,15 @@ async function runOne(c: TConfig, models: string, steps: number, T: number, rank
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
+// Sorted and split by CPU time (what an op costs however loaded the machine is); GFLOPS per busy core = FLOPs / CPU s.
 function fmtProfile(p: TProfile): string {
-  const rows = Object.entries(p.byOp).sort((a, b) => b[1].s - a[1].s);
-  const total = p.totalS;
-  return rows
-    .map(
-      ([k, v]) =>
-        `    ${k.padEnd(28)} ${v.s.toFixed(3).padStart(8)} s ${((100 * v.s) / total).toFixed(1).padStart(5)}%  ${String(v.calls).padStart(6)} calls${v.gflop ? `  ${(v.gflop / v.s).toFixed(0)} GFLOPS` : ''}`,
-    )
-    .join('\n');
+  const rows = Object.entries(p.byOp).sort((a, b) => b[1].cpuS - a[1].cpuS);
+  const head = `    ${'op'.padEnd(28)} ${'CPU s'.padStart(8)} ${'share'.padStart(6)}  ${'wall s'.padStart(8)}  ${'calls'.padStart(6)}  GFLOPS per busy core`;
+  const lines = rows.map(
+    ([k, v]) =>
+      `    ${k.padEnd(28)} ${v.cpuS.toFixed(3).padStart(8)} ${((100 * v.cpuS) / p.totalCpuS).toFixed(1).padStart(5)}%  ${v.s.toFixed(3).padStart(8)}  ${String(v.calls).padStart(6)}${v.gflop ? `  ${(v.gflop / v.cpuS).toFixed(0)}` : ''}`,
+  );
+  return [head, ...lines].join('\n');
 }
 
 async function main() {
@@ -274,7 +274,7 @@ async function main() {
     );
     if (res.profile)
       process.stdout.write(
-        `  profile of one step (${res.profile.totalS.toFixed(2)} s in ops):\n${fmtProfile(res.profile)}\n`,
+        `  profile of one step (${res.profile.totalCpuS.toFixed(2)} CPU s, ${res.profile.totalS.toFixed(2)} s wall in ops):\n${fmtProfile(res.profile)}\n`,
       );
     if (has('json')) process.stdout.write(`${JSON.stringify(res)}\n`);
   }

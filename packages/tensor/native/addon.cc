@@ -575,6 +575,13 @@ Napi::Value AmxPeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ct::amx_peak_gflops(s));
 }
 
+Napi::Value Dpbf16Peak(const Napi::CallbackInfo& info) {
+  Args a(info);
+  const double s = a.num(0, "seconds");
+  if (a.failed) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ct::dpbf16_peak_gflops(s));
+}
+
 void register_bf16(Napi::Env env, Napi::Object exports) {
   auto fn = [&](const char* name, Napi::Function f) { exports.Set(name, f); };
   fn("packBf16Weight", Napi::Function::New(env, PackBf16Weight));
@@ -585,6 +592,7 @@ void register_bf16(Napi::Env env, Napi::Object exports) {
   fn("embeddingForwardBf16", Napi::Function::New(env, EmbeddingForwardBf16));
   fn("setBf16Kernel", Napi::Function::New(env, SetBf16Kernel));
   fn("amxPeak", Napi::Function::New(env, AmxPeak));
+  fn("dpbf16Peak", Napi::Function::New(env, Dpbf16Peak));
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -172,7 +173,7 @@ void retile_transposed(const PackedW& W, i64 r0t, i64 rowsValid, i64 ct0, i64 nc
       const i64 rowRel = 32 * (rt0 + rt);  // first W row of this reduction tile, relative to row tile r0t
 #ifdef CT_X86
       const i64 kt = ct / 2, p0 = (ct % 2) * 8, s0 = r0t + 2 * (rt0 + rt);
-      if (cpu_has_avx512bf16() && rowRel + 32 <= rowsValid && s0 + 1 < W.Nt) {
+      if (cpu_has_avx512bw() && rowRel + 32 <= rowsValid && s0 + 1 < W.Nt) {
         retile8(W.data + (s0 * W.Kt + kt) * 256 + p0 * 16, d);
         retile8(W.data + ((s0 + 1) * W.Kt + kt) * 256 + p0 * 16, d + 128);
         continue;
@@ -205,14 +206,42 @@ bool cpu_has_avx512bf16() {
 #endif
 }
 
+bool cpu_has_avx512bw() {
+#ifdef CT_X86
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
 bool amx_available();  // gemm_amx.cc: cpuid + XCR0 + the arch_prctl permission, probed once
 
 namespace {
 int g_kernel = -1;  // -1: not chosen yet (auto at first use)
 std::mutex g_kernel_mu;
+
+bool cpu_is_amd() {
+#ifdef CT_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_is("amd");
+#else
+  return false;
+#endif
+}
+
+// AMX where the CPU and OS allow it. Otherwise vdpbf16ps only where it is fast: AMD Zen 4 issues it at the fp32 FMA
+// rate with twice the products (measured ~1.8x the fp32 SGEMM), while Intel cores issue it at half the FMA rate in
+// FLOPs (measured on a Sapphire Rapids-class Xeon without AMX: a 12-chain vdpbf16ps loop did 0.36-0.58x the FLOPs of
+// an FMA loop, and the vdpbf16ps GEMM ran at 0.55-0.66x the fp32 SGEMM), so there fp32 FMAs on the weight widened
+// per cache block win. The choice depends on cpuid only (no timing probe), so a run and its resume compute the same.
 Bf16Kernel pick_auto_bf16() {
   if (amx_available()) return kBf16Amx;
-  if (cpu_has_avx512bf16()) return kBf16Avx512;
+  if (cpu_has_avx512bf16() && cpu_is_amd()) return kBf16Avx512;
+  if (cpu_has_avx512bw()) return kBf16Fp32Fma;
   return kBf16Widened;
 }
 }  // namespace
@@ -226,7 +255,7 @@ Bf16Kernel bf16_kernel() {
 }
 
 const char* bf16_kernel_name(Bf16Kernel k) {
-  return k == kBf16Amx ? "amx" : k == kBf16Avx512 ? "avx512bf16" : "widened";
+  return k == kBf16Amx ? "amx" : k == kBf16Avx512 ? "avx512bf16" : k == kBf16Fp32Fma ? "avx512fma" : "widened";
 }
 
 bool bf16_set_kernel(const char* name) {
@@ -234,6 +263,7 @@ bool bf16_set_kernel(const char* name) {
   if (!std::strcmp(name, "auto")) k = pick_auto_bf16();
   else if (!std::strcmp(name, "amx") && amx_available()) k = kBf16Amx;
   else if (!std::strcmp(name, "avx512bf16") && cpu_has_avx512bf16()) k = kBf16Avx512;
+  else if (!std::strcmp(name, "avx512fma") && cpu_has_avx512bw()) k = kBf16Fp32Fma;
   else if (!std::strcmp(name, "widened")) k = kBf16Widened;
   else return false;
   std::lock_guard<std::mutex> lk(g_kernel_mu);
@@ -345,17 +375,17 @@ __attribute__((target("avx512f,avx512bf16"))) void kernel_12x32(i64 kp, const ui
 #endif  // CT_BF16
 }  // namespace
 
-// Threads split the output columns (in pairs of tiles) when there are enough, else the rows; A is packed once into
-// a shared buffer. Loops per thread: column block (NCT tiles) > reduction block (KCP pairs) > 12-row panel >
-// 32-column pair of strips, so one A panel (12 x KCP) stays in L1 while the B block streams from L2.
-void gemm_bf16p_avx512(const Bf16Gemm& g) {
-#ifdef CT_BF16
+// The loops both row-wise kernels share (vdpbf16ps and avx512fma). Threads split the output columns (in pairs of
+// tiles) when there are enough, else the rows (np panels of MR); the caller packed A once into a shared buffer. Loops
+// per thread: column block (NCT tiles) > reduction block (KCP pairs) > MR-row panel > 32-column pair of strips, so one
+// A panel stays in L1 while the B block streams from L2. Per block, prep(tid, bstrip, nct, kc) may transform the B
+// strips (16 uint32 a pair, straight from the weight or, for transW, re-tiled); then
+// tile(tid, q, pc, kc, j, bstrip, c, ldc, alpha, beta) computes C[12, 32] at panel q, strips j and j + 1.
+namespace {
+template <class Prep, class Tile>
+void bf16_blocked(const Bf16Gemm& g, i64 np, Prep&& prep, Tile&& tile) {
   const i64 M = g.M, Nc = g.Nc, R = g.R;
-  const i64 Rt = (R + 31) / 32, kp = Rt * 16, Ct = (Nc + 15) / 16, np = (M + MR - 1) / MR;
-  uint32_t* ap = static_cast<uint32_t*>(bf16_scratch(0, 0, static_cast<size_t>(np * kp * MR) * 4));
-  // Pack A: panels split over the pool.
-  parallel_for(np, 4, [&](i64 p0, i64 p1, int) { pack_a_pairs(g.A, g.lda, M, R, p0 * MR, p1 - p0, kp, ap + p0 * kp * MR); });
-
+  const i64 kp = (R + 31) / 32 * 16, Ct = (Nc + 15) / 16;
   int nt = pool_threads();
   if (2.0 * M * Nc * R < 2e6) nt = 1;
   const bool splitCols = Ct >= 2 * nt;
@@ -373,7 +403,7 @@ void gemm_bf16p_avx512(const Bf16Gemm& g) {
     if (c0 >= c1 || q0 >= q1) return;
     uint32_t* bt = g.transW ? static_cast<uint32_t*>(bf16_scratch(tid, 1, static_cast<size_t>(NCT * KCP / 16) * 1024))
                             : nullptr;
-    float* tile = static_cast<float*>(bf16_scratch(tid, 2, MR * 32 * 4));
+    float* edge = static_cast<float*>(bf16_scratch(tid, 2, MR * 32 * 4));
     for (i64 jc = c0; jc < c1; jc += NCT) {
       const i64 nct = std::min(NCT, c1 - jc);
       for (i64 pc = 0; pc < kp; pc += KCP) {
@@ -389,20 +419,20 @@ void gemm_bf16p_avx512(const Bf16Gemm& g) {
           for (i64 j = 0; j < nct; j++) bstrip[j] = g.W->data + (g.r0t + jc + j) * g.W->Kt * 256 + pc * 16;
         }
         bstrip[nct] = bstrip[nct - 1];  // an odd last tile pairs with itself; the second half is discarded
+        prep(tid, bstrip, nct, kc);
         for (i64 q = q0; q < q1; q++) {
           const i64 m0 = q * MR, mr = std::min<i64>(MR, M - m0);
-          const uint32_t* a = ap + q * kp * MR + pc * MR;
           for (i64 j = 0; j < nct; j += 2) {
             const i64 n0 = (jc + j) * 16, nr = std::min<i64>(32, Nc - n0);
             float* c = g.C + m0 * g.ldc + n0;
             if (mr == MR && nr == 32) {
-              kernel_12x32(kc, a, bstrip[j], bstrip[j + 1], c, g.ldc, g.alpha, beta);
+              tile(tid, q, pc, kc, j, bstrip, c, g.ldc, g.alpha, beta);
             } else {
-              kernel_12x32(kc, a, bstrip[j], bstrip[j + 1], tile, 32, 1.0f, 0.0f);
+              tile(tid, q, pc, kc, j, bstrip, edge, i64(32), 1.0f, 0.0f);
               for (i64 i = 0; i < mr; i++)
                 for (i64 jj = 0; jj < nr; jj++) {
                   float& d = c[i * g.ldc + jj];
-                  d = beta == 0.0f ? g.alpha * tile[i * 32 + jj] : g.alpha * tile[i * 32 + jj] + beta * d;
+                  d = beta == 0.0f ? g.alpha * edge[i * 32 + jj] : g.alpha * edge[i * 32 + jj] + beta * d;
                 }
             }
           }
@@ -411,8 +441,144 @@ void gemm_bf16p_avx512(const Bf16Gemm& g) {
     }
   };
   run_threads(nt, body);
+}
+}  // namespace
+
+void gemm_bf16p_avx512(const Bf16Gemm& g) {
+#ifdef CT_BF16
+  const i64 M = g.M, R = g.R;
+  const i64 kp = (R + 31) / 32 * 16, np = (M + MR - 1) / MR;
+  uint32_t* ap = static_cast<uint32_t*>(bf16_scratch(0, 0, static_cast<size_t>(np * kp * MR) * 4));
+  parallel_for(np, 4, [&](i64 p0, i64 p1, int) { pack_a_pairs(g.A, g.lda, M, R, p0 * MR, p1 - p0, kp, ap + p0 * kp * MR); });
+  bf16_blocked(
+      g, np, [](int, const uint32_t**, i64, i64) {},
+      [&](int, i64 q, i64 pc, i64 kc, i64 j, const uint32_t** bstrip, float* c, i64 ldc, float alpha, float beta) {
+        kernel_12x32(kc, ap + q * kp * MR + pc * MR, bstrip[j], bstrip[j + 1], c, ldc, alpha, beta);
+      });
 #else
   (void)g;
+#endif
+}
+
+// ---- fp32 FMA on the weight widened per cache block (AVX-512F) ----------------------------------------------------
+// The same blocking and thread split as the vdpbf16ps kernel above, but each B block (NCT column tiles x KCP k-pairs
+// of bf16, straight from the packed weight or re-tiled for transW) is widened once into fp32 micro-panels of 32
+// columns - a shift and a mask per 16 values - and multiplied by the fp32 SGEMM's 12x32 micro-kernel. A is rounded
+// to bf16 while it is packed, so the products are exactly those of the other bf16 kernels (a product of two bf16
+// values is exact in fp32); only the fp32 summation order differs. Widening costs O(N K) per call, against the
+// O(M N K) multiply-adds, and the weight is still read as 2 bytes a parameter.
+namespace {
+#ifdef CT_X86
+// A[M, R] (lda) rows [m0, m0 + MR * np) -> fp32 panels [np][Rp][MR] of bf16-rounded values (Rp >= R, zero-padded).
+__attribute__((target("avx512f,avx512bw"))) void pack_a_rounded(const float* A, i64 lda, i64 M, i64 R, i64 Rp,
+                                                                 i64 m0, i64 np, float* dst) {
+  const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), himask = _mm512_set1_epi32(~0xffff);
+  const __m512i quiet = _mm512_set1_epi32(0x00400000), absmask = _mm512_set1_epi32(0x7fffffff),
+                inf = _mm512_set1_epi32(0x7f800000);
+  alignas(64) float t[MR][16];
+  for (i64 pn = 0; pn < np; pn++) {
+    float* d = dst + pn * Rp * MR;
+    for (i64 k0 = 0; k0 < Rp; k0 += 16) {
+      const i64 left = R - k0;
+      const __mmask16 mk = left >= 16 ? 0xffff : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
+      for (int i = 0; i < MR; i++) {
+        const i64 m = m0 + pn * MR + i;
+        const __m512i u = m < M ? _mm512_maskz_loadu_epi32(mk, A + m * lda + k0) : _mm512_setzero_si512();
+        // round to nearest even at bit 16; NaN stays a (quiet) NaN, as bf16_round does
+        const __m512i r = _mm512_and_si512(
+            _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one))), himask);
+        const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, absmask), inf);
+        _mm512_store_si512(t[i], _mm512_mask_mov_epi32(r, nan, _mm512_and_si512(_mm512_or_si512(u, quiet), himask)));
+      }
+      for (int kk = 0; kk < 16; kk++)
+        for (int i = 0; i < MR; i++) d[(k0 + kk) * MR + i] = t[i][kk];
+    }
+  }
+}
+
+// kc rows of 16 bf16 pairs (src, 16 uint32 a row) -> 2 kc rows of 32 floats at dst + off (off 0 or 16): row 2p gets
+// the low halves (even k), row 2p + 1 the high halves.
+__attribute__((target("avx512f"))) void widen_strip(const uint32_t* src, i64 kc, float* dst, int off) {
+  const __m512i hi = _mm512_set1_epi32(~0xffff);
+  for (i64 p = 0; p < kc; p++) {
+    const __m512i u = _mm512_loadu_si512(src + 16 * p);
+    _mm512_store_si512(dst + 64 * p + off, _mm512_slli_epi32(u, 16));
+    _mm512_store_si512(dst + 64 * p + 32 + off, _mm512_and_si512(u, hi));
+  }
+}
+#endif  // CT_X86
+}  // namespace
+
+void gemm_bf16p_fp32fma(const Bf16Gemm& g) {
+#ifdef CT_X86
+  const i64 M = g.M, R = g.R;
+  const i64 Rp = (R + 31) / 32 * 32, np = (M + MR - 1) / MR;
+  float* ap = static_cast<float*>(bf16_scratch(0, 0, static_cast<size_t>(np * Rp * MR) * 4));
+  parallel_for(np, 4, [&](i64 p0, i64 p1, int) { pack_a_rounded(g.A, g.lda, M, R, Rp, p0 * MR, p1 - p0, ap + p0 * Rp * MR); });
+  const size_t bwFloats = static_cast<size_t>((NCT + 1) / 2 * 2 * KCP * 32);
+  auto widened = [&](int tid) { return static_cast<float*>(bf16_scratch(tid, 3, bwFloats * 4)); };
+  bf16_blocked(
+      g, np,
+      [&](int tid, const uint32_t** bstrip, i64 nct, i64 kc) {
+        float* bw = widened(tid);
+        for (i64 j = 0; j < nct; j += 2) {
+          float* panel = bw + (j / 2) * 2 * kc * 32;
+          widen_strip(bstrip[j], kc, panel, 0);
+          widen_strip(bstrip[j + 1], kc, panel, 16);
+        }
+      },
+      [&](int tid, i64 q, i64 pc, i64 kc, i64 j, const uint32_t**, float* c, i64 ldc, float alpha, float beta) {
+        sgemm_kernel_12x32(2 * kc, ap + q * Rp * MR + 2 * pc * MR, widened(tid) + (j / 2) * 2 * kc * 32, c, ldc, alpha,
+                           beta);
+      });
+#else
+  (void)g;
+#endif
+}
+
+// ---- vdpbf16ps peak -----------------------------------------------------------------------------------------------
+namespace {
+#ifdef CT_BF16
+// 16 independent vdpbf16ps chains (no loads); returns FLOPs done (2 products of 2 FLOPs per fp32 lane).
+__attribute__((target("avx512f,avx512bf16"))) double dp_loop(i64 iters) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f7f3f80), y = (__m512bh)_mm512_set1_epi32(0x33d633d6);
+  for (i64 it = 0; it < iters; it++) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_dpbf16_ps(acc[i], x, y);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < 16; i++) s = _mm512_add_ps(s, acc[i]);
+  volatile float sink = _mm512_reduce_add_ps(s);
+  (void)sink;
+  return static_cast<double>(iters) * 16 * 16 * 4;
+}
+#endif
+}  // namespace
+
+double dpbf16_peak_gflops(double seconds) {
+#ifdef CT_BF16
+  if (!cpu_has_avx512bf16()) return 0;
+  const int nt = pool_threads();
+  std::vector<double> rates(static_cast<size_t>(nt));
+  auto body = [&](int tid) {
+    using clk = std::chrono::steady_clock;
+    const auto t0 = clk::now();
+    double flops = 0, el = 0;
+    do {
+      flops += dp_loop(1 << 18);
+      el = std::chrono::duration<double>(clk::now() - t0).count();
+    } while (el < seconds);
+    rates[static_cast<size_t>(tid)] = flops / el;
+  };
+  run_threads(nt, body);
+  double total = 0;
+  for (double r : rates) total += r;
+  return total * 1e-9;
+#else
+  (void)seconds;
+  return 0;
 #endif
 }
 
@@ -476,6 +642,9 @@ void gemm_bf16p(const PackedW& W, bool transW, i64 M, i64 r0, i64 rows, float al
       break;
     case kBf16Avx512:
       gemm_bf16p_avx512(g);
+      break;
+    case kBf16Fp32Fma:
+      gemm_bf16p_fp32fma(g);
       break;
     default:
       gemm_bf16p_widened(g);

@@ -32,10 +32,12 @@ void packed_unpack(const PackedW& p, uint16_t* w);  // inverse of packed_pack: r
 void packed_gather_rows(const PackedW& p, const int32_t* rows, i64 n, float* out, i64 ldo);
 
 // The three bf16 kernels. kAuto picks the best the CPU (and, for AMX, the OS) allows.
-enum Bf16Kernel { kBf16Widened = 0, kBf16Avx512 = 1, kBf16Amx = 2 };
+// kBf16Fp32Fma: fp32 FMAs on the weight widened per cache block (AVX-512F), the pick where vdpbf16ps is slower than
+// fp32 FMAs (Intel cores without AMX, see bf16w.cc).
+enum Bf16Kernel { kBf16Widened = 0, kBf16Avx512 = 1, kBf16Amx = 2, kBf16Fp32Fma = 3 };
 Bf16Kernel bf16_kernel();
 const char* bf16_kernel_name(Bf16Kernel k);
-// "amx" | "avx512bf16" | "widened" | "auto"; false when this CPU/OS lacks it (the kernel is unchanged then).
+// "amx" | "avx512bf16" | "avx512fma" | "widened" | "auto"; false when this CPU/OS lacks it (the kernel is unchanged then).
 bool bf16_set_kernel(const char* name);
 // Why AMX is or is not available here ("ok", "no AMX-BF16 in cpuid", "arch_prctl(ARCH_REQ_XCOMP_PERM) failed: ...").
 const char* amx_status();
@@ -53,6 +55,9 @@ inline void gemm_bf16p(const PackedW& W, bool transW, i64 M, float alpha, const 
 
 // GFLOPS of a TDPBF16PS-only loop (no loads) on every pool thread: this machine's AMX bf16 peak. 0 without AMX.
 double amx_peak_gflops(double seconds);
+// GFLOPS of a vdpbf16ps-only loop (no loads) on every pool thread (0 without AVX-512 BF16): against fma_peak_gflops it
+// says whether vdpbf16ps outruns fp32 FMAs on this core (the reason for the auto pick in bf16w.cc).
+double dpbf16_peak_gflops(double seconds);
 
 // The fused LM head + cross-entropy of cross_entropy_lm_head (attention_ce.cc) with the packed bf16 weight W[V, C]:
 // hidden rounded to bf16 for the logits GEMM, softmax and loss in fp32/double, dhidden = gradScale dlogits W through
@@ -79,9 +84,11 @@ struct Bf16Gemm {
 // as dst[(j * nrt + rt) * 256 + 16 q + c] with the pair W[32 rt + 2q][16 j + c], W[32 rt + 2q + 1][16 j + c].
 void retile_transposed(const PackedW& W, i64 r0t, i64 rowsValid, i64 ct0, i64 nct, i64 rt0, i64 nrt, uint32_t* dst);
 bool cpu_has_avx512bf16();
+bool cpu_has_avx512bw();  // AVX-512 F and BW: the re-tiling shuffles and the avx512fma kernel
 void gemm_bf16p_amx(const Bf16Gemm& g);     // gemm_amx.cc
 // gemm_amx.cc, tuning harnesses only: cache blocking in tiles, thread split (0 auto, 1 columns, 2 rows).
 void amx_set_blocking(i64 kct, i64 nct, int split);
 void gemm_bf16p_avx512(const Bf16Gemm& g);  // bf16w.cc
+void gemm_bf16p_fp32fma(const Bf16Gemm& g);  // bf16w.cc
 
 }  // namespace ct

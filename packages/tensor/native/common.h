@@ -56,7 +56,8 @@ void parallel_tasks(i64 ntasks, F&& f) {
 
 // ---- scratch --------------------------------------------------------------------------------------------------------
 // Grow-only, 64-byte aligned buffers per (thread, slot): no allocation in steady state.
-enum Slot { kPackA = 0, kPackB, kTile, kSmall, kOp0, kOp1, kOp2, kOp3, kSlots };
+// kSkinnyB, kSkinnyAcc, kSkinnyTail: the skinny GEMM's own (gemm_mt may be called while an op holds kOp* data).
+enum Slot { kPackA = 0, kPackB, kTile, kSmall, kOp0, kOp1, kOp2, kOp3, kSkinnyB, kSkinnyAcc, kSkinnyTail, kSlots };
 float* scratch(int tid, Slot slot, size_t floats);
 void runtime_init();  // starts the pool and sizes the scratch table; called once at module load
 
@@ -81,6 +82,11 @@ struct Gemm {
 __attribute__((target("avx2"))) void transpose8x8(const float* src, i64 ld, float* out, int NR);
 #endif
 bool gemm_simd_transpose();
+#ifdef CT_X86
+// The AVX-512F SGEMM micro-kernel: C[12, 32] (ldc) = alpha Ap Bp + (beta == 0 ? 0 : beta C), Ap packed [kc][12],
+// Bp packed [kc][32] (64-byte aligned). Only call on a CPU with AVX-512F.
+void sgemm_kernel_12x32(i64 kc, const float* a, const float* b, float* c, i64 ldc, float alpha, float beta);
+#endif
 void gemm_st(const Gemm& g, int tid);  // single-threaded on thread tid's scratch (safe inside a pool job)
 void gemm_mt(const Gemm& g);           // splits C over the pool
 const char* gemm_kernel_name();

@@ -122,6 +122,17 @@ bool has_avx512() { return false; }
 bool has_avx2() { return false; }
 #endif
 
+}  // namespace
+
+#ifdef CT_X86
+// (declared in common.h) the AVX-512F 12x32 micro-kernel, for GEMMs that pack their own operands (bf16w.cc).
+void sgemm_kernel_12x32(i64 kc, const float* a, const float* b, float* c, i64 ldc, float alpha, float beta) {
+  kernel_avx512(kc, a, b, c, ldc, alpha, beta);
+}
+#endif
+
+namespace {
+
 Kernel pick_auto() {
 #ifdef CT_X86
   __builtin_cpu_init();
@@ -404,11 +415,140 @@ void gemm_small_m(const Gemm& g) {
 }
 }  // namespace
 
+// ---- skinny products (LoRA: r = 8..32 columns or rows) ------------------------------------------------------------
+// x A^T, dY^T h and dY B have N = r; dA = dh^T x has M = r. The 12x32 packed tile wastes half or more of itself on
+// N = 16 and packs a whole operand for little work, so these run on a kernel of MS rows x NV 16-column vectors (24x16
+// or 12x32: 24 zmm accumulators) that broadcasts op(A) straight from its layout and reads op(B) from one small packed
+// copy [K][16 NV]. M = r is the same product transposed: C^T = op(B)^T op(A)^T with the output written transposed.
+// A transposed op(A) ([K][M] in memory) is walked in chunks of kSkinnyKC rows across all row blocks, so it streams
+// through as a few sequential runs instead of down a column; partial sums live in a small row-major buffer. An
+// untransposed op(A) is read as MS sequential rows per block, whole K at once.
+// Threads split the row blocks, never K: results do not depend on the thread count.
+#ifdef CT_X86
+namespace {
+constexpr i64 kSkinnyKC = 16;
+
+// acc[MS][NV] (+)= sum over kc of op(A)[i, k] * bp[k][16 NV]: op(A)[i, k] = a[i * sa + k * sk].
+template <int NV>
+__attribute__((target("avx512f"))) void skinny_kernel(i64 kc, const float* a, i64 sa, i64 sk, const float* bp,
+                                                      float* acc, bool first) {
+  constexpr int MS = NV == 1 ? 24 : 12;
+  __m512 c[MS][NV];
+#pragma GCC unroll 24
+  for (int i = 0; i < MS; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) c[i][v] = first ? _mm512_setzero_ps() : _mm512_load_ps(acc + (i * NV + v) * 16);
+  for (i64 k = 0; k < kc; k++) {
+    __m512 b[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) b[v] = _mm512_load_ps(bp + k * 16 * NV + 16 * v);
+    const float* ak = a + k * sk;
+#pragma GCC unroll 24
+    for (int i = 0; i < MS; i++) {
+      const __m512 av = _mm512_set1_ps(ak[i * sa]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(av, b[v], c[i][v]);
+    }
+  }
+#pragma GCC unroll 24
+  for (int i = 0; i < MS; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) _mm512_store_ps(acc + (i * NV + v) * 16, c[i][v]);
+}
+
+// C[M, N] = alpha op(A) op(B) + beta C with N <= 16 NV; transC: C is stored transposed (C[j * ldc + i]).
+template <int NV>
+void gemm_skinny(const Gemm& g, bool transC) {
+  constexpr int MS = NV == 1 ? 24 : 12, W = 16 * NV;
+  const i64 M = g.M, N = g.N, K = g.K, nb = (M + MS - 1) / MS;
+  // op(B) -> bp[K][W], zero-padded columns.
+  float* bp = scratch(0, kSkinnyB, static_cast<size_t>(K * W));
+  if (g.tb) {  // op(B)[k, j] = B[j * ldb + k]
+    const i64 kdone = K / 8 * 8, jdone = N / 8 * 8;
+    for (i64 k0 = 0; k0 < kdone; k0 += 8)
+      for (i64 j0 = 0; j0 < jdone; j0 += 8) transpose8x8(g.B + j0 * g.ldb + k0, g.ldb, bp + k0 * W + j0, W);
+    for (i64 k = 0; k < K; k++)
+      for (i64 j = k < kdone ? jdone : 0; j < W; j++) bp[k * W + j] = j < N ? g.B[j * g.ldb + k] : 0.0f;
+  } else {
+    for (i64 k = 0; k < K; k++) {
+      std::memcpy(bp + k * W, g.B + k * g.ldb, sizeof(float) * N);
+      for (i64 j = N; j < W; j++) bp[k * W + j] = 0.0f;
+    }
+  }
+  // Partial sums of every row block, [nb][MS][W].
+  float* acc = scratch(0, kSkinnyAcc, static_cast<size_t>(nb * MS * W));
+  // op(A)[i, k] = A[i * lda + k] or, ta, A[k * lda + i]: element strides along i and k.
+  const i64 si = g.ta ? 1 : g.lda, sk = g.ta ? g.lda : 1;
+  const i64 kc0 = g.ta ? kSkinnyKC : K;
+  const i64 grain = std::max<i64>(1, (1 << 18) / std::max<i64>(MS * K * W, 1));
+  parallel_for(nb, grain, [&](i64 b0, i64 b1, int tid) {
+    // The last block, when ragged, reads a zero-padded copy of its rows [K][MS].
+    const i64 tailRows = M - (nb - 1) * MS;
+    float* tail = nullptr;
+    if (b1 == nb && tailRows < MS) {
+      tail = scratch(tid, kSkinnyTail, static_cast<size_t>(K * MS));
+      for (i64 k = 0; k < K; k++)
+        for (i64 i = 0; i < MS; i++) tail[k * MS + i] = i < tailRows ? g.A[((nb - 1) * MS + i) * si + k * sk] : 0.0f;
+    }
+    for (i64 k0 = 0; k0 < K; k0 += kc0) {
+      const i64 kc = std::min(kc0, K - k0);
+      for (i64 b = b0; b < b1; b++) {
+        float* ab = acc + b * MS * W;
+        if (tail && b == nb - 1) skinny_kernel<NV>(kc, tail + k0 * MS, 1, MS, bp + k0 * W, ab, k0 == 0);
+        else skinny_kernel<NV>(kc, g.A + b * MS * si + k0 * sk, si, sk, bp + k0 * W, ab, k0 == 0);
+      }
+    }
+    for (i64 b = b0; b < b1; b++) {
+      const float* ab = acc + b * MS * W;
+      const i64 rows = std::min<i64>(MS, M - b * MS);
+      for (i64 i = 0; i < rows; i++)
+        for (i64 j = 0; j < N; j++) {
+          float& d = transC ? g.C[j * g.ldc + b * MS + i] : g.C[(b * MS + i) * g.ldc + j];
+          const float v = g.alpha * ab[i * W + j];
+          d = g.beta == 0.0f ? v : v + g.beta * d;
+        }
+    }
+  });
+}
+
+// CRUCIBLE_GEMM_SKINNY=0 sends skinny products to the packed 12x32 path: a knob for benchmarks only (before/after).
+const bool g_skinny_on = [] {
+  const char* e = std::getenv("CRUCIBLE_GEMM_SKINNY");
+  return !(e && std::strcmp(e, "0") == 0);
+}();
+
+// Which skinny form applies (0: none, 1: N small, 2: M small, by the transposed product).
+int skinny_form(const Gemm& g) {
+  if (!g_skinny_on || std::strcmp(g_kernel.name, "avx512") != 0 || g.K < 16 || g.alpha == 0.0f) return 0;
+  if (g.N <= 32 && g.M >= 48) return 1;
+  if (g.M <= 32 && g.M > kSmallM && g.N >= 48) return 2;
+  return 0;
+}
+
+void gemm_skinny_any(const Gemm& g) {
+  Gemm s = g;
+  bool transC = false;
+  if (skinny_form(g) == 2) {  // C^T[N, M] = op(B)^T op(A)^T
+    s = Gemm{!g.tb, !g.ta, g.N, g.M, g.K, g.alpha, g.B, g.ldb, g.A, g.lda, g.beta, g.C, g.ldc};
+    transC = true;
+  }
+  if (s.N <= 16) gemm_skinny<1>(s, transC);
+  else gemm_skinny<2>(s, transC);
+}
+}  // namespace
+#endif  // CT_X86
+
 void gemm_mt(const Gemm& g) {
   if (g.M >= 1 && g.M <= kSmallM && g.N > 0 && g.K > 0 && g.alpha != 0.0f) {
     gemm_small_m(g);
     return;
   }
+#ifdef CT_X86
+  if (skinny_form(g)) {
+    gemm_skinny_any(g);
+    return;
+  }
+#endif
   const Kernel& kn = g_kernel;
   const GemmGrid gr = gemm_grid(g.M, g.N, g.K, kn.mr, kn.nr);
   if (gr.nt <= 1) {

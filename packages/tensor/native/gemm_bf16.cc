@@ -1,10 +1,12 @@
 // fp32 activations x bf16 frozen weights, fp32 accumulation (the LoRA base weights): AVX-512 BF16 vdpbf16ps 12x32
 // micro-kernel over k-pairs, with the same blocking and loop order as the fp32 SGEMM in gemm.cc. A is rounded to bf16
-// (nearest even) while it is packed; on CPUs without AVX-512 BF16 both operands are widened to fp32 (A still rounded
-// through bf16 first) and the fp32 SGEMM runs, so every CPU computes the same products.
+// (nearest even) while it is packed. Where vdpbf16ps is not the bf16 kernel of choice (Intel cores without AMX) the
+// weight is packed into scratch for the avx512fma kernel (bf16w.cc); on CPUs without AVX-512 both operands are
+// widened to fp32 (A still rounded through bf16 first) and the fp32 SGEMM runs, so every CPU computes the same products.
 #include <algorithm>
 #include <cstring>
 
+#include "bf16w.h"
 #include "common.h"
 
 #ifdef CT_BF16
@@ -226,17 +228,39 @@ void bf16_fallback(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, co
 
 }  // namespace
 
+// vdpbf16ps here only where it is the packed kernels' choice too (AMD; AMX machines keep it for unpacked weights):
+// on Intel cores without AMX it runs at half the FMA rate (bf16w.cc), and the weight goes through avx512fma instead.
 bool gemm_bf16_native() {
 #ifdef CT_BF16
   __builtin_cpu_init();
-  return !std::strcmp(gemm_kernel_name(), "avx512") && __builtin_cpu_supports("avx512bf16");
+  const Bf16Kernel k = bf16_kernel();
+  return !std::strcmp(gemm_kernel_name(), "avx512") && __builtin_cpu_supports("avx512bf16") &&
+         (k == kBf16Avx512 || k == kBf16Amx);
 #else
   return false;
 #endif
 }
 
+namespace {
+// The unpacked weight packed into scratch (O(N K), against O(M N K) multiply-adds) for the avx512fma kernel: x W^T
+// (tb) packs W [N, K] for the forward use; x W packs W [K, N] as stored, for the transposed use.
+void bf16_via_packed(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, const uint16_t* W, float beta,
+                     float* C) {
+  const i64 rows = tb ? N : K, cols = tb ? K : N;
+  PackedW P{rows, cols, (rows + 15) / 16, (cols + 31) / 32, nullptr, 0};
+  P.bytes = static_cast<size_t>(P.Nt * P.Kt) * 1024;
+  P.data = reinterpret_cast<uint32_t*>(scratch(0, kOp1, P.bytes / 4));
+  packed_pack(P, W);
+  gemm_bf16p_fp32fma(Bf16Gemm{&P, !tb, M, N, K, 0, alpha, beta, A, K, C, N});
+}
+}  // namespace
+
 void gemm_bf16w(bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, const uint16_t* W, float beta, float* C) {
   if (M <= 0 || N <= 0) return;
+  if (K > 0 && alpha != 0.0f && bf16_kernel() == kBf16Fp32Fma && !std::strcmp(gemm_kernel_name(), "avx512")) {
+    bf16_via_packed(tb, M, N, K, alpha, A, W, beta, C);
+    return;
+  }
   if (K <= 0 || alpha == 0.0f || !gemm_bf16_native()) {
     bf16_fallback(tb, M, N, K, alpha, A, W, beta, C);
     return;

@@ -112,7 +112,7 @@ export function readScalar(host: ArrayLike<number>, at = 0): number {
 export type BackendInfo = {
   /** e.g. 'cpu: 2 threads, sgemm avx512, bf16 amx' */
   summary: string;
-  /** The bf16 GEMM path in use: 'amx' | 'avx512bf16' | 'widened' | 'reference' | a GPU's name. */
+  /** The bf16 GEMM path in use: 'amx' | 'avx512bf16' | 'avx512fma' | 'widened' | 'reference' | a GPU's name. */
   bf16Kernel: string;
 };
 

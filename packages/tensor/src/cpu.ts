@@ -14,8 +14,11 @@ import { checkDropoutOffset, dropThreshold } from './dropout';
 import { createHostBackend, type PackedBf16 } from './host';
 import { referenceKernels } from './reference';
 
-/** The kernel of the packed bf16 GEMMs: AMX tiles, AVX-512 BF16 (vdpbf16ps), or fp32 SGEMM on widened weights. */
-export type TBf16Kernel = 'amx' | 'avx512bf16' | 'widened';
+/**
+ * The kernel of the packed bf16 GEMMs: AMX tiles, AVX-512 BF16 (vdpbf16ps), AVX-512F fp32 FMAs on the weight widened
+ * per cache block, or the fp32 SGEMM on widened weights.
+ */
+export type TBf16Kernel = 'amx' | 'avx512bf16' | 'avx512fma' | 'widened';
 
 /**
  * threads in the pool, the SGEMM micro-kernel in use, whether matmulBf16W runs on AVX-512 BF16 instructions, the
@@ -106,10 +109,15 @@ export type TCpuAddon = {
   ): number;
   /** out[N, C] = W[ids[n], :] widened to fp32 (the tied embedding read from the packed LM head). */
   embeddingForwardBf16(out: F32, w: TPackedBf16Weight, ids: Int32Array, N: number, C: number): void;
-  /** 'amx' | 'avx512bf16' | 'widened' | 'auto'; false when this CPU (or OS, for AMX) lacks it. Tests and benchmarks. */
+  /**
+   * 'amx' | 'avx512bf16' | 'avx512fma' | 'widened' | 'auto'; false when this CPU (or OS, for AMX) lacks it. Tests and
+   * benchmarks.
+   */
   setBf16Kernel(name: TBf16Kernel | 'auto'): boolean;
   /** GFLOPS of a TDPBF16PS-only loop on every pool thread for `seconds` (0 without AMX): the AMX bf16 peak. */
   amxPeak(seconds: number): number;
+  /** GFLOPS of a vdpbf16ps-only loop on every pool thread (0 without AVX-512 BF16): compare with fmaPeak. */
+  dpbf16Peak(seconds: number): number;
   /** dropout with the counter split into (hi, lo) 32-bit words and the threshold floor(p * 2^32) precomputed. */
   dropoutForward(out: F32, x: F32, n: number, thr: number, keep: number, seed: number, hi: number, lo: number): void;
   dropoutBackward(dx: F32, dout: F32, n: number, thr: number, keep: number, seed: number, hi: number, lo: number): void;

@@ -1,6 +1,7 @@
 /**
  * Packed bf16 weights and their kernels (native/bf16w.cc, gemm_amx.cc, ce_bf16.cc) against the reference twins in
- * src/bf16-reference.ts, on every bf16 kernel this CPU has (AMX tiles, AVX-512 BF16, widened fp32). Shapes are odd on
+ * src/bf16-reference.ts, on every bf16 kernel this CPU has (AMX tiles, AVX-512 BF16, AVX-512F fp32 FMAs on blocks
+ * widened from the packed weight, widened fp32). Shapes are odd on
  * purpose: M, N, K off the 16/32 tiles and the 12x32 micro-tile, K and N across the cache blocks (512 and 384
  * reduction elements), M = 1, K odd. Arrays are views at unaligned offsets inside buffers whose guard cells must come
  * back untouched.
@@ -75,7 +76,7 @@ function expectClose(name: string, got: Float32Array, want: Float32Array, tol: {
   expect(worst, where).toBeLessThanOrEqual(1);
 }
 
-const ALL: TBf16Kernel[] = ['amx', 'avx512bf16', 'widened'];
+const ALL: TBf16Kernel[] = ['amx', 'avx512bf16', 'avx512fma', 'widened'];
 const kernels = ALL.filter((k) => ops.setBf16Kernel(k));
 ops.setBf16Kernel('auto');
 const cpuFlags = (() => {
@@ -91,6 +92,18 @@ const cpuFlags = (() => {
   }
 })();
 
+const cpuVendor = (() => {
+  try {
+    return (
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .match(/^vendor_id\s*:(.*)$/m)?.[1]
+        .trim() ?? ''
+    );
+  } catch {
+    return '';
+  }
+})();
+
 describe('kernel choice', () => {
   it('reports the bf16 kernel in use and why AMX is or is not usable', () => {
     const info = cpuInfo();
@@ -99,12 +112,18 @@ describe('kernel choice', () => {
     // AMX is offered exactly when the probe says ok; the widened path always is.
     expect(kernels.includes('amx')).toBe(info?.amx === 'ok');
     expect(kernels).toContain('widened');
-    // The auto choice is the best available one.
-    expect(info?.bf16Kernel).toBe(kernels[0]);
+    // The auto choice: AMX, else vdpbf16ps on AMD only (Intel cores issue it at half the FMA rate: fp32 FMAs on
+    // widened blocks are faster there), else the AVX-512F fp32 kernel, else the widened SGEMM.
+    const amd = /AuthenticAMD/.test(cpuVendor);
+    const preferred = (
+      amd ? ['amx', 'avx512bf16', 'avx512fma', 'widened'] : ['amx', 'avx512fma', 'avx512bf16', 'widened']
+    ) as TBf16Kernel[];
+    expect(info?.bf16Kernel).toBe(preferred.find((k) => kernels.includes(k)));
     // (a build with -DCT_NO_SIMD has no SIMD kernels at all: the existing setKernel('avx512') tells)
     const simdBuild = loadCpuAddon()?.setKernel('avx512') ?? false;
     loadCpuAddon()?.setKernel('auto');
     if (simdBuild && cpuFlags.includes('avx512_bf16')) expect(kernels).toContain('avx512bf16');
+    if (simdBuild && cpuFlags.includes('avx512bw')) expect(kernels).toContain('avx512fma');
     // A CPU that lists AMX-BF16 gets AMX, or a reason that is not "no AMX in cpuid" (the OS refused it).
     if (cpuFlags.includes('amx_bf16') && cpuFlags.includes('amx_tile')) expect(info?.amx).not.toMatch(/cpuid/);
     expect(ops.setBf16Kernel('nonsense' as TBf16Kernel)).toBe(false);
@@ -296,7 +315,7 @@ it('gives bit-identical results with 1, 2 and 3 pool threads on every kernel', (
     const val = (i, s) => Math.sin(i * 12.9898 + s) * 0.9;
     let h = 2166136261;
     const mix = (arr) => { const w = new Uint32Array(arr.buffer, arr.byteOffset, arr.length); for (const x of w) h = Math.imul(h ^ x, 16777619) >>> 0; };
-    for (const k of ['amx', 'avx512bf16', 'widened']) {
+    for (const k of ['amx', 'avx512bf16', 'avx512fma', 'widened']) {
       if (!a.setBf16Kernel(k)) continue;
       for (const [M, N, K] of [[1, 70, 45], [77, 150, 600], [256, 96, 1100]]) {
         const w = Uint16Array.from({ length: N * K }, (_, i) => bits(val(i, 1)));

@@ -214,15 +214,19 @@ describe('bf16 frozen weights (LoRA)', () => {
   });
 
   it.skipIf(!cpuAvailable)('cpu and reference backends agree', () => {
-    // The tolerance above models fp32 summation noise of the row-wise vdpbf16ps / widened GEMMs; the AMX tiles sum
-    // in another order, which the next test covers with its own tolerance.
+    // The tolerance above models fp32 summation noise of the row-wise vdpbf16ps / fp32-FMA / widened GEMMs (every
+    // one this CPU has); the AMX tiles sum in another order, which the next test covers with its own tolerance.
     const ops = loadBf16Ops();
-    expect(ops.setBf16Kernel('avx512bf16') || ops.setBf16Kernel('widened')).toBe(true);
+    const rowWise = (['avx512bf16', 'avx512fma', 'widened'] as const).filter((k) => ops.setBf16Kernel(k));
+    expect(rowWise).toContain('widened');
     try {
-      const c = run(w, createBackend('cpu'), 'bf16', state);
-      expectClose(c.logits, bf16.logits, 1e-4, 1e-3, 'logits cpu vs reference');
-      expect(Math.abs(c.loss - bf16.loss)).toBeLessThanOrEqual(1e-5 * bf16.loss);
-      expectGradsClose(c, bf16, 1e-3, 'grad cpu vs reference');
+      for (const k of rowWise) {
+        ops.setBf16Kernel(k);
+        const c = run(w, createBackend('cpu'), 'bf16', state);
+        expectClose(c.logits, bf16.logits, 1e-4, 1e-3, `logits cpu (${k}) vs reference`);
+        expect(Math.abs(c.loss - bf16.loss)).toBeLessThanOrEqual(1e-5 * bf16.loss);
+        expectGradsClose(c, bf16, 1e-3, `grad cpu (${k}) vs reference`);
+      }
     } finally {
       ops.setBf16Kernel('auto');
     }
