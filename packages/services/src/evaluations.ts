@@ -35,10 +35,13 @@ export const ZCreateEvaluation = z.strictObject({
     .min(1, 'choose at least one model')
     .max(MAX_MODELS, `at most ${MAX_MODELS} models`)
     .refine((m) => new Set(m.map((x) => `${x.kind}:${x.id}`)).size === m.length, 'each model only once'),
-  source: z.union([
-    z.strictObject({ datasetVersionId: z.string().min(1) }),
-    z.strictObject({ trainingJobId: z.string().min(1) }),
-  ]),
+  /** Where the rows come from; OpenAI's Evals API passes rows of its own instead (createEvaluation's `extra`). */
+  source: z
+    .union([
+      z.strictObject({ datasetVersionId: z.string().min(1) }),
+      z.strictObject({ trainingJobId: z.string().min(1) }),
+    ])
+    .optional(),
   settings: ZEvaluationSettings.default({ maxNewTokens: 256, temperature: 0, topP: 1 }),
   criteria: ZEvaluationCriteria,
 });
@@ -78,7 +81,11 @@ export function splitChatRow(row: unknown): TEvaluationRowInput | null {
 }
 
 /** The rows of a dataset version of this workspace, split for evaluation; a row that cannot be is an error naming it. */
-async function versionRows(workspaceId: string, versionId: string, param: string): Promise<TEvaluationRowInput[]> {
+export async function versionRows(
+  workspaceId: string,
+  versionId: string,
+  param: string,
+): Promise<TEvaluationRowInput[]> {
   const v = await getPrisma().datasetVersion.findFirst({
     where: { id: versionId, workspaceId, dataset: { deletedAt: null } },
   });
@@ -118,6 +125,7 @@ async function versionRows(workspaceId: string, versionId: string, param: string
 
 /** Where the rows come from: a dataset version, or the validation file (held-out rows) of a training job. */
 async function sourceRows(workspaceId: string, source: z.output<typeof ZCreateEvaluation>['source']) {
+  if (!source) throw new ServiceError('invalid_request', 'Choose the dataset version to evaluate on.', 'source');
   if ('datasetVersionId' in source) {
     const rows = await versionRows(workspaceId, source.datasetVersionId, 'source.datasetVersionId');
     return { rows, datasetVersionId: source.datasetVersionId, trainingJobId: null };

@@ -16,6 +16,7 @@ export {
   type TCreateEvaluation,
   type TEvaluationRow,
   type TEvaluationRowInput,
+  versionRows,
   ZCreateEvaluation,
 } from './evaluations';
 export { type TCreateFineTuningJob, ZCreateFineTuningJob, ZFineTuningMethod } from './job-input';

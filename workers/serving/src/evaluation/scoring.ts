@@ -9,12 +9,16 @@ import { similarity } from './similarity';
 
 export type TChatMessage = { role: string; content: string };
 
-/** A judge's question: messages, the JSON schema its answer is held to (a llama.cpp grammar), a token budget. */
+/**
+ * A judge's question: messages and the JSON schema its answer is held to (a llama.cpp grammar). Answers the reply, or
+ * why this one question could not be asked (a prompt over the judge's context): that answer gets no score, the rest
+ * of the evaluation goes on.
+ */
 export type TAsk = (
   judge: { deploymentId: string; key: string },
   messages: TChatMessage[],
   jsonSchema: Record<string, unknown>,
-) => Promise<string>;
+) => Promise<{ text: string } | { error: string }>;
 
 export type TScored = { scores: Record<string, number | null>; details: Record<string, unknown> };
 
@@ -86,7 +90,7 @@ export function judgeSchema(range: readonly [number, number]): Record<string, un
     type: 'object',
     properties: {
       score: integers ? { enum: Array.from({ length: hi - lo + 1 }, (_, i) => lo + i) } : { type: 'number' },
-      reason: { type: 'string', maxLength: 240 },
+      reason: { type: 'string', maxLength: 160 },
     },
     required: ['score', 'reason'],
   };
@@ -171,7 +175,12 @@ export function createScorer(criteria: TEvaluationCriterion[], ask: TAsk) {
             judgeMessages(c.rubric, row.messages, row.label, row.answer),
             judgeSchema([1, 10]),
           );
-          const j = parseJudgeReply(reply, [1, 10]);
+          if ('error' in reply) {
+            scores.judge = null;
+            details.judge_error = reply.error;
+            break;
+          }
+          const j = parseJudgeReply(reply.text, [1, 10]);
           scores.judge = j.score;
           details.judge_reason = j.reason;
           break;
@@ -196,8 +205,9 @@ export function createScorer(criteria: TEvaluationCriterion[], ask: TAsk) {
             messages,
             judgeSchema(c.range),
           );
-          const j = parseJudgeReply(reply, c.range);
+          const j = 'error' in reply ? { score: null, reason: reply.error } : parseJudgeReply(reply.text, c.range);
           scores[c.name] = j.score;
+          // OpenAI's score_model passes at or above pass_threshold; without one, at or above the range's middle.
           const threshold = c.passThreshold ?? (c.range[0] + c.range[1]) / 2;
           graders[c.name] = { passed: j.score !== null && j.score >= threshold };
           details[`${c.name}_reason`] = j.reason;

@@ -28,7 +28,14 @@ const OVERLOADED_TRIES = 5;
 /** How often the hard budget limit is checked while the evaluation runs (every N answers). */
 const BUDGET_EVERY = 20;
 
+/** A judge's reply is a score and a reason of at most 160 characters (judgeSchema): this many tokens hold it. */
+const JUDGE_MAX_TOKENS = 224;
+
 const db = () => getPrisma();
+
+/** An error of one request (its prompt is over the model's context), not of the model or the worker. */
+const rowLevel = (error: unknown): error is EngineError =>
+  error instanceof EngineError && (error.code === 'context_length_exceeded' || error.code === 'invalid_request');
 
 type TEval = NonNullable<Awaited<ReturnType<typeof load>>>;
 const load = (id: string) =>
@@ -177,14 +184,19 @@ async function run(ev: TEval, engine: TEngine, ctx: TJobContext): Promise<'done'
         await charge(requestId, { name: model.name, modelId: model.fineTunedModelId ?? model.baseModelId }, result);
       const scorer = createScorer(criteria, async (judge, judgeMessages, jsonSchema) => {
         const j = judges.get(judge.deploymentId)!;
-        const r = await generate(
-          engine,
-          j.target,
-          { kind: 'chat', messages: judgeMessages, maxTokens: 320, temperature: 0, jsonSchema },
-          ctx.signal,
-        );
-        await charge(`${requestId}-${judge.key}`, j, r);
-        return r.text;
+        try {
+          const r = await generate(
+            engine,
+            j.target,
+            { kind: 'chat', messages: judgeMessages, maxTokens: JUDGE_MAX_TOKENS, temperature: 0, jsonSchema },
+            ctx.signal,
+          );
+          await charge(`${requestId}-${judge.key}`, j, r);
+          return { text: r.text };
+        } catch (error) {
+          if (rowLevel(error)) return { error: `${error.code}: ${error.message}` };
+          throw error;
+        }
       });
       const item = (row.item ?? {}) as Record<string, unknown>;
       const scored = result
