@@ -24,10 +24,19 @@ import { evaluationPaths, isOpen, type TEvaluation, type TResultRow, type TRows 
 
 const PAGE = 10;
 
+/** Metric names that are the same in every language. */
+const PROPER_NAMES: Record<string, string> = {
+  'bleu-4': 'BLEU-4',
+  'rouge-1': 'ROUGE-1',
+  'rouge-2': 'ROUGE-2',
+  'rouge-l': 'ROUGE-L',
+};
+
 /** A score name as the reader reads it (a grader of the Evals API keeps its own name). */
 export function useMetricName() {
   const t = useT();
   return (name: string) => {
+    if (PROPER_NAMES[name]) return PROPER_NAMES[name];
     const key = `evaluations.metricNames.${name}` as TMessageKey;
     const label = t(key);
     return label === key ? name : label;
@@ -75,7 +84,7 @@ export function EvaluationDetail({ id }: { id: string }) {
           <p className="text-sm text-muted-foreground">
             {t('evaluations.detail.settingsLine', {
               rows: formatNumber(ev.rowCount, locale),
-              tokens: formatNumber(ev.settings.maxNewTokens, locale),
+              max: formatNumber(ev.settings.maxNewTokens, locale),
               temperature: formatScore(ev.settings.temperature, locale),
             })}
           </p>
