@@ -38,7 +38,9 @@ describe('evaluations: compare two models, read the answers, rate blind', () => 
       { name: 'Retrieval', slug },
     );
 
-    // Two models and a dataset version, stored as an import and a training run would store them.
+    // Two models and a dataset version, stored as an import and a training run would store them (writeVersion reads
+    // the database of DATABASE_URL: the browser tests' own).
+    process.env.DATABASE_URL = inject('databaseUrl');
     const prisma = createPrisma(inject('databaseUrl'));
     let evalModels: string[] = [];
     try {

@@ -23,7 +23,7 @@ export const evaluationPaths = {
 
 export type TEvaluationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-export type TEvaluationModel = {
+type TEvaluationModel = {
   index: number;
   kind: 'base' | 'fine_tuned';
   id: string;
@@ -31,7 +31,7 @@ export type TEvaluationModel = {
   displayName: string;
 };
 
-export type TMetricRow = {
+type TMetricRow = {
   index: number;
   name: string;
   displayName: string;
@@ -57,7 +57,7 @@ export type TEvaluation = {
   results?: TMetricRow[];
 };
 
-export type TAnswer = {
+type TAnswer = {
   modelIndex: number;
   text: string;
   finishReason: string | null;

@@ -33,7 +33,7 @@ const PROPER_NAMES: Record<string, string> = {
 };
 
 /** A score name as the reader reads it (a grader of the Evals API keeps its own name). */
-export function useMetricName() {
+function useMetricName() {
   const t = useT();
   return (name: string) => {
     if (PROPER_NAMES[name]) return PROPER_NAMES[name];

@@ -149,7 +149,7 @@ beforeAll(async () => {
   ).body.key;
 
   const { getPrisma } = await import('@crucible/db');
-  const { getStorage } = await import('@crucible/storage');
+  const { getStorage, uploadDir } = await import('@crucible/storage');
   const prisma = getPrisma();
   const storage = getStorage();
   const baseDir = path.join(scratch, 'tiny');
@@ -157,13 +157,7 @@ beforeAll(async () => {
   const base = await prisma.baseModel.create({ data: { workspaceId: wsId, name: 'tiny-qwen', arch: 'qwen2' } });
   baseId = base.id;
   const baseKey = `workspaces/${wsId}/models/${base.id}`;
-  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
-    try {
-      await storage.putObject(`${baseKey}/${f}`, readFileSync(path.join(baseDir, f)));
-    } catch {
-      // not every tiny model has every file
-    }
-  }
+  await uploadDir(storage, baseDir, baseKey);
   await prisma.baseModel.update({ where: { id: base.id }, data: { objectKey: baseKey } });
   const adapterDir = path.join(scratch, 'adapter');
   mkdirSync(adapterDir, { recursive: true });

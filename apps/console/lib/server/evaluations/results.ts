@@ -75,7 +75,7 @@ export async function metricTable(ev: TEvaluationRow) {
 }
 
 /** How much the models disagree on a row by `metric`: the spread (max - min) of their scores; 0 under two scores. */
-export function spreadOf(scores: (number | null | undefined)[]): number {
+function spreadOf(scores: (number | null | undefined)[]): number {
   const values = scores.filter((v): v is number => typeof v === 'number');
   return values.length < 2 ? 0 : Math.max(...values) - Math.min(...values);
 }

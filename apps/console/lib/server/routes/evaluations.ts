@@ -24,7 +24,7 @@ export { ZCreateEvaluation } from '@crucible/services';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-export function evaluationJson(ev: TEvaluationRow) {
+function evaluationJson(ev: TEvaluationRow) {
   return {
     id: ev.id,
     name: ev.name,
