@@ -199,6 +199,17 @@ with_lock() {
   "$@"
 }
 
+# memstore keeps every object in RAM within "memstore device bytes"; tests leave their objects behind, so a cluster
+# kept across many full runs fills up, and then every S3 write hangs (HEALTH_ERR full osd). Say so, with the fix.
+warn_if_full() {
+  local health
+  health="$(cephc health 2>/dev/null || true)"
+  if [[ "$health" == *full* ]]; then
+    log "warning: the OSD is (nearly) full, S3 writes will hang: $health"
+    log "restart it empty with: bash scripts/services/s3.sh stop && bash scripts/services/s3.sh start"
+  fi
+}
+
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 cmd="${1:-}"
@@ -209,6 +220,7 @@ case "$cmd" in
     ;;
   status)
     if gateway_answers && all_daemons_alive; then log "running at $ENDPOINT"; else log "not running"; exit 1; fi
+    warn_if_full
     ;;
   env)
     { gateway_answers && [[ -f "$DIR/ready" ]]; } || die "not running; start it with: bash scripts/services/s3.sh start"

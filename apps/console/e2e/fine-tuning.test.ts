@@ -2,14 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPrisma } from '@crucible/db';
-import { getStorage, uploadDir } from '@crucible/storage';
-import { initModel } from '@crucible/trainer';
 import type { APIRequestContext, Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { newPage, openBrowser, screenshot } from './browser';
 import { signUpWithWorkspace } from './flows';
-import { startWorker, stopWorker } from './workers';
+import { addTinyBaseModel, startWorker, stopWorker } from './workers';
 
 // Issue 5, "Tests": a browser starts a fine-tuning job from the form and sees the loss chart grow. Real pieces
 // only: the console (global-setup), a trainer worker process on the same database, Redis and storage, a tiny
@@ -76,23 +73,7 @@ async function seedWorkspace(page: Page, scratch: string, name: string): Promise
     { name, email: `ft+${stamp}@example.com`, password: 'analytical-engine-1843' },
     { name: 'Engines', slug },
   );
-  const prisma = createPrisma(inject('databaseUrl'));
-  try {
-    const workspace = await prisma.workspace.findUniqueOrThrow({ where: { slug } });
-    const modelDir = path.join(scratch, `tiny-qwen-${stamp}`);
-    await initModel(
-      { arch: 'qwen2', layers: 2, hidden: 32, intermediate: 64, heads: 2, kvHeads: 1, seed: 7 },
-      modelDir,
-    );
-    const model = await prisma.baseModel.create({
-      data: { workspaceId: workspace.id, name: 'tiny-qwen', arch: 'qwen2', source: 'local' },
-    });
-    const objectKey = `workspaces/${workspace.id}/models/${model.id}`;
-    await uploadDir(getStorage(), modelDir, objectKey);
-    await prisma.baseModel.update({ where: { id: model.id }, data: { objectKey } });
-  } finally {
-    await prisma.$disconnect();
-  }
+  await addTinyBaseModel(slug, path.join(scratch, `tiny-qwen-${stamp}`), 7);
   await publishDataset(page.request, slug, 'sums', chatRows(24));
   return slug;
 }

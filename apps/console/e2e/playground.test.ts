@@ -1,12 +1,9 @@
 import path from 'node:path';
-import { createPrisma } from '@crucible/db';
-import { getStorage, uploadDir } from '@crucible/storage';
-import { initModel } from '@crucible/trainer';
 import { describe, expect, inject, it, onTestFailed } from 'vitest';
 import { parseSse } from '../components/playground/stream';
 import { newPage, screenshot } from './browser';
 import { signUpWithWorkspace } from './flows';
-import { useBrowserAndServing } from './workers';
+import { addTinyBaseModel, useBrowserAndServing } from './workers';
 
 // Issue 6, "Tests": a browser deploys a model and chats with it in the playground, seeing streamed text. Real
 // pieces only: the console (global-setup), a serving worker process (llama.cpp through node-llama-cpp, CPU) on the
@@ -70,23 +67,7 @@ describe('playground: deploy a model and chat with it', () => {
     );
 
     // The base model: a tiny random Qwen2 in the workspace's models prefix, the way `crucible models import` stores it.
-    const prisma = createPrisma(inject('databaseUrl'));
-    try {
-      const workspace = await prisma.workspace.findUniqueOrThrow({ where: { slug } });
-      const modelDir = path.join(env.scratch, 'tiny-qwen');
-      await initModel(
-        { arch: 'qwen2', layers: 2, hidden: 32, intermediate: 64, heads: 2, kvHeads: 1, seed: 11 },
-        modelDir,
-      );
-      const model = await prisma.baseModel.create({
-        data: { workspaceId: workspace.id, name: 'tiny-qwen', arch: 'qwen2', source: 'local' },
-      });
-      const objectKey = `workspaces/${workspace.id}/models/${model.id}`;
-      await uploadDir(getStorage(), modelDir, objectKey);
-      await prisma.baseModel.update({ where: { id: model.id }, data: { objectKey } });
-    } finally {
-      await prisma.$disconnect();
-    }
+    await addTinyBaseModel(slug, path.join(env.scratch, 'tiny-qwen'), 11);
 
     // The models page offers Deploy on the model's row, with that model chosen in the dialog.
     await page.goto(`/w/${slug}/models`);

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createPrisma } from '@crucible/db';
+import { getStorage, uploadDir } from '@crucible/storage';
+import { initModel } from '@crucible/trainer';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { openBrowser } from './browser';
@@ -87,4 +90,24 @@ export function useBrowserAndServing(name: string) {
     if (ctx.scratch) rmSync(ctx.scratch, { recursive: true, force: true });
   });
   return ctx;
+}
+
+/**
+ * A tiny random Qwen2 (the real Qwen tokenizer) as the workspace's base model `tiny-qwen`, written to `dir` and
+ * stored in the workspace's models prefix the way `crucible models import` stores it.
+ */
+export async function addTinyBaseModel(slug: string, dir: string, seed: number): Promise<void> {
+  const prisma = createPrisma(inject('databaseUrl'));
+  try {
+    const workspace = await prisma.workspace.findUniqueOrThrow({ where: { slug } });
+    await initModel({ arch: 'qwen2', layers: 2, hidden: 32, intermediate: 64, heads: 2, kvHeads: 1, seed }, dir);
+    const model = await prisma.baseModel.create({
+      data: { workspaceId: workspace.id, name: 'tiny-qwen', arch: 'qwen2', source: 'local' },
+    });
+    const objectKey = `workspaces/${workspace.id}/models/${model.id}`;
+    await uploadDir(getStorage(), dir, objectKey);
+    await prisma.baseModel.update({ where: { id: model.id }, data: { objectKey } });
+  } finally {
+    await prisma.$disconnect();
+  }
 }

@@ -124,3 +124,37 @@ export const ZEditRows = z.object({
   /** Only for a version imported before invalid rows were kept: how many of its rows the new version lacks. */
   confirmDroppedRows: z.number().int().min(0).optional(),
 });
+
+// --- Request logs and feedback into data (issue 16) ---
+
+const ZChatTurn = z.object({ role: z.enum(['system', 'developer', 'user', 'assistant']), content: z.string() });
+
+/** Thumbs on a kept request; `turn` keeps a playground turn that was not kept (its messages and answer). */
+export const ZRateLog = z.object({
+  rating: z.enum(['up', 'down']).nullable(),
+  turn: z.object({ messages: z.array(ZChatTurn).min(1).max(500), answer: z.string().max(1_000_000) }).optional(),
+});
+
+/** Logs to add as rows (answers edited by log id), into an existing ChatML dataset or a new one of that name. */
+export const ZAddLogsToDataset = z
+  .object({
+    logIds: z.array(z.string().min(1)).min(1, 'Select at least one log.').max(1000),
+    answers: z.record(z.string(), z.string().trim().min(1, 'An answer cannot be empty.')).default({}),
+    datasetId: z.string().min(1).optional(),
+    datasetName: ZDatasetName.optional(),
+  })
+  .refine((b) => !!b.datasetId !== !!b.datasetName, {
+    message: 'Give either datasetId (an existing dataset) or datasetName (a new one).',
+    path: ['datasetId'],
+  });
+
+/** A deployment's request-log setting. */
+export const ZDeploymentLogging = z.object({
+  logRequests: z.boolean().optional(),
+  logRetentionDays: z
+    .number()
+    .int()
+    .min(1, 'Keep logs at least 1 day.')
+    .max(3650, 'Keep logs at most 3650 days.')
+    .optional(),
+});

@@ -10,6 +10,7 @@ const HELP = `crucible — self-hosted fine-tuning
 
 Training core (no database needed):
   crucible train CONFIG.yaml [key=value ...]      fine-tune with a LLaMA-Factory style config
+  crucible eval CONFIG.yaml [key=value ...]       generate for eval_dataset: predictions, BLEU-4, ROUGE (do_predict)
   crucible chat CONFIG.yaml | --model DIR [--adapter DIR] [--prompt TEXT]
   crucible export --model DIR [--adapter DIR] (--merge OUT | --gguf OUT.gguf [--type F32|F16|Q8_0] | --gguf-lora OUT.gguf)
   crucible init-model --arch qwen2|llama --layers N --hidden N [--intermediate N] [--heads N] [--kv-heads N] OUT
@@ -27,7 +28,7 @@ Fine-tuning (uses DATABASE_URL, REDIS_URL and the storage settings):
   crucible jobs list|get|create|cancel|events --workspace S ...   (crucible jobs help)
 `;
 
-const TRAINER_COMMANDS = new Set(['train', 'chat', 'export', 'init-model']);
+const TRAINER_COMMANDS = new Set(['train', 'eval', 'chat', 'export', 'init-model']);
 const ADMIN_COMMANDS = new Set(['user', 'workspace', 'key']);
 const JOBS_COMMANDS = new Set(['jobs', 'models']);
 

@@ -19,6 +19,13 @@ export {
   type TInferenceRecord,
   type TMetricBucket,
 } from './inference';
+export {
+  DEFAULT_LOG_RETENTION_DAYS,
+  deleteExpiredRequestContent,
+  storeRequestContent,
+  type TLoggedMessage,
+  type TRequestContentInput,
+} from './request-logs';
 export { appendUsage, type TAppendUsageResult, type TUsageRecordInput, ZUsageRecordInput } from './usage';
 export {
   getMembership,

@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOverrides } from '../src/cli/args';
-import { runTrainerCli } from '../src/cli/index';
+import { runCli, TINY_QWEN2_INIT, writeYaml } from './cli-run';
 
 // The CLI end to end on a tiny random Qwen2 (init-model) with a 6-row alpaca dataset: a few optimizer steps each.
 const root = mkdtempSync(join(tmpdir(), 'crucible-cli-'));
@@ -12,26 +12,7 @@ const modelDir = join(root, 'model');
 const dataDir = join(root, 'data');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Runs the CLI in-process and captures what it writes (stdout, stderr) and its exit code. */
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    const code = await runTrainerCli(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const cli = runCli;
 
 function writeConfig(name: string, extra: Record<string, unknown> = {}): string {
   const cfg: Record<string, unknown> = {
@@ -55,32 +36,11 @@ function writeConfig(name: string, extra: Record<string, unknown> = {}): string 
     warmup_ratio: 0.1,
     ...extra,
   };
-  const path = join(root, `${name}.yaml`);
-  writeFileSync(
-    path,
-    Object.entries(cfg)
-      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
-      .join('\n'),
-  );
-  return path;
+  return writeYaml(join(root, `${name}.yaml`), cfg);
 }
 
 beforeAll(async () => {
-  const r = await cli([
-    'init-model',
-    '--arch',
-    'qwen2',
-    '--layers',
-    '1',
-    '--hidden',
-    '32',
-    '--heads',
-    '2',
-    '--kv-heads',
-    '1',
-    modelDir,
-  ]);
-  expect(r.code).toBe(0);
+  expect((await runCli(TINY_QWEN2_INIT(modelDir))).code).toBe(0);
   mkdirSync(dataDir);
   writeFileSync(join(dataDir, 'dataset_info.json'), JSON.stringify({ tiny: { file_name: 'tiny.json' } }));
   const rows = ['red', 'green', 'blue', 'cyan', 'pink', 'gold'].map((c) => ({

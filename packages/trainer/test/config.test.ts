@@ -311,3 +311,76 @@ describe('best model and early stopping keys (Transformers TrainingArguments, LL
     expect(parse({ load_best_model_at_end: true, val_size: 0, eval_dataset: 'e' }).eval_dataset).toEqual(['e']);
   });
 });
+
+describe('do_predict and generation keys (issue 16: they were refused as unsupported)', () => {
+  const predict = { eval_dataset: 'held_out', do_predict: true, predict_with_generate: true };
+  const parse = (extra: Record<string, unknown>, warn: (m: string) => void = () => {}) =>
+    parseTrainConfig({ ...base, dataset: 'd', ...extra }, 'c.yaml', warn);
+
+  it("accepts LLaMA-Factory's prediction config and its generating arguments", () => {
+    const { warnings, warn } = collect();
+    const c = parse(
+      {
+        ...predict,
+        max_new_tokens: 64,
+        do_sample: false,
+        temperature: '0.5',
+        top_p: 0.9,
+        top_k: 20,
+        skip_special_tokens: true,
+        num_beams: 1,
+        repetition_penalty: 1.0,
+        max_length: 512,
+      },
+      warn,
+    );
+    expect(c).toMatchObject({ do_predict: true, predict_with_generate: true, max_new_tokens: 64, do_sample: false });
+    expect(c.temperature).toBe(0.5);
+    expect(c.eval_dataset).toEqual(['held_out']);
+    expect(warnings.join('\n')).toMatch(/ignored keys.*max_length/);
+    expect(warnings.join('\n')).not.toMatch(/do_predict|predict_with_generate/);
+  });
+
+  it("reads LLaMA-Factory's prediction example (fixtures/configs/predict_qwen_lora.yaml)", () => {
+    const { warnings, warn } = collect();
+    const c = loadTrainConfig(join(FIXTURES, 'predict_qwen_lora.yaml'), warn);
+    // do_train unset: the example only predicts (Transformers' default do_train is false)
+    expect(c).toMatchObject({ do_train: false, do_predict: true, predict_with_generate: true, max_samples: 50 });
+    expect(c.eval_dataset).toEqual(['identity', 'alpaca_en_demo']);
+    expect(c.adapter_name_or_path).toEqual(['qwen_train_test']);
+    expect(warnings.join('\n')).toMatch(/ignored keys.*trust_remote_code/);
+  });
+
+  it('refuses a prediction it cannot make, naming the key and the fix', () => {
+    expect(() => parse({ do_predict: true, predict_with_generate: true })).toThrowError(
+      /`do_predict` needs `eval_dataset`.*Please make sure eval_dataset be provided/,
+    );
+    expect(() => parse({ do_predict: true, predict_with_generate: true, val_size: 0.1 })).toThrowError(
+      /needs `eval_dataset`.*a val_size split is not predicted here/,
+    );
+    expect(() => parse({ eval_dataset: 'held_out', do_predict: true })).toThrowError(
+      /Please enable `predict_with_generate` to save model predictions\./,
+    );
+    expect(() => parse({ ...predict, stage: 'dpo' })).toThrowError(
+      /`predict_with_generate` cannot be set as True except SFT\./,
+    );
+    expect(() => parse({ ...predict, eval_strategy: 'steps' })).toThrowError(
+      /predict_with_generate.*eval_strategy steps.*Set eval_strategy: no/,
+    );
+    expect(() => parse({ ...predict, temperature: 0 })).toThrowError(/`temperature` \(=0\).*do_sample: false/);
+    expect(parse({ ...predict, temperature: 0, do_sample: false }).temperature).toBe(0);
+    expect(() => parse({ ...predict, num_beams: 4 })).toThrowError(/`num_beams` is not supported \(beam search/);
+    expect(() => parse({ ...predict, repetition_penalty: 1.2 })).toThrowError(/`repetition_penalty` is not supported/);
+    expect(() => parse({ ...predict, top_p: 1.5 })).toThrowError(/`top_p`/);
+    expect(() => parse({ ...predict, max_new_tokens: 0 })).toThrowError(/`max_new_tokens`/);
+  });
+
+  it('says when generation keys have no effect, and keeps them out of the config hash', () => {
+    const { warnings, warn } = collect();
+    parse({ predict_with_generate: true, max_new_tokens: 16 }, warn);
+    expect(warnings.join('\n')).toMatch(/predict_with_generate, max_new_tokens only apply with do_predict/);
+    expect(configHash(parse({ ...predict, do_train: true, max_new_tokens: 16, do_sample: false }))).toBe(
+      configHash(parse({ eval_dataset: 'held_out' })),
+    );
+  });
+});

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuAvailable } from '@crucible/tensor';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { runTrainerCli } from '../src/cli/index';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, writeYaml } from './cli-run';
 
 // The issue's "done when": `crucible init-model` writes a small random Qwen2 with the real Qwen tokenizer,
 // `crucible train` teaches it LLaMA-Factory's identity.json ({{name}} -> Crucible, {{author}} -> Acme) with a
@@ -13,35 +13,8 @@ const fixtures = fileURLToPath(new URL('../../../fixtures/llamafactory', import.
 const root = mkdtempSync(join(tmpdir(), 'crucible-e2e-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    return { code: await runTrainerCli(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
-
-function yaml(name: string, cfg: Record<string, unknown>): string {
-  const path = join(root, `${name}.yaml`);
-  writeFileSync(
-    path,
-    Object.entries(cfg)
-      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
-      .join('\n'),
-  );
-  return path;
-}
+const cli = runCli;
+const yaml = (name: string, cfg: Record<string, unknown>): string => writeYaml(join(root, `${name}.yaml`), cfg);
 
 const losses = (dir: string, key: 'loss' | 'eval_loss') =>
   readFileSync(join(dir, 'trainer_log.jsonl'), 'utf8')

@@ -25,6 +25,8 @@ export const ZHousekeepingEnv = z.object({
   HOUSEKEEPING_CACHE_DIR: z.string().optional(),
   /** How often the shared repeatable job charges deployment hours and storage (idempotent, so often is cheap). */
   BILLING_ACCRUE_EVERY_MS: int(300_000, 10_000, 86_400_000),
+  /** How often the shared repeatable job deletes request logs past their retention (issue 16). */
+  REQUEST_LOGS_EXPIRE_EVERY_MS: int(3_600_000, 10_000, 86_400_000),
 });
 export type THousekeepingEnv = z.infer<typeof ZHousekeepingEnv>;
 

@@ -1,8 +1,9 @@
-import { billingAccrueJob, datasetImportJob, defineJob, modelExportJob } from '@crucible/jobs';
+import { billingAccrueJob, datasetImportJob, defineJob, modelExportJob, requestLogsExpireJob } from '@crucible/jobs';
 
 /** The job types this worker runs: the shared declarations plus their lazily loaded handlers. */
 export const housekeepingJobs = [
   defineJob({ ...billingAccrueJob, handler: () => import('./handlers/billing-accrue.handler') }),
   defineJob({ ...datasetImportJob, handler: () => import('./handlers/dataset-import.handler') }),
   defineJob({ ...modelExportJob, handler: () => import('./handlers/model-export.handler') }),
+  defineJob({ ...requestLogsExpireJob, handler: () => import('./handlers/request-logs-expire.handler') }),
 ];

@@ -1,6 +1,7 @@
-// The housekeeping worker: takes `housekeeping` jobs — dataset imports, model exports and the repeatable billing
-// accrual (deployment hours, storage, budget checks and their e-mails). Started by `npm start` (root) or
-// `npm start -w @crucible/worker-housekeeping`; stops gracefully on SIGTERM/SIGINT (exit 0).
+// The housekeeping worker: takes `housekeeping` jobs — dataset imports, model exports, the repeatable billing
+// accrual (deployment hours, storage, budget checks and their e-mails) and the repeatable request-log expiry.
+// Started by `npm start` (root) or `npm start -w @crucible/worker-housekeeping`; stops gracefully on SIGTERM/SIGINT
+// (exit 0).
 import { join } from 'node:path';
 import { describeSmtpUrl } from '@crucible/billing';
 import { disconnectAll } from '@crucible/db';
@@ -10,6 +11,7 @@ import { forgetLegacyBillingSchedule, scheduleBillingAccrual } from './billing-a
 import { closeHousekeepingContext, configureHousekeeping, housekeepingContext } from './context';
 import { loadHousekeepingEnv } from './env';
 import { housekeepingJobs } from './jobs';
+import { scheduleRequestLogExpiry } from './request-logs';
 
 const log = (message: string) => console.log(`[housekeeping] ${message}`);
 
@@ -56,6 +58,9 @@ async function boot() {
   );
   await scheduleBillingAccrual(env.BILLING_ACCRUE_EVERY_MS).catch((e) =>
     console.error(`[housekeeping] billing accrual not scheduled: ${(e as Error).message}`),
+  );
+  await scheduleRequestLogExpiry(env.REQUEST_LOGS_EXPIRE_EVERY_MS).catch((e) =>
+    console.error(`[housekeeping] request-log expiry not scheduled: ${(e as Error).message}`),
   );
   await forgetLegacyBillingSchedule(env.jobs.REDIS_PREFIX).catch(() => {});
   log(`ready (storage: ${env.storage.driver}, redis prefix: ${env.jobs.REDIS_PREFIX})`);

@@ -8,6 +8,7 @@ import {
   createRedisConnection,
   getQueue,
   QUEUE_NAMES,
+  REQUEST_LOGS_EXPIRE_SCHEDULER_ID,
   readWorkerHeartbeats,
 } from '@crucible/jobs';
 import { dropPrefix } from '@crucible/jobs/testing';
@@ -69,8 +70,9 @@ it('boots, heartbeats, schedules the billing accrual, runs it, and exits 0 on SI
     expect(beats[0]).toMatchObject({ queue: 'housekeeping', pid: child.pid, status: 'running', concurrency: 3 });
     expect(output).toMatch(/\[housekeeping\] billing: SMTP_URL is not set; budget alerts are shown/);
     const queue = getQueue(QUEUE_NAMES.housekeeping, { prefix });
-    expect((await queue.getJobSchedulers()).map((s) => [s.key, s.every])).toEqual([
+    expect((await queue.getJobSchedulers()).map((s) => [s.key, s.every]).sort()).toEqual([
       [BILLING_ACCRUE_SCHEDULER_ID, 300_000],
+      [REQUEST_LOGS_EXPIRE_SCHEDULER_ID, 3_600_000],
     ]);
     // Its first run is at once, on this worker.
     await waitFor('the first billing run', async () => (await queue.getJobs(['completed'])).length > 0, 30_000);

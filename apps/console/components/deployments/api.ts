@@ -36,6 +36,9 @@ export type TDeployment = {
   readyReplicas?: number;
   replicaList?: TReplica[];
   contextSize: number;
+  /** Request logs (issue 16): whether its chats are kept, and for how many days. */
+  logRequests?: boolean;
+  logRetentionDays?: number;
   startedAt: string | null;
   stoppedAt: string | null;
   error: { code?: string; message?: string } | string | null;

@@ -31,6 +31,7 @@ import {
 } from './api';
 import { DeploymentCharts } from './charts';
 import { PollFallback } from './poll-fallback';
+import { RequestLogging } from './request-logging';
 import { useNow, usePoll } from './use-poll';
 
 const RANGES = { '1h': 3600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
@@ -72,6 +73,7 @@ export function DeploymentDetail({ id, apiBase }: { id: string; apiBase: string 
       <Stats deployment={deployment} />
       <Replicas deployment={deployment} />
       <Endpoint deployment={deployment} apiBase={apiBase} />
+      <RequestLogging deployment={deployment} onChanged={onChanged} />
       <Traffic deployment={deployment} />
     </div>
   );

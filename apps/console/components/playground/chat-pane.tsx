@@ -8,7 +8,9 @@ import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from '@
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatNumber } from '@/lib/utils';
 import { formatMs } from '../deployments/api';
-import type { TUsage } from './stream';
+import type { TRating } from '../logs/api';
+import { Thumbs } from '../logs/thumbs';
+import type { TChatMessage, TUsage } from './stream';
 
 export type TChatModel = {
   id: string;
@@ -29,6 +31,10 @@ export type TTurn =
       usage?: TUsage | null;
       firstTokenMs?: number | null;
       totalMs?: number;
+      /** Its request (the completion id) and the messages sent: thumbs rate it and keep the turn (issue 16). */
+      requestId?: string | null;
+      sent?: TChatMessage[];
+      rating?: TRating | null;
     };
 
 /** One column of the playground: its model, its own conversation, and per-answer tokens and latency. */
@@ -39,6 +45,7 @@ export function ChatPane({
   onModelChange,
   turns,
   onRemove,
+  onRate,
 }: {
   label: string;
   models: TChatModel[];
@@ -46,6 +53,8 @@ export function ChatPane({
   onModelChange: (model: string) => void;
   turns: TTurn[];
   onRemove?: () => void;
+  /** Thumbs on the answer at `index` of `turns` (absent: no thumbs, e.g. for a viewer). */
+  onRate?: (index: number, rating: TRating | null) => void;
 }) {
   const t = useT();
   const end = React.useRef<HTMLDivElement>(null);
@@ -97,10 +106,16 @@ export function ChatPane({
         {turns.length === 0 ? (
           <p className="py-12 text-center text-sm text-muted-foreground">{t('playground.emptyConversation')}</p>
         ) : (
-          turns.map((turn, i) =>
+          turns.map((turn, i) => (
             // biome-ignore lint/suspicious/noArrayIndexKey: turns are append-only; the index is their identity
-            turn.role === 'user' ? <UserTurn key={i} content={turn.content} /> : <AssistantTurn key={i} turn={turn} />,
-          )
+            <React.Fragment key={i}>
+              {turn.role === 'user' ? (
+                <UserTurn content={turn.content} />
+              ) : (
+                <AssistantTurn turn={turn} onRate={onRate ? (rating) => onRate(i, rating) : undefined} />
+              )}
+            </React.Fragment>
+          ))
         )}
         <div ref={end} />
       </div>
@@ -121,7 +136,13 @@ function UserTurn({ content }: { content: string }) {
   );
 }
 
-function AssistantTurn({ turn }: { turn: Extract<TTurn, { role: 'assistant' }> }) {
+function AssistantTurn({
+  turn,
+  onRate,
+}: {
+  turn: Extract<TTurn, { role: 'assistant' }>;
+  onRate?: (rating: TRating | null) => void;
+}) {
   const t = useT();
   const locale = useLocale();
   return (
@@ -165,6 +186,7 @@ function AssistantTurn({ turn }: { turn: Extract<TTurn, { role: 'assistant' }> }
               })}
             </Badge>
           ) : null}
+          {onRate && turn.requestId ? <Thumbs rating={turn.rating ?? null} onRate={onRate} /> : null}
         </div>
       ) : null}
     </div>

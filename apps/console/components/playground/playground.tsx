@@ -15,12 +15,14 @@ import * as React from 'react';
 import { TableSkeleton } from '@/components/resource-table';
 import { Button } from '@/components/ui/button';
 import { EmptyState } from '@/components/ui/empty-state';
+import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
-import type { TList } from '@/lib/api-client';
+import { type ApiError, api, type TList } from '@/lib/api-client';
 import { useT } from '@/lib/i18n/client';
 import { cn } from '@/lib/utils';
 import { deploymentPaths } from '../deployments/api';
 import { usePoll } from '../deployments/use-poll';
+import { logPaths, type TRating } from '../logs/api';
 import { ChatPane, type TChatModel, type TTurn } from './chat-pane';
 import { CodeDialog } from './code-dialog';
 import { comparePartner } from './compare';
@@ -42,6 +44,7 @@ function historyOf(turns: TTurn[], system: string): TChatMessage[] {
 /** `/w/[slug]/playground`: chat with one model, or two side by side, streaming, with the code to do it yourself. */
 export function Playground({ apiBase, initialModel }: { apiBase: string; initialModel?: string }) {
   const t = useT();
+  const toast = useToast();
   const { workspace } = useWorkspace();
   const { state, reload } = usePoll<TList<TChatModel>>(deploymentPaths.chatModels(workspace.slug), () => null);
   const models = state.status === 'ready' ? (state.data.data ?? []) : [];
@@ -104,6 +107,8 @@ export function Playground({ apiBase, initialModel }: { apiBase: string; initial
       });
       updateLastTurn(pane.key, {
         content: result.text,
+        requestId: result.requestId,
+        sent: messages,
         streaming: false,
         usage: result.usage,
         firstTokenMs: result.firstTokenMs,
@@ -142,6 +147,29 @@ export function Playground({ apiBase, initialModel }: { apiBase: string; initial
       })),
     );
     for (const pane of sent) void runPane(pane, prompt, settings);
+  }
+
+  /** Thumbs on an answer: rated turns are kept (request logs), ready to add to a dataset (issue 16). */
+  async function rateTurn(key: string, index: number, rating: TRating | null) {
+    const pane = panes.find((p) => p.key === key);
+    const turn = pane?.turns[index];
+    if (turn?.role !== 'assistant' || !turn.requestId) return;
+    try {
+      await api(logPaths.rating(workspace.slug, turn.requestId), {
+        method: 'PUT',
+        body: { rating, turn: { messages: turn.sent ?? [], answer: turn.content } },
+      });
+      setPanes((current) =>
+        current.map((p) =>
+          p.key === key
+            ? { ...p, turns: p.turns.map((x, i) => (i === index && x.role === 'assistant' ? { ...x, rating } : x)) }
+            : p,
+        ),
+      );
+      if (rating) toast({ title: t('playground.rated') });
+    } catch (error) {
+      toast({ variant: 'error', title: t('errors.title'), description: (error as ApiError).message });
+    }
   }
 
   function stop() {
@@ -230,6 +258,7 @@ export function Playground({ apiBase, initialModel }: { apiBase: string; initial
               models={models}
               model={pane.model}
               turns={pane.turns}
+              onRate={canChat ? (index, rating) => void rateTurn(pane.key, index, rating) : undefined}
               onModelChange={(model) =>
                 setPanes((current) => current.map((p) => (p.key === pane.key ? { ...p, model } : p)))
               }

@@ -8,6 +8,8 @@ export type TSampling = { temperature: number; topP: number; maxTokens: number }
 export type TUsage = { promptTokens: number; completionTokens: number };
 
 export type TStreamResult = {
+  /** The completion's id (`chatcmpl-…`): its request log, which thumbs rate. */
+  requestId: string | null;
   text: string;
   usage: TUsage | null;
   finishReason: string | null;
@@ -48,6 +50,7 @@ export function parseSse(buffer: string): { data: string[]; rest: string } {
 }
 
 type TChunk = {
+  id?: string;
   choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
   error?: { message?: string; code?: string | null };
@@ -99,6 +102,7 @@ export async function streamChat({
   let usage: TUsage | null = null;
   let finishReason: string | null = null;
   let firstTokenMs: number | null = null;
+  let requestId: string | null = null;
   let done = false;
   while (!done) {
     const next = await reader.read();
@@ -118,6 +122,7 @@ export async function streamChat({
         continue;
       }
       if (chunk.error) throw new ChatStreamError(chunk.error.message ?? 'error', 500, chunk.error.code ?? null);
+      requestId ??= chunk.id ?? null;
       const choice = chunk.choices?.[0];
       const delta = choice?.delta?.content;
       if (delta) {
@@ -135,5 +140,5 @@ export async function streamChat({
     }
   }
   await reader.cancel().catch(() => undefined);
-  return { text, usage, finishReason, firstTokenMs, totalMs: performance.now() - started };
+  return { requestId, text, usage, finishReason, firstTokenMs, totalMs: performance.now() - started };
 }

@@ -7,6 +7,7 @@ import {
   MessagesSquareIcon,
   RocketIcon,
   ScaleIcon,
+  ScrollTextIcon,
   SettingsIcon,
   SparklesIcon,
 } from 'lucide-react';
@@ -32,6 +33,7 @@ export const NAV: TNavGroup[] = [
     items: [
       { segment: 'deployments', label: 'nav.deployments', icon: RocketIcon },
       { segment: 'playground', label: 'nav.playground', icon: MessagesSquareIcon },
+      { segment: 'logs', label: 'nav.logs', icon: ScrollTextIcon },
     ],
   },
   {

@@ -20,6 +20,7 @@ import { getMe, patchMe } from './routes/me';
 import { deleteMember, listMembers, patchMember } from './routes/members';
 import { MODEL_ROUTES } from './routes/models-table';
 import { getOpenApi } from './routes/openapi';
+import { REQUEST_LOG_ROUTES } from './routes/request-logs-table';
 import { getModel, listModels, listUsage } from './routes/resources';
 import {
   createWorkspaceRoute,
@@ -151,5 +152,6 @@ export const ROUTES: readonly TRouteDef[] = [
   { method: 'GET', path: `${WS}/models/[modelId]`, scope: 'workspace', minRole: 'viewer', handler: getModel },
   ...DEPLOYMENT_ROUTES,
   ...EVALUATION_ROUTES,
+  ...REQUEST_LOG_ROUTES,
   { method: 'GET', path: `${WS}/usage`, scope: 'workspace', minRole: 'viewer', handler: listUsage },
 ];

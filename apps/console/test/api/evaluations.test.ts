@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { scoreSimilarity } from '@crucible/metrics';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wilsonInterval } from '../../lib/server/evaluations/ratings';
@@ -258,8 +259,11 @@ describe('an evaluation of a base model and its fine-tune', () => {
     for (const r of rows.body.data.slice(1)) {
       expect(r.outputs[1].text).toBe(await gatewayAnswer(`ft:tiny-qwen:${slug}:v0:modeval0`, PROMPTS[r.index], 12));
     }
+    // BLEU-4 and ROUGE as LLaMA-Factory computes them (@crucible/metrics): an answer equal to its label scores 100.
+    for (const k of ['bleu-4', 'rouge-1', 'rouge-2', 'rouge-l']) expect(first.outputs[0].scores[k]).toBe(100);
     for (const r of rows.body.data) {
       for (const o of r.outputs) {
+        expect(o.scores).toMatchObject(scoreSimilarity(o.text, r.label));
         expect(o.scores.exact_match).toBe(o.text.trim() === r.label.trim() ? 100 : 0);
         expect([0, 100]).toContain(o.scores.json_valid);
         if (o.scores.json_valid === 0) expect(o.details.json_error).toEqual(expect.any(String));
@@ -278,6 +282,7 @@ describe('an evaluation of a base model and its fine-tune', () => {
       const mean = (k: string) =>
         mine.reduce((n: number, o: { scores: Record<string, number> }) => n + o.scores[k], 0) / 4;
       expect(m.means.exact_match).toBeCloseTo(mean('exact_match'), 10);
+      expect(m.means['rouge-l']).toBeCloseTo(mean('rouge-l'), 10);
       expect(m.means.judge).toBeCloseTo(mean('judge'), 10);
     }
     expect(done.metrics).toEqual(['bleu-4', 'rouge-1', 'rouge-2', 'rouge-l', 'exact_match', 'json_valid', 'judge']);
@@ -569,6 +574,14 @@ describe('OpenAI Evals API with the openai client', () => {
           operation: 'eq',
         },
         {
+          type: 'text_similarity',
+          name: 'close',
+          input: '{{sample.output_text}}',
+          reference: '{{item.reference}}',
+          evaluation_metric: 'rouge_l',
+          pass_threshold: 0.99,
+        },
+        {
           type: 'score_model',
           name: 'judge',
           model: 'judge',
@@ -611,6 +624,14 @@ describe('OpenAI Evals API with the openai client', () => {
     const first = items.data.find((i) => i.datasource_item_id === 0);
     expect(first?.sample.output[0].content).toBe(firstAnswer);
     expect(first?.results.find((r) => r.name === 'same')).toMatchObject({ passed: true, score: 1 });
+    // text_similarity rouge_l: LLaMA-Factory's ROUGE-L / 100; the answer equal to its reference scores 1 and passes
+    expect(first?.results.find((r) => r.name === 'close')).toMatchObject({ passed: true, score: 1 });
+    for (const item of items.data) {
+      const reference = (item.datasource_item as { reference: string }).reference;
+      const expected = scoreSimilarity(item.sample.output[0].content ?? '', reference)['rouge-l'] / 100;
+      expect(item.results.find((r) => r.name === 'close')?.score).toBeCloseTo(expected, 12);
+      expect(item.results.find((r) => r.name === 'judge')?.score).toBeGreaterThanOrEqual(1);
+    }
   }, 300_000);
 
   it('answers 404 for another workspace key and refuses unsupported graders with the field named', async () => {

@@ -154,3 +154,28 @@ export function nodeHandler(routes: Record<string, Partial<Record<string, THandl
     res.end();
   };
 }
+
+/** Polls `fn` every 200 ms until it gives a truthy value; a timeout names `what` and ends with `output()` (a log). */
+export async function waitUntil<T>(
+  what: string,
+  fn: () => Promise<T | null | false | undefined>,
+  timeoutMs = 90_000,
+  output: () => string = () => '',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The serving workers' registry entries (`{prefix}:serving:{workerId}`) as they are in Redis now. */
+export async function servingRegistry<T>(prefix: string): Promise<T[]> {
+  const { getRedisConnection } = await import('@crucible/jobs');
+  const redis = getRedisConnection();
+  const keys = await redis.keys(`${prefix}:serving:*`);
+  const values = keys.length ? await redis.mget(...keys) : [];
+  return values.filter((v): v is string => !!v).map((v) => JSON.parse(v) as T);
+}

@@ -24,12 +24,14 @@ import { listFiles } from '../../lib/server/routes/files';
 import { useTestStorage } from './datasets-helpers';
 import {
   nodeHandler,
+  servingRegistry,
   spawnServingWorker,
   stopServingWorker,
   tearDownServing,
   testWorkerEnv,
   tinyAdapter,
   tinyBase,
+  waitUntil,
 } from './gateway-fixtures';
 import { APP_URL, call, makeWorkspace, signUp, startTestDatabase, type TCaller } from './helpers';
 
@@ -51,23 +53,9 @@ let baseName = '';
 
 type TRegistry = { workerId: string; url: string; bases: string[]; adapters: string[]; deployments: string[] };
 
-async function until<T>(what: string, fn: () => Promise<T | null | false | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${worker?.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function registry(): Promise<TRegistry[]> {
-  const { getRedisConnection } = await import('@crucible/jobs');
-  const redis = getRedisConnection();
-  const keys = await redis.keys(`${prefix}:serving:*`);
-  const values = keys.length ? await redis.mget(...keys) : [];
-  return values.filter((v): v is string => !!v).map((v) => JSON.parse(v) as TRegistry);
-}
+const until = <T>(what: string, fn: () => Promise<T | null | false | undefined>, timeoutMs?: number) =>
+  waitUntil(what, fn, timeoutMs, () => worker?.output().slice(-3000) ?? '');
+const registry = () => servingRegistry<TRegistry>(prefix);
 
 async function startWorker() {
   worker = spawnServingWorker({

@@ -92,6 +92,27 @@ async function seedWorkspaceB() {
   const rating = await prisma.evaluationRating.create({
     data: { evaluationId: evaluation.id, userId: bOwnerId, rowIndex: 0, leftModel: 0, rightModel: 0 },
   });
+  // A kept chat request (request logs, issue 16): B's owner reads it, nobody else reads, rates or deletes it.
+  const requestLog = await prisma.requestLog.create({
+    data: {
+      id: 'chatcmpl-tenantb',
+      workspaceId,
+      model: 'ft:tiny:b',
+      endpoint: '/v1/chat/completions',
+      statusCode: 200,
+    },
+  });
+  await prisma.requestLogContent.create({
+    data: {
+      requestId: requestLog.id,
+      workspaceId,
+      source: 'store',
+      messages: [{ role: 'user', content: 'secret question' }],
+      answer: 'secret answer',
+      searchText: 'secret question\nsecret answer',
+      expiresAt: new Date(Date.now() + 86_400_000),
+    },
+  });
   await prisma.usageRecord.create({
     data: {
       workspaceId,
@@ -120,6 +141,7 @@ async function seedWorkspaceB() {
     deploymentId: deployment.id,
     evaluationId: evaluation.id,
     ratingId: rating.id,
+    logId: requestLog.id,
   };
 }
 
@@ -143,6 +165,7 @@ async function snapshotB() {
     budgets: await prisma.budget.findMany({ where, orderBy: { id: 'asc' } }),
     evaluations: await prisma.evaluation.findMany({ where, orderBy: { id: 'asc' } }),
     ratings: await prisma.evaluationRating.findMany({ where: { evaluation: where }, orderBy: { id: 'asc' } }),
+    requestLogs: await prisma.requestLogContent.findMany({ where, orderBy: { requestId: 'asc' } }),
   };
 }
 

@@ -12,6 +12,8 @@ const model: TResolvedModel = {
   baseModelId: 'b1',
   fineTunedModelId: 'ft1',
   deploymentId: 'd1',
+  logRequests: false,
+  logRetentionDays: null,
 };
 const fresh = () => new Date().toISOString();
 const w = (id: string, over: Partial<TServingWorker> = {}): TServingWorker => ({

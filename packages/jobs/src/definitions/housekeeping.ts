@@ -41,3 +41,19 @@ export const datasetImportJob = defineJob({
   queue: QUEUE_NAMES.housekeeping,
   schema: ZDatasetImportJobPayload,
 });
+
+/**
+ * `request-logs.expire`: deletes the kept chat requests (request logs, issue 16) whose retention has run out.
+ * Repeatable like `billing.accrue`: one shared schedule (REQUEST_LOGS_EXPIRE_SCHEDULER_ID), no payload.
+ */
+export const ZRequestLogsExpirePayload = z.strictObject({});
+export type TRequestLogsExpirePayload = z.infer<typeof ZRequestLogsExpirePayload>;
+
+export const requestLogsExpireJob = defineJob({
+  id: 'request-logs.expire',
+  version: 1,
+  queue: QUEUE_NAMES.housekeeping,
+  schema: ZRequestLogsExpirePayload,
+});
+
+export const REQUEST_LOGS_EXPIRE_SCHEDULER_ID = 'request-logs-expire';

@@ -45,6 +45,25 @@ export function applyOverrides(base: Record<string, unknown>, args: string[]): R
   return out;
 }
 
+/**
+ * Runs fn with a signal that the first Ctrl-C aborts (fn stops after its current step or row); a second Ctrl-C
+ * exits at once.
+ */
+export async function withCtrlC<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (ac.signal.aborted) process.exit(130);
+    process.stderr.write(`\n[crucible] stopping after the current ${what} (Ctrl-C again to quit now)\n`);
+    ac.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await fn(ac.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 export type ParsedFlags = { flags: Map<string, string | true>; positional: string[] };
 
 /** `--name value` / `--name=value` / boolean `--name` (when listed in `booleans`). */

@@ -1,10 +1,12 @@
 /**
- * The training core's commands behind `npx crucible` (packages/cli dispatches here): train, chat, init-model, export.
+ * The training core's commands behind `npx crucible` (packages/cli dispatches here): train, eval, chat, init-model,
+ * export.
  * Errors raised on purpose (they carry a `code`) become one sentence on stderr and exit code 1; anything else is a
  * bug and keeps its stack.
  */
 const USAGE = `usage:
   crucible train CONFIG.yaml [key=value ...]
+  crucible eval CONFIG.yaml [key=value ...]
   crucible chat CONFIG.yaml [key=value ...] | crucible chat --model DIR [--adapter DIR] [--prompt TEXT]
   crucible init-model --arch qwen2|llama --layers N --hidden N ... OUT
   crucible export --model DIR [--adapter DIR] ...`;
@@ -16,6 +18,10 @@ export async function runTrainerCli(argv: string[]): Promise<number> {
       case 'train': {
         const { trainCommand } = await import('./train');
         return await trainCommand(args);
+      }
+      case 'eval': {
+        const { evalCommand } = await import('./eval');
+        return await evalCommand(args);
       }
       case 'chat': {
         const { chatCommand } = await import('./chat');

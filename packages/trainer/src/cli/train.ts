@@ -5,7 +5,8 @@
 import { parseTrainConfig } from '../config';
 import { TrainerError } from '../io/errors';
 import { runTraining } from '../train/run';
-import { applyOverrides, readYamlObject } from './args';
+import { applyOverrides, readYamlObject, withCtrlC } from './args';
+import { backendFromEnv, runPrediction } from './eval';
 
 export async function trainCommand(args: string[]): Promise<number> {
   const [yamlPath, ...rest] = args;
@@ -20,22 +21,12 @@ export async function trainCommand(args: string[]): Promise<number> {
     else delete raw.resume_from_checkpoint;
   }
   const cfg = parseTrainConfig(raw, yamlPath);
-  const backend = (process.env.CRUCIBLE_BACKEND ?? 'auto') as 'auto' | 'cpu' | 'reference';
-  if (!['auto', 'cpu', 'reference'].includes(backend)) {
-    throw new TrainerError('CLI_USAGE', `CRUCIBLE_BACKEND must be auto, cpu or reference, not "${backend}".`);
+  const backend = backendFromEnv();
+  // LLaMA-Factory: `do_train: false` with `do_predict: true` only predicts (what `crucible eval` does).
+  if (!cfg.do_train && cfg.do_predict) {
+    await withCtrlC('row', (signal) => runPrediction(cfg, { backend, signal }));
+    return 0;
   }
-
-  const ac = new AbortController();
-  const onSigint = () => {
-    if (ac.signal.aborted) process.exit(130);
-    process.stderr.write('\n[crucible] stopping after the current step (Ctrl-C again to quit now)\n');
-    ac.abort();
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    const res = await runTraining(cfg, { backend, signal: ac.signal });
-    return res.status === 'completed' ? 0 : 130;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const res = await withCtrlC('step', (signal) => runTraining(cfg, { backend, signal }));
+  return res.status === 'completed' ? 0 : 130;
 }

@@ -6,6 +6,7 @@ import { scheduleProblem } from '../train/schedule';
 import {
   IGNORED_CHAT_KEYS,
   IGNORED_TRAIN_KEYS,
+  PREDICT_KEYS,
   type TChatConfig,
   type TTrainConfig,
   UNSUPPORTED_TRAIN_KEYS,
@@ -119,6 +120,7 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
   }
   if (config.mask_history && config.train_on_prompt) refuse('`mask_history` is incompatible with `train_on_prompt`.');
   if (config.stage !== 'sft' && config.neat_packing) refuse('`neat_packing` cannot be set as True except SFT.');
+  checkPredict(config, source, refuse, warn);
   const dpoOnly = ['pref_loss', 'dpo_label_smoothing', 'simpo_gamma'] as const;
   const ktoOnly = ['kto_chosen_weight', 'kto_rejected_weight'] as const;
   const both = ['pref_beta', 'pref_ftx', 'ref_model'] as const;
@@ -232,6 +234,45 @@ export function parseTrainConfig(raw: unknown, source = 'config', warn: TConfigW
     );
   }
   return config;
+}
+
+/** do_predict / predict_with_generate and the generation keys: LLaMA-Factory's checks (its messages), and ours. */
+function checkPredict(config: TTrainConfig, source: string, refuse: (m: string) => never, warn: TConfigWarning): void {
+  // hparams/parser.py
+  if (config.stage !== 'sft' && config.predict_with_generate) {
+    refuse('`predict_with_generate` cannot be set as True except SFT.');
+  }
+  if (config.stage !== 'sft' && config.do_predict) {
+    refuse(
+      `\`do_predict\` generates answers, which LLaMA-Factory does for stage sft only (this config has stage ${config.stage}).`,
+    );
+  }
+  if (config.do_predict && !config.predict_with_generate) {
+    refuse('Please enable `predict_with_generate` to save model predictions.');
+  }
+  if (config.do_predict && !(config.eval_dataset && config.eval_dataset.length > 0)) {
+    refuse(
+      `\`do_predict\` needs \`eval_dataset\`: the dataset whose prompts are generated for and whose answers are the labels${config.val_size > 0 ? ' (a val_size split is not predicted here: put the held-out rows in a dataset of their own)' : ''}. LLaMA-Factory: Please make sure eval_dataset be provided or val_size >1e-6`,
+    );
+  }
+  if (config.predict_with_generate && config.eval_strategy !== 'no') {
+    refuse(
+      `\`predict_with_generate\` with eval_strategy ${config.eval_strategy}: evaluation during training computes eval_loss only here (LLaMA-Factory would generate at every evaluation). Set eval_strategy: no, or drop predict_with_generate and predict after training with do_predict in another run.`,
+    );
+  }
+  // Transformers' TemperatureLogitsWarper
+  if (config.do_sample !== false && config.temperature === 0) {
+    refuse(
+      "`temperature` (=0) has to be a strictly positive float, otherwise your next token scores will be invalid. If you're looking for greedy decoding strategies, set `do_sample: false`.",
+    );
+  }
+  // (keys that are ignored anyway already have their warning)
+  const unused = PREDICT_KEYS.filter((k) => config[k] !== undefined && !(k in IGNORED_TRAIN_KEYS));
+  if (!config.do_predict && unused.length > 0) {
+    warn(
+      `${source}: ${unused.join(', ')} only apply with do_predict: true (or crucible eval); this run does not generate.`,
+    );
+  }
 }
 
 export type TBestModel = {

@@ -53,7 +53,9 @@ export const ZTrainConfig = z
     cache_dir: z.string().optional(),
     // method
     stage: z.enum(['sft', 'pt', 'dpo', 'kto']).default('sft'),
-    do_train: bool().default(true),
+    // Transformers defaults do_train to false; here a config trains unless it says otherwise, except a prediction
+    // config (do_predict) without do_train, which only predicts, as LLaMA-Factory's predict examples expect.
+    do_train: bool().optional(),
     do_eval: bool().optional(),
     do_predict: bool().optional(),
     finetuning_type: z.enum(['lora', 'full']).default('lora'),
@@ -176,7 +178,19 @@ export const ZTrainConfig = z
     enable_liger_kernel: bool().optional(),
     ignore_pad_token_for_loss: bool().optional(),
     push_to_hub: z.literal(false).optional(),
+    // do_predict: generation over eval_dataset (LLaMA-Factory's GeneratingArguments). Defaults are applied in
+    // generate/predict.ts (GENERATING_DEFAULTS), not here, so that configs without them keep their hash.
     predict_with_generate: bool().optional(),
+    max_new_tokens: int(z.number().int().positive()).optional(),
+    do_sample: bool().optional(),
+    temperature: num(z.number().min(0)).optional(),
+    top_p: num(z.number().min(0).max(1)).optional(),
+    top_k: int(z.number().int().min(0)).optional(),
+    skip_special_tokens: bool().optional(),
+    max_length: int().optional(),
+    length_penalty: num().optional(),
+    num_beams: z.preprocess(coerceNumber, z.literal(1)).optional(),
+    repetition_penalty: z.preprocess(coerceNumber, z.literal(1)).optional(),
     // Features Crucible does not have: accepted only at their LLaMA-Factory default, so a config that relies on
     // them fails with a sentence instead of training something else (see UNSUPPORTED_TRAIN_KEYS).
     quantization_bit: z.null().optional(),
@@ -208,6 +222,7 @@ export const ZTrainConfig = z
   })
   .transform((c) => ({
     ...c,
+    do_train: c.do_train ?? !c.do_predict,
     lora_rank: c.lora_rank ?? 8,
     // LLaMA-Factory: `lora_alpha` defaults to `lora_rank * 2` (FinetuningArguments.__post_init__).
     lora_alpha: c.lora_alpha ?? (c.lora_rank ?? 8) * 2,
@@ -247,7 +262,6 @@ export const IGNORED_TRAIN_KEYS: Record<string, string> = {
   flash_attn: 'attention is the CPU engine’s own fused kernel',
   optim: 'the optimizer is always torch AdamW',
   do_eval: 'evaluation follows eval_strategy/eval_steps',
-  do_predict: 'prediction is not supported',
   data_seed: 'seed orders the data',
   deepspeed: 'training runs in one process',
   ddp_find_unused_parameters: 'training runs in one process',
@@ -264,8 +278,24 @@ export const IGNORED_TRAIN_KEYS: Record<string, string> = {
   enable_liger_kernel: 'the CPU engine has its own fused kernels',
   ignore_pad_token_for_loss: 'padding never carries labels',
   push_to_hub: 'nothing is uploaded',
-  predict_with_generate: 'prediction is not supported',
+  max_length: 'max_new_tokens (always set) bounds generation, as in LLaMA-Factory when max_new_tokens > 0',
+  length_penalty: 'it only applies to beam search',
 };
+
+/** The keys of prediction (do_predict): they change nothing a training run computes (kept out of its hash). */
+export const PREDICT_KEYS = [
+  'predict_with_generate',
+  'max_new_tokens',
+  'do_sample',
+  'temperature',
+  'top_p',
+  'top_k',
+  'skip_special_tokens',
+  'max_length',
+  'length_penalty',
+  'num_beams',
+  'repetition_penalty',
+] as const;
 
 /** Why each LLaMA-Factory feature Crucible lacks is refused when set away from its default. */
 export const UNSUPPORTED_TRAIN_KEYS: Record<string, string> = {
@@ -285,6 +315,8 @@ export const UNSUPPORTED_TRAIN_KEYS: Record<string, string> = {
     'datasets are always streamed from disk and tokenised before training starts; an IterableDataset run (streaming with max_steps) is not implemented',
   mix_strategy: 'datasets are concatenated',
   split_special_tokens: 'special tokens are never split',
+  num_beams: 'beam search is not implemented; generation samples or decodes greedily (num_beams: 1)',
+  repetition_penalty: 'a repetition penalty is not implemented in generation for do_predict (repetition_penalty: 1.0)',
 };
 
 export const ZChatConfig = z

@@ -29,6 +29,11 @@ export type Template = {
   promptForGeneration(messages: TChatMessage[], opts?: { system?: string; tools?: string }): number[];
   /** (prompt, response) id pairs as LLaMA-Factory's `encode_multiturn`. */
   encodeMultiturn(messages: TChatMessage[], system?: string, tools?: string): [number[], number[]][];
+  /**
+   * LLaMA-Factory's `encode_oneturn` (its unsupervised processor, used for generation): everything before the last
+   * message as the prompt, the last message (a reply) as the response.
+   */
+  encodeOneTurn(messages: TChatMessage[], system?: string, tools?: string): [number[], number[]];
   stopTokenIds: number[];
   /** The EOS text LLaMA-Factory uses for this template (stop_words[0] when it replaces EOS). */
   eosToken: string;
@@ -278,6 +283,16 @@ export function encodePairs(
   return { inputIds, labels };
 }
 
+/** encode_oneturn from the turn pairs: every pair but the last reply joined into the prompt. */
+function oneTurn(pairs: [number[], number[]][]): [number[], number[]] {
+  const prompt: number[] = [];
+  pairs.forEach(([source, target], i) => {
+    prompt.push(...source);
+    if (i < pairs.length - 1) prompt.push(...target);
+  });
+  return [prompt, pairs.at(-1)?.[1] ?? []];
+}
+
 /** Splits a leading system message off, as LLaMA-Factory's converters put it in a separate `system` field. */
 function splitSystem(messages: TChatMessage[], system: string | undefined): [TChatMessage[], string | undefined] {
   if (messages.length > 0 && messages[0].role === 'system') return [messages.slice(1), messages[0].content];
@@ -414,6 +429,9 @@ function slotTemplate(name: string, spec: TTemplateSpec, tokenizer: Tokenizer, o
   return {
     name,
     encodeMultiturn,
+    // ReasoningTemplate.encode_oneturn drops the thinking of earlier replies and gives the empty block to the last
+    // turn only: what encodeTurns does for mask_history (discardHistoryCot).
+    encodeOneTurn: (messages, system, tools) => oneTurn(encodeTurns(messages, system, tools, !!thought)),
     encodeChat: (messages, o = {}) =>
       encodePairs(encodeTurns(messages, o.system, o.tools, !!o.maskHistory && !!thought), o, eosTokenId, efficientEos),
     promptForGeneration: (messages, o = {}) => {
@@ -496,6 +514,7 @@ function jinjaTemplate(tokenizer: Tokenizer, opts: TTemplateOptions): Template {
   return {
     name: 'auto',
     encodeMultiturn,
+    encodeOneTurn: (messages, system, tools) => oneTurn(encodeMultiturn(messages, system, tools)),
     encodeChat: (messages, opts = {}) =>
       encodePairs(encodeMultiturn(messages, opts.system, opts.tools), opts, eosTokenId, false),
     promptForGeneration: (messages, opts = {}) =>

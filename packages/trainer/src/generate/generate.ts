@@ -18,17 +18,18 @@ export type GenerateOptions = {
 
 /**
  * Yields new token ids one at a time (for streaming chat) from the core's own forward with a KV cache:
- * the prompt is prefilled in one batched pass, then each token is one cached step.
+ * the prompt is prefilled in one batched pass, then each token is one cached step. Returns the stop id that ended
+ * generation, or undefined when maxNewTokens ran out.
  */
 export function* generateTokens(
   model: Model,
   promptIds: number[],
   opts: GenerateOptions,
-): Generator<number, void, undefined> {
+): Generator<number, number | undefined, undefined> {
   if (promptIds.length === 0) throw new ModelError('INPUT_INVALID', 'generate needs a non-empty prompt.');
   if (!(opts.maxNewTokens >= 0))
     throw new ModelError('INPUT_INVALID', `maxNewTokens must be >= 0, got ${opts.maxNewTokens}.`);
-  if (opts.maxNewTokens === 0) return;
+  if (opts.maxNewTokens === 0) return undefined;
   const rng = createRng(opts.seed);
   const stop = new Set(opts.stopIds);
   const cache = model.createKvCache(promptIds.length + opts.maxNewTokens);
@@ -36,10 +37,11 @@ export function* generateTokens(
   let logits = model.forwardStep(promptIds, cache);
   for (let i = 0; i < opts.maxNewTokens; i++) {
     const id = sampleToken(logits, sample, rng);
-    if (stop.has(id)) return;
+    if (stop.has(id)) return id;
     yield id;
     if (i + 1 < opts.maxNewTokens) logits = model.forwardStep([id], cache);
   }
+  return undefined;
 }
 
 /** The new tokens (without the prompt and without the stop id). */

@@ -12,6 +12,7 @@ export type TTrainerErrorCode =
   | 'MODEL_FILES_MISSING'
   | 'ADAPTER_INVALID'
   | 'EXPORT_UNSUPPORTED'
+  | 'PREDICT_CANCELLED'
   | 'CLI_USAGE';
 
 export class TrainerError extends Error {

@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend, DeviceTensor as DT } from '@crucible/tensor';
+import { PREDICT_KEYS } from '../config/schema';
 import type { Param } from '../model/types';
 import { TrainError } from './errors';
 
@@ -91,6 +92,8 @@ const HASH_EXCLUDED = new Set([
   'per_device_eval_batch_size',
   'do_eval',
   'do_predict',
+  // Generation for do_predict runs after training and changes nothing the training computes.
+  ...PREDICT_KEYS,
   'overwrite_cache',
   'preprocessing_num_workers',
   'preprocessing_batch_size',

@@ -8,10 +8,11 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import { type Backend, createBackend, type TBackendName } from '@crucible/tensor';
 import { bestModelOf, frozenDtypeOf, gradientCheckpointingOf, type TTrainConfig } from '../config';
-import { type ExampleList, loadDatasets } from '../data';
+import { type ExampleList, loadDatasets, type Template } from '../data';
 import { type KtoSource, loadKtoDatasets } from '../data/feedback';
 import { loadPairDatasets, type PairSource } from '../data/pairwise';
 import { readPeftAdapter, writePeftAdapter } from '../export';
+import { predictToOutputDir } from '../generate/predict';
 import { loadTokenizer, openWeights, writeSafetensors } from '../io';
 import { TrainerError } from '../io/errors';
 import { createModel, type Model, parseModelConfig } from '../model';
@@ -169,6 +170,7 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
   let evalRows: ExampleList = empty;
   let pairs: { train: PairSource; eval: PairSource } | null = null;
   let kto: { train: KtoSource; eval: KtoSource } | null = null;
+  let template: Template | null = null;
   if (cfg.stage === 'kto') {
     kto = await loadKtoDatasets(cfg, tokenizer, modelDir, (m) => log(`warning: ${m}`));
     log(`[crucible] ${kto.train.length} training and ${kto.eval.length} evaluation KTO rows; backend ${backend.name}`);
@@ -178,7 +180,7 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
       `[crucible] ${pairs.train.length} training and ${pairs.eval.length} evaluation preference pairs; backend ${backend.name}`,
     );
   } else {
-    ({ train, eval: evalRows } = await loadDatasets(cfg, tokenizer, modelDir));
+    ({ train, eval: evalRows, template } = await loadDatasets(cfg, tokenizer, modelDir));
     log(`[crucible] ${train.length} training and ${evalRows.length} evaluation examples; backend ${backend.name}`);
   }
   const nEval = pairs ? pairs.eval.length : kto ? kto.eval.length : evalRows.length;
@@ -332,6 +334,10 @@ export async function runTraining(cfg: TTrainConfig, opts: RunOptions = {}): Pro
       if (res.evalHistory.length > 0) writeLossPlot(join(outputDir, 'training_eval_loss.png'), res.evalHistory);
     }
     log(`[crucible] done: ${res.globalStep} steps, train_loss ${res.trainLoss.toFixed(4)}; outputs in ${outputDir}`);
+    // LLaMA-Factory's workflow predicts after training, with the trained (or best) weights still loaded.
+    if (cfg.do_predict && template) {
+      Object.assign(metrics, predictToOutputDir({ cfg, model, tokenizer, template, log, signal: opts.signal }));
+    }
   } else {
     log(cancelledLine(res.globalStep, outputDir, listCheckpoints(outputDir).at(-1)?.step ?? null));
   }

@@ -1,5 +1,5 @@
 import { compileJsonSchema, renderTemplate, type TEvaluationCriterion } from '@crucible/jobs';
-import { similarity } from './similarity';
+import { scoreSimilarity } from '@crucible/metrics';
 
 /**
  * Scores of one answer (issue 16). Rule metrics are computed here; a judge (`judge`, `score_model`) asks a deployed
@@ -154,12 +154,10 @@ export function createScorer(criteria: TEvaluationCriterion[], ask: TAsk) {
     const scope = { item: row.item, sample: { output_text: row.answer } };
     for (const c of criteria) {
       switch (c.type) {
-        case 'similarity': {
-          const s = similarity(row.answer, row.label);
-          for (const k of ['bleu-4', 'rouge-1', 'rouge-2', 'rouge-l'] as const) scores[k] = s ? s[k] : null;
-          if (!s) details.similarity = 'BLEU/ROUGE are not available on this worker (@crucible/metrics missing).';
+        case 'similarity':
+          // LLaMA-Factory's predict metrics of this answer, in percent (@crucible/metrics, checked against it).
+          Object.assign(scores, scoreSimilarity(row.answer, row.label));
           break;
-        }
         case 'exact_match':
           scores.exact_match = exactMatch(row.answer, row.label);
           break;
@@ -192,10 +190,13 @@ export function createScorer(criteria: TEvaluationCriterion[], ask: TAsk) {
           break;
         }
         case 'text_similarity': {
-          const s = similarity(renderTemplate(c.input, scope), renderTemplate(c.reference, scope));
-          const v = s ? s[SIMILARITY_OF[c.metric]] / 100 : null;
+          // OpenAI's text_similarity scores 0-1: LLaMA-Factory's percentage / 100.
+          const v =
+            scoreSimilarity(renderTemplate(c.input, scope), renderTemplate(c.reference, scope))[
+              SIMILARITY_OF[c.metric]
+            ] / 100;
           scores[c.name] = v;
-          graders[c.name] = { passed: v !== null && v >= c.passThreshold };
+          graders[c.name] = { passed: v >= c.passThreshold };
           break;
         }
         case 'score_model': {

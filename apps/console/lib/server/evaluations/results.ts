@@ -1,6 +1,7 @@
 import { csvField } from '@crucible/billing';
 import { getPrisma } from '@crucible/db';
 import { scoreNames } from '@crucible/jobs';
+import { meanScores, type TSimilarity } from '@crucible/metrics';
 import { criteriaOf, type TEvaluationRow } from '@crucible/services';
 
 /**
@@ -42,6 +43,8 @@ async function outputsOf(evaluationId: string): Promise<TOutput[]> {
   return rows as TOutput[];
 }
 
+const SIMILARITY = ['bleu-4', 'rouge-1', 'rouge-2', 'rouge-l'] as const;
+
 /** The score columns of an evaluation, in the order its criteria were given. */
 export function metricNames(ev: TEvaluationRow): string[] {
   return criteriaOf(ev).flatMap(scoreNames);
@@ -55,7 +58,15 @@ export async function metricTable(ev: TEvaluationRow) {
     const mine = outputs.filter((o) => o.modelIndex === m.index);
     const means: Record<string, number | null> = {};
     const counts: Record<string, number> = {};
+    // BLEU/ROUGE: the set's value as LLaMA-Factory's predict_results.json gives it (NumPy's mean of the rows).
+    const similar = mine.filter((o) => SIMILARITY.every((k) => typeof o.scores[k] === 'number'));
+    const similarity = similar.length ? meanScores(similar.map((o) => o.scores as TSimilarity)) : null;
     for (const k of metrics) {
+      if ((SIMILARITY as readonly string[]).includes(k)) {
+        counts[k] = similar.length;
+        means[k] = similarity?.[k as keyof TSimilarity] ?? null;
+        continue;
+      }
       const values = mine.map((o) => o.scores[k]).filter((v): v is number => typeof v === 'number');
       counts[k] = values.length;
       means[k] = values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;

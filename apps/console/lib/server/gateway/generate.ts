@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { assertInferenceChargeable, chargeInference, isBillingError } from '@crucible/billing';
-import { completeRequestLog, openRequestLog } from '@crucible/db';
+import { completeRequestLog, openRequestLog, storeRequestContent, type TRequestContentInput } from '@crucible/db';
 import type { TGenerateEvent, TGenerateInput, TGenerateResult } from '@crucible/jobs';
 import type { TGatewayCaller } from './auth';
 import { GatewayError } from './errors';
@@ -149,6 +149,11 @@ export async function runGeneration(o: {
   stream: boolean;
   idPrefix: string;
   clientSignal?: AbortSignal;
+  /**
+   * Keep the request's messages and what was generated (request logs, issue 16): its deployment keeps requests, or
+   * it said `store: true`. Written when the request ends, however it ends, after its RequestLog row.
+   */
+  keep?: Pick<TRequestContentInput, 'source' | 'messages' | 'metadata' | 'retentionDays'> | null;
 }): Promise<TRun> {
   await requireChargeable(o.caller.workspaceId, o.model.openaiId);
   const t0 = Date.now();
@@ -160,6 +165,7 @@ export async function runGeneration(o: {
   let firstTokenAt: number | null = null;
   let promptTokens = 0;
   let completionTokens = 0;
+  let answer = '';
   let recorded = false;
   const who = {
     requestId,
@@ -202,6 +208,11 @@ export async function runGeneration(o: {
       timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - t0,
       ...how,
     }).catch((e) => console.error(`[v1 gateway] could not record request ${requestId}:`, e));
+    if (o.keep) {
+      await storeRequestContent({ ...o.keep, requestId, workspaceId: who.workspaceId, answer }).catch((e) =>
+        console.error(`[v1 gateway] could not keep request ${requestId}:`, e),
+      );
+    }
   };
   /** The end of a request that did not finish: cancelled when the client left, failed otherwise. */
   const cut = (error: unknown) =>
@@ -233,9 +244,11 @@ export async function runGeneration(o: {
         } else if (ev.type === 'delta') {
           firstTokenAt ??= Date.now();
           completionTokens = ev.completionTokens ?? completionTokens;
+          answer += ev.text;
           yield { text: ev.text };
         } else if (ev.type === 'done') {
           done = ev;
+          answer = ev.text;
           promptTokens = ev.promptTokens;
           completionTokens = ev.completionTokens;
         } else {

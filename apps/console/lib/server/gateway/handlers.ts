@@ -1,6 +1,8 @@
+import { DEFAULT_LOG_RETENTION_DAYS } from '@crucible/db';
 import { z } from 'zod';
 import { fromZodError } from '../errors';
 import { BODY_LIMITS, readJson } from '../http';
+import { ZMetadata } from '../request-logs/logs';
 import { deleteFineTunedModelOf } from '../routes/models';
 import { gatewayCaller } from './auth';
 import { GatewayError, modelNotFound, openaiRoute } from './errors';
@@ -62,6 +64,9 @@ const ZCommon = {
 
 const ZChatRequest = z.object({
   ...ZCommon,
+  /** Keep this completion (OpenAI's stored completions), whatever its deployment's request-log setting says. */
+  store: z.boolean().nullish(),
+  metadata: ZMetadata.nullish(),
   messages: z
     .array(
       z.object({
@@ -188,6 +193,16 @@ export const chatCompletions = openaiRoute(async (req) => {
   const body = await parse(req, ZChatRequest);
   const model = await resolveModel(caller.workspaceId, body.model);
   const stream = body.stream === true;
+  // Kept when the request says `store: true` (as OpenAI keeps it) or its deployment keeps requests (issue 16).
+  const keep =
+    body.store === true || model.logRequests
+      ? {
+          source: body.store === true ? ('store' as const) : ('deployment' as const),
+          messages: body.messages,
+          metadata: body.metadata ?? null,
+          retentionDays: model.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
+        }
+      : null;
   const run = await runGeneration({
     caller,
     model,
@@ -195,6 +210,7 @@ export const chatCompletions = openaiRoute(async (req) => {
     stream,
     idPrefix: 'chatcmpl',
     clientSignal: req.signal,
+    keep,
     input: {
       kind: 'chat',
       messages: body.messages,

@@ -17,6 +17,9 @@ export type TResolvedModel = {
   fineTunedModelId: string | null;
   /** A running dedicated deployment of this model in the workspace, if any (requests are logged against it). */
   deploymentId: string | null;
+  /** Whether that deployment keeps its requests and answers (request logs), and for how many days. */
+  logRequests: boolean;
+  logRetentionDays: number | null;
 };
 
 export async function resolveModel(workspaceId: string, model: string): Promise<TResolvedModel> {
@@ -25,7 +28,7 @@ export async function resolveModel(workspaceId: string, model: string): Promise<
     where: { workspaceId, deletedAt: null, OR: [{ name: model }, { id: model }] },
     select: { id: true, name: true, baseModelId: true },
   });
-  let resolved: Omit<TResolvedModel, 'deploymentId'>;
+  let resolved: Omit<TResolvedModel, 'deploymentId' | 'logRequests' | 'logRetentionDays'>;
   if (ft) {
     resolved = {
       openaiId: ft.name,
@@ -53,9 +56,14 @@ export async function resolveModel(workspaceId: string, model: string): Promise<
         : { baseModelId: resolved.baseModelId, fineTunedModelId: null }),
     },
     orderBy: { startedAt: 'desc' },
-    select: { id: true },
+    select: { id: true, logRequests: true, logRetentionDays: true },
   });
-  return { ...resolved, deploymentId: dep?.id ?? null };
+  return {
+    ...resolved,
+    deploymentId: dep?.id ?? null,
+    logRequests: dep?.logRequests ?? false,
+    logRetentionDays: dep?.logRetentionDays ?? null,
+  };
 }
 
 export type TGatewayModel = {

@@ -79,6 +79,9 @@ function shape(d: TRow, stats: TDeploymentStats | undefined) {
       error: r.errorCode ? { code: r.errorCode, message: r.errorMessage } : null,
     })),
     contextSize: d.contextSize,
+    /** Request logs (issue 16): whether its chats are kept, and for how many days. */
+    logRequests: d.logRequests,
+    logRetentionDays: d.logRetentionDays,
     workerId: d.workerId,
     startedAt: d.startedAt?.toISOString() ?? null,
     stoppedAt: d.stoppedAt?.toISOString() ?? null,

@@ -1,0 +1,2 @@
+export { segment } from './segment';
+export { meanScores, scoreSimilarity, type TSimilarity } from './similarity';
