@@ -91,12 +91,13 @@ describe('evaluations: compare two models, read the answers, rate blind', () => 
     await page.getByText('No evaluations yet').waitFor();
     await page.getByRole('link', { name: 'New evaluation' }).click();
     await page.waitForURL(`**/w/${slug}/evaluations/new`);
-    await page.getByLabel('Name').fill('Fine-tune vs base');
+    await page.getByLabel('Name', { exact: true }).fill('Fine-tune vs base');
     // Both models are chosen (the first two offered); the rows come from the dataset version.
-    for (const m of evalModels) expect(await page.getByRole('checkbox', { name: m }).isChecked()).toBe(true);
-    await page.getByLabel('Rows').click();
+    for (const m of evalModels)
+      expect(await page.getByRole('checkbox', { name: m, exact: true }).isChecked()).toBe(true);
+    await page.getByLabel('Rows', { exact: true }).click();
     await page.getByRole('option', { name: /held-out · v1 · 3 rows/ }).click();
-    await page.getByLabel('Max new tokens').fill('12');
+    await page.getByLabel('Max new tokens', { exact: true }).fill('12');
     await page.getByRole('button', { name: 'Start evaluation' }).click();
     await page.waitForURL(new RegExp(`/w/${slug}/evaluations/[\\w-]+$`));
     const evaluationId = page.url().split('/').at(-1) as string;
@@ -110,7 +111,7 @@ describe('evaluations: compare two models, read the answers, rate blind', () => 
 
     // The metric table: one row per model, BLEU/ROUGE and exact match columns.
     const table = page.getByRole('table', { name: 'Metrics' });
-    for (const m of evalModels) await table.getByRole('row', { name: new RegExp(m) }).waitFor();
+    for (const m of evalModels) await table.getByRole('cell', { name: m, exact: true }).waitFor();
     for (const col of ['BLEU-4', 'ROUGE-L', 'Exact match']) {
       await table.getByRole('columnheader', { name: col }).waitFor();
     }
