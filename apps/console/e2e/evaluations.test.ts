@@ -30,6 +30,13 @@ describe('evaluations: compare two models, read the answers, rate blind', () => 
       await screenshot(page, 'failure-evaluations').catch(() => undefined);
       console.error(`--- serving worker output ---\n${env.log.join('')}`);
     });
+    /** A GET of the console's API from the page itself (its session cookie, its origin). */
+    const getJson = (url: string) =>
+      page.evaluate(async (u) => {
+        const res = await fetch(u);
+        if (!res.ok) throw new Error(`${u}: ${res.status} ${await res.text()}`);
+        return res.json() as Promise<unknown>;
+      }, url);
     const stamp = Date.now();
     const slug = `ev-${stamp}`;
     await signUpWithWorkspace(
@@ -99,7 +106,7 @@ describe('evaluations: compare two models, read the answers, rate blind', () => 
     await page.getByRole('option', { name: /held-out · v1 · 3 rows/ }).click();
     await page.getByLabel('Max new tokens', { exact: true }).fill('12');
     await page.getByRole('button', { name: 'Start evaluation' }).click();
-    await page.waitForURL(new RegExp(`/w/${slug}/evaluations/[\\w-]+$`));
+    await page.waitForURL(new RegExp(`/w/${slug}/evaluations/(?!new$)[\\w-]+$`));
     const evaluationId = page.url().split('/').at(-1) as string;
 
     // Progress on the page, live, until every answer is scored.
@@ -117,8 +124,9 @@ describe('evaluations: compare two models, read the answers, rate blind', () => 
     }
 
     // The per-row view: each row's label and both models' answers side by side, as the API stored them.
-    const api = await page.request.get(`/api/workspaces/${slug}/evaluations/${evaluationId}/rows?limit=10`);
-    const stored = (await api.json()) as { data: { index: number; outputs: { modelIndex: number; text: string }[] }[] };
+    const stored = (await getJson(`/api/workspaces/${slug}/evaluations/${evaluationId}/rows?limit=10`)) as {
+      data: { index: number; outputs: { modelIndex: number; text: string }[] }[];
+    };
     const first = page.getByRole('region', { name: 'Row 1' });
     await first.getByText(ROWS[0].a).waitFor();
     const answers = first.locator('[data-model]');
@@ -129,9 +137,9 @@ describe('evaluations: compare two models, read the answers, rate blind', () => 
     // Sorting by disagreement keeps every row, in the order the API gives for that sort.
     await page.getByLabel('Order').click();
     await page.getByRole('option', { name: 'Most disagreement first' }).click();
-    const sorted = (await (
-      await page.request.get(`/api/workspaces/${slug}/evaluations/${evaluationId}/rows?sort=disagreement&limit=10`)
-    ).json()) as { data: { index: number }[] };
+    const sorted = (await getJson(
+      `/api/workspaces/${slug}/evaluations/${evaluationId}/rows?sort=disagreement&limit=10`,
+    )) as { data: { index: number }[] };
     await expect
       .poll(async () =>
         page
@@ -155,9 +163,9 @@ describe('evaluations: compare two models, read the answers, rate blind', () => 
     const rates = page.getByRole('table', { name: 'Win rates' });
     await rates.getByRole('cell', { name: '2', exact: true }).waitFor();
     await screenshot(page, 'evaluation-blind-rating');
-    const winRates = (await (
-      await page.request.get(`/api/workspaces/${slug}/evaluations/${evaluationId}/win-rates`)
-    ).json()) as { data: { n: number; ties: number }[] };
+    const winRates = (await getJson(`/api/workspaces/${slug}/evaluations/${evaluationId}/win-rates`)) as {
+      data: { n: number; ties: number }[];
+    };
     expect(winRates.data).toMatchObject([{ n: 2, ties: 1 }]);
   });
 });
