@@ -17,6 +17,7 @@ const nextConfig: NextConfig = {
     '@crucible/datasets',
     '@crucible/db',
     '@crucible/jobs',
+    '@crucible/metrics',
     '@crucible/services',
     '@crucible/storage',
     '@crucible/trainer',
@@ -34,6 +35,8 @@ const nextConfig: NextConfig = {
     'minio',
     'node-llama-cpp',
     '@crucible/tensor',
+    // @crucible/metrics' word segmenter: it reads its .wasm next to its own file at run time.
+    'jieba-wasm',
   ],
   poweredByHeader: false,
   reactStrictMode: true,

@@ -13,6 +13,7 @@ const KINDS = {
   model: 'models',
   baseModel: 'models',
   deployment: 'deployments',
+  evaluation: 'evaluations',
 } as const;
 
 /** The not-found page of a workspace resource: what is missing, in words, and the way back to its list. */

@@ -7,7 +7,7 @@ import type { TRole } from './me';
  */
 const ROLE_RANK = Object.freeze({ viewer: 0, developer: 1, admin: 2, owner: 3 } satisfies Record<TRole, number>);
 
-export type TAction = 'upload' | 'train' | 'deploy' | 'chat';
+export type TAction = 'upload' | 'train' | 'deploy' | 'chat' | 'evaluate';
 
 /** The least role an action needs (the same minRole its route checks). */
 export const ACTION_MIN_ROLE = Object.freeze({
@@ -15,6 +15,7 @@ export const ACTION_MIN_ROLE = Object.freeze({
   train: 'developer',
   deploy: 'developer',
   chat: 'developer',
+  evaluate: 'developer',
 } satisfies Record<TAction, TRole>);
 
 export function can(role: TRole, action: TAction): boolean {

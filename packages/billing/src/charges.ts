@@ -118,6 +118,8 @@ export async function chargeInference(
     apiKeyId?: string | null;
     userId?: string | null;
     occurredAt?: Date;
+    /** What the tokens were for, beside the request id (an evaluation: `{evaluationId}`). */
+    metadata?: Record<string, unknown>;
   },
   db: TDb = getPrisma(),
 ) {
@@ -148,7 +150,7 @@ export async function chargeInference(
           apiKeyId: e.apiKeyId ?? undefined,
           userId: e.userId ?? undefined,
           description: `${tokens} ${what} tokens, ${e.model}`,
-          metadata: { requestId: e.requestId, tokens },
+          metadata: { ...e.metadata, requestId: e.requestId, tokens },
           occurredAt: at,
         },
         db,

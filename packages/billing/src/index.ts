@@ -58,6 +58,7 @@ export {
 export {
   breakdowns,
   CATEGORIES,
+  csvField,
   dailySeries,
   dayOf,
   dayRange,

@@ -3,12 +3,14 @@ import type { JobsOptions, WorkerOptions } from 'bullmq';
 /**
  * The queues, by what they carry. The console enqueues on them; workers/trainer, workers/serving and
  * workers/housekeeping consume (`training`, `deployments`, `housekeeping`: dataset imports, model exports, the
- * repeatable billing accrual).
+ * repeatable billing accrual; `evaluations`: evaluation runs, taken by the serving workers, where models are served,
+ * on a queue of their own so a long evaluation never holds a deployment start).
  */
 export const QUEUE_NAMES = Object.freeze({
   training: 'training',
   deployments: 'deployments',
   housekeeping: 'housekeeping',
+  evaluations: 'evaluations',
 } as const);
 export type TQueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 

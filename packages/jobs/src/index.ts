@@ -4,6 +4,15 @@ export * from './definitions/index';
 export { loadJobsEnv, parseSettings, type TJobsEnv, ZJobsEnv } from './env';
 export { isJobError, JobError, type TJobErrorCode } from './errors';
 export {
+  compileJsonSchema,
+  renderTemplate,
+  scoreNames,
+  type TEvaluationCriterion,
+  type TEvaluationSettings,
+  ZEvaluationCriteria,
+  ZEvaluationSettings,
+} from './evaluation';
+export {
   autoEpochs,
   DEMO_PRESET,
   datasetKindOf,

@@ -5,6 +5,20 @@
 export { fromBillingError, requireWithinBudget } from './budget';
 export { createDeployment, deploymentAction, type TCreateDeployment, ZCreateDeployment } from './deployments';
 export { isServiceError, parseInput, SERVICE_ERROR_CODES, ServiceError, type TServiceErrorCode } from './errors';
+export {
+  cancelEvaluation,
+  createEvaluation,
+  criteriaOf,
+  EVALUATION_MAX_ROWS,
+  findEvaluation,
+  OPEN_EVALUATION_STATUSES,
+  splitChatRow,
+  type TCreateEvaluation,
+  type TEvaluationRow,
+  type TEvaluationRowInput,
+  versionRows,
+  ZCreateEvaluation,
+} from './evaluations';
 export { type TCreateFineTuningJob, ZCreateFineTuningJob, ZFineTuningMethod } from './job-input';
 export {
   cancelJob,

@@ -15,6 +15,8 @@ const int = (fallback: number, min: number, max: number) =>
 export const ZServingEnv = z.object({
   /** Deployment actions this process handles at once (short control jobs: start, stop, restart). */
   SERVING_CONCURRENCY: int(4, 1, 64),
+  /** Evaluation runs this process works on at once (each answers row after row on the model engine). */
+  SERVING_EVALUATION_CONCURRENCY: int(1, 1, 16),
   /** How long a running job may keep going after SIGTERM before it is handed back to the queue. */
   SERVING_SHUTDOWN_GRACE_MS: int(QUEUE_DEFAULTS.shutdownGraceMs, 0, 600_000),
   /** The internal HTTP API the console calls (0 = any free port). */

@@ -108,6 +108,18 @@ async function tokensFor(model: LlamaModel, input: TGenerateInput): Promise<Toke
   return state.contextText.tokenize(model.tokenizer) as Token[];
 }
 
+/** Whether `text` is one whole JSON object or array (checked only when it ends like one). */
+function jsonComplete(text: string): boolean {
+  const end = text.trimEnd().at(-1);
+  if (end !== '}' && end !== ']') return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * One request on one sequence: the prompt (chat messages through the model's own chat template, or raw text), then
  * tokens until end of generation, max_tokens, a stop sequence or the caller going away. Text is handed to `sink.text`
@@ -188,6 +200,12 @@ export async function generateOn(
       const delta = deltas.update(full);
       if (delta) sink.text?.(delta, out.length);
       if (out.length >= maxTokens) break;
+      // A schema-held answer is done once its JSON value is: the grammar would still allow trailing whitespace, and
+      // a model that does not end with an end-of-generation token then fills max_tokens with newlines.
+      if (grammarState && jsonComplete(full)) {
+        finishReason = 'stop';
+        break;
+      }
     }
   }
   const rest = deltas.rest();

@@ -1,4 +1,4 @@
-import { defineJob, deploymentActionJob } from '@crucible/jobs';
+import { defineJob, deploymentActionJob, evaluationRunJob } from '@crucible/jobs';
 
 /**
  * The job types this worker runs: the shared declarations plus their lazily loaded handlers. Model exports and the
@@ -6,4 +6,9 @@ import { defineJob, deploymentActionJob } from '@crucible/jobs';
  */
 export const servingJobs = [
   defineJob({ ...deploymentActionJob, handler: () => import('./handlers/deployment-action.handler') }),
+];
+
+/** The `evaluations` queue's jobs (src/evaluations.ts runs them beside the deployments queue). */
+export const evaluationJobs = [
+  defineJob({ ...evaluationRunJob, handler: () => import('./handlers/evaluation-run.handler') }),
 ];

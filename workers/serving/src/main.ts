@@ -1,5 +1,6 @@
 // The serving worker: hosts GGUF models with llama.cpp behind an internal HTTP API (src/server.ts), registers itself
-// in Redis for the console's gateway, and takes `deployments` jobs (start, stop, restart). Started by `npm start`
+// in Redis for the console's gateway, takes `deployments` jobs (start, stop, restart) and `evaluations` jobs
+// (evaluation runs on the same engine, src/evaluations.ts). Started by `npm start`
 // (root) or `npm start -w @crucible/worker-serving`; stops gracefully on SIGTERM/SIGINT (exit 0).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -9,6 +10,7 @@ import { createRedisConnection, createWorkerRuntime, QUEUE_NAMES } from '@crucib
 import { createStorageFromConfig, findRepoRoot } from '@crucible/storage';
 import { createEngine } from './engine';
 import { defaultServingThreads, loadServingEnv } from './env';
+import { startEvaluationRuntime } from './evaluations';
 import { createServingHost, setServingHost } from './host';
 import { servingJobs } from './jobs';
 import { startServingServer } from './server';
@@ -45,6 +47,18 @@ const redis = createRedisConnection(env.jobs.REDIS_URL);
 let host: ReturnType<typeof createServingHost> | null = null;
 let httpServer: import('node:http').Server | null = null;
 
+const evaluations = startEvaluationRuntime({
+  engine,
+  workerId,
+  concurrency: env.SERVING_EVALUATION_CONCURRENCY,
+  shutdownGraceMs: env.SERVING_SHUTDOWN_GRACE_MS,
+});
+// The deployments runtime owns the signal handlers and exits after onSignalClosed; the evaluations runtime starts
+// handing back at the same signal, so both grace periods run side by side (not one after the other).
+const closeEvaluations = () => void evaluations.closeRuntime();
+process.once('SIGTERM', closeEvaluations);
+process.once('SIGINT', closeEvaluations);
+
 const runtime = createWorkerRuntime({
   kind: 'serving',
   queue: QUEUE_NAMES.deployments,
@@ -53,6 +67,7 @@ const runtime = createWorkerRuntime({
   concurrency: env.SERVING_CONCURRENCY,
   shutdownGraceMs: env.SERVING_SHUTDOWN_GRACE_MS,
   onSignalClosed: async () => {
+    await evaluations.closeRuntime();
     await host?.close();
     httpServer?.close();
     httpServer?.closeAllConnections();
@@ -82,11 +97,13 @@ async function boot() {
   await host.beginHeartbeat();
   log(`serving API at ${host.url}`);
   await runtime.ready;
+  await evaluations.ready;
   log(`ready (storage: ${env.storage.driver}, redis prefix: ${env.jobs.REDIS_PREFIX})`);
 }
 
 boot().catch(async (error) => {
   console.error(`[serving] cannot start: ${(error as Error).message} (is Redis running at ${env.jobs.REDIS_URL}?)`);
   await runtime.closeRuntime({ graceMs: 0 }).catch(() => {});
+  await evaluations.closeRuntime({ graceMs: 0 }).catch(() => {});
   process.exit(1);
 });

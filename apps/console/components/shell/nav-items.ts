@@ -6,6 +6,7 @@ import {
   type LucideIcon,
   MessagesSquareIcon,
   RocketIcon,
+  ScaleIcon,
   ScrollTextIcon,
   SettingsIcon,
   SparklesIcon,
@@ -15,7 +16,7 @@ import type { TMessageKey } from '@/lib/i18n/translate';
 type TNavItem = { segment: string; label: TMessageKey; icon: LucideIcon };
 export type TNavGroup = { label: TMessageKey; items: TNavItem[] };
 
-/** The console's navigation, in the order of the user's journey: data -> training -> models -> serving. */
+/** The console's navigation, in the order of the user's journey: data -> training -> models -> evaluation -> serving. */
 export const NAV: TNavGroup[] = [
   {
     label: 'nav.build',
@@ -24,6 +25,7 @@ export const NAV: TNavGroup[] = [
       { segment: 'datasets', label: 'nav.datasets', icon: DatabaseIcon },
       { segment: 'fine-tuning', label: 'nav.fineTuning', icon: FlaskConicalIcon },
       { segment: 'models', label: 'nav.models', icon: BoxesIcon },
+      { segment: 'evaluations', label: 'nav.evaluations', icon: ScaleIcon },
     ],
   },
   {

@@ -136,3 +136,10 @@ export function route(handler: THandler): THandler {
     }
   };
 }
+
+/** A file to save (CSV or JSONL exports): `attachment` with the name given (?format=csv on ledger, statement, ...). */
+export function download(body: string, filename: string, type = 'text/csv; charset=utf-8'): Response {
+  return new Response(body, {
+    headers: { 'content-type': type, 'content-disposition': `attachment; filename="${filename}"` },
+  });
+}

@@ -5,6 +5,7 @@ import { createApiKeyRoute, listApiKeys, revokeApiKey } from './routes/api-keys'
 import { BILLING_ROUTES } from './routes/billing-table';
 import { DATASET_ROUTES } from './routes/datasets-table';
 import { DEPLOYMENT_ROUTES } from './routes/deployments-table';
+import { EVALUATION_ROUTES } from './routes/evaluations-table';
 import { FINE_TUNING_ROUTES } from './routes/fine-tuning-table';
 import { getGettingStarted, importSample } from './routes/getting-started';
 import { getHealth } from './routes/health';
@@ -150,6 +151,7 @@ export const ROUTES: readonly TRouteDef[] = [
   { method: 'GET', path: `${WS}/models`, scope: 'workspace', minRole: 'viewer', handler: listModels },
   { method: 'GET', path: `${WS}/models/[modelId]`, scope: 'workspace', minRole: 'viewer', handler: getModel },
   ...DEPLOYMENT_ROUTES,
+  ...EVALUATION_ROUTES,
   ...REQUEST_LOG_ROUTES,
   { method: 'GET', path: `${WS}/usage`, scope: 'workspace', minRole: 'viewer', handler: listUsage },
 ];

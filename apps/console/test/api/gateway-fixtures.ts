@@ -9,6 +9,9 @@ export { tinyAdapter, tinyBase } from '@crucible/trainer/testing';
 
 const MAIN = fileURLToPath(new URL('../../../../workers/serving/src/main.ts', import.meta.url));
 const HOUSEKEEPING_MAIN = fileURLToPath(new URL('../../../../workers/housekeeping/src/main.ts', import.meta.url));
+const EVALUATION_FIXTURE = fileURLToPath(
+  new URL('../../../../workers/serving/test/fixtures/evaluation-worker.ts', import.meta.url),
+);
 
 /**
  * What every test's serving worker shares: this test's database, Redis prefix and storage, any free port, CPU,
@@ -37,6 +40,11 @@ export function spawnServingWorker(env: Record<string, string>): TWorkerProcess 
 /** The housekeeping worker (model exports, dataset imports, billing) as `npm start` runs it: a real process. */
 export function spawnHousekeepingWorker(env: Record<string, string>): TWorkerProcess {
   return spawnMain(HOUSEKEEPING_MAIN, env);
+}
+
+/** The serving worker's evaluations runtime alone, with a 2 s lock (a killed one's run is resumed in seconds). */
+export function spawnEvaluationWorker(env: Record<string, string>): TWorkerProcess {
+  return spawnMain(EVALUATION_FIXTURE, env);
 }
 
 function spawnMain(main: string, env: Record<string, string>): TWorkerProcess {

@@ -91,6 +91,26 @@ async function seedWorkspaceB() {
   const deployment = await prisma.deployment.create({
     data: { workspaceId, name: 'b-deploy', fineTunedModelId: model.id },
   });
+  const evaluation = await prisma.evaluation.create({
+    data: {
+      workspaceId,
+      name: 'b-eval',
+      settings: { maxNewTokens: 8, temperature: 0, topP: 1 },
+      criteria: [{ type: 'exact_match' }],
+      status: 'succeeded',
+      rowCount: 1,
+      totalCount: 1,
+      doneCount: 1,
+      models: { create: [{ index: 0, baseModelId: base.id, name: 'tiny', displayName: 'tiny' }] },
+      rows: { create: [{ index: 0, messages: [{ role: 'user', content: 'hi' }], label: 'hello' }] },
+      outputs: { create: [{ modelIndex: 0, rowIndex: 0, text: 'hello', scores: { exact_match: 100 } }] },
+    },
+  });
+  // A pair B's owner was shown and has not rated yet.
+  const bOwnerId = (await prisma.user.findUniqueOrThrow({ where: { email: bOwner.email } })).id;
+  const rating = await prisma.evaluationRating.create({
+    data: { evaluationId: evaluation.id, userId: bOwnerId, rowIndex: 0, leftModel: 0, rightModel: 0 },
+  });
   // A kept chat request (request logs, issue 16): B's owner reads it, nobody else reads, rates or deletes it.
   const requestLog = await prisma.requestLog.create({
     data: {
@@ -138,6 +158,8 @@ async function seedWorkspaceB() {
     // the model card is the download every model has (its other files are not in this fixture's storage)
     artifact: 'card',
     deploymentId: deployment.id,
+    evaluationId: evaluation.id,
+    ratingId: rating.id,
     logId: requestLog.id,
     hub: 'huggingface',
   };
@@ -166,6 +188,8 @@ async function snapshotB() {
     models: await prisma.fineTunedModel.findMany({ where, orderBy: { id: 'asc' } }),
     deployments: await prisma.deployment.findMany({ where, orderBy: { id: 'asc' } }),
     budgets: await prisma.budget.findMany({ where, orderBy: { id: 'asc' } }),
+    evaluations: await prisma.evaluation.findMany({ where, orderBy: { id: 'asc' } }),
+    ratings: await prisma.evaluationRating.findMany({ where: { evaluation: where }, orderBy: { id: 'asc' } }),
     requestLogs: await prisma.requestLogContent.findMany({ where, orderBy: { requestId: 'asc' } }),
     baseModels: await prisma.baseModel.findMany({ where, orderBy: { id: 'asc' } }),
     downloads: await prisma.baseModelDownload.findMany({ where, orderBy: { id: 'asc' } }),

@@ -27,7 +27,7 @@ import {
 } from '@crucible/db/billing';
 import { isInstanceAdmin, requireWorkspace } from '../context';
 import { AppError } from '../errors';
-import { json, readBody, route, type THandler } from '../http';
+import { download, json, readBody, route, type THandler } from '../http';
 import { billingToAppError } from './billing-guard';
 import { mailConfigured, nameBreakdowns } from './billing-names';
 
@@ -96,7 +96,7 @@ export const getBillingLedger = billingRoute(async (req, { slug }) => {
   const limit = Number.isInteger(raw) && raw > 0 ? Math.min(raw, MAX_LINES) : MAX_LINES;
   if (query(req).get('format') === 'csv') {
     const { range, lines } = await ledgerOf(req, workspace.id);
-    return csvResponse(ledgerCsv(lines), `ledger-${workspace.slug}-${range.from}-${range.to}.csv`);
+    return download(ledgerCsv(lines), `ledger-${workspace.slug}-${range.from}-${range.to}.csv`);
   }
   const { range, lines } = await ledgerOf(req, workspace.id, limit + 1);
   return json({
@@ -107,17 +107,11 @@ export const getBillingLedger = billingRoute(async (req, { slug }) => {
   });
 });
 
-/** CSV as a download (?format=csv on the ledger and statement routes). */
-const csvResponse = (body: string, filename: string) =>
-  new Response(body, {
-    headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"` },
-  });
-
 export const getBillingStatement = billingRoute(async (req, { slug }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer', READ);
   const statement = await monthlyStatement(workspace.id, query(req).get('month'));
   if (query(req).get('format') === 'csv') {
-    return csvResponse(statementCsv(statement), `statement-${workspace.slug}-${statement.month}.csv`);
+    return download(statementCsv(statement), `statement-${workspace.slug}-${statement.month}.csv`);
   }
   return json({ workspace: { slug: workspace.slug, name: workspace.name }, ...statement });
 });

@@ -1,0 +1,7 @@
+// /api/workspaces/[slug]/evaluations/[evaluationId]: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
+import { mount } from '../../../../../../lib/server/next';
+import { getEvaluation } from '../../../../../../lib/server/routes/evaluations';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = mount(getEvaluation);

@@ -1,0 +1,7 @@
+// /v1/evals/[evalId]/runs/[runId]: OpenAI's Evals API (lib/server/routes/openai-evals.ts), authenticated by workspace API keys.
+import { mount } from '../../../../../../lib/server/next';
+import { retrieveEvalRun } from '../../../../../../lib/server/routes/openai-evals';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = mount(retrieveEvalRun);

@@ -1,0 +1,8 @@
+// /v1/evals/[evalId]/runs: OpenAI's Evals API (lib/server/routes/openai-evals.ts), authenticated by workspace API keys.
+import { mount } from '../../../../../lib/server/next';
+import { createEvalRun, listEvalRuns } from '../../../../../lib/server/routes/openai-evals';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = mount(listEvalRuns);
+export const POST = mount(createEvalRun);

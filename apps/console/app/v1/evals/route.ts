@@ -1,0 +1,8 @@
+// /v1/evals: OpenAI's Evals API (lib/server/routes/openai-evals.ts), authenticated by workspace API keys.
+import { mount } from '../../../lib/server/next';
+import { createEval, listEvals } from '../../../lib/server/routes/openai-evals';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = mount(listEvals);
+export const POST = mount(createEval);

@@ -1,0 +1,5 @@
+import { ResourceNotFound } from '@/components/resource-not-found';
+
+export default function NotFound() {
+  return <ResourceNotFound kind="evaluation" />;
+}

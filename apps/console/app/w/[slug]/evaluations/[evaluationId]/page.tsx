@@ -1,0 +1,27 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { EvaluationDetail } from '@/components/evaluations/evaluation-detail';
+import { getT } from '@/lib/i18n/server';
+import { requireFound } from '@/lib/require-found';
+import { getEvaluation } from '@/lib/server/routes/evaluations';
+
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: (await getT())('evaluations.detail.title') };
+}
+
+export default async function Page({ params }: { params: Promise<{ slug: string; evaluationId: string }> }) {
+  const t = await getT();
+  const { slug, evaluationId } = await params;
+  await requireFound(getEvaluation, { slug, evaluationId });
+  return (
+    <>
+      <Link
+        href={`/w/${slug}/evaluations`}
+        className="mb-4 inline-block text-sm text-muted-foreground underline-offset-4 hover:underline"
+      >
+        {t('evaluations.detail.back')}
+      </Link>
+      <EvaluationDetail id={evaluationId} />
+    </>
+  );
+}
