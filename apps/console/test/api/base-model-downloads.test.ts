@@ -147,7 +147,7 @@ afterAll(async () => {
   await jobs.closeRedisConnection();
   await hub?.close();
   await stopTestDatabase();
-  dropTestStorage();
+  await dropTestStorage();
   rmSync(tmp, { recursive: true, force: true });
   for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
   Object.assign(process.env, saved);
@@ -178,7 +178,10 @@ describe('from Hugging Face', () => {
     expect(done.download.doneBytes).toBe(done.download.totalBytes);
     expect(done).toMatchObject({ arch: 'qwen2', architecture: 'Qwen2ForCausalLM', sourceRef: 'acme/tiny' });
     expect(done.chatTemplate).toContain('<|im_start|>');
-    expect(done.training).toMatchObject({ unsupported: null, methods: ['sft_lora', 'sft_full'] });
+    expect(done.training).toMatchObject({
+      unsupported: null,
+      methods: ['sft_lora', 'sft_full', 'dpo_lora', 'dpo_full', 'kto_lora', 'kto_full'],
+    });
     expect(done.training.memory.sft_lora).toBeGreaterThan(0);
     // Only what a base model needs, byte for byte; the README stays on the hub.
     const files = await storedFiles(id);

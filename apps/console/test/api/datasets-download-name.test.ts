@@ -35,7 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopHousekeeping();
   await stopTestDatabase();
-  dropTestStorage();
+  await dropTestStorage();
 });
 
 /** The Content-Disposition a presigned link answers with (local route or S3). */

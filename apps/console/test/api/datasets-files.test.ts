@@ -84,7 +84,7 @@ afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
   await stopHousekeeping();
   await stopTestDatabase();
-  dropTestStorage();
+  await dropTestStorage();
 });
 
 describe('OpenAI Files API with the official SDK', () => {

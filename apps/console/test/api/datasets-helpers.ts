@@ -4,6 +4,7 @@
  * to a presigned target the way a browser would — through the local driver's upload route handler, or with a real
  * HTTP request to S3.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,10 @@ let storageDir: string | undefined;
 export function useTestStorage(): void {
   if (process.env.S3_ENDPOINT) {
     process.env.STORAGE_DRIVER = 's3';
+    // A bucket of this file's own (the S3 driver creates it on first use), emptied and removed by dropTestStorage:
+    // otherwise every run's objects pile up in the S3 server, and a Ceph kept across a few full runs fills its
+    // memstore OSD, after which every write hangs. Worker processes the file spawns inherit it with the env.
+    process.env.S3_BUCKET = `crucible-test-${randomUUID().slice(0, 12)}`;
     return;
   }
   storageDir = mkdtempSync(path.join(tmpdir(), 'crucible-ds-test-'));
@@ -22,8 +27,24 @@ export function useTestStorage(): void {
   process.env.STORAGE_DIR = storageDir;
 }
 
-export function dropTestStorage(): void {
+/** Removes the file's storage folder, or empties and removes its own S3 bucket (best effort). */
+export async function dropTestStorage(): Promise<void> {
   if (storageDir) rmSync(storageDir, { recursive: true, force: true });
+  const bucket = process.env.S3_BUCKET;
+  if (process.env.STORAGE_DRIVER !== 's3' || !bucket?.startsWith('crucible-test-')) return;
+  const { getStorage } = await import('@crucible/storage');
+  const storage = getStorage() as ReturnType<typeof getStorage> & {
+    bucket?: string;
+    client?: { removeBucket(name: string): Promise<void> };
+  };
+  if (storage.bucket !== bucket) return; // this process's storage was made for another bucket: not ours to drop
+  try {
+    const keys = (await storage.listObjects('')).map((o) => o.key);
+    if (keys.length) await storage.deleteObjects(keys);
+    await storage.client?.removeBucket(bucket);
+  } catch (error) {
+    console.warn(`could not remove the test bucket ${bucket}: ${(error as Error).message}`);
+  }
 }
 
 type TRuntime = { closeRuntime(options?: { graceMs?: number }): Promise<void> };

@@ -94,7 +94,7 @@ afterAll(async () => {
   await redis.quit();
   await jobs.closeRedisConnection();
   await stopTestDatabase();
-  dropTestStorage();
+  await dropTestStorage();
   process.env = saved;
 });
 

@@ -36,7 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopHousekeeping();
   await stopTestDatabase();
-  dropTestStorage();
+  await dropTestStorage();
 });
 
 const chat = (q: string, a: string) => ({

@@ -44,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopHousekeeping();
   await stopTestDatabase();
-  dropTestStorage();
+  await dropTestStorage();
 });
 
 type TAlpaca = { instruction: string; input: string; output: string };

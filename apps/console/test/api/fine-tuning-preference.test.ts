@@ -109,7 +109,7 @@ afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
   await stopWorkersAndRedis(runtime, prefix);
   await stopTestDatabase();
-  dropTestStorage();
+  await dropTestStorage();
   rmSync(scratch, { recursive: true, force: true });
   process.env = saved;
 }, 60_000);

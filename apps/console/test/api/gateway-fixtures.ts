@@ -92,7 +92,7 @@ export async function tearDownServing(o: {
   const { stopTestDatabase } = await import('./helpers');
   await stopTestDatabase();
   const { dropTestStorage } = await import('./datasets-helpers');
-  dropTestStorage();
+  await dropTestStorage();
   const { rmSync } = await import('node:fs');
   rmSync(o.scratch, { recursive: true, force: true });
   process.env = o.env;

@@ -34,7 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopHousekeeping();
   await stopTestDatabase();
-  dropTestStorage();
+  await dropTestStorage();
 });
 
 describe('the first run', () => {

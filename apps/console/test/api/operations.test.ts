@@ -68,7 +68,7 @@ afterAll(async () => {
   await redis.quit();
   await jobs.closeRedisConnection();
   await stopTestDatabase();
-  dropTestStorage();
+  await dropTestStorage();
   process.env = saved;
 });
 
