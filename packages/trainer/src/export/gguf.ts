@@ -146,28 +146,108 @@ function permuted(config: ModelConfig, hfName: string, t: Tensor): Float32Array 
   return permuteRows(t.data, rows, cols, heads);
 }
 
+type TNormalizer = {
+  type: string;
+  normalizers?: TNormalizer[];
+  pattern?: { String?: string };
+  content?: string;
+  prepend?: string;
+};
 type TTokenizerJson = {
-  model: { vocab: Record<string, number>; merges: (string | [string, string])[] };
+  normalizer?: TNormalizer | null;
+  pre_tokenizer?: { type: string; replacement?: string; prepend_scheme?: string; split?: boolean } | null;
+  model: {
+    vocab: Record<string, number>;
+    merges: (string | [string, string])[];
+    byte_fallback?: boolean;
+    unk_token?: string | null;
+  };
   added_tokens: { id: number; content: string; special: boolean }[];
 };
 
-/** The tokenizer.* key/values of convert_hf_to_gguf's gpt2 (BPE) vocabulary, padded to the embedding size. */
-function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue][] {
-  const tj: TTokenizerJson = JSON.parse(readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'));
-  if (isGemma(config) && (tj.model as { byte_fallback?: boolean }).byte_fallback === true) {
-    // Gemma's own tokenizers: SentencePiece pieces with byte fallback, which a gpt2 vocabulary would tokenise
-    // differently in llama.cpp. (Mistral's has the same problem; its export is left as it was.)
+// llama.cpp's token types (gguf-py TokenType).
+const TT = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
+
+const specText = (spec: unknown): string | undefined =>
+  typeof spec === 'string' ? spec : (spec as { content?: string } | null)?.content;
+
+/**
+ * A SentencePiece-style tokenizer.json (BPE with byte fallback) in llama.cpp's SPM tokenizer: spaces must become "▁"
+ * (a Replace normalizer or a non-splitting Metaspace pre-tokenizer), as llama.cpp escapes them; a leading "▁" (a
+ * Prepend normalizer, Metaspace's prepend scheme) is llama.cpp's add_space_prefix. Anything else would tokenise
+ * differently there: refused, naming the part.
+ */
+function spmAddSpacePrefix(tj: TTokenizerJson, file: string): boolean {
+  const refuse = (what: string): never => {
     throw new TrainerError(
       'EXPORT_UNSUPPORTED',
-      `${modelDir}/tokenizer.json is a SentencePiece-style (byte_fallback) vocabulary; GGUF export writes byte-level BPE (gpt2) vocabularies only.`,
+      `${file}: ${what}; llama.cpp's SentencePiece tokenizer would tokenise differently, so GGUF export cannot write it.`,
     );
+  };
+  let prefix = false;
+  let escapes = false;
+  const n = tj.normalizer;
+  for (const nz of !n ? [] : n.type === 'Sequence' ? (n.normalizers ?? []) : [n]) {
+    if (nz.type === 'Prepend' && nz.prepend === '▁') prefix = true;
+    else if (nz.type === 'Replace' && nz.pattern?.String === ' ' && nz.content === '▁') escapes = true;
+    else refuse(`normalizer "${nz.type}" is not a "▁" Prepend or a " " -> "▁" Replace`);
   }
+  const pt = tj.pre_tokenizer;
+  if (pt) {
+    if (pt.type !== 'Metaspace' || pt.replacement !== '▁' || pt.split === true) {
+      refuse(`pre_tokenizer "${pt.type}" is not a non-splitting "▁" Metaspace`);
+    }
+    escapes = true;
+    if (pt.prepend_scheme !== 'never') prefix = true;
+  }
+  if (!escapes) refuse('spaces are not replaced by "▁"');
+  return prefix;
+}
+
+/**
+ * Scores for llama.cpp's SPM tokenizer, which merges the adjacent pair whose joined piece scores highest (leftmost on
+ * ties) where Hugging Face's BPE merges the pair of lowest merge rank (leftmost on ties): a piece scores minus the rank
+ * of the first merge that makes it, so both merge in the same order. (gguf-py's LlamaHfVocab writes -1000 for every
+ * token, which makes llama.cpp merge left to right instead.) Pieces no merge makes score below every merge; the
+ * special, byte and unused tokens 0, as SentencePiece gives them.
+ */
+function spmScores(tj: TTokenizerJson, tokens: string[], types: number[]): number[] {
+  const idOf = new Map(Object.entries(tj.model.vocab));
+  const rank = new Map<number, number>();
+  tj.model.merges.forEach((m, r) => {
+    let pair = m;
+    if (typeof pair === 'string') {
+      // "a b": split at the space that leaves two pieces of the vocabulary (pieces of these vocabularies have no spaces).
+      const s = pair;
+      const at = [...s.matchAll(/ /g)]
+        .map((x) => x.index)
+        .find((i) => idOf.has(s.slice(0, i)) && idOf.has(s.slice(i + 1)));
+      pair = at === undefined ? [s, ''] : [s.slice(0, at), s.slice(at + 1)];
+    }
+    const id = idOf.get(pair[0] + pair[1]);
+    if (id !== undefined && !rank.has(id)) rank.set(id, r);
+  });
+  const unmerged = tj.model.merges.length;
+  return tokens.map((_, i) => (types[i] === TT.NORMAL ? -(rank.get(i) ?? unmerged + i) : 0));
+}
+
+/**
+ * The tokenizer.* key/values, padded to the embedding size: convert_hf_to_gguf's gpt2 (byte-level BPE) vocabulary,
+ * or for a SentencePiece-style tokenizer.json (BPE with byte fallback: Gemma's, Mistral's, Llama 2's) its "llama"
+ * (SPM) vocabulary as gguf-py's LlamaHfVocab and SpecialVocab write it: pieces, scores, token types (<0xNN> bytes,
+ * the unknown token, special added tokens as control, other added tokens user-defined), the special ids and
+ * tokenizer_config.json's add_bos_token / add_eos_token.
+ */
+function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue][] {
+  const file = join(modelDir, 'tokenizer.json');
+  const tj: TTokenizerJson = JSON.parse(readFileSync(file, 'utf8'));
   let tc: Record<string, unknown> = {};
   try {
     tc = JSON.parse(readFileSync(join(modelDir, 'tokenizer_config.json'), 'utf8'));
   } catch {
     // optional
   }
+  const spm = tj.model.byte_fallback === true;
   const byId = new Map<number, string>();
   for (const [tok, id] of Object.entries(tj.model.vocab)) byId.set(id, tok);
   const added = new Map<number, { content: string; special: boolean }>();
@@ -178,48 +258,73 @@ function tokenizerKv(modelDir: string, config: ModelConfig): [string, TGgufValue
   let maxId = 0;
   for (const id of byId.keys()) if (id > maxId) maxId = id;
   const n = Math.max(config.vocabSize, maxId + 1);
+  const unk = specText(tc.unk_token) ?? tj.model.unk_token ?? undefined;
   const tokens: string[] = [];
   const types: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = byId.get(i);
     if (t === undefined) {
       tokens.push(`[PAD${i}]`);
-      types.push(5); // UNUSED
-    } else if (added.has(i)) {
-      tokens.push(t);
-      const looksSpecial = /^<\|.*\|>$/.test(t); // convert_hf_to_gguf's does_token_look_special
-      types.push(added.get(i)?.special || looksSpecial ? 3 : 4); // CONTROL : USER_DEFINED
-    } else {
-      tokens.push(t);
-      types.push(1); // NORMAL
+      types.push(TT.UNUSED);
+      continue;
     }
+    tokens.push(t);
+    if (spm && t === unk) types.push(TT.UNKNOWN);
+    else if (added.has(i)) {
+      const looksSpecial = !spm && /^<\|.*\|>$/.test(t); // convert_hf_to_gguf's does_token_look_special
+      types.push(added.get(i)?.special || looksSpecial ? TT.CONTROL : TT.USER_DEFINED);
+    } else if (spm && /^<0x[0-9A-Fa-f]{2}>$/.test(t)) types.push(TT.BYTE);
+    else types.push(TT.NORMAL);
   }
-  const merges = tj.model.merges.map((m) => (typeof m === 'string' ? m : m.join(' ')));
+  const kv: [string, TGgufValue][] = [];
+  if (spm) {
+    const prefix = spmAddSpacePrefix(tj, file);
+    kv.push(
+      ['tokenizer.ggml.model', { type: 'string', value: 'llama' }],
+      ['tokenizer.ggml.pre', { type: 'string', value: 'default' }],
+      ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens }],
+      ['tokenizer.ggml.scores', { type: 'f32[]', value: spmScores(tj, tokens, types) }],
+      ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
+      ['tokenizer.ggml.add_space_prefix', { type: 'bool', value: prefix }],
+    );
+  } else {
+    const merges = tj.model.merges.map((m) => (typeof m === 'string' ? m : m.join(' ')));
+    kv.push(
+      ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
+      // Gemma models get here only with a byte-level BPE vocabulary: init-model's Llama 3 stand-in.
+      [
+        'tokenizer.ggml.pre',
+        { type: 'string', value: ggufArch(config) === 'llama' || isGemma(config) ? 'llama-bpe' : 'qwen2' },
+      ],
+      ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens }],
+      ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
+      ['tokenizer.ggml.merges', { type: 'string[]', value: merges }],
+    );
+  }
   const idOf = (spec: unknown): number | undefined => {
-    const s = typeof spec === 'string' ? spec : (spec as { content?: string } | null)?.content;
+    const s = specText(spec);
     if (s === undefined) return undefined;
     for (const [id, t] of byId) if (t === s) return id;
     return undefined;
   };
-  const kv: [string, TGgufValue][] = [
-    ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
-    // Gemma models get here only with a byte-level BPE vocabulary: init-model's Llama 3 stand-in.
-    [
-      'tokenizer.ggml.pre',
-      { type: 'string', value: ggufArch(config) === 'llama' || isGemma(config) ? 'llama-bpe' : 'qwen2' },
-    ],
-    ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens }],
-    ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
-    ['tokenizer.ggml.merges', { type: 'string[]', value: merges }],
-  ];
   const eos = idOf(tc.eos_token) ?? (Array.isArray(config.eosTokenId) ? config.eosTokenId[0] : config.eosTokenId);
   const bos = idOf(tc.bos_token) ?? config.bosTokenId;
   const pad = idOf(tc.pad_token);
   if (eos !== undefined) kv.push(['tokenizer.ggml.eos_token_id', { type: 'u32', value: eos }]);
   if (bos !== undefined) kv.push(['tokenizer.ggml.bos_token_id', { type: 'u32', value: bos }]);
   if (pad !== undefined) kv.push(['tokenizer.ggml.padding_token_id', { type: 'u32', value: pad }]);
-  // Qwen never adds BOS; Llama 3, Mistral and Gemma do (their tokenizers prepend it).
-  kv.push(['tokenizer.ggml.add_bos_token', { type: 'bool', value: ggufArch(config) === 'llama' || isGemma(config) }]);
+  if (spm) {
+    const unkId = idOf(unk);
+    if (unkId !== undefined) kv.push(['tokenizer.ggml.unknown_token_id', { type: 'u32', value: unkId }]);
+    // SpecialVocab: tokenizer_config.json's flags (SentencePiece tokenizers add BOS unless told not to).
+    const addBos = typeof tc.add_bos_token === 'boolean' ? tc.add_bos_token : true;
+    kv.push(['tokenizer.ggml.add_bos_token', { type: 'bool', value: addBos }]);
+    if (typeof tc.add_eos_token === 'boolean')
+      kv.push(['tokenizer.ggml.add_eos_token', { type: 'bool', value: tc.add_eos_token }]);
+  } else {
+    // Qwen never adds BOS; Llama 3, Mistral and Gemma do (their tokenizers prepend it).
+    kv.push(['tokenizer.ggml.add_bos_token', { type: 'bool', value: ggufArch(config) === 'llama' || isGemma(config) }]);
+  }
   if (typeof tc.chat_template === 'string')
     kv.push(['tokenizer.chat_template', { type: 'string', value: tc.chat_template }]);
   return kv;
