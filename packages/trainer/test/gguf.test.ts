@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -339,6 +339,17 @@ describe('GGUF export loads in llama.cpp and agrees with the core', () => {
     },
     180_000,
   );
+
+  it('refuses a byte-fallback tokenizer.json whose pre-tokenizer llama.cpp cannot mirror, naming it', async () => {
+    const dir = join(tmp, 'gemma2-spm-split');
+    cpSync(join(tmp, 'gemma2-spm'), dir, { recursive: true });
+    const tj = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
+    tj.pre_tokenizer = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'never', split: true };
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tj));
+    await expect(writeGgufModel(dir, join(tmp, 'split.gguf'), 'F32')).rejects.toThrow(
+      /tokenizer\.json: pre_tokenizer "Metaspace" is not a non-splitting "▁" Metaspace/,
+    );
+  });
 
   it('F16 and Q8_0 files hold 2-D weights at 2 and 34/32 bytes per value; Q8_0 loads and runs', async () => {
     const dir = join(tmp, 'qwen');

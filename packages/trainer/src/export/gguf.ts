@@ -8,11 +8,11 @@ import { loraPairs, readPeftAdapter } from './peft';
 
 // Hugging Face model directory -> GGUF as llama.cpp's convert_hf_to_gguf.py (Qwen2Model, Qwen3Model, LlamaModel,
 // which also converts MistralForCausalLM, Gemma2Model, Gemma3Model: norms stored as 1 + w, soft-capping and window
-// keys) and convert_lora_to_gguf.py write it: tensor names, hyper-parameters, the
-// BPE vocabulary, for the llama architecture the Q/K row permutation that turns HF's rotate-half RoPE layout into
-// llama.cpp's interleaved one, and for Llama 3.1 RoPE scaling the `rope_freqs` tensor. Mistral's sliding_window has
-// no place in a llama GGUF (the converter drops it too): llama.cpp attends over the whole context, which differs from
-// the core only for sequences longer than the window.
+// keys) and convert_lora_to_gguf.py write it: tensor names, hyper-parameters, the vocabulary (byte-level BPE, or a
+// SentencePiece-style one as llama.cpp's SPM vocabulary), for llama the Q/K row permutation that turns HF's
+// rotate-half RoPE layout into llama.cpp's interleaved one, and for Llama 3.1 RoPE scaling the `rope_freqs` tensor.
+// Mistral's sliding_window has no place in a llama GGUF (the converter drops it too): llama.cpp attends over the
+// whole context, which differs from the core only for sequences longer than the window.
 
 const LAYER_MAP: Record<string, string> = {
   'self_attn.q_proj': 'attn_q',
