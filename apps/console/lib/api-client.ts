@@ -22,6 +22,11 @@ export class ApiError extends Error {
   }
 }
 
+/** What a toast says about a failed call: the API's (translated) message, else the thrown value as text. */
+export function failureText(error: unknown): string {
+  return error instanceof ApiError ? error.message : String(error);
+}
+
 export type TApiErrorReason = { code: string; params?: Record<string, unknown> };
 type TLocalize = (e: { code: string; message: string; param: string | null; reason: TApiErrorReason | null }) => string;
 

@@ -15,7 +15,7 @@ import { Skeleton } from '@/components/ui/skeleton';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
-import { ApiError, api, type TList } from '@/lib/api-client';
+import { api, failureText, type TList } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatDate, formatNumber } from '@/lib/utils';
 import { formatDuration } from '../fine-tuning/format';
@@ -98,7 +98,7 @@ function Header({ deployment, onChanged }: { deployment: TDeployment; onChanged:
       toast({
         variant: 'error',
         title: t('errors.title'),
-        description: error instanceof ApiError ? error.message : String(error),
+        description: failureText(error),
       });
     }
   }
@@ -188,7 +188,7 @@ function Header({ deployment, onChanged }: { deployment: TDeployment; onChanged:
             toast({
               variant: 'error',
               title: t('errors.title'),
-              description: error instanceof ApiError ? error.message : String(error),
+              description: failureText(error),
             });
           }
         }}

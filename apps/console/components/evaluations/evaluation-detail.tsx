@@ -15,7 +15,7 @@ import { Skeleton } from '@/components/ui/skeleton';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
-import { ApiError, api } from '@/lib/api-client';
+import { api, failureText } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import type { TMessageKey } from '@/lib/i18n/translate';
 import { can } from '@/lib/roles';
@@ -70,7 +70,7 @@ export function EvaluationDetail({ id }: { id: string }) {
       toast({
         variant: 'error',
         title: t('errors.title'),
-        description: error instanceof ApiError ? error.message : String(error),
+        description: failureText(error),
       });
     }
   };

@@ -13,7 +13,7 @@ import { FormField } from '@/components/ui/form-field';
 import { Input } from '@/components/ui/input';
 import { Skeleton } from '@/components/ui/skeleton';
 import { useWorkspace } from '@/components/workspace-context';
-import { ApiError, api, type TList } from '@/lib/api-client';
+import { ApiError, api, failureText, type TList } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatNumber } from '@/lib/utils';
 import { evaluationPaths, type TEvaluation } from './api';
@@ -209,7 +209,7 @@ function FormBody({ options }: { options: TOptions }) {
       });
       router.push(`/w/${workspace.slug}/evaluations/${created.id}`);
     } catch (error) {
-      setFormError(error instanceof ApiError ? error.message : String(error));
+      setFormError(failureText(error));
       setSubmitting(false);
     }
   };

@@ -9,7 +9,7 @@ import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
 import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
-import { ApiError, api } from '@/lib/api-client';
+import { type ApiError, api, failureText } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatBytes, formatNumber } from '@/lib/utils';
 import type { TAddPreset } from './add-base-model';
@@ -75,7 +75,7 @@ export function CatalogSection({
       toast({
         variant: 'error',
         title: t('models.add.refused'),
-        description: error instanceof ApiError ? error.message : String(error),
+        description: failureText(error),
       });
     } finally {
       setAdding(null);

@@ -7,7 +7,7 @@ import { ProgressBar } from '@/components/fine-tuning/progress-bar';
 import { Button } from '@/components/ui/button';
 import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
-import { ApiError, api } from '@/lib/api-client';
+import { api, failureText } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatBytes } from '@/lib/utils';
 import { isDownloading, modelPaths, type TDownload } from './types';
@@ -53,7 +53,7 @@ export function DownloadProgress({
                 toast({
                   variant: 'error',
                   title: t('models.download.retryRefused'),
-                  description: error instanceof ApiError ? error.message : String(error),
+                  description: failureText(error),
                 });
               } finally {
                 setPending(false);

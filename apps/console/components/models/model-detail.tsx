@@ -25,7 +25,7 @@ import { FormField } from '@/components/ui/form-field';
 import { Input } from '@/components/ui/input';
 import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
-import { ApiError, api } from '@/lib/api-client';
+import { ApiError, api, failureText } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { hyperparameterLabel, hyperparameterValue, modelName, modelSourceText } from '@/lib/i18n/domain';
 import { formatBytes, formatDate } from '@/lib/utils';
@@ -159,7 +159,7 @@ function Header({ model, path, onChanged }: { model: TModelDetail; path: string;
             toast({
               variant: 'error',
               title: t('models.detail.deleteRefused'),
-              description: error instanceof ApiError ? error.message : String(error),
+              description: failureText(error),
             });
           }
         }}

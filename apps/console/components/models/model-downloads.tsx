@@ -11,7 +11,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@
 import { Tabs, TabsContent, TabsList, TabsTrigger } from '@/components/ui/tabs';
 import { useToast } from '@/components/ui/toast';
 import { useWorkspace } from '@/components/workspace-context';
-import { ApiError, api } from '@/lib/api-client';
+import { api, failureText } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatBytes } from '@/lib/utils';
 import { EXPORT_DTYPES, type TArtifact, type TModelDetail } from './types';
@@ -167,7 +167,7 @@ export function ModelDownloads({
       toast({
         variant: 'error',
         title: t('errors.title'),
-        description: error instanceof ApiError ? error.message : String(error),
+        description: failureText(error),
       });
     }
   };
