@@ -33,6 +33,10 @@ const ALLOWED_WORDS: ReadonlySet<string> = new Set([
   'SDK',
   'Qwen',
   'Llama',
+  // the curated catalog's model names (issue 14): family names and the Instruct variant, as published
+  'Mistral',
+  'Gemma',
+  'Instruct',
   'LLaMA',
   'Factory',
   'ShareGPT',
@@ -62,6 +66,7 @@ const ALLOWED_WORDS: ReadonlySet<string> = new Set([
   'SMTP',
   'CPU',
   'GPU',
+  'TB',
   'GB',
   'MB',
   'KB',

@@ -126,7 +126,10 @@ export function CatalogSection({
             header: t('models.catalog.license'),
             cell: (e) => (
               <span className="flex items-center gap-1.5">
-                <Badge variant="outline">{e.license}</Badge>
+                <Badge variant="outline">
+                  {/* the license's identifier as Hugging Face model cards name it */}
+                  <code>{e.license}</code>
+                </Badge>
                 {e.gated ? (
                   <LockIcon className="size-3.5 text-muted-foreground" aria-label={t('models.catalog.gated')} />
                 ) : null}

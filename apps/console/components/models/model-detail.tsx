@@ -432,7 +432,9 @@ function Training({ training }: { training: NonNullable<TBaseModelDetail['traini
       <CardContent className="grid gap-4">
         {training.unsupported ? (
           <p role="alert" className="text-sm text-destructive">
-            {t('models.training.unsupported', { reason: training.unsupported })}
+            {t('models.training.unsupported')}{' '}
+            {/* the core's own sentence (English, naming config.json keys), shown as the technical detail it is */}
+            <code className="font-mono text-xs">{training.unsupported}</code>
           </p>
         ) : (
           <dl className="grid gap-4 sm:grid-cols-2" data-testid="base-training">
