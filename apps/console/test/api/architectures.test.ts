@@ -18,7 +18,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatCompletions } from '../../lib/server/gateway/handlers';
 import { useTestStorage } from './datasets-helpers';
-import { nodeHandler, spawnServingWorker, tearDownServing, testWorkerEnv } from './gateway-fixtures';
+import { nodeHandler, spawnServingWorker, tearDownServing, testWorkerEnv, waitUntil } from './gateway-fixtures';
 import { call, makeWorkspace, signUp, startTestDatabase, type TCaller } from './helpers';
 
 const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
@@ -35,19 +35,9 @@ let server: Server;
 let serving: ReturnType<typeof spawnServingWorker> | null = null;
 let trainer: { closeRuntime(o: { graceMs: number }): Promise<void> } | null = null;
 
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | false | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${serving?.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** The shared poll, its timeout ending with the serving worker's log. */
+const until = <T>(what: string, fn: () => Promise<T | null | false | undefined>) =>
+  waitUntil(what, fn, 120_000, () => serving?.output().slice(-3000) ?? '');
 
 /** Ten one-turn chats the tiny models can learn a little of. */
 function rows(): string {
