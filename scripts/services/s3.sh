@@ -149,9 +149,32 @@ start() {
   if gateway_answers && ! all_daemons_alive; then
     die "port $PORT already answers but not with our cluster in $DIR; stop it or set CRUCIBLE_S3_PORT"
   fi
-  local t0=$SECONDS
+  local t0=$SECONDS try rc
+  # A daemon that dies while starting (seen once on a CI machine: the OSD's fork exited 250, -ENXIO, with no output)
+  # gets one more try on a cluster built from nothing; each failure prints the daemons' logs and the disk space.
+  for try in 1 2; do
+    set +e
+    (set -e; build_cluster)
+    rc=$?
+    set -e
+    ((rc == 0)) && break
+    log "building the cluster failed (exit $rc, try $try of 2); the daemons' logs:"
+    tail -n 15 "$DIR"/log/*.log "$DIR"/log/*.out >&2 2>/dev/null || true
+    df -h "$DIR" /tmp >&2 || true
+    stop_daemons
+    ((try == 2)) && die "Ceph did not start; see the logs above (they stay in $DIR/log)"
+  done
+  print_env >"$DIR/env"
+  touch "$DIR/ready"
+  log "ready in $((SECONDS - t0)) s"
+  print_env
+}
+
+build_cluster() {
   # A half-started or crashed cluster (memstore lost its objects anyway): start from nothing.
   [[ -d "$DIR" ]] && { stop_daemons; rm -rf "$DIR"; }
+  # Daemons of an earlier cluster in this folder whose pid files are gone would hold its ports and memory.
+  pkill -KILL -f -- "-c $CONF( |\$)" 2>/dev/null || true
   port_taken "$MON_PORT" && die "port $MON_PORT (Ceph monitor) is taken by another process; stop it or set CRUCIBLE_CEPH_MON_PORT"
   mkdir -p "$DIR"/{run,log,mon/a,osd/0,rgw}
   : >"$DIR/keyring"
@@ -163,7 +186,7 @@ start() {
   log "creating monitor"
   monmaptool --create --clobber --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$fsid" "$DIR/monmap" >/dev/null
   ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" >&2
-  ceph-mon -c "$CONF" -i a 9>&-
+  ceph-mon -c "$CONF" -i a 9>&- || die "ceph-mon did not start (exit $?)"
   wait_for "the monitor" 30 cephc mon stat
 
   log "creating OSD (memstore)"
@@ -172,11 +195,11 @@ start() {
   [[ "$osd_id" == "0" ]] || die "expected osd id 0, got '$osd_id'"
   ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$osd_uuid" >"$DIR/log/osd-mkfs.out" 2>&1 \
     || { cat "$DIR/log/osd-mkfs.out" >&2; die "ceph-osd --mkfs failed"; }
-  ceph-osd -c "$CONF" -i 0 2>>"$DIR/log/osd-start.out" 9>&-
+  ceph-osd -c "$CONF" -i 0 2>>"$DIR/log/osd-start.out" 9>&- || die "ceph-osd did not start (exit $?)"
   wait_for "the OSD to come up" 60 bash -c "timeout 10 ceph -c '$CONF' osd dump 2>/dev/null | grep -q '^osd.0 up'"
 
   log "starting RADOS Gateway on $ENDPOINT"
-  radosgw -c "$CONF" -n client.rgw.a 9>&-
+  radosgw -c "$CONF" -n client.rgw.a 9>&- || die "radosgw did not start (exit $?)"
   wait_for "the gateway" 90 gateway_answers
 
   # The user is created after the gateway made its pools; `create` on an existing uid would fail, so look first.
@@ -184,10 +207,6 @@ start() {
     timeout 60 radosgw-admin -c "$CONF" user create --uid crucible --display-name "Crucible" \
       --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" >/dev/null
   fi
-  print_env >"$DIR/env"
-  touch "$DIR/ready"
-  log "ready in $((SECONDS - t0)) s"
-  print_env
 }
 
 # start and stop take one lock: two concurrent starts (two test runs at once) would each build a cluster in the same
