@@ -80,6 +80,33 @@ export function splitChatRow(row: unknown): TEvaluationRowInput | null {
   return { messages: prompt, label: last.content, item: { input: prompt, reference: last.content } };
 }
 
+/** Canonical rows split for evaluation; a row that cannot be is an error naming it (`what`: "dataset version 3"). */
+async function evaluationRows(
+  rows: NonNullable<Awaited<ReturnType<typeof openRows>>>,
+  what: string,
+  param: string,
+): Promise<TEvaluationRowInput[]> {
+  const out: TEvaluationRowInput[] = [];
+  for (const [i, row] of (await collectRows(rows)).entries()) {
+    const split = splitChatRow(row);
+    if (!split) {
+      throw new ServiceError(
+        'invalid_request',
+        `Row ${i + 1} of ${what} does not end with an assistant answer after a user turn (text only); an evaluation compares each answer with it.`,
+        param,
+      );
+    }
+    out.push(split);
+  }
+  if (!out.length) throw new ServiceError('invalid_request', `${capitalise(what)} has no rows.`, param);
+  return out;
+}
+
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+const tooManyRows = (what: string, rows: number) =>
+  `${capitalise(what)} has ${rows} rows; an evaluation takes at most ${EVALUATION_MAX_ROWS}. Make a smaller version to evaluate on.`;
+
 /** The rows of a dataset version of this workspace, split for evaluation; a row that cannot be is an error naming it. */
 export async function versionRows(
   workspaceId: string,
@@ -97,30 +124,11 @@ export async function versionRows(
       param,
     );
   }
-  if (v.rowCount > EVALUATION_MAX_ROWS) {
-    throw new ServiceError(
-      'invalid_request',
-      `Dataset version ${v.number} has ${v.rowCount} rows; an evaluation takes at most ${EVALUATION_MAX_ROWS}. Make a smaller version to evaluate on.`,
-      param,
-    );
-  }
+  const what = `dataset version ${v.number}`;
+  if (v.rowCount > EVALUATION_MAX_ROWS) throw new ServiceError('invalid_request', tooManyRows(what, v.rowCount), param);
   const stream = await openRows(v.objectKey, workspaceId);
   if (!stream) throw new ServiceError('conflict', `The stored rows of dataset version ${v.number} are missing.`, param);
-  const rows = await collectRows(stream);
-  const out: TEvaluationRowInput[] = [];
-  for (const [i, row] of rows.entries()) {
-    const split = splitChatRow(row);
-    if (!split) {
-      throw new ServiceError(
-        'invalid_request',
-        `Row ${i + 1} of dataset version ${v.number} does not end with an assistant answer after a user turn (text only); an evaluation compares each answer with it.`,
-        param,
-      );
-    }
-    out.push(split);
-  }
-  if (!out.length) throw new ServiceError('invalid_request', `Dataset version ${v.number} has no rows.`, param);
-  return out;
+  return evaluationRows(stream, what, param);
 }
 
 /** Where the rows come from: a dataset version, or the validation file (held-out rows) of a training job. */
@@ -132,15 +140,26 @@ async function sourceRows(workspaceId: string, source: z.output<typeof ZCreateEv
   }
   const job = await getPrisma().trainingJob.findFirst({ where: { id: source.trainingJobId, workspaceId } });
   if (!job) throw new ServiceError('not_found', 'No such fine-tuning job.', 'source.trainingJobId');
-  if (!job.validationFileId) {
+  const param = 'source.trainingJobId';
+  if (job.validationFileId) {
+    const rows = await versionRows(workspaceId, job.validationFileId, param);
+    return { rows, datasetVersionId: job.validationFileId, trainingJobId: job.id };
+  }
+  // The rows its valSplit held out, stored by the trainer worker when the run started.
+  if (!job.heldOutObjectKey) {
     throw new ServiceError(
       'invalid_request',
-      'This job has no validation file: its held-out rows (val_size) were split inside the run and are not stored. Evaluate on a dataset version instead.',
-      'source.trainingJobId',
+      'This job holds out no rows: it has neither a validation file nor a valSplit (or it has not started yet). Evaluate on a dataset version instead.',
+      param,
     );
   }
-  const rows = await versionRows(workspaceId, job.validationFileId, 'source.trainingJobId');
-  return { rows, datasetVersionId: job.validationFileId, trainingJobId: job.id };
+  const what = `the rows job ${job.suffix ?? job.id} held out`;
+  if ((job.heldOutRowCount ?? 0) > EVALUATION_MAX_ROWS) {
+    throw new ServiceError('invalid_request', tooManyRows(what, job.heldOutRowCount ?? 0), param);
+  }
+  const stream = await openRows(job.heldOutObjectKey, workspaceId);
+  if (!stream) throw new ServiceError('conflict', `The stored held-out rows of job ${job.id} are missing.`, param);
+  return { rows: await evaluationRows(stream, what, param), datasetVersionId: null, trainingJobId: job.id };
 }
 
 type TModelRow = {

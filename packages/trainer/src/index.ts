@@ -6,7 +6,7 @@
 export { type ChatSession, type ChatSettings, openChat } from './cli/chat';
 export { runTrainerCli } from './cli/index';
 export { loadChatConfig, loadTrainConfig, parseTrainConfig, type TChatConfig, type TTrainConfig } from './config';
-export { type Example, getTemplate, loadDatasets, type TChatMessage, type Template } from './data';
+export { type Example, getTemplate, loadDatasets, splitValidation, type TChatMessage, type Template } from './data';
 export { mergeAdapter, readPeftAdapter, writeGgufLora, writeGgufModel, writePeftAdapter } from './export';
 export { type GenerateOptions, generate, generateTokens } from './generate';
 export { initModel, loadTokenizer, loadWeights, type Tokenizer, TrainerError, writeSafetensors } from './io';

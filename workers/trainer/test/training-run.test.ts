@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { text as readAll } from 'node:stream/consumers';
 import { disconnectAll, type PrismaClient, upsertTrainingMetric } from '@crucible/db';
 import { blockDatabase, createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
 import {
@@ -16,7 +17,7 @@ import {
 } from '@crucible/jobs';
 import { dropPrefix } from '@crucible/jobs/testing';
 import { downloadPrefix, getStorage, type Storage } from '@crucible/storage';
-import { readPeftAdapter } from '@crucible/trainer';
+import { readPeftAdapter, splitValidation } from '@crucible/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainerJobs } from '../src/jobs';
 import { liveChildren } from '../src/training/child-process';
@@ -446,6 +447,19 @@ describe('training.run', () => {
     expect(metrics.find((m) => m.step === 8)!.loss).not.toBeNull();
     const model = await prisma.fineTunedModel.findUniqueOrThrow({ where: { jobId: row.id } });
     expect(model.evalLoss).toBeCloseTo(metrics.find((m) => m.step === 12)!.evalLoss!, 6);
+    // The held-out rows are stored beside the job, as the version stored them: exactly the rows the training
+    // core's seeded split (splitValidation, the job's seed) picks, so an evaluation scores on rows never trained on.
+    const after = await prisma.trainingJob.findUniqueOrThrow({ where: { id: row.id } });
+    expect(after.heldOutRowCount).toBe(4);
+    expect(after.heldOutObjectKey).toBe(`workspaces/${f.ws.id}/jobs/${row.id}/held-out.jsonl`);
+    const stored = (await readAll(await storage.getObject(after.heldOutObjectKey!))).trim().split('\n');
+    const all = (await readAll(await storage.getObject(f.version.objectKey))).trim().split('\n');
+    const picked = splitValidation(
+      all.map((_, i) => i),
+      0.25,
+      HP.seed,
+    ).eval;
+    expect(stored).toEqual(picked.map((i) => all[i]));
   });
 
   it('fails with a typed, actionable error when the dataset version is a draft', async () => {

@@ -22,7 +22,7 @@ type TModelOption = { key: string; kind: 'base' | 'fine_tuned'; id: string; labe
 type TSourceOption = { value: string; label: string };
 type TOptions = { models: TModelOption[]; sources: TSourceOption[]; judges: { value: string; label: string }[] };
 
-/** Everything the form picks from: models, chat dataset versions, jobs with a validation file, running deployments. */
+/** Everything the form picks from: models, chat dataset versions, jobs' validation files or held-out rows, running deployments. */
 function useOptions(slug: string, t: ReturnType<typeof useT>, locale: string) {
   const [state, setState] = React.useState<
     { status: 'loading' } | { status: 'error'; error: ApiError } | { status: 'ready'; options: TOptions }
@@ -69,10 +69,15 @@ function useOptions(slug: string, t: ReturnType<typeof useT>, locale: string) {
         sources: [
           ...versions.flat(),
           ...(jobs.data ?? [])
-            .filter((j) => j.validationVersion)
+            .filter((j) => j.validationVersion || j.heldOut)
             .map((j) => ({
               value: `job:${j.id}`,
-              label: t('evaluations.form.jobValidation', { job: j.suffix ?? j.id.slice(-8) }),
+              label: j.heldOut
+                ? t('evaluations.form.jobHeldOut', {
+                    job: j.suffix ?? j.id.slice(-8),
+                    rows: formatNumber(j.heldOut.rows, locale),
+                  })
+                : t('evaluations.form.jobValidation', { job: j.suffix ?? j.id.slice(-8) }),
             })),
         ],
         judges: (deployments.data ?? [])

@@ -35,6 +35,7 @@ export type TJob = {
   baseModel?: { id: string; name: string } | null;
   datasetVersion?: { id: string; datasetId: string; datasetName?: string; number: number } | null;
   validationVersion?: { id: string; datasetId: string; datasetName?: string; number: number } | null;
+  heldOut?: { rows: number } | null;
   hyperparameters?: THyperparameters | null;
   progress?: {
     step?: number | null;

@@ -407,6 +407,71 @@ describe('an evaluation of a base model and its fine-tune', () => {
   });
 });
 
+describe('the rows a training job held out', () => {
+  it('evaluates on the rows its valSplit held out, once the run has stored them', async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const { getStorage } = await import('@crucible/storage');
+    const prisma = getPrisma();
+    const job = await prisma.trainingJob.create({
+      data: {
+        workspaceId: wsId,
+        baseModelId: baseId,
+        trainingFileId: versionId,
+        hyperparameters: { valSplit: 0.5 },
+        status: 'queued',
+        suffix: 'heldout',
+      },
+    });
+    const body = {
+      name: 'held-out',
+      models: [{ kind: 'base', id: baseId }],
+      source: { trainingJobId: job.id },
+      settings: { maxNewTokens: 4, temperature: 0 },
+      criteria: [{ type: 'exact_match' }],
+    };
+    // Before its run stored them there are no rows to evaluate on: the error says so and names the field.
+    const early = await create(body);
+    expect(early.status).toBe(400);
+    expect(early.body.error).toMatchObject({ param: 'source.trainingJobId' });
+    expect(early.body.error.message).toMatch(/holds out no rows/);
+    // What the trainer worker stores when the run starts (workers/trainer: training/held-out.ts).
+    const held = [
+      { prompt: 'Held out one?', label: 'Yes, one.' },
+      { prompt: 'Held out two?', label: 'Yes, two.' },
+    ];
+    const key = `workspaces/${wsId}/jobs/${job.id}/held-out.jsonl`;
+    const jsonl = held.map((r) =>
+      JSON.stringify({
+        messages: [
+          { role: 'user', content: r.prompt },
+          { role: 'assistant', content: r.label },
+        ],
+      }),
+    );
+    await getStorage().putObject(key, Buffer.from(`${jsonl.join('\n')}\n`));
+    await prisma.trainingJob.update({ where: { id: job.id }, data: { heldOutObjectKey: key, heldOutRowCount: 2 } });
+    const listed = await call('GET', '/api/workspaces/[slug]/fine-tuning/jobs/[jobId]', {
+      caller: owner,
+      params: { slug, jobId: job.id },
+    });
+    expect(listed.body.heldOut).toEqual({ rows: 2 });
+    const res = await create(body);
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ rowCount: 2, source: { datasetVersionId: null, trainingJobId: job.id } });
+    const done = await finished(res.body.id);
+    expect(done.status).toBe('succeeded');
+    const rows = await call('GET', `${E}/rows`, { caller: owner, params: { slug, evaluationId: res.body.id } });
+    expect(rows.body.data.map((r: { label: string }) => r.label)).toEqual(held.map((r) => r.label));
+    // Another workspace cannot evaluate on them.
+    const other = await call('POST', '/api/workspaces/[slug]/evaluations', {
+      caller: outsider,
+      params: { slug: 'ev-b' },
+      body,
+    });
+    expect(other.status).toBe(404);
+  }, 120_000);
+});
+
 describe('blind A/B ratings', () => {
   it('shows pairs without model identities, on random sides, and counts win rates with Wilson intervals', async () => {
     const { getPrisma } = await import('@crucible/db');

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chargeTraining, isBillingError, resolvePrice } from '@crucible/billing';
@@ -26,6 +35,7 @@ import type { TrainEvent } from '@crucible/trainer';
 import { startTrainingChild } from '../training/child-process';
 import { jobServices, type TJobServices } from '../training/context';
 import { type TUserError, userErrorFrom } from '../training/errors';
+import { splitHeldOut } from '../training/held-out';
 import { createOutbox } from '../training/outbox';
 import { CHILD_FILES, type TChildMessage, type TChildOptions } from '../training/protocol';
 
@@ -137,8 +147,11 @@ async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
         param,
       });
     }
+    if (name === 'train.jsonl' && !job.validationFile) await holdOut(job, svc, dir, files);
     try {
-      await prepareJobDataFile(join(dir, CHILD_FILES.data, name), method);
+      for (const file of name === 'train.jsonl' && files.validation ? [name, files.validation] : [name]) {
+        await prepareJobDataFile(join(dir, CHILD_FILES.data, file), method);
+      }
     } catch (e) {
       await fail(job, svc, {
         code: 'invalid_file',
@@ -149,6 +162,37 @@ async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
     if (name === 'validation.jsonl') files.validation = name;
   }
   writeFileSync(join(dir, CHILD_FILES.data, 'dataset_info.json'), JSON.stringify(datasetInfo(files, method), null, 2));
+}
+
+/**
+ * A job with `valSplit` and no validation version: the rows it holds out are split here (training/held-out.ts),
+ * trained on as the run's `eval_dataset`, and stored beside the job (`heldOutObjectKey`) for evaluation jobs. A
+ * resumed attempt splits the same way (same rows, same seed) and stores the same file again.
+ */
+async function holdOut(job: TJobRow, svc: TJobServices, dir: string, files: { validation?: string }) {
+  const hp = resolveHyperparameters(methodOfJob(job), job.hyperparameters);
+  if (!(hp.valSplit > 0)) return;
+  const path = join(dir, CHILD_FILES.data, 'validation.jsonl');
+  let rows: number;
+  try {
+    rows = await splitHeldOut(join(dir, CHILD_FILES.data, 'train.jsonl'), path, hp.valSplit, hp.seed);
+  } catch (e) {
+    return fail(job, svc, {
+      code: 'invalid_file',
+      message: `Dataset version ${job.trainingFile.number}: ${(e as Error).message} Lower valSplit.`,
+      param: 'hyperparameters.valSplit',
+    });
+  }
+  const key = workspaceKey(job.workspaceId, 'jobs', job.id, 'held-out.jsonl');
+  await svc.storage.putObject(key, createReadStream(path), {
+    size: statSync(path).size,
+    contentType: 'application/jsonl',
+  });
+  await svc.db.trainingJob.update({
+    where: { id: job.id },
+    data: { heldOutObjectKey: key, heldOutRowCount: rows },
+  });
+  files.validation = 'validation.jsonl';
 }
 
 /** The trainer's own token counters, kept with each checkpoint: tokens seen after step N (usage windows). */
@@ -245,7 +289,7 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
     hp,
     epochs,
     arch: job.baseModel.arch,
-    hasValidation: Boolean(job.validationFile),
+    hasValidation: Boolean(job.validationFile) || existsSync(join(dir, CHILD_FILES.data, 'validation.jsonl')),
     valSplit: hp.valSplit,
     resumeFrom,
     continuesAdapter: Boolean(job.parentModel && isLoraMethod(job.parentModel.method)),

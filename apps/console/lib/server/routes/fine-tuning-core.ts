@@ -40,6 +40,8 @@ export function jobJson(j: TJobRow) {
     validationVersion: j.validationFile
       ? { id: j.validationFile.id, datasetId: j.validationFile.datasetId, number: j.validationFile.number }
       : null,
+    /** The rows a valSplit held out of the training version (stored when the run started), or null. */
+    heldOut: j.heldOutRowCount !== null ? { rows: j.heldOutRowCount } : null,
     hyperparameters: hp,
     suffix: j.suffix,
     progress: {
