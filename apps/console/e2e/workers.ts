@@ -60,29 +60,27 @@ export function stopWorker(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
+type TWorkerKind = 'trainer' | 'serving';
+
 /**
- * For a describe block that drives the browser against a real worker: before all, a scratch folder, the browser and
- * the worker started with `env(scratch)`; after all, each undone. The returned object is filled in by then; `log`
- * keeps the worker's output for a failing test to print.
+ * For a describe block that drives the browser against real workers: before all, a scratch folder, the browser and
+ * each worker started with its `env(scratch)`; after all, each undone. The returned object is filled in by then;
+ * `log` keeps the workers' output for a failing test to print.
  */
-function useBrowserAndWorker(
-  kind: 'trainer' | 'serving',
-  name: string,
-  env: (scratch: string) => Record<string, string>,
-) {
+function useBrowserAndWorkers(name: string, workers: [TWorkerKind, (scratch: string) => Record<string, string>][]) {
   const ctx = { browser: undefined as unknown as Browser, scratch: '', log: [] as string[] };
-  let worker: ChildProcess | undefined;
+  const started: ChildProcess[] = [];
   beforeAll(async () => {
     ctx.scratch = mkdtempSync(path.join(tmpdir(), `crucible-${name}-e2e-`));
     ctx.browser = await openBrowser();
-    worker = await startWorker(
-      kind,
-      { ...process.env, DATABASE_URL: inject('databaseUrl'), ...env(ctx.scratch) },
-      ctx.log,
-    );
-  }, 120_000);
+    for (const [kind, env] of workers) {
+      started.push(
+        await startWorker(kind, { ...process.env, DATABASE_URL: inject('databaseUrl'), ...env(ctx.scratch) }, ctx.log),
+      );
+    }
+  }, 180_000);
   afterAll(async () => {
-    await stopWorker(worker);
+    for (const worker of started) await stopWorker(worker);
     await ctx.browser?.close();
     if (ctx.scratch) rmSync(ctx.scratch, { recursive: true, force: true });
   });
@@ -109,15 +107,26 @@ export async function addTinyBaseModel(slug: string, dir: string, seed: number):
   }
 }
 
-/** The browser and `workers/serving` (CPU, F32 GGUFs, a cache in the scratch folder). */
-export const useBrowserAndServing = (name: string) =>
-  useBrowserAndWorker('serving', name, (scratch) => ({
-    SERVING_PORT: '0',
-    SERVING_GPU: 'cpu',
-    SERVING_GGUF_TYPE: 'F32',
-    SERVING_CACHE_DIR: path.join(scratch, 'cache'),
-  }));
+/** `workers/serving` on CPU, F32 GGUFs, a cache in the scratch folder. */
+const servingEnv = (scratch: string) => ({
+  SERVING_PORT: '0',
+  SERVING_GPU: 'cpu',
+  SERVING_GGUF_TYPE: 'F32',
+  SERVING_CACHE_DIR: path.join(scratch, 'cache'),
+});
 
-/** The browser and `workers/trainer` (its job folders in the scratch folder). */
-export const useBrowserAndTrainer = (name: string) =>
-  useBrowserAndWorker('trainer', name, (scratch) => ({ TRAINER_SCRATCH_DIR: path.join(scratch, 'work') }));
+/** `workers/trainer`, its job folders in the scratch folder. */
+const trainerEnv = (scratch: string) => ({ TRAINER_SCRATCH_DIR: path.join(scratch, 'work') });
+
+/** The browser and `workers/serving`. */
+export const useBrowserAndServing = (name: string) => useBrowserAndWorkers(name, [['serving', servingEnv]]);
+
+/** The browser and `workers/trainer`. */
+export const useBrowserAndTrainer = (name: string) => useBrowserAndWorkers(name, [['trainer', trainerEnv]]);
+
+/** The browser, `workers/trainer` and `workers/serving`: train, then deploy and evaluate. */
+export const useBrowserTrainerAndServing = (name: string) =>
+  useBrowserAndWorkers(name, [
+    ['trainer', trainerEnv],
+    ['serving', servingEnv],
+  ]);
