@@ -273,8 +273,7 @@ describe('the feedback loop: train, evaluate against the base, rate, collect, tr
       await page.getByLabel('Select every log on this page').check();
       await page.getByRole('button', { name: 'Add to dataset' }).click();
       const add = page.getByRole('dialog');
-      await add.getByLabel('Dataset', { exact: true }).click();
-      await page.getByRole('option', { name: 'identity', exact: true }).click();
+      await add.getByLabel('Dataset', { exact: true }).selectOption({ label: 'identity' });
       await add.getByLabel('Answer to “Who made you?”').fill(`I was made by ${AUTHOR}.`);
       await add.getByRole('button', { name: 'Create draft version' }).click();
       await page.waitForURL(new RegExp(`/w/${slug}/datasets/[\\w-]+`));
