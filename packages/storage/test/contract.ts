@@ -40,7 +40,10 @@ async function expectCode(promise: Promise<unknown> | (() => unknown), code: str
   try {
     await (typeof promise === 'function' ? promise() : promise);
   } catch (error) {
-    expect(isStorageError(error), `expected a StorageError, got ${String(error)} (${(error as { code?: string }).code})`).toBe(true);
+    expect(
+      isStorageError(error),
+      `expected a StorageError, got ${String(error)} (${(error as { code?: string }).code})`,
+    ).toBe(true);
     expect((error as { code: string }).code).toBe(code);
     return;
   }
