@@ -56,7 +56,7 @@ export function modelUploadMaxBytes(env: NodeJS.ProcessEnv = process.env): numbe
  * 5 GiB, so with the S3 driver a smaller setting is refused; the local driver takes smaller parts (the browser tests
  * use them to send a small archive in several parts).
  */
-export function modelUploadPartBytes(env: NodeJS.ProcessEnv = process.env): number {
+function modelUploadPartBytes(env: NodeJS.ProcessEnv = process.env): number {
   const v = positiveInt('MODEL_UPLOAD_PART_BYTES', env.MODEL_UPLOAD_PART_BYTES, 64 * MiB);
   const min = getStorage().driver === 's3' ? MULTIPART_MIN_PART_BYTES : 1;
   if (v < min || v > MAX_PART_BYTES) {
@@ -69,7 +69,7 @@ export function modelUploadPartBytes(env: NodeJS.ProcessEnv = process.env): numb
 }
 
 /** The part size for an archive: the setting, or more where 10,000 parts (S3's limit) would not hold the archive. */
-export function partSizeFor(size: number, configured: number): number {
+function partSizeFor(size: number, configured: number): number {
   const least = Math.ceil(size / MULTIPART_MAX_PARTS / MiB) * MiB;
   return Math.max(configured, least);
 }
@@ -80,10 +80,10 @@ const partCountOf = (size: number, partSize: number) => Math.max(1, Math.ceil(si
 const expectedPartSize = (size: number, partSize: number, n: number) =>
   n < partCountOf(size, partSize) ? partSize : size - (n - 1) * partSize;
 
-export const modelUploadPrefix = (workspaceId: string, uploadId: string) =>
+const modelUploadPrefix = (workspaceId: string, uploadId: string) =>
   `${workspaceKey(workspaceId, 'model-uploads', uploadId)}/`;
 
-export const archiveExtension = (fileName: string) =>
+const archiveExtension = (fileName: string) =>
   MODEL_ARCHIVE_EXTENSIONS.find((e) => fileName.toLowerCase().endsWith(e)) ?? null;
 
 export const ZStartModelUpload = z.strictObject({
