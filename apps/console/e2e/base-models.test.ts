@@ -139,8 +139,9 @@ describe('base models: add from a hub, watch the download, fine-tune it', () => 
 
     // The connection drops after two parts: every later part PUT fails, the dialog says the upload stopped.
     let allowed = 2;
-    await page.route('**/api/storage/upload?**', (route) =>
-      isPartPut(route.request()) && allowed-- <= 0 ? route.abort('connectionreset') : route.continue(),
+    await page.route(
+      (url) => url.pathname === '/api/storage/upload',
+      (route) => (isPartPut(route.request()) && allowed-- <= 0 ? route.abort('connectionreset') : route.continue()),
     );
     await page.goto(`/w/${slug}/models`);
     let dialog = await openUploadTab();

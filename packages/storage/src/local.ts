@@ -153,7 +153,8 @@ export function createLocalStorage(options: TLocalStorageOptions): Storage & {
       const prefix = String(partNumber).padStart(5, '0');
       await rename(tmp, join(dir, `${prefix}-${etag}`));
       // The part sent before this one (a retry after a dropped connection) is replaced, as S3 does.
-      for (const name of await readdir(dir)) {
+      // (turbopackIgnore: a folder known only at run time; without it the console's build traces the whole repo.)
+      for (const name of await readdir(/*turbopackIgnore: true*/ dir)) {
         if (name.startsWith(`${prefix}-`) && name !== `${prefix}-${etag}`) await rm(join(dir, name), { force: true });
       }
       return { partNumber, size, etag };

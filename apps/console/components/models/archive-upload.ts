@@ -85,6 +85,12 @@ export async function findResumableUpload(slug: string, file: File): Promise<TMo
 /** PUTs one part with XMLHttpRequest, for its upload progress events; resolves on 2xx. */
 function putPart(target: TPartTarget, body: Blob, onLoaded: (bytes: number) => void, signal: AbortSignal) {
   return new Promise<void>((resolve, reject) => {
+    // An abort listener added to a signal that has fired already never runs: check first, or a part whose URL
+    // arrived just after the upload stopped would still be sent.
+    if (signal.aborted) {
+      reject(new DOMException('aborted', 'AbortError'));
+      return;
+    }
     const xhr = new XMLHttpRequest();
     xhr.open(target.method, target.url);
     for (const [k, v] of Object.entries(target.headers)) xhr.setRequestHeader(k, v);
@@ -159,6 +165,7 @@ export async function uploadModelArchive(
 
   async function sendOne(partNumber: number) {
     for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) throw new DOMException('aborted', 'AbortError');
       // A fresh URL for every attempt: each lives an hour, and a resumed upload may be days old.
       const { parts } = await api<{ parts: TPartTarget[] }>(modelPaths.uploadParts(slug, uploadId), {
         method: 'POST',
