@@ -13,6 +13,7 @@ export const evaluationPaths = {
   nextPair: (slug: string, id: string) => `${one(slug, id)}/ratings`,
   rate: (slug: string, id: string, ratingId: string) => `${one(slug, id)}/ratings/${encodeURIComponent(ratingId)}`,
   winRates: (slug: string, id: string) => `${one(slug, id)}/win-rates`,
+  addToDataset: (slug: string, id: string) => `${one(slug, id)}/add-to-dataset`,
   baseModels: (slug: string) => `${ws(slug)}/base-models`,
   fineTunedModels: (slug: string) => `${ws(slug)}/fine-tuned-models`,
   deployments: (slug: string) => `${ws(slug)}/deployments`,

@@ -464,6 +464,8 @@ describe('blind A/B ratings', () => {
   });
 });
 
+let cancelledEval = '';
+
 describe('cancel and crash', () => {
   it('cancels a running evaluation: it stops before the next answer, and what is done stays', async () => {
     const res = await create({
@@ -474,6 +476,7 @@ describe('cancel and crash', () => {
       criteria: [{ type: 'exact_match' }],
     });
     const id = res.body.id;
+    cancelledEval = id;
     await until('the first answers', async () => (await evaluation(id)).body.progress.done >= 1);
     const c = await call('POST', `${E}/cancel`, { caller: owner, params: { slug, evaluationId: id } });
     expect(c.status).toBe(202);
@@ -529,6 +532,130 @@ describe('cancel and crash', () => {
     });
     expect(lines).toBe(BIG);
   }, 300_000);
+});
+
+describe('rows into a dataset', () => {
+  const ADD = `${E}/add-to-dataset`;
+  const add = (body: unknown, caller: TCaller = owner, s = slug, evaluationId = mainEval) =>
+    call('POST', ADD, { caller, params: { slug: s, evaluationId }, body });
+  const rowsOf = async (datasetId: string, versionId: string) =>
+    (
+      await call('GET', '/api/workspaces/[slug]/datasets/[datasetId]/versions/[versionId]/rows', {
+        caller: owner,
+        params: { slug, datasetId, versionId },
+      })
+    ).body.data.map((r: { row: unknown }) => r.row);
+  const answer = async (row: number, model: number) => {
+    const { getPrisma } = await import('@crucible/db');
+    return (
+      await getPrisma().evaluationOutput.findFirstOrThrow({
+        where: { evaluationId: mainEval, rowIndex: row, modelIndex: model },
+      })
+    ).text;
+  };
+  const chat = (prompt: string, answer: string) => ({
+    messages: [
+      { role: 'user', content: prompt },
+      { role: 'assistant', content: answer },
+    ],
+  });
+
+  it('makes the first draft version of a new dataset: the label, a model answer as is, an edited one', async () => {
+    const res = await add({
+      rows: [
+        { index: 2, keep: 'label' },
+        { index: 1, keep: 'model', modelIndex: 1 },
+        { index: 3, keep: 'model', modelIndex: 0, text: 'One, two, three.' },
+      ],
+      datasetName: 'from-eval',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      dataset: { name: 'from-eval' },
+      version: { number: 1, status: 'draft', format: 'chatml', rowCount: 3, errorCount: 0 },
+      added: 3,
+    });
+    // In the order they were given.
+    expect(await rowsOf(res.body.dataset.id, res.body.version.id)).toEqual([
+      chat(PROMPTS[2], `a reference answer to "${PROMPTS[2]}"`),
+      chat(PROMPTS[1], await answer(1, 1)),
+      chat(PROMPTS[3], 'One, two, three.'),
+    ]);
+  });
+
+  it('appends to an existing ChatML dataset as a new draft version after every row of its latest', async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const v1 = await getPrisma().datasetVersion.findUniqueOrThrow({ where: { id: versionId } });
+    const res = await add({ rows: [{ index: 0, keep: 'model', modelIndex: 1 }], datasetId: v1.datasetId });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.version).toMatchObject({ number: 2, status: 'draft', rowCount: 5, parentVersionId: versionId });
+    const rows = await rowsOf(v1.datasetId, res.body.version.id);
+    expect(rows.slice(0, 4)).toEqual(await rowsOf(v1.datasetId, versionId));
+    expect(rows[4]).toEqual(chat(PROMPTS[0], await answer(0, 1)));
+  });
+
+  it('refuses rows, models, answers and targets that do not fit, naming the field; makes nothing', async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const before = await getPrisma().datasetVersion.count();
+    const refused = async (body: unknown, status: number, param: string, evaluationId = mainEval) => {
+      const r = await add(body, owner, slug, evaluationId);
+      expect([r.status, r.body.error?.param], JSON.stringify(r.body)).toEqual([status, param]);
+      return r.body.error.message as string;
+    };
+    expect(await refused({ rows: [{ index: 9, keep: 'label' }], datasetName: 'x' }, 400, 'rows.0.index')).toContain(
+      'it has 4 rows',
+    );
+    await refused({ rows: [{ index: 0, keep: 'model' }], datasetName: 'x' }, 400, 'rows.0.modelIndex');
+    expect(
+      await refused({ rows: [{ index: 0, keep: 'model', modelIndex: 5 }], datasetName: 'x' }, 400, 'rows.0.modelIndex'),
+    ).toContain('0 (tiny-qwen)');
+    await refused({ rows: [{ index: 0, keep: 'label', text: '   ' }], datasetName: 'x' }, 400, 'rows.0.text');
+    await refused(
+      {
+        rows: [
+          { index: 1, keep: 'label' },
+          { index: 1, keep: 'label' },
+        ],
+        datasetName: 'x',
+      },
+      400,
+      'rows.1.index',
+    );
+    await refused({ rows: [{ index: 0, keep: 'label' }] }, 400, 'datasetId');
+    await refused({ rows: [], datasetName: 'x' }, 400, 'rows');
+    // The cancelled evaluation left rows unanswered: their model answer cannot be kept, but written text can.
+    const unanswered = await getPrisma().evaluationRow.findFirstOrThrow({
+      where: { evaluationId: cancelledEval, index: BIG - 1 },
+    });
+    expect(
+      await refused(
+        { rows: [{ index: unanswered.index, keep: 'model', modelIndex: 0 }], datasetName: 'x' },
+        409,
+        'rows.0.modelIndex',
+        cancelledEval,
+      ),
+    ).toContain(`no answer to row ${BIG}`);
+    expect(await getPrisma().datasetVersion.count()).toBe(before);
+    expect(await getPrisma().dataset.count({ where: { name: 'x' } })).toBe(0);
+    const written = await add(
+      { rows: [{ index: unanswered.index, keep: 'model', modelIndex: 0, text: 'Written by hand.' }], datasetName: 'y' },
+      owner,
+      slug,
+      cancelledEval,
+    );
+    expect(written.status, JSON.stringify(written.body)).toBe(201);
+  });
+
+  it('answers 404 to another workspace and 403 to a viewer; adds nothing', async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const before = await getPrisma().datasetVersion.count();
+    const body = { rows: [{ index: 0, keep: 'label' }], datasetName: 'stolen' };
+    expect((await add(body, outsider)).status).toBe(404);
+    expect((await add(body, outsider, 'ev-b')).status).toBe(404);
+    expect((await add(body, owner, 'ev-b')).status).toBe(404);
+    expect((await add(body, viewer)).status).toBe(403);
+    expect(await getPrisma().datasetVersion.count()).toBe(before);
+  });
 });
 
 // ───────────────────────────── OpenAI Evals API ─────────────────────────────
