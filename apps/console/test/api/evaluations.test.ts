@@ -658,6 +658,125 @@ describe('rows into a dataset', () => {
   });
 });
 
+describe('checkpoints of a job as models', () => {
+  let loraJob = '';
+  let fullJob = '';
+
+  beforeAll(async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const { getStorage, uploadDir } = await import('@crucible/storage');
+    const prisma = getPrisma();
+    const storage = getStorage();
+    const job = (method: string) =>
+      prisma.trainingJob.create({
+        data: { workspaceId: wsId, baseModelId: baseId, trainingFileId: versionId, method, hyperparameters: {} },
+      });
+    // A LoRA job: its checkpoint of step 10 is stored as the trainer worker uploads one (the PEFT adapter beside the
+    // optimizer state), the adapter the fine-tune's GGUF was made from; step 20 was pruned by save_total_limit.
+    loraJob = (await job('sft_lora')).id;
+    await prisma.fineTunedModel.update({ where: { id: ftId }, data: { jobId: loraJob } });
+    const key = (jobId: string, step: number) => `workspaces/${wsId}/jobs/${jobId}/checkpoints/checkpoint-${step}`;
+    for (const f of ['adapter_model.safetensors', 'adapter_config.json']) {
+      await storage.putObject(`${key(loraJob, 10)}/${f}`, readFileSync(path.join(scratch, 'adapter', f)));
+    }
+    await storage.putObject(`${key(loraJob, 10)}/train_state.bin`, Buffer.alloc(64));
+    await prisma.checkpoint.create({
+      data: { workspaceId: wsId, jobId: loraJob, step: 10, objectKey: key(loraJob, 10) },
+    });
+    await prisma.checkpoint.create({
+      data: { workspaceId: wsId, jobId: loraJob, step: 20, objectKey: key(loraJob, 20), prunedAt: new Date() },
+    });
+    // A full fine-tuning job whose checkpoint of step 5 holds complete weights: the base's own, so it answers as the
+    // base does.
+    fullJob = (await job('sft_full')).id;
+    await uploadDir(storage, path.join(scratch, 'tiny'), key(fullJob, 5));
+    await prisma.checkpoint.create({
+      data: { workspaceId: wsId, jobId: fullJob, step: 5, objectKey: key(fullJob, 5) },
+    });
+  });
+
+  it("serves a LoRA checkpoint's adapter (converted to GGUF) and a full checkpoint's weights, named by step", async () => {
+    const res = await create({
+      name: 'checkpoints',
+      models: [
+        { kind: 'fine_tuned', id: ftId },
+        { kind: 'checkpoint', id: loraJob, step: 10 },
+        { kind: 'checkpoint', id: fullJob, step: 5 },
+      ],
+      source: { datasetVersionId: versionId },
+      settings: { maxNewTokens: 12, temperature: 0 },
+      criteria: [{ type: 'exact_match' }],
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const ftName = `ft:tiny-qwen:${slug}:v0:modeval0`;
+    expect(res.body.models).toEqual([
+      { index: 0, kind: 'fine_tuned', id: ftId, name: ftName, displayName: ftName },
+      { index: 1, kind: 'checkpoint', id: loraJob, step: 10, name: ftName, displayName: `${ftName} · step 10` },
+      {
+        index: 2,
+        kind: 'checkpoint',
+        id: fullJob,
+        step: 5,
+        // no model yet: the name the job's model will get, as the trainer worker names it
+        name: `ft:tiny-qwen:${slug}::${fullJob.slice(-8)}`,
+        displayName: `ft:tiny-qwen:${slug}::${fullJob.slice(-8)} · step 5`,
+      },
+    ]);
+    const done = await finished(res.body.id);
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.results.map((m: { displayName: string }) => m.displayName)).toEqual([
+      ftName,
+      `${ftName} · step 10`,
+      `ft:tiny-qwen:${slug}::${fullJob.slice(-8)} · step 5`,
+    ]);
+    const { getPrisma } = await import('@crucible/db');
+    const outputs = await getPrisma().evaluationOutput.findMany({ where: { evaluationId: res.body.id } });
+    const base = await getPrisma().evaluationOutput.findMany({ where: { evaluationId: mainEval, modelIndex: 0 } });
+    const text = (rows: typeof outputs, model: number, row: number) =>
+      rows.find((o) => o.modelIndex === model && o.rowIndex === row)?.text;
+    for (let row = 0; row < PROMPTS.length; row++) {
+      // The checkpoint's adapter is the fine-tune's: the same answers, word for word.
+      expect(text(outputs, 1, row)).toBe(text(outputs, 0, row));
+      // The full checkpoint holds the base's weights: the base's answers.
+      expect(text(outputs, 2, row)).toBe(text(base, 0, row));
+    }
+    // ...and the adapter was applied: it does not answer as the base does.
+    expect(PROMPTS.some((_, row) => text(outputs, 1, row) !== text(base, 0, row))).toBe(true);
+    expect(worker?.output()).toContain('converted checkpoint 10');
+  }, 300_000);
+
+  it('refuses a pruned or missing checkpoint and another workspace’s job, naming the field', async () => {
+    const refused = async (model: unknown, status: number, param: string) => {
+      const r = await create({
+        name: 'bad',
+        models: [{ kind: 'base', id: baseId }, model],
+        source: { datasetVersionId: versionId },
+        criteria: [{ type: 'exact_match' }],
+      });
+      expect([r.status, r.body.error?.param], JSON.stringify(r.body)).toEqual([status, param]);
+      return r.body.error.message as string;
+    };
+    const pruned = await refused({ kind: 'checkpoint', id: loraJob, step: 20 }, 400, 'models.1.step');
+    expect(pruned).toContain('pruned');
+    expect(pruned).toContain('steps 10');
+    expect(await refused({ kind: 'checkpoint', id: loraJob, step: 99 }, 400, 'models.1.step')).toContain(
+      'no checkpoint of step 99',
+    );
+    await refused({ kind: 'checkpoint', id: loraJob }, 400, 'models.1.step');
+    const other = await call('POST', '/api/workspaces/[slug]/evaluations', {
+      caller: outsider,
+      params: { slug: 'ev-b' },
+      body: {
+        name: 'steal',
+        models: [{ kind: 'checkpoint', id: loraJob, step: 10 }],
+        source: { datasetVersionId: versionId },
+        criteria: [{ type: 'exact_match' }],
+      },
+    });
+    expect([other.status, other.body.error?.param]).toEqual([404, 'models.0.id']);
+  });
+});
+
 // ───────────────────────────── OpenAI Evals API ─────────────────────────────
 
 let evalsServer: Server | undefined;

@@ -37,8 +37,11 @@ function evaluationJson(ev: TEvaluationRow) {
     rowCount: ev.rowCount,
     models: ev.models.map((m) => ({
       index: m.index,
-      kind: m.fineTunedModelId ? ('fine_tuned' as const) : ('base' as const),
-      id: m.fineTunedModelId ?? m.baseModelId,
+      ...(m.checkpointJobId
+        ? { kind: 'checkpoint' as const, id: m.checkpointJobId, step: m.checkpointStep }
+        : m.fineTunedModelId
+          ? { kind: 'fine_tuned' as const, id: m.fineTunedModelId }
+          : { kind: 'base' as const, id: m.baseModelId }),
       name: m.name,
       displayName: m.displayName,
     })),
