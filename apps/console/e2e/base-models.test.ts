@@ -1,4 +1,5 @@
-import { cpSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { initModel } from '@crucible/trainer';
 import { describe, expect, inject, it, onTestFailed } from 'vitest';
@@ -101,6 +102,81 @@ describe('base models: add from a hub, watch the download, fine-tune it', () => 
     await page.getByText('Succeeded').first().waitFor({ timeout: 300_000 });
     await page.getByRole('link', { name: 'View model' }).waitFor();
     await screenshot(page, 'base-model-fine-tuned');
+    await context.close();
+  });
+  it('uploads a .tar of a model in parts, continues after a dropped connection and a reload, and adds it', {
+    timeout: 300_000,
+  }, async () => {
+    const { context, page } = await newPage(env.browser);
+    onTestFailed(async () => {
+      await screenshot(page, 'failure-base-model-upload').catch(() => undefined);
+    });
+    const stamp = Date.now();
+    const slug = `uploads-${stamp}`;
+    await signUpWithWorkspace(
+      page,
+      { name: 'Ada Lovelace', email: `uploads+${stamp}@example.com`, password: 'analytical-engine-1843' },
+      { name: 'Uploads', slug },
+    );
+    // A tiny Qwen2 with the real tokenizer, tarred: about 5 MB, in parts of MODEL_UPLOAD_PART_BYTES (1 MiB here,
+    // vitest.e2e.config.ts), so several parts.
+    const modelDir = path.join(env.scratch, 'tiny-upload');
+    await initModel({ arch: 'qwen2', layers: 1, hidden: 8, intermediate: 16, heads: 2, kvHeads: 1, seed: 5 }, modelDir);
+    const archive = path.join(env.scratch, 'tiny-upload.tar');
+    execFileSync('tar', ['-cf', archive, '-C', env.scratch, 'tiny-upload']);
+    const parts = Math.ceil(statSync(archive).size / Number(process.env.MODEL_UPLOAD_PART_BYTES));
+    expect(parts).toBeGreaterThanOrEqual(4);
+
+    const openUploadTab = async () => {
+      await page.getByRole('button', { name: 'Add base model' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByRole('tab', { name: 'Upload archive' }).click();
+      await dialog.locator('input[type=file]').setInputFiles(archive);
+      return dialog;
+    };
+    const isPartPut = (r: { method(): string; url(): string }) =>
+      r.method() === 'PUT' && new URL(r.url()).pathname === '/api/storage/upload';
+
+    // The connection drops after two parts: every later part PUT fails, the dialog says the upload stopped.
+    let allowed = 2;
+    await page.route(
+      (url) => url.pathname === '/api/storage/upload',
+      (route) => (isPartPut(route.request()) && allowed-- <= 0 ? route.abort('connectionreset') : route.continue()),
+    );
+    await page.goto(`/w/${slug}/models`);
+    let dialog = await openUploadTab();
+    await dialog.getByRole('button', { name: 'Add model' }).click();
+    await dialog.getByText(/The upload stopped/).waitFor({ timeout: 60_000 });
+    await page.unrouteAll();
+    // What the server holds: the parts that got through (two, unless the client stopped one mid-way).
+    const uploadId = await page.evaluate(
+      () => Object.entries(window.localStorage).find(([k]) => k.startsWith('crucible:model-upload:'))?.[1],
+    );
+    const held = await (await page.request.get(`/api/workspaces/${slug}/base-models/uploads/${uploadId}`)).json();
+    expect(held).toMatchObject({ status: 'uploading', partCount: parts });
+    expect(held.parts.length).toBeGreaterThan(0);
+    expect(held.parts.length).toBeLessThanOrEqual(2);
+
+    // A reload forgets everything but the browser's note of the upload: choosing the same file finds it.
+    await page.reload();
+    dialog = await openUploadTab();
+    await expect.poll(() => dialog.getByTestId('upload-resumable').textContent()).toMatch(/stopped at .* of /);
+    const sent: string[] = [];
+    page.on('request', (r) => {
+      if (isPartPut(r)) sent.push(r.url());
+    });
+    await dialog.getByLabel('Name', { exact: true }).fill('tiny-upload');
+    await dialog.getByRole('button', { name: 'Add model' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 120_000 });
+    // Only the missing parts went again.
+    expect(sent.length).toBe(parts - held.parts.length);
+
+    // The worker unpacks the archive and the model becomes ready.
+    const row = page.getByRole('table', { name: 'Base models' }).getByRole('row').filter({ hasText: 'tiny-upload' });
+    await row.getByRole('link', { name: 'tiny-upload' }).click();
+    await page.waitForURL(`**/w/${slug}/models/base/*`);
+    await expect.poll(() => page.getByTestId('base-arch').textContent(), { timeout: 120_000 }).toBe('Qwen2ForCausalLM');
+    await screenshot(page, 'base-model-uploaded');
     await context.close();
   });
 });

@@ -10,7 +10,8 @@ import { signUpWithWorkspace } from './flows';
 import { useBrowserAndServing } from './workers';
 
 // Issue 16: a browser creates an evaluation comparing two models (a tiny random Qwen2 base and a LoRA fine-tune of
-// it), waits for its results on a real serving worker, opens the answers side by side, and rates two pairs blind.
+// it), waits for its results on a real serving worker, opens the answers side by side, rates two pairs blind, and adds
+// a row (a model's answer, corrected) to a dataset as a new draft version.
 // Random weights answer gibberish: the test checks the page against what the API stored, not the words.
 
 const ROWS = [
@@ -19,7 +20,7 @@ const ROWS = [
   { q: 'What can you do?', a: 'I answer questions about this workspace.' },
 ];
 
-describe('evaluations: compare two models, read the answers, rate blind', () => {
+describe('evaluations: compare two models, read the answers, rate blind, feed a row back into data', () => {
   const env = useBrowserAndServing('evaluations');
 
   it('creates an evaluation, follows it to its results, sorts by disagreement and rates two pairs', {
@@ -167,5 +168,38 @@ describe('evaluations: compare two models, read the answers, rate blind', () => 
       data: { n: number; ties: number }[];
     };
     expect(winRates.data).toMatchObject([{ n: 2, ties: 1 }]);
+
+    // Feedback into data: row 2 with the base model's answer, corrected, into the held-out dataset — a new draft
+    // version holding v1's rows and then this one, read back through the API.
+    await page.goto(new URL(`/w/${slug}/evaluations/${evaluationId}`, page.url()).toString());
+    await page.getByRole('checkbox', { name: 'Select row 2' }).check();
+    await page.getByTestId('evaluation-rows-selected').getByText('1 selected').waitFor();
+    await page.getByRole('button', { name: 'Add to dataset' }).click();
+    const add = page.getByRole('dialog');
+    await add.getByLabel('Dataset', { exact: true }).selectOption({ label: 'held-out' });
+    await add.getByLabel('Row 2: answer to keep').selectOption({ label: `Answer of ${evalModels[1]}` });
+    const answer = add.getByLabel('Row 2: answer', { exact: true });
+    const baseAnswer = stored.data[1].outputs.find((o) => o.modelIndex === 1)?.text;
+    await expect.poll(() => answer.inputValue()).toBe(baseAnswer);
+    await answer.fill('Karen Spärck Jones and the Crucible team made me.');
+    await screenshot(page, 'evaluation-add-to-dataset');
+    await add.getByRole('button', { name: 'Create draft version' }).click();
+    await page.waitForURL(new RegExp(`/w/${slug}/datasets/[\\w-]+$`));
+    const datasets = (await getJson(`/api/workspaces/${slug}/datasets`)) as { data: { id: string; name: string }[] };
+    const heldOut = datasets.data.find((d) => d.name === 'held-out');
+    const versions = (await getJson(`/api/workspaces/${slug}/datasets/${heldOut?.id}/versions`)) as {
+      data: { id: string; number: number; status: string; rowCount: number }[];
+    };
+    const v2 = versions.data.find((v) => v.number === 2);
+    expect(v2).toMatchObject({ status: 'draft', rowCount: 4 });
+    const rows = (await getJson(`/api/workspaces/${slug}/datasets/${heldOut?.id}/versions/${v2?.id}/rows`)) as {
+      data: { row: unknown }[];
+    };
+    expect(rows.data.at(-1)?.row).toEqual({
+      messages: [
+        { role: 'user', content: ROWS[1].q },
+        { role: 'assistant', content: 'Karen Spärck Jones and the Crucible team made me.' },
+      ],
+    });
   });
 });

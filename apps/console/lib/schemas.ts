@@ -148,6 +148,50 @@ export const ZAddLogsToDataset = z
     path: ['datasetId'],
   });
 
+/**
+ * Evaluation rows into a dataset (issue 16): for each selected row (0-based `index`), the answer to keep — the
+ * reference `label` or a `model`'s answer (`modelIndex`) — and, if the member edited it, the `text` to keep instead.
+ */
+export const ZAddEvaluationRowsToDataset = z
+  .object({
+    rows: z
+      .array(
+        z.strictObject({
+          index: z.number().int().min(0),
+          keep: z.enum(['label', 'model']),
+          modelIndex: z.number().int().min(0).optional(),
+          text: z.string().trim().min(1, 'An answer cannot be empty.').optional(),
+        }),
+      )
+      .min(1, 'Select at least one row.')
+      .max(2000),
+    datasetId: z.string().min(1).optional(),
+    datasetName: ZDatasetName.optional(),
+  })
+  .superRefine((b, ctx) => {
+    const seen = new Set<number>();
+    for (const [k, r] of b.rows.entries()) {
+      if (r.keep === 'model' && r.modelIndex === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: "Name the model whose answer to keep (modelIndex), or keep the label (keep: 'label').",
+          path: ['rows', k, 'modelIndex'],
+        });
+      }
+      if (seen.has(r.index)) {
+        ctx.addIssue({ code: 'custom', message: `Row ${r.index + 1} is selected twice.`, path: ['rows', k, 'index'] });
+      }
+      seen.add(r.index);
+    }
+    if (!!b.datasetId === !!b.datasetName) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'Give either datasetId (an existing dataset) or datasetName (a new one).',
+        path: ['datasetId'],
+      });
+    }
+  });
+
 /** A deployment's request-log setting. */
 export const ZDeploymentLogging = z.object({
   logRequests: z.boolean().optional(),

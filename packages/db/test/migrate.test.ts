@@ -52,6 +52,7 @@ const EXPECTED_TABLES = [
   'job_event',
   'member',
   'model_export',
+  'model_upload',
   'price_item',
   'price_list',
   'request_log',

@@ -26,10 +26,14 @@ export const ZGenerateInput = z.object({
 });
 export type TGenerateInput = z.infer<typeof ZGenerateInput>;
 
-/** What to serve: a base model as it is, or a fine-tuned model on its base. */
+/**
+ * What to serve: a base model as it is, a fine-tuned model on its base, or a stored checkpoint of a training job
+ * (evaluations: its adapter on the base, or its full weights), named by job and step.
+ */
 export const ZServingTarget = z.object({
   baseModelId: z.string().min(1),
   fineTunedModelId: z.string().min(1).nullish(),
+  checkpoint: z.object({ jobId: z.string().min(1), step: z.number().int().min(0) }).nullish(),
 });
 export type TServingTarget = z.infer<typeof ZServingTarget>;
 

@@ -17,8 +17,8 @@ import { parseInput, ServiceError } from './errors';
 import type { TCaller } from './jobs';
 
 /**
- * Evaluations (issue 16): create (rows copied from a dataset version or a training job's validation file, models and
- * judges checked, a row + `evaluation.run` on the `evaluations` queue, which the serving workers take), cancel, find.
+ * Evaluations (issue 16): create (rows copied from a dataset version or a training job's validation file, models —
+ * base, fine-tuned, checkpoints of a job — and judges checked, a row + `evaluation.run` on the `evaluations` queue, which the serving workers take), cancel, find.
  * The console's REST routes and OpenAI's /v1/evals call these. Every query carries workspaceId.
  */
 
@@ -26,7 +26,15 @@ import type { TCaller } from './jobs';
 export const EVALUATION_MAX_ROWS = 2_000;
 const MAX_MODELS = 8;
 
-const ZModelRef = z.strictObject({ kind: z.enum(['base', 'fine_tuned']), id: z.string().min(1) });
+/**
+ * A model to evaluate: a base model, a fine-tuned model, or a checkpoint of a training job (`id` is the job's id,
+ * `step` the checkpoint's step), served like the job's fine-tune from the adapter or weights stored with it.
+ */
+const ZModelRef = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.enum(['base', 'fine_tuned']), id: z.string().min(1) }),
+  z.strictObject({ kind: z.literal('checkpoint'), id: z.string().min(1), step: z.number().int().min(1) }),
+]);
+const refKey = (m: z.output<typeof ZModelRef>) => `${m.kind}:${m.id}${m.kind === 'checkpoint' ? `:${m.step}` : ''}`;
 
 export const ZCreateEvaluation = z.strictObject({
   name: z.string().trim().min(1).max(120),
@@ -34,7 +42,7 @@ export const ZCreateEvaluation = z.strictObject({
     .array(ZModelRef)
     .min(1, 'choose at least one model')
     .max(MAX_MODELS, `at most ${MAX_MODELS} models`)
-    .refine((m) => new Set(m.map((x) => `${x.kind}:${x.id}`)).size === m.length, 'each model only once'),
+    .refine((m) => new Set(m.map(refKey)).size === m.length, 'each model only once'),
   /** Where the rows come from; OpenAI's Evals API passes rows of its own instead (createEvaluation's `extra`). */
   source: z
     .union([
@@ -166,16 +174,69 @@ type TModelRow = {
   index: number;
   baseModelId: string;
   fineTunedModelId: string | null;
+  checkpointJobId?: string;
+  checkpointStep?: number;
   name: string;
   displayName: string;
 };
+
+/** How results name a checkpoint: its job's model and its step. */
+const checkpointDisplayName = (model: string, step: number) => `${model} · step ${step}`;
+
+/**
+ * A stored checkpoint of a job of the workspace, named as the job's fine-tuned model (the name its tokens are priced
+ * as; a job that has not finished yet: the name its model will get). Its folder holds the PEFT adapter (LoRA
+ * methods) or the full weights (full fine-tuning), uploaded by the trainer worker at each save.
+ */
+async function resolveCheckpoint(
+  workspaceId: string,
+  ref: { id: string; step: number },
+  index: number,
+): Promise<TModelRow> {
+  const db = getPrisma();
+  const job = await db.trainingJob.findFirst({
+    where: { id: ref.id, workspaceId },
+    include: {
+      baseModel: { select: { name: true } },
+      workspace: { select: { slug: true } },
+      fineTunedModel: { select: { name: true, displayName: true, deletedAt: true } },
+    },
+  });
+  if (!job) throw new ServiceError('not_found', 'No such fine-tuning job.', `models.${index}.id`);
+  const c = await db.checkpoint.findFirst({ where: { jobId: job.id, step: ref.step, workspaceId } });
+  if (!c || c.prunedAt) {
+    const kept = await db.checkpoint.findMany({
+      where: { jobId: job.id, workspaceId, prunedAt: null },
+      orderBy: { step: 'asc' },
+      select: { step: true },
+    });
+    throw new ServiceError(
+      'invalid_request',
+      `${c ? `The checkpoint of step ${ref.step} was pruned (save_total_limit): its files are gone.` : `The job has no checkpoint of step ${ref.step}.`} ${kept.length ? `Its stored checkpoints: steps ${kept.map((k) => k.step).join(', ')}.` : 'It has no stored checkpoints.'}`,
+      `models.${index}.step`,
+    );
+  }
+  const ft = job.fineTunedModel && !job.fineTunedModel.deletedAt ? job.fineTunedModel : null;
+  const name = ft?.name ?? `ft:${job.baseModel.name}:${job.workspace.slug}:${job.suffix ?? ''}:${job.id.slice(-8)}`;
+  return {
+    index,
+    baseModelId: job.baseModelId,
+    fineTunedModelId: null,
+    checkpointJobId: job.id,
+    checkpointStep: c.step,
+    name,
+    displayName: checkpointDisplayName(ft?.displayName ?? name, c.step),
+  };
+}
 
 async function resolveModels(workspaceId: string, refs: z.output<typeof ZModelRef>[]): Promise<TModelRow[]> {
   const db = getPrisma();
   const out: TModelRow[] = [];
   for (const [index, ref] of refs.entries()) {
     const param = `models.${index}.id`;
-    if (ref.kind === 'fine_tuned') {
+    if (ref.kind === 'checkpoint') {
+      out.push(await resolveCheckpoint(workspaceId, ref, index));
+    } else if (ref.kind === 'fine_tuned') {
       const m = await db.fineTunedModel.findFirst({ where: { id: ref.id, workspaceId, deletedAt: null } });
       if (!m) throw new ServiceError('not_found', 'No such fine-tuned model.', param);
       if (!m.ggufAdapterObjectKey && !m.adapterObjectKey && !m.mergedObjectKey) {

@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { getPrisma, isUniqueViolation } from '@crucible/db';
 import { enqueue, modelDownloadJob } from '@crucible/jobs';
-import { getStorage, workspaceKey } from '@crucible/storage';
 import { checkRepoId } from '@crucible/trainer/hub/sources';
 import { z } from 'zod';
 import { parseInput, ServiceError } from './errors';
 import type { TCaller } from './jobs';
 import { checkModelName } from './model-name';
+import { completedUploadArchive } from './model-uploads';
 import { HUB_TOKEN_KINDS, saveHubToken } from './secrets';
 
 /**
@@ -62,56 +61,6 @@ export const ZAddBaseModel = z.discriminatedUnion('source', [
   }),
 ]);
 export type TAddBaseModel = z.input<typeof ZAddBaseModel>;
-
-/** Archives a model upload may be (the worker unpacks them). */
-export const MODEL_ARCHIVE_EXTENSIONS = ['.tar', '.tar.gz', '.tgz', '.zip'] as const;
-
-/**
- * The largest archive one upload takes: a single presigned PUT, whose S3 limit is 5 GiB (no multipart upload
- * here; larger models come from the hub or the shared folder). MODEL_UPLOAD_MAX_BYTES lowers or raises it (the
- * local storage driver has no such limit).
- */
-export function modelUploadMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.MODEL_UPLOAD_MAX_BYTES ?? '');
-  return Number.isSafeInteger(v) && v > 0 ? v : 5 * 1024 ** 3;
-}
-
-const uploadPrefix = (workspaceId: string, uploadId: string) =>
-  `${workspaceKey(workspaceId, 'model-uploads', uploadId)}/`;
-
-const archiveExtension = (fileName: string) =>
-  MODEL_ARCHIVE_EXTENSIONS.find((e) => fileName.toLowerCase().endsWith(e)) ?? null;
-
-/** Starts an archive upload: a presigned, size-limited target in storage and the id to add the model with. */
-export async function startModelUpload(workspaceId: string, input: unknown) {
-  const file = parseInput(
-    z.strictObject({
-      fileName: z.string().trim().min(1).max(255),
-      size: z.number().int().positive(),
-    }),
-    input,
-  );
-  if (!archiveExtension(file.fileName)) {
-    throw new ServiceError(
-      'invalid_request',
-      `"${file.fileName}" is not an archive of a model directory: upload a ${MODEL_ARCHIVE_EXTENSIONS.join(', ')} file.`,
-      'fileName',
-    );
-  }
-  const maxBytes = modelUploadMaxBytes();
-  if (file.size > maxBytes) {
-    throw new ServiceError(
-      'invalid_request',
-      `The archive is ${file.size} bytes; one upload takes at most ${maxBytes} bytes. Add larger models from the hub or from the workers' shared folder.`,
-      'size',
-    );
-  }
-  const uploadId = `mu_${randomBytes(12).toString('base64url')}`;
-  const safe = file.fileName.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'model.tar';
-  const key = `${uploadPrefix(workspaceId, uploadId)}${safe.slice(0, 120)}`;
-  const upload = await getStorage().presignedPut(key, { maxBytes: file.size, expiresSec: 6 * 3600 });
-  return { uploadId, fileName: safe, maxBytes: file.size, upload };
-}
 
 /** A default model name from where it comes from: the repo's, the folder's or the archive's last part. */
 function defaultName(from: string): string {
@@ -187,16 +136,7 @@ export async function addBaseModel(workspaceId: string, input: unknown, by: TCal
   if (body.source === 'directory') {
     from = body.path;
   } else if (body.source === 'upload') {
-    const objects = await getStorage().listObjects(uploadPrefix(workspaceId, body.uploadId));
-    if (!objects[0]) {
-      throw new ServiceError(
-        'invalid_request',
-        'Nothing was uploaded for this upload id (or it has expired).',
-        'uploadId',
-      );
-    }
-    objectKey = objects[0].key;
-    fileName = objectKey.slice(objectKey.lastIndexOf('/') + 1);
+    ({ objectKey, fileName } = await completedUploadArchive(workspaceId, body.uploadId));
     from = fileName;
     if (await prisma.baseModelDownload.findFirst({ where: { workspaceId, objectKey } })) {
       throw new ServiceError(

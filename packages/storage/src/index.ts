@@ -23,7 +23,12 @@ export { downloadObject, downloadPrefix, uploadDir } from './sync';
 export { type TTarEntry, tarHeader, tarObjects, tarSize } from './tar';
 export { signStorageToken, type TStorageTokenClaims, verifyStorageToken, ZStorageTokenClaims } from './tokens';
 export type * from './types';
-export { contentDisposition } from './types';
+export {
+  contentDisposition,
+  MULTIPART_MAX_PART_BYTES,
+  MULTIPART_MAX_PARTS,
+  MULTIPART_MIN_PART_BYTES,
+} from './types';
 
 /** The configured storage: S3 when S3_ENDPOINT is set (or STORAGE_DRIVER=s3), else files under STORAGE_DIR. */
 export function createStorage(env: Record<string, string | undefined> = process.env): Storage {

@@ -1,4 +1,5 @@
 import { StorageError } from './errors';
+import { MULTIPART_MAX_PARTS } from './types';
 
 /**
  * Object keys. One bucket, one prefix per workspace: `workspaces/{workspaceId}/{datasets|jobs|models|...}/...`.
@@ -71,4 +72,14 @@ export function instanceKey(...parts: string[]): string {
 /** The prefix that holds everything of one workspace (for listing or deleting it). */
 export function workspacePrefix(workspaceId: string): string {
   return `${workspaceKey(workspaceId)}/`;
+}
+
+/** A multipart upload's part number: 1..10000, as S3 allows. */
+export function assertValidPartNumber(partNumber: number): void {
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MULTIPART_MAX_PARTS) {
+    throw new StorageError(
+      'invalid_part',
+      `Part numbers are integers from 1 to ${MULTIPART_MAX_PARTS}, not ${partNumber}.`,
+    );
+  }
 }

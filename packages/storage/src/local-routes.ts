@@ -31,6 +31,7 @@ const STATUS: Record<string, number> = {
   token_expired: 403,
   invalid_key: 400,
   invalid_content_type: 400,
+  invalid_part: 400,
   not_found: 404,
 };
 
@@ -41,6 +42,7 @@ const TYPE: Record<string, string> = {
   token_expired: 'permission_error',
   invalid_key: 'invalid_request_error',
   invalid_content_type: 'invalid_request_error',
+  invalid_part: 'invalid_request_error',
   not_found: 'not_found_error',
   method_not_allowed: 'invalid_request_error',
 };
@@ -68,7 +70,7 @@ export async function acceptLocalUpload(
   config: Extract<TStorageConfig, { driver: 'local' }>,
   input: { token: string | null; body: Readable; contentLength?: number },
 ) {
-  const claims = verifyStorageToken(config.signingSecret, input.token, 'put');
+  const claims = verifyStorageToken(config.signingSecret, input.token, ['put', 'part']);
   // Refuse early when the client announced its size; the meter below catches clients that lie or stream.
   if (claims.maxBytes !== undefined && input.contentLength !== undefined && input.contentLength > claims.maxBytes) {
     input.body.destroy();
@@ -78,6 +80,11 @@ export async function acceptLocalUpload(
     );
   }
   const storage = createLocalStorage(config);
+  if (claims.op === 'part') {
+    if (!claims.uploadId || !claims.partNumber)
+      throw new StorageError('token_invalid', 'The storage link is not valid.');
+    return storage.writePart(claims.key, claims.uploadId, claims.partNumber, input.body, { maxBytes: claims.maxBytes });
+  }
   return storage.writeStream(claims.key, input.body, { contentType: claims.contentType, maxBytes: claims.maxBytes });
 }
 

@@ -6,7 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { checkedUploadType } from './content-types';
 import { StorageError } from './errors';
-import { assertValidKey, assertValidPrefix } from './keys';
+import { assertValidKey, assertValidPartNumber, assertValidPrefix } from './keys';
 import { signStorageToken } from './tokens';
 import {
   DEFAULT_PRESIGN_EXPIRY_SEC,
@@ -16,6 +16,7 @@ import {
   type TObjectStat,
   type TPresignedUpload,
   type TPutResult,
+  type TUploadedPart,
 } from './types';
 
 /**
@@ -24,6 +25,8 @@ import {
  * (keys never have a segment starting with "."):
  *   .tmp/   uploads in progress; a file appears at its key only when complete (rename is atomic)
  *   .meta/  one JSON per object with its content type and etag (what S3 keeps as object metadata)
+ *   .uploads/<uploadId>/  a multipart upload in progress: upload.json (its key and content type) and one file per
+ *           stored part, named `<5-digit part number>-<md5>` so that a part and its etag appear in one rename
  * Limitation: a key cannot be both an object and a "folder" (`a/b` and `a/b/c`), which S3 allows; our key layout
  * never does that.
  */
@@ -70,14 +73,96 @@ function meter(maxBytes: number | undefined) {
   return { transform, result: () => ({ size, etag: md5.digest('hex') }) };
 }
 
+const UPLOAD_ID = /^[0-9a-f]{32}$/;
+const PART_FILE = /^(\d{5})-([0-9a-f]{32})$/;
+
 export function createLocalStorage(options: TLocalStorageOptions): Storage & {
   /** Writes a stream at `key` atomically, refusing more than maxBytes (the local upload route uses it). */
   writeStream(key: string, body: Readable, opts: { contentType?: string; maxBytes?: number }): Promise<TPutResult>;
+  /** Stores one part of a multipart upload, refusing more than maxBytes (the local upload route uses it). */
+  writePart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    opts: { maxBytes?: number },
+  ): Promise<TUploadedPart>;
   readonly root: string;
 } {
   const root = resolve(options.root);
   const tmpDir = join(root, '.tmp');
   const metaPath = (key: string) => join(root, '.meta', `${key}.json`);
+
+  /** The folder of an upload in progress for `key`; not_found when the id is malformed, unknown, or for another key. */
+  async function uploadDir(key: string, uploadId: string): Promise<{ dir: string; contentType?: string }> {
+    assertValidKey(key);
+    const missing = () => new StorageError('not_found', `No multipart upload in progress for "${key}" with that id.`);
+    if (!UPLOAD_ID.test(uploadId)) throw missing();
+    const dir = join(root, '.uploads', uploadId);
+    let meta: { key: string; contentType?: string };
+    try {
+      meta = JSON.parse(await readFile(join(dir, 'upload.json'), 'utf8'));
+    } catch {
+      throw missing();
+    }
+    if (meta.key !== key) throw missing();
+    return { dir, contentType: meta.contentType };
+  }
+
+  /** Stored parts by number; where a part was sent twice at once, the newer file wins. */
+  async function storedParts(dir: string) {
+    const byNumber = new Map<number, TUploadedPart & { file: string; mtime: number }>();
+    for (const name of await readdir(dir)) {
+      const m = PART_FILE.exec(name);
+      if (!m) continue;
+      let s: import('node:fs').Stats;
+      try {
+        s = await stat(join(dir, name));
+      } catch (error) {
+        if (isNotFound(error)) continue; // replaced while we listed
+        throw error;
+      }
+      const part = {
+        partNumber: Number(m[1]),
+        size: s.size,
+        etag: m[2] as string,
+        file: join(dir, name),
+        mtime: s.mtimeMs,
+      };
+      const seen = byNumber.get(part.partNumber);
+      if (!seen || seen.mtime <= part.mtime) byNumber.set(part.partNumber, part);
+    }
+    return [...byNumber.values()].sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async function writePart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    opts: { maxBytes?: number },
+  ): Promise<TUploadedPart> {
+    assertValidPartNumber(partNumber);
+    const { dir } = await uploadDir(key, uploadId);
+    await mkdir(tmpDir, { recursive: true });
+    const tmp = join(tmpDir, `${randomUUID()}.part`);
+    const m = meter(opts.maxBytes);
+    try {
+      await pipeline(body, m.transform, createWriteStream(tmp, { flags: 'wx' }));
+      const { size, etag } = m.result();
+      const prefix = String(partNumber).padStart(5, '0');
+      await rename(tmp, join(dir, `${prefix}-${etag}`));
+      // The part sent before this one (a retry after a dropped connection) is replaced, as S3 does.
+      // (turbopackIgnore: a folder known only at run time; without it the console's build traces the whole repo.)
+      for (const name of await readdir(/*turbopackIgnore: true*/ dir)) {
+        if (name.startsWith(`${prefix}-`) && name !== `${prefix}-${etag}`) await rm(join(dir, name), { force: true });
+      }
+      return { partNumber, size, etag };
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+  }
 
   async function readMeta(key: string): Promise<TMeta | null> {
     try {
@@ -256,6 +341,81 @@ export function createLocalStorage(options: TLocalStorageOptions): Storage & {
         headers: opts.contentType ? { 'content-type': opts.contentType } : ({} as Record<string, string>),
         expiresAt: new Date(exp * 1000),
       };
+    },
+
+    writePart,
+
+    async createMultipartUpload(key, opts) {
+      assertValidKey(key);
+      const uploadId = randomUUID().replaceAll('-', '');
+      const dir = join(root, '.uploads', uploadId);
+      await mkdir(dir, { recursive: true });
+      const contentType = opts?.contentType ? checkedUploadType(opts.contentType) : undefined;
+      await writeFile(join(dir, 'upload.json'), JSON.stringify({ key, contentType }));
+      return uploadId;
+    },
+
+    async presignedUploadPart(key, uploadId, partNumber, opts): Promise<TPresignedUpload> {
+      assertValidKey(key);
+      assertValidPartNumber(partNumber);
+      const expiresSec = clampExpiry(opts.expiresSec);
+      const exp = Math.floor(Date.now() / 1000) + expiresSec;
+      const token = signStorageToken(options.signingSecret, {
+        v: 1,
+        op: 'part',
+        key,
+        exp,
+        maxBytes: opts.maxBytes,
+        uploadId,
+        partNumber,
+      });
+      return {
+        url: `${options.publicUrl}${LOCAL_UPLOAD_PATH}?token=${encodeURIComponent(token)}`,
+        method: 'PUT',
+        headers: {},
+        expiresAt: new Date(exp * 1000),
+      };
+    },
+
+    async listParts(key, uploadId) {
+      const { dir } = await uploadDir(key, uploadId);
+      return (await storedParts(dir)).map(({ partNumber, size, etag }) => ({ partNumber, size, etag }));
+    },
+
+    async completeMultipartUpload(key, uploadId, parts) {
+      const { dir, contentType } = await uploadDir(key, uploadId);
+      for (const p of parts) assertValidPartNumber(p.partNumber);
+      const stored = new Map((await storedParts(dir)).map((p) => [p.partNumber, p]));
+      const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+      if (sorted.length === 0) throw new StorageError('invalid_part', 'A multipart upload needs at least one part.');
+      const files: string[] = [];
+      for (const p of sorted) {
+        const s = stored.get(p.partNumber);
+        if (!s || s.etag !== p.etag.replace(/"/g, '')) {
+          throw new StorageError(
+            'invalid_part',
+            `Part ${p.partNumber} ${s ? 'is not the one stored (its etag differs)' : 'was never uploaded'}.`,
+          );
+        }
+        files.push(s.file);
+      }
+      async function* joined() {
+        for (const file of files) yield* createReadStream(file);
+      }
+      const result = await writeStream(key, Readable.from(joined()), { contentType });
+      await rm(dir, { recursive: true, force: true });
+      return result;
+    },
+
+    async abortMultipartUpload(key, uploadId) {
+      assertValidKey(key);
+      if (!UPLOAD_ID.test(uploadId)) return;
+      try {
+        await uploadDir(key, uploadId);
+      } catch {
+        return; // unknown, or another key's: nothing to drop
+      }
+      await rm(join(root, '.uploads', uploadId), { recursive: true, force: true });
     },
 
     async presignedGet(key, expiresSec, opts) {

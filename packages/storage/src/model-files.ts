@@ -41,7 +41,13 @@ const MODEL_FILE =
 export async function modelDir(
   storage: Storage,
   cacheDir: string,
-  m: { kind: 'bases' | 'fine-tuned'; id: string; name: string; objectKey?: string | null; path?: string | null },
+  m: {
+    kind: 'bases' | 'fine-tuned' | 'checkpoints';
+    id: string;
+    name: string;
+    objectKey?: string | null;
+    path?: string | null;
+  },
 ): Promise<{ dir: string; checksum: string }> {
   if (m.objectKey) {
     const prefix = m.objectKey.endsWith('/') ? m.objectKey : `${m.objectKey}/`;

@@ -2,9 +2,9 @@ import type { Readable } from 'node:stream';
 import * as Minio from 'minio';
 import { checkedUploadType, downloadName } from './content-types';
 import { StorageError } from './errors';
-import { assertValidKey, assertValidPrefix } from './keys';
+import { assertValidKey, assertValidPartNumber, assertValidPrefix } from './keys';
 import { clampExpiry } from './local';
-import { contentDisposition, type Storage, type TObjectInfo, type TObjectStat } from './types';
+import { contentDisposition, type Storage, type TObjectInfo, type TObjectStat, type TUploadedPart } from './types';
 
 export type TS3StorageOptions = {
   endpoint: string;
@@ -18,6 +18,18 @@ export type TS3StorageOptions = {
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
 const isNotFound = (error: unknown) => NOT_FOUND_CODES.has((error as { code?: string })?.code ?? '');
+const codeOf = (error: unknown) => (error as { code?: string })?.code ?? '';
+// S3 answers NoSuchUpload for an unknown upload id; Ceph RGW answers NoSuchKey once the upload was completed.
+const isNoSuchUpload = (error: unknown) => ['NoSuchUpload', 'NoSuchKey'].includes(codeOf(error));
+
+/** minio keeps ListParts protected (its own putObject uses it); it is the plain S3 call, paged. */
+type TListPartsClient = {
+  listParts(bucket: string, key: string, uploadId: string): Promise<{ part: number; etag: string; size: number }[]>;
+};
+
+function noSuchUpload(key: string, error?: unknown) {
+  return new StorageError('not_found', `No multipart upload in progress for "${key}" with that id.`, { cause: error });
+}
 
 /** Builds a minio client for an endpoint URL; path-style addressing, since RGW and MinIO have no bucket DNS here. */
 export function createMinioClient(o: Pick<TS3StorageOptions, 'endpoint' | 'region' | 'accessKey' | 'secretKey'>) {
@@ -162,6 +174,81 @@ export function createS3Storage(
       const fields: Record<string, string> = {};
       for (const [name, value] of Object.entries(formData)) fields[name] = String(value);
       return { url: postURL, method: 'POST', fields, expiresAt };
+    },
+
+    async createMultipartUpload(key, opts) {
+      assertValidKey(key);
+      await ensureBucket();
+      const type = opts?.contentType ? checkedUploadType(opts.contentType) : 'application/octet-stream';
+      return client.initiateNewMultipartUpload(bucket, key, { 'Content-Type': type });
+    },
+
+    async presignedUploadPart(key, uploadId, partNumber, opts) {
+      assertValidKey(key);
+      assertValidPartNumber(partNumber);
+      await ensureBucket();
+      // A query-signed UploadPart: the signature covers the host, key, uploadId and partNumber but not the size
+      // (only a POST policy can limit that, and S3 has none for parts), so the caller checks sizes via listParts.
+      const expiresSec = clampExpiry(opts.expiresSec);
+      const url = await signer.presignedUrl('PUT', bucket, key, expiresSec, {
+        partNumber: String(partNumber),
+        uploadId,
+      });
+      return { url, method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + expiresSec * 1000) };
+    },
+
+    async listParts(key, uploadId): Promise<TUploadedPart[]> {
+      assertValidKey(key);
+      await ensureBucket();
+      try {
+        const parts = await (client as unknown as TListPartsClient).listParts(bucket, key, uploadId);
+        return parts
+          .map((p) => ({ partNumber: p.part, size: p.size, etag: p.etag }))
+          .sort((a, b) => a.partNumber - b.partNumber);
+      } catch (error) {
+        if (isNoSuchUpload(error)) throw noSuchUpload(key, error);
+        throw error;
+      }
+    },
+
+    async completeMultipartUpload(key, uploadId, parts) {
+      assertValidKey(key);
+      for (const p of parts) assertValidPartNumber(p.partNumber);
+      await ensureBucket();
+      const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+      try {
+        const done = await client.completeMultipartUpload(
+          bucket,
+          key,
+          uploadId,
+          sorted.map((p) => ({ part: p.partNumber, etag: p.etag })),
+        );
+        const stored = await client.statObject(bucket, key);
+        return { key, size: stored.size, etag: done.etag };
+      } catch (error) {
+        const code = codeOf(error);
+        if (isNoSuchUpload(error)) throw noSuchUpload(key, error);
+        if (code === 'InvalidPart' || code === 'InvalidPartOrder' || code === 'EntityTooSmall') {
+          throw new StorageError(
+            'invalid_part',
+            `S3 refused to join the parts (${code}): ${(error as Error).message}`,
+            {
+              cause: error,
+            },
+          );
+        }
+        throw error;
+      }
+    },
+
+    async abortMultipartUpload(key, uploadId) {
+      assertValidKey(key);
+      await ensureBucket();
+      try {
+        await client.abortMultipartUpload(bucket, key, uploadId);
+      } catch (error) {
+        if (!isNoSuchUpload(error)) throw error;
+      }
     },
 
     async presignedGet(key, expiresSec, opts) {

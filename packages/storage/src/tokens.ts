@@ -11,7 +11,8 @@ import { assertValidKey } from './keys';
 
 export const ZStorageTokenClaims = z.object({
   v: z.literal(1),
-  op: z.enum(['put', 'get']),
+  /** put: a whole object; part: one part of a multipart upload (uploadId, partNumber); get: a download */
+  op: z.enum(['put', 'part', 'get']),
   key: z.string(),
   /** expiry, seconds since the epoch */
   exp: z.number().int(),
@@ -19,6 +20,8 @@ export const ZStorageTokenClaims = z.object({
   contentType: z.string().optional(),
   /** get: serve as an attachment with this file name */
   filename: z.string().max(255).optional(),
+  uploadId: z.string().max(100).optional(),
+  partNumber: z.number().int().positive().optional(),
 });
 export type TStorageTokenClaims = z.infer<typeof ZStorageTokenClaims>;
 
@@ -39,7 +42,7 @@ export function signStorageToken(secret: string, claims: TStorageTokenClaims): s
 export function verifyStorageToken(
   secret: string,
   token: string | null | undefined,
-  op: TStorageTokenClaims['op'],
+  op: TStorageTokenClaims['op'] | TStorageTokenClaims['op'][],
   now: number = Date.now(),
 ): TStorageTokenClaims {
   const invalid = () => new StorageError('token_invalid', 'The storage link is not valid.');
@@ -58,10 +61,11 @@ export function verifyStorageToken(
   } catch {
     throw invalid();
   }
-  if (claims.op !== op)
+  const ops = Array.isArray(op) ? op : [op];
+  if (!ops.includes(claims.op))
     throw new StorageError(
       'token_invalid',
-      `The storage link is not valid for ${op === 'put' ? 'uploads' : 'downloads'}.`,
+      `The storage link is not valid for ${ops.includes('get') ? 'downloads' : 'uploads'}.`,
     );
   if (claims.exp * 1000 < now) throw new StorageError('token_expired', 'The storage link has expired.');
   assertValidKey(claims.key);

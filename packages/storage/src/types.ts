@@ -40,6 +40,23 @@ export type TPresignedUpload = {
 
 export type TPresignedGetOptions = { filename?: string };
 
+/** One stored part of a multipart upload. */
+export type TUploadedPart = { partNumber: number; size: number; etag: string };
+
+export type TPresignedPartOptions = {
+  /**
+   * The local route refuses a part over this many bytes while it streams. A presigned S3 UploadPart URL cannot
+   * carry a size limit, so callers check every part's size with listParts before they complete the upload.
+   */
+  maxBytes: number;
+  expiresSec?: number;
+};
+
+/** S3's rules for multipart uploads, which both drivers keep: part numbers 1..10000, every part but the last >= 5 MiB. */
+export const MULTIPART_MAX_PARTS = 10_000;
+export const MULTIPART_MIN_PART_BYTES = 5 * 1024 * 1024;
+export const MULTIPART_MAX_PART_BYTES = 5 * 1024 ** 3;
+
 /** `attachment; filename="..."; filename*=UTF-8''...` (RFC 6266: an ASCII fallback plus the exact UTF-8 name). */
 export function contentDisposition(filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
@@ -63,6 +80,34 @@ export type Storage = {
   /** Every object whose key starts with `prefix` (recursive), sorted by key. */
   listObjects(prefix: string): Promise<TObjectInfo[]>;
   presignedPut(key: string, opts: TPresignedPutOptions): Promise<TPresignedUpload>;
+  /**
+   * Multipart upload (S3's CreateMultipartUpload / UploadPart / ListParts / CompleteMultipartUpload /
+   * AbortMultipartUpload; the local driver keeps the parts in a folder no key can name). A client PUTs each part
+   * to its presigned URL, in any order and again after a dropped connection; listParts says what is stored.
+   * Nothing is visible at `key` until completeMultipartUpload.
+   */
+  createMultipartUpload(key: string, opts?: { contentType?: string }): Promise<string>;
+  /** A `PUT` target for one part (1..10000); uploading the same part again replaces it. */
+  presignedUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    opts: TPresignedPartOptions,
+  ): Promise<TPresignedUpload>;
+  /** The parts stored so far, by part number. Throws StorageError('not_found') for an unknown, completed or aborted upload. */
+  listParts(key: string, uploadId: string): Promise<TUploadedPart[]>;
+  /**
+   * Joins the parts, in part-number order, into the object at `key` and ends the upload. Throws
+   * StorageError('invalid_part') when a part is missing or its etag is not the stored one, 'not_found' for an
+   * unknown upload.
+   */
+  completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: Pick<TUploadedPart, 'partNumber' | 'etag'>[],
+  ): Promise<TPutResult>;
+  /** Drops the upload and its parts. Idempotent: aborting an unknown upload is not an error. */
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   /** `filename`: the response says `Content-Disposition: attachment` with that name (browsers save it so). */
   presignedGet(key: string, expiresSec?: number, opts?: TPresignedGetOptions): Promise<string>;
   health(): Promise<TStorageHealth>;

@@ -152,6 +152,36 @@ describe('local driver specifics', () => {
     expect(await readdir(join(cfg.root, '.tmp'))).toEqual([]);
   });
 
+  it('refuses a multipart part over its size limit, keeping the parts already stored', async () => {
+    const cfg = await fresh();
+    const storage = createStorage({ STORAGE_DRIVER: 'local', STORAGE_DIR: cfg.root, BETTER_AUTH_SECRET: 's' });
+    const uploadId = await storage.createMultipartUpload('ws/m.tar');
+    const ok = await storage.presignedUploadPart('ws/m.tar', uploadId, 1, { maxBytes: 10 });
+    await acceptLocalUpload(cfg, {
+      token: new URL(ok.url).searchParams.get('token'),
+      body: Readable.from([Buffer.alloc(10)]),
+    });
+    const big = await storage.presignedUploadPart('ws/m.tar', uploadId, 2, { maxBytes: 10 });
+    await expect(
+      acceptLocalUpload(cfg, {
+        token: new URL(big.url).searchParams.get('token'),
+        body: Readable.from([Buffer.alloc(11)]),
+      }),
+    ).rejects.toMatchObject({ code: 'too_large' });
+    expect((await storage.listParts('ws/m.tar', uploadId)).map((p) => p.partNumber)).toEqual([1]);
+    expect(await readdir(join(cfg.root, '.tmp'))).toEqual([]);
+    // The upload id is bound to its key: another key, or a made-up id, finds no upload.
+    await expect(storage.listParts('ws/other.tar', uploadId)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(storage.listParts('ws/m.tar', '../../etc')).rejects.toMatchObject({ code: 'not_found' });
+    // A part token is for that part only: it cannot write a whole object.
+    expect(verifyStorageToken(cfg.signingSecret, new URL(ok.url).searchParams.get('token'), ['put', 'part']).op).toBe(
+      'part',
+    );
+    expect(() => verifyStorageToken(cfg.signingSecret, new URL(ok.url).searchParams.get('token'), 'put')).toThrow(
+      /not valid/,
+    );
+  });
+
   it('refuses an expired upload token and a download token used for upload', async () => {
     const cfg = await fresh();
     const storage = createStorage({ STORAGE_DRIVER: 'local', STORAGE_DIR: cfg.root, BETTER_AUTH_SECRET: 's' });

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { getPrisma } from '@crucible/db';
+import { isLoraMethod } from '@crucible/jobs';
 import { downloadObject, downloadPrefix, ModelFilesError, modelDir, type Storage } from '@crucible/storage';
 import { writeGgufLora, writeGgufModel } from '@crucible/trainer';
 import { getLlama, type Llama, LlamaLogLevel, type LlamaModel } from 'node-llama-cpp';
@@ -11,7 +12,9 @@ import { createSequencePool, type TPoolSize, type TSequencePool } from './sequen
 /**
  * The model host: llama.cpp through node-llama-cpp. Each base model is converted to GGUF once (cached on disk,
  * keyed by model id + a checksum of its files) and loaded once; every fine-tuned model on it is its LoRA GGUF
- * applied to a context of that one loaded base, so many fine-tuned models share the base's weights in memory.
+ * applied to a context of that one loaded base, so many fine-tuned models share the base's weights in memory. A
+ * checkpoint of a training job (evaluations) is served the same way: its PEFT adapter converted to a LoRA GGUF (as the
+ * trainer converts the final one), or its full weights converted like a full fine-tune's, each cached on disk.
  *
  * A "slot" is what serves one thing — a base as is, base + adapter, or a full fine-tune — as a pool of sequences of
  * one context (sequence-pool.ts): one sequence for a model called on demand, one per replica for a deployment.
@@ -45,8 +48,25 @@ export {
   type TTarget,
 } from './engine-types';
 
-type TWeightsRef = { kind: 'base' | 'fine-tuned'; id: string };
-const weightsKey = (ref: TWeightsRef) => (ref.kind === 'base' ? ref.id : `ft:${ref.id}`);
+type TWeightsRef = { kind: 'base' | 'fine-tuned' | 'checkpoint'; id: string };
+const weightsKey = (ref: TWeightsRef) =>
+  ref.kind === 'base' ? ref.id : ref.kind === 'checkpoint' ? `ckpt:${ref.id}` : `ft:${ref.id}`;
+
+/** An adapter to apply: a fine-tuned model's (its id) or a training checkpoint's (`ckpt:` + the checkpoint row id). */
+const CHECKPOINT_ADAPTER = 'ckpt:';
+
+/** The files of a PEFT adapter in a checkpoint folder (which also holds the optimizer state, not downloaded). */
+const PEFT_FILE = /^adapter_(model\.safetensors|config\.json)$/;
+
+/** A stored checkpoint's row, or model_not_found (pruned by save_total_limit, or its job deleted). */
+async function storedCheckpoint(where: { id: string } | { jobId_step: { jobId: string; step: number } }) {
+  const c = await getPrisma().checkpoint.findUnique({ where, include: { job: { select: { method: true } } } });
+  if (!c || c.prunedAt) {
+    const what = 'id' in where ? where.id : `of step ${where.jobId_step.step} of job ${where.jobId_step.jobId}`;
+    throw new EngineError('model_not_found', `Checkpoint ${what} is not stored (pruned, or its job deleted).`);
+  }
+  return c;
+}
 
 type TBase = { id: string; hfDir: string; model: LlamaModel };
 /** What a deployment asks of a slot: replicas (sequences) and context size per sequence. */
@@ -110,6 +130,9 @@ export function createEngine(options: TEngineOptions) {
       if (!row) throw new EngineError('model_not_found', `Base model ${ref.id} does not exist.`);
       files = { kind: 'bases', id: row.id, name: row.name, objectKey: row.objectKey, path: row.path };
       ggufObjectKey = row.ggufObjectKey;
+    } else if (ref.kind === 'checkpoint') {
+      const c = await storedCheckpoint({ id: ref.id });
+      files = { kind: 'checkpoints', id: c.id, name: `checkpoint ${c.step} of job ${c.jobId}`, objectKey: c.objectKey };
     } else {
       const row = await db.fineTunedModel.findUnique({ where: { id: ref.id } });
       if (!row || row.deletedAt) throw new EngineError('model_not_found', `Fine-tuned model ${ref.id} does not exist.`);
@@ -147,7 +170,29 @@ export function createEngine(options: TEngineOptions) {
     return p;
   }
 
+  /** A checkpoint's PEFT adapter as a LoRA GGUF, converted against its base once per checkpoint (cached). */
+  async function prepareCheckpointAdapter(checkpointId: string, base: TBase): Promise<string> {
+    const c = await storedCheckpoint({ id: checkpointId });
+    const dir = join(options.cacheDir, 'adapters', `ckpt-${c.id}-${c.createdAt.getTime()}`);
+    const file = join(dir, 'adapter.gguf');
+    if (existsSync(file)) return file;
+    const peft = join(dir, 'peft');
+    const n = await downloadPrefix(options.storage, `${c.objectKey}/`, peft, (key) => PEFT_FILE.test(key));
+    if (n === 0) {
+      throw new EngineError(
+        'model_unavailable',
+        `Checkpoint ${c.step} of job ${c.jobId} has no adapter stored under ${c.objectKey}/.`,
+      );
+    }
+    await writeGgufLora(peft, base.hfDir, `${file}.tmp`);
+    renameSync(`${file}.tmp`, file);
+    log(`converted checkpoint ${c.step} of job ${c.jobId} to ${file}`);
+    return file;
+  }
+
   async function prepareAdapterFile(ftId: string, base: TBase): Promise<string> {
+    if (ftId.startsWith(CHECKPOINT_ADAPTER))
+      return prepareCheckpointAdapter(ftId.slice(CHECKPOINT_ADAPTER.length), base);
     const row = await getPrisma().fineTunedModel.findUnique({ where: { id: ftId } });
     if (!row || row.deletedAt) throw new EngineError('model_not_found', `Fine-tuned model ${ftId} does not exist.`);
     const dir = join(options.cacheDir, 'adapters', `${ftId}-${row.updatedAt.getTime()}`);
@@ -168,8 +213,14 @@ export function createEngine(options: TEngineOptions) {
     return file;
   }
 
-  /** A LoRA fine-tune runs on its base with its adapter; a full fine-tune is its own weights. */
+  /** A LoRA fine-tune (or checkpoint) runs on its base with its adapter; a full one is its own weights. */
   async function planOf(target: TTarget): Promise<{ weights: TWeightsRef; adapterId: string | null }> {
+    if (target.checkpoint) {
+      const c = await storedCheckpoint({ jobId_step: target.checkpoint });
+      return isLoraMethod(c.job.method)
+        ? { weights: { kind: 'base', id: target.baseModelId }, adapterId: `${CHECKPOINT_ADAPTER}${c.id}` }
+        : { weights: { kind: 'checkpoint', id: c.id }, adapterId: null };
+    }
     if (!target.fineTunedModelId) return { weights: { kind: 'base', id: target.baseModelId }, adapterId: null };
     const row = await getPrisma().fineTunedModel.findUnique({
       where: { id: target.fineTunedModelId },
@@ -232,7 +283,12 @@ export function createEngine(options: TEngineOptions) {
     return { sequences, contextSize: Math.min(contextSize, slot.trainContextSize) };
   };
 
-  const keyOf = (t: TTarget) => (t.fineTunedModelId ? `ft:${t.fineTunedModelId}` : `base:${t.baseModelId}`);
+  const keyOf = (t: TTarget) =>
+    t.checkpoint
+      ? `ckpt:${t.checkpoint.jobId}:${t.checkpoint.step}`
+      : t.fineTunedModelId
+        ? `ft:${t.fineTunedModelId}`
+        : `base:${t.baseModelId}`;
 
   async function evictIdle(): Promise<void> {
     const ready = [...opened.values()].filter((s) => s.adapterId);

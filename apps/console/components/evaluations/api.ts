@@ -13,10 +13,12 @@ export const evaluationPaths = {
   nextPair: (slug: string, id: string) => `${one(slug, id)}/ratings`,
   rate: (slug: string, id: string, ratingId: string) => `${one(slug, id)}/ratings/${encodeURIComponent(ratingId)}`,
   winRates: (slug: string, id: string) => `${one(slug, id)}/win-rates`,
+  addToDataset: (slug: string, id: string) => `${one(slug, id)}/add-to-dataset`,
   baseModels: (slug: string) => `${ws(slug)}/base-models`,
   fineTunedModels: (slug: string) => `${ws(slug)}/fine-tuned-models`,
   deployments: (slug: string) => `${ws(slug)}/deployments`,
   jobs: (slug: string) => `${ws(slug)}/fine-tuning/jobs`,
+  checkpoints: (slug: string, jobId: string) => `${ws(slug)}/fine-tuning/jobs/${encodeURIComponent(jobId)}/checkpoints`,
   datasets: (slug: string) => `${ws(slug)}/datasets`,
   versions: (slug: string, datasetId: string) => `${ws(slug)}/datasets/${encodeURIComponent(datasetId)}/versions`,
 } as const;
@@ -25,8 +27,11 @@ export type TEvaluationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 
 
 type TEvaluationModel = {
   index: number;
-  kind: 'base' | 'fine_tuned';
+  kind: 'base' | 'fine_tuned' | 'checkpoint';
+  /** the model's id; a checkpoint's: its job's */
   id: string;
+  /** a checkpoint's step */
+  step?: number;
   name: string;
   displayName: string;
 };

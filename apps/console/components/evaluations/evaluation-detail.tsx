@@ -1,6 +1,6 @@
 'use client';
 
-import { DownloadIcon, ScaleIcon, SquareIcon } from 'lucide-react';
+import { DatabaseIcon, DownloadIcon, ScaleIcon, SquareIcon } from 'lucide-react';
 import Link from 'next/link';
 import * as React from 'react';
 import { ConfirmDialog } from '@/components/confirm-dialog';
@@ -20,6 +20,7 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import type { TMessageKey } from '@/lib/i18n/translate';
 import { can } from '@/lib/roles';
 import { formatNumber } from '@/lib/utils';
+import { AddRowsToDatasetDialog } from './add-rows-to-dataset';
 import { evaluationPaths, isOpen, type TEvaluation, type TResultRow, type TRows } from './api';
 
 const PAGE = 10;
@@ -207,6 +208,17 @@ function ResultRows({ ev }: { ev: TEvaluation }) {
   // Refreshed with the evaluation while it runs (its progress changes), once when it is done.
   const { state } = usePoll<TRows>(`${path}&v=${ev.progress.done}`, () => null);
   const rows = state.status === 'ready' ? state.data : null;
+  // Rows picked for "add to dataset", kept across pages and sorts (by row index).
+  const [selected, setSelected] = React.useState<Map<number, TResultRow>>(new Map());
+  const [adding, setAdding] = React.useState(false);
+  const canAdd = can(workspace.role, 'evaluate');
+  const select = (row: TResultRow, on: boolean) =>
+    setSelected((current) => {
+      const next = new Map(current);
+      if (on) next.set(row.index, row);
+      else next.delete(row.index);
+      return next;
+    });
   return (
     <Card>
       <CardHeader>
@@ -241,9 +253,31 @@ function ResultRows({ ev }: { ev: TEvaluation }) {
         </div>
       </CardHeader>
       <CardContent className="grid gap-4">
+        {selected.size > 0 ? (
+          <div className="flex flex-wrap items-center gap-3 rounded-md border bg-muted/50 p-2 text-sm">
+            <span data-testid="evaluation-rows-selected">
+              {t('evaluations.detail.selected', { n: formatNumber(selected.size, locale) })}
+            </span>
+            <Button size="sm" onClick={() => setAdding(true)}>
+              <DatabaseIcon aria-hidden />
+              {t('evaluations.detail.addToDataset')}
+            </Button>
+            <Button size="sm" variant="outline" onClick={() => setSelected(new Map())}>
+              {t('evaluations.detail.clearSelection')}
+            </Button>
+          </div>
+        ) : null}
         {!rows ? <Skeleton className="h-40" /> : null}
         {rows?.data.map((r) => (
-          <RowCard key={r.index} row={r} ev={ev} showSpread={sort === 'disagreement'} metric={rows.metric} />
+          <RowCard
+            key={r.index}
+            row={r}
+            ev={ev}
+            showSpread={sort === 'disagreement'}
+            metric={rows.metric}
+            selected={canAdd ? selected.has(r.index) : null}
+            onSelect={(on) => select(r, on)}
+          />
         ))}
         {rows && rows.total > PAGE ? (
           <div className="flex items-center justify-between text-sm">
@@ -265,6 +299,17 @@ function ResultRows({ ev }: { ev: TEvaluation }) {
           </div>
         ) : null}
       </CardContent>
+      {adding ? (
+        <AddRowsToDatasetDialog
+          ev={ev}
+          rows={[...selected.values()].sort((a, b) => a.index - b.index)}
+          onClose={() => setAdding(false)}
+          onDone={() => {
+            setAdding(false);
+            setSelected(new Map());
+          }}
+        />
+      ) : null}
     </Card>
   );
 }
@@ -275,11 +320,16 @@ function RowCard({
   ev,
   showSpread,
   metric,
+  selected,
+  onSelect,
 }: {
   row: TResultRow;
   ev: TEvaluation;
   showSpread: boolean;
   metric: string | null;
+  /** Whether the row is picked for "add to dataset"; null where the member may not add rows. */
+  selected: boolean | null;
+  onSelect: (on: boolean) => void;
 }) {
   const t = useT();
   const locale = useLocale();
@@ -290,7 +340,17 @@ function RowCard({
       aria-label={t('evaluations.detail.row', { n: row.index + 1 })}
     >
       <div className="flex items-center justify-between text-sm font-medium">
-        <span>{t('evaluations.detail.row', { n: row.index + 1 })}</span>
+        <span className="flex items-center gap-2">
+          {selected !== null ? (
+            <input
+              type="checkbox"
+              checked={selected}
+              aria-label={t('evaluations.detail.select', { n: row.index + 1 })}
+              onChange={(e) => onSelect(e.target.checked)}
+            />
+          ) : null}
+          {t('evaluations.detail.row', { n: row.index + 1 })}
+        </span>
         {showSpread && metric ? (
           <span className="text-xs text-muted-foreground">
             {metricName(metric)} · {t('evaluations.detail.spread', { value: formatScore(row.spread, locale) })}

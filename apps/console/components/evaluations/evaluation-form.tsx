@@ -5,7 +5,14 @@ import { useRouter } from 'next/navigation';
 import * as React from 'react';
 import type { TDeployment } from '@/components/deployments/api';
 import { Picker } from '@/components/fine-tuning/picker';
-import type { TBaseModel, TDataset, TDatasetVersion, TFineTunedModel, TJob } from '@/components/fine-tuning/types';
+import type {
+  TBaseModel,
+  TCheckpoint,
+  TDataset,
+  TDatasetVersion,
+  TFineTunedModel,
+  TJob,
+} from '@/components/fine-tuning/types';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card';
 import { EmptyState } from '@/components/ui/empty-state';
@@ -18,7 +25,10 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import { formatNumber } from '@/lib/utils';
 import { evaluationPaths, type TEvaluation } from './api';
 
-type TModelOption = { key: string; kind: 'base' | 'fine_tuned'; id: string; label: string };
+type TModelOption =
+  | { key: string; kind: 'base' | 'fine_tuned'; id: string; label: string }
+  /** A stored checkpoint of the job that made a fine-tuned model: `id` is the job's, listed under that model. */
+  | { key: string; kind: 'checkpoint'; id: string; step: number; label: string };
 type TSourceOption = { value: string; label: string };
 type TOptions = { models: TModelOption[]; sources: TSourceOption[]; judges: { value: string; label: string }[] };
 
@@ -51,14 +61,27 @@ function useOptions(slug: string, t: ReturnType<typeof useT>, locale: string) {
             })),
         ),
       );
+      // Each fine-tuned model's job's stored checkpoints, listed under it.
+      const checkpoints = await Promise.all(
+        (fts.data ?? []).map(async (m) =>
+          m.job ? ((await api<TList<TCheckpoint>>(evaluationPaths.checkpoints(slug, m.job.id))).data ?? []) : [],
+        ),
+      );
       return {
         models: [
-          ...(fts.data ?? []).map((m) => ({
-            key: `fine_tuned:${m.id}`,
-            kind: 'fine_tuned' as const,
-            id: m.id,
-            label: m.displayName ?? m.name,
-          })),
+          ...(fts.data ?? []).flatMap((m, i): TModelOption[] => [
+            { key: `fine_tuned:${m.id}`, kind: 'fine_tuned', id: m.id, label: m.displayName ?? m.name },
+            ...checkpoints[i].map((c) => ({
+              key: `checkpoint:${m.job?.id}:${c.step}`,
+              kind: 'checkpoint' as const,
+              id: m.job?.id ?? '',
+              step: c.step,
+              label: t('evaluations.form.checkpoint', {
+                model: m.displayName ?? m.name,
+                step: formatNumber(c.step, locale),
+              }),
+            })),
+          ]),
           ...(bases.data ?? []).map((m) => ({
             key: `base:${m.id}`,
             kind: 'base' as const,
@@ -122,7 +145,12 @@ function FormBody({ options }: { options: TOptions }) {
   const router = useRouter();
   const { workspace } = useWorkspace();
   const [name, setName] = React.useState('');
-  const [models, setModels] = React.useState<string[]>(() => options.models.slice(0, 2).map((m) => m.key));
+  const [models, setModels] = React.useState<string[]>(() =>
+    options.models
+      .filter((m) => m.kind !== 'checkpoint')
+      .slice(0, 2)
+      .map((m) => m.key),
+  );
   const [source, setSource] = React.useState(options.sources.length === 1 ? options.sources[0].value : '');
   const [maxNewTokens, setMaxNewTokens] = React.useState('128');
   const [temperature, setTemperature] = React.useState('0');
@@ -188,7 +216,7 @@ function FormBody({ options }: { options: TOptions }) {
         name: name.trim(),
         models: models.map((key) => {
           const m = options.models.find((x) => x.key === key)!;
-          return { kind: m.kind, id: m.id };
+          return m.kind === 'checkpoint' ? { kind: m.kind, id: m.id, step: m.step } : { kind: m.kind, id: m.id };
         }),
         source: kind === 'version' ? { datasetVersionId: id } : { trainingJobId: id },
         settings,
@@ -241,7 +269,7 @@ function FormBody({ options }: { options: TOptions }) {
           <fieldset className="grid gap-2" aria-describedby="evaluation-models-hint">
             <legend className="text-sm font-medium">{t('evaluations.form.models')}</legend>
             {options.models.map((m) => (
-              <label key={m.key} className="flex items-center gap-2 text-sm">
+              <label key={m.key} className={`flex items-center gap-2 text-sm${m.kind === 'checkpoint' ? ' pl-6' : ''}`}>
                 <input
                   type="checkbox"
                   checked={models.includes(m.key)}

@@ -7,7 +7,6 @@ export const logPaths = {
   one: (slug: string, id: string) => `${ws(slug)}/request-logs/${encodeURIComponent(id)}`,
   rating: (slug: string, id: string) => `${ws(slug)}/request-logs/${encodeURIComponent(id)}/rating`,
   addToDataset: (slug: string) => `${ws(slug)}/request-logs/add-to-dataset`,
-  datasets: (slug: string) => `${ws(slug)}/datasets`,
   deployments: (slug: string) => `${ws(slug)}/deployments`,
 } as const;
 

@@ -16,7 +16,7 @@ import { useLocale, useT } from '@/lib/i18n/client';
 import { formatDate, formatNumber } from '@/lib/utils';
 import { formatMs } from '../deployments/api';
 import { usePoll } from '../deployments/use-poll';
-import { AddToDatasetDialog } from './add-to-dataset';
+import { AddLogsToDatasetDialog } from './add-to-dataset';
 import { logPaths, type TLogPage, type TLogSummary, type TRating } from './api';
 import { LogDetailDialog } from './log-detail';
 import { Thumbs } from './thumbs';
@@ -365,7 +365,7 @@ export function LogsPage({ initialDeploymentId }: { initialDeploymentId?: string
         />
       ) : null}
       {adding ? (
-        <AddToDatasetDialog
+        <AddLogsToDatasetDialog
           logs={[...selected.values()]}
           onClose={() => setAdding(false)}
           onDone={() => {

@@ -2,7 +2,7 @@
 
 import { FolderIcon, GlobeIcon, PlusIcon, UploadCloudIcon } from 'lucide-react';
 import * as React from 'react';
-import { uploadWithProgress } from '@/components/datasets/api';
+import { formatDuration } from '@/components/fine-tuning/format';
 import { ProgressBar } from '@/components/fine-tuning/progress-bar';
 import { Button } from '@/components/ui/button';
 import {
@@ -21,6 +21,13 @@ import { useWorkspace } from '@/components/workspace-context';
 import { ApiError, api } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatBytes } from '@/lib/utils';
+import {
+  findResumableUpload,
+  forgetUpload,
+  type TModelUpload,
+  type TUploadProgress,
+  uploadModelArchive,
+} from './archive-upload';
 import { modelPaths, type TCatalog } from './types';
 
 type TSource = 'huggingface' | 'modelscope' | 'directory' | 'upload';
@@ -55,7 +62,9 @@ export function AddBaseModelDialog({
   const [folder, setFolder] = React.useState('');
   const [file, setFile] = React.useState<File | null>(null);
   const [name, setName] = React.useState('');
-  const [uploaded, setUploaded] = React.useState<number | null>(null);
+  const [progress, setProgress] = React.useState<TUploadProgress | null>(null);
+  const [resumable, setResumable] = React.useState<TModelUpload | null>(null);
+  const uploading = React.useRef<AbortController | null>(null);
   const [pending, setPending] = React.useState(false);
   const [error, setError] = React.useState<{ message: string; param: string | null } | null>(null);
   React.useEffect(() => {
@@ -63,9 +72,17 @@ export function AddBaseModelDialog({
       setSource(preset?.source ?? 'huggingface');
       setRepo(preset?.repo ?? '');
       setError(null);
-      setUploaded(null);
+      setProgress(null);
+    } else {
+      uploading.current?.abort(); // closing the dialog stops the upload; choosing the file again resumes it
     }
   }, [open, preset]);
+
+  async function chooseFile(chosen: File | null) {
+    setFile(chosen);
+    setResumable(null);
+    if (chosen) setResumable(await findResumableUpload(workspace.slug, chosen));
+  }
   const hub = source === 'huggingface' || source === 'modelscope' ? source : null;
   const stored = hub ? catalog?.hubTokens[hub] : null;
   const fieldError = (param: string) => (error?.param === param ? error.message : undefined);
@@ -89,16 +106,22 @@ export function AddBaseModelDialog({
         body = { source, path: folder.trim(), ...common };
       } else {
         if (!file) throw new ApiError(400, 'invalid_request', t('models.add.chooseArchive'), 'file');
-        const start = await api<{ uploadId: string; upload: Parameters<typeof uploadWithProgress>[0] }>(
-          modelPaths.uploads(workspace.slug),
-          { method: 'POST', body: { fileName: file.name, size: file.size } },
-        );
-        setUploaded(0);
-        const status = await uploadWithProgress(start.upload, file, (f) => setUploaded(f));
-        if (status >= 300) throw new ApiError(status, 'upload_failed', t('datasets.uploadRefused', { status }), 'file');
-        body = { source, uploadId: start.uploadId, ...common };
+        const controller = new AbortController();
+        uploading.current = controller;
+        let uploadId: string;
+        try {
+          uploadId = await uploadModelArchive(workspace.slug, file, setProgress, controller.signal);
+        } catch (err) {
+          if (err instanceof ApiError && err.code !== 'upload_failed') throw err;
+          const reason = err instanceof Error ? err.message : String(err);
+          throw new ApiError(0, 'upload_failed', t('models.add.uploadStopped', { reason }), 'file');
+        } finally {
+          uploading.current = null;
+        }
+        body = { source, uploadId, ...common };
       }
       await api(modelPaths.baseModels(workspace.slug), { method: 'POST', body });
+      if (source === 'upload' && file) forgetUpload(workspace.slug, file);
       toast({ title: t('models.add.started') });
       setToken('');
       onAdded();
@@ -111,7 +134,6 @@ export function AddBaseModelDialog({
       );
     } finally {
       setPending(false);
-      setUploaded(null);
     }
   }
 
@@ -174,9 +196,21 @@ export function AddBaseModelDialog({
                 hint={t('models.add.archiveHint', { max: formatBytes(catalog?.uploadMaxBytes ?? null, locale) })}
                 error={fieldError('file') ?? fieldError('fileName') ?? fieldError('size')}
               >
-                <Input type="file" accept=".tar,.tgz,.gz,.zip" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+                <Input
+                  type="file"
+                  accept=".tar,.tgz,.gz,.zip"
+                  onChange={(e) => void chooseFile(e.target.files?.[0] ?? null)}
+                />
               </FormField>
-              {uploaded !== null ? <ProgressBar value={uploaded * 100} label={t('models.add.uploading')} /> : null}
+              {resumable && !progress ? (
+                <p className="text-sm text-muted-foreground" data-testid="upload-resumable">
+                  {t('models.add.resumable', {
+                    done: formatBytes(resumable.uploadedBytes, locale),
+                    total: formatBytes(resumable.size, locale),
+                  })}
+                </p>
+              ) : null}
+              {progress ? <UploadProgress progress={progress} /> : null}
             </TabsContent>
           </Tabs>
           <FormField label={t('models.add.name')} hint={t('models.add.nameHint')} error={fieldError('name')}>
@@ -200,5 +234,35 @@ export function AddBaseModelDialog({
         </form>
       </DialogContent>
     </Dialog>
+  );
+}
+
+/** The archive upload's bar: bytes, speed and time left, as the download bar shows them. */
+function UploadProgress({ progress }: { progress: TUploadProgress }) {
+  const t = useT();
+  const locale = useLocale();
+  const pct = progress.total > 0 ? (100 * progress.done) / progress.total : 0;
+  return (
+    <div className="grid gap-1.5" data-testid="upload-progress" data-percent={Math.floor(pct)}>
+      <ProgressBar value={pct} label={t('models.add.uploading')} />
+      <p className="text-xs text-muted-foreground tabular-nums">
+        {t('models.add.uploadBytes', {
+          done: formatBytes(progress.done, locale),
+          total: formatBytes(progress.total, locale),
+          percent: Math.floor(pct),
+        })}
+        {progress.bytesPerSecond
+          ? ` · ${t('models.download.speed', { speed: formatBytes(progress.bytesPerSecond, locale) })}`
+          : ''}
+        {progress.etaSeconds !== null
+          ? ` · ${t('models.download.eta', { eta: formatDuration(progress.etaSeconds, locale) })}`
+          : ''}
+      </p>
+      {progress.resumedBytes > 0 ? (
+        <p className="text-xs text-muted-foreground" data-testid="upload-resumed">
+          {t('models.add.resumed', { done: formatBytes(progress.resumedBytes, locale) })}
+        </p>
+      ) : null}
+    </div>
   );
 }

@@ -7,6 +7,7 @@
  * encrypted at rest and sent only to the hub, the shared folder and uploaded archives, and tenancy.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -65,6 +66,43 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
 
 const add = (body: Record<string, unknown>, caller: TCaller = owner, slug = SLUG) =>
   call('POST', B, { caller, params: { slug }, body });
+
+const U = `${B}/uploads/[uploadId]`;
+const upload = (
+  method: 'GET' | 'POST' | 'DELETE',
+  sub: '' | '/parts' | '/complete',
+  uploadId: string,
+  body?: unknown,
+  caller: TCaller = owner,
+  slug = SLUG,
+) => call(method, `${U}${sub}`, { caller, params: { slug, uploadId }, ...(body === undefined ? {} : { body }) });
+
+/** Sends parts `numbers` of `bytes` to their presigned URLs; answers each PUT's status. */
+async function sendParts(uploadId: string, bytes: Buffer, numbers: number[], partSize: number) {
+  const urls = await upload('POST', '/parts', uploadId, { partNumbers: numbers });
+  expect(urls.status, JSON.stringify(urls.body)).toBe(200);
+  const statuses: number[] = [];
+  for (const part of urls.body.parts as { partNumber: number; offset: number; size: number }[]) {
+    expect(part.offset).toBe((part.partNumber - 1) * partSize);
+    statuses.push(await sendToPresigned(part as never, bytes.subarray(part.offset, part.offset + part.size)));
+  }
+  return statuses;
+}
+
+/** An archive through the whole multipart path at once: start, every part, complete. Answers the upload id. */
+async function uploadArchive(fileName: string, bytes: Buffer): Promise<string> {
+  const up = await call('POST', `${B}/uploads`, {
+    caller: owner,
+    params: { slug: SLUG },
+    body: { fileName, size: bytes.length },
+  });
+  expect(up.status, JSON.stringify(up.body)).toBe(201);
+  const all = Array.from({ length: up.body.partCount }, (_, i) => i + 1);
+  expect((await sendParts(up.body.uploadId, bytes, all, up.body.partSize)).every((s) => s < 300)).toBe(true);
+  const done = await upload('POST', '/complete', up.body.uploadId);
+  expect(done.status, JSON.stringify(done.body)).toBe(200);
+  return up.body.uploadId;
+}
 
 const detail = async (id: string, caller: TCaller = owner, slug = SLUG) =>
   (await call('GET', ONE, { caller, params: { slug, baseModelId: id } })).body;
@@ -443,20 +481,14 @@ describe('from ModelScope, the shared folder and an uploaded archive', () => {
     const archive = path.join(tmp, 'tiny-upload.tar.gz');
     execFileSync('tar', ['-czf', archive, '-C', tmp, 'tiny']);
     const bytes = readFileSync(archive);
-    const up = await call('POST', `${B}/uploads`, {
-      caller: owner,
-      params: { slug: SLUG },
-      body: { fileName: 'tiny-upload.tar.gz', size: bytes.length },
-    });
-    expect(up.status).toBe(201);
-    expect(await sendToPresigned(up.body.upload, bytes)).toBeLessThan(300);
-    const res = await add({ source: 'upload', uploadId: up.body.uploadId });
+    const uploadId = await uploadArchive('tiny-upload.tar.gz', bytes);
+    const res = await add({ source: 'upload', uploadId });
     expect(res.body.name).toBe('tiny-upload');
     const done = await finished(res.body.id);
     expect(done.status).toBe('ready');
     expect(await storedFiles(res.body.id)).toEqual(readdirSync(model).sort());
     // the same upload twice is one model
-    expect((await add({ source: 'upload', uploadId: up.body.uploadId, name: 'x2' })).status).toBe(409);
+    expect((await add({ source: 'upload', uploadId, name: 'x2' })).status).toBe(409);
 
     const linked = path.join(tmp, 'linked');
     cpSync(model, linked, { recursive: true });
@@ -464,13 +496,8 @@ describe('from ModelScope, the shared folder and an uploaded archive', () => {
     const bad = path.join(tmp, 'linked.tar');
     execFileSync('tar', ['-cf', bad, '-C', tmp, 'linked']);
     const badBytes = readFileSync(bad);
-    const up2 = await call('POST', `${B}/uploads`, {
-      caller: owner,
-      params: { slug: SLUG },
-      body: { fileName: 'linked.tar', size: badBytes.length },
-    });
-    await sendToPresigned(up2.body.upload, badBytes);
-    const refused = await finished((await add({ source: 'upload', uploadId: up2.body.uploadId })).body.id);
+    const badId = await uploadArchive('linked.tar', badBytes);
+    const refused = await finished((await add({ source: 'upload', uploadId: badId })).body.id);
     expect(refused.download.error.code).toBe('bad_archive');
     expect(refused.download.error.message).toMatch(/SymbolicLink/);
 
@@ -483,9 +510,135 @@ describe('from ModelScope, the shared folder and an uploaded archive', () => {
     const tooBig = await call('POST', `${B}/uploads`, {
       caller: owner,
       params: { slug: SLUG },
-      body: { fileName: 'm.tar', size: 6 * 1024 ** 3 },
+      body: { fileName: 'm.tar', size: 200 * 1024 ** 3 + 1 },
     });
     expect(tooBig.body.error.param).toBe('size');
+    expect(tooBig.body.error.message).toMatch(/MODEL_UPLOAD_MAX_BYTES/);
+  });
+});
+
+describe('an archive as a resumable multipart upload', () => {
+  let bytes: Buffer;
+  let count: number;
+  const PART = 5 * 1024 * 1024; // MODEL_UPLOAD_PART_BYTES here: S3's smallest part, so Ceph takes it too
+  beforeAll(() => {
+    process.env.MODEL_UPLOAD_PART_BYTES = String(PART);
+    // The tiny model plus 8 MiB of noise: an uncompressed tar of three parts or more.
+    const dir = path.join(tmp, 'tiny-parts');
+    cpSync(model, dir, { recursive: true });
+    writeFileSync(path.join(dir, 'noise.bin'), randomBytes(8 * 1024 * 1024));
+    execFileSync('tar', ['-cf', path.join(tmp, 'tiny-parts.tar'), '-C', tmp, 'tiny-parts']);
+    bytes = readFileSync(path.join(tmp, 'tiny-parts.tar'));
+    count = Math.ceil(bytes.length / PART);
+    expect(count).toBeGreaterThanOrEqual(3);
+  });
+  afterAll(() => {
+    delete process.env.MODEL_UPLOAD_PART_BYTES;
+  });
+
+  it('sends some parts, "reloads", lists what is stored, sends only the missing ones, completes, and the model is ready', async () => {
+    const up = await call('POST', `${B}/uploads`, {
+      caller: owner,
+      params: { slug: SLUG },
+      body: { fileName: 'tiny-parts.tar', size: bytes.length },
+    });
+    expect(up.status).toBe(201);
+    expect(up.body).toMatchObject({
+      partSize: PART,
+      partCount: count,
+      status: 'uploading',
+      parts: [],
+      uploadedBytes: 0,
+    });
+    const id = up.body.uploadId as string;
+
+    // The connection drops after the last part and the first (the last first: parts go in any order).
+    expect((await sendParts(id, bytes, [count, 1], PART)).every((s) => s < 300)).toBe(true);
+    const early = await upload('POST', '/complete', id);
+    expect(early.status).toBe(400);
+    expect(early.body.error.param).toBe('parts');
+    expect(early.body.error.message).toMatch(
+      new RegExp(`^${count - 2} of ${count} parts are not uploaded yet \\(2[,)]`),
+    );
+    // Not complete: "Add base model" refuses it, naming the field.
+    const tooSoon = await add({ source: 'upload', uploadId: id });
+    expect(tooSoon.status).toBe(400);
+    expect(tooSoon.body.error.param).toBe('uploadId');
+
+    // After a reload the client knows only the upload id: it asks what is stored and sends the rest.
+    const state = await upload('GET', '', id);
+    expect(state.status).toBe(200);
+    expect(state.body.parts.map((p: { partNumber: number }) => p.partNumber)).toEqual([1, count]);
+    expect(state.body.uploadedBytes).toBe(PART + (bytes.length - (count - 1) * PART));
+    const stored = new Set(state.body.parts.map((p: { partNumber: number }) => p.partNumber));
+    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !stored.has(n));
+    expect(missing).toEqual(Array.from({ length: count - 2 }, (_, i) => i + 2));
+    expect((await sendParts(id, bytes, missing, PART)).every((s) => s < 300)).toBe(true);
+    expect((await upload('GET', '', id)).body.uploadedBytes).toBe(bytes.length);
+    const done = await upload('POST', '/complete', id);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body).toMatchObject({ status: 'completed', uploadedBytes: bytes.length });
+    // A completed upload takes no more parts and cannot be completed or cancelled again.
+    expect((await upload('POST', '/parts', id, { partNumbers: [1] })).status).toBe(409);
+    expect((await upload('POST', '/complete', id)).status).toBe(409);
+
+    const res = await add({ source: 'upload', uploadId: id });
+    expect(res.status).toBe(202);
+    expect(res.body.name).toBe('tiny-parts');
+    const ready = await finished(res.body.id);
+    expect(ready.status).toBe('ready');
+    expect(await storedFiles(res.body.id)).toEqual([...readdirSync(model), 'noise.bin'].sort());
+    expect(
+      (await storedBytes(res.body.id, 'noise.bin')).equals(readFileSync(path.join(tmp, 'tiny-parts', 'noise.bin'))),
+    ).toBe(true);
+  });
+
+  it('refuses parts out of range, a part of the wrong size, and uploads of another workspace; cancels', async () => {
+    const up = await call('POST', `${B}/uploads`, {
+      caller: owner,
+      params: { slug: SLUG },
+      body: { fileName: 'short.tar', size: bytes.length },
+    });
+    const id = up.body.uploadId as string;
+    for (const partNumbers of [[0], [count + 1], [1, 99]]) {
+      const r = await upload('POST', '/parts', id, { partNumbers });
+      expect(r.status, JSON.stringify(partNumbers)).toBe(400);
+      expect(r.body.error.param).toBe('partNumbers');
+    }
+    expect((await upload('POST', '/parts', id, { partNumbers: [] })).body.error.param).toBe('partNumbers');
+
+    // Part 1 with too few bytes: storage takes it (an S3 part URL cannot limit size), completing does not.
+    const urls = await upload('POST', '/parts', id, { partNumbers: Array.from({ length: count }, (_, i) => i + 1) });
+    const [p1, ...rest] = urls.body.parts;
+    expect(await sendToPresigned(p1, bytes.subarray(0, 1000))).toBeLessThan(300);
+    for (const p of rest) await sendToPresigned(p, bytes.subarray(p.offset, p.offset + p.size));
+    const wrong = await upload('POST', '/complete', id);
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toMatchObject({ param: 'parts' });
+    expect(wrong.body.error.message).toMatch(new RegExp(`Part 1 has 1000 bytes; it should have ${PART}`));
+
+    // Someone else's workspace: its member cannot see, sign, complete or cancel this upload, through either slug.
+    for (const [method, sub, body] of [
+      ['GET', '', undefined],
+      ['POST', '/parts', { partNumbers: [1] }],
+      ['POST', '/complete', undefined],
+      ['DELETE', '', undefined],
+    ] as const) {
+      const theirs = await upload(method, sub, id, body, other, OTHER);
+      expect(theirs.status, `${method} ${sub} in their workspace`).toBe(404);
+      const mine = await upload(method, sub, id, body, other, SLUG);
+      expect([403, 404], `${method} ${sub} in mine`).toContain(mine.status);
+    }
+    expect((await add({ source: 'upload', uploadId: id }, other, OTHER)).body.error.param).toBe('uploadId');
+    // A viewer may look at the workspace but not upload into it.
+    expect((await upload('GET', '', id, undefined, viewer)).status).toBe(403);
+
+    const aborted = await upload('DELETE', '', id);
+    expect(aborted.status).toBe(200);
+    expect(aborted.body.status).toBe('aborted');
+    expect((await upload('POST', '/parts', id, { partNumbers: [1] })).status).toBe(409);
+    expect((await add({ source: 'upload', uploadId: id })).body.error.param).toBe('uploadId');
+    expect((await upload('GET', '', 'mu_doesnotexist123')).status).toBe(404);
   });
 });
 

@@ -529,6 +529,8 @@ describe('blind A/B ratings', () => {
   });
 });
 
+let cancelledEval = '';
+
 describe('cancel and crash', () => {
   it('cancels a running evaluation: it stops before the next answer, and what is done stays', async () => {
     const res = await create({
@@ -539,6 +541,7 @@ describe('cancel and crash', () => {
       criteria: [{ type: 'exact_match' }],
     });
     const id = res.body.id;
+    cancelledEval = id;
     await until('the first answers', async () => (await evaluation(id)).body.progress.done >= 1);
     const c = await call('POST', `${E}/cancel`, { caller: owner, params: { slug, evaluationId: id } });
     expect(c.status).toBe(202);
@@ -594,6 +597,249 @@ describe('cancel and crash', () => {
     });
     expect(lines).toBe(BIG);
   }, 300_000);
+});
+
+describe('rows into a dataset', () => {
+  const ADD = `${E}/add-to-dataset`;
+  const add = (body: unknown, caller: TCaller = owner, s = slug, evaluationId = mainEval) =>
+    call('POST', ADD, { caller, params: { slug: s, evaluationId }, body });
+  const rowsOf = async (datasetId: string, versionId: string) =>
+    (
+      await call('GET', '/api/workspaces/[slug]/datasets/[datasetId]/versions/[versionId]/rows', {
+        caller: owner,
+        params: { slug, datasetId, versionId },
+      })
+    ).body.data.map((r: { row: unknown }) => r.row);
+  const answer = async (row: number, model: number) => {
+    const { getPrisma } = await import('@crucible/db');
+    return (
+      await getPrisma().evaluationOutput.findFirstOrThrow({
+        where: { evaluationId: mainEval, rowIndex: row, modelIndex: model },
+      })
+    ).text;
+  };
+  const chat = (prompt: string, answer: string) => ({
+    messages: [
+      { role: 'user', content: prompt },
+      { role: 'assistant', content: answer },
+    ],
+  });
+
+  it('makes the first draft version of a new dataset: the label, a model answer as is, an edited one', async () => {
+    const res = await add({
+      rows: [
+        { index: 2, keep: 'label' },
+        { index: 1, keep: 'model', modelIndex: 1 },
+        { index: 3, keep: 'model', modelIndex: 0, text: 'One, two, three.' },
+      ],
+      datasetName: 'from-eval',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      dataset: { name: 'from-eval' },
+      version: { number: 1, status: 'draft', format: 'chatml', rowCount: 3, errorCount: 0 },
+      added: 3,
+    });
+    // In the order they were given.
+    expect(await rowsOf(res.body.dataset.id, res.body.version.id)).toEqual([
+      chat(PROMPTS[2], `a reference answer to "${PROMPTS[2]}"`),
+      chat(PROMPTS[1], await answer(1, 1)),
+      chat(PROMPTS[3], 'One, two, three.'),
+    ]);
+  });
+
+  it('appends to an existing ChatML dataset as a new draft version after every row of its latest', async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const v1 = await getPrisma().datasetVersion.findUniqueOrThrow({ where: { id: versionId } });
+    const res = await add({ rows: [{ index: 0, keep: 'model', modelIndex: 1 }], datasetId: v1.datasetId });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.version).toMatchObject({ number: 2, status: 'draft', rowCount: 5, parentVersionId: versionId });
+    const rows = await rowsOf(v1.datasetId, res.body.version.id);
+    expect(rows.slice(0, 4)).toEqual(await rowsOf(v1.datasetId, versionId));
+    expect(rows[4]).toEqual(chat(PROMPTS[0], await answer(0, 1)));
+  });
+
+  it('refuses rows, models, answers and targets that do not fit, naming the field; makes nothing', async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const before = await getPrisma().datasetVersion.count();
+    const refused = async (body: unknown, status: number, param: string, evaluationId = mainEval) => {
+      const r = await add(body, owner, slug, evaluationId);
+      expect([r.status, r.body.error?.param], JSON.stringify(r.body)).toEqual([status, param]);
+      return r.body.error.message as string;
+    };
+    expect(await refused({ rows: [{ index: 9, keep: 'label' }], datasetName: 'x' }, 400, 'rows.0.index')).toContain(
+      'it has 4 rows',
+    );
+    await refused({ rows: [{ index: 0, keep: 'model' }], datasetName: 'x' }, 400, 'rows.0.modelIndex');
+    expect(
+      await refused({ rows: [{ index: 0, keep: 'model', modelIndex: 5 }], datasetName: 'x' }, 400, 'rows.0.modelIndex'),
+    ).toContain('0 (tiny-qwen)');
+    await refused({ rows: [{ index: 0, keep: 'label', text: '   ' }], datasetName: 'x' }, 400, 'rows.0.text');
+    await refused(
+      {
+        rows: [
+          { index: 1, keep: 'label' },
+          { index: 1, keep: 'label' },
+        ],
+        datasetName: 'x',
+      },
+      400,
+      'rows.1.index',
+    );
+    await refused({ rows: [{ index: 0, keep: 'label' }] }, 400, 'datasetId');
+    await refused({ rows: [], datasetName: 'x' }, 400, 'rows');
+    // The cancelled evaluation left rows unanswered: their model answer cannot be kept, but written text can.
+    const unanswered = await getPrisma().evaluationRow.findFirstOrThrow({
+      where: { evaluationId: cancelledEval, index: BIG - 1 },
+    });
+    expect(
+      await refused(
+        { rows: [{ index: unanswered.index, keep: 'model', modelIndex: 0 }], datasetName: 'x' },
+        409,
+        'rows.0.modelIndex',
+        cancelledEval,
+      ),
+    ).toContain(`no answer to row ${BIG}`);
+    expect(await getPrisma().datasetVersion.count()).toBe(before);
+    expect(await getPrisma().dataset.count({ where: { name: 'x' } })).toBe(0);
+    const written = await add(
+      { rows: [{ index: unanswered.index, keep: 'model', modelIndex: 0, text: 'Written by hand.' }], datasetName: 'y' },
+      owner,
+      slug,
+      cancelledEval,
+    );
+    expect(written.status, JSON.stringify(written.body)).toBe(201);
+  });
+
+  it('answers 404 to another workspace and 403 to a viewer; adds nothing', async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const before = await getPrisma().datasetVersion.count();
+    const body = { rows: [{ index: 0, keep: 'label' }], datasetName: 'stolen' };
+    expect((await add(body, outsider)).status).toBe(404);
+    expect((await add(body, outsider, 'ev-b')).status).toBe(404);
+    expect((await add(body, owner, 'ev-b')).status).toBe(404);
+    expect((await add(body, viewer)).status).toBe(403);
+    expect(await getPrisma().datasetVersion.count()).toBe(before);
+  });
+});
+
+describe('checkpoints of a job as models', () => {
+  let loraJob = '';
+  let fullJob = '';
+
+  beforeAll(async () => {
+    const { getPrisma } = await import('@crucible/db');
+    const { getStorage, uploadDir } = await import('@crucible/storage');
+    const prisma = getPrisma();
+    const storage = getStorage();
+    const job = (method: string) =>
+      prisma.trainingJob.create({
+        data: { workspaceId: wsId, baseModelId: baseId, trainingFileId: versionId, method, hyperparameters: {} },
+      });
+    // A LoRA job: its checkpoint of step 10 is stored as the trainer worker uploads one (the PEFT adapter beside the
+    // optimizer state), the adapter the fine-tune's GGUF was made from; step 20 was pruned by save_total_limit.
+    loraJob = (await job('sft_lora')).id;
+    await prisma.fineTunedModel.update({ where: { id: ftId }, data: { jobId: loraJob } });
+    const key = (jobId: string, step: number) => `workspaces/${wsId}/jobs/${jobId}/checkpoints/checkpoint-${step}`;
+    for (const f of ['adapter_model.safetensors', 'adapter_config.json']) {
+      await storage.putObject(`${key(loraJob, 10)}/${f}`, readFileSync(path.join(scratch, 'adapter', f)));
+    }
+    await storage.putObject(`${key(loraJob, 10)}/train_state.bin`, Buffer.alloc(64));
+    await prisma.checkpoint.create({
+      data: { workspaceId: wsId, jobId: loraJob, step: 10, objectKey: key(loraJob, 10) },
+    });
+    await prisma.checkpoint.create({
+      data: { workspaceId: wsId, jobId: loraJob, step: 20, objectKey: key(loraJob, 20), prunedAt: new Date() },
+    });
+    // A full fine-tuning job whose checkpoint of step 5 holds complete weights: the base's own, so it answers as the
+    // base does.
+    fullJob = (await job('sft_full')).id;
+    await uploadDir(storage, path.join(scratch, 'tiny'), key(fullJob, 5));
+    await prisma.checkpoint.create({
+      data: { workspaceId: wsId, jobId: fullJob, step: 5, objectKey: key(fullJob, 5) },
+    });
+  });
+
+  it("serves a LoRA checkpoint's adapter (converted to GGUF) and a full checkpoint's weights, named by step", async () => {
+    const res = await create({
+      name: 'checkpoints',
+      models: [
+        { kind: 'fine_tuned', id: ftId },
+        { kind: 'checkpoint', id: loraJob, step: 10 },
+        { kind: 'checkpoint', id: fullJob, step: 5 },
+      ],
+      source: { datasetVersionId: versionId },
+      settings: { maxNewTokens: 12, temperature: 0 },
+      criteria: [{ type: 'exact_match' }],
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const ftName = `ft:tiny-qwen:${slug}:v0:modeval0`;
+    expect(res.body.models).toEqual([
+      { index: 0, kind: 'fine_tuned', id: ftId, name: ftName, displayName: ftName },
+      { index: 1, kind: 'checkpoint', id: loraJob, step: 10, name: ftName, displayName: `${ftName} · step 10` },
+      {
+        index: 2,
+        kind: 'checkpoint',
+        id: fullJob,
+        step: 5,
+        // no model yet: the name the job's model will get, as the trainer worker names it
+        name: `ft:tiny-qwen:${slug}::${fullJob.slice(-8)}`,
+        displayName: `ft:tiny-qwen:${slug}::${fullJob.slice(-8)} · step 5`,
+      },
+    ]);
+    const done = await finished(res.body.id);
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.results.map((m: { displayName: string }) => m.displayName)).toEqual([
+      ftName,
+      `${ftName} · step 10`,
+      `ft:tiny-qwen:${slug}::${fullJob.slice(-8)} · step 5`,
+    ]);
+    const { getPrisma } = await import('@crucible/db');
+    const outputs = await getPrisma().evaluationOutput.findMany({ where: { evaluationId: res.body.id } });
+    const base = await getPrisma().evaluationOutput.findMany({ where: { evaluationId: mainEval, modelIndex: 0 } });
+    const text = (rows: typeof outputs, model: number, row: number) =>
+      rows.find((o) => o.modelIndex === model && o.rowIndex === row)?.text;
+    for (let row = 0; row < PROMPTS.length; row++) {
+      // The checkpoint's adapter is the fine-tune's: the same answers, word for word.
+      expect(text(outputs, 1, row)).toBe(text(outputs, 0, row));
+      // The full checkpoint holds the base's weights: the base's answers.
+      expect(text(outputs, 2, row)).toBe(text(base, 0, row));
+    }
+    // ...and the adapter was applied: it does not answer as the base does.
+    expect(PROMPTS.some((_, row) => text(outputs, 1, row) !== text(base, 0, row))).toBe(true);
+    expect(worker?.output()).toContain('converted checkpoint 10');
+  }, 300_000);
+
+  it('refuses a pruned or missing checkpoint and another workspace’s job, naming the field', async () => {
+    const refused = async (model: unknown, status: number, param: string) => {
+      const r = await create({
+        name: 'bad',
+        models: [{ kind: 'base', id: baseId }, model],
+        source: { datasetVersionId: versionId },
+        criteria: [{ type: 'exact_match' }],
+      });
+      expect([r.status, r.body.error?.param], JSON.stringify(r.body)).toEqual([status, param]);
+      return r.body.error.message as string;
+    };
+    const pruned = await refused({ kind: 'checkpoint', id: loraJob, step: 20 }, 400, 'models.1.step');
+    expect(pruned).toContain('pruned');
+    expect(pruned).toContain('steps 10');
+    expect(await refused({ kind: 'checkpoint', id: loraJob, step: 99 }, 400, 'models.1.step')).toContain(
+      'no checkpoint of step 99',
+    );
+    await refused({ kind: 'checkpoint', id: loraJob }, 400, 'models.1.step');
+    const other = await call('POST', '/api/workspaces/[slug]/evaluations', {
+      caller: outsider,
+      params: { slug: 'ev-b' },
+      body: {
+        name: 'steal',
+        models: [{ kind: 'checkpoint', id: loraJob, step: 10 }],
+        source: { datasetVersionId: versionId },
+        criteria: [{ type: 'exact_match' }],
+      },
+    });
+    expect([other.status, other.body.error?.param]).toEqual([404, 'models.0.id']);
+  });
 });
 
 // ───────────────────────────── OpenAI Evals API ─────────────────────────────

@@ -65,6 +65,19 @@ async function seedWorkspaceB() {
     data: { id: 'up_tenantb0123456789', workspaceId, datasetId: dataset.id, objectKey: 'k', fileName: 'b.jsonl' },
   });
   const base = await prisma.baseModel.create({ data: { workspaceId, name: 'tiny', arch: 'qwen2' } });
+  // An archive upload (completed, so reading it asks storage nothing): B's alone to read, sign parts for, or cancel.
+  const modelUpload = await prisma.modelUpload.create({
+    data: {
+      id: 'mu_tenantb0123456789',
+      workspaceId,
+      objectKey: 'k',
+      fileName: 'b.tar',
+      size: 10,
+      partSize: 10,
+      storageUploadId: 'x',
+      status: 'completed',
+    },
+  });
   // A failed hub download (retry would queue it again) and a stored hub token: B's alone to see, retry or forget.
   const downloading = await prisma.baseModel.create({
     data: { workspaceId, name: 'gated', arch: 'unknown', source: 'huggingface', status: 'failed' },
@@ -155,6 +168,7 @@ async function seedWorkspaceB() {
     jobId: job.id,
     modelId: model.id,
     baseModelId: base.id,
+    uploadId: modelUpload.id,
     // the model card is the download every model has (its other files are not in this fixture's storage)
     artifact: 'card',
     deploymentId: deployment.id,

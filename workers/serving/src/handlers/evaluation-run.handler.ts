@@ -13,8 +13,8 @@ import { createScorer, type TChatMessage } from '../evaluation/scoring';
 import { evaluationEngine } from '../evaluations';
 
 /**
- * `evaluation.run` (issue 16): every model of the evaluation answers every row on this worker's llama.cpp engine —
- * the path the models are served on — model after model (a model's weights stay loaded while it answers), and each
+ * `evaluation.run` (issue 16): every model of the evaluation (base, fine-tuned, a job's checkpoint) answers every row
+ * on this worker's llama.cpp engine — the path the models are served on — model after model (a model's weights stay loaded while it answers), and each
  * answer is scored and stored with its scores as one `EvaluationOutput` row. Generation (and a judge's) is charged as
  * inference tokens through @crucible/billing, keyed per answer, so a retry never charges twice.
  *
@@ -137,7 +137,14 @@ async function run(ev: TEval, engine: TEngine, ctx: TJobContext): Promise<'done'
   let answered = 0;
 
   for (const model of ev.models) {
-    const target: TTarget = { baseModelId: model.baseModelId, fineTunedModelId: model.fineTunedModelId };
+    const target: TTarget = {
+      baseModelId: model.baseModelId,
+      fineTunedModelId: model.fineTunedModelId,
+      checkpoint:
+        model.checkpointJobId && model.checkpointStep !== null
+          ? { jobId: model.checkpointJobId, step: model.checkpointStep }
+          : null,
+    };
     for (const row of rows) {
       if (done.has(`${model.index}:${row.index}`)) continue;
       if (ctx.signal.aborted) return 'handed_back';

@@ -1,12 +1,16 @@
 import { getPrisma } from '@crucible/db';
 import { MODEL_CATALOG, trainerWorkers, trainingNeeds, workersThatFit } from '@crucible/services/catalog';
+import { addBaseModel, retryBaseModelDownload, ZAddBaseModel } from '@crucible/services/model-downloads';
 import {
-  addBaseModel,
+  abortModelUpload,
+  completeModelUpload,
+  getModelUpload,
   modelUploadMaxBytes,
-  retryBaseModelDownload,
+  presignModelUploadParts,
   startModelUpload,
-  ZAddBaseModel,
-} from '@crucible/services/model-downloads';
+  ZModelUploadParts,
+  ZStartModelUpload,
+} from '@crucible/services/model-uploads';
 import { deleteHubToken, hubTokenHints } from '@crucible/services/secrets';
 import { z } from 'zod';
 import { actorOf, audit } from '../audit';
@@ -18,13 +22,11 @@ import { json, readBody, route } from '../http';
  * "Add base model" and the catalog (issue 14). The operations are @crucible/services' (model-downloads.ts): these
  * routes check the caller and the workspace, and answer what the Models page draws — the catalog with what each
  * model needs to train and how many of the live trainer workers have that memory, the workspace's stored hub
- * tokens (their last four characters only), and a new base model with its download's progress.
+ * tokens (their last four characters only), and a new base model with its download's progress. An archive comes
+ * in as a resumable multipart upload (model-uploads.ts): start, part URLs, the parts stored, complete, abort.
  */
 
-export const ZStartModelUpload = z.strictObject({
-  fileName: z.string().trim().min(1).max(255),
-  size: z.number().int().positive(),
-});
+export { ZModelUploadParts, ZStartModelUpload };
 
 export const getCatalog = route(async (req, { slug }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer');
@@ -85,7 +87,28 @@ export const addBaseModelRoute = route(async (req, { slug }) => {
 export const startBaseModelUpload = route(async (req, { slug }) => {
   const ctx = await requireWorkspace(req, slug, 'developer');
   const body = await readBody(req, ZStartModelUpload);
-  return json(await startModelUpload(ctx.workspace.id, body), { status: 201 });
+  return json(await startModelUpload(ctx.workspace.id, body, { userId: ctx.user?.id ?? null }), { status: 201 });
+});
+
+export const getBaseModelUpload = route(async (req, { slug, uploadId }) => {
+  const ctx = await requireWorkspace(req, slug, 'developer');
+  return json(await getModelUpload(ctx.workspace.id, uploadId));
+});
+
+export const presignBaseModelUploadParts = route(async (req, { slug, uploadId }) => {
+  const ctx = await requireWorkspace(req, slug, 'developer');
+  const body = await readBody(req, ZModelUploadParts);
+  return json(await presignModelUploadParts(ctx.workspace.id, uploadId, body));
+});
+
+export const completeBaseModelUpload = route(async (req, { slug, uploadId }) => {
+  const ctx = await requireWorkspace(req, slug, 'developer');
+  return json(await completeModelUpload(ctx.workspace.id, uploadId));
+});
+
+export const abortBaseModelUpload = route(async (req, { slug, uploadId }) => {
+  const ctx = await requireWorkspace(req, slug, 'developer');
+  return json(await abortModelUpload(ctx.workspace.id, uploadId));
 });
 
 export const retryBaseModel = route(async (req, { slug, baseModelId }) => {

@@ -1,5 +1,7 @@
+import { ZAddEvaluationRowsToDataset } from '../../schemas';
 import type { TRouteDef } from '../route-table';
 import {
+  addEvaluationRowsToDatasetRoute,
   cancelEvaluationRoute,
   createEvaluation,
   exportEvaluation,
@@ -71,6 +73,17 @@ export const EVALUATION_ROUTES: TRouteDef[] = [
     minRole: 'viewer',
     handler: exportEvaluation,
     summary: 'Download the answers and scores (?format=csv|jsonl)',
+  },
+  {
+    method: 'POST',
+    path: `${E}/add-to-dataset`,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: addEvaluationRowsToDatasetRoute,
+    body: { rows: [{ index: 0, keep: 'label' }], datasetName: 'from-evaluation' },
+    requestSchema: ZAddEvaluationRowsToDataset,
+    summary:
+      "Append rows (each prompt with the label or a model's answer, edited) to a new draft version of a ChatML dataset",
   },
   {
     method: 'POST',

@@ -6,9 +6,12 @@ import {
   type TEvaluationRow,
 } from '@crucible/services';
 import { z } from 'zod';
+import { ZAddEvaluationRowsToDataset } from '../../schemas';
 import { actorOf, audit } from '../audit';
 import { requireWorkspace } from '../context';
+import { addedToDatasetResponse } from '../datasets/feedback';
 import { AppError } from '../errors';
+import { addEvaluationRowsToDataset } from '../evaluations/feedback';
 import { nextPair, ratePair, winRates } from '../evaluations/ratings';
 import { exportResults, metricNames, metricTable, resultRows } from '../evaluations/results';
 import { download, json, readBody, readJson, route } from '../http';
@@ -16,8 +19,9 @@ import { download, json, readBody, readJson, route } from '../http';
 /**
  * Evaluations (issue 16) under /api/workspaces/[slug]/evaluations: list, create (@crucible/services: rows copied in,
  * `evaluation.run` on the evaluations queue), detail with the metric table, cancel, rows side by side (sorted by
- * disagreement), CSV/JSONL export, and blind A/B ratings with win rates. Viewers read and rate; developers create and
- * cancel. Every query is scoped by workspaceId (findEvaluation).
+ * disagreement), CSV/JSONL export, blind A/B ratings with win rates, and rows into a dataset (the label or a model's
+ * answer, edited). Viewers read and rate; developers create, cancel and add rows to datasets. Every query is scoped by
+ * workspaceId (findEvaluation).
  */
 
 export { ZCreateEvaluation } from '@crucible/services';
@@ -33,8 +37,11 @@ function evaluationJson(ev: TEvaluationRow) {
     rowCount: ev.rowCount,
     models: ev.models.map((m) => ({
       index: m.index,
-      kind: m.fineTunedModelId ? ('fine_tuned' as const) : ('base' as const),
-      id: m.fineTunedModelId ?? m.baseModelId,
+      ...(m.checkpointJobId
+        ? { kind: 'checkpoint' as const, id: m.checkpointJobId, step: m.checkpointStep }
+        : m.fineTunedModelId
+          ? { kind: 'fine_tuned' as const, id: m.fineTunedModelId }
+          : { kind: 'base' as const, id: m.baseModelId }),
       name: m.name,
       displayName: m.displayName,
     })),
@@ -139,4 +146,14 @@ export const getWinRates = route(async (req, { slug, evaluationId }) => {
   const { workspace } = await requireWorkspace(req, slug, 'viewer');
   const ev = await findEvaluation(workspace.id, evaluationId);
   return json({ data: await winRates(ev), confidence: 0.95, interval: 'wilson', ties: 'half' });
+});
+
+/** Rows into a new draft version of a ChatML dataset: each row's prompt with the label or a model's answer, edited. */
+export const addEvaluationRowsToDatasetRoute = route(async (req, { slug, evaluationId }) => {
+  const ctx = await requireWorkspace(req, slug, 'developer');
+  const ev = await findEvaluation(ctx.workspace.id, evaluationId);
+  const body = await readBody(req, ZAddEvaluationRowsToDataset);
+  return addedToDatasetResponse(req, ctx, 'dataset.add_evaluation_rows', 'rows', () =>
+    addEvaluationRowsToDataset({ workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null }, ev, body),
+  );
 });

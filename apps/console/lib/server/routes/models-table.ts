@@ -1,11 +1,16 @@
 import { ZAddBaseModel } from '@crucible/services/model-downloads';
 import type { TRouteDef } from '../route-table';
 import {
+  abortBaseModelUpload,
   addBaseModelRoute,
+  completeBaseModelUpload,
+  getBaseModelUpload,
   getCatalog,
+  presignBaseModelUploadParts,
   removeHubToken,
   retryBaseModel,
   startBaseModelUpload,
+  ZModelUploadParts,
   ZStartModelUpload,
 } from './base-models';
 import {
@@ -26,6 +31,7 @@ import {
 const WS = '/api/workspaces/[slug]';
 const FT = `${WS}/fine-tuned-models/[modelId]`;
 const BASE = `${WS}/base-models/[baseModelId]`;
+const UPLOAD = `${WS}/base-models/uploads/[uploadId]`;
 const EXPORT_BODY = { format: 'gguf', dtype: 'F16' };
 
 export const MODEL_ROUTES: readonly TRouteDef[] = [
@@ -57,7 +63,42 @@ export const MODEL_ROUTES: readonly TRouteDef[] = [
     handler: startBaseModelUpload,
     body: { fileName: 'model.tar', size: 1024 },
     requestSchema: ZStartModelUpload,
-    summary: 'Start uploading a .tar/.zip of a model directory: a presigned, size-limited target and an upload id.',
+    summary:
+      'Start a resumable multipart upload of a .tar/.zip of a model directory: the upload id, part size and part count.',
+  },
+  {
+    method: 'GET',
+    path: UPLOAD,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: getBaseModelUpload,
+    summary: 'An archive upload and the parts stored so far, so a client resumes by sending only the missing ones.',
+  },
+  {
+    method: 'POST',
+    path: `${UPLOAD}/parts`,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: presignBaseModelUploadParts,
+    body: { partNumbers: [1] },
+    requestSchema: ZModelUploadParts,
+    summary: 'Presigned PUT URLs for parts of an archive upload (at most 100 per request).',
+  },
+  {
+    method: 'POST',
+    path: `${UPLOAD}/complete`,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: completeBaseModelUpload,
+    summary: 'Join the uploaded parts into the archive; refused while a part is missing or of the wrong size.',
+  },
+  {
+    method: 'DELETE',
+    path: UPLOAD,
+    scope: 'workspace',
+    minRole: 'developer',
+    handler: abortBaseModelUpload,
+    summary: 'Cancel an archive upload; storage drops its parts.',
   },
   {
     method: 'POST',

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ZAddLogsToDataset, ZDeploymentLogging, ZRateLog } from '../../schemas';
 import { actorOf, audit } from '../audit';
 import { requireWorkspace } from '../context';
-import { EditRefused } from '../datasets/versions';
+import { addedToDatasetResponse } from '../datasets/feedback';
 import { AppError, fromZodError } from '../errors';
 import { json, readBody, route } from '../http';
 import { addLogsToDataset } from '../request-logs/feedback';
@@ -205,28 +205,9 @@ export const deleteRequestLog = route(async (req, { slug, logId }) => {
 export const addRequestLogsToDataset = route(async (req, { slug }) => {
   const ctx = await requireWorkspace(req, slug, 'developer');
   const body = await readBody(req, ZAddLogsToDataset);
-  try {
-    const created = await addLogsToDataset({ workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null }, body);
-    await audit(
-      req,
-      actorOf(ctx),
-      'dataset.add_logs',
-      { type: 'dataset', id: created.dataset.id },
-      {
-        version: created.version.number,
-        rows: created.added,
-      },
-    );
-    return json(created, { status: 201 });
-  } catch (error) {
-    if (error instanceof EditRefused) {
-      return json(
-        { error: { code: error.code, message: error.message, param: 'logIds' }, problems: error.problems },
-        { status: error.status },
-      );
-    }
-    throw error;
-  }
+  return addedToDatasetResponse(req, ctx, 'dataset.add_logs', 'logIds', () =>
+    addLogsToDataset({ workspaceId: ctx.workspace.id, userId: ctx.user?.id ?? null }, body),
+  );
 });
 
 /** A deployment's request-log setting: keep its chat requests and answers, and for how many days. */

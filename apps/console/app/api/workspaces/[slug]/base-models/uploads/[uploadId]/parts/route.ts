@@ -1,0 +1,7 @@
+// /api/workspaces/[slug]/base-models/uploads/[uploadId]/parts: mounts handlers from lib/server (listed in lib/server/route-table.ts, where the tests find them).
+import { mount } from '../../../../../../../../lib/server/next';
+import { presignBaseModelUploadParts } from '../../../../../../../../lib/server/routes/base-models';
+
+export const dynamic = 'force-dynamic';
+
+export const POST = mount(presignBaseModelUploadParts);

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "evaluation_model" ADD COLUMN     "checkpointJobId" TEXT,
+ADD COLUMN     "checkpointStep" INTEGER;
