@@ -457,7 +457,7 @@ describe('training.run', () => {
     const picked = splitValidation(
       all.map((_, i) => i),
       0.25,
-      HP.seed,
+      Number(HP.seed),
     ).eval;
     expect(stored).toEqual(picked.map((i) => all[i]));
   });
