@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { checkedUploadType } from './content-types';
 import { StorageError } from './errors';
 import { assertValidKey, assertValidPartNumber, assertValidPrefix } from './keys';
-import { signStorageToken } from './tokens';
+import { signStorageToken, type TStorageTokenClaims } from './tokens';
 import {
   DEFAULT_PRESIGN_EXPIRY_SEC,
   MAX_PRESIGN_EXPIRY_SEC,
@@ -133,6 +133,22 @@ export function createLocalStorage(options: TLocalStorageOptions): Storage & {
       if (!seen || seen.mtime <= part.mtime) byNumber.set(part.partNumber, part);
     }
     return [...byNumber.values()].sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  /** A presigned PUT to the local upload route: the claims signed with an expiry (a whole object or one part). */
+  function signedPut(
+    claims: Omit<TStorageTokenClaims, 'v' | 'exp'>,
+    expiresSec: number | undefined,
+    headers: Record<string, string>,
+  ): TPresignedUpload {
+    const exp = Math.floor(Date.now() / 1000) + clampExpiry(expiresSec);
+    const token = signStorageToken(options.signingSecret, { v: 1, exp, ...claims });
+    return {
+      url: `${options.publicUrl}${LOCAL_UPLOAD_PATH}?token=${encodeURIComponent(token)}`,
+      method: 'PUT',
+      headers,
+      expiresAt: new Date(exp * 1000),
+    };
   }
 
   async function writePart(
@@ -325,22 +341,16 @@ export function createLocalStorage(options: TLocalStorageOptions): Storage & {
 
     async presignedPut(key, opts): Promise<TPresignedUpload> {
       assertValidKey(key);
-      const expiresSec = clampExpiry(opts.expiresSec);
-      const exp = Math.floor(Date.now() / 1000) + expiresSec;
-      const token = signStorageToken(options.signingSecret, {
-        v: 1,
-        op: 'put',
-        key,
-        exp,
-        maxBytes: opts.maxBytes,
-        contentType: opts.contentType === undefined ? undefined : checkedUploadType(opts.contentType),
-      });
-      return {
-        url: `${options.publicUrl}${LOCAL_UPLOAD_PATH}?token=${encodeURIComponent(token)}`,
-        method: 'PUT',
-        headers: opts.contentType ? { 'content-type': opts.contentType } : ({} as Record<string, string>),
-        expiresAt: new Date(exp * 1000),
-      };
+      return signedPut(
+        {
+          op: 'put',
+          key,
+          maxBytes: opts.maxBytes,
+          contentType: opts.contentType === undefined ? undefined : checkedUploadType(opts.contentType),
+        },
+        opts.expiresSec,
+        opts.contentType ? { 'content-type': opts.contentType } : {},
+      );
     },
 
     writePart,
@@ -358,23 +368,7 @@ export function createLocalStorage(options: TLocalStorageOptions): Storage & {
     async presignedUploadPart(key, uploadId, partNumber, opts): Promise<TPresignedUpload> {
       assertValidKey(key);
       assertValidPartNumber(partNumber);
-      const expiresSec = clampExpiry(opts.expiresSec);
-      const exp = Math.floor(Date.now() / 1000) + expiresSec;
-      const token = signStorageToken(options.signingSecret, {
-        v: 1,
-        op: 'part',
-        key,
-        exp,
-        maxBytes: opts.maxBytes,
-        uploadId,
-        partNumber,
-      });
-      return {
-        url: `${options.publicUrl}${LOCAL_UPLOAD_PATH}?token=${encodeURIComponent(token)}`,
-        method: 'PUT',
-        headers: {},
-        expiresAt: new Date(exp * 1000),
-      };
+      return signedPut({ op: 'part', key, maxBytes: opts.maxBytes, uploadId, partNumber }, opts.expiresSec, {});
     },
 
     async listParts(key, uploadId) {
