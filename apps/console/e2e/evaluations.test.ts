@@ -180,7 +180,8 @@ describe('evaluations: compare two models, read the answers, rate blind, feed a 
     await add.getByLabel('Row 2: answer to keep').selectOption({ label: `Answer of ${evalModels[1]}` });
     const answer = add.getByLabel('Row 2: answer', { exact: true });
     const baseAnswer = stored.data[1].outputs.find((o) => o.modelIndex === 1)?.text;
-    await expect.poll(() => answer.inputValue()).toBe(baseAnswer);
+    // A textarea's value has its line breaks normalised to \n (HTML's API value); the answer may have \r\n.
+    await expect.poll(() => answer.inputValue()).toBe(baseAnswer?.replace(/\r\n?/g, '\n'));
     await answer.fill('Karen Spärck Jones and the Crucible team made me.');
     await screenshot(page, 'evaluation-add-to-dataset');
     await add.getByRole('button', { name: 'Create draft version' }).click();

@@ -128,7 +128,8 @@ describe('request logs: playground chats kept, rated and turned into a dataset v
       const add = page.getByRole('dialog');
       await add.getByLabel('Name of the new dataset').fill('support-feedback');
       const fixed = add.getByLabel('Answer to “Where is my parcel?”');
-      await expect.poll(() => fixed.inputValue()).toBe(parcel.answer);
+      // A textarea's value has its line breaks normalised to \n (HTML's API value); the answer may have \r\n.
+      await expect.poll(() => fixed.inputValue()).toBe(parcel.answer.replace(/\r\n?/g, '\n'));
       await fixed.fill('Your parcel is on its way; track it from the Orders page.');
       await screenshot(page, 'add-to-dataset');
       await add.getByRole('button', { name: 'Create draft version' }).click();
