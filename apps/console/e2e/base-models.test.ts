@@ -146,7 +146,7 @@ describe('base models: add from a hub, watch the download, fine-tune it', () => 
     await page.goto(`/w/${slug}/models`);
     let dialog = await openUploadTab();
     await dialog.getByRole('button', { name: 'Add model' }).click();
-    await dialog.getByText(/The upload stopped/).waitFor({ timeout: 60_000 });
+    await dialog.getByText(/The upload stopped \(part #\d+: no connection\)/).waitFor({ timeout: 60_000 });
     await page.unrouteAll();
     // What the server holds: the parts that got through (two, unless the client stopped one mid-way).
     const uploadId = await page.evaluate(

@@ -113,7 +113,13 @@ export function AddBaseModelDialog({
           uploadId = await uploadModelArchive(workspace.slug, file, setProgress, controller.signal);
         } catch (err) {
           if (err instanceof ApiError && err.code !== 'upload_failed') throw err;
-          const reason = err instanceof Error ? err.message : String(err);
+          // A part that got no answer at all (status 0) says so in the page's language.
+          const reason =
+            err instanceof ApiError && err.status === 0
+              ? t('models.add.partNoConnection', { part: err.message })
+              : err instanceof Error
+                ? err.message
+                : String(err);
           throw new ApiError(0, 'upload_failed', t('models.add.uploadStopped', { reason }), 'file');
         } finally {
           uploading.current = null;

@@ -99,8 +99,8 @@ function putPart(target: TPartTarget, body: Blob, onLoaded: (bytes: number) => v
       xhr.status >= 200 && xhr.status < 300
         ? resolve()
         : reject(new ApiError(xhr.status, 'upload_failed', `#${target.partNumber}: HTTP ${xhr.status}`, 'file'));
-    // Messages without words: the dialog shows them inside a translated sentence.
-    xhr.onerror = () => reject(new ApiError(0, 'upload_failed', `#${target.partNumber}: network`, 'file'));
+    // Messages without words: the dialog shows them inside a translated sentence (status 0: no connection).
+    xhr.onerror = () => reject(new ApiError(0, 'upload_failed', `#${target.partNumber}`, 'file'));
     xhr.onabort = () => reject(new DOMException('aborted', 'AbortError'));
     signal.addEventListener('abort', () => xhr.abort(), { once: true });
     xhr.send(body);
