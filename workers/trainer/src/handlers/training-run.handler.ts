@@ -1,14 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chargeTraining, isBillingError, resolvePrice } from '@crucible/billing';
@@ -27,6 +18,7 @@ import {
   resolveHyperparameters,
   type TFineTuningMethod,
   type TJobContext,
+  type TResolvedHyperparameters,
   type TTrainingJobPayload,
 } from '@crucible/jobs';
 import { formatLoss, formatLr, jobEvent, trainerLogEvent } from '@crucible/jobs/events';
@@ -35,7 +27,7 @@ import type { TrainEvent } from '@crucible/trainer';
 import { startTrainingChild } from '../training/child-process';
 import { jobServices, type TJobServices } from '../training/context';
 import { type TUserError, userErrorFrom } from '../training/errors';
-import { splitHeldOut } from '../training/held-out';
+import { storeHeldOut } from '../training/held-out';
 import { createOutbox } from '../training/outbox';
 import { CHILD_FILES, type TChildMessage, type TChildOptions } from '../training/protocol';
 
@@ -87,8 +79,11 @@ async function fail(job: TJobRow, svc: TJobServices, err: TUserError): Promise<n
   throw new JobError('handler_failed', `${err.code}: ${err.message}`);
 }
 
-/** Downloads model and data into the job folder; a missing object is the user's error, not a crash. */
-async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
+/**
+ * Downloads model and data into the job folder; a missing object is the user's error, not a crash. Answers the data
+ * files the run trains and evaluates on.
+ */
+async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string, hp: TResolvedHyperparameters) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, CHILD_FILES.data), { recursive: true });
   const modelDir = join(dir, CHILD_FILES.model);
@@ -147,7 +142,7 @@ async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
         param,
       });
     }
-    if (name === 'train.jsonl' && !job.validationFile) await holdOut(job, svc, dir, files);
+    if (name === 'train.jsonl' && !job.validationFile && hp.valSplit > 0) await holdOut(job, svc, dir, hp, files);
     try {
       for (const file of name === 'train.jsonl' && files.validation ? [name, files.validation] : [name]) {
         await prepareJobDataFile(join(dir, CHILD_FILES.data, file), method);
@@ -162,36 +157,25 @@ async function prepareFolder(job: TJobRow, svc: TJobServices, dir: string) {
     if (name === 'validation.jsonl') files.validation = name;
   }
   writeFileSync(join(dir, CHILD_FILES.data, 'dataset_info.json'), JSON.stringify(datasetInfo(files, method), null, 2));
+  return files;
 }
 
-/**
- * A job with `valSplit` and no validation version: the rows it holds out are split here (training/held-out.ts),
- * trained on as the run's `eval_dataset`, and stored beside the job (`heldOutObjectKey`) for evaluation jobs. A
- * resumed attempt splits the same way (same rows, same seed) and stores the same file again.
- */
-async function holdOut(job: TJobRow, svc: TJobServices, dir: string, files: { validation?: string }) {
-  const hp = resolveHyperparameters(methodOfJob(job), job.hyperparameters);
-  if (!(hp.valSplit > 0)) return;
-  const path = join(dir, CHILD_FILES.data, 'validation.jsonl');
-  let rows: number;
-  try {
-    rows = await splitHeldOut(join(dir, CHILD_FILES.data, 'train.jsonl'), path, hp.valSplit, hp.seed);
-  } catch (e) {
-    return fail(job, svc, {
+/** A job with `valSplit` and no validation version: its held-out rows (training/held-out.ts) become its eval set. */
+async function holdOut(
+  job: TJobRow,
+  svc: TJobServices,
+  dir: string,
+  hp: TResolvedHyperparameters,
+  files: { validation?: string },
+) {
+  const held = await storeHeldOut(job, svc, join(dir, CHILD_FILES.data), hp);
+  if ('error' in held) {
+    await fail(job, svc, {
       code: 'invalid_file',
-      message: `Dataset version ${job.trainingFile.number}: ${(e as Error).message} Lower valSplit.`,
+      message: `Dataset version ${job.trainingFile.number}: ${held.error} Lower valSplit.`,
       param: 'hyperparameters.valSplit',
     });
   }
-  const key = workspaceKey(job.workspaceId, 'jobs', job.id, 'held-out.jsonl');
-  await svc.storage.putObject(key, createReadStream(path), {
-    size: statSync(path).size,
-    contentType: 'application/jsonl',
-  });
-  await svc.db.trainingJob.update({
-    where: { id: job.id },
-    data: { heldOutObjectKey: key, heldOutRowCount: rows },
-  });
   files.validation = 'validation.jsonl';
 }
 
@@ -273,7 +257,9 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
 
   // A folder per attempt: a handed-back attempt still uploading must not share files with the next one.
   const dir = join(scratchRoot(), `${job.id}.${randomUUID().slice(0, 8)}`);
-  await prepareFolder(job, svc, dir);
+  const method = methodOfJob(job);
+  const hp = resolveHyperparameters(method, job.hyperparameters);
+  const files = await prepareFolder(job, svc, dir, hp);
   if (job.status === 'validating_files') {
     await db.trainingJob.update({ where: { id: job.id }, data: { status: 'queued' } });
     await svc.status('queued');
@@ -281,15 +267,13 @@ export default async function runTrainingJob(payload: TTrainingJobPayload, ctx: 
   const restored = await restoreCheckpoint(job, svc, dir);
   const resumeFrom = restored.rel;
 
-  const method = methodOfJob(job);
-  const hp = resolveHyperparameters(method, job.hyperparameters);
   const epochs = epochsFor(hp, job.trainingFile.rowCount);
   const config = buildTrainConfig({
     method,
     hp,
     epochs,
     arch: job.baseModel.arch,
-    hasValidation: Boolean(job.validationFile) || existsSync(join(dir, CHILD_FILES.data, 'validation.jsonl')),
+    hasValidation: Boolean(files.validation),
     valSplit: hp.valSplit,
     resumeFrom,
     continuesAdapter: Boolean(job.parentModel && isLoraMethod(job.parentModel.method)),

@@ -1,7 +1,10 @@
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, renameSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, renameSync, statSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { workspaceKey } from '@crucible/storage';
 import { splitValidation } from '@crucible/trainer';
+import type { TJobServices } from './context';
 
 const readLines = (path: string) =>
   createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
@@ -53,4 +56,32 @@ export async function splitHeldOut(
   }
   renameSync(tmp, trainPath);
   return held.size;
+}
+
+/**
+ * Splits `train.jsonl` of a job folder's data into itself and `validation.jsonl` (splitHeldOut) and stores the
+ * held-out rows beside the job (`heldOutObjectKey`, `heldOutRowCount`), where evaluation jobs read them. A resumed
+ * attempt splits the same way (same rows, same seed) and stores the same file again. A split that leaves no training
+ * row is the user's error, answered as `{error}`; storage and database errors throw (the attempt is retried).
+ */
+export async function storeHeldOut(
+  job: { id: string; workspaceId: string },
+  svc: Pick<TJobServices, 'storage' | 'db'>,
+  dataDir: string,
+  hp: { valSplit: number; seed: number },
+): Promise<{ rows: number } | { error: string }> {
+  const path = join(dataDir, 'validation.jsonl');
+  let rows: number;
+  try {
+    rows = await splitHeldOut(join(dataDir, 'train.jsonl'), path, hp.valSplit, hp.seed);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  const key = workspaceKey(job.workspaceId, 'jobs', job.id, 'held-out.jsonl');
+  await svc.storage.putObject(key, createReadStream(path), {
+    size: statSync(path).size,
+    contentType: 'application/jsonl',
+  });
+  await svc.db.trainingJob.update({ where: { id: job.id }, data: { heldOutObjectKey: key, heldOutRowCount: rows } });
+  return { rows };
 }
