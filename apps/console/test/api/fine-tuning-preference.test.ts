@@ -7,17 +7,17 @@
  * continues with DPO; OpenAI's `method: {type: "dpo"}` through the official `openai` client.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropTestStorage, startHousekeeping, uploadAndImport, useTestStorage } from './datasets-helpers';
-import { call, makeWorkspace, signUp, startTestDatabase, stopTestDatabase, type TCaller } from './helpers';
+import { startHousekeeping, uploadAndImport, useTestStorage } from './datasets-helpers';
+import { call, makeWorkspace, signUp, startTestDatabase, type TCaller } from './helpers';
 import { startOpenaiServer } from './openai-server';
-import { startTrainer, stopWorkersAndRedis } from './trainer-runtime';
+import { startTrainer, tearDownTraining } from './trainer-runtime';
 
 const FIXTURES =
   process.env.CRUCIBLE_LF_FIXTURES ?? fileURLToPath(new URL('../../../../fixtures/llamafactory', import.meta.url));
@@ -105,14 +105,7 @@ beforeAll(async () => {
   client = new OpenAI({ apiKey: key.body.key, baseURL, maxRetries: 0 });
 }, 120_000);
 
-afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-  await stopWorkersAndRedis(runtime, prefix);
-  await stopTestDatabase();
-  await dropTestStorage();
-  rmSync(scratch, { recursive: true, force: true });
-  process.env = saved;
-}, 60_000);
+afterAll(() => tearDownTraining({ server, runtime, prefix, scratch, env: saved }), 60_000);
 
 describe('preference datasets', () => {
   it('imports dpo_en_demo.json and kto_en_demo.json through their dataset_info entries', async () => {

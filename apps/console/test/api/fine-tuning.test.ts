@@ -6,26 +6,17 @@
  * and local storage training a 2-layer model.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamJob } from '../../lib/server/routes/fine-tuning-stream';
-import { dropTestStorage, startHousekeeping, useTestStorage } from './datasets-helpers';
-import {
-  APP_URL,
-  addMember,
-  call,
-  makeWorkspace,
-  signUp,
-  startTestDatabase,
-  stopTestDatabase,
-  type TCaller,
-} from './helpers';
+import { startHousekeeping, useTestStorage } from './datasets-helpers';
+import { APP_URL, addMember, call, makeWorkspace, signUp, startTestDatabase, type TCaller } from './helpers';
 import { startOpenaiServer } from './openai-server';
-import { startTrainer, stopWorkersAndRedis } from './trainer-runtime';
+import { startTrainer, tearDownTraining } from './trainer-runtime';
 
 const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
 const scratch = mkdtempSync(path.join(tmpdir(), 'crucible-ft-api-'));
@@ -146,14 +137,7 @@ beforeAll(async () => {
   other = new OpenAI({ apiKey: keyB.body.key, baseURL, maxRetries: 0 });
 }, 120_000);
 
-afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-  await stopWorkersAndRedis(runtime, prefix);
-  await stopTestDatabase();
-  await dropTestStorage();
-  rmSync(scratch, { recursive: true, force: true });
-  process.env = saved;
-}, 60_000);
+afterAll(() => tearDownTraining({ server, runtime, prefix, scratch, env: saved }), 60_000);
 
 const P = '/api/workspaces/[slug]';
 const HP = {

@@ -1,10 +1,12 @@
 /**
  * A trainer worker (workers/trainer, through the packages/jobs runtime) in the test's process, on the test's Redis
- * prefix, for the API tests that train; and the teardown they share: the worker, the housekeeping worker, the
- * queues and every Redis key of the prefix.
+ * prefix, for the API tests that train; and the teardown they share.
  */
+import { rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { dropPrefix } from '@crucible/jobs/testing';
-import { stopHousekeeping } from './datasets-helpers';
+import { dropTestStorage, stopHousekeeping } from './datasets-helpers';
+import { stopTestDatabase } from './helpers';
 
 type TRuntime = { closeRuntime(o?: { graceMs?: number }): Promise<void>; ready: Promise<void> };
 
@@ -23,13 +25,28 @@ export async function startTrainer(prefix: string): Promise<TRuntime> {
   return runtime;
 }
 
-export async function stopWorkersAndRedis(runtime: TRuntime | undefined, prefix: string): Promise<void> {
-  await runtime?.closeRuntime({ graceMs: 0 });
+/**
+ * A training test file's teardown: its OpenAI server, the trainer and housekeeping workers, the queues and every
+ * Redis key of the prefix, its database, its bucket and scratch folder; then the environment it started with.
+ */
+export async function tearDownTraining(o: {
+  server?: Server;
+  runtime: TRuntime | undefined;
+  prefix: string;
+  scratch: string;
+  env: NodeJS.ProcessEnv;
+}): Promise<void> {
+  await new Promise((resolve) => (o.server ? o.server.close(resolve) : resolve(undefined)));
+  await o.runtime?.closeRuntime({ graceMs: 0 });
   await stopHousekeeping();
   const jobs = await import('@crucible/jobs');
   await jobs.closeQueues();
   const redis = jobs.createRedisConnection();
-  await dropPrefix(redis, prefix);
+  await dropPrefix(redis, o.prefix);
   await redis.quit();
   await jobs.closeRedisConnection();
+  await stopTestDatabase();
+  await dropTestStorage();
+  rmSync(o.scratch, { recursive: true, force: true });
+  process.env = o.env;
 }
