@@ -2,7 +2,8 @@
 // addon and generates the Prisma client), installs and starts what the machine lacks (Ceph's S3 gateway, Chromium),
 // migrates a fresh test database template, runs lint and the type-check, then every package's tests and the browser
 // tests against the real Postgres, Redis and S3. Prints one closing line
-// "tests: N passed, N failed, N skipped; lint ok, typecheck ok".
+// "tests: N passed, N failed, N skipped; lint ok, typecheck ok", with a "FAILED file > test: reason" line above it
+// for each failure.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { capture, checkServices, DEFAULTS, ensureDependencies, fail, log, parseEnv, ROOT, run } from './lib.mjs';
@@ -84,6 +85,8 @@ if (startedS3 && !process.env.CRUCIBLE_KEEP_SERVICES)
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+// What failed, printed last (just above the summary) so that the tail of a CI log names it.
+const failures = [];
 for (const file of ['vitest.json', 'e2e.json']) {
   const p = path.join(results, file);
   if (!existsSync(p)) {
@@ -98,8 +101,19 @@ for (const file of ['vitest.json', 'e2e.json']) {
   if (!r.numFailedTests && (r.numFailedTestSuites || r.success === false))
     failed += Math.max(1, r.numFailedTestSuites ?? 0);
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  for (const f of r.testResults ?? []) {
+    const file = path.relative(ROOT, f.name ?? '');
+    const tests = (f.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of tests) failures.push(`${file} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+    if (!tests.length && f.status === 'failed') failures.push(`${file}: ${firstLine(f.message)}`);
+  }
 }
 log(`finished in ${Math.round((Date.now() - started) / 1000)} s`);
+for (const f of failures) process.stdout.write(`FAILED ${f}\n`);
 const checked = checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ');
 process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped; ${checked}\n`);
 process.exit(codes !== 0 || failed > 0 || passed === 0 || checks.some((c) => !c.ok) ? 1 : 0);
+
+function firstLine(text) {
+  return String(text ?? '').split('\n').find((l) => l.trim()) ?? '';
+}
