@@ -27,7 +27,9 @@ export const ZStorageEnv = z
     S3_SECRET_KEY: optionalString,
     S3_BUCKET: optionalString.transform((v) => v ?? 'crucible'),
     BETTER_AUTH_SECRET: optionalString,
-    APP_URL: optionalString.transform((v) => v ?? 'http://localhost:3000'),
+    APP_URL: optionalString
+      .transform((v) => v ?? 'http://localhost:3000')
+      .pipe(z.url({ error: 'APP_URL must be a URL such as http://localhost:3000' })),
     // Optional: the origin local-driver links point at, so stored files are served from an origin other than the
     // console's (a second host name for the same server). Default: APP_URL.
     STORAGE_PUBLIC_URL: optionalString.pipe(
@@ -55,6 +57,8 @@ export type TStorageConfig =
       accessKey: string;
       secretKey: string;
       bucket: string;
+      /** Origins browsers upload from (the console's APP_URL): the bucket's CORS rule names them. */
+      corsOrigins: string[];
     };
 
 /** The repository root: the nearest folder upwards whose package.json declares workspaces. */
@@ -100,6 +104,7 @@ export function loadStorageConfig(env: Record<string, string | undefined> = proc
       accessKey: e.S3_ACCESS_KEY as string,
       secretKey: e.S3_SECRET_KEY as string,
       bucket: e.S3_BUCKET,
+      corsOrigins: [new URL(e.APP_URL).origin],
     };
   }
   if (!e.BETTER_AUTH_SECRET && e.NODE_ENV === 'production') {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import * as Minio from 'minio';
 import { checkedUploadType, downloadName } from './content-types';
@@ -14,6 +15,12 @@ export type TS3StorageOptions = {
   accessKey: string;
   secretKey: string;
   bucket: string;
+  /**
+   * Origins of the console (APP_URL): browsers upload straight to presigned S3 targets and read the ETag of each
+   * multipart part, which a cross-origin request may only do under a CORS rule of the bucket. A bucket without any
+   * CORS rule gets one for these origins; a rule an operator set is left as it is (see allowBrowserOrigins).
+   */
+  corsOrigins?: string[];
 };
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchObject']);
@@ -64,14 +71,16 @@ export function createS3Storage(
   let bucketReady: Promise<void> | null = null;
   function ensureBucket(): Promise<void> {
     bucketReady ??= (async () => {
-      if (await client.bucketExists(bucket)) return;
-      try {
-        await client.makeBucket(bucket, region);
-      } catch (error) {
-        // Another process won the race: fine.
-        const code = (error as { code?: string }).code;
-        if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
+      if (!(await client.bucketExists(bucket))) {
+        try {
+          await client.makeBucket(bucket, region);
+        } catch (error) {
+          // Another process won the race: fine.
+          const code = (error as { code?: string }).code;
+          if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
+        }
       }
+      if (options.corsOrigins?.length) await allowBrowserOrigins(client, bucket, options.corsOrigins);
     })().catch((error) => {
       bucketReady = null;
       throw new StorageError('unavailable', `S3 at ${options.endpoint} is not reachable: ${(error as Error).message}`, {
@@ -277,4 +286,53 @@ export function createS3Storage(
       }
     },
   };
+}
+
+/** The bucket's CORS configuration XML, or null when it has none (S3's NoSuchCORSConfiguration). */
+async function bucketCors(client: Minio.Client, bucket: string): Promise<string | null> {
+  try {
+    const res = await client.makeRequestAsync({ method: 'GET', bucketName: bucket, query: 'cors' }, '', [200]);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (error) {
+    if (codeOf(error) === 'NoSuchCORSConfiguration') return null;
+    throw error;
+  }
+}
+
+/**
+ * A CORS rule letting the console's origins PUT/POST uploads and GET downloads, and read ETag (the browser reports
+ * each multipart part's ETag). Only where the bucket has no CORS configuration: an operator's own rules win, and a
+ * server without the API (MinIO answers NotImplemented; it allows every origin itself) or a key without the right
+ * is told on the console, not made an error, since uploads from workers and the server never need it.
+ */
+async function allowBrowserOrigins(client: Minio.Client, bucket: string, origins: string[]): Promise<void> {
+  const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  try {
+    const existing = await bucketCors(client, bucket);
+    if (existing !== null) {
+      const missing = origins.filter((o) => !existing.includes(`>${esc(o)}<`) && !existing.includes('>*<'));
+      if (missing.length)
+        console.warn(
+          `[storage] bucket "${bucket}" has a CORS configuration that does not name ${missing.join(', ')}: ` +
+            'browser uploads from the console need a rule allowing PUT, POST and GET from it and exposing ETag.',
+        );
+      return;
+    }
+    const rule = [
+      ...origins.map((o) => `<AllowedOrigin>${esc(o)}</AllowedOrigin>`),
+      ...['GET', 'HEAD', 'PUT', 'POST'].map((m) => `<AllowedMethod>${m}</AllowedMethod>`),
+      '<AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds>',
+    ].join('');
+    const xml = `<CORSConfiguration><CORSRule>${rule}</CORSRule></CORSConfiguration>`;
+    const md5 = createHash('md5').update(xml).digest('base64');
+    const headers = { 'Content-MD5': md5, 'Content-Type': 'application/xml' };
+    await client.makeRequestAsync({ method: 'PUT', bucketName: bucket, query: 'cors', headers }, xml, [200]);
+  } catch (error) {
+    console.warn(
+      `[storage] could not set a CORS rule on bucket "${bucket}" for ${origins.join(', ')} ` +
+        `(${codeOf(error) || (error as Error).message}); browser uploads need one if this server enforces CORS.`,
+    );
+  }
 }
