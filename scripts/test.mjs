@@ -115,5 +115,9 @@ process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skip
 process.exit(codes !== 0 || failed > 0 || passed === 0 || checks.some((c) => !c.ok) ? 1 : 0);
 
 function firstLine(text) {
-  return String(text ?? '').split('\n').find((l) => l.trim()) ?? '';
+  return (
+    String(text ?? '')
+      .split('\n')
+      .find((l) => l.trim()) ?? ''
+  );
 }

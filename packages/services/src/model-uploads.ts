@@ -294,6 +294,39 @@ export async function completeModelUpload(workspaceId: string, uploadId: string)
   return uploadView(done);
 }
 
+/** How long an upload may stay unfinished before the housekeeping worker cancels it: MODEL_UPLOAD_EXPIRE_DAYS, 7. */
+export function modelUploadExpiryDays(env: NodeJS.ProcessEnv = process.env): number {
+  return positiveInt('MODEL_UPLOAD_EXPIRE_DAYS', env.MODEL_UPLOAD_EXPIRE_DAYS, 7);
+}
+
+/**
+ * Cancels the uploads started more than MODEL_UPLOAD_EXPIRE_DAYS before `now` and never completed (a browser closed
+ * for good): storage drops their parts, which would otherwise stay there unbilled and unseen, and the row says
+ * aborted, so a client that comes back is told to start again. Returns how many it cancelled; one whose storage
+ * upload is gone already is marked all the same, and one that fails is left for the next run.
+ */
+export async function expireModelUploads(now: Date = new Date()): Promise<number> {
+  const cutoff = new Date(now.getTime() - modelUploadExpiryDays() * 86_400_000);
+  const stale = await getPrisma().modelUpload.findMany({
+    where: { status: 'uploading', createdAt: { lt: cutoff } },
+    take: 500,
+  });
+  let cancelled = 0;
+  for (const row of stale) {
+    try {
+      await getStorage().abortMultipartUpload(row.objectKey, row.storageUploadId);
+    } catch (error) {
+      if (!isStorageError(error, 'not_found')) continue;
+    }
+    const { count } = await getPrisma().modelUpload.updateMany({
+      where: { id: row.id, status: 'uploading' },
+      data: { status: 'aborted' },
+    });
+    cancelled += count;
+  }
+  return cancelled;
+}
+
 /** Cancels an open upload: storage drops its parts. */
 export async function abortModelUpload(workspaceId: string, uploadId: string) {
   const row = await openUpload(workspaceId, uploadId);

@@ -31,6 +31,8 @@ export const ZHousekeepingEnv = z.object({
   BILLING_ACCRUE_EVERY_MS: int(300_000, 10_000, 86_400_000),
   /** How often the shared repeatable job deletes request logs past their retention (issue 16). */
   REQUEST_LOGS_EXPIRE_EVERY_MS: int(3_600_000, 10_000, 86_400_000),
+  /** How often the shared repeatable job cancels model archive uploads left unfinished (MODEL_UPLOAD_EXPIRE_DAYS). */
+  MODEL_UPLOADS_EXPIRE_EVERY_MS: int(3_600_000, 10_000, 86_400_000),
   /** "Add base model" from a folder: the folder the workers' shared storage is mounted at (unset: not offered). */
   MODELS_SHARED_DIR: z.string().optional(),
   /** Hub base URLs for "Add base model" (a mirror, or a local hub-shaped server in tests), as huggingface_hub reads them. */

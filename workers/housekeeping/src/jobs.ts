@@ -4,6 +4,7 @@ import {
   defineJob,
   modelDownloadJob,
   modelExportJob,
+  modelUploadsExpireJob,
   requestLogsExpireJob,
 } from '@crucible/jobs';
 
@@ -14,4 +15,5 @@ export const housekeepingJobs = [
   defineJob({ ...modelExportJob, handler: () => import('./handlers/model-export.handler') }),
   defineJob({ ...requestLogsExpireJob, handler: () => import('./handlers/request-logs-expire.handler') }),
   defineJob({ ...modelDownloadJob, handler: () => import('./handlers/model-download.handler') }),
+  defineJob({ ...modelUploadsExpireJob, handler: () => import('./handlers/model-uploads-expire.handler') }),
 ];

@@ -1,7 +1,7 @@
 // The housekeeping worker: takes `housekeeping` jobs — dataset imports, base-model downloads, model exports, the
-// repeatable billing accrual (deployment hours, storage, budget checks and their e-mails) and the repeatable
-// request-log expiry. Started by `npm start` (root) or `npm start -w @crucible/worker-housekeeping`; stops
-// gracefully on SIGTERM/SIGINT (exit 0).
+// repeatable billing accrual (deployment hours, storage, budget checks and their e-mails) and the repeatable expiry
+// of request logs and of unfinished model uploads. Started by `npm start` (root) or `npm start -w
+// @crucible/worker-housekeeping`; stops gracefully on SIGTERM/SIGINT (exit 0).
 import { join } from 'node:path';
 import { describeSmtpUrl } from '@crucible/billing';
 import { disconnectAll } from '@crucible/db';
@@ -11,6 +11,7 @@ import { forgetLegacyBillingSchedule, scheduleBillingAccrual } from './billing-a
 import { closeHousekeepingContext, configureHousekeeping, housekeepingContext } from './context';
 import { loadHousekeepingEnv } from './env';
 import { housekeepingJobs } from './jobs';
+import { scheduleModelUploadExpiry } from './model-uploads';
 import { scheduleRequestLogExpiry } from './request-logs';
 
 const log = (message: string) => console.log(`[housekeeping] ${message}`);
@@ -66,6 +67,9 @@ async function boot() {
   );
   await scheduleRequestLogExpiry(env.REQUEST_LOGS_EXPIRE_EVERY_MS).catch((e) =>
     console.error(`[housekeeping] request-log expiry not scheduled: ${(e as Error).message}`),
+  );
+  await scheduleModelUploadExpiry(env.MODEL_UPLOADS_EXPIRE_EVERY_MS).catch((e) =>
+    console.error(`[housekeeping] model-upload expiry not scheduled: ${(e as Error).message}`),
   );
   await forgetLegacyBillingSchedule(env.jobs.REDIS_PREFIX).catch(() => {});
   log(`ready (storage: ${env.storage.driver}, redis prefix: ${env.jobs.REDIS_PREFIX})`);

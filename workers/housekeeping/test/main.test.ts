@@ -7,6 +7,7 @@ import {
   closeQueues,
   createRedisConnection,
   getQueue,
+  MODEL_UPLOADS_EXPIRE_SCHEDULER_ID,
   QUEUE_NAMES,
   REQUEST_LOGS_EXPIRE_SCHEDULER_ID,
   readWorkerHeartbeats,
@@ -72,6 +73,7 @@ it('boots, heartbeats, schedules the billing accrual, runs it, and exits 0 on SI
     const queue = getQueue(QUEUE_NAMES.housekeeping, { prefix });
     expect((await queue.getJobSchedulers()).map((s) => [s.key, s.every]).sort()).toEqual([
       [BILLING_ACCRUE_SCHEDULER_ID, 300_000],
+      [MODEL_UPLOADS_EXPIRE_SCHEDULER_ID, 3_600_000],
       [REQUEST_LOGS_EXPIRE_SCHEDULER_ID, 3_600_000],
     ]);
     // Its first run is at once, on this worker.

@@ -57,3 +57,19 @@ export const requestLogsExpireJob = defineJob({
 });
 
 export const REQUEST_LOGS_EXPIRE_SCHEDULER_ID = 'request-logs-expire';
+
+/**
+ * `model-uploads.expire`: cancels archive uploads ("Add base model" → upload) left unfinished for longer than
+ * MODEL_UPLOAD_EXPIRE_DAYS, so storage drops their parts. Repeatable, one shared schedule, no payload.
+ */
+export const ZModelUploadsExpirePayload = z.strictObject({});
+export type TModelUploadsExpirePayload = z.infer<typeof ZModelUploadsExpirePayload>;
+
+export const modelUploadsExpireJob = defineJob({
+  id: 'model-uploads.expire',
+  version: 1,
+  queue: QUEUE_NAMES.housekeeping,
+  schema: ZModelUploadsExpirePayload,
+});
+
+export const MODEL_UPLOADS_EXPIRE_SCHEDULER_ID = 'model-uploads-expire';
