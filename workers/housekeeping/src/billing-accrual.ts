@@ -7,14 +7,9 @@ import {
   loadMailEnv,
   type TMailer,
 } from '@crucible/billing';
-import {
-  BILLING_ACCRUE_SCHEDULER_ID,
-  billingAccrueJob,
-  getRedisConnection,
-  scheduleRepeatable,
-  type TQueueTarget,
-} from '@crucible/jobs';
+import { BILLING_ACCRUE_SCHEDULER_ID, billingAccrueJob, getRedisConnection, type TQueueTarget } from '@crucible/jobs';
 import { Queue } from 'bullmq';
+import { scheduleChore } from './chores';
 
 /**
  * One billing run: charge started deployment hours and today's storage (both idempotent, so repeats are free), then
@@ -40,19 +35,9 @@ export async function runBillingAccrual(
   }
 }
 
-/**
- * Registers the shared repeatable `billing.accrue` job on the housekeeping queue (first run at once, then every
- * `everyMs`). Every housekeeping worker calls it at boot; the one scheduler id keeps one schedule. Priority 1 puts a
- * run ahead of imports and exports waiting on the same queue (it never waits behind more than the running ones).
- */
-export async function scheduleBillingAccrual(everyMs: number, target: TQueueTarget = {}): Promise<void> {
-  await scheduleRepeatable(
-    billingAccrueJob,
-    {},
-    { schedulerId: BILLING_ACCRUE_SCHEDULER_ID, everyMs },
-    { ...target, job: { priority: 1 } },
-  );
-}
+/** Registers the shared repeatable `billing.accrue` job (see scheduleChore). */
+export const scheduleBillingAccrual = (everyMs: number, target: TQueueTarget = {}) =>
+  scheduleChore(billingAccrueJob, BILLING_ACCRUE_SCHEDULER_ID, everyMs, target);
 
 /**
  * Before issue 17 the serving workers kept the schedule on a queue of their own (`billing`, scheduler

@@ -1,19 +1,6 @@
-import {
-  REQUEST_LOGS_EXPIRE_SCHEDULER_ID,
-  requestLogsExpireJob,
-  scheduleRepeatable,
-  type TQueueTarget,
-} from '@crucible/jobs';
+import { REQUEST_LOGS_EXPIRE_SCHEDULER_ID, requestLogsExpireJob, type TQueueTarget } from '@crucible/jobs';
+import { scheduleChore } from './chores';
 
-/**
- * Registers the shared repeatable `request-logs.expire` job on the housekeeping queue (first run at once, then every
- * `everyMs`), as billing.accrue is: every housekeeping worker calls it at boot, the one scheduler id keeps one schedule.
- */
-export async function scheduleRequestLogExpiry(everyMs: number, target: TQueueTarget = {}): Promise<void> {
-  await scheduleRepeatable(
-    requestLogsExpireJob,
-    {},
-    { schedulerId: REQUEST_LOGS_EXPIRE_SCHEDULER_ID, everyMs },
-    { ...target, job: { priority: 1 } },
-  );
-}
+/** Registers the shared repeatable `request-logs.expire` job (see scheduleChore). */
+export const scheduleRequestLogExpiry = (everyMs: number, target: TQueueTarget = {}) =>
+  scheduleChore(requestLogsExpireJob, REQUEST_LOGS_EXPIRE_SCHEDULER_ID, everyMs, target);
