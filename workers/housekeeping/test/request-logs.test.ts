@@ -1,42 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import { disconnectAll, storeRequestContent } from '@crucible/db';
-import { createTestDatabase, type TTestDatabase } from '@crucible/db/testing';
-import { closeQueues, createRedisConnection, getQueue, QUEUE_NAMES, type TWorkerRuntime } from '@crucible/jobs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { closeHousekeepingContext } from '../src/context';
+import { storeRequestContent } from '@crucible/db';
+import { getQueue, QUEUE_NAMES } from '@crucible/jobs';
+import { expect, it } from 'vitest';
 import { scheduleRequestLogExpiry } from '../src/request-logs';
-import { startHousekeepingRuntime } from './helpers';
+import { choreTestBed } from './helpers';
 
 /**
  * Request-log retention (issue 16): the shared repeatable `request-logs.expire` job, through real Redis and a fresh
  * Postgres database, deletes the kept messages and answers whose retention ran out — and nothing else.
  */
 
-let db: TTestDatabase;
-let runtime: TWorkerRuntime | null = null;
-const prefix = `crucible-test-${randomUUID().slice(0, 12)}`;
-const redis = createRedisConnection();
-const savedUrl = process.env.DATABASE_URL;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  process.env.DATABASE_URL = db.url;
-});
-
-afterAll(async () => {
-  await runtime?.closeRuntime({ graceMs: 0 });
-  await closeQueues();
-  closeHousekeepingContext();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
-  await disconnectAll();
-  await db?.drop();
-  process.env.DATABASE_URL = savedUrl;
-});
+const bed = choreTestBed();
 
 it('deletes kept requests past their retention on its schedule, keeping younger ones and every metering row', async () => {
-  const ws = await db.prisma.workspace.create({ data: { name: 'Logs', slug: 'logs' } });
+  const ws = await bed.db.prisma.workspace.create({ data: { name: 'Logs', slug: 'logs' } });
   const day = 86_400_000;
   // Kept 8 days ago for 7 days (expired), 2 days ago for 7 days (not), 31 days ago for the default 30 (expired).
   const kept = [
@@ -46,7 +22,7 @@ it('deletes kept requests past their retention on its schedule, keeping younger 
   ];
   for (const k of kept) {
     const at = new Date(Date.now() - k.ageDays * day);
-    await db.prisma.requestLog.create({
+    await bed.db.prisma.requestLog.create({
       data: {
         id: k.id,
         workspaceId: ws.id,
@@ -66,14 +42,14 @@ it('deletes kept requests past their retention on its schedule, keeping younger 
       now: at,
     });
   }
-  runtime = await startHousekeepingRuntime(prefix);
-  const completed = new Promise<void>((resolve) => runtime?.worker.on('completed', () => resolve()));
-  await scheduleRequestLogExpiry(600_000, { prefix });
-  await scheduleRequestLogExpiry(600_000, { prefix });
-  expect(await getQueue(QUEUE_NAMES.housekeeping, { prefix }).getJobSchedulersCount()).toBe(1);
+  const runtime = await bed.start();
+  const completed = new Promise<void>((resolve) => runtime.worker.on('completed', () => resolve()));
+  await scheduleRequestLogExpiry(600_000, { prefix: bed.prefix });
+  await scheduleRequestLogExpiry(600_000, { prefix: bed.prefix });
+  expect(await getQueue(QUEUE_NAMES.housekeeping, { prefix: bed.prefix }).getJobSchedulersCount()).toBe(1);
   await completed; // the scheduler's first run is at once
-  const left = await db.prisma.requestLogContent.findMany({ select: { requestId: true } });
+  const left = await bed.db.prisma.requestLogContent.findMany({ select: { requestId: true } });
   expect(left.map((r) => r.requestId)).toEqual(['chatcmpl-young']);
   // The requests themselves stay: deployment stats and billing read them.
-  expect(await db.prisma.requestLog.count({ where: { workspaceId: ws.id } })).toBe(3);
+  expect(await bed.db.prisma.requestLog.count({ where: { workspaceId: ws.id } })).toBe(3);
 }, 60_000);
