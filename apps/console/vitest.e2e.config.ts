@@ -11,9 +11,10 @@ import { defineConfig } from 'vitest/config';
 // never take this run's jobs.
 process.env.REDIS_PREFIX ??= `crucible-e2e-${process.pid}`;
 // The browser tests run the console and the workers they start on the local storage driver, in a folder of their
-// own: the browser uploads straight to presigned URLs, and the Ceph gateway the test script starts has no CORS rule
-// for the console's origin (MinIO in docker-compose allows any origin). The S3 driver itself is covered by the
-// storage contract suite and the API integration tests, which run against Ceph.
+// own (small upload parts, one folder the workers share). e2e/s3-uploads.test.ts starts a console of its own on the
+// S3 driver and uploads from the page straight to the Ceph gateway the test script starts (the driver gives the
+// bucket a CORS rule for the console's origin); the S3 driver itself is covered by the storage contract suite and the
+// API integration tests, which run against Ceph.
 process.env.STORAGE_DRIVER = 'local';
 process.env.STORAGE_DIR ??= mkdtempSync(path.join(tmpdir(), 'crucible-e2e-storage-'));
 // Model archives go up in 1 MiB parts (64 MiB in use), so the browser test's 5 MB archive takes several parts and

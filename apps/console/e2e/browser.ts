@@ -9,10 +9,10 @@ export async function openBrowser(): Promise<Browser> {
 
 export async function newPage(
   browser: Browser,
-  options: { locale?: string } = {},
+  options: { locale?: string; baseURL?: string } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({
-    baseURL: inject('baseURL'),
+    baseURL: options.baseURL ?? inject('baseURL'),
     locale: options.locale ?? 'en-US',
     viewport: { width: 1360, height: 860 },
     deviceScaleFactor: 1,
