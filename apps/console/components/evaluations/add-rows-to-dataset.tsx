@@ -6,7 +6,7 @@ import { FormField } from '@/components/ui/form-field';
 import { useWorkspace } from '@/components/workspace-context';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatNumber } from '@/lib/utils';
-import { evaluationPaths, type TEvaluation, type TResultRow } from './api';
+import { evaluationModelLabel, evaluationPaths, type TEvaluation, type TResultRow } from './api';
 
 /** 'label', or `model:<index>`: which answer a row keeps. */
 type TKeep = string;
@@ -95,7 +95,7 @@ export function AddRowsToDatasetDialog({
                   const out = r.outputs.find((o) => o.modelIndex === m.index);
                   return (
                     <option key={m.index} value={`model:${m.index}`} disabled={!out || !!out.errorCode}>
-                      {t('evaluations.detail.add.keepModel', { model: m.displayName })}
+                      {t('evaluations.detail.add.keepModel', { model: evaluationModelLabel(m, t, locale) })}
                     </option>
                   );
                 })}

@@ -1,4 +1,6 @@
 // Shapes and paths of the evaluations REST API (issue 16) as the console's pages read them.
+import type { TTranslate } from '@/lib/i18n/translate';
+import { formatNumber } from '@/lib/utils';
 
 const ws = (slug: string) => `/api/workspaces/${encodeURIComponent(slug)}`;
 const one = (slug: string, id: string) => `${ws(slug)}/evaluations/${encodeURIComponent(id)}`;
@@ -25,7 +27,7 @@ export const evaluationPaths = {
 
 export type TEvaluationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-type TEvaluationModel = {
+export type TEvaluationModel = {
   index: number;
   kind: 'base' | 'fine_tuned' | 'checkpoint';
   /** the model's id; a checkpoint's: its job's */
@@ -103,3 +105,21 @@ export type TWinRate = {
 };
 
 export const isOpen = (status: TEvaluationStatus) => status === 'queued' || status === 'running';
+
+/**
+ * A model of an evaluation as the page names it. The API's displayName of a checkpoint ends in " · step N" (English,
+ * as the server stores it); the page says the step in its own language. `kind` is absent where the API gives only
+ * the name (rating pairs): then the server's own suffix is what tells a checkpoint.
+ */
+export function evaluationModelLabel(
+  m: { displayName: string; kind?: TEvaluationModel['kind'] },
+  t: TTranslate,
+  locale: string,
+): string {
+  const checkpoint = m.kind === undefined || m.kind === 'checkpoint' ? / · step (\d+)$/.exec(m.displayName) : null;
+  if (!checkpoint) return m.displayName;
+  return t('evaluations.form.checkpoint', {
+    model: m.displayName.slice(0, checkpoint.index),
+    step: formatNumber(Number(checkpoint[1]), locale),
+  });
+}

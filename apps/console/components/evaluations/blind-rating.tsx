@@ -12,7 +12,7 @@ import { useWorkspace } from '@/components/workspace-context';
 import { ApiError, api, type TList } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import { formatNumber } from '@/lib/utils';
-import { evaluationPaths, type TPair, type TWinRate } from './api';
+import { evaluationModelLabel, evaluationPaths, type TPair, type TWinRate } from './api';
 
 const pct = (v: number, locale: string) =>
   new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 1 }).format(v);
@@ -162,7 +162,7 @@ function WinRates({ id, version }: { id: string; version: number }) {
               {rows.map((r) => (
                 <TableRow key={`${r.a.index}-${r.b.index}`}>
                   <TableCell className="font-mono text-xs">
-                    {r.a.displayName} · {r.b.displayName}
+                    {evaluationModelLabel(r.a, t, locale)} · {evaluationModelLabel(r.b, t, locale)}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{formatNumber(r.n, locale)}</TableCell>
                   <TableCell className="text-right tabular-nums">

@@ -21,7 +21,7 @@ import type { TMessageKey } from '@/lib/i18n/translate';
 import { can } from '@/lib/roles';
 import { formatNumber } from '@/lib/utils';
 import { AddRowsToDatasetDialog } from './add-rows-to-dataset';
-import { evaluationPaths, isOpen, type TEvaluation, type TResultRow, type TRows } from './api';
+import { evaluationModelLabel, evaluationPaths, isOpen, type TEvaluation, type TResultRow, type TRows } from './api';
 
 const PAGE = 10;
 
@@ -176,7 +176,9 @@ function MetricTable({ ev }: { ev: TEvaluation }) {
           <TableBody>
             {(ev.results ?? []).map((r) => (
               <TableRow key={r.index}>
-                <TableCell className="font-mono text-xs">{r.displayName}</TableCell>
+                <TableCell className="font-mono text-xs">
+                  {evaluationModelLabel(ev.models.find((m) => m.index === r.index) ?? r, t, locale)}
+                </TableCell>
                 {ev.metrics.map((m) => (
                   <TableCell key={m} className="text-right tabular-nums">
                     {formatScore(r.means[m], locale)}
@@ -377,7 +379,7 @@ function RowCard({
           const reason = answer?.details?.judge_reason;
           return (
             <div key={m.index} className="grid content-start gap-1 rounded-md border p-3 text-sm" data-model={m.name}>
-              <span className="font-mono text-xs text-muted-foreground">{m.displayName}</span>
+              <span className="font-mono text-xs text-muted-foreground">{evaluationModelLabel(m, t, locale)}</span>
               {!answer ? (
                 <p className="text-muted-foreground">{t('evaluations.detail.noAnswer')}</p>
               ) : answer.errorCode ? (

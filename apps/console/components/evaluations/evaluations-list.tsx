@@ -13,7 +13,7 @@ import type { TList } from '@/lib/api-client';
 import { useLocale, useT } from '@/lib/i18n/client';
 import type { TListState } from '@/lib/use-list';
 import { formatNumber } from '@/lib/utils';
-import { evaluationPaths, isOpen, type TEvaluation } from './api';
+import { evaluationModelLabel, evaluationPaths, isOpen, type TEvaluation } from './api';
 
 /** `/w/[slug]/evaluations`: every evaluation with its models, status and live progress. */
 export function EvaluationsList() {
@@ -56,7 +56,11 @@ export function EvaluationsList() {
           },
           {
             header: t('evaluations.colModels'),
-            cell: (e) => <span className="font-mono text-xs">{e.models.map((m) => m.displayName).join(' · ')}</span>,
+            cell: (e) => (
+              <span className="font-mono text-xs">
+                {e.models.map((m) => evaluationModelLabel(m, t, locale)).join(' · ')}
+              </span>
+            ),
           },
           { header: t('evaluations.colStatus'), cell: (e) => <JobStatusBadge status={e.status} /> },
           {
