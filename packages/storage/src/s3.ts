@@ -16,9 +16,9 @@ export type TS3StorageOptions = {
   secretKey: string;
   bucket: string;
   /**
-   * Origins of the console (APP_URL): browsers upload straight to presigned S3 targets and read the ETag of each
-   * multipart part, which a cross-origin request may only do under a CORS rule of the bucket. A bucket without any
-   * CORS rule gets one for these origins; a rule an operator set is left as it is (see allowBrowserOrigins).
+   * Origins of the console (APP_URL): browsers upload straight to presigned S3 targets (dataset files, model archive
+   * parts), which a cross-origin request may only do under a CORS rule of the bucket. A bucket without any CORS rule
+   * gets one for these origins; a rule an operator set is left as it is (see allowBrowserOrigins).
    */
   corsOrigins?: string[];
 };
@@ -302,10 +302,11 @@ async function bucketCors(client: Minio.Client, bucket: string): Promise<string 
 }
 
 /**
- * A CORS rule letting the console's origins PUT/POST uploads and GET downloads, and read ETag (the browser reports
- * each multipart part's ETag). Only where the bucket has no CORS configuration: an operator's own rules win, and a
- * server without the API (MinIO answers NotImplemented; it allows every origin itself) or a key without the right
- * is told on the console, not made an error, since uploads from workers and the server never need it.
+ * A CORS rule letting the console's origins PUT/POST uploads and GET downloads, with ETag readable (the console
+ * learns parts through listParts, but S3 upload clients read it). Only where the bucket has no CORS configuration:
+ * an operator's own rules win. A server without the API (MinIO answers NotImplemented; it allows every origin
+ * itself) or a key without the right is logged as a warning, not made an error: uploads from workers and the server
+ * never need the rule.
  */
 async function allowBrowserOrigins(client: Minio.Client, bucket: string, origins: string[]): Promise<void> {
   const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -27,7 +27,7 @@ export const evaluationPaths = {
 
 export type TEvaluationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-export type TEvaluationModel = {
+type TEvaluationModel = {
   index: number;
   kind: 'base' | 'fine_tuned' | 'checkpoint';
   /** the model's id; a checkpoint's: its job's */
